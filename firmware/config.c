@@ -1,0 +1,645 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* lokerd's configuration file (INI via inih), checked whole before start. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+
+#define USEC_PER_MSEC 1000ULL
+#define USEC_PER_SEC 1000000ULL
+
+struct parse_state {
+	FILE *file;
+	int line; /* of the line inih is handling; inih is built without */
+	struct config *c;
+	const char *path;
+	char *error;
+	/* Which lockers a size or kind was given for, to catch contradictions. */
+	const char *size_key[KIOSK_LOCKERS_MAX];
+	bool kind_set[KIOSK_LOCKERS_MAX];
+	bool pulse_set[KIOSK_LOCKERS_MAX];
+	unsigned count;
+	uint32_t default_pulse_ms;
+	/* [locker.N] sections may come before [lockers] count: check later. */
+	unsigned max_locker_named;
+	int max_locker_line;
+	bool have_id, have_key_file;
+};
+
+void config_init(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->database, sizeof(c->database), "%s",
+		 "/var/lib/lokerbuku/lokerd.db");
+	snprintf(c->control_socket, sizeof(c->control_socket), "%s",
+		 "/run/lokerbuku/control.sock");
+	c->log_level = LOG_INFO;
+	c->reader_backend = CONFIG_BACKEND_SIM;
+	c->lockbank_backend = CONFIG_BACKEND_SIM;
+	c->outbox_max_unsent = 1000000;
+	c->kiosk.pin_required = false;
+	c->kiosk.pin_max_attempts = 3;
+	c->kiosk.pin_lockout_usec = 300 * USEC_PER_SEC;
+	c->kiosk.session_timeout_usec = 60 * USEC_PER_SEC;
+	c->kiosk.staff_session_timeout_usec = 300 * USEC_PER_SEC;
+	c->kiosk.door_confirm_timeout_usec = 10000 * USEC_PER_MSEC;
+	c->kiosk.door_left_open_usec = 120 * USEC_PER_SEC;
+	c->kiosk.max_holds = 4096;
+	for (unsigned i = 0; i < KIOSK_LOCKERS_MAX; i++)
+		c->lockers[i] = (struct kiosk_locker_config){
+			.size = KIOSK_SIZE_SMALL,
+			.kind = KIOSK_LOCKER_KIND_HOLD,
+			.pulse_ms = 500,
+		};
+}
+
+static int fail(struct parse_state *st, int line, const char *section,
+		const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+/* Keeps the first error only: inih goes on parsing after one. */
+static int fail(struct parse_state *st, int line, const char *section,
+		const char *key, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	if (st->error[0])
+		return 0;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(st->error, CONFIG_ERROR_MAX, "%s:%d: [%s] %s: %s", st->path,
+		 line, section, key, msg);
+	return 0;
+}
+
+static int parse_uint(const char *v, unsigned long long min,
+		      unsigned long long max, unsigned long long *ret)
+{
+	unsigned long long x;
+	char *end;
+
+	if (!isdigit((unsigned char)v[0]))
+		return -EINVAL;
+	errno = 0;
+	x = strtoull(v, &end, 10);
+	if (errno || *end || x < min || x > max)
+		return -ERANGE;
+	*ret = x;
+	return 0;
+}
+
+static int parse_bool(const char *v, bool *ret)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(v, yes[i]) == 0) {
+			*ret = true;
+			return 0;
+		}
+		if (strcasecmp(v, no[i]) == 0) {
+			*ret = false;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static int parse_path(const char *v, char *ret, size_t n)
+{
+	if (v[0] != '/' || strlen(v) >= n)
+		return -EINVAL;
+	memcpy(ret, v, strlen(v) + 1);
+	return 0;
+}
+
+static int parse_backend(const char *v, enum config_backend *ret)
+{
+	if (strcmp(v, "sim") == 0) {
+		*ret = CONFIG_BACKEND_SIM;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* A number in seconds or milliseconds, in range, stored as microseconds. */
+static int set_usec(struct parse_state *st, int line, const char *section,
+		    const char *key, const char *v, unsigned long long min,
+		    unsigned long long max, unsigned long long unit_usec,
+		    uint64_t *ret)
+{
+	unsigned long long x;
+
+	if (parse_uint(v, min, max, &x) < 0)
+		return fail(st, line, section, key, "must be a number %llu..%llu",
+			    min, max);
+	*ret = x * unit_usec;
+	return 1;
+}
+
+/*
+ * Walks "1-4, 7, 9-10" and calls fn for each locker number. Returns 0 or
+ * -EINVAL for malformed text or numbers outside 1..KIOSK_LOCKERS_MAX.
+ */
+static int for_each_in_range_list(const char *v,
+				  int (*fn)(struct parse_state *st,
+					    unsigned locker, void *arg),
+				  struct parse_state *st, void *arg)
+{
+	const char *p = v;
+
+	while (*p) {
+		unsigned long a, b;
+		char *end;
+
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (!*p)
+			break;
+		if (!isdigit((unsigned char)*p))
+			return -EINVAL;
+		a = strtoul(p, &end, 10);
+		b = a;
+		p = end;
+		if (*p == '-') {
+			p++;
+			if (!isdigit((unsigned char)*p))
+				return -EINVAL;
+			b = strtoul(p, &end, 10);
+			p = end;
+		}
+		if (*p && *p != ',' && *p != ' ')
+			return -EINVAL;
+		if (a < 1 || b < a || b > KIOSK_LOCKERS_MAX)
+			return -EINVAL;
+		for (unsigned long i = a; i <= b; i++) {
+			int err = fn(st, (unsigned)i, arg);
+
+			if (err < 0)
+				return err;
+		}
+	}
+	return 0;
+}
+
+struct size_arg {
+	enum kiosk_size size;
+	const char *key;
+	int line;
+};
+
+static int note_locker(struct parse_state *st, unsigned locker, int line)
+{
+	if (locker > st->max_locker_named) {
+		st->max_locker_named = locker;
+		st->max_locker_line = line;
+	}
+	return 0;
+}
+
+static int set_size(struct parse_state *st, unsigned locker, void *arg)
+{
+	struct size_arg *a = arg;
+
+	if (st->size_key[locker - 1]) {
+		fail(st, a->line, "lockers", a->key,
+		     "locker %u already has its size from '%s'", locker,
+		     st->size_key[locker - 1]);
+		return -EINVAL;
+	}
+	st->size_key[locker - 1] = a->key;
+	st->c->lockers[locker - 1].size = a->size;
+	return note_locker(st, locker, a->line);
+}
+
+static int set_return(struct parse_state *st, unsigned locker, void *arg)
+{
+	st->kind_set[locker - 1] = true;
+	st->c->lockers[locker - 1].kind = KIOSK_LOCKER_KIND_RETURN;
+	return note_locker(st, locker, *(int *)arg);
+}
+
+static int handle_kiosk(struct parse_state *st, int line, const char *name,
+			const char *v)
+{
+	struct config *c = st->c;
+
+	if (strcmp(name, "id") == 0) {
+		size_t n = strlen(v);
+
+		if (n == 0 || n > CONFIG_KIOSK_ID_MAX ||
+		    strspn(v, "abcdefghijklmnopqrstuvwxyz"
+			      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != n)
+			return fail(st, line, "kiosk", name,
+				    "must be 1-%d letters, digits, '.', '_' or '-'",
+				    CONFIG_KIOSK_ID_MAX);
+		memcpy(c->kiosk_id, v, n + 1);
+		st->have_id = true;
+		return 1;
+	}
+	if (strcmp(name, "site_key_file") == 0) {
+		if (parse_path(v, c->site_key_file, sizeof(c->site_key_file)))
+			return fail(st, line, "kiosk", name,
+				    "must be an absolute path");
+		st->have_key_file = true;
+		return 1;
+	}
+	if (strcmp(name, "database") == 0) {
+		if (parse_path(v, c->database, sizeof(c->database)))
+			return fail(st, line, "kiosk", name,
+				    "must be an absolute path");
+		return 1;
+	}
+	if (strcmp(name, "control_socket") == 0) {
+		/* sun_path holds 108 bytes with the NUL. */
+		if (parse_path(v, c->control_socket, 108))
+			return fail(st, line, "kiosk", name,
+				    "must be an absolute path under 108 bytes");
+		return 1;
+	}
+	if (strcmp(name, "log_level") == 0) {
+		if (log_level_from_string(v, &c->log_level) < 0)
+			return fail(st, line, "kiosk", name,
+				    "must be err, warning, notice, info or debug");
+		return 1;
+	}
+	return fail(st, line, "kiosk", name, "unknown key");
+}
+
+static int handle_policy(struct parse_state *st, int line, const char *name,
+			 const char *v)
+{
+	struct kiosk_config *k = &st->c->kiosk;
+	unsigned long long x;
+
+	if (strcmp(name, "pin_required") == 0) {
+		if (parse_bool(v, &k->pin_required))
+			return fail(st, line, "policy", name,
+				    "must be yes or no");
+		return 1;
+	}
+	if (strcmp(name, "pin_max_attempts") == 0) {
+		if (parse_uint(v, 1, 10, &x))
+			return fail(st, line, "policy", name,
+				    "must be a number 1..10");
+		k->pin_max_attempts = (unsigned)x;
+		return 1;
+	}
+	if (strcmp(name, "pin_lockout_s") == 0)
+		return set_usec(st, line, "policy", name, v, 1, 86400,
+				USEC_PER_SEC, &k->pin_lockout_usec);
+	if (strcmp(name, "session_timeout_s") == 0)
+		return set_usec(st, line, "policy", name, v, 5, 3600,
+				USEC_PER_SEC, &k->session_timeout_usec);
+	if (strcmp(name, "staff_session_timeout_s") == 0)
+		return set_usec(st, line, "policy", name, v, 10, 86400,
+				USEC_PER_SEC, &k->staff_session_timeout_usec);
+	if (strcmp(name, "max_holds") == 0) {
+		if (parse_uint(v, 1, 100000, &x))
+			return fail(st, line, "policy", name,
+				    "must be a number 1..100000");
+		k->max_holds = (unsigned)x;
+		return 1;
+	}
+	return fail(st, line, "policy", name, "unknown key");
+}
+
+static int handle_doors(struct parse_state *st, int line, const char *name,
+			const char *v)
+{
+	struct kiosk_config *k = &st->c->kiosk;
+
+	if (strcmp(name, "confirm_timeout_ms") == 0)
+		return set_usec(st, line, "doors", name, v, 500, 120000,
+				USEC_PER_MSEC, &k->door_confirm_timeout_usec);
+	if (strcmp(name, "left_open_s") == 0)
+		return set_usec(st, line, "doors", name, v, 5, 86400,
+				USEC_PER_SEC, &k->door_left_open_usec);
+	return fail(st, line, "doors", name, "unknown key");
+}
+
+static int handle_lockers(struct parse_state *st, int line, const char *name,
+			  const char *v)
+{
+	unsigned long long x;
+
+	if (strcmp(name, "count") == 0) {
+		if (parse_uint(v, 1, KIOSK_LOCKERS_MAX, &x))
+			return fail(st, line, "lockers", name,
+				    "must be a number 1..%d",
+				    KIOSK_LOCKERS_MAX);
+		st->count = (unsigned)x;
+		return 1;
+	}
+	if (strcmp(name, "pulse_ms") == 0) {
+		if (parse_uint(v, 50, 10000, &x))
+			return fail(st, line, "lockers", name,
+				    "must be a number 50..10000");
+		st->default_pulse_ms = (uint32_t)x;
+		return 1;
+	}
+	if (strcmp(name, "small") == 0 || strcmp(name, "medium") == 0 ||
+	    strcmp(name, "large") == 0) {
+		/* inih's name buffer is reused: keep a static key name. */
+		static const char *const keys[] = { "small", "medium", "large" };
+		struct size_arg a = { .line = line };
+
+		kiosk_size_from_string(name, &a.size);
+		a.key = keys[a.size];
+		if (for_each_in_range_list(v, set_size, st, &a) < 0)
+			return fail(st, line, "lockers", name,
+				    "must be locker numbers like '1-4, 9'");
+		return 1;
+	}
+	if (strcmp(name, "return") == 0) {
+		if (for_each_in_range_list(v, set_return, st, &line) < 0)
+			return fail(st, line, "lockers", name,
+				    "must be locker numbers like '11-12'");
+		return 1;
+	}
+	return fail(st, line, "lockers", name, "unknown key");
+}
+
+static int handle_locker(struct parse_state *st, int line, const char *section,
+			 const char *name, const char *v)
+{
+	unsigned long long n, x;
+	struct kiosk_locker_config *l;
+
+	if (parse_uint(section + strlen("locker."), 1, KIOSK_LOCKERS_MAX, &n))
+		return fail(st, line, section, name,
+			    "section must be [locker.N] with N 1..%d",
+			    KIOSK_LOCKERS_MAX);
+	l = &st->c->lockers[n - 1];
+	note_locker(st, (unsigned)n, line);
+	if (strcmp(name, "size") == 0) {
+		enum kiosk_size size;
+
+		if (kiosk_size_from_string(v, &size) < 0)
+			return fail(st, line, section, name,
+				    "must be small, medium or large");
+		if (st->size_key[n - 1])
+			return fail(st, line, section, name,
+				    "locker %llu already has its size from [lockers] %s",
+				    n, st->size_key[n - 1]);
+		st->size_key[n - 1] = "size";
+		l->size = size;
+		return 1;
+	}
+	if (strcmp(name, "kind") == 0) {
+		if (strcmp(v, "hold") == 0)
+			l->kind = KIOSK_LOCKER_KIND_HOLD;
+		else if (strcmp(v, "return") == 0)
+			l->kind = KIOSK_LOCKER_KIND_RETURN;
+		else
+			return fail(st, line, section, name,
+				    "must be hold or return");
+		st->kind_set[n - 1] = true;
+		return 1;
+	}
+	if (strcmp(name, "pulse_ms") == 0) {
+		if (parse_uint(v, 50, 10000, &x))
+			return fail(st, line, section, name,
+				    "must be a number 50..10000");
+		l->pulse_ms = (uint32_t)x;
+		st->pulse_set[n - 1] = true;
+		return 1;
+	}
+	return fail(st, line, section, name, "unknown key");
+}
+
+static int handle_backend(struct parse_state *st, int line,
+			  const char *section, const char *name, const char *v,
+			  enum config_backend *ret)
+{
+	if (strcmp(name, "backend") != 0)
+		return fail(st, line, section, name, "unknown key");
+	if (parse_backend(v, ret) < 0)
+		return fail(st, line, section, name,
+			    "must be sim (real hardware backends come later)");
+	return 1;
+}
+
+/* inih reads through this, so the handler knows the line it is on. */
+static char *read_line(char *str, int num, void *stream)
+{
+	struct parse_state *st = stream;
+	char *r = fgets(str, num, st->file);
+
+	if (r)
+		st->line++;
+	return r;
+}
+
+static int handle(void *user, const char *section, const char *name,
+		  const char *value)
+{
+	struct parse_state *st = user;
+	int line = st->line;
+	unsigned long long x;
+
+	if (!name) /* a section header alone */
+		return 1;
+	if (strcmp(section, "kiosk") == 0)
+		return handle_kiosk(st, line, name, value);
+	if (strcmp(section, "policy") == 0)
+		return handle_policy(st, line, name, value);
+	if (strcmp(section, "doors") == 0)
+		return handle_doors(st, line, name, value);
+	if (strcmp(section, "lockers") == 0)
+		return handle_lockers(st, line, name, value);
+	if (strncmp(section, "locker.", 7) == 0)
+		return handle_locker(st, line, section, name, value);
+	if (strcmp(section, "reader") == 0)
+		return handle_backend(st, line, section, name, value,
+				      &st->c->reader_backend);
+	if (strcmp(section, "lockbank") == 0)
+		return handle_backend(st, line, section, name, value,
+				      &st->c->lockbank_backend);
+	if (strcmp(section, "outbox") == 0) {
+		if (strcmp(name, "max_unsent") != 0)
+			return fail(st, line, section, name, "unknown key");
+		if (parse_uint(value, 1000, 100000000, &x))
+			return fail(st, line, section, name,
+				    "must be a number 1000..100000000");
+		st->c->outbox_max_unsent = x;
+		return 1;
+	}
+	return fail(st, line, section, name, "unknown section");
+}
+
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)tolower((unsigned char)c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* The site key file holds the key as hex: 32 to 128 digits. */
+static int load_site_key(struct config *c, char *error)
+{
+	char text[2 * CONFIG_SITE_KEY_MAX + 16];
+	struct stat st;
+	size_t n = 0;
+	ssize_t r;
+	int fd;
+
+	fd = open(c->site_key_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		int e = errno;
+
+		snprintf(error, CONFIG_ERROR_MAX, "site key %.300s: %s",
+			 c->site_key_file, strerror(e));
+		return -e;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		snprintf(error, CONFIG_ERROR_MAX,
+			 "site key %.300s: not a regular file", c->site_key_file);
+		return -EINVAL;
+	}
+	if (st.st_mode & S_IRWXO) {
+		close(fd);
+		snprintf(error, CONFIG_ERROR_MAX,
+			 "site key %.300s: readable by others (mode %04o); "
+			 "run chmod 0640 on it",
+			 c->site_key_file, (unsigned)(st.st_mode & 07777));
+		return -EPERM;
+	}
+	while (n < sizeof(text) - 1 &&
+	       (r = read(fd, text + n, sizeof(text) - 1 - n)) > 0)
+		n += (size_t)r;
+	close(fd);
+	text[n] = '\0';
+	while (n > 0 && isspace((unsigned char)text[n - 1]))
+		text[--n] = '\0';
+	if (n % 2 || n < 2 * CONFIG_SITE_KEY_MIN ||
+	    n > 2 * CONFIG_SITE_KEY_MAX) {
+		snprintf(error, CONFIG_ERROR_MAX,
+			 "site key %.300s: must hold %d to %d hex digits",
+			 c->site_key_file, 2 * CONFIG_SITE_KEY_MIN,
+			 2 * CONFIG_SITE_KEY_MAX);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n; i += 2) {
+		int hi = hex_value(text[i]), lo = hex_value(text[i + 1]);
+
+		if (hi < 0 || lo < 0) {
+			snprintf(error, CONFIG_ERROR_MAX,
+				 "site key %.300s: not hex at offset %zu",
+				 c->site_key_file, i);
+			return -EINVAL;
+		}
+		c->site_key[i / 2] = (uint8_t)(hi << 4 | lo);
+	}
+	c->kiosk.site_key_len = n / 2;
+	return 0;
+}
+
+int config_load(const char *path, struct config *ret,
+		char ret_error[CONFIG_ERROR_MAX])
+{
+	struct parse_state *st;
+	struct config *c;
+	const char *base;
+	int r, err = 0;
+	FILE *f;
+
+	ret_error[0] = '\0';
+	f = fopen(path, "re");
+	if (!f) {
+		err = -errno;
+		snprintf(ret_error, CONFIG_ERROR_MAX, "%s: %s", path,
+			 strerror(-err));
+		return err;
+	}
+	c = malloc(sizeof(*c));
+	st = calloc(1, sizeof(*st));
+	if (!c || !st) {
+		fclose(f);
+		free(c);
+		free(st);
+		snprintf(ret_error, CONFIG_ERROR_MAX, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	config_init(c);
+	base = strrchr(path, '/');
+	st->c = c;
+	st->path = base ? base + 1 : path;
+	st->error = ret_error;
+	st->default_pulse_ms = 500;
+
+	st->file = f;
+	r = ini_parse_stream(read_line, st, handle, st);
+	fclose(f);
+	if (ret_error[0]) {
+		err = -EINVAL;
+	} else if (r != 0) {
+		snprintf(ret_error, CONFIG_ERROR_MAX, "%s:%d: not valid INI",
+			 st->path, r);
+		err = -EINVAL;
+	} else if (!st->have_id) {
+		snprintf(ret_error, CONFIG_ERROR_MAX,
+			 "%s: [kiosk] id: missing (each kiosk needs its own id)",
+			 st->path);
+		err = -EINVAL;
+	} else if (!st->have_key_file) {
+		snprintf(ret_error, CONFIG_ERROR_MAX,
+			 "%s: [kiosk] site_key_file: missing", st->path);
+		err = -EINVAL;
+	} else if (st->count == 0) {
+		snprintf(ret_error, CONFIG_ERROR_MAX,
+			 "%s: [lockers] count: missing", st->path);
+		err = -EINVAL;
+	} else if (st->max_locker_named > st->count) {
+		snprintf(ret_error, CONFIG_ERROR_MAX,
+			 "%s:%d: locker %u: beyond [lockers] count = %u",
+			 st->path, st->max_locker_line, st->max_locker_named,
+			 st->count);
+		err = -EINVAL;
+	}
+	if (err == 0) {
+		unsigned n_hold = 0;
+
+		for (unsigned i = 0; i < st->count; i++) {
+			if (!st->pulse_set[i])
+				c->lockers[i].pulse_ms = st->default_pulse_ms;
+			if (c->lockers[i].kind == KIOSK_LOCKER_KIND_HOLD)
+				n_hold++;
+		}
+		if (n_hold == 0) {
+			snprintf(ret_error, CONFIG_ERROR_MAX,
+				 "%s: [lockers] return: every locker is a return compartment; none is left for holds",
+				 st->path);
+			err = -EINVAL;
+		}
+	}
+	if (err == 0)
+		err = load_site_key(c, ret_error);
+	if (err == 0) {
+		c->kiosk.n_lockers = st->count;
+		*ret = *c;
+		ret->kiosk.lockers = ret->lockers;
+		ret->kiosk.site_key = ret->site_key;
+	}
+	explicit_bzero(c->site_key, sizeof(c->site_key));
+	free(c);
+	free(st);
+	return err;
+}

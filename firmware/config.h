@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* lokerd's configuration file (INI), checked whole before anything starts. */
+#pragma once
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kiosk.h"
+
+#define CONFIG_KIOSK_ID_MAX 63
+#define CONFIG_SITE_KEY_MAX 64 /* bytes */
+#define CONFIG_SITE_KEY_MIN 16
+#define CONFIG_ERROR_MAX 512
+
+#define CONFIG_DEFAULT_PATH "/etc/lokerbuku/lokerd.conf"
+
+enum config_backend {
+	CONFIG_BACKEND_SIM,
+};
+
+struct config {
+	char kiosk_id[CONFIG_KIOSK_ID_MAX + 1];
+	char site_key_file[PATH_MAX];
+	char database[PATH_MAX];
+	char control_socket[PATH_MAX];
+	int log_level;
+
+	enum config_backend reader_backend;
+	enum config_backend lockbank_backend;
+	uint64_t outbox_max_unsent;
+
+	/* The core's settings; kiosk.lockers and site_key point into here. */
+	struct kiosk_config kiosk;
+	struct kiosk_locker_config lockers[KIOSK_LOCKERS_MAX];
+	uint8_t site_key[CONFIG_SITE_KEY_MAX];
+};
+
+/*
+ * Reads and checks the file at path, then the site key file it names.
+ * Returns 0, or -errno with a message naming the file, line and key in
+ * ret_error (e.g. "lokerd.conf:12: [doors] confirm_timeout_ms: must be
+ * 500..120000"). Unknown sections and keys are errors: a typo must not
+ * silently fall back to a default.
+ */
+int config_load(const char *path, struct config *ret,
+		char ret_error[CONFIG_ERROR_MAX]);
+
+/* The defaults, as config_load() starts from them. */
+void config_init(struct config *c);

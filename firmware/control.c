@@ -1,0 +1,320 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The control socket: JSON lines over a UNIX stream socket, on sd-event. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "log.h"
+
+struct client {
+	struct control *control;
+	sd_event_source *source;
+	int fd;
+	char *in;
+	size_t in_len;
+	char *out;
+	size_t out_len;
+};
+
+struct control {
+	sd_event *event;
+	sd_event_source *listen_source;
+	int listen_fd;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	control_handler_t handler;
+	void *userdata;
+	struct client *clients[CONTROL_CLIENTS_MAX];
+};
+
+json_t *control_error(int err, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return json_pack("{s:b, s:s, s:s}", "ok", 0, "error", msg, "errno",
+			 strerrorname_np(err > 0 ? err : -err) ?: "EIO");
+}
+
+static void client_free(struct client *cl)
+{
+	struct control *c = cl->control;
+
+	for (unsigned i = 0; i < CONTROL_CLIENTS_MAX; i++)
+		if (c->clients[i] == cl)
+			c->clients[i] = NULL;
+	sd_event_source_disable_unref(cl->source);
+	close(cl->fd);
+	free(cl->in);
+	free(cl->out);
+	free(cl);
+}
+
+static int client_queue(struct client *cl, const char *text, size_t n)
+{
+	char *p;
+
+	if (cl->out_len + n + 1 > CONTROL_OUTPUT_MAX)
+		return -ENOBUFS;
+	p = realloc(cl->out, cl->out_len + n + 1);
+	if (!p)
+		return -ENOMEM;
+	memcpy(p + cl->out_len, text, n);
+	p[cl->out_len + n] = '\n';
+	cl->out = p;
+	cl->out_len += n + 1;
+	return 0;
+}
+
+static int client_answer(struct client *cl, const char *line)
+{
+	struct control *c = cl->control;
+	json_error_t jerr;
+	json_t *req, *reply;
+	char *text;
+	int err;
+
+	req = json_loads(line, JSON_REJECT_DUPLICATES, &jerr);
+	if (!req)
+		reply = control_error(EINVAL, "request is not JSON: %s",
+				      jerr.text);
+	else if (!json_is_object(req))
+		reply = control_error(EINVAL, "request must be a JSON object");
+	else
+		reply = c->handler(req, c->userdata);
+	json_decref(req);
+	if (!reply)
+		reply = control_error(ENOMEM, "out of memory");
+	if (!reply)
+		return -ENOMEM;
+	text = json_dumps(reply, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(reply);
+	if (!text)
+		return -ENOMEM;
+	err = client_queue(cl, text, strlen(text));
+	free(text);
+	return err;
+}
+
+static int client_flush(struct client *cl)
+{
+	while (cl->out_len > 0) {
+		ssize_t n = send(cl->fd, cl->out, cl->out_len, MSG_NOSIGNAL);
+
+		if (n < 0)
+			return errno == EAGAIN ? 0 : -errno;
+		memmove(cl->out, cl->out + n, cl->out_len - (size_t)n);
+		cl->out_len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int client_read(struct client *cl)
+{
+	for (;;) {
+		ssize_t n;
+		char *nl;
+
+		if (!cl->in) {
+			cl->in = malloc(CONTROL_LINE_MAX + 1);
+			if (!cl->in)
+				return -ENOMEM;
+		}
+		n = recv(cl->fd, cl->in + cl->in_len,
+			 CONTROL_LINE_MAX - cl->in_len, 0);
+		if (n < 0)
+			return errno == EAGAIN ? 0 : -errno;
+		if (n == 0)
+			return -ECONNRESET;
+		cl->in_len += (size_t)n;
+		cl->in[cl->in_len] = '\0';
+		while ((nl = memchr(cl->in, '\n', cl->in_len))) {
+			size_t used = (size_t)(nl - cl->in) + 1;
+			int err;
+
+			*nl = '\0';
+			err = client_answer(cl, cl->in);
+			if (err < 0)
+				return err;
+			memmove(cl->in, cl->in + used, cl->in_len - used);
+			cl->in_len -= used;
+			cl->in[cl->in_len] = '\0';
+		}
+		if (cl->in_len == CONTROL_LINE_MAX) {
+			json_t *reply = control_error(
+				EMSGSIZE, "request longer than %d bytes",
+				CONTROL_LINE_MAX);
+			char *text = json_dumps(reply, JSON_COMPACT);
+
+			if (text)
+				client_queue(cl, text, strlen(text));
+			free(text);
+			json_decref(reply);
+			return -EMSGSIZE;
+		}
+	}
+}
+
+static int client_io(sd_event_source *s, int fd, uint32_t revents,
+		     void *userdata)
+{
+	struct client *cl = userdata;
+	int err = 0;
+
+	if (revents & EPOLLIN)
+		err = client_read(cl);
+	if (err == 0 || err == -EMSGSIZE) {
+		int ferr = client_flush(cl);
+
+		if (ferr < 0)
+			err = ferr;
+	}
+	if (err < 0 && err != -ECONNRESET)
+		log_debug("control: client dropped: %s", strerror(-err));
+	if (err < 0 || (revents & (EPOLLHUP | EPOLLERR) && cl->out_len == 0)) {
+		client_free(cl);
+		return 0;
+	}
+	sd_event_source_set_io_events(cl->source,
+				      EPOLLIN | (cl->out_len ? EPOLLOUT : 0));
+	return 0;
+}
+
+static int on_accept(sd_event_source *s, int fd, uint32_t revents,
+		     void *userdata)
+{
+	struct control *c = userdata;
+	struct client *cl;
+	unsigned slot;
+	int cfd, err;
+
+	cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (cfd < 0)
+		return 0;
+	for (slot = 0; slot < CONTROL_CLIENTS_MAX; slot++)
+		if (!c->clients[slot])
+			break;
+	if (slot == CONTROL_CLIENTS_MAX) {
+		static const char busy[] =
+			"{\"ok\":false,\"error\":\"too many control clients\",\"errno\":\"EBUSY\"}\n";
+
+		log_warning("control: refusing a client: %d already connected",
+			    CONTROL_CLIENTS_MAX);
+		(void)!send(cfd, busy, sizeof(busy) - 1, MSG_NOSIGNAL);
+		close(cfd);
+		return 0;
+	}
+	cl = calloc(1, sizeof(*cl));
+	if (!cl) {
+		close(cfd);
+		return 0;
+	}
+	cl->control = c;
+	cl->fd = cfd;
+	err = sd_event_add_io(c->event, &cl->source, cfd, EPOLLIN, client_io,
+			      cl);
+	if (err < 0) {
+		close(cfd);
+		free(cl);
+		return 0;
+	}
+	c->clients[slot] = cl;
+	return 0;
+}
+
+/* True when something accepts connections at addr. */
+static bool socket_is_live(const struct sockaddr_un *addr)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool live;
+
+	if (fd < 0)
+		return false;
+	live = connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) == 0;
+	close(fd);
+	return live;
+}
+
+struct control *control_new(sd_event *event, const char *path,
+			    control_handler_t handler, void *userdata)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct control *c;
+	struct stat st;
+	mode_t old_umask;
+	int err;
+
+	if (strlen(path) >= sizeof(addr.sun_path)) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	memcpy(addr.sun_path, path, strlen(path) + 1);
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			errno = EEXIST;
+			return NULL;
+		}
+		if (socket_is_live(&addr)) {
+			errno = EADDRINUSE;
+			return NULL;
+		}
+		unlink(path);
+	}
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->listen_fd = -1;
+	c->event = sd_event_ref(event);
+	c->handler = handler;
+	c->userdata = userdata;
+	memcpy(c->path, path, strlen(path) + 1);
+	c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			      0);
+	if (c->listen_fd < 0)
+		goto fail;
+	/* Created 0660 from the start: no window where others could connect. */
+	old_umask = umask(0117);
+	err = bind(c->listen_fd, (struct sockaddr *)&addr, sizeof(addr));
+	umask(old_umask);
+	if (err < 0 || listen(c->listen_fd, 16) < 0)
+		goto fail;
+	err = sd_event_add_io(event, &c->listen_source, c->listen_fd, EPOLLIN,
+			      on_accept, c);
+	if (err < 0) {
+		errno = -err;
+		goto fail;
+	}
+	return c;
+fail:
+	err = errno;
+	control_free(c);
+	errno = err;
+	return NULL;
+}
+
+void control_free(struct control *c)
+{
+	if (!c)
+		return;
+	for (unsigned i = 0; i < CONTROL_CLIENTS_MAX; i++)
+		if (c->clients[i])
+			client_free(c->clients[i]);
+	sd_event_source_disable_unref(c->listen_source);
+	if (c->listen_fd >= 0) {
+		close(c->listen_fd);
+		unlink(c->path);
+	}
+	sd_event_unref(c->event);
+	free(c);
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The control socket: a UNIX stream socket speaking JSON lines, one request
+ * object per line, one reply object per line, in order.
+ */
+#pragma once
+
+#include <jansson.h>
+#include <systemd/sd-event.h>
+
+#define CONTROL_CLIENTS_MAX 16
+#define CONTROL_LINE_MAX (64 * 1024)
+/* A client that does not read its replies is dropped past this. */
+#define CONTROL_OUTPUT_MAX (1024 * 1024)
+
+/*
+ * Answers one request; returns a new reference to the reply object, or NULL
+ * for "out of memory". The request is borrowed.
+ */
+typedef json_t *(*control_handler_t)(json_t *request, void *userdata);
+
+/*
+ * Listens on path (mode 0660; a stale socket left by a dead process is
+ * replaced, a live one is not: -EADDRINUSE). Returns NULL with errno set.
+ * The caller frees it with control_free(), which closes every client and
+ * removes the socket file.
+ */
+struct control *control_new(sd_event *event, const char *path,
+			    control_handler_t handler, void *userdata);
+void control_free(struct control *c);
+
+/* A reply {"ok":false,"error":message,"errno":name}; new reference. */
+json_t *control_error(int err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));

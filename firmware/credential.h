@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Credentials: normalisation, keyed hashing with the site key, PIN hashes. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Longest normalised credential, with its prefix, not counting the NUL. */
+#define CREDENTIAL_MAX 80
+/* HMAC-SHA256 as lower-case hex, not counting the NUL. */
+#define CREDENTIAL_HMAC_HEX_LEN 64
+/* Longest PIN hash string, not counting the NUL. */
+#define PIN_HASH_MAX 160
+#define PIN_DIGITS_MIN 4
+#define PIN_DIGITS_MAX 8
+
+/*
+ * Turns what a reader, scanner or keypad produced into the one canonical
+ * form the kiosk and the server hash:
+ *   uid:<hex>     NFC UID, 4, 7 or 10 bytes; separators (':' '-' ' ') are
+ *                 dropped, hex is upper-cased: "uid:04a1:b2" -> "uid:04A1B2"
+ *   card:<id>     member number; surrounding blanks trimmed, 1-64 printable
+ *                 ASCII characters without blanks, case kept
+ *   code:<digits> pickup code; blanks and '-' dropped, 4-12 digits
+ * The prefix itself is case-insensitive. Returns 0 and fills ret (size n),
+ * -EINVAL for anything else, -ENOBUFS when n is too small. ret is untouched
+ * on failure.
+ */
+int credential_normalise(const char *raw, char *ret, size_t n);
+
+/*
+ * HMAC-SHA256(key, normalised credential) as 64 lower-case hex digits plus
+ * NUL in ret_hex. Returns 0, or -EINVAL for an empty key.
+ */
+int credential_hmac(const uint8_t *key, size_t key_len, const char *normalised,
+		    char ret_hex[CREDENTIAL_HMAC_HEX_LEN + 1]);
+
+/* True when s is exactly 64 lower-case hex digits. */
+int credential_is_hmac(const char *s);
+
+/*
+ * A PIN is 4-8 ASCII digits. Hash format:
+ *   pbkdf2-sha256$<iterations>$<salt hex>$<hash hex>
+ * pin_hash() draws a fresh 16-byte salt; iterations 0 means the default.
+ * Returns 0, -EINVAL for a malformed PIN, -EIO when no randomness.
+ */
+int pin_hash(const char *pin, unsigned iterations, char ret[PIN_HASH_MAX + 1]);
+
+/*
+ * Returns 1 when pin matches hash, 0 when it does not, -EINVAL when the
+ * hash string is malformed. Comparison is constant-time.
+ */
+int pin_verify(const char *hash, const char *pin);

@@ -1,0 +1,927 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* lokerd's wiring: inputs from devices, timers and the control socket to the
+ * core; the core's actions to the store, the locks and the log. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "control.h"
+#include "daemon.h"
+#include "kiosk.h"
+#include "lockbank.h"
+#include "log.h"
+#include "reader.h"
+#include "store.h"
+
+#define TIMER_ACCURACY_USEC 1000 /* 1 ms: door and lock timing */
+#define LIST_LIMIT_MAX 1000
+
+struct timer_slot {
+	struct daemon *daemon;
+	struct kiosk_timer timer;
+	sd_event_source *source;
+};
+
+struct pulse_slot {
+	struct daemon *daemon;
+	unsigned locker;
+	sd_event_source *source;
+};
+
+struct daemon {
+	struct config config;
+	sd_event *event;
+	struct store *store;
+	struct kiosk *kiosk;
+	struct reader *reader;
+	struct lockbank *lockbank;
+	struct control *control;
+	sd_event_source *reader_source, *lockbank_source;
+	/* session, expiry sweep, then door confirm and left-open per locker */
+	struct timer_slot *timers;
+	unsigned n_timers;
+	struct pulse_slot *pulses; /* [0] is locker 1 */
+	struct kiosk_actions *actions;
+	bool out_of_service;
+	uint64_t started_usec;
+};
+
+static uint64_t now_usec(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static struct timer_slot *timer_slot(struct daemon *d,
+				     const struct kiosk_timer *t)
+{
+	unsigned n = d->config.kiosk.n_lockers;
+
+	switch (t->kind) {
+	case KIOSK_TIMER_KIND_SESSION:
+		return &d->timers[0];
+	case KIOSK_TIMER_KIND_EXPIRY_SWEEP:
+		return &d->timers[1];
+	case KIOSK_TIMER_KIND_DOOR_CONFIRM:
+		if (t->locker >= 1 && t->locker <= n)
+			return &d->timers[2 + t->locker - 1];
+		return NULL;
+	case KIOSK_TIMER_KIND_DOOR_LEFT_OPEN:
+		if (t->locker >= 1 && t->locker <= n)
+			return &d->timers[2 + n + t->locker - 1];
+		return NULL;
+	}
+	return NULL;
+}
+
+static int arm(sd_event *event, sd_event_source **source, uint64_t at_usec,
+	       sd_event_time_handler_t cb, void *userdata)
+{
+	int err;
+
+	if (!*source)
+		return sd_event_add_time(event, source, CLOCK_MONOTONIC, at_usec,
+					 TIMER_ACCURACY_USEC, cb, userdata);
+	err = sd_event_source_set_time(*source, at_usec);
+	if (err < 0)
+		return err;
+	return sd_event_source_set_enabled(*source, SD_EVENT_ONESHOT);
+}
+
+static int feed(struct daemon *d, struct kiosk_input *in);
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct timer_slot *slot = userdata;
+	struct kiosk_input in = {
+		.type = KIOSK_INPUT_TIMER,
+		.timer = slot->timer,
+	};
+
+	feed(slot->daemon, &in);
+	return 0;
+}
+
+static int on_pulse_end(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct pulse_slot *slot = userdata;
+	int err = lockbank_set_lock(slot->daemon->lockbank, slot->locker,
+				    false);
+
+	/* A lock that cannot be released is a fire risk for the coil. */
+	if (err < 0)
+		log_err("locker %u: lock release failed: %s", slot->locker,
+			strerror(-err));
+	return 0;
+}
+
+static void unlock(struct daemon *d, unsigned locker, uint32_t pulse_ms)
+{
+	struct pulse_slot *slot = &d->pulses[locker - 1];
+	int err;
+
+	err = lockbank_set_lock(d->lockbank, locker, true);
+	if (err < 0) {
+		log_err("locker %u: unlock failed: %s", locker, strerror(-err));
+		return;
+	}
+	err = arm(d->event, &slot->source,
+		  now_usec(CLOCK_MONOTONIC) + pulse_ms * 1000ULL, on_pulse_end,
+		  slot);
+	if (err < 0) {
+		/* Never leave a coil energised: end the pulse at once. */
+		log_err("locker %u: cannot time the lock pulse: %s", locker,
+			strerror(-err));
+		lockbank_set_lock(d->lockbank, locker, false);
+	}
+}
+
+static void log_record(const struct kiosk_record *r, const char *uuid)
+{
+	log_info("event %s: %s%s%s locker %u%s%s", uuid,
+		 kiosk_record_type_to_string(r->type),
+		 r->hold_id[0] ? " hold " : "", r->hold_id, r->locker,
+		 r->type == KIOSK_RECORD_LOCKER_UNLOCKED ? " for " : "",
+		 r->type == KIOSK_RECORD_LOCKER_UNLOCKED ?
+			 kiosk_purpose_to_string(r->purpose) :
+			 "");
+}
+
+static void log_screen(const struct kiosk_screen_info *s)
+{
+	char lockers[KIOSK_SESSION_LOCKERS_MAX * 5] = "";
+	size_t off = 0;
+
+	for (unsigned i = 0; i < s->n_lockers && off < sizeof(lockers); i++)
+		off += (size_t)snprintf(lockers + off, sizeof(lockers) - off,
+					" %u", s->lockers[i]);
+	log_info("screen: %s%s", kiosk_screen_to_string(s->screen), lockers);
+}
+
+static int reload_core(struct daemon *d, bool run_start);
+
+/*
+ * Carries out the core's actions in order. A record that cannot be made
+ * durable stops the batch: nothing after it (an unlock, above all) may
+ * happen, and the core is rebuilt from what the store does hold.
+ */
+static int run_actions(struct daemon *d, const struct kiosk_actions *acts,
+		       bool may_reload)
+{
+	for (unsigned i = 0; i < acts->n; i++) {
+		const struct kiosk_action *a = &acts->a[i];
+		char uuid[STORE_UUID_LEN + 1];
+		struct timer_slot *slot;
+		int err;
+
+		switch (a->type) {
+		case KIOSK_ACTION_RECORD:
+			err = store_record(d->store, &a->record,
+					   (int64_t)now_usec(CLOCK_REALTIME),
+					   uuid);
+			if (err < 0) {
+				log_err("event %s for locker %u not recorded: %s (%s); out of service until events can be recorded",
+					kiosk_record_type_to_string(
+						a->record.type),
+					a->record.locker, strerror(-err),
+					store_last_error(d->store));
+				d->out_of_service = true;
+				if (may_reload)
+					reload_core(d, true);
+				return err;
+			}
+			if (d->out_of_service) {
+				log_notice("events are recorded again: back in service");
+				d->out_of_service = false;
+			}
+			log_record(&a->record, uuid);
+			break;
+		case KIOSK_ACTION_UNLOCK:
+			unlock(d, a->locker, a->pulse_ms);
+			break;
+		case KIOSK_ACTION_TIMER_ARM:
+			slot = timer_slot(d, &a->timer);
+			if (!slot)
+				break;
+			err = arm(d->event, &slot->source, a->at_usec, on_timer,
+				  slot);
+			if (err < 0)
+				log_err("cannot arm a timer: %s",
+					strerror(-err));
+			break;
+		case KIOSK_ACTION_TIMER_DISARM:
+			slot = timer_slot(d, &a->timer);
+			if (slot && slot->source)
+				sd_event_source_set_enabled(slot->source,
+							    SD_EVENT_OFF);
+			break;
+		case KIOSK_ACTION_SCREEN:
+			log_screen(&a->screen);
+			break;
+		}
+	}
+	return 0;
+}
+
+/* Stamps the input with the time, feeds it, carries out the actions. */
+static int feed(struct daemon *d, struct kiosk_input *in)
+{
+	int err;
+
+	in->now_usec = now_usec(CLOCK_MONOTONIC);
+	in->wall_usec = (int64_t)now_usec(CLOCK_REALTIME);
+	d->actions->n = 0;
+	err = kiosk_handle(d->kiosk, in, d->actions);
+	/* A refusal may still carry a screen explaining it. */
+	run_actions(d, d->actions, true);
+	return err;
+}
+
+/*
+ * Builds a fresh core from the store and the door sensors. Used at start,
+ * after a record failed, and when staff data changed under the core.
+ */
+static int reload_core(struct daemon *d, bool run_start)
+{
+	struct kiosk_input start = { .type = KIOSK_INPUT_START };
+	struct kiosk *k;
+	int err;
+
+	k = kiosk_new(&d->config.kiosk);
+	if (!k)
+		return -errno;
+	err = store_load(d->store, k);
+	if (err < 0) {
+		log_err("cannot load the kiosk state from %s: %s (%s)",
+			d->config.database, strerror(-err),
+			store_last_error(d->store));
+		kiosk_free(k);
+		return err;
+	}
+	for (unsigned i = 1; i <= d->config.kiosk.n_lockers; i++) {
+		bool open;
+
+		if (lockbank_get_door(d->lockbank, i, &open) == 0)
+			kiosk_set_door(k, i, open);
+	}
+	/* Timers of the old core mean nothing to the new one. */
+	for (unsigned i = 0; i < d->n_timers; i++)
+		if (d->timers[i].source)
+			sd_event_source_set_enabled(d->timers[i].source,
+						    SD_EVENT_OFF);
+	kiosk_free(d->kiosk);
+	d->kiosk = k;
+	if (!run_start)
+		return 0;
+	start.now_usec = now_usec(CLOCK_MONOTONIC);
+	start.wall_usec = (int64_t)now_usec(CLOCK_REALTIME);
+	d->actions->n = 0;
+	err = kiosk_handle(k, &start, d->actions);
+	if (err < 0)
+		return err;
+	return run_actions(d, d->actions, false);
+}
+
+static int on_reader(sd_event_source *s, int fd, uint32_t revents,
+		     void *userdata)
+{
+	struct daemon *d = userdata;
+	struct reader_event ev;
+
+	while (reader_read_event(d->reader, &ev) == 0) {
+		struct kiosk_input in = {
+			.type = KIOSK_INPUT_CREDENTIAL,
+			.credential = ev.credential,
+		};
+
+		switch (ev.type) {
+		case READER_EVENT_CARD_PRESENT:
+			feed(d, &in);
+			break;
+		case READER_EVENT_CARD_REMOVED:
+			break;
+		}
+	}
+	return 0;
+}
+
+static int on_lockbank(sd_event_source *s, int fd, uint32_t revents,
+		       void *userdata)
+{
+	struct daemon *d = userdata;
+	struct lockbank_event ev;
+
+	while (lockbank_read_event(d->lockbank, &ev) == 0) {
+		struct kiosk_input in = {
+			.type = KIOSK_INPUT_DOOR,
+			.locker = ev.locker,
+			.door_open = ev.door_open,
+		};
+
+		log_info("locker %u: door %s", ev.locker,
+			 ev.door_open ? "opened" : "closed");
+		feed(d, &in);
+	}
+	return 0;
+}
+
+/* ---- control socket requests ---- */
+
+static json_t *screen_json(const struct kiosk_screen_info *s)
+{
+	json_t *lockers = json_array();
+
+	for (unsigned i = 0; i < s->n_lockers; i++)
+		json_array_append_new(lockers, json_integer(s->lockers[i]));
+	return json_pack("{s:s, s:o, s:i, s:s}", "name",
+			 kiosk_screen_to_string(s->screen), "lockers", lockers,
+			 "attempts_left", (int)s->attempts_left, "patron_name",
+			 s->patron_name);
+}
+
+static json_t *ok_reply(struct daemon *d)
+{
+	return json_pack("{s:b, s:o}", "ok", 1, "screen",
+			 screen_json(kiosk_get_screen(d->kiosk)));
+}
+
+/* ok_reply() plus the lockers the last input unlocked, in order. */
+static json_t *input_reply(struct daemon *d)
+{
+	json_t *reply = ok_reply(d), *unlocked = json_array();
+
+	for (unsigned i = 0; i < d->actions->n; i++)
+		if (d->actions->a[i].type == KIOSK_ACTION_UNLOCK)
+			json_array_append_new(
+				unlocked, json_integer(d->actions->a[i].locker));
+	json_object_set_new(reply, "unlocked", unlocked);
+	return reply;
+}
+
+static json_t *cmd_status(struct daemon *d)
+{
+	json_t *lockers = json_array(), *faults = json_array();
+	uint64_t unsent = 0;
+	unsigned n_holds = 0;
+
+	for (unsigned i = 1; i <= kiosk_get_n_lockers(d->kiosk); i++) {
+		struct kiosk_locker_info li;
+		bool energised = false;
+		unsigned pulses = 0;
+		json_t *l;
+
+		kiosk_get_locker(d->kiosk, i, &li);
+		l = json_pack(
+			"{s:i, s:s, s:s, s:b, s:s, s:s, s:s, s:s, s:b, s:b, s:s?, s:i}",
+			"number", (int)li.number, "size",
+			kiosk_size_to_string(li.size), "kind",
+			li.kind == KIOSK_LOCKER_KIND_RETURN ? "return" : "hold",
+			"disabled", li.disabled, "fault",
+			kiosk_fault_to_string(li.fault), "door",
+			li.door_open ? "open" : "closed", "state",
+			kiosk_door_state_to_string(li.door_state), "purpose",
+			kiosk_purpose_to_string(li.purpose), "alarm_left_open",
+			li.alarm_left_open, "alarm_forced_open",
+			li.alarm_forced_open, "hold",
+			li.hold_id[0] ? li.hold_id : NULL, "returns",
+			(int)li.returns);
+		if (lockbank_sim_get_lock(d->lockbank, i, &energised,
+					  &pulses) == 0) {
+			json_object_set_new(l, "lock_energised",
+					    json_boolean(energised));
+			json_object_set_new(l, "lock_pulses",
+					    json_integer(pulses));
+		}
+		json_array_append_new(lockers, l);
+		if (li.fault != KIOSK_FAULT_NONE)
+			json_array_append_new(
+				faults, json_sprintf("locker %u: %s", i,
+						     kiosk_fault_to_string(
+							     li.fault)));
+		if (li.alarm_forced_open)
+			json_array_append_new(
+				faults,
+				json_sprintf("locker %u: forced open", i));
+		if (li.alarm_left_open)
+			json_array_append_new(
+				faults, json_sprintf("locker %u: left open", i));
+	}
+	if (d->out_of_service)
+		json_array_append_new(faults,
+				      json_string("out of service: events cannot be recorded"));
+	if (!reader_is_ok(d->reader))
+		json_array_append_new(faults, json_string("reader: not answering"));
+	store_count_unsent(d->store, &unsent);
+	while (kiosk_get_hold_at(d->kiosk, n_holds))
+		n_holds++;
+	return json_pack(
+		"{s:b, s:s, s:s, s:b, s:I, s:o, s:o, s:o, s:I, s:i, s:{s:s, s:b}, s:{s:s}}",
+		"ok", 1, "kiosk_id", d->config.kiosk_id, "version",
+		LOKERBUKU_VERSION, "in_service", !d->out_of_service,
+		"uptime_s",
+		(json_int_t)((now_usec(CLOCK_MONOTONIC) - d->started_usec) /
+			     1000000ULL),
+		"screen", screen_json(kiosk_get_screen(d->kiosk)), "lockers",
+		lockers, "faults", faults, "backlog", (json_int_t)unsent,
+		"active_holds", (int)n_holds, "reader", "backend",
+		reader_get_backend(d->reader), "ok", reader_is_ok(d->reader),
+		"lockbank", "backend", lockbank_get_backend(d->lockbank));
+}
+
+static int event_to_json(const struct store_event *e, void *userdata)
+{
+	json_t *payload = json_loads(e->payload, 0, NULL);
+
+	json_array_append_new(
+		userdata, json_pack("{s:I, s:s, s:s, s:I, s:o, s:b}", "seq",
+				    (json_int_t)e->seq, "uuid", e->uuid, "type",
+				    e->type, "at_usec", (json_int_t)e->at_usec,
+				    "payload", payload ? payload : json_object(),
+				    "sent", e->sent));
+	return 0;
+}
+
+static unsigned limit_of(json_t *req, unsigned fallback)
+{
+	json_int_t n = json_integer_value(json_object_get(req, "limit"));
+
+	if (n <= 0)
+		return fallback;
+	return n > LIST_LIMIT_MAX ? LIST_LIMIT_MAX : (unsigned)n;
+}
+
+static json_t *cmd_events(struct daemon *d, json_t *req)
+{
+	json_t *events = json_array();
+	int err;
+
+	err = store_foreach_event(d->store, limit_of(req, 20), event_to_json,
+				  events);
+	if (err < 0) {
+		json_decref(events);
+		return control_error(err, "cannot read events: %s",
+				     store_last_error(d->store));
+	}
+	return json_pack("{s:b, s:o}", "ok", 1, "events", events);
+}
+
+static int hold_to_json(const struct store_hold *sh, void *userdata)
+{
+	const struct kiosk_hold *h = &sh->hold;
+	json_t *items = json_array();
+
+	for (unsigned i = 0; i < sh->n_items; i++)
+		json_array_append_new(items,
+				      json_pack("{s:s, s:s}", "barcode",
+						sh->items[i].barcode, "title",
+						sh->items[i].title));
+	json_array_append_new(
+		userdata,
+		json_pack("{s:s, s:s, s:i, s:s, s:s, s:I, s:I, s:b, s:o}", "id",
+			  h->id, "state", kiosk_hold_state_to_string(h->state),
+			  "locker", (int)h->locker, "size",
+			  kiosk_size_to_string(h->size), "patron_name",
+			  h->patron_name, "loaded_at_usec",
+			  (json_int_t)h->loaded_at_usec, "expires_at_usec",
+			  (json_int_t)h->expires_at_usec, "has_code",
+			  h->code_hmac[0] != '\0', "items", items));
+	return 0;
+}
+
+static json_t *cmd_holds(struct daemon *d, json_t *req)
+{
+	json_t *holds = json_array();
+	int err;
+
+	err = store_foreach_hold(d->store, limit_of(req, 100), hold_to_json,
+				 holds);
+	if (err < 0) {
+		json_decref(holds);
+		return control_error(err, "cannot read holds: %s",
+				     store_last_error(d->store));
+	}
+	return json_pack("{s:b, s:o}", "ok", 1, "holds", holds);
+}
+
+/* Normalises and hashes a credential given on the socket. */
+static json_t *hash_credential(struct daemon *d, const char *raw,
+			       char ret[CREDENTIAL_HMAC_HEX_LEN + 1])
+{
+	char norm[CREDENTIAL_MAX + 1];
+
+	if (!raw || credential_normalise(raw, norm, sizeof(norm)) < 0)
+		return control_error(EINVAL,
+				     "bad credential '%s': use uid:<hex>, card:<member number> or code:<digits>",
+				     raw ? raw : "");
+	credential_hmac(d->config.site_key, d->config.kiosk.site_key_len, norm,
+			ret);
+	return NULL;
+}
+
+static json_t *cmd_hold_add(struct daemon *d, json_t *req)
+{
+	struct store_hold sh = { 0 };
+	struct kiosk_hold *h = &sh.hold;
+	const char *id = json_string_value(json_object_get(req, "id"));
+	const char *name = json_string_value(json_object_get(req, "name"));
+	const char *code = json_string_value(json_object_get(req, "code"));
+	const char *pin = json_string_value(json_object_get(req, "pin"));
+	const char *size = json_string_value(json_object_get(req, "size"));
+	json_t *creds = json_object_get(req, "credentials");
+	json_t *items = json_object_get(req, "items");
+	json_int_t expires_in_s =
+		json_integer_value(json_object_get(req, "expires_in_s"));
+	json_t *err_reply, *v;
+	size_t i;
+	int err;
+
+	if (!id || !id[0] || strlen(id) > KIOSK_HOLD_ID_MAX)
+		return control_error(EINVAL, "hold id: 1-%d characters",
+				     KIOSK_HOLD_ID_MAX);
+	memcpy(h->id, id, strlen(id) + 1);
+	h->state = KIOSK_HOLD_STATE_PENDING;
+	if (size && kiosk_size_from_string(size, &h->size) < 0)
+		return control_error(EINVAL, "size: small, medium or large");
+	if (name)
+		snprintf(h->patron_name, sizeof(h->patron_name), "%s", name);
+	if (!json_is_array(creds) && !code)
+		return control_error(EINVAL,
+				     "a hold needs patron credentials or a pickup code");
+	if (json_array_size(creds) > KIOSK_HOLD_CREDENTIALS_MAX)
+		return control_error(EINVAL, "at most %d credentials",
+				     KIOSK_HOLD_CREDENTIALS_MAX);
+	json_array_foreach(creds, i, v)
+	{
+		err_reply = hash_credential(d, json_string_value(v),
+					    h->credential_hmacs[i]);
+		if (err_reply)
+			return err_reply;
+		h->n_credentials++;
+	}
+	if (code) {
+		char prefixed[CREDENTIAL_MAX + 1];
+
+		snprintf(prefixed, sizeof(prefixed), "code:%s",
+			 strncmp(code, "code:", 5) == 0 ? code + 5 : code);
+		err_reply = hash_credential(d, prefixed, h->code_hmac);
+		if (err_reply)
+			return err_reply;
+	}
+	if (pin && pin_hash(pin, 0, h->pin_hash) < 0)
+		return control_error(EINVAL, "PIN: %d-%d digits", PIN_DIGITS_MIN,
+				     PIN_DIGITS_MAX);
+	if (expires_in_s > 0)
+		h->expires_at_usec = (int64_t)now_usec(CLOCK_REALTIME) +
+				     (int64_t)expires_in_s * 1000000;
+	if (json_array_size(items) > STORE_ITEMS_MAX)
+		return control_error(EINVAL, "at most %d items", STORE_ITEMS_MAX);
+	json_array_foreach(items, i, v)
+	{
+		const char *barcode =
+			json_string_value(json_object_get(v, "barcode"));
+		const char *title =
+			json_string_value(json_object_get(v, "title"));
+
+		if (!barcode || !barcode[0] || strlen(barcode) > STORE_BARCODE_MAX)
+			return control_error(EINVAL,
+					     "item barcode: 1-%d characters",
+					     STORE_BARCODE_MAX);
+		snprintf(sh.items[i].barcode, sizeof(sh.items[i].barcode),
+			 "%s", barcode);
+		snprintf(sh.items[i].title, sizeof(sh.items[i].title), "%s",
+			 title ? title : "");
+		sh.n_items++;
+	}
+	err = store_add_hold(d->store, &sh);
+	if (err == -EEXIST)
+		return control_error(err, "hold %s exists already", id);
+	if (err < 0)
+		return control_error(err, "cannot store hold %s: %s", id,
+				     store_last_error(d->store));
+	err = kiosk_add_hold(d->kiosk, h);
+	if (err < 0)
+		return control_error(err,
+				     "hold %s stored, but the kiosk cannot take it now: %s",
+				     id, strerror(-err));
+	log_info("hold %s added (%u credentials%s, %u items)", id,
+		 h->n_credentials, h->code_hmac[0] ? ", pickup code" : "",
+		 sh.n_items);
+	return ok_reply(d);
+}
+
+static json_t *cmd_staff_add(struct daemon *d, json_t *req)
+{
+	const char *cred = json_string_value(json_object_get(req, "credential"));
+	const char *pin = json_string_value(json_object_get(req, "pin"));
+	const char *role = json_string_value(json_object_get(req, "role"));
+	struct kiosk_staff st = { .role = KIOSK_STAFF_ROLE_STAFF };
+	json_t *err_reply;
+	int err;
+
+	err_reply = hash_credential(d, cred, st.credential_hmac);
+	if (err_reply)
+		return err_reply;
+	if (!pin || pin_hash(pin, 0, st.pin_hash) < 0)
+		return control_error(EINVAL, "PIN: %d-%d digits", PIN_DIGITS_MIN,
+				     PIN_DIGITS_MAX);
+	if (role && strcmp(role, "admin") == 0)
+		st.role = KIOSK_STAFF_ROLE_ADMIN;
+	else if (role && strcmp(role, "staff") != 0)
+		return control_error(EINVAL, "role: staff or admin");
+	err = store_put_staff(d->store, &st);
+	if (err < 0)
+		return control_error(err, "cannot store staff: %s",
+				     store_last_error(d->store));
+	err = kiosk_add_staff(d->kiosk, &st);
+	/* A changed PIN: rebuild the core from the store, which has it. */
+	if (err == -EEXIST)
+		err = reload_core(d, true);
+	if (err < 0)
+		return control_error(err, "staff stored, but not taken: %s",
+				     strerror(-err));
+	log_info("staff credential added");
+	return ok_reply(d);
+}
+
+static json_t *refusal(struct daemon *d, int err, const struct kiosk_input *in)
+{
+	switch (-err) {
+	case EPERM:
+		return control_error(err, "no staff session");
+	case ENOENT:
+		return control_error(err, "no hold %s on this kiosk",
+				     in->hold_id);
+	case EALREADY:
+		if (in->hold_id)
+			return control_error(err, "hold %s is not in a state for that",
+					     in->hold_id);
+		return control_error(err, "locker %u is already so",
+				     in->locker);
+	case EBUSY:
+		if (in->locker)
+			return control_error(err,
+					     "locker %u is occupied or its door is busy",
+					     in->locker);
+		return control_error(err, "busy");
+	case EACCES:
+		return control_error(err, "locker %u is disabled or faulted",
+				     in->locker);
+	case ENOSPC:
+		return control_error(err, "no free locker fits hold %s",
+				     in->hold_id);
+	case EINVAL:
+		if (in->locker)
+			return control_error(err, "locker %u: no such locker here (1-%u)",
+					     in->locker,
+					     kiosk_get_n_lockers(d->kiosk));
+		return control_error(err, "invalid request");
+	default:
+		return control_error(err, "refused: %s", strerror(-err));
+	}
+}
+
+/* Feeds a staff command or a screen input; the reply tells the screen. */
+static json_t *cmd_input(struct daemon *d, json_t *req,
+			 enum kiosk_input_type type)
+{
+	json_int_t locker = json_integer_value(json_object_get(req, "locker"));
+	struct kiosk_input in = {
+		.type = type,
+		.service = true,
+		.hold_id = json_string_value(json_object_get(req, "hold")),
+		.pin = json_string_value(json_object_get(req, "pin")),
+		.locker = locker > 0 && locker <= KIOSK_LOCKERS_MAX ?
+				  (unsigned)locker :
+				  0,
+	};
+	int err;
+
+	if ((type == KIOSK_INPUT_OPEN || type == KIOSK_INPUT_DISABLE ||
+	     type == KIOSK_INPUT_ENABLE) &&
+	    in.locker == 0)
+		return control_error(EINVAL, "locker: a number from 1");
+	if (type == KIOSK_INPUT_PIN && !in.pin)
+		return control_error(EINVAL, "pin: digits");
+	err = feed(d, &in);
+	if (err < 0)
+		return refusal(d, err, &in);
+	return input_reply(d);
+}
+
+/* Takes what a simulated device queued, now, so the reply shows its effect. */
+static void drain_devices(struct daemon *d)
+{
+	d->actions->n = 0;
+	on_reader(NULL, -1, 0, d);
+	on_lockbank(NULL, -1, 0, d);
+}
+
+static json_t *cmd_sim_tap(struct daemon *d, json_t *req)
+{
+	const char *cred = json_string_value(json_object_get(req, "credential"));
+	int err;
+
+	err = reader_sim_present(d->reader, cred);
+	if (err == 0)
+		err = reader_sim_remove(d->reader);
+	if (err == -EOPNOTSUPP)
+		return control_error(err, "the reader is not simulated");
+	if (err < 0)
+		return control_error(err, "cannot tap: %s", strerror(-err));
+	drain_devices(d);
+	return input_reply(d);
+}
+
+static json_t *cmd_sim_door(struct daemon *d, json_t *req)
+{
+	json_int_t locker = json_integer_value(json_object_get(req, "locker"));
+	json_t *open = json_object_get(req, "open");
+	int err;
+
+	if (!json_is_boolean(open))
+		return control_error(EINVAL, "open: true or false");
+	if (locker < 1 || locker > lockbank_get_n_lockers(d->lockbank))
+		return control_error(EINVAL, "locker: 1-%u",
+				     lockbank_get_n_lockers(d->lockbank));
+	err = lockbank_sim_set_door(d->lockbank, (unsigned)locker,
+				    json_is_true(open));
+	if (err == -EOPNOTSUPP)
+		return control_error(err, "the lock bank is not simulated");
+	if (err < 0)
+		return control_error(err, "cannot move door: %s",
+				     strerror(-err));
+	drain_devices(d);
+	return input_reply(d);
+}
+
+static json_t *on_request(json_t *req, void *userdata)
+{
+	struct daemon *d = userdata;
+	const char *cmd = json_string_value(json_object_get(req, "cmd"));
+	int err;
+
+	if (!cmd)
+		return control_error(EINVAL, "request without \"cmd\"");
+	if (strcmp(cmd, "status") == 0)
+		return cmd_status(d);
+	if (strcmp(cmd, "events") == 0)
+		return cmd_events(d, req);
+	if (strcmp(cmd, "holds") == 0)
+		return cmd_holds(d, req);
+	if (strcmp(cmd, "hold-add") == 0)
+		return cmd_hold_add(d, req);
+	if (strcmp(cmd, "staff-add") == 0)
+		return cmd_staff_add(d, req);
+	if (strcmp(cmd, "load") == 0)
+		return cmd_input(d, req, KIOSK_INPUT_LOAD);
+	if (strcmp(cmd, "unload") == 0)
+		return cmd_input(d, req, KIOSK_INPUT_UNLOAD);
+	if (strcmp(cmd, "open") == 0)
+		return cmd_input(d, req, KIOSK_INPUT_OPEN);
+	if (strcmp(cmd, "disable") == 0)
+		return cmd_input(d, req, KIOSK_INPUT_DISABLE);
+	if (strcmp(cmd, "enable") == 0)
+		return cmd_input(d, req, KIOSK_INPUT_ENABLE);
+	if (strcmp(cmd, "pin") == 0)
+		return cmd_input(d, req, KIOSK_INPUT_PIN);
+	if (strcmp(cmd, "return") == 0)
+		return cmd_input(d, req, KIOSK_INPUT_RETURN_START);
+	if (strcmp(cmd, "cancel") == 0)
+		return cmd_input(d, req, KIOSK_INPUT_CANCEL);
+	if (strcmp(cmd, "sim-tap") == 0)
+		return cmd_sim_tap(d, req);
+	if (strcmp(cmd, "sim-door") == 0)
+		return cmd_sim_door(d, req);
+	if (strcmp(cmd, "check") == 0) {
+		err = store_check_integrity(d->store);
+		if (err < 0)
+			return control_error(err, "database integrity check failed: %s",
+					     store_last_error(d->store));
+		return json_pack("{s:b, s:s}", "ok", 1, "integrity", "ok");
+	}
+	return control_error(EINVAL, "unknown command '%s'", cmd);
+}
+
+/* ---- life cycle ---- */
+
+struct daemon *daemon_new(const struct config *config, sd_event *event)
+{
+	struct store_options opt = { .max_unsent = config->outbox_max_unsent };
+	unsigned n = config->kiosk.n_lockers;
+	struct daemon *d;
+	int err;
+
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	d->config = *config;
+	d->config.kiosk.lockers = d->config.lockers;
+	d->config.kiosk.site_key = d->config.site_key;
+	d->event = sd_event_ref(event);
+	d->started_usec = now_usec(CLOCK_MONOTONIC);
+	d->n_timers = 2 + 2 * n;
+	d->timers = calloc(d->n_timers, sizeof(*d->timers));
+	d->pulses = calloc(n, sizeof(*d->pulses));
+	d->actions = calloc(1, sizeof(*d->actions));
+	if (!d->timers || !d->pulses || !d->actions) {
+		err = -ENOMEM;
+		log_err("out of memory");
+		goto fail;
+	}
+	d->timers[0].timer.kind = KIOSK_TIMER_KIND_SESSION;
+	d->timers[1].timer.kind = KIOSK_TIMER_KIND_EXPIRY_SWEEP;
+	for (unsigned i = 0; i < n; i++) {
+		d->timers[2 + i].timer = (struct kiosk_timer){
+			KIOSK_TIMER_KIND_DOOR_CONFIRM, i + 1
+		};
+		d->timers[2 + n + i].timer = (struct kiosk_timer){
+			KIOSK_TIMER_KIND_DOOR_LEFT_OPEN, i + 1
+		};
+		d->pulses[i] = (struct pulse_slot){ .daemon = d, .locker = i + 1 };
+	}
+	for (unsigned i = 0; i < d->n_timers; i++)
+		d->timers[i].daemon = d;
+
+	/* Locks first: whatever happens next, every lock is driven locked. */
+	d->lockbank = lockbank_new_sim(n);
+	if (!d->lockbank) {
+		err = -errno;
+		log_err("lock bank: %s", strerror(-err));
+		goto fail;
+	}
+	d->reader = reader_new_sim();
+	if (!d->reader) {
+		err = -errno;
+		log_err("card reader: %s", strerror(-err));
+		goto fail;
+	}
+	d->store = store_open(config->database, &opt);
+	if (!d->store) {
+		err = -errno;
+		log_err("database %s: %s", config->database, strerror(-err));
+		goto fail;
+	}
+	err = store_ensure_lockers(d->store, n);
+	if (err < 0) {
+		log_err("database %s: %s (%s)", config->database,
+			strerror(-err), store_last_error(d->store));
+		goto fail;
+	}
+	err = sd_event_add_io(event, &d->reader_source,
+			      reader_get_fd(d->reader), EPOLLIN, on_reader, d);
+	if (err >= 0)
+		err = sd_event_add_io(event, &d->lockbank_source,
+				      lockbank_get_fd(d->lockbank), EPOLLIN,
+				      on_lockbank, d);
+	if (err < 0) {
+		log_err("event loop: %s", strerror(-err));
+		goto fail;
+	}
+	d->control = control_new(event, config->control_socket, on_request, d);
+	if (!d->control) {
+		err = -errno;
+		log_err("control socket %s: %s", config->control_socket,
+			strerror(-err));
+		goto fail;
+	}
+	err = reload_core(d, true);
+	if (err < 0)
+		goto fail;
+	log_notice("kiosk %s: %u lockers, reader %s, lock bank %s, database %s",
+		   config->kiosk_id, n, reader_get_backend(d->reader),
+		   lockbank_get_backend(d->lockbank), config->database);
+	return d;
+fail:
+	daemon_free(d);
+	errno = -err;
+	return NULL;
+}
+
+void daemon_free(struct daemon *d)
+{
+	if (!d)
+		return;
+	control_free(d->control);
+	for (unsigned i = 0; d->timers && i < d->n_timers; i++)
+		sd_event_source_disable_unref(d->timers[i].source);
+	for (unsigned i = 0; d->pulses && i < d->config.kiosk.n_lockers; i++)
+		sd_event_source_disable_unref(d->pulses[i].source);
+	sd_event_source_disable_unref(d->reader_source);
+	sd_event_source_disable_unref(d->lockbank_source);
+	/* lockbank_free() drives every lock to its locked value. */
+	lockbank_free(d->lockbank);
+	reader_free(d->reader);
+	kiosk_free(d->kiosk);
+	store_free(d->store);
+	sd_event_unref(d->event);
+	free(d->actions);
+	free(d->timers);
+	free(d->pulses);
+	explicit_bzero(d->config.site_key, sizeof(d->config.site_key));
+	free(d);
+}

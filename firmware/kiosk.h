@@ -1,0 +1,336 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The kiosk core: who may open which door, and what every door is doing.
+ *
+ * Pure: it takes inputs (a card, a PIN, a door edge, a timer, a staff
+ * command) and returns actions (record an event, pulse a lock, arm a timer,
+ * show a screen). It never touches fds, clocks, SQLite or the network; the
+ * caller stamps every input with the time and carries out the actions in
+ * order. A RECORD action must be made durable before any action after it is
+ * carried out: if it cannot be, the caller drops the rest of the batch and
+ * rebuilds the core from the store.
+ *
+ * Lockers are numbered from 1, as printed on their doors.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "credential.h"
+
+#define KIOSK_LOCKERS_MAX 128
+#define KIOSK_HOLD_ID_MAX 63	  /* characters, not counting the NUL */
+#define KIOSK_HOLD_CREDENTIALS_MAX 4
+#define KIOSK_NAME_MAX 47	  /* patron first name, bytes */
+#define KIOSK_SESSION_LOCKERS_MAX 16 /* doors one patron session may open */
+#define KIOSK_ACTIONS_MAX 128
+#define KIOSK_ACTOR_MAX 79
+/* A finished session shows its last screen this long, then idle. */
+#define KIOSK_DONE_SCREEN_USEC (8ULL * 1000000ULL)
+/* How often loaded holds are checked for expiry. */
+#define KIOSK_EXPIRY_SWEEP_USEC (60ULL * 1000000ULL)
+/* PIN failure records kept at once; the oldest is forgotten first. */
+#define KIOSK_PIN_TRACK_MAX 32
+/* Unlock attempts per opening: the first pulse and one retry. */
+#define KIOSK_UNLOCK_ATTEMPTS 2
+
+enum kiosk_size {
+	KIOSK_SIZE_SMALL,
+	KIOSK_SIZE_MEDIUM,
+	KIOSK_SIZE_LARGE,
+};
+
+enum kiosk_locker_kind {
+	KIOSK_LOCKER_KIND_HOLD,	  /* holds are loaded here for pickup */
+	KIOSK_LOCKER_KIND_RETURN, /* patrons drop returned books here */
+};
+
+struct kiosk_locker_config {
+	enum kiosk_size size;
+	enum kiosk_locker_kind kind;
+	uint32_t pulse_ms; /* lock pulse length, 1..10000 */
+};
+
+struct kiosk_config {
+	const uint8_t *site_key; /* copied */
+	size_t site_key_len;
+	unsigned n_lockers; /* 1..KIOSK_LOCKERS_MAX */
+	const struct kiosk_locker_config *lockers; /* [0] is locker 1; copied */
+	bool pin_required; /* card credentials need a PIN (codes never) */
+	unsigned pin_max_attempts; /* failures before lock-out, >= 1 */
+	uint64_t pin_lockout_usec;
+	uint64_t session_timeout_usec;	     /* patron inactivity */
+	uint64_t staff_session_timeout_usec; /* staff inactivity */
+	uint64_t door_confirm_timeout_usec;  /* pulse -> door seen open */
+	uint64_t door_left_open_usec;	     /* open -> alarm */
+	unsigned max_holds; /* holds kept in memory, >= 1 */
+};
+
+enum kiosk_hold_state {
+	KIOSK_HOLD_STATE_PENDING,   /* routed here, not loaded yet */
+	KIOSK_HOLD_STATE_LOADED,    /* in a locker, waiting for the patron */
+	KIOSK_HOLD_STATE_EXPIRED,   /* still in its locker, past expiry */
+	KIOSK_HOLD_STATE_PICKED_UP, /* final */
+	KIOSK_HOLD_STATE_UNLOADED,  /* final: staff took it back out */
+};
+
+struct kiosk_hold {
+	char id[KIOSK_HOLD_ID_MAX + 1];
+	enum kiosk_hold_state state;
+	unsigned locker; /* 0 unless LOADED or EXPIRED */
+	enum kiosk_size size; /* smallest compartment it fits in */
+	char patron_name[KIOSK_NAME_MAX + 1]; /* first name or "" */
+	unsigned n_credentials;
+	char credential_hmacs[KIOSK_HOLD_CREDENTIALS_MAX]
+			     [CREDENTIAL_HMAC_HEX_LEN + 1];
+	char code_hmac[CREDENTIAL_HMAC_HEX_LEN + 1]; /* "" when none */
+	char pin_hash[PIN_HASH_MAX + 1]; /* patron PIN, "" when none */
+	int64_t loaded_at_usec;	 /* CLOCK_REALTIME, 0 when not loaded */
+	int64_t expires_at_usec; /* CLOCK_REALTIME, 0 = never */
+};
+
+enum kiosk_staff_role {
+	KIOSK_STAFF_ROLE_STAFF, /* load, unload, open, disable, enable */
+	KIOSK_STAFF_ROLE_ADMIN, /* the same, for now */
+};
+
+struct kiosk_staff {
+	char credential_hmac[CREDENTIAL_HMAC_HEX_LEN + 1];
+	char pin_hash[PIN_HASH_MAX + 1];
+	enum kiosk_staff_role role;
+};
+
+enum kiosk_fault {
+	KIOSK_FAULT_NONE,
+	KIOSK_FAULT_NOT_OPENED, /* pulsed KIOSK_UNLOCK_ATTEMPTS times, no opening */
+};
+
+/* What the door supervisor of one locker is doing. */
+enum kiosk_door_state {
+	KIOSK_DOOR_STATE_CLOSED,    /* closed and locked, nothing expected */
+	KIOSK_DOOR_STATE_UNLOCKING, /* pulsed, waiting to see it open */
+	KIOSK_DOOR_STATE_OPEN,	    /* open after an unlock */
+	KIOSK_DOOR_STATE_FORCED,    /* open without an unlock */
+};
+
+/* Why a lock was pulsed; also what a door's opening is for. */
+enum kiosk_purpose {
+	KIOSK_PURPOSE_NONE,
+	KIOSK_PURPOSE_PICKUP,
+	KIOSK_PURPOSE_LOAD,
+	KIOSK_PURPOSE_UNLOAD,
+	KIOSK_PURPOSE_RETURN,
+	KIOSK_PURPOSE_MAINTENANCE,
+};
+
+struct kiosk_locker_info {
+	unsigned number;
+	enum kiosk_size size;
+	enum kiosk_locker_kind kind;
+	bool disabled;
+	enum kiosk_fault fault;
+	bool door_open; /* last sensor reading */
+	enum kiosk_door_state door_state;
+	enum kiosk_purpose purpose; /* of the opening under way */
+	bool alarm_left_open;
+	bool alarm_forced_open;
+	char hold_id[KIOSK_HOLD_ID_MAX + 1]; /* LOADED/EXPIRED hold, or "" */
+	unsigned returns; /* return deposits not yet collected */
+};
+
+/* A locker's persistent state, as the store keeps it, to rebuild a core. */
+struct kiosk_locker_state {
+	bool disabled;
+	enum kiosk_fault fault;
+	unsigned returns;
+};
+
+enum kiosk_record_type {
+	KIOSK_RECORD_LOCKER_UNLOCKED,  /* every pulse: purpose, attempt */
+	KIOSK_RECORD_HOLD_LOADED,      /* load door closed: hold, locker */
+	KIOSK_RECORD_HOLD_PICKED_UP,   /* pickup door seen open */
+	KIOSK_RECORD_HOLD_EXPIRED,     /* loaded hold passed its expiry */
+	KIOSK_RECORD_HOLD_UNLOADED,    /* unload door seen open */
+	KIOSK_RECORD_RETURN_DEPOSITED, /* return door closed: locker, actor */
+	KIOSK_RECORD_RETURNS_COLLECTED, /* maintenance on a return locker closed */
+	KIOSK_RECORD_LOCKER_FAULT,     /* fault: not_opened */
+	KIOSK_RECORD_LOCKER_DISABLED,
+	KIOSK_RECORD_LOCKER_ENABLED,   /* also clears a fault */
+	KIOSK_RECORD_DOOR_FORCED_OPEN, /* opened without an unlock: alarm */
+	KIOSK_RECORD_DOOR_LEFT_OPEN,   /* open too long: alarm */
+	KIOSK_RECORD_DOOR_CLOSED,      /* closed after an alarm */
+	KIOSK_RECORD_PIN_LOCKOUT,      /* too many wrong PINs: actor */
+};
+
+/* An event for the outbox, and the state change the store applies with it. */
+struct kiosk_record {
+	enum kiosk_record_type type;
+	char hold_id[KIOSK_HOLD_ID_MAX + 1]; /* "" when none */
+	unsigned locker;		     /* 0 when none */
+	enum kiosk_purpose purpose;	     /* LOCKER_UNLOCKED */
+	unsigned attempt;		     /* LOCKER_UNLOCKED: 1 or 2 */
+	enum kiosk_fault fault;		     /* LOCKER_FAULT */
+	/* "patron:<hmac>", "staff:<hmac>", "service", or "" */
+	char actor[KIOSK_ACTOR_MAX + 1];
+};
+
+enum kiosk_timer_kind {
+	KIOSK_TIMER_KIND_SESSION,      /* locker is 0 */
+	KIOSK_TIMER_KIND_EXPIRY_SWEEP, /* locker is 0 */
+	KIOSK_TIMER_KIND_DOOR_CONFIRM,
+	KIOSK_TIMER_KIND_DOOR_LEFT_OPEN,
+};
+
+struct kiosk_timer {
+	enum kiosk_timer_kind kind;
+	unsigned locker;
+};
+
+enum kiosk_screen {
+	KIOSK_SCREEN_IDLE,	       /* "Tempelkan kartu anggota" */
+	KIOSK_SCREEN_PIN,	       /* patron PIN keypad; attempts_left */
+	KIOSK_SCREEN_WRONG_PIN,	       /* attempts_left */
+	KIOSK_SCREEN_LOCKED_OUT,       /* too many wrong PINs */
+	KIOSK_SCREEN_UNKNOWN_CARD,     /* no hold or staff knows it */
+	KIOSK_SCREEN_NO_HOLDS,	       /* known patron, nothing ready */
+	KIOSK_SCREEN_PIN_NOT_SET,      /* PIN required, none on file */
+	KIOSK_SCREEN_LOCKERS_OPEN,     /* lockers[]: take your books */
+	KIOSK_SCREEN_LOCKER_FAULT,     /* lockers[]: these did not open */
+	KIOSK_SCREEN_CLOSE_DOOR,       /* lockers[]: still open */
+	KIOSK_SCREEN_THANK_YOU,	       /* session done */
+	KIOSK_SCREEN_STAFF_PIN,	       /* staff PIN keypad; attempts_left */
+	KIOSK_SCREEN_STAFF_MENU,       /* staff session open */
+	KIOSK_SCREEN_RETURN_IDENTIFY,  /* "tap your card to return books" */
+	KIOSK_SCREEN_RETURN_OPEN,      /* lockers[0]: put the books in */
+	KIOSK_SCREEN_RETURN_FULL,      /* no empty return compartment */
+	KIOSK_SCREEN_BAD_CREDENTIAL,   /* unreadable card or malformed code */
+};
+
+struct kiosk_screen_info {
+	enum kiosk_screen screen;
+	unsigned n_lockers;
+	unsigned lockers[KIOSK_SESSION_LOCKERS_MAX];
+	unsigned attempts_left;
+	char patron_name[KIOSK_NAME_MAX + 1];
+};
+
+enum kiosk_action_type {
+	KIOSK_ACTION_RECORD, /* .record: make durable before what follows */
+	KIOSK_ACTION_UNLOCK, /* .locker, .pulse_ms: energise, release after */
+	KIOSK_ACTION_TIMER_ARM,	   /* .timer at .at_usec (monotonic); re-arms */
+	KIOSK_ACTION_TIMER_DISARM, /* .timer; disarming an idle timer is fine */
+	KIOSK_ACTION_SCREEN,	   /* .screen: what the screen shows now */
+};
+
+struct kiosk_action {
+	enum kiosk_action_type type;
+	struct kiosk_record record;
+	unsigned locker;
+	uint32_t pulse_ms;
+	struct kiosk_timer timer;
+	uint64_t at_usec;
+	struct kiosk_screen_info screen;
+};
+
+struct kiosk_actions {
+	unsigned n;
+	struct kiosk_action a[KIOSK_ACTIONS_MAX];
+};
+
+enum kiosk_input_type {
+	KIOSK_INPUT_START,	  /* once, after the state is loaded */
+	KIOSK_INPUT_CREDENTIAL,	  /* .credential: raw card/code/barcode text */
+	KIOSK_INPUT_PIN,	  /* .pin: digits typed on the keypad */
+	KIOSK_INPUT_CANCEL,	  /* the person at the screen ends the session */
+	KIOSK_INPUT_RETURN_START, /* patron pressed "return books" */
+	KIOSK_INPUT_DOOR,	  /* .locker, .door_open: sensor edge */
+	KIOSK_INPUT_TIMER,	  /* .timer fired */
+	KIOSK_INPUT_LOAD,	  /* .hold_id, .locker (0 = choose) */
+	KIOSK_INPUT_UNLOAD,	  /* .hold_id */
+	KIOSK_INPUT_OPEN,	  /* .locker: maintenance opening */
+	KIOSK_INPUT_DISABLE,	  /* .locker */
+	KIOSK_INPUT_ENABLE,	  /* .locker; clears a fault */
+};
+
+struct kiosk_input {
+	enum kiosk_input_type type;
+	uint64_t now_usec; /* CLOCK_MONOTONIC: timers, lock-outs */
+	int64_t wall_usec; /* CLOCK_REALTIME: hold expiry */
+	/*
+	 * LOAD/UNLOAD/OPEN/DISABLE/ENABLE come from a logged-in staff session
+	 * unless service is set (lokerctl on the control socket, or a server
+	 * command), which acts as "service" without a session.
+	 */
+	bool service;
+	const char *credential;
+	const char *pin;
+	const char *hold_id;
+	unsigned locker;
+	bool door_open;
+	struct kiosk_timer timer;
+};
+
+/*
+ * Returns a new core with every locker closed, enabled and empty, or NULL
+ * with errno EINVAL for a bad config, ENOMEM. The caller frees it with
+ * kiosk_free(). The config is copied.
+ */
+struct kiosk *kiosk_new(const struct kiosk_config *config);
+void kiosk_free(struct kiosk *k);
+
+/*
+ * Loading state before START (and, for holds, at any time later when the
+ * server routes a new hold here). kiosk_add_hold() copies h; a LOADED or
+ * EXPIRED hold occupies its locker. Returns 0, -EEXIST for a known id,
+ * -ENOSPC past max_holds, -EINVAL for a bad hold or a locker that is out of
+ * range, a return locker or already occupied. PICKED_UP and UNLOADED holds
+ * are not kept (0 is returned).
+ */
+int kiosk_add_hold(struct kiosk *k, const struct kiosk_hold *h);
+/* Returns 0, -EEXIST when the credential is already staff, -ENOSPC, -EINVAL. */
+int kiosk_add_staff(struct kiosk *k, const struct kiosk_staff *s);
+/* Persistent locker state; -EINVAL for a bad number. */
+int kiosk_set_locker_state(struct kiosk *k, unsigned locker,
+			   const struct kiosk_locker_state *state);
+/* The door sensor reading at start, before START; no alarm is raised. */
+int kiosk_set_door(struct kiosk *k, unsigned locker, bool open);
+
+/*
+ * Feeds one input and appends what to do to ret (which the caller clears).
+ * Returns 0, or -errno when the input is refused, with nothing changed and
+ * perhaps a SCREEN action explaining it:
+ *   -EINVAL  malformed input (bad locker number, empty hold id)
+ *   -EPERM   a staff command without a staff session
+ *   -ENOENT  no such hold
+ *   -EALREADY the hold is already loaded / not in a locker
+ *   -EBUSY   the locker is occupied, or its door is busy with an opening
+ *   -EACCES  the locker is disabled or faulted
+ *   -ENOSPC  no free locker fits the hold
+ */
+int kiosk_handle(struct kiosk *k, const struct kiosk_input *in,
+		 struct kiosk_actions *ret);
+
+/* Copies locker n's status into ret; -EINVAL for a bad number. */
+int kiosk_get_locker(const struct kiosk *k, unsigned n,
+		     struct kiosk_locker_info *ret);
+unsigned kiosk_get_n_lockers(const struct kiosk *k);
+/* The hold with this id, or NULL; valid until the next call that changes k. */
+const struct kiosk_hold *kiosk_get_hold(const struct kiosk *k, const char *id);
+/* The i-th hold kept in memory (0-based), or NULL past the end; as above. */
+const struct kiosk_hold *kiosk_get_hold_at(const struct kiosk *k, unsigned i);
+/* The current screen; valid until the next kiosk_handle(). */
+const struct kiosk_screen_info *kiosk_get_screen(const struct kiosk *k);
+
+/* Stable lower-case names, as used in the outbox and on the wire. */
+const char *kiosk_record_type_to_string(enum kiosk_record_type t);
+const char *kiosk_purpose_to_string(enum kiosk_purpose p);
+const char *kiosk_size_to_string(enum kiosk_size s);
+/* Returns 0 and sets ret, or -EINVAL. Accepts "small"/"medium"/"large". */
+int kiosk_size_from_string(const char *s, enum kiosk_size *ret);
+const char *kiosk_hold_state_to_string(enum kiosk_hold_state s);
+int kiosk_hold_state_from_string(const char *s, enum kiosk_hold_state *ret);
+const char *kiosk_door_state_to_string(enum kiosk_door_state s);
+const char *kiosk_fault_to_string(enum kiosk_fault f);
+const char *kiosk_screen_to_string(enum kiosk_screen s);

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The kiosk's database: lockers, holds, staff and the outbox of events, in
+ * one SQLite file (WAL, synchronous=FULL). Only lokerd opens it.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kiosk.h"
+
+#define STORE_ITEMS_MAX 16
+#define STORE_BARCODE_MAX 63
+#define STORE_TITLE_MAX 255 /* bytes of UTF-8 */
+#define STORE_UUID_LEN 36
+/* Sent events older than the newest this many are pruned. */
+#define STORE_SENT_KEEP 10000
+/* PRAGMA user_version of the schema this code writes. */
+#define STORE_SCHEMA_VERSION 1
+
+struct store_item {
+	char barcode[STORE_BARCODE_MAX + 1];
+	char title[STORE_TITLE_MAX + 1];
+};
+
+/* A hold as the server (or lokerctl) hands it over: the core's view + items. */
+struct store_hold {
+	struct kiosk_hold hold;
+	unsigned n_items;
+	struct store_item items[STORE_ITEMS_MAX];
+};
+
+struct store_event {
+	int64_t seq;
+	char uuid[STORE_UUID_LEN + 1];
+	const char *type;    /* valid during the callback */
+	int64_t at_usec;     /* CLOCK_REALTIME */
+	const char *payload; /* JSON object text, valid during the callback */
+	bool sent;
+};
+
+struct store_options {
+	/* Recording fails with -ENOSPC once this many events are unsent. */
+	uint64_t max_unsent; /* 0 means 1000000 */
+	uint64_t sent_keep;  /* 0 means STORE_SENT_KEEP */
+};
+
+/* How the open database is set up, for status and self-tests. */
+struct store_info {
+	unsigned schema_version; /* PRAGMA user_version */
+	bool wal;		 /* journal_mode is WAL */
+	unsigned synchronous;	 /* PRAGMA synchronous: 2 is FULL */
+	bool foreign_keys;
+};
+
+/*
+ * Opens (creating if needed) and migrates the database at path. Returns
+ * NULL with errno set: EROFS/EACCES when it cannot be written, EILSEQ when
+ * the file is corrupt, not ours or of a newer schema, ENOMEM. opt may be
+ * NULL for the defaults. The caller frees it with store_free(). Logs
+ * nothing; store_open_error() tells why it failed.
+ */
+struct store *store_open(const char *path, const struct store_options *opt);
+void store_free(struct store *s);
+/* Why the last store_open() of this thread failed; valid until the next. */
+const char *store_open_error(void);
+/* The last failure's message for s, valid until the next call on s. */
+const char *store_last_error(const struct store *s);
+int store_get_info(struct store *s, struct store_info *ret);
+
+/*
+ * Makes rec durable: applies the state change it describes and appends it
+ * to the outbox in one transaction. ret_uuid (may be NULL) gets the
+ * event's UUID. Returns 0, -EINVAL for a record naming an unknown hold or
+ * locker or a change the schema refuses, -ENOSPC when the disk or the
+ * outbox bound is full, -EROFS, -EIO otherwise; on failure nothing was
+ * written.
+ */
+int store_record(struct store *s, const struct kiosk_record *rec,
+		 int64_t wall_usec, char ret_uuid[STORE_UUID_LEN + 1]);
+
+/*
+ * Inserts a new hold in the state h says (PENDING from the server; LOADED
+ * and EXPIRED ones name their locker, which must exist and be free).
+ * -EEXIST when the id is known, -EINVAL for a bad value.
+ */
+int store_add_hold(struct store *s, const struct store_hold *h);
+/* Inserts or replaces a staff credential. -EINVAL for a bad value. */
+int store_put_staff(struct store *s, const struct kiosk_staff *st);
+/* Makes sure rows exist for lockers 1..n. */
+int store_ensure_lockers(struct store *s, unsigned n);
+
+/*
+ * Loads everything the core needs (lockers 1..kiosk_get_n_lockers(k),
+ * holds not yet finished, staff) into a fresh core.
+ */
+int store_load(struct store *s, struct kiosk *k);
+
+/*
+ * Calls cb for each hold (all states, newest first, at most limit). A
+ * non-zero cb return stops the walk and is returned. Callbacks of the
+ * store_foreach_*() functions must not call into s.
+ */
+int store_foreach_hold(struct store *s, unsigned limit,
+		       int (*cb)(const struct store_hold *h, void *userdata),
+		       void *userdata);
+/* Reads one hold with its items and credentials; -ENOENT when unknown. */
+int store_get_hold(struct store *s, const char *id, struct store_hold *ret);
+
+/* Calls cb for the newest limit events, oldest first. A non-zero cb
+ * return stops the walk and is returned. */
+int store_foreach_event(struct store *s, unsigned limit,
+			int (*cb)(const struct store_event *e, void *userdata),
+			void *userdata);
+/* Like store_foreach_event(), for the oldest limit unsent events. */
+int store_foreach_unsent(struct store *s, unsigned limit,
+			 int (*cb)(const struct store_event *e, void *userdata),
+			 void *userdata);
+/* Marks every event up to and including seq sent, once the server has it. */
+int store_mark_sent(struct store *s, int64_t seq);
+int store_count_unsent(struct store *s, uint64_t *ret);
+
+/* PRAGMA integrity_check: 0 when "ok", -EILSEQ otherwise. */
+int store_check_integrity(struct store *s);

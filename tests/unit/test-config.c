@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The configuration file: defaults, layouts, and errors that name the key. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+
+static char dir[] = "/tmp/test-config-XXXXXX";
+static char conf_path[256], key_path[256];
+
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	chmod(path, mode);
+}
+
+/* Writes a config of the [kiosk] basics plus extra; returns config_load(). */
+static int load(const char *extra, struct config *c, char *error)
+{
+	char text[4096];
+
+	snprintf(text, sizeof(text),
+		 "[kiosk]\nid = lib-01\nsite_key_file = %s\n%s", key_path,
+		 extra);
+	write_file(conf_path, text, 0644);
+	return config_load(conf_path, c, error);
+}
+
+static void write_good_key(void)
+{
+	write_file(key_path,
+		   "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n",
+		   0600);
+}
+
+static int setup(void **state)
+{
+	assert_non_null(mkdtemp(dir));
+	snprintf(conf_path, sizeof(conf_path), "%s/lokerd.conf", dir);
+	snprintf(key_path, sizeof(key_path), "%s/site.key", dir);
+	write_good_key();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	unlink(conf_path);
+	unlink(key_path);
+	rmdir(dir);
+	return 0;
+}
+
+static void a_minimal_file_gets_the_documented_defaults(void **state)
+{
+	struct config *c = malloc(sizeof(*c));
+	char error[CONFIG_ERROR_MAX];
+
+	assert_int_equal(load("[lockers]\ncount = 4\n", c, error), 0);
+	assert_string_equal(c->kiosk_id, "lib-01");
+	assert_string_equal(c->database, "/var/lib/lokerbuku/lokerd.db");
+	assert_int_equal(c->kiosk.n_lockers, 4);
+	assert_int_equal(c->kiosk.site_key_len, 32);
+	assert_int_equal(c->site_key[0], 0x00);
+	assert_int_equal(c->site_key[31], 0xff);
+	assert_ptr_equal(c->kiosk.site_key, c->site_key);
+	assert_ptr_equal(c->kiosk.lockers, c->lockers);
+	assert_false(c->kiosk.pin_required);
+	assert_int_equal(c->kiosk.pin_max_attempts, 3);
+	assert_int_equal(c->kiosk.door_confirm_timeout_usec, 10000000);
+	for (unsigned i = 0; i < 4; i++) {
+		assert_int_equal(c->lockers[i].size, KIOSK_SIZE_SMALL);
+		assert_int_equal(c->lockers[i].kind, KIOSK_LOCKER_KIND_HOLD);
+		assert_int_equal(c->lockers[i].pulse_ms, 500);
+	}
+	free(c);
+}
+
+static void ranges_and_locker_sections_set_the_layout(void **state)
+{
+	struct config *c = malloc(sizeof(*c));
+	char error[CONFIG_ERROR_MAX];
+
+	assert_int_equal(load("[lockers]\ncount = 12\npulse_ms = 300\n"
+			      "medium = 5-8\nlarge = 9, 10\nreturn = 11-12\n"
+			      "[locker.3]\npulse_ms = 1200\n"
+			      "[policy]\npin_required = yes\n"
+			      "[doors]\nconfirm_timeout_ms = 2500\n",
+			      c, error),
+			 0);
+	assert_int_equal(c->lockers[0].size, KIOSK_SIZE_SMALL);
+	assert_int_equal(c->lockers[4].size, KIOSK_SIZE_MEDIUM);
+	assert_int_equal(c->lockers[8].size, KIOSK_SIZE_LARGE);
+	assert_int_equal(c->lockers[9].size, KIOSK_SIZE_LARGE);
+	assert_int_equal(c->lockers[10].kind, KIOSK_LOCKER_KIND_RETURN);
+	assert_int_equal(c->lockers[9].kind, KIOSK_LOCKER_KIND_HOLD);
+	assert_int_equal(c->lockers[0].pulse_ms, 300);
+	assert_int_equal(c->lockers[2].pulse_ms, 1200);
+	assert_true(c->kiosk.pin_required);
+	assert_int_equal(c->kiosk.door_confirm_timeout_usec, 2500000);
+	free(c);
+}
+
+struct bad_case {
+	const char *text;
+	const char *expect; /* substring of the error */
+};
+
+static void bad_files_are_refused_naming_the_key(void **state)
+{
+	static const struct bad_case cases[] = {
+		{ "[lockers]\ncount = 4\ncolor = red\n", "[lockers] color: unknown key" },
+		{ "[lockers]\ncount = 4\n[lokers]\nx = 1\n", "[lokers] x: unknown section" },
+		{ "[lockers]\ncount = 0\n", "[lockers] count: must be a number 1..128" },
+		{ "[lockers]\ncount = 4\nmedium = 1-2\nlarge = 2-3\n",
+		  "[lockers] large: locker 2 already has its size from 'medium'" },
+		{ "[lockers]\ncount = 4\nmedium = 3-1\n", "[lockers] medium: must be locker numbers" },
+		{ "[lockers]\ncount = 4\n[locker.9]\nsize = large\n",
+		  "locker 9: beyond [lockers] count = 4" },
+		{ "[lockers]\ncount = 2\nreturn = 1-2\n", "none is left for holds" },
+		{ "[lockers]\ncount = 4\n[doors]\nconfirm_timeout_ms = 10\n",
+		  "[doors] confirm_timeout_ms: must be a number 500..120000" },
+		{ "[lockers]\ncount = 4\n[policy]\npin_required = maybe\n",
+		  "[policy] pin_required: must be yes or no" },
+		{ "[lockers]\ncount = 4\n[reader]\nbackend = pn999\n", "[reader] backend" },
+		{ "", "[lockers] count: missing" },
+		{ "[lockers]\ncount = 4\n[kiosk]\ndatabase = relative.db\n",
+		  "[kiosk] database: must be an absolute path" },
+	};
+	struct config *c = malloc(sizeof(*c));
+	char error[CONFIG_ERROR_MAX];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(load(cases[i].text, c, error), -EINVAL);
+		if (!strstr(error, cases[i].expect))
+			fail_msg("case %zu: error '%s' lacks '%s'", i, error,
+				 cases[i].expect);
+	}
+	free(c);
+}
+
+static void errors_carry_the_line_number(void **state)
+{
+	struct config *c = malloc(sizeof(*c));
+	char error[CONFIG_ERROR_MAX];
+
+	/* Lines 1-3 are the [kiosk] basics. */
+	assert_int_equal(load("[lockers]\ncount = 4\npulse_ms = 5\n", c, error),
+			 -EINVAL);
+	assert_non_null(strstr(error, "lokerd.conf:6: [lockers] pulse_ms"));
+	free(c);
+}
+
+static void a_missing_id_is_refused(void **state)
+{
+	struct config *c = malloc(sizeof(*c));
+	char error[CONFIG_ERROR_MAX], text[512];
+
+	snprintf(text, sizeof(text),
+		 "[kiosk]\nsite_key_file = %s\n[lockers]\ncount = 2\n",
+		 key_path);
+	write_file(conf_path, text, 0644);
+	assert_int_equal(config_load(conf_path, c, error), -EINVAL);
+	assert_non_null(strstr(error, "[kiosk] id: missing"));
+	free(c);
+}
+
+static void a_site_key_readable_by_others_is_refused(void **state)
+{
+	struct config *c = malloc(sizeof(*c));
+	char error[CONFIG_ERROR_MAX];
+
+	chmod(key_path, 0644);
+	assert_int_equal(load("[lockers]\ncount = 2\n", c, error), -EPERM);
+	assert_non_null(strstr(error, "readable by others"));
+	chmod(key_path, 0600);
+	free(c);
+}
+
+static void a_short_or_non_hex_site_key_is_refused(void **state)
+{
+	struct config *c = malloc(sizeof(*c));
+	char error[CONFIG_ERROR_MAX];
+
+	write_file(key_path, "0011\n", 0600);
+	assert_int_equal(load("[lockers]\ncount = 2\n", c, error), -EINVAL);
+	assert_non_null(strstr(error, "hex digits"));
+	write_file(key_path,
+		   "zz112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n",
+		   0600);
+	assert_int_equal(load("[lockers]\ncount = 2\n", c, error), -EINVAL);
+	assert_non_null(strstr(error, "not hex"));
+	write_good_key();
+	free(c);
+}
+
+static void a_missing_file_is_reported_with_its_path(void **state)
+{
+	struct config *c = malloc(sizeof(*c));
+	char error[CONFIG_ERROR_MAX];
+
+	assert_int_equal(config_load("/nonexistent/lokerd.conf", c, error),
+			 -ENOENT);
+	assert_non_null(strstr(error, "/nonexistent/lokerd.conf"));
+	free(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(a_minimal_file_gets_the_documented_defaults),
+		cmocka_unit_test(ranges_and_locker_sections_set_the_layout),
+		cmocka_unit_test(bad_files_are_refused_naming_the_key),
+		cmocka_unit_test(errors_carry_the_line_number),
+		cmocka_unit_test(a_missing_id_is_refused),
+		cmocka_unit_test(a_site_key_readable_by_others_is_refused),
+		cmocka_unit_test(a_short_or_non_hex_site_key_is_refused),
+		cmocka_unit_test(a_missing_file_is_reported_with_its_path),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The simulated reader and lock bank behave like devices behind an fd. */
+#include <errno.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "lockbank.h"
+#include "reader.h"
+
+static bool fd_readable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
+static void reader_tap_queues_present_then_removed(void **state)
+{
+	struct reader *r = reader_new_sim();
+	struct reader_event ev;
+
+	assert_non_null(r);
+	assert_string_equal(reader_get_backend(r), "sim");
+	assert_false(fd_readable(reader_get_fd(r)));
+	assert_int_equal(reader_sim_present(r, "uid:04A1B2C3"), 0);
+	assert_true(fd_readable(reader_get_fd(r)));
+	assert_int_equal(reader_sim_remove(r), 0);
+	assert_int_equal(reader_read_event(r, &ev), 0);
+	assert_int_equal(ev.type, READER_EVENT_CARD_PRESENT);
+	assert_string_equal(ev.credential, "uid:04A1B2C3");
+	assert_int_equal(reader_read_event(r, &ev), 0);
+	assert_int_equal(ev.type, READER_EVENT_CARD_REMOVED);
+	assert_int_equal(reader_read_event(r, &ev), -EAGAIN);
+	assert_false(fd_readable(reader_get_fd(r)));
+	reader_free(r);
+}
+
+static void reader_second_card_removes_the_first(void **state)
+{
+	struct reader *r = reader_new_sim();
+	struct reader_event ev;
+
+	assert_int_equal(reader_sim_present(r, "card:1"), 0);
+	assert_int_equal(reader_sim_present(r, "card:2"), 0);
+	assert_int_equal(reader_read_event(r, &ev), 0);
+	assert_string_equal(ev.credential, "card:1");
+	assert_int_equal(reader_read_event(r, &ev), 0);
+	assert_int_equal(ev.type, READER_EVENT_CARD_REMOVED);
+	assert_int_equal(reader_read_event(r, &ev), 0);
+	assert_string_equal(ev.credential, "card:2");
+	reader_free(r);
+}
+
+static void reader_refuses_empty_long_and_overflowing_input(void **state)
+{
+	struct reader *r = reader_new_sim();
+	char longer[READER_CREDENTIAL_MAX + 2];
+	int err = 0;
+
+	memset(longer, 'A', sizeof(longer) - 1);
+	longer[sizeof(longer) - 1] = '\0';
+	assert_int_equal(reader_sim_present(r, ""), -EINVAL);
+	assert_int_equal(reader_sim_present(r, longer), -EINVAL);
+	for (unsigned i = 0; i < READER_QUEUE_MAX * 2 && err == 0; i++)
+		err = reader_sim_present(r, "card:1");
+	assert_int_equal(err, -ENOBUFS);
+	reader_free(r);
+}
+
+static void lockbank_counts_pulses_and_reports_door_edges(void **state)
+{
+	struct lockbank *lb = lockbank_new_sim(4);
+	struct lockbank_event ev;
+	bool energised, open;
+	unsigned pulses;
+
+	assert_non_null(lb);
+	assert_int_equal(lockbank_get_n_lockers(lb), 4);
+	assert_int_equal(lockbank_set_lock(lb, 3, true), 0);
+	assert_int_equal(lockbank_sim_get_lock(lb, 3, &energised, &pulses), 0);
+	assert_true(energised);
+	assert_int_equal(pulses, 1);
+	assert_int_equal(lockbank_set_lock(lb, 3, false), 0);
+	assert_int_equal(lockbank_sim_get_lock(lb, 3, &energised, &pulses), 0);
+	assert_false(energised);
+	assert_int_equal(pulses, 1);
+
+	assert_false(fd_readable(lockbank_get_fd(lb)));
+	assert_int_equal(lockbank_sim_set_door(lb, 3, true), 0);
+	/* The same reading twice is no edge. */
+	assert_int_equal(lockbank_sim_set_door(lb, 3, true), 0);
+	assert_true(fd_readable(lockbank_get_fd(lb)));
+	assert_int_equal(lockbank_read_event(lb, &ev), 0);
+	assert_int_equal(ev.locker, 3);
+	assert_true(ev.door_open);
+	assert_int_equal(lockbank_read_event(lb, &ev), -EAGAIN);
+	assert_int_equal(lockbank_get_door(lb, 3, &open), 0);
+	assert_true(open);
+	lockbank_free(lb);
+}
+
+static void lockbank_refuses_lockers_out_of_range(void **state)
+{
+	struct lockbank *lb = lockbank_new_sim(2);
+	bool open;
+
+	assert_int_equal(lockbank_set_lock(lb, 0, true), -EINVAL);
+	assert_int_equal(lockbank_set_lock(lb, 3, true), -EINVAL);
+	assert_int_equal(lockbank_get_door(lb, 3, &open), -EINVAL);
+	assert_int_equal(lockbank_sim_set_door(lb, 0, true), -EINVAL);
+	assert_null(lockbank_new_sim(0));
+	assert_int_equal(errno, EINVAL);
+	assert_null(lockbank_new_sim(LOCKBANK_LOCKERS_MAX + 1));
+	lockbank_free(lb);
+}
+
+static void lockbank_release_all_leaves_every_lock_deenergised(void **state)
+{
+	struct lockbank *lb = lockbank_new_sim(3);
+	bool energised;
+
+	for (unsigned i = 1; i <= 3; i++)
+		assert_int_equal(lockbank_set_lock(lb, i, true), 0);
+	assert_int_equal(lockbank_release_all(lb), 0);
+	for (unsigned i = 1; i <= 3; i++) {
+		assert_int_equal(lockbank_sim_get_lock(lb, i, &energised, NULL),
+				 0);
+		assert_false(energised);
+	}
+	lockbank_free(lb);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(reader_tap_queues_present_then_removed),
+		cmocka_unit_test(reader_second_card_removes_the_first),
+		cmocka_unit_test(reader_refuses_empty_long_and_overflowing_input),
+		cmocka_unit_test(lockbank_counts_pulses_and_reports_door_edges),
+		cmocka_unit_test(lockbank_refuses_lockers_out_of_range),
+		cmocka_unit_test(
+			lockbank_release_all_leaves_every_lock_deenergised),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
