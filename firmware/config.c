@@ -16,7 +16,7 @@
 #include "log.h"
 
 #define USEC_PER_MSEC 1000ULL
-#define USEC_PER_SEC 1000000ULL
+#define USEC_PER_SEC  1000000ULL
 
 struct parse_state {
 	FILE *file;
@@ -144,8 +144,8 @@ static int set_usec(struct parse_state *st, int line, const char *section,
 	unsigned long long x;
 
 	if (parse_uint(v, min, max, &x) < 0)
-		return fail(st, line, section, key, "must be a number %llu..%llu",
-			    min, max);
+		return fail(st, line, section, key,
+			    "must be a number %llu..%llu", min, max);
 	*ret = x * unit_usec;
 	return 1;
 }
@@ -243,9 +243,10 @@ static int handle_kiosk(struct parse_state *st, int line, const char *name,
 		if (n == 0 || n > CONFIG_KIOSK_ID_MAX ||
 		    strspn(v, "abcdefghijklmnopqrstuvwxyz"
 			      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != n)
-			return fail(st, line, "kiosk", name,
-				    "must be 1-%d letters, digits, '.', '_' or '-'",
-				    CONFIG_KIOSK_ID_MAX);
+			return fail(
+				st, line, "kiosk", name,
+				"must be 1-%d letters, digits, '.', '_' or '-'",
+				CONFIG_KIOSK_ID_MAX);
 		memcpy(c->kiosk_id, v, n + 1);
 		st->have_id = true;
 		return 1;
@@ -272,8 +273,9 @@ static int handle_kiosk(struct parse_state *st, int line, const char *name,
 	}
 	if (strcmp(name, "log_level") == 0) {
 		if (log_level_from_string(v, &c->log_level) < 0)
-			return fail(st, line, "kiosk", name,
-				    "must be err, warning, notice, info or debug");
+			return fail(
+				st, line, "kiosk", name,
+				"must be err, warning, notice, info or debug");
 		return 1;
 	}
 	return fail(st, line, "kiosk", name, "unknown key");
@@ -354,7 +356,8 @@ static int handle_lockers(struct parse_state *st, int line, const char *name,
 	if (strcmp(name, "small") == 0 || strcmp(name, "medium") == 0 ||
 	    strcmp(name, "large") == 0) {
 		/* inih's name buffer is reused: keep a static key name. */
-		static const char *const keys[] = { "small", "medium", "large" };
+		static const char *const keys[] = { "small", "medium",
+						    "large" };
 		struct size_arg a = { .line = line };
 
 		kiosk_size_from_string(name, &a.size);
@@ -392,9 +395,10 @@ static int handle_locker(struct parse_state *st, int line, const char *section,
 			return fail(st, line, section, name,
 				    "must be small, medium or large");
 		if (st->size_key[n - 1])
-			return fail(st, line, section, name,
-				    "locker %llu already has its size from [lockers] %s",
-				    n, st->size_key[n - 1]);
+			return fail(
+				st, line, section, name,
+				"locker %llu already has its size from [lockers] %s",
+				n, st->size_key[n - 1]);
 		st->size_key[n - 1] = "size";
 		l->size = size;
 		return 1;
@@ -421,8 +425,8 @@ static int handle_locker(struct parse_state *st, int line, const char *section,
 	return fail(st, line, section, name, "unknown key");
 }
 
-static int handle_backend(struct parse_state *st, int line,
-			  const char *section, const char *name, const char *v,
+static int handle_backend(struct parse_state *st, int line, const char *section,
+			  const char *name, const char *v,
 			  enum config_backend *ret)
 {
 	if (strcmp(name, "backend") != 0)
@@ -511,7 +515,8 @@ static int load_site_key(struct config *c, char *error)
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
 		snprintf(error, CONFIG_ERROR_MAX,
-			 "site key %.300s: not a regular file", c->site_key_file);
+			 "site key %.300s: not a regular file",
+			 c->site_key_file);
 		return -EINVAL;
 	}
 	if (st.st_mode & S_IRWXO) {
@@ -575,7 +580,8 @@ int config_load(const char *path, struct config *ret,
 		fclose(f);
 		free(c);
 		free(st);
-		snprintf(ret_error, CONFIG_ERROR_MAX, "%s: out of memory", path);
+		snprintf(ret_error, CONFIG_ERROR_MAX, "%s: out of memory",
+			 path);
 		return -ENOMEM;
 	}
 	config_init(c);
@@ -595,9 +601,10 @@ int config_load(const char *path, struct config *ret,
 			 st->path, r);
 		err = -EINVAL;
 	} else if (!st->have_id) {
-		snprintf(ret_error, CONFIG_ERROR_MAX,
-			 "%s: [kiosk] id: missing (each kiosk needs its own id)",
-			 st->path);
+		snprintf(
+			ret_error, CONFIG_ERROR_MAX,
+			"%s: [kiosk] id: missing (each kiosk needs its own id)",
+			st->path);
 		err = -EINVAL;
 	} else if (!st->have_key_file) {
 		snprintf(ret_error, CONFIG_ERROR_MAX,
@@ -624,9 +631,10 @@ int config_load(const char *path, struct config *ret,
 				n_hold++;
 		}
 		if (n_hold == 0) {
-			snprintf(ret_error, CONFIG_ERROR_MAX,
-				 "%s: [lockers] return: every locker is a return compartment; none is left for holds",
-				 st->path);
+			snprintf(
+				ret_error, CONFIG_ERROR_MAX,
+				"%s: [lockers] return: every locker is a return compartment; none is left for holds",
+				st->path);
 			err = -EINVAL;
 		}
 	}

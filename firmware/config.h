@@ -11,7 +11,7 @@
 #define CONFIG_KIOSK_ID_MAX 63
 #define CONFIG_SITE_KEY_MAX 64 /* bytes */
 #define CONFIG_SITE_KEY_MIN 16
-#define CONFIG_ERROR_MAX 512
+#define CONFIG_ERROR_MAX    512
 
 #define CONFIG_DEFAULT_PATH "/etc/lokerbuku/lokerd.conf"
 

@@ -279,8 +279,8 @@ struct control *control_new(sd_event *event, const char *path,
 	c->handler = handler;
 	c->userdata = userdata;
 	memcpy(c->path, path, strlen(path) + 1);
-	c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			      0);
+	c->listen_fd =
+		socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->listen_fd < 0)
 		goto fail;
 	/* Created 0660 from the start: no window where others could connect. */

@@ -9,7 +9,7 @@
 #include <systemd/sd-event.h>
 
 #define CONTROL_CLIENTS_MAX 16
-#define CONTROL_LINE_MAX (64 * 1024)
+#define CONTROL_LINE_MAX    (64 * 1024)
 /* A client that does not read its replies is dropped past this. */
 #define CONTROL_OUTPUT_MAX (1024 * 1024)
 

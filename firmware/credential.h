@@ -10,7 +10,7 @@
 /* HMAC-SHA256 as lower-case hex, not counting the NUL. */
 #define CREDENTIAL_HMAC_HEX_LEN 64
 /* Longest PIN hash string, not counting the NUL. */
-#define PIN_HASH_MAX 160
+#define PIN_HASH_MAX   160
 #define PIN_DIGITS_MIN 4
 #define PIN_DIGITS_MAX 8
 

@@ -17,7 +17,7 @@
 #include "store.h"
 
 #define TIMER_ACCURACY_USEC 1000 /* 1 ms: door and lock timing */
-#define LIST_LIMIT_MAX 1000
+#define LIST_LIMIT_MAX	    1000
 
 struct timer_slot {
 	struct daemon *daemon;
@@ -85,8 +85,9 @@ static int arm(sd_event *event, sd_event_source **source, uint64_t at_usec,
 	int err;
 
 	if (!*source)
-		return sd_event_add_time(event, source, CLOCK_MONOTONIC, at_usec,
-					 TIMER_ACCURACY_USEC, cb, userdata);
+		return sd_event_add_time(event, source, CLOCK_MONOTONIC,
+					 at_usec, TIMER_ACCURACY_USEC, cb,
+					 userdata);
 	err = sd_event_source_set_time(*source, at_usec);
 	if (err < 0)
 		return err;
@@ -110,8 +111,8 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 static int on_pulse_end(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct pulse_slot *slot = userdata;
-	int err = lockbank_set_lock(slot->daemon->lockbank, slot->locker,
-				    false);
+	int err =
+		lockbank_set_lock(slot->daemon->lockbank, slot->locker, false);
 
 	/* A lock that cannot be released is a fire risk for the coil. */
 	if (err < 0)
@@ -196,7 +197,8 @@ static int run_actions(struct daemon *d, const struct kiosk_actions *acts,
 				return err;
 			}
 			if (d->out_of_service) {
-				log_notice("events are recorded again: back in service");
+				log_notice(
+					"events are recorded again: back in service");
 				d->out_of_service = false;
 			}
 			log_record(&a->record, uuid);
@@ -358,7 +360,8 @@ static json_t *input_reply(struct daemon *d)
 	for (unsigned i = 0; i < d->actions->n; i++)
 		if (d->actions->a[i].type == KIOSK_ACTION_UNLOCK)
 			json_array_append_new(
-				unlocked, json_integer(d->actions->a[i].locker));
+				unlocked,
+				json_integer(d->actions->a[i].locker));
 	json_object_set_new(reply, "unlocked", unlocked);
 	return reply;
 }
@@ -400,30 +403,33 @@ static json_t *cmd_status(struct daemon *d)
 		json_array_append_new(lockers, l);
 		if (li.fault != KIOSK_FAULT_NONE)
 			json_array_append_new(
-				faults, json_sprintf("locker %u: %s", i,
-						     kiosk_fault_to_string(
-							     li.fault)));
+				faults,
+				json_sprintf("locker %u: %s", i,
+					     kiosk_fault_to_string(li.fault)));
 		if (li.alarm_forced_open)
 			json_array_append_new(
 				faults,
 				json_sprintf("locker %u: forced open", i));
 		if (li.alarm_left_open)
 			json_array_append_new(
-				faults, json_sprintf("locker %u: left open", i));
+				faults,
+				json_sprintf("locker %u: left open", i));
 	}
 	if (d->out_of_service)
-		json_array_append_new(faults,
-				      json_string("out of service: events cannot be recorded"));
+		json_array_append_new(
+			faults,
+			json_string(
+				"out of service: events cannot be recorded"));
 	if (!reader_is_ok(d->reader))
-		json_array_append_new(faults, json_string("reader: not answering"));
+		json_array_append_new(faults,
+				      json_string("reader: not answering"));
 	store_count_unsent(d->store, &unsent);
 	while (kiosk_get_hold_at(d->kiosk, n_holds))
 		n_holds++;
 	return json_pack(
 		"{s:b, s:s, s:s, s:b, s:I, s:o, s:o, s:o, s:I, s:i, s:{s:s, s:b}, s:{s:s}}",
 		"ok", 1, "kiosk_id", d->config.kiosk_id, "version",
-		LOKERBUKU_VERSION, "in_service", !d->out_of_service,
-		"uptime_s",
+		LOKERBUKU_VERSION, "in_service", !d->out_of_service, "uptime_s",
 		(json_int_t)((now_usec(CLOCK_MONOTONIC) - d->started_usec) /
 			     1000000ULL),
 		"screen", screen_json(kiosk_get_screen(d->kiosk)), "lockers",
@@ -438,11 +444,11 @@ static int event_to_json(const struct store_event *e, void *userdata)
 	json_t *payload = json_loads(e->payload, 0, NULL);
 
 	json_array_append_new(
-		userdata, json_pack("{s:I, s:s, s:s, s:I, s:o, s:b}", "seq",
-				    (json_int_t)e->seq, "uuid", e->uuid, "type",
-				    e->type, "at_usec", (json_int_t)e->at_usec,
-				    "payload", payload ? payload : json_object(),
-				    "sent", e->sent));
+		userdata,
+		json_pack("{s:I, s:s, s:s, s:I, s:o, s:b}", "seq",
+			  (json_int_t)e->seq, "uuid", e->uuid, "type", e->type,
+			  "at_usec", (json_int_t)e->at_usec, "payload",
+			  payload ? payload : json_object(), "sent", e->sent));
 	return 0;
 }
 
@@ -515,9 +521,10 @@ static json_t *hash_credential(struct daemon *d, const char *raw,
 	char norm[CREDENTIAL_MAX + 1];
 
 	if (!raw || credential_normalise(raw, norm, sizeof(norm)) < 0)
-		return control_error(EINVAL,
-				     "bad credential '%s': use uid:<hex>, card:<member number> or code:<digits>",
-				     raw ? raw : "");
+		return control_error(
+			EINVAL,
+			"bad credential '%s': use uid:<hex>, card:<member number> or code:<digits>",
+			raw ? raw : "");
 	credential_hmac(d->config.site_key, d->config.kiosk.site_key_len, norm,
 			ret);
 	return NULL;
@@ -550,8 +557,9 @@ static json_t *cmd_hold_add(struct daemon *d, json_t *req)
 	if (name)
 		snprintf(h->patron_name, sizeof(h->patron_name), "%s", name);
 	if (!json_is_array(creds) && !code)
-		return control_error(EINVAL,
-				     "a hold needs patron credentials or a pickup code");
+		return control_error(
+			EINVAL,
+			"a hold needs patron credentials or a pickup code");
 	if (json_array_size(creds) > KIOSK_HOLD_CREDENTIALS_MAX)
 		return control_error(EINVAL, "at most %d credentials",
 				     KIOSK_HOLD_CREDENTIALS_MAX);
@@ -573,13 +581,14 @@ static json_t *cmd_hold_add(struct daemon *d, json_t *req)
 			return err_reply;
 	}
 	if (pin && pin_hash(pin, 0, h->pin_hash) < 0)
-		return control_error(EINVAL, "PIN: %d-%d digits", PIN_DIGITS_MIN,
-				     PIN_DIGITS_MAX);
+		return control_error(EINVAL, "PIN: %d-%d digits",
+				     PIN_DIGITS_MIN, PIN_DIGITS_MAX);
 	if (expires_in_s > 0)
 		h->expires_at_usec = (int64_t)now_usec(CLOCK_REALTIME) +
 				     (int64_t)expires_in_s * 1000000;
 	if (json_array_size(items) > STORE_ITEMS_MAX)
-		return control_error(EINVAL, "at most %d items", STORE_ITEMS_MAX);
+		return control_error(EINVAL, "at most %d items",
+				     STORE_ITEMS_MAX);
 	json_array_foreach(items, i, v)
 	{
 		const char *barcode =
@@ -587,12 +596,13 @@ static json_t *cmd_hold_add(struct daemon *d, json_t *req)
 		const char *title =
 			json_string_value(json_object_get(v, "title"));
 
-		if (!barcode || !barcode[0] || strlen(barcode) > STORE_BARCODE_MAX)
+		if (!barcode || !barcode[0] ||
+		    strlen(barcode) > STORE_BARCODE_MAX)
 			return control_error(EINVAL,
 					     "item barcode: 1-%d characters",
 					     STORE_BARCODE_MAX);
-		snprintf(sh.items[i].barcode, sizeof(sh.items[i].barcode),
-			 "%s", barcode);
+		snprintf(sh.items[i].barcode, sizeof(sh.items[i].barcode), "%s",
+			 barcode);
 		snprintf(sh.items[i].title, sizeof(sh.items[i].title), "%s",
 			 title ? title : "");
 		sh.n_items++;
@@ -605,9 +615,10 @@ static json_t *cmd_hold_add(struct daemon *d, json_t *req)
 				     store_last_error(d->store));
 	err = kiosk_add_hold(d->kiosk, h);
 	if (err < 0)
-		return control_error(err,
-				     "hold %s stored, but the kiosk cannot take it now: %s",
-				     id, strerror(-err));
+		return control_error(
+			err,
+			"hold %s stored, but the kiosk cannot take it now: %s",
+			id, strerror(-err));
 	log_info("hold %s added (%u credentials%s, %u items)", id,
 		 h->n_credentials, h->code_hmac[0] ? ", pickup code" : "",
 		 sh.n_items);
@@ -616,7 +627,8 @@ static json_t *cmd_hold_add(struct daemon *d, json_t *req)
 
 static json_t *cmd_staff_add(struct daemon *d, json_t *req)
 {
-	const char *cred = json_string_value(json_object_get(req, "credential"));
+	const char *cred =
+		json_string_value(json_object_get(req, "credential"));
 	const char *pin = json_string_value(json_object_get(req, "pin"));
 	const char *role = json_string_value(json_object_get(req, "role"));
 	struct kiosk_staff st = { .role = KIOSK_STAFF_ROLE_STAFF };
@@ -627,8 +639,8 @@ static json_t *cmd_staff_add(struct daemon *d, json_t *req)
 	if (err_reply)
 		return err_reply;
 	if (!pin || pin_hash(pin, 0, st.pin_hash) < 0)
-		return control_error(EINVAL, "PIN: %d-%d digits", PIN_DIGITS_MIN,
-				     PIN_DIGITS_MAX);
+		return control_error(EINVAL, "PIN: %d-%d digits",
+				     PIN_DIGITS_MIN, PIN_DIGITS_MAX);
 	if (role && strcmp(role, "admin") == 0)
 		st.role = KIOSK_STAFF_ROLE_ADMIN;
 	else if (role && strcmp(role, "staff") != 0)
@@ -658,15 +670,17 @@ static json_t *refusal(struct daemon *d, int err, const struct kiosk_input *in)
 				     in->hold_id);
 	case EALREADY:
 		if (in->hold_id)
-			return control_error(err, "hold %s is not in a state for that",
-					     in->hold_id);
+			return control_error(
+				err, "hold %s is not in a state for that",
+				in->hold_id);
 		return control_error(err, "locker %u is already so",
 				     in->locker);
 	case EBUSY:
 		if (in->locker)
-			return control_error(err,
-					     "locker %u is occupied or its door is busy",
-					     in->locker);
+			return control_error(
+				err,
+				"locker %u is occupied or its door is busy",
+				in->locker);
 		return control_error(err, "busy");
 	case EACCES:
 		return control_error(err, "locker %u is disabled or faulted",
@@ -676,9 +690,9 @@ static json_t *refusal(struct daemon *d, int err, const struct kiosk_input *in)
 				     in->hold_id);
 	case EINVAL:
 		if (in->locker)
-			return control_error(err, "locker %u: no such locker here (1-%u)",
-					     in->locker,
-					     kiosk_get_n_lockers(d->kiosk));
+			return control_error(
+				err, "locker %u: no such locker here (1-%u)",
+				in->locker, kiosk_get_n_lockers(d->kiosk));
 		return control_error(err, "invalid request");
 	default:
 		return control_error(err, "refused: %s", strerror(-err));
@@ -723,7 +737,8 @@ static void drain_devices(struct daemon *d)
 
 static json_t *cmd_sim_tap(struct daemon *d, json_t *req)
 {
-	const char *cred = json_string_value(json_object_get(req, "credential"));
+	const char *cred =
+		json_string_value(json_object_get(req, "credential"));
 	int err;
 
 	err = reader_sim_present(d->reader, cred);
@@ -800,8 +815,9 @@ static json_t *on_request(json_t *req, void *userdata)
 	if (strcmp(cmd, "check") == 0) {
 		err = store_check_integrity(d->store);
 		if (err < 0)
-			return control_error(err, "database integrity check failed: %s",
-					     store_last_error(d->store));
+			return control_error(
+				err, "database integrity check failed: %s",
+				store_last_error(d->store));
 		return json_pack("{s:b, s:s}", "ok", 1, "integrity", "ok");
 	}
 	return control_error(EINVAL, "unknown command '%s'", cmd);
@@ -836,13 +852,14 @@ struct daemon *daemon_new(const struct config *config, sd_event *event)
 	d->timers[0].timer.kind = KIOSK_TIMER_KIND_SESSION;
 	d->timers[1].timer.kind = KIOSK_TIMER_KIND_EXPIRY_SWEEP;
 	for (unsigned i = 0; i < n; i++) {
-		d->timers[2 + i].timer = (struct kiosk_timer){
-			KIOSK_TIMER_KIND_DOOR_CONFIRM, i + 1
-		};
-		d->timers[2 + n + i].timer = (struct kiosk_timer){
-			KIOSK_TIMER_KIND_DOOR_LEFT_OPEN, i + 1
-		};
-		d->pulses[i] = (struct pulse_slot){ .daemon = d, .locker = i + 1 };
+		d->timers[2 + i].timer =
+			(struct kiosk_timer){ KIOSK_TIMER_KIND_DOOR_CONFIRM,
+					      i + 1 };
+		d->timers[2 + n + i].timer =
+			(struct kiosk_timer){ KIOSK_TIMER_KIND_DOOR_LEFT_OPEN,
+					      i + 1 };
+		d->pulses[i] =
+			(struct pulse_slot){ .daemon = d, .locker = i + 1 };
 	}
 	for (unsigned i = 0; i < d->n_timers; i++)
 		d->timers[i].daemon = d;

@@ -20,13 +20,12 @@
 
 #include "credential.h"
 
-#define KIOSK_LOCKERS_MAX 128
-#define KIOSK_HOLD_ID_MAX 63	  /* characters, not counting the NUL */
+#define KIOSK_LOCKERS_MAX	   128
+#define KIOSK_HOLD_ID_MAX	   63 /* characters, not counting the NUL */
 #define KIOSK_HOLD_CREDENTIALS_MAX 4
-#define KIOSK_NAME_MAX 47	  /* patron first name, bytes */
-#define KIOSK_SESSION_LOCKERS_MAX 16 /* doors one patron session may open */
-#define KIOSK_ACTIONS_MAX 128
-#define KIOSK_ACTOR_MAX 79
+#define KIOSK_NAME_MAX		   47 /* patron first name, bytes */
+#define KIOSK_SESSION_LOCKERS_MAX  16 /* doors one patron session may open */
+#define KIOSK_ACTOR_MAX		   79
 /* A finished session shows its last screen this long, then idle. */
 #define KIOSK_DONE_SCREEN_USEC (8ULL * 1000000ULL)
 /* How often loaded holds are checked for expiry. */
@@ -35,6 +34,13 @@
 #define KIOSK_PIN_TRACK_MAX 32
 /* Unlock attempts per opening: the first pulse and one retry. */
 #define KIOSK_UNLOCK_ATTEMPTS 2
+/*
+ * Room for the actions of any one input: an expiry record and a door timer
+ * for every locker (START), or four actions for each door a patron session
+ * opens, plus a few for screens and session timers.
+ */
+#define KIOSK_ACTIONS_MAX \
+	(2 * KIOSK_LOCKERS_MAX + 4 * KIOSK_SESSION_LOCKERS_MAX + 8)
 
 enum kiosk_size {
 	KIOSK_SIZE_SMALL,
@@ -56,7 +62,7 @@ struct kiosk_locker_config {
 struct kiosk_config {
 	const uint8_t *site_key; /* copied */
 	size_t site_key_len;
-	unsigned n_lockers; /* 1..KIOSK_LOCKERS_MAX */
+	unsigned n_lockers;			   /* 1..KIOSK_LOCKERS_MAX */
 	const struct kiosk_locker_config *lockers; /* [0] is locker 1; copied */
 	bool pin_required; /* card credentials need a PIN (codes never) */
 	unsigned pin_max_attempts; /* failures before lock-out, >= 1 */
@@ -65,7 +71,7 @@ struct kiosk_config {
 	uint64_t staff_session_timeout_usec; /* staff inactivity */
 	uint64_t door_confirm_timeout_usec;  /* pulse -> door seen open */
 	uint64_t door_left_open_usec;	     /* open -> alarm */
-	unsigned max_holds; /* holds kept in memory, >= 1 */
+	unsigned max_holds;		     /* holds kept in memory, >= 1 */
 };
 
 enum kiosk_hold_state {
@@ -79,7 +85,7 @@ enum kiosk_hold_state {
 struct kiosk_hold {
 	char id[KIOSK_HOLD_ID_MAX + 1];
 	enum kiosk_hold_state state;
-	unsigned locker; /* 0 unless LOADED or EXPIRED */
+	unsigned locker;      /* 0 unless LOADED or EXPIRED */
 	enum kiosk_size size; /* smallest compartment it fits in */
 	char patron_name[KIOSK_NAME_MAX + 1]; /* first name or "" */
 	unsigned n_credentials;
@@ -87,8 +93,8 @@ struct kiosk_hold {
 			     [CREDENTIAL_HMAC_HEX_LEN + 1];
 	char code_hmac[CREDENTIAL_HMAC_HEX_LEN + 1]; /* "" when none */
 	char pin_hash[PIN_HASH_MAX + 1]; /* patron PIN, "" when none */
-	int64_t loaded_at_usec;	 /* CLOCK_REALTIME, 0 when not loaded */
-	int64_t expires_at_usec; /* CLOCK_REALTIME, 0 = never */
+	int64_t loaded_at_usec;		 /* CLOCK_REALTIME, 0 when not loaded */
+	int64_t expires_at_usec;	 /* CLOCK_REALTIME, 0 = never */
 };
 
 enum kiosk_staff_role {
@@ -155,7 +161,7 @@ enum kiosk_record_type {
 	KIOSK_RECORD_HOLD_UNLOADED,    /* unload door seen open */
 	KIOSK_RECORD_RETURN_DEPOSITED, /* return door closed: locker, actor */
 	KIOSK_RECORD_RETURNS_COLLECTED, /* maintenance on a return locker closed */
-	KIOSK_RECORD_LOCKER_FAULT,     /* fault: not_opened */
+	KIOSK_RECORD_LOCKER_FAULT,	/* fault: not_opened */
 	KIOSK_RECORD_LOCKER_DISABLED,
 	KIOSK_RECORD_LOCKER_ENABLED,   /* also clears a fault */
 	KIOSK_RECORD_DOOR_FORCED_OPEN, /* opened without an unlock: alarm */
@@ -189,23 +195,23 @@ struct kiosk_timer {
 };
 
 enum kiosk_screen {
-	KIOSK_SCREEN_IDLE,	       /* "Tempelkan kartu anggota" */
-	KIOSK_SCREEN_PIN,	       /* patron PIN keypad; attempts_left */
-	KIOSK_SCREEN_WRONG_PIN,	       /* attempts_left */
-	KIOSK_SCREEN_LOCKED_OUT,       /* too many wrong PINs */
-	KIOSK_SCREEN_UNKNOWN_CARD,     /* no hold or staff knows it */
-	KIOSK_SCREEN_NO_HOLDS,	       /* known patron, nothing ready */
-	KIOSK_SCREEN_PIN_NOT_SET,      /* PIN required, none on file */
-	KIOSK_SCREEN_LOCKERS_OPEN,     /* lockers[]: take your books */
-	KIOSK_SCREEN_LOCKER_FAULT,     /* lockers[]: these did not open */
-	KIOSK_SCREEN_CLOSE_DOOR,       /* lockers[]: still open */
-	KIOSK_SCREEN_THANK_YOU,	       /* session done */
-	KIOSK_SCREEN_STAFF_PIN,	       /* staff PIN keypad; attempts_left */
-	KIOSK_SCREEN_STAFF_MENU,       /* staff session open */
-	KIOSK_SCREEN_RETURN_IDENTIFY,  /* "tap your card to return books" */
-	KIOSK_SCREEN_RETURN_OPEN,      /* lockers[0]: put the books in */
-	KIOSK_SCREEN_RETURN_FULL,      /* no empty return compartment */
-	KIOSK_SCREEN_BAD_CREDENTIAL,   /* unreadable card or malformed code */
+	KIOSK_SCREEN_IDLE,	      /* "Tempelkan kartu anggota" */
+	KIOSK_SCREEN_PIN,	      /* patron PIN keypad; attempts_left */
+	KIOSK_SCREEN_WRONG_PIN,	      /* attempts_left */
+	KIOSK_SCREEN_LOCKED_OUT,      /* too many wrong PINs */
+	KIOSK_SCREEN_UNKNOWN_CARD,    /* no hold or staff knows it */
+	KIOSK_SCREEN_NO_HOLDS,	      /* known patron, nothing ready */
+	KIOSK_SCREEN_PIN_NOT_SET,     /* PIN required, none on file */
+	KIOSK_SCREEN_LOCKERS_OPEN,    /* lockers[]: take your books */
+	KIOSK_SCREEN_LOCKER_FAULT,    /* lockers[]: these did not open */
+	KIOSK_SCREEN_CLOSE_DOOR,      /* lockers[]: still open */
+	KIOSK_SCREEN_THANK_YOU,	      /* session done */
+	KIOSK_SCREEN_STAFF_PIN,	      /* staff PIN keypad; attempts_left */
+	KIOSK_SCREEN_STAFF_MENU,      /* staff session open */
+	KIOSK_SCREEN_RETURN_IDENTIFY, /* "tap your card to return books" */
+	KIOSK_SCREEN_RETURN_OPEN,     /* lockers[0]: put the books in */
+	KIOSK_SCREEN_RETURN_FULL,     /* no empty return compartment */
+	KIOSK_SCREEN_BAD_CREDENTIAL,  /* unreadable card or malformed code */
 };
 
 struct kiosk_screen_info {
@@ -240,10 +246,10 @@ struct kiosk_actions {
 };
 
 enum kiosk_input_type {
-	KIOSK_INPUT_START,	  /* once, after the state is loaded */
-	KIOSK_INPUT_CREDENTIAL,	  /* .credential: raw card/code/barcode text */
-	KIOSK_INPUT_PIN,	  /* .pin: digits typed on the keypad */
-	KIOSK_INPUT_CANCEL,	  /* the person at the screen ends the session */
+	KIOSK_INPUT_START,	/* once, after the state is loaded */
+	KIOSK_INPUT_CREDENTIAL, /* .credential: raw card/code/barcode text */
+	KIOSK_INPUT_PIN,	/* .pin: digits typed on the keypad */
+	KIOSK_INPUT_CANCEL,	/* the person at the screen ends the session */
 	KIOSK_INPUT_RETURN_START, /* patron pressed "return books" */
 	KIOSK_INPUT_DOOR,	  /* .locker, .door_open: sensor edge */
 	KIOSK_INPUT_TIMER,	  /* .timer fired */
@@ -294,17 +300,21 @@ int kiosk_add_staff(struct kiosk *k, const struct kiosk_staff *s);
 /* Persistent locker state; -EINVAL for a bad number. */
 int kiosk_set_locker_state(struct kiosk *k, unsigned locker,
 			   const struct kiosk_locker_state *state);
-/* The door sensor reading at start, before START; no alarm is raised. */
+/*
+ * The door sensor reading at start, before START; no alarm is raised.
+ * -EINVAL for a bad number, -EBUSY after START (doors then report edges).
+ */
 int kiosk_set_door(struct kiosk *k, unsigned locker, bool open);
 
 /*
- * Feeds one input and appends what to do to ret (which the caller clears).
+ * Feeds one input and appends what to do to ret, which the caller clears
+ * first (-ENOBUFS otherwise: one input's actions always fit in an empty ret).
  * Returns 0, or -errno when the input is refused, with nothing changed and
  * perhaps a SCREEN action explaining it:
  *   -EINVAL  malformed input (bad locker number, empty hold id)
  *   -EPERM   a staff command without a staff session
  *   -ENOENT  no such hold
- *   -EALREADY the hold is already loaded / not in a locker
+ *   -EALREADY the hold is already loaded / not in a locker, a second START
  *   -EBUSY   the locker is occupied, or its door is busy with an opening
  *   -EACCES  the locker is disabled or faulted
  *   -ENOSPC  no free locker fits the hold
@@ -323,7 +333,10 @@ const struct kiosk_hold *kiosk_get_hold_at(const struct kiosk *k, unsigned i);
 /* The current screen; valid until the next kiosk_handle(). */
 const struct kiosk_screen_info *kiosk_get_screen(const struct kiosk *k);
 
-/* Stable lower-case names, as used in the outbox and on the wire. */
+/*
+ * Stable lower-case names, as used in the outbox and on the wire; NULL for a
+ * value outside the enum.
+ */
 const char *kiosk_record_type_to_string(enum kiosk_record_type t);
 const char *kiosk_purpose_to_string(enum kiosk_purpose p);
 const char *kiosk_size_to_string(enum kiosk_size s);

@@ -38,7 +38,10 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si,
 
 int main(int argc, char **argv)
 {
-	enum { OPT_CHECK_CONFIG = 0x100, OPT_VERSION };
+	enum {
+		OPT_CHECK_CONFIG = 0x100,
+		OPT_VERSION
+	};
 	static const struct option options[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
@@ -105,7 +108,8 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	err = sd_event_default(&event);
 	if (err >= 0)
-		err = sd_event_add_signal(event, NULL, SIGTERM, on_signal, NULL);
+		err = sd_event_add_signal(event, NULL, SIGTERM, on_signal,
+					  NULL);
 	if (err >= 0)
 		err = sd_event_add_signal(event, NULL, SIGINT, on_signal, NULL);
 	/* Pets the systemd watchdog from the loop when WatchdogSec= is set. */

@@ -10,10 +10,10 @@
 
 #include "kiosk.h"
 
-#define STORE_ITEMS_MAX 16
+#define STORE_ITEMS_MAX	  16
 #define STORE_BARCODE_MAX 63
-#define STORE_TITLE_MAX 255 /* bytes of UTF-8 */
-#define STORE_UUID_LEN 36
+#define STORE_TITLE_MAX	  255 /* bytes of UTF-8 */
+#define STORE_UUID_LEN	  36
 /* Sent events older than the newest this many are pruned. */
 #define STORE_SENT_KEEP 10000
 /* PRAGMA user_version of the schema this code writes. */

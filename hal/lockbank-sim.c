@@ -105,8 +105,8 @@ struct lockbank *lockbank_new_sim(unsigned n)
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
-	s->queue = evqueue_new(sizeof(struct lockbank_event),
-			       LOCKBANK_QUEUE_MAX);
+	s->queue =
+		evqueue_new(sizeof(struct lockbank_event), LOCKBANK_QUEUE_MAX);
 	if (!s->queue) {
 		free(s);
 		return NULL;

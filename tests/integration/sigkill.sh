@@ -5,8 +5,8 @@
 # once, that the database is intact, and that lokerd restarts cleanly.
 . "$(dirname "$0")/lib.sh"
 
-ROUNDS=${SIGKILL_ROUNDS:-5}
-HOLDS=40
+ROUNDS=${SIGKILL_ROUNDS:-10}
+HOLDS=200
 
 kiosk_write_config "$WORK"
 kiosk_start "$WORK"

@@ -46,6 +46,8 @@ for l in 1 7 10; do
 done
 r=$(ctl --json status)
 expect '.lockers[0].hold=="H-1" and .lockers[6].hold=="H-2" and .lockers[9].hold=="H-3"' "$r"
+sleep 0.6 # the 500 ms pulses end by themselves
+r=$(ctl --json status)
 expect '[.lockers[] | select(.lock_energised)] | length == 0' "$r"
 r=$(ctl --json events --limit 100)
 for pair in H-1:1 H-2:7 H-3:10; do

@@ -42,9 +42,10 @@ static int load(const char *extra, struct config *c, char *error)
 
 static void write_good_key(void)
 {
-	write_file(key_path,
-		   "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n",
-		   0600);
+	write_file(
+		key_path,
+		"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n",
+		0600);
 }
 
 static int setup(void **state)
@@ -122,20 +123,26 @@ struct bad_case {
 static void bad_files_are_refused_naming_the_key(void **state)
 {
 	static const struct bad_case cases[] = {
-		{ "[lockers]\ncount = 4\ncolor = red\n", "[lockers] color: unknown key" },
-		{ "[lockers]\ncount = 4\n[lokers]\nx = 1\n", "[lokers] x: unknown section" },
-		{ "[lockers]\ncount = 0\n", "[lockers] count: must be a number 1..128" },
+		{ "[lockers]\ncount = 4\ncolor = red\n",
+		  "[lockers] color: unknown key" },
+		{ "[lockers]\ncount = 4\n[lokers]\nx = 1\n",
+		  "[lokers] x: unknown section" },
+		{ "[lockers]\ncount = 0\n",
+		  "[lockers] count: must be a number 1..128" },
 		{ "[lockers]\ncount = 4\nmedium = 1-2\nlarge = 2-3\n",
 		  "[lockers] large: locker 2 already has its size from 'medium'" },
-		{ "[lockers]\ncount = 4\nmedium = 3-1\n", "[lockers] medium: must be locker numbers" },
+		{ "[lockers]\ncount = 4\nmedium = 3-1\n",
+		  "[lockers] medium: must be locker numbers" },
 		{ "[lockers]\ncount = 4\n[locker.9]\nsize = large\n",
 		  "locker 9: beyond [lockers] count = 4" },
-		{ "[lockers]\ncount = 2\nreturn = 1-2\n", "none is left for holds" },
+		{ "[lockers]\ncount = 2\nreturn = 1-2\n",
+		  "none is left for holds" },
 		{ "[lockers]\ncount = 4\n[doors]\nconfirm_timeout_ms = 10\n",
 		  "[doors] confirm_timeout_ms: must be a number 500..120000" },
 		{ "[lockers]\ncount = 4\n[policy]\npin_required = maybe\n",
 		  "[policy] pin_required: must be yes or no" },
-		{ "[lockers]\ncount = 4\n[reader]\nbackend = pn999\n", "[reader] backend" },
+		{ "[lockers]\ncount = 4\n[reader]\nbackend = pn999\n",
+		  "[reader] backend" },
 		{ "", "[lockers] count: missing" },
 		{ "[lockers]\ncount = 4\n[kiosk]\ndatabase = relative.db\n",
 		  "[kiosk] database: must be an absolute path" },
@@ -198,9 +205,10 @@ static void a_short_or_non_hex_site_key_is_refused(void **state)
 	write_file(key_path, "0011\n", 0600);
 	assert_int_equal(load("[lockers]\ncount = 2\n", c, error), -EINVAL);
 	assert_non_null(strstr(error, "hex digits"));
-	write_file(key_path,
-		   "zz112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n",
-		   0600);
+	write_file(
+		key_path,
+		"zz112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n",
+		0600);
 	assert_int_equal(load("[lockers]\ncount = 2\n", c, error), -EINVAL);
 	assert_non_null(strstr(error, "not hex"));
 	write_good_key();

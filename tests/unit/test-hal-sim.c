@@ -141,7 +141,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(reader_tap_queues_present_then_removed),
 		cmocka_unit_test(reader_second_card_removes_the_first),
-		cmocka_unit_test(reader_refuses_empty_long_and_overflowing_input),
+		cmocka_unit_test(
+			reader_refuses_empty_long_and_overflowing_input),
 		cmocka_unit_test(lockbank_counts_pulses_and_reports_door_edges),
 		cmocka_unit_test(lockbank_refuses_lockers_out_of_range),
 		cmocka_unit_test(

@@ -13,8 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DEFAULT_SOCKET "/run/lokerbuku/control.sock"
-#define REPLY_MAX (4 * 1024 * 1024)
+#define DEFAULT_SOCKET	 "/run/lokerbuku/control.sock"
+#define REPLY_MAX	 (4 * 1024 * 1024)
 #define REPLY_TIMEOUT_MS 15000
 
 enum exit_code {
@@ -118,7 +118,8 @@ static int call(const char *path, json_t *req, json_t **ret)
 		ssize_t n;
 
 		if (poll(&p, 1, REPLY_TIMEOUT_MS) == 0) {
-			fprintf(stderr, "lokerctl: lokerd did not answer in %d s\n",
+			fprintf(stderr,
+				"lokerctl: lokerd did not answer in %d s\n",
 				REPLY_TIMEOUT_MS / 1000);
 			goto unreachable;
 		}
@@ -150,7 +151,8 @@ static int call(const char *path, json_t *req, json_t **ret)
 	free(buf);
 	close(fd);
 	if (!*ret) {
-		fprintf(stderr, "lokerctl: lokerd sent a reply that is not JSON\n");
+		fprintf(stderr,
+			"lokerctl: lokerd sent a reply that is not JSON\n");
 		return EXIT_UNREACHABLE;
 	}
 	return EXIT_OK;
@@ -217,7 +219,8 @@ static void print_status(json_t *r)
 	       num(r, "backlog"), num(r, "active_holds"));
 	printf("reader: %s%s; lock bank: %s\n",
 	       str(json_object_get(r, "reader"), "backend"),
-	       json_is_true(json_object_get(json_object_get(r, "reader"), "ok")) ?
+	       json_is_true(
+		       json_object_get(json_object_get(r, "reader"), "ok")) ?
 		       "" :
 		       " (not answering)",
 	       str(json_object_get(r, "lockbank"), "backend"));
@@ -228,10 +231,9 @@ static void print_status(json_t *r)
 		char notes[128] = "";
 		size_t off = 0;
 
-#define NOTE(...)                                                      \
-	off += (size_t)snprintf(notes + off, off < sizeof(notes) ?     \
-						     sizeof(notes) - off : \
-						     0,                    \
+#define NOTE(...)                                                              \
+	off += (size_t)snprintf(notes + off,                                   \
+				off < sizeof(notes) ? sizeof(notes) - off : 0, \
 				__VA_ARGS__)
 		if (json_is_true(json_object_get(l, "disabled")))
 			NOTE("disabled ");
@@ -361,10 +363,10 @@ static json_t *build_request(int argc, char **argv, struct options *o,
 				 (int)o->limit);
 	if (strcmp(cmd, "holds") == 0 && argc == 3 &&
 	    strcmp(argv[1], "add") == 0) {
-		json_t *req = json_pack("{s:s, s:s, s:O, s:O}", "cmd",
-					"hold-add", "id", argv[2],
-					"credentials", o->credentials, "items",
-					o->items);
+		json_t *req =
+			json_pack("{s:s, s:s, s:O, s:O}", "cmd", "hold-add",
+				  "id", argv[2], "credentials", o->credentials,
+				  "items", o->items);
 
 		if (o->code)
 			json_object_set_new(req, "code", json_string(o->code));
@@ -392,7 +394,8 @@ static json_t *build_request(int argc, char **argv, struct options *o,
 		return json_pack("{s:s, s:s, s:i}", "cmd", "load", "hold",
 				 argv[1], "locker", (int)o->locker);
 	if (strcmp(cmd, "unload") == 0 && argc == 2)
-		return json_pack("{s:s, s:s}", "cmd", "unload", "hold", argv[1]);
+		return json_pack("{s:s, s:s}", "cmd", "unload", "hold",
+				 argv[1]);
 	if ((strcmp(cmd, "open") == 0 || strcmp(cmd, "disable") == 0 ||
 	     strcmp(cmd, "enable") == 0) &&
 	    argc == 2) {
@@ -418,7 +421,8 @@ static json_t *build_request(int argc, char **argv, struct options *o,
 	}
 	if (strcmp(argv[1], "pin") == 0 && argc == 3)
 		return json_pack("{s:s, s:s}", "cmd", "pin", "pin", argv[2]);
-	if ((strcmp(argv[1], "return") == 0 || strcmp(argv[1], "cancel") == 0) &&
+	if ((strcmp(argv[1], "return") == 0 ||
+	     strcmp(argv[1], "cancel") == 0) &&
 	    argc == 2)
 		return json_pack("{s:s}", "cmd", argv[1]);
 	return NULL;
@@ -514,7 +518,8 @@ int main(int argc, char **argv)
 		case OPT_EXPIRES_IN:
 			o.expires_in_s = strtol(optarg, NULL, 10);
 			if (o.expires_in_s < 1)
-				return usage_error("--expires-in: seconds, at least 1");
+				return usage_error(
+					"--expires-in: seconds, at least 1");
 			break;
 		case OPT_ITEM:
 			add_item(o.items, optarg);

@@ -1,0 +1,1669 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The kiosk core: sessions at the screen, a supervisor for every door. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kiosk.h"
+
+#define KIOSK_STAFF_MAX	       256
+#define KIOSK_PULSE_MS_MAX     10000
+#define ARRAY_SIZE(a)	       (sizeof(a) / sizeof((a)[0]))
+#define ACTOR_SERVICE	       "service"
+#define ACTOR_ROLE_PATRON      "patron"
+#define ACTOR_ROLE_STAFF       "staff"
+#define CREDENTIAL_CODE_PREFIX "code:"
+
+/* What the core believes about one timer, so a stale firing is ignored. */
+struct timer_slot {
+	bool armed;
+	uint64_t at_usec; /* a firing before this was meant for an older arm */
+};
+
+struct locker {
+	struct kiosk_locker_config config;
+	bool disabled;
+	enum kiosk_fault fault;
+	unsigned returns;
+	bool door_open; /* last sensor reading */
+	enum kiosk_door_state door_state;
+	/* The opening under way: what for, who asked, which hold. */
+	enum kiosk_purpose purpose;
+	unsigned attempt;
+	char actor[KIOSK_ACTOR_MAX + 1];
+	char hold_id[KIOSK_HOLD_ID_MAX + 1];
+	bool alarm_left_open;
+	bool alarm_forced_open;
+	struct timer_slot confirm_timer;
+	struct timer_slot left_open_timer;
+};
+
+enum session_state {
+	SESSION_STATE_IDLE,
+	SESSION_STATE_PATRON_PIN,  /* holds matched, patron PIN keypad shown */
+	SESSION_STATE_STAFF_PIN,   /* staff card seen, staff PIN keypad shown */
+	SESSION_STATE_STAFF,	   /* staff logged in */
+	SESSION_STATE_RETURN_CARD, /* "tap your card to return books" */
+	SESSION_STATE_DOORS, /* waiting for the doors it opened to close */
+	SESSION_STATE_DONE,  /* showing its last screen, then idle */
+};
+
+/* The one person at the screen. */
+struct session {
+	enum session_state state;
+	char hmac[CREDENTIAL_HMAC_HEX_LEN + 1]; /* whose session it is */
+	unsigned n_waiting;
+	unsigned waiting[KIOSK_SESSION_LOCKERS_MAX]; /* opened, not closed */
+	unsigned n_failed;
+	unsigned failed[KIOSK_SESSION_LOCKERS_MAX]; /* never opened */
+	struct timer_slot timer;
+};
+
+/* Wrong PINs of one credential, patron or staff. */
+struct pin_track {
+	char hmac[CREDENTIAL_HMAC_HEX_LEN + 1]; /* "" when the slot is free */
+	unsigned failures;
+	uint64_t locked_until_usec;
+	uint64_t touched_usec; /* the oldest slot is reused first */
+};
+
+/* Matched LOADED holds of one credential, by the lockers they are in. */
+struct match {
+	bool known; /* some hold, in any state, names the credential */
+	unsigned n;
+	unsigned lockers[KIOSK_SESSION_LOCKERS_MAX];
+};
+
+struct kiosk {
+	struct kiosk_config config; /* .site_key is site_key, .lockers NULL */
+	uint8_t *site_key;
+	struct locker lockers[KIOSK_LOCKERS_MAX];
+	struct kiosk_hold *holds; /* [max_holds], in the order they came */
+	unsigned n_holds;
+	struct kiosk_staff staff[KIOSK_STAFF_MAX];
+	unsigned n_staff;
+	struct pin_track pins[KIOSK_PIN_TRACK_MAX];
+	struct session session;
+	struct timer_slot sweep_timer;
+	struct kiosk_screen_info screen;
+	bool started;
+	/* The input being handled: its clocks and where its actions go. */
+	uint64_t now_usec;
+	int64_t wall_usec;
+	struct kiosk_actions *out;
+	bool overflow;
+};
+
+static void copy(char *dst, size_t size, const char *src)
+{
+	size_t len = strnlen(src, size - 1);
+
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
+static bool string_fits(const char *s, size_t size)
+{
+	return memchr(s, '\0', size) != NULL;
+}
+
+static uint64_t after(uint64_t now_usec, uint64_t delay_usec)
+{
+	return now_usec > UINT64_MAX - delay_usec ? UINT64_MAX :
+						    now_usec + delay_usec;
+}
+
+static void actor_of(char ret[KIOSK_ACTOR_MAX + 1], const char *role,
+		     const char *hmac)
+{
+	snprintf(ret, KIOSK_ACTOR_MAX + 1, "%s:%s", role, hmac);
+}
+
+static bool locker_valid(const struct kiosk *k, unsigned n)
+{
+	return n >= 1 && n <= k->config.n_lockers;
+}
+
+static struct locker *locker_get(struct kiosk *k, unsigned n)
+{
+	return &k->lockers[n - 1];
+}
+
+static struct kiosk_hold *hold_find(const struct kiosk *k, const char *id)
+{
+	unsigned i;
+
+	for (i = 0; i < k->n_holds; i++)
+		if (!strcmp(k->holds[i].id, id))
+			return &k->holds[i];
+	return NULL;
+}
+
+/* The LOADED or EXPIRED hold in locker n, or NULL. */
+static struct kiosk_hold *locker_hold(const struct kiosk *k, unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < k->n_holds; i++)
+		if (k->holds[i].locker == n)
+			return &k->holds[i];
+	return NULL;
+}
+
+static void hold_drop(struct kiosk *k, struct kiosk_hold *h)
+{
+	size_t i = (size_t)(h - k->holds);
+
+	memmove(h, h + 1, (k->n_holds - i - 1) * sizeof(*h));
+	k->n_holds--;
+}
+
+static const struct kiosk_staff *staff_find(const struct kiosk *k,
+					    const char *hmac)
+{
+	unsigned i;
+
+	for (i = 0; i < k->n_staff; i++)
+		if (!strcmp(k->staff[i].credential_hmac, hmac))
+			return &k->staff[i];
+	return NULL;
+}
+
+/* ---- actions ---- */
+
+static struct kiosk_action *push(struct kiosk *k, enum kiosk_action_type type)
+{
+	struct kiosk_action *a;
+
+	/*
+	 * KIOSK_ACTIONS_MAX is sized so that this cannot happen; if that
+	 * sum is ever wrong the batch fails rather than overrunning.
+	 */
+	if (k->out->n >= KIOSK_ACTIONS_MAX) {
+		k->overflow = true;
+		return NULL;
+	}
+	a = &k->out->a[k->out->n++];
+	memset(a, 0, sizeof(*a));
+	a->type = type;
+	return a;
+}
+
+static struct kiosk_record *record(struct kiosk *k, enum kiosk_record_type type,
+				   unsigned locker, const char *hold_id,
+				   const char *actor)
+{
+	struct kiosk_action *a = push(k, KIOSK_ACTION_RECORD);
+
+	if (!a)
+		return NULL;
+	a->record.type = type;
+	a->record.locker = locker;
+	copy(a->record.hold_id, sizeof(a->record.hold_id), hold_id);
+	copy(a->record.actor, sizeof(a->record.actor), actor);
+	return &a->record;
+}
+
+static struct timer_slot *
+timer_slot(struct kiosk *k, enum kiosk_timer_kind kind, unsigned locker)
+{
+	switch (kind) {
+	case KIOSK_TIMER_KIND_SESSION:
+		return locker == 0 ? &k->session.timer : NULL;
+	case KIOSK_TIMER_KIND_EXPIRY_SWEEP:
+		return locker == 0 ? &k->sweep_timer : NULL;
+	case KIOSK_TIMER_KIND_DOOR_CONFIRM:
+		return locker_valid(k, locker) ?
+			       &locker_get(k, locker)->confirm_timer :
+			       NULL;
+	case KIOSK_TIMER_KIND_DOOR_LEFT_OPEN:
+		return locker_valid(k, locker) ?
+			       &locker_get(k, locker)->left_open_timer :
+			       NULL;
+	}
+	return NULL;
+}
+
+static void timer_arm(struct kiosk *k, enum kiosk_timer_kind kind,
+		      unsigned locker, uint64_t delay_usec)
+{
+	struct timer_slot *slot = timer_slot(k, kind, locker);
+	struct kiosk_action *a;
+
+	slot->armed = true;
+	slot->at_usec = after(k->now_usec, delay_usec);
+	a = push(k, KIOSK_ACTION_TIMER_ARM);
+	if (!a)
+		return;
+	a->timer.kind = kind;
+	a->timer.locker = locker;
+	a->at_usec = slot->at_usec;
+}
+
+static void timer_disarm(struct kiosk *k, enum kiosk_timer_kind kind,
+			 unsigned locker)
+{
+	struct timer_slot *slot = timer_slot(k, kind, locker);
+	struct kiosk_action *a;
+
+	if (!slot->armed)
+		return;
+	slot->armed = false;
+	a = push(k, KIOSK_ACTION_TIMER_DISARM);
+	if (!a)
+		return;
+	a->timer.kind = kind;
+	a->timer.locker = locker;
+}
+
+static struct kiosk_screen_info screen_info(enum kiosk_screen screen,
+					    const unsigned *lockers,
+					    unsigned n_lockers)
+{
+	struct kiosk_screen_info s = { .screen = screen,
+				       .n_lockers = n_lockers };
+
+	if (n_lockers)
+		memcpy(s.lockers, lockers, n_lockers * sizeof(*lockers));
+	return s;
+}
+
+static void show(struct kiosk *k, const struct kiosk_screen_info *screen)
+{
+	struct kiosk_action *a;
+
+	k->screen = *screen;
+	a = push(k, KIOSK_ACTION_SCREEN);
+	if (a)
+		a->screen = *screen;
+}
+
+/* ---- sessions ---- */
+
+static void session_begin(struct kiosk *k, enum session_state state,
+			  const char *hmac)
+{
+	struct session *s = &k->session;
+
+	s->state = state;
+	copy(s->hmac, sizeof(s->hmac), hmac);
+	s->n_waiting = 0;
+	s->n_failed = 0;
+}
+
+/* The session is over: show its last screen for a while, then idle. */
+static void session_end(struct kiosk *k, enum kiosk_screen screen,
+			const unsigned *lockers, unsigned n_lockers)
+{
+	struct kiosk_screen_info info = screen_info(screen, lockers, n_lockers);
+
+	k->session.state = SESSION_STATE_DONE;
+	show(k, &info);
+	timer_arm(k, KIOSK_TIMER_KIND_SESSION, 0, KIOSK_DONE_SCREEN_USEC);
+}
+
+static void session_idle(struct kiosk *k)
+{
+	struct kiosk_screen_info info = screen_info(KIOSK_SCREEN_IDLE, NULL, 0);
+
+	k->session.state = SESSION_STATE_IDLE;
+	show(k, &info);
+	timer_disarm(k, KIOSK_TIMER_KIND_SESSION, 0);
+}
+
+static bool list_remove(unsigned *list, unsigned *n, unsigned value)
+{
+	unsigned i;
+
+	for (i = 0; i < *n; i++) {
+		if (list[i] != value)
+			continue;
+		memmove(&list[i], &list[i + 1], (*n - i - 1) * sizeof(*list));
+		(*n)--;
+		return true;
+	}
+	return false;
+}
+
+static bool session_waits_on(const struct kiosk *k, unsigned n)
+{
+	const struct session *s = &k->session;
+	unsigned i;
+
+	if (s->state != SESSION_STATE_DOORS)
+		return false;
+	for (i = 0; i < s->n_waiting; i++)
+		if (s->waiting[i] == n)
+			return true;
+	return false;
+}
+
+/* Door n of the session closed (or never opened); the last one ends it. */
+static void session_door_done(struct kiosk *k, unsigned n, bool failed)
+{
+	struct session *s = &k->session;
+
+	if (!session_waits_on(k, n))
+		return;
+	list_remove(s->waiting, &s->n_waiting, n);
+	if (failed)
+		s->failed[s->n_failed++] = n;
+	if (s->n_waiting)
+		return;
+	if (s->n_failed)
+		session_end(k, KIOSK_SCREEN_LOCKER_FAULT, s->failed,
+			    s->n_failed);
+	else
+		session_end(k, KIOSK_SCREEN_THANK_YOU, NULL, 0);
+}
+
+/* ---- holds ---- */
+
+static void sweep(struct kiosk *k)
+{
+	unsigned i;
+
+	for (i = 0; i < k->n_holds; i++) {
+		struct kiosk_hold *h = &k->holds[i];
+
+		if (h->state != KIOSK_HOLD_STATE_LOADED ||
+		    h->expires_at_usec == 0 ||
+		    k->wall_usec < h->expires_at_usec)
+			continue;
+		h->state = KIOSK_HOLD_STATE_EXPIRED;
+		record(k, KIOSK_RECORD_HOLD_EXPIRED, h->locker, h->id, "");
+	}
+}
+
+static bool hold_names(const struct kiosk_hold *h, const char *hmac)
+{
+	unsigned i;
+
+	if (!strcmp(h->code_hmac, hmac))
+		return true;
+	for (i = 0; i < h->n_credentials; i++)
+		if (!strcmp(h->credential_hmacs[i], hmac))
+			return true;
+	return false;
+}
+
+static void match_holds(const struct kiosk *k, const char *hmac,
+			struct match *ret)
+{
+	unsigned i;
+
+	ret->known = false;
+	ret->n = 0;
+	for (i = 0; i < k->n_holds; i++) {
+		const struct kiosk_hold *h = &k->holds[i];
+
+		if (!hold_names(h, hmac))
+			continue;
+		ret->known = true;
+		if (h->state == KIOSK_HOLD_STATE_LOADED &&
+		    ret->n < KIOSK_SESSION_LOCKERS_MAX)
+			ret->lockers[ret->n++] = h->locker;
+	}
+}
+
+static bool match_has_pin(const struct kiosk *k, const struct match *m)
+{
+	unsigned i;
+
+	for (i = 0; i < m->n; i++)
+		if (locker_hold(k, m->lockers[i])->pin_hash[0])
+			return true;
+	return false;
+}
+
+/* A patron's holds normally share one PIN hash; each is tried once. */
+static bool match_pin_ok(const struct kiosk *k, const struct match *m,
+			 const char *pin)
+{
+	unsigned i, j;
+
+	for (i = 0; i < m->n; i++) {
+		const char *hash = locker_hold(k, m->lockers[i])->pin_hash;
+		bool tried = false;
+
+		for (j = 0; j < i && !tried; j++)
+			tried = !strcmp(
+				hash, locker_hold(k, m->lockers[j])->pin_hash);
+		if (hash[0] && !tried && pin_verify(hash, pin) == 1)
+			return true;
+	}
+	return false;
+}
+
+/* ---- PIN failures and lock-outs ---- */
+
+static struct pin_track *pin_find(struct kiosk *k, const char *hmac)
+{
+	unsigned i;
+
+	for (i = 0; i < KIOSK_PIN_TRACK_MAX; i++)
+		if (!strcmp(k->pins[i].hmac, hmac))
+			return &k->pins[i];
+	return NULL;
+}
+
+static struct pin_track *pin_track(struct kiosk *k, const char *hmac)
+{
+	struct pin_track *t = pin_find(k, hmac);
+	unsigned i;
+
+	if (t)
+		return t;
+	for (i = 0; i < KIOSK_PIN_TRACK_MAX; i++) {
+		struct pin_track *p = &k->pins[i];
+
+		if (!p->hmac[0]) {
+			t = p;
+			break;
+		}
+		if (!t || p->touched_usec < t->touched_usec)
+			t = p;
+	}
+	memset(t, 0, sizeof(*t));
+	copy(t->hmac, sizeof(t->hmac), hmac);
+	return t;
+}
+
+static bool pin_locked_out(struct kiosk *k, const char *hmac)
+{
+	const struct pin_track *t = pin_find(k, hmac);
+
+	return t && k->now_usec < t->locked_until_usec;
+}
+
+static void pin_forget(struct kiosk *k, const char *hmac)
+{
+	struct pin_track *t = pin_find(k, hmac);
+
+	if (t)
+		memset(t, 0, sizeof(*t));
+}
+
+/* Shows a PIN keypad for the session's credential. */
+static void pin_ask(struct kiosk *k, enum kiosk_screen screen)
+{
+	struct kiosk_screen_info info = screen_info(screen, NULL, 0);
+	const struct pin_track *t = pin_find(k, k->session.hmac);
+
+	info.attempts_left = k->config.pin_max_attempts - (t ? t->failures : 0);
+	show(k, &info);
+	timer_arm(k, KIOSK_TIMER_KIND_SESSION, 0,
+		  k->config.session_timeout_usec);
+}
+
+/* A wrong PIN for the session's credential; role names it in a lock-out. */
+static void pin_failed(struct kiosk *k, const char *role)
+{
+	struct session *s = &k->session;
+	struct pin_track *t = pin_track(k, s->hmac);
+	char actor[KIOSK_ACTOR_MAX + 1];
+
+	t->failures++;
+	t->touched_usec = k->now_usec;
+	if (t->failures < k->config.pin_max_attempts) {
+		pin_ask(k, KIOSK_SCREEN_WRONG_PIN);
+		return;
+	}
+	actor_of(actor, role, s->hmac);
+	record(k, KIOSK_RECORD_PIN_LOCKOUT, 0, "", actor);
+	t->failures = 0;
+	t->locked_until_usec = after(k->now_usec, k->config.pin_lockout_usec);
+	session_end(k, KIOSK_SCREEN_LOCKED_OUT, NULL, 0);
+}
+
+/* ---- door supervisor ---- */
+
+static void opening_clear(struct locker *lk)
+{
+	lk->purpose = KIOSK_PURPOSE_NONE;
+	lk->attempt = 0;
+	lk->actor[0] = '\0';
+	lk->hold_id[0] = '\0';
+}
+
+/* Always the record first: the kiosk never unlocks without one. */
+static void door_pulse(struct kiosk *k, unsigned n)
+{
+	struct locker *lk = locker_get(k, n);
+	struct kiosk_record *rec;
+	struct kiosk_action *a;
+
+	rec = record(k, KIOSK_RECORD_LOCKER_UNLOCKED, n, lk->hold_id,
+		     lk->actor);
+	if (rec) {
+		rec->purpose = lk->purpose;
+		rec->attempt = lk->attempt;
+	}
+	a = push(k, KIOSK_ACTION_UNLOCK);
+	if (a) {
+		a->locker = n;
+		a->pulse_ms = lk->config.pulse_ms;
+	}
+}
+
+/* The hold the opening was for has been taken out of locker n. */
+static void hold_taken(struct kiosk *k, unsigned n, enum kiosk_record_type type)
+{
+	struct locker *lk = locker_get(k, n);
+	struct kiosk_hold *h = hold_find(k, lk->hold_id);
+
+	if (!h || h->locker != n)
+		return;
+	record(k, type, n, h->id, lk->actor);
+	hold_drop(k, h);
+}
+
+/* Seen open after an unlock. */
+static void door_opened(struct kiosk *k, unsigned n)
+{
+	struct locker *lk = locker_get(k, n);
+
+	timer_disarm(k, KIOSK_TIMER_KIND_DOOR_CONFIRM, n);
+	lk->door_state = KIOSK_DOOR_STATE_OPEN;
+	timer_arm(k, KIOSK_TIMER_KIND_DOOR_LEFT_OPEN, n,
+		  k->config.door_left_open_usec);
+	switch (lk->purpose) {
+	case KIOSK_PURPOSE_PICKUP:
+		hold_taken(k, n, KIOSK_RECORD_HOLD_PICKED_UP);
+		break;
+	case KIOSK_PURPOSE_UNLOAD:
+		hold_taken(k, n, KIOSK_RECORD_HOLD_UNLOADED);
+		break;
+	case KIOSK_PURPOSE_NONE:
+	case KIOSK_PURPOSE_LOAD:
+	case KIOSK_PURPOSE_RETURN:
+	case KIOSK_PURPOSE_MAINTENANCE:
+		break; /* these count once the door is shut again */
+	}
+}
+
+static void door_start(struct kiosk *k, unsigned n, enum kiosk_purpose purpose,
+		       const char *actor, const char *hold_id)
+{
+	struct locker *lk = locker_get(k, n);
+
+	lk->purpose = purpose;
+	lk->attempt = 1;
+	copy(lk->actor, sizeof(lk->actor), actor);
+	copy(lk->hold_id, sizeof(lk->hold_id), hold_id);
+	door_pulse(k, n);
+	/* A cut sensor reads open: pulse anyway, and take it as opened. */
+	if (lk->door_open) {
+		door_opened(k, n);
+		return;
+	}
+	lk->door_state = KIOSK_DOOR_STATE_UNLOCKING;
+	timer_arm(k, KIOSK_TIMER_KIND_DOOR_CONFIRM, n,
+		  k->config.door_confirm_timeout_usec);
+}
+
+static void door_not_opened(struct kiosk *k, unsigned n)
+{
+	struct locker *lk = locker_get(k, n);
+	struct kiosk_record *rec;
+
+	if (lk->attempt < KIOSK_UNLOCK_ATTEMPTS) {
+		lk->attempt++;
+		door_pulse(k, n);
+		timer_arm(k, KIOSK_TIMER_KIND_DOOR_CONFIRM, n,
+			  k->config.door_confirm_timeout_usec);
+		return;
+	}
+	rec = record(k, KIOSK_RECORD_LOCKER_FAULT, n, lk->hold_id, lk->actor);
+	if (rec)
+		rec->fault = KIOSK_FAULT_NOT_OPENED;
+	lk->fault = KIOSK_FAULT_NOT_OPENED;
+	lk->door_state = KIOSK_DOOR_STATE_CLOSED;
+	opening_clear(lk);
+	session_door_done(k, n, true);
+}
+
+static void door_forced(struct kiosk *k, unsigned n)
+{
+	struct locker *lk = locker_get(k, n);
+	const struct kiosk_hold *h = locker_hold(k, n);
+
+	lk->door_state = KIOSK_DOOR_STATE_FORCED;
+	record(k, KIOSK_RECORD_DOOR_FORCED_OPEN, n, h ? h->id : "", "");
+	lk->alarm_forced_open = true;
+	timer_arm(k, KIOSK_TIMER_KIND_DOOR_LEFT_OPEN, n,
+		  k->config.door_left_open_usec);
+}
+
+static void door_left_open(struct kiosk *k, unsigned n)
+{
+	struct locker *lk = locker_get(k, n);
+	const struct session *s = &k->session;
+	struct kiosk_screen_info info;
+
+	if (!lk->alarm_left_open) {
+		record(k, KIOSK_RECORD_DOOR_LEFT_OPEN, n, lk->hold_id,
+		       lk->actor);
+		lk->alarm_left_open = true;
+	}
+	if (session_waits_on(k, n)) {
+		info = screen_info(KIOSK_SCREEN_CLOSE_DOOR, s->waiting,
+				   s->n_waiting);
+		show(k, &info);
+	}
+}
+
+/* A load door closed after opening: the hold is in. */
+static void hold_loaded(struct kiosk *k, unsigned n)
+{
+	struct locker *lk = locker_get(k, n);
+	struct kiosk_hold *h = hold_find(k, lk->hold_id);
+
+	if (!h || h->state != KIOSK_HOLD_STATE_PENDING)
+		return;
+	record(k, KIOSK_RECORD_HOLD_LOADED, n, h->id, lk->actor);
+	h->state = KIOSK_HOLD_STATE_LOADED;
+	h->locker = n;
+	h->loaded_at_usec = k->wall_usec;
+}
+
+static void door_closed(struct kiosk *k, unsigned n)
+{
+	struct locker *lk = locker_get(k, n);
+
+	lk->door_state = KIOSK_DOOR_STATE_CLOSED;
+	timer_disarm(k, KIOSK_TIMER_KIND_DOOR_LEFT_OPEN, n);
+	if (lk->alarm_left_open || lk->alarm_forced_open) {
+		record(k, KIOSK_RECORD_DOOR_CLOSED, n, "", lk->actor);
+		lk->alarm_left_open = false;
+		lk->alarm_forced_open = false;
+	}
+	switch (lk->purpose) {
+	case KIOSK_PURPOSE_LOAD:
+		hold_loaded(k, n);
+		break;
+	case KIOSK_PURPOSE_RETURN:
+		record(k, KIOSK_RECORD_RETURN_DEPOSITED, n, "", lk->actor);
+		lk->returns++;
+		break;
+	case KIOSK_PURPOSE_MAINTENANCE:
+		if (lk->config.kind == KIOSK_LOCKER_KIND_RETURN &&
+		    lk->returns > 0) {
+			record(k, KIOSK_RECORD_RETURNS_COLLECTED, n, "",
+			       lk->actor);
+			lk->returns = 0;
+		}
+		break;
+	case KIOSK_PURPOSE_NONE:
+	case KIOSK_PURPOSE_PICKUP:
+	case KIOSK_PURPOSE_UNLOAD:
+		break; /* nothing counts at closing */
+	}
+	opening_clear(lk);
+	session_door_done(k, n, false);
+}
+
+/* ---- patrons ---- */
+
+static void patron_open(struct kiosk *k, const char *hmac,
+			const struct match *m)
+{
+	struct session *s = &k->session;
+	struct kiosk_screen_info info;
+	char actor[KIOSK_ACTOR_MAX + 1];
+	char name[KIOSK_NAME_MAX + 1] = "";
+	unsigned i;
+
+	/* Read before opening: a hold leaves memory once its door opens. */
+	for (i = 0; i < m->n && !name[0]; i++)
+		copy(name, sizeof(name),
+		     locker_hold(k, m->lockers[i])->patron_name);
+	actor_of(actor, ACTOR_ROLE_PATRON, hmac);
+	session_begin(k, SESSION_STATE_DOORS, hmac);
+	for (i = 0; i < m->n; i++) {
+		unsigned n = m->lockers[i];
+		struct locker *lk = locker_get(k, n);
+
+		/* Tapped again while the door unlocks: it is already theirs. */
+		if (lk->purpose == KIOSK_PURPOSE_PICKUP &&
+		    !strcmp(lk->actor, actor)) {
+			s->waiting[s->n_waiting++] = n;
+			continue;
+		}
+		if (lk->disabled || lk->fault != KIOSK_FAULT_NONE ||
+		    lk->purpose != KIOSK_PURPOSE_NONE) {
+			s->failed[s->n_failed++] = n;
+			continue;
+		}
+		door_start(k, n, KIOSK_PURPOSE_PICKUP, actor,
+			   locker_hold(k, n)->id);
+		s->waiting[s->n_waiting++] = n;
+	}
+	if (!s->n_waiting) {
+		session_end(k, KIOSK_SCREEN_LOCKER_FAULT, s->failed,
+			    s->n_failed);
+		return;
+	}
+	info = screen_info(KIOSK_SCREEN_LOCKERS_OPEN, s->waiting, s->n_waiting);
+	copy(info.patron_name, sizeof(info.patron_name), name);
+	show(k, &info);
+	timer_arm(k, KIOSK_TIMER_KIND_SESSION, 0,
+		  k->config.session_timeout_usec);
+}
+
+static void patron_tap(struct kiosk *k, const char *hmac, bool is_code)
+{
+	struct match m;
+	bool has_pin;
+
+	sweep(k);
+	match_holds(k, hmac, &m);
+	if (!m.known) {
+		session_end(k, KIOSK_SCREEN_UNKNOWN_CARD, NULL, 0);
+		return;
+	}
+	if (!m.n) {
+		session_end(k, KIOSK_SCREEN_NO_HOLDS, NULL, 0);
+		return;
+	}
+	has_pin = match_has_pin(k, &m);
+	/* A pickup code is a one-time secret of its own: no PIN. */
+	if (is_code || (!k->config.pin_required && !has_pin)) {
+		patron_open(k, hmac, &m);
+		return;
+	}
+	if (!has_pin) {
+		session_end(k, KIOSK_SCREEN_PIN_NOT_SET, NULL, 0);
+		return;
+	}
+	if (pin_locked_out(k, hmac)) {
+		session_end(k, KIOSK_SCREEN_LOCKED_OUT, NULL, 0);
+		return;
+	}
+	session_begin(k, SESSION_STATE_PATRON_PIN, hmac);
+	pin_ask(k, KIOSK_SCREEN_PIN);
+}
+
+static void patron_pin(struct kiosk *k, const char *pin)
+{
+	char hmac[CREDENTIAL_HMAC_HEX_LEN + 1];
+	struct match m;
+
+	copy(hmac, sizeof(hmac), k->session.hmac);
+	/* Holds may have expired or left while the patron was typing. */
+	sweep(k);
+	match_holds(k, hmac, &m);
+	if (!m.n) {
+		session_end(k, KIOSK_SCREEN_NO_HOLDS, NULL, 0);
+		return;
+	}
+	if (!match_pin_ok(k, &m, pin)) {
+		pin_failed(k, ACTOR_ROLE_PATRON);
+		return;
+	}
+	pin_forget(k, hmac);
+	patron_open(k, hmac, &m);
+}
+
+/* ---- staff ---- */
+
+static void staff_tap(struct kiosk *k, const struct kiosk_staff *staff)
+{
+	if (pin_locked_out(k, staff->credential_hmac)) {
+		session_end(k, KIOSK_SCREEN_LOCKED_OUT, NULL, 0);
+		return;
+	}
+	session_begin(k, SESSION_STATE_STAFF_PIN, staff->credential_hmac);
+	pin_ask(k, KIOSK_SCREEN_STAFF_PIN);
+}
+
+static void staff_pin(struct kiosk *k, const char *pin)
+{
+	const struct kiosk_staff *staff = staff_find(k, k->session.hmac);
+	struct kiosk_screen_info info;
+
+	if (!staff || pin_verify(staff->pin_hash, pin) != 1) {
+		pin_failed(k, ACTOR_ROLE_STAFF);
+		return;
+	}
+	pin_forget(k, staff->credential_hmac);
+	k->session.state = SESSION_STATE_STAFF;
+	info = screen_info(KIOSK_SCREEN_STAFF_MENU, NULL, 0);
+	show(k, &info);
+	timer_arm(k, KIOSK_TIMER_KIND_SESSION, 0,
+		  k->config.staff_session_timeout_usec);
+}
+
+/* Who a staff command acts as: service, or the staff member logged in. */
+static int staff_actor(const struct kiosk *k, const struct kiosk_input *in,
+		       char ret[KIOSK_ACTOR_MAX + 1])
+{
+	if (in->service) {
+		copy(ret, KIOSK_ACTOR_MAX + 1, ACTOR_SERVICE);
+		return 0;
+	}
+	if (k->session.state != SESSION_STATE_STAFF)
+		return -EPERM;
+	actor_of(ret, ACTOR_ROLE_STAFF, k->session.hmac);
+	return 0;
+}
+
+/* A staff command went through: the staff member is still there. */
+static void staff_touch(struct kiosk *k, const struct kiosk_input *in)
+{
+	if (!in->service)
+		timer_arm(k, KIOSK_TIMER_KIND_SESSION, 0,
+			  k->config.staff_session_timeout_usec);
+}
+
+static int input_hold(const struct kiosk *k, const char *id,
+		      struct kiosk_hold **ret)
+{
+	if (!id || !id[0] || strlen(id) > KIOSK_HOLD_ID_MAX)
+		return -EINVAL;
+	*ret = hold_find(k, id);
+	return *ret ? 0 : -ENOENT;
+}
+
+static bool hold_being_loaded(const struct kiosk *k, const char *id)
+{
+	unsigned n;
+
+	for (n = 1; n <= k->config.n_lockers; n++)
+		if (k->lockers[n - 1].purpose == KIOSK_PURPOSE_LOAD &&
+		    !strcmp(k->lockers[n - 1].hold_id, id))
+			return true;
+	return false;
+}
+
+/* Whether locker n can take a hold of this size; -errno as kiosk_handle. */
+static int locker_check_load(const struct kiosk *k, unsigned n,
+			     enum kiosk_size size)
+{
+	const struct locker *lk;
+
+	if (!locker_valid(k, n))
+		return -EINVAL;
+	lk = &k->lockers[n - 1];
+	if (lk->config.kind != KIOSK_LOCKER_KIND_HOLD)
+		return -EINVAL;
+	if (lk->disabled || lk->fault != KIOSK_FAULT_NONE)
+		return -EACCES;
+	if (locker_hold(k, n) || lk->door_state != KIOSK_DOOR_STATE_CLOSED)
+		return -EBUSY;
+	if (lk->config.size < size)
+		return -ENOSPC;
+	return 0;
+}
+
+/* The smallest free locker the hold fits in, lowest number first; or 0. */
+static unsigned locker_choose(const struct kiosk *k, enum kiosk_size size)
+{
+	unsigned n, best = 0;
+
+	for (n = 1; n <= k->config.n_lockers; n++) {
+		if (locker_check_load(k, n, size) < 0)
+			continue;
+		if (!best || k->lockers[n - 1].config.size <
+				     k->lockers[best - 1].config.size)
+			best = n;
+	}
+	return best;
+}
+
+static int on_load(struct kiosk *k, const struct kiosk_input *in)
+{
+	char actor[KIOSK_ACTOR_MAX + 1];
+	struct kiosk_hold *h;
+	unsigned n = in->locker;
+	int r;
+
+	r = staff_actor(k, in, actor);
+	if (r < 0)
+		return r;
+	r = input_hold(k, in->hold_id, &h);
+	if (r < 0)
+		return r;
+	if (h->state != KIOSK_HOLD_STATE_PENDING || hold_being_loaded(k, h->id))
+		return -EALREADY;
+	if (n == 0) {
+		n = locker_choose(k, h->size);
+		if (!n)
+			return -ENOSPC;
+	} else {
+		r = locker_check_load(k, n, h->size);
+		if (r < 0)
+			return r;
+	}
+	door_start(k, n, KIOSK_PURPOSE_LOAD, actor, h->id);
+	staff_touch(k, in);
+	return 0;
+}
+
+static int on_unload(struct kiosk *k, const struct kiosk_input *in)
+{
+	char actor[KIOSK_ACTOR_MAX + 1];
+	struct kiosk_hold *h;
+	int r;
+
+	r = staff_actor(k, in, actor);
+	if (r < 0)
+		return r;
+	r = input_hold(k, in->hold_id, &h);
+	if (r < 0)
+		return r;
+	if (h->state != KIOSK_HOLD_STATE_LOADED &&
+	    h->state != KIOSK_HOLD_STATE_EXPIRED)
+		return -EALREADY;
+	/* A disabled locker is no reason to refuse: staff fix things. */
+	if (locker_get(k, h->locker)->purpose != KIOSK_PURPOSE_NONE)
+		return -EBUSY;
+	door_start(k, h->locker, KIOSK_PURPOSE_UNLOAD, actor, h->id);
+	staff_touch(k, in);
+	return 0;
+}
+
+static int on_open(struct kiosk *k, const struct kiosk_input *in)
+{
+	char actor[KIOSK_ACTOR_MAX + 1];
+	const struct kiosk_hold *h;
+	int r;
+
+	r = staff_actor(k, in, actor);
+	if (r < 0)
+		return r;
+	if (!locker_valid(k, in->locker))
+		return -EINVAL;
+	if (locker_get(k, in->locker)->purpose != KIOSK_PURPOSE_NONE)
+		return -EBUSY;
+	h = locker_hold(k, in->locker);
+	door_start(k, in->locker, KIOSK_PURPOSE_MAINTENANCE, actor,
+		   h ? h->id : "");
+	staff_touch(k, in);
+	return 0;
+}
+
+static int on_set_disabled(struct kiosk *k, const struct kiosk_input *in,
+			   bool disable)
+{
+	char actor[KIOSK_ACTOR_MAX + 1];
+	struct locker *lk;
+	int r;
+
+	r = staff_actor(k, in, actor);
+	if (r < 0)
+		return r;
+	if (!locker_valid(k, in->locker))
+		return -EINVAL;
+	lk = locker_get(k, in->locker);
+	if (disable) {
+		if (lk->disabled)
+			return -EALREADY;
+		record(k, KIOSK_RECORD_LOCKER_DISABLED, in->locker, "", actor);
+		lk->disabled = true;
+	} else {
+		if (!lk->disabled && lk->fault == KIOSK_FAULT_NONE)
+			return -EALREADY;
+		record(k, KIOSK_RECORD_LOCKER_ENABLED, in->locker, "", actor);
+		lk->disabled = false;
+		lk->fault = KIOSK_FAULT_NONE;
+	}
+	staff_touch(k, in);
+	return 0;
+}
+
+/* ---- returns ---- */
+
+/* The lowest-numbered empty return compartment that can open, or 0. */
+static unsigned return_locker_free(const struct kiosk *k)
+{
+	unsigned n;
+
+	for (n = 1; n <= k->config.n_lockers; n++) {
+		const struct locker *lk = &k->lockers[n - 1];
+
+		if (lk->config.kind == KIOSK_LOCKER_KIND_RETURN &&
+		    !lk->disabled && lk->fault == KIOSK_FAULT_NONE &&
+		    lk->returns == 0 &&
+		    lk->door_state == KIOSK_DOOR_STATE_CLOSED)
+			return n;
+	}
+	return 0;
+}
+
+static void return_open(struct kiosk *k, const char *hmac)
+{
+	struct session *s = &k->session;
+	struct kiosk_screen_info info;
+	char actor[KIOSK_ACTOR_MAX + 1];
+	unsigned n = return_locker_free(k);
+
+	if (!n) {
+		session_end(k, KIOSK_SCREEN_RETURN_FULL, NULL, 0);
+		return;
+	}
+	actor_of(actor, ACTOR_ROLE_PATRON, hmac);
+	session_begin(k, SESSION_STATE_DOORS, hmac);
+	door_start(k, n, KIOSK_PURPOSE_RETURN, actor, "");
+	s->waiting[s->n_waiting++] = n;
+	info = screen_info(KIOSK_SCREEN_RETURN_OPEN, &n, 1);
+	show(k, &info);
+	timer_arm(k, KIOSK_TIMER_KIND_SESSION, 0,
+		  k->config.session_timeout_usec);
+}
+
+static int on_return_start(struct kiosk *k)
+{
+	struct kiosk_screen_info info;
+
+	switch (k->session.state) {
+	case SESSION_STATE_IDLE:
+	case SESSION_STATE_DONE:
+		break;
+	case SESSION_STATE_PATRON_PIN:
+	case SESSION_STATE_STAFF_PIN:
+	case SESSION_STATE_STAFF:
+	case SESSION_STATE_RETURN_CARD:
+	case SESSION_STATE_DOORS:
+		return -EBUSY;
+	}
+	session_begin(k, SESSION_STATE_RETURN_CARD, "");
+	info = screen_info(KIOSK_SCREEN_RETURN_IDENTIFY, NULL, 0);
+	show(k, &info);
+	timer_arm(k, KIOSK_TIMER_KIND_SESSION, 0,
+		  k->config.session_timeout_usec);
+	return 0;
+}
+
+/* ---- inputs ---- */
+
+static int on_start(struct kiosk *k)
+{
+	struct kiosk_screen_info info = screen_info(KIOSK_SCREEN_IDLE, NULL, 0);
+	unsigned n;
+
+	if (k->started)
+		return -EALREADY;
+	k->started = true;
+	show(k, &info);
+	timer_arm(k, KIOSK_TIMER_KIND_EXPIRY_SWEEP, 0, KIOSK_EXPIRY_SWEEP_USEC);
+	sweep(k);
+	/* Open at boot: nobody to blame, but it must not stay open. */
+	for (n = 1; n <= k->config.n_lockers; n++) {
+		struct locker *lk = locker_get(k, n);
+
+		if (!lk->door_open)
+			continue;
+		lk->door_state = KIOSK_DOOR_STATE_OPEN;
+		timer_arm(k, KIOSK_TIMER_KIND_DOOR_LEFT_OPEN, n,
+			  k->config.door_left_open_usec);
+	}
+	return 0;
+}
+
+static int on_credential(struct kiosk *k, const struct kiosk_input *in)
+{
+	char normalised[CREDENTIAL_MAX + 1];
+	char hmac[CREDENTIAL_HMAC_HEX_LEN + 1];
+	const struct kiosk_staff *staff;
+	int r;
+
+	if (credential_normalise(in->credential, normalised,
+				 sizeof(normalised)) < 0) {
+		if (k->session.state == SESSION_STATE_STAFF)
+			return -EBUSY;
+		/*
+		 * A tap ends the session even when unreadable, so the
+		 * screen can say why and then return to idle.
+		 */
+		session_end(k, KIOSK_SCREEN_BAD_CREDENTIAL, NULL, 0);
+		return -EINVAL;
+	}
+	r = credential_hmac(k->config.site_key, k->config.site_key_len,
+			    normalised, hmac);
+	if (r < 0)
+		return r;
+	staff = staff_find(k, hmac);
+
+	switch (k->session.state) {
+	case SESSION_STATE_STAFF:
+		/* Staff at work are not interrupted, but may hand over. */
+		if (!staff || !strcmp(hmac, k->session.hmac))
+			return -EBUSY;
+		break;
+	case SESSION_STATE_RETURN_CARD:
+		if (!staff) {
+			return_open(k, hmac);
+			return 0;
+		}
+		break;
+	case SESSION_STATE_IDLE:
+	case SESSION_STATE_PATRON_PIN:
+	case SESSION_STATE_STAFF_PIN:
+	case SESSION_STATE_DOORS:
+	case SESSION_STATE_DONE:
+		break;
+	}
+	if (staff)
+		staff_tap(k, staff);
+	else
+		patron_tap(k, hmac,
+			   !strncmp(normalised, CREDENTIAL_CODE_PREFIX,
+				    strlen(CREDENTIAL_CODE_PREFIX)));
+	return 0;
+}
+
+static int on_pin(struct kiosk *k, const struct kiosk_input *in)
+{
+	switch (k->session.state) {
+	case SESSION_STATE_PATRON_PIN:
+		patron_pin(k, in->pin);
+		return 0;
+	case SESSION_STATE_STAFF_PIN:
+		staff_pin(k, in->pin);
+		return 0;
+	case SESSION_STATE_IDLE:
+	case SESSION_STATE_STAFF:
+	case SESSION_STATE_RETURN_CARD:
+	case SESSION_STATE_DOORS:
+	case SESSION_STATE_DONE:
+		break;
+	}
+	return -EINVAL;
+}
+
+static int on_door(struct kiosk *k, const struct kiosk_input *in)
+{
+	struct locker *lk;
+
+	if (!locker_valid(k, in->locker))
+		return -EINVAL;
+	lk = locker_get(k, in->locker);
+	if (lk->door_open == in->door_open)
+		return 0; /* a repeated edge */
+	lk->door_open = in->door_open;
+	switch (lk->door_state) {
+	case KIOSK_DOOR_STATE_CLOSED:
+		if (in->door_open)
+			door_forced(k, in->locker);
+		break;
+	case KIOSK_DOOR_STATE_UNLOCKING:
+		if (in->door_open)
+			door_opened(k, in->locker);
+		break;
+	case KIOSK_DOOR_STATE_OPEN:
+	case KIOSK_DOOR_STATE_FORCED:
+		if (!in->door_open)
+			door_closed(k, in->locker);
+		break;
+	}
+	return 0;
+}
+
+static void on_session_timer(struct kiosk *k)
+{
+	struct session *s = &k->session;
+
+	switch (s->state) {
+	case SESSION_STATE_DOORS:
+		/* The supervisors keep watching; the screen moves on. */
+		session_end(k, KIOSK_SCREEN_CLOSE_DOOR, s->waiting,
+			    s->n_waiting);
+		break;
+	case SESSION_STATE_PATRON_PIN:
+	case SESSION_STATE_STAFF_PIN:
+	case SESSION_STATE_STAFF:
+	case SESSION_STATE_RETURN_CARD:
+	case SESSION_STATE_DONE:
+		session_idle(k);
+		break;
+	case SESSION_STATE_IDLE:
+		break;
+	}
+}
+
+static int on_timer(struct kiosk *k, const struct kiosk_input *in)
+{
+	struct timer_slot *slot;
+
+	slot = timer_slot(k, in->timer.kind, in->timer.locker);
+	if (!slot)
+		return -EINVAL;
+	/* Disarmed or re-armed since: the firing is stale. */
+	if (!slot->armed || k->now_usec < slot->at_usec)
+		return 0;
+	slot->armed = false;
+	switch (in->timer.kind) {
+	case KIOSK_TIMER_KIND_SESSION:
+		on_session_timer(k);
+		break;
+	case KIOSK_TIMER_KIND_EXPIRY_SWEEP:
+		timer_arm(k, KIOSK_TIMER_KIND_EXPIRY_SWEEP, 0,
+			  KIOSK_EXPIRY_SWEEP_USEC);
+		sweep(k);
+		break;
+	case KIOSK_TIMER_KIND_DOOR_CONFIRM:
+		door_not_opened(k, in->timer.locker);
+		break;
+	case KIOSK_TIMER_KIND_DOOR_LEFT_OPEN:
+		door_left_open(k, in->timer.locker);
+		break;
+	}
+	return 0;
+}
+
+int kiosk_handle(struct kiosk *k, const struct kiosk_input *in,
+		 struct kiosk_actions *ret)
+{
+	int r = -EINVAL;
+
+	if (!k || !in || !ret)
+		return -EINVAL;
+	if (ret->n != 0)
+		return -ENOBUFS;
+	k->now_usec = in->now_usec;
+	k->wall_usec = in->wall_usec;
+	k->out = ret;
+	k->overflow = false;
+
+	switch (in->type) {
+	case KIOSK_INPUT_START:
+		r = on_start(k);
+		break;
+	case KIOSK_INPUT_CREDENTIAL:
+		r = on_credential(k, in);
+		break;
+	case KIOSK_INPUT_PIN:
+		r = on_pin(k, in);
+		break;
+	case KIOSK_INPUT_CANCEL:
+		session_idle(k);
+		r = 0;
+		break;
+	case KIOSK_INPUT_RETURN_START:
+		r = on_return_start(k);
+		break;
+	case KIOSK_INPUT_DOOR:
+		r = on_door(k, in);
+		break;
+	case KIOSK_INPUT_TIMER:
+		r = on_timer(k, in);
+		break;
+	case KIOSK_INPUT_LOAD:
+		r = on_load(k, in);
+		break;
+	case KIOSK_INPUT_UNLOAD:
+		r = on_unload(k, in);
+		break;
+	case KIOSK_INPUT_OPEN:
+		r = on_open(k, in);
+		break;
+	case KIOSK_INPUT_DISABLE:
+		r = on_set_disabled(k, in, true);
+		break;
+	case KIOSK_INPUT_ENABLE:
+		r = on_set_disabled(k, in, false);
+		break;
+	}
+	k->out = NULL;
+	return k->overflow ? -ENOBUFS : r;
+}
+
+/* ---- construction and loading ---- */
+
+static bool config_valid(const struct kiosk_config *c)
+{
+	unsigned i;
+
+	if (!c || !c->site_key || c->site_key_len == 0 || !c->lockers ||
+	    c->n_lockers < 1 || c->n_lockers > KIOSK_LOCKERS_MAX ||
+	    c->pin_max_attempts < 1 || c->max_holds < 1)
+		return false;
+	for (i = 0; i < c->n_lockers; i++) {
+		const struct kiosk_locker_config *l = &c->lockers[i];
+
+		if ((unsigned)l->size > KIOSK_SIZE_LARGE ||
+		    (unsigned)l->kind > KIOSK_LOCKER_KIND_RETURN ||
+		    l->pulse_ms < 1 || l->pulse_ms > KIOSK_PULSE_MS_MAX)
+			return false;
+	}
+	return true;
+}
+
+struct kiosk *kiosk_new(const struct kiosk_config *config)
+{
+	struct kiosk *k;
+	unsigned i;
+
+	if (!config_valid(config)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	k = calloc(1, sizeof(*k));
+	if (!k)
+		return NULL;
+	k->site_key = malloc(config->site_key_len);
+	k->holds = calloc(config->max_holds, sizeof(*k->holds));
+	if (!k->site_key || !k->holds) {
+		kiosk_free(k);
+		errno = ENOMEM;
+		return NULL;
+	}
+	memcpy(k->site_key, config->site_key, config->site_key_len);
+	k->config = *config;
+	k->config.site_key = k->site_key;
+	k->config.lockers = NULL; /* copied into k->lockers */
+	for (i = 0; i < config->n_lockers; i++)
+		k->lockers[i].config = config->lockers[i];
+	return k;
+}
+
+void kiosk_free(struct kiosk *k)
+{
+	if (!k)
+		return;
+	free(k->site_key);
+	free(k->holds);
+	free(k);
+}
+
+static bool hold_valid(const struct kiosk_hold *h)
+{
+	unsigned i;
+
+	if (!string_fits(h->id, sizeof(h->id)) || !h->id[0] ||
+	    !string_fits(h->patron_name, sizeof(h->patron_name)) ||
+	    !string_fits(h->pin_hash, sizeof(h->pin_hash)) ||
+	    (unsigned)h->size > KIOSK_SIZE_LARGE ||
+	    (unsigned)h->state > KIOSK_HOLD_STATE_UNLOADED ||
+	    h->n_credentials > KIOSK_HOLD_CREDENTIALS_MAX)
+		return false;
+	for (i = 0; i < h->n_credentials; i++)
+		if (!credential_is_hmac(h->credential_hmacs[i]))
+			return false;
+	return !h->code_hmac[0] || credential_is_hmac(h->code_hmac);
+}
+
+int kiosk_add_hold(struct kiosk *k, const struct kiosk_hold *h)
+{
+	if (!k || !h || !hold_valid(h))
+		return -EINVAL;
+	switch (h->state) {
+	case KIOSK_HOLD_STATE_PICKED_UP:
+	case KIOSK_HOLD_STATE_UNLOADED:
+		return 0; /* finished: nothing left for the kiosk to do */
+	case KIOSK_HOLD_STATE_PENDING:
+		if (h->locker != 0)
+			return -EINVAL;
+		break;
+	case KIOSK_HOLD_STATE_LOADED:
+	case KIOSK_HOLD_STATE_EXPIRED:
+		if (!locker_valid(k, h->locker) ||
+		    k->lockers[h->locker - 1].config.kind !=
+			    KIOSK_LOCKER_KIND_HOLD)
+			return -EINVAL;
+		break;
+	}
+	if (hold_find(k, h->id))
+		return -EEXIST;
+	/* A locker holds one hold: none there, none being loaded there. */
+	if (h->locker &&
+	    (locker_hold(k, h->locker) ||
+	     k->lockers[h->locker - 1].purpose == KIOSK_PURPOSE_LOAD))
+		return -EINVAL;
+	if (k->n_holds >= k->config.max_holds)
+		return -ENOSPC;
+	k->holds[k->n_holds++] = *h;
+	return 0;
+}
+
+int kiosk_add_staff(struct kiosk *k, const struct kiosk_staff *s)
+{
+	if (!k || !s || !credential_is_hmac(s->credential_hmac) ||
+	    !string_fits(s->pin_hash, sizeof(s->pin_hash)) || !s->pin_hash[0] ||
+	    (unsigned)s->role > KIOSK_STAFF_ROLE_ADMIN)
+		return -EINVAL;
+	if (staff_find(k, s->credential_hmac))
+		return -EEXIST;
+	if (k->n_staff >= KIOSK_STAFF_MAX)
+		return -ENOSPC;
+	k->staff[k->n_staff++] = *s;
+	return 0;
+}
+
+int kiosk_set_locker_state(struct kiosk *k, unsigned locker,
+			   const struct kiosk_locker_state *state)
+{
+	struct locker *lk;
+
+	if (!k || !state || !locker_valid(k, locker) ||
+	    (unsigned)state->fault > KIOSK_FAULT_NOT_OPENED)
+		return -EINVAL;
+	lk = locker_get(k, locker);
+	lk->disabled = state->disabled;
+	lk->fault = state->fault;
+	lk->returns = state->returns;
+	return 0;
+}
+
+int kiosk_set_door(struct kiosk *k, unsigned locker, bool open)
+{
+	if (!k || !locker_valid(k, locker))
+		return -EINVAL;
+	if (k->started)
+		return -EBUSY;
+	locker_get(k, locker)->door_open = open;
+	return 0;
+}
+
+/* ---- queries ---- */
+
+int kiosk_get_locker(const struct kiosk *k, unsigned n,
+		     struct kiosk_locker_info *ret)
+{
+	const struct locker *lk;
+	const struct kiosk_hold *h;
+
+	if (!k || !ret || !locker_valid(k, n))
+		return -EINVAL;
+	lk = &k->lockers[n - 1];
+	h = locker_hold(k, n);
+	memset(ret, 0, sizeof(*ret));
+	ret->number = n;
+	ret->size = lk->config.size;
+	ret->kind = lk->config.kind;
+	ret->disabled = lk->disabled;
+	ret->fault = lk->fault;
+	ret->door_open = lk->door_open;
+	ret->door_state = lk->door_state;
+	ret->purpose = lk->purpose;
+	ret->alarm_left_open = lk->alarm_left_open;
+	ret->alarm_forced_open = lk->alarm_forced_open;
+	copy(ret->hold_id, sizeof(ret->hold_id), h ? h->id : "");
+	ret->returns = lk->returns;
+	return 0;
+}
+
+unsigned kiosk_get_n_lockers(const struct kiosk *k)
+{
+	return k ? k->config.n_lockers : 0;
+}
+
+const struct kiosk_hold *kiosk_get_hold(const struct kiosk *k, const char *id)
+{
+	return k && id ? hold_find(k, id) : NULL;
+}
+
+const struct kiosk_hold *kiosk_get_hold_at(const struct kiosk *k, unsigned i)
+{
+	return k && i < k->n_holds ? &k->holds[i] : NULL;
+}
+
+const struct kiosk_screen_info *kiosk_get_screen(const struct kiosk *k)
+{
+	return k ? &k->screen : NULL;
+}
+
+/* ---- names ---- */
+
+static const char *const record_type_names[] = {
+	[KIOSK_RECORD_LOCKER_UNLOCKED] = "locker_unlocked",
+	[KIOSK_RECORD_HOLD_LOADED] = "hold_loaded",
+	[KIOSK_RECORD_HOLD_PICKED_UP] = "hold_picked_up",
+	[KIOSK_RECORD_HOLD_EXPIRED] = "hold_expired",
+	[KIOSK_RECORD_HOLD_UNLOADED] = "hold_unloaded",
+	[KIOSK_RECORD_RETURN_DEPOSITED] = "return_deposited",
+	[KIOSK_RECORD_RETURNS_COLLECTED] = "returns_collected",
+	[KIOSK_RECORD_LOCKER_FAULT] = "locker_fault",
+	[KIOSK_RECORD_LOCKER_DISABLED] = "locker_disabled",
+	[KIOSK_RECORD_LOCKER_ENABLED] = "locker_enabled",
+	[KIOSK_RECORD_DOOR_FORCED_OPEN] = "door_forced_open",
+	[KIOSK_RECORD_DOOR_LEFT_OPEN] = "door_left_open",
+	[KIOSK_RECORD_DOOR_CLOSED] = "door_closed",
+	[KIOSK_RECORD_PIN_LOCKOUT] = "pin_lockout",
+};
+
+static const char *const purpose_names[] = {
+	[KIOSK_PURPOSE_NONE] = "none",
+	[KIOSK_PURPOSE_PICKUP] = "pickup",
+	[KIOSK_PURPOSE_LOAD] = "load",
+	[KIOSK_PURPOSE_UNLOAD] = "unload",
+	[KIOSK_PURPOSE_RETURN] = "return",
+	[KIOSK_PURPOSE_MAINTENANCE] = "maintenance",
+};
+
+static const char *const size_names[] = {
+	[KIOSK_SIZE_SMALL] = "small",
+	[KIOSK_SIZE_MEDIUM] = "medium",
+	[KIOSK_SIZE_LARGE] = "large",
+};
+
+static const char *const hold_state_names[] = {
+	[KIOSK_HOLD_STATE_PENDING] = "pending",
+	[KIOSK_HOLD_STATE_LOADED] = "loaded",
+	[KIOSK_HOLD_STATE_EXPIRED] = "expired",
+	[KIOSK_HOLD_STATE_PICKED_UP] = "picked_up",
+	[KIOSK_HOLD_STATE_UNLOADED] = "unloaded",
+};
+
+static const char *const door_state_names[] = {
+	[KIOSK_DOOR_STATE_CLOSED] = "closed",
+	[KIOSK_DOOR_STATE_UNLOCKING] = "unlocking",
+	[KIOSK_DOOR_STATE_OPEN] = "open",
+	[KIOSK_DOOR_STATE_FORCED] = "forced",
+};
+
+static const char *const fault_names[] = {
+	[KIOSK_FAULT_NONE] = "none",
+	[KIOSK_FAULT_NOT_OPENED] = "not_opened",
+};
+
+static const char *const screen_names[] = {
+	[KIOSK_SCREEN_IDLE] = "idle",
+	[KIOSK_SCREEN_PIN] = "pin",
+	[KIOSK_SCREEN_WRONG_PIN] = "wrong_pin",
+	[KIOSK_SCREEN_LOCKED_OUT] = "locked_out",
+	[KIOSK_SCREEN_UNKNOWN_CARD] = "unknown_card",
+	[KIOSK_SCREEN_NO_HOLDS] = "no_holds",
+	[KIOSK_SCREEN_PIN_NOT_SET] = "pin_not_set",
+	[KIOSK_SCREEN_LOCKERS_OPEN] = "lockers_open",
+	[KIOSK_SCREEN_LOCKER_FAULT] = "locker_fault",
+	[KIOSK_SCREEN_CLOSE_DOOR] = "close_door",
+	[KIOSK_SCREEN_THANK_YOU] = "thank_you",
+	[KIOSK_SCREEN_STAFF_PIN] = "staff_pin",
+	[KIOSK_SCREEN_STAFF_MENU] = "staff_menu",
+	[KIOSK_SCREEN_RETURN_IDENTIFY] = "return_identify",
+	[KIOSK_SCREEN_RETURN_OPEN] = "return_open",
+	[KIOSK_SCREEN_RETURN_FULL] = "return_full",
+	[KIOSK_SCREEN_BAD_CREDENTIAL] = "bad_credential",
+};
+
+/* A new enum value without a name fails the build here. */
+_Static_assert(ARRAY_SIZE(record_type_names) == KIOSK_RECORD_PIN_LOCKOUT + 1,
+	       "record type names");
+_Static_assert(ARRAY_SIZE(purpose_names) == KIOSK_PURPOSE_MAINTENANCE + 1,
+	       "purpose names");
+_Static_assert(ARRAY_SIZE(size_names) == KIOSK_SIZE_LARGE + 1, "size names");
+_Static_assert(ARRAY_SIZE(hold_state_names) == KIOSK_HOLD_STATE_UNLOADED + 1,
+	       "hold state names");
+_Static_assert(ARRAY_SIZE(door_state_names) == KIOSK_DOOR_STATE_FORCED + 1,
+	       "door state names");
+_Static_assert(ARRAY_SIZE(fault_names) == KIOSK_FAULT_NOT_OPENED + 1,
+	       "fault names");
+_Static_assert(ARRAY_SIZE(screen_names) == KIOSK_SCREEN_BAD_CREDENTIAL + 1,
+	       "screen names");
+
+static const char *name_of(const char *const *names, size_t n, unsigned value)
+{
+	return value < n ? names[value] : NULL;
+}
+
+static int value_of(const char *const *names, size_t n, const char *s,
+		    unsigned *ret)
+{
+	unsigned i;
+
+	for (i = 0; s && i < n; i++) {
+		if (!strcmp(names[i], s)) {
+			*ret = i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+const char *kiosk_record_type_to_string(enum kiosk_record_type t)
+{
+	return name_of(record_type_names, ARRAY_SIZE(record_type_names), t);
+}
+
+const char *kiosk_purpose_to_string(enum kiosk_purpose p)
+{
+	return name_of(purpose_names, ARRAY_SIZE(purpose_names), p);
+}
+
+const char *kiosk_size_to_string(enum kiosk_size s)
+{
+	return name_of(size_names, ARRAY_SIZE(size_names), s);
+}
+
+int kiosk_size_from_string(const char *s, enum kiosk_size *ret)
+{
+	unsigned v;
+	int r = value_of(size_names, ARRAY_SIZE(size_names), s, &v);
+
+	if (r == 0)
+		*ret = (enum kiosk_size)v;
+	return r;
+}
+
+const char *kiosk_hold_state_to_string(enum kiosk_hold_state s)
+{
+	return name_of(hold_state_names, ARRAY_SIZE(hold_state_names), s);
+}
+
+int kiosk_hold_state_from_string(const char *s, enum kiosk_hold_state *ret)
+{
+	unsigned v;
+	int r = value_of(hold_state_names, ARRAY_SIZE(hold_state_names), s, &v);
+
+	if (r == 0)
+		*ret = (enum kiosk_hold_state)v;
+	return r;
+}
+
+const char *kiosk_door_state_to_string(enum kiosk_door_state s)
+{
+	return name_of(door_state_names, ARRAY_SIZE(door_state_names), s);
+}
+
+const char *kiosk_fault_to_string(enum kiosk_fault f)
+{
+	return name_of(fault_names, ARRAY_SIZE(fault_names), f);
+}
+
+const char *kiosk_screen_to_string(enum kiosk_screen s)
+{
+	return name_of(screen_names, ARRAY_SIZE(screen_names), s);
+}

@@ -1,0 +1,1834 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The kiosk's SQLite database: schema, migrations, records and the outbox. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "credential.h"
+#include "store.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#define STORE_BUSY_TIMEOUT_MS	 5000
+#define STORE_MAX_UNSENT_DEFAULT 1000000
+/* Sent events are pruned when an event's seq is a multiple of this. */
+#define STORE_PRUNE_EVERY 256
+/* "LKRB": tells our databases from other SQLite files. */
+#define STORE_APPLICATION_ID 0x4c4b5242
+
+/*
+ * Migration N takes user_version N-1 to N and sets it itself, so a
+ * migration and its version number commit together. Never edit one that
+ * has shipped: add the next.
+ */
+static const char *const migrations[] = {
+	/* 1: the first schema. */
+	"CREATE TABLE lockers ("
+	"  number INTEGER PRIMARY KEY CHECK (number BETWEEN 1 AND 128),"
+	"  disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),"
+	/* New fault kinds need no migration: any lower-case name. */
+	"  fault TEXT NOT NULL DEFAULT 'none'"
+	"    CHECK (fault <> '' AND fault NOT GLOB '*[^a-z_]*'),"
+	"  returns INTEGER NOT NULL DEFAULT 0 CHECK (returns >= 0)"
+	") STRICT;"
+	"CREATE TABLE holds ("
+	"  id TEXT PRIMARY KEY NOT NULL"
+	"    CHECK (length(id) BETWEEN 1 AND 63 AND id NOT GLOB '*[^!-~]*'),"
+	"  state TEXT NOT NULL CHECK (state IN"
+	"    ('pending', 'loaded', 'expired', 'picked_up', 'unloaded')),"
+	"  locker INTEGER REFERENCES lockers (number),"
+	"  size TEXT NOT NULL CHECK (size IN ('small', 'medium', 'large')),"
+	"  patron_name TEXT NOT NULL DEFAULT ''"
+	"    CHECK (length(CAST(patron_name AS BLOB)) <= 47),"
+	"  code_hmac TEXT CHECK (length(code_hmac) = 64"
+	"    AND code_hmac NOT GLOB '*[^0-9a-f]*'),"
+	"  pin_hash TEXT CHECK (length(pin_hash) BETWEEN 1 AND 160),"
+	"  loaded_at_usec INTEGER NOT NULL DEFAULT 0"
+	"    CHECK (loaded_at_usec >= 0),"
+	"  expires_at_usec INTEGER NOT NULL DEFAULT 0"
+	"    CHECK (expires_at_usec >= 0),"
+	"  created_at_usec INTEGER NOT NULL,"
+	"  finished_at_usec INTEGER,"
+	/* The core's rule: a hold is in a locker exactly while it waits there. */
+	"  CHECK ((locker IS NOT NULL) = (state IN ('loaded', 'expired')))"
+	") STRICT;"
+	"CREATE UNIQUE INDEX holds_locker ON holds (locker)"
+	"  WHERE locker IS NOT NULL;"
+	"CREATE INDEX holds_created ON holds (created_at_usec);"
+	"CREATE TABLE hold_credentials ("
+	"  hold_id TEXT NOT NULL REFERENCES holds (id) ON DELETE CASCADE,"
+	"  hmac TEXT NOT NULL"
+	"    CHECK (length(hmac) = 64 AND hmac NOT GLOB '*[^0-9a-f]*'),"
+	"  PRIMARY KEY (hold_id, hmac)"
+	") STRICT;"
+	"CREATE INDEX hold_credentials_hmac ON hold_credentials (hmac);"
+	"CREATE TABLE hold_items ("
+	"  hold_id TEXT NOT NULL REFERENCES holds (id) ON DELETE CASCADE,"
+	"  position INTEGER NOT NULL CHECK (position BETWEEN 0 AND 15),"
+	"  barcode TEXT NOT NULL CHECK (length(barcode) BETWEEN 1 AND 63"
+	"    AND barcode NOT GLOB '*[^!-~]*'),"
+	"  title TEXT NOT NULL DEFAULT ''"
+	"    CHECK (length(CAST(title AS BLOB)) <= 255),"
+	"  PRIMARY KEY (hold_id, position)"
+	") STRICT, WITHOUT ROWID;"
+	"CREATE TABLE staff ("
+	"  credential_hmac TEXT PRIMARY KEY NOT NULL"
+	"    CHECK (length(credential_hmac) = 64"
+	"      AND credential_hmac NOT GLOB '*[^0-9a-f]*'),"
+	"  pin_hash TEXT NOT NULL CHECK (length(pin_hash) BETWEEN 1 AND 160),"
+	"  role TEXT NOT NULL CHECK (role IN ('staff', 'admin'))"
+	") STRICT;"
+	"CREATE TABLE outbox ("
+	"  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  uuid TEXT NOT NULL UNIQUE CHECK (length(uuid) = 36"
+	"    AND uuid NOT GLOB '*[^0-9a-f-]*'),"
+	"  type TEXT NOT NULL CHECK (type <> '' AND type NOT GLOB '*[^a-z_]*'),"
+	"  at_usec INTEGER NOT NULL,"
+	/*
+	 * jansson wrote it; json_valid() is not allowed here with
+	 * trusted_schema off, so check only that it is an object.
+	 */
+	"  payload TEXT NOT NULL CHECK (payload GLOB '{*}'),"
+	"  sent INTEGER NOT NULL DEFAULT 0 CHECK (sent IN (0, 1))"
+	") STRICT;"
+	"CREATE INDEX outbox_unsent ON outbox (seq) WHERE sent = 0;"
+	/*
+	 * The server de-duplicates by UUID, so an event must never change
+	 * once written; only its sent flag goes 0 -> 1, and only sent events
+	 * may be pruned.
+	 */
+	"CREATE TRIGGER outbox_append_only"
+	"  BEFORE UPDATE OF seq, uuid, type, at_usec, payload ON outbox"
+	"  BEGIN SELECT RAISE(ABORT, 'outbox events are append-only'); END;"
+	"CREATE TRIGGER outbox_sent_once BEFORE UPDATE OF sent ON outbox"
+	"  WHEN OLD.sent = 1 AND NEW.sent = 0"
+	"  BEGIN SELECT RAISE(ABORT, 'outbox events cannot be unsent'); END;"
+	"CREATE TRIGGER outbox_keep_unsent BEFORE DELETE ON outbox"
+	"  WHEN OLD.sent = 0"
+	"  BEGIN SELECT RAISE(ABORT, 'unsent events cannot be deleted'); END;"
+	"PRAGMA application_id = 1280004674;"
+	"PRAGMA user_version = 1;",
+};
+
+_Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,
+	       "one migration per schema version");
+_Static_assert(STORE_APPLICATION_ID == 1280004674,
+	       "migration 1 spells the application id in decimal");
+
+/* Every statement the store runs more than once, prepared on first use. */
+enum store_stmt {
+	STORE_STMT_BEGIN,
+	STORE_STMT_BEGIN_IMMEDIATE,
+	STORE_STMT_COMMIT,
+	STORE_STMT_ROLLBACK,
+	STORE_STMT_LOCKER_ENSURE,
+	STORE_STMT_LOCKER_EXISTS,
+	STORE_STMT_LOCKER_LIST,
+	STORE_STMT_LOCKER_ADD_RETURN,
+	STORE_STMT_LOCKER_CLEAR_RETURNS,
+	STORE_STMT_LOCKER_SET_FAULT,
+	STORE_STMT_LOCKER_DISABLE,
+	STORE_STMT_LOCKER_ENABLE,
+	STORE_STMT_HOLD_INSERT,
+	STORE_STMT_HOLD_EXISTS,
+	STORE_STMT_HOLD_GET,
+	STORE_STMT_HOLD_LIST_NEWEST,
+	STORE_STMT_HOLD_LIST_ACTIVE,
+	STORE_STMT_HOLD_SET_LOADED,
+	STORE_STMT_HOLD_SET_PICKED_UP,
+	STORE_STMT_HOLD_SET_EXPIRED,
+	STORE_STMT_HOLD_SET_UNLOADED,
+	STORE_STMT_CREDENTIAL_INSERT,
+	STORE_STMT_CREDENTIAL_LIST,
+	STORE_STMT_ITEM_INSERT,
+	STORE_STMT_ITEM_LIST,
+	STORE_STMT_STAFF_PUT,
+	STORE_STMT_STAFF_LIST,
+	STORE_STMT_OUTBOX_INSERT,
+	STORE_STMT_OUTBOX_NEWEST,
+	STORE_STMT_OUTBOX_UNSENT,
+	STORE_STMT_OUTBOX_MARK_SENT,
+	STORE_STMT_OUTBOX_PRUNE,
+	_STORE_STMT_MAX,
+};
+
+#define HOLD_COLUMNS                                                  \
+	"id, state, locker, size, patron_name, code_hmac, pin_hash, " \
+	"loaded_at_usec, expires_at_usec"
+#define EVENT_COLUMNS "seq, uuid, type, at_usec, payload, sent"
+
+static const char *const stmt_sql[_STORE_STMT_MAX] = {
+	[STORE_STMT_BEGIN] = "BEGIN",
+	[STORE_STMT_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
+	[STORE_STMT_COMMIT] = "COMMIT",
+	[STORE_STMT_ROLLBACK] = "ROLLBACK",
+	[STORE_STMT_LOCKER_ENSURE] = "INSERT INTO lockers (number) VALUES (?1)"
+				     " ON CONFLICT DO NOTHING",
+	[STORE_STMT_LOCKER_EXISTS] = "SELECT 1 FROM lockers WHERE number = ?1",
+	[STORE_STMT_LOCKER_LIST] =
+		"SELECT number, disabled, fault, returns FROM lockers"
+		" WHERE number <= ?1 ORDER BY number",
+	[STORE_STMT_LOCKER_ADD_RETURN] =
+		"UPDATE lockers SET returns = returns + 1 WHERE number = ?1",
+	[STORE_STMT_LOCKER_CLEAR_RETURNS] =
+		"UPDATE lockers SET returns = 0 WHERE number = ?1",
+	[STORE_STMT_LOCKER_SET_FAULT] =
+		"UPDATE lockers SET fault = ?2 WHERE number = ?1",
+	[STORE_STMT_LOCKER_DISABLE] =
+		"UPDATE lockers SET disabled = 1 WHERE number = ?1",
+	[STORE_STMT_LOCKER_ENABLE] =
+		"UPDATE lockers SET disabled = 0, fault = ?2 WHERE number = ?1",
+	[STORE_STMT_HOLD_INSERT] =
+		"INSERT INTO holds (" HOLD_COLUMNS ", created_at_usec,"
+		" finished_at_usec)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	[STORE_STMT_HOLD_EXISTS] = "SELECT 1 FROM holds WHERE id = ?1",
+	[STORE_STMT_HOLD_GET] =
+		"SELECT " HOLD_COLUMNS " FROM holds WHERE id = ?1",
+	[STORE_STMT_HOLD_LIST_NEWEST] =
+		"SELECT " HOLD_COLUMNS " FROM holds"
+		" ORDER BY created_at_usec DESC, rowid DESC LIMIT ?1",
+	[STORE_STMT_HOLD_LIST_ACTIVE] =
+		"SELECT " HOLD_COLUMNS " FROM holds"
+		" WHERE state IN ('pending', 'loaded', 'expired')"
+		" ORDER BY created_at_usec, rowid",
+	[STORE_STMT_HOLD_SET_LOADED] =
+		"UPDATE holds SET state = 'loaded', locker = ?2,"
+		" loaded_at_usec = ?3, finished_at_usec = NULL WHERE id = ?1",
+	[STORE_STMT_HOLD_SET_PICKED_UP] =
+		"UPDATE holds SET state = 'picked_up', locker = NULL,"
+		" finished_at_usec = ?2 WHERE id = ?1",
+	[STORE_STMT_HOLD_SET_EXPIRED] =
+		"UPDATE holds SET state = 'expired' WHERE id = ?1",
+	[STORE_STMT_HOLD_SET_UNLOADED] =
+		"UPDATE holds SET state = 'unloaded', locker = NULL,"
+		" finished_at_usec = ?2 WHERE id = ?1",
+	[STORE_STMT_CREDENTIAL_INSERT] =
+		"INSERT INTO hold_credentials (hold_id, hmac) VALUES (?1, ?2)",
+	[STORE_STMT_CREDENTIAL_LIST] =
+		"SELECT hmac FROM hold_credentials WHERE hold_id = ?1"
+		" ORDER BY rowid",
+	[STORE_STMT_ITEM_INSERT] =
+		"INSERT INTO hold_items (hold_id, position, barcode, title)"
+		" VALUES (?1, ?2, ?3, ?4)",
+	[STORE_STMT_ITEM_LIST] =
+		"SELECT barcode, title FROM hold_items WHERE hold_id = ?1"
+		" ORDER BY position",
+	[STORE_STMT_STAFF_PUT] =
+		"INSERT INTO staff (credential_hmac, pin_hash, role)"
+		" VALUES (?1, ?2, ?3) ON CONFLICT (credential_hmac)"
+		" DO UPDATE SET pin_hash = excluded.pin_hash,"
+		" role = excluded.role",
+	[STORE_STMT_STAFF_LIST] =
+		"SELECT credential_hmac, pin_hash, role FROM staff"
+		" ORDER BY credential_hmac",
+	[STORE_STMT_OUTBOX_INSERT] =
+		"INSERT INTO outbox (uuid, type, at_usec, payload)"
+		" VALUES (?1, ?2, ?3, ?4)",
+	[STORE_STMT_OUTBOX_NEWEST] =
+		"SELECT * FROM (SELECT " EVENT_COLUMNS " FROM outbox"
+		" ORDER BY seq DESC LIMIT ?1) ORDER BY seq",
+	[STORE_STMT_OUTBOX_UNSENT] =
+		"SELECT " EVENT_COLUMNS " FROM outbox WHERE sent = 0"
+		" ORDER BY seq LIMIT ?1",
+	[STORE_STMT_OUTBOX_MARK_SENT] =
+		"UPDATE outbox SET sent = 1 WHERE sent = 0 AND seq <= ?1",
+	/* Deletes the sent events older than the newest ?1 sent ones. */
+	[STORE_STMT_OUTBOX_PRUNE] =
+		"DELETE FROM outbox WHERE sent = 1 AND seq <= (SELECT seq"
+		" FROM outbox WHERE sent = 1 ORDER BY seq DESC"
+		" LIMIT 1 OFFSET ?1)",
+};
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *stmts[_STORE_STMT_MAX];
+	uint64_t max_unsent;
+	uint64_t sent_keep;
+	/*
+	 * Only lokerd writes the database, through this connection, so the
+	 * count of unsent events is kept here rather than counted for every
+	 * record.
+	 */
+	uint64_t n_unsent;
+	char error[256];
+};
+
+static _Thread_local char open_error[256];
+
+static bool streq(const char *a, const char *b)
+{
+	return strcmp(a, b) == 0;
+}
+
+/* Translates a SQLite result code into the -errno the header promises. */
+static int sqlite_errno(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_READONLY:
+		return -EROFS;
+	case SQLITE_CONSTRAINT:
+		return -EINVAL;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	default:
+		return -EIO;
+	}
+}
+
+__attribute__((format(printf, 3, 4))) static int
+store_error(struct store *s, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->error, sizeof(s->error), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+/* Keeps SQLite's message for store_last_error(); returns the -errno. */
+static int store_fail(struct store *s, int rc, const char *what)
+{
+	return store_error(s, sqlite_errno(rc), "%s: %s", what,
+			   sqlite3_errmsg(s->db));
+}
+
+static int stmt_get(struct store *s, enum store_stmt id, sqlite3_stmt **ret)
+{
+	int rc;
+
+	if (!s->stmts[id]) {
+		rc = sqlite3_prepare_v3(s->db, stmt_sql[id], -1,
+					SQLITE_PREPARE_PERSISTENT,
+					&s->stmts[id], NULL);
+		if (rc != SQLITE_OK)
+			return store_fail(s, rc, "prepare");
+	}
+	*ret = s->stmts[id];
+	return 0;
+}
+
+/* Makes a cached statement ready for its next use and drops its locks. */
+static void stmt_done(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+/* Binds text, or NULL for "" (columns where NULL means "none"). */
+static int bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
+{
+	if (!v[0])
+		return sqlite3_bind_null(st, i);
+	return sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+}
+
+/* Steps a statement that returns no rows; the caller still calls done. */
+static int stmt_exec(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc != SQLITE_DONE)
+		return store_fail(s, rc, what);
+	return 0;
+}
+
+static int run(struct store *s, enum store_stmt id, const char *what)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = stmt_get(s, id, &st);
+	if (r < 0)
+		return r;
+	r = stmt_exec(s, st, what);
+	stmt_done(st);
+	return r;
+}
+
+static int tx_begin(struct store *s, bool write)
+{
+	return run(s, write ? STORE_STMT_BEGIN_IMMEDIATE : STORE_STMT_BEGIN,
+		   "begin");
+}
+
+static int tx_commit(struct store *s)
+{
+	return run(s, STORE_STMT_COMMIT, "commit");
+}
+
+/* Ends a transaction that failed; a no-op when SQLite already ended it. */
+static void tx_rollback(struct store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		(void)run(s, STORE_STMT_ROLLBACK, "rollback");
+}
+
+/* Copies a text column into a fixed buffer; -EILSEQ when it does not fit. */
+static int column_copy(struct store *s, sqlite3_stmt *st, int col, char *ret,
+		       size_t n)
+{
+	const unsigned char *v = sqlite3_column_text(st, col);
+	int len = sqlite3_column_bytes(st, col);
+
+	if (!v) {
+		if (sqlite3_column_type(st, col) != SQLITE_NULL)
+			return store_error(s, -ENOMEM, "out of memory");
+		ret[0] = '\0';
+		return 0;
+	}
+	if ((size_t)len >= n)
+		return store_error(s, -EILSEQ, "%s: value too long",
+				   sqlite3_column_name(st, col));
+	memcpy(ret, v, len + 1);
+	return 0;
+}
+
+/* True when the fixed buffer holds a NUL-terminated string. */
+#define TERMINATED(buf) (strnlen((buf), sizeof(buf)) < sizeof(buf))
+
+/* Ids and barcodes: 1 or more printable ASCII characters, no blanks. */
+static bool is_token(const char *v)
+{
+	if (!v[0])
+		return false;
+	for (; *v; v++)
+		if (*v < '!' || *v > '~')
+			return false;
+	return true;
+}
+
+/* Well-formed UTF-8 without overlongs, surrogates or control characters. */
+static bool is_utf8_text(const char *v)
+{
+	const unsigned char *p = (const unsigned char *)v;
+
+	while (*p) {
+		uint32_t c;
+		unsigned n, i;
+
+		if (*p < 0x80) {
+			if (*p < 0x20 || *p == 0x7f)
+				return false;
+			p++;
+			continue;
+		}
+		if ((*p & 0xe0) == 0xc0) {
+			n = 1;
+			c = *p & 0x1f;
+		} else if ((*p & 0xf0) == 0xe0) {
+			n = 2;
+			c = *p & 0x0f;
+		} else if ((*p & 0xf8) == 0xf0) {
+			n = 3;
+			c = *p & 0x07;
+		} else {
+			return false;
+		}
+		for (i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+			c = (c << 6) | (p[i] & 0x3f);
+		}
+		if ((n == 1 && c < 0x80) || (n == 2 && c < 0x800) ||
+		    (n == 3 && c < 0x10000) || c > 0x10ffff ||
+		    (c >= 0xd800 && c <= 0xdfff))
+			return false;
+		p += n + 1;
+	}
+	return true;
+}
+
+/* A PIN hash is opaque here (credential.c parses it): printable ASCII. */
+static bool is_pin_hash(const char *v)
+{
+	return !v[0] || is_token(v);
+}
+
+static const char *role_to_string(enum kiosk_staff_role r)
+{
+	switch (r) {
+	case KIOSK_STAFF_ROLE_STAFF:
+		return "staff";
+	case KIOSK_STAFF_ROLE_ADMIN:
+		return "admin";
+	}
+	return NULL;
+}
+
+static int role_from_string(const char *v, enum kiosk_staff_role *ret)
+{
+	if (streq(v, "staff"))
+		*ret = KIOSK_STAFF_ROLE_STAFF;
+	else if (streq(v, "admin"))
+		*ret = KIOSK_STAFF_ROLE_ADMIN;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * The inverse of kiosk_fault_to_string(). The switch walks every fault, so
+ * -Wswitch-enum points here when one is added.
+ */
+static int fault_from_string(const char *v, enum kiosk_fault *ret)
+{
+	enum kiosk_fault f = KIOSK_FAULT_NONE;
+
+	for (;;) {
+		const char *name = kiosk_fault_to_string(f);
+
+		if (name && streq(name, v)) {
+			*ret = f;
+			return 0;
+		}
+		switch (f) {
+		case KIOSK_FAULT_NONE:
+			f = KIOSK_FAULT_NOT_OPENED;
+			break;
+		case KIOSK_FAULT_NOT_OPENED:
+			return -EINVAL;
+		}
+	}
+}
+
+/* The stored name of a size or state, or NULL for a value out of range. */
+static const char *size_name(enum kiosk_size v)
+{
+	const char *name = kiosk_size_to_string(v);
+	enum kiosk_size back;
+
+	if (!name || kiosk_size_from_string(name, &back) < 0 || back != v)
+		return NULL;
+	return name;
+}
+
+static const char *hold_state_name(enum kiosk_hold_state v)
+{
+	const char *name = kiosk_hold_state_to_string(v);
+	enum kiosk_hold_state back;
+
+	if (!name || kiosk_hold_state_from_string(name, &back) < 0 || back != v)
+		return NULL;
+	return name;
+}
+
+static bool hold_state_has_locker(enum kiosk_hold_state v)
+{
+	switch (v) {
+	case KIOSK_HOLD_STATE_LOADED:
+	case KIOSK_HOLD_STATE_EXPIRED:
+		return true;
+	case KIOSK_HOLD_STATE_PENDING:
+	case KIOSK_HOLD_STATE_PICKED_UP:
+	case KIOSK_HOLD_STATE_UNLOADED:
+		return false;
+	}
+	return false;
+}
+
+static bool hold_state_is_final(enum kiosk_hold_state v)
+{
+	switch (v) {
+	case KIOSK_HOLD_STATE_PICKED_UP:
+	case KIOSK_HOLD_STATE_UNLOADED:
+		return true;
+	case KIOSK_HOLD_STATE_PENDING:
+	case KIOSK_HOLD_STATE_LOADED:
+	case KIOSK_HOLD_STATE_EXPIRED:
+		return false;
+	}
+	return false;
+}
+
+/* A random (version 4) UUID in lower-case canonical form. */
+static int uuid_generate(char ret[STORE_UUID_LEN + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	uint8_t b[16];
+	ssize_t n;
+	char *p = ret;
+
+	do
+		n = getrandom(b, sizeof(b), 0);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(b))
+		return n < 0 ? -errno : -EIO;
+	b[6] = (b[6] & 0x0f) | 0x40;
+	b[8] = (b[8] & 0x3f) | 0x80;
+	for (size_t i = 0; i < sizeof(b); i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			*p++ = '-';
+		*p++ = hex[b[i] >> 4];
+		*p++ = hex[b[i] & 0x0f];
+	}
+	*p = '\0';
+	return 0;
+}
+
+static int64_t now_realtime_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Runs one statement of fixed text that yields a single integer. */
+static int db_get_int(sqlite3 *db, const char *sql, int64_t *ret)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*ret = sqlite3_column_int64(st, 0);
+		rc = SQLITE_OK;
+	} else if (rc == SQLITE_DONE) {
+		rc = SQLITE_ERROR;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * Why SQLite could not open path. Its own errno is from its last attempt,
+ * a read-only retry, so a file that cannot be created in a read-only
+ * directory shows as ENOENT; the directory tells the truth.
+ */
+static int cantopen_errno(sqlite3 *db, const char *path)
+{
+	int e = db ? sqlite3_system_errno(db) : 0;
+
+	if (e == ENOENT && path) {
+		const char *slash = strrchr(path, '/');
+		char dir[4096];
+
+		if (!slash)
+			snprintf(dir, sizeof(dir), ".");
+		else
+			snprintf(dir, sizeof(dir), "%.*s",
+				 (int)(slash - path > 0 ? slash - path : 1),
+				 path);
+		if (access(dir, F_OK) == 0 && access(dir, W_OK) < 0)
+			return errno;
+	}
+	return e > 0 ? e : EACCES;
+}
+
+/* Maps a failure while opening to an errno; EILSEQ for "not our file". */
+static int open_errno(sqlite3 *db, const char *path, int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_NOTADB:
+	case SQLITE_CORRUPT:
+		return EILSEQ;
+	case SQLITE_READONLY:
+		return EROFS;
+	case SQLITE_CANTOPEN:
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		return cantopen_errno(db, path);
+	case SQLITE_NOMEM:
+		return ENOMEM;
+	default:
+		return EIO;
+	}
+}
+
+/* Records why opening failed and returns the errno to set. */
+__attribute__((format(printf, 3, 4))) static int
+open_fail(const char *path, int err, const char *fmt, ...)
+{
+	char msg[200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(open_error, sizeof(open_error), "%s: %s", path, msg);
+	return err;
+}
+
+/*
+ * Brings the schema up to STORE_SCHEMA_VERSION, one transaction per
+ * migration. Each transaction looks at user_version again, so two
+ * processes starting at once cannot both migrate. Returns 0 or an errno.
+ */
+static int store_migrate(sqlite3 *db, const char *path)
+{
+	for (;;) {
+		int64_t version, app_id, n_objects;
+		int rc;
+
+		rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+		if (rc != SQLITE_OK)
+			return open_fail(path, open_errno(db, path, rc), "%s",
+					 sqlite3_errmsg(db));
+		rc = db_get_int(db, "PRAGMA user_version", &version);
+		if (rc == SQLITE_OK)
+			rc = db_get_int(db, "PRAGMA application_id", &app_id);
+		if (rc == SQLITE_OK)
+			rc = db_get_int(db,
+					"SELECT count(*) FROM sqlite_schema",
+					&n_objects);
+		if (rc != SQLITE_OK) {
+			int err = open_fail(path, open_errno(db, path, rc),
+					    "%s", sqlite3_errmsg(db));
+
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			return err;
+		}
+		if ((version > 0 || app_id != 0) &&
+		    app_id != STORE_APPLICATION_ID) {
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			return open_fail(path, EILSEQ,
+					 "not a lokerbuku database "
+					 "(application_id %lld)",
+					 (long long)app_id);
+		}
+		if (version == 0 && n_objects > 0) {
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			return open_fail(path, EILSEQ,
+					 "has tables but no schema version");
+		}
+		if (version < 0) {
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			return open_fail(path, EILSEQ,
+					 "bad schema version %lld",
+					 (long long)version);
+		}
+		if (version > STORE_SCHEMA_VERSION) {
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			return open_fail(path, EILSEQ,
+					 "schema version %lld is newer than "
+					 "this lokerd knows (%d)",
+					 (long long)version,
+					 STORE_SCHEMA_VERSION);
+		}
+		if (version == STORE_SCHEMA_VERSION) {
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			return 0;
+		}
+		rc = sqlite3_exec(db, migrations[version], NULL, NULL, NULL);
+		if (rc == SQLITE_OK) {
+			int64_t after;
+
+			rc = db_get_int(db, "PRAGMA user_version", &after);
+			/* A migration that forgets its version would loop. */
+			if (rc == SQLITE_OK && after != version + 1) {
+				sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+				return open_fail(path, EIO,
+						 "migration %lld did not set "
+						 "user_version",
+						 (long long)version + 1);
+			}
+		}
+		if (rc == SQLITE_OK)
+			rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+		if (rc != SQLITE_OK) {
+			int err = open_fail(path, open_errno(db, path, rc),
+					    "migration %lld: %s",
+					    (long long)version + 1,
+					    sqlite3_errmsg(db));
+
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			return err;
+		}
+	}
+}
+
+/* Sets up the connection: durability, checks, and the schema. */
+static int store_setup(struct store *s, const char *path)
+{
+	sqlite3 *db = s->db;
+	sqlite3_stmt *st = NULL;
+	int64_t v;
+	int rc, err;
+
+	sqlite3_extended_result_codes(db, 1);
+	sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MS);
+	/* No schema tricks from the file, no "double-quoted" strings. */
+	sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DDL, 0, NULL);
+	sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DML, 0, NULL);
+
+	/*
+	 * SQLite opens a file it cannot write read-only without a word.
+	 * Asking before the first read leaves no -wal or -shm file behind.
+	 */
+	if (sqlite3_db_readonly(db, "main") == 1)
+		return open_fail(path, access(path, W_OK) < 0 ? errno : EROFS,
+				 "cannot be written");
+	/* A file that is not a database fails its first read. */
+	rc = db_get_int(db, "PRAGMA user_version", &v);
+	if (rc != SQLITE_OK)
+		return open_fail(path, open_errno(db, path, rc), "%s",
+				 sqlite3_errmsg(db));
+
+	rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			const char *mode =
+				(const char *)sqlite3_column_text(st, 0);
+
+			rc = mode && streq(mode, "wal") ? SQLITE_OK :
+							  SQLITE_ERROR;
+		}
+		sqlite3_finalize(st);
+	}
+	if (rc != SQLITE_OK)
+		return open_fail(path, open_errno(db, path, rc),
+				 "cannot switch to WAL: %s",
+				 sqlite3_errmsg(db));
+	/* A pickup the screen confirmed must survive a power cut. */
+	rc = sqlite3_exec(db,
+			  "PRAGMA synchronous = FULL;"
+			  "PRAGMA foreign_keys = ON;",
+			  NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return open_fail(path, open_errno(db, path, rc), "%s",
+				 sqlite3_errmsg(db));
+
+	err = store_migrate(db, path);
+	if (err)
+		return err;
+
+	rc = db_get_int(db, "SELECT count(*) FROM outbox WHERE sent = 0", &v);
+	if (rc != SQLITE_OK)
+		return open_fail(path, open_errno(db, path, rc), "%s",
+				 sqlite3_errmsg(db));
+	s->n_unsent = (uint64_t)v;
+	return 0;
+}
+
+struct store *store_open(const char *path, const struct store_options *opt)
+{
+	struct store *s;
+	int rc, err;
+
+	open_error[0] = '\0';
+	if (!path || !path[0]) {
+		errno = open_fail("", EINVAL, "no path");
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		errno = open_fail(path, ENOMEM, "out of memory");
+		return NULL;
+	}
+	s->max_unsent = opt && opt->max_unsent ? opt->max_unsent :
+						 STORE_MAX_UNSENT_DEFAULT;
+	s->sent_keep = opt && opt->sent_keep ? opt->sent_keep : STORE_SENT_KEEP;
+
+	rc = sqlite3_open_v2(path, &s->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				     SQLITE_OPEN_NOMUTEX,
+			     NULL);
+	if (rc != SQLITE_OK)
+		err = open_fail(path, open_errno(s->db, path, rc), "%s",
+				s->db ? sqlite3_errmsg(s->db) :
+					sqlite3_errstr(rc));
+	else
+		err = store_setup(s, path);
+	if (err) {
+		store_free(s);
+		errno = err;
+		return NULL;
+	}
+	return s;
+}
+
+void store_free(struct store *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(s->stmts); i++)
+		sqlite3_finalize(s->stmts[i]);
+	/* The last connection to close checkpoints and removes the WAL. */
+	sqlite3_close_v2(s->db);
+	free(s);
+}
+
+const char *store_open_error(void)
+{
+	return open_error;
+}
+
+const char *store_last_error(const struct store *s)
+{
+	return s->error;
+}
+
+int store_get_info(struct store *s, struct store_info *ret)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t version, sync, fk;
+	bool wal = false;
+	int rc;
+
+	rc = db_get_int(s->db, "PRAGMA user_version", &version);
+	if (rc == SQLITE_OK)
+		rc = db_get_int(s->db, "PRAGMA synchronous", &sync);
+	if (rc == SQLITE_OK)
+		rc = db_get_int(s->db, "PRAGMA foreign_keys", &fk);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode", -1, &st,
+					NULL);
+	if (rc != SQLITE_OK)
+		return store_fail(s, rc, "info");
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *mode = (const char *)sqlite3_column_text(st, 0);
+
+		wal = mode && streq(mode, "wal");
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_OK)
+		return store_fail(s, rc, "info");
+	*ret = (struct store_info){
+		.schema_version = (unsigned)version,
+		.wal = wal,
+		.synchronous = (unsigned)sync,
+		.foreign_keys = fk != 0,
+	};
+	return 0;
+}
+
+/* Whether a row exists for key; 1, 0 or -errno. */
+static int row_exists(struct store *s, enum store_stmt id, const char *text,
+		      int64_t number)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc = SQLITE_DONE;
+
+	r = stmt_get(s, id, &st);
+	if (r < 0)
+		return r;
+	if (text)
+		sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_int64(st, 1, number);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		r = 1;
+	else if (rc == SQLITE_DONE)
+		r = 0;
+	else
+		r = store_fail(s, rc, "lookup");
+	stmt_done(st);
+	return r;
+}
+
+/* Runs an UPDATE keyed by ?1 that must change exactly one row. */
+static int update_one(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	int r = stmt_exec(s, st, what);
+
+	if (r == 0 && sqlite3_changes(s->db) != 1)
+		r = store_error(s, -EINVAL, "%s: no such row", what);
+	stmt_done(st);
+	return r;
+}
+
+/* Applies the state change a record describes, inside its transaction. */
+static int record_apply(struct store *s, const struct kiosk_record *rec,
+			int64_t wall_usec)
+{
+	enum store_stmt id = _STORE_STMT_MAX;
+	const char *fault = NULL;
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	switch (rec->type) {
+	case KIOSK_RECORD_HOLD_LOADED:
+		id = STORE_STMT_HOLD_SET_LOADED;
+		break;
+	case KIOSK_RECORD_HOLD_PICKED_UP:
+		id = STORE_STMT_HOLD_SET_PICKED_UP;
+		break;
+	case KIOSK_RECORD_HOLD_EXPIRED:
+		id = STORE_STMT_HOLD_SET_EXPIRED;
+		break;
+	case KIOSK_RECORD_HOLD_UNLOADED:
+		id = STORE_STMT_HOLD_SET_UNLOADED;
+		break;
+	case KIOSK_RECORD_RETURN_DEPOSITED:
+		id = STORE_STMT_LOCKER_ADD_RETURN;
+		break;
+	case KIOSK_RECORD_RETURNS_COLLECTED:
+		id = STORE_STMT_LOCKER_CLEAR_RETURNS;
+		break;
+	case KIOSK_RECORD_LOCKER_FAULT:
+		id = STORE_STMT_LOCKER_SET_FAULT;
+		fault = kiosk_fault_to_string(rec->fault);
+		break;
+	case KIOSK_RECORD_LOCKER_DISABLED:
+		id = STORE_STMT_LOCKER_DISABLE;
+		break;
+	case KIOSK_RECORD_LOCKER_ENABLED:
+		id = STORE_STMT_LOCKER_ENABLE;
+		fault = kiosk_fault_to_string(KIOSK_FAULT_NONE);
+		break;
+	case KIOSK_RECORD_LOCKER_UNLOCKED:
+	case KIOSK_RECORD_DOOR_FORCED_OPEN:
+	case KIOSK_RECORD_DOOR_LEFT_OPEN:
+	case KIOSK_RECORD_DOOR_CLOSED:
+	case KIOSK_RECORD_PIN_LOCKOUT:
+		break;
+	}
+	/* Events that change nothing but the outbox. */
+	if (id == _STORE_STMT_MAX)
+		return 0;
+
+	r = stmt_get(s, id, &st);
+	if (r < 0)
+		return r;
+	switch (rec->type) {
+	case KIOSK_RECORD_HOLD_LOADED:
+		sqlite3_bind_text(st, 1, rec->hold_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, rec->locker);
+		sqlite3_bind_int64(st, 3, wall_usec);
+		break;
+	case KIOSK_RECORD_HOLD_PICKED_UP:
+	case KIOSK_RECORD_HOLD_UNLOADED:
+		sqlite3_bind_text(st, 1, rec->hold_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, wall_usec);
+		break;
+	case KIOSK_RECORD_HOLD_EXPIRED:
+		sqlite3_bind_text(st, 1, rec->hold_id, -1, SQLITE_STATIC);
+		break;
+	case KIOSK_RECORD_LOCKER_FAULT:
+	case KIOSK_RECORD_LOCKER_ENABLED:
+		sqlite3_bind_int64(st, 1, rec->locker);
+		sqlite3_bind_text(st, 2, fault ? fault : "", -1, SQLITE_STATIC);
+		break;
+	case KIOSK_RECORD_RETURN_DEPOSITED:
+	case KIOSK_RECORD_RETURNS_COLLECTED:
+	case KIOSK_RECORD_LOCKER_DISABLED:
+		sqlite3_bind_int64(st, 1, rec->locker);
+		break;
+	case KIOSK_RECORD_LOCKER_UNLOCKED:
+	case KIOSK_RECORD_DOOR_FORCED_OPEN:
+	case KIOSK_RECORD_DOOR_LEFT_OPEN:
+	case KIOSK_RECORD_DOOR_CLOSED:
+	case KIOSK_RECORD_PIN_LOCKOUT:
+		break;
+	}
+	return update_one(s, st, kiosk_record_type_to_string(rec->type));
+}
+
+/* Adds value to o under key, consuming value; -ENOMEM/-EINVAL on failure. */
+static int json_put(json_t *o, const char *key, json_t *value)
+{
+	/* json_string() returns NULL for text that is not UTF-8. */
+	if (!value)
+		return -EINVAL;
+	return json_object_set_new(o, key, value) < 0 ? -ENOMEM : 0;
+}
+
+static int payload_add_items(struct store *s, json_t *o, const char *hold_id)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *items;
+	int r, rc = SQLITE_DONE;
+
+	items = json_array();
+	if (!items)
+		return -ENOMEM;
+	r = stmt_get(s, STORE_STMT_ITEM_LIST, &st);
+	if (r < 0) {
+		json_decref(items);
+		return r;
+	}
+	sqlite3_bind_text(st, 1, hold_id, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *barcode = (const char *)sqlite3_column_text(st, 0);
+		json_t *item = json_object();
+
+		if (!item || !barcode ||
+		    json_put(item, "barcode", json_string(barcode)) < 0 ||
+		    json_array_append_new(items, item) < 0) {
+			json_decref(item);
+			r = -ENOMEM;
+			break;
+		}
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_fail(s, rc, "items");
+	stmt_done(st);
+	if (r == 0)
+		r = json_put(o, "items", items);
+	else
+		json_decref(items);
+	return r;
+}
+
+/*
+ * The event's JSON object: compact with sorted keys, so the same record
+ * always has the same text. The caller frees *ret with free().
+ */
+static int payload_build(struct store *s, const struct kiosk_record *rec,
+			 char **ret)
+{
+	bool with_items = false;
+	json_t *o;
+	int r = 0;
+
+	o = json_object();
+	if (!o)
+		return store_error(s, -ENOMEM, "out of memory");
+	if (rec->hold_id[0])
+		r = json_put(o, "hold_id", json_string(rec->hold_id));
+	if (r == 0 && rec->locker)
+		r = json_put(o, "locker", json_integer(rec->locker));
+	if (r == 0 && rec->actor[0])
+		r = json_put(o, "actor", json_string(rec->actor));
+
+	switch (rec->type) {
+	case KIOSK_RECORD_LOCKER_UNLOCKED:
+		if (r == 0)
+			r = json_put(o, "purpose",
+				     json_string(kiosk_purpose_to_string(
+					     rec->purpose)));
+		if (r == 0)
+			r = json_put(o, "attempt", json_integer(rec->attempt));
+		break;
+	case KIOSK_RECORD_LOCKER_FAULT:
+		if (r == 0)
+			r = json_put(
+				o, "fault",
+				json_string(kiosk_fault_to_string(rec->fault)));
+		break;
+	case KIOSK_RECORD_HOLD_LOADED:
+	case KIOSK_RECORD_HOLD_PICKED_UP:
+	case KIOSK_RECORD_HOLD_UNLOADED:
+		with_items = true;
+		break;
+	case KIOSK_RECORD_HOLD_EXPIRED:
+	case KIOSK_RECORD_RETURN_DEPOSITED:
+	case KIOSK_RECORD_RETURNS_COLLECTED:
+	case KIOSK_RECORD_LOCKER_DISABLED:
+	case KIOSK_RECORD_LOCKER_ENABLED:
+	case KIOSK_RECORD_DOOR_FORCED_OPEN:
+	case KIOSK_RECORD_DOOR_LEFT_OPEN:
+	case KIOSK_RECORD_DOOR_CLOSED:
+	case KIOSK_RECORD_PIN_LOCKOUT:
+		break;
+	}
+	if (r == 0 && with_items)
+		r = payload_add_items(s, o, rec->hold_id);
+	if (r == 0) {
+		*ret = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+		if (!*ret)
+			r = -ENOMEM;
+	}
+	json_decref(o);
+	if (r == -EINVAL)
+		return store_error(s, r, "record: text is not UTF-8");
+	if (r == -ENOMEM)
+		return store_error(s, r, "out of memory");
+	return r;
+}
+
+/* What a record must name; checked before anything is written. */
+static int record_check(struct store *s, const struct kiosk_record *rec)
+{
+	/* A value outside the enum matches no case and stays unknown. */
+	bool known = false, needs_hold = false, needs_locker = true;
+
+	switch (rec->type) {
+	case KIOSK_RECORD_HOLD_LOADED:
+		known = needs_hold = true;
+		break;
+	case KIOSK_RECORD_HOLD_PICKED_UP:
+	case KIOSK_RECORD_HOLD_EXPIRED:
+	case KIOSK_RECORD_HOLD_UNLOADED:
+		known = needs_hold = true;
+		needs_locker = false;
+		break;
+	case KIOSK_RECORD_LOCKER_UNLOCKED:
+		known = true;
+		if (!kiosk_purpose_to_string(rec->purpose) ||
+		    rec->attempt < 1 || rec->attempt > KIOSK_UNLOCK_ATTEMPTS)
+			return store_error(s, -EINVAL,
+					   "locker_unlocked: bad purpose or "
+					   "attempt");
+		break;
+	case KIOSK_RECORD_LOCKER_FAULT:
+		known = true;
+		if (rec->fault == KIOSK_FAULT_NONE ||
+		    !kiosk_fault_to_string(rec->fault))
+			return store_error(s, -EINVAL,
+					   "locker_fault: bad fault");
+		break;
+	case KIOSK_RECORD_RETURN_DEPOSITED:
+	case KIOSK_RECORD_RETURNS_COLLECTED:
+	case KIOSK_RECORD_LOCKER_DISABLED:
+	case KIOSK_RECORD_LOCKER_ENABLED:
+	case KIOSK_RECORD_DOOR_FORCED_OPEN:
+	case KIOSK_RECORD_DOOR_LEFT_OPEN:
+	case KIOSK_RECORD_DOOR_CLOSED:
+		known = true;
+		break;
+	case KIOSK_RECORD_PIN_LOCKOUT:
+		known = true;
+		needs_locker = false;
+		break;
+	}
+	if (!known || !kiosk_record_type_to_string(rec->type))
+		return store_error(s, -EINVAL, "unknown record type %d",
+				   (int)rec->type);
+	if (!TERMINATED(rec->hold_id) || !TERMINATED(rec->actor))
+		return store_error(s, -EINVAL, "record: unterminated text");
+	if (needs_hold && !rec->hold_id[0])
+		return store_error(s, -EINVAL, "%s: no hold",
+				   kiosk_record_type_to_string(rec->type));
+	if (needs_locker && rec->locker == 0)
+		return store_error(s, -EINVAL, "%s: no locker",
+				   kiosk_record_type_to_string(rec->type));
+	return 0;
+}
+
+static int outbox_append(struct store *s, const char *uuid, const char *type,
+			 int64_t at_usec, const char *payload, int64_t *ret_seq)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = stmt_get(s, STORE_STMT_OUTBOX_INSERT, &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, at_usec);
+	sqlite3_bind_text(st, 4, payload, -1, SQLITE_STATIC);
+	r = stmt_exec(s, st, "outbox");
+	stmt_done(st);
+	if (r == 0)
+		*ret_seq = sqlite3_last_insert_rowid(s->db);
+	return r;
+}
+
+/* Drops sent events beyond the newest sent_keep; a failure only waits. */
+static void outbox_prune(struct store *s)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (stmt_get(s, STORE_STMT_OUTBOX_PRUNE, &st) < 0)
+		return;
+	sqlite3_bind_int64(st, 1, (int64_t)s->sent_keep);
+	(void)stmt_exec(s, st, "prune");
+	stmt_done(st);
+}
+
+int store_record(struct store *s, const struct kiosk_record *rec,
+		 int64_t wall_usec, char ret_uuid[STORE_UUID_LEN + 1])
+{
+	char uuid[STORE_UUID_LEN + 1];
+	const char *type;
+	char *payload = NULL;
+	int64_t seq = 0;
+	int r;
+
+	r = record_check(s, rec);
+	if (r < 0)
+		return r;
+	type = kiosk_record_type_to_string(rec->type);
+	if (s->n_unsent >= s->max_unsent)
+		return store_error(s, -ENOSPC,
+				   "%s: outbox full (%llu unsent events)", type,
+				   (unsigned long long)s->n_unsent);
+	r = uuid_generate(uuid);
+	if (r < 0)
+		return store_error(s, -EIO, "no randomness for a UUID: %s",
+				   strerror(-r));
+
+	r = tx_begin(s, true);
+	if (r < 0)
+		return r;
+	if (rec->locker) {
+		r = row_exists(s, STORE_STMT_LOCKER_EXISTS, NULL, rec->locker);
+		if (r == 0)
+			r = store_error(s, -EINVAL, "%s: no locker %u", type,
+					rec->locker);
+	}
+	if (r >= 0 && rec->hold_id[0]) {
+		r = row_exists(s, STORE_STMT_HOLD_EXISTS, rec->hold_id, 0);
+		if (r == 0)
+			r = store_error(s, -EINVAL, "%s: no hold %s", type,
+					rec->hold_id);
+	}
+	if (r >= 0)
+		r = record_apply(s, rec, wall_usec);
+	if (r >= 0)
+		r = payload_build(s, rec, &payload);
+	if (r >= 0)
+		r = outbox_append(s, uuid, type, wall_usec, payload, &seq);
+	free(payload);
+	if (r >= 0)
+		r = tx_commit(s);
+	if (r < 0) {
+		tx_rollback(s);
+		return r;
+	}
+
+	s->n_unsent++;
+	if (ret_uuid)
+		memcpy(ret_uuid, uuid, sizeof(uuid));
+	if (seq % STORE_PRUNE_EVERY == 0)
+		outbox_prune(s);
+	return 0;
+}
+
+static int hold_check(struct store *s, const struct store_hold *h)
+{
+	const struct kiosk_hold *k = &h->hold;
+	enum kiosk_hold_state state = k->state;
+
+	if (!TERMINATED(k->id) || !is_token(k->id))
+		return store_error(s, -EINVAL, "hold: bad id");
+	if (!hold_state_name(k->state) || !size_name(k->size))
+		return store_error(s, -EINVAL, "hold %s: bad state or size",
+				   k->id);
+	if ((k->locker != 0) != hold_state_has_locker(state) ||
+	    k->locker > KIOSK_LOCKERS_MAX)
+		return store_error(s, -EINVAL,
+				   "hold %s: locker %u does not fit state %s",
+				   k->id, k->locker, hold_state_name(state));
+	if (!TERMINATED(k->patron_name) || !is_utf8_text(k->patron_name))
+		return store_error(s, -EINVAL, "hold %s: bad patron name",
+				   k->id);
+	if (k->n_credentials > KIOSK_HOLD_CREDENTIALS_MAX ||
+	    h->n_items > STORE_ITEMS_MAX)
+		return store_error(s, -EINVAL,
+				   "hold %s: too many credentials or items",
+				   k->id);
+	for (unsigned i = 0; i < k->n_credentials; i++) {
+		if (!TERMINATED(k->credential_hmacs[i]) ||
+		    !credential_is_hmac(k->credential_hmacs[i]))
+			return store_error(s, -EINVAL,
+					   "hold %s: credential %u is not an "
+					   "HMAC",
+					   k->id, i);
+		for (unsigned j = 0; j < i; j++)
+			if (streq(k->credential_hmacs[i],
+				  k->credential_hmacs[j]))
+				return store_error(s, -EINVAL,
+						   "hold %s: credential %u "
+						   "repeated",
+						   k->id, i);
+	}
+	if (!TERMINATED(k->code_hmac) ||
+	    (k->code_hmac[0] && !credential_is_hmac(k->code_hmac)))
+		return store_error(s, -EINVAL, "hold %s: code is not an HMAC",
+				   k->id);
+	if (!TERMINATED(k->pin_hash) || !is_pin_hash(k->pin_hash))
+		return store_error(s, -EINVAL, "hold %s: bad PIN hash", k->id);
+	if (k->loaded_at_usec < 0 || k->expires_at_usec < 0)
+		return store_error(s, -EINVAL, "hold %s: negative time", k->id);
+	for (unsigned i = 0; i < h->n_items; i++) {
+		const struct store_item *it = &h->items[i];
+
+		if (!TERMINATED(it->barcode) || !is_token(it->barcode) ||
+		    !TERMINATED(it->title) || !is_utf8_text(it->title))
+			return store_error(s, -EINVAL,
+					   "hold %s: item %u: bad barcode or "
+					   "title",
+					   k->id, i);
+	}
+	return 0;
+}
+
+static int hold_insert(struct store *s, const struct store_hold *h)
+{
+	const struct kiosk_hold *k = &h->hold;
+	int64_t now = now_realtime_usec();
+	sqlite3_stmt *st = NULL;
+	int r, rc = SQLITE_DONE;
+
+	r = stmt_get(s, STORE_STMT_HOLD_INSERT, &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, k->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, hold_state_name(k->state), -1, SQLITE_STATIC);
+	if (k->locker)
+		sqlite3_bind_int64(st, 3, k->locker);
+	sqlite3_bind_text(st, 4, size_name(k->size), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, k->patron_name, -1, SQLITE_STATIC);
+	bind_text_or_null(st, 6, k->code_hmac);
+	bind_text_or_null(st, 7, k->pin_hash);
+	sqlite3_bind_int64(st, 8, k->loaded_at_usec);
+	sqlite3_bind_int64(st, 9, k->expires_at_usec);
+	sqlite3_bind_int64(st, 10, now);
+	if (hold_state_is_final(k->state))
+		sqlite3_bind_int64(st, 11, now);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+		r = store_error(s, -EEXIST, "hold %s: exists", k->id);
+	else if (rc != SQLITE_DONE)
+		r = store_fail(s, rc, "hold");
+	stmt_done(st);
+	if (r < 0)
+		return r;
+
+	r = stmt_get(s, STORE_STMT_CREDENTIAL_INSERT, &st);
+	for (unsigned i = 0; r == 0 && i < k->n_credentials; i++) {
+		sqlite3_bind_text(st, 1, k->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, k->credential_hmacs[i], -1,
+				  SQLITE_STATIC);
+		r = stmt_exec(s, st, "credential");
+		stmt_done(st);
+	}
+	if (r == 0)
+		r = stmt_get(s, STORE_STMT_ITEM_INSERT, &st);
+	for (unsigned i = 0; r == 0 && i < h->n_items; i++) {
+		sqlite3_bind_text(st, 1, k->id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, i);
+		sqlite3_bind_text(st, 3, h->items[i].barcode, -1,
+				  SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, h->items[i].title, -1, SQLITE_STATIC);
+		r = stmt_exec(s, st, "item");
+		stmt_done(st);
+	}
+	return r;
+}
+
+int store_add_hold(struct store *s, const struct store_hold *h)
+{
+	int r;
+
+	r = hold_check(s, h);
+	if (r < 0)
+		return r;
+	r = tx_begin(s, true);
+	if (r < 0)
+		return r;
+	r = hold_insert(s, h);
+	if (r == 0)
+		r = tx_commit(s);
+	if (r < 0)
+		tx_rollback(s);
+	return r;
+}
+
+int store_put_staff(struct store *s, const struct kiosk_staff *st_in)
+{
+	const char *role = role_to_string(st_in->role);
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if (!TERMINATED(st_in->credential_hmac) ||
+	    !credential_is_hmac(st_in->credential_hmac))
+		return store_error(s, -EINVAL, "staff: not an HMAC");
+	/* Staff always confirm with a PIN; the core refuses them without. */
+	if (!TERMINATED(st_in->pin_hash) || !st_in->pin_hash[0] ||
+	    !is_pin_hash(st_in->pin_hash) || !role)
+		return store_error(s, -EINVAL, "staff: bad PIN hash or role");
+	r = stmt_get(s, STORE_STMT_STAFF_PUT, &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, st_in->credential_hmac, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, st_in->pin_hash, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, role, -1, SQLITE_STATIC);
+	r = stmt_exec(s, st, "staff");
+	stmt_done(st);
+	return r;
+}
+
+int store_ensure_lockers(struct store *s, unsigned n)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if (n < 1 || n > KIOSK_LOCKERS_MAX)
+		return store_error(s, -EINVAL, "bad number of lockers %u", n);
+	r = tx_begin(s, true);
+	if (r < 0)
+		return r;
+	r = stmt_get(s, STORE_STMT_LOCKER_ENSURE, &st);
+	for (unsigned i = 1; r == 0 && i <= n; i++) {
+		sqlite3_bind_int64(st, 1, i);
+		r = stmt_exec(s, st, "lockers");
+		stmt_done(st);
+	}
+	if (r == 0)
+		r = tx_commit(s);
+	if (r < 0)
+		tx_rollback(s);
+	return r;
+}
+
+/*
+ * Fills ret from a row of HOLD_COLUMNS, then its credentials and, when
+ * items is set, its items. -EILSEQ for stored values this code cannot
+ * represent.
+ */
+static int hold_read(struct store *s, sqlite3_stmt *row, bool items,
+		     struct store_hold *ret)
+{
+	struct kiosk_hold *k = &ret->hold;
+	const char *state, *size;
+	sqlite3_stmt *st = NULL;
+	int r, rc = SQLITE_DONE;
+
+	memset(ret, 0, sizeof(*ret));
+	r = column_copy(s, row, 0, k->id, sizeof(k->id));
+	if (r < 0)
+		return r;
+	state = (const char *)sqlite3_column_text(row, 1);
+	size = (const char *)sqlite3_column_text(row, 3);
+	if (!state || kiosk_hold_state_from_string(state, &k->state) < 0 ||
+	    !size || kiosk_size_from_string(size, &k->size) < 0)
+		return store_error(s, -EILSEQ, "hold %s: unknown state or size",
+				   k->id);
+	k->locker = (unsigned)sqlite3_column_int64(row, 2);
+	r = column_copy(s, row, 4, k->patron_name, sizeof(k->patron_name));
+	if (r == 0)
+		r = column_copy(s, row, 5, k->code_hmac, sizeof(k->code_hmac));
+	if (r == 0)
+		r = column_copy(s, row, 6, k->pin_hash, sizeof(k->pin_hash));
+	if (r < 0)
+		return r;
+	k->loaded_at_usec = sqlite3_column_int64(row, 7);
+	k->expires_at_usec = sqlite3_column_int64(row, 8);
+
+	r = stmt_get(s, STORE_STMT_CREDENTIAL_LIST, &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, k->id, -1, SQLITE_STATIC);
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (k->n_credentials == KIOSK_HOLD_CREDENTIALS_MAX)
+			r = store_error(s, -EILSEQ,
+					"hold %s: too many credentials", k->id);
+		else
+			r = column_copy(s, st, 0,
+					k->credential_hmacs[k->n_credentials++],
+					sizeof(k->credential_hmacs[0]));
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_fail(s, rc, "credentials");
+	stmt_done(st);
+	if (r < 0 || !items)
+		return r;
+
+	r = stmt_get(s, STORE_STMT_ITEM_LIST, &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, k->id, -1, SQLITE_STATIC);
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_item *it;
+
+		if (ret->n_items == STORE_ITEMS_MAX) {
+			r = store_error(s, -EILSEQ, "hold %s: too many items",
+					k->id);
+			break;
+		}
+		it = &ret->items[ret->n_items];
+		r = column_copy(s, st, 0, it->barcode, sizeof(it->barcode));
+		if (r == 0)
+			r = column_copy(s, st, 1, it->title, sizeof(it->title));
+		ret->n_items++;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_fail(s, rc, "items");
+	stmt_done(st);
+	return r;
+}
+
+static int load_lockers(struct store *s, struct kiosk *k, unsigned n)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc = SQLITE_DONE;
+
+	r = stmt_get(s, STORE_STMT_LOCKER_LIST, &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, n);
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		unsigned number = (unsigned)sqlite3_column_int64(st, 0);
+		const char *fault = (const char *)sqlite3_column_text(st, 2);
+		struct kiosk_locker_state ls = {
+			.disabled = sqlite3_column_int64(st, 1) != 0,
+			.returns = (unsigned)sqlite3_column_int64(st, 3),
+		};
+
+		if (!fault || fault_from_string(fault, &ls.fault) < 0) {
+			r = store_error(s, -EILSEQ,
+					"locker %u: unknown fault %s", number,
+					fault ? fault : "(null)");
+			break;
+		}
+		r = kiosk_set_locker_state(k, number, &ls);
+		if (r < 0)
+			store_error(s, r, "locker %u: refused by the core: %s",
+				    number, strerror(-r));
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_fail(s, rc, "lockers");
+	stmt_done(st);
+	return r;
+}
+
+static int load_holds(struct store *s, struct kiosk *k)
+{
+	struct store_hold h;
+	sqlite3_stmt *st = NULL;
+	int r, rc = SQLITE_DONE;
+
+	r = stmt_get(s, STORE_STMT_HOLD_LIST_ACTIVE, &st);
+	if (r < 0)
+		return r;
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		r = hold_read(s, st, false, &h);
+		if (r < 0)
+			break;
+		r = kiosk_add_hold(k, &h.hold);
+		if (r < 0)
+			store_error(s, r, "hold %s: refused by the core: %s",
+				    h.hold.id, strerror(-r));
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_fail(s, rc, "holds");
+	stmt_done(st);
+	return r;
+}
+
+static int load_staff(struct store *s, struct kiosk *k)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc = SQLITE_DONE;
+
+	r = stmt_get(s, STORE_STMT_STAFF_LIST, &st);
+	if (r < 0)
+		return r;
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct kiosk_staff staff = { 0 };
+		const char *role = (const char *)sqlite3_column_text(st, 2);
+
+		r = column_copy(s, st, 0, staff.credential_hmac,
+				sizeof(staff.credential_hmac));
+		if (r == 0)
+			r = column_copy(s, st, 1, staff.pin_hash,
+					sizeof(staff.pin_hash));
+		if (r == 0 && (!role || role_from_string(role, &staff.role)))
+			r = store_error(s, -EILSEQ, "staff: unknown role");
+		if (r == 0) {
+			r = kiosk_add_staff(k, &staff);
+			if (r < 0)
+				store_error(s, r,
+					    "staff: refused by the core: %s",
+					    strerror(-r));
+		}
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_fail(s, rc, "staff");
+	stmt_done(st);
+	return r;
+}
+
+int store_load(struct store *s, struct kiosk *k)
+{
+	unsigned n = kiosk_get_n_lockers(k);
+	int r;
+
+	r = store_ensure_lockers(s, n);
+	if (r < 0)
+		return r;
+	/* One read transaction: the core sees a single moment. */
+	r = tx_begin(s, false);
+	if (r < 0)
+		return r;
+	r = load_lockers(s, k, n);
+	if (r == 0)
+		r = load_holds(s, k);
+	if (r == 0)
+		r = load_staff(s, k);
+	if (r == 0)
+		r = tx_commit(s);
+	if (r < 0)
+		tx_rollback(s);
+	return r;
+}
+
+int store_foreach_hold(struct store *s, unsigned limit,
+		       int (*cb)(const struct store_hold *h, void *userdata),
+		       void *userdata)
+{
+	struct store_hold h;
+	sqlite3_stmt *st = NULL;
+	int r, rc = SQLITE_DONE;
+
+	r = tx_begin(s, false);
+	if (r < 0)
+		return r;
+	r = stmt_get(s, STORE_STMT_HOLD_LIST_NEWEST, &st);
+	if (r < 0) {
+		tx_rollback(s);
+		return r;
+	}
+	sqlite3_bind_int64(st, 1, limit);
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		r = hold_read(s, st, true, &h);
+		if (r == 0)
+			r = cb(&h, userdata);
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_fail(s, rc, "holds");
+	stmt_done(st);
+	/* Only read; ending the transaction cannot lose anything. */
+	tx_rollback(s);
+	return r;
+}
+
+int store_get_hold(struct store *s, const char *id, struct store_hold *ret)
+{
+	struct store_hold h;
+	sqlite3_stmt *st = NULL;
+	int r, rc = SQLITE_DONE;
+
+	r = tx_begin(s, false);
+	if (r < 0)
+		return r;
+	r = stmt_get(s, STORE_STMT_HOLD_GET, &st);
+	if (r < 0) {
+		tx_rollback(s);
+		return r;
+	}
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		r = hold_read(s, st, true, &h);
+	else if (rc == SQLITE_DONE)
+		r = store_error(s, -ENOENT, "hold %s: unknown", id);
+	else
+		r = store_fail(s, rc, "hold");
+	stmt_done(st);
+	tx_rollback(s);
+	if (r == 0)
+		memcpy(ret, &h, sizeof(h));
+	return r;
+}
+
+static int foreach_event(struct store *s, enum store_stmt id, unsigned limit,
+			 int (*cb)(const struct store_event *e, void *userdata),
+			 void *userdata)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc = SQLITE_DONE;
+
+	r = stmt_get(s, id, &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, limit);
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_event e = {
+			.seq = sqlite3_column_int64(st, 0),
+			.type = (const char *)sqlite3_column_text(st, 2),
+			.at_usec = sqlite3_column_int64(st, 3),
+			.payload = (const char *)sqlite3_column_text(st, 4),
+			.sent = sqlite3_column_int64(st, 5) != 0,
+		};
+
+		r = column_copy(s, st, 1, e.uuid, sizeof(e.uuid));
+		if (r == 0 && (!e.type || !e.payload))
+			r = store_error(s, -ENOMEM, "out of memory");
+		if (r == 0)
+			r = cb(&e, userdata);
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_fail(s, rc, "events");
+	stmt_done(st);
+	return r;
+}
+
+int store_foreach_event(struct store *s, unsigned limit,
+			int (*cb)(const struct store_event *e, void *userdata),
+			void *userdata)
+{
+	return foreach_event(s, STORE_STMT_OUTBOX_NEWEST, limit, cb, userdata);
+}
+
+int store_foreach_unsent(struct store *s, unsigned limit,
+			 int (*cb)(const struct store_event *e, void *userdata),
+			 void *userdata)
+{
+	return foreach_event(s, STORE_STMT_OUTBOX_UNSENT, limit, cb, userdata);
+}
+
+int store_mark_sent(struct store *s, int64_t seq)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t changed;
+	int r;
+
+	r = stmt_get(s, STORE_STMT_OUTBOX_MARK_SENT, &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, seq);
+	r = stmt_exec(s, st, "mark sent");
+	changed = sqlite3_changes64(s->db);
+	stmt_done(st);
+	if (r < 0)
+		return r;
+	s->n_unsent -= (uint64_t)changed < s->n_unsent ? (uint64_t)changed :
+							 s->n_unsent;
+	return 0;
+}
+
+int store_count_unsent(struct store *s, uint64_t *ret)
+{
+	*ret = s->n_unsent;
+	return 0;
+}
+
+int store_check_integrity(struct store *s)
+{
+	sqlite3_stmt *st = NULL;
+	const char *v;
+	int rc, r = 0;
+
+	rc = sqlite3_prepare_v2(s->db, "PRAGMA integrity_check", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_fail(s, rc, "integrity_check");
+	rc = sqlite3_step(st);
+	v = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+	if (!v || !streq(v, "ok"))
+		r = store_error(s, -EILSEQ, "integrity_check: %s",
+				v ? v : sqlite3_errmsg(s->db));
+	sqlite3_finalize(st);
+	if (r < 0)
+		return r;
+
+	/* integrity_check leaves foreign keys out. */
+	rc = sqlite3_prepare_v2(s->db, "PRAGMA foreign_key_check", -1, &st,
+				NULL);
+	if (rc != SQLITE_OK)
+		return store_fail(s, rc, "foreign_key_check");
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		r = store_error(s, -EILSEQ, "foreign_key_check: %s row %lld",
+				sqlite3_column_text(st, 0),
+				(long long)sqlite3_column_int64(st, 1));
+	else if (rc != SQLITE_DONE)
+		r = store_fail(s, rc, "foreign_key_check");
+	sqlite3_finalize(st);
+	return r;
+}

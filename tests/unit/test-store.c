@@ -1,0 +1,1252 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Unit tests of the SQLite store, each in a fresh temporary directory. */
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <grp.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "credential.h"
+#include "kiosk.h"
+#include "store.h"
+
+#define TEST_LOCKERS 8
+
+struct fixture {
+	char dir[PATH_MAX];
+	char path[PATH_MAX + 16];
+	struct store *s;
+};
+
+static int setup(void **state)
+{
+	const char *tmp = getenv("TMPDIR");
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof(f->dir), "%s/test-store-XXXXXX",
+		 tmp && tmp[0] ? tmp : "/tmp");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/kiosk.db", f->dir);
+	f->s = store_open(f->path, NULL);
+	if (!f->s)
+		print_error("store_open: %s\n", store_open_error());
+	assert_non_null(f->s);
+	assert_int_equal(store_ensure_lockers(f->s, TEST_LOCKERS), 0);
+	*state = f;
+	return 0;
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int flag,
+			struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	store_free(f->s);
+	nftw(f->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+/* Closes and reopens the fixture's store with these options. */
+static void reopen(struct fixture *f, const struct store_options *opt)
+{
+	store_free(f->s);
+	f->s = store_open(f->path, opt);
+	if (!f->s)
+		print_error("store_open: %s\n", store_open_error());
+	assert_non_null(f->s);
+}
+
+/* A well-formed HMAC: 64 times the hex digit c. */
+static void fake_hmac(char ret[CREDENTIAL_HMAC_HEX_LEN + 1], char c)
+{
+	memset(ret, c, CREDENTIAL_HMAC_HEX_LEN);
+	ret[CREDENTIAL_HMAC_HEX_LEN] = '\0';
+}
+
+/* A pending hold with one card, two items and an expiry. */
+static void make_hold(struct store_hold *h, const char *id, char card)
+{
+	memset(h, 0, sizeof(*h));
+	snprintf(h->hold.id, sizeof(h->hold.id), "%s", id);
+	h->hold.state = KIOSK_HOLD_STATE_PENDING;
+	h->hold.size = KIOSK_SIZE_MEDIUM;
+	snprintf(h->hold.patron_name, sizeof(h->hold.patron_name), "Siti");
+	h->hold.n_credentials = 1;
+	fake_hmac(h->hold.credential_hmacs[0], card);
+	h->hold.expires_at_usec = 9000000;
+	h->n_items = 2;
+	snprintf(h->items[0].barcode, sizeof(h->items[0].barcode), "B0001");
+	snprintf(h->items[0].title, sizeof(h->items[0].title), "Bumi Manusia");
+	snprintf(h->items[1].barcode, sizeof(h->items[1].barcode), "B0002");
+	snprintf(h->items[1].title, sizeof(h->items[1].title),
+		 "Laskar Pelangi \xe2\x80\x94 Andrea Hirata");
+}
+
+static void add_hold(struct fixture *f, const char *id, char card)
+{
+	struct store_hold h;
+
+	make_hold(&h, id, card);
+	assert_int_equal(store_add_hold(f->s, &h), 0);
+}
+
+static struct kiosk_record make_record(enum kiosk_record_type type,
+				       const char *hold_id, unsigned locker)
+{
+	struct kiosk_record rec = { .type = type, .locker = locker };
+
+	snprintf(rec.hold_id, sizeof(rec.hold_id), "%s", hold_id);
+	return rec;
+}
+
+static int record(struct fixture *f, enum kiosk_record_type type,
+		  const char *hold_id, unsigned locker, int64_t wall_usec)
+{
+	struct kiosk_record rec = make_record(type, hold_id, locker);
+
+	return store_record(f->s, &rec, wall_usec, NULL);
+}
+
+/* One integer from the database, through a second, read-only connection. */
+static int64_t db_int(struct fixture *f, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int64_t v;
+
+	assert_int_equal(
+		sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL),
+		SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+/* Runs sql on a second connection; returns SQLite's result code. */
+static int db_exec(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	int rc;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	sqlite3_close(db);
+	return rc;
+}
+
+#define EVENTS_MAX 300
+
+struct events {
+	unsigned n;
+	int64_t seq[EVENTS_MAX];
+	char uuid[EVENTS_MAX][STORE_UUID_LEN + 1];
+	char type[EVENTS_MAX][32];
+	int64_t at_usec[EVENTS_MAX];
+	char *payload[EVENTS_MAX];
+	bool sent[EVENTS_MAX];
+	int stop_after; /* return 7 after this many, 0 = never */
+};
+
+static int collect_event(const struct store_event *e, void *userdata)
+{
+	struct events *ev = userdata;
+	unsigned i = ev->n++;
+
+	assert_true(i < EVENTS_MAX);
+	ev->seq[i] = e->seq;
+	memcpy(ev->uuid[i], e->uuid, sizeof(ev->uuid[i]));
+	snprintf(ev->type[i], sizeof(ev->type[i]), "%s", e->type);
+	ev->at_usec[i] = e->at_usec;
+	ev->payload[i] = strdup(e->payload);
+	ev->sent[i] = e->sent;
+	if (ev->stop_after && ev->n == (unsigned)ev->stop_after)
+		return 7;
+	return 0;
+}
+
+static void events_clear(struct events *ev)
+{
+	for (unsigned i = 0; i < ev->n; i++)
+		free(ev->payload[i]);
+	memset(ev, 0, sizeof(*ev));
+}
+
+/* Every event in the outbox, oldest first; the caller clears ev. */
+static void all_events(struct fixture *f, struct events *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	assert_int_equal(
+		store_foreach_event(f->s, EVENTS_MAX, collect_event, ev), 0);
+}
+
+static unsigned count_events(struct fixture *f)
+{
+	struct events *ev = calloc(1, sizeof(*ev));
+	unsigned n;
+
+	assert_non_null(ev);
+	all_events(f, ev);
+	n = ev->n;
+	events_clear(ev);
+	free(ev);
+	return n;
+}
+
+static uint64_t unsent(struct fixture *f)
+{
+	uint64_t n;
+
+	assert_int_equal(store_count_unsent(f->s, &n), 0);
+	return n;
+}
+
+static enum kiosk_hold_state hold_state(struct fixture *f, const char *id)
+{
+	struct store_hold h;
+
+	assert_int_equal(store_get_hold(f->s, id, &h), 0);
+	return h.hold.state;
+}
+
+static void creates_and_migrates_a_fresh_database(void **state)
+{
+	struct fixture *f = *state;
+	struct store_info info;
+
+	assert_int_equal(store_get_info(f->s, &info), 0);
+	assert_int_equal(info.schema_version, STORE_SCHEMA_VERSION);
+	assert_true(info.wal);
+	assert_int_equal(info.synchronous, 2);
+	assert_true(info.foreign_keys);
+	/* What the file itself says, seen from another connection. */
+	assert_int_equal(db_int(f, "PRAGMA user_version"),
+			 STORE_SCHEMA_VERSION);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM pragma_journal_mode"
+				   " WHERE journal_mode = 'wal'"),
+			 1);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM sqlite_schema"
+				   " WHERE type = 'table' AND name IN"
+				   " ('lockers', 'holds', 'hold_credentials',"
+				   " 'hold_items', 'staff', 'outbox')"),
+			 6);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM lockers"),
+			 TEST_LOCKERS);
+	assert_int_equal(unsent(f), 0);
+	assert_string_equal(store_open_error(), "");
+}
+
+static void reopening_keeps_data(void **state)
+{
+	struct fixture *f = *state;
+	struct store_info info;
+	struct store_hold h;
+
+	add_hold(f, "h1", 'a');
+	assert_int_equal(record(f, KIOSK_RECORD_HOLD_LOADED, "h1", 2, 1000), 0);
+	reopen(f, NULL);
+
+	assert_int_equal(store_get_info(f->s, &info), 0);
+	assert_int_equal(info.schema_version, STORE_SCHEMA_VERSION);
+	assert_int_equal(store_get_hold(f->s, "h1", &h), 0);
+	assert_int_equal(h.hold.state, KIOSK_HOLD_STATE_LOADED);
+	assert_int_equal(h.hold.locker, 2);
+	assert_int_equal(h.n_items, 2);
+	assert_int_equal(unsent(f), 1);
+	assert_int_equal(count_events(f), 1);
+}
+
+static void refuses_a_database_from_a_newer_schema(void **state)
+{
+	struct fixture *f = *state;
+	char sql[64];
+
+	store_free(f->s);
+	f->s = NULL;
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+		 STORE_SCHEMA_VERSION + 1);
+	assert_int_equal(db_exec(f->path, sql), SQLITE_OK);
+
+	errno = 0;
+	assert_null(store_open(f->path, NULL));
+	assert_int_equal(errno, EILSEQ);
+	assert_non_null(strstr(store_open_error(), "newer"));
+	/* Refusing must not have touched the file. */
+	assert_int_equal(db_int(f, "PRAGMA user_version"),
+			 STORE_SCHEMA_VERSION + 1);
+}
+
+static void refuses_a_file_that_is_not_a_database(void **state)
+{
+	struct fixture *f = *state;
+	char path[PATH_MAX + 16];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/notes.txt", f->dir);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	for (int i = 0; i < 200; i++)
+		fputs("locker 3: this is not a database\n", fp);
+	fclose(fp);
+
+	errno = 0;
+	assert_null(store_open(path, NULL));
+	assert_int_equal(errno, EILSEQ);
+	assert_string_not_equal(store_open_error(), "");
+}
+
+static void refuses_a_database_of_another_application(void **state)
+{
+	struct fixture *f = *state;
+	char path[PATH_MAX + 16];
+
+	snprintf(path, sizeof(path), "%s/other.db", f->dir);
+	assert_int_equal(db_exec(path, "CREATE TABLE songs (title TEXT)"),
+			 SQLITE_OK);
+	errno = 0;
+	assert_null(store_open(path, NULL));
+	assert_int_equal(errno, EILSEQ);
+
+	assert_int_equal(db_exec(path, "PRAGMA application_id = 42;"
+				       "PRAGMA user_version = 1"),
+			 SQLITE_OK);
+	errno = 0;
+	assert_null(store_open(path, NULL));
+	assert_int_equal(errno, EILSEQ);
+}
+
+/* 0 when opening path is refused as unwritable; run as a user without rights. */
+static int open_is_refused(const char *path)
+{
+	struct store *s;
+
+	errno = 0;
+	s = store_open(path, NULL);
+	if (s) {
+		store_free(s);
+		return 1;
+	}
+	return errno == EACCES || errno == EROFS ? 0 : 2;
+}
+
+static void refuses_a_database_it_cannot_write(void **state)
+{
+	struct fixture *f = *state;
+	int status;
+	pid_t pid;
+
+	store_free(f->s);
+	f->s = NULL;
+	assert_int_equal(chmod(f->path, 0444), 0);
+	if (geteuid() != 0) {
+		assert_int_equal(open_is_refused(f->path), 0);
+		return;
+	}
+	/* File modes do not stop root: try as nobody, in a child. */
+	assert_int_equal(chmod(f->dir, 0755), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (setgroups(0, NULL) < 0 || setgid(65534) < 0 ||
+		    setuid(65534) < 0)
+			_exit(3);
+		_exit(open_is_refused(f->path));
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void
+record_applies_the_state_change_and_appends_the_outbox_in_one_transaction(
+	void **state)
+{
+	struct fixture *f = *state;
+	struct events ev;
+	struct store_hold h;
+	char uuid[STORE_UUID_LEN + 1];
+	struct kiosk_record rec =
+		make_record(KIOSK_RECORD_HOLD_LOADED, "h1", 3);
+
+	add_hold(f, "h1", 'a');
+	assert_int_equal(store_record(f->s, &rec, 1000, uuid), 0);
+
+	assert_int_equal(store_get_hold(f->s, "h1", &h), 0);
+	assert_int_equal(h.hold.state, KIOSK_HOLD_STATE_LOADED);
+	assert_int_equal(h.hold.locker, 3);
+	assert_int_equal(h.hold.loaded_at_usec, 1000);
+	all_events(f, &ev);
+	assert_int_equal(ev.n, 1);
+	assert_string_equal(ev.type[0], "hold_loaded");
+	assert_string_equal(ev.uuid[0], uuid);
+	assert_int_equal(ev.at_usec[0], 1000);
+	assert_false(ev.sent[0]);
+	events_clear(&ev);
+	assert_int_equal(unsent(f), 1);
+
+	assert_int_equal(record(f, KIOSK_RECORD_HOLD_PICKED_UP, "h1", 3, 2000),
+			 0);
+	assert_int_equal(store_get_hold(f->s, "h1", &h), 0);
+	assert_int_equal(h.hold.state, KIOSK_HOLD_STATE_PICKED_UP);
+	assert_int_equal(h.hold.locker, 0);
+	assert_int_equal(db_int(f, "SELECT finished_at_usec FROM holds"
+				   " WHERE id = 'h1'"),
+			 2000);
+	all_events(f, &ev);
+	assert_int_equal(ev.n, 2);
+	assert_string_equal(ev.type[1], "hold_picked_up");
+	events_clear(&ev);
+	/* The locker is free again for the next hold. */
+	add_hold(f, "h2", 'b');
+	assert_int_equal(record(f, KIOSK_RECORD_HOLD_LOADED, "h2", 3, 3000), 0);
+}
+
+static void every_record_type_changes_what_it_describes(void **state)
+{
+	struct fixture *f = *state;
+	struct kiosk_record rec;
+	unsigned n = 0;
+
+	add_hold(f, "h1", 'a');
+	add_hold(f, "h2", 'b');
+	assert_int_equal(record(f, KIOSK_RECORD_HOLD_LOADED, "h1", 1, 10), 0);
+	assert_int_equal(record(f, KIOSK_RECORD_HOLD_EXPIRED, "h1", 1, 20), 0);
+	assert_int_equal(hold_state(f, "h1"), KIOSK_HOLD_STATE_EXPIRED);
+	assert_int_equal(db_int(f, "SELECT locker FROM holds WHERE id = 'h1'"),
+			 1);
+	assert_int_equal(record(f, KIOSK_RECORD_HOLD_UNLOADED, "h1", 1, 30), 0);
+	assert_int_equal(hold_state(f, "h1"), KIOSK_HOLD_STATE_UNLOADED);
+	assert_int_equal(db_int(f, "SELECT locker IS NULL AND"
+				   " finished_at_usec = 30 FROM holds"
+				   " WHERE id = 'h1'"),
+			 1);
+	n += 3;
+
+	assert_int_equal(record(f, KIOSK_RECORD_RETURN_DEPOSITED, "", 8, 40),
+			 0);
+	assert_int_equal(record(f, KIOSK_RECORD_RETURN_DEPOSITED, "", 8, 41),
+			 0);
+	assert_int_equal(db_int(f, "SELECT returns FROM lockers"
+				   " WHERE number = 8"),
+			 2);
+	assert_int_equal(record(f, KIOSK_RECORD_RETURNS_COLLECTED, "", 8, 42),
+			 0);
+	assert_int_equal(db_int(f, "SELECT returns FROM lockers"
+				   " WHERE number = 8"),
+			 0);
+	n += 3;
+
+	rec = make_record(KIOSK_RECORD_LOCKER_FAULT, "", 4);
+	rec.fault = KIOSK_FAULT_NOT_OPENED;
+	assert_int_equal(store_record(f->s, &rec, 50, NULL), 0);
+	assert_int_equal(db_int(f, "SELECT fault = 'not_opened' FROM lockers"
+				   " WHERE number = 4"),
+			 1);
+	assert_int_equal(record(f, KIOSK_RECORD_LOCKER_DISABLED, "", 4, 51), 0);
+	assert_int_equal(db_int(f, "SELECT disabled FROM lockers"
+				   " WHERE number = 4"),
+			 1);
+	assert_int_equal(record(f, KIOSK_RECORD_LOCKER_ENABLED, "", 4, 52), 0);
+	assert_int_equal(db_int(f, "SELECT disabled = 0 AND fault = 'none'"
+				   " FROM lockers WHERE number = 4"),
+			 1);
+	n += 3;
+
+	/* These only tell the server. */
+	rec = make_record(KIOSK_RECORD_LOCKER_UNLOCKED, "", 5);
+	rec.purpose = KIOSK_PURPOSE_MAINTENANCE;
+	rec.attempt = 1;
+	assert_int_equal(store_record(f->s, &rec, 60, NULL), 0);
+	assert_int_equal(record(f, KIOSK_RECORD_DOOR_FORCED_OPEN, "", 5, 61),
+			 0);
+	assert_int_equal(record(f, KIOSK_RECORD_DOOR_LEFT_OPEN, "", 5, 62), 0);
+	assert_int_equal(record(f, KIOSK_RECORD_DOOR_CLOSED, "", 5, 63), 0);
+	rec = make_record(KIOSK_RECORD_PIN_LOCKOUT, "", 0);
+	snprintf(rec.actor, sizeof(rec.actor), "service");
+	assert_int_equal(store_record(f->s, &rec, 64, NULL), 0);
+	n += 5;
+	assert_int_equal(db_int(f, "SELECT count(*) FROM lockers WHERE"
+				   " disabled <> 0 OR fault <> 'none'"
+				   " OR returns <> 0"),
+			 0);
+	assert_int_equal(hold_state(f, "h2"), KIOSK_HOLD_STATE_PENDING);
+	assert_int_equal(count_events(f), n);
+	assert_int_equal(unsent(f), n);
+}
+
+static void a_failing_record_writes_nothing(void **state)
+{
+	struct fixture *f = *state;
+	char uuid[STORE_UUID_LEN + 1] = "untouched";
+	struct kiosk_record rec;
+
+	add_hold(f, "h1", 'a');
+	add_hold(f, "h2", 'b');
+	assert_int_equal(record(f, KIOSK_RECORD_HOLD_LOADED, "h1", 3, 10), 0);
+
+	rec = make_record(KIOSK_RECORD_HOLD_PICKED_UP, "nope", 3);
+	assert_int_equal(store_record(f->s, &rec, 20, uuid), -EINVAL);
+	assert_string_equal(uuid, "untouched");
+	assert_string_not_equal(store_last_error(f->s), "");
+	/* Out of range: no such locker. */
+	assert_int_equal(record(f, KIOSK_RECORD_HOLD_LOADED, "h2", 99, 20),
+			 -EINVAL);
+	assert_int_equal(record(f, KIOSK_RECORD_LOCKER_DISABLED, "", 9, 20),
+			 -EINVAL);
+	assert_int_equal(record(f, KIOSK_RECORD_RETURN_DEPOSITED, "", 0, 20),
+			 -EINVAL);
+	/* The state change itself fails: locker 3 is occupied by h1. */
+	assert_int_equal(record(f, KIOSK_RECORD_HOLD_LOADED, "h2", 3, 20),
+			 -EINVAL);
+	/* A pending hold is in no locker, so it cannot expire there. */
+	assert_int_equal(record(f, KIOSK_RECORD_HOLD_EXPIRED, "h2", 0, 20),
+			 -EINVAL);
+	assert_int_equal(record(f, KIOSK_RECORD_HOLD_PICKED_UP, "", 3, 20),
+			 -EINVAL);
+	rec = make_record(KIOSK_RECORD_LOCKER_UNLOCKED, "", 3);
+	rec.purpose = KIOSK_PURPOSE_PICKUP;
+	rec.attempt = 0;
+	assert_int_equal(store_record(f->s, &rec, 20, NULL), -EINVAL);
+	rec = make_record((enum kiosk_record_type)999, "", 3);
+	assert_int_equal(store_record(f->s, &rec, 20, NULL), -EINVAL);
+
+	assert_int_equal(count_events(f), 1);
+	assert_int_equal(unsent(f), 1);
+	assert_int_equal(hold_state(f, "h1"), KIOSK_HOLD_STATE_LOADED);
+	assert_int_equal(hold_state(f, "h2"), KIOSK_HOLD_STATE_PENDING);
+	assert_int_equal(db_int(f, "SELECT locker IS NULL FROM holds"
+				   " WHERE id = 'h2'"),
+			 1);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM lockers"
+				   " WHERE disabled <> 0"),
+			 0);
+	/* Failures leave the store usable. */
+	assert_int_equal(record(f, KIOSK_RECORD_HOLD_PICKED_UP, "h1", 3, 30),
+			 0);
+	assert_int_equal(count_events(f), 2);
+}
+
+static void the_outbox_bound_returns_enospc(void **state)
+{
+	struct fixture *f = *state;
+	struct store_options opt = { .max_unsent = 3 };
+
+	reopen(f, &opt);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(record(f, KIOSK_RECORD_DOOR_CLOSED, "", 1, i),
+				 0);
+	assert_int_equal(record(f, KIOSK_RECORD_DOOR_CLOSED, "", 1, 3),
+			 -ENOSPC);
+	assert_int_equal(count_events(f), 3);
+	assert_int_equal(unsent(f), 3);
+
+	/* The server took the first two; room again for two. */
+	assert_int_equal(store_mark_sent(f->s, 2), 0);
+	assert_int_equal(unsent(f), 1);
+	assert_int_equal(record(f, KIOSK_RECORD_DOOR_CLOSED, "", 1, 4), 0);
+	assert_int_equal(record(f, KIOSK_RECORD_DOOR_CLOSED, "", 1, 5), 0);
+	assert_int_equal(record(f, KIOSK_RECORD_DOOR_CLOSED, "", 1, 6),
+			 -ENOSPC);
+	/* The count survives a restart. */
+	reopen(f, &opt);
+	assert_int_equal(unsent(f), 3);
+	assert_int_equal(record(f, KIOSK_RECORD_DOOR_CLOSED, "", 1, 7),
+			 -ENOSPC);
+}
+
+static void uuid_is_well_formed(const char *u)
+{
+	assert_int_equal(strlen(u), STORE_UUID_LEN);
+	for (int i = 0; i < STORE_UUID_LEN; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23)
+			assert_int_equal(u[i], '-');
+		else
+			assert_non_null(strchr("0123456789abcdef", u[i]));
+	}
+	assert_int_equal(u[14], '4');
+	assert_non_null(strchr("89ab", u[19]));
+}
+
+static void uuids_are_unique_and_well_formed(void **state)
+{
+	struct fixture *f = *state;
+	static char uuids[100][STORE_UUID_LEN + 1];
+	struct kiosk_record rec = make_record(KIOSK_RECORD_DOOR_CLOSED, "", 2);
+	struct events *ev = calloc(1, sizeof(*ev));
+
+	assert_non_null(ev);
+	for (int i = 0; i < 100; i++) {
+		assert_int_equal(store_record(f->s, &rec, i, uuids[i]), 0);
+		uuid_is_well_formed(uuids[i]);
+		for (int j = 0; j < i; j++)
+			assert_string_not_equal(uuids[i], uuids[j]);
+	}
+	all_events(f, ev);
+	assert_int_equal(ev->n, 100);
+	for (int i = 0; i < 100; i++)
+		assert_string_equal(ev->uuid[i], uuids[i]);
+	events_clear(ev);
+	free(ev);
+}
+
+/* The newest event's payload, parsed; the caller decrefs it. */
+static json_t *last_payload(struct fixture *f, char *ret_text, size_t n)
+{
+	struct events ev = { 0 };
+	json_error_t err;
+	json_t *o;
+
+	assert_int_equal(store_foreach_event(f->s, 1, collect_event, &ev), 0);
+	assert_int_equal(ev.n, 1);
+	snprintf(ret_text, n, "%s", ev.payload[0]);
+	o = json_loads(ev.payload[0], 0, &err);
+	events_clear(&ev);
+	assert_non_null(o);
+	assert_true(json_is_object(o));
+	return o;
+}
+
+static void payloads_have_the_right_fields(void **state)
+{
+	struct fixture *f = *state;
+	char text[1024], want[1024], actor[KIOSK_ACTOR_MAX + 1];
+	struct kiosk_record rec;
+	json_t *o, *items;
+
+	add_hold(f, "h1", 'a');
+	snprintf(actor, sizeof(actor), "patron:%064d", 0);
+
+	/* Compact, keys sorted: the same record always reads the same. */
+	rec = make_record(KIOSK_RECORD_LOCKER_UNLOCKED, "h1", 3);
+	rec.purpose = KIOSK_PURPOSE_PICKUP;
+	rec.attempt = 2;
+	snprintf(rec.actor, sizeof(rec.actor), "%s", actor);
+	assert_int_equal(store_record(f->s, &rec, 1, NULL), 0);
+	o = last_payload(f, text, sizeof(text));
+	snprintf(want, sizeof(want),
+		 "{\"actor\":\"%s\",\"attempt\":2,\"hold_id\":\"h1\","
+		 "\"locker\":3,\"purpose\":\"%s\"}",
+		 actor, kiosk_purpose_to_string(KIOSK_PURPOSE_PICKUP));
+	assert_string_equal(text, want);
+	json_decref(o);
+
+	rec = make_record(KIOSK_RECORD_LOCKER_FAULT, "", 2);
+	rec.fault = KIOSK_FAULT_NOT_OPENED;
+	assert_int_equal(store_record(f->s, &rec, 2, NULL), 0);
+	o = last_payload(f, text, sizeof(text));
+	assert_int_equal(json_object_size(o), 2);
+	assert_string_equal(json_string_value(json_object_get(o, "fault")),
+			    kiosk_fault_to_string(KIOSK_FAULT_NOT_OPENED));
+	assert_int_equal(json_integer_value(json_object_get(o, "locker")), 2);
+	json_decref(o);
+
+	assert_int_equal(record(f, KIOSK_RECORD_HOLD_LOADED, "h1", 3, 3), 0);
+	assert_int_equal(record(f, KIOSK_RECORD_HOLD_PICKED_UP, "h1", 3, 4), 0);
+	o = last_payload(f, text, sizeof(text));
+	assert_int_equal(json_object_size(o), 3);
+	assert_string_equal(json_string_value(json_object_get(o, "hold_id")),
+			    "h1");
+	assert_int_equal(json_integer_value(json_object_get(o, "locker")), 3);
+	items = json_object_get(o, "items");
+	assert_true(json_is_array(items));
+	assert_int_equal(json_array_size(items), 2);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(items, 0), "barcode")),
+			    "B0001");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(items, 1), "barcode")),
+			    "B0002");
+	/* Titles stay on the kiosk; the server knows its own catalogue. */
+	assert_int_equal(json_object_size(json_array_get(items, 0)), 1);
+	json_decref(o);
+
+	rec = make_record(KIOSK_RECORD_PIN_LOCKOUT, "", 0);
+	snprintf(rec.actor, sizeof(rec.actor), "%s", actor);
+	assert_int_equal(store_record(f->s, &rec, 5, NULL), 0);
+	o = last_payload(f, text, sizeof(text));
+	snprintf(want, sizeof(want), "{\"actor\":\"%s\"}", actor);
+	assert_string_equal(text, want);
+	json_decref(o);
+
+	assert_int_equal(record(f, KIOSK_RECORD_RETURNS_COLLECTED, "", 8, 6),
+			 0);
+	o = last_payload(f, text, sizeof(text));
+	assert_string_equal(text, "{\"locker\":8}");
+	json_decref(o);
+}
+
+static void add_hold_refuses_a_duplicate_id(void **state)
+{
+	struct fixture *f = *state;
+	struct store_hold h;
+
+	add_hold(f, "h1", 'a');
+	make_hold(&h, "h1", 'b');
+	snprintf(h.hold.patron_name, sizeof(h.hold.patron_name), "Budi");
+	assert_int_equal(store_add_hold(f->s, &h), -EEXIST);
+	assert_int_equal(store_get_hold(f->s, "h1", &h), 0);
+	assert_string_equal(h.hold.patron_name, "Siti");
+	assert_int_equal(db_int(f, "SELECT count(*) FROM hold_credentials"), 1);
+}
+
+static void add_hold_refuses_bad_values(void **state)
+{
+	struct fixture *f = *state;
+	struct store_hold h, got;
+
+	make_hold(&h, "h1", 'a');
+	h.hold.credential_hmacs[0][5] = 'A';
+	assert_int_equal(store_add_hold(f->s, &h), -EINVAL);
+	make_hold(&h, "h1", 'a');
+	h.hold.credential_hmacs[0][63] = '\0';
+	assert_int_equal(store_add_hold(f->s, &h), -EINVAL);
+	make_hold(&h, "h1", 'a');
+	snprintf(h.hold.code_hmac, sizeof(h.hold.code_hmac), "code:1234");
+	assert_int_equal(store_add_hold(f->s, &h), -EINVAL);
+	make_hold(&h, "h1", 'a');
+	h.hold.n_credentials = 2;
+	fake_hmac(h.hold.credential_hmacs[1], 'a');
+	assert_int_equal(store_add_hold(f->s, &h), -EINVAL);
+	make_hold(&h, "h1", 'a');
+	h.hold.n_credentials = KIOSK_HOLD_CREDENTIALS_MAX + 1;
+	assert_int_equal(store_add_hold(f->s, &h), -EINVAL);
+	make_hold(&h, "h1", 'a');
+	h.n_items = STORE_ITEMS_MAX + 1;
+	assert_int_equal(store_add_hold(f->s, &h), -EINVAL);
+	make_hold(&h, "h1", 'a');
+	h.items[1].barcode[0] = '\0';
+	assert_int_equal(store_add_hold(f->s, &h), -EINVAL);
+	make_hold(&h, "h1", 'a');
+	snprintf(h.items[1].title, sizeof(h.items[1].title), "bad \xc3(");
+	assert_int_equal(store_add_hold(f->s, &h), -EINVAL);
+	make_hold(&h, "h1", 'a');
+	h.hold.size = (enum kiosk_size)7;
+	assert_int_equal(store_add_hold(f->s, &h), -EINVAL);
+
+	make_hold(&h, "", 'a');
+	assert_int_equal(store_add_hold(f->s, &h), -EINVAL);
+	make_hold(&h, "h 1", 'a');
+	assert_int_equal(store_add_hold(f->s, &h), -EINVAL);
+
+	/* A hold is in a locker exactly while loaded or expired. */
+	make_hold(&h, "h1", 'a');
+	h.hold.locker = 2;
+	assert_int_equal(store_add_hold(f->s, &h), -EINVAL);
+	make_hold(&h, "h1", 'a');
+	h.hold.state = KIOSK_HOLD_STATE_LOADED;
+	assert_int_equal(store_add_hold(f->s, &h), -EINVAL);
+	h.hold.locker = TEST_LOCKERS + 1;
+	assert_int_equal(store_add_hold(f->s, &h), -EINVAL);
+
+	assert_int_equal(store_get_hold(f->s, "h1", &got), -ENOENT);
+	assert_int_equal(db_int(f, "SELECT (SELECT count(*) FROM holds) +"
+				   " (SELECT count(*) FROM hold_credentials) +"
+				   " (SELECT count(*) FROM hold_items)"),
+			 0);
+
+	/* And a loaded hold with a free locker of its own is fine. */
+	h.hold.locker = 2;
+	assert_int_equal(store_add_hold(f->s, &h), 0);
+	make_hold(&h, "h2", 'b');
+	h.hold.state = KIOSK_HOLD_STATE_EXPIRED;
+	h.hold.locker = 2;
+	assert_int_equal(store_add_hold(f->s, &h), -EINVAL);
+}
+
+static void get_hold_returns_items_and_credentials(void **state)
+{
+	struct fixture *f = *state;
+	struct store_hold h, got;
+
+	make_hold(&h, "SLiMS-4711", 'c');
+	h.hold.n_credentials = 2;
+	fake_hmac(h.hold.credential_hmacs[1], '1');
+	fake_hmac(h.hold.code_hmac, 'e');
+	snprintf(h.hold.pin_hash, sizeof(h.hold.pin_hash),
+		 "pbkdf2-sha256$1000$00$11");
+	h.hold.size = KIOSK_SIZE_LARGE;
+	h.n_items = 3;
+	snprintf(h.items[2].barcode, sizeof(h.items[2].barcode), "B0003");
+	assert_int_equal(store_add_hold(f->s, &h), 0);
+
+	memset(&got, 0xff, sizeof(got));
+	assert_int_equal(store_get_hold(f->s, "SLiMS-4711", &got), 0);
+	assert_memory_equal(&got.hold, &h.hold, sizeof(h.hold));
+	assert_int_equal(got.n_items, 3);
+	for (unsigned i = 0; i < 3; i++) {
+		assert_string_equal(got.items[i].barcode, h.items[i].barcode);
+		assert_string_equal(got.items[i].title, h.items[i].title);
+	}
+
+	memset(&got, 0x5a, sizeof(got));
+	assert_int_equal(store_get_hold(f->s, "nope", &got), -ENOENT);
+	assert_int_equal(got.n_items, 0x5a5a5a5a);
+}
+
+struct hold_list {
+	unsigned n, stop_after;
+	char ids[8][KIOSK_HOLD_ID_MAX + 1];
+};
+
+static int collect_hold(const struct store_hold *h, void *userdata)
+{
+	struct hold_list *l = userdata;
+
+	assert_true(l->n < 8);
+	snprintf(l->ids[l->n++], sizeof(l->ids[0]), "%s", h->hold.id);
+	assert_int_equal(h->n_items, 2);
+	return l->stop_after && l->n == l->stop_after ? 9 : 0;
+}
+
+static void holds_are_listed_newest_first_up_to_the_limit(void **state)
+{
+	struct fixture *f = *state;
+	struct hold_list l = { 0 };
+
+	add_hold(f, "h1", 'a');
+	add_hold(f, "h2", 'b');
+	add_hold(f, "h3", 'c');
+	add_hold(f, "h4", 'd');
+	assert_int_equal(record(f, KIOSK_RECORD_HOLD_LOADED, "h2", 1, 5), 0);
+	assert_int_equal(record(f, KIOSK_RECORD_HOLD_PICKED_UP, "h2", 1, 6), 0);
+
+	assert_int_equal(store_foreach_hold(f->s, 3, collect_hold, &l), 0);
+	assert_int_equal(l.n, 3);
+	assert_string_equal(l.ids[0], "h4");
+	assert_string_equal(l.ids[1], "h3");
+	assert_string_equal(l.ids[2], "h2");
+
+	memset(&l, 0, sizeof(l));
+	l.stop_after = 2;
+	assert_int_equal(store_foreach_hold(f->s, 10, collect_hold, &l), 9);
+	assert_int_equal(l.n, 2);
+	/* A stopped walk leaves no transaction open. */
+	add_hold(f, "h5", 'e');
+}
+
+static void events_are_listed_oldest_first_up_to_the_limit(void **state)
+{
+	struct fixture *f = *state;
+	struct events ev = { 0 };
+
+	for (int i = 1; i <= 5; i++)
+		assert_int_equal(
+			record(f, KIOSK_RECORD_DOOR_LEFT_OPEN, "", 1, i * 100),
+			0);
+	assert_int_equal(store_foreach_event(f->s, 3, collect_event, &ev), 0);
+	assert_int_equal(ev.n, 3);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(ev.seq[i], i + 3);
+		assert_int_equal(ev.at_usec[i], (i + 3) * 100);
+	}
+	events_clear(&ev);
+
+	assert_int_equal(store_foreach_event(f->s, 0, collect_event, &ev), 0);
+	assert_int_equal(ev.n, 0);
+
+	ev.stop_after = 2;
+	assert_int_equal(store_foreach_event(f->s, 5, collect_event, &ev), 7);
+	assert_int_equal(ev.n, 2);
+	assert_int_equal(ev.seq[0], 1);
+	events_clear(&ev);
+
+	/* Unsent events come oldest first, from where the server stopped. */
+	assert_int_equal(store_mark_sent(f->s, 2), 0);
+	assert_int_equal(store_foreach_unsent(f->s, 2, collect_event, &ev), 0);
+	assert_int_equal(ev.n, 2);
+	assert_int_equal(ev.seq[0], 3);
+	assert_int_equal(ev.seq[1], 4);
+	assert_false(ev.sent[0]);
+	events_clear(&ev);
+	assert_int_equal(store_foreach_event(f->s, 5, collect_event, &ev), 0);
+	assert_true(ev.sent[0] && ev.sent[1] && !ev.sent[2]);
+	events_clear(&ev);
+}
+
+static void pruning_keeps_unsent_rows(void **state)
+{
+	struct fixture *f = *state;
+	struct store_options opt = { .sent_keep = 10 };
+	struct events *ev = calloc(1, sizeof(*ev));
+	int64_t seq = 0;
+
+	assert_non_null(ev);
+	reopen(f, &opt);
+	/* Pruning runs with every 256th event. */
+	while (seq < 200)
+		assert_int_equal(
+			record(f, KIOSK_RECORD_DOOR_CLOSED, "", 1, ++seq), 0);
+	assert_int_equal(store_mark_sent(f->s, 150), 0);
+	while (seq < 255)
+		assert_int_equal(
+			record(f, KIOSK_RECORD_DOOR_CLOSED, "", 1, ++seq), 0);
+	assert_int_equal(count_events(f), 255);
+	assert_int_equal(record(f, KIOSK_RECORD_DOOR_CLOSED, "", 1, ++seq), 0);
+
+	all_events(f, ev);
+	assert_int_equal(ev->n, 10 + 106);
+	for (unsigned i = 0; i < ev->n; i++) {
+		assert_int_equal(ev->seq[i], 141 + i);
+		assert_int_equal(ev->sent[i], ev->seq[i] <= 150);
+	}
+	events_clear(ev);
+	free(ev);
+	assert_int_equal(unsent(f), 106);
+	/* Seqs are never reused after pruning. */
+	assert_int_equal(record(f, KIOSK_RECORD_DOOR_CLOSED, "", 1, ++seq), 0);
+	assert_int_equal(db_int(f, "SELECT max(seq) FROM outbox"), 257);
+}
+
+static void the_outbox_refuses_changes_to_recorded_events(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(record(f, KIOSK_RECORD_DOOR_CLOSED, "", 1, 1), 0);
+	assert_int_equal(record(f, KIOSK_RECORD_DOOR_CLOSED, "", 1, 2), 0);
+	assert_int_equal(store_mark_sent(f->s, 1), 0);
+
+	assert_int_not_equal(db_exec(f->path, "UPDATE outbox"
+					      " SET payload = '{}'"),
+			     SQLITE_OK);
+	assert_int_not_equal(db_exec(f->path, "DELETE FROM outbox"
+					      " WHERE seq = 2"),
+			     SQLITE_OK);
+	assert_int_not_equal(db_exec(f->path, "UPDATE outbox SET sent = 0"),
+			     SQLITE_OK);
+	assert_int_not_equal(db_exec(f->path,
+				     "INSERT INTO outbox (uuid, type, at_usec,"
+				     " payload) VALUES ('x', 'door_closed', 3,"
+				     " '[]')"),
+			     SQLITE_OK);
+	/* Sent events may go. */
+	assert_int_equal(db_exec(f->path, "DELETE FROM outbox WHERE seq = 1"),
+			 SQLITE_OK);
+	assert_int_equal(count_events(f), 1);
+}
+
+static void staff_are_replaced_and_checked(void **state)
+{
+	struct fixture *f = *state;
+	struct kiosk_staff st = { .role = KIOSK_STAFF_ROLE_STAFF };
+
+	fake_hmac(st.credential_hmac, '7');
+	snprintf(st.pin_hash, sizeof(st.pin_hash), "pbkdf2-sha256$1$00$aa");
+	assert_int_equal(store_put_staff(f->s, &st), 0);
+	st.role = KIOSK_STAFF_ROLE_ADMIN;
+	snprintf(st.pin_hash, sizeof(st.pin_hash), "pbkdf2-sha256$1$00$bb");
+	assert_int_equal(store_put_staff(f->s, &st), 0);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM staff"
+				   " WHERE role = 'admin'"
+				   " AND pin_hash LIKE '%$bb'"),
+			 1);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM staff"), 1);
+
+	st.credential_hmac[0] = 'X';
+	assert_int_equal(store_put_staff(f->s, &st), -EINVAL);
+	fake_hmac(st.credential_hmac, '8');
+	st.pin_hash[0] = '\0';
+	assert_int_equal(store_put_staff(f->s, &st), -EINVAL);
+	snprintf(st.pin_hash, sizeof(st.pin_hash), "pbkdf2-sha256$1$00$cc");
+	fake_hmac(st.credential_hmac, '8');
+	st.role = (enum kiosk_staff_role)5;
+	assert_int_equal(store_put_staff(f->s, &st), -EINVAL);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM staff"), 1);
+}
+
+static void lockers_are_ensured_once_and_bounded(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(store_ensure_lockers(f->s, 0), -EINVAL);
+	assert_int_equal(store_ensure_lockers(f->s, KIOSK_LOCKERS_MAX + 1),
+			 -EINVAL);
+	assert_int_equal(record(f, KIOSK_RECORD_LOCKER_DISABLED, "", 2, 1), 0);
+	assert_int_equal(store_ensure_lockers(f->s, TEST_LOCKERS), 0);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM lockers"),
+			 TEST_LOCKERS);
+	/* Existing rows keep their state. */
+	assert_int_equal(db_int(f, "SELECT disabled FROM lockers"
+				   " WHERE number = 2"),
+			 1);
+	assert_int_equal(store_ensure_lockers(f->s, 12), 0);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM lockers"), 12);
+}
+
+static void load_restores_holds_staff_and_lockers_into_a_core(void **state)
+{
+	struct fixture *f = *state;
+	static const uint8_t key[32] = { 1, 2, 3 };
+	struct kiosk_locker_config lockers[4];
+	struct kiosk_config config = {
+		.site_key = key,
+		.site_key_len = sizeof(key),
+		.n_lockers = 4,
+		.lockers = lockers,
+		.pin_max_attempts = 3,
+		.pin_lockout_usec = 60000000,
+		.session_timeout_usec = 30000000,
+		.staff_session_timeout_usec = 120000000,
+		.door_confirm_timeout_usec = 10000000,
+		.door_left_open_usec = 60000000,
+		.max_holds = 64,
+	};
+	struct kiosk_staff staff = { .role = KIOSK_STAFF_ROLE_STAFF };
+	const struct kiosk_hold *kh;
+	struct kiosk_locker_info info;
+	struct kiosk_record rec;
+	struct kiosk *k;
+
+	for (unsigned i = 0; i < 4; i++)
+		lockers[i] = (struct kiosk_locker_config){
+			.size = KIOSK_SIZE_LARGE,
+			.kind = i == 3 ? KIOSK_LOCKER_KIND_RETURN :
+					 KIOSK_LOCKER_KIND_HOLD,
+			.pulse_ms = 500,
+		};
+	add_hold(f, "h1", 'a');
+	add_hold(f, "h2", 'b');
+	add_hold(f, "h3", 'c');
+	assert_int_equal(record(f, KIOSK_RECORD_HOLD_LOADED, "h1", 1, 100), 0);
+	assert_int_equal(record(f, KIOSK_RECORD_HOLD_LOADED, "h3", 2, 110), 0);
+	assert_int_equal(record(f, KIOSK_RECORD_HOLD_PICKED_UP, "h3", 2, 120),
+			 0);
+	rec = make_record(KIOSK_RECORD_LOCKER_FAULT, "", 2);
+	rec.fault = KIOSK_FAULT_NOT_OPENED;
+	assert_int_equal(store_record(f->s, &rec, 130, NULL), 0);
+	assert_int_equal(record(f, KIOSK_RECORD_LOCKER_DISABLED, "", 3, 140),
+			 0);
+	assert_int_equal(record(f, KIOSK_RECORD_RETURN_DEPOSITED, "", 4, 150),
+			 0);
+	fake_hmac(staff.credential_hmac, '9');
+	snprintf(staff.pin_hash, sizeof(staff.pin_hash),
+		 "pbkdf2-sha256$1000$00112233445566778899aabbccddeeff$"
+		 "0011223344556677889900112233445566778899001122334455667788990"
+		 "011");
+	assert_int_equal(store_put_staff(f->s, &staff), 0);
+	reopen(f, NULL);
+
+	k = kiosk_new(&config);
+	assert_non_null(k);
+	assert_int_equal(store_load(f->s, k), 0);
+
+	kh = kiosk_get_hold(k, "h1");
+	assert_non_null(kh);
+	assert_int_equal(kh->state, KIOSK_HOLD_STATE_LOADED);
+	assert_int_equal(kh->locker, 1);
+	assert_int_equal(kh->loaded_at_usec, 100);
+	assert_int_equal(kh->n_credentials, 1);
+	kh = kiosk_get_hold(k, "h2");
+	assert_non_null(kh);
+	assert_int_equal(kh->state, KIOSK_HOLD_STATE_PENDING);
+	assert_null(kiosk_get_hold(k, "h3"));
+
+	assert_int_equal(kiosk_get_locker(k, 1, &info), 0);
+	assert_string_equal(info.hold_id, "h1");
+	assert_false(info.disabled);
+	assert_int_equal(kiosk_get_locker(k, 2, &info), 0);
+	assert_string_equal(info.hold_id, "");
+	assert_int_equal(info.fault, KIOSK_FAULT_NOT_OPENED);
+	assert_int_equal(kiosk_get_locker(k, 3, &info), 0);
+	assert_true(info.disabled);
+	assert_int_equal(kiosk_get_locker(k, 4, &info), 0);
+	assert_int_equal(info.returns, 1);
+	/* The core already knows this staff card. */
+	assert_int_equal(kiosk_add_staff(k, &staff), -EEXIST);
+	kiosk_free(k);
+}
+
+/*
+ * Feeds one input to the core and makes every RECORD it returns durable,
+ * as lokerd does; returns the locker of the last UNLOCK, or 0.
+ */
+static unsigned feed(struct fixture *f, struct kiosk *k, struct kiosk_input *in,
+		     unsigned *n_records)
+{
+	static struct kiosk_actions actions;
+	unsigned unlocked = 0;
+
+	in->now_usec += 1000;
+	in->wall_usec += 1000;
+	actions.n = 0;
+	assert_int_equal(kiosk_handle(k, in, &actions), 0);
+	for (unsigned i = 0; i < actions.n; i++) {
+		const struct kiosk_action *a = &actions.a[i];
+
+		switch (a->type) {
+		case KIOSK_ACTION_RECORD:
+			if (store_record(f->s, &a->record, in->wall_usec,
+					 NULL) < 0)
+				fail_msg("%s: %s",
+					 kiosk_record_type_to_string(
+						 a->record.type),
+					 store_last_error(f->s));
+			(*n_records)++;
+			break;
+		case KIOSK_ACTION_UNLOCK:
+			unlocked = a->locker;
+			break;
+		case KIOSK_ACTION_TIMER_ARM:
+		case KIOSK_ACTION_TIMER_DISARM:
+		case KIOSK_ACTION_SCREEN:
+			break;
+		}
+	}
+	return unlocked;
+}
+
+static void records_from_the_core_are_accepted_and_applied(void **state)
+{
+	struct fixture *f = *state;
+	static const uint8_t key[] = "site key of the test kiosk";
+	struct kiosk_locker_config lockers[2] = {
+		{ KIOSK_SIZE_MEDIUM, KIOSK_LOCKER_KIND_HOLD, 500 },
+		{ KIOSK_SIZE_LARGE, KIOSK_LOCKER_KIND_HOLD, 500 },
+	};
+	struct kiosk_config config = {
+		.site_key = key,
+		.site_key_len = sizeof(key) - 1,
+		.n_lockers = 2,
+		.lockers = lockers,
+		.pin_max_attempts = 3,
+		.pin_lockout_usec = 60000000,
+		.session_timeout_usec = 30000000,
+		.staff_session_timeout_usec = 120000000,
+		.door_confirm_timeout_usec = 10000000,
+		.door_left_open_usec = 60000000,
+		.max_holds = 16,
+	};
+	struct kiosk_input in = { .wall_usec = 1700000000000000 };
+	struct store_hold h;
+	struct events ev;
+	unsigned n = 0, locker;
+	struct kiosk *k;
+
+	make_hold(&h, "h1", 'a');
+	h.hold.expires_at_usec = in.wall_usec + 86400000000;
+	assert_int_equal(credential_hmac(key, sizeof(key) - 1, "card:12345",
+					 h.hold.credential_hmacs[0]),
+			 0);
+	assert_int_equal(store_add_hold(f->s, &h), 0);
+	k = kiosk_new(&config);
+	assert_non_null(k);
+	assert_int_equal(store_load(f->s, k), 0);
+	in.type = KIOSK_INPUT_START;
+	feed(f, k, &in, &n);
+
+	/* Staff load it through the service path. */
+	in = (struct kiosk_input){ .type = KIOSK_INPUT_LOAD,
+				   .now_usec = in.now_usec,
+				   .wall_usec = in.wall_usec,
+				   .service = true,
+				   .hold_id = "h1" };
+	locker = feed(f, k, &in, &n);
+	assert_int_not_equal(locker, 0);
+	in = (struct kiosk_input){ .type = KIOSK_INPUT_DOOR,
+				   .now_usec = in.now_usec,
+				   .wall_usec = in.wall_usec,
+				   .locker = locker,
+				   .door_open = true };
+	feed(f, k, &in, &n);
+	in.door_open = false;
+	feed(f, k, &in, &n);
+	assert_int_equal(hold_state(f, "h1"), KIOSK_HOLD_STATE_LOADED);
+
+	/* The patron taps the card and takes the books. */
+	in = (struct kiosk_input){ .type = KIOSK_INPUT_CREDENTIAL,
+				   .now_usec = in.now_usec,
+				   .wall_usec = in.wall_usec,
+				   .credential = "card:12345" };
+	assert_int_equal(feed(f, k, &in, &n), locker);
+	in = (struct kiosk_input){ .type = KIOSK_INPUT_DOOR,
+				   .now_usec = in.now_usec,
+				   .wall_usec = in.wall_usec,
+				   .locker = locker,
+				   .door_open = true };
+	feed(f, k, &in, &n);
+	in.door_open = false;
+	feed(f, k, &in, &n);
+	kiosk_free(k);
+
+	assert_int_equal(hold_state(f, "h1"), KIOSK_HOLD_STATE_PICKED_UP);
+	all_events(f, &ev);
+	assert_int_equal(ev.n, n);
+	assert_true(n >= 4);
+	assert_string_equal(ev.type[0], "locker_unlocked");
+	assert_string_equal(ev.type[1], "hold_loaded");
+	assert_string_equal(ev.type[2], "locker_unlocked");
+	assert_string_equal(ev.type[3], "hold_picked_up");
+	assert_non_null(strstr(ev.payload[2], "\"purpose\":\"pickup\""));
+	assert_non_null(strstr(ev.payload[3], "\"barcode\":\"B0001\""));
+	events_clear(&ev);
+}
+
+static void integrity_check_passes_on_a_healthy_database(void **state)
+{
+	struct fixture *f = *state;
+
+	add_hold(f, "h1", 'a');
+	assert_int_equal(record(f, KIOSK_RECORD_HOLD_LOADED, "h1", 1, 1), 0);
+	assert_int_equal(store_check_integrity(f->s), 0);
+}
+
+static void free_accepts_null(void **state)
+{
+	store_free(NULL);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(creates_and_migrates_a_fresh_database),
+		T(reopening_keeps_data),
+		T(refuses_a_database_from_a_newer_schema),
+		T(refuses_a_file_that_is_not_a_database),
+		T(refuses_a_database_of_another_application),
+		T(refuses_a_database_it_cannot_write),
+		T(record_applies_the_state_change_and_appends_the_outbox_in_one_transaction),
+		T(every_record_type_changes_what_it_describes),
+		T(a_failing_record_writes_nothing),
+		T(the_outbox_bound_returns_enospc),
+		T(uuids_are_unique_and_well_formed),
+		T(payloads_have_the_right_fields),
+		T(add_hold_refuses_a_duplicate_id),
+		T(add_hold_refuses_bad_values),
+		T(get_hold_returns_items_and_credentials),
+		T(holds_are_listed_newest_first_up_to_the_limit),
+		T(events_are_listed_oldest_first_up_to_the_limit),
+		T(pruning_keeps_unsent_rows),
+		T(the_outbox_refuses_changes_to_recorded_events),
+		T(staff_are_replaced_and_checked),
+		T(lockers_are_ensured_once_and_bounded),
+		T(load_restores_holds_staff_and_lockers_into_a_core),
+		T(records_from_the_core_are_accepted_and_applied),
+		T(integrity_check_passes_on_a_healthy_database),
+		T(free_accepts_null),
+	};
+#undef T
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
