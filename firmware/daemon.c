@@ -649,10 +649,7 @@ static json_t *cmd_staff_add(struct daemon *d, json_t *req)
 	if (err < 0)
 		return control_error(err, "cannot store staff: %s",
 				     store_last_error(d->store));
-	err = kiosk_add_staff(d->kiosk, &st);
-	/* A changed PIN: rebuild the core from the store, which has it. */
-	if (err == -EEXIST)
-		err = reload_core(d, true);
+	err = kiosk_put_staff(d->kiosk, &st);
 	if (err < 0)
 		return control_error(err, "staff stored, but not taken: %s",
 				     strerror(-err));

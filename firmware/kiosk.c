@@ -159,8 +159,7 @@ static void hold_drop(struct kiosk *k, struct kiosk_hold *h)
 	k->n_holds--;
 }
 
-static const struct kiosk_staff *staff_find(const struct kiosk *k,
-					    const char *hmac)
+static struct kiosk_staff *staff_find(struct kiosk *k, const char *hmac)
 {
 	unsigned i;
 
@@ -1418,14 +1417,19 @@ int kiosk_add_hold(struct kiosk *k, const struct kiosk_hold *h)
 	return 0;
 }
 
-int kiosk_add_staff(struct kiosk *k, const struct kiosk_staff *s)
+int kiosk_put_staff(struct kiosk *k, const struct kiosk_staff *s)
 {
+	struct kiosk_staff *known;
+
 	if (!k || !s || !credential_is_hmac(s->credential_hmac) ||
 	    !string_fits(s->pin_hash, sizeof(s->pin_hash)) || !s->pin_hash[0] ||
 	    (unsigned)s->role > KIOSK_STAFF_ROLE_ADMIN)
 		return -EINVAL;
-	if (staff_find(k, s->credential_hmac))
-		return -EEXIST;
+	known = staff_find(k, s->credential_hmac);
+	if (known) {
+		*known = *s;
+		return 0;
+	}
 	if (k->n_staff >= KIOSK_STAFF_MAX)
 		return -ENOSPC;
 	k->staff[k->n_staff++] = *s;

@@ -295,8 +295,11 @@ void kiosk_free(struct kiosk *k);
  * are not kept (0 is returned).
  */
 int kiosk_add_hold(struct kiosk *k, const struct kiosk_hold *h);
-/* Returns 0, -EEXIST when the credential is already staff, -ENOSPC, -EINVAL. */
-int kiosk_add_staff(struct kiosk *k, const struct kiosk_staff *s);
+/*
+ * Adds a staff credential, or gives a known one its new PIN hash and role.
+ * Returns 0, -ENOSPC, -EINVAL.
+ */
+int kiosk_put_staff(struct kiosk *k, const struct kiosk_staff *s);
 /* Persistent locker state; -EINVAL for a bad number. */
 int kiosk_set_locker_state(struct kiosk *k, unsigned locker,
 			   const struct kiosk_locker_state *state);

@@ -1631,7 +1631,7 @@ static int load_staff(struct store *s, struct kiosk *k)
 		if (r == 0 && (!role || role_from_string(role, &staff.role)))
 			r = store_error(s, -EILSEQ, "staff: unknown role");
 		if (r == 0) {
-			r = kiosk_add_staff(k, &staff);
+			r = kiosk_put_staff(k, &staff);
 			if (r < 0)
 				store_error(s, r,
 					    "staff: refused by the core: %s",

@@ -111,7 +111,7 @@ static void add_staff(struct kiosk *k, const char *raw)
 
 	hmac_of(raw, s.credential_hmac);
 	strcpy(s.pin_hash, staff_pin_hash);
-	assert_int_equal(kiosk_add_staff(k, &s), 0);
+	assert_int_equal(kiosk_put_staff(k, &s), 0);
 }
 
 /* A core with the test lockers and two staff members, not started. */
@@ -889,6 +889,23 @@ static void refuses_staff_commands_without_a_staff_session(void **state)
 			 KIOSK_HOLD_STATE_PENDING);
 }
 
+static void gives_a_known_staff_card_its_new_pin(void **state)
+{
+	struct fx *fx = *state;
+	struct kiosk_staff s = { .role = KIOSK_STAFF_ROLE_STAFF };
+
+	assert_int_equal(start(fx), 0);
+	hmac_of(STAFF_CARD, s.credential_hmac);
+	assert_int_equal(pin_hash("9999", 1000, s.pin_hash), 0);
+	assert_int_equal(kiosk_put_staff(fx->k, &s), 0);
+
+	assert_int_equal(tap(fx, STAFF_CARD), 0);
+	assert_int_equal(type_pin(fx, STAFF_PIN), 0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_WRONG_PIN);
+	assert_int_equal(type_pin(fx, "9999"), 0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_STAFF_MENU);
+}
+
 static void logs_staff_in_with_card_and_pin_then_loads_a_hold(void **state)
 {
 	struct fx *fx = *state;
@@ -1556,12 +1573,11 @@ static void checks_holds_and_staff_as_they_are_added(void **state)
 
 	hmac_of(STAFF_CARD, s.credential_hmac);
 	strcpy(s.pin_hash, staff_pin_hash);
-	assert_int_equal(kiosk_add_staff(fx->k, &s), -EEXIST);
 	strcpy(s.credential_hmac, "nope");
-	assert_int_equal(kiosk_add_staff(fx->k, &s), -EINVAL);
+	assert_int_equal(kiosk_put_staff(fx->k, &s), -EINVAL);
 	hmac_of("uid:01020304", s.credential_hmac);
 	s.pin_hash[0] = '\0';
-	assert_int_equal(kiosk_add_staff(fx->k, &s), -EINVAL);
+	assert_int_equal(kiosk_put_staff(fx->k, &s), -EINVAL);
 }
 
 static void names_every_value_stably(void **state)
@@ -1653,6 +1669,7 @@ int main(void)
 		TEST(refuses_to_load_into_an_occupied_disabled_or_small_locker),
 		TEST(refuses_staff_commands_without_a_staff_session),
 		TEST(logs_staff_in_with_card_and_pin_then_loads_a_hold),
+		TEST(gives_a_known_staff_card_its_new_pin),
 		TEST(hands_a_staff_session_over_only_to_another_staff_card),
 		TEST(locks_a_staff_card_out_after_wrong_pins),
 		TEST(a_load_door_that_never_opens_releases_the_locker),

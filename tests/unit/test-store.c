@@ -1039,7 +1039,9 @@ static void load_restores_holds_staff_and_lockers_into_a_core(void **state)
 			 0);
 	assert_int_equal(record(f, KIOSK_RECORD_RETURN_DEPOSITED, "", 4, 150),
 			 0);
-	fake_hmac(staff.credential_hmac, '9');
+	assert_int_equal(credential_hmac(key, sizeof(key), "card:S-1",
+					 staff.credential_hmac),
+			 0);
 	snprintf(staff.pin_hash, sizeof(staff.pin_hash),
 		 "pbkdf2-sha256$1000$00112233445566778899aabbccddeeff$"
 		 "0011223344556677889900112233445566778899001122334455667788990"
@@ -1072,8 +1074,21 @@ static void load_restores_holds_staff_and_lockers_into_a_core(void **state)
 	assert_true(info.disabled);
 	assert_int_equal(kiosk_get_locker(k, 4, &info), 0);
 	assert_int_equal(info.returns, 1);
-	/* The core already knows this staff card. */
-	assert_int_equal(kiosk_add_staff(k, &staff), -EEXIST);
+	/* The core knows the staff card: a tap asks for the staff PIN. */
+	{
+		struct kiosk_actions *acts = calloc(1, sizeof(*acts));
+		struct kiosk_input in = { .type = KIOSK_INPUT_START };
+
+		assert_non_null(acts);
+		assert_int_equal(kiosk_handle(k, &in, acts), 0);
+		acts->n = 0;
+		in.type = KIOSK_INPUT_CREDENTIAL;
+		in.credential = "card:S-1";
+		assert_int_equal(kiosk_handle(k, &in, acts), 0);
+		assert_int_equal(kiosk_get_screen(k)->screen,
+				 KIOSK_SCREEN_STAFF_PIN);
+		free(acts);
+	}
 	kiosk_free(k);
 }
 
