@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
@@ -30,8 +31,8 @@ static void usage(FILE *f)
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si,
 		     void *userdata)
 {
-	log_notice("%s received: stopping",
-		   sigabbrev_np((int)si->ssi_signo) ?: "signal");
+	log_notice("SIG%s received: stopping",
+		   sigabbrev_np((int)si->ssi_signo) ?: "?");
 	sd_notify(0, "STOPPING=1");
 	return sd_event_exit(sd_event_source_get_event(s), 0);
 }
@@ -82,6 +83,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	/* The database holds PIN hashes: nothing lokerd creates is for others. */
+	umask(0027);
 	config = malloc(sizeof(*config));
 	if (!config) {
 		log_err("out of memory");

@@ -18,7 +18,7 @@ cleanup() {
 		echo "--- lokerd log (last 40 lines):" >&2
 		tail -n 40 "$WORK/lokerd.log" >&2
 	fi
-	rm -rf "$WORK"
+	[ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
 }
 trap cleanup EXIT
 
