@@ -1,0 +1,37 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# The kiosk never unlocks a door it cannot record unlocking: with the
+# outbox at its bound, a patron's tap opens nothing, the kiosk says it is
+# out of service, and the hold stays loaded for when recording works again.
+. "$(dirname "$0")/lib.sh"
+
+kiosk_write_config "$WORK" "
+[outbox]
+max_unsent = 1000"
+kiosk_start "$WORK"
+
+ctl holds add H-1 --credential card:M-1 >/dev/null
+ctl load H-1 >/dev/null
+ctl sim door 1 open >/dev/null
+ctl sim door 1 close >/dev/null
+
+# Fill the outbox to its bound: each disable or enable is one event.
+backlog=$(ctl --json status | jq .backlog)
+while [ "$backlog" -lt 1000 ]; do
+	ctl disable 5 >/dev/null
+	ctl enable 5 >/dev/null
+	backlog=$((backlog + 2))
+done
+r=$(ctl --json status)
+expect '.backlog == 1000 and .in_service and .lockers[0].lock_pulses == 1' "$r"
+
+r=$(ctl --json sim tap card:M-1)
+expect '.unlocked == []' "$r"
+r=$(ctl --json status)
+expect '.in_service == false and .lockers[0].lock_pulses == 1 and .lockers[0].hold == "H-1"' "$r"
+expect '.faults | index("out of service: events cannot be recorded") != null' "$r"
+grep -q "not recorded: No space left on device" "$WORK/lokerd.log" ||
+	fail "the refusal is not in the log"
+r=$(ctl --json holds)
+expect '.holds[0].state == "loaded"' "$r"
+echo "integration outbox-full: ok"
