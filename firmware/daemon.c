@@ -16,8 +16,9 @@
 #include "reader.h"
 #include "store.h"
 
-#define TIMER_ACCURACY_USEC 1000 /* 1 ms: door and lock timing */
-#define LIST_LIMIT_MAX	    1000
+#define TIMER_ACCURACY_USEC   1000 /* 1 ms: door and lock timing */
+#define HOLD_EXPIRES_IN_MAX_S (366 * 24 * 3600)
+#define LIST_LIMIT_MAX	      1000
 
 struct timer_slot {
 	struct daemon *daemon;
@@ -554,8 +555,12 @@ static json_t *cmd_hold_add(struct daemon *d, json_t *req)
 	h->state = KIOSK_HOLD_STATE_PENDING;
 	if (size && kiosk_size_from_string(size, &h->size) < 0)
 		return control_error(EINVAL, "size: small, medium or large");
+	/* Refused rather than cut: a cut could split a UTF-8 character. */
+	if (name && strlen(name) > KIOSK_NAME_MAX)
+		return control_error(EINVAL, "name: at most %d bytes",
+				     KIOSK_NAME_MAX);
 	if (name)
-		snprintf(h->patron_name, sizeof(h->patron_name), "%s", name);
+		memcpy(h->patron_name, name, strlen(name) + 1);
 	if (!json_is_array(creds) && !code)
 		return control_error(
 			EINVAL,
@@ -583,6 +588,9 @@ static json_t *cmd_hold_add(struct daemon *d, json_t *req)
 	if (pin && pin_hash(pin, 0, h->pin_hash) < 0)
 		return control_error(EINVAL, "PIN: %d-%d digits",
 				     PIN_DIGITS_MIN, PIN_DIGITS_MAX);
+	if (expires_in_s < 0 || expires_in_s > HOLD_EXPIRES_IN_MAX_S)
+		return control_error(EINVAL, "expires_in_s: 1-%d seconds",
+				     HOLD_EXPIRES_IN_MAX_S);
 	if (expires_in_s > 0)
 		h->expires_at_usec = (int64_t)now_usec(CLOCK_REALTIME) +
 				     (int64_t)expires_in_s * 1000000;
@@ -603,6 +611,10 @@ static json_t *cmd_hold_add(struct daemon *d, json_t *req)
 					     STORE_BARCODE_MAX);
 		snprintf(sh.items[i].barcode, sizeof(sh.items[i].barcode), "%s",
 			 barcode);
+		if (title && strlen(title) > STORE_TITLE_MAX)
+			return control_error(EINVAL,
+					     "item title: at most %d bytes",
+					     STORE_TITLE_MAX);
 		snprintf(sh.items[i].title, sizeof(sh.items[i].title), "%s",
 			 title ? title : "");
 		sh.n_items++;

@@ -58,6 +58,7 @@ for round in $(seq "$ROUNDS"); do
 	r=$(ctl --json check)
 	expect '.integrity=="ok"' "$r"
 	n=$(wc -l <"$WORK/present")
+	[ "$n" -lt 1000 ] || fail "more events than lokerctl lists: shorten the test"
 	picked=$(ctl --json holds --limit 1000 | jq '[.holds[] | select(.state=="picked_up")] | length')
 	echo "round $round: killed and restarted; $n events, all confirmed ones present; $picked holds picked up"
 	# Holds a kill left half-way are staff business; go on with fresh ones.
