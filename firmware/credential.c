@@ -18,13 +18,17 @@
 #define UID_BYTES_DOUBLE 7
 #define UID_BYTES_TRIPLE 10
 #define CARD_ID_MAX	 64
-#define CODE_DIGITS_MIN	 4
-#define CODE_DIGITS_MAX	 12
+/* Fewer digits are guessed too easily. */
+#define CODE_DIGITS_MIN 6
+#define CODE_DIGITS_MAX 12
 
 #define PIN_HASH_PREFIX	       "pbkdf2-sha256$"
 #define PIN_ITERATIONS_DEFAULT 10000
-/* Verifying costs time in proportion: a hostile hash must not hang us. */
-#define PIN_ITERATIONS_MAX	  10000000
+/*
+ * Verifying costs time in proportion, on the event loop: a hostile or
+ * mistaken hash must not stall it.
+ */
+#define PIN_ITERATIONS_MAX	  200000
 #define PIN_ITERATIONS_DIGITS_MAX 8
 #define PIN_SALT_BYTES		  16
 /* Salts made elsewhere (the server) are accepted within these bounds. */

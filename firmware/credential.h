@@ -21,7 +21,7 @@
  *                 dropped, hex is upper-cased: "uid:04a1:b2" -> "uid:04A1B2"
  *   card:<id>     member number; surrounding blanks trimmed, 1-64 printable
  *                 ASCII characters without blanks, case kept
- *   code:<digits> pickup code; blanks and '-' dropped, 4-12 digits
+ *   code:<digits> pickup code; blanks and '-' dropped, 6-12 digits
  * The prefix itself is case-insensitive. Returns 0 and fills ret (size n),
  * -EINVAL for anything else, -ENOBUFS when n is too small. ret is untouched
  * on failure.
@@ -41,13 +41,17 @@ int credential_is_hmac(const char *s);
 /*
  * A PIN is 4-8 ASCII digits. Hash format:
  *   pbkdf2-sha256$<iterations>$<salt hex>$<hash hex>
- * pin_hash() draws a fresh 16-byte salt; iterations 0 means the default.
- * Returns 0, -EINVAL for a malformed PIN, -EIO when no randomness.
+ * with 1 to 200,000 iterations: verifying runs on the event loop, so a
+ * costlier hash is refused rather than allowed to stall it. pin_hash() draws
+ * a fresh 16-byte salt; iterations 0 means the default (10,000). Returns 0,
+ * -EINVAL for a malformed PIN or too many iterations, -EIO when no
+ * randomness.
  */
 int pin_hash(const char *pin, unsigned iterations, char ret[PIN_HASH_MAX + 1]);
 
 /*
  * Returns 1 when pin matches hash, 0 when it does not, -EINVAL when the
- * hash string is malformed. Comparison is constant-time.
+ * hash string is malformed or asks for more than 200,000 iterations.
+ * Comparison is constant-time.
  */
 int pin_verify(const char *hash, const char *pin);

@@ -16,9 +16,10 @@
 #include "reader.h"
 #include "store.h"
 
-#define TIMER_ACCURACY_USEC   1000 /* 1 ms: door and lock timing */
-#define HOLD_EXPIRES_IN_MAX_S (366 * 24 * 3600)
-#define LIST_LIMIT_MAX	      1000
+#define TIMER_ACCURACY_USEC    1000 /* 1 ms: door and lock timing */
+#define PULSE_RELEASE_RETRY_MS 100
+#define HOLD_EXPIRES_IN_MAX_S  (366 * 24 * 3600)
+#define LIST_LIMIT_MAX	       1000
 
 struct timer_slot {
 	struct daemon *daemon;
@@ -30,6 +31,7 @@ struct pulse_slot {
 	struct daemon *daemon;
 	unsigned locker;
 	sd_event_source *source;
+	bool release_failing;
 };
 
 struct daemon {
@@ -46,6 +48,9 @@ struct daemon {
 	unsigned n_timers;
 	struct pulse_slot *pulses; /* [0] is locker 1 */
 	struct kiosk_actions *actions;
+	/* Lockers the last input unlocked, for the control socket's reply. */
+	unsigned unlocked[KIOSK_LOCKERS_MAX];
+	unsigned n_unlocked;
 	bool out_of_service;
 	uint64_t started_usec;
 };
@@ -95,7 +100,7 @@ static int arm(sd_event *event, sd_event_source **source, uint64_t at_usec,
 	return sd_event_source_set_enabled(*source, SD_EVENT_ONESHOT);
 }
 
-static int feed(struct daemon *d, struct kiosk_input *in);
+static int feed(struct daemon *d, struct kiosk_input *in, int *ret_record_err);
 
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
@@ -105,7 +110,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 		.timer = slot->timer,
 	};
 
-	feed(slot->daemon, &in);
+	feed(slot->daemon, &in, NULL);
 	return 0;
 }
 
@@ -115,14 +120,28 @@ static int on_pulse_end(sd_event_source *s, uint64_t usec, void *userdata)
 	int err =
 		lockbank_set_lock(slot->daemon->lockbank, slot->locker, false);
 
-	/* A lock that cannot be released is a fire risk for the coil. */
-	if (err < 0)
-		log_err("locker %u: lock release failed: %s", slot->locker,
-			strerror(-err));
+	/*
+	 * A coil left energised overheats: try again soon, for as long as it
+	 * takes, and say so once.
+	 */
+	if (err < 0) {
+		if (!slot->release_failing)
+			log_err("locker %u: lock release failed, retrying every %d ms: %s",
+				slot->locker, PULSE_RELEASE_RETRY_MS,
+				strerror(-err));
+		slot->release_failing = true;
+		arm(slot->daemon->event, &slot->source,
+		    usec + PULSE_RELEASE_RETRY_MS * 1000ULL, on_pulse_end,
+		    slot);
+	} else if (slot->release_failing) {
+		log_notice("locker %u: lock released", slot->locker);
+		slot->release_failing = false;
+	}
 	return 0;
 }
 
-static void unlock(struct daemon *d, unsigned locker, uint32_t pulse_ms)
+/* Energises a lock and times its release; -errno when it cannot. */
+static int unlock(struct daemon *d, unsigned locker, uint32_t pulse_ms)
 {
 	struct pulse_slot *slot = &d->pulses[locker - 1];
 	int err;
@@ -130,7 +149,7 @@ static void unlock(struct daemon *d, unsigned locker, uint32_t pulse_ms)
 	err = lockbank_set_lock(d->lockbank, locker, true);
 	if (err < 0) {
 		log_err("locker %u: unlock failed: %s", locker, strerror(-err));
-		return;
+		return err;
 	}
 	err = arm(d->event, &slot->source,
 		  now_usec(CLOCK_MONOTONIC) + pulse_ms * 1000ULL, on_pulse_end,
@@ -141,6 +160,7 @@ static void unlock(struct daemon *d, unsigned locker, uint32_t pulse_ms)
 			strerror(-err));
 		lockbank_set_lock(d->lockbank, locker, false);
 	}
+	return 0;
 }
 
 static void log_record(const struct kiosk_record *r, const char *uuid)
@@ -165,47 +185,76 @@ static void log_screen(const struct kiosk_screen_info *s)
 	log_info("screen: %s%s", kiosk_screen_to_string(s->screen), lockers);
 }
 
-static int reload_core(struct daemon *d, bool run_start);
-
 /*
- * Carries out the core's actions in order. A record that cannot be made
- * durable stops the batch: nothing after it (an unlock, above all) may
- * happen, and the core is rebuilt from what the store does hold.
+ * Carries out the core's actions in order. An UNLOCK is carried out only
+ * right after its own LOCKER_UNLOCKED record was made durable: the kiosk
+ * never opens a door it has not recorded opening. Unlocks that were not
+ * carried out are reported back to the core, which drops those openings.
+ * Returns 0, or the error of the first record that failed.
  */
-static int run_actions(struct daemon *d, const struct kiosk_actions *acts,
-		       bool may_reload)
+static int run_actions(struct daemon *d, const struct kiosk_actions *acts)
 {
+	unsigned skipped[KIOSK_LOCKERS_MAX], n_skipped = 0;
+	bool not_unlocked[KIOSK_LOCKERS_MAX + 1] = { false };
+	unsigned recorded_unlock = 0; /* locker of the record just before */
+	int first_err = 0;
+
 	for (unsigned i = 0; i < acts->n; i++) {
 		const struct kiosk_action *a = &acts->a[i];
 		char uuid[STORE_UUID_LEN + 1];
 		struct timer_slot *slot;
+		unsigned unlock_ok = recorded_unlock;
 		int err;
 
+		recorded_unlock = 0;
 		switch (a->type) {
 		case KIOSK_ACTION_RECORD:
+			/*
+			 * A door whose sensor read open at the pulse is taken
+			 * as opened in the same batch: not if it stayed locked.
+			 */
+			if (a->record.locker <= KIOSK_LOCKERS_MAX &&
+			    not_unlocked[a->record.locker]) {
+				log_warning(
+					"event %s for locker %u dropped: the locker was not unlocked",
+					kiosk_record_type_to_string(
+						a->record.type),
+					a->record.locker);
+				break;
+			}
 			err = store_record(d->store, &a->record,
 					   (int64_t)now_usec(CLOCK_REALTIME),
 					   uuid);
 			if (err < 0) {
-				log_err("event %s for locker %u not recorded: %s (%s); out of service until events can be recorded",
+				log_err("event %s for locker %u not recorded: %s; out of service until events can be recorded",
 					kiosk_record_type_to_string(
 						a->record.type),
-					a->record.locker, strerror(-err),
+					a->record.locker,
 					store_last_error(d->store));
 				d->out_of_service = true;
-				if (may_reload)
-					reload_core(d, true);
-				return err;
+				if (first_err == 0)
+					first_err = err;
+				break;
 			}
 			if (d->out_of_service) {
 				log_notice(
 					"events are recorded again: back in service");
 				d->out_of_service = false;
 			}
+			if (a->record.type == KIOSK_RECORD_LOCKER_UNLOCKED)
+				recorded_unlock = a->record.locker;
 			log_record(&a->record, uuid);
 			break;
 		case KIOSK_ACTION_UNLOCK:
-			unlock(d, a->locker, a->pulse_ms);
+			if (unlock_ok == a->locker &&
+			    unlock(d, a->locker, a->pulse_ms) == 0) {
+				if (d->n_unlocked < KIOSK_LOCKERS_MAX)
+					d->unlocked[d->n_unlocked++] =
+						a->locker;
+			} else if (n_skipped < KIOSK_LOCKERS_MAX) {
+				skipped[n_skipped++] = a->locker;
+				not_unlocked[a->locker] = true;
+			}
 			break;
 		case KIOSK_ACTION_TIMER_ARM:
 			slot = timer_slot(d, &a->timer);
@@ -228,66 +277,70 @@ static int run_actions(struct daemon *d, const struct kiosk_actions *acts,
 			break;
 		}
 	}
-	return 0;
+
+	/* acts may be d->actions: it is reused from here on. */
+	for (unsigned i = 0; i < n_skipped; i++) {
+		struct kiosk_input in = {
+			.type = KIOSK_INPUT_UNLOCK_FAILED,
+			.locker = skipped[i],
+			.now_usec = now_usec(CLOCK_MONOTONIC),
+			.wall_usec = (int64_t)now_usec(CLOCK_REALTIME),
+		};
+
+		log_warning("locker %u: not unlocked", skipped[i]);
+		d->actions->n = 0;
+		if (kiosk_handle(d->kiosk, &in, d->actions) == 0)
+			run_actions(d, d->actions);
+	}
+	return first_err;
 }
 
-/* Stamps the input with the time, feeds it, carries out the actions. */
-static int feed(struct daemon *d, struct kiosk_input *in)
+/*
+ * Stamps the input with the time, feeds it, carries out the actions.
+ * Returns the core's refusal; ret_record_err (may be NULL) gets the error
+ * of a record that could not be made durable, or 0.
+ */
+static int feed(struct daemon *d, struct kiosk_input *in, int *ret_record_err)
 {
-	int err;
+	int err, record_err;
 
 	in->now_usec = now_usec(CLOCK_MONOTONIC);
 	in->wall_usec = (int64_t)now_usec(CLOCK_REALTIME);
 	d->actions->n = 0;
+	d->n_unlocked = 0;
 	err = kiosk_handle(d->kiosk, in, d->actions);
 	/* A refusal may still carry a screen explaining it. */
-	run_actions(d, d->actions, true);
+	record_err = run_actions(d, d->actions);
+	if (ret_record_err)
+		*ret_record_err = record_err;
 	return err;
 }
 
-/*
- * Builds a fresh core from the store and the door sensors. Used at start,
- * after a record failed, and when staff data changed under the core.
- */
-static int reload_core(struct daemon *d, bool run_start)
+/* Builds the core from the store and the door sensors, and starts it. */
+static int start_core(struct daemon *d)
 {
 	struct kiosk_input start = { .type = KIOSK_INPUT_START };
-	struct kiosk *k;
 	int err;
 
-	k = kiosk_new(&d->config.kiosk);
-	if (!k)
+	d->kiosk = kiosk_new(&d->config.kiosk);
+	if (!d->kiosk)
 		return -errno;
-	err = store_load(d->store, k);
+	err = store_load(d->store, d->kiosk);
 	if (err < 0) {
-		log_err("cannot load the kiosk state from %s: %s (%s)",
-			d->config.database, strerror(-err),
-			store_last_error(d->store));
-		kiosk_free(k);
+		log_err("cannot load the kiosk state from %s: %s",
+			d->config.database, store_last_error(d->store));
 		return err;
 	}
 	for (unsigned i = 1; i <= d->config.kiosk.n_lockers; i++) {
 		bool open;
 
 		if (lockbank_get_door(d->lockbank, i, &open) == 0)
-			kiosk_set_door(k, i, open);
+			kiosk_set_door(d->kiosk, i, open);
 	}
-	/* Timers of the old core mean nothing to the new one. */
-	for (unsigned i = 0; i < d->n_timers; i++)
-		if (d->timers[i].source)
-			sd_event_source_set_enabled(d->timers[i].source,
-						    SD_EVENT_OFF);
-	kiosk_free(d->kiosk);
-	d->kiosk = k;
-	if (!run_start)
-		return 0;
-	start.now_usec = now_usec(CLOCK_MONOTONIC);
-	start.wall_usec = (int64_t)now_usec(CLOCK_REALTIME);
-	d->actions->n = 0;
-	err = kiosk_handle(k, &start, d->actions);
+	err = feed(d, &start, NULL);
 	if (err < 0)
-		return err;
-	return run_actions(d, d->actions, false);
+		log_err("cannot start the kiosk: %s", strerror(-err));
+	return err;
 }
 
 static int on_reader(sd_event_source *s, int fd, uint32_t revents,
@@ -304,7 +357,7 @@ static int on_reader(sd_event_source *s, int fd, uint32_t revents,
 
 		switch (ev.type) {
 		case READER_EVENT_CARD_PRESENT:
-			feed(d, &in);
+			feed(d, &in, NULL);
 			break;
 		case READER_EVENT_CARD_REMOVED:
 			break;
@@ -328,7 +381,7 @@ static int on_lockbank(sd_event_source *s, int fd, uint32_t revents,
 
 		log_info("locker %u: door %s", ev.locker,
 			 ev.door_open ? "opened" : "closed");
-		feed(d, &in);
+		feed(d, &in, NULL);
 	}
 	return 0;
 }
@@ -358,20 +411,25 @@ static json_t *input_reply(struct daemon *d)
 {
 	json_t *reply = ok_reply(d), *unlocked = json_array();
 
-	for (unsigned i = 0; i < d->actions->n; i++)
-		if (d->actions->a[i].type == KIOSK_ACTION_UNLOCK)
-			json_array_append_new(
-				unlocked,
-				json_integer(d->actions->a[i].locker));
+	for (unsigned i = 0; i < d->n_unlocked; i++)
+		json_array_append_new(unlocked, json_integer(d->unlocked[i]));
 	json_object_set_new(reply, "unlocked", unlocked);
 	return reply;
+}
+
+static unsigned count_holds(const struct kiosk *k)
+{
+	unsigned n = 0;
+
+	while (kiosk_get_hold_at(k, n))
+		n++;
+	return n;
 }
 
 static json_t *cmd_status(struct daemon *d)
 {
 	json_t *lockers = json_array(), *faults = json_array();
 	uint64_t unsent = 0;
-	unsigned n_holds = 0;
 
 	for (unsigned i = 1; i <= kiosk_get_n_lockers(d->kiosk); i++) {
 		struct kiosk_locker_info li;
@@ -425,8 +483,6 @@ static json_t *cmd_status(struct daemon *d)
 		json_array_append_new(faults,
 				      json_string("reader: not answering"));
 	store_count_unsent(d->store, &unsent);
-	while (kiosk_get_hold_at(d->kiosk, n_holds))
-		n_holds++;
 	return json_pack(
 		"{s:b, s:s, s:s, s:b, s:I, s:o, s:o, s:o, s:I, s:i, s:{s:s, s:b}, s:{s:s}}",
 		"ok", 1, "kiosk_id", d->config.kiosk_id, "version",
@@ -435,7 +491,7 @@ static json_t *cmd_status(struct daemon *d)
 			     1000000ULL),
 		"screen", screen_json(kiosk_get_screen(d->kiosk)), "lockers",
 		lockers, "faults", faults, "backlog", (json_int_t)unsent,
-		"active_holds", (int)n_holds, "reader", "backend",
+		"active_holds", (int)count_holds(d->kiosk), "reader", "backend",
 		reader_get_backend(d->reader), "ok", reader_is_ok(d->reader),
 		"lockbank", "backend", lockbank_get_backend(d->lockbank));
 }
@@ -522,17 +578,49 @@ static json_t *hash_credential(struct daemon *d, const char *raw,
 	char norm[CREDENTIAL_MAX + 1];
 
 	if (!raw || credential_normalise(raw, norm, sizeof(norm)) < 0)
+		/* Not echoed: a card number is as private as its HMAC is not. */
 		return control_error(
 			EINVAL,
-			"bad credential '%s': use uid:<hex>, card:<member number> or code:<digits>",
-			raw ? raw : "");
+			"bad credential: use uid:<hex>, card:<member number> or code:<digits>");
 	credential_hmac(d->config.site_key, d->config.kiosk.site_key_len, norm,
 			ret);
 	return NULL;
 }
 
+struct field {
+	const char *name;
+	json_type type;
+};
+
+/* A field present with the wrong JSON type is refused, not ignored. */
+static json_t *check_fields(json_t *req, const struct field *fields, size_t n)
+{
+	static const char *const type_names[] = {
+		[JSON_OBJECT] = "an object",
+		[JSON_ARRAY] = "an array",
+		[JSON_STRING] = "a string",
+		[JSON_INTEGER] = "an integer",
+	};
+
+	for (size_t i = 0; i < n; i++) {
+		json_t *v = json_object_get(req, fields[i].name);
+
+		if (v && json_typeof(v) != fields[i].type)
+			return control_error(EINVAL, "%s: must be %s",
+					     fields[i].name,
+					     type_names[fields[i].type]);
+	}
+	return NULL;
+}
+
 static json_t *cmd_hold_add(struct daemon *d, json_t *req)
 {
+	static const struct field fields[] = {
+		{ "id", JSON_STRING },	 { "name", JSON_STRING },
+		{ "code", JSON_STRING }, { "pin", JSON_STRING },
+		{ "size", JSON_STRING }, { "credentials", JSON_ARRAY },
+		{ "items", JSON_ARRAY }, { "expires_in_s", JSON_INTEGER },
+	};
 	struct store_hold sh = { 0 };
 	struct kiosk_hold *h = &sh.hold;
 	const char *id = json_string_value(json_object_get(req, "id"));
@@ -548,6 +636,16 @@ static json_t *cmd_hold_add(struct daemon *d, json_t *req)
 	size_t i;
 	int err;
 
+	err_reply =
+		check_fields(req, fields, sizeof(fields) / sizeof(fields[0]));
+	if (err_reply)
+		return err_reply;
+	/* Checked before the store takes it: the core must take it too. */
+	if (count_holds(d->kiosk) >= d->config.kiosk.max_holds)
+		return control_error(
+			ENOSPC,
+			"the kiosk keeps its maximum of %u holds ([policy] max_holds)",
+			d->config.kiosk.max_holds);
 	if (!id || !id[0] || strlen(id) > KIOSK_HOLD_ID_MAX)
 		return control_error(EINVAL, "hold id: 1-%d characters",
 				     KIOSK_HOLD_ID_MAX);
@@ -561,7 +659,7 @@ static json_t *cmd_hold_add(struct daemon *d, json_t *req)
 				     KIOSK_NAME_MAX);
 	if (name)
 		memcpy(h->patron_name, name, strlen(name) + 1);
-	if (!json_is_array(creds) && !code)
+	if (json_array_size(creds) == 0 && !code)
 		return control_error(
 			EINVAL,
 			"a hold needs patron credentials or a pickup code");
@@ -708,38 +806,65 @@ static json_t *refusal(struct daemon *d, int err, const struct kiosk_input *in)
 	}
 }
 
+/*
+ * The "locker" field: absent or 0 gives 0 ("choose", where that means
+ * something), else an integer 1..n. Returns 0 or -EINVAL.
+ */
+static int locker_field(struct daemon *d, json_t *req, unsigned *ret)
+{
+	json_t *v = json_object_get(req, "locker");
+	json_int_t n;
+
+	*ret = 0;
+	if (!v)
+		return 0;
+	if (!json_is_integer(v))
+		return -EINVAL;
+	n = json_integer_value(v);
+	if (n < 0 || n > kiosk_get_n_lockers(d->kiosk))
+		return -EINVAL;
+	*ret = (unsigned)n;
+	return 0;
+}
+
 /* Feeds a staff command or a screen input; the reply tells the screen. */
 static json_t *cmd_input(struct daemon *d, json_t *req,
 			 enum kiosk_input_type type)
 {
-	json_int_t locker = json_integer_value(json_object_get(req, "locker"));
 	struct kiosk_input in = {
 		.type = type,
 		.service = true,
 		.hold_id = json_string_value(json_object_get(req, "hold")),
 		.pin = json_string_value(json_object_get(req, "pin")),
-		.locker = locker > 0 && locker <= KIOSK_LOCKERS_MAX ?
-				  (unsigned)locker :
-				  0,
 	};
-	int err;
+	int err, record_err;
 
-	if ((type == KIOSK_INPUT_OPEN || type == KIOSK_INPUT_DISABLE ||
-	     type == KIOSK_INPUT_ENABLE) &&
-	    in.locker == 0)
-		return control_error(EINVAL, "locker: a number from 1");
+	if (locker_field(d, req, &in.locker) < 0 ||
+	    (in.locker == 0 &&
+	     (type == KIOSK_INPUT_OPEN || type == KIOSK_INPUT_DISABLE ||
+	      type == KIOSK_INPUT_ENABLE)))
+		return control_error(EINVAL, "locker: a number from 1 to %u",
+				     kiosk_get_n_lockers(d->kiosk));
+	if ((type == KIOSK_INPUT_LOAD || type == KIOSK_INPUT_UNLOAD) &&
+	    !in.hold_id)
+		return control_error(EINVAL, "hold: the hold's id");
 	if (type == KIOSK_INPUT_PIN && !in.pin)
 		return control_error(EINVAL, "pin: digits");
-	err = feed(d, &in);
+	err = feed(d, &in, &record_err);
 	if (err < 0)
 		return refusal(d, err, &in);
+	if (record_err < 0)
+		return control_error(
+			record_err,
+			"not done: an event could not be recorded (%s); the kiosk is out of service until events can be recorded",
+			store_last_error(d->store));
 	return input_reply(d);
 }
 
 /* Takes what a simulated device queued, now, so the reply shows its effect. */
 static void drain_devices(struct daemon *d)
 {
-	d->actions->n = 0;
+	d->n_unlocked = 0;
 	on_reader(NULL, -1, 0, d);
 	on_lockbank(NULL, -1, 0, d);
 }
@@ -915,7 +1040,7 @@ struct daemon *daemon_new(const struct config *config, sd_event *event)
 			strerror(-err));
 		goto fail;
 	}
-	err = reload_core(d, true);
+	err = start_core(d);
 	if (err < 0)
 		goto fail;
 	log_notice("kiosk %s: %u lockers, reader %s, lock bank %s, database %s",

@@ -33,6 +33,8 @@ struct locker {
 	unsigned attempt;
 	char actor[KIOSK_ACTOR_MAX + 1];
 	char hold_id[KIOSK_HOLD_ID_MAX + 1];
+	bool open_at_pulse; /* read open when pulsed, so taken as opened */
+	bool interrupted;   /* saved with an opening under way: START faults */
 	bool alarm_left_open;
 	bool alarm_forced_open;
 	struct timer_slot confirm_timer;
@@ -68,6 +70,16 @@ struct pin_track {
 	uint64_t touched_usec; /* the oldest slot is reused first */
 };
 
+/* Credentials that matched nothing, kiosk-wide, and the back-off. */
+struct guess_guard {
+	uint64_t at_usec[KIOSK_UNKNOWN_TRIES_MAX]; /* the latest, a ring */
+	unsigned n;				   /* of at_usec in use */
+	unsigned next;				   /* where the next one goes */
+	uint64_t last_usec;	     /* the latest unknown credential */
+	uint64_t backoff_usec;	     /* the last back-off, 0 for none */
+	uint64_t refused_until_usec; /* non-staff credentials refused */
+};
+
 /* Matched LOADED holds of one credential, by the lockers they are in. */
 struct match {
 	bool known; /* some hold, in any state, names the credential */
@@ -84,6 +96,7 @@ struct kiosk {
 	struct kiosk_staff staff[KIOSK_STAFF_MAX];
 	unsigned n_staff;
 	struct pin_track pins[KIOSK_PIN_TRACK_MAX];
+	struct guess_guard guesses;
 	struct session session;
 	struct timer_slot sweep_timer;
 	struct kiosk_screen_info screen;
@@ -416,20 +429,29 @@ static bool match_has_pin(const struct kiosk *k, const struct match *m)
 	return false;
 }
 
-/* A patron's holds normally share one PIN hash; each is tried once. */
+/*
+ * A patron's holds share one PIN hash: each distinct hash is tried once,
+ * and no more than KIOSK_PIN_HASHES_TRIED_MAX of them.
+ */
 static bool match_pin_ok(const struct kiosk *k, const struct match *m,
 			 const char *pin)
 {
-	unsigned i, j;
+	const char *tried[KIOSK_PIN_HASHES_TRIED_MAX];
+	unsigned i, j, n_tried = 0;
 
 	for (i = 0; i < m->n; i++) {
 		const char *hash = locker_hold(k, m->lockers[i])->pin_hash;
-		bool tried = false;
 
-		for (j = 0; j < i && !tried; j++)
-			tried = !strcmp(
-				hash, locker_hold(k, m->lockers[j])->pin_hash);
-		if (hash[0] && !tried && pin_verify(hash, pin) == 1)
+		if (!hash[0])
+			continue;
+		for (j = 0; j < n_tried && strcmp(hash, tried[j]); j++)
+			;
+		if (j < n_tried)
+			continue;
+		if (n_tried == KIOSK_PIN_HASHES_TRIED_MAX)
+			return false;
+		tried[n_tried++] = hash;
+		if (pin_verify(hash, pin) == 1)
 			return true;
 	}
 	return false;
@@ -447,6 +469,27 @@ static struct pin_track *pin_find(struct kiosk *k, const char *hmac)
 	return NULL;
 }
 
+static bool pin_track_locked(const struct kiosk *k, const struct pin_track *t)
+{
+	return k->now_usec < t->locked_until_usec;
+}
+
+/*
+ * Whether slot a is forgotten before slot b: one not locked out before one
+ * locked out, then the oldest, or the lock-out that ends first.
+ */
+static bool pin_track_before(const struct kiosk *k, const struct pin_track *a,
+			     const struct pin_track *b)
+{
+	bool a_locked = pin_track_locked(k, a);
+
+	if (a_locked != pin_track_locked(k, b))
+		return !a_locked;
+	if (a_locked)
+		return a->locked_until_usec < b->locked_until_usec;
+	return a->touched_usec < b->touched_usec;
+}
+
 static struct pin_track *pin_track(struct kiosk *k, const char *hmac)
 {
 	struct pin_track *t = pin_find(k, hmac);
@@ -461,7 +504,7 @@ static struct pin_track *pin_track(struct kiosk *k, const char *hmac)
 			t = p;
 			break;
 		}
-		if (!t || p->touched_usec < t->touched_usec)
+		if (!t || pin_track_before(k, p, t))
 			t = p;
 	}
 	memset(t, 0, sizeof(*t));
@@ -473,7 +516,7 @@ static bool pin_locked_out(struct kiosk *k, const char *hmac)
 {
 	const struct pin_track *t = pin_find(k, hmac);
 
-	return t && k->now_usec < t->locked_until_usec;
+	return t && pin_track_locked(k, t);
 }
 
 static void pin_forget(struct kiosk *k, const char *hmac)
@@ -516,6 +559,41 @@ static void pin_failed(struct kiosk *k, const char *role)
 	session_end(k, KIOSK_SCREEN_LOCKED_OUT, NULL, 0);
 }
 
+/* ---- guessed credentials ---- */
+
+/* Whether non-staff credentials are refused now. */
+static bool guess_backing_off(const struct kiosk *k)
+{
+	return k->now_usec < k->guesses.refused_until_usec;
+}
+
+/* A credential matched nothing: returns whether that starts a back-off. */
+static bool guess_counted(struct kiosk *k)
+{
+	struct guess_guard *g = &k->guesses;
+
+	if (k->now_usec - g->last_usec >= KIOSK_UNKNOWN_QUIET_USEC)
+		g->backoff_usec = 0;
+	g->last_usec = k->now_usec;
+	g->at_usec[g->next] = k->now_usec;
+	g->next = (g->next + 1) % KIOSK_UNKNOWN_TRIES_MAX;
+	if (g->n < KIOSK_UNKNOWN_TRIES_MAX)
+		g->n++;
+	/* The ring is full: the next slot holds the oldest of them. */
+	if (g->n < KIOSK_UNKNOWN_TRIES_MAX ||
+	    k->now_usec - g->at_usec[g->next] > KIOSK_UNKNOWN_WINDOW_USEC)
+		return false;
+	if (!g->backoff_usec)
+		g->backoff_usec = KIOSK_BACKOFF_FIRST_USEC;
+	else if (2 * g->backoff_usec < KIOSK_BACKOFF_MAX_USEC)
+		g->backoff_usec *= 2;
+	else
+		g->backoff_usec = KIOSK_BACKOFF_MAX_USEC;
+	g->refused_until_usec = after(k->now_usec, g->backoff_usec);
+	g->n = 0;
+	return true;
+}
+
 /* ---- door supervisor ---- */
 
 static void opening_clear(struct locker *lk)
@@ -524,6 +602,7 @@ static void opening_clear(struct locker *lk)
 	lk->attempt = 0;
 	lk->actor[0] = '\0';
 	lk->hold_id[0] = '\0';
+	lk->open_at_pulse = false;
 }
 
 /* Always the record first: the kiosk never unlocks without one. */
@@ -594,6 +673,7 @@ static void door_start(struct kiosk *k, unsigned n, enum kiosk_purpose purpose,
 	door_pulse(k, n);
 	/* A cut sensor reads open: pulse anyway, and take it as opened. */
 	if (lk->door_open) {
+		lk->open_at_pulse = true;
 		door_opened(k, n);
 		return;
 	}
@@ -759,7 +839,10 @@ static void patron_tap(struct kiosk *k, const char *hmac, bool is_code)
 	sweep(k);
 	match_holds(k, hmac, &m);
 	if (!m.known) {
-		session_end(k, KIOSK_SCREEN_UNKNOWN_CARD, NULL, 0);
+		session_end(k,
+			    guess_counted(k) ? KIOSK_SCREEN_LOCKED_OUT :
+					       KIOSK_SCREEN_UNKNOWN_CARD,
+			    NULL, 0);
 		return;
 	}
 	if (!m.n) {
@@ -1077,6 +1160,21 @@ static int on_return_start(struct kiosk *k)
 
 /* ---- inputs ---- */
 
+/*
+ * Nobody knows how locker n's saved opening ended: staff must look. A load
+ * names no hold: its hold is not in the locker yet.
+ */
+static void opening_interrupted(struct kiosk *k, unsigned n)
+{
+	const struct kiosk_hold *h = locker_hold(k, n);
+	struct kiosk_record *rec;
+
+	rec = record(k, KIOSK_RECORD_LOCKER_FAULT, n, h ? h->id : "", "");
+	if (rec)
+		rec->fault = KIOSK_FAULT_INTERRUPTED;
+	locker_get(k, n)->fault = KIOSK_FAULT_INTERRUPTED;
+}
+
 static int on_start(struct kiosk *k)
 {
 	struct kiosk_screen_info info = screen_info(KIOSK_SCREEN_IDLE, NULL, 0);
@@ -1088,10 +1186,12 @@ static int on_start(struct kiosk *k)
 	show(k, &info);
 	timer_arm(k, KIOSK_TIMER_KIND_EXPIRY_SWEEP, 0, KIOSK_EXPIRY_SWEEP_USEC);
 	sweep(k);
-	/* Open at boot: nobody to blame, but it must not stay open. */
 	for (n = 1; n <= k->config.n_lockers; n++) {
 		struct locker *lk = locker_get(k, n);
 
+		if (lk->interrupted)
+			opening_interrupted(k, n);
+		/* Open at boot: nobody to blame, but it must not stay open. */
 		if (!lk->door_open)
 			continue;
 		lk->door_state = KIOSK_DOOR_STATE_OPEN;
@@ -1125,27 +1225,16 @@ static int on_credential(struct kiosk *k, const struct kiosk_input *in)
 		return r;
 	staff = staff_find(k, hmac);
 
-	switch (k->session.state) {
-	case SESSION_STATE_STAFF:
-		/* Staff at work are not interrupted, but may hand over. */
-		if (!staff || !strcmp(hmac, k->session.hmac))
-			return -EBUSY;
-		break;
-	case SESSION_STATE_RETURN_CARD:
-		if (!staff) {
-			return_open(k, hmac);
-			return 0;
-		}
-		break;
-	case SESSION_STATE_IDLE:
-	case SESSION_STATE_PATRON_PIN:
-	case SESSION_STATE_STAFF_PIN:
-	case SESSION_STATE_DOORS:
-	case SESSION_STATE_DONE:
-		break;
-	}
+	/* Staff at work are not interrupted, but may hand over. */
+	if (k->session.state == SESSION_STATE_STAFF &&
+	    (!staff || !strcmp(hmac, k->session.hmac)))
+		return -EBUSY;
 	if (staff)
 		staff_tap(k, staff);
+	else if (guess_backing_off(k))
+		session_end(k, KIOSK_SCREEN_LOCKED_OUT, NULL, 0);
+	else if (k->session.state == SESSION_STATE_RETURN_CARD)
+		return_open(k, hmac);
 	else
 		patron_tap(k, hmac,
 			   !strncmp(normalised, CREDENTIAL_CODE_PREFIX,
@@ -1197,6 +1286,29 @@ static int on_door(struct kiosk *k, const struct kiosk_input *in)
 			door_closed(k, in->locker);
 		break;
 	}
+	return 0;
+}
+
+/*
+ * The pulse of locker n's opening was never given: forget the opening, as
+ * if never asked for, and record nothing.
+ */
+static int on_unlock_failed(struct kiosk *k, const struct kiosk_input *in)
+{
+	unsigned n = in->locker;
+	struct locker *lk;
+
+	if (!locker_valid(k, n))
+		return -EINVAL;
+	lk = locker_get(k, n);
+	if (lk->door_state != KIOSK_DOOR_STATE_UNLOCKING && !lk->open_at_pulse)
+		return 0;
+	timer_disarm(k, KIOSK_TIMER_KIND_DOOR_CONFIRM, n);
+	/* A door read open stays watched, like one open at boot. */
+	if (lk->door_state == KIOSK_DOOR_STATE_UNLOCKING)
+		lk->door_state = KIOSK_DOOR_STATE_CLOSED;
+	opening_clear(lk);
+	session_door_done(k, n, true);
 	return 0;
 }
 
@@ -1303,6 +1415,9 @@ int kiosk_handle(struct kiosk *k, const struct kiosk_input *in,
 		break;
 	case KIOSK_INPUT_ENABLE:
 		r = on_set_disabled(k, in, false);
+		break;
+	case KIOSK_INPUT_UNLOCK_FAILED:
+		r = on_unlock_failed(k, in);
 		break;
 	}
 	k->out = NULL;
@@ -1442,12 +1557,16 @@ int kiosk_set_locker_state(struct kiosk *k, unsigned locker,
 	struct locker *lk;
 
 	if (!k || !state || !locker_valid(k, locker) ||
-	    (unsigned)state->fault > KIOSK_FAULT_NOT_OPENED)
+	    (unsigned)state->fault > KIOSK_FAULT_INTERRUPTED ||
+	    (unsigned)state->opening > KIOSK_PURPOSE_MAINTENANCE)
 		return -EINVAL;
 	lk = locker_get(k, locker);
 	lk->disabled = state->disabled;
 	lk->fault = state->fault;
 	lk->returns = state->returns;
+	/* Maintenance changes no contents: nothing to check after it. */
+	lk->interrupted = state->opening != KIOSK_PURPOSE_NONE &&
+			  state->opening != KIOSK_PURPOSE_MAINTENANCE;
 	return 0;
 }
 
@@ -1561,6 +1680,7 @@ static const char *const door_state_names[] = {
 static const char *const fault_names[] = {
 	[KIOSK_FAULT_NONE] = "none",
 	[KIOSK_FAULT_NOT_OPENED] = "not_opened",
+	[KIOSK_FAULT_INTERRUPTED] = "interrupted",
 };
 
 static const char *const screen_names[] = {
@@ -1593,7 +1713,7 @@ _Static_assert(ARRAY_SIZE(hold_state_names) == KIOSK_HOLD_STATE_UNLOADED + 1,
 	       "hold state names");
 _Static_assert(ARRAY_SIZE(door_state_names) == KIOSK_DOOR_STATE_FORCED + 1,
 	       "door state names");
-_Static_assert(ARRAY_SIZE(fault_names) == KIOSK_FAULT_NOT_OPENED + 1,
+_Static_assert(ARRAY_SIZE(fault_names) == KIOSK_FAULT_INTERRUPTED + 1,
 	       "fault names");
 _Static_assert(ARRAY_SIZE(screen_names) == KIOSK_SCREEN_BAD_CREDENTIAL + 1,
 	       "screen names");

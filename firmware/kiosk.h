@@ -30,17 +30,45 @@
 #define KIOSK_DONE_SCREEN_USEC (8ULL * 1000000ULL)
 /* How often loaded holds are checked for expiry. */
 #define KIOSK_EXPIRY_SWEEP_USEC (60ULL * 1000000ULL)
-/* PIN failure records kept at once; the oldest is forgotten first. */
+/*
+ * PIN failure records kept at once. When all are in use, the oldest record
+ * not locked out is forgotten; when every one is locked out, the one whose
+ * lock-out ends first.
+ */
 #define KIOSK_PIN_TRACK_MAX 32
+/*
+ * Distinct PIN hashes tried for one PIN typed by a patron. The holds of one
+ * patron share one hash; more mean bad data, and each try costs a PBKDF2
+ * run on the event loop, so the PIN counts as wrong for the rest.
+ */
+#define KIOSK_PIN_HASHES_TRIED_MAX 2
+/*
+ * Against guessing pickup codes and card numbers, kiosk-wide: when
+ * KIOSK_UNKNOWN_TRIES_MAX credentials that match nothing (UNKNOWN_CARD) come
+ * within KIOSK_UNKNOWN_WINDOW_USEC of each other, the kiosk refuses every
+ * non-staff credential (screen LOCKED_OUT) for a back-off: first
+ * KIOSK_BACKOFF_FIRST_USEC, doubled at each later trigger up to
+ * KIOSK_BACKOFF_MAX_USEC. Staff credentials still work, so staff can fix
+ * things. Refused credentials are not matched, so not counted; the count
+ * starts again at each trigger, and the back-off starts again from the first
+ * length after KIOSK_UNKNOWN_QUIET_USEC without an unknown credential.
+ * Nothing is recorded.
+ */
+#define KIOSK_UNKNOWN_TRIES_MAX	  5
+#define KIOSK_UNKNOWN_WINDOW_USEC (60ULL * 1000000ULL)
+#define KIOSK_UNKNOWN_QUIET_USEC  (3600ULL * 1000000ULL)
+#define KIOSK_BACKOFF_FIRST_USEC  (30ULL * 1000000ULL)
+#define KIOSK_BACKOFF_MAX_USEC	  (15ULL * 60ULL * 1000000ULL)
 /* Unlock attempts per opening: the first pulse and one retry. */
 #define KIOSK_UNLOCK_ATTEMPTS 2
 /*
- * Room for the actions of any one input: an expiry record and a door timer
- * for every locker (START), or four actions for each door a patron session
- * opens, plus a few for screens and session timers.
+ * Room for the actions of any one input: an expiry record, an interrupted
+ * opening's fault record and a door timer for every locker (START), or four
+ * actions for each door a patron session opens, plus a few for screens and
+ * session timers.
  */
 #define KIOSK_ACTIONS_MAX \
-	(2 * KIOSK_LOCKERS_MAX + 4 * KIOSK_SESSION_LOCKERS_MAX + 8)
+	(3 * KIOSK_LOCKERS_MAX + 4 * KIOSK_SESSION_LOCKERS_MAX + 8)
 
 enum kiosk_size {
 	KIOSK_SIZE_SMALL,
@@ -111,6 +139,11 @@ struct kiosk_staff {
 enum kiosk_fault {
 	KIOSK_FAULT_NONE,
 	KIOSK_FAULT_NOT_OPENED, /* pulsed KIOSK_UNLOCK_ATTEMPTS times, no opening */
+	/*
+	 * An opening was under way when lokerd stopped (crash, power cut):
+	 * nobody knows what is in the locker now. Staff check it and enable.
+	 */
+	KIOSK_FAULT_INTERRUPTED,
 };
 
 /* What the door supervisor of one locker is doing. */
@@ -151,6 +184,16 @@ struct kiosk_locker_state {
 	bool disabled;
 	enum kiosk_fault fault;
 	unsigned returns;
+	/*
+	 * The opening that was under way when the state was saved (its
+	 * LOCKER_UNLOCKED recorded, its outcome not): START records a
+	 * LOCKER_FAULT (INTERRUPTED) for it, with the hold loaded in the
+	 * locker if any (none for a LOAD: the store does not say which hold,
+	 * and it is not in the locker yet), and the locker is faulted.
+	 * MAINTENANCE counts as NONE: it changes no contents, and the store
+	 * never saves it.
+	 */
+	enum kiosk_purpose opening;
 };
 
 enum kiosk_record_type {
@@ -161,7 +204,7 @@ enum kiosk_record_type {
 	KIOSK_RECORD_HOLD_UNLOADED,    /* unload door seen open */
 	KIOSK_RECORD_RETURN_DEPOSITED, /* return door closed: locker, actor */
 	KIOSK_RECORD_RETURNS_COLLECTED, /* maintenance on a return locker closed */
-	KIOSK_RECORD_LOCKER_FAULT,	/* fault: not_opened */
+	KIOSK_RECORD_LOCKER_FAULT,	/* fault: not_opened, interrupted */
 	KIOSK_RECORD_LOCKER_DISABLED,
 	KIOSK_RECORD_LOCKER_ENABLED,   /* also clears a fault */
 	KIOSK_RECORD_DOOR_FORCED_OPEN, /* opened without an unlock: alarm */
@@ -198,7 +241,7 @@ enum kiosk_screen {
 	KIOSK_SCREEN_IDLE,	      /* "Tempelkan kartu anggota" */
 	KIOSK_SCREEN_PIN,	      /* patron PIN keypad; attempts_left */
 	KIOSK_SCREEN_WRONG_PIN,	      /* attempts_left */
-	KIOSK_SCREEN_LOCKED_OUT,      /* too many wrong PINs */
+	KIOSK_SCREEN_LOCKED_OUT,      /* too many wrong PINs or unknown cards */
 	KIOSK_SCREEN_UNKNOWN_CARD,    /* no hold or staff knows it */
 	KIOSK_SCREEN_NO_HOLDS,	      /* known patron, nothing ready */
 	KIOSK_SCREEN_PIN_NOT_SET,     /* PIN required, none on file */
@@ -258,6 +301,17 @@ enum kiosk_input_type {
 	KIOSK_INPUT_OPEN,	  /* .locker: maintenance opening */
 	KIOSK_INPUT_DISABLE,	  /* .locker */
 	KIOSK_INPUT_ENABLE,	  /* .locker; clears a fault */
+	/*
+	 * .locker: the UNLOCK action for it was not carried out (its record
+	 * could not be made durable, or the lock output failed). The core
+	 * drops that opening without recording anything: no confirm timer,
+	 * no retry, no fault (the locker is not to blame), a load's hold
+	 * stays PENDING, and a session waiting on the door counts it as not
+	 * opened. A door that read open at the pulse (a cut sensor) stays
+	 * OPEN and watched, with no purpose. For a locker whose pulse is not
+	 * awaiting its door (no opening, or seen open since), a no-op.
+	 */
+	KIOSK_INPUT_UNLOCK_FAILED,
 };
 
 struct kiosk_input {

@@ -108,13 +108,21 @@ int main(int argc, char **argv)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGQUIT);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	err = sd_event_default(&event);
 	if (err >= 0)
 		err = sd_event_add_signal(event, NULL, SIGTERM, on_signal,
 					  NULL);
+	/* Whatever asks lokerd to go, it goes with every lock released. */
 	if (err >= 0)
 		err = sd_event_add_signal(event, NULL, SIGINT, on_signal, NULL);
+	if (err >= 0)
+		err = sd_event_add_signal(event, NULL, SIGHUP, on_signal, NULL);
+	if (err >= 0)
+		err = sd_event_add_signal(event, NULL, SIGQUIT, on_signal,
+					  NULL);
 	/* Pets the systemd watchdog from the loop when WatchdogSec= is set. */
 	if (err >= 0)
 		err = sd_event_set_watchdog(event, true);

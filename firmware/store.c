@@ -37,7 +37,13 @@ static const char *const migrations[] = {
 	/* New fault kinds need no migration: any lower-case name. */
 	"  fault TEXT NOT NULL DEFAULT 'none'"
 	"    CHECK (fault <> '' AND fault NOT GLOB '*[^a-z_]*'),"
-	"  returns INTEGER NOT NULL DEFAULT 0 CHECK (returns >= 0)"
+	"  returns INTEGER NOT NULL DEFAULT 0 CHECK (returns >= 0),"
+	/*
+	 * The opening whose locker_unlocked is recorded and whose outcome is
+	 * not: after a crash nobody knows what is in the locker.
+	 */
+	"  opening TEXT NOT NULL DEFAULT 'none' CHECK (opening IN"
+	"    ('none', 'pickup', 'load', 'unload', 'return'))"
 	") STRICT;"
 	"CREATE TABLE holds ("
 	"  id TEXT PRIMARY KEY NOT NULL"
@@ -137,6 +143,7 @@ enum store_stmt {
 	STORE_STMT_LOCKER_SET_FAULT,
 	STORE_STMT_LOCKER_DISABLE,
 	STORE_STMT_LOCKER_ENABLE,
+	STORE_STMT_LOCKER_SET_OPENING,
 	STORE_STMT_HOLD_INSERT,
 	STORE_STMT_HOLD_EXISTS,
 	STORE_STMT_HOLD_GET,
@@ -174,7 +181,7 @@ static const char *const stmt_sql[_STORE_STMT_MAX] = {
 				     " ON CONFLICT DO NOTHING",
 	[STORE_STMT_LOCKER_EXISTS] = "SELECT 1 FROM lockers WHERE number = ?1",
 	[STORE_STMT_LOCKER_LIST] =
-		"SELECT number, disabled, fault, returns FROM lockers"
+		"SELECT number, disabled, fault, returns, opening FROM lockers"
 		" WHERE number <= ?1 ORDER BY number",
 	[STORE_STMT_LOCKER_ADD_RETURN] =
 		"UPDATE lockers SET returns = returns + 1 WHERE number = ?1",
@@ -186,6 +193,8 @@ static const char *const stmt_sql[_STORE_STMT_MAX] = {
 		"UPDATE lockers SET disabled = 1 WHERE number = ?1",
 	[STORE_STMT_LOCKER_ENABLE] =
 		"UPDATE lockers SET disabled = 0, fault = ?2 WHERE number = ?1",
+	[STORE_STMT_LOCKER_SET_OPENING] =
+		"UPDATE lockers SET opening = ?2 WHERE number = ?1",
 	[STORE_STMT_HOLD_INSERT] =
 		"INSERT INTO holds (" HOLD_COLUMNS ", created_at_usec,"
 		" finished_at_usec)"
@@ -202,15 +211,18 @@ static const char *const stmt_sql[_STORE_STMT_MAX] = {
 		" ORDER BY created_at_usec, rowid",
 	[STORE_STMT_HOLD_SET_LOADED] =
 		"UPDATE holds SET state = 'loaded', locker = ?2,"
-		" loaded_at_usec = ?3, finished_at_usec = NULL WHERE id = ?1",
+		" loaded_at_usec = ?3, finished_at_usec = NULL"
+		" WHERE id = ?1 AND state = 'pending'",
 	[STORE_STMT_HOLD_SET_PICKED_UP] =
 		"UPDATE holds SET state = 'picked_up', locker = NULL,"
-		" finished_at_usec = ?2 WHERE id = ?1",
-	[STORE_STMT_HOLD_SET_EXPIRED] =
-		"UPDATE holds SET state = 'expired' WHERE id = ?1",
+		" finished_at_usec = ?2"
+		" WHERE id = ?1 AND state = 'loaded' AND locker = ?3",
+	[STORE_STMT_HOLD_SET_EXPIRED] = "UPDATE holds SET state = 'expired'"
+					" WHERE id = ?1 AND state = 'loaded'",
 	[STORE_STMT_HOLD_SET_UNLOADED] =
 		"UPDATE holds SET state = 'unloaded', locker = NULL,"
-		" finished_at_usec = ?2 WHERE id = ?1",
+		" finished_at_usec = ?2 WHERE id = ?1"
+		" AND state IN ('loaded', 'expired') AND locker = ?3",
 	[STORE_STMT_CREDENTIAL_INSERT] =
 		"INSERT INTO hold_credentials (hold_id, hmac) VALUES (?1, ?2)",
 	[STORE_STMT_CREDENTIAL_LIST] =
@@ -479,28 +491,29 @@ static int role_from_string(const char *v, enum kiosk_staff_role *ret)
 }
 
 /*
- * The inverse of kiosk_fault_to_string(). The switch walks every fault, so
- * -Wswitch-enum points here when one is added.
+ * The inverses of kiosk_fault_to_string() and kiosk_purpose_to_string():
+ * they walk the names until the first value without one.
  */
 static int fault_from_string(const char *v, enum kiosk_fault *ret)
 {
-	enum kiosk_fault f = KIOSK_FAULT_NONE;
-
-	for (;;) {
-		const char *name = kiosk_fault_to_string(f);
-
-		if (name && streq(name, v)) {
-			*ret = f;
+	for (unsigned i = 0; kiosk_fault_to_string(i); i++) {
+		if (streq(kiosk_fault_to_string(i), v)) {
+			*ret = i;
 			return 0;
 		}
-		switch (f) {
-		case KIOSK_FAULT_NONE:
-			f = KIOSK_FAULT_NOT_OPENED;
-			break;
-		case KIOSK_FAULT_NOT_OPENED:
-			return -EINVAL;
+	}
+	return -EINVAL;
+}
+
+static int purpose_from_string(const char *v, enum kiosk_purpose *ret)
+{
+	for (unsigned i = 0; kiosk_purpose_to_string(i); i++) {
+		if (streq(kiosk_purpose_to_string(i), v)) {
+			*ret = i;
+			return 0;
 		}
 	}
+	return -EINVAL;
 }
 
 /* The stored name of a size or state, or NULL for a value out of range. */
@@ -943,7 +956,9 @@ static int update_one(struct store *s, sqlite3_stmt *st, const char *what)
 	int r = stmt_exec(s, st, what);
 
 	if (r == 0 && sqlite3_changes(s->db) != 1)
-		r = store_error(s, -EINVAL, "%s: no such row", what);
+		r = store_error(s, -EINVAL,
+				"%s: no such row in the state it describes",
+				what);
 	stmt_done(st);
 	return r;
 }
@@ -1011,6 +1026,7 @@ static int record_apply(struct store *s, const struct kiosk_record *rec,
 	case KIOSK_RECORD_HOLD_UNLOADED:
 		sqlite3_bind_text(st, 1, rec->hold_id, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, wall_usec);
+		sqlite3_bind_int64(st, 3, rec->locker);
 		break;
 	case KIOSK_RECORD_HOLD_EXPIRED:
 		sqlite3_bind_text(st, 1, rec->hold_id, -1, SQLITE_STATIC);
@@ -1033,6 +1049,48 @@ static int record_apply(struct store *s, const struct kiosk_record *rec,
 		break;
 	}
 	return update_one(s, st, kiosk_record_type_to_string(rec->type));
+}
+
+/*
+ * Keeps lockers.opening: set when an opening's pulse is recorded, cleared
+ * by the record of its outcome. Maintenance openings change no contents.
+ */
+static int record_opening(struct store *s, const struct kiosk_record *rec)
+{
+	enum kiosk_purpose opening = KIOSK_PURPOSE_NONE;
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	switch (rec->type) {
+	case KIOSK_RECORD_LOCKER_UNLOCKED:
+		if (rec->purpose == KIOSK_PURPOSE_MAINTENANCE)
+			return 0;
+		opening = rec->purpose;
+		break;
+	case KIOSK_RECORD_HOLD_LOADED:
+	case KIOSK_RECORD_HOLD_PICKED_UP:
+	case KIOSK_RECORD_HOLD_UNLOADED:
+	case KIOSK_RECORD_RETURN_DEPOSITED:
+	case KIOSK_RECORD_LOCKER_FAULT:
+		opening = KIOSK_PURPOSE_NONE;
+		break;
+	case KIOSK_RECORD_HOLD_EXPIRED:
+	case KIOSK_RECORD_RETURNS_COLLECTED:
+	case KIOSK_RECORD_LOCKER_DISABLED:
+	case KIOSK_RECORD_LOCKER_ENABLED:
+	case KIOSK_RECORD_DOOR_FORCED_OPEN:
+	case KIOSK_RECORD_DOOR_LEFT_OPEN:
+	case KIOSK_RECORD_DOOR_CLOSED:
+	case KIOSK_RECORD_PIN_LOCKOUT:
+		return 0;
+	}
+	r = stmt_get(s, STORE_STMT_LOCKER_SET_OPENING, &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, rec->locker);
+	sqlite3_bind_text(st, 2, kiosk_purpose_to_string(opening), -1,
+			  SQLITE_STATIC);
+	return update_one(s, st, "opening");
 }
 
 /* Adds value to o under key, consuming value; -ENOMEM/-EINVAL on failure. */
@@ -1252,7 +1310,14 @@ int store_record(struct store *s, const struct kiosk_record *rec,
 	if (r < 0)
 		return r;
 	type = kiosk_record_type_to_string(rec->type);
-	if (s->n_unsent >= s->max_unsent)
+	/*
+	 * The bound stops what would let a door open; the record of what
+	 * already happened (a pickup seen, a door closed) has headroom, so a
+	 * full outbox never loses a fact.
+	 */
+	if ((rec->type == KIOSK_RECORD_LOCKER_UNLOCKED &&
+	     s->n_unsent >= s->max_unsent) ||
+	    s->n_unsent >= s->max_unsent + STORE_FACTS_HEADROOM)
 		return store_error(s, -ENOSPC,
 				   "%s: outbox full (%llu unsent events)", type,
 				   (unsigned long long)s->n_unsent);
@@ -1278,6 +1343,8 @@ int store_record(struct store *s, const struct kiosk_record *rec,
 	}
 	if (r >= 0)
 		r = record_apply(s, rec, wall_usec);
+	if (r >= 0 && rec->locker)
+		r = record_opening(s, rec);
 	if (r >= 0)
 		r = payload_build(s, rec, &payload);
 	if (r >= 0)
@@ -1565,11 +1632,18 @@ static int load_lockers(struct store *s, struct kiosk *k, unsigned n)
 	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		unsigned number = (unsigned)sqlite3_column_int64(st, 0);
 		const char *fault = (const char *)sqlite3_column_text(st, 2);
+		const char *opening = (const char *)sqlite3_column_text(st, 4);
 		struct kiosk_locker_state ls = {
 			.disabled = sqlite3_column_int64(st, 1) != 0,
 			.returns = (unsigned)sqlite3_column_int64(st, 3),
 		};
 
+		if (!opening || purpose_from_string(opening, &ls.opening) < 0) {
+			r = store_error(s, -EILSEQ,
+					"locker %u: unknown opening %s", number,
+					opening ? opening : "(null)");
+			break;
+		}
 		if (!fault || fault_from_string(fault, &ls.fault) < 0) {
 			r = store_error(s, -EILSEQ,
 					"locker %u: unknown fault %s", number,
@@ -1601,9 +1675,16 @@ static int load_holds(struct store *s, struct kiosk *k)
 		if (r < 0)
 			break;
 		r = kiosk_add_hold(k, &h.hold);
-		if (r < 0)
-			store_error(s, r, "hold %s: refused by the core: %s",
-				    h.hold.id, strerror(-r));
+		if (r == -ENOSPC)
+			store_error(
+				s, r,
+				"hold %s: more holds than [policy] max_holds allows",
+				h.hold.id);
+		else if (r < 0)
+			store_error(
+				s, r,
+				"hold %s: its locker %u is not a hold locker in this configuration",
+				h.hold.id, h.hold.locker);
 	}
 	if (r == 0 && rc != SQLITE_DONE)
 		r = store_fail(s, rc, "holds");

@@ -40,8 +40,17 @@ struct store_event {
 	bool sent;
 };
 
+/*
+ * Past max_unsent, facts (a pickup seen, a door closed) are still recorded
+ * up to this many more; only what would open a door is refused.
+ */
+#define STORE_FACTS_HEADROOM 10000
+
 struct store_options {
-	/* Recording fails with -ENOSPC once this many events are unsent. */
+	/*
+	 * Recording a locker_unlocked fails with -ENOSPC once this many
+	 * events are unsent; any record, STORE_FACTS_HEADROOM later.
+	 */
 	uint64_t max_unsent; /* 0 means 1000000 */
 	uint64_t sent_keep;  /* 0 means STORE_SENT_KEEP */
 };

@@ -30,8 +30,17 @@ expect '.unlocked == []' "$r"
 r=$(ctl --json status)
 expect '.in_service == false and .lockers[0].lock_pulses == 1 and .lockers[0].hold == "H-1"' "$r"
 expect '.faults | index("out of service: events cannot be recorded") != null' "$r"
-grep -q "not recorded: No space left on device" "$WORK/lokerd.log" ||
+grep -q "not recorded: locker_unlocked: outbox full" "$WORK/lokerd.log" ||
 	fail "the refusal is not in the log"
 r=$(ctl --json holds)
 expect '.holds[0].state == "loaded"' "$r"
+
+echo "a staff opening is refused too, and says why"
+rc=0; out=$(ctl open 3 2>&1) || rc=$?
+[ $rc -eq 1 ] && grep -q "could not be recorded" <<<"$out" || fail "open 3: rc $rc: $out"
+
+echo "what already happened is still recorded past the bound"
+ctl disable 5 >/dev/null || fail "disable past the bound"
+r=$(ctl --json status)
+expect '.lockers[4].disabled and .backlog == 1001 and .lockers[2].lock_pulses == 0' "$r"
 echo "integration outbox-full: ok"

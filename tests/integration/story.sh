@@ -24,7 +24,11 @@ rc=0; out=$(ctl holds add H-1 --credential card:X 2>&1) || rc=$?
 rc=0; out=$(ctl holds add H-9 --credential nonsense 2>&1) || rc=$?
 [ $rc -eq 1 ] && grep -q "bad credential" <<<"$out" || fail "bad credential: rc $rc: $out"
 rc=0; out=$(ctl open 99 2>&1) || rc=$?
-[ $rc -eq 1 ] || fail "open 99: rc $rc: $out"
+[ $rc -eq 1 ] && grep -q "a number from 1 to 12" <<<"$out" || fail "open 99: rc $rc: $out"
+rc=0; out=$(ctl load H-1 --locker 200 2>&1) || rc=$?
+[ $rc -eq 1 ] && grep -q "a number from 1 to 12" <<<"$out" || fail "load --locker 200: rc $rc: $out"
+rc=0; out=$(ctl holds add H-8 --name Ani 2>&1) || rc=$?
+[ $rc -eq 1 ] && grep -q "needs patron credentials" <<<"$out" || fail "hold without credentials: rc $rc: $out"
 rc=0; ctl frobnicate >/dev/null 2>&1 || rc=$?
 [ $rc -eq 2 ] || fail "usage error: rc $rc"
 
@@ -99,5 +103,19 @@ after=$(ctl --json events --limit 1000 | jq -c '[.events[].uuid]')
 [ "$before" = "$after" ] || fail "events changed across a restart"
 r=$(ctl --json check)
 expect '.integrity=="ok"' "$r"
+
+echo "a load cut short by a stop faults its locker until staff enable it"
+r=$(ctl --json load H-4); l=$(jq '.unlocked[0]' <<<"$r")
+kiosk_stop
+kiosk_start "$WORK"
+r=$(ctl --json status)
+expect ".lockers[$((l - 1))].fault == \"interrupted\" and .lockers[$((l - 1))].hold == null" "$r"
+r=$(ctl --json events)
+expect ".events[-1].type == \"locker_fault\" and .events[-1].payload.fault == \"interrupted\" and .events[-1].payload.locker == $l" "$r"
+r=$(ctl --json load H-4)
+expect ".unlocked != [$l]" "$r"
+ctl enable "$l" >/dev/null
+r=$(ctl --json status)
+expect ".lockers[$((l - 1))].fault == \"none\"" "$r"
 kiosk_stop
 echo "integration story: ok"

@@ -37,7 +37,7 @@ static void normalises_each_kind_to_its_canonical_form(void **state)
 		  "012345678901234567890123456789012345678901234567890123456789"
 		  "0"
 		  "123" },
-		{ "code:1234", "code:1234" },
+		{ "code:123456", "code:123456" },
 		{ "Code: 1234-5678 ", "code:12345678" },
 		{ "code:123456789012", "code:123456789012" },
 	};
@@ -79,6 +79,9 @@ refuses_malformed_credentials_without_touching_the_output(void **state)
 		"1234", /* 65 characters */
 		"code:",
 		"code:123",
+		"code:1234",  /* four digits: guessed too easily */
+		"code:12345", /* five: the same */
+		"code:12-34 5",
 		"code:1234567890123",
 		"code:12a4",
 		"code:12.34",
@@ -129,9 +132,9 @@ static void refuses_an_hmac_with_an_empty_key(void **state)
 	char hex[CREDENTIAL_HMAC_HEX_LEN + 1];
 
 	assert_int_equal(
-		credential_hmac((const uint8_t *)"", 0, "code:1234", hex),
+		credential_hmac((const uint8_t *)"", 0, "code:123456", hex),
 		-EINVAL);
-	assert_int_equal(credential_hmac(NULL, 4, "code:1234", hex), -EINVAL);
+	assert_int_equal(credential_hmac(NULL, 4, "code:123456", hex), -EINVAL);
 }
 
 static void recognises_only_lower_case_64_digit_hex_as_an_hmac(void **state)
@@ -252,6 +255,8 @@ static void refuses_hostile_iteration_counts(void **state)
 {
 	static const char *const table[] = {
 		"pbkdf2-sha256$0$" SALT "$" KEY,
+		"pbkdf2-sha256$200001$" SALT "$" KEY,
+		"pbkdf2-sha256$10000000$" SALT "$" KEY,
 		"pbkdf2-sha256$10000001$" SALT "$" KEY,
 		"pbkdf2-sha256$99999999$" SALT "$" KEY,
 		"pbkdf2-sha256$4294967297$" SALT "$" KEY, /* 2^32 + 1 */
@@ -268,8 +273,20 @@ static void refuses_hostile_iteration_counts(void **state)
 
 	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
 		assert_int_equal(pin_verify(table[i], "2468"), -EINVAL);
+	assert_int_equal(pin_hash("2468", 200001, hash), -EINVAL);
 	assert_int_equal(pin_hash("2468", 10000001, hash), -EINVAL);
 	assert_int_equal(pin_hash("2468", 4000000000U, hash), -EINVAL);
+}
+
+static void accepts_up_to_two_hundred_thousand_iterations(void **state)
+{
+	char hash[PIN_HASH_MAX + 1];
+
+	/* A well-formed hash at the bound is verified, not refused. */
+	assert_int_equal(
+		pin_verify("pbkdf2-sha256$200000$" SALT "$" KEY, "2468"), 0);
+	assert_int_equal(pin_hash("2468", 200000, hash), 0);
+	assert_int_equal(pin_verify(hash, "2468"), 1);
 #undef SALT
 #undef KEY
 }
@@ -292,6 +309,7 @@ int main(void)
 		cmocka_unit_test(refuses_to_hash_a_malformed_pin),
 		cmocka_unit_test(refuses_malformed_pin_hashes),
 		cmocka_unit_test(refuses_hostile_iteration_counts),
+		cmocka_unit_test(accepts_up_to_two_hundred_thousand_iterations),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

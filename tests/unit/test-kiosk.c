@@ -478,6 +478,9 @@ static void shows_bad_credential_for_an_unreadable_tap(void **state)
 	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_BAD_CREDENTIAL);
 	assert_int_equal(tap(fx, "hello"), -EINVAL);
 	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_BAD_CREDENTIAL);
+	/* Four digits are too easily guessed to be a pickup code. */
+	assert_int_equal(tap(fx, "code:1234"), -EINVAL);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_BAD_CREDENTIAL);
 	assert_int_equal(fire(fx, KIOSK_TIMER_KIND_SESSION, 0), 0);
 	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_IDLE);
 }
@@ -1415,6 +1418,502 @@ shows_close_door_when_the_session_times_out_with_a_door_open(void **state)
 	assert_non_null(find_record(fx, KIOSK_RECORD_DOOR_CLOSED));
 }
 
+static int unlock_failed(struct fx *fx, unsigned locker)
+{
+	return feed(fx, (struct kiosk_input){ .type = KIOSK_INPUT_UNLOCK_FAILED,
+					      .locker = locker });
+}
+
+static void
+drops_a_pickup_whose_unlock_failed_without_blaming_the_locker(void **state)
+{
+	struct fx *fx = *state;
+
+	add_loaded(fx, "H1", 3);
+	assert_int_equal(start(fx), 0);
+	assert_int_equal(tap(fx, CARD), 0);
+	assert_true(armed(fx, KIOSK_TIMER_KIND_DOOR_CONFIRM, 3));
+
+	assert_int_equal(unlock_failed(fx, 3), 0);
+	assert_int_equal(count_actions(fx, KIOSK_ACTION_RECORD), 0);
+	assert_int_equal(count_actions(fx, KIOSK_ACTION_UNLOCK), 0);
+	assert_int_equal(count_actions(fx, KIOSK_ACTION_TIMER_DISARM), 1);
+	assert_false(armed(fx, KIOSK_TIMER_KIND_DOOR_CONFIRM, 3));
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_LOCKER_FAULT);
+	assert_int_equal(screen(fx)->n_lockers, 1);
+	assert_int_equal(screen(fx)->lockers[0], 3);
+	assert_int_equal(locker(fx, 3).door_state, KIOSK_DOOR_STATE_CLOSED);
+	assert_int_equal(locker(fx, 3).purpose, KIOSK_PURPOSE_NONE);
+	assert_int_equal(locker(fx, 3).fault, KIOSK_FAULT_NONE);
+	assert_string_equal(locker(fx, 3).hold_id, "H1");
+	assert_int_equal(kiosk_get_hold(fx->k, "H1")->state,
+			 KIOSK_HOLD_STATE_LOADED);
+
+	/* A confirm firing already queued is stale; a second report moot. */
+	advance(fx, CONFIRM_USEC);
+	assert_int_equal(timer_input(fx, KIOSK_TIMER_KIND_DOOR_CONFIRM, 3), 0);
+	assert_int_equal(fx->out.n, 0);
+	assert_int_equal(unlock_failed(fx, 3), 0);
+	assert_int_equal(fx->out.n, 0);
+
+	/* The locker is not to blame: the patron may simply try again. */
+	assert_int_equal(tap(fx, CARD), 0);
+	assert_true(index_of_unlock(fx, 3) >= 0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_LOCKERS_OPEN);
+}
+
+static void stops_retrying_when_the_retry_pulse_failed(void **state)
+{
+	struct fx *fx = *state;
+
+	add_loaded(fx, "H1", 2);
+	assert_int_equal(start(fx), 0);
+	assert_int_equal(tap(fx, CARD), 0);
+	assert_int_equal(fire(fx, KIOSK_TIMER_KIND_DOOR_CONFIRM, 2), 0);
+	assert_int_equal(find_record(fx, KIOSK_RECORD_LOCKER_UNLOCKED)->attempt,
+			 2);
+	assert_true(armed(fx, KIOSK_TIMER_KIND_DOOR_CONFIRM, 2));
+
+	assert_int_equal(unlock_failed(fx, 2), 0);
+	assert_int_equal(count_actions(fx, KIOSK_ACTION_RECORD), 0);
+	assert_false(armed(fx, KIOSK_TIMER_KIND_DOOR_CONFIRM, 2));
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_LOCKER_FAULT);
+
+	/* No third pulse and no fault when the retry's time is up. */
+	advance(fx, CONFIRM_USEC);
+	assert_int_equal(timer_input(fx, KIOSK_TIMER_KIND_DOOR_CONFIRM, 2), 0);
+	assert_int_equal(fx->out.n, 0);
+	assert_int_equal(locker(fx, 2).fault, KIOSK_FAULT_NONE);
+	assert_int_equal(locker(fx, 2).door_state, KIOSK_DOOR_STATE_CLOSED);
+	assert_int_equal(locker(fx, 2).purpose, KIOSK_PURPOSE_NONE);
+}
+
+static void releases_a_load_reservation_when_its_unlock_failed(void **state)
+{
+	struct fx *fx = *state;
+
+	add_pending(fx, "P1", KIOSK_SIZE_SMALL);
+	assert_int_equal(start(fx), 0);
+	staff_login(fx);
+	assert_int_equal(command(fx, KIOSK_INPUT_LOAD, "P1", 0), 0);
+	assert_int_equal(unlocked_locker(fx), 1);
+
+	assert_int_equal(unlock_failed(fx, 1), 0);
+	assert_int_equal(count_actions(fx, KIOSK_ACTION_RECORD), 0);
+	assert_int_equal(count_actions(fx, KIOSK_ACTION_SCREEN), 0);
+	assert_int_equal(kiosk_get_screen(fx->k)->screen,
+			 KIOSK_SCREEN_STAFF_MENU);
+	assert_int_equal(kiosk_get_hold(fx->k, "P1")->state,
+			 KIOSK_HOLD_STATE_PENDING);
+	assert_int_equal(locker(fx, 1).purpose, KIOSK_PURPOSE_NONE);
+	assert_int_equal(locker(fx, 1).fault, KIOSK_FAULT_NONE);
+
+	assert_int_equal(command(fx, KIOSK_INPUT_LOAD, "P1", 0), 0);
+	assert_int_equal(unlocked_locker(fx), 1);
+}
+
+static void reports_the_failed_one_of_two_doors_at_the_end(void **state)
+{
+	struct fx *fx = *state;
+
+	add_loaded(fx, "H1", 1);
+	add_loaded(fx, "H2", 5);
+	assert_int_equal(start(fx), 0);
+	assert_int_equal(tap(fx, CARD), 0);
+
+	assert_int_equal(unlock_failed(fx, 5), 0);
+	assert_int_equal(count_actions(fx, KIOSK_ACTION_SCREEN), 0);
+	assert_int_equal(door(fx, 1, true), 0);
+	assert_string_equal(
+		find_record(fx, KIOSK_RECORD_HOLD_PICKED_UP)->hold_id, "H1");
+	assert_int_equal(door(fx, 1, false), 0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_LOCKER_FAULT);
+	assert_int_equal(screen(fx)->n_lockers, 1);
+	assert_int_equal(screen(fx)->lockers[0], 5);
+	assert_int_equal(kiosk_get_hold(fx->k, "H2")->state,
+			 KIOSK_HOLD_STATE_LOADED);
+}
+
+static void ignores_an_unlock_failure_for_a_door_not_awaited(void **state)
+{
+	struct fx *fx = *state;
+
+	add_loaded(fx, "H1", 1);
+	assert_int_equal(start(fx), 0);
+	assert_int_equal(unlock_failed(fx, 2), 0);
+	assert_int_equal(fx->out.n, 0);
+	assert_int_equal(unlock_failed(fx, 0), -EINVAL);
+	assert_int_equal(unlock_failed(fx, 8), -EINVAL);
+
+	/* Seen open since its pulse: the pulse was given after all. */
+	assert_int_equal(tap(fx, CARD), 0);
+	assert_int_equal(door(fx, 1, true), 0);
+	assert_int_equal(unlock_failed(fx, 1), 0);
+	assert_int_equal(fx->out.n, 0);
+	assert_int_equal(locker(fx, 1).door_state, KIOSK_DOOR_STATE_OPEN);
+	assert_int_equal(locker(fx, 1).purpose, KIOSK_PURPOSE_PICKUP);
+	assert_int_equal(door(fx, 1, false), 0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_THANK_YOU);
+}
+
+static void
+keeps_watching_a_door_that_read_open_when_its_unlock_failed(void **state)
+{
+	struct fx *fx = *state;
+	const struct kiosk_locker_state used = { .returns = 2 };
+	const struct kiosk_record *rec;
+
+	add_loaded(fx, "H1", 3);
+	assert_int_equal(kiosk_set_door(fx->k, 3, true), 0);
+	assert_int_equal(kiosk_set_locker_state(fx->k, 6, &used), 0);
+	assert_int_equal(kiosk_set_door(fx->k, 6, true), 0);
+	assert_int_equal(start(fx), 0);
+
+	/* A cut sensor: the pickup was taken as seen open at the pulse. */
+	assert_int_equal(tap(fx, CARD), 0);
+	assert_int_equal(locker(fx, 3).door_state, KIOSK_DOOR_STATE_OPEN);
+	assert_int_equal(unlock_failed(fx, 3), 0);
+	assert_int_equal(count_actions(fx, KIOSK_ACTION_RECORD), 0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_LOCKER_FAULT);
+	assert_int_equal(screen(fx)->lockers[0], 3);
+	assert_int_equal(locker(fx, 3).door_state, KIOSK_DOOR_STATE_OPEN);
+	assert_int_equal(locker(fx, 3).purpose, KIOSK_PURPOSE_NONE);
+	assert_int_equal(locker(fx, 3).fault, KIOSK_FAULT_NONE);
+
+	/* Still an open door, watched as one open at boot. */
+	assert_int_equal(fire(fx, KIOSK_TIMER_KIND_DOOR_LEFT_OPEN, 3), 0);
+	rec = find_record(fx, KIOSK_RECORD_DOOR_LEFT_OPEN);
+	assert_non_null(rec);
+	assert_string_equal(rec->actor, "");
+	assert_int_equal(door(fx, 3, false), 0);
+	assert_int_equal(count_records(fx, KIOSK_RECORD_DOOR_CLOSED), 1);
+	assert_int_equal(count_actions(fx, KIOSK_ACTION_RECORD), 1);
+
+	/* A maintenance opening never pulsed collects no returns. */
+	assert_int_equal(service(fx, KIOSK_INPUT_OPEN, NULL, 6), 0);
+	assert_int_equal(unlock_failed(fx, 6), 0);
+	assert_int_equal(fx->out.n, 0);
+	assert_int_equal(locker(fx, 6).door_state, KIOSK_DOOR_STATE_OPEN);
+	assert_int_equal(locker(fx, 6).purpose, KIOSK_PURPOSE_NONE);
+	assert_true(armed(fx, KIOSK_TIMER_KIND_DOOR_LEFT_OPEN, 6));
+	assert_int_equal(door(fx, 6, false), 0);
+	assert_int_equal(count_actions(fx, KIOSK_ACTION_RECORD), 0);
+	assert_int_equal(locker(fx, 6).returns, 2);
+}
+
+static void faults_every_locker_whose_opening_was_interrupted(void **state)
+{
+	struct fx *fx = *state;
+	const struct kiosk_locker_state pickup = {
+		.opening = KIOSK_PURPOSE_PICKUP
+	};
+	const struct kiosk_locker_state load = { .opening =
+							 KIOSK_PURPOSE_LOAD };
+	const struct kiosk_locker_state deposit = {
+		.opening = KIOSK_PURPOSE_RETURN
+	};
+	const struct kiosk_locker_state maintenance = {
+		.opening = KIOSK_PURPOSE_MAINTENANCE
+	};
+	unsigned i, faulted = 0;
+
+	add_pending(fx, "P1", KIOSK_SIZE_SMALL);
+	add_loaded(fx, "H1", 2);
+	assert_int_equal(kiosk_set_locker_state(fx->k, 1, &load), 0);
+	assert_int_equal(kiosk_set_locker_state(fx->k, 2, &pickup), 0);
+	assert_int_equal(kiosk_set_locker_state(fx->k, 4, &maintenance), 0);
+	assert_int_equal(kiosk_set_locker_state(fx->k, 6, &deposit), 0);
+	assert_int_equal(start(fx), 0);
+
+	assert_int_equal(count_records(fx, KIOSK_RECORD_LOCKER_FAULT), 3);
+	for (i = 0; i < fx->out.n; i++) {
+		const struct kiosk_record *rec = &fx->out.a[i].record;
+
+		if (fx->out.a[i].type != KIOSK_ACTION_RECORD)
+			continue;
+		assert_int_equal(rec->type, KIOSK_RECORD_LOCKER_FAULT);
+		assert_int_equal(rec->fault, KIOSK_FAULT_INTERRUPTED);
+		assert_string_equal(rec->hold_id, rec->locker == 2 ? "H1" : "");
+		assert_string_equal(rec->actor, "");
+		faulted |= 1U << rec->locker;
+	}
+	assert_int_equal(faulted, 1U << 1 | 1U << 2 | 1U << 6);
+	assert_int_equal(locker(fx, 1).fault, KIOSK_FAULT_INTERRUPTED);
+	assert_int_equal(locker(fx, 2).fault, KIOSK_FAULT_INTERRUPTED);
+	assert_int_equal(locker(fx, 4).fault, KIOSK_FAULT_NONE);
+	assert_int_equal(locker(fx, 6).fault, KIOSK_FAULT_INTERRUPTED);
+
+	/* Skipped for pickups, loads and returns until staff enable it. */
+	assert_int_equal(tap(fx, CARD), 0);
+	assert_int_equal(count_actions(fx, KIOSK_ACTION_UNLOCK), 0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_LOCKER_FAULT);
+	assert_int_equal(screen(fx)->lockers[0], 2);
+	assert_int_equal(service(fx, KIOSK_INPUT_LOAD, "P1", 1), -EACCES);
+	assert_int_equal(service(fx, KIOSK_INPUT_LOAD, "P1", 0), 0);
+	assert_int_equal(unlocked_locker(fx), 3);
+	assert_int_equal(return_start(fx), 0);
+	assert_int_equal(tap(fx, OTHER_CARD), 0);
+	assert_int_equal(unlocked_locker(fx), 7);
+
+	assert_int_equal(service(fx, KIOSK_INPUT_ENABLE, NULL, 2), 0);
+	assert_non_null(find_record(fx, KIOSK_RECORD_LOCKER_ENABLED));
+	assert_int_equal(locker(fx, 2).fault, KIOSK_FAULT_NONE);
+	assert_int_equal(tap(fx, CARD), 0);
+	assert_int_equal(unlocked_locker(fx), 2);
+}
+
+static void checks_the_saved_locker_state(void **state)
+{
+	struct fx *fx = *state;
+	struct kiosk_locker_state ls = { .fault = KIOSK_FAULT_INTERRUPTED };
+
+	assert_int_equal(kiosk_set_locker_state(fx->k, 1, &ls), 0);
+	ls.fault = KIOSK_FAULT_INTERRUPTED + 1;
+	assert_int_equal(kiosk_set_locker_state(fx->k, 1, &ls), -EINVAL);
+	ls.fault = KIOSK_FAULT_NONE;
+	ls.opening = KIOSK_PURPOSE_MAINTENANCE + 1;
+	assert_int_equal(kiosk_set_locker_state(fx->k, 1, &ls), -EINVAL);
+	ls.opening = KIOSK_PURPOSE_NONE;
+	assert_int_equal(kiosk_set_locker_state(fx->k, 0, &ls), -EINVAL);
+	assert_int_equal(kiosk_set_locker_state(fx->k, 8, &ls), -EINVAL);
+
+	/* The refusals changed nothing, and no opening was saved. */
+	assert_int_equal(start(fx), 0);
+	assert_int_equal(count_actions(fx, KIOSK_ACTION_RECORD), 0);
+	assert_int_equal(locker(fx, 1).fault, KIOSK_FAULT_INTERRUPTED);
+}
+
+#define UNKNOWN_CARD "uid:11223344"
+
+/* Unknown credentials, one every gap_usec; the last one's screen is kept. */
+static void guess(struct fx *fx, unsigned n, uint64_t gap_usec)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		advance(fx, gap_usec);
+		assert_int_equal(tap(fx, UNKNOWN_CARD), 0);
+		assert_int_equal(count_actions(fx, KIOSK_ACTION_RECORD), 0);
+	}
+}
+
+/* The back-off just started lasts usec: a known card waits that long. */
+static void assert_backoff_lasts(struct fx *fx, uint64_t usec)
+{
+	advance(fx, usec - 1);
+	assert_int_equal(tap(fx, CARD), 0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_LOCKED_OUT);
+	advance(fx, 1);
+	assert_int_equal(tap(fx, CARD), 0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_NO_HOLDS);
+}
+
+static void refuses_every_patron_credential_after_five_unknown_ones_in_a_minute(
+	void **state)
+{
+	struct fx *fx = *state;
+	struct kiosk_hold h =
+		hold_make("H1", KIOSK_HOLD_STATE_LOADED, 1, KIOSK_SIZE_SMALL);
+
+	hold_add_card(&h, CARD);
+	hmac_of(CODE, h.code_hmac);
+	add_hold(fx, &h);
+	assert_int_equal(start(fx), 0);
+
+	guess(fx, KIOSK_UNKNOWN_TRIES_MAX - 1, 10 * SEC);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_UNKNOWN_CARD);
+	guess(fx, 1, 10 * SEC);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_LOCKED_OUT);
+
+	/* Right ones are refused too: a guesser cannot tell them apart. */
+	assert_int_equal(tap(fx, CODE), 0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_LOCKED_OUT);
+	assert_int_equal(count_actions(fx, KIOSK_ACTION_UNLOCK), 0);
+	assert_int_equal(tap(fx, CARD), 0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_LOCKED_OUT);
+	assert_int_equal(return_start(fx), 0);
+	assert_int_equal(tap(fx, OTHER_CARD), 0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_LOCKED_OUT);
+	assert_int_equal(count_actions(fx, KIOSK_ACTION_UNLOCK), 0);
+	/* Refused ones are not counted. */
+	guess(fx, KIOSK_UNKNOWN_TRIES_MAX, SEC);
+
+	/* Staff still get in, to fix things. */
+	staff_login(fx);
+	assert_int_equal(
+		feed(fx, (struct kiosk_input){ .type = KIOSK_INPUT_CANCEL }),
+		0);
+
+	advance(fx, KIOSK_BACKOFF_FIRST_USEC);
+	assert_int_equal(tap(fx, UNKNOWN_CARD), 0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_UNKNOWN_CARD);
+	assert_int_equal(tap(fx, CODE), 0);
+	assert_true(index_of_unlock(fx, 1) >= 0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_LOCKERS_OPEN);
+}
+
+static void counts_unknown_credentials_within_a_sliding_minute(void **state)
+{
+	struct fx *fx = *state;
+
+	add_pending(fx, "P1", KIOSK_SIZE_SMALL);
+	assert_int_equal(start(fx), 0);
+
+	/* Five spread over 64 s are not within a minute of each other. */
+	guess(fx, 1, SEC);
+	guess(fx, KIOSK_UNKNOWN_TRIES_MAX - 1, 16 * SEC);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_UNKNOWN_CARD);
+	/* The latest five span 49 s. */
+	guess(fx, 1, SEC);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_LOCKED_OUT);
+	assert_backoff_lasts(fx, KIOSK_BACKOFF_FIRST_USEC);
+
+	/* The count started again: four more are not enough. */
+	guess(fx, KIOSK_UNKNOWN_TRIES_MAX - 1, SEC);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_UNKNOWN_CARD);
+}
+
+static void doubles_the_back_off_up_to_a_cap_and_starts_over_after_a_quiet_hour(
+	void **state)
+{
+	struct fx *fx = *state;
+	uint64_t backoff_usec = KIOSK_BACKOFF_FIRST_USEC;
+
+	add_pending(fx, "P1", KIOSK_SIZE_SMALL);
+	assert_int_equal(start(fx), 0);
+
+	while (backoff_usec < KIOSK_BACKOFF_MAX_USEC) {
+		guess(fx, KIOSK_UNKNOWN_TRIES_MAX, SEC);
+		assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_LOCKED_OUT);
+		assert_backoff_lasts(fx, backoff_usec);
+		backoff_usec *= 2;
+	}
+	/* 30 s doubled five times is 16 min: capped at 15. */
+	assert_int_equal(backoff_usec, 16 * 60 * SEC);
+	guess(fx, KIOSK_UNKNOWN_TRIES_MAX, SEC);
+	assert_backoff_lasts(fx, KIOSK_BACKOFF_MAX_USEC);
+	guess(fx, KIOSK_UNKNOWN_TRIES_MAX, SEC);
+	assert_backoff_lasts(fx, KIOSK_BACKOFF_MAX_USEC);
+
+	/* Not quite an hour after the last unknown one: still doubled. */
+	advance(fx,
+		KIOSK_UNKNOWN_QUIET_USEC - KIOSK_BACKOFF_MAX_USEC - 2 * SEC);
+	guess(fx, KIOSK_UNKNOWN_TRIES_MAX, SEC);
+	assert_backoff_lasts(fx, KIOSK_BACKOFF_MAX_USEC);
+
+	advance(fx, KIOSK_UNKNOWN_QUIET_USEC);
+	guess(fx, KIOSK_UNKNOWN_TRIES_MAX, SEC);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_LOCKED_OUT);
+	assert_backoff_lasts(fx, KIOSK_BACKOFF_FIRST_USEC);
+}
+
+static void tries_at_most_two_distinct_pin_hashes_for_one_pin(void **state)
+{
+	static const char *const pins[] = { "1111", "1111", "2222", "3333" };
+	struct fx *fx = *state;
+	char hashes[3][PIN_HASH_MAX + 1];
+	unsigned i;
+
+	assert_int_equal(pin_hash("1111", PIN_ITERATIONS, hashes[0]), 0);
+	assert_int_equal(pin_hash("2222", PIN_ITERATIONS, hashes[1]), 0);
+	assert_int_equal(pin_hash("3333", PIN_ITERATIONS, hashes[2]), 0);
+	/* Bad data: four holds of one patron, three PIN hashes. */
+	for (i = 0; i < 4; i++) {
+		char id[8];
+		struct kiosk_hold h;
+
+		snprintf(id, sizeof(id), "H%u", i + 1);
+		h = hold_make(id, KIOSK_HOLD_STATE_LOADED, i + 1,
+			      KIOSK_SIZE_SMALL);
+		hold_add_card(&h, CARD);
+		strcpy(h.pin_hash, hashes[pins[i][0] - '1']);
+		add_hold(fx, &h);
+	}
+	assert_int_equal(start(fx), 0);
+	assert_int_equal(tap(fx, CARD), 0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_PIN);
+
+	/* The third distinct hash is never tried. */
+	assert_int_equal(type_pin(fx, "3333"), 0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_WRONG_PIN);
+	/* A hash shared by two holds is tried once: 2222 is the second. */
+	assert_int_equal(type_pin(fx, "2222"), 0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_LOCKERS_OPEN);
+	assert_int_equal(screen(fx)->n_lockers, 4);
+}
+
+/* Staff card i of many, for filling the PIN failure table. */
+static void many_staff_card(unsigned i, char ret[16])
+{
+	snprintf(ret, 16, "uid:0000%04X", i);
+}
+
+static void wrong_staff_pin(struct fx *fx, unsigned i)
+{
+	char card[16];
+
+	many_staff_card(i, card);
+	advance(fx, SEC);
+	assert_int_equal(tap(fx, card), 0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_STAFF_PIN);
+	assert_int_equal(type_pin(fx, "0000"), 0);
+}
+
+/* What staff card i's PIN keypad would offer; 0 when locked out. */
+static unsigned staff_attempts_left(struct fx *fx, unsigned i)
+{
+	char card[16];
+
+	many_staff_card(i, card);
+	assert_int_equal(tap(fx, card), 0);
+	if (screen(fx)->screen == KIOSK_SCREEN_LOCKED_OUT)
+		return 0;
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_STAFF_PIN);
+	return screen(fx)->attempts_left;
+}
+
+static void
+forgets_the_oldest_pin_failures_not_locked_out_when_the_table_is_full(
+	void **state)
+{
+	struct fx *fx = *state;
+	unsigned i, j;
+
+	for (i = 0; i <= KIOSK_PIN_TRACK_MAX; i++) {
+		char card[16];
+
+		many_staff_card(i, card);
+		add_staff(fx->k, card);
+	}
+	assert_int_equal(start(fx), 0);
+
+	/* 0 locked out first, then one failure for each of 1-31: full. */
+	for (j = 0; j < PIN_ATTEMPTS; j++)
+		wrong_staff_pin(fx, 0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_LOCKED_OUT);
+	for (i = 1; i < KIOSK_PIN_TRACK_MAX; i++)
+		wrong_staff_pin(fx, i);
+
+	/* 1 is forgotten, not 0, although 0 is older. */
+	wrong_staff_pin(fx, KIOSK_PIN_TRACK_MAX);
+	assert_int_equal(staff_attempts_left(fx, 0), 0);
+	assert_int_equal(staff_attempts_left(fx, 1), PIN_ATTEMPTS);
+	assert_int_equal(staff_attempts_left(fx, 2), PIN_ATTEMPTS - 1);
+	assert_int_equal(staff_attempts_left(fx, KIOSK_PIN_TRACK_MAX),
+			 PIN_ATTEMPTS - 1);
+
+	/* Every one locked out: the lock-out that ends first goes. */
+	for (i = 2; i <= KIOSK_PIN_TRACK_MAX; i++)
+		for (j = 1; j < PIN_ATTEMPTS; j++)
+			wrong_staff_pin(fx, i);
+	assert_int_equal(staff_attempts_left(fx, KIOSK_PIN_TRACK_MAX), 0);
+	wrong_staff_pin(fx, 1);
+	assert_int_equal(staff_attempts_left(fx, 0), PIN_ATTEMPTS);
+	assert_int_equal(staff_attempts_left(fx, 1), PIN_ATTEMPTS - 1);
+	for (i = 2; i <= KIOSK_PIN_TRACK_MAX; i++)
+		assert_int_equal(staff_attempts_left(fx, i), 0);
+}
+
 static void keeps_every_batch_within_the_action_bound(void **state)
 {
 	static struct kiosk_locker_config many[KIOSK_LOCKERS_MAX];
@@ -1430,8 +1929,14 @@ static void keeps_every_batch_within_the_action_bound(void **state)
 	fx->config.max_holds = 2 * KIOSK_LOCKERS_MAX;
 	fx_rebuild(fx);
 
-	/* Worst START: every door open, every other hold expiring. */
+	/*
+	 * Worst START: every door open, every opening interrupted, every
+	 * hold but a session's worth expiring.
+	 */
 	for (n = 1; n <= KIOSK_LOCKERS_MAX; n++) {
+		const struct kiosk_locker_state interrupted = {
+			.opening = KIOSK_PURPOSE_PICKUP
+		};
 		char id[KIOSK_HOLD_ID_MAX + 1];
 		struct kiosk_hold h;
 
@@ -1445,12 +1950,18 @@ static void keeps_every_batch_within_the_action_bound(void **state)
 		}
 		add_hold(fx, &h);
 		assert_int_equal(kiosk_set_door(fx->k, n, true), 0);
+		assert_int_equal(kiosk_set_locker_state(fx->k, n, &interrupted),
+				 0);
 	}
 	assert_int_equal(start(fx), 0);
 	assert_int_equal(count_records(fx, KIOSK_RECORD_HOLD_EXPIRED),
 			 KIOSK_LOCKERS_MAX - 2 * KIOSK_SESSION_LOCKERS_MAX);
+	assert_int_equal(count_records(fx, KIOSK_RECORD_LOCKER_FAULT),
+			 KIOSK_LOCKERS_MAX);
 	assert_int_equal(count_actions(fx, KIOSK_ACTION_TIMER_ARM),
 			 KIOSK_LOCKERS_MAX + 1);
+	for (n = 1; n <= 2 * KIOSK_SESSION_LOCKERS_MAX; n++)
+		assert_int_equal(service(fx, KIOSK_INPUT_ENABLE, NULL, n), 0);
 
 	/* Worst tap: a full session of cut sensors, each picked up at once. */
 	assert_int_equal(tap(fx, CARD), 0);
@@ -1605,6 +2116,9 @@ static void names_every_value_stably(void **state)
 		"unlocking");
 	assert_string_equal(kiosk_fault_to_string(KIOSK_FAULT_NOT_OPENED),
 			    "not_opened");
+	assert_string_equal(kiosk_fault_to_string(KIOSK_FAULT_INTERRUPTED),
+			    "interrupted");
+	assert_null(kiosk_fault_to_string(KIOSK_FAULT_INTERRUPTED + 1));
 	assert_string_equal(kiosk_screen_to_string(KIOSK_SCREEN_LOCKERS_OPEN),
 			    "lockers_open");
 	assert_string_equal(kiosk_screen_to_string(KIOSK_SCREEN_BAD_CREDENTIAL),
@@ -1686,6 +2200,19 @@ int main(void)
 		TEST(disables_and_enables_a_locker),
 		TEST(cancels_a_session_but_keeps_supervising_its_doors),
 		TEST(shows_close_door_when_the_session_times_out_with_a_door_open),
+		TEST(drops_a_pickup_whose_unlock_failed_without_blaming_the_locker),
+		TEST(stops_retrying_when_the_retry_pulse_failed),
+		TEST(releases_a_load_reservation_when_its_unlock_failed),
+		TEST(reports_the_failed_one_of_two_doors_at_the_end),
+		TEST(ignores_an_unlock_failure_for_a_door_not_awaited),
+		TEST(keeps_watching_a_door_that_read_open_when_its_unlock_failed),
+		TEST(faults_every_locker_whose_opening_was_interrupted),
+		TEST(checks_the_saved_locker_state),
+		TEST(refuses_every_patron_credential_after_five_unknown_ones_in_a_minute),
+		TEST(counts_unknown_credentials_within_a_sliding_minute),
+		TEST(doubles_the_back_off_up_to_a_cap_and_starts_over_after_a_quiet_hour),
+		TEST(tries_at_most_two_distinct_pin_hashes_for_one_pin),
+		TEST(forgets_the_oldest_pin_failures_not_locked_out_when_the_table_is_full),
 		TEST(keeps_every_batch_within_the_action_bound),
 		TEST(refuses_an_action_list_that_is_not_empty),
 		TEST(refuses_a_second_start_and_late_door_readings),

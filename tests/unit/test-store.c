@@ -520,6 +520,11 @@ static void a_failing_record_writes_nothing(void **state)
 	/* The state change itself fails: locker 3 is occupied by h1. */
 	assert_int_equal(record(f, KIOSK_RECORD_HOLD_LOADED, "h2", 3, 20),
 			 -EINVAL);
+	/* A hold is picked up only from the locker it is in, and only once. */
+	assert_int_equal(record(f, KIOSK_RECORD_HOLD_PICKED_UP, "h1", 4, 20),
+			 -EINVAL);
+	assert_int_equal(record(f, KIOSK_RECORD_HOLD_PICKED_UP, "h2", 3, 20),
+			 -EINVAL);
 	/* A pending hold is in no locker, so it cannot expire there. */
 	assert_int_equal(record(f, KIOSK_RECORD_HOLD_EXPIRED, "h2", 0, 20),
 			 -EINVAL);
@@ -548,32 +553,56 @@ static void a_failing_record_writes_nothing(void **state)
 	assert_int_equal(count_events(f), 2);
 }
 
-static void the_outbox_bound_returns_enospc(void **state)
+static int record_unlock(struct fixture *f, int64_t at)
+{
+	struct kiosk_record rec =
+		make_record(KIOSK_RECORD_LOCKER_UNLOCKED, "", 1);
+
+	rec.purpose = KIOSK_PURPOSE_MAINTENANCE;
+	rec.attempt = 1;
+	return store_record(f->s, &rec, at, NULL);
+}
+
+static void the_outbox_bound_refuses_unlocks_and_keeps_facts(void **state)
 {
 	struct fixture *f = *state;
 	struct store_options opt = { .max_unsent = 3 };
 
 	reopen(f, &opt);
 	for (int i = 0; i < 3; i++)
-		assert_int_equal(record(f, KIOSK_RECORD_DOOR_CLOSED, "", 1, i),
-				 0);
-	assert_int_equal(record(f, KIOSK_RECORD_DOOR_CLOSED, "", 1, 3),
-			 -ENOSPC);
+		assert_int_equal(record_unlock(f, i), 0);
+	assert_int_equal(record_unlock(f, 3), -ENOSPC);
 	assert_int_equal(count_events(f), 3);
 	assert_int_equal(unsent(f), 3);
-
-	/* The server took the first two; room again for two. */
-	assert_int_equal(store_mark_sent(f->s, 2), 0);
-	assert_int_equal(unsent(f), 1);
+	/* What already happened is still written down. */
 	assert_int_equal(record(f, KIOSK_RECORD_DOOR_CLOSED, "", 1, 4), 0);
-	assert_int_equal(record(f, KIOSK_RECORD_DOOR_CLOSED, "", 1, 5), 0);
-	assert_int_equal(record(f, KIOSK_RECORD_DOOR_CLOSED, "", 1, 6),
-			 -ENOSPC);
+	assert_int_equal(unsent(f), 4);
+
+	/* The server took the first three; room again for two unlocks. */
+	assert_int_equal(store_mark_sent(f->s, 3), 0);
+	assert_int_equal(unsent(f), 1);
+	assert_int_equal(record_unlock(f, 5), 0);
+	assert_int_equal(record_unlock(f, 6), 0);
+	assert_int_equal(record_unlock(f, 7), -ENOSPC);
 	/* The count survives a restart. */
 	reopen(f, &opt);
 	assert_int_equal(unsent(f), 3);
-	assert_int_equal(record(f, KIOSK_RECORD_DOOR_CLOSED, "", 1, 7),
-			 -ENOSPC);
+	assert_int_equal(record_unlock(f, 8), -ENOSPC);
+}
+
+static void facts_past_the_bound_stop_at_the_headroom(void **state)
+{
+	struct fixture *f = *state;
+	struct store_options opt = { .max_unsent = 1 };
+	int r = 0;
+	int i;
+
+	reopen(f, &opt);
+	for (i = 0; i < STORE_FACTS_HEADROOM + 2 && r == 0; i++)
+		r = record(f, KIOSK_RECORD_DOOR_CLOSED, "", 1, i);
+	assert_int_equal(r, -ENOSPC);
+	assert_int_equal(i, STORE_FACTS_HEADROOM + 2);
+	assert_int_equal(unsent(f), STORE_FACTS_HEADROOM + 1);
 }
 
 static void uuid_is_well_formed(const char *u)
@@ -1244,7 +1273,8 @@ int main(void)
 		T(record_applies_the_state_change_and_appends_the_outbox_in_one_transaction),
 		T(every_record_type_changes_what_it_describes),
 		T(a_failing_record_writes_nothing),
-		T(the_outbox_bound_returns_enospc),
+		T(the_outbox_bound_refuses_unlocks_and_keeps_facts),
+		T(facts_past_the_bound_stop_at_the_headroom),
 		T(uuids_are_unique_and_well_formed),
 		T(payloads_have_the_right_fields),
 		T(add_hold_refuses_a_duplicate_id),
