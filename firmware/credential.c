@@ -231,7 +231,8 @@ static int pin_derive(const char *pin, const uint8_t *salt, size_t salt_len,
 	return 0;
 }
 
-int pin_hash(const char *pin, unsigned iterations, char ret[PIN_HASH_MAX + 1])
+int credential_pin_hash(const char *pin, unsigned iterations,
+			char ret[PIN_HASH_MAX + 1])
 {
 	uint8_t salt[PIN_SALT_BYTES], key[PIN_KEY_BYTES];
 	char salt_hex[2 * PIN_SALT_BYTES + 1], key_hex[2 * PIN_KEY_BYTES + 1];
@@ -301,7 +302,7 @@ static int pin_hash_parse(const char *hash, struct pin_hash_parts *ret)
 	return hex_decode(key, PIN_KEY_BYTES, ret->key);
 }
 
-int pin_verify(const char *hash, const char *pin)
+int credential_pin_verify(const char *hash, const char *pin)
 {
 	struct pin_hash_parts parts;
 	uint8_t key[PIN_KEY_BYTES];

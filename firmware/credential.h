@@ -42,16 +42,17 @@ int credential_is_hmac(const char *s);
  * A PIN is 4-8 ASCII digits. Hash format:
  *   pbkdf2-sha256$<iterations>$<salt hex>$<hash hex>
  * with 1 to 200,000 iterations: verifying runs on the event loop, so a
- * costlier hash is refused rather than allowed to stall it. pin_hash() draws
- * a fresh 16-byte salt; iterations 0 means the default (10,000). Returns 0,
+ * costlier hash is refused rather than allowed to stall it. This draws a
+ * fresh 16-byte salt; iterations 0 means the default (10,000). Returns 0,
  * -EINVAL for a malformed PIN or too many iterations, -EIO when no
  * randomness.
  */
-int pin_hash(const char *pin, unsigned iterations, char ret[PIN_HASH_MAX + 1]);
+int credential_pin_hash(const char *pin, unsigned iterations,
+			char ret[PIN_HASH_MAX + 1]);
 
 /*
  * Returns 1 when pin matches hash, 0 when it does not, -EINVAL when the
  * hash string is malformed or asks for more than 200,000 iterations.
  * Comparison is constant-time.
  */
-int pin_verify(const char *hash, const char *pin);
+int credential_pin_verify(const char *hash, const char *pin);

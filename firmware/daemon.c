@@ -683,7 +683,7 @@ static json_t *cmd_hold_add(struct daemon *d, json_t *req)
 		if (err_reply)
 			return err_reply;
 	}
-	if (pin && pin_hash(pin, 0, h->pin_hash) < 0)
+	if (pin && credential_pin_hash(pin, 0, h->pin_hash) < 0)
 		return control_error(EINVAL, "PIN: %d-%d digits",
 				     PIN_DIGITS_MIN, PIN_DIGITS_MAX);
 	if (expires_in_s < 0 || expires_in_s > HOLD_EXPIRES_IN_MAX_S)
@@ -748,7 +748,7 @@ static json_t *cmd_staff_add(struct daemon *d, json_t *req)
 	err_reply = hash_credential(d, cred, st.credential_hmac);
 	if (err_reply)
 		return err_reply;
-	if (!pin || pin_hash(pin, 0, st.pin_hash) < 0)
+	if (!pin || credential_pin_hash(pin, 0, st.pin_hash) < 0)
 		return control_error(EINVAL, "PIN: %d-%d digits",
 				     PIN_DIGITS_MIN, PIN_DIGITS_MAX);
 	if (role && strcmp(role, "admin") == 0)

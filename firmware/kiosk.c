@@ -451,7 +451,7 @@ static bool match_pin_ok(const struct kiosk *k, const struct match *m,
 		if (n_tried == KIOSK_PIN_HASHES_TRIED_MAX)
 			return false;
 		tried[n_tried++] = hash;
-		if (pin_verify(hash, pin) == 1)
+		if (credential_pin_verify(hash, pin) == 1)
 			return true;
 	}
 	return false;
@@ -905,7 +905,7 @@ static void staff_pin(struct kiosk *k, const char *pin)
 	const struct kiosk_staff *staff = staff_find(k, k->session.hmac);
 	struct kiosk_screen_info info;
 
-	if (!staff || pin_verify(staff->pin_hash, pin) != 1) {
+	if (!staff || credential_pin_verify(staff->pin_hash, pin) != 1) {
 		pin_failed(k, ACTOR_ROLE_STAFF);
 		return;
 	}

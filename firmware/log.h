@@ -7,7 +7,7 @@
 /* Messages above this syslog level (LOG_ERR..LOG_DEBUG) are dropped. */
 void log_set_level(int level);
 int log_get_level(void);
-/* Returns 0 and sets ret, or -EINVAL: "err", "warning", "notice", "info", "debug". */
+/* 0 and sets ret, or -EINVAL: "err", "warning", "notice", "info", "debug". */
 int log_level_from_string(const char *s, int *ret);
 
 void log_msg(int level, const char *fmt, ...)

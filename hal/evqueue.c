@@ -68,11 +68,12 @@ int evqueue_push(struct evqueue *q, const void *elem)
 
 	if (q->len == q->capacity)
 		return -ENOBUFS;
+	/* Count first: the fd's count must never fall behind the queue. */
+	if (write(q->fd, &one, sizeof(one)) != sizeof(one))
+		return -errno;
 	tail = (q->head + q->len) % q->capacity;
 	memcpy(q->elems + (size_t)tail * q->elem_size, elem, q->elem_size);
 	q->len++;
-	if (write(q->fd, &one, sizeof(one)) != sizeof(one))
-		return -errno;
 	return 0;
 }
 

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 
 #define READER_CREDENTIAL_MAX 127
-/* Events queued before the loop reads them; more are dropped (counted). */
+/* Events queued before the loop reads them; more are refused. */
 #define READER_QUEUE_MAX 32
 
 enum reader_event_type {

@@ -159,23 +159,24 @@ static void verifies_a_pin_against_its_own_hash(void **state)
 {
 	char hash[PIN_HASH_MAX + 1], other[PIN_HASH_MAX + 1];
 
-	assert_int_equal(pin_hash("2468", TEST_ITERATIONS, hash), 0);
+	assert_int_equal(credential_pin_hash("2468", TEST_ITERATIONS, hash), 0);
 	assert_true(strncmp(hash, "pbkdf2-sha256$1000$", 19) == 0);
-	assert_int_equal(pin_verify(hash, "2468"), 1);
+	assert_int_equal(credential_pin_verify(hash, "2468"), 1);
 
 	/* A fresh salt each time: the same PIN never hashes the same. */
-	assert_int_equal(pin_hash("2468", TEST_ITERATIONS, other), 0);
+	assert_int_equal(credential_pin_hash("2468", TEST_ITERATIONS, other),
+			 0);
 	assert_string_not_equal(hash, other);
-	assert_int_equal(pin_verify(other, "2468"), 1);
+	assert_int_equal(credential_pin_verify(other, "2468"), 1);
 }
 
 static void uses_ten_thousand_iterations_by_default(void **state)
 {
 	char hash[PIN_HASH_MAX + 1];
 
-	assert_int_equal(pin_hash("12345678", 0, hash), 0);
+	assert_int_equal(credential_pin_hash("12345678", 0, hash), 0);
 	assert_true(strncmp(hash, "pbkdf2-sha256$10000$", 20) == 0);
-	assert_int_equal(pin_verify(hash, "12345678"), 1);
+	assert_int_equal(credential_pin_verify(hash, "12345678"), 1);
 }
 
 static void verifies_a_hash_made_elsewhere(void **state)
@@ -188,33 +189,40 @@ static void verifies_a_hash_made_elsewhere(void **state)
 		"da0af9c4241f45ec5701b0f2e490f9c794db8f2aacca766c6081a721d04be2"
 		"95";
 
-	assert_int_equal(pin_verify(hash, "2468"), 1);
-	assert_int_equal(pin_verify(hash, "2469"), 0);
+	assert_int_equal(credential_pin_verify(hash, "2468"), 1);
+	assert_int_equal(credential_pin_verify(hash, "2469"), 0);
 }
 
 static void rejects_a_wrong_or_malformed_pin(void **state)
 {
 	char hash[PIN_HASH_MAX + 1];
 
-	assert_int_equal(pin_hash("2468", TEST_ITERATIONS, hash), 0);
-	assert_int_equal(pin_verify(hash, "8642"), 0);
-	assert_int_equal(pin_verify(hash, "24680"), 0);
-	assert_int_equal(pin_verify(hash, "246"), 0);
-	assert_int_equal(pin_verify(hash, "24a8"), 0);
-	assert_int_equal(pin_verify(hash, ""), 0);
-	assert_int_equal(pin_verify(hash, NULL), 0);
+	assert_int_equal(credential_pin_hash("2468", TEST_ITERATIONS, hash), 0);
+	assert_int_equal(credential_pin_verify(hash, "8642"), 0);
+	assert_int_equal(credential_pin_verify(hash, "24680"), 0);
+	assert_int_equal(credential_pin_verify(hash, "246"), 0);
+	assert_int_equal(credential_pin_verify(hash, "24a8"), 0);
+	assert_int_equal(credential_pin_verify(hash, ""), 0);
+	assert_int_equal(credential_pin_verify(hash, NULL), 0);
 }
 
 static void refuses_to_hash_a_malformed_pin(void **state)
 {
 	char hash[PIN_HASH_MAX + 1] = "untouched";
 
-	assert_int_equal(pin_hash("123", TEST_ITERATIONS, hash), -EINVAL);
-	assert_int_equal(pin_hash("123456789", TEST_ITERATIONS, hash), -EINVAL);
-	assert_int_equal(pin_hash("12a4", TEST_ITERATIONS, hash), -EINVAL);
-	assert_int_equal(pin_hash(" 1234", TEST_ITERATIONS, hash), -EINVAL);
-	assert_int_equal(pin_hash("", TEST_ITERATIONS, hash), -EINVAL);
-	assert_int_equal(pin_hash(NULL, TEST_ITERATIONS, hash), -EINVAL);
+	assert_int_equal(credential_pin_hash("123", TEST_ITERATIONS, hash),
+			 -EINVAL);
+	assert_int_equal(
+		credential_pin_hash("123456789", TEST_ITERATIONS, hash),
+		-EINVAL);
+	assert_int_equal(credential_pin_hash("12a4", TEST_ITERATIONS, hash),
+			 -EINVAL);
+	assert_int_equal(credential_pin_hash(" 1234", TEST_ITERATIONS, hash),
+			 -EINVAL);
+	assert_int_equal(credential_pin_hash("", TEST_ITERATIONS, hash),
+			 -EINVAL);
+	assert_int_equal(credential_pin_hash(NULL, TEST_ITERATIONS, hash),
+			 -EINVAL);
 	assert_string_equal(hash, "untouched");
 }
 
@@ -247,8 +255,9 @@ static void refuses_malformed_pin_hashes(void **state)
 	size_t i;
 
 	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-		assert_int_equal(pin_verify(table[i], "2468"), -EINVAL);
-	assert_int_equal(pin_verify(NULL, "2468"), -EINVAL);
+		assert_int_equal(credential_pin_verify(table[i], "2468"),
+				 -EINVAL);
+	assert_int_equal(credential_pin_verify(NULL, "2468"), -EINVAL);
 }
 
 static void refuses_hostile_iteration_counts(void **state)
@@ -272,10 +281,12 @@ static void refuses_hostile_iteration_counts(void **state)
 	size_t i;
 
 	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-		assert_int_equal(pin_verify(table[i], "2468"), -EINVAL);
-	assert_int_equal(pin_hash("2468", 200001, hash), -EINVAL);
-	assert_int_equal(pin_hash("2468", 10000001, hash), -EINVAL);
-	assert_int_equal(pin_hash("2468", 4000000000U, hash), -EINVAL);
+		assert_int_equal(credential_pin_verify(table[i], "2468"),
+				 -EINVAL);
+	assert_int_equal(credential_pin_hash("2468", 200001, hash), -EINVAL);
+	assert_int_equal(credential_pin_hash("2468", 10000001, hash), -EINVAL);
+	assert_int_equal(credential_pin_hash("2468", 4000000000U, hash),
+			 -EINVAL);
 }
 
 static void accepts_up_to_two_hundred_thousand_iterations(void **state)
@@ -283,10 +294,11 @@ static void accepts_up_to_two_hundred_thousand_iterations(void **state)
 	char hash[PIN_HASH_MAX + 1];
 
 	/* A well-formed hash at the bound is verified, not refused. */
-	assert_int_equal(
-		pin_verify("pbkdf2-sha256$200000$" SALT "$" KEY, "2468"), 0);
-	assert_int_equal(pin_hash("2468", 200000, hash), 0);
-	assert_int_equal(pin_verify(hash, "2468"), 1);
+	assert_int_equal(credential_pin_verify(
+				 "pbkdf2-sha256$200000$" SALT "$" KEY, "2468"),
+			 0);
+	assert_int_equal(credential_pin_hash("2468", 200000, hash), 0);
+	assert_int_equal(credential_pin_verify(hash, "2468"), 1);
 #undef SALT
 #undef KEY
 }

@@ -149,8 +149,9 @@ static int teardown(void **state)
 
 static int group_setup(void **state)
 {
-	if (pin_hash(PATRON_PIN, PIN_ITERATIONS, patron_pin_hash) < 0 ||
-	    pin_hash(STAFF_PIN, PIN_ITERATIONS, staff_pin_hash) < 0)
+	if (credential_pin_hash(PATRON_PIN, PIN_ITERATIONS, patron_pin_hash) <
+		    0 ||
+	    credential_pin_hash(STAFF_PIN, PIN_ITERATIONS, staff_pin_hash) < 0)
 		return -1;
 	return 0;
 }
@@ -899,7 +900,7 @@ static void gives_a_known_staff_card_its_new_pin(void **state)
 
 	assert_int_equal(start(fx), 0);
 	hmac_of(STAFF_CARD, s.credential_hmac);
-	assert_int_equal(pin_hash("9999", 1000, s.pin_hash), 0);
+	assert_int_equal(credential_pin_hash("9999", 1000, s.pin_hash), 0);
 	assert_int_equal(kiosk_put_staff(fx->k, &s), 0);
 
 	assert_int_equal(tap(fx, STAFF_CARD), 0);
@@ -1814,9 +1815,12 @@ static void tries_at_most_two_distinct_pin_hashes_for_one_pin(void **state)
 	char hashes[3][PIN_HASH_MAX + 1];
 	unsigned i;
 
-	assert_int_equal(pin_hash("1111", PIN_ITERATIONS, hashes[0]), 0);
-	assert_int_equal(pin_hash("2222", PIN_ITERATIONS, hashes[1]), 0);
-	assert_int_equal(pin_hash("3333", PIN_ITERATIONS, hashes[2]), 0);
+	assert_int_equal(credential_pin_hash("1111", PIN_ITERATIONS, hashes[0]),
+			 0);
+	assert_int_equal(credential_pin_hash("2222", PIN_ITERATIONS, hashes[1]),
+			 0);
+	assert_int_equal(credential_pin_hash("3333", PIN_ITERATIONS, hashes[2]),
+			 0);
 	/* Bad data: four holds of one patron, three PIN hashes. */
 	for (i = 0; i < 4; i++) {
 		char id[8];
