@@ -18,18 +18,42 @@
 #define USEC_PER_MSEC 1000ULL
 #define USEC_PER_SEC  1000000ULL
 
+/*
+ * Every key we know can be given once: 22 in the fixed sections, three per
+ * [locker.N]. Only accepted keys are remembered, so this is never reached.
+ */
+#define KEYS_SEEN_MAX (32 + 3 * KIOSK_LOCKERS_MAX)
+
+struct key_seen {
+	char section[32]; /* [locker.03] and [locker.3] are one: "locker.3" */
+	char key[32];
+	int line;
+};
+
 struct parse_state {
 	FILE *file;
 	int line; /* of the line inih is handling; inih is built without */
+	/* A line too long for inih's buffer, and that buffer's limit. */
+	int long_line;
+	int line_max;
 	struct config *c;
 	const char *path;
 	char *error;
 	/* Which lockers a size or kind was given for, to catch contradictions. */
 	const char *size_key[KIOSK_LOCKERS_MAX];
-	bool kind_set[KIOSK_LOCKERS_MAX];
-	bool pulse_set[KIOSK_LOCKERS_MAX];
+	int kind_line[KIOSK_LOCKERS_MAX];
+	bool kind_by_return[KIOSK_LOCKERS_MAX];
+	/*
+	 * The lines pulse lengths and the confirm timeout were given on (or
+	 * 0), to compare them once the whole file is read.
+	 */
+	int pulse_line[KIOSK_LOCKERS_MAX];
+	int default_pulse_line;
+	int confirm_line;
 	unsigned count;
 	uint32_t default_pulse_ms;
+	struct key_seen keys_seen[KEYS_SEEN_MAX];
+	unsigned n_keys_seen;
 	/* [locker.N] sections may come before [lockers] count: check later. */
 	unsigned max_locker_named;
 	int max_locker_line;
@@ -227,9 +251,23 @@ static int set_size(struct parse_state *st, unsigned locker, void *arg)
 
 static int set_return(struct parse_state *st, unsigned locker, void *arg)
 {
-	st->kind_set[locker - 1] = true;
+	int line = *(int *)arg;
+
+	if (st->kind_line[locker - 1]) {
+		if (st->kind_by_return[locker - 1])
+			fail(st, line, "lockers", "return",
+			     "locker %u already has its kind from [lockers] return (line %d)",
+			     locker, st->kind_line[locker - 1]);
+		else
+			fail(st, line, "lockers", "return",
+			     "locker %u already has its kind from [locker.%u] kind (line %d)",
+			     locker, locker, st->kind_line[locker - 1]);
+		return -EINVAL;
+	}
+	st->kind_line[locker - 1] = line;
+	st->kind_by_return[locker - 1] = true;
 	st->c->lockers[locker - 1].kind = KIOSK_LOCKER_KIND_RETURN;
-	return note_locker(st, locker, *(int *)arg);
+	return note_locker(st, locker, line);
 }
 
 static int handle_kiosk(struct parse_state *st, int line, const char *name,
@@ -324,9 +362,11 @@ static int handle_doors(struct parse_state *st, int line, const char *name,
 {
 	struct kiosk_config *k = &st->c->kiosk;
 
-	if (strcmp(name, "confirm_timeout_ms") == 0)
+	if (strcmp(name, "confirm_timeout_ms") == 0) {
+		st->confirm_line = line;
 		return set_usec(st, line, "doors", name, v, 500, 120000,
 				USEC_PER_MSEC, &k->door_confirm_timeout_usec);
+	}
 	if (strcmp(name, "left_open_s") == 0)
 		return set_usec(st, line, "doors", name, v, 5, 86400,
 				USEC_PER_SEC, &k->door_left_open_usec);
@@ -351,6 +391,7 @@ static int handle_lockers(struct parse_state *st, int line, const char *name,
 			return fail(st, line, "lockers", name,
 				    "must be a number 50..10000");
 		st->default_pulse_ms = (uint32_t)x;
+		st->default_pulse_line = line;
 		return 1;
 	}
 	if (strcmp(name, "small") == 0 || strcmp(name, "medium") == 0 ||
@@ -404,14 +445,23 @@ static int handle_locker(struct parse_state *st, int line, const char *section,
 		return 1;
 	}
 	if (strcmp(name, "kind") == 0) {
+		enum kiosk_locker_kind kind;
+
 		if (strcmp(v, "hold") == 0)
-			l->kind = KIOSK_LOCKER_KIND_HOLD;
+			kind = KIOSK_LOCKER_KIND_HOLD;
 		else if (strcmp(v, "return") == 0)
-			l->kind = KIOSK_LOCKER_KIND_RETURN;
+			kind = KIOSK_LOCKER_KIND_RETURN;
 		else
 			return fail(st, line, section, name,
 				    "must be hold or return");
-		st->kind_set[n - 1] = true;
+		/* A repeated [locker.N] kind is caught as a key given twice. */
+		if (st->kind_by_return[n - 1])
+			return fail(
+				st, line, section, name,
+				"locker %llu already has its kind from [lockers] return (line %d)",
+				n, st->kind_line[n - 1]);
+		st->kind_line[n - 1] = line;
+		l->kind = kind;
 		return 1;
 	}
 	if (strcmp(name, "pulse_ms") == 0) {
@@ -419,7 +469,7 @@ static int handle_locker(struct parse_state *st, int line, const char *section,
 			return fail(st, line, section, name,
 				    "must be a number 50..10000");
 		l->pulse_ms = (uint32_t)x;
-		st->pulse_set[n - 1] = true;
+		st->pulse_line[n - 1] = line;
 		return 1;
 	}
 	return fail(st, line, section, name, "unknown key");
@@ -437,26 +487,48 @@ static int handle_backend(struct parse_state *st, int line, const char *section,
 	return 1;
 }
 
-/* inih reads through this, so the handler knows the line it is on. */
+/*
+ * inih reads through this, so the handler knows the line it is on. inih
+ * would take the rest of a line longer than its buffer for a line of its
+ * own: stop there instead, and say why.
+ */
 static char *read_line(char *str, int num, void *stream)
 {
 	struct parse_state *st = stream;
-	char *r = fgets(str, num, st->file);
+	size_t n;
+	int next;
 
-	if (r)
-		st->line++;
-	return r;
+	if (!fgets(str, num, st->file))
+		return NULL;
+	st->line++;
+	n = strlen(str);
+	if (num < 2 || n < (size_t)num - 1 || str[n - 1] == '\n')
+		return str;
+	/* The buffer is full: fine if the line ends right here. */
+	next = getc(st->file);
+	if (next == '\n' || next == EOF)
+		return str;
+	st->long_line = st->line;
+	st->line_max = num - 1;
+	return NULL;
 }
 
-static int handle(void *user, const char *section, const char *name,
-		  const char *value)
+/* Where a key of section was first given, or NULL. */
+static struct key_seen *key_seen_find(struct parse_state *st,
+				      const char *section, const char *name)
 {
-	struct parse_state *st = user;
-	int line = st->line;
+	for (unsigned i = 0; i < st->n_keys_seen; i++)
+		if (strcmp(st->keys_seen[i].section, section) == 0 &&
+		    strcmp(st->keys_seen[i].key, name) == 0)
+			return &st->keys_seen[i];
+	return NULL;
+}
+
+static int dispatch(struct parse_state *st, int line, const char *section,
+		    const char *name, const char *value)
+{
 	unsigned long long x;
 
-	if (!name) /* a section header alone */
-		return 1;
 	if (strcmp(section, "kiosk") == 0)
 		return handle_kiosk(st, line, name, value);
 	if (strcmp(section, "policy") == 0)
@@ -483,6 +555,45 @@ static int handle(void *user, const char *section, const char *name,
 		return 1;
 	}
 	return fail(st, line, section, name, "unknown section");
+}
+
+static int handle(void *user, const char *section, const char *name,
+		  const char *value)
+{
+	struct parse_state *st = user;
+	int line = st->line;
+	struct key_seen *seen;
+	char canonical[sizeof(seen->section)];
+	unsigned long long x;
+
+	if (!name) /* a section header alone */
+		return 1;
+	if (st->error[0]) /* only the first error is reported */
+		return 0;
+	if (strncmp(section, "locker.", 7) == 0 &&
+	    parse_uint(section + 7, 1, KIOSK_LOCKERS_MAX, &x) == 0)
+		snprintf(canonical, sizeof(canonical), "locker.%llu", x);
+	else
+		snprintf(canonical, sizeof(canonical), "%s", section);
+	/*
+	 * The last value would silently win. inih also hands an indented
+	 * line on as a second value of the key before it.
+	 */
+	seen = key_seen_find(st, canonical, name);
+	if (seen)
+		return fail(
+			st, line, section, name,
+			"given twice or continued on an indented line (first on line %d)",
+			seen->line);
+	if (!dispatch(st, line, section, name, value))
+		return 0;
+	if (st->n_keys_seen == KEYS_SEEN_MAX)
+		return fail(st, line, section, name, "too many keys");
+	seen = &st->keys_seen[st->n_keys_seen++];
+	snprintf(seen->section, sizeof(seen->section), "%s", canonical);
+	snprintf(seen->key, sizeof(seen->key), "%s", name);
+	seen->line = line;
+	return 1;
 }
 
 static int hex_value(char c)
@@ -557,6 +668,45 @@ static int load_site_key(struct config *c, char *error)
 	return 0;
 }
 
+/*
+ * Gives lockers without their own pulse_ms the default, then checks every
+ * pulse ends before the door must be seen open: once the whole file is read,
+ * as [doors] may come after [lockers].
+ */
+static int check_pulses(struct parse_state *st)
+{
+	struct config *c = st->c;
+	unsigned long long confirm_ms =
+		c->kiosk.door_confirm_timeout_usec / USEC_PER_MSEC;
+
+	for (unsigned i = 0; i < st->count; i++) {
+		char section[32];
+		int line;
+
+		if (!st->pulse_line[i])
+			c->lockers[i].pulse_ms = st->default_pulse_ms;
+		if (c->lockers[i].pulse_ms < confirm_ms)
+			continue;
+		if (st->pulse_line[i]) {
+			snprintf(section, sizeof(section), "locker.%u", i + 1);
+			line = st->pulse_line[i];
+		} else {
+			snprintf(section, sizeof(section), "lockers");
+			/* An unset pulse_ms is the default: blame the other. */
+			line = st->default_pulse_line ?: st->confirm_line;
+		}
+		fail(st, line, section, "pulse_ms",
+		     "%u%s is not shorter than [doors] confirm_timeout_ms (%llu)",
+		     c->lockers[i].pulse_ms,
+		     st->pulse_line[i] || st->default_pulse_line ?
+			     "" :
+			     " (the default)",
+		     confirm_ms);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int config_load(const char *path, struct config *ret,
 		char ret_error[CONFIG_ERROR_MAX])
 {
@@ -594,11 +744,17 @@ int config_load(const char *path, struct config *ret,
 	st->file = f;
 	r = ini_parse_stream(read_line, st, handle, st);
 	fclose(f);
+	/* Reading stopped at a long line: any other error came before it. */
 	if (ret_error[0]) {
 		err = -EINVAL;
 	} else if (r != 0) {
 		snprintf(ret_error, CONFIG_ERROR_MAX, "%s:%d: not valid INI",
 			 st->path, r);
+		err = -EINVAL;
+	} else if (st->long_line) {
+		snprintf(ret_error, CONFIG_ERROR_MAX,
+			 "%s:%d: longer than %d characters", st->path,
+			 st->long_line, st->line_max);
 		err = -EINVAL;
 	} else if (!st->have_id) {
 		snprintf(
@@ -621,15 +777,14 @@ int config_load(const char *path, struct config *ret,
 			 st->count);
 		err = -EINVAL;
 	}
+	if (err == 0)
+		err = check_pulses(st);
 	if (err == 0) {
 		unsigned n_hold = 0;
 
-		for (unsigned i = 0; i < st->count; i++) {
-			if (!st->pulse_set[i])
-				c->lockers[i].pulse_ms = st->default_pulse_ms;
+		for (unsigned i = 0; i < st->count; i++)
 			if (c->lockers[i].kind == KIOSK_LOCKER_KIND_HOLD)
 				n_hold++;
-		}
 		if (n_hold == 0) {
 			snprintf(
 				ret_error, CONFIG_ERROR_MAX,

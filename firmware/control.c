@@ -14,10 +14,25 @@
 #include "control.h"
 #include "log.h"
 
+/*
+ * A client's requests are answered one per loop iteration, and only while
+ * its previous reply is sent: a client pipelining many requests, or not
+ * reading its replies, must not hold up the loop (a lock pulse timer would
+ * fire late) nor make us buffer without bound.
+ */
 struct client {
 	struct control *control;
-	sd_event_source *source;
+	sd_event_source *source; /* io: EPOLLIN when idle, EPOLLOUT to flush */
+	/*
+	 * Answers the next buffered request; made anew each time, as sd-event
+	 * orders sources of one priority by when they became pending and a
+	 * defer source stays pending from its creation on: a lasting one
+	 * would always run before a timer that fell due meanwhile.
+	 */
+	sd_event_source *defer;
 	int fd;
+	/* No more input: the client half-closed, or sent an over-long line. */
+	bool input_done;
 	char *in;
 	size_t in_len;
 	char *out;
@@ -28,6 +43,7 @@ struct control {
 	sd_event *event;
 	sd_event_source *listen_source;
 	int listen_fd;
+	bool bound; /* the socket file is ours to remove */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	control_handler_t handler;
 	void *userdata;
@@ -54,6 +70,7 @@ static void client_free(struct client *cl)
 		if (c->clients[i] == cl)
 			c->clients[i] = NULL;
 	sd_event_source_disable_unref(cl->source);
+	sd_event_source_disable_unref(cl->defer);
 	close(cl->fd);
 	free(cl->in);
 	free(cl->out);
@@ -76,23 +93,13 @@ static int client_queue(struct client *cl, const char *text, size_t n)
 	return 0;
 }
 
-static int client_answer(struct client *cl, const char *line)
+/* Queues reply (consumed) as one line; an error reply when it is too long. */
+static int client_reply(struct client *cl, json_t *reply)
 {
-	struct control *c = cl->control;
-	json_error_t jerr;
-	json_t *req, *reply;
 	char *text;
+	size_t n;
 	int err;
 
-	req = json_loads(line, JSON_REJECT_DUPLICATES, &jerr);
-	if (!req)
-		reply = control_error(EINVAL, "request is not JSON: %s",
-				      jerr.text);
-	else if (!json_is_object(req))
-		reply = control_error(EINVAL, "request must be a JSON object");
-	else
-		reply = c->handler(req, c->userdata);
-	json_decref(req);
 	if (!reply)
 		reply = control_error(ENOMEM, "out of memory");
 	if (!reply)
@@ -101,9 +108,46 @@ static int client_answer(struct client *cl, const char *line)
 	json_decref(reply);
 	if (!text)
 		return -ENOMEM;
-	err = client_queue(cl, text, strlen(text));
+	n = strlen(text);
+	if (cl->out_len + n + 1 > CONTROL_OUTPUT_MAX) {
+		/* Tell the client why rather than drop it silently. */
+		log_warning(
+			"control: a reply of %zu bytes is over the %d byte limit; sending an error instead",
+			n + 1, CONTROL_OUTPUT_MAX);
+		free(text);
+		return client_reply(
+			cl,
+			control_error(
+				EMSGSIZE,
+				"reply of %zu bytes is over the %d byte limit",
+				n + 1, CONTROL_OUTPUT_MAX));
+	}
+	err = client_queue(cl, text, n);
 	free(text);
 	return err;
+}
+
+static int client_answer(struct client *cl, const char *line, size_t len)
+{
+	struct control *c = cl->control;
+	json_error_t jerr;
+	json_t *req, *reply;
+
+	/* json_loads() would stop at a NUL and run the text before it. */
+	if (memchr(line, '\0', len))
+		return client_reply(
+			cl,
+			control_error(EINVAL, "request contains a NUL byte"));
+	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!req)
+		reply = control_error(EINVAL, "request is not JSON: %s",
+				      jerr.text);
+	else if (!json_is_object(req))
+		reply = control_error(EINVAL, "request must be a JSON object");
+	else
+		reply = c->handler(req, c->userdata);
+	json_decref(req);
+	return client_reply(cl, reply);
 }
 
 static int client_flush(struct client *cl)
@@ -119,50 +163,105 @@ static int client_flush(struct client *cl)
 	return 0;
 }
 
+/* True when a buffered request (or an over-long line) awaits an answer. */
+static bool client_has_request(const struct client *cl)
+{
+	return cl->in_len > 0 && (memchr(cl->in, '\n', cl->in_len) ||
+				  cl->in_len == CONTROL_LINE_MAX);
+}
+
+/* Answers the first buffered request, if any, once the last reply is sent. */
+static int client_answer_one(struct client *cl)
+{
+	char *nl;
+	size_t used;
+	int err;
+
+	if (cl->out_len > 0 || cl->in_len == 0)
+		return 0;
+	nl = memchr(cl->in, '\n', cl->in_len);
+	if (!nl) {
+		if (cl->in_len < CONTROL_LINE_MAX)
+			return 0;
+		/* No way to find the next request: answer, then hang up. */
+		cl->in_len = 0;
+		cl->input_done = true;
+		return client_reply(
+			cl,
+			control_error(EMSGSIZE, "request longer than %d bytes",
+				      CONTROL_LINE_MAX));
+	}
+	used = (size_t)(nl - cl->in) + 1;
+	err = client_answer(cl, cl->in, used - 1);
+	memmove(cl->in, cl->in + used, cl->in_len - used);
+	cl->in_len -= used;
+	return err;
+}
+
+/* One recv(): what arrived waits for client_answer_one(). */
 static int client_read(struct client *cl)
 {
-	for (;;) {
-		ssize_t n;
-		char *nl;
+	ssize_t n;
 
-		if (!cl->in) {
-			cl->in = malloc(CONTROL_LINE_MAX + 1);
-			if (!cl->in)
-				return -ENOMEM;
-		}
-		n = recv(cl->fd, cl->in + cl->in_len,
-			 CONTROL_LINE_MAX - cl->in_len, 0);
-		if (n < 0)
-			return errno == EAGAIN ? 0 : -errno;
-		if (n == 0)
-			return -ECONNRESET;
-		cl->in_len += (size_t)n;
-		cl->in[cl->in_len] = '\0';
-		while ((nl = memchr(cl->in, '\n', cl->in_len))) {
-			size_t used = (size_t)(nl - cl->in) + 1;
-			int err;
-
-			*nl = '\0';
-			err = client_answer(cl, cl->in);
-			if (err < 0)
-				return err;
-			memmove(cl->in, cl->in + used, cl->in_len - used);
-			cl->in_len -= used;
-			cl->in[cl->in_len] = '\0';
-		}
-		if (cl->in_len == CONTROL_LINE_MAX) {
-			json_t *reply = control_error(
-				EMSGSIZE, "request longer than %d bytes",
-				CONTROL_LINE_MAX);
-			char *text = json_dumps(reply, JSON_COMPACT);
-
-			if (text)
-				client_queue(cl, text, strlen(text));
-			free(text);
-			json_decref(reply);
-			return -EMSGSIZE;
-		}
+	if (!cl->in) {
+		cl->in = malloc(CONTROL_LINE_MAX);
+		if (!cl->in)
+			return -ENOMEM;
 	}
+	n = recv(cl->fd, cl->in + cl->in_len, CONTROL_LINE_MAX - cl->in_len, 0);
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+	if (n == 0)
+		cl->input_done = true;
+	cl->in_len += (size_t)n;
+	return 0;
+}
+
+static int client_next(sd_event_source *s, void *userdata);
+
+/*
+ * Decides what the client waits for next: its reply to drain (EPOLLOUT), its
+ * next buffered request (the defer source, so that other sources run
+ * between two requests), or more input (EPOLLIN). Returns 1 when nothing is
+ * left to do for a client that sent its last request.
+ */
+static int client_rearm(struct client *cl)
+{
+	int err;
+
+	if (cl->out_len > 0) {
+		err = sd_event_source_set_io_events(cl->source, EPOLLOUT);
+		if (err >= 0)
+			err = sd_event_source_set_enabled(cl->source,
+							  SD_EVENT_ON);
+		return err < 0 ? err : 0;
+	}
+	if (client_has_request(cl)) {
+		err = sd_event_source_set_enabled(cl->source, SD_EVENT_OFF);
+		if (err >= 0 && !cl->defer)
+			err = sd_event_add_defer(cl->control->event, &cl->defer,
+						 client_next, cl);
+		return err < 0 ? err : 0;
+	}
+	if (cl->input_done)
+		return 1; /* a partial last line is dropped: it has no end */
+	err = sd_event_source_set_io_events(cl->source, EPOLLIN);
+	if (err >= 0)
+		err = sd_event_source_set_enabled(cl->source, SD_EVENT_ON);
+	return err < 0 ? err : 0;
+}
+
+/* Ends a dispatch: flushes, then rearms or closes the client. */
+static void client_settle(struct client *cl, int err)
+{
+	if (err >= 0)
+		err = client_flush(cl);
+	if (err >= 0)
+		err = client_rearm(cl);
+	if (err < 0 && err != -EPIPE && err != -ECONNRESET)
+		log_debug("control: client dropped: %s", strerror(-err));
+	if (err != 0)
+		client_free(cl);
 }
 
 static int client_io(sd_event_source *s, int fd, uint32_t revents,
@@ -171,22 +270,26 @@ static int client_io(sd_event_source *s, int fd, uint32_t revents,
 	struct client *cl = userdata;
 	int err = 0;
 
-	if (revents & EPOLLIN)
+	/*
+	 * EPOLLIN is only asked for with nothing left to send, and EPOLLOUT
+	 * only with something; EPOLLHUP and EPOLLERR surface as an error of
+	 * send() or an end of input from recv().
+	 */
+	if (cl->out_len == 0) {
 		err = client_read(cl);
-	if (err == 0 || err == -EMSGSIZE) {
-		int ferr = client_flush(cl);
+		if (err >= 0)
+			err = client_answer_one(cl);
+	}
+	client_settle(cl, err);
+	return 0;
+}
 
-		if (ferr < 0)
-			err = ferr;
-	}
-	if (err < 0 && err != -ECONNRESET)
-		log_debug("control: client dropped: %s", strerror(-err));
-	if (err < 0 || (revents & (EPOLLHUP | EPOLLERR) && cl->out_len == 0)) {
-		client_free(cl);
-		return 0;
-	}
-	sd_event_source_set_io_events(cl->source,
-				      EPOLLIN | (cl->out_len ? EPOLLOUT : 0));
+static int client_next(sd_event_source *s, void *userdata)
+{
+	struct client *cl = userdata;
+
+	cl->defer = sd_event_source_disable_unref(cl->defer);
+	client_settle(cl, client_answer_one(cl));
 	return 0;
 }
 
@@ -224,6 +327,8 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents,
 	err = sd_event_add_io(c->event, &cl->source, cfd, EPOLLIN, client_io,
 			      cl);
 	if (err < 0) {
+		log_warning("control: cannot watch a client: %s",
+			    strerror(-err));
 		close(cfd);
 		free(cl);
 		return 0;
@@ -287,7 +392,10 @@ struct control *control_new(sd_event *event, const char *path,
 	old_umask = umask(0117);
 	err = bind(c->listen_fd, (struct sockaddr *)&addr, sizeof(addr));
 	umask(old_umask);
-	if (err < 0 || listen(c->listen_fd, 16) < 0)
+	if (err < 0)
+		goto fail;
+	c->bound = true;
+	if (listen(c->listen_fd, 16) < 0)
 		goto fail;
 	err = sd_event_add_io(event, &c->listen_source, c->listen_fd, EPOLLIN,
 			      on_accept, c);
@@ -311,10 +419,11 @@ void control_free(struct control *c)
 		if (c->clients[i])
 			client_free(c->clients[i]);
 	sd_event_source_disable_unref(c->listen_source);
-	if (c->listen_fd >= 0) {
+	if (c->listen_fd >= 0)
 		close(c->listen_fd);
+	/* Only our own file: a failed bind() may have met someone else's. */
+	if (c->bound)
 		unlink(c->path);
-	}
 	sd_event_unref(c->event);
 	free(c);
 }

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The control socket: a UNIX stream socket speaking JSON lines, one request
- * object per line, one reply object per line, in order.
+ * object per line, one reply object per line, in order. A client's next
+ * request is read once its last reply is sent, and one request is answered
+ * per loop iteration, so that no client holds up the loop.
  */
 #pragma once
 
@@ -10,7 +12,7 @@
 
 #define CONTROL_CLIENTS_MAX 16
 #define CONTROL_LINE_MAX    (64 * 1024)
-/* A client that does not read its replies is dropped past this. */
+/* A longer reply is replaced by an EMSGSIZE error reply. */
 #define CONTROL_OUTPUT_MAX (1024 * 1024)
 
 /*

@@ -146,6 +146,32 @@ static void bad_files_are_refused_naming_the_key(void **state)
 		{ "", "[lockers] count: missing" },
 		{ "[lockers]\ncount = 4\n[kiosk]\ndatabase = relative.db\n",
 		  "[kiosk] database: must be an absolute path" },
+		/* A pulse must end before the door is due to be seen open. */
+		{ "[lockers]\ncount = 4\n[locker.3]\npulse_ms = 10000\n",
+		  "lokerd.conf:7: [locker.3] pulse_ms: 10000 is not shorter than [doors] confirm_timeout_ms (10000)" },
+		{ "[locker.2]\npulse_ms = 600\n[lockers]\ncount = 4\n"
+		  "[doors]\nconfirm_timeout_ms = 550\n",
+		  "lokerd.conf:5: [locker.2] pulse_ms: 600 is not shorter than [doors] confirm_timeout_ms (550)" },
+		{ "[doors]\nconfirm_timeout_ms = 800\n[lockers]\ncount = 4\n"
+		  "pulse_ms = 800\n",
+		  "lokerd.conf:8: [lockers] pulse_ms: 800 is not shorter than [doors] confirm_timeout_ms (800)" },
+		{ "[lockers]\ncount = 4\n[doors]\nconfirm_timeout_ms = 500\n",
+		  "lokerd.conf:7: [lockers] pulse_ms: 500 (the default) is not shorter than [doors] confirm_timeout_ms (500)" },
+		/* A locker's kind comes from one place. */
+		{ "[lockers]\ncount = 4\nreturn = 3-4\n[locker.3]\nkind = hold\n",
+		  "lokerd.conf:8: [locker.3] kind: locker 3 already has its kind from [lockers] return (line 6)" },
+		{ "[locker.4]\nkind = hold\n[lockers]\ncount = 4\nreturn = 3-4\n",
+		  "lokerd.conf:8: [lockers] return: locker 4 already has its kind from [locker.4] kind (line 5)" },
+		/* The last value silently winning hides a mistake. */
+		{ "[lockers]\ncount = 4\ncount = 8\n",
+		  "lokerd.conf:6: [lockers] count: given twice or continued on an indented line (first on line 5)" },
+		{ "[locker.3]\npulse_ms = 300\n[lockers]\ncount = 4\n"
+		  "[locker.03]\npulse_ms = 400\n",
+		  "lokerd.conf:9: [locker.03] pulse_ms: given twice or continued on an indented line (first on line 5)" },
+		{ "[lockers]\ncount = 4\n[kiosk]\nid = lib-02\n",
+		  "lokerd.conf:7: [kiosk] id: given twice" },
+		{ "[lockers]\ncount = 4\npulse_ms = 300\n  medium = 1-2\n",
+		  "lokerd.conf:7: [lockers] pulse_ms: given twice or continued on an indented line (first on line 6)" },
 	};
 	struct config *c = malloc(sizeof(*c));
 	char error[CONFIG_ERROR_MAX];
@@ -168,6 +194,57 @@ static void errors_carry_the_line_number(void **state)
 	assert_int_equal(load("[lockers]\ncount = 4\npulse_ms = 5\n", c, error),
 			 -EINVAL);
 	assert_non_null(strstr(error, "lokerd.conf:6: [lockers] pulse_ms"));
+	free(c);
+}
+
+static void a_line_too_long_for_inih_is_named(void **state)
+{
+	struct config *c = malloc(sizeof(*c));
+	char error[CONFIG_ERROR_MAX], text[1024];
+
+	/* 199 characters is inih's limit, and counting goes on after it. */
+	snprintf(text, sizeof(text),
+		 "[lockers]\ncount = 4\n; %0197d\n"
+		 "[doors]\nconfirm_timeout_ms = 10\n",
+		 0);
+	assert_int_equal(load(text, c, error), -EINVAL);
+	if (!strstr(error, "lokerd.conf:8: [doors] confirm_timeout_ms"))
+		fail_msg("error '%s'", error);
+
+	/* Also as the last line, without its newline. */
+	snprintf(text, sizeof(text), "[lockers]\ncount = 4\n; %0197d", 0);
+	assert_int_equal(load(text, c, error), 0);
+
+	snprintf(text, sizeof(text),
+		 "[lockers]\ncount = 4\n; %0198d\n[lockers]\ncount = 4\n", 0);
+	assert_int_equal(load(text, c, error), -EINVAL);
+	assert_string_equal(strstr(error, "lokerd.conf"),
+			    "lokerd.conf:6: longer than 199 characters");
+
+	/* An error before the long line is the one reported. */
+	snprintf(text, sizeof(text),
+		 "[lockers]\ncount = 4\ncolor = red\n; %0500d\n", 0);
+	assert_int_equal(load(text, c, error), -EINVAL);
+	assert_non_null(strstr(error, "lokerd.conf:6: [lockers] color"));
+	free(c);
+}
+
+static void pulses_and_kinds_that_agree_are_taken(void **state)
+{
+	struct config *c = malloc(sizeof(*c));
+	char error[CONFIG_ERROR_MAX];
+
+	assert_int_equal(load("[locker.2]\nkind = return\npulse_ms = 499\n"
+			      "[lockers]\ncount = 4\npulse_ms = 50\n"
+			      "return = 4\n"
+			      "[doors]\nconfirm_timeout_ms = 500\n",
+			      c, error),
+			 0);
+	assert_int_equal(c->lockers[0].kind, KIOSK_LOCKER_KIND_HOLD);
+	assert_int_equal(c->lockers[1].kind, KIOSK_LOCKER_KIND_RETURN);
+	assert_int_equal(c->lockers[3].kind, KIOSK_LOCKER_KIND_RETURN);
+	assert_int_equal(c->lockers[0].pulse_ms, 50);
+	assert_int_equal(c->lockers[1].pulse_ms, 499);
 	free(c);
 }
 
@@ -233,6 +310,8 @@ int main(void)
 		cmocka_unit_test(ranges_and_locker_sections_set_the_layout),
 		cmocka_unit_test(bad_files_are_refused_naming_the_key),
 		cmocka_unit_test(errors_carry_the_line_number),
+		cmocka_unit_test(a_line_too_long_for_inih_is_named),
+		cmocka_unit_test(pulses_and_kinds_that_agree_are_taken),
 		cmocka_unit_test(a_missing_id_is_refused),
 		cmocka_unit_test(a_site_key_readable_by_others_is_refused),
 		cmocka_unit_test(a_short_or_non_hex_site_key_is_refused),
