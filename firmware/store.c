@@ -516,27 +516,6 @@ static int purpose_from_string(const char *v, enum kiosk_purpose *ret)
 	return -EINVAL;
 }
 
-/* The stored name of a size or state, or NULL for a value out of range. */
-static const char *size_name(enum kiosk_size v)
-{
-	const char *name = kiosk_size_to_string(v);
-	enum kiosk_size back;
-
-	if (!name || kiosk_size_from_string(name, &back) < 0 || back != v)
-		return NULL;
-	return name;
-}
-
-static const char *hold_state_name(enum kiosk_hold_state v)
-{
-	const char *name = kiosk_hold_state_to_string(v);
-	enum kiosk_hold_state back;
-
-	if (!name || kiosk_hold_state_from_string(name, &back) < 0 || back != v)
-		return NULL;
-	return name;
-}
-
 static bool hold_state_has_locker(enum kiosk_hold_state v)
 {
 	switch (v) {
@@ -1372,14 +1351,14 @@ static int hold_check(struct store *s, const struct store_hold *h)
 
 	if (!TERMINATED(k->id) || !is_token(k->id))
 		return store_error(s, -EINVAL, "hold: bad id");
-	if (!hold_state_name(k->state) || !size_name(k->size))
+	if (!kiosk_hold_state_to_string(k->state) || !kiosk_size_to_string(k->size))
 		return store_error(s, -EINVAL, "hold %s: bad state or size",
 				   k->id);
 	if ((k->locker != 0) != hold_state_has_locker(state) ||
 	    k->locker > KIOSK_LOCKERS_MAX)
 		return store_error(s, -EINVAL,
 				   "hold %s: locker %u does not fit state %s",
-				   k->id, k->locker, hold_state_name(state));
+				   k->id, k->locker, kiosk_hold_state_to_string(state));
 	if (!TERMINATED(k->patron_name) || !is_utf8_text(k->patron_name))
 		return store_error(s, -EINVAL, "hold %s: bad patron name",
 				   k->id);
@@ -1435,10 +1414,10 @@ static int hold_insert(struct store *s, const struct store_hold *h)
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(st, 1, k->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, hold_state_name(k->state), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, kiosk_hold_state_to_string(k->state), -1, SQLITE_STATIC);
 	if (k->locker)
 		sqlite3_bind_int64(st, 3, k->locker);
-	sqlite3_bind_text(st, 4, size_name(k->size), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, kiosk_size_to_string(k->size), -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, k->patron_name, -1, SQLITE_STATIC);
 	bind_text_or_null(st, 6, k->code_hmac);
 	bind_text_or_null(st, 7, k->pin_hash);
