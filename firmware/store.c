@@ -1351,14 +1351,15 @@ static int hold_check(struct store *s, const struct store_hold *h)
 
 	if (!TERMINATED(k->id) || !is_token(k->id))
 		return store_error(s, -EINVAL, "hold: bad id");
-	if (!kiosk_hold_state_to_string(k->state) || !kiosk_size_to_string(k->size))
+	if (!kiosk_hold_state_to_string(k->state) ||
+	    !kiosk_size_to_string(k->size))
 		return store_error(s, -EINVAL, "hold %s: bad state or size",
 				   k->id);
 	if ((k->locker != 0) != hold_state_has_locker(state) ||
 	    k->locker > KIOSK_LOCKERS_MAX)
-		return store_error(s, -EINVAL,
-				   "hold %s: locker %u does not fit state %s",
-				   k->id, k->locker, kiosk_hold_state_to_string(state));
+		return store_error(
+			s, -EINVAL, "hold %s: locker %u does not fit state %s",
+			k->id, k->locker, kiosk_hold_state_to_string(state));
 	if (!TERMINATED(k->patron_name) || !is_utf8_text(k->patron_name))
 		return store_error(s, -EINVAL, "hold %s: bad patron name",
 				   k->id);
@@ -1414,10 +1415,12 @@ static int hold_insert(struct store *s, const struct store_hold *h)
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(st, 1, k->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, kiosk_hold_state_to_string(k->state), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, kiosk_hold_state_to_string(k->state), -1,
+			  SQLITE_STATIC);
 	if (k->locker)
 		sqlite3_bind_int64(st, 3, k->locker);
-	sqlite3_bind_text(st, 4, kiosk_size_to_string(k->size), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, kiosk_size_to_string(k->size), -1,
+			  SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, k->patron_name, -1, SQLITE_STATIC);
 	bind_text_or_null(st, 6, k->code_hmac);
 	bind_text_or_null(st, 7, k->pin_hash);
