@@ -19,7 +19,7 @@
 #define USEC_PER_SEC  1000000ULL
 
 /*
- * Every key we know can be given once: 22 in the fixed sections, three per
+ * Every key we know can be given once: 24 in the fixed sections, three per
  * [locker.N]. Only accepted keys are remembered, so this is never reached.
  */
 #define KEYS_SEEN_MAX (32 + 3 * KIOSK_LOCKERS_MAX)
@@ -70,6 +70,7 @@ void config_init(struct config *c)
 	c->log_level = LOG_INFO;
 	c->reader_backend = CONFIG_BACKEND_SIM;
 	c->lockbank_backend = CONFIG_BACKEND_SIM;
+	c->reader_poll_ms = 50;
 	c->outbox_max_unsent = 1000000;
 	c->kiosk.pin_required = false;
 	c->kiosk.pin_max_attempts = 3;
@@ -154,6 +155,10 @@ static int parse_backend(const char *v, enum config_backend *ret)
 {
 	if (strcmp(v, "sim") == 0) {
 		*ret = CONFIG_BACKEND_SIM;
+		return 0;
+	}
+	if (strcmp(v, "nfc") == 0) {
+		*ret = CONFIG_BACKEND_NFC;
 		return 0;
 	}
 	return -EINVAL;
@@ -475,15 +480,46 @@ static int handle_locker(struct parse_state *st, int line, const char *section,
 	return fail(st, line, section, name, "unknown key");
 }
 
-static int handle_backend(struct parse_state *st, int line, const char *section,
-			  const char *name, const char *v,
-			  enum config_backend *ret)
+static int handle_reader(struct parse_state *st, int line, const char *name,
+			 const char *v)
+{
+	struct config *c = st->c;
+	unsigned long long x;
+
+	if (strcmp(name, "backend") == 0) {
+		if (parse_backend(v, &c->reader_backend) < 0)
+			return fail(st, line, "reader", name,
+				    "must be sim or nfc");
+		return 1;
+	}
+	if (strcmp(name, "connstring") == 0) {
+		if (!v[0] || strlen(v) >= sizeof(c->reader_connstring))
+			return fail(
+				st, line, "reader", name,
+				"must be a libnfc connstring like pn532_uart:/dev/ttyS0");
+		memcpy(c->reader_connstring, v, strlen(v) + 1);
+		return 1;
+	}
+	if (strcmp(name, "poll_ms") == 0) {
+		/* The PN532 is not to be polled faster than every 10 ms. */
+		if (parse_uint(v, 10, 1000, &x))
+			return fail(st, line, "reader", name,
+				    "must be a number 10..1000");
+		c->reader_poll_ms = (unsigned)x;
+		return 1;
+	}
+	return fail(st, line, "reader", name, "unknown key");
+}
+
+static int handle_lockbank(struct parse_state *st, int line, const char *name,
+			   const char *v)
 {
 	if (strcmp(name, "backend") != 0)
-		return fail(st, line, section, name, "unknown key");
-	if (parse_backend(v, ret) < 0)
-		return fail(st, line, section, name,
-			    "must be sim (real hardware backends come later)");
+		return fail(st, line, "lockbank", name, "unknown key");
+	if (parse_backend(v, &st->c->lockbank_backend) < 0 ||
+	    st->c->lockbank_backend != CONFIG_BACKEND_SIM)
+		return fail(st, line, "lockbank", name,
+			    "must be sim (GPIO comes next)");
 	return 1;
 }
 
@@ -540,11 +576,9 @@ static int dispatch(struct parse_state *st, int line, const char *section,
 	if (strncmp(section, "locker.", 7) == 0)
 		return handle_locker(st, line, section, name, value);
 	if (strcmp(section, "reader") == 0)
-		return handle_backend(st, line, section, name, value,
-				      &st->c->reader_backend);
+		return handle_reader(st, line, name, value);
 	if (strcmp(section, "lockbank") == 0)
-		return handle_backend(st, line, section, name, value,
-				      &st->c->lockbank_backend);
+		return handle_lockbank(st, line, name, value);
 	if (strcmp(section, "outbox") == 0) {
 		if (strcmp(name, "max_unsent") != 0)
 			return fail(st, line, section, name, "unknown key");
@@ -769,6 +803,13 @@ int config_load(const char *path, struct config *ret,
 	} else if (st->count == 0) {
 		snprintf(ret_error, CONFIG_ERROR_MAX,
 			 "%s: [lockers] count: missing", st->path);
+		err = -EINVAL;
+	} else if (c->reader_backend == CONFIG_BACKEND_NFC &&
+		   !c->reader_connstring[0]) {
+		snprintf(
+			ret_error, CONFIG_ERROR_MAX,
+			"%s: [reader] connstring: missing (backend = nfc needs one, like pn532_uart:/dev/ttyS0)",
+			st->path);
 		err = -EINVAL;
 	} else if (st->max_locker_named > st->count) {
 		snprintf(ret_error, CONFIG_ERROR_MAX,

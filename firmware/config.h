@@ -17,6 +17,7 @@
 
 enum config_backend {
 	CONFIG_BACKEND_SIM,
+	CONFIG_BACKEND_NFC, /* readers only: libnfc */
 };
 
 struct config {
@@ -27,6 +28,8 @@ struct config {
 	int log_level;
 
 	enum config_backend reader_backend;
+	char reader_connstring[1024]; /* libnfc's NFC_BUFSIZE_CONNSTRING */
+	unsigned reader_poll_ms;
 	enum config_backend lockbank_backend;
 	uint64_t outbox_max_unsent;
 

@@ -361,6 +361,15 @@ static int on_reader(sd_event_source *s, int fd, uint32_t revents,
 			break;
 		case READER_EVENT_CARD_REMOVED:
 			break;
+		case READER_EVENT_FAULT:
+			/* Said once; the reader reopens it by itself. */
+			log_err("card reader %s: %s",
+				reader_get_backend(d->reader), ev.credential);
+			break;
+		case READER_EVENT_RECOVERED:
+			log_notice("card reader %s: answering again",
+				   d->config.reader_connstring);
+			break;
 		}
 	}
 	return 0;
@@ -1005,7 +1014,15 @@ struct daemon *daemon_new(const struct config *config, sd_event *event)
 		log_err("lock bank: %s", strerror(-err));
 		goto fail;
 	}
-	d->reader = reader_new_sim();
+	switch (config->reader_backend) {
+	case CONFIG_BACKEND_SIM:
+		d->reader = reader_new_sim();
+		break;
+	case CONFIG_BACKEND_NFC:
+		d->reader = reader_new_nfc(config->reader_connstring,
+					   config->reader_poll_ms);
+		break;
+	}
 	if (!d->reader) {
 		err = -errno;
 		log_err("card reader: %s", strerror(-err));

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* The backend-independent half of the card reader interface. */
 #include <errno.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "reader-internal.h"
 
@@ -42,4 +44,54 @@ int reader_sim_remove(struct reader *r)
 	if (!r->ops->sim_remove)
 		return -EOPNOTSUPP;
 	return r->ops->sim_remove(r);
+}
+
+int reader_format_uid(const unsigned char *uid, size_t len, char *ret, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	if (len == 0 || len > 10)
+		return -EINVAL;
+	if (n < 4 + 2 * len + 1)
+		return -ENOBUFS;
+	memcpy(ret, "uid:", 4);
+	for (size_t i = 0; i < len; i++) {
+		ret[4 + 2 * i] = hex[uid[i] >> 4];
+		ret[4 + 2 * i + 1] = hex[uid[i] & 0xf];
+	}
+	ret[4 + 2 * len] = '\0';
+	return 0;
+}
+
+unsigned reader_debounce_feed(struct reader_debounce *d, const char *credential,
+			      struct reader_event ret[2])
+{
+	unsigned n = 0;
+
+	if (d->present && credential &&
+	    strcmp(credential, d->credential) == 0) {
+		d->misses = 0;
+		return 0;
+	}
+	if (d->present && !credential && ++d->misses < READER_MISSES_MAX)
+		return 0;
+	if (d->present) {
+		ret[n++] = (struct reader_event){
+			.type = READER_EVENT_CARD_REMOVED
+		};
+		d->present = false;
+	}
+	if (credential) {
+		ret[n] = (struct reader_event){
+			.type = READER_EVENT_CARD_PRESENT
+		};
+		snprintf(ret[n].credential, sizeof(ret[n].credential), "%s",
+			 credential);
+		snprintf(d->credential, sizeof(d->credential), "%s",
+			 credential);
+		d->present = true;
+		d->misses = 0;
+		n++;
+	}
+	return n;
 }

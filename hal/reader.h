@@ -6,6 +6,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #define READER_CREDENTIAL_MAX 127
 /* Events queued before the loop reads them; more are refused. */
@@ -14,6 +15,8 @@
 enum reader_event_type {
 	READER_EVENT_CARD_PRESENT, /* .credential, e.g. "uid:04A1B2C3D4E5F6" */
 	READER_EVENT_CARD_REMOVED,
+	READER_EVENT_FAULT,	/* .credential holds the reason */
+	READER_EVENT_RECOVERED, /* the device answers again */
 };
 
 struct reader_event {
@@ -27,6 +30,15 @@ struct reader_event {
  * frees it with reader_free().
  */
 struct reader *reader_new_sim(void);
+/*
+ * A libnfc reader at connstring ("pn532_uart:/dev/ttyS0", "acr122_usb",
+ * ...), polled for ISO14443A cards every poll_ms (at least 10) by a thread
+ * of its own. A device that is missing or stops answering is reported
+ * with READER_EVENT_FAULT once and reopened with backoff. Returns NULL
+ * with errno set; the caller frees it with reader_free(), which aborts a
+ * poll under way.
+ */
+struct reader *reader_new_nfc(const char *connstring, unsigned poll_ms);
 void reader_free(struct reader *r);
 
 /* Readable (poll POLLIN) while events wait. Owned by r. */
@@ -37,6 +49,35 @@ int reader_read_event(struct reader *r, struct reader_event *ret);
 const char *reader_get_backend(const struct reader *r);
 /* True while the device answers. */
 bool reader_is_ok(const struct reader *r);
+
+/*
+ * "uid:" and the UID's bytes as the card sends them, upper-case hex, into
+ * ret (size n). Returns 0, or -EINVAL for 0 or more than 10 bytes,
+ * -ENOBUFS when n is too small.
+ */
+int reader_format_uid(const unsigned char *uid, size_t len, char *ret,
+		      size_t n);
+
+/*
+ * Turns poll results into present/removed events: a card left on the
+ * reader is reported once; a card must be missed READER_MISSES_MAX polls
+ * in a row to count as removed, since a card at the edge of the field
+ * drops out of single polls.
+ */
+#define READER_MISSES_MAX 2
+struct reader_debounce {
+	bool present;
+	unsigned misses;
+	char credential[READER_CREDENTIAL_MAX + 1];
+};
+
+/*
+ * Feeds one poll: credential is what the poll saw, or NULL for nothing.
+ * Writes up to two events to ret (a different card replacing another is
+ * removed, then present) and returns how many.
+ */
+unsigned reader_debounce_feed(struct reader_debounce *d, const char *credential,
+			      struct reader_event ret[2]);
 
 /*
  * Simulator controls: a card with this credential text is put on the
