@@ -1,0 +1,570 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The lock bank on real GPIO lines of one gpiochip, through libgpiod v2. */
+#include <errno.h>
+#include <fcntl.h>
+#include <gpiod.h>
+#include <linux/gpio.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lockbank-internal.h"
+
+/* The kernel's internal ENOTSUPP, which some drivers let reach user space. */
+#define KERNEL_ENOTSUPP 524
+/* Edge events read from the kernel per lockbank_read_event() call at most. */
+#define GPIOD_EVENTS_PER_READ_MAX LOCKBANK_QUEUE_MAX
+
+struct lockbank_gpiod {
+	struct lockbank base;
+	struct gpiod_line_request *locks;  /* every lock output */
+	struct gpiod_line_request *inputs; /* every door and item input */
+	/* One event: the rest stay in the kernel, so the fd stays readable. */
+	struct gpiod_edge_event_buffer *event;
+	unsigned lock_offsets[LOCKBANK_LOCKERS_MAX + 1]; /* [0] unused */
+	unsigned door_offsets[LOCKBANK_LOCKERS_MAX + 1];
+	bool door_open[LOCKBANK_LOCKERS_MAX + 1]; /* as last reported */
+};
+
+enum line_role {
+	LINE_ROLE_LOCK,
+	LINE_ROLE_DOOR,
+	LINE_ROLE_ITEM,
+};
+
+/* A line the config asks for, while the bank is being made. */
+struct line_use {
+	enum line_role role;
+	unsigned locker;
+	unsigned offset;
+	const char *name; /* as configured, or NULL */
+};
+
+static _Thread_local char last_error[256];
+
+const char *lockbank_last_error(void)
+{
+	return last_error;
+}
+
+static int error_set(int err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Records why the bank could not be made; returns -err. */
+static int error_set(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+	return -err;
+}
+
+/* libgpiod's failure (-1 or NULL with errno) as -errno. */
+static int neg_errno(void)
+{
+	int err = errno;
+
+	if (err == KERNEL_ENOTSUPP)
+		return -EOPNOTSUPP;
+	return err > 0 ? -err : -EIO;
+}
+
+static struct lockbank_gpiod *to_gpiod(struct lockbank *lb)
+{
+	return (struct lockbank_gpiod *)lb;
+}
+
+static const char *role_name(enum line_role role)
+{
+	switch (role) {
+	case LINE_ROLE_LOCK:
+		return "lock";
+	case LINE_ROLE_DOOR:
+		return "door";
+	case LINE_ROLE_ITEM:
+		return "item";
+	}
+	return "?";
+}
+
+/* "locker 3: door line 5 "door3" of /dev/gpiochip0" */
+static void describe(char *buf, size_t size, const struct line_use *use,
+		     const char *chip_path)
+{
+	if (use->name)
+		snprintf(buf, size, "locker %u: %s line %u \"%s\" of %s",
+			 use->locker, role_name(use->role), use->offset,
+			 use->name, chip_path);
+	else
+		snprintf(buf, size, "locker %u: %s line %u of %s", use->locker,
+			 role_name(use->role), use->offset, chip_path);
+}
+
+static int line_error(int err, const struct line_use *use,
+		      const char *chip_path, const char *detail)
+{
+	char what[160];
+
+	describe(what, sizeof(what), use, chip_path);
+	return error_set(err, "%s: %s%s", what, strerror(err), detail);
+}
+
+static int gpiod_bias(enum lockbank_gpiod_bias bias)
+{
+	switch (bias) {
+	case LOCKBANK_GPIOD_BIAS_AS_IS:
+		return GPIOD_LINE_BIAS_AS_IS;
+	case LOCKBANK_GPIOD_BIAS_PULL_UP:
+		return GPIOD_LINE_BIAS_PULL_UP;
+	case LOCKBANK_GPIOD_BIAS_PULL_DOWN:
+		return GPIOD_LINE_BIAS_PULL_DOWN;
+	case LOCKBANK_GPIOD_BIAS_DISABLED:
+		return GPIOD_LINE_BIAS_DISABLED;
+	}
+	return -1;
+}
+
+static unsigned door_locker(const struct lockbank_gpiod *g, unsigned offset)
+{
+	for (unsigned i = 1; i <= g->base.n; i++)
+		if (g->door_offsets[i] == offset)
+			return i;
+	return 0;
+}
+
+static int gpiod_read_event(struct lockbank *lb, struct lockbank_event *ret)
+{
+	struct lockbank_gpiod *g = to_gpiod(lb);
+
+	/* Bounded: a chattering line cannot keep the loop here. */
+	for (unsigned i = 0; i < GPIOD_EVENTS_PER_READ_MAX; i++) {
+		struct gpiod_edge_event *ev;
+		unsigned locker;
+		bool open;
+
+		/* The fd is non-blocking: an empty queue is EAGAIN. */
+		if (gpiod_line_request_read_edge_events(g->inputs, g->event,
+							1) < 0)
+			return neg_errno();
+		ev = gpiod_edge_event_buffer_get_event(g->event, 0);
+		if (!ev)
+			return -EIO;
+		locker = door_locker(g, gpiod_edge_event_get_line_offset(ev));
+		open = gpiod_edge_event_get_event_type(ev) ==
+		       GPIOD_EDGE_EVENT_RISING_EDGE;
+		/* Only changes: after a lost event the next one may repeat. */
+		if (locker == 0 || g->door_open[locker] == open)
+			continue;
+		g->door_open[locker] = open;
+		*ret = (struct lockbank_event){ .locker = locker,
+						.door_open = open };
+		return 0;
+	}
+	return -EAGAIN;
+}
+
+static int gpiod_set_lock(struct lockbank *lb, unsigned locker, bool energised)
+{
+	struct lockbank_gpiod *g = to_gpiod(lb);
+
+	if (gpiod_line_request_set_value(g->locks, g->lock_offsets[locker],
+					 energised ?
+						 GPIOD_LINE_VALUE_ACTIVE :
+						 GPIOD_LINE_VALUE_INACTIVE) < 0)
+		return neg_errno();
+	return 0;
+}
+
+static int gpiod_get_door(struct lockbank *lb, unsigned locker, bool *ret_open)
+{
+	struct lockbank_gpiod *g = to_gpiod(lb);
+	enum gpiod_line_value v;
+
+	v = gpiod_line_request_get_value(g->inputs, g->door_offsets[locker]);
+	if (v == GPIOD_LINE_VALUE_ERROR)
+		return neg_errno();
+	*ret_open = v == GPIOD_LINE_VALUE_ACTIVE;
+	return 0;
+}
+
+static void destroy(struct lockbank_gpiod *g)
+{
+	if (g->inputs)
+		gpiod_line_request_release(g->inputs);
+	if (g->locks)
+		gpiod_line_request_release(g->locks);
+	if (g->event)
+		gpiod_edge_event_buffer_free(g->event);
+	free(g);
+}
+
+/* The generic code has driven every lock locked before this. */
+static void gpiod_free(struct lockbank *lb)
+{
+	destroy(to_gpiod(lb));
+}
+
+static const struct lockbank_ops gpiod_ops = {
+	.name = "gpiod",
+	.read_event = gpiod_read_event,
+	.set_lock = gpiod_set_lock,
+	.get_door = gpiod_get_door,
+	.free = gpiod_free,
+};
+
+/* Finds the offset of a configured line and checks it is on the chip. */
+static int resolve(struct gpiod_chip *chip, const char *chip_path,
+		   size_t num_lines, const struct lockbank_gpiod_line *line,
+		   struct line_use *use)
+{
+	char detail[64];
+
+	use->name = line->name;
+	use->offset = line->offset;
+	if (line->name) {
+		int offset =
+			gpiod_chip_get_line_offset_from_name(chip, line->name);
+
+		if (offset < 0) {
+			int err = -neg_errno();
+
+			return error_set(
+				err, "locker %u: %s line \"%s\" of %s: %s",
+				use->locker, role_name(use->role), line->name,
+				chip_path,
+				err == ENOENT ? "no line of that name" :
+						strerror(err));
+		}
+		use->offset = (unsigned)offset;
+	}
+	if (use->offset >= num_lines) {
+		snprintf(detail, sizeof(detail), " (the chip has %zu lines)",
+			 num_lines);
+		return line_error(EINVAL, use, chip_path, detail);
+	}
+	return 0;
+}
+
+/*
+ * Resolves every line the config names into uses[] (locks first, then doors
+ * and items) and checks no line is named twice. Returns how many, or -errno.
+ */
+static int resolve_all(struct gpiod_chip *chip,
+		       const struct lockbank_gpiod_config *cfg,
+		       struct line_use *uses)
+{
+	struct gpiod_chip_info *info;
+	size_t num_lines;
+	int n = 0;
+
+	info = gpiod_chip_get_info(chip);
+	if (!info) {
+		int err = -neg_errno();
+
+		return error_set(err, "%s: %s", cfg->chip_path, strerror(err));
+	}
+	num_lines = gpiod_chip_info_get_num_lines(info);
+	gpiod_chip_info_free(info);
+
+	for (unsigned i = 1; i <= cfg->n_lockers; i++) {
+		const struct lockbank_gpiod_locker *l = &cfg->lockers[i - 1];
+		struct {
+			enum line_role role;
+			const struct lockbank_gpiod_line *line;
+			bool wired;
+		} lines[] = {
+			{ LINE_ROLE_LOCK, &l->lock, true },
+			{ LINE_ROLE_DOOR, &l->door, true },
+			{ LINE_ROLE_ITEM, &l->item, l->has_item },
+		};
+
+		for (size_t k = 0; k < sizeof(lines) / sizeof(lines[0]); k++) {
+			int err;
+
+			if (!lines[k].wired)
+				continue;
+			uses[n] = (struct line_use){ .role = lines[k].role,
+						     .locker = i };
+			err = resolve(chip, cfg->chip_path, num_lines,
+				      lines[k].line, &uses[n]);
+			if (err < 0)
+				return err;
+			for (int j = 0; j < n; j++) {
+				char detail[64];
+
+				if (uses[j].offset != uses[n].offset)
+					continue;
+				snprintf(detail, sizeof(detail),
+					 " (also the %s line of locker %u)",
+					 role_name(uses[j].role),
+					 uses[j].locker);
+				return line_error(EINVAL, &uses[n],
+						  cfg->chip_path, detail);
+			}
+			n++;
+		}
+	}
+	return n;
+}
+
+/*
+ * After a request failed with EBUSY: which of its lines is in use, and by
+ * whom. The kernel does not say, so ask each line.
+ */
+static int busy_error(struct gpiod_chip *chip, const char *chip_path,
+		      const struct line_use *uses, int n_uses, bool inputs)
+{
+	for (int i = 0; i < n_uses; i++) {
+		struct gpiod_line_info *info;
+		char detail[64] = "";
+		bool used;
+
+		if ((uses[i].role != LINE_ROLE_LOCK) != inputs)
+			continue;
+		info = gpiod_chip_get_line_info(chip, uses[i].offset);
+		if (!info)
+			continue;
+		used = gpiod_line_info_is_used(info);
+		if (used && gpiod_line_info_get_consumer(info) &&
+		    gpiod_line_info_get_consumer(info)[0])
+			snprintf(detail, sizeof(detail), " (used by \"%s\")",
+				 gpiod_line_info_get_consumer(info));
+		gpiod_line_info_free(info);
+		if (used)
+			return line_error(EBUSY, &uses[i], chip_path, detail);
+	}
+	return error_set(EBUSY, "%s lines of %s: %s",
+			 inputs ? "door and item" : "lock", chip_path,
+			 strerror(EBUSY));
+}
+
+/* Settings for the lines of one role, or NULL with errno set. */
+static struct gpiod_line_settings *
+role_settings(const struct lockbank_gpiod_config *cfg, enum line_role role)
+{
+	struct gpiod_line_settings *s = gpiod_line_settings_new();
+	int bias;
+	int err = 0;
+
+	if (!s)
+		return NULL;
+	switch (role) {
+	case LINE_ROLE_LOCK:
+		/* Locked in the request itself: the line never glitches open. */
+		err |= gpiod_line_settings_set_direction(
+			s, GPIOD_LINE_DIRECTION_OUTPUT);
+		gpiod_line_settings_set_active_low(s, cfg->lock_active_low);
+		err |= gpiod_line_settings_set_output_value(
+			s, GPIOD_LINE_VALUE_INACTIVE);
+		break;
+	case LINE_ROLE_DOOR:
+		bias = gpiod_bias(cfg->door_bias);
+		err |= gpiod_line_settings_set_direction(
+			s, GPIOD_LINE_DIRECTION_INPUT);
+		err |= gpiod_line_settings_set_edge_detection(
+			s, GPIOD_LINE_EDGE_BOTH);
+		err |= bias < 0 ? -1 : gpiod_line_settings_set_bias(s, bias);
+		gpiod_line_settings_set_active_low(s, cfg->door_active_low);
+		/*
+		 * The kernel debounces: in the chip when it can, else in
+		 * software in the GPIO character device (so on gpio-sim),
+		 * which needs the line's interrupt as edge detection does.
+		 */
+		gpiod_line_settings_set_debounce_period_us(
+			s, cfg->door_debounce_us ?
+				   cfg->door_debounce_us :
+				   LOCKBANK_GPIOD_DEBOUNCE_US_DEFAULT);
+		break;
+	case LINE_ROLE_ITEM:
+		bias = gpiod_bias(cfg->item_bias);
+		err |= gpiod_line_settings_set_direction(
+			s, GPIOD_LINE_DIRECTION_INPUT);
+		err |= bias < 0 ? -1 : gpiod_line_settings_set_bias(s, bias);
+		gpiod_line_settings_set_active_low(s, cfg->item_active_low);
+		break;
+	}
+	if (err) {
+		gpiod_line_settings_free(s);
+		errno = EINVAL;
+		return NULL;
+	}
+	return s;
+}
+
+/* Requests the lines of uses[] that are inputs, or else the outputs. */
+static int request(struct gpiod_chip *chip,
+		   const struct lockbank_gpiod_config *cfg,
+		   const struct line_use *uses, int n_uses, bool inputs,
+		   struct gpiod_line_request **ret)
+{
+	static const enum line_role roles[] = { LINE_ROLE_LOCK, LINE_ROLE_DOOR,
+						LINE_ROLE_ITEM };
+	struct gpiod_line_config *lc = gpiod_line_config_new();
+	struct gpiod_request_config *rc = gpiod_request_config_new();
+	unsigned offsets[GPIO_V2_LINES_MAX];
+	int err = 0;
+
+	if (!lc || !rc) {
+		err = error_set(ENOMEM, "%s: %s", cfg->chip_path,
+				strerror(ENOMEM));
+		goto out;
+	}
+	for (size_t r = 0; r < sizeof(roles) / sizeof(roles[0]); r++) {
+		struct gpiod_line_settings *s;
+		size_t n = 0;
+
+		if ((roles[r] != LINE_ROLE_LOCK) != inputs)
+			continue;
+		for (int i = 0; i < n_uses; i++) {
+			if (uses[i].role != roles[r])
+				continue;
+			if (n == GPIO_V2_LINES_MAX) {
+				err = error_set(
+					EINVAL,
+					"%s: more than %d %s lines: one request holds at most %d",
+					cfg->chip_path, GPIO_V2_LINES_MAX,
+					inputs ? "input" : "lock",
+					GPIO_V2_LINES_MAX);
+				goto out;
+			}
+			offsets[n++] = uses[i].offset;
+		}
+		if (n == 0)
+			continue;
+		s = role_settings(cfg, roles[r]);
+		if (!s || gpiod_line_config_add_line_settings(lc, offsets, n,
+							      s) < 0) {
+			err = neg_errno();
+			gpiod_line_settings_free(s);
+			err = error_set(-err, "%s lines of %s: %s",
+					role_name(roles[r]), cfg->chip_path,
+					strerror(-err));
+			goto out;
+		}
+		gpiod_line_settings_free(s);
+	}
+	gpiod_request_config_set_consumer(rc, cfg->consumer ? cfg->consumer :
+							      "lokerbuku");
+	if (inputs)
+		gpiod_request_config_set_event_buffer_size(rc,
+							   LOCKBANK_QUEUE_MAX);
+	*ret = gpiod_chip_request_lines(chip, rc, lc);
+	if (!*ret) {
+		err = neg_errno();
+		if (err == -EBUSY)
+			err = busy_error(chip, cfg->chip_path, uses, n_uses,
+					 inputs);
+		else
+			err = error_set(-err, "%s lines of %s: %s",
+					inputs ? "door and item" : "lock",
+					cfg->chip_path, strerror(-err));
+	}
+out:
+	gpiod_request_config_free(rc);
+	gpiod_line_config_free(lc);
+	return err;
+}
+
+/* Fills g from the requests: offsets per locker and the doors as they are. */
+static int take_state(struct lockbank_gpiod *g, const char *chip_path,
+		      const struct line_use *uses, int n_uses)
+{
+	int fd = gpiod_line_request_get_fd(g->inputs);
+	int flags = fcntl(fd, F_GETFL);
+
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+		return error_set(errno, "%s: %s", chip_path, strerror(errno));
+	g->base.fd = fd;
+	for (int i = 0; i < n_uses; i++) {
+		enum gpiod_line_value v;
+
+		switch (uses[i].role) {
+		case LINE_ROLE_LOCK:
+			g->lock_offsets[uses[i].locker] = uses[i].offset;
+			break;
+		case LINE_ROLE_DOOR:
+			g->door_offsets[uses[i].locker] = uses[i].offset;
+			v = gpiod_line_request_get_value(g->inputs,
+							 uses[i].offset);
+			if (v == GPIOD_LINE_VALUE_ERROR) {
+				int err = neg_errno();
+
+				return line_error(-err, &uses[i], chip_path,
+						  "");
+			}
+			g->door_open[uses[i].locker] =
+				v == GPIOD_LINE_VALUE_ACTIVE;
+			break;
+		case LINE_ROLE_ITEM:
+			break;
+		}
+	}
+	return 0;
+}
+
+struct lockbank *lockbank_new_gpiod(const struct lockbank_gpiod_config *cfg)
+{
+	struct line_use uses[3 * LOCKBANK_LOCKERS_MAX];
+	struct lockbank_gpiod *g = NULL;
+	struct gpiod_chip *chip = NULL;
+	int n_uses;
+	int err;
+
+	last_error[0] = '\0';
+	if (!cfg || !cfg->chip_path || !cfg->lockers || cfg->n_lockers < 1 ||
+	    cfg->n_lockers > LOCKBANK_LOCKERS_MAX) {
+		err = error_set(
+			EINVAL,
+			"lock bank config: a chip and 1 to %d lockers are needed",
+			LOCKBANK_LOCKERS_MAX);
+		goto fail;
+	}
+	chip = gpiod_chip_open(cfg->chip_path);
+	if (!chip) {
+		err = neg_errno();
+		err = error_set(-err, "%s: %s", cfg->chip_path, strerror(-err));
+		goto fail;
+	}
+	n_uses = resolve_all(chip, cfg, uses);
+	if (n_uses < 0) {
+		err = n_uses;
+		goto fail;
+	}
+	g = calloc(1, sizeof(*g));
+	if (!g) {
+		err = error_set(ENOMEM, "%s: %s", cfg->chip_path,
+				strerror(ENOMEM));
+		goto fail;
+	}
+	g->base.ops = &gpiod_ops;
+	g->base.n = cfg->n_lockers;
+	g->event = gpiod_edge_event_buffer_new(1);
+	if (!g->event) {
+		err = error_set(ENOMEM, "%s: %s", cfg->chip_path,
+				strerror(ENOMEM));
+		goto fail;
+	}
+	/* Locks first, so they are held locked before anything else. */
+	err = request(chip, cfg, uses, n_uses, false, &g->locks);
+	if (err < 0)
+		goto fail;
+	err = request(chip, cfg, uses, n_uses, true, &g->inputs);
+	if (err < 0)
+		goto fail;
+	err = take_state(g, cfg->chip_path, uses, n_uses);
+	if (err < 0)
+		goto fail;
+	gpiod_chip_close(chip);
+	return &g->base;
+
+fail:
+	if (g)
+		destroy(g);
+	if (chip)
+		gpiod_chip_close(chip);
+	errno = -err;
+	return NULL;
+}
