@@ -364,7 +364,7 @@ static int on_reader(sd_event_source *s, int fd, uint32_t revents,
 		case READER_EVENT_FAULT:
 			/* Said once; the reader reopens it by itself. */
 			log_err("card reader %s: %s",
-				reader_get_backend(d->reader), ev.credential);
+				d->config.reader_connstring, ev.credential);
 			break;
 		case READER_EVENT_RECOVERED:
 			log_notice("card reader %s: answering again",

@@ -308,6 +308,13 @@ struct reader *reader_new_nfc(const char *connstring, unsigned poll_ms)
 	if (!r->queue)
 		goto fail;
 	r->base.fd = evqueue_get_fd(r->queue);
+	/*
+	 * libnfc prints its own errors on stderr at every attempt: a reader
+	 * unplugged for a day would fill the journal. The poll thread says
+	 * once what went wrong; LIBNFC_LOG_LEVEL=3 in the environment still
+	 * shows libnfc's own trace. Set before any thread of ours runs.
+	 */
+	setenv("LIBNFC_LOG_LEVEL", "0", 0);
 	nfc_init(&r->context);
 	if (!r->context) {
 		errno = ENOMEM;

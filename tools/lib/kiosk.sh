@@ -4,6 +4,8 @@
 # Source it with BIN set to the folder holding lokerd and lokerctl.
 
 # kiosk_write_config DIR [EXTRA INI TEXT]
+# Sections in the extra text must not be in the file already, but for
+# [reader], which replaces the simulated reader.
 # A 12-locker bank: 1-6 small, 7-9 medium, 10 large, 11-12 return.
 kiosk_write_config() {
 	local dir=$1 extra=${2:-}
@@ -25,13 +27,15 @@ medium = 7-9
 large = 10
 return = 11-12
 
-[reader]
-backend = sim
-
 [lockbank]
 backend = sim
 $extra
 CONF
+	# The simulated reader, unless the extra text names another.
+	case $extra in
+	*"[reader]"*) ;;
+	*) printf '\n[reader]\nbackend = sim\n' >>"$dir/lokerd.conf" ;;
+	esac
 }
 
 # kiosk_start DIR: starts lokerd in the background, waits until it answers.
