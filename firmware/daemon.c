@@ -842,7 +842,8 @@ static json_t *cmd_input(struct daemon *d, json_t *req,
 {
 	struct kiosk_input in = {
 		.type = type,
-		.service = true,
+		/* Within the screen's staff session when asked, else service. */
+		.service = !json_is_true(json_object_get(req, "session")),
 		.hold_id = json_string_value(json_object_get(req, "hold")),
 		.pin = json_string_value(json_object_get(req, "pin")),
 	};

@@ -31,6 +31,8 @@ rc=0; out=$(ctl holds add H-8 --name Ani 2>&1) || rc=$?
 [ $rc -eq 1 ] && grep -q "needs patron credentials" <<<"$out" || fail "hold without credentials: rc $rc: $out"
 rc=0; ctl frobnicate >/dev/null 2>&1 || rc=$?
 [ $rc -eq 2 ] || fail "usage error: rc $rc"
+rc=0; out=$(ctl load --session H-1 2>&1) || rc=$?
+[ $rc -eq 1 ] && grep -q "no staff session" <<<"$out" || fail "load --session alone: rc $rc: $out"
 
 echo "a staff card needs its PIN; a wrong PIN is refused"
 r=$(ctl --json sim tap card:S-1)
@@ -41,7 +43,7 @@ r=$(ctl --json sim pin 1357)
 expect '.screen.name=="staff_menu"' "$r"
 
 echo "staff load: smallest fitting free locker, relocked until the door is seen"
-r=$(ctl --json load H-1); expect '.unlocked==[1]' "$r"
+r=$(ctl --json load --session H-1); expect '.unlocked==[1]' "$r"
 r=$(ctl --json load H-2); expect '.unlocked==[7]' "$r"
 r=$(ctl --json load H-3); expect '.unlocked==[10]' "$r"
 for l in 1 7 10; do
@@ -58,6 +60,8 @@ for pair in H-1:1 H-2:7 H-3:10; do
 	h=${pair%:*} l=${pair#*:}
 	expect "[.events[] | select(.type==\"hold_loaded\" and .payload.hold_id==\"$h\" and .payload.locker==$l)] | length == 1" "$r"
 done
+# The session's load is the staff member's; the others the service's.
+expect '[.events[] | select(.type=="hold_loaded") | .payload.actor | .[0:6]] == ["staff:", "servic", "servic"]' "$r"
 echo "loading refuses an occupied locker"
 ctl holds add H-4 --credential card:M-10 >/dev/null
 rc=0; out=$(ctl load H-4 --locker 1 2>&1) || rc=$?

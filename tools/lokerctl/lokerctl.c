@@ -33,6 +33,7 @@ struct options {
 	const char *code, *pin, *name, *size, *role;
 	long expires_in_s;
 	long locker;
+	bool session; /* staff commands within the screen's staff session */
 };
 
 static void usage(FILE *f)
@@ -56,6 +57,8 @@ static void usage(FILE *f)
 	      "  unload HOLD                 open a hold's locker to take it out\n"
 	      "  open N                      maintenance opening of locker N\n"
 	      "  disable N | enable N        take locker N out of or into use\n"
+	      "    --session: load...enable as the staff member logged in on the\n"
+	      "    screen (refused without one), not as the kiosk's service\n"
 	      "  check                       database integrity check\n"
 	      "  sim tap CREDENTIAL          tap a card on the simulated reader\n"
 	      "  sim door N open|close       move a door of the simulated bank\n"
@@ -391,18 +394,20 @@ static json_t *build_request(int argc, char **argv, struct options *o,
 				 o->role ? o->role : "staff");
 	}
 	if (strcmp(cmd, "load") == 0 && argc == 2)
-		return json_pack("{s:s, s:s, s:i}", "cmd", "load", "hold",
-				 argv[1], "locker", (int)o->locker);
+		return json_pack("{s:s, s:s, s:i, s:b}", "cmd", "load", "hold",
+				 argv[1], "locker", (int)o->locker, "session",
+				 o->session);
 	if (strcmp(cmd, "unload") == 0 && argc == 2)
-		return json_pack("{s:s, s:s}", "cmd", "unload", "hold",
-				 argv[1]);
+		return json_pack("{s:s, s:s, s:b}", "cmd", "unload", "hold",
+				 argv[1], "session", o->session);
 	if ((strcmp(cmd, "open") == 0 || strcmp(cmd, "disable") == 0 ||
 	     strcmp(cmd, "enable") == 0) &&
 	    argc == 2) {
 		*ret_error = "the locker is a number from 1";
 		if (parse_locker(argv[1], &n) < 0)
 			return NULL;
-		return json_pack("{s:s, s:i}", "cmd", cmd, "locker", (int)n);
+		return json_pack("{s:s, s:i, s:b}", "cmd", cmd, "locker",
+				 (int)n, "session", o->session);
 	}
 	if (strcmp(cmd, "sim") != 0 || argc < 2)
 		return NULL;
@@ -456,6 +461,7 @@ int main(int argc, char **argv)
 		OPT_ITEM,
 		OPT_LOCKER,
 		OPT_ROLE,
+		OPT_SESSION,
 	};
 	static const struct option options[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -471,6 +477,7 @@ int main(int argc, char **argv)
 		{ "item", required_argument, NULL, OPT_ITEM },
 		{ "locker", required_argument, NULL, OPT_LOCKER },
 		{ "role", required_argument, NULL, OPT_ROLE },
+		{ "session", no_argument, NULL, OPT_SESSION },
 		{}
 	};
 	struct options o = {
@@ -508,6 +515,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_PIN:
 			o.pin = optarg;
+			break;
+		case OPT_SESSION:
+			o.session = true;
 			break;
 		case OPT_NAME:
 			o.name = optarg;
