@@ -19,10 +19,10 @@
 #define USEC_PER_SEC  1000000ULL
 
 /*
- * Every key we know can be given once: 24 in the fixed sections, three per
+ * Every key we know can be given once: 34 in the fixed sections, six per
  * [locker.N]. Only accepted keys are remembered, so this is never reached.
  */
-#define KEYS_SEEN_MAX (32 + 3 * KIOSK_LOCKERS_MAX)
+#define KEYS_SEEN_MAX (40 + 6 * KIOSK_LOCKERS_MAX)
 
 struct key_seen {
 	char section[32]; /* [locker.03] and [locker.3] are one: "locker.3" */
@@ -70,6 +70,10 @@ void config_init(struct config *c)
 	c->log_level = LOG_INFO;
 	c->reader_backend = CONFIG_BACKEND_SIM;
 	c->lockbank_backend = CONFIG_BACKEND_SIM;
+	/* Reed switches to ground, closed by the door's magnet. */
+	c->door_bias = LOCKBANK_GPIOD_BIAS_PULL_UP;
+	c->item_bias = LOCKBANK_GPIOD_BIAS_PULL_UP;
+	c->door_debounce_ms = LOCKBANK_GPIOD_DEBOUNCE_US_DEFAULT / 1000;
 	c->reader_poll_ms = 50;
 	c->outbox_max_unsent = 1000000;
 	c->kiosk.pin_required = false;
@@ -161,7 +165,52 @@ static int parse_backend(const char *v, enum config_backend *ret)
 		*ret = CONFIG_BACKEND_NFC;
 		return 0;
 	}
+	if (strcmp(v, "gpiod") == 0) {
+		*ret = CONFIG_BACKEND_GPIOD;
+		return 0;
+	}
 	return -EINVAL;
+}
+
+static int parse_bias(const char *v, enum lockbank_gpiod_bias *ret)
+{
+	static const char *const names[] = {
+		[LOCKBANK_GPIOD_BIAS_AS_IS] = "as-is",
+		[LOCKBANK_GPIOD_BIAS_PULL_UP] = "pull-up",
+		[LOCKBANK_GPIOD_BIAS_PULL_DOWN] = "pull-down",
+		[LOCKBANK_GPIOD_BIAS_DISABLED] = "disabled",
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(v, names[i]) == 0) {
+			*ret = (enum lockbank_gpiod_bias)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+/* An offset ("17") or a line name ("GPIO17", "door-3"). */
+static int parse_gpio_line(const char *v, int line,
+			   struct config_gpio_line *ret)
+{
+	unsigned long long x;
+	size_t len = strlen(v);
+
+	if (len == 0 || len >= sizeof(ret->name))
+		return -EINVAL;
+	memset(ret, 0, sizeof(*ret));
+	if (isdigit((unsigned char)v[0])) {
+		if (parse_uint(v, 0, 65535, &x))
+			return -EINVAL;
+		ret->offset = (unsigned)x;
+	} else {
+		for (size_t i = 0; i < len; i++)
+			if (!isgraph((unsigned char)v[i]))
+				return -EINVAL;
+		memcpy(ret->name, v, len + 1);
+	}
+	ret->line = line;
+	return 0;
 }
 
 /* A number in seconds or milliseconds, in range, stored as microseconds. */
@@ -477,6 +526,19 @@ static int handle_locker(struct parse_state *st, int line, const char *section,
 		st->pulse_line[n - 1] = line;
 		return 1;
 	}
+	if (strcmp(name, "lock") == 0 || strcmp(name, "door") == 0 ||
+	    strcmp(name, "item") == 0) {
+		struct config_gpio_line *g =
+			name[0] == 'l' ? &st->c->lock_lines[n - 1] :
+			name[0] == 'd' ? &st->c->door_lines[n - 1] :
+					 &st->c->item_lines[n - 1];
+
+		if (parse_gpio_line(v, line, g) < 0)
+			return fail(
+				st, line, section, name,
+				"must be a GPIO line: its offset on [lockbank] chip, or its name");
+		return 1;
+	}
 	return fail(st, line, section, name, "unknown key");
 }
 
@@ -487,7 +549,8 @@ static int handle_reader(struct parse_state *st, int line, const char *name,
 	unsigned long long x;
 
 	if (strcmp(name, "backend") == 0) {
-		if (parse_backend(v, &c->reader_backend) < 0)
+		if (parse_backend(v, &c->reader_backend) < 0 ||
+		    c->reader_backend == CONFIG_BACKEND_GPIOD)
 			return fail(st, line, "reader", name,
 				    "must be sim or nfc");
 		return 1;
@@ -514,12 +577,104 @@ static int handle_reader(struct parse_state *st, int line, const char *name,
 static int handle_lockbank(struct parse_state *st, int line, const char *name,
 			   const char *v)
 {
-	if (strcmp(name, "backend") != 0)
+	struct config *c = st->c;
+	unsigned long long x;
+	bool *flag = NULL;
+	enum lockbank_gpiod_bias *bias = NULL;
+
+	if (strcmp(name, "backend") == 0) {
+		if (parse_backend(v, &c->lockbank_backend) < 0 ||
+		    c->lockbank_backend == CONFIG_BACKEND_NFC)
+			return fail(st, line, "lockbank", name,
+				    "must be sim or gpiod");
+		return 1;
+	}
+	if (strcmp(name, "chip") == 0) {
+		if (parse_path(v, c->lockbank_chip, sizeof(c->lockbank_chip)))
+			return fail(st, line, "lockbank", name,
+				    "must be a path like /dev/gpiochip0");
+		return 1;
+	}
+	if (strcmp(name, "door_debounce_ms") == 0) {
+		if (parse_uint(v, 1, 1000, &x))
+			return fail(st, line, "lockbank", name,
+				    "must be a number 1..1000");
+		c->door_debounce_ms = (unsigned)x;
+		return 1;
+	}
+	if (strcmp(name, "lock_active_low") == 0)
+		flag = &c->lock_active_low;
+	else if (strcmp(name, "door_active_low") == 0)
+		flag = &c->door_active_low;
+	else if (strcmp(name, "item_active_low") == 0)
+		flag = &c->item_active_low;
+	else if (strcmp(name, "door_bias") == 0)
+		bias = &c->door_bias;
+	else if (strcmp(name, "item_bias") == 0)
+		bias = &c->item_bias;
+	else
 		return fail(st, line, "lockbank", name, "unknown key");
-	if (parse_backend(v, &st->c->lockbank_backend) < 0 ||
-	    st->c->lockbank_backend != CONFIG_BACKEND_SIM)
+	if (flag && parse_bool(v, flag) < 0)
+		return fail(st, line, "lockbank", name, "must be yes or no");
+	if (bias && parse_bias(v, bias) < 0)
 		return fail(st, line, "lockbank", name,
-			    "must be sim (GPIO comes next)");
+			    "must be pull-up, pull-down, disabled or as-is");
+	return 1;
+}
+
+/*
+ * With backend = gpiod every locker needs its lock and door line and the
+ * chip; without it no line may be given (it would be silently ignored).
+ */
+static int check_lines(struct parse_state *st)
+{
+	struct config *c = st->c;
+	bool gpiod = c->lockbank_backend == CONFIG_BACKEND_GPIOD;
+
+	if (gpiod && !c->lockbank_chip[0]) {
+		snprintf(
+			st->error, CONFIG_ERROR_MAX,
+			"%s: [lockbank] chip: missing (backend = gpiod needs one, like /dev/gpiochip0)",
+			st->path);
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < st->count; i++) {
+		const struct config_gpio_line *lines[] = { &c->lock_lines[i],
+							   &c->door_lines[i],
+							   &c->item_lines[i] };
+		static const char *const keys[] = { "lock", "door", "item" };
+		char section[32];
+
+		snprintf(section, sizeof(section), "locker.%u", i + 1);
+		for (unsigned k = 0; k < 3; k++) {
+			if (!gpiod && lines[k]->line) {
+				fail(st, lines[k]->line, section, keys[k],
+				     "a GPIO line needs [lockbank] backend = gpiod");
+				return -EINVAL;
+			}
+			if (gpiod && k < 2 && !lines[k]->line) {
+				snprintf(
+					st->error, CONFIG_ERROR_MAX,
+					"%s: [%s] %s: missing (backend = gpiod needs the %s line of every locker)",
+					st->path, section, keys[k], keys[k]);
+				return -EINVAL;
+			}
+		}
+	}
+	return 0;
+}
+
+static int handle_scanner(struct parse_state *st, int line, const char *name,
+			  const char *v)
+{
+	struct config *c = st->c;
+
+	if (strcmp(name, "device") != 0)
+		return fail(st, line, "scanner", name, "unknown key");
+	if (parse_path(v, c->scanner_device, sizeof(c->scanner_device)))
+		return fail(
+			st, line, "scanner", name,
+			"must be a path like /dev/input/by-id/usb-...-event-kbd");
 	return 1;
 }
 
@@ -579,6 +734,8 @@ static int dispatch(struct parse_state *st, int line, const char *section,
 		return handle_reader(st, line, name, value);
 	if (strcmp(section, "lockbank") == 0)
 		return handle_lockbank(st, line, name, value);
+	if (strcmp(section, "scanner") == 0)
+		return handle_scanner(st, line, name, value);
 	if (strcmp(section, "outbox") == 0) {
 		if (strcmp(name, "max_unsent") != 0)
 			return fail(st, line, section, name, "unknown key");
@@ -820,6 +977,8 @@ int config_load(const char *path, struct config *ret,
 	}
 	if (err == 0)
 		err = check_pulses(st);
+	if (err == 0)
+		err = check_lines(st);
 	if (err == 0) {
 		unsigned n_hold = 0;
 

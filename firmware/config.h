@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "kiosk.h"
+#include "lockbank.h"
 
 #define CONFIG_KIOSK_ID_MAX 63
 #define CONFIG_SITE_KEY_MAX 64 /* bytes */
@@ -17,7 +18,15 @@
 
 enum config_backend {
 	CONFIG_BACKEND_SIM,
-	CONFIG_BACKEND_NFC, /* readers only: libnfc */
+	CONFIG_BACKEND_NFC,   /* readers only: libnfc */
+	CONFIG_BACKEND_GPIOD, /* lock banks only: libgpiod v2 */
+};
+
+/* A GPIO line as the config names it: "GPIO17" (a line name) or "5". */
+struct config_gpio_line {
+	char name[32]; /* the kernel's limit; "" when given by offset */
+	unsigned offset;
+	int line; /* of the config file; 0: not given */
 };
 
 struct config {
@@ -31,6 +40,16 @@ struct config {
 	char reader_connstring[1024]; /* libnfc's NFC_BUFSIZE_CONNSTRING */
 	unsigned reader_poll_ms;
 	enum config_backend lockbank_backend;
+	/* backend = gpiod: one chip; lock and door lines for every locker. */
+	char lockbank_chip[PATH_MAX];
+	struct config_gpio_line lock_lines[KIOSK_LOCKERS_MAX];
+	struct config_gpio_line door_lines[KIOSK_LOCKERS_MAX];
+	struct config_gpio_line item_lines[KIOSK_LOCKERS_MAX]; /* optional */
+	bool lock_active_low, door_active_low, item_active_low;
+	enum lockbank_gpiod_bias door_bias, item_bias;
+	unsigned door_debounce_ms;
+	/* A keyboard-wedge barcode scanner's evdev node, or "" for none. */
+	char scanner_device[PATH_MAX];
 	uint64_t outbox_max_unsent;
 
 	/* The core's settings; kiosk.lockers and site_key point into here. */

@@ -40,9 +40,10 @@ struct daemon {
 	struct store *store;
 	struct kiosk *kiosk;
 	struct reader *reader;
+	struct reader *scanner; /* a barcode scanner, or NULL */
 	struct lockbank *lockbank;
 	struct control *control;
-	sd_event_source *reader_source, *lockbank_source;
+	sd_event_source *reader_source, *scanner_source, *lockbank_source;
 	/* session, expiry sweep, then door confirm and left-open per locker */
 	struct timer_slot *timers;
 	unsigned n_timers;
@@ -360,6 +361,7 @@ static int on_reader(sd_event_source *s, int fd, uint32_t revents,
 			feed(d, &in, NULL);
 			break;
 		case READER_EVENT_CARD_REMOVED:
+		case READER_EVENT_BARCODE: /* card readers send none */
 			break;
 		case READER_EVENT_FAULT:
 			/* Said once; the reader reopens it by itself. */
@@ -369,6 +371,65 @@ static int on_reader(sd_event_source *s, int fd, uint32_t revents,
 		case READER_EVENT_RECOVERED:
 			log_notice("card reader %s: answering again",
 				   d->config.reader_connstring);
+			break;
+		}
+	}
+	return 0;
+}
+
+/*
+ * A scan is a member card on the patron's screens, and a book's barcode in
+ * a staff session: the pending hold with that item is loaded, as if the
+ * staff member had chosen it. Member numbers are not logged.
+ */
+static void on_scan(struct daemon *d, const char *text)
+{
+	char credential[READER_CREDENTIAL_MAX + sizeof("card:")];
+	struct kiosk_input in = { .type = KIOSK_INPUT_CREDENTIAL };
+	char hold_id[KIOSK_HOLD_ID_MAX + 1];
+	int err;
+
+	if (!kiosk_in_staff_session(d->kiosk)) {
+		snprintf(credential, sizeof(credential), "card:%s", text);
+		in.credential = credential;
+		feed(d, &in, NULL);
+		return;
+	}
+	err = store_find_pending_hold_by_item(d->store, text, hold_id);
+	if (err < 0) {
+		log_warning("scanned item %s: %s", text,
+			    store_last_error(d->store));
+		return;
+	}
+	in = (struct kiosk_input){ .type = KIOSK_INPUT_LOAD,
+				   .hold_id = hold_id };
+	err = feed(d, &in, NULL);
+	if (err < 0)
+		log_warning("scanned item %s: hold %s not loaded: %s", text,
+			    hold_id, strerror(-err));
+}
+
+static int on_scanner(sd_event_source *s, int fd, uint32_t revents,
+		      void *userdata)
+{
+	struct daemon *d = userdata;
+	struct reader_event ev;
+
+	while (reader_read_event(d->scanner, &ev) == 0) {
+		switch (ev.type) {
+		case READER_EVENT_BARCODE:
+			on_scan(d, ev.credential);
+			break;
+		case READER_EVENT_CARD_PRESENT:
+		case READER_EVENT_CARD_REMOVED:
+			break;
+		case READER_EVENT_FAULT:
+			/* The reason names the device. */
+			log_err("barcode scanner: %s", ev.credential);
+			break;
+		case READER_EVENT_RECOVERED:
+			log_notice("barcode scanner %s: reading again",
+				   d->config.scanner_device);
 			break;
 		}
 	}
@@ -493,7 +554,7 @@ static json_t *cmd_status(struct daemon *d)
 				      json_string("reader: not answering"));
 	store_count_unsent(d->store, &unsent);
 	return json_pack(
-		"{s:b, s:s, s:s, s:b, s:I, s:o, s:o, s:o, s:I, s:i, s:{s:s, s:b}, s:{s:s}}",
+		"{s:b, s:s, s:s, s:b, s:I, s:o, s:o, s:o, s:I, s:i, s:{s:s, s:b}, s:{s:s}, s:o}",
 		"ok", 1, "kiosk_id", d->config.kiosk_id, "version",
 		LOKERBUKU_VERSION, "in_service", !d->out_of_service, "uptime_s",
 		(json_int_t)((now_usec(CLOCK_MONOTONIC) - d->started_usec) /
@@ -502,7 +563,12 @@ static json_t *cmd_status(struct daemon *d)
 		lockers, "faults", faults, "backlog", (json_int_t)unsent,
 		"active_holds", (int)count_holds(d->kiosk), "reader", "backend",
 		reader_get_backend(d->reader), "ok", reader_is_ok(d->reader),
-		"lockbank", "backend", lockbank_get_backend(d->lockbank));
+		"lockbank", "backend", lockbank_get_backend(d->lockbank),
+		"scanner",
+		d->scanner ? json_pack("{s:s, s:b}", "device",
+				       d->config.scanner_device, "ok",
+				       reader_is_ok(d->scanner)) :
+			     json_null());
 }
 
 static int event_to_json(const struct store_event *e, void *userdata)
@@ -969,6 +1035,57 @@ static json_t *on_request(json_t *req, void *userdata)
 
 /* ---- life cycle ---- */
 
+static struct lockbank_gpiod_line gpiod_line(const struct config_gpio_line *l)
+{
+	return (struct lockbank_gpiod_line){
+		.name = l->name[0] ? l->name : NULL,
+		.offset = l->offset,
+	};
+}
+
+/* The configured lock bank, or NULL with errno set and the reason logged. */
+static struct lockbank *new_lockbank(const struct config *c)
+{
+	unsigned n = c->kiosk.n_lockers;
+	struct lockbank_gpiod_locker lockers[KIOSK_LOCKERS_MAX];
+	struct lockbank_gpiod_config g = {
+		.chip_path = c->lockbank_chip,
+		.n_lockers = n,
+		.lockers = lockers,
+		.lock_active_low = c->lock_active_low,
+		.door_bias = c->door_bias,
+		.door_active_low = c->door_active_low,
+		.door_debounce_us = c->door_debounce_ms * 1000,
+		.item_bias = c->item_bias,
+		.item_active_low = c->item_active_low,
+	};
+	struct lockbank *lb;
+
+	switch (c->lockbank_backend) {
+	case CONFIG_BACKEND_SIM:
+		lb = lockbank_new_sim(n);
+		if (!lb)
+			log_err("lock bank: %s", strerror(errno));
+		return lb;
+	case CONFIG_BACKEND_GPIOD:
+		break;
+	case CONFIG_BACKEND_NFC:
+		errno = EINVAL;
+		return NULL;
+	}
+	for (unsigned i = 0; i < n; i++)
+		lockers[i] = (struct lockbank_gpiod_locker){
+			.lock = gpiod_line(&c->lock_lines[i]),
+			.door = gpiod_line(&c->door_lines[i]),
+			.has_item = c->item_lines[i].line != 0,
+			.item = gpiod_line(&c->item_lines[i]),
+		};
+	lb = lockbank_new_gpiod(&g);
+	if (!lb)
+		log_err("lock bank: %s", lockbank_last_error());
+	return lb;
+}
+
 struct daemon *daemon_new(const struct config *config, sd_event *event)
 {
 	struct store_options opt = { .max_unsent = config->outbox_max_unsent };
@@ -1009,10 +1126,9 @@ struct daemon *daemon_new(const struct config *config, sd_event *event)
 		d->timers[i].daemon = d;
 
 	/* Locks first: whatever happens next, every lock is driven locked. */
-	d->lockbank = lockbank_new_sim(n);
+	d->lockbank = new_lockbank(config);
 	if (!d->lockbank) {
 		err = -errno;
-		log_err("lock bank: %s", strerror(-err));
 		goto fail;
 	}
 	switch (config->reader_backend) {
@@ -1023,11 +1139,24 @@ struct daemon *daemon_new(const struct config *config, sd_event *event)
 		d->reader = reader_new_nfc(config->reader_connstring,
 					   config->reader_poll_ms);
 		break;
+	case CONFIG_BACKEND_GPIOD: /* refused by config_load() */
+		errno = EINVAL;
+		break;
 	}
 	if (!d->reader) {
 		err = -errno;
 		log_err("card reader: %s", strerror(-err));
 		goto fail;
+	}
+	if (config->scanner_device[0]) {
+		/* A scanner unplugged at start is reported and waited for. */
+		d->scanner = reader_new_evdev(config->scanner_device);
+		if (!d->scanner) {
+			err = -errno;
+			log_err("barcode scanner %s: %s",
+				config->scanner_device, strerror(-err));
+			goto fail;
+		}
 	}
 	d->store = store_open(config->database, &opt);
 	if (!d->store) {
@@ -1047,6 +1176,10 @@ struct daemon *daemon_new(const struct config *config, sd_event *event)
 		err = sd_event_add_io(event, &d->lockbank_source,
 				      lockbank_get_fd(d->lockbank), EPOLLIN,
 				      on_lockbank, d);
+	if (err >= 0 && d->scanner)
+		err = sd_event_add_io(event, &d->scanner_source,
+				      reader_get_fd(d->scanner), EPOLLIN,
+				      on_scanner, d);
 	if (err < 0) {
 		log_err("event loop: %s", strerror(-err));
 		goto fail;
@@ -1081,10 +1214,12 @@ void daemon_free(struct daemon *d)
 	for (unsigned i = 0; d->pulses && i < d->config.kiosk.n_lockers; i++)
 		sd_event_source_disable_unref(d->pulses[i].source);
 	sd_event_source_disable_unref(d->reader_source);
+	sd_event_source_disable_unref(d->scanner_source);
 	sd_event_source_disable_unref(d->lockbank_source);
 	/* lockbank_free() drives every lock to its locked value. */
 	lockbank_free(d->lockbank);
 	reader_free(d->reader);
+	reader_free(d->scanner);
 	kiosk_free(d->kiosk);
 	store_free(d->store);
 	sd_event_unref(d->event);

@@ -1628,6 +1628,11 @@ const struct kiosk_screen_info *kiosk_get_screen(const struct kiosk *k)
 	return k ? &k->screen : NULL;
 }
 
+bool kiosk_in_staff_session(const struct kiosk *k)
+{
+	return k && k->session.state == SESSION_STATE_STAFF;
+}
+
 /* ---- names ---- */
 
 static const char *const record_type_names[] = {

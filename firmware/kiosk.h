@@ -389,6 +389,8 @@ const struct kiosk_hold *kiosk_get_hold(const struct kiosk *k, const char *id);
 const struct kiosk_hold *kiosk_get_hold_at(const struct kiosk *k, unsigned i);
 /* The current screen; valid until the next kiosk_handle(). */
 const struct kiosk_screen_info *kiosk_get_screen(const struct kiosk *k);
+/* True while a staff member is logged in (card and PIN). */
+bool kiosk_in_staff_session(const struct kiosk *k);
 
 /*
  * Stable lower-case names, as used in the outbox and on the wire; NULL for a

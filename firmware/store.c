@@ -157,6 +157,7 @@ enum store_stmt {
 	STORE_STMT_CREDENTIAL_LIST,
 	STORE_STMT_ITEM_INSERT,
 	STORE_STMT_ITEM_LIST,
+	STORE_STMT_ITEM_FIND_PENDING,
 	STORE_STMT_STAFF_PUT,
 	STORE_STMT_STAFF_LIST,
 	STORE_STMT_OUTBOX_INSERT,
@@ -234,6 +235,11 @@ static const char *const stmt_sql[_STORE_STMT_MAX] = {
 	[STORE_STMT_ITEM_LIST] =
 		"SELECT barcode, title FROM hold_items WHERE hold_id = ?1"
 		" ORDER BY position",
+	/* The oldest, should two pending holds list one copy. */
+	[STORE_STMT_ITEM_FIND_PENDING] =
+		"SELECT h.id FROM hold_items i JOIN holds h ON h.id = i.hold_id"
+		" WHERE i.barcode = ?1 AND h.state = 'pending'"
+		" ORDER BY h.created_at_usec, h.id LIMIT 1",
 	[STORE_STMT_STAFF_PUT] =
 		"INSERT INTO staff (credential_hmac, pin_hash, role)"
 		" VALUES (?1, ?2, ?3) ON CONFLICT (credential_hmac)"
@@ -1787,6 +1793,34 @@ int store_get_hold(struct store *s, const char *id, struct store_hold *ret)
 	tx_rollback(s);
 	if (r == 0)
 		memcpy(ret, &h, sizeof(h));
+	return r;
+}
+
+int store_find_pending_hold_by_item(struct store *s, const char *barcode,
+				    char ret_id[KIOSK_HOLD_ID_MAX + 1])
+{
+	sqlite3_stmt *st = NULL;
+	const unsigned char *id;
+	int r, rc;
+
+	r = stmt_get(s, STORE_STMT_ITEM_FIND_PENDING, &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, barcode, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		id = sqlite3_column_text(st, 0);
+		if (id && strlen((const char *)id) <= KIOSK_HOLD_ID_MAX)
+			memcpy(ret_id, id, strlen((const char *)id) + 1);
+		else
+			r = store_error(s, -EILSEQ, "a hold id of bad length");
+	} else if (rc == SQLITE_DONE) {
+		r = store_error(s, -ENOENT, "no pending hold has item %s",
+				barcode);
+	} else {
+		r = store_fail(s, rc, "item");
+	}
+	stmt_done(st);
 	return r;
 }
 

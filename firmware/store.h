@@ -114,6 +114,12 @@ int store_load(struct store *s, struct kiosk *k);
 int store_foreach_hold(struct store *s, unsigned limit,
 		       int (*cb)(const struct store_hold *h, void *userdata),
 		       void *userdata);
+/*
+ * The id of the pending hold (not yet loaded) one of whose items has this
+ * barcode, for staff who load by scanning a book: 0, or -ENOENT.
+ */
+int store_find_pending_hold_by_item(struct store *s, const char *barcode,
+				    char ret_id[KIOSK_HOLD_ID_MAX + 1]);
 /* Reads one hold with its items and credentials; -ENOENT when unknown. */
 int store_get_hold(struct store *s, const char *id, struct store_hold *ret);
 

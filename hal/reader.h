@@ -17,6 +17,8 @@ enum reader_event_type {
 	READER_EVENT_CARD_REMOVED,
 	READER_EVENT_FAULT,	/* .credential holds the reason */
 	READER_EVENT_RECOVERED, /* the device answers again */
+	/* .credential holds the scanned text, as typed, e.g. "M0012345" */
+	READER_EVENT_BARCODE,
 };
 
 struct reader_event {
@@ -39,6 +41,16 @@ struct reader *reader_new_sim(void);
  * poll under way.
  */
 struct reader *reader_new_nfc(const char *connstring, unsigned poll_ms);
+/*
+ * A USB barcode scanner that types like a keyboard, at its evdev node
+ * ("/dev/input/by-id/...-event-kbd"), read by a thread of its own. The
+ * device is grabbed, so its keys reach nothing else (console, browser).
+ * Each scan ending with Enter or Tab is a READER_EVENT_BARCODE. A device
+ * that is missing, taken by another grab or unplugged is reported with
+ * READER_EVENT_FAULT once and reopened with backoff. Returns NULL with
+ * errno set; the caller frees it with reader_free().
+ */
+struct reader *reader_new_evdev(const char *device_path);
 void reader_free(struct reader *r);
 
 /* Readable (poll POLLIN) while events wait. Owned by r. */

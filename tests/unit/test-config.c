@@ -175,7 +175,36 @@ static void bad_files_are_refused_naming_the_key(void **state)
 		{ "[lockers]\ncount = 4\n[kiosk]\nid = lib-02\n",
 		  "lokerd.conf:7: [kiosk] id: given twice" },
 		{ "[lockers]\ncount = 4\npulse_ms = 300\n  medium = 1-2\n",
-		  "lokerd.conf:7: [lockers] pulse_ms: given twice or continued on an indented line (first on line 6)" },
+		  "lokerd.conf:7: [lockers] pulse_ms: given twice or continued on an indented line (first on line 6)" }, /* GPIO lines: every one needed, none ignored. */
+		{ "[lockers]\ncount = 4\n[lockbank]\nbackend = nfc\n",
+		  "[lockbank] backend: must be sim or gpiod" },
+		{ "[lockers]\ncount = 4\n[reader]\nbackend = gpiod\n",
+		  "[reader] backend: must be sim or nfc" },
+		{ "[lockers]\ncount = 1\n[lockbank]\nbackend = gpiod\n",
+		  "[lockbank] chip: missing" },
+		{ "[lockers]\ncount = 2\n[lockbank]\nbackend = gpiod\n"
+		  "chip = /dev/gpiochip0\n[locker.1]\nlock = 1\ndoor = 2\n"
+		  "[locker.2]\nlock = 3\n",
+		  "[locker.2] door: missing (backend = gpiod needs the door line of every locker)" },
+		{ "[lockers]\ncount = 1\n[locker.1]\nlock = 1\n",
+		  "lokerd.conf:7: [locker.1] lock: a GPIO line needs [lockbank] backend = gpiod" },
+		{ "[lockers]\ncount = 1\n[locker.1]\ndoor = 5x\n",
+		  "[locker.1] door: must be a GPIO line" },
+		{ "[lockers]\ncount = 1\n[locker.1]\ndoor = 70000\n",
+		  "[locker.1] door: must be a GPIO line" },
+		{ "[lockers]\ncount = 1\n[locker.1]\n"
+		  "door = a-line-name-longer-than-the-kernel-allows\n",
+		  "[locker.1] door: must be a GPIO line" },
+		{ "[lockers]\ncount = 1\n[lockbank]\ndoor_bias = up\n",
+		  "[lockbank] door_bias: must be pull-up, pull-down, disabled or as-is" },
+		{ "[lockers]\ncount = 1\n[lockbank]\nlock_active_low = low\n",
+		  "[lockbank] lock_active_low: must be yes or no" },
+		{ "[lockers]\ncount = 1\n[lockbank]\ndoor_debounce_ms = 0\n",
+		  "[lockbank] door_debounce_ms: must be a number 1..1000" },
+		{ "[lockers]\ncount = 1\n[lockbank]\nchip = gpiochip0\n",
+		  "[lockbank] chip: must be a path like /dev/gpiochip0" },
+		{ "[lockers]\ncount = 1\n[scanner]\ndevice = event3\n",
+		  "[scanner] device: must be a path" },
 	};
 	struct config *c = malloc(sizeof(*c));
 	char error[CONFIG_ERROR_MAX];
@@ -252,6 +281,39 @@ static void pulses_and_kinds_that_agree_are_taken(void **state)
 	free(c);
 }
 
+static void a_gpio_bank_names_every_line(void **state)
+{
+	struct config *c = malloc(sizeof(*c));
+	char error[CONFIG_ERROR_MAX];
+
+	assert_int_equal(load("[lockers]\ncount = 2\n"
+			      "[lockbank]\nbackend = gpiod\n"
+			      "chip = /dev/gpiochip2\nlock_active_low = yes\n"
+			      "door_bias = pull-down\ndoor_debounce_ms = 30\n"
+			      "[locker.1]\nlock = GPIO5\ndoor = 17\n"
+			      "[locker.2]\nlock = 6\ndoor = GPIO27\nitem = 22\n"
+			      "[scanner]\ndevice = /dev/input/by-id/kbd\n",
+			      c, error),
+			 0);
+	assert_int_equal(c->lockbank_backend, CONFIG_BACKEND_GPIOD);
+	assert_string_equal(c->lockbank_chip, "/dev/gpiochip2");
+	assert_true(c->lock_active_low);
+	assert_false(c->door_active_low);
+	assert_int_equal(c->door_bias, LOCKBANK_GPIOD_BIAS_PULL_DOWN);
+	assert_int_equal(c->item_bias, LOCKBANK_GPIOD_BIAS_PULL_UP);
+	assert_int_equal(c->door_debounce_ms, 30);
+	assert_string_equal(c->lock_lines[0].name, "GPIO5");
+	assert_string_equal(c->door_lines[0].name, "");
+	assert_int_equal(c->door_lines[0].offset, 17);
+	assert_int_equal(c->item_lines[0].line, 0);
+	assert_int_equal(c->lock_lines[1].offset, 6);
+	assert_string_equal(c->door_lines[1].name, "GPIO27");
+	assert_int_equal(c->item_lines[1].offset, 22);
+	assert_int_not_equal(c->item_lines[1].line, 0);
+	assert_string_equal(c->scanner_device, "/dev/input/by-id/kbd");
+	free(c);
+}
+
 static void a_missing_id_is_refused(void **state)
 {
 	struct config *c = malloc(sizeof(*c));
@@ -316,6 +378,7 @@ int main(void)
 		cmocka_unit_test(errors_carry_the_line_number),
 		cmocka_unit_test(a_line_too_long_for_inih_is_named),
 		cmocka_unit_test(pulses_and_kinds_that_agree_are_taken),
+		cmocka_unit_test(a_gpio_bank_names_every_line),
 		cmocka_unit_test(a_missing_id_is_refused),
 		cmocka_unit_test(a_site_key_readable_by_others_is_refused),
 		cmocka_unit_test(a_short_or_non_hex_site_key_is_refused),

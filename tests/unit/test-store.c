@@ -834,6 +834,27 @@ static void get_hold_returns_items_and_credentials(void **state)
 	assert_int_equal(got.n_items, 0x5a5a5a5a);
 }
 
+static void a_scanned_item_finds_its_pending_hold(void **state)
+{
+	struct fixture *f = *state;
+	char id[KIOSK_HOLD_ID_MAX + 1] = "";
+
+	/* Both list B0001 and B0002: the older hold comes first. */
+	add_hold(f, "h1", 'a');
+	add_hold(f, "h2", 'b');
+	assert_int_equal(store_find_pending_hold_by_item(f->s, "B0002", id), 0);
+	assert_string_equal(id, "h1");
+	assert_int_equal(record(f, KIOSK_RECORD_HOLD_LOADED, "h1", 2, 1000), 0);
+	assert_int_equal(store_find_pending_hold_by_item(f->s, "B0002", id), 0);
+	assert_string_equal(id, "h2");
+	assert_int_equal(record(f, KIOSK_RECORD_HOLD_LOADED, "h2", 3, 1000), 0);
+	assert_int_equal(store_find_pending_hold_by_item(f->s, "B0002", id),
+			 -ENOENT);
+	assert_non_null(strstr(store_last_error(f->s), "B0002"));
+	assert_int_equal(store_find_pending_hold_by_item(f->s, "B9", id),
+			 -ENOENT);
+}
+
 struct hold_list {
 	unsigned n, stop_after;
 	char ids[8][KIOSK_HOLD_ID_MAX + 1];
@@ -1280,6 +1301,7 @@ int main(void)
 		T(add_hold_refuses_a_duplicate_id),
 		T(add_hold_refuses_bad_values),
 		T(get_hold_returns_items_and_credentials),
+		T(a_scanned_item_finds_its_pending_hold),
 		T(holds_are_listed_newest_first_up_to_the_limit),
 		T(events_are_listed_oldest_first_up_to_the_limit),
 		T(pruning_keeps_unsent_rows),
