@@ -104,7 +104,7 @@ vm_extract_vmlinux() {
 # gpio-sim (with irq_sim, which it needs and Debian does not build) as one
 # out-of-tree module for the kernel the VM boots, and the modules it needs.
 vm_build_modules() {
-	local dir=$1 src=$VM_WORK/gpio-sim top f objs ko
+	local dir=$1 src=$VM_WORK/gpio-sim top f objs ko out
 
 	mkdir -p "$src"
 	top=$(basename "$VM_SOURCE" .tar.xz)
@@ -128,6 +128,15 @@ vm_build_modules() {
 		echo "vm: irq_to_desc() still called after the patch" >&2
 		return 1
 	fi
+	# gpio-sim puts a released output back to its pull; real controllers
+	# (the Pi's, an MCP23017) keep the level last driven. Keep it, so a
+	# test can see which level lokerd left its locks at when it exited.
+	perl -0pi -e 's/(\n(\s*))(__assign_bit\(offset, chip->value_map,\s*!!test_bit\(offset, chip->pull_map\)\);)/$1if (test_bit(offset, chip->direction_map))$1\t$3/g' \
+		"$src/gpio-sim.c"
+	if ! grep -q 'if (test_bit(offset, chip->direction_map))' "$src/gpio-sim.c"; then
+		echo "vm: gpio_sim_free() not patched to keep output levels" >&2
+		return 1
+	fi
 	objs="gpio-sim.o irq_sim.o"
 	[ ! -f "$src/dev-sync-probe.c" ] || objs="$objs dev-sync-probe.o"
 	printf 'obj-m := gpiosim.o\ngpiosim-y := %s\n' "$objs" >"$src/Kbuild"
@@ -137,16 +146,22 @@ vm_build_modules() {
 		return 1
 	fi
 	strip --strip-debug -o "$dir/gpiosim.ko" "$src/gpiosim.ko"
-	# configfs, unless built in; Debian compresses its modules.
-	ko=$(find "/lib/modules/$VM_RELEASE/kernel/fs/configfs" -name 'configfs.ko*' \
-		2>/dev/null | head -n 1)
-	case $ko in
-	'') ;;
-	*.xz) xz -dc "$ko" >"$dir/configfs.ko" ;;
-	*.zst) zstd -dcq "$ko" >"$dir/configfs.ko" ;;
-	*.gz) gzip -dc "$ko" >"$dir/configfs.ko" ;;
-	*) cp "$ko" "$dir/configfs.ko" ;;
-	esac
+	# configfs for gpio-sim, evdev and uinput for the scanner, unless
+	# built in; Debian compresses its modules.
+	for f in fs/configfs/configfs drivers/input/evdev \
+		drivers/input/misc/uinput; do
+		ko=$(find "/lib/modules/$VM_RELEASE/kernel/$(dirname "$f")" \
+			-maxdepth 1 -name "$(basename "$f").ko*" 2>/dev/null |
+			head -n 1)
+		out=$dir/$(basename "$f").ko
+		case $ko in
+		'') ;;
+		*.xz) xz -dc "$ko" >"$out" ;;
+		*.zst) zstd -dcq "$ko" >"$out" ;;
+		*.gz) gzip -dc "$ko" >"$out" ;;
+		*) cp "$ko" "$out" ;;
+		esac
+	done
 }
 
 # Kernel, uncompressed kernel and modules under $VM_CACHE/RELEASE, made

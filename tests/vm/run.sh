@@ -1,17 +1,18 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# The gpiod lock bank against the kernel's gpio-sim, in a qemu VM that boots
-# Debian's kernel: locks held locked from the request on, pulses, door edges
-# through the fd, busy lines named, everything locked after free.
+# Runs one VM test: boots Debian's kernel in qemu with gpio-sim, evdev and
+# uinput, and the given programs, and runs SCENARIO (a shell script /init
+# sources) inside; its checks are printed, its status is the result.
 #
-# VM_BINARIES: the programs the VM gets (the first is vm-lockbank-test).
+#   run.sh SCENARIO    with VM_BINARIES: the programs the VM gets
 set -euo pipefail
 # shellcheck source=tests/vm/lib.sh
 . "$(dirname "$0")/lib.sh"
-: "${VM_BINARIES:?VM_BINARIES must list vm-lockbank-test}"
+[ $# = 1 ] || { echo "usage: run.sh SCENARIO" >&2; exit 2; }
+: "${VM_BINARIES:?VM_BINARIES must list the programs the scenario runs}"
 
 vm_require
 vm_prepare
 # shellcheck disable=SC2086 # a list of paths
-vm_initramfs "$VM_LIB_DIR/gpio.scenario" $VM_BINARIES
+vm_initramfs "$1" $VM_BINARIES
 vm_boot
