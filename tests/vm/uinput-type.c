@@ -5,11 +5,12 @@
  *
  *   uinput-type [--name NAME] [--delay-ms N] [--wait-ms N] TEXT...
  *
- * Prints the device's /dev/input/eventN as the first line on stdout, then
- * waits for a line on stdin (or --wait-ms) so that the reader can open and
- * grab it, types each TEXT followed by Enter, waits the same way again and
- * destroys the device. The second wait is needed because evdev throws away
- * the events a reader has not read yet when the device goes away.
+ * Prints the device's /dev/input/eventN as the first line on stdout. Then,
+ * for each TEXT, it waits for a line on stdin (or --wait-ms) and types the
+ * TEXT followed by Enter: the first wait lets the reader open and grab the
+ * device, the others let a test check each scan. It waits once more before
+ * it destroys the device, because evdev throws away the events a reader
+ * has not read yet when the device goes away.
  * --delay-ms is the pause after each key event (default 2), --name the
  * device's name (default "lokerbuku test scanner").
  */
@@ -317,8 +318,8 @@ int main(int argc, char **argv)
 	printf("%s\n", node);
 	fflush(stdout);
 
-	wait_go(wait_ms);
 	for (int i = optind; i < argc; i++) {
+		wait_go(wait_ms);
 		err = type_text(fd, argv[i], (unsigned)delay_ms);
 		if (err) {
 			fprintf(stderr, "uinput-type: typing \"%s\": %s\n",
