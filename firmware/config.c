@@ -58,6 +58,9 @@ struct parse_state {
 	unsigned max_locker_named;
 	int max_locker_line;
 	bool have_id, have_key_file;
+	/* The first [lockbank] key that only backend = gpiod uses. */
+	int gpiod_key_line;
+	const char *gpiod_key;
 };
 
 void config_init(struct config *c)
@@ -589,6 +592,24 @@ static int handle_lockbank(struct parse_state *st, int line, const char *name,
 				    "must be sim or gpiod");
 		return 1;
 	}
+	if (!st->gpiod_key_line) {
+		/* inih's name buffer is reused: keep a static key name. */
+		static const char *const keys[] = {
+			"chip",
+			"door_debounce_ms",
+			"lock_active_low",
+			"door_active_low",
+			"item_active_low",
+			"door_bias",
+			"item_bias",
+		};
+
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			if (strcmp(name, keys[i]) == 0) {
+				st->gpiod_key_line = line;
+				st->gpiod_key = keys[i];
+			}
+	}
 	if (strcmp(name, "chip") == 0) {
 		if (parse_path(v, c->lockbank_chip, sizeof(c->lockbank_chip)))
 			return fail(st, line, "lockbank", name,
@@ -622,15 +643,42 @@ static int handle_lockbank(struct parse_state *st, int line, const char *name,
 	return 1;
 }
 
+static const char *const line_keys[] = { "lock", "door", "item" };
+
+static const struct config_gpio_line *line_of(const struct config *c,
+					      unsigned locker, unsigned key)
+{
+	return key == 0 ? &c->lock_lines[locker] :
+	       key == 1 ? &c->door_lines[locker] :
+			  &c->item_lines[locker];
+}
+
+static bool same_line(const struct config_gpio_line *a,
+		      const struct config_gpio_line *b)
+{
+	if (a->name[0] || b->name[0])
+		return strcmp(a->name, b->name) == 0;
+	return a->offset == b->offset;
+}
+
 /*
  * With backend = gpiod every locker needs its lock and door line and the
- * chip; without it no line may be given (it would be silently ignored).
+ * chip, no line twice, and no more lines than one kernel line request takes
+ * (locks are one, doors and items another); without it no GPIO setting may
+ * be given, as it would be silently ignored. A name and an offset naming one
+ * line are only caught at start, when the chip is there to ask.
  */
 static int check_lines(struct parse_state *st)
 {
 	struct config *c = st->c;
 	bool gpiod = c->lockbank_backend == CONFIG_BACKEND_GPIOD;
+	unsigned n_inputs = st->count;
 
+	if (!gpiod && st->gpiod_key_line) {
+		fail(st, st->gpiod_key_line, "lockbank", st->gpiod_key,
+		     "only used with backend = gpiod");
+		return -EINVAL;
+	}
 	if (gpiod && !c->lockbank_chip[0]) {
 		snprintf(
 			st->error, CONFIG_ERROR_MAX,
@@ -639,27 +687,50 @@ static int check_lines(struct parse_state *st)
 		return -EINVAL;
 	}
 	for (unsigned i = 0; i < st->count; i++) {
-		const struct config_gpio_line *lines[] = { &c->lock_lines[i],
-							   &c->door_lines[i],
-							   &c->item_lines[i] };
-		static const char *const keys[] = { "lock", "door", "item" };
 		char section[32];
 
 		snprintf(section, sizeof(section), "locker.%u", i + 1);
 		for (unsigned k = 0; k < 3; k++) {
-			if (!gpiod && lines[k]->line) {
-				fail(st, lines[k]->line, section, keys[k],
+			const struct config_gpio_line *l = line_of(c, i, k);
+
+			if (!gpiod && l->line) {
+				fail(st, l->line, section, line_keys[k],
 				     "a GPIO line needs [lockbank] backend = gpiod");
 				return -EINVAL;
 			}
-			if (gpiod && k < 2 && !lines[k]->line) {
+			if (gpiod && k < 2 && !l->line) {
 				snprintf(
 					st->error, CONFIG_ERROR_MAX,
 					"%s: [%s] %s: missing (backend = gpiod needs the %s line of every locker)",
-					st->path, section, keys[k], keys[k]);
+					st->path, section, line_keys[k],
+					line_keys[k]);
 				return -EINVAL;
 			}
+			if (k == 2 && l->line)
+				n_inputs++;
+			/* Against every line given before it. */
+			for (unsigned j = 0; l->line && j <= i; j++)
+				for (unsigned m = 0; m < (j < i ? 3 : k); m++) {
+					const struct config_gpio_line *o =
+						line_of(c, j, m);
+
+					if (!o->line || !same_line(l, o))
+						continue;
+					fail(st, l->line, section, line_keys[k],
+					     "the same line as locker %u's %s (line %d)",
+					     j + 1, line_keys[m], o->line);
+					return -EINVAL;
+				}
 		}
+	}
+	if (gpiod && (st->count > LOCKBANK_GPIOD_LINES_MAX ||
+		      n_inputs > LOCKBANK_GPIOD_LINES_MAX)) {
+		snprintf(
+			st->error, CONFIG_ERROR_MAX,
+			"%s: [lockbank] backend: gpiod takes at most %d lock lines and %d door and item lines together; these lockers need %u and %u",
+			st->path, LOCKBANK_GPIOD_LINES_MAX,
+			LOCKBANK_GPIOD_LINES_MAX, st->count, n_inputs);
+		return -EINVAL;
 	}
 	return 0;
 }

@@ -362,6 +362,7 @@ static int on_reader(sd_event_source *s, int fd, uint32_t revents,
 			break;
 		case READER_EVENT_CARD_REMOVED:
 		case READER_EVENT_BARCODE: /* card readers send none */
+		case READER_EVENT_UNREADABLE:
 			break;
 		case READER_EVENT_FAULT:
 			/* Said once; the reader reopens it by itself. */
@@ -380,7 +381,7 @@ static int on_reader(sd_event_source *s, int fd, uint32_t revents,
 /*
  * A scan is a member card on the patron's screens, and a book's barcode in
  * a staff session: the pending hold with that item is loaded, as if the
- * staff member had chosen it. Member numbers are not logged.
+ * staff member had chosen it. Scanned text is never logged.
  */
 static void on_scan(struct daemon *d, const char *text)
 {
@@ -395,18 +396,28 @@ static void on_scan(struct daemon *d, const char *text)
 		feed(d, &in, NULL);
 		return;
 	}
+	/*
+	 * Staff may scan a member card by mistake: the text is not logged, as
+	 * it may be a member number.
+	 */
 	err = store_find_pending_hold_by_item(d->store, text, hold_id);
+	if (err == -ENOENT) {
+		log_notice(
+			"a scan in the staff session matches no pending hold");
+		return;
+	}
 	if (err < 0) {
-		log_warning("scanned item %s: %s", text,
-			    store_last_error(d->store));
+		log_err("a scan in the staff session: %s",
+			store_last_error(d->store));
 		return;
 	}
 	in = (struct kiosk_input){ .type = KIOSK_INPUT_LOAD,
 				   .hold_id = hold_id };
 	err = feed(d, &in, NULL);
 	if (err < 0)
-		log_warning("scanned item %s: hold %s not loaded: %s", text,
-			    hold_id, strerror(-err));
+		log_warning(
+			"hold %s, scanned in the staff session, not loaded: %s",
+			hold_id, strerror(-err));
 }
 
 static int on_scanner(sd_event_source *s, int fd, uint32_t revents,
@@ -419,6 +430,11 @@ static int on_scanner(sd_event_source *s, int fd, uint32_t revents,
 		switch (ev.type) {
 		case READER_EVENT_BARCODE:
 			on_scan(d, ev.credential);
+			break;
+		case READER_EVENT_UNREADABLE:
+			/* Whoever scanned sees nothing happen, and scans again. */
+			log_info("barcode scanner: a scan was not read: %s",
+				 ev.credential);
 			break;
 		case READER_EVENT_CARD_PRESENT:
 		case READER_EVENT_CARD_REMOVED:

@@ -239,7 +239,7 @@ static const char *const stmt_sql[_STORE_STMT_MAX] = {
 	[STORE_STMT_ITEM_FIND_PENDING] =
 		"SELECT h.id FROM hold_items i JOIN holds h ON h.id = i.hold_id"
 		" WHERE i.barcode = ?1 AND h.state = 'pending'"
-		" ORDER BY h.created_at_usec, h.id LIMIT 1",
+		" ORDER BY h.created_at_usec, h.rowid LIMIT 1",
 	[STORE_STMT_STAFF_PUT] =
 		"INSERT INTO staff (credential_hmac, pin_hash, role)"
 		" VALUES (?1, ?2, ?3) ON CONFLICT (credential_hmac)"
@@ -1815,8 +1815,8 @@ int store_find_pending_hold_by_item(struct store *s, const char *barcode,
 		else
 			r = store_error(s, -EILSEQ, "a hold id of bad length");
 	} else if (rc == SQLITE_DONE) {
-		r = store_error(s, -ENOENT, "no pending hold has item %s",
-				barcode);
+		/* Not named: staff may have scanned a member card. */
+		r = store_error(s, -ENOENT, "no pending hold has that item");
 	} else {
 		r = store_fail(s, rc, "item");
 	}

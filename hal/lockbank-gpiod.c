@@ -11,6 +11,9 @@
 
 #include "lockbank-internal.h"
 
+_Static_assert(LOCKBANK_GPIOD_LINES_MAX == GPIO_V2_LINES_MAX,
+	       "one line request per kind of line");
+
 /* The kernel's internal ENOTSUPP, which some drivers let reach user space. */
 #define KERNEL_ENOTSUPP 524
 /* Edge events read from the kernel per lockbank_read_event() call at most. */

@@ -35,6 +35,12 @@ enum lockbank_gpiod_bias {
 	LOCKBANK_GPIOD_BIAS_DISABLED,
 };
 
+/*
+ * Lines of one kind a gpiod bank can take: the locks are one kernel line
+ * request, the doors and items another (GPIO_V2_LINES_MAX each).
+ */
+#define LOCKBANK_GPIOD_LINES_MAX 64
+
 /* The door debounce when the config says 0 (reed switches always bounce). */
 #define LOCKBANK_GPIOD_DEBOUNCE_US_DEFAULT 15000
 

@@ -68,6 +68,14 @@ static void report_fault(struct reader_evdev *r, const char *what, int err)
 	push(r, &ev);
 }
 
+static void unreadable(struct reader_evdev *r, const char *why)
+{
+	struct reader_event ev = { .type = READER_EVENT_UNREADABLE };
+
+	snprintf(ev.credential, sizeof(ev.credential), "%s", why);
+	push(r, &ev);
+}
+
 /* Waits ms, or less when the thread is to end: true then. */
 static bool wait_stop(struct reader_evdev *r, unsigned ms)
 {
@@ -130,11 +138,13 @@ static void handle_event(struct reader_evdev *r, const struct input_event *ie)
 	uint64_t usec = (uint64_t)ie->input_event_sec * 1000000 +
 			(uint64_t)ie->input_event_usec;
 	struct reader_event ev = { .type = READER_EVENT_BARCODE };
+	int err;
 
 	if (ie->type == EV_SYN && ie->code == SYN_DROPPED) {
 		/* The kernel's buffer overflowed: keys of a scan are missing. */
 		scan_decoder_lost(&r->decoder, usec);
 		r->resync = true;
+		unreadable(r, "keys were lost");
 		return;
 	}
 	if (r->resync) {
@@ -145,9 +155,14 @@ static void handle_event(struct reader_evdev *r, const struct input_event *ie)
 	}
 	if (ie->type != EV_KEY)
 		return; /* EV_MSC scan codes, EV_LED, SYN_REPORT */
-	if (scan_decoder_key(&r->decoder, ie->code, ie->value, usec,
-			     ev.credential, sizeof(ev.credential)) == 1)
+	err = scan_decoder_key(&r->decoder, ie->code, ie->value, usec,
+			       ev.credential, sizeof(ev.credential));
+	if (err == 1)
 		push(r, &ev);
+	else if (err == -EMSGSIZE)
+		unreadable(r, "too long");
+	else if (err == -ETIMEDOUT)
+		unreadable(r, "broken off");
 }
 
 /*

@@ -19,6 +19,8 @@ enum reader_event_type {
 	READER_EVENT_RECOVERED, /* the device answers again */
 	/* .credential holds the scanned text, as typed, e.g. "M0012345" */
 	READER_EVENT_BARCODE,
+	/* a scan that could not be read whole; .credential says why */
+	READER_EVENT_UNREADABLE,
 };
 
 struct reader_event {
@@ -45,7 +47,8 @@ struct reader *reader_new_nfc(const char *connstring, unsigned poll_ms);
  * A USB barcode scanner that types like a keyboard, at its evdev node
  * ("/dev/input/by-id/...-event-kbd"), read by a thread of its own. The
  * device is grabbed, so its keys reach nothing else (console, browser).
- * Each scan ending with Enter or Tab is a READER_EVENT_BARCODE. A device
+ * Each scan ending with Enter or Tab is a READER_EVENT_BARCODE; one too
+ * long, broken off or with keys lost is a READER_EVENT_UNREADABLE. A device
  * that is missing, taken by another grab or unplugged is reported with
  * READER_EVENT_FAULT once and reopened with backoff. Returns NULL with
  * errno set; the caller frees it with reader_free().

@@ -31,7 +31,7 @@ static void write_file(const char *path, const char *text, mode_t mode)
 /* Writes a config of the [kiosk] basics plus extra; returns config_load(). */
 static int load(const char *extra, struct config *c, char *error)
 {
-	char text[4096];
+	char text[8192];
 
 	snprintf(text, sizeof(text),
 		 "[kiosk]\nid = lib-01\nsite_key_file = %s\n%s", key_path,
@@ -205,6 +205,16 @@ static void bad_files_are_refused_naming_the_key(void **state)
 		  "[lockbank] chip: must be a path like /dev/gpiochip0" },
 		{ "[lockers]\ncount = 1\n[scanner]\ndevice = event3\n",
 		  "[scanner] device: must be a path" },
+		{ "[lockers]\ncount = 1\n[lockbank]\ndoor_bias = pull-down\n",
+		  "lokerd.conf:7: [lockbank] door_bias: only used with backend = gpiod" },
+		{ "[lockers]\ncount = 2\n[lockbank]\nbackend = gpiod\n"
+		  "chip = /dev/gpiochip0\n[locker.1]\nlock = 1\ndoor = 2\n"
+		  "[locker.2]\nlock = 3\ndoor = 1\n",
+		  "lokerd.conf:14: [locker.2] door: the same line as locker 1's lock (line 10)" },
+		{ "[lockers]\ncount = 1\n[lockbank]\nbackend = gpiod\n"
+		  "chip = /dev/gpiochip0\n[locker.1]\nlock = GPIO4\n"
+		  "door = GPIO4\n",
+		  "[locker.1] door: the same line as locker 1's lock" },
 	};
 	struct config *c = malloc(sizeof(*c));
 	char error[CONFIG_ERROR_MAX];
@@ -314,6 +324,45 @@ static void a_gpio_bank_names_every_line(void **state)
 	free(c);
 }
 
+/* A bank of n lockers, the first n_items with an item sensor. */
+static int load_bank(unsigned n, unsigned n_items, struct config *c,
+		     char *error)
+{
+	char text[4000];
+	int off;
+
+	off = snprintf(text, sizeof(text),
+		       "[lockers]\ncount = %u\n[lockbank]\nbackend = gpiod\n"
+		       "chip = /dev/gpiochip0\n",
+		       n);
+	for (unsigned i = 1; i <= n; i++) {
+		off += snprintf(text + off, sizeof(text) - (size_t)off,
+				"[locker.%u]\nlock=L%u\ndoor=D%u\n", i, i, i);
+		if (i <= n_items)
+			off += snprintf(text + off, sizeof(text) - (size_t)off,
+					"item=I%u\n", i);
+	}
+	assert_true(off < (int)sizeof(text));
+	return load(text, c, error);
+}
+
+/* One kernel line request per kind of line: 64 lines each at most. */
+static void a_gpio_bank_past_the_kernel_limit_is_refused(void **state)
+{
+	struct config *c = malloc(sizeof(*c));
+	char error[CONFIG_ERROR_MAX];
+
+	assert_int_equal(load_bank(40, 24, c, error), 0);
+	assert_int_equal(load_bank(64, 0, c, error), 0);
+	assert_int_equal(load_bank(40, 25, c, error), -EINVAL);
+	assert_non_null(strstr(
+		error,
+		"[lockbank] backend: gpiod takes at most 64 lock lines and 64 door and item lines together; these lockers need 40 and 65"));
+	assert_int_equal(load_bank(65, 0, c, error), -EINVAL);
+	assert_non_null(strstr(error, "these lockers need 65 and 65"));
+	free(c);
+}
+
 static void a_missing_id_is_refused(void **state)
 {
 	struct config *c = malloc(sizeof(*c));
@@ -379,6 +428,7 @@ int main(void)
 		cmocka_unit_test(a_line_too_long_for_inih_is_named),
 		cmocka_unit_test(pulses_and_kinds_that_agree_are_taken),
 		cmocka_unit_test(a_gpio_bank_names_every_line),
+		cmocka_unit_test(a_gpio_bank_past_the_kernel_limit_is_refused),
 		cmocka_unit_test(a_missing_id_is_refused),
 		cmocka_unit_test(a_site_key_readable_by_others_is_refused),
 		cmocka_unit_test(a_short_or_non_hex_site_key_is_refused),

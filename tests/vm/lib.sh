@@ -128,9 +128,11 @@ vm_build_modules() {
 		echo "vm: irq_to_desc() still called after the patch" >&2
 		return 1
 	fi
-	# gpio-sim puts a released output back to its pull; real controllers
-	# (the Pi's, an MCP23017) keep the level last driven. Keep it, so a
-	# test can see which level lokerd left its locks at when it exited.
+	# gpio-sim puts a released output back to its pull, which hides the
+	# level lokerd left a lock at when it let go. Keep the level last
+	# driven instead, so the test sees it. (Controllers differ: the Pi's
+	# makes a released line an input, which is why docs/hardware.md has
+	# the pulls hold the lock drivers off.)
 	perl -0pi -e 's/(\n(\s*))(__assign_bit\(offset, chip->value_map,\s*!!test_bit\(offset, chip->pull_map\)\);)/$1if (test_bit(offset, chip->direction_map))$1\t$3/g' \
 		"$src/gpio-sim.c"
 	if ! grep -q 'if (test_bit(offset, chip->direction_map))' "$src/gpio-sim.c"; then
