@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* A bounded event queue signalled through an eventfd. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "evqueue.h"
 
 struct evqueue {
+	pthread_mutex_t lock; /* a device thread pushes, the loop pops */
 	int fd;
 	size_t elem_size;
 	unsigned capacity, head, len;
@@ -42,6 +44,7 @@ struct evqueue *evqueue_new(size_t elem_size, unsigned capacity)
 		errno = e;
 		return NULL;
 	}
+	pthread_mutex_init(&q->lock, NULL);
 	q->elem_size = elem_size;
 	q->capacity = capacity;
 	return q;
@@ -52,6 +55,7 @@ void evqueue_free(struct evqueue *q)
 	if (!q)
 		return;
 	close(q->fd);
+	pthread_mutex_destroy(&q->lock);
 	free(q->elems);
 	free(q);
 }
@@ -65,30 +69,41 @@ int evqueue_push(struct evqueue *q, const void *elem)
 {
 	uint64_t one = 1;
 	unsigned tail;
+	int err = 0;
 
-	if (q->len == q->capacity)
-		return -ENOBUFS;
+	pthread_mutex_lock(&q->lock);
 	/* Count first: the fd's count must never fall behind the queue. */
-	if (write(q->fd, &one, sizeof(one)) != sizeof(one))
-		return -errno;
-	tail = (q->head + q->len) % q->capacity;
-	memcpy(q->elems + (size_t)tail * q->elem_size, elem, q->elem_size);
-	q->len++;
-	return 0;
+	if (q->len == q->capacity) {
+		err = -ENOBUFS;
+	} else if (write(q->fd, &one, sizeof(one)) != sizeof(one)) {
+		err = -errno;
+	} else {
+		tail = (q->head + q->len) % q->capacity;
+		memcpy(q->elems + (size_t)tail * q->elem_size, elem,
+		       q->elem_size);
+		q->len++;
+	}
+	pthread_mutex_unlock(&q->lock);
+	return err;
 }
 
 int evqueue_pop(struct evqueue *q, void *ret_elem)
 {
 	uint64_t v;
+	int err = 0;
 
-	if (q->len == 0)
-		return -EAGAIN;
+	pthread_mutex_lock(&q->lock);
 	/* Keep the fd's count equal to the queue length. */
-	if (read(q->fd, &v, sizeof(v)) != sizeof(v))
-		return -errno;
-	memcpy(ret_elem, q->elems + (size_t)q->head * q->elem_size,
-	       q->elem_size);
-	q->head = (q->head + 1) % q->capacity;
-	q->len--;
-	return 0;
+	if (q->len == 0) {
+		err = -EAGAIN;
+	} else if (read(q->fd, &v, sizeof(v)) != sizeof(v)) {
+		err = -errno;
+	} else {
+		memcpy(ret_elem, q->elems + (size_t)q->head * q->elem_size,
+		       q->elem_size);
+		q->head = (q->head + 1) % q->capacity;
+		q->len--;
+	}
+	pthread_mutex_unlock(&q->lock);
+	return err;
 }

@@ -2,7 +2,8 @@
 /*
  * A bounded queue of fixed-size events with an eventfd that is readable
  * while the queue is not empty: how simulated devices hand events to the
- * event loop through the same kind of fd a real device has.
+ * event loop through the same kind of fd a real device has. One thread may
+ * push while another pops.
  */
 #pragma once
 

@@ -15,7 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "evqueue.h"
 #include "reader-internal.h"
 #include "scan-decode.h"
 
@@ -30,12 +29,9 @@ _Static_assert(SCAN_TEXT_MAX <= READER_CREDENTIAL_MAX,
 struct reader_evdev {
 	struct reader base;
 	char *path;
-	int stop_fd;	      /* eventfd, readable once the thread is to end */
-	pthread_mutex_t lock; /* guards queue */
-	struct evqueue *queue;
+	int stop_fd; /* eventfd, readable once the thread is to end */
 	pthread_t thread;
 	bool thread_started;
-	atomic_bool ok;
 
 	/* The thread's own. */
 	int fd; /* the device, or -1 */
@@ -48,24 +44,10 @@ static struct reader_evdev *to_evdev(struct reader *r)
 	return (struct reader_evdev *)r;
 }
 
-/* A scan pushed while the loop is READER_QUEUE_MAX behind is lost. */
-static void push(struct reader_evdev *r, const struct reader_event *ev)
-{
-	pthread_mutex_lock(&r->lock);
-	evqueue_push(r->queue, ev);
-	pthread_mutex_unlock(&r->lock);
-}
-
 static void report_fault(struct reader_evdev *r, const char *what, int err)
 {
-	struct reader_event ev = { .type = READER_EVENT_FAULT };
-
-	/* Once per fault, not at every failed reopen. */
-	if (!atomic_exchange(&r->ok, false))
-		return;
-	snprintf(ev.credential, sizeof(ev.credential), "%s: %s%s", r->path,
-		 what, strerror(-err));
-	push(r, &ev);
+	reader_report_fault(&r->base, "%s: %s%s", r->path, what,
+			    strerror(-err));
 }
 
 static void unreadable(struct reader_evdev *r, const char *why)
@@ -73,7 +55,7 @@ static void unreadable(struct reader_evdev *r, const char *why)
 	struct reader_event ev = { .type = READER_EVENT_UNREADABLE };
 
 	snprintf(ev.credential, sizeof(ev.credential), "%s", why);
-	push(r, &ev);
+	reader_push(&r->base, &ev);
 }
 
 /* Waits ms, or less when the thread is to end: true then. */
@@ -114,11 +96,7 @@ static int device_open(struct reader_evdev *r)
 	 */
 	(void)ioctl(fd, EVIOCSCLOCKID, &clock);
 	r->fd = fd;
-	if (!atomic_exchange(&r->ok, true)) {
-		struct reader_event ev = { .type = READER_EVENT_RECOVERED };
-
-		push(r, &ev);
-	}
+	reader_report_recovered(&r->base);
 	return 0;
 }
 
@@ -158,7 +136,7 @@ static void handle_event(struct reader_evdev *r, const struct input_event *ie)
 	err = scan_decoder_key(&r->decoder, ie->code, ie->value, usec,
 			       ev.credential, sizeof(ev.credential));
 	if (err == 1)
-		push(r, &ev);
+		reader_push(&r->base, &ev);
 	else if (err == -EMSGSIZE)
 		unreadable(r, "too long");
 	else if (err == -ETIMEDOUT)
@@ -232,23 +210,6 @@ static void *evdev_thread(void *userdata)
 	return NULL;
 }
 
-static int reader_evdev_read_event(struct reader *base,
-				   struct reader_event *ret)
-{
-	struct reader_evdev *r = to_evdev(base);
-	int err;
-
-	pthread_mutex_lock(&r->lock);
-	err = evqueue_pop(r->queue, ret);
-	pthread_mutex_unlock(&r->lock);
-	return err;
-}
-
-static bool reader_evdev_is_ok(const struct reader *base)
-{
-	return atomic_load(&((struct reader_evdev *)base)->ok);
-}
-
 static void reader_evdev_free(struct reader *base)
 {
 	struct reader_evdev *r = to_evdev(base);
@@ -260,16 +221,13 @@ static void reader_evdev_free(struct reader *base)
 	}
 	if (r->stop_fd >= 0)
 		close(r->stop_fd);
-	evqueue_free(r->queue);
-	pthread_mutex_destroy(&r->lock);
+	reader_fini(&r->base);
 	free(r->path);
 	free(r);
 }
 
 static const struct reader_ops evdev_ops = {
 	.name = "evdev",
-	.read_event = reader_evdev_read_event,
-	.is_ok = reader_evdev_is_ok,
 	.free = reader_evdev_free,
 };
 
@@ -285,20 +243,17 @@ struct reader *reader_new_evdev(const char *device_path)
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return NULL;
-	r->base.ops = &evdev_ops;
 	r->stop_fd = -1;
 	r->fd = -1;
-	/* "ok" until the first open fails, so that failure is reported. */
-	atomic_init(&r->ok, true);
-	pthread_mutex_init(&r->lock, NULL);
 	scan_decoder_init(&r->decoder);
 	r->path = strdup(device_path);
 	if (!r->path)
 		goto fail;
-	r->queue = evqueue_new(sizeof(struct reader_event), READER_QUEUE_MAX);
-	if (!r->queue)
+	err = reader_init(&r->base, &evdev_ops);
+	if (err < 0) {
+		errno = -err;
 		goto fail;
-	r->base.fd = evqueue_get_fd(r->queue);
+	}
 	r->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (r->stop_fd < 0)
 		goto fail;

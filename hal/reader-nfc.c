@@ -9,7 +9,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "evqueue.h"
 #include "reader-internal.h"
 
 #define POLL_MS_MIN	10 /* the PN532 is not to be polled faster */
@@ -23,15 +22,13 @@ struct reader_nfc {
 	char connstring[NFC_BUFSIZE_CONNSTRING];
 	unsigned poll_ms;
 	nfc_context *context;
-	/* Guards queue, device (against an abort while it is replaced). */
+	/* Guards device (against an abort while it is replaced). */
 	pthread_mutex_t lock;
 	pthread_cond_t wake; /* a stop request ends a backoff wait */
-	struct evqueue *queue;
 	nfc_device *device;
 	pthread_t thread;
 	bool thread_started;
 	atomic_bool stop;
-	atomic_bool ok;
 };
 
 static struct reader_nfc *to_nfc(struct reader *r)
@@ -72,26 +69,6 @@ static int nfc_to_errno(int e)
 	default:
 		return -EIO;
 	}
-}
-
-static void push(struct reader_nfc *r, const struct reader_event *ev)
-{
-	pthread_mutex_lock(&r->lock);
-	/* A full queue drops the event: the loop is far behind anyway. */
-	(void)evqueue_push(r->queue, ev);
-	pthread_mutex_unlock(&r->lock);
-}
-
-static void report_fault(struct reader_nfc *r, const char *what, int err)
-{
-	struct reader_event ev = { .type = READER_EVENT_FAULT };
-
-	/* Once per fault, not at every failed reopen. */
-	if (!atomic_exchange(&r->ok, false))
-		return;
-	snprintf(ev.credential, sizeof(ev.credential), "%s: %s", what,
-		 strerror(-err));
-	push(r, &ev);
 }
 
 /* Sleeps ms unless a stop request comes first; true when stopping. */
@@ -190,7 +167,8 @@ static void *poll_thread(void *userdata)
 		if (!r->device) {
 			err = device_open(r);
 			if (err < 0) {
-				report_fault(r, "cannot open", err);
+				reader_report_fault(&r->base, "cannot open: %s",
+						    strerror(-err));
 				if (wait_ms(r, reopen_ms))
 					break;
 				reopen_ms = reopen_ms * 2 > REOPEN_MS_MAX ?
@@ -200,13 +178,7 @@ static void *poll_thread(void *userdata)
 			}
 			reopen_ms = REOPEN_MS_FIRST;
 			failures = 0;
-			if (!atomic_exchange(&r->ok, true)) {
-				struct reader_event ev = {
-					.type = READER_EVENT_RECOVERED
-				};
-
-				push(r, &ev);
-			}
+			reader_report_recovered(&r->base);
 		}
 
 		err = poll_once(r, credential, sizeof(credential));
@@ -215,7 +187,9 @@ static void *poll_thread(void *userdata)
 		if (err < 0 && err != -ETIMEDOUT) {
 			/* A hung device answers nothing: reopen it. */
 			if (++failures >= POLL_FAILURES_MAX) {
-				report_fault(r, "not answering", err);
+				reader_report_fault(&r->base,
+						    "not answering: %s",
+						    strerror(-err));
 				device_close(r);
 			}
 		} else {
@@ -224,29 +198,13 @@ static void *poll_thread(void *userdata)
 		n = reader_debounce_feed(&debounce,
 					 err == 1 ? credential : NULL, events);
 		for (unsigned i = 0; i < n; i++)
-			push(r, &events[i]);
+			reader_push(&r->base, &events[i]);
 		if (wait_ms(r, r->poll_ms))
 			break;
 	}
 	if (r->device)
 		device_close(r);
 	return NULL;
-}
-
-static int reader_nfc_read_event(struct reader *base, struct reader_event *ret)
-{
-	struct reader_nfc *r = to_nfc(base);
-	int err;
-
-	pthread_mutex_lock(&r->lock);
-	err = evqueue_pop(r->queue, ret);
-	pthread_mutex_unlock(&r->lock);
-	return err;
-}
-
-static bool reader_nfc_is_ok(const struct reader *base)
-{
-	return atomic_load(&((struct reader_nfc *)base)->ok);
 }
 
 static void reader_nfc_free(struct reader *base)
@@ -265,7 +223,7 @@ static void reader_nfc_free(struct reader *base)
 	}
 	if (r->context)
 		nfc_exit(r->context);
-	evqueue_free(r->queue);
+	reader_fini(&r->base);
 	pthread_cond_destroy(&r->wake);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
@@ -273,8 +231,6 @@ static void reader_nfc_free(struct reader *base)
 
 static const struct reader_ops nfc_ops = {
 	.name = "nfc",
-	.read_event = reader_nfc_read_event,
-	.is_ok = reader_nfc_is_ok,
 	.free = reader_nfc_free,
 };
 
@@ -293,21 +249,19 @@ struct reader *reader_new_nfc(const char *connstring, unsigned poll_ms)
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return NULL;
-	r->base.ops = &nfc_ops;
 	memcpy(r->connstring, connstring, strlen(connstring) + 1);
 	r->poll_ms = poll_ms;
 	atomic_init(&r->stop, false);
-	/* "ok" until the first open fails, so that failure is reported. */
-	atomic_init(&r->ok, true);
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_cond_init(&r->wake, &attr);
 	pthread_condattr_destroy(&attr);
-	r->queue = evqueue_new(sizeof(struct reader_event), READER_QUEUE_MAX);
-	if (!r->queue)
+	err = reader_init(&r->base, &nfc_ops);
+	if (err < 0) {
+		errno = -err;
 		goto fail;
-	r->base.fd = evqueue_get_fd(r->queue);
+	}
 	/*
 	 * libnfc prints its own errors on stderr at every attempt: a reader
 	 * unplugged for a day would fill the journal. The poll thread says

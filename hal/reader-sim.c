@@ -4,28 +4,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "evqueue.h"
 #include "reader-internal.h"
 
 struct reader_sim {
 	struct reader base;
-	struct evqueue *queue;
 	bool card_present;
 };
 
 static struct reader_sim *to_sim(struct reader *r)
 {
 	return (struct reader_sim *)r;
-}
-
-static int sim_read_event(struct reader *r, struct reader_event *ret)
-{
-	return evqueue_pop(to_sim(r)->queue, ret);
-}
-
-static bool sim_is_ok(const struct reader *r)
-{
-	return true;
 }
 
 static int sim_remove(struct reader *r)
@@ -36,7 +24,7 @@ static int sim_remove(struct reader *r)
 
 	if (!s->card_present)
 		return 0;
-	err = evqueue_push(s->queue, &ev);
+	err = evqueue_push(s->base.queue, &ev);
 	if (err < 0)
 		return err;
 	s->card_present = false;
@@ -57,7 +45,7 @@ static int sim_present(struct reader *r, const char *credential)
 	if (err < 0)
 		return err;
 	memcpy(ev.credential, credential, len + 1);
-	err = evqueue_push(s->queue, &ev);
+	err = evqueue_push(s->base.queue, &ev);
 	if (err < 0)
 		return err;
 	s->card_present = true;
@@ -68,14 +56,12 @@ static void sim_free(struct reader *r)
 {
 	struct reader_sim *s = to_sim(r);
 
-	evqueue_free(s->queue);
+	reader_fini(&s->base);
 	free(s);
 }
 
 static const struct reader_ops sim_ops = {
 	.name = "sim",
-	.read_event = sim_read_event,
-	.is_ok = sim_is_ok,
 	.sim_present = sim_present,
 	.sim_remove = sim_remove,
 	.free = sim_free,
@@ -84,15 +70,15 @@ static const struct reader_ops sim_ops = {
 struct reader *reader_new_sim(void)
 {
 	struct reader_sim *s = calloc(1, sizeof(*s));
+	int err;
 
 	if (!s)
 		return NULL;
-	s->queue = evqueue_new(sizeof(struct reader_event), READER_QUEUE_MAX);
-	if (!s->queue) {
+	err = reader_init(&s->base, &sim_ops);
+	if (err < 0) {
 		free(s);
+		errno = -err;
 		return NULL;
 	}
-	s->base.ops = &sim_ops;
-	s->base.fd = evqueue_get_fd(s->queue);
 	return &s->base;
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* The backend-independent half of the card reader interface. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,14 +13,54 @@ void reader_free(struct reader *r)
 		r->ops->free(r);
 }
 
+int reader_init(struct reader *r, const struct reader_ops *ops)
+{
+	r->ops = ops;
+	atomic_init(&r->ok, true);
+	r->queue = evqueue_new(sizeof(struct reader_event), READER_QUEUE_MAX);
+	return r->queue ? 0 : -errno;
+}
+
+void reader_fini(struct reader *r)
+{
+	evqueue_free(r->queue);
+	r->queue = NULL;
+}
+
+void reader_push(struct reader *r, const struct reader_event *ev)
+{
+	(void)evqueue_push(r->queue, ev);
+}
+
+void reader_report_fault(struct reader *r, const char *fmt, ...)
+{
+	struct reader_event ev = { .type = READER_EVENT_FAULT };
+	va_list ap;
+
+	if (!atomic_exchange(&r->ok, false))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(ev.credential, sizeof(ev.credential), fmt, ap);
+	va_end(ap);
+	reader_push(r, &ev);
+}
+
+void reader_report_recovered(struct reader *r)
+{
+	struct reader_event ev = { .type = READER_EVENT_RECOVERED };
+
+	if (!atomic_exchange(&r->ok, true))
+		reader_push(r, &ev);
+}
+
 int reader_get_fd(const struct reader *r)
 {
-	return r->fd;
+	return evqueue_get_fd(r->queue);
 }
 
 int reader_read_event(struct reader *r, struct reader_event *ret)
 {
-	return r->ops->read_event(r, ret);
+	return evqueue_pop(r->queue, ret);
 }
 
 const char *reader_get_backend(const struct reader *r)
@@ -29,7 +70,7 @@ const char *reader_get_backend(const struct reader *r)
 
 bool reader_is_ok(const struct reader *r)
 {
-	return r->ops->is_ok(r);
+	return atomic_load(&r->ok);
 }
 
 int reader_sim_present(struct reader *r, const char *credential)
