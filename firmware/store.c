@@ -19,7 +19,7 @@
 
 #define STORE_BUSY_TIMEOUT_MS	 5000
 #define STORE_MAX_UNSENT_DEFAULT 1000000
-/* Sent events are pruned when an event's seq is a multiple of this. */
+/* Sent events and finished holds are pruned at every seq multiple of this. */
 #define STORE_PRUNE_EVERY 256
 /* "LKRB": tells our databases from other SQLite files. */
 #define STORE_APPLICATION_ID 0x4c4b5242
@@ -165,6 +165,7 @@ enum store_stmt {
 	STORE_STMT_OUTBOX_UNSENT,
 	STORE_STMT_OUTBOX_MARK_SENT,
 	STORE_STMT_OUTBOX_PRUNE,
+	STORE_STMT_HOLD_PRUNE,
 	_STORE_STMT_MAX,
 };
 
@@ -264,13 +265,21 @@ static const char *const stmt_sql[_STORE_STMT_MAX] = {
 		"DELETE FROM outbox WHERE sent = 1 AND seq <= (SELECT seq"
 		" FROM outbox WHERE sent = 1 ORDER BY seq DESC"
 		" LIMIT 1 OFFSET ?1)",
+	/*
+	 * Deletes the finished holds but the newest ?1 (their credentials and
+	 * items go with them); their events carry what the server needs.
+	 */
+	[STORE_STMT_HOLD_PRUNE] =
+		"DELETE FROM holds WHERE id IN (SELECT id FROM holds"
+		" WHERE state IN ('picked_up', 'unloaded')"
+		" ORDER BY finished_at_usec DESC, rowid DESC LIMIT -1 OFFSET ?1)",
 };
 
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *stmts[_STORE_STMT_MAX];
 	uint64_t max_unsent;
-	uint64_t sent_keep;
+	uint64_t sent_keep, finished_keep;
 	/*
 	 * Only lokerd writes the database, through this connection, so the
 	 * count of unsent events is kept here rather than counted for every
@@ -834,6 +843,8 @@ struct store *store_open(const char *path, const struct store_options *opt)
 	s->max_unsent = opt && opt->max_unsent ? opt->max_unsent :
 						 STORE_MAX_UNSENT_DEFAULT;
 	s->sent_keep = opt && opt->sent_keep ? opt->sent_keep : STORE_SENT_KEEP;
+	s->finished_keep = opt && opt->finished_keep ? opt->finished_keep :
+						       STORE_FINISHED_KEEP;
 
 	rc = sqlite3_open_v2(path, &s->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
@@ -1270,16 +1281,25 @@ static int outbox_append(struct store *s, const char *uuid, const char *type,
 	return r;
 }
 
-/* Drops sent events beyond the newest sent_keep; a failure only waits. */
-static void outbox_prune(struct store *s)
+/*
+ * Drops sent events beyond the newest sent_keep and finished holds beyond
+ * the newest finished_keep, so neither grows without bound; a failure only
+ * waits for the next time.
+ */
+static void prune(struct store *s)
 {
 	sqlite3_stmt *st = NULL;
 
-	if (stmt_get(s, STORE_STMT_OUTBOX_PRUNE, &st) < 0)
-		return;
-	sqlite3_bind_int64(st, 1, (int64_t)s->sent_keep);
-	(void)stmt_exec(s, st, "prune");
-	stmt_done(st);
+	if (stmt_get(s, STORE_STMT_OUTBOX_PRUNE, &st) == 0) {
+		sqlite3_bind_int64(st, 1, (int64_t)s->sent_keep);
+		(void)stmt_exec(s, st, "prune");
+		stmt_done(st);
+	}
+	if (stmt_get(s, STORE_STMT_HOLD_PRUNE, &st) == 0) {
+		sqlite3_bind_int64(st, 1, (int64_t)s->finished_keep);
+		(void)stmt_exec(s, st, "prune holds");
+		stmt_done(st);
+	}
 }
 
 int store_record(struct store *s, const struct kiosk_record *rec,
@@ -1346,7 +1366,7 @@ int store_record(struct store *s, const struct kiosk_record *rec,
 	if (ret_uuid)
 		memcpy(ret_uuid, uuid, sizeof(uuid));
 	if (seq % STORE_PRUNE_EVERY == 0)
-		outbox_prune(s);
+		prune(s);
 	return 0;
 }
 

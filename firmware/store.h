@@ -16,6 +16,8 @@
 #define STORE_UUID_LEN	  36
 /* Sent events older than the newest this many are pruned. */
 #define STORE_SENT_KEEP 10000
+/* Holds picked up or unloaded longer ago than the newest this many, too. */
+#define STORE_FINISHED_KEEP 10000
 /* PRAGMA user_version of the schema this code writes. */
 #define STORE_SCHEMA_VERSION 1
 
@@ -51,8 +53,9 @@ struct store_options {
 	 * Recording a locker_unlocked fails with -ENOSPC once this many
 	 * events are unsent; any record, STORE_FACTS_HEADROOM later.
 	 */
-	uint64_t max_unsent; /* 0 means 1000000 */
-	uint64_t sent_keep;  /* 0 means STORE_SENT_KEEP */
+	uint64_t max_unsent;	/* 0 means 1000000 */
+	uint64_t sent_keep;	/* 0 means STORE_SENT_KEEP */
+	uint64_t finished_keep; /* 0 means STORE_FINISHED_KEEP */
 };
 
 /* How the open database is set up, for status and self-tests. */

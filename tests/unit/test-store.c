@@ -970,6 +970,43 @@ static void pruning_keeps_unsent_rows(void **state)
 	assert_int_equal(db_int(f, "SELECT max(seq) FROM outbox"), 257);
 }
 
+static void finished_holds_are_pruned_beyond_the_newest(void **state)
+{
+	struct fixture *f = *state;
+	struct store_options opt = { .finished_keep = 2 };
+	char id[8];
+	int64_t seq = 0;
+
+	reopen(f, &opt);
+	for (unsigned i = 1; i <= 5; i++) {
+		snprintf(id, sizeof(id), "h%u", i);
+		add_hold(f, id, (char)('a' + i));
+		assert_int_equal(
+			record(f, KIOSK_RECORD_HOLD_LOADED, id, i, 1000), 0);
+		/* h3 was picked up last, after h4 and h5. */
+		assert_int_equal(record(f, KIOSK_RECORD_HOLD_PICKED_UP, id, i,
+					i == 3 ? 9000 : 2000 + i),
+				 0);
+		seq += 2;
+	}
+	add_hold(f, "h6", '9');
+	/* Pruning runs with every 256th event. */
+	while (seq < 255)
+		assert_int_equal(record(f, KIOSK_RECORD_DOOR_CLOSED, "", 1,
+					3000 + ++seq),
+				 0);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM holds"), 6);
+	assert_int_equal(record(f, KIOSK_RECORD_DOOR_CLOSED, "", 1, 4000), 0);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM holds"), 3);
+	assert_int_equal(hold_state(f, "h3"), KIOSK_HOLD_STATE_PICKED_UP);
+	assert_int_equal(hold_state(f, "h5"), KIOSK_HOLD_STATE_PICKED_UP);
+	assert_int_equal(hold_state(f, "h6"), KIOSK_HOLD_STATE_PENDING);
+	/* Their items and credentials went with them. */
+	assert_int_equal(db_int(f, "SELECT count(*) FROM hold_items"), 6);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM hold_credentials"), 3);
+	assert_int_equal(store_check_integrity(f->s), 0);
+}
+
 static void the_outbox_refuses_changes_to_recorded_events(void **state)
 {
 	struct fixture *f = *state;
@@ -1302,6 +1339,7 @@ int main(void)
 		T(add_hold_refuses_a_duplicate_id),
 		T(add_hold_refuses_bad_values),
 		T(get_hold_returns_items_and_credentials),
+		T(finished_holds_are_pruned_beyond_the_newest),
 		T(a_scanned_item_finds_its_pending_hold),
 		T(holds_are_listed_newest_first_up_to_the_limit),
 		T(events_are_listed_oldest_first_up_to_the_limit),
