@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "credential.h"
 #include "log.h"
 
 #define USEC_PER_MSEC 1000ULL
@@ -858,16 +859,6 @@ static int handle(void *user, const char *section, const char *name,
 	return 1;
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (char)tolower((unsigned char)c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* The site key file holds the key as hex: 32 to 128 digits. */
 static int load_site_key(struct config *c, char *error)
 {
@@ -916,7 +907,8 @@ static int load_site_key(struct config *c, char *error)
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < n; i += 2) {
-		int hi = hex_value(text[i]), lo = hex_value(text[i + 1]);
+		int hi = credential_hex_digit(text[i]),
+		    lo = credential_hex_digit(text[i + 1]);
 
 		if (hi < 0 || lo < 0) {
 			snprintf(error, CONFIG_ERROR_MAX,

@@ -41,7 +41,7 @@ static bool is_blank(char c)
 	return c == ' ' || c == '\t';
 }
 
-static int hex_value(char c)
+int credential_hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -70,11 +70,11 @@ static int hex_decode(const char *s, size_t len, uint8_t *ret)
 	size_t i;
 
 	for (i = 0; i < len; i++) {
-		int hi = hex_value(s[2 * i]), lo;
+		int hi = credential_hex_digit(s[2 * i]), lo;
 
 		if (hi < 0)
 			return -EINVAL;
-		lo = hex_value(s[2 * i + 1]);
+		lo = credential_hex_digit(s[2 * i + 1]);
 		if (lo < 0)
 			return -EINVAL;
 		ret[i] = (uint8_t)(hi << 4 | lo);
@@ -90,7 +90,7 @@ static int normalise_uid(const char *s, const char *end, char *ret)
 	for (; s < end; s++) {
 		if (*s == ':' || *s == '-' || *s == ' ')
 			continue;
-		if (hex_value(*s) < 0 || n == 2 * UID_BYTES_TRIPLE)
+		if (credential_hex_digit(*s) < 0 || n == 2 * UID_BYTES_TRIPLE)
 			return -EINVAL;
 		ret[n++] =
 			(*s >= 'a' && *s <= 'f') ? (char)(*s - 'a' + 'A') : *s;

@@ -38,6 +38,9 @@ int credential_hmac(const uint8_t *key, size_t key_len, const char *normalised,
 /* True when s is exactly 64 lower-case hex digits. */
 int credential_is_hmac(const char *s);
 
+/* The value of a hex digit of either case, or -1. */
+int credential_hex_digit(char c);
+
 /*
  * A PIN is 4-8 ASCII digits. Hash format:
  *   pbkdf2-sha256$<iterations>$<salt hex>$<hash hex>
