@@ -122,6 +122,9 @@ static const char *const migrations[] = {
 	"  BEGIN SELECT RAISE(ABORT, 'unsent events cannot be deleted'); END;"
 	"PRAGMA application_id = 1280004674;"
 	"PRAGMA user_version = 1;",
+	/* 2: staff load a hold by scanning one of its books. */
+	"CREATE INDEX hold_items_barcode ON hold_items (barcode);"
+	"PRAGMA user_version = 2;",
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,

@@ -19,7 +19,7 @@
 /* Holds picked up or unloaded longer ago than the newest this many, too. */
 #define STORE_FINISHED_KEEP 10000
 /* PRAGMA user_version of the schema this code writes. */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 struct store_item {
 	char barcode[STORE_BARCODE_MAX + 1];

@@ -298,6 +298,27 @@ static void refuses_a_database_from_a_newer_schema(void **state)
 			 STORE_SCHEMA_VERSION + 1);
 }
 
+/* A kiosk updated in the field: its version 1 file is brought forward. */
+static void migrates_a_version_1_database_keeping_its_data(void **state)
+{
+	struct fixture *f = *state;
+
+	add_hold(f, "h1", 'a');
+	store_free(f->s);
+	f->s = NULL;
+	/* What version 1 was: without migration 2's index. */
+	assert_int_equal(db_exec(f->path, "DROP INDEX hold_items_barcode;"
+					  "PRAGMA user_version = 1"),
+			 SQLITE_OK);
+	reopen(f, NULL);
+	assert_int_equal(db_int(f, "PRAGMA user_version"), 2);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM sqlite_schema WHERE"
+				   " name = 'hold_items_barcode'"),
+			 1);
+	assert_int_equal(hold_state(f, "h1"), KIOSK_HOLD_STATE_PENDING);
+	assert_int_equal(store_check_integrity(f->s), 0);
+}
+
 static void refuses_a_file_that_is_not_a_database(void **state)
 {
 	struct fixture *f = *state;
@@ -1326,6 +1347,7 @@ int main(void)
 		T(creates_and_migrates_a_fresh_database),
 		T(reopening_keeps_data),
 		T(refuses_a_database_from_a_newer_schema),
+		T(migrates_a_version_1_database_keeping_its_data),
 		T(refuses_a_file_that_is_not_a_database),
 		T(refuses_a_database_of_another_application),
 		T(refuses_a_database_it_cannot_write),
