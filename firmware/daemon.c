@@ -519,7 +519,7 @@ static json_t *cmd_status(struct daemon *d)
 
 	for (unsigned i = 1; i <= kiosk_get_n_lockers(d->kiosk); i++) {
 		struct kiosk_locker_info li;
-		bool energised = false;
+		bool energised = false, item;
 		unsigned pulses = 0;
 		json_t *l;
 
@@ -538,6 +538,9 @@ static json_t *cmd_status(struct daemon *d)
 			li.alarm_forced_open, "hold",
 			li.hold_id[0] ? li.hold_id : NULL, "returns",
 			(int)li.returns);
+		/* A locker with an item sensor says whether it holds something. */
+		if (lockbank_get_item(d->lockbank, i, &item) == 0)
+			json_object_set_new(l, "item", json_boolean(item));
 		if (lockbank_sim_get_lock(d->lockbank, i, &energised,
 					  &pulses) == 0) {
 			json_object_set_new(l, "lock_energised",

@@ -28,6 +28,8 @@ struct lockbank_gpiod {
 	unsigned lock_offsets[LOCKBANK_LOCKERS_MAX + 1]; /* [0] unused */
 	unsigned door_offsets[LOCKBANK_LOCKERS_MAX + 1];
 	bool door_open[LOCKBANK_LOCKERS_MAX + 1]; /* as last reported */
+	unsigned item_offsets[LOCKBANK_LOCKERS_MAX + 1];
+	bool has_item[LOCKBANK_LOCKERS_MAX + 1];
 };
 
 enum line_role {
@@ -193,6 +195,21 @@ static int gpiod_get_door(struct lockbank *lb, unsigned locker, bool *ret_open)
 	return 0;
 }
 
+static int gpiod_get_item(struct lockbank *lb, unsigned locker,
+			  bool *ret_present)
+{
+	struct lockbank_gpiod *g = to_gpiod(lb);
+	enum gpiod_line_value v;
+
+	if (!g->has_item[locker])
+		return -ENODATA;
+	v = gpiod_line_request_get_value(g->inputs, g->item_offsets[locker]);
+	if (v == GPIOD_LINE_VALUE_ERROR)
+		return neg_errno();
+	*ret_present = v == GPIOD_LINE_VALUE_ACTIVE;
+	return 0;
+}
+
 static void destroy(struct lockbank_gpiod *g)
 {
 	if (g->inputs)
@@ -215,6 +232,7 @@ static const struct lockbank_ops gpiod_ops = {
 	.read_event = gpiod_read_event,
 	.set_lock = gpiod_set_lock,
 	.get_door = gpiod_get_door,
+	.get_item = gpiod_get_item,
 	.free = gpiod_free,
 };
 
@@ -502,6 +520,8 @@ static int take_state(struct lockbank_gpiod *g, const char *chip_path,
 				v == GPIOD_LINE_VALUE_ACTIVE;
 			break;
 		case LINE_ROLE_ITEM:
+			g->item_offsets[uses[i].locker] = uses[i].offset;
+			g->has_item[uses[i].locker] = true;
 			break;
 		}
 	}

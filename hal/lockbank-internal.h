@@ -9,6 +9,9 @@ struct lockbank_ops {
 	int (*read_event)(struct lockbank *lb, struct lockbank_event *ret);
 	int (*set_lock)(struct lockbank *lb, unsigned locker, bool energised);
 	int (*get_door)(struct lockbank *lb, unsigned locker, bool *ret_open);
+	/* NULL: no backend item sensors */
+	int (*get_item)(struct lockbank *lb, unsigned locker,
+			bool *ret_present);
 	int (*sim_set_door)(struct lockbank *lb, unsigned locker, bool open);
 	int (*sim_get_lock)(const struct lockbank *lb, unsigned locker,
 			    bool *ret_energised, unsigned *ret_pulses);

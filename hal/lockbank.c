@@ -64,6 +64,15 @@ int lockbank_get_door(struct lockbank *lb, unsigned locker, bool *ret_open)
 	return lb->ops->get_door(lb, locker, ret_open);
 }
 
+int lockbank_get_item(struct lockbank *lb, unsigned locker, bool *ret_present)
+{
+	if (!valid(lb, locker))
+		return -EINVAL;
+	if (!lb->ops->get_item)
+		return -ENODATA;
+	return lb->ops->get_item(lb, locker, ret_present);
+}
+
 int lockbank_sim_set_door(struct lockbank *lb, unsigned locker, bool open)
 {
 	if (!lb->ops->sim_set_door)

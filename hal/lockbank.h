@@ -104,6 +104,11 @@ int lockbank_set_lock(struct lockbank *lb, unsigned locker, bool energised);
 int lockbank_release_all(struct lockbank *lb);
 /* The door sensor now. -EINVAL for a bad locker. */
 int lockbank_get_door(struct lockbank *lb, unsigned locker, bool *ret_open);
+/*
+ * The item sensor now: whether something lies in the locker. -ENODATA for
+ * a locker without one, -EINVAL for a bad locker.
+ */
+int lockbank_get_item(struct lockbank *lb, unsigned locker, bool *ret_present);
 
 /*
  * Simulator controls. A door is opened or closed by hand (a change queues

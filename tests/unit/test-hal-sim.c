@@ -113,6 +113,9 @@ static void lockbank_refuses_lockers_out_of_range(void **state)
 	assert_int_equal(lockbank_set_lock(lb, 0, true), -EINVAL);
 	assert_int_equal(lockbank_set_lock(lb, 3, true), -EINVAL);
 	assert_int_equal(lockbank_get_door(lb, 3, &open), -EINVAL);
+	assert_int_equal(lockbank_get_item(lb, 3, &open), -EINVAL);
+	/* The simulated bank has no item sensors. */
+	assert_int_equal(lockbank_get_item(lb, 2, &open), -ENODATA);
 	assert_int_equal(lockbank_sim_set_door(lb, 0, true), -EINVAL);
 	assert_null(lockbank_new_sim(0));
 	assert_int_equal(errno, EINVAL);
