@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash
 # Host side of the VM tests: picks the Debian kernel the VM boots, builds
-# gpio-sim for it, packs an initramfs and boots it in qemu (software
-# emulation: KVM does not work on the machines this runs on).
+# gpio-sim for it, packs an initramfs and boots it in qemu: with KVM where
+# the CPU offers it, else by software emulation (CI's machines have no
+# hardware virtualisation; emulated, the VM still boots in seconds).
 #
 # A test script sources this, then:
 #   vm_require                      # or exit 77 (skipped), saying why
@@ -13,7 +14,8 @@
 # Environment: VM_CACHE (where built modules are kept; default
 # ./vm-cache), VM_TIMEOUT (seconds the VM may run; default 90),
 # LOKERBUKU_VM_KERNEL (a kernel release such as 6.12.117+deb12-amd64 to use
-# instead of the newest one installed), KEEP_WORK (keep the scratch folder).
+# instead of the newest one installed), VM_ACCEL (kvm or tcg, instead of
+# the guess), KEEP_WORK (keep the scratch folder).
 set -euo pipefail
 
 VM_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -234,14 +236,34 @@ vm_initramfs() {
 		>"$VM_INITRAMFS"
 }
 
+# KVM when /dev/kvm is usable and the CPU has VT-x or AMD-V; qemu falls
+# back to emulation should KVM still fail to start. VM_ACCEL overrides.
+vm_accel() {
+	if [ -n "${VM_ACCEL:-}" ]; then
+		echo "$VM_ACCEL"
+	elif [ -r /dev/kvm ] && [ -w /dev/kvm ] &&
+		grep -qwE 'vmx|svm' /proc/cpuinfo; then
+		echo kvm
+	else
+		echo tcg
+	fi
+}
+
 # Boots the VM and prints the scenario's checks from its console. Returns 0
 # when the scenario passed.
 vm_boot() {
-	local log=$VM_WORK/console.log rc start
+	local log=$VM_WORK/console.log rc start accel
 
+	accel=$(vm_accel)
+	vm_log "accelerator $accel"
+	# Tried in order: emulation when KVM cannot start after all.
+	accel="-accel $accel"
+	[ "$accel" = "-accel tcg" ] || accel="$accel -accel tcg"
 	start=$EPOCHREALTIME
 	set +e
+	# shellcheck disable=SC2086 # one or two -accel options
 	timeout -k 5 "$VM_TIMEOUT" qemu-system-x86_64 -M pc -cpu max -m 256 \
+		$accel \
 		-nographic -no-reboot -nic none \
 		-kernel "$VM_BOOT_KERNEL" -initrd "$VM_INITRAMFS" \
 		-append "console=ttyS0 quiet panic=-1 oops=panic" \
