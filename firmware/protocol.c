@@ -1,0 +1,412 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Locker Sync API v1 replies, checked whole (docs/sync-api.md). */
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "protocol.h"
+
+#define PATH_MAX_LEN 96
+
+static int fail(char *error, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(char *error, const char *path, const char *fmt, ...)
+{
+	int n = snprintf(error, PROTOCOL_ERROR_MAX, "%s: ", path);
+	va_list ap;
+
+	if (n < 0 || n >= PROTOCOL_ERROR_MAX)
+		return -EINVAL;
+	va_start(ap, fmt);
+	vsnprintf(error + n, PROTOCOL_ERROR_MAX - (size_t)n, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+/* 1 to max characters from '!' to '~': ids, barcodes, cursors. */
+static bool is_token(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > max)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '!' || s[i] > '~')
+			return false;
+	return true;
+}
+
+/* Text for people (names, titles): at most max bytes, no control codes. */
+static bool is_text(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n > max)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return false;
+	return true;
+}
+
+static bool is_hmac(const char *s, size_t max)
+{
+	return credential_is_hmac(s);
+}
+
+static bool is_pin_hash(const char *s, size_t max)
+{
+	return strncmp(s, "pbkdf2-sha256$", 14) == 0 && is_token(s, max);
+}
+
+/* What a string field must be, and how to say so. */
+struct kind {
+	bool (*check)(const char *s, size_t max);
+	size_t max;
+	const char *what;
+};
+
+static const struct kind HOLD_ID = { is_token, KIOSK_HOLD_ID_MAX,
+				     "not 1 to 63 printable ASCII characters" };
+static const struct kind BARCODE = { is_token, STORE_BARCODE_MAX,
+				     "not 1 to 63 printable ASCII characters" };
+static const struct kind CURSOR = { is_token, PROTOCOL_CURSOR_MAX,
+				    "not 1 to 255 printable ASCII characters" };
+static const struct kind WORD = { is_token, 16, "not a known word" };
+static const struct kind TIME = { is_token, 39, "not a time" };
+static const struct kind NAME = { is_text, KIOSK_NAME_MAX,
+				  "over 47 bytes or has control codes" };
+static const struct kind TITLE = { is_text, STORE_TITLE_MAX,
+				   "over 255 bytes or has control codes" };
+static const struct kind HMAC = { is_hmac, CREDENTIAL_HMAC_HEX_LEN,
+				  "not 64 lower-case hex digits" };
+static const struct kind PIN_HASH = { is_pin_hash, PIN_HASH_MAX,
+				      "not a pbkdf2-sha256 PIN hash" };
+
+/*
+ * The string at key of o, checked as k says, into ret (k->max + 1 bytes).
+ * An absent or null value is "" when optional.
+ */
+static int get_string(json_t *o, const char *key, const char *path,
+		      bool optional, const struct kind *k, char *ret,
+		      char *error)
+{
+	json_t *v = json_object_get(o, key);
+	char where[PATH_MAX_LEN + 32];
+
+	snprintf(where, sizeof(where), "%s%s%s", path, path[0] ? "." : "", key);
+	if (!v || json_is_null(v)) {
+		if (!optional)
+			return fail(error, where, "missing");
+		ret[0] = '\0';
+		return 0;
+	}
+	if (!json_is_string(v))
+		return fail(error, where, "not a string");
+	if (!k->check(json_string_value(v), k->max))
+		return fail(error, where, "%s", k->what);
+	memcpy(ret, json_string_value(v), strlen(json_string_value(v)) + 1);
+	return 0;
+}
+
+/* An array at key (absent or null: empty) of at most max entries. */
+static int get_array(json_t *o, const char *key, size_t max, json_t **ret,
+		     char *error)
+{
+	json_t *v = json_object_get(o, key);
+
+	*ret = NULL;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_array(v))
+		return fail(error, key, "not an array");
+	if (json_array_size(v) > max) {
+		fail(error, key, "more than %zu entries", max);
+		return -EMSGSIZE;
+	}
+	*ret = v;
+	return 0;
+}
+
+int protocol_parse_time(const char *s, int64_t *ret_usec)
+{
+	int y, mo, d, h, mi, sec, n = 0;
+	struct tm tm = { 0 }, back;
+	time_t t;
+
+	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec,
+		   &n) != 6 ||
+	    n != 19)
+		return -EINVAL;
+	s += n;
+	if (*s == '.') {
+		s++;
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		while (*s >= '0' && *s <= '9')
+			s++;
+	}
+	if (strcmp(s, "Z") != 0)
+		return -EINVAL;
+	if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 ||
+	    h > 23 || mi > 59 || sec > 59 || h < 0 || mi < 0 || sec < 0)
+		return -EINVAL;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = timegm(&tm);
+	/* 31 February comes back as 3 March: refused. */
+	if (t == (time_t)-1 || !gmtime_r(&t, &back) || back.tm_mday != d ||
+	    back.tm_mon != mo - 1)
+		return -EINVAL;
+	*ret_usec = (int64_t)t * 1000000;
+	return 0;
+}
+
+static int parse_item(json_t *o, const char *path, struct store_item *ret,
+		      char *error)
+{
+	if (!json_is_object(o))
+		return fail(error, path, "not an object");
+	return get_string(o, "barcode", path, false, &BARCODE, ret->barcode, error) ?:
+		       get_string(o, "title", path, true, &TITLE, ret->title,
+				  error);
+}
+
+static int parse_hold(json_t *o, const char *path, struct store_hold *ret,
+		      char *error)
+{
+	struct kiosk_hold *h = &ret->hold;
+	char size[17], where[PATH_MAX_LEN + 32], when[40];
+	json_t *a;
+	size_t i;
+	int err;
+
+	memset(ret, 0, sizeof(*ret));
+	h->state = KIOSK_HOLD_STATE_PENDING;
+	if (!json_is_object(o))
+		return fail(error, path, "not an object");
+	err = get_string(o, "id", path, false, &HOLD_ID, h->id, error)	     ?:
+		      get_string(o, "size", path, false, &WORD, size, error) ?:
+		      get_string(o, "patron_name", path, true, &NAME, h->patron_name, error) ?:
+		      get_string(o, "code", path, true, &HMAC, h->code_hmac, error) ?:
+		      get_string(o, "pin", path, true, &PIN_HASH, h->pin_hash, error) ?:
+		      get_string(o, "expires_at", path, true, &TIME, when,
+				 error);
+	if (err < 0)
+		return err;
+	snprintf(where, sizeof(where), "%s.size", path);
+	if (kiosk_size_from_string(size, &h->size) < 0)
+		return fail(error, where, "not small, medium or large");
+	snprintf(where, sizeof(where), "%s.expires_at", path);
+	if (when[0] && protocol_parse_time(when, &h->expires_at_usec) < 0)
+		return fail(error, where,
+			    "not a time like 2026-11-22T08:15:00Z");
+
+	snprintf(where, sizeof(where), "%s.credentials", path);
+	a = json_object_get(o, "credentials");
+	if (!json_is_array(a) || json_array_size(a) < 1 ||
+	    json_array_size(a) > KIOSK_HOLD_CREDENTIALS_MAX)
+		return fail(error, where, "not an array of 1 to %d HMACs",
+			    KIOSK_HOLD_CREDENTIALS_MAX);
+	for (i = 0; i < json_array_size(a); i++) {
+		const char *s = json_string_value(json_array_get(a, i));
+
+		if (!s || !credential_is_hmac(s))
+			return fail(error, where,
+				    "entry %zu is not 64 lower-case hex digits",
+				    i);
+		memcpy(h->credential_hmacs[i], s, CREDENTIAL_HMAC_HEX_LEN + 1);
+	}
+	h->n_credentials = (unsigned)i;
+
+	snprintf(where, sizeof(where), "%s.items", path);
+	a = json_object_get(o, "items");
+	if (!json_is_array(a) || json_array_size(a) < 1 ||
+	    json_array_size(a) > STORE_ITEMS_MAX)
+		return fail(error, where, "not an array of 1 to %d items",
+			    STORE_ITEMS_MAX);
+	for (i = 0; i < json_array_size(a); i++) {
+		snprintf(where, sizeof(where), "%s.items[%zu]", path, i);
+		err = parse_item(json_array_get(a, i), where, &ret->items[i],
+				 error);
+		if (err < 0)
+			return err;
+	}
+	ret->n_items = (unsigned)i;
+	return 0;
+}
+
+static int parse_staff(json_t *o, const char *path, struct kiosk_staff *ret,
+		       char *error)
+{
+	char role[17], where[PATH_MAX_LEN + 32];
+	int err;
+
+	memset(ret, 0, sizeof(*ret));
+	if (!json_is_object(o))
+		return fail(error, path, "not an object");
+	err = get_string(o, "credential", path, false, &HMAC, ret->credential_hmac, error) ?:
+		      get_string(o, "pin", path, false, &PIN_HASH, ret->pin_hash, error) ?:
+		      get_string(o, "role", path, true, &WORD, role, error);
+	if (err < 0)
+		return err;
+	if (!role[0] || strcmp(role, "staff") == 0) {
+		ret->role = KIOSK_STAFF_ROLE_STAFF;
+	} else if (strcmp(role, "admin") == 0) {
+		ret->role = KIOSK_STAFF_ROLE_ADMIN;
+	} else {
+		snprintf(where, sizeof(where), "%s.role", path);
+		return fail(error, where, "not staff or admin");
+	}
+	return 0;
+}
+
+/* Every entry of an array of strings of kind k, into rows of size. */
+static int parse_strings(json_t *a, const char *key, const struct kind *k,
+			 char *rows, size_t size, char *error)
+{
+	char where[PATH_MAX_LEN];
+
+	for (size_t i = 0; i < json_array_size(a); i++) {
+		const char *s = json_string_value(json_array_get(a, i));
+
+		snprintf(where, sizeof(where), "%s[%zu]", key, i);
+		if (!s)
+			return fail(error, where, "not a string");
+		if (!k->check(s, k->max))
+			return fail(error, where, "%s", k->what);
+		memcpy(rows + i * size, s, strlen(s) + 1);
+	}
+	return 0;
+}
+
+static int get_bool(json_t *o, const char *key, bool *ret, bool *ret_has,
+		    char *error)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (!v || json_is_null(v)) {
+		if (ret_has)
+			*ret_has = false;
+		return 0;
+	}
+	if (!json_is_boolean(v))
+		return fail(error, key, "not true or false");
+	*ret = json_is_true(v);
+	if (ret_has)
+		*ret_has = true;
+	return 0;
+}
+
+static int parse_changes(json_t *root, struct protocol_changes *c, char *error)
+{
+	json_t *holds, *removed, *staff, *removed_staff, *settings;
+	char where[PATH_MAX_LEN];
+	int err;
+
+	if (!json_is_object(root))
+		return fail(error, "reply", "not a JSON object");
+	err = get_string(root, "cursor", "", false, &CURSOR, c->cursor, error) ?:
+		      get_bool(root, "more", &c->more, NULL, error) ?:
+		      get_bool(root, "full", &c->full, NULL, error) ?:
+		      get_array(root, "holds", PROTOCOL_HOLDS_MAX, &holds, error) ?:
+		      get_array(root, "removed_holds", PROTOCOL_REMOVED_MAX, &removed, error) ?:
+		      get_array(root, "staff", PROTOCOL_STAFF_MAX, &staff, error) ?:
+		      get_array(root, "removed_staff", PROTOCOL_REMOVED_MAX,
+				&removed_staff, error);
+	if (err < 0)
+		return err;
+	settings = json_object_get(root, "settings");
+	if (settings && !json_is_null(settings)) {
+		if (!json_is_object(settings))
+			return fail(error, "settings", "not an object");
+		err = get_bool(settings, "pin_required", &c->pin_required,
+			       &c->has_pin_required, error);
+		if (err < 0)
+			return err;
+	}
+
+	c->n_holds = (unsigned)json_array_size(holds);
+	c->n_removed_holds = (unsigned)json_array_size(removed);
+	c->n_staff = (unsigned)json_array_size(staff);
+	c->n_removed_staff = (unsigned)json_array_size(removed_staff);
+	c->holds = calloc(c->n_holds ?: 1, sizeof(*c->holds));
+	c->removed_holds =
+		calloc(c->n_removed_holds ?: 1, sizeof(*c->removed_holds));
+	c->staff = calloc(c->n_staff ?: 1, sizeof(*c->staff));
+	c->removed_staff =
+		calloc(c->n_removed_staff ?: 1, sizeof(*c->removed_staff));
+	if (!c->holds || !c->removed_holds || !c->staff || !c->removed_staff) {
+		snprintf(error, PROTOCOL_ERROR_MAX, "out of memory");
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < c->n_holds; i++) {
+		snprintf(where, sizeof(where), "holds[%u]", i);
+		err = parse_hold(json_array_get(holds, i), where, &c->holds[i],
+				 error);
+		if (err < 0)
+			return err;
+	}
+	for (unsigned i = 0; i < c->n_staff; i++) {
+		snprintf(where, sizeof(where), "staff[%u]", i);
+		err = parse_staff(json_array_get(staff, i), where, &c->staff[i],
+				  error);
+		if (err < 0)
+			return err;
+	}
+	return parse_strings(removed, "removed_holds", &HOLD_ID, c->removed_holds[0], sizeof(c->removed_holds[0]), error) ?:
+		       parse_strings(removed_staff, "removed_staff", &HMAC,
+				     c->removed_staff[0],
+				     sizeof(c->removed_staff[0]), error);
+}
+
+int protocol_parse_changes(const char *body, size_t len,
+			   struct protocol_changes *ret,
+			   char ret_error[PROTOCOL_ERROR_MAX])
+{
+	struct protocol_changes c = { 0 };
+	json_error_t jerr;
+	json_t *root;
+	int err;
+
+	memset(ret, 0, sizeof(*ret));
+	if (len > PROTOCOL_REPLY_MAX) {
+		snprintf(ret_error, PROTOCOL_ERROR_MAX,
+			 "reply: %zu bytes, more than %u", len,
+			 PROTOCOL_REPLY_MAX);
+		return -EMSGSIZE;
+	}
+	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root) {
+		snprintf(ret_error, PROTOCOL_ERROR_MAX,
+			 "reply: not JSON: %s at byte %d", jerr.text,
+			 jerr.position);
+		return -EINVAL;
+	}
+	err = parse_changes(root, &c, ret_error);
+	json_decref(root);
+	if (err < 0) {
+		protocol_changes_clear(&c);
+		return err;
+	}
+	*ret = c;
+	return 0;
+}
+
+void protocol_changes_clear(struct protocol_changes *c)
+{
+	free(c->holds);
+	free(c->removed_holds);
+	free(c->staff);
+	free(c->removed_staff);
+	memset(c, 0, sizeof(*c));
+}

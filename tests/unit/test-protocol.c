@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Locker Sync API v1 replies: what is taken, and what is refused, and why. */
+#include <errno.h>
+#include <jansson.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "protocol.h"
+
+#define HMAC_A \
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define HMAC_B \
+	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define PIN "pbkdf2-sha256$10000$00112233445566778899aabbccddeeff$abcd"
+
+/* A hold as a server would send it. */
+static json_t *good_hold(void)
+{
+	return json_pack(
+		"{s:s, s:s, s:s, s:[s, s], s:s, s:s, s:[{s:s, s:s}, {s:s}],"
+		" s:s, s:s}",
+		"id", "SLiMS-4711", "size", "medium", "patron_name", "Siti",
+		"credentials", HMAC_A, HMAC_B, "code", HMAC_B, "pin", PIN,
+		"items", "barcode", "B00012", "title", "Bumi Manusia",
+		"barcode", "B00013", "expires_at", "2026-11-29T17:00:00.250Z",
+		"future_field", "ignored");
+}
+
+/* {"cursor": "s:1", "holds": [hold]} with hold changed as asked. */
+static json_t *reply_with(json_t *hold)
+{
+	return json_pack("{s:s, s:[o]}", "cursor", "s:1", "holds", hold);
+}
+
+static int parse_json(json_t *reply, struct protocol_changes *c, char *error)
+{
+	char *text = json_dumps(reply, 0);
+	int err;
+
+	assert_non_null(text);
+	err = protocol_parse_changes(text, strlen(text), c, error);
+	free(text);
+	json_decref(reply);
+	return err;
+}
+
+static void a_whole_reply_is_taken(void **state)
+{
+	struct protocol_changes c;
+	char error[PROTOCOL_ERROR_MAX] = "";
+	json_t *r = reply_with(good_hold());
+
+	json_object_set_new(r, "more", json_true());
+	json_object_set_new(r, "full", json_false());
+	json_object_set_new(r, "removed_holds", json_pack("[s]", "SLiMS-4702"));
+	json_object_set_new(r, "staff",
+			    json_pack("[{s:s, s:s, s:s}]", "credential", HMAC_B,
+				      "pin", PIN, "role", "admin"));
+	json_object_set_new(r, "removed_staff",
+			    json_pack("[s, s]", HMAC_A, HMAC_B));
+	json_object_set_new(r, "settings",
+			    json_pack("{s:b}", "pin_required", 1));
+	assert_int_equal(parse_json(r, &c, error), 0);
+	assert_string_equal(c.cursor, "s:1");
+	assert_true(c.more);
+	assert_false(c.full);
+	assert_int_equal(c.n_holds, 1);
+	assert_string_equal(c.holds[0].hold.id, "SLiMS-4711");
+	assert_int_equal(c.holds[0].hold.state, KIOSK_HOLD_STATE_PENDING);
+	assert_int_equal(c.holds[0].hold.size, KIOSK_SIZE_MEDIUM);
+	assert_string_equal(c.holds[0].hold.patron_name, "Siti");
+	assert_int_equal(c.holds[0].hold.n_credentials, 2);
+	assert_string_equal(c.holds[0].hold.credential_hmacs[1], HMAC_B);
+	assert_string_equal(c.holds[0].hold.code_hmac, HMAC_B);
+	assert_string_equal(c.holds[0].hold.pin_hash, PIN);
+	/* 2026-11-29T17:00:00Z; the fraction is dropped. */
+	assert_int_equal(c.holds[0].hold.expires_at_usec,
+			 1795971600LL * 1000000);
+	assert_int_equal(c.holds[0].n_items, 2);
+	assert_string_equal(c.holds[0].items[0].title, "Bumi Manusia");
+	assert_string_equal(c.holds[0].items[1].barcode, "B00013");
+	assert_string_equal(c.holds[0].items[1].title, "");
+	assert_int_equal(c.n_removed_holds, 1);
+	assert_string_equal(c.removed_holds[0], "SLiMS-4702");
+	assert_int_equal(c.n_staff, 1);
+	assert_int_equal(c.staff[0].role, KIOSK_STAFF_ROLE_ADMIN);
+	assert_string_equal(c.staff[0].pin_hash, PIN);
+	assert_int_equal(c.n_removed_staff, 2);
+	assert_string_equal(c.removed_staff[1], HMAC_B);
+	assert_true(c.has_pin_required && c.pin_required);
+	protocol_changes_clear(&c);
+}
+
+static void a_cursor_alone_is_an_empty_change(void **state)
+{
+	struct protocol_changes c;
+	char error[PROTOCOL_ERROR_MAX];
+	static const char body[] = "{\"cursor\": \"c1\", \"holds\": null}";
+
+	assert_int_equal(protocol_parse_changes(body, strlen(body), &c, error),
+			 0);
+	assert_string_equal(c.cursor, "c1");
+	assert_false(c.more || c.full || c.has_pin_required);
+	assert_int_equal(c.n_holds + c.n_removed_holds + c.n_staff +
+				 c.n_removed_staff,
+			 0);
+	protocol_changes_clear(&c);
+}
+
+struct bad_hold {
+	const char *key;
+	json_t *value; /* NULL: the key is removed */
+	const char *expect;
+};
+
+static void bad_holds_are_refused_naming_the_field(void **state)
+{
+	const struct bad_hold cases[] = {
+		{ "id", json_string("SLiMS 4711"),
+		  "holds[0].id: not 1 to 63 printable ASCII characters" },
+		{ "id", NULL, "holds[0].id: missing" },
+		{ "id", json_integer(4711), "holds[0].id: not a string" },
+		{ "size", json_string("huge"),
+		  "holds[0].size: not small, medium or large" },
+		{ "patron_name", json_string("Siti\nNurbaya"),
+		  "holds[0].patron_name: over 47 bytes or has control codes" },
+		{ "credentials", json_pack("[s]", "AAAA"),
+		  "holds[0].credentials: entry 0 is not 64 lower-case hex digits" },
+		{ "credentials", json_array(),
+		  "holds[0].credentials: not an array of 1 to 4 HMACs" },
+		{ "credentials",
+		  json_pack("[s, s, s, s, s]", HMAC_A, HMAC_A, HMAC_A, HMAC_A,
+			    HMAC_A),
+		  "holds[0].credentials: not an array of 1 to 4 HMACs" },
+		{ "code", json_string("482913"),
+		  "holds[0].code: not 64 lower-case hex digits" },
+		{ "pin", json_string("1234"),
+		  "holds[0].pin: not a pbkdf2-sha256 PIN hash" },
+		{ "items",
+		  json_pack("[{s:s}, {s:s}]", "barcode", "B1", "title",
+			    "no barcode"),
+		  "holds[0].items[1].barcode: missing" },
+		{ "items",
+		  json_pack("[{s:s, s:s}]", "barcode", "B1", "title", "a\tb"),
+		  "holds[0].items[0].title: over 255 bytes or has control codes" },
+		{ "items", json_array(),
+		  "holds[0].items: not an array of 1 to 16 items" },
+		{ "expires_at", json_string("2026-02-30T00:00:00Z"),
+		  "holds[0].expires_at: not a time like" },
+		{ "expires_at", json_string("2026-11-29T17:00:00+07:00"),
+		  "holds[0].expires_at: not a time like" },
+	};
+	char error[PROTOCOL_ERROR_MAX];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct protocol_changes c;
+		json_t *hold = good_hold();
+
+		if (cases[i].value)
+			json_object_set_new(hold, cases[i].key, cases[i].value);
+		else
+			json_object_del(hold, cases[i].key);
+		error[0] = '\0';
+		assert_int_equal(parse_json(reply_with(hold), &c, error),
+				 -EINVAL);
+		if (!strstr(error, cases[i].expect))
+			fail_msg("case %zu: '%s' lacks '%s'", i, error,
+				 cases[i].expect);
+		/* Nothing is left to free after a refusal. */
+		assert_null(c.holds);
+	}
+}
+
+static void bad_replies_are_refused_naming_the_field(void **state)
+{
+	static const struct {
+		const char *body, *expect;
+	} cases[] = {
+		{ "", "reply: not JSON" },
+		{ "{\"cursor\": \"a\", \"cursor\": \"b\"}", "reply: not JSON" },
+		{ "[]", "reply: not a JSON object" },
+		{ "{}", "cursor: missing" },
+		{ "{\"cursor\": \"\"}", "cursor: not 1 to 255" },
+		{ "{\"cursor\": \"c\", \"more\": \"yes\"}",
+		  "more: not true or false" },
+		{ "{\"cursor\": \"c\", \"holds\": {}}", "holds: not an array" },
+		{ "{\"cursor\": \"c\", \"holds\": [7]}",
+		  "holds[0]: not an object" },
+		{ "{\"cursor\": \"c\", \"removed_holds\": [\"ok\", 7]}",
+		  "removed_holds[1]: not a string" },
+		{ "{\"cursor\": \"c\", \"removed_staff\": [\"" HMAC_A
+		  "\", \"xyz\"]}",
+		  "removed_staff[1]: not 64 lower-case hex digits" },
+		{ "{\"cursor\": \"c\", \"staff\": [{\"credential\": \"" HMAC_A
+		  "\", \"pin\": \"" PIN "\", \"role\": \"boss\"}]}",
+		  "staff[0].role: not staff or admin" },
+		{ "{\"cursor\": \"c\", \"staff\": [{\"credential\": \"" HMAC_A
+		  "\"}]}",
+		  "staff[0].pin: missing" },
+		{ "{\"cursor\": \"c\", \"settings\": []}",
+		  "settings: not an object" },
+	};
+	char error[PROTOCOL_ERROR_MAX];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct protocol_changes c;
+
+		assert_int_equal(protocol_parse_changes(cases[i].body,
+							strlen(cases[i].body),
+							&c, error),
+				 -EINVAL);
+		if (!strstr(error, cases[i].expect))
+			fail_msg("case %zu: '%s' lacks '%s'", i, error,
+				 cases[i].expect);
+	}
+}
+
+static void replies_past_the_limits_are_refused(void **state)
+{
+	struct protocol_changes c;
+	char error[PROTOCOL_ERROR_MAX];
+	json_t *holds = json_array();
+	char *big;
+
+	for (int i = 0; i <= PROTOCOL_HOLDS_MAX; i++)
+		json_array_append_new(holds, json_object());
+	assert_int_equal(parse_json(json_pack("{s:s, s:o}", "cursor", "c",
+					      "holds", holds),
+				    &c, error),
+			 -EMSGSIZE);
+	assert_non_null(strstr(error, "holds: more than 1000 entries"));
+
+	/* Refused by its size alone, before it is read. */
+	big = malloc(PROTOCOL_REPLY_MAX + 1);
+	assert_non_null(big);
+	memset(big, ' ', PROTOCOL_REPLY_MAX + 1);
+	assert_int_equal(
+		protocol_parse_changes(big, PROTOCOL_REPLY_MAX + 1, &c, error),
+		-EMSGSIZE);
+	free(big);
+}
+
+static void times_are_rfc3339_utc_only(void **state)
+{
+	int64_t t = -1;
+
+	assert_int_equal(protocol_parse_time("1970-01-01T00:00:00Z", &t), 0);
+	assert_int_equal(t, 0);
+	assert_int_equal(protocol_parse_time("2024-02-29T23:59:59.999999Z", &t),
+			 0);
+	assert_int_equal(t, 1709251199LL * 1000000);
+	static const char *const bad[] = {
+		"2023-02-29T00:00:00Z",	 "2026-11-22T24:00:00Z",
+		"2026-11-22T08:15:00",	 "2026-11-22 08:15:00Z",
+		"2026-11-22T08:15:00.Z", "2026-11-22T08:15:00Zjunk",
+		"26-11-22T08:15:00Z",	 "1969-12-31T23:59:59Z",
+		"2026-13-01T00:00:00Z",	 "",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (protocol_parse_time(bad[i], &t) != -EINVAL)
+			fail_msg("'%s' was taken", bad[i]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(a_whole_reply_is_taken),
+		cmocka_unit_test(a_cursor_alone_is_an_empty_change),
+		cmocka_unit_test(bad_holds_are_refused_naming_the_field),
+		cmocka_unit_test(bad_replies_are_refused_naming_the_field),
+		cmocka_unit_test(replies_past_the_limits_are_refused),
+		cmocka_unit_test(times_are_rfc3339_utc_only),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
