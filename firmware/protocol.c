@@ -64,6 +64,22 @@ static bool is_pin_hash(const char *s, size_t max)
 	return strncmp(s, "pbkdf2-sha256$", 14) == 0 && is_token(s, max);
 }
 
+/* A lower-case UUID, as the kiosk makes them for events. */
+static bool is_uuid(const char *s, size_t max)
+{
+	if (strlen(s) != STORE_UUID_LEN)
+		return false;
+	for (size_t i = 0; i < STORE_UUID_LEN; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+		if (dash ? s[i] != '-' :
+			   !((s[i] >= '0' && s[i] <= '9') ||
+			     (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	}
+	return true;
+}
+
 /* What a string field must be, and how to say so. */
 struct kind {
 	bool (*check)(const char *s, size_t max);
@@ -87,6 +103,14 @@ static const struct kind HMAC = { is_hmac, CREDENTIAL_HMAC_HEX_LEN,
 				  "not 64 lower-case hex digits" };
 static const struct kind PIN_HASH = { is_pin_hash, PIN_HASH_MAX,
 				      "not a pbkdf2-sha256 PIN hash" };
+static const struct kind UUID = { is_uuid, STORE_UUID_LEN,
+				  "not a lower-case UUID" };
+static const struct kind COMMAND_ID = {
+	is_token, PROTOCOL_COMMAND_ID_MAX,
+	"not 1 to 63 printable ASCII characters"
+};
+static const struct kind REASON = { is_text, PROTOCOL_REASON_MAX,
+				    "over 127 bytes or has control codes" };
 
 /*
  * The string at key of o, checked as k says, into ret (k->max + 1 bytes).
@@ -313,8 +337,6 @@ static int parse_changes(json_t *root, struct protocol_changes *c, char *error)
 	char where[PATH_MAX_LEN];
 	int err;
 
-	if (!json_is_object(root))
-		return fail(error, "reply", "not a JSON object");
 	err = get_string(root, "cursor", "", false, &CURSOR, c->cursor, error) ?:
 		      get_bool(root, "more", &c->more, NULL, error) ?:
 		      get_bool(root, "full", &c->full, NULL, error) ?:
@@ -369,29 +391,47 @@ static int parse_changes(json_t *root, struct protocol_changes *c, char *error)
 				     sizeof(c->removed_staff[0]), error);
 }
 
+/* The reply's JSON object, or NULL with *ret_err and error set. */
+static json_t *load(const char *body, size_t len, int *ret_err, char *error)
+{
+	json_error_t jerr;
+	json_t *root;
+
+	if (len > PROTOCOL_REPLY_MAX) {
+		snprintf(error, PROTOCOL_ERROR_MAX,
+			 "reply: %zu bytes, more than %u", len,
+			 PROTOCOL_REPLY_MAX);
+		*ret_err = -EMSGSIZE;
+		return NULL;
+	}
+	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root) {
+		snprintf(error, PROTOCOL_ERROR_MAX,
+			 "reply: not JSON: %s at byte %d", jerr.text,
+			 jerr.position);
+		*ret_err = -EINVAL;
+		return NULL;
+	}
+	if (!json_is_object(root)) {
+		json_decref(root);
+		*ret_err = fail(error, "reply", "not a JSON object");
+		return NULL;
+	}
+	return root;
+}
+
 int protocol_parse_changes(const char *body, size_t len,
 			   struct protocol_changes *ret,
 			   char ret_error[PROTOCOL_ERROR_MAX])
 {
 	struct protocol_changes c = { 0 };
-	json_error_t jerr;
 	json_t *root;
 	int err;
 
 	memset(ret, 0, sizeof(*ret));
-	if (len > PROTOCOL_REPLY_MAX) {
-		snprintf(ret_error, PROTOCOL_ERROR_MAX,
-			 "reply: %zu bytes, more than %u", len,
-			 PROTOCOL_REPLY_MAX);
-		return -EMSGSIZE;
-	}
-	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!root) {
-		snprintf(ret_error, PROTOCOL_ERROR_MAX,
-			 "reply: not JSON: %s at byte %d", jerr.text,
-			 jerr.position);
-		return -EINVAL;
-	}
+	root = load(body, len, &err, ret_error);
+	if (!root)
+		return err;
 	err = parse_changes(root, &c, ret_error);
 	json_decref(root);
 	if (err < 0) {
@@ -409,4 +449,182 @@ void protocol_changes_clear(struct protocol_changes *c)
 	free(c->staff);
 	free(c->removed_staff);
 	memset(c, 0, sizeof(*c));
+}
+
+static int parse_result(json_t *o, const char *path,
+			struct protocol_event_result *ret, char *error)
+{
+	char status[17], where[PATH_MAX_LEN + 32];
+	int err;
+
+	memset(ret, 0, sizeof(*ret));
+	if (!json_is_object(o))
+		return fail(error, path, "not an object");
+	err = get_string(o, "id", path, false, &UUID, ret->id, error) ?:
+		      get_string(o, "status", path, false, &WORD, status, error) ?:
+		      get_string(o, "reason", path, true, &REASON, ret->reason,
+				 error);
+	if (err < 0)
+		return err;
+	if (strcmp(status, "accepted") == 0) {
+		ret->status = PROTOCOL_EVENT_ACCEPTED;
+	} else if (strcmp(status, "duplicate") == 0) {
+		ret->status = PROTOCOL_EVENT_DUPLICATE;
+	} else if (strcmp(status, "rejected") == 0) {
+		ret->status = PROTOCOL_EVENT_REJECTED;
+	} else {
+		snprintf(where, sizeof(where), "%s.status", path);
+		return fail(error, where,
+			    "not accepted, duplicate or rejected");
+	}
+	return 0;
+}
+
+int protocol_parse_event_results(const char *body, size_t len,
+				 struct protocol_event_result **ret_results,
+				 unsigned *ret_n,
+				 char ret_error[PROTOCOL_ERROR_MAX])
+{
+	struct protocol_event_result *results = NULL;
+	char where[PATH_MAX_LEN];
+	json_t *root, *a;
+	unsigned n = 0;
+	int err;
+
+	*ret_results = NULL;
+	*ret_n = 0;
+	root = load(body, len, &err, ret_error);
+	if (!root)
+		return err;
+	a = json_object_get(root, "results");
+	if (!json_is_array(a)) {
+		err = fail(ret_error, "results", "missing or not an array");
+		goto out;
+	}
+	if (json_array_size(a) > PROTOCOL_RESULTS_MAX) {
+		fail(ret_error, "results", "more than %d entries",
+		     PROTOCOL_RESULTS_MAX);
+		err = -EMSGSIZE;
+		goto out;
+	}
+	n = (unsigned)json_array_size(a);
+	results = calloc(n ?: 1, sizeof(*results));
+	if (!results) {
+		snprintf(ret_error, PROTOCOL_ERROR_MAX, "out of memory");
+		err = -ENOMEM;
+		goto out;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(where, sizeof(where), "results[%u]", i);
+		err = parse_result(json_array_get(a, i), where, &results[i],
+				   ret_error);
+		if (err < 0)
+			goto out;
+	}
+	*ret_results = results;
+	*ret_n = n;
+	results = NULL;
+	err = 0;
+out:
+	free(results);
+	json_decref(root);
+	return err;
+}
+
+static const char *const command_names[] = {
+	[PROTOCOL_COMMAND_UNKNOWN] = "",
+	[PROTOCOL_COMMAND_OPEN_LOCKER] = "open_locker",
+	[PROTOCOL_COMMAND_DISABLE_LOCKER] = "disable_locker",
+	[PROTOCOL_COMMAND_ENABLE_LOCKER] = "enable_locker",
+	[PROTOCOL_COMMAND_UNLOAD_HOLD] = "unload_hold",
+	[PROTOCOL_COMMAND_SYNC_NOW] = "sync_now",
+};
+
+static int parse_command(json_t *o, const char *path,
+			 struct protocol_command *ret, char *error)
+{
+	char where[PATH_MAX_LEN + 32];
+	const char *type;
+	json_t *locker;
+	int err;
+
+	memset(ret, 0, sizeof(*ret));
+	if (!json_is_object(o))
+		return fail(error, path, "not an object");
+	err = get_string(o, "id", path, false, &COMMAND_ID, ret->id, error) ?:
+		      get_string(o, "reason", path, true, &REASON, ret->reason,
+				 error);
+	if (err < 0)
+		return err;
+	/* A newer server's command: its type may be any word. */
+	snprintf(where, sizeof(where), "%s.type", path);
+	type = json_string_value(json_object_get(o, "type"));
+	if (!type)
+		return fail(error, where, "missing or not a string");
+	for (size_t i = 1; i < sizeof(command_names) / sizeof(command_names[0]);
+	     i++)
+		if (strcmp(type, command_names[i]) == 0)
+			ret->type = (enum protocol_command_type)i;
+	switch (ret->type) {
+	case PROTOCOL_COMMAND_OPEN_LOCKER:
+	case PROTOCOL_COMMAND_DISABLE_LOCKER:
+	case PROTOCOL_COMMAND_ENABLE_LOCKER:
+		locker = json_object_get(o, "locker");
+		snprintf(where, sizeof(where), "%s.locker", path);
+		if (!json_is_integer(locker) ||
+		    json_integer_value(locker) < 1 ||
+		    json_integer_value(locker) > KIOSK_LOCKERS_MAX)
+			return fail(error, where, "not a number 1..%d",
+				    KIOSK_LOCKERS_MAX);
+		ret->locker = (unsigned)json_integer_value(locker);
+		break;
+	case PROTOCOL_COMMAND_UNLOAD_HOLD:
+		return get_string(o, "hold_id", path, false, &HOLD_ID,
+				  ret->hold_id, error);
+	case PROTOCOL_COMMAND_SYNC_NOW:
+	case PROTOCOL_COMMAND_UNKNOWN:
+		break;
+	}
+	return 0;
+}
+
+int protocol_parse_status_reply(const char *body, size_t len,
+				struct protocol_status_reply *ret,
+				char ret_error[PROTOCOL_ERROR_MAX])
+{
+	char when[40], where[PATH_MAX_LEN];
+	json_t *root, *a, *next;
+	int err;
+
+	memset(ret, 0, sizeof(*ret));
+	root = load(body, len, &err, ret_error);
+	if (!root)
+		return err;
+	err = get_string(root, "server_time", "", true, &TIME, when, ret_error);
+	if (err == 0 && when[0] &&
+	    protocol_parse_time(when, &ret->server_time_usec) < 0)
+		err = fail(ret_error, "server_time",
+			   "not a time like 2026-11-22T08:15:00Z");
+	next = json_object_get(root, "next_status_s");
+	if (err == 0 && next && !json_is_null(next)) {
+		if (!json_is_integer(next) || json_integer_value(next) < 10 ||
+		    json_integer_value(next) > 3600)
+			err = fail(ret_error, "next_status_s",
+				   "not a number 10..3600");
+		else
+			ret->next_status_s = (unsigned)json_integer_value(next);
+	}
+	if (err == 0)
+		err = get_array(root, "commands", PROTOCOL_COMMANDS_MAX, &a,
+				ret_error);
+	for (size_t i = 0; err == 0 && i < json_array_size(a); i++) {
+		snprintf(where, sizeof(where), "commands[%zu]", i);
+		err = parse_command(json_array_get(a, i), where,
+				    &ret->commands[i], ret_error);
+		ret->n_commands = (unsigned)i + 1;
+	}
+	json_decref(root);
+	if (err < 0)
+		memset(ret, 0, sizeof(*ret));
+	return err;
 }

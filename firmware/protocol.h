@@ -14,12 +14,16 @@
 #include "kiosk.h"
 #include "store.h"
 
-#define PROTOCOL_REPLY_MAX   (4u << 20) /* bytes */
-#define PROTOCOL_CURSOR_MAX  255
-#define PROTOCOL_HOLDS_MAX   1000 /* per changes reply */
-#define PROTOCOL_REMOVED_MAX 10000
-#define PROTOCOL_STAFF_MAX   1000
-#define PROTOCOL_ERROR_MAX   256
+#define PROTOCOL_REPLY_MAX	(4u << 20) /* bytes */
+#define PROTOCOL_CURSOR_MAX	255
+#define PROTOCOL_HOLDS_MAX	1000 /* per changes reply */
+#define PROTOCOL_REMOVED_MAX	10000
+#define PROTOCOL_STAFF_MAX	1000
+#define PROTOCOL_ERROR_MAX	256
+#define PROTOCOL_RESULTS_MAX	500 /* events per upload */
+#define PROTOCOL_COMMANDS_MAX	32  /* per status reply */
+#define PROTOCOL_COMMAND_ID_MAX 63
+#define PROTOCOL_REASON_MAX	127
 
 struct protocol_changes {
 	char cursor[PROTOCOL_CURSOR_MAX + 1];
@@ -47,6 +51,57 @@ int protocol_parse_changes(const char *body, size_t len,
 			   struct protocol_changes *ret,
 			   char ret_error[PROTOCOL_ERROR_MAX]);
 void protocol_changes_clear(struct protocol_changes *c);
+
+enum protocol_event_status {
+	PROTOCOL_EVENT_ACCEPTED,
+	PROTOCOL_EVENT_DUPLICATE, /* the server had it already: done too */
+	PROTOCOL_EVENT_REJECTED,  /* never to be sent again; .reason says why */
+};
+
+struct protocol_event_result {
+	char id[STORE_UUID_LEN + 1];
+	enum protocol_event_status status;
+	char reason[PROTOCOL_REASON_MAX + 1];
+};
+
+/*
+ * Parses a reply to POST .../events: *ret_results (freed by the caller with
+ * free()) gets *ret_n results. Errors as protocol_parse_changes().
+ */
+int protocol_parse_event_results(const char *body, size_t len,
+				 struct protocol_event_result **ret_results,
+				 unsigned *ret_n,
+				 char ret_error[PROTOCOL_ERROR_MAX]);
+
+enum protocol_command_type {
+	/* A type this kiosk does not know: acknowledged, not carried out. */
+	PROTOCOL_COMMAND_UNKNOWN,
+	PROTOCOL_COMMAND_OPEN_LOCKER,	 /* .locker */
+	PROTOCOL_COMMAND_DISABLE_LOCKER, /* .locker */
+	PROTOCOL_COMMAND_ENABLE_LOCKER,	 /* .locker */
+	PROTOCOL_COMMAND_UNLOAD_HOLD,	 /* .hold_id */
+	PROTOCOL_COMMAND_SYNC_NOW,
+};
+
+struct protocol_command {
+	char id[PROTOCOL_COMMAND_ID_MAX + 1];
+	enum protocol_command_type type;
+	unsigned locker;
+	char hold_id[KIOSK_HOLD_ID_MAX + 1];
+	char reason[PROTOCOL_REASON_MAX + 1];
+};
+
+struct protocol_status_reply {
+	int64_t server_time_usec; /* 0 when the reply has none */
+	unsigned next_status_s;	  /* 0 when the reply has none, else 10..3600 */
+	unsigned n_commands;
+	struct protocol_command commands[PROTOCOL_COMMANDS_MAX];
+};
+
+/* Parses a reply to POST .../status. Errors as protocol_parse_changes(). */
+int protocol_parse_status_reply(const char *body, size_t len,
+				struct protocol_status_reply *ret,
+				char ret_error[PROTOCOL_ERROR_MAX]);
 
 /*
  * "2026-11-22T08:15:00Z" (fractions of a second allowed, ignored) as

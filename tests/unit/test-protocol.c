@@ -267,6 +267,129 @@ static void times_are_rfc3339_utc_only(void **state)
 			fail_msg("'%s' was taken", bad[i]);
 }
 
+#define UUID_1 "0575dcb5-bf91-4f6b-b173-b826ead87c20"
+#define UUID_2 "4c0bad72-f471-4b54-b986-afa3e91e01b1"
+
+static void event_results_are_read(void **state)
+{
+	static const char body[] =
+		"{\"results\": [{\"id\": \"" UUID_1
+		"\", \"status\": \"accepted\"},"
+		" {\"id\": \"" UUID_2 "\", \"status\": \"rejected\","
+		" \"reason\": \"unknown_hold\", \"later\": 1}]}";
+	struct protocol_event_result *r;
+	char error[PROTOCOL_ERROR_MAX];
+	unsigned n;
+
+	assert_int_equal(
+		protocol_parse_event_results(body, strlen(body), &r, &n, error),
+		0);
+	assert_int_equal(n, 2);
+	assert_string_equal(r[0].id, UUID_1);
+	assert_int_equal(r[0].status, PROTOCOL_EVENT_ACCEPTED);
+	assert_int_equal(r[1].status, PROTOCOL_EVENT_REJECTED);
+	assert_string_equal(r[1].reason, "unknown_hold");
+	free(r);
+}
+
+static void bad_event_results_are_refused(void **state)
+{
+	static const struct {
+		const char *body, *expect;
+	} cases[] = {
+		{ "{}", "results: missing or not an array" },
+		{ "{\"results\": [{\"id\": \"" UUID_1
+		  "\", \"status\": \"ok\"}]}",
+		  "results[0].status: not accepted, duplicate or rejected" },
+		{ "{\"results\": [{\"id\": \"0575DCB5-BF91-4F6B-B173-B826EAD87C20\","
+		  " \"status\": \"accepted\"}]}",
+		  "results[0].id: not a lower-case UUID" },
+		{ "{\"results\": [{\"status\": \"accepted\"}]}",
+		  "results[0].id: missing" },
+	};
+	struct protocol_event_result *r = (void *)1;
+	char error[PROTOCOL_ERROR_MAX];
+	unsigned n = 7;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(protocol_parse_event_results(
+					 cases[i].body, strlen(cases[i].body),
+					 &r, &n, error),
+				 -EINVAL);
+		assert_null(r);
+		assert_int_equal(n, 0);
+		if (!strstr(error, cases[i].expect))
+			fail_msg("case %zu: '%s' lacks '%s'", i, error,
+				 cases[i].expect);
+	}
+}
+
+static void a_status_reply_carries_commands(void **state)
+{
+	static const char body[] =
+		"{\"server_time\": \"2026-11-22T08:16:00Z\", \"next_status_s\": 30,"
+		" \"commands\": ["
+		"{\"id\": \"c-1\", \"type\": \"open_locker\", \"locker\": 4,"
+		" \"reason\": \"stuck door\"},"
+		"{\"id\": \"c-2\", \"type\": \"unload_hold\", \"hold_id\": \"H-9\"},"
+		"{\"id\": \"c-3\", \"type\": \"sync_now\"},"
+		"{\"id\": \"c-4\", \"type\": \"reboot_into_v2\"}]}";
+	struct protocol_status_reply r;
+	char error[PROTOCOL_ERROR_MAX];
+
+	assert_int_equal(
+		protocol_parse_status_reply(body, strlen(body), &r, error), 0);
+	assert_int_equal(r.server_time_usec, 1795335360LL * 1000000);
+	assert_int_equal(r.next_status_s, 30);
+	assert_int_equal(r.n_commands, 4);
+	assert_int_equal(r.commands[0].type, PROTOCOL_COMMAND_OPEN_LOCKER);
+	assert_int_equal(r.commands[0].locker, 4);
+	assert_string_equal(r.commands[0].reason, "stuck door");
+	assert_int_equal(r.commands[1].type, PROTOCOL_COMMAND_UNLOAD_HOLD);
+	assert_string_equal(r.commands[1].hold_id, "H-9");
+	assert_int_equal(r.commands[2].type, PROTOCOL_COMMAND_SYNC_NOW);
+	/* A command of a newer server: kept, to be acknowledged, not run. */
+	assert_int_equal(r.commands[3].type, PROTOCOL_COMMAND_UNKNOWN);
+	assert_string_equal(r.commands[3].id, "c-4");
+}
+
+static void bad_status_replies_are_refused(void **state)
+{
+	static const struct {
+		const char *body, *expect;
+	} cases[] = {
+		{ "{\"next_status_s\": 1}",
+		  "next_status_s: not a number 10..3600" },
+		{ "{\"server_time\": \"yesterday\"}",
+		  "server_time: not a time" },
+		{ "{\"commands\": [{\"id\": \"c\", \"type\": \"open_locker\"}]}",
+		  "commands[0].locker: not a number 1..128" },
+		{ "{\"commands\": [{\"id\": \"c\", \"type\": \"open_locker\","
+		  " \"locker\": 129}]}",
+		  "commands[0].locker: not a number 1..128" },
+		{ "{\"commands\": [{\"id\": \"c\", \"type\": \"unload_hold\"}]}",
+		  "commands[0].hold_id: missing" },
+		{ "{\"commands\": [{\"type\": \"sync_now\"}]}",
+		  "commands[0].id: missing" },
+		{ "{\"commands\": [{\"id\": \"c\"}]}",
+		  "commands[0].type: missing or not a string" },
+		{ "{\"commands\": {}}", "commands: not an array" },
+	};
+	struct protocol_status_reply r;
+	char error[PROTOCOL_ERROR_MAX];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(protocol_parse_status_reply(
+					 cases[i].body, strlen(cases[i].body),
+					 &r, error),
+				 -EINVAL);
+		assert_int_equal(r.n_commands, 0);
+		if (!strstr(error, cases[i].expect))
+			fail_msg("case %zu: '%s' lacks '%s'", i, error,
+				 cases[i].expect);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -276,6 +399,10 @@ int main(void)
 		cmocka_unit_test(bad_replies_are_refused_naming_the_field),
 		cmocka_unit_test(replies_past_the_limits_are_refused),
 		cmocka_unit_test(times_are_rfc3339_utc_only),
+		cmocka_unit_test(event_results_are_read),
+		cmocka_unit_test(bad_event_results_are_refused),
+		cmocka_unit_test(a_status_reply_carries_commands),
+		cmocka_unit_test(bad_status_replies_are_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
