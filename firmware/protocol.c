@@ -628,3 +628,49 @@ int protocol_parse_status_reply(const char *body, size_t len,
 		memset(ret, 0, sizeof(*ret));
 	return err;
 }
+
+void protocol_format_time(int64_t usec, char ret[32])
+{
+	time_t t = (time_t)(usec / 1000000);
+	struct tm tm;
+	size_t n;
+
+	/* Before 1970 or after 9999 is no time an event could have. */
+	if (usec < 0 || !gmtime_r(&t, &tm) || tm.tm_year > 9999 - 1900) {
+		snprintf(ret, 32, "1970-01-01T00:00:00.000Z");
+		return;
+	}
+	n = strftime(ret, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(ret + n, 32 - n, ".%03dZ", (int)(usec % 1000000 / 1000));
+}
+
+int protocol_add_event(json_t *events, const struct store_event *e)
+{
+	json_t *payload = json_loads(e->payload, JSON_REJECT_DUPLICATES, NULL);
+	char at[32];
+	json_t *o;
+
+	if (!json_is_object(payload)) {
+		json_decref(payload);
+		return -EINVAL;
+	}
+	protocol_format_time(e->at_usec, at);
+	o = json_pack("{s:s, s:I, s:s, s:s, s:o}", "id", e->uuid, "seq",
+		      (json_int_t)e->seq, "type", e->type, "at", at, "payload",
+		      payload);
+	if (!o || json_array_append_new(events, o) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+char *protocol_events_body(json_t *events)
+{
+	json_t *body = json_pack("{s:O}", "events", events);
+	char *text;
+
+	if (!body)
+		return NULL;
+	text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	return text;
+}

@@ -6,6 +6,7 @@
  */
 #pragma once
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -102,6 +103,18 @@ struct protocol_status_reply {
 int protocol_parse_status_reply(const char *body, size_t len,
 				struct protocol_status_reply *ret,
 				char ret_error[PROTOCOL_ERROR_MAX]);
+
+/*
+ * Appends an outbox event to events (a JSON array) as the upload sends it:
+ * {"id", "seq", "type", "at", "payload"}. 0, -EINVAL when its payload is
+ * not a JSON object, -ENOMEM.
+ */
+int protocol_add_event(json_t *events, const struct store_event *e);
+/* {"events": events} as compact text; the caller frees it. NULL: ENOMEM. */
+char *protocol_events_body(json_t *events);
+
+/* usec since the epoch as "2026-11-22T08:15:02.123Z" into ret. */
+void protocol_format_time(int64_t usec, char ret[32]);
 
 /*
  * "2026-11-22T08:15:00Z" (fractions of a second allowed, ignored) as

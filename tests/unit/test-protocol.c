@@ -390,6 +390,56 @@ static void bad_status_replies_are_refused(void **state)
 	}
 }
 
+static void events_are_uploaded_as_the_api_says(void **state)
+{
+	const struct store_event e[] = {
+		{ .seq = 7,
+		  .uuid = UUID_1,
+		  .type = "hold_picked_up",
+		  .at_usec = 1795335302123456LL,
+		  .payload = "{\"hold_id\": \"H-1\", \"locker\": 3}" },
+		{ .seq = 9,
+		  .uuid = UUID_2,
+		  .type = "door_closed",
+		  .at_usec = 0,
+		  .payload = "{}" },
+	};
+	const struct store_event bad = {
+		.seq = 10, .uuid = UUID_2, .type = "x", .payload = "[1]"
+	};
+	json_t *events = json_array(), *body, *first;
+	char *text;
+	int64_t t;
+
+	for (size_t i = 0; i < 2; i++)
+		assert_int_equal(protocol_add_event(events, &e[i]), 0);
+	/* Not an object: the store never writes one, and it is not sent. */
+	assert_int_equal(protocol_add_event(events, &bad), -EINVAL);
+	text = protocol_events_body(events);
+	assert_non_null(text);
+	json_decref(events);
+	body = json_loads(text, 0, NULL);
+	free(text);
+	assert_int_equal(json_array_size(json_object_get(body, "events")), 2);
+	first = json_array_get(json_object_get(body, "events"), 0);
+	assert_string_equal(json_string_value(json_object_get(first, "id")),
+			    UUID_1);
+	assert_int_equal(json_integer_value(json_object_get(first, "seq")), 7);
+	assert_string_equal(json_string_value(json_object_get(first, "type")),
+			    "hold_picked_up");
+	assert_string_equal(json_string_value(json_object_get(first, "at")),
+			    "2026-11-22T08:15:02.123Z");
+	assert_int_equal(
+		protocol_parse_time(
+			json_string_value(json_object_get(first, "at")), &t),
+		0);
+	assert_int_equal(t, 1795335302LL * 1000000);
+	assert_int_equal(json_integer_value(json_object_get(
+				 json_object_get(first, "payload"), "locker")),
+			 3);
+	json_decref(body);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -403,6 +453,7 @@ int main(void)
 		cmocka_unit_test(bad_event_results_are_refused),
 		cmocka_unit_test(a_status_reply_carries_commands),
 		cmocka_unit_test(bad_status_replies_are_refused),
+		cmocka_unit_test(events_are_uploaded_as_the_api_says),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
