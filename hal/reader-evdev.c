@@ -18,8 +18,6 @@
 #include "reader-internal.h"
 #include "scan-decode.h"
 
-#define REOPEN_MS_FIRST 250
-#define REOPEN_MS_MAX	8000
 /* Events taken per read(); more wait for the next one. */
 #define READ_EVENTS_MAX 64
 
@@ -176,7 +174,7 @@ static int device_wait(struct reader_evdev *r)
 static void *evdev_thread(void *userdata)
 {
 	struct reader_evdev *r = userdata;
-	unsigned reopen_ms = REOPEN_MS_FIRST;
+	unsigned reopen_ms = READER_REOPEN_MS_FIRST;
 
 	for (;;) {
 		int err;
@@ -193,7 +191,7 @@ static void *evdev_thread(void *userdata)
 			 * FAULT and RECOVERED alternate four times a second.
 			 */
 			if (err == 0)
-				reopen_ms = REOPEN_MS_FIRST;
+				reopen_ms = READER_REOPEN_MS_FIRST;
 			else
 				report_fault(r, "", err);
 		}
@@ -201,9 +199,7 @@ static void *evdev_thread(void *userdata)
 			device_close(r);
 			if (wait_stop(r, reopen_ms))
 				break;
-			reopen_ms = reopen_ms * 2 > REOPEN_MS_MAX ?
-					    REOPEN_MS_MAX :
-					    reopen_ms * 2;
+			reopen_ms = reader_reopen_next(reopen_ms);
 		}
 	}
 	device_close(r);

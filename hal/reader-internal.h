@@ -22,6 +22,18 @@ struct reader {
 };
 
 /*
+ * A device that failed is reopened after READER_REOPEN_MS_FIRST, the wait
+ * doubling at each failure up to READER_REOPEN_MS_MAX.
+ */
+#define READER_REOPEN_MS_FIRST 250
+#define READER_REOPEN_MS_MAX   8000
+
+static inline unsigned reader_reopen_next(unsigned ms)
+{
+	return ms * 2 > READER_REOPEN_MS_MAX ? READER_REOPEN_MS_MAX : ms * 2;
+}
+
+/*
  * Sets up the base: an empty queue, and "ok" until a fault is reported (so
  * that a device missing from the start is reported too). 0 or -errno.
  */

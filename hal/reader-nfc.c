@@ -11,9 +11,7 @@
 
 #include "reader-internal.h"
 
-#define POLL_MS_MIN	10 /* the PN532 is not to be polled faster */
-#define REOPEN_MS_FIRST 250
-#define REOPEN_MS_MAX	8000
+#define POLL_MS_MIN 10 /* the PN532 is not to be polled faster */
 /* Failed polls in a row before the device counts as gone. */
 #define POLL_FAILURES_MAX 3
 
@@ -156,7 +154,7 @@ static void *poll_thread(void *userdata)
 {
 	struct reader_nfc *r = userdata;
 	struct reader_debounce debounce = { 0 };
-	unsigned reopen_ms = REOPEN_MS_FIRST, failures = 0;
+	unsigned reopen_ms = READER_REOPEN_MS_FIRST, failures = 0;
 
 	while (!atomic_load(&r->stop)) {
 		char credential[READER_CREDENTIAL_MAX + 1];
@@ -171,12 +169,10 @@ static void *poll_thread(void *userdata)
 						    strerror(-err));
 				if (wait_ms(r, reopen_ms))
 					break;
-				reopen_ms = reopen_ms * 2 > REOPEN_MS_MAX ?
-						    REOPEN_MS_MAX :
-						    reopen_ms * 2;
+				reopen_ms = reader_reopen_next(reopen_ms);
 				continue;
 			}
-			reopen_ms = REOPEN_MS_FIRST;
+			reopen_ms = READER_REOPEN_MS_FIRST;
 			failures = 0;
 			reader_report_recovered(&r->base);
 		}
