@@ -674,3 +674,49 @@ char *protocol_events_body(json_t *events)
 	json_decref(body);
 	return text;
 }
+
+int protocol_parse_item_reply(const char *body, size_t len,
+			      struct store_hold *ret,
+			      char ret_error[PROTOCOL_ERROR_MAX])
+{
+	struct store_hold h;
+	json_t *root;
+	int err;
+
+	root = load(body, len, &err, ret_error);
+	if (!root)
+		return err;
+	err = parse_hold(json_object_get(root, "hold"), "hold", &h, ret_error);
+	json_decref(root);
+	if (err == 0)
+		*ret = h;
+	return err;
+}
+
+int protocol_parse_error(const char *body, size_t len,
+			 char ret_code[PROTOCOL_ERROR_CODE_MAX + 1],
+			 char ret_message[PROTOCOL_REASON_MAX + 1])
+{
+	static const struct kind CODE = { is_token, PROTOCOL_ERROR_CODE_MAX,
+					  "not a word" };
+	char error[PROTOCOL_ERROR_MAX], code[PROTOCOL_ERROR_CODE_MAX + 1],
+		message[PROTOCOL_REASON_MAX + 1];
+	json_t *root, *e;
+	int err;
+
+	root = load(body, len, &err, error);
+	if (!root)
+		return err;
+	e = json_object_get(root, "error");
+	err = json_is_object(e) ? 0 : -EINVAL;
+	if (err == 0)
+		err = get_string(e, "code", "error", false, &CODE, code, error) ?:
+			      get_string(e, "message", "error", true, &REASON,
+					 message, error);
+	json_decref(root);
+	if (err < 0)
+		return err;
+	memcpy(ret_code, code, sizeof(code));
+	memcpy(ret_message, message, sizeof(message));
+	return 0;
+}

@@ -25,6 +25,7 @@
 #define PROTOCOL_COMMANDS_MAX	32  /* per status reply */
 #define PROTOCOL_COMMAND_ID_MAX 63
 #define PROTOCOL_REASON_MAX	127
+#define PROTOCOL_ERROR_CODE_MAX 31
 
 struct protocol_changes {
 	char cursor[PROTOCOL_CURSOR_MAX + 1];
@@ -103,6 +104,24 @@ struct protocol_status_reply {
 int protocol_parse_status_reply(const char *body, size_t len,
 				struct protocol_status_reply *ret,
 				char ret_error[PROTOCOL_ERROR_MAX]);
+
+/*
+ * Parses a reply to GET .../items/{barcode}: {"hold": {...}} with the hold
+ * as in changes. Errors as protocol_parse_changes(); ret is untouched then.
+ */
+int protocol_parse_item_reply(const char *body, size_t len,
+			      struct store_hold *ret,
+			      char ret_error[PROTOCOL_ERROR_MAX]);
+
+/*
+ * Reads the error body of a reply other than 2xx:
+ * {"error": {"code": "rate_limited", "message": "..."}}. 0, or -EINVAL
+ * (-EMSGSIZE) when the body is not that; the outputs are untouched then.
+ * The message is printable (no control codes), for a log line.
+ */
+int protocol_parse_error(const char *body, size_t len,
+			 char ret_code[PROTOCOL_ERROR_CODE_MAX + 1],
+			 char ret_message[PROTOCOL_REASON_MAX + 1]);
 
 /*
  * Appends an outbox event to events (a JSON array) as the upload sends it:

@@ -2,7 +2,7 @@
 /*
  * libFuzzer target for the kiosk's reading of the server's replies
  * (firmware/protocol.c): the first byte picks the parser (changes, events
- * results, status reply), the rest is the body. Beyond the sanitizers'
+ * results, status reply, item lookup, error body), the rest is the body. Beyond the sanitizers'
  * findings it aborts when a parser breaks its contract: a refusal without
  * a reason or with something left behind; an accepted reply with counts
  * past the limits or a string not terminated within its field.
@@ -99,21 +99,63 @@ static void status_reply(const char *body, size_t size)
 	}
 }
 
+static void item_reply(const char *body, size_t size)
+{
+	struct store_hold h;
+	char error[PROTOCOL_ERROR_MAX] = "";
+
+	memset(&h, 0, sizeof(h));
+	if (protocol_parse_item_reply(body, size, &h, error) < 0) {
+		if (!error[0] || h.hold.id[0])
+			abort();
+		return;
+	}
+	if (!h.hold.id[0] || h.n_items < 1 || h.n_items > STORE_ITEMS_MAX ||
+	    h.hold.n_credentials < 1 ||
+	    h.hold.n_credentials > KIOSK_HOLD_CREDENTIALS_MAX)
+		abort();
+}
+
+static void error_body(const char *body, size_t size)
+{
+	char code[PROTOCOL_ERROR_CODE_MAX + 1] = "",
+					    message[PROTOCOL_REASON_MAX + 1] =
+						    "";
+
+	if (protocol_parse_error(body, size, code, message) < 0) {
+		if (code[0] || message[0])
+			abort();
+		return;
+	}
+	if (!code[0])
+		abort();
+	/* What goes into a log line: no control codes. */
+	for (const char *p = message; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *body = (const char *)data + 1;
 
 	if (size < 1)
 		return 0;
-	switch (data[0] % 3) {
+	switch (data[0] % 5) {
 	case 0:
 		changes(body, size - 1);
 		break;
 	case 1:
 		event_results(body, size - 1);
 		break;
-	default:
+	case 2:
 		status_reply(body, size - 1);
+		break;
+	case 3:
+		item_reply(body, size - 1);
+		break;
+	default:
+		error_body(body, size - 1);
 		break;
 	}
 	return 0;

@@ -390,6 +390,61 @@ static void bad_status_replies_are_refused(void **state)
 	}
 }
 
+static void an_item_lookup_reply_is_one_hold(void **state)
+{
+	json_t *reply = json_pack("{s:o}", "hold", good_hold());
+	char *text = json_dumps(reply, 0);
+	char error[PROTOCOL_ERROR_MAX];
+	struct store_hold h;
+
+	assert_int_equal(
+		protocol_parse_item_reply(text, strlen(text), &h, error), 0);
+	assert_string_equal(h.hold.id, "SLiMS-4711");
+	assert_int_equal(h.hold.state, KIOSK_HOLD_STATE_PENDING);
+	assert_int_equal(h.n_items, 2);
+	free(text);
+	json_decref(reply);
+
+	memset(&h, 0x5a, sizeof(h));
+	assert_int_equal(
+		protocol_parse_item_reply("{\"hold\": null}", 14, &h, error),
+		-EINVAL);
+	assert_non_null(strstr(error, "hold: not an object"));
+	/* Refused: untouched. */
+	assert_int_equal(h.hold.id[0], 0x5a);
+	assert_int_equal(protocol_parse_item_reply("{}", 2, &h, error),
+			 -EINVAL);
+}
+
+static void an_error_body_gives_its_code_and_message(void **state)
+{
+	static const char good[] = "{\"error\": {\"code\": \"rate_limited\","
+				   " \"message\": \"too many requests\"}}";
+	char code[PROTOCOL_ERROR_CODE_MAX + 1] = "x",
+					    message[PROTOCOL_REASON_MAX + 1] =
+						    "y";
+	static const char *const bad[] = {
+		"<html>502 Bad Gateway</html>",
+		"{\"error\": \"rate_limited\"}",
+		"{\"error\": {\"message\": \"no code\"}}",
+		"{\"error\": {\"code\": \"two words\"}}",
+		/* A message with control codes would forge log lines. */
+		"{\"error\": {\"code\": \"x\", \"message\": \"a\\nb\"}}",
+	};
+
+	assert_int_equal(
+		protocol_parse_error(good, strlen(good), code, message), 0);
+	assert_string_equal(code, "rate_limited");
+	assert_string_equal(message, "too many requests");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		strcpy(code, "x");
+		if (protocol_parse_error(bad[i], strlen(bad[i]), code,
+					 message) == 0)
+			fail_msg("case %zu taken: %s", i, bad[i]);
+		assert_string_equal(code, "x");
+	}
+}
+
 static void events_are_uploaded_as_the_api_says(void **state)
 {
 	const struct store_event e[] = {
@@ -454,6 +509,8 @@ int main(void)
 		cmocka_unit_test(a_status_reply_carries_commands),
 		cmocka_unit_test(bad_status_replies_are_refused),
 		cmocka_unit_test(events_are_uploaded_as_the_api_says),
+		cmocka_unit_test(an_item_lookup_reply_is_one_hold),
+		cmocka_unit_test(an_error_body_gives_its_code_and_message),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
