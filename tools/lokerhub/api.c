@@ -1,0 +1,866 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Locker Sync API v1, the server's side, over the database. */
+#include <errno.h>
+#include <inttypes.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api.h"
+#include "protocol.h"
+
+/*
+ * A changes reply stays well under the kiosk's 4 MiB: entries stop here and
+ * the rest comes on the next page.
+ */
+#define API_REPLY_BUDGET (3u << 20)
+#define API_DONE_MAX	 1000 /* done_commands looked at per heartbeat */
+#define API_UUID_LEN	 36
+
+const char *api_endpoint_name(enum api_endpoint e)
+{
+	switch (e) {
+	case API_ENDPOINT_CHANGES:
+		return "changes";
+	case API_ENDPOINT_EVENTS:
+		return "events";
+	case API_ENDPOINT_STATUS:
+		return "status";
+	case API_ENDPOINT_ITEMS:
+		return "items";
+	}
+	return "?";
+}
+
+const char *api_error_code(unsigned status)
+{
+	switch (status) {
+	case 400:
+		return "bad_request";
+	case 401:
+		return "unauthorized";
+	case 403:
+		return "forbidden";
+	case 404:
+		return "not_found";
+	case 405:
+		return "method_not_allowed";
+	case 413:
+		return "too_large";
+	case 422:
+		return "invalid";
+	case 429:
+		return "rate_limited";
+	case 503:
+		return "unavailable";
+	default:
+		return "internal";
+	}
+}
+
+static void set_body(struct api_reply *reply, unsigned status, json_t *body)
+{
+	reply->status = status;
+	reply->body = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
+	if (!reply->body) {
+		/* Out of memory: a short reply, if even that can be had. */
+		reply->status = 500;
+		reply->body = strdup("{\"error\":{\"code\":\"internal\","
+				     "\"message\":\"out of memory\"}}");
+	}
+	reply->body_len = reply->body ? strlen(reply->body) : 0;
+}
+
+void api_error(struct api_reply *reply, unsigned status, const char *message)
+{
+	set_body(reply, status,
+		 json_pack("{s:{s:s, s:s}}", "error", "code",
+			   api_error_code(status), "message", message));
+}
+
+static int fail(struct api_reply *reply, unsigned status, const char *message)
+{
+	api_error(reply, status, message);
+	return -EINVAL;
+}
+
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+bool api_unescape(char *s)
+{
+	char *w = s;
+
+	for (const char *r = s; *r; r++) {
+		if (*r != '%') {
+			*w++ = *r;
+			continue;
+		}
+		int hi = hex_value(r[1]), lo = hi < 0 ? -1 : hex_value(r[2]);
+
+		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+			return false;
+		*w++ = (char)(hi << 4 | lo);
+		r += 2;
+	}
+	*w = '\0';
+	return true;
+}
+
+/* One escaped path segment of at most DB_ID_MAX characters once decoded. */
+static bool take_id(const char *raw, size_t n, char ret[DB_ID_MAX + 1])
+{
+	char buf[3 * DB_ID_MAX + 1];
+
+	if (n == 0 || n >= sizeof(buf))
+		return false;
+	memcpy(buf, raw, n);
+	buf[n] = '\0';
+	if (!api_unescape(buf) || !db_is_id(buf))
+		return false;
+	memcpy(ret, buf, strlen(buf) + 1);
+	return true;
+}
+
+int api_route(const char *base, const char *method, const char *path,
+	      struct api_route *ret, struct api_reply *reply)
+{
+	size_t base_len = strlen(base);
+	const char *rest, *slash, *want;
+	struct api_route r = { 0 };
+
+	if (strncmp(path, base, base_len) != 0 ||
+	    strncmp(path + base_len, "/kiosks/", 8) != 0)
+		return fail(reply, 404, "no such endpoint");
+	rest = path + base_len + 8;
+	slash = strchr(rest, '/');
+	if (!slash || !take_id(rest, (size_t)(slash - rest), r.kiosk_id))
+		return fail(reply, 404, "no such endpoint");
+	rest = slash + 1;
+	if (strcmp(rest, "changes") == 0) {
+		r.endpoint = API_ENDPOINT_CHANGES;
+		want = "GET";
+	} else if (strcmp(rest, "events") == 0) {
+		r.endpoint = API_ENDPOINT_EVENTS;
+		want = "POST";
+	} else if (strcmp(rest, "status") == 0) {
+		r.endpoint = API_ENDPOINT_STATUS;
+		want = "POST";
+	} else if (strncmp(rest, "items/", 6) == 0 &&
+		   take_id(rest + 6, strlen(rest + 6), r.barcode)) {
+		/* The whole rest: a barcode may hold a '/' of its own. */
+		r.endpoint = API_ENDPOINT_ITEMS;
+		want = "GET";
+	} else {
+		return fail(reply, 404, "no such endpoint");
+	}
+	if (strcmp(method, want) != 0) {
+		reply->allow = want;
+		return fail(reply, 405, "method not allowed here");
+	}
+	*ret = r;
+	return 0;
+}
+
+int api_authorize(sqlite3 *db, const struct api_route *route,
+		  const char *authorization, struct api_reply *reply)
+{
+	char hash[DB_SHA256_HEX_LEN + 1], token[API_TOKEN_MAX + 1];
+	const char *t;
+	sqlite3_stmt *st;
+	bool ours = false, known = false;
+	size_t n;
+
+	if (!authorization || strncasecmp(authorization, "Bearer ", 7) != 0)
+		return fail(reply, 401, "a bearer token is required");
+	t = authorization + 7;
+	t += strspn(t, " ");
+	n = strcspn(t, " \t");
+	if (n == 0 || n > API_TOKEN_MAX || t[n + strspn(t + n, " \t")])
+		return fail(reply, 401, "unknown token");
+	memcpy(token, t, n);
+	token[n] = '\0';
+	db_sha256_hex(token, hash);
+	explicit_bzero(token, sizeof(token));
+
+	/* The path's kiosk's hash, compared in constant time. */
+	st = db_query(db, "SELECT token_sha256 FROM kiosks WHERE id = ?", "s",
+		      route->kiosk_id);
+	if (!st)
+		return fail(reply, 500, "database error");
+	if (sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_bytes(st, 0) == DB_SHA256_HEX_LEN)
+		ours = CRYPTO_memcmp(sqlite3_column_text(st, 0), hash,
+				     DB_SHA256_HEX_LEN) == 0;
+	sqlite3_finalize(st);
+	if (ours)
+		return 0;
+	/* Not this kiosk's: another kiosk's (403) or nobody's (401)? */
+	st = db_query(db, "SELECT 1 FROM kiosks WHERE token_sha256 = ?", "s",
+		      hash);
+	if (!st)
+		return fail(reply, 500, "database error");
+	known = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	if (known)
+		return fail(reply, 403, "this token is for another kiosk");
+	return fail(reply, 401, "unknown token");
+}
+
+/* ---- changes ---- */
+
+/* The change sequence number a cursor of this database names, or -1. */
+static int64_t cursor_seq(sqlite3 *db, const char *raw, int64_t max_seq)
+{
+	char buf[3 * DB_CURSOR_MAX + 1], instance[9], *end;
+	long long seq;
+
+	if (!raw || strlen(raw) >= sizeof(buf))
+		return -1;
+	memcpy(buf, raw, strlen(raw) + 1);
+	if (!api_unescape(buf) || strncmp(buf, "s:", 2) != 0 || buf[2] < '0' ||
+	    buf[2] > '9')
+		return -1;
+	errno = 0;
+	seq = strtoll(buf + 2, &end, 10);
+	if (errno || *end != ':' || db_instance(db, instance) < 0 ||
+	    strcmp(end + 1, instance) != 0)
+		return -1;
+	/* From the future (a database restored from a backup): resync. */
+	if (seq < 0 || seq > max_seq)
+		return -1;
+	return seq;
+}
+
+static json_t *staff_json(sqlite3 *db, const char *credential)
+{
+	sqlite3_stmt *st = db_query(
+		db, "SELECT pin_hash, role FROM staff WHERE credential = ?",
+		"s", credential);
+	json_t *o = NULL;
+
+	if (st && sqlite3_step(st) == SQLITE_ROW)
+		o = json_pack("{s:s, s:s, s:s}", "credential", credential,
+			      "pin", sqlite3_column_text(st, 0), "role",
+			      sqlite3_column_text(st, 1));
+	sqlite3_finalize(st);
+	return o;
+}
+
+static size_t json_size(json_t *o)
+{
+	return json_dumpb(o, NULL, 0, JSON_COMPACT) + 2;
+}
+
+enum change_kind {
+	CHANGE_KIND_HOLD,
+	CHANGE_KIND_REMOVED_HOLD,
+	CHANGE_KIND_STAFF,
+	CHANGE_KIND_REMOVED_STAFF,
+};
+
+/*
+ * Holds, removals and staff changed after since, oldest first, into the
+ * arrays of reply, until a bound is reached; *ret_last is the sequence
+ * number of the last entry taken, *ret_more whether one was left out.
+ */
+static int collect_changes(sqlite3 *db, const char *kiosk_id, int64_t since,
+			   bool full, unsigned limit, json_t *reply,
+			   int64_t *ret_last, bool *ret_more)
+{
+	json_t *arrays[] = {
+		[CHANGE_KIND_HOLD] = json_object_get(reply, "holds"),
+		[CHANGE_KIND_REMOVED_HOLD] =
+			json_object_get(reply, "removed_holds"),
+		[CHANGE_KIND_STAFF] = json_object_get(reply, "staff"),
+		[CHANGE_KIND_REMOVED_STAFF] =
+			json_object_get(reply, "removed_staff"),
+	};
+	const unsigned caps[] = {
+		[CHANGE_KIND_HOLD] = limit,
+		[CHANGE_KIND_REMOVED_HOLD] = API_REMOVED_MAX,
+		[CHANGE_KIND_STAFF] = API_STAFF_MAX,
+		[CHANGE_KIND_REMOVED_STAFF] = API_REMOVED_MAX,
+	};
+	size_t bytes = 0;
+	sqlite3_stmt *st;
+	int rc, err = 0;
+
+	/* A full set needs no removals: the kiosk drops what it lacks. */
+	st = db_query(
+		db,
+		"SELECT change_seq, 0, id FROM holds"
+		" WHERE kiosk_id = ?1 AND change_seq > ?2"
+		" AND state IN ('pending', 'loaded')"
+		" UNION ALL SELECT seq, 1, hold_id FROM hold_removals"
+		" WHERE kiosk_id = ?1 AND seq > ?2 AND NOT ?3"
+		" UNION ALL SELECT seq, 2 + removed, credential FROM staff"
+		" WHERE seq > ?2 AND NOT (?3 AND removed)"
+		" ORDER BY 1",
+		"sIi", kiosk_id, since, (int)full);
+	if (!st)
+		return -EIO;
+	*ret_more = false;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		enum change_kind kind =
+			(enum change_kind)sqlite3_column_int(st, 1);
+		const char *id = (const char *)sqlite3_column_text(st, 2);
+		json_t *entry = NULL;
+		size_t size;
+
+		switch (kind) {
+		case CHANGE_KIND_HOLD:
+			entry = db_hold_json(db, id);
+			break;
+		case CHANGE_KIND_STAFF:
+			entry = staff_json(db, id);
+			break;
+		case CHANGE_KIND_REMOVED_HOLD:
+		case CHANGE_KIND_REMOVED_STAFF:
+			entry = json_string(id);
+			break;
+		}
+		if (!entry) {
+			err = -EIO;
+			break;
+		}
+		size = json_size(entry);
+		if (json_array_size(arrays[kind]) >= caps[kind] ||
+		    (bytes > 0 && bytes + size > API_REPLY_BUDGET)) {
+			json_decref(entry);
+			*ret_more = true;
+			break;
+		}
+		bytes += size;
+		json_array_append_new(arrays[kind], entry);
+		*ret_last = sqlite3_column_int64(st, 0);
+	}
+	if (err == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE)
+		err = -EIO;
+	sqlite3_finalize(st);
+	return err;
+}
+
+static int parse_limit(const char *raw, unsigned *ret)
+{
+	char buf[16];
+	unsigned long v;
+	char *end;
+
+	if (!raw) {
+		*ret = API_LIMIT_DEFAULT;
+		return 0;
+	}
+	if (strlen(raw) >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, raw, strlen(raw) + 1);
+	if (!api_unescape(buf) || buf[0] < '0' || buf[0] > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(buf, &end, 10);
+	if (errno || *end || v < 1 || v > API_LIMIT_MAX)
+		return -EINVAL;
+	*ret = (unsigned)v;
+	return 0;
+}
+
+static void handle_changes(sqlite3 *db, const struct api_route *route,
+			   const char *query_cursor, const char *query_limit,
+			   struct api_reply *reply)
+{
+	char cursor[DB_CURSOR_MAX + 1], instance[9];
+	int64_t max_seq = 0, since, last;
+	int64_t pin_required = 0, window_days = 0;
+	json_t *body = NULL;
+	unsigned limit;
+	bool more = false;
+	int err;
+
+	if (parse_limit(query_limit, &limit) < 0) {
+		api_error(reply, 400, "limit: not a number from 1 to 1000");
+		return;
+	}
+	/* One snapshot: a writer in the middle cannot tear the reply. */
+	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		goto db_fail;
+	err = db_get_int(db, &max_seq, "SELECT value FROM meta WHERE key = 'change_seq'", "") ?:
+		      db_instance(db, instance) ?:
+		      db_get_int(db, &pin_required, "SELECT pin_required FROM kiosks WHERE id = ?", "s", route->kiosk_id) ?:
+		      db_get_int(
+			      db, &window_days,
+			      "SELECT hold_window_days FROM kiosks WHERE id = ?",
+			      "s", route->kiosk_id);
+	if (err < 0)
+		goto db_fail;
+	since = query_cursor && query_cursor[0] ?
+			cursor_seq(db, query_cursor, max_seq) :
+			-1;
+	body = json_pack(
+		"{s:s, s:b, s:b, s:[], s:[], s:[], s:[], s:{s:b, s:I}}",
+		"cursor", "", "more", 0, "full", since < 0, "holds",
+		"removed_holds", "staff", "removed_staff", "settings",
+		"pin_required", (int)pin_required, "hold_window_days",
+		(json_int_t)window_days);
+	if (!body)
+		goto db_fail;
+	if (since < 0)
+		since = 0;
+	last = since;
+	err = collect_changes(db, route->kiosk_id, since,
+			      json_is_true(json_object_get(body, "full")),
+			      limit, body, &last, &more);
+	if (err < 0)
+		goto db_fail;
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	/* All of it sent: the kiosk is as far as the whole sequence. */
+	snprintf(cursor, sizeof(cursor), "s:%" PRId64 ":%s",
+		 more ? last : max_seq, instance);
+	json_object_set_new(body, "cursor", json_string(cursor));
+	json_object_set_new(body, "more", json_boolean(more));
+	set_body(reply, 200, body);
+	return;
+db_fail:
+	json_decref(body);
+	db_rollback(db);
+	api_error(reply, 500, "database error");
+}
+
+/* ---- events ---- */
+
+struct event {
+	json_t *o;
+	size_t index;
+	const char *id, *type;
+	int64_t seq, at_usec;
+	json_t *payload;
+	bool valid;
+};
+
+static bool is_uuid(const char *s)
+{
+	if (!s || strlen(s) != API_UUID_LEN)
+		return false;
+	for (size_t i = 0; i < API_UUID_LEN; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+		if (dash ? s[i] != '-' :
+			   !((s[i] >= '0' && s[i] <= '9') ||
+			     (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	}
+	return true;
+}
+
+/* seq order; events without a usable seq first, in the order sent. */
+static int compare_events(const void *a, const void *b)
+{
+	const struct event *x = a, *y = b;
+
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static void check_event(struct event *e)
+{
+	json_t *seq = json_object_get(e->o, "seq");
+	const char *at = json_string_value(json_object_get(e->o, "at"));
+
+	e->type = json_string_value(json_object_get(e->o, "type"));
+	e->payload = json_object_get(e->o, "payload");
+	e->seq = json_is_integer(seq) ? json_integer_value(seq) : INT64_MIN;
+	e->valid = e->seq >= 0 && e->type && db_is_id(e->type) && at &&
+		   protocol_parse_time(at, &e->at_usec) == 0 &&
+		   json_is_object(e->payload);
+}
+
+static const struct hold_event {
+	const char *type, *state;
+} hold_events[] = {
+	{ "hold_loaded", "loaded" },
+	{ "hold_picked_up", "picked_up" },
+	{ "hold_unloaded", "unloaded" },
+	{ "hold_expired", "expired" },
+};
+
+/*
+ * What an accepted event does to the holds. 0 (applied), a reason to
+ * reject it (*ret_reason), or -EIO.
+ */
+static int apply_event(sqlite3 *db, const char *kiosk_id, const struct event *e,
+		       const char **ret_reason)
+{
+	const struct hold_event *he = NULL;
+	const char *hold_id;
+	json_t *locker;
+	int64_t known = 0, now = db_now_usec();
+	int err;
+
+	for (size_t i = 0; i < sizeof(hold_events) / sizeof(hold_events[0]);
+	     i++)
+		if (strcmp(e->type, hold_events[i].type) == 0)
+			he = &hold_events[i];
+	if (!he)
+		return 0; /* history and alarms: stored, shown to staff */
+	hold_id = json_string_value(json_object_get(e->payload, "hold_id"));
+	locker = json_object_get(e->payload, "locker");
+	if (!hold_id || !db_is_id(hold_id) ||
+	    (locker && !json_is_integer(locker))) {
+		*ret_reason = "invalid";
+		return 0;
+	}
+	/* Routed here now, or before it was taken away: a fact either way. */
+	err = db_get_int(db, &known,
+			 "SELECT count(*) FROM holds WHERE id = ?1"
+			 " AND (kiosk_id = ?2 OR EXISTS (SELECT 1"
+			 " FROM hold_removals WHERE kiosk_id = ?2"
+			 " AND hold_id = ?1))",
+			 "ss", hold_id, kiosk_id);
+	if (err < 0)
+		return err;
+	if (!known) {
+		*ret_reason = "unknown_hold";
+		return 0;
+	}
+	/*
+	 * A picked-up hold is final: the books are gone. This is where a
+	 * library system would check the items out to the patron.
+	 */
+	err = db_run(db,
+		     "UPDATE holds SET state = ?2, updated_usec = ?3,"
+		     " loaded_usec = CASE WHEN ?2 = 'loaded' THEN ?4"
+		     "  ELSE loaded_usec END,"
+		     " picked_up_usec = CASE WHEN ?2 = 'picked_up' THEN ?4"
+		     "  ELSE picked_up_usec END"
+		     " WHERE id = ?1 AND state != 'picked_up'",
+		     "ssII", hold_id, he->state, now, e->at_usec);
+	if (err == 0 && json_is_integer(locker))
+		err = db_run(db,
+			     "UPDATE holds SET locker = ? WHERE id = ?"
+			     " AND state = ?",
+			     "Iss", (int64_t)json_integer_value(locker),
+			     hold_id, he->state);
+	return err;
+}
+
+static int store_event(sqlite3 *db, const char *kiosk_id, const struct event *e,
+		       const char *reason)
+{
+	json_t *payload = e->payload ? e->payload : json_null();
+	char *text = json_dumps(payload, JSON_COMPACT | JSON_ENCODE_ANY);
+	const char *type = e->type && db_is_id(e->type) ? e->type : "";
+	int err;
+
+	if (!text)
+		return -ENOMEM;
+	err = db_run(db,
+		     "INSERT INTO events (id, kiosk_id, seq, type, at_usec,"
+		     " payload, status, reason, received_usec)"
+		     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		     "ssIsIsssI", e->id, kiosk_id, e->seq < 0 ? 0 : e->seq,
+		     type, e->valid ? e->at_usec : 0, text,
+		     reason ? "rejected" : "accepted", reason, db_now_usec());
+	free(text);
+	return err;
+}
+
+static int append(json_t *array, json_t *o)
+{
+	return o && json_array_append_new(array, o) == 0 ? 0 : -ENOMEM;
+}
+
+/* One event in the batch's transaction: its result, or -EIO. */
+static int take_event(sqlite3 *db, const char *kiosk_id, const struct event *e,
+		      json_t *results)
+{
+	const char *reason = e->valid ? NULL : "invalid";
+	int64_t seen = 0;
+	int err;
+
+	err = db_get_int(db, &seen, "SELECT count(*) FROM events WHERE id = ?",
+			 "s", e->id);
+	if (err < 0)
+		return err;
+	if (seen)
+		return append(results, json_pack("{s:s, s:s}", "id", e->id,
+						 "status", "duplicate"));
+	/* A rejected event leaves nothing of itself but its id. */
+	err = db_run(db, "SAVEPOINT event", "");
+	if (err == 0 && !reason)
+		err = apply_event(db, kiosk_id, e, &reason);
+	if (err == 0 && reason)
+		err = db_run(db, "ROLLBACK TO event", "");
+	if (err == 0)
+		err = store_event(db, kiosk_id, e, reason);
+	if (err == 0)
+		err = db_run(db, "RELEASE event", "");
+	if (err < 0)
+		return err;
+	return append(results, reason ? json_pack("{s:s, s:s, s:s}", "id",
+						  e->id, "status", "rejected",
+						  "reason", reason) :
+					json_pack("{s:s, s:s}", "id", e->id,
+						  "status", "accepted"));
+}
+
+static void handle_events(sqlite3 *db, const struct api_route *route,
+			  const char *body, size_t body_len,
+			  struct api_reply *reply)
+{
+	json_t *root, *a, *results = NULL;
+	struct event *events = NULL;
+	json_error_t jerr;
+	char msg[256];
+	size_t n;
+	int err = 0;
+
+	root = json_loadb(body, body_len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root) {
+		snprintf(msg, sizeof(msg), "not JSON: %s at byte %d", jerr.text,
+			 jerr.position);
+		api_error(reply, 400, msg);
+		return;
+	}
+	a = json_object_get(root, "events");
+	if (!json_is_object(root) || !json_is_array(a) ||
+	    json_array_size(a) == 0) {
+		api_error(reply, 400,
+			  "events: not an array of 1 to 500 events");
+		goto out;
+	}
+	n = json_array_size(a);
+	if (n > API_EVENTS_MAX) {
+		api_error(reply, 413, "more than 500 events in one upload");
+		goto out;
+	}
+	events = calloc(n, sizeof(*events));
+	results = json_array();
+	if (!events || !results) {
+		api_error(reply, 500, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct event *e = &events[i];
+
+		e->o = json_array_get(a, i);
+		e->index = i;
+		e->id = json_string_value(json_object_get(e->o, "id"));
+		/* Without an id there is no result to give it. */
+		if (!json_is_object(e->o) || !is_uuid(e->id)) {
+			snprintf(msg, sizeof(msg),
+				 "events[%zu].id: not a lower-case UUID", i);
+			api_error(reply, 422, msg);
+			goto out;
+		}
+		check_event(e);
+	}
+	qsort(events, n, sizeof(*events), compare_events);
+	/* One transaction for the batch: results only once it is durable. */
+	err = db_begin(db);
+	for (size_t i = 0; err == 0 && i < n; i++)
+		err = take_event(db, route->kiosk_id, &events[i], results);
+	if (err == 0)
+		err = db_commit(db);
+	if (err < 0) {
+		db_rollback(db);
+		api_error(reply, 500, "database error");
+		goto out;
+	}
+	set_body(reply, 200, json_pack("{s:O}", "results", results));
+out:
+	json_decref(results);
+	json_decref(root);
+	free(events);
+}
+
+/* ---- status ---- */
+
+static json_t *command_json(sqlite3_stmt *st)
+{
+	char id[32];
+	json_t *o;
+
+	snprintf(id, sizeof(id), "c-%lld",
+		 (long long)sqlite3_column_int64(st, 0));
+	o = json_pack("{s:s, s:s}", "id", id, "type",
+		      sqlite3_column_text(st, 1));
+	if (o && sqlite3_column_type(st, 2) != SQLITE_NULL)
+		json_object_set_new(o, "locker",
+				    json_integer(sqlite3_column_int(st, 2)));
+	if (o && sqlite3_column_type(st, 3) != SQLITE_NULL)
+		json_object_set_new(
+			o, "hold_id",
+			json_string((const char *)sqlite3_column_text(st, 3)));
+	if (o && sqlite3_column_type(st, 4) != SQLITE_NULL)
+		json_object_set_new(
+			o, "reason",
+			json_string((const char *)sqlite3_column_text(st, 4)));
+	return o;
+}
+
+/* Marks the commands the kiosk says it carried out as done. */
+static int mark_done(sqlite3 *db, const char *kiosk_id, json_t *done,
+		     int64_t now)
+{
+	int err = 0;
+
+	for (size_t i = 0;
+	     err == 0 && i < json_array_size(done) && i < API_DONE_MAX; i++) {
+		const char *id = json_string_value(json_array_get(done, i));
+		long long n;
+		int end = 0;
+
+		if (!id || sscanf(id, "c-%lld%n", &n, &end) != 1 ||
+		    id[end] != '\0')
+			continue; /* not one of ours */
+		err = db_run(db,
+			     "UPDATE commands SET done_usec = ? WHERE n = ?"
+			     " AND kiosk_id = ? AND done_usec IS NULL",
+			     "IIs", now, (int64_t)n, kiosk_id);
+	}
+	return err;
+}
+
+static void handle_status(sqlite3 *db, const struct api_route *route,
+			  const char *body, size_t body_len,
+			  struct api_reply *reply)
+{
+	int64_t now = db_now_usec(), next_s = 60;
+	json_t *root, *commands = NULL;
+	sqlite3_stmt *st = NULL;
+	char *text = NULL;
+	json_error_t jerr;
+	int err, rc;
+
+	root = json_loadb(body, body_len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(root)) {
+		api_error(reply, 400, "the heartbeat is not a JSON object");
+		goto out;
+	}
+	text = json_dumps(root, JSON_COMPACT);
+	commands = json_array();
+	if (!text || !commands) {
+		api_error(reply, 500, "out of memory");
+		goto out;
+	}
+	err = db_begin(db);
+	if (err == 0)
+		err = db_run(
+			db,
+			"UPDATE kiosks SET status_usec = ?, status_json = ?"
+			" WHERE id = ?",
+			"Iss", now, text, route->kiosk_id);
+	if (err == 0)
+		err = mark_done(db, route->kiosk_id,
+				json_object_get(root, "done_commands"), now);
+	if (err == 0)
+		err = db_get_int(
+			db, &next_s,
+			"SELECT next_status_s FROM kiosks WHERE id = ?", "s",
+			route->kiosk_id);
+	if (err == 0) {
+		st = db_query(db,
+			      "SELECT n, type, locker, hold_id, reason"
+			      " FROM commands WHERE kiosk_id = ?"
+			      " AND done_usec IS NULL ORDER BY n LIMIT ?",
+			      "si", route->kiosk_id, API_COMMANDS_MAX);
+		err = st ? 0 : -EIO;
+	}
+	while (err == 0 && (rc = sqlite3_step(st)) != SQLITE_DONE) {
+		if (rc != SQLITE_ROW ||
+		    json_array_append_new(commands, command_json(st)) < 0)
+			err = -EIO;
+	}
+	sqlite3_finalize(st);
+	if (err == 0)
+		err = db_commit(db);
+	if (err < 0) {
+		db_rollback(db);
+		api_error(reply, 500, "database error");
+		goto out;
+	}
+	set_body(reply, 200,
+		 json_pack("{s:o, s:I, s:O}", "server_time", db_time_json(now),
+			   "next_status_s", (json_int_t)next_s, "commands",
+			   commands));
+out:
+	free(text);
+	json_decref(commands);
+	json_decref(root);
+}
+
+/* ---- items ---- */
+
+static void handle_item(sqlite3 *db, const struct api_route *route,
+			struct api_reply *reply)
+{
+	char hold_id[DB_ID_MAX + 1] = "", msg[128];
+	sqlite3_stmt *st;
+	json_t *hold;
+	int rc;
+
+	st = db_query(db,
+		      "SELECT h.id FROM hold_items i"
+		      " JOIN holds h ON h.id = i.hold_id"
+		      " WHERE i.barcode = ? AND h.kiosk_id = ?"
+		      " AND h.state = 'pending'"
+		      " ORDER BY h.created_usec LIMIT 1",
+		      "ss", route->barcode, route->kiosk_id);
+	if (!st) {
+		api_error(reply, 500, "database error");
+		return;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		snprintf(hold_id, sizeof(hold_id), "%s",
+			 sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		api_error(reply, 500, "database error");
+		return;
+	}
+	if (!hold_id[0]) {
+		snprintf(msg, sizeof(msg),
+			 "no pending hold for this kiosk has item %s",
+			 route->barcode);
+		api_error(reply, 404, msg);
+		return;
+	}
+	hold = db_hold_json(db, hold_id);
+	if (!hold) {
+		api_error(reply, 500, "database error");
+		return;
+	}
+	set_body(reply, 200, json_pack("{s:o}", "hold", hold));
+}
+
+void api_handle(sqlite3 *db, const struct api_route *route,
+		const char *query_cursor, const char *query_limit,
+		const char *body, size_t body_len, struct api_reply *reply)
+{
+	switch (route->endpoint) {
+	case API_ENDPOINT_CHANGES:
+		handle_changes(db, route, query_cursor, query_limit, reply);
+		break;
+	case API_ENDPOINT_EVENTS:
+		handle_events(db, route, body, body_len, reply);
+		break;
+	case API_ENDPOINT_STATUS:
+		handle_status(db, route, body, body_len, reply);
+		break;
+	case API_ENDPOINT_ITEMS:
+		handle_item(db, route, reply);
+		break;
+	}
+}

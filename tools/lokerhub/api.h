@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Locker Sync API v1, the server's side (docs/sync-api.md): routing,
+ * authentication and the four endpoints over the database, without HTTP
+ * transport, so every rule can be reached without a socket.
+ */
+#pragma once
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "db.h"
+
+#define API_BODY_MAX	  (1u << 20) /* request bytes */
+#define API_EVENTS_MAX	  500	     /* per upload */
+#define API_LIMIT_DEFAULT 200	     /* holds per changes reply */
+#define API_LIMIT_MAX	  1000
+#define API_REMOVED_MAX	  10000 /* removed_holds, removed_staff per reply */
+#define API_STAFF_MAX	  1000	/* staff per reply */
+#define API_COMMANDS_MAX  32	/* per status reply */
+#define API_TOKEN_MAX	  1024
+#define API_DEFAULT_BASE  "/locker-sync/v1"
+
+enum api_endpoint {
+	API_ENDPOINT_CHANGES,
+	API_ENDPOINT_EVENTS,
+	API_ENDPOINT_STATUS,
+	API_ENDPOINT_ITEMS,
+};
+
+/* "changes", "events", "status", "items": the names faults use too. */
+const char *api_endpoint_name(enum api_endpoint e);
+
+struct api_route {
+	enum api_endpoint endpoint;
+	char kiosk_id[DB_ID_MAX + 1];
+	char barcode[DB_ID_MAX + 1]; /* items only */
+};
+
+/* A reply: status, a JSON body the caller frees, and its extra header. */
+struct api_reply {
+	unsigned status;
+	char *body;
+	size_t body_len;
+	const char *allow; /* a 405's Allow header, static */
+};
+
+/*
+ * Finds the endpoint of method and path (raw, still %-escaped) under
+ * base. 0 and *ret filled, or an error reply (404, 405) in *reply.
+ */
+int api_route(const char *base, const char *method, const char *path,
+	      struct api_route *ret, struct api_reply *reply);
+
+/*
+ * Checks the Authorization header (may be NULL) for the route's kiosk:
+ * 0, or a 401 or 403 error reply in *reply.
+ */
+int api_authorize(sqlite3 *db, const struct api_route *route,
+		  const char *authorization, struct api_reply *reply);
+
+/*
+ * Answers one authorised request. query_cursor and query_limit are the
+ * raw (escaped) query values or NULL. Always fills *reply; a database
+ * failure is a 500.
+ */
+void api_handle(sqlite3 *db, const struct api_route *route,
+		const char *query_cursor, const char *query_limit,
+		const char *body, size_t body_len, struct api_reply *reply);
+
+/* An error reply: {"error": {"code", "message"}}. */
+void api_error(struct api_reply *reply, unsigned status, const char *message);
+
+/* The error code the API gives a status: "bad_request", ... */
+const char *api_error_code(unsigned status);
+
+/*
+ * Decodes %XX escapes of s in place. false when an escape is broken or
+ * decodes to a NUL.
+ */
+bool api_unescape(char *s);

@@ -1,0 +1,497 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* lokerhub's SQLite database: schema, small query helpers, shared shapes. */
+#include <errno.h>
+#include <openssl/sha.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "db.h"
+#include "protocol.h"
+
+/*
+ * Times are microseconds since the epoch on the server's clock, except
+ * events.at_usec, which is the kiosk's. Every change a kiosk must hear of
+ * (a hold routed to it or taken away, staff) carries the number of the
+ * change sequence (meta 'change_seq') it happened at; changes cursors count
+ * in it.
+ */
+static const char *const migrations[] = {
+	/* 1 */
+	"CREATE TABLE meta (key TEXT PRIMARY KEY, value NOT NULL);"
+	"CREATE TABLE kiosks ("
+	" id TEXT PRIMARY KEY,"
+	" token_sha256 TEXT NOT NULL UNIQUE,"
+	" pin_required INTEGER NOT NULL DEFAULT 0,"
+	" hold_window_days INTEGER NOT NULL DEFAULT 7,"
+	" next_status_s INTEGER NOT NULL DEFAULT 60,"
+	" created_usec INTEGER NOT NULL,"
+	" status_usec INTEGER," /* last heartbeat, server clock */
+	" status_json TEXT);"	/* that heartbeat, whole */
+	"CREATE TABLE patrons ("
+	" id TEXT PRIMARY KEY,"
+	" name TEXT NOT NULL DEFAULT '',"
+	" pin_hash TEXT);"
+	"CREATE TABLE patron_credentials ("
+	" patron_id TEXT NOT NULL REFERENCES patrons(id),"
+	" hmac TEXT NOT NULL,"
+	" PRIMARY KEY (patron_id, hmac));"
+	"CREATE TABLE holds ("
+	" id TEXT PRIMARY KEY,"
+	" kiosk_id TEXT NOT NULL REFERENCES kiosks(id),"
+	" patron_id TEXT NOT NULL REFERENCES patrons(id),"
+	" size TEXT NOT NULL,"
+	" code_hmac TEXT,"
+	" expires_usec INTEGER,"
+	/* pending loaded picked_up unloaded expired cancelled */
+	" state TEXT NOT NULL,"
+	" locker INTEGER,"
+	" change_seq INTEGER NOT NULL,"
+	" created_usec INTEGER NOT NULL,"
+	" updated_usec INTEGER NOT NULL,"
+	" loaded_usec INTEGER,"
+	" picked_up_usec INTEGER);"
+	"CREATE INDEX holds_kiosk_seq ON holds (kiosk_id, change_seq);"
+	"CREATE TABLE hold_items ("
+	" hold_id TEXT NOT NULL REFERENCES holds(id),"
+	" pos INTEGER NOT NULL,"
+	" barcode TEXT NOT NULL,"
+	" title TEXT NOT NULL DEFAULT '',"
+	" PRIMARY KEY (hold_id, pos));"
+	"CREATE INDEX hold_items_barcode ON hold_items (barcode);"
+	/* A hold taken away from a kiosk, for its removed_holds. */
+	"CREATE TABLE hold_removals ("
+	" kiosk_id TEXT NOT NULL,"
+	" hold_id TEXT NOT NULL,"
+	" seq INTEGER NOT NULL,"
+	" PRIMARY KEY (kiosk_id, hold_id));"
+	"CREATE INDEX hold_removals_seq ON hold_removals (kiosk_id, seq);"
+	/* Removed staff stay as removed = 1, for removed_staff. */
+	"CREATE TABLE staff ("
+	" credential TEXT PRIMARY KEY,"
+	" pin_hash TEXT NOT NULL,"
+	" role TEXT NOT NULL,"
+	" removed INTEGER NOT NULL DEFAULT 0,"
+	" seq INTEGER NOT NULL);"
+	"CREATE INDEX staff_seq ON staff (seq);"
+	/* Every event id ever accepted or rejected: the de-duplication. */
+	"CREATE TABLE events ("
+	" n INTEGER PRIMARY KEY,"
+	" id TEXT NOT NULL UNIQUE,"
+	" kiosk_id TEXT NOT NULL,"
+	" seq INTEGER,"
+	" type TEXT NOT NULL,"
+	" at_usec INTEGER,"
+	" payload TEXT NOT NULL,"
+	" status TEXT NOT NULL,"
+	" reason TEXT,"
+	" received_usec INTEGER NOT NULL);"
+	"CREATE INDEX events_kiosk ON events (kiosk_id, n);"
+	"CREATE TABLE commands ("
+	" n INTEGER PRIMARY KEY AUTOINCREMENT," /* the id is 'c-<n>' */
+	" kiosk_id TEXT NOT NULL,"
+	" type TEXT NOT NULL,"
+	" locker INTEGER,"
+	" hold_id TEXT,"
+	" reason TEXT,"
+	" created_usec INTEGER NOT NULL,"
+	" done_usec INTEGER);"
+	"CREATE INDEX commands_kiosk ON commands (kiosk_id, done_usec);"
+	"CREATE TABLE faults ("
+	" n INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" endpoint TEXT NOT NULL,"
+	" kind TEXT NOT NULL,"
+	" remaining INTEGER NOT NULL," /* 0: until cleared */
+	" retry_after_s INTEGER,"
+	" delay_ms INTEGER,"
+	" created_usec INTEGER NOT NULL);",
+};
+
+#define N_MIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
+_Static_assert(N_MIGRATIONS == DB_SCHEMA_VERSION,
+	       "one migration per schema version");
+
+static void print_error(sqlite3 *db, const char *what)
+{
+	fprintf(stderr, "lokerhub: database: %s: %s\n", what,
+		sqlite3_errmsg(db));
+}
+
+static int migrate(sqlite3 *db, int from)
+{
+	char sql[64];
+	int err;
+
+	err = db_begin(db);
+	for (int v = from; err == 0 && v < N_MIGRATIONS; v++) {
+		if (sqlite3_exec(db, migrations[v], NULL, NULL, NULL) !=
+		    SQLITE_OK) {
+			print_error(db, "migration");
+			err = -EIO;
+		}
+	}
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+		 DB_SCHEMA_VERSION);
+	if (err == 0 && sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+		print_error(db, "migration");
+		err = -EIO;
+	}
+	if (err < 0) {
+		db_rollback(db);
+		return err;
+	}
+	return db_commit(db);
+}
+
+int db_open(const char *path, bool create, sqlite3 **ret)
+{
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+		    (create ? SQLITE_OPEN_CREATE : 0);
+	int64_t version = 0;
+	sqlite3 *db = NULL;
+	struct stat st;
+	int err;
+
+	if (!create && stat(path, &st) < 0) {
+		fprintf(stderr,
+			"lokerhub: %s: %s (make it with 'lokerhub -d %s init')\n",
+			path, strerror(errno), path);
+		return -errno;
+	}
+	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+		fprintf(stderr, "lokerhub: %s: %s\n", path,
+			db ? sqlite3_errmsg(db) : "out of memory");
+		sqlite3_close(db);
+		return -EIO;
+	}
+	sqlite3_busy_timeout(db, DB_BUSY_TIMEOUT_MS);
+	sqlite3_extended_result_codes(db, 1);
+	if (sqlite3_exec(db,
+			 "PRAGMA journal_mode = WAL;"
+			 "PRAGMA synchronous = FULL;"
+			 "PRAGMA foreign_keys = ON;",
+			 NULL, NULL, NULL) != SQLITE_OK) {
+		fprintf(stderr, "lokerhub: %s: %s\n", path, sqlite3_errmsg(db));
+		sqlite3_close(db);
+		return -EIO;
+	}
+	err = db_get_int(db, &version, "PRAGMA user_version", "");
+	if (err < 0) {
+		sqlite3_close(db);
+		return err;
+	}
+	if (create && version != 0) {
+		fprintf(stderr, "lokerhub: %s: a database is there already\n",
+			path);
+		sqlite3_close(db);
+		return -EEXIST;
+	}
+	if (!create && version == 0) {
+		fprintf(stderr,
+			"lokerhub: %s: not a lokerhub database (make one with 'init')\n",
+			path);
+		sqlite3_close(db);
+		return -EINVAL;
+	}
+	if (version > DB_SCHEMA_VERSION) {
+		fprintf(stderr,
+			"lokerhub: %s: schema version %lld is newer than this lokerhub knows (%d)\n",
+			path, (long long)version, DB_SCHEMA_VERSION);
+		sqlite3_close(db);
+		return -EPROTO;
+	}
+	if (version < DB_SCHEMA_VERSION) {
+		err = migrate(db, (int)version);
+		if (err < 0) {
+			sqlite3_close(db);
+			return err;
+		}
+	}
+	*ret = db;
+	return 0;
+}
+
+static sqlite3_stmt *vquery(sqlite3 *db, const char *sql, const char *types,
+			    va_list ap)
+{
+	sqlite3_stmt *st;
+	int rc = SQLITE_OK;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		print_error(db, "prepare");
+		return NULL;
+	}
+	for (int i = 0; types[i] && rc == SQLITE_OK; i++) {
+		const char *s;
+
+		switch (types[i]) {
+		case 's':
+			s = va_arg(ap, const char *);
+			rc = s ? sqlite3_bind_text(st, i + 1, s, -1,
+						   SQLITE_TRANSIENT) :
+				 sqlite3_bind_null(st, i + 1);
+			break;
+		case 'I':
+			rc = sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
+			break;
+		case 'i':
+			rc = sqlite3_bind_int(st, i + 1, va_arg(ap, int));
+			break;
+		default:
+			rc = SQLITE_MISUSE;
+		}
+	}
+	if (rc != SQLITE_OK) {
+		print_error(db, "bind");
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	return st;
+}
+
+sqlite3_stmt *db_query(sqlite3 *db, const char *sql, const char *types, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+
+	va_start(ap, types);
+	st = vquery(db, sql, types, ap);
+	va_end(ap);
+	return st;
+}
+
+int db_run(sqlite3 *db, const char *sql, const char *types, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+	int rc;
+
+	va_start(ap, types);
+	st = vquery(db, sql, types, ap);
+	va_end(ap);
+	if (!st)
+		return -EIO;
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+		return 0;
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
+		return -EEXIST;
+	print_error(db, "write");
+	return -EIO;
+}
+
+int db_get_int(sqlite3 *db, int64_t *ret, const char *sql, const char *types,
+	       ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+	int rc;
+
+	va_start(ap, types);
+	st = vquery(db, sql, types, ap);
+	va_end(ap);
+	if (!st)
+		return -EIO;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*ret = sqlite3_column_int64(st, 0);
+	else if (rc != SQLITE_DONE)
+		print_error(db, "read");
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
+}
+
+int db_begin(sqlite3 *db)
+{
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+	    SQLITE_OK) {
+		print_error(db, "begin");
+		return -EIO;
+	}
+	return 0;
+}
+
+int db_commit(sqlite3 *db)
+{
+	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		print_error(db, "commit");
+		db_rollback(db);
+		return -EIO;
+	}
+	return 0;
+}
+
+void db_rollback(sqlite3 *db)
+{
+	if (!sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int db_next_seq(sqlite3 *db, int64_t *ret)
+{
+	int err = db_run(db,
+			 "UPDATE meta SET value = value + 1"
+			 " WHERE key = 'change_seq'",
+			 "");
+
+	return err   ?:
+		       db_get_int(
+			       db, ret,
+			       "SELECT value FROM meta WHERE key = 'change_seq'",
+			       "");
+}
+
+int db_instance(sqlite3 *db, char ret[9])
+{
+	sqlite3_stmt *st = db_query(
+		db, "SELECT value FROM meta WHERE key = 'instance'", "");
+	int err = -EIO;
+
+	if (!st)
+		return -EIO;
+	if (sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_bytes(st, 0) == 8) {
+		memcpy(ret, sqlite3_column_text(st, 0), 9);
+		err = 0;
+	}
+	sqlite3_finalize(st);
+	return err;
+}
+
+int64_t db_now_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void db_format_time(int64_t usec, char ret[32])
+{
+	protocol_format_time(usec, ret);
+}
+
+json_t *db_time_json(int64_t usec)
+{
+	char text[32];
+
+	if (usec <= 0)
+		return json_null();
+	protocol_format_time(usec, text);
+	return json_string(text);
+}
+
+bool db_is_id(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > DB_ID_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '!' || s[i] > '~')
+			return false;
+	return true;
+}
+
+bool db_is_text(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n > max)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return false;
+	return true;
+}
+
+void db_sha256_hex(const char *s, char ret[DB_SHA256_HEX_LEN + 1])
+{
+	unsigned char md[SHA256_DIGEST_LENGTH];
+
+	SHA256((const unsigned char *)s, strlen(s), md);
+	for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
+		snprintf(ret + 2 * i, 3, "%02x", md[i]);
+}
+
+/* Column i as text, or NULL for a NULL column. */
+static const char *text_or_null(sqlite3_stmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+json_t *db_hold_json(sqlite3 *db, const char *hold_id)
+{
+	sqlite3_stmt *st;
+	json_t *hold = NULL, *creds = NULL, *items = NULL;
+	int rc;
+
+	st = db_query(db,
+		      "SELECT h.size, p.name, h.code_hmac, p.pin_hash,"
+		      " h.expires_usec, h.patron_id"
+		      " FROM holds h JOIN patrons p ON p.id = h.patron_id"
+		      " WHERE h.id = ?",
+		      "s", hold_id);
+	if (!st)
+		return NULL;
+	if (sqlite3_step(st) != SQLITE_ROW)
+		goto out;
+	creds = json_array();
+	items = json_array();
+	hold = json_pack("{s:s, s:s, s:s, s:O, s:s?, s:s?, s:O, s:o}", "id",
+			 hold_id, "size", text_or_null(st, 0), "patron_name",
+			 text_or_null(st, 1), "credentials", creds, "code",
+			 text_or_null(st, 2), "pin", text_or_null(st, 3),
+			 "items", items, "expires_at",
+			 db_time_json(sqlite3_column_int64(st, 4)));
+	if (!hold || !creds || !items)
+		goto fail;
+	sqlite3_finalize(st);
+
+	/* At most 4: the kiosk takes no more per hold. */
+	st = db_query(db,
+		      "SELECT hmac FROM patron_credentials"
+		      " WHERE patron_id = (SELECT patron_id FROM holds"
+		      " WHERE id = ?) ORDER BY rowid LIMIT 4",
+		      "s", hold_id);
+	if (!st)
+		goto fail;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		json_array_append_new(creds, json_string(text_or_null(st, 0)));
+	if (rc != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(st);
+
+	st = db_query(db,
+		      "SELECT barcode, title FROM hold_items"
+		      " WHERE hold_id = ? ORDER BY pos",
+		      "s", hold_id);
+	if (!st)
+		goto fail;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *title = text_or_null(st, 1);
+
+		json_array_append_new(items,
+				      title && title[0] ?
+					      json_pack("{s:s, s:s}", "barcode",
+							text_or_null(st, 0),
+							"title", title) :
+					      json_pack("{s:s}", "barcode",
+							text_or_null(st, 0)));
+	}
+	if (rc != SQLITE_DONE)
+		goto fail;
+	goto out;
+fail:
+	print_error(db, "hold");
+	json_decref(hold);
+	hold = NULL;
+out:
+	sqlite3_finalize(st);
+	json_decref(creds);
+	json_decref(items);
+	return hold;
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* lokerhub's SQLite database: schema, small query helpers, shared shapes. */
+#pragma once
+
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DB_SCHEMA_VERSION  1
+#define DB_BUSY_TIMEOUT_MS 10000
+#define DB_ID_MAX	   63 /* kiosk, hold, patron ids and barcodes */
+#define DB_CURSOR_MAX	   255
+#define DB_SHA256_HEX_LEN  64
+
+/*
+ * Opens the database at path: with create, makes a new one (refused when a
+ * database is there already); without, opens an existing one of our schema.
+ * WAL, synchronous=FULL and a busy timeout, so the admin commands and the
+ * server can use it at once. Prints what went wrong to stderr. The caller
+ * closes *ret with sqlite3_close().
+ */
+int db_open(const char *path, bool create, sqlite3 **ret);
+
+/*
+ * Prepares sql and binds one argument per character of types: 's' a
+ * const char * (NULL binds NULL), 'I' an int64_t, 'i' an int. Returns NULL
+ * when that fails (printed). The caller finalizes the statement.
+ */
+sqlite3_stmt *db_query(sqlite3 *db, const char *sql, const char *types, ...);
+
+/*
+ * Runs a statement that returns no rows, arguments as db_query(). 0,
+ * -EEXIST when a constraint refused it, -EIO otherwise (printed).
+ */
+int db_run(sqlite3 *db, const char *sql, const char *types, ...);
+
+/* BEGIN IMMEDIATE (a writer waits its turn here, not halfway), COMMIT. */
+int db_begin(sqlite3 *db);
+int db_commit(sqlite3 *db);
+void db_rollback(sqlite3 *db);
+
+/* Reads the integer a one-row, one-column query yields. -ENOENT: no row. */
+int db_get_int(sqlite3 *db, int64_t *ret, const char *sql, const char *types,
+	       ...);
+
+/* The next number of the change sequence the cursors count (in a write). */
+int db_next_seq(sqlite3 *db, int64_t *ret);
+
+/* The database's random id (8 hex digits) that cursors carry. */
+int db_instance(sqlite3 *db, char ret[9]);
+
+/* Microseconds since the epoch, now. */
+int64_t db_now_usec(void);
+
+/* usec as RFC 3339 text into ret; 0 or below gives JSON null in json. */
+void db_format_time(int64_t usec, char ret[32]);
+json_t *db_time_json(int64_t usec);
+
+/* 1 to 63 characters from '!' to '~': the API's identifiers. */
+bool db_is_id(const char *s);
+/* At most max bytes and no control codes: names, titles, reasons. */
+bool db_is_text(const char *s, size_t max);
+
+/* SHA-256 of a token as lower-case hex. */
+void db_sha256_hex(const char *s, char ret[DB_SHA256_HEX_LEN + 1]);
+
+/*
+ * The hold as the API sends it in changes and item lookups; NULL when
+ * there is no such hold or on a database error. The caller owns it.
+ */
+json_t *db_hold_json(sqlite3 *db, const char *hold_id);

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* lokerhub serve: the API over HTTPS (libmicrohttpd with GnuTLS). */
+#pragma once
+
+#include <sqlite3.h>
+
+#define SERVE_CONNECTIONS_MAX 64
+#define SERVE_IDLE_TIMEOUT_S  60
+
+struct serve_options {
+	const char *cert_file, *key_file; /* PEM */
+	const char *listen;		  /* ADDR:PORT, [ADDR6]:PORT */
+	const char *port_file;		  /* or NULL */
+	const char *client_ca_file;	  /* or NULL: no client certificates */
+	const char *base_path;
+};
+
+/*
+ * Serves until SIGTERM or SIGINT. Takes over db (closes it). Returns an
+ * exit status: 0 after a clean stop, 1 when it could not start (said on
+ * stderr).
+ */
+int serve_run(sqlite3 *db, const struct serve_options *o);
