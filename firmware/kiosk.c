@@ -106,6 +106,8 @@ struct kiosk {
 	int64_t wall_usec;
 	struct kiosk_actions *out;
 	bool overflow;
+	/* Its server command, for the first record it makes, or "". */
+	char command[KIOSK_COMMAND_ID_MAX + 1];
 };
 
 static void copy(char *dst, size_t size, const char *src)
@@ -214,6 +216,9 @@ static struct kiosk_record *record(struct kiosk *k, enum kiosk_record_type type,
 	a->record.locker = locker;
 	copy(a->record.hold_id, sizeof(a->record.hold_id), hold_id);
 	copy(a->record.actor, sizeof(a->record.actor), actor);
+	/* Only the first: a retry pulse later is not the command again. */
+	copy(a->record.command, sizeof(a->record.command), k->command);
+	k->command[0] = '\0';
 	return &a->record;
 }
 
@@ -1373,6 +1378,17 @@ int kiosk_handle(struct kiosk *k, const struct kiosk_input *in,
 		return -EINVAL;
 	if (ret->n != 0)
 		return -ENOBUFS;
+	k->command[0] = '\0';
+	if (in->command && in->command[0]) {
+		size_t n = strlen(in->command);
+
+		if (!in->service || n > KIOSK_COMMAND_ID_MAX)
+			return -EINVAL;
+		for (size_t i = 0; i < n; i++)
+			if (in->command[i] < '!' || in->command[i] > '~')
+				return -EINVAL;
+		memcpy(k->command, in->command, n + 1);
+	}
 	k->now_usec = in->now_usec;
 	k->wall_usec = in->wall_usec;
 	k->out = ret;
@@ -1421,6 +1437,7 @@ int kiosk_handle(struct kiosk *k, const struct kiosk_input *in,
 		break;
 	}
 	k->out = NULL;
+	k->command[0] = '\0';
 	return k->overflow ? -ENOBUFS : r;
 }
 
@@ -1530,6 +1547,87 @@ int kiosk_add_hold(struct kiosk *k, const struct kiosk_hold *h)
 		return -ENOSPC;
 	k->holds[k->n_holds++] = *h;
 	return 0;
+}
+
+/* The locker whose LOAD opening is for hold id, or NULL. */
+static const struct locker *loading(const struct kiosk *k, const char *id)
+{
+	for (unsigned i = 0; i < k->config.n_lockers; i++)
+		if (k->lockers[i].purpose == KIOSK_PURPOSE_LOAD &&
+		    strcmp(k->lockers[i].hold_id, id) == 0)
+			return &k->lockers[i];
+	return NULL;
+}
+
+int kiosk_put_hold(struct kiosk *k, const struct kiosk_hold *h)
+{
+	struct kiosk_hold *known;
+
+	if (!k || !h || !hold_valid(h) ||
+	    h->state != KIOSK_HOLD_STATE_PENDING || h->locker != 0)
+		return -EINVAL;
+	known = hold_find(k, h->id);
+	if (!known)
+		return kiosk_add_hold(k, h);
+	switch (known->state) {
+	case KIOSK_HOLD_STATE_PENDING:
+		*known = *h;
+		return 0;
+	case KIOSK_HOLD_STATE_LOADED:
+	case KIOSK_HOLD_STATE_EXPIRED:
+		/* The kiosk's own state stands; the sweep sees the expiry. */
+		known->expires_at_usec = h->expires_at_usec;
+		return 0;
+	case KIOSK_HOLD_STATE_PICKED_UP:
+	case KIOSK_HOLD_STATE_UNLOADED:
+		break;
+	}
+	return 0;
+}
+
+int kiosk_can_remove_hold(const struct kiosk *k, const char *id)
+{
+	const struct kiosk_hold *h;
+
+	if (!k || !id)
+		return -EINVAL;
+	h = hold_find(k, id);
+	if (!h)
+		return -ENOENT;
+	if (h->state != KIOSK_HOLD_STATE_PENDING || loading(k, id))
+		return -EBUSY;
+	return 0;
+}
+
+int kiosk_remove_hold(struct kiosk *k, const char *id)
+{
+	int err = kiosk_can_remove_hold(k, id);
+
+	if (err == 0)
+		hold_drop(k, hold_find(k, id));
+	return err;
+}
+
+int kiosk_remove_staff(struct kiosk *k, const char *credential_hmac)
+{
+	struct kiosk_staff *s;
+	size_t i;
+
+	if (!k || !credential_hmac)
+		return -EINVAL;
+	s = staff_find(k, credential_hmac);
+	if (!s)
+		return -ENOENT;
+	i = (size_t)(s - k->staff);
+	memmove(s, s + 1, (k->n_staff - i - 1) * sizeof(*s));
+	k->n_staff--;
+	return 0;
+}
+
+void kiosk_set_pin_required(struct kiosk *k, bool required)
+{
+	if (k)
+		k->config.pin_required = required;
 }
 
 int kiosk_put_staff(struct kiosk *k, const struct kiosk_staff *s)
@@ -1650,6 +1748,7 @@ static const char *const record_type_names[] = {
 	[KIOSK_RECORD_DOOR_LEFT_OPEN] = "door_left_open",
 	[KIOSK_RECORD_DOOR_CLOSED] = "door_closed",
 	[KIOSK_RECORD_PIN_LOCKOUT] = "pin_lockout",
+	[KIOSK_RECORD_COMMAND_DONE] = "command_done",
 };
 
 static const char *const purpose_names[] = {
@@ -1709,7 +1808,7 @@ static const char *const screen_names[] = {
 };
 
 /* A new enum value without a name fails the build here. */
-_Static_assert(ARRAY_SIZE(record_type_names) == KIOSK_RECORD_PIN_LOCKOUT + 1,
+_Static_assert(ARRAY_SIZE(record_type_names) == KIOSK_RECORD_COMMAND_DONE + 1,
 	       "record type names");
 _Static_assert(ARRAY_SIZE(purpose_names) == KIOSK_PURPOSE_MAINTENANCE + 1,
 	       "purpose names");

@@ -26,6 +26,8 @@
 #define KIOSK_NAME_MAX		   47 /* patron first name, bytes */
 #define KIOSK_SESSION_LOCKERS_MAX  16 /* doors one patron session may open */
 #define KIOSK_ACTOR_MAX		   79
+#define KIOSK_COMMAND_ID_MAX	   63 /* a server command's id */
+#define KIOSK_RESULT_MAX	   31
 /* A finished session shows its last screen this long, then idle. */
 #define KIOSK_DONE_SCREEN_USEC (8ULL * 1000000ULL)
 /* How often loaded holds are checked for expiry. */
@@ -211,6 +213,12 @@ enum kiosk_record_type {
 	KIOSK_RECORD_DOOR_LEFT_OPEN,   /* open too long: alarm */
 	KIOSK_RECORD_DOOR_CLOSED,      /* closed after an alarm */
 	KIOSK_RECORD_PIN_LOCKOUT,      /* too many wrong PINs: actor */
+	/*
+	 * A server command that made no record of its own (sync_now,
+	 * unload_hold, a type unknown here) or was refused: .command,
+	 * .result. Made by the daemon, never by the core.
+	 */
+	KIOSK_RECORD_COMMAND_DONE,
 };
 
 /* An event for the outbox, and the state change the store applies with it. */
@@ -223,6 +231,10 @@ struct kiosk_record {
 	enum kiosk_fault fault;		     /* LOCKER_FAULT */
 	/* "patron:<hmac>", "staff:<hmac>", "service", or "" */
 	char actor[KIOSK_ACTOR_MAX + 1];
+	/* The server command this record carries out, or "". */
+	char command[KIOSK_COMMAND_ID_MAX + 1];
+	/* COMMAND_DONE: "done", or why not ("busy", "no_such_locker"...). */
+	char result[KIOSK_RESULT_MAX + 1];
 };
 
 enum kiosk_timer_kind {
@@ -324,6 +336,12 @@ struct kiosk_input {
 	 * command), which acts as "service" without a session.
 	 */
 	bool service;
+	/*
+	 * OPEN, DISABLE, ENABLE with .service: the id of the server command
+	 * this input carries out (NULL or "" for none), put on the first
+	 * record the input makes, so the store can refuse it a second time.
+	 */
+	const char *command;
 	const char *credential;
 	const char *pin;
 	const char *hold_id;
@@ -350,10 +368,31 @@ void kiosk_free(struct kiosk *k);
  */
 int kiosk_add_hold(struct kiosk *k, const struct kiosk_hold *h);
 /*
+ * The server's newer copy of a hold (h->state PENDING, locker 0): added
+ * when unknown (-ENOSPC past max_holds), replaced whole while PENDING (also
+ * while it is being loaded: the opening refers to it by id), and only its
+ * expires_at taken while LOADED or EXPIRED. 0, or -EINVAL for a bad hold.
+ */
+int kiosk_put_hold(struct kiosk *k, const struct kiosk_hold *h);
+/*
+ * Forgets a PENDING hold the server took away: 0, -ENOENT when unknown,
+ * -EBUSY when it is in a locker or being loaded right now.
+ * kiosk_can_remove_hold() gives the same answer and changes nothing.
+ */
+int kiosk_remove_hold(struct kiosk *k, const char *id);
+int kiosk_can_remove_hold(const struct kiosk *k, const char *id);
+/*
  * Adds a staff credential, or gives a known one its new PIN hash and role.
  * Returns 0, -ENOSPC, -EINVAL.
  */
 int kiosk_put_staff(struct kiosk *k, const struct kiosk_staff *s);
+/*
+ * Forgets a staff credential: 0, -ENOENT. A staff session of it that is
+ * open goes on until it ends; the card no longer logs in.
+ */
+int kiosk_remove_staff(struct kiosk *k, const char *credential_hmac);
+/* The server's pin_required, for the sessions that start from now on. */
+void kiosk_set_pin_required(struct kiosk *k, bool required);
 /* Persistent locker state; -EINVAL for a bad number. */
 int kiosk_set_locker_state(struct kiosk *k, unsigned locker,
 			   const struct kiosk_locker_state *state);

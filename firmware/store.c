@@ -125,6 +125,30 @@ static const char *const migrations[] = {
 	/* 2: staff load a hold by scanning one of its books. */
 	"CREATE INDEX hold_items_barcode ON hold_items (barcode);"
 	"PRAGMA user_version = 2;",
+	/* 3: sync with the library's server. */
+	"ALTER TABLE outbox ADD COLUMN rejected TEXT"
+	"  CHECK (rejected IS NULL OR (sent = 1"
+	"    AND length(CAST(rejected AS BLOB)) BETWEEN 1 AND 255));"
+	"CREATE TABLE sync_state ("
+	"  key TEXT PRIMARY KEY NOT NULL CHECK (length(key) BETWEEN 1 AND 32"
+	"    AND key NOT GLOB '*[^a-z_]*'),"
+	"  value TEXT NOT NULL CHECK (length(CAST(value AS BLOB)) <= 1024)"
+	") STRICT;"
+	"INSERT INTO sync_state (key, value) VALUES ('rejected_events', '0');"
+	/* The ids a full set of changes has listed so far. */
+	"CREATE TABLE full_seen ("
+	"  kind TEXT NOT NULL CHECK (kind IN ('hold', 'staff')),"
+	"  id TEXT NOT NULL,"
+	"  PRIMARY KEY (kind, id)"
+	") STRICT, WITHOUT ROWID;"
+	"CREATE TABLE commands ("
+	"  id TEXT PRIMARY KEY NOT NULL CHECK (length(id) BETWEEN 1 AND 63"
+	"    AND id NOT GLOB '*[^!-~]*'),"
+	"  done_at_usec INTEGER NOT NULL,"
+	"  result TEXT NOT NULL CHECK (result <> '' AND result NOT GLOB '*[^a-z_]*'),"
+	"  acked INTEGER NOT NULL DEFAULT 0 CHECK (acked IN (0, 1))"
+	") STRICT;"
+	"PRAGMA user_version = 3;",
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,
@@ -169,6 +193,27 @@ enum store_stmt {
 	STORE_STMT_OUTBOX_MARK_SENT,
 	STORE_STMT_OUTBOX_PRUNE,
 	STORE_STMT_HOLD_PRUNE,
+	STORE_STMT_OUTBOX_MARK_UUID,
+	STORE_STMT_HOLD_STATE,
+	STORE_STMT_HOLD_REPLACE,
+	STORE_STMT_HOLD_SET_EXPIRY,
+	STORE_STMT_HOLD_DELETE_PENDING,
+	STORE_STMT_CREDENTIAL_DELETE,
+	STORE_STMT_ITEM_DELETE,
+	STORE_STMT_STAFF_DELETE,
+	STORE_STMT_SYNC_GET,
+	STORE_STMT_SYNC_SET,
+	STORE_STMT_SYNC_DELETE,
+	STORE_STMT_SYNC_ADD_REJECTED,
+	STORE_STMT_SEEN_CLEAR,
+	STORE_STMT_SEEN_ADD,
+	STORE_STMT_UNSEEN_HOLDS,
+	STORE_STMT_UNSEEN_STAFF,
+	STORE_STMT_COMMAND_INSERT,
+	STORE_STMT_COMMAND_EXISTS,
+	STORE_STMT_COMMAND_UNACKED,
+	STORE_STMT_COMMAND_ACK,
+	STORE_STMT_COMMAND_PRUNE,
 	_STORE_STMT_MAX,
 };
 
@@ -276,6 +321,54 @@ static const char *const stmt_sql[_STORE_STMT_MAX] = {
 		"DELETE FROM holds WHERE id IN (SELECT id FROM holds"
 		" WHERE state IN ('picked_up', 'unloaded')"
 		" ORDER BY finished_at_usec DESC, rowid DESC LIMIT -1 OFFSET ?1)",
+	[STORE_STMT_OUTBOX_MARK_UUID] =
+		"UPDATE outbox SET sent = 1, rejected = ?2"
+		" WHERE uuid = ?1 AND sent = 0",
+	[STORE_STMT_HOLD_STATE] = "SELECT state FROM holds WHERE id = ?1",
+	[STORE_STMT_HOLD_REPLACE] =
+		"UPDATE holds SET size = ?2, patron_name = ?3, code_hmac = ?4,"
+		" pin_hash = ?5, expires_at_usec = ?6"
+		" WHERE id = ?1 AND state = 'pending'",
+	[STORE_STMT_HOLD_SET_EXPIRY] =
+		"UPDATE holds SET expires_at_usec = ?2 WHERE id = ?1",
+	[STORE_STMT_HOLD_DELETE_PENDING] =
+		"DELETE FROM holds WHERE id = ?1 AND state = 'pending'",
+	[STORE_STMT_CREDENTIAL_DELETE] =
+		"DELETE FROM hold_credentials WHERE hold_id = ?1",
+	[STORE_STMT_ITEM_DELETE] = "DELETE FROM hold_items WHERE hold_id = ?1",
+	[STORE_STMT_STAFF_DELETE] =
+		"DELETE FROM staff WHERE credential_hmac = ?1",
+	[STORE_STMT_SYNC_GET] = "SELECT value FROM sync_state WHERE key = ?1",
+	[STORE_STMT_SYNC_SET] =
+		"INSERT INTO sync_state (key, value) VALUES (?1, ?2)"
+		" ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+	[STORE_STMT_SYNC_DELETE] = "DELETE FROM sync_state WHERE key = ?1",
+	[STORE_STMT_SYNC_ADD_REJECTED] =
+		"UPDATE sync_state SET value = CAST(value AS INTEGER) + ?1"
+		" WHERE key = 'rejected_events'",
+	[STORE_STMT_SEEN_CLEAR] = "DELETE FROM full_seen",
+	[STORE_STMT_SEEN_ADD] = "INSERT INTO full_seen (kind, id)"
+				" VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+	[STORE_STMT_UNSEEN_HOLDS] =
+		"SELECT id FROM holds WHERE state = 'pending' AND id NOT IN"
+		" (SELECT id FROM full_seen WHERE kind = 'hold') ORDER BY id",
+	[STORE_STMT_UNSEEN_STAFF] =
+		"SELECT credential_hmac FROM staff WHERE credential_hmac NOT IN"
+		" (SELECT id FROM full_seen WHERE kind = 'staff')"
+		" ORDER BY credential_hmac",
+	[STORE_STMT_COMMAND_INSERT] =
+		"INSERT INTO commands (id, done_at_usec, result)"
+		" VALUES (?1, ?2, ?3)",
+	[STORE_STMT_COMMAND_EXISTS] = "SELECT 1 FROM commands WHERE id = ?1",
+	[STORE_STMT_COMMAND_UNACKED] = "SELECT id FROM commands WHERE acked = 0"
+				       " ORDER BY done_at_usec, rowid LIMIT ?1",
+	[STORE_STMT_COMMAND_ACK] =
+		"UPDATE commands SET acked = 1 WHERE id = ?1",
+	/* Deletes the acknowledged commands but the newest ?1. */
+	[STORE_STMT_COMMAND_PRUNE] =
+		"DELETE FROM commands WHERE acked = 1 AND rowid IN"
+		" (SELECT rowid FROM commands WHERE acked = 1"
+		" ORDER BY done_at_usec DESC, rowid DESC LIMIT -1 OFFSET ?1)",
 };
 
 struct store {
@@ -289,6 +382,7 @@ struct store {
 	 * record.
 	 */
 	uint64_t n_unsent;
+	bool user_tx; /* store_begin() opened a transaction */
 	char error[256];
 };
 
@@ -403,6 +497,27 @@ static void tx_rollback(struct store *s)
 {
 	if (!sqlite3_get_autocommit(s->db))
 		(void)run(s, STORE_STMT_ROLLBACK, "rollback");
+}
+
+/*
+ * A change of several statements runs in the caller's transaction when
+ * store_begin() opened one, else in its own: own_begin() and own_end(r)
+ * (which commits on r == 0, rolls back otherwise, and returns the result).
+ */
+static int own_begin(struct store *s)
+{
+	return s->user_tx ? 0 : tx_begin(s, true);
+}
+
+static int own_end(struct store *s, int r)
+{
+	if (s->user_tx)
+		return r;
+	if (r == 0)
+		r = tx_commit(s);
+	if (r < 0)
+		tx_rollback(s);
+	return r;
 }
 
 /* Copies a text column into a fixed buffer; -EILSEQ when it does not fit. */
@@ -1006,6 +1121,7 @@ static int record_apply(struct store *s, const struct kiosk_record *rec,
 	case KIOSK_RECORD_DOOR_LEFT_OPEN:
 	case KIOSK_RECORD_DOOR_CLOSED:
 	case KIOSK_RECORD_PIN_LOCKOUT:
+	case KIOSK_RECORD_COMMAND_DONE:
 		break;
 	}
 	/* Events that change nothing but the outbox. */
@@ -1045,6 +1161,7 @@ static int record_apply(struct store *s, const struct kiosk_record *rec,
 	case KIOSK_RECORD_DOOR_LEFT_OPEN:
 	case KIOSK_RECORD_DOOR_CLOSED:
 	case KIOSK_RECORD_PIN_LOCKOUT:
+	case KIOSK_RECORD_COMMAND_DONE:
 		break;
 	}
 	return update_one(s, st, kiosk_record_type_to_string(rec->type));
@@ -1081,6 +1198,7 @@ static int record_opening(struct store *s, const struct kiosk_record *rec)
 	case KIOSK_RECORD_DOOR_LEFT_OPEN:
 	case KIOSK_RECORD_DOOR_CLOSED:
 	case KIOSK_RECORD_PIN_LOCKOUT:
+	case KIOSK_RECORD_COMMAND_DONE:
 		return 0;
 	}
 	r = stmt_get(s, STORE_STMT_LOCKER_SET_OPENING, &st);
@@ -1158,6 +1276,8 @@ static int payload_build(struct store *s, const struct kiosk_record *rec,
 		r = json_put(o, "locker", json_integer(rec->locker));
 	if (r == 0 && rec->actor[0])
 		r = json_put(o, "actor", json_string(rec->actor));
+	if (r == 0 && rec->command[0])
+		r = json_put(o, "command", json_string(rec->command));
 
 	switch (rec->type) {
 	case KIOSK_RECORD_LOCKER_UNLOCKED:
@@ -1188,6 +1308,10 @@ static int payload_build(struct store *s, const struct kiosk_record *rec,
 	case KIOSK_RECORD_DOOR_LEFT_OPEN:
 	case KIOSK_RECORD_DOOR_CLOSED:
 	case KIOSK_RECORD_PIN_LOCKOUT:
+		break;
+	case KIOSK_RECORD_COMMAND_DONE:
+		if (r == 0)
+			r = json_put(o, "result", json_string(rec->result));
 		break;
 	}
 	if (r == 0 && with_items)
@@ -1249,11 +1373,21 @@ static int record_check(struct store *s, const struct kiosk_record *rec)
 		known = true;
 		needs_locker = false;
 		break;
+	case KIOSK_RECORD_COMMAND_DONE:
+		known = true;
+		needs_locker = false;
+		if (!TERMINATED(rec->command) || !rec->command[0] ||
+		    !TERMINATED(rec->result) || !rec->result[0])
+			return store_error(
+				s, -EINVAL,
+				"command_done: no command or result");
+		break;
 	}
 	if (!known || !kiosk_record_type_to_string(rec->type))
 		return store_error(s, -EINVAL, "unknown record type %d",
 				   (int)rec->type);
-	if (!TERMINATED(rec->hold_id) || !TERMINATED(rec->actor))
+	if (!TERMINATED(rec->hold_id) || !TERMINATED(rec->actor) ||
+	    !TERMINATED(rec->command) || !TERMINATED(rec->result))
 		return store_error(s, -EINVAL, "record: unterminated text");
 	if (needs_hold && !rec->hold_id[0])
 		return store_error(s, -EINVAL, "%s: no hold",
@@ -1262,6 +1396,30 @@ static int record_check(struct store *s, const struct kiosk_record *rec)
 		return store_error(s, -EINVAL, "%s: no locker",
 				   kiosk_record_type_to_string(rec->type));
 	return 0;
+}
+
+/* Notes a server command done; -EALREADY when it was done before. */
+static int command_insert(struct store *s, const struct kiosk_record *rec,
+			  int64_t wall_usec)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	r = stmt_get(s, STORE_STMT_COMMAND_INSERT, &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, rec->command, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, wall_usec);
+	sqlite3_bind_text(st, 3, rec->result[0] ? rec->result : "done", -1,
+			  SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+		r = store_error(s, -EALREADY, "command %s: carried out already",
+				rec->command);
+	else if (rc != SQLITE_DONE)
+		r = store_fail(s, rc, "command");
+	stmt_done(st);
+	return r;
 }
 
 static int outbox_append(struct store *s, const char *uuid, const char *type,
@@ -1303,6 +1461,11 @@ static void prune(struct store *s)
 		(void)stmt_exec(s, st, "prune holds");
 		stmt_done(st);
 	}
+	if (stmt_get(s, STORE_STMT_COMMAND_PRUNE, &st) == 0) {
+		sqlite3_bind_int64(st, 1, STORE_COMMANDS_KEEP);
+		(void)stmt_exec(s, st, "prune commands");
+		stmt_done(st);
+	}
 }
 
 int store_record(struct store *s, const struct kiosk_record *rec,
@@ -1314,6 +1477,8 @@ int store_record(struct store *s, const struct kiosk_record *rec,
 	int64_t seq = 0;
 	int r;
 
+	if (s->user_tx)
+		return store_error(s, -EBUSY, "record: inside a transaction");
 	r = record_check(s, rec);
 	if (r < 0)
 		return r;
@@ -1337,13 +1502,17 @@ int store_record(struct store *s, const struct kiosk_record *rec,
 	r = tx_begin(s, true);
 	if (r < 0)
 		return r;
-	if (rec->locker) {
+	/* What the server's command named need not exist: it is said so. */
+	if (rec->command[0])
+		r = command_insert(s, rec, wall_usec);
+	if (r >= 0 && rec->locker && rec->type != KIOSK_RECORD_COMMAND_DONE) {
 		r = row_exists(s, STORE_STMT_LOCKER_EXISTS, NULL, rec->locker);
 		if (r == 0)
 			r = store_error(s, -EINVAL, "%s: no locker %u", type,
 					rec->locker);
 	}
-	if (r >= 0 && rec->hold_id[0]) {
+	if (r >= 0 && rec->hold_id[0] &&
+	    rec->type != KIOSK_RECORD_COMMAND_DONE) {
 		r = row_exists(s, STORE_STMT_HOLD_EXISTS, rec->hold_id, 0);
 		if (r == 0)
 			r = store_error(s, -EINVAL, "%s: no hold %s", type,
@@ -1351,7 +1520,7 @@ int store_record(struct store *s, const struct kiosk_record *rec,
 	}
 	if (r >= 0)
 		r = record_apply(s, rec, wall_usec);
-	if (r >= 0 && rec->locker)
+	if (r >= 0 && rec->locker && rec->type != KIOSK_RECORD_COMMAND_DONE)
 		r = record_opening(s, rec);
 	if (r >= 0)
 		r = payload_build(s, rec, &payload);
@@ -1433,6 +1602,8 @@ static int hold_check(struct store *s, const struct store_hold *h)
 	return 0;
 }
 
+static int hold_insert_children(struct store *s, const struct store_hold *h);
+
 static int hold_insert(struct store *s, const struct store_hold *h)
 {
 	const struct kiosk_hold *k = &h->hold;
@@ -1466,6 +1637,15 @@ static int hold_insert(struct store *s, const struct store_hold *h)
 	stmt_done(st);
 	if (r < 0)
 		return r;
+	return hold_insert_children(s, h);
+}
+
+/* A hold's credentials and items, after its row. */
+static int hold_insert_children(struct store *s, const struct store_hold *h)
+{
+	const struct kiosk_hold *k = &h->hold;
+	sqlite3_stmt *st = NULL;
+	int r;
 
 	r = stmt_get(s, STORE_STMT_CREDENTIAL_INSERT, &st);
 	for (unsigned i = 0; r == 0 && i < k->n_credentials; i++) {
@@ -1496,15 +1676,11 @@ int store_add_hold(struct store *s, const struct store_hold *h)
 	r = hold_check(s, h);
 	if (r < 0)
 		return r;
-	r = tx_begin(s, true);
+	r = own_begin(s);
 	if (r < 0)
 		return r;
 	r = hold_insert(s, h);
-	if (r == 0)
-		r = tx_commit(s);
-	if (r < 0)
-		tx_rollback(s);
-	return r;
+	return own_end(s, r);
 }
 
 int store_put_staff(struct store *s, const struct kiosk_staff *st_in)
@@ -1951,4 +2127,387 @@ int store_check_integrity(struct store *s)
 		r = store_fail(s, rc, "foreign_key_check");
 	sqlite3_finalize(st);
 	return r;
+}
+
+/* ---- sync with the library's server ---- */
+
+int store_begin(struct store *s)
+{
+	int r;
+
+	if (s->user_tx)
+		return store_error(s, -EBUSY, "a transaction is open already");
+	r = tx_begin(s, true);
+	if (r == 0)
+		s->user_tx = true;
+	return r;
+}
+
+int store_commit(struct store *s)
+{
+	int r;
+
+	if (!s->user_tx)
+		return store_error(s, -EINVAL, "no transaction is open");
+	r = tx_commit(s);
+	if (r < 0)
+		tx_rollback(s);
+	s->user_tx = false;
+	return r;
+}
+
+void store_rollback(struct store *s)
+{
+	tx_rollback(s);
+	s->user_tx = false;
+}
+
+int store_mark_events_sent(struct store *s, const struct store_sent_mark *marks,
+			   unsigned n, unsigned *ret_marked)
+{
+	unsigned marked = 0, rejected = 0;
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if (s->user_tx)
+		return store_error(s, -EBUSY,
+				   "mark sent: inside a transaction");
+	for (unsigned i = 0; i < n; i++)
+		if (!marks[i].uuid ||
+		    (marks[i].rejected && (!marks[i].rejected[0] ||
+					   strlen(marks[i].rejected) > 255)))
+			return store_error(s, -EINVAL,
+					   "mark sent: bad uuid or reason");
+	r = tx_begin(s, true);
+	if (r < 0)
+		return r;
+	r = stmt_get(s, STORE_STMT_OUTBOX_MARK_UUID, &st);
+	for (unsigned i = 0; r == 0 && i < n; i++) {
+		sqlite3_bind_text(st, 1, marks[i].uuid, -1, SQLITE_STATIC);
+		if (marks[i].rejected)
+			sqlite3_bind_text(st, 2, marks[i].rejected, -1,
+					  SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, 2);
+		r = stmt_exec(s, st, "mark sent");
+		if (r == 0 && sqlite3_changes(s->db) == 1) {
+			marked++;
+			rejected += marks[i].rejected != NULL;
+		}
+		stmt_done(st);
+	}
+	if (r == 0 && rejected) {
+		r = stmt_get(s, STORE_STMT_SYNC_ADD_REJECTED, &st);
+		if (r == 0) {
+			sqlite3_bind_int64(st, 1, rejected);
+			r = stmt_exec(s, st, "rejected count");
+			stmt_done(st);
+		}
+	}
+	if (r == 0)
+		r = tx_commit(s);
+	if (r < 0) {
+		tx_rollback(s);
+		return r;
+	}
+	s->n_unsent -= marked < s->n_unsent ? marked : s->n_unsent;
+	if (ret_marked)
+		*ret_marked = marked;
+	return 0;
+}
+
+int store_count_rejected(struct store *s, uint64_t *ret)
+{
+	char value[24];
+	int r;
+
+	r = store_get_sync_value(s, "rejected_events", value, sizeof(value));
+	if (r < 0)
+		return r;
+	*ret = strtoull(value, NULL, 10);
+	return 0;
+}
+
+/* Binds ?1 to text, runs the statement, returns the rows it changed. */
+static int exec_on(struct store *s, enum store_stmt id, const char *text,
+		   const char *what)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = stmt_get(s, id, &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+	r = stmt_exec(s, st, what);
+	stmt_done(st);
+	return r < 0 ? r : sqlite3_changes(s->db);
+}
+
+static int hold_state_of(struct store *s, const char *id,
+			 enum kiosk_hold_state *ret)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	r = stmt_get(s, STORE_STMT_HOLD_STATE, &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *v = (const char *)sqlite3_column_text(st, 0);
+
+		r = v && kiosk_hold_state_from_string(v, ret) == 0 ?
+			    0 :
+			    store_error(s, -EILSEQ, "hold %s: bad state", id);
+	} else if (rc == SQLITE_DONE) {
+		r = -ENOENT;
+	} else {
+		r = store_fail(s, rc, "hold");
+	}
+	stmt_done(st);
+	return r;
+}
+
+static int hold_replace(struct store *s, const struct store_hold *h)
+{
+	const struct kiosk_hold *k = &h->hold;
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = stmt_get(s, STORE_STMT_HOLD_REPLACE, &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, k->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, kiosk_size_to_string(k->size), -1,
+			  SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, k->patron_name, -1, SQLITE_STATIC);
+	bind_text_or_null(st, 4, k->code_hmac);
+	bind_text_or_null(st, 5, k->pin_hash);
+	sqlite3_bind_int64(st, 6, k->expires_at_usec);
+	r = update_one(s, st, "hold");
+	if (r == 0)
+		r = exec_on(s, STORE_STMT_CREDENTIAL_DELETE, k->id,
+			    "credentials");
+	if (r >= 0)
+		r = exec_on(s, STORE_STMT_ITEM_DELETE, k->id, "items");
+	if (r >= 0)
+		r = hold_insert_children(s, h);
+	return r;
+}
+
+int store_put_hold(struct store *s, const struct store_hold *h,
+		   enum store_put_result *ret)
+{
+	enum store_put_result result = STORE_PUT_KEPT;
+	enum kiosk_hold_state state;
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = hold_check(s, h);
+	if (r < 0)
+		return r;
+	if (h->hold.state != KIOSK_HOLD_STATE_PENDING)
+		return store_error(s, -EINVAL, "hold %s: not pending",
+				   h->hold.id);
+	r = own_begin(s);
+	if (r < 0)
+		return r;
+	r = hold_state_of(s, h->hold.id, &state);
+	if (r == -ENOENT) {
+		r = hold_insert(s, h);
+		result = STORE_PUT_ADDED;
+	} else if (r == 0) {
+		switch (state) {
+		case KIOSK_HOLD_STATE_PENDING:
+			r = hold_replace(s, h);
+			result = STORE_PUT_REPLACED;
+			break;
+		case KIOSK_HOLD_STATE_LOADED:
+		case KIOSK_HOLD_STATE_EXPIRED:
+			r = stmt_get(s, STORE_STMT_HOLD_SET_EXPIRY, &st);
+			if (r < 0)
+				break;
+			sqlite3_bind_text(st, 1, h->hold.id, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 2, h->hold.expires_at_usec);
+			r = update_one(s, st, "hold expiry");
+			result = STORE_PUT_EXPIRY_UPDATED;
+			break;
+		case KIOSK_HOLD_STATE_PICKED_UP:
+		case KIOSK_HOLD_STATE_UNLOADED:
+			break;
+		}
+	}
+	r = own_end(s, r < 0 ? r : 0);
+	if (r == 0 && ret)
+		*ret = result;
+	return r;
+}
+
+int store_remove_pending_hold(struct store *s, const char *id)
+{
+	enum kiosk_hold_state state;
+	int r;
+
+	r = exec_on(s, STORE_STMT_HOLD_DELETE_PENDING, id, "hold");
+	if (r != 0)
+		return r < 0 ? r : 0;
+	r = hold_state_of(s, id, &state);
+	return r == 0 ? -EBUSY : r;
+}
+
+int store_remove_staff(struct store *s, const char *credential_hmac)
+{
+	int r = exec_on(s, STORE_STMT_STAFF_DELETE, credential_hmac, "staff");
+
+	return r < 0 ? r : r == 0 ? -ENOENT : 0;
+}
+
+static bool sync_key_ok(const char *key)
+{
+	size_t n = strlen(key);
+
+	return n >= 1 && n <= 32 &&
+	       strspn(key, "abcdefghijklmnopqrstuvwxyz_") == n;
+}
+
+int store_get_sync_value(struct store *s, const char *key, char *ret, size_t n)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if (!sync_key_ok(key))
+		return store_error(s, -EINVAL, "sync value: bad key");
+	r = stmt_get(s, STORE_STMT_SYNC_GET, &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *v = (const char *)sqlite3_column_text(st, 0);
+		size_t len = v ? strlen(v) : 0;
+
+		if (!v)
+			r = store_error(s, -ENOMEM, "out of memory");
+		else if (len >= n)
+			r = -ENOBUFS;
+		else
+			memcpy(ret, v, len + 1);
+	} else if (rc == SQLITE_DONE) {
+		r = -ENOENT;
+	} else {
+		r = store_fail(s, rc, "sync value");
+	}
+	stmt_done(st);
+	return r;
+}
+
+int store_set_sync_value(struct store *s, const char *key, const char *value)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if (!sync_key_ok(key) || strlen(value) > 1024)
+		return store_error(s, -EINVAL, "sync value: bad key or value");
+	r = stmt_get(s, STORE_STMT_SYNC_SET, &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	r = stmt_exec(s, st, "sync value");
+	stmt_done(st);
+	return r;
+}
+
+int store_delete_sync_value(struct store *s, const char *key)
+{
+	int r;
+
+	if (!sync_key_ok(key))
+		return store_error(s, -EINVAL, "sync value: bad key");
+	r = exec_on(s, STORE_STMT_SYNC_DELETE, key, "sync value");
+	return r < 0 ? r : r == 0 ? -ENOENT : 0;
+}
+
+int store_full_seen_clear(struct store *s)
+{
+	return run(s, STORE_STMT_SEEN_CLEAR, "full set");
+}
+
+int store_full_seen_add(struct store *s, enum store_kind kind, const char *id)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = stmt_get(s, STORE_STMT_SEEN_ADD, &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, kind == STORE_KIND_HOLD ? "hold" : "staff", -1,
+			  SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	r = stmt_exec(s, st, "full set");
+	stmt_done(st);
+	return r;
+}
+
+/* Calls cb with the text of column 0 of each row of a cached query. */
+static int foreach_id(struct store *s, sqlite3_stmt *st,
+		      int (*cb)(const char *id, void *userdata), void *userdata,
+		      const char *what)
+{
+	int r = 0, rc = SQLITE_DONE;
+
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+
+		r = id ? cb(id, userdata) :
+			 store_error(s, -ENOMEM, "out of memory");
+	}
+	if (r == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+		r = store_fail(s, rc, what);
+	stmt_done(st);
+	return r;
+}
+
+int store_foreach_unseen(struct store *s, enum store_kind kind,
+			 int (*cb)(const char *id, void *userdata),
+			 void *userdata)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = stmt_get(s,
+		     kind == STORE_KIND_HOLD ? STORE_STMT_UNSEEN_HOLDS :
+					       STORE_STMT_UNSEEN_STAFF,
+		     &st);
+	if (r < 0)
+		return r;
+	return foreach_id(s, st, cb, userdata, "full set");
+}
+
+int store_command_is_done(struct store *s, const char *id)
+{
+	return row_exists(s, STORE_STMT_COMMAND_EXISTS, id, 0);
+}
+
+int store_foreach_unacked_command(struct store *s, unsigned limit,
+				  int (*cb)(const char *id, void *userdata),
+				  void *userdata)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = stmt_get(s, STORE_STMT_COMMAND_UNACKED, &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, limit);
+	return foreach_id(s, st, cb, userdata, "commands");
+}
+
+int store_ack_command(struct store *s, const char *id)
+{
+	int r = exec_on(s, STORE_STMT_COMMAND_ACK, id, "command");
+
+	return r < 0 ? r : r == 0 ? -ENOENT : 0;
 }

@@ -19,7 +19,9 @@
 /* Holds picked up or unloaded longer ago than the newest this many, too. */
 #define STORE_FINISHED_KEEP 10000
 /* PRAGMA user_version of the schema this code writes. */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
+/* Done server commands the server stopped sending, kept to refuse repeats. */
+#define STORE_COMMANDS_KEEP 1000
 
 struct store_item {
 	char barcode[STORE_BARCODE_MAX + 1];
@@ -138,6 +140,88 @@ int store_foreach_unsent(struct store *s, unsigned limit,
 /* Marks every event up to and including seq sent, once the server has it. */
 int store_mark_sent(struct store *s, int64_t seq);
 int store_count_unsent(struct store *s, uint64_t *ret);
+
+/*
+ * The server's answer per event: each listed unsent event is marked sent,
+ * with the server's reason when it was rejected (1..255 bytes), in one
+ * transaction; unknown or already sent ones are skipped. *ret_marked (may
+ * be NULL) gets how many changed.
+ */
+struct store_sent_mark {
+	const char *uuid;
+	const char *rejected; /* NULL: accepted (or a duplicate) */
+};
+int store_mark_events_sent(struct store *s, const struct store_sent_mark *marks,
+			   unsigned n, unsigned *ret_marked);
+/* Events the server ever rejected (kept when they are pruned). */
+int store_count_rejected(struct store *s, uint64_t *ret);
+
+/*
+ * One transaction around several changes (a changes reply). Every store
+ * function that changes something runs in it while it is open, else in its
+ * own; store_record() and store_mark_events_sent() are refused (-EBUSY).
+ * store_commit() rolls back what it could not commit.
+ */
+int store_begin(struct store *s);
+int store_commit(struct store *s);
+void store_rollback(struct store *s);
+
+enum store_put_result {
+	STORE_PUT_ADDED,
+	STORE_PUT_REPLACED,	  /* it was pending: taken whole */
+	STORE_PUT_EXPIRY_UPDATED, /* in a locker: only expires_at taken */
+	STORE_PUT_KEPT,		  /* finished here: the server's copy ignored */
+};
+/*
+ * The server's copy of a hold (state PENDING), as kiosk_put_hold(): added
+ * when unknown; replaced with its credentials and items while pending;
+ * only its expires_at taken while loaded or expired; ignored when picked
+ * up or unloaded. ret (may be NULL) says which. -EINVAL for a bad hold.
+ */
+int store_put_hold(struct store *s, const struct store_hold *h,
+		   enum store_put_result *ret);
+/* Deletes a pending hold: 0, -ENOENT, -EBUSY when it is not pending. */
+int store_remove_pending_hold(struct store *s, const char *id);
+/* 0, or -ENOENT. */
+int store_remove_staff(struct store *s, const char *credential_hmac);
+
+/*
+ * Small values the sync module keeps (its cursor, the server's settings):
+ * key 1..32 of [a-z_], value at most 1024 bytes. Get: 0, -ENOENT,
+ * -ENOBUFS when n is too small (ret untouched then). Delete: 0, -ENOENT.
+ */
+int store_get_sync_value(struct store *s, const char *key, char *ret, size_t n);
+int store_set_sync_value(struct store *s, const char *key, const char *value);
+int store_delete_sync_value(struct store *s, const char *key);
+
+/*
+ * A full set of holds and staff spans pages: the ids seen so far are kept
+ * here, and once the last page is in, the pending holds (and staff) the
+ * set lacks are walked to be dropped.
+ */
+enum store_kind {
+	STORE_KIND_HOLD,
+	STORE_KIND_STAFF,
+};
+int store_full_seen_clear(struct store *s);
+int store_full_seen_add(struct store *s, enum store_kind kind, const char *id);
+int store_foreach_unseen(struct store *s, enum store_kind kind,
+			 int (*cb)(const char *id, void *userdata),
+			 void *userdata);
+
+/*
+ * Server commands. store_record() of a record whose .command is set notes
+ * the command done in the same transaction, and fails with -EALREADY,
+ * writing nothing, when it was done before: one command never pulses a
+ * lock twice, even across a crash.
+ */
+int store_command_is_done(struct store *s, const char *id); /* 1, 0, -errno */
+/* The done commands the server still sends, oldest first, at most limit. */
+int store_foreach_unacked_command(struct store *s, unsigned limit,
+				  int (*cb)(const char *id, void *userdata),
+				  void *userdata);
+/* The server stopped sending it. 0, or -ENOENT. */
+int store_ack_command(struct store *s, const char *id);
 
 /* PRAGMA integrity_check: 0 when "ok", -EILSEQ otherwise. */
 int store_check_integrity(struct store *s);

@@ -306,15 +306,25 @@ static void migrates_a_version_1_database_keeping_its_data(void **state)
 	add_hold(f, "h1", 'a');
 	store_free(f->s);
 	f->s = NULL;
-	/* What version 1 was: without migration 2's index. */
-	assert_int_equal(db_exec(f->path, "DROP INDEX hold_items_barcode;"
-					  "PRAGMA user_version = 1"),
+	/* What version 1 was: without migration 2's index and 3's tables. */
+	assert_int_equal(db_exec(f->path,
+				 "DROP INDEX hold_items_barcode;"
+				 "DROP TABLE sync_state;"
+				 "DROP TABLE full_seen;"
+				 "DROP TABLE commands;"
+				 "ALTER TABLE outbox DROP COLUMN rejected;"
+				 "PRAGMA user_version = 1"),
 			 SQLITE_OK);
 	reopen(f, NULL);
-	assert_int_equal(db_int(f, "PRAGMA user_version"), 2);
-	assert_int_equal(db_int(f, "SELECT count(*) FROM sqlite_schema WHERE"
-				   " name = 'hold_items_barcode'"),
-			 1);
+	assert_int_equal(db_int(f, "PRAGMA user_version"), 3);
+	assert_int_equal(db_int(f,
+				"SELECT count(*) FROM sqlite_schema WHERE"
+				" name IN ('hold_items_barcode', 'sync_state',"
+				" 'full_seen', 'commands')"),
+			 4);
+	assert_int_equal(db_int(f, "SELECT value FROM sync_state"
+				   " WHERE key = 'rejected_events'"),
+			 0);
 	assert_int_equal(hold_state(f, "h1"), KIOSK_HOLD_STATE_PENDING);
 	assert_int_equal(store_check_integrity(f->s), 0);
 }
