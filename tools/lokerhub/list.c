@@ -164,8 +164,10 @@ static int list(const char *command, struct list_args *a, const char *sql,
 		return CLI_EXIT_FAILED;
 	/* One snapshot, however long the listing. */
 	sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
-	st = t ? db_query(db, sql, types, k, t, (int64_t)a->limit) :
-		 db_query(db, sql, types, k, (int64_t)a->limit);
+	/* Arguments: the kiosk, the type when the query has one, the limit. */
+	st = strlen(types) == 3 ?
+		     db_query(db, sql, types, k, t, (int64_t)a->limit) :
+		     db_query(db, sql, types, k, (int64_t)a->limit);
 	if (!st) {
 		sqlite3_close(db);
 		return CLI_EXIT_FAILED;
