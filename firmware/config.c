@@ -20,10 +20,10 @@
 #define USEC_PER_SEC  1000000ULL
 
 /*
- * Every key we know can be given once: 34 in the fixed sections, six per
+ * Every key we know can be given once: 43 in the fixed sections, six per
  * [locker.N]. Only accepted keys are remembered, so this is never reached.
  */
-#define KEYS_SEEN_MAX (40 + 6 * KIOSK_LOCKERS_MAX)
+#define KEYS_SEEN_MAX (50 + 6 * KIOSK_LOCKERS_MAX)
 
 struct key_seen {
 	char section[32]; /* [locker.03] and [locker.3] are one: "locker.3" */
@@ -80,6 +80,9 @@ void config_init(struct config *c)
 	c->door_debounce_ms = LOCKBANK_GPIOD_DEBOUNCE_US_DEFAULT / 1000;
 	c->reader_poll_ms = 50;
 	c->outbox_max_unsent = 1000000;
+	c->sync.batch_size = 100;
+	c->sync.status_interval_s = 60;
+	c->sync.pull_interval_s = 60;
 	c->kiosk.pin_required = false;
 	c->kiosk.pin_max_attempts = 3;
 	c->kiosk.pin_lockout_usec = 300 * USEC_PER_SEC;
@@ -750,6 +753,79 @@ static int handle_scanner(struct parse_state *st, int line, const char *name,
 	return 1;
 }
 
+static int handle_sync(struct parse_state *st, int line, const char *name,
+		       const char *v)
+{
+	struct config *c = st->c;
+	unsigned long long x;
+	size_t n = strlen(v);
+
+	if (strcmp(name, "url") == 0) {
+		/* Verification is always on, so plain http is never right. */
+		if (strncmp(v, "https://", 8) != 0 || n <= 8 ||
+		    n > CONFIG_URL_MAX || strpbrk(v, " \t\"#<>\\^`{|}"))
+			return fail(
+				st, line, "sync", name,
+				"must be an https:// URL of at most %d characters",
+				CONFIG_URL_MAX);
+		while (n > 8 && v[n - 1] == '/')
+			n--;
+		memcpy(c->sync.url, v, n);
+		c->sync.url[n] = '\0';
+		return 1;
+	}
+	if (strcmp(name, "token_file") == 0) {
+		if (parse_path(v, c->sync.token_file,
+			       sizeof(c->sync.token_file)))
+			return fail(st, line, "sync", name,
+				    "must be an absolute path");
+		return 1;
+	}
+	if (strcmp(name, "ca_file") == 0 || strcmp(name, "client_cert") == 0 ||
+	    strcmp(name, "client_key") == 0) {
+		char *dst = c->sync.ca_file;
+
+		if (strcmp(name, "client_cert") == 0)
+			dst = c->sync.client_cert;
+		else if (strcmp(name, "client_key") == 0)
+			dst = c->sync.client_key;
+
+		if (parse_path(v, dst, PATH_MAX))
+			return fail(st, line, "sync", name,
+				    "must be an absolute path");
+		if (access(v, R_OK) < 0)
+			return fail(st, line, "sync", name, "%s: %s", v,
+				    strerror(errno));
+		return 1;
+	}
+	if (strcmp(name, "pinned_public_key") == 0) {
+		if (n == 0 || n >= sizeof(c->sync.pinned_public_key) ||
+		    (strncmp(v, "sha256//", 8) != 0 && v[0] != '/'))
+			return fail(
+				st, line, "sync", name,
+				"must be sha256//<base64>[;sha256//...] or an absolute path");
+		memcpy(c->sync.pinned_public_key, v, n + 1);
+		return 1;
+	}
+	if (strcmp(name, "batch_size") == 0) {
+		if (parse_uint(v, 1, 500, &x))
+			return fail(st, line, "sync", name,
+				    "must be a number 1..500");
+		c->sync.batch_size = (unsigned)x;
+		return 1;
+	}
+	if (strcmp(name, "status_interval_s") == 0 ||
+	    strcmp(name, "pull_interval_s") == 0) {
+		if (parse_uint(v, 10, 3600, &x))
+			return fail(st, line, "sync", name,
+				    "must be a number 10..3600");
+		*(name[0] == 's' ? &c->sync.status_interval_s :
+				   &c->sync.pull_interval_s) = (unsigned)x;
+		return 1;
+	}
+	return fail(st, line, "sync", name, "unknown key");
+}
+
 /*
  * inih reads through this, so the handler knows the line it is on. inih
  * would take the rest of a line longer than its buffer for a line of its
@@ -808,6 +884,8 @@ static int dispatch(struct parse_state *st, int line, const char *section,
 		return handle_lockbank(st, line, name, value);
 	if (strcmp(section, "scanner") == 0)
 		return handle_scanner(st, line, name, value);
+	if (strcmp(section, "sync") == 0)
+		return handle_sync(st, line, name, value);
 	if (strcmp(section, "outbox") == 0) {
 		if (strcmp(name, "max_unsent") != 0)
 			return fail(st, line, section, name, "unknown key");
@@ -859,45 +937,62 @@ static int handle(void *user, const char *section, const char *name,
 	return 1;
 }
 
-/* The site key file holds the key as hex: 32 to 128 digits. */
-static int load_site_key(struct config *c, char *error)
+/*
+ * Reads a secret (the site key, the sync token) from a regular file that
+ * others cannot read, trailing blanks dropped. Returns its length, or
+ * -errno with the reason in error.
+ */
+static ssize_t read_secret(const char *path, const char *what, char *text,
+			   size_t size, char *error)
 {
-	char text[2 * CONFIG_SITE_KEY_MAX + 16];
 	struct stat st;
 	size_t n = 0;
 	ssize_t r;
 	int fd;
 
-	fd = open(c->site_key_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		int e = errno;
 
-		snprintf(error, CONFIG_ERROR_MAX, "site key %.300s: %s",
-			 c->site_key_file, strerror(e));
+		snprintf(error, CONFIG_ERROR_MAX, "%s %.300s: %s", what, path,
+			 strerror(e));
 		return -e;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
 		snprintf(error, CONFIG_ERROR_MAX,
-			 "site key %.300s: not a regular file",
-			 c->site_key_file);
+			 "%s %.300s: not a regular file", what, path);
 		return -EINVAL;
 	}
 	if (st.st_mode & S_IRWXO) {
 		close(fd);
 		snprintf(error, CONFIG_ERROR_MAX,
-			 "site key %.300s: readable by others (mode %04o); "
+			 "%s %.300s: readable by others (mode %04o); "
 			 "run chmod 0640 on it",
-			 c->site_key_file, (unsigned)(st.st_mode & 07777));
+			 what, path, (unsigned)(st.st_mode & 07777));
 		return -EPERM;
 	}
-	while (n < sizeof(text) - 1 &&
-	       (r = read(fd, text + n, sizeof(text) - 1 - n)) > 0)
+	while (n < size - 1 && (r = read(fd, text + n, size - 1 - n)) > 0)
 		n += (size_t)r;
 	close(fd);
 	text[n] = '\0';
 	while (n > 0 && isspace((unsigned char)text[n - 1]))
 		text[--n] = '\0';
+	return (ssize_t)n;
+}
+
+/* The site key file holds the key as hex: 32 to 128 digits. */
+static int load_site_key(struct config *c, char *error)
+{
+	char text[2 * CONFIG_SITE_KEY_MAX + 16];
+	ssize_t r;
+	size_t n;
+
+	r = read_secret(c->site_key_file, "site key", text, sizeof(text),
+			error);
+	if (r < 0)
+		return (int)r;
+	n = (size_t)r;
 	if (n % 2 || n < 2 * CONFIG_SITE_KEY_MIN ||
 	    n > 2 * CONFIG_SITE_KEY_MAX) {
 		snprintf(error, CONFIG_ERROR_MAX,
@@ -919,6 +1014,38 @@ static int load_site_key(struct config *c, char *error)
 		c->site_key[i / 2] = (uint8_t)(hi << 4 | lo);
 	}
 	c->kiosk.site_key_len = n / 2;
+	return 0;
+}
+
+/* The bearer token: printable ASCII without blanks, one line. */
+static int load_sync_token(struct config *c, char *error)
+{
+	char text[CONFIG_TOKEN_MAX + 2];
+	ssize_t r;
+	size_t n;
+
+	r = read_secret(c->sync.token_file, "sync token", text, sizeof(text),
+			error);
+	if (r < 0)
+		return (int)r;
+	n = (size_t)r;
+	if (n < CONFIG_TOKEN_MIN || n > CONFIG_TOKEN_MAX) {
+		snprintf(error, CONFIG_ERROR_MAX,
+			 "sync token %.300s: must be %d to %d characters",
+			 c->sync.token_file, CONFIG_TOKEN_MIN,
+			 CONFIG_TOKEN_MAX);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (text[i] < '!' || text[i] > '~') {
+			snprintf(error, CONFIG_ERROR_MAX,
+				 "sync token %.300s: character %zu is not "
+				 "printable ASCII",
+				 c->sync.token_file, i + 1);
+			return -EINVAL;
+		}
+	memcpy(c->sync.token, text, n + 1);
+	explicit_bzero(text, sizeof(text));
 	return 0;
 }
 
@@ -1056,8 +1183,28 @@ int config_load(const char *path, struct config *ret,
 			err = -EINVAL;
 		}
 	}
+	if (err == 0 && (c->sync.url[0] || c->sync.token_file[0])) {
+		if (!c->sync.url[0] || !c->sync.token_file[0]) {
+			snprintf(
+				ret_error, CONFIG_ERROR_MAX,
+				"%s: [sync] %s: missing (sync needs both url and token_file)",
+				st->path,
+				c->sync.url[0] ? "token_file" : "url");
+			err = -EINVAL;
+		} else if (!c->sync.client_cert[0] != !c->sync.client_key[0]) {
+			snprintf(
+				ret_error, CONFIG_ERROR_MAX,
+				"%s: [sync] %s: missing (a client certificate needs its key and the key its certificate)",
+				st->path,
+				c->sync.client_cert[0] ? "client_key" :
+							 "client_cert");
+			err = -EINVAL;
+		}
+	}
 	if (err == 0)
 		err = load_site_key(c, ret_error);
+	if (err == 0 && c->sync.token_file[0])
+		err = load_sync_token(c, ret_error);
 	if (err == 0) {
 		c->kiosk.n_lockers = st->count;
 		*ret = *c;
@@ -1065,6 +1212,7 @@ int config_load(const char *path, struct config *ret,
 		ret->kiosk.site_key = ret->site_key;
 	}
 	explicit_bzero(c->site_key, sizeof(c->site_key));
+	explicit_bzero(c->sync.token, sizeof(c->sync.token));
 	free(c);
 	free(st);
 	return err;

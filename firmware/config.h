@@ -16,6 +16,10 @@
 
 #define CONFIG_DEFAULT_PATH "/etc/lokerbuku/lokerd.conf"
 
+#define CONFIG_URL_MAX	 1023
+#define CONFIG_TOKEN_MIN 32 /* characters: at least 16 random bytes as hex */
+#define CONFIG_TOKEN_MAX 1024
+
 enum config_backend {
 	CONFIG_BACKEND_SIM,
 	CONFIG_BACKEND_NFC,   /* readers only: libnfc */
@@ -51,6 +55,19 @@ struct config {
 	/* A keyboard-wedge barcode scanner's evdev node, or "" for none. */
 	char scanner_device[PATH_MAX];
 	uint64_t outbox_max_unsent;
+
+	/* [sync]: Locker Sync API v1 (docs/sync-api.md); url "" means off. */
+	struct {
+		char url[CONFIG_URL_MAX + 1]; /* https://..., no trailing '/' */
+		char token_file[PATH_MAX];
+		char token[CONFIG_TOKEN_MAX + 1]; /* read from token_file */
+		char ca_file[PATH_MAX];		  /* "": the system's CAs */
+		/* "sha256//<base64>[;sha256//...]" or a PEM/DER file. */
+		char pinned_public_key[1024];
+		char client_cert[PATH_MAX], client_key[PATH_MAX];
+		unsigned batch_size;
+		unsigned status_interval_s, pull_interval_s;
+	} sync;
 
 	/* The core's settings; kiosk.lockers and site_key point into here. */
 	struct kiosk_config kiosk;

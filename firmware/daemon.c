@@ -15,6 +15,7 @@
 #include "log.h"
 #include "reader.h"
 #include "store.h"
+#include "sync.h"
 
 #define TIMER_ACCURACY_USEC    1000 /* 1 ms: door and lock timing */
 #define PULSE_RELEASE_RETRY_MS 100
@@ -43,6 +44,7 @@ struct daemon {
 	struct reader *scanner; /* a barcode scanner, or NULL */
 	struct lockbank *lockbank;
 	struct control *control;
+	struct sync *sync; /* NULL without [sync] url */
 	sd_event_source *reader_source, *scanner_source, *lockbank_source;
 	/* session, expiry sweep, then door confirm and left-open per locker */
 	struct timer_slot *timers;
@@ -242,6 +244,7 @@ static int run_actions(struct daemon *d, const struct kiosk_actions *acts)
 					"events are recorded again: back in service");
 				d->out_of_service = false;
 			}
+			sync_kick(d->sync);
 			if (a->record.type == KIOSK_RECORD_LOCKER_UNLOCKED)
 				recorded_unlock = a->record.locker;
 			log_record(&a->record, uuid);
@@ -321,6 +324,7 @@ static int feed(struct daemon *d, struct kiosk_input *in, int *ret_record_err)
 static int start_core(struct daemon *d)
 {
 	struct kiosk_input start = { .type = KIOSK_INPUT_START };
+	char value[8];
 	int err;
 
 	d->kiosk = kiosk_new(&d->config.kiosk);
@@ -332,6 +336,10 @@ static int start_core(struct daemon *d)
 			d->config.database, store_last_error(d->store));
 		return err;
 	}
+	/* The server's setting, when it has sent one, beats the file's. */
+	if (store_get_sync_value(d->store, "pin_required", value,
+				 sizeof(value)) == 0)
+		kiosk_set_pin_required(d->kiosk, strcmp(value, "1") == 0);
 	for (unsigned i = 1; i <= d->config.kiosk.n_lockers; i++) {
 		bool open;
 
@@ -378,6 +386,40 @@ static int on_reader(sd_event_source *s, int fd, uint32_t revents,
 	return 0;
 }
 
+static void load_scanned(struct daemon *d, const char *hold_id)
+{
+	struct kiosk_input in = { .type = KIOSK_INPUT_LOAD,
+				  .hold_id = hold_id };
+	int err;
+
+	err = feed(d, &in, NULL);
+	if (err < 0)
+		log_warning(
+			"hold %s, scanned in the staff session, not loaded: %s",
+			hold_id, strerror(-err));
+}
+
+/* The server's answer for a scanned book the kiosk did not know. */
+static void on_lookup(int err, const char *hold_id, void *userdata)
+{
+	struct daemon *d = userdata;
+
+	if (err < 0) {
+		log_notice(
+			"a scan in the staff session matches no pending hold, here or on the server (%s)",
+			err == -ENOENT ? "not known there" : strerror(-err));
+		return;
+	}
+	/* The staff member may have left while the server answered. */
+	if (!kiosk_in_staff_session(d->kiosk)) {
+		log_notice(
+			"hold %s came from the server after the staff session ended: not loaded",
+			hold_id);
+		return;
+	}
+	load_scanned(d, hold_id);
+}
+
 /*
  * A scan is a member card on the patron's screens, and a book's barcode in
  * a staff session: the pending hold with that item is loaded, as if the
@@ -401,6 +443,16 @@ static void on_scan(struct daemon *d, const char *text)
 	 * it may be a member number.
 	 */
 	err = store_find_pending_hold_by_item(d->store, text, hold_id);
+	if (err == -ENOENT && d->sync) {
+		/* Placed after the last pull, perhaps: ask the server. */
+		err = sync_lookup_item(d->sync, text, on_lookup, d);
+		if (err == 0)
+			return;
+		log_notice(
+			"a scan in the staff session: cannot ask the server: %s",
+			strerror(-err));
+		err = -ENOENT;
+	}
 	if (err == -ENOENT) {
 		log_notice(
 			"a scan in the staff session matches no pending hold");
@@ -411,13 +463,7 @@ static void on_scan(struct daemon *d, const char *text)
 			store_last_error(d->store));
 		return;
 	}
-	in = (struct kiosk_input){ .type = KIOSK_INPUT_LOAD,
-				   .hold_id = hold_id };
-	err = feed(d, &in, NULL);
-	if (err < 0)
-		log_warning(
-			"hold %s, scanned in the staff session, not loaded: %s",
-			hold_id, strerror(-err));
+	load_scanned(d, hold_id);
 }
 
 static int on_scanner(sd_event_source *s, int fd, uint32_t revents,
@@ -512,9 +558,31 @@ static unsigned count_holds(const struct kiosk *k)
 	return n;
 }
 
+/* How syncing goes, for lokerctl status; null without a server. */
+static json_t *sync_json(struct daemon *d)
+{
+	struct sync_info si;
+	char last_ok[32] = "";
+
+	if (!d->sync)
+		return json_null();
+	sync_get_info(d->sync, &si);
+	if (si.last_ok_usec)
+		protocol_format_time(si.last_ok_usec, last_ok);
+	return json_pack("{s:s, s:b, s:s?, s:s?, s:I, s:i, s:I, s:I, s:I}",
+			 "url", d->config.sync.url, "online", si.online,
+			 "last_ok", last_ok[0] ? last_ok : NULL, "last_error",
+			 si.last_error[0] ? si.last_error : NULL,
+			 "rejected_events", (json_int_t)si.rejected_events,
+			 "batch_size", (int)si.batch_size, "requests",
+			 (json_int_t)si.requests, "failures",
+			 (json_int_t)si.failures, "last_request_ms",
+			 (json_int_t)(si.last_request_usec / 1000));
+}
+
 static json_t *cmd_status(struct daemon *d)
 {
-	json_t *lockers = json_array(), *faults = json_array();
+	json_t *lockers = json_array(), *faults = json_array(), *reply;
 	uint64_t unsent = 0;
 
 	for (unsigned i = 1; i <= kiosk_get_n_lockers(d->kiosk); i++) {
@@ -572,7 +640,7 @@ static json_t *cmd_status(struct daemon *d)
 		json_array_append_new(faults,
 				      json_string("reader: not answering"));
 	store_count_unsent(d->store, &unsent);
-	return json_pack(
+	reply = json_pack(
 		"{s:b, s:s, s:s, s:b, s:I, s:o, s:o, s:o, s:I, s:i, s:{s:s, s:b}, s:{s:s}, s:o}",
 		"ok", 1, "kiosk_id", d->config.kiosk_id, "version",
 		LOKERBUKU_VERSION, "in_service", !d->out_of_service, "uptime_s",
@@ -588,6 +656,9 @@ static json_t *cmd_status(struct daemon *d)
 				       d->config.scanner_device, "ok",
 				       reader_is_ok(d->scanner)) :
 			     json_null());
+	if (reply)
+		json_object_set_new(reply, "sync", sync_json(d));
+	return reply;
 }
 
 static int event_to_json(const struct store_event *e, void *userdata)
@@ -981,6 +1052,23 @@ static json_t *cmd_sim_tap(struct daemon *d, json_t *req)
 	return input_reply(d);
 }
 
+/*
+ * What a keyboard-wedge scanner would send, for tests and the demo: only
+ * on a kiosk with the simulated reader, like sim tap.
+ */
+static json_t *cmd_sim_scan(struct daemon *d, json_t *req)
+{
+	const char *text = json_string_value(json_object_get(req, "text"));
+
+	if (d->config.reader_backend != CONFIG_BACKEND_SIM)
+		return control_error(EOPNOTSUPP, "the reader is not simulated");
+	if (!text || !text[0] || strlen(text) > READER_CREDENTIAL_MAX)
+		return control_error(EINVAL, "a scan is 1 to %d characters",
+				     READER_CREDENTIAL_MAX);
+	on_scan(d, text);
+	return input_reply(d);
+}
+
 static json_t *cmd_sim_door(struct daemon *d, json_t *req)
 {
 	json_int_t locker = json_integer_value(json_object_get(req, "locker"));
@@ -1041,6 +1129,15 @@ static json_t *on_request(json_t *req, void *userdata)
 		return cmd_sim_tap(d, req);
 	if (strcmp(cmd, "sim-door") == 0)
 		return cmd_sim_door(d, req);
+	if (strcmp(cmd, "sim-scan") == 0)
+		return cmd_sim_scan(d, req);
+	if (strcmp(cmd, "sync") == 0) {
+		if (!d->sync)
+			return control_error(
+				ENOTCONN, "no server: [sync] url is not set");
+		sync_now(d->sync);
+		return json_pack("{s:b}", "ok", 1);
+	}
 	if (strcmp(cmd, "check") == 0) {
 		err = store_check_integrity(d->store);
 		if (err < 0)
@@ -1051,6 +1148,128 @@ static json_t *on_request(json_t *req, void *userdata)
 	}
 	return control_error(EINVAL, "unknown command '%s'", cmd);
 }
+
+/* ---- the server's side ---- */
+
+/* The heartbeat: what lokerctl status says, but the screen. */
+static json_t *on_sync_status(void *userdata)
+{
+	json_t *status = cmd_status(userdata);
+
+	if (status) {
+		json_object_del(status, "ok");
+		json_object_del(status, "screen");
+		json_object_del(status, "sync");
+	}
+	return status;
+}
+
+/*
+ * A command that made no record of its own (or was refused) is recorded
+ * as command_done, which is what keeps it from running twice.
+ */
+static void record_command_done(struct daemon *d,
+				const struct protocol_command *c,
+				const char *result)
+{
+	struct kiosk_record rec = { .type = KIOSK_RECORD_COMMAND_DONE,
+				    .locker = c->locker };
+	char uuid[STORE_UUID_LEN + 1];
+	int err;
+
+	snprintf(rec.command, sizeof(rec.command), "%s", c->id);
+	snprintf(rec.result, sizeof(rec.result), "%s", result);
+	snprintf(rec.hold_id, sizeof(rec.hold_id), "%s", c->hold_id);
+	err = store_record(d->store, &rec, (int64_t)now_usec(CLOCK_REALTIME),
+			   uuid);
+	if (err < 0 && err != -EALREADY)
+		log_err("server command %s: cannot record its result: %s",
+			c->id, store_last_error(d->store));
+	else if (err == 0)
+		sync_kick(d->sync);
+}
+
+static const char *command_result(int err)
+{
+	switch (-err) {
+	case 0:
+		return "done";
+	case EINVAL:
+		return "no_such_locker";
+	case EBUSY:
+		return "busy";
+	case EACCES:
+		return "disabled";
+	case EALREADY:
+		return "already";
+	case ENOENT:
+		return "no_such_hold";
+	default:
+		return "failed";
+	}
+}
+
+static void on_sync_command(const struct protocol_command *c, void *userdata)
+{
+	struct daemon *d = userdata;
+	struct kiosk_input in = { .service = true,
+				  .locker = c->locker,
+				  .command = c->id };
+	const char *reason = c->reason[0] ? c->reason : "no reason given";
+	int err, record_err = 0;
+
+	switch (c->type) {
+	case PROTOCOL_COMMAND_OPEN_LOCKER:
+		in.type = KIOSK_INPUT_OPEN;
+		break;
+	case PROTOCOL_COMMAND_DISABLE_LOCKER:
+		in.type = KIOSK_INPUT_DISABLE;
+		break;
+	case PROTOCOL_COMMAND_ENABLE_LOCKER:
+		in.type = KIOSK_INPUT_ENABLE;
+		break;
+	case PROTOCOL_COMMAND_UNLOAD_HOLD:
+		/* Staff take it out at their next visit; the server said so. */
+		log_notice(
+			"server command %s: staff are asked to unload hold %s (%s)",
+			c->id, c->hold_id, reason);
+		record_command_done(d, c, "done");
+		sync_status_soon(d->sync);
+		return;
+	case PROTOCOL_COMMAND_SYNC_NOW:
+		log_info("server command %s: sync now", c->id);
+		record_command_done(d, c, "done");
+		sync_now(d->sync);
+		return;
+	case PROTOCOL_COMMAND_UNKNOWN:
+		log_warning(
+			"server command %s: of a type this kiosk does not know; acknowledged, not carried out",
+			c->id);
+		record_command_done(d, c, "unknown_type");
+		sync_status_soon(d->sync);
+		return;
+	}
+	log_notice("server command %s: %s locker %u (%s)", c->id,
+		   in.type == KIOSK_INPUT_OPEN	  ? "open" :
+		   in.type == KIOSK_INPUT_DISABLE ? "disable" :
+						    "enable",
+		   c->locker, reason);
+	err = feed(d, &in, &record_err);
+	if (record_err < 0)
+		return; /* not durable, so not done: the server sends it again */
+	if (err < 0)
+		log_warning("server command %s: refused: %s", c->id,
+			    strerror(-err));
+	/* A refusal, or an input that needed no record, is done all the same. */
+	if (store_command_is_done(d->store, c->id) == 0)
+		record_command_done(d, c, command_result(err));
+	sync_status_soon(d->sync);
+}
+
+static const struct sync_ops sync_ops = {
+	.status = on_sync_status,
+	.command = on_sync_command,
+};
 
 /* ---- life cycle ---- */
 
@@ -1213,6 +1432,15 @@ struct daemon *daemon_new(const struct config *config, sd_event *event)
 	err = start_core(d);
 	if (err < 0)
 		goto fail;
+	if (config->sync.url[0]) {
+		d->sync = sync_new(&d->config, event, d->store, d->kiosk,
+				   &sync_ops, d);
+		if (!d->sync) {
+			err = -errno;
+			log_err("sync: %s", strerror(-err));
+			goto fail;
+		}
+	}
 	log_notice("kiosk %s: %u lockers, reader %s, lock bank %s, database %s",
 		   config->kiosk_id, n, reader_get_backend(d->reader),
 		   lockbank_get_backend(d->lockbank), config->database);
@@ -1228,6 +1456,7 @@ void daemon_free(struct daemon *d)
 	if (!d)
 		return;
 	control_free(d->control);
+	sync_free(d->sync);
 	for (unsigned i = 0; d->timers && i < d->n_timers; i++)
 		sd_event_source_disable_unref(d->timers[i].source);
 	for (unsigned i = 0; d->pulses && i < d->config.kiosk.n_lockers; i++)
@@ -1246,5 +1475,6 @@ void daemon_free(struct daemon *d)
 	free(d->timers);
 	free(d->pulses);
 	explicit_bzero(d->config.site_key, sizeof(d->config.site_key));
+	explicit_bzero(d->config.sync.token, sizeof(d->config.sync.token));
 	free(d);
 }

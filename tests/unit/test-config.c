@@ -407,6 +407,122 @@ static void a_short_or_non_hex_site_key_is_refused(void **state)
 	free(c);
 }
 
+static void a_sync_section_is_read_with_its_token(void **state)
+{
+	struct config *c = malloc(sizeof(*c));
+	char error[CONFIG_ERROR_MAX], extra[1024], token_path[300];
+
+	snprintf(token_path, sizeof(token_path), "%s/sync.token", dir);
+	write_file(token_path,
+		   "6f1d2e3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a6978\n", 0600);
+	snprintf(
+		extra, sizeof(extra),
+		"[lockers]\ncount = 2\n[sync]\n"
+		"url = https://perpus.example.go.id/locker-sync/v1/\n"
+		"token_file = %s\nca_file = %s\nbatch_size = 250\n"
+		"status_interval_s = 30\n"
+		"pinned_public_key = sha256//YhKJKSzoTt2b5FP18fvpHo7fJYqQCjAa3HWY3tvRMwE=\n",
+		token_path, key_path);
+	assert_int_equal(load(extra, c, error), 0);
+	/* The trailing '/' goes: paths are appended to the URL. */
+	assert_string_equal(c->sync.url,
+			    "https://perpus.example.go.id/locker-sync/v1");
+	assert_string_equal(c->sync.token,
+			    "6f1d2e3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a6978");
+	assert_string_equal(c->sync.ca_file, key_path);
+	assert_int_equal(c->sync.batch_size, 250);
+	assert_int_equal(c->sync.status_interval_s, 30);
+	assert_int_equal(c->sync.pull_interval_s, 60);
+
+	/* Without a [sync] section there is no server, and no token. */
+	assert_int_equal(load("[lockers]\ncount = 2\n", c, error), 0);
+	assert_string_equal(c->sync.url, "");
+	assert_int_equal(c->sync.batch_size, 100);
+	unlink(token_path);
+	free(c);
+}
+
+/* Copies text with @TOKEN@ and @FILE@ replaced by token and file. */
+static void expand(char *ret, size_t n, const char *text, const char *token,
+		   const char *file)
+{
+	size_t len = 0;
+
+	while (*text && len + 1 < n) {
+		const char *with = NULL;
+
+		if (strncmp(text, "@TOKEN@", 7) == 0)
+			with = token;
+		else if (strncmp(text, "@FILE@", 6) == 0)
+			with = file;
+		if (with) {
+			len += (size_t)snprintf(ret + len, n - len, "%s", with);
+			text += text[1] == 'T' ? 7 : 6;
+		} else {
+			ret[len++] = *text++;
+		}
+	}
+	ret[len < n ? len : n - 1] = '\0';
+}
+
+static void bad_sync_settings_are_refused(void **state)
+{
+	struct config *c = malloc(sizeof(*c));
+	char error[CONFIG_ERROR_MAX], extra[1024], token_path[300];
+	const struct {
+		const char *sync, *token;
+		mode_t mode;
+		const char *expect;
+	} cases[] = {
+		{ "url = http://perpus.example/v1\n", NULL, 0,
+		  "[sync] url: must be an https:// URL" },
+		{ "url = https://a b/v1\n", NULL, 0,
+		  "[sync] url: must be an https:// URL" },
+		{ "url = https://perpus.example/v1\n", NULL, 0,
+		  "[sync] token_file: missing" },
+		{ "token_file = /etc/x\n", NULL, 0, "[sync] url: missing" },
+		{ "batch_size = 501\n", NULL, 0,
+		  "[sync] batch_size: must be a number 1..500" },
+		{ "pull_interval_s = 5\n", NULL, 0,
+		  "[sync] pull_interval_s: must be a number 10..3600" },
+		{ "ca_file = /nonexistent/ca.pem\n", NULL, 0,
+		  "[sync] ca_file: /nonexistent/ca.pem: No such file" },
+		{ "pinned_public_key = md5//abc\n", NULL, 0,
+		  "[sync] pinned_public_key: must be sha256//" },
+		{ "verify = no\n", NULL, 0, "[sync] verify: unknown key" },
+		{ "url = https://perpus.example/v1\ntoken_file = @TOKEN@\n",
+		  "0123456789abcdef0123456789abcdef\n", 0644,
+		  "readable by others" },
+		{ "url = https://perpus.example/v1\ntoken_file = @TOKEN@\n",
+		  "short\n", 0600, "must be 32 to 1024 characters" },
+		{ "url = https://perpus.example/v1\ntoken_file = @TOKEN@\n",
+		  "0123456789abcdef 0123456789abcdef\n", 0600,
+		  "character 17 is not printable ASCII" },
+		{ "url = https://perpus.example/v1\ntoken_file = @TOKEN@\n"
+		  "client_cert = @FILE@\n",
+		  "0123456789abcdef0123456789abcdef\n", 0600,
+		  "[sync] client_key: missing" },
+	};
+
+	snprintf(token_path, sizeof(token_path), "%s/sync.token", dir);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char sync[512];
+
+		if (cases[i].token)
+			write_file(token_path, cases[i].token, cases[i].mode);
+		expand(sync, sizeof(sync), cases[i].sync, token_path, key_path);
+		snprintf(extra, sizeof(extra),
+			 "[lockers]\ncount = 2\n[sync]\n%s", sync);
+		if (load(extra, c, error) == 0)
+			fail_msg("case %zu taken", i);
+		if (!strstr(error, cases[i].expect))
+			fail_msg("case %zu: '%s' lacks '%s'", i, error,
+				 cases[i].expect);
+	}
+	unlink(token_path);
+	free(c);
+}
+
 static void a_missing_file_is_reported_with_its_path(void **state)
 {
 	struct config *c = malloc(sizeof(*c));
@@ -433,6 +549,8 @@ int main(void)
 		cmocka_unit_test(a_site_key_readable_by_others_is_refused),
 		cmocka_unit_test(a_short_or_non_hex_site_key_is_refused),
 		cmocka_unit_test(a_missing_file_is_reported_with_its_path),
+		cmocka_unit_test(a_sync_section_is_read_with_its_token),
+		cmocka_unit_test(bad_sync_settings_are_refused),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -60,8 +60,12 @@ static void usage(FILE *f)
 	      "    --session: load...enable as the staff member logged in on the\n"
 	      "    screen (refused without one), not as the kiosk's service\n"
 	      "  check                       database integrity check\n"
+	      "  sync                        talk to the server now: upload,\n"
+	      "                              pull changes, heartbeat\n"
 	      "  sim tap CREDENTIAL          tap a card on the simulated reader\n"
 	      "  sim door N open|close       move a door of the simulated bank\n"
+	      "  sim scan TEXT               a barcode from a scanner (a book\n"
+	      "                              in a staff session, else a card)\n"
 	      "  sim pin DIGITS              type a PIN on the screen keypad\n"
 	      "  sim return | sim cancel     press 'return books' / 'cancel'\n"
 	      "\n"
@@ -356,7 +360,8 @@ static json_t *build_request(int argc, char **argv, struct options *o,
 	if (!cmd)
 		return NULL;
 	*ret_error = "wrong arguments";
-	if (strcmp(cmd, "status") == 0 || strcmp(cmd, "check") == 0)
+	if (strcmp(cmd, "status") == 0 || strcmp(cmd, "check") == 0 ||
+	    strcmp(cmd, "sync") == 0)
 		return argc == 1 ? json_pack("{s:s}", "cmd", cmd) : NULL;
 	if (strcmp(cmd, "events") == 0 && argc == 1)
 		return json_pack("{s:s, s:i}", "cmd", "events", "limit",
@@ -424,6 +429,9 @@ static json_t *build_request(int argc, char **argv, struct options *o,
 		return json_pack("{s:s, s:i, s:b}", "cmd", "sim-door", "locker",
 				 (int)n, "open", open);
 	}
+	if (strcmp(argv[1], "scan") == 0 && argc == 3)
+		return json_pack("{s:s, s:s}", "cmd", "sim-scan", "text",
+				 argv[2]);
 	if (strcmp(argv[1], "pin") == 0 && argc == 3)
 		return json_pack("{s:s, s:s}", "cmd", "pin", "pin", argv[2]);
 	if ((strcmp(argv[1], "return") == 0 ||
@@ -578,6 +586,8 @@ int main(int argc, char **argv)
 		else if (strcmp(cmd, "check") == 0)
 			printf("database integrity: %s\n",
 			       str(reply, "integrity"));
+		else if (strcmp(cmd, "sync") == 0)
+			printf("syncing with the server now\n");
 		else
 			print_input_reply(reply);
 	}

@@ -1,0 +1,1286 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Locker Sync API v1, the kiosk's side, on libcurl multi and sd-event. */
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+
+#include "log.h"
+#include "sync.h"
+
+#define USEC_PER_MSEC 1000ULL
+#define USEC_PER_SEC  1000000ULL
+/* Done commands listed in one heartbeat. */
+#define SYNC_DONE_COMMANDS_MAX 64
+
+enum sync_request_kind {
+	SYNC_REQUEST_EVENTS,
+	SYNC_REQUEST_CHANGES,
+	SYNC_REQUEST_STATUS,
+	SYNC_REQUEST_ITEM,
+};
+
+static const char *const request_names[] = {
+	[SYNC_REQUEST_EVENTS] = "events upload",
+	[SYNC_REQUEST_CHANGES] = "changes pull",
+	[SYNC_REQUEST_STATUS] = "heartbeat",
+	[SYNC_REQUEST_ITEM] = "item lookup",
+};
+
+struct request {
+	struct sync *sync;
+	enum sync_request_kind kind;
+	CURL *easy;
+	struct curl_slist *headers;
+	char *body;
+	char *reply;
+	size_t reply_len, reply_cap;
+	bool reply_too_large;
+	char curl_error[CURL_ERROR_SIZE];
+	uint64_t started_usec;
+	/* events: what was sent, in order */
+	char (*uuids)[STORE_UUID_LEN + 1];
+	unsigned n_uuids;
+	/* changes: the cursor asked with ("" for none) */
+	char cursor[PROTOCOL_CURSOR_MAX + 1];
+	/* status: the done commands listed */
+	char (*done)[PROTOCOL_COMMAND_ID_MAX + 1];
+	unsigned n_done;
+	/* item */
+	void (*cb)(int err, const char *hold_id, void *userdata);
+	void *cb_userdata;
+};
+
+struct sync {
+	sd_event *event;
+	struct store *store;
+	struct kiosk *kiosk;
+	const struct sync_ops *ops;
+	void *userdata;
+	char base_url[CONFIG_URL_MAX + CONFIG_KIOSK_ID_MAX + 16];
+	char auth_header[CONFIG_TOKEN_MAX + 32];
+	char ca_file[PATH_MAX], pinned_public_key[1024];
+	char client_cert[PATH_MAX], client_key[PATH_MAX];
+	unsigned batch_size_max;
+
+	CURLM *multi;
+	sd_event_source *curl_timer, *wake;
+	struct request *busy;	/* the one upload, pull or heartbeat */
+	struct request *lookup; /* an item lookup, beside it */
+
+	uint64_t status_interval_usec, pull_interval_usec;
+	uint64_t status_due_usec, pull_due_usec; /* CLOCK_MONOTONIC */
+	uint64_t backoff_until_usec;
+	unsigned attempt; /* failures in a row */
+	bool upload_wanted;
+	bool skew_warned;
+	struct sync_info info;
+	char last_logged_error[256];
+};
+
+static uint64_t now_usec(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static void schedule(struct sync *s);
+
+/* ---- libcurl's sockets and timer on sd-event ---- */
+
+static void process_done(struct sync *s);
+
+static int on_io(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+{
+	struct sync *s = userdata;
+	int flags = 0, running;
+
+	if (revents & EPOLLIN)
+		flags |= CURL_CSELECT_IN;
+	if (revents & EPOLLOUT)
+		flags |= CURL_CSELECT_OUT;
+	if (revents & (EPOLLERR | EPOLLHUP))
+		flags |= CURL_CSELECT_ERR;
+	curl_multi_socket_action(s->multi, fd, flags, &running);
+	process_done(s);
+	return 0;
+}
+
+static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp,
+		     void *socketp)
+{
+	struct sync *s = userp;
+	sd_event_source *src = socketp;
+	uint32_t events = 0;
+
+	if (what == CURL_POLL_REMOVE) {
+		if (src) {
+			sd_event_source_disable_unref(src);
+			curl_multi_assign(s->multi, fd, NULL);
+		}
+		return 0;
+	}
+	if (what & CURL_POLL_IN)
+		events |= EPOLLIN;
+	if (what & CURL_POLL_OUT)
+		events |= EPOLLOUT;
+	if (!src) {
+		if (sd_event_add_io(s->event, &src, fd, events, on_io, s) < 0)
+			return -1;
+		curl_multi_assign(s->multi, fd, src);
+		return 0;
+	}
+	if (sd_event_source_set_io_events(src, events) < 0 ||
+	    sd_event_source_set_enabled(src, SD_EVENT_ON) < 0)
+		return -1;
+	return 0;
+}
+
+static int on_curl_timeout(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	struct sync *s = userdata;
+	int running;
+
+	curl_multi_socket_action(s->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	process_done(s);
+	return 0;
+}
+
+static int arm_at(struct sync *s, sd_event_source **src, uint64_t at_usec,
+		  sd_event_time_handler_t cb)
+{
+	int err;
+
+	if (!*src)
+		return sd_event_add_time(s->event, src, CLOCK_MONOTONIC,
+					 at_usec, USEC_PER_MSEC, cb, s);
+	err = sd_event_source_set_time(*src, at_usec);
+	if (err < 0)
+		return err;
+	return sd_event_source_set_enabled(*src, SD_EVENT_ONESHOT);
+}
+
+static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct sync *s = userp;
+
+	if (timeout_ms < 0) {
+		if (s->curl_timer)
+			sd_event_source_set_enabled(s->curl_timer,
+						    SD_EVENT_OFF);
+		return 0;
+	}
+	return arm_at(s, &s->curl_timer,
+		      now_usec(CLOCK_MONOTONIC) +
+			      (uint64_t)timeout_ms * USEC_PER_MSEC,
+		      on_curl_timeout) < 0 ?
+		       -1 :
+		       0;
+}
+
+/* ---- requests ---- */
+
+static size_t on_write(char *data, size_t size, size_t n, void *userdata)
+{
+	struct request *r = userdata;
+	size_t len = size * n, cap;
+	char *p;
+
+	if (r->reply_len + len > PROTOCOL_REPLY_MAX) {
+		r->reply_too_large = true;
+		return 0; /* libcurl ends the transfer: CURLE_WRITE_ERROR */
+	}
+	if (r->reply_len + len + 1 > r->reply_cap) {
+		cap = r->reply_cap ? r->reply_cap : 16384;
+		while (cap < r->reply_len + len + 1)
+			cap *= 2;
+		p = realloc(r->reply, cap);
+		if (!p)
+			return 0;
+		r->reply = p;
+		r->reply_cap = cap;
+	}
+	memcpy(r->reply + r->reply_len, data, len);
+	r->reply_len += len;
+	r->reply[r->reply_len] = '\0';
+	return len;
+}
+
+static void request_free(struct request *r)
+{
+	if (!r)
+		return;
+	if (r->easy) {
+		curl_multi_remove_handle(r->sync->multi, r->easy);
+		curl_easy_cleanup(r->easy);
+	}
+	curl_slist_free_all(r->headers);
+	free(r->body);
+	free(r->reply);
+	free(r->uuids);
+	free(r->done);
+	free(r);
+}
+
+/*
+ * Starts method on path (after .../kiosks/{id}) with body (taken, may be
+ * NULL). Returns the request, or NULL when it could not even start.
+ */
+static struct request *request_start(struct sync *s,
+				     enum sync_request_kind kind,
+				     const char *path, char *body)
+{
+	struct request *r = calloc(1, sizeof(*r));
+	char url[sizeof(s->base_url) + 512];
+	bool ok;
+
+	if (!r) {
+		free(body);
+		return NULL;
+	}
+	r->sync = s;
+	r->kind = kind;
+	r->body = body;
+	r->started_usec = now_usec(CLOCK_MONOTONIC);
+	snprintf(url, sizeof(url), "%s%s", s->base_url, path);
+	r->easy = curl_easy_init();
+	r->headers = curl_slist_append(NULL, s->auth_header);
+	if (r->headers)
+		r->headers = curl_slist_append(r->headers,
+					       "Accept: application/json");
+	if (r->headers && body)
+		r->headers = curl_slist_append(
+			r->headers, "Content-Type: application/json");
+	/* No "100 Continue" round trip before a body. */
+	if (r->headers)
+		r->headers = curl_slist_append(r->headers, "Expect:");
+	ok = r->easy && r->headers;
+	/*
+	 * Verification is libcurl's default; it is set here anyway, so no
+	 * later change of default or option can turn it off unnoticed.
+	 */
+	ok = ok && curl_easy_setopt(r->easy, CURLOPT_URL, url) == CURLE_OK &&
+	     curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "https") ==
+		     CURLE_OK &&
+	     curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYPEER, 1L) ==
+		     CURLE_OK &&
+	     curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYHOST, 2L) ==
+		     CURLE_OK &&
+	     curl_easy_setopt(r->easy, CURLOPT_SSLVERSION,
+			      (long)CURL_SSLVERSION_TLSv1_2) == CURLE_OK &&
+	     curl_easy_setopt(r->easy, CURLOPT_HTTP_VERSION,
+			      (long)CURL_HTTP_VERSION_2TLS) == CURLE_OK &&
+	     curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers) ==
+		     CURLE_OK &&
+	     curl_easy_setopt(r->easy, CURLOPT_USERAGENT,
+			      "lokerbuku/" LOKERBUKU_VERSION) == CURLE_OK &&
+	     curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
+	     curl_easy_setopt(r->easy, CURLOPT_TCP_KEEPALIVE, 1L) == CURLE_OK &&
+	     curl_easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT_MS,
+			      (long)SYNC_CONNECT_TIMEOUT_MS) == CURLE_OK &&
+	     curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS,
+			      (long)(kind == SYNC_REQUEST_ITEM ?
+					     SYNC_LOOKUP_TIMEOUT_MS :
+					     SYNC_REQUEST_TIMEOUT_MS)) ==
+		     CURLE_OK &&
+	     curl_easy_setopt(r->easy, CURLOPT_MAXFILESIZE_LARGE,
+			      (curl_off_t)PROTOCOL_REPLY_MAX) == CURLE_OK &&
+	     curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, on_write) ==
+		     CURLE_OK &&
+	     curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r) == CURLE_OK &&
+	     curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, r->curl_error) ==
+		     CURLE_OK &&
+	     curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r) == CURLE_OK;
+	if (ok && s->ca_file[0])
+		ok = curl_easy_setopt(r->easy, CURLOPT_CAINFO, s->ca_file) ==
+		     CURLE_OK;
+	if (ok && s->pinned_public_key[0])
+		ok = curl_easy_setopt(r->easy, CURLOPT_PINNEDPUBLICKEY,
+				      s->pinned_public_key) == CURLE_OK;
+	if (ok && s->client_cert[0])
+		ok = curl_easy_setopt(r->easy, CURLOPT_SSLCERT,
+				      s->client_cert) == CURLE_OK &&
+		     curl_easy_setopt(r->easy, CURLOPT_SSLKEY, s->client_key) ==
+			     CURLE_OK;
+	if (ok && body)
+		ok = curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, body) ==
+			     CURLE_OK &&
+		     curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE_LARGE,
+				      (curl_off_t)strlen(body)) == CURLE_OK;
+	if (ok)
+		ok = curl_multi_add_handle(s->multi, r->easy) == CURLM_OK;
+	if (!ok) {
+		log_err("sync: %s: cannot start a request (libcurl refused an option)",
+			request_names[kind]);
+		curl_easy_cleanup(r->easy);
+		r->easy = NULL;
+		request_free(r);
+		return NULL;
+	}
+	s->info.requests++;
+	return r;
+}
+
+/* ---- success, failure and back-off ---- */
+
+static void succeeded(struct sync *s, struct request *r)
+{
+	if (!s->info.online || s->attempt)
+		log_notice("sync: the server answers again");
+	s->info.online = true;
+	s->info.last_ok_usec = (int64_t)now_usec(CLOCK_REALTIME);
+	s->info.last_error[0] = '\0';
+	s->last_logged_error[0] = '\0';
+	s->attempt = 0;
+	s->backoff_until_usec = 0;
+}
+
+/*
+ * Waits before the next try: a random time up to min(cap, base * 2^n)
+ * (full jitter, so a fleet that lost its server does not return in step),
+ * and at least what the server asked in Retry-After.
+ */
+static void failed(struct sync *s, struct request *r, uint64_t retry_after_usec,
+		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void failed(struct sync *s, struct request *r, uint64_t retry_after_usec,
+		   const char *fmt, ...)
+{
+	uint64_t cap = SYNC_BACKOFF_CAP_USEC, wait;
+	char why[sizeof(s->info.last_error)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (s->attempt < 20 && SYNC_BACKOFF_BASE_USEC << s->attempt < cap)
+		cap = SYNC_BACKOFF_BASE_USEC << s->attempt;
+	wait = (uint64_t)arc4random_uniform((uint32_t)(cap / USEC_PER_MSEC) +
+					    1) *
+	       USEC_PER_MSEC;
+	if (retry_after_usec > SYNC_RETRY_AFTER_MAX_USEC)
+		retry_after_usec = SYNC_RETRY_AFTER_MAX_USEC;
+	if (wait < retry_after_usec)
+		wait = retry_after_usec;
+	s->attempt++;
+	s->backoff_until_usec = now_usec(CLOCK_MONOTONIC) + wait;
+	s->info.online = false;
+	s->info.failures++;
+	snprintf(s->info.last_error, sizeof(s->info.last_error), "%s", why);
+	/* The same trouble again and again is said once, then quietly. */
+	if (strcmp(why, s->last_logged_error) != 0) {
+		log_warning(
+			"sync: %s: %s; trying again in %.1f s (pickups go on)",
+			request_names[r->kind], why,
+			(double)wait / USEC_PER_SEC);
+		snprintf(s->last_logged_error, sizeof(s->last_logged_error),
+			 "%s", why);
+	} else {
+		log_debug("sync: %s: %s; trying again in %.1f s",
+			  request_names[r->kind], why,
+			  (double)wait / USEC_PER_SEC);
+	}
+}
+
+/* Retry-After: seconds or an HTTP date; 0 when absent or unreadable. */
+static uint64_t retry_after_of(struct request *r)
+{
+	struct curl_header *h;
+	const char *v;
+	char *end;
+	long long secs;
+	time_t when;
+
+	if (curl_easy_header(r->easy, "Retry-After", 0, CURLH_HEADER, -1, &h) !=
+	    CURLHE_OK)
+		return 0;
+	v = h->value;
+	errno = 0;
+	secs = strtoll(v, &end, 10);
+	if (end != v && !*end && !errno && secs >= 0)
+		return (uint64_t)secs * USEC_PER_SEC;
+	when = curl_getdate(v, NULL);
+	if (when > time(NULL))
+		return (uint64_t)(when - time(NULL)) * USEC_PER_SEC;
+	return 0;
+}
+
+/* "503 unavailable: down for maintenance", or just "503" for odd bodies. */
+static void describe_status(struct request *r, long status, char *ret, size_t n)
+{
+	char code[PROTOCOL_ERROR_CODE_MAX + 1],
+		message[PROTOCOL_REASON_MAX + 1];
+
+	if (r->reply &&
+	    protocol_parse_error(r->reply, r->reply_len, code, message) == 0)
+		snprintf(ret, n, "HTTP %ld %s%s%s", status, code,
+			 message[0] ? ": " : "", message);
+	else
+		snprintf(ret, n, "HTTP %ld (no error body of the API's form)",
+			 status);
+}
+
+/* ---- events upload ---- */
+
+struct upload {
+	json_t *events;
+	char (*uuids)[STORE_UUID_LEN + 1];
+	unsigned n;
+	int64_t bad_seq; /* an event whose payload cannot be sent, or 0 */
+	char bad_uuid[STORE_UUID_LEN + 1];
+};
+
+static int add_event(const struct store_event *e, void *userdata)
+{
+	struct upload *u = userdata;
+
+	if (protocol_add_event(u->events, e) < 0) {
+		/* Cannot happen for what store_record() wrote: stop there. */
+		u->bad_seq = e->seq;
+		memcpy(u->bad_uuid, e->uuid, sizeof(u->bad_uuid));
+		return 1;
+	}
+	memcpy(u->uuids[u->n++], e->uuid, STORE_UUID_LEN + 1);
+	return 0;
+}
+
+/* Returns true when a request started (or a bad event was dealt with). */
+static bool start_upload(struct sync *s)
+{
+	struct upload u = { 0 };
+	struct request *r;
+	char *body;
+
+	u.events = json_array();
+	u.uuids = calloc(s->info.batch_size, sizeof(*u.uuids));
+	if (!u.events || !u.uuids)
+		goto oom;
+	store_foreach_unsent(s->store, s->info.batch_size, add_event, &u);
+	if (u.bad_seq && u.n == 0) {
+		struct store_sent_mark m = { u.bad_uuid,
+					     "unreadable payload, not sent" };
+
+		log_err("sync: event %lld has a payload that is not a JSON object; marking it rejected",
+			(long long)u.bad_seq);
+		store_mark_events_sent(s->store, &m, 1, NULL);
+		json_decref(u.events);
+		free(u.uuids);
+		return true;
+	}
+	if (u.n == 0) {
+		s->upload_wanted = false;
+		json_decref(u.events);
+		free(u.uuids);
+		return false;
+	}
+	body = protocol_events_body(u.events);
+	json_decref(u.events);
+	if (!body) {
+		free(u.uuids);
+		goto oom_logged;
+	}
+	r = request_start(s, SYNC_REQUEST_EVENTS, "/events", body);
+	if (!r) {
+		free(u.uuids);
+		goto oom_logged;
+	}
+	r->uuids = u.uuids;
+	r->n_uuids = u.n;
+	s->busy = r;
+	return true;
+oom:
+	json_decref(u.events);
+	free(u.uuids);
+oom_logged:
+	s->backoff_until_usec = now_usec(CLOCK_MONOTONIC) + USEC_PER_SEC;
+	return true;
+}
+
+static void finish_upload(struct sync *s, struct request *r)
+{
+	struct protocol_event_result *res = NULL;
+	struct store_sent_mark *marks = NULL;
+	char error[PROTOCOL_ERROR_MAX];
+	unsigned n = 0, n_marks = 0, marked = 0, rejected = 0;
+	int err;
+
+	err = protocol_parse_event_results(r->reply ? r->reply : "",
+					   r->reply_len, &res, &n, error);
+	if (err < 0) {
+		failed(s, r, 0, "the reply is not valid: %s", error);
+		return;
+	}
+	marks = calloc(n ? n : 1, sizeof(*marks));
+	if (!marks) {
+		free(res);
+		failed(s, r, 0, "out of memory");
+		return;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		bool ours = false;
+
+		/* Only what this batch sent: a result for another id is odd. */
+		for (unsigned j = 0; j < r->n_uuids && !ours; j++)
+			ours = strcmp(r->uuids[j], res[i].id) == 0;
+		if (!ours) {
+			log_warning(
+				"sync: the server answered for event %s, which this upload did not send; ignored",
+				res[i].id);
+			continue;
+		}
+		marks[n_marks].uuid = res[i].id;
+		marks[n_marks].rejected = NULL;
+		switch (res[i].status) {
+		case PROTOCOL_EVENT_ACCEPTED:
+		case PROTOCOL_EVENT_DUPLICATE:
+			break;
+		case PROTOCOL_EVENT_REJECTED:
+			marks[n_marks].rejected =
+				res[i].reason[0] ? res[i].reason : "rejected";
+			log_warning(
+				"sync: the server rejected event %s: %s; it will not be sent again",
+				res[i].id, marks[n_marks].rejected);
+			rejected++;
+			break;
+		}
+		n_marks++;
+	}
+	err = n_marks ? store_mark_events_sent(s->store, marks, n_marks,
+					       &marked) :
+			0;
+	free(marks);
+	free(res);
+	if (err < 0) {
+		failed(s, r, 0, "cannot note the server's answer: %s",
+		       store_last_error(s->store));
+		return;
+	}
+	if (n_marks == 0) {
+		failed(s, r, 0, "the server answered for none of the %u events",
+		       r->n_uuids);
+		return;
+	}
+	succeeded(s, r);
+	log_debug("sync: %u events uploaded (%u rejected)", marked, rejected);
+}
+
+/* A 400 or 422 for a whole upload: find the event it is about. */
+static void upload_refused(struct sync *s, struct request *r, long status)
+{
+	char why[256], reason[PROTOCOL_REASON_MAX + 1];
+	struct store_sent_mark m = { r->uuids[0], reason };
+
+	describe_status(r, status, why, sizeof(why));
+	if (r->n_uuids > 1) {
+		s->info.batch_size = r->n_uuids / 2;
+		log_warning(
+			"sync: the server refused an upload of %u events (%s); sending %u at a time to find the one it objects to",
+			r->n_uuids, why, s->info.batch_size);
+		return;
+	}
+	snprintf(reason, sizeof(reason), "refused: %.110s", why);
+	log_err("sync: the server refuses event %s (%s); it will not be sent again",
+		r->uuids[0], why);
+	if (store_mark_events_sent(s->store, &m, 1, NULL) < 0)
+		failed(s, r, 0, "cannot note the refusal: %s",
+		       store_last_error(s->store));
+	/* The one it objected to is out of the way. */
+	s->info.batch_size = s->batch_size_max;
+}
+
+/* ---- changes pull ---- */
+
+static bool start_pull(struct sync *s)
+{
+	char cursor[PROTOCOL_CURSOR_MAX + 1] = "", path[1024];
+	struct request *r;
+	int err;
+
+	err = store_get_sync_value(s->store, "cursor", cursor, sizeof(cursor));
+	if (err < 0 && err != -ENOENT)
+		cursor[0] = '\0';
+	if (cursor[0]) {
+		char *esc = curl_easy_escape(NULL, cursor, 0);
+
+		if (!esc)
+			return false;
+		snprintf(path, sizeof(path), "/changes?limit=%u&cursor=%s",
+			 SYNC_PULL_LIMIT, esc);
+		curl_free(esc);
+	} else {
+		snprintf(path, sizeof(path), "/changes?limit=%u",
+			 SYNC_PULL_LIMIT);
+	}
+	r = request_start(s, SYNC_REQUEST_CHANGES, path, NULL);
+	if (!r) {
+		s->backoff_until_usec =
+			now_usec(CLOCK_MONOTONIC) + USEC_PER_SEC;
+		return true;
+	}
+	memcpy(r->cursor, cursor, sizeof(cursor));
+	s->busy = r;
+	return true;
+}
+
+struct id_list {
+	char (*ids)[CREDENTIAL_HMAC_HEX_LEN + 1]; /* fits hold ids too */
+	unsigned n, cap;
+};
+
+static int collect_id(const char *id, void *userdata)
+{
+	struct id_list *l = userdata;
+
+	if (l->n == l->cap) {
+		unsigned cap = l->cap ? 2 * l->cap : 64;
+		void *p = reallocarray(l->ids, cap, sizeof(*l->ids));
+
+		if (!p)
+			return -ENOMEM;
+		l->ids = p;
+		l->cap = cap;
+	}
+	snprintf(l->ids[l->n++], sizeof(l->ids[0]), "%s", id);
+	return 0;
+}
+
+_Static_assert(KIOSK_HOLD_ID_MAX <= CREDENTIAL_HMAC_HEX_LEN,
+	       "an id_list entry holds a hold id");
+
+struct applied {
+	unsigned holds, removed, staff, removed_staff;
+	struct id_list gone_holds, gone_staff; /* dropped by a full resync */
+};
+
+/*
+ * One changes reply in one transaction, the cursor last, so a reply that
+ * is not all applied is asked for again. A full set (with its pages) drops
+ * the pending holds and staff it lacks once its last page is in.
+ */
+static int apply_to_store(struct sync *s, const struct protocol_changes *c,
+			  const char *sent_cursor, struct applied *a)
+{
+	char full_cursor[PROTOCOL_CURSOR_MAX + 1] = "";
+	bool in_full, continuing;
+	int err;
+
+	store_get_sync_value(s->store, "full_cursor", full_cursor,
+			     sizeof(full_cursor));
+	continuing = full_cursor[0] && strcmp(full_cursor, sent_cursor) == 0;
+	in_full = c->full || continuing;
+	err = store_begin(s->store);
+	if (err < 0)
+		return err;
+	if (c->full && !continuing)
+		err = store_full_seen_clear(s->store);
+	for (unsigned i = 0; err == 0 && i < c->n_holds; i++) {
+		enum store_put_result res;
+
+		err = store_put_hold(s->store, &c->holds[i], &res);
+		if (err == 0 && in_full)
+			err = store_full_seen_add(s->store, STORE_KIND_HOLD,
+						  c->holds[i].hold.id);
+		a->holds++;
+	}
+	for (unsigned i = 0; err == 0 && i < c->n_removed_holds; i++) {
+		const char *id = c->removed_holds[i];
+
+		if (kiosk_can_remove_hold(s->kiosk, id) == -EBUSY) {
+			log_notice(
+				"sync: the server took hold %s away, but it is in a locker or being loaded: kept for staff to unload",
+				id);
+			continue;
+		}
+		err = store_remove_pending_hold(s->store, id);
+		if (err == -ENOENT || err == -EBUSY)
+			err = 0;
+		a->removed++;
+	}
+	for (unsigned i = 0; err == 0 && i < c->n_staff; i++) {
+		err = store_put_staff(s->store, &c->staff[i]);
+		if (err == 0 && in_full)
+			err = store_full_seen_add(s->store, STORE_KIND_STAFF,
+						  c->staff[i].credential_hmac);
+		a->staff++;
+	}
+	for (unsigned i = 0; err == 0 && i < c->n_removed_staff; i++) {
+		err = store_remove_staff(s->store, c->removed_staff[i]);
+		if (err == -ENOENT)
+			err = 0;
+		a->removed_staff++;
+	}
+	if (err == 0 && c->has_pin_required)
+		err = store_set_sync_value(s->store, "pin_required",
+					   c->pin_required ? "1" : "0");
+	if (err == 0 && in_full && !c->more) {
+		err = store_foreach_unseen(s->store, STORE_KIND_HOLD, collect_id, &a->gone_holds) ?:
+			      store_foreach_unseen(s->store, STORE_KIND_STAFF,
+						   collect_id, &a->gone_staff);
+		for (unsigned i = 0; err == 0 && i < a->gone_holds.n; i++) {
+			const char *id = a->gone_holds.ids[i];
+
+			if (kiosk_can_remove_hold(s->kiosk, id) == -EBUSY) {
+				/* Being loaded: the core keeps it. */
+				a->gone_holds.ids[i][0] = '\0';
+				continue;
+			}
+			err = store_remove_pending_hold(s->store, id);
+			if (err == -ENOENT || err == -EBUSY)
+				err = 0;
+		}
+		for (unsigned i = 0; err == 0 && i < a->gone_staff.n; i++) {
+			err = store_remove_staff(s->store,
+						 a->gone_staff.ids[i]);
+			if (err == -ENOENT)
+				err = 0;
+		}
+		if (err == 0)
+			err = store_full_seen_clear(s->store);
+		if (err == 0)
+			err = store_delete_sync_value(s->store, "full_cursor");
+		if (err == -ENOENT)
+			err = 0;
+	} else if (err == 0 && in_full) {
+		err = store_set_sync_value(s->store, "full_cursor", c->cursor);
+	}
+	if (err == 0)
+		err = store_set_sync_value(s->store, "cursor", c->cursor);
+	if (err < 0) {
+		store_rollback(s->store);
+		return err;
+	}
+	return store_commit(s->store);
+}
+
+/* What the store now has, the core gets too: after the commit, never before. */
+static void apply_to_core(struct sync *s, const struct protocol_changes *c,
+			  const struct applied *a)
+{
+	int err;
+
+	for (unsigned i = 0; i < c->n_holds; i++) {
+		err = kiosk_put_hold(s->kiosk, &c->holds[i].hold);
+		if (err < 0)
+			log_err("sync: hold %s is stored but not in use until lokerd restarts: %s",
+				c->holds[i].hold.id, strerror(-err));
+	}
+	for (unsigned i = 0; i < c->n_removed_holds; i++)
+		kiosk_remove_hold(s->kiosk, c->removed_holds[i]);
+	for (unsigned i = 0; i < a->gone_holds.n; i++)
+		if (a->gone_holds.ids[i][0])
+			kiosk_remove_hold(s->kiosk, a->gone_holds.ids[i]);
+	for (unsigned i = 0; i < c->n_staff; i++)
+		kiosk_put_staff(s->kiosk, &c->staff[i]);
+	for (unsigned i = 0; i < c->n_removed_staff; i++)
+		kiosk_remove_staff(s->kiosk, c->removed_staff[i]);
+	for (unsigned i = 0; i < a->gone_staff.n; i++)
+		kiosk_remove_staff(s->kiosk, a->gone_staff.ids[i]);
+	if (c->has_pin_required)
+		kiosk_set_pin_required(s->kiosk, c->pin_required);
+}
+
+static void finish_pull(struct sync *s, struct request *r)
+{
+	struct protocol_changes c;
+	struct applied a = { 0 };
+	char error[PROTOCOL_ERROR_MAX];
+	int err;
+
+	err = protocol_parse_changes(r->reply ? r->reply : "", r->reply_len, &c,
+				     error);
+	if (err < 0) {
+		failed(s, r, 0,
+		       "the reply is not valid, nothing of it used: %s", error);
+		return;
+	}
+	err = apply_to_store(s, &c, r->cursor, &a);
+	if (err < 0) {
+		failed(s, r, 0, "cannot store the changes: %s",
+		       store_last_error(s->store));
+	} else {
+		apply_to_core(s, &c, &a);
+		succeeded(s, r);
+		if (c.n_holds || c.n_removed_holds || c.n_staff ||
+		    c.n_removed_staff || a.gone_holds.n || a.gone_staff.n ||
+		    c.full)
+			log_info(
+				"sync: changes%s: %u holds, %u taken away, %u staff, %u staff removed%s",
+				c.full ? " (full set)" : "", a.holds,
+				a.removed + a.gone_holds.n, a.staff,
+				a.removed_staff + a.gone_staff.n,
+				c.more ? "; more to come" : "");
+		s->pull_due_usec = c.more ? 0 :
+					    now_usec(CLOCK_MONOTONIC) +
+						    s->pull_interval_usec;
+	}
+	free(a.gone_holds.ids);
+	free(a.gone_staff.ids);
+	protocol_changes_clear(&c);
+}
+
+/* ---- heartbeat and commands ---- */
+
+static int add_done(const char *id, void *userdata)
+{
+	struct request *r = userdata;
+
+	if (r->n_done >= SYNC_DONE_COMMANDS_MAX)
+		return 1;
+	snprintf(r->done[r->n_done++], sizeof(r->done[0]), "%s", id);
+	return 0;
+}
+
+static bool start_status(struct sync *s)
+{
+	char at[32];
+	json_t *body, *done;
+	uint64_t unsent = 0;
+	struct request *r;
+	char *text;
+	char(*ids)[PROTOCOL_COMMAND_ID_MAX + 1];
+	/* Collects the done ids before the request exists. */
+	struct request tmp = { 0 };
+
+	ids = calloc(SYNC_DONE_COMMANDS_MAX, sizeof(*ids));
+	body = s->ops->status(s->userdata);
+	done = json_array();
+	if (!ids || !body || !done) {
+		free(ids);
+		json_decref(body);
+		json_decref(done);
+		s->backoff_until_usec =
+			now_usec(CLOCK_MONOTONIC) + USEC_PER_SEC;
+		return true;
+	}
+	tmp.done = ids;
+	store_foreach_unacked_command(s->store, SYNC_DONE_COMMANDS_MAX,
+				      add_done, &tmp);
+	for (unsigned i = 0; i < tmp.n_done; i++)
+		json_array_append_new(done, json_string(ids[i]));
+	protocol_format_time((int64_t)now_usec(CLOCK_REALTIME), at);
+	store_count_unsent(s->store, &unsent);
+	store_count_rejected(s->store, &s->info.rejected_events);
+	json_object_set_new(body, "at", json_string(at));
+	json_object_set_new(body, "backlog", json_integer((json_int_t)unsent));
+	json_object_set_new(body, "rejected_events",
+			    json_integer((json_int_t)s->info.rejected_events));
+	json_object_set_new(body, "done_commands", done);
+	text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	r = text ? request_start(s, SYNC_REQUEST_STATUS, "/status", text) :
+		   NULL;
+	if (!r) {
+		free(ids);
+		s->backoff_until_usec =
+			now_usec(CLOCK_MONOTONIC) + USEC_PER_SEC;
+		return true;
+	}
+	r->done = ids;
+	r->n_done = tmp.n_done;
+	s->busy = r;
+	return true;
+}
+
+static void finish_status(struct sync *s, struct request *r)
+{
+	struct protocol_status_reply reply;
+	char error[PROTOCOL_ERROR_MAX];
+	bool ran = false;
+	int64_t skew;
+	int err;
+
+	err = protocol_parse_status_reply(r->reply ? r->reply : "",
+					  r->reply_len, &reply, error);
+	if (err < 0) {
+		failed(s, r, 0,
+		       "the reply is not valid, nothing of it used: %s", error);
+		return;
+	}
+	succeeded(s, r);
+	if (reply.next_status_s)
+		s->status_interval_usec =
+			(uint64_t)reply.next_status_s * USEC_PER_SEC;
+	s->status_due_usec =
+		now_usec(CLOCK_MONOTONIC) + s->status_interval_usec;
+	if (reply.server_time_usec) {
+		skew = reply.server_time_usec -
+		       (int64_t)now_usec(CLOCK_REALTIME);
+		if (llabs(skew) > (long long)SYNC_CLOCK_SKEW_USEC) {
+			if (!s->skew_warned)
+				log_warning(
+					"sync: this kiosk's clock is %+.0f s off the server's; check NTP (times in events come from this clock)",
+					-(double)skew / USEC_PER_SEC);
+			s->skew_warned = true;
+		} else {
+			s->skew_warned = false;
+		}
+	}
+	/* The server has seen these done: it no longer sends them. */
+	for (unsigned i = 0; i < r->n_done; i++) {
+		bool still = false;
+
+		for (unsigned j = 0; j < reply.n_commands && !still; j++)
+			still = strcmp(reply.commands[j].id, r->done[i]) == 0;
+		if (!still)
+			store_ack_command(s->store, r->done[i]);
+	}
+	for (unsigned i = 0; i < reply.n_commands; i++) {
+		const struct protocol_command *c = &reply.commands[i];
+
+		if (store_command_is_done(s->store, c->id) != 0)
+			continue;
+		s->ops->command(c, s->userdata);
+		/* Not recorded (a full disk): the next heartbeat brings it. */
+		if (store_command_is_done(s->store, c->id) == 1)
+			ran = true;
+	}
+	/* Say at once what ran, rather than a minute later. */
+	if (ran)
+		s->status_due_usec = 0;
+}
+
+/* ---- item lookup ---- */
+
+int sync_lookup_item(struct sync *s, const char *barcode,
+		     void (*cb)(int err, const char *hold_id, void *userdata),
+		     void *userdata)
+{
+	char path[512], *esc;
+	struct request *r;
+
+	if (s->lookup)
+		return -EBUSY;
+	if (!barcode[0] || strlen(barcode) > STORE_BARCODE_MAX)
+		return -EINVAL;
+	esc = curl_easy_escape(NULL, barcode, 0);
+	if (!esc)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "/items/%s", esc);
+	curl_free(esc);
+	r = request_start(s, SYNC_REQUEST_ITEM, path, NULL);
+	if (!r)
+		return -EIO;
+	r->cb = cb;
+	r->cb_userdata = userdata;
+	s->lookup = r;
+	return 0;
+}
+
+static int finish_lookup(struct sync *s, struct request *r, long status,
+			 struct store_hold *h)
+{
+	char error[PROTOCOL_ERROR_MAX];
+	enum store_put_result res;
+	int err;
+
+	if (status == 404)
+		return -ENOENT;
+	if (status != 200) {
+		describe_status(r, status, error, sizeof(error));
+		log_warning("sync: item lookup: %s", error);
+		return -EIO;
+	}
+	err = protocol_parse_item_reply(r->reply ? r->reply : "", r->reply_len,
+					h, error);
+	if (err < 0) {
+		log_warning(
+			"sync: item lookup: the reply is not valid, nothing of it used: %s",
+			error);
+		return -EIO;
+	}
+	err = store_put_hold(s->store, h, &res);
+	if (err < 0) {
+		log_err("sync: item lookup: cannot store hold %s: %s",
+			h->hold.id, store_last_error(s->store));
+		return -ENOSPC;
+	}
+	err = kiosk_put_hold(s->kiosk, &h->hold);
+	if (err < 0) {
+		log_err("sync: item lookup: hold %s: %s", h->hold.id,
+			strerror(-err));
+		return -ENOSPC;
+	}
+	log_info("sync: item lookup: the server routed hold %s here",
+		 h->hold.id);
+	return 0;
+}
+
+/* ---- the loop ---- */
+
+static void finish(struct sync *s, struct request *r, CURLcode code)
+{
+	long status = 0;
+	char why[256];
+
+	s->info.last_request_usec = now_usec(CLOCK_MONOTONIC) - r->started_usec;
+	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (r->kind == SYNC_REQUEST_ITEM) {
+		struct store_hold h;
+		int err;
+
+		if (code == CURLE_OPERATION_TIMEDOUT)
+			err = -ETIMEDOUT;
+		else if (code != CURLE_OK)
+			err = -EIO;
+		else
+			err = finish_lookup(s, r, status, &h);
+		if (code != CURLE_OK)
+			log_warning("sync: item lookup: %s",
+				    r->curl_error[0] ?
+					    r->curl_error :
+					    curl_easy_strerror(code));
+		r->cb(err, err == 0 ? h.hold.id : NULL, r->cb_userdata);
+		return;
+	}
+	if (r->reply_too_large || code == CURLE_FILESIZE_EXCEEDED) {
+		failed(s, r, 0, "the reply is larger than %u bytes",
+		       PROTOCOL_REPLY_MAX);
+		return;
+	}
+	if (code != CURLE_OK) {
+		/* TLS trouble says what to check: it is a setting to fix. */
+		failed(s, r, 0, "%s%s",
+		       r->curl_error[0] ? r->curl_error :
+					  curl_easy_strerror(code),
+		       code == CURLE_PEER_FAILED_VERIFICATION ||
+				       code == CURLE_SSL_CACERT_BADFILE ||
+				       code == CURLE_SSL_PINNEDPUBKEYNOTMATCH ?
+			       " (the server is refused: check [sync] url, ca_file and pinned_public_key)" :
+			       "");
+		return;
+	}
+	if (status >= 200 && status < 300) {
+		switch (r->kind) {
+		case SYNC_REQUEST_EVENTS:
+			finish_upload(s, r);
+			break;
+		case SYNC_REQUEST_CHANGES:
+			finish_pull(s, r);
+			break;
+		case SYNC_REQUEST_STATUS:
+			finish_status(s, r);
+			break;
+		case SYNC_REQUEST_ITEM:
+			break;
+		}
+		return;
+	}
+	describe_status(r, status, why, sizeof(why));
+	if (r->kind == SYNC_REQUEST_EVENTS && status == 413) {
+		s->info.batch_size = r->n_uuids > 1 ? r->n_uuids / 2 : 1;
+		log_warning(
+			"sync: the server finds %u events too many (%s); sending %u at a time",
+			r->n_uuids, why, s->info.batch_size);
+		if (r->n_uuids > 1)
+			return;
+	}
+	if (r->kind == SYNC_REQUEST_EVENTS &&
+	    (status == 400 || status == 422)) {
+		upload_refused(s, r, status);
+		return;
+	}
+	failed(s, r, status == 429 || status == 503 ? retry_after_of(r) : 0,
+	       "%s%s", why,
+	       status == 401 || status == 403 ?
+		       " (check [sync] token_file and [kiosk] id)" :
+		       "");
+}
+
+static void process_done(struct sync *s)
+{
+	CURLMsg *m;
+	int left;
+
+	while ((m = curl_multi_info_read(s->multi, &left))) {
+		struct request *r = NULL;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE,
+				  (char **)&r);
+		if (!r)
+			continue;
+		/* The request is ours until freed: detach it first. */
+		if (r == s->busy)
+			s->busy = NULL;
+		else if (r == s->lookup)
+			s->lookup = NULL;
+		finish(s, r, m->data.result);
+		request_free(r);
+	}
+	schedule(s);
+}
+
+static int on_wake(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	schedule(userdata);
+	return 0;
+}
+
+static void wake_at(struct sync *s, uint64_t at_usec)
+{
+	int err = arm_at(s, &s->wake, at_usec, on_wake);
+
+	if (err < 0)
+		log_err("sync: cannot arm a timer: %s", strerror(-err));
+}
+
+/*
+ * One request at a time, in this order: a heartbeat when due (staff see
+ * the kiosk even while a long backlog drains), changes when due, then the
+ * outbox. Otherwise sleep until the next is due.
+ */
+static void schedule(struct sync *s)
+{
+	uint64_t now = now_usec(CLOCK_MONOTONIC), next;
+
+	if (s->busy)
+		return;
+	if (now < s->backoff_until_usec) {
+		wake_at(s, s->backoff_until_usec);
+		return;
+	}
+	if (s->status_due_usec <= now && start_status(s))
+		goto started;
+	if (s->pull_due_usec <= now && start_pull(s))
+		goto started;
+	if (s->upload_wanted && start_upload(s))
+		goto started;
+	next = s->status_due_usec < s->pull_due_usec ? s->status_due_usec :
+						       s->pull_due_usec;
+	wake_at(s, next);
+	return;
+started:
+	/* A start that failed set a back-off: come back then. */
+	if (!s->busy)
+		wake_at(s, s->backoff_until_usec > now ? s->backoff_until_usec :
+							 now);
+}
+
+void sync_kick(struct sync *s)
+{
+	if (!s)
+		return;
+	if (!s->upload_wanted) {
+		s->upload_wanted = true;
+		if (!s->busy &&
+		    now_usec(CLOCK_MONOTONIC) >= s->backoff_until_usec)
+			wake_at(s, now_usec(CLOCK_MONOTONIC) +
+					   SYNC_KICK_DELAY_USEC);
+	}
+}
+
+void sync_now(struct sync *s)
+{
+	if (!s)
+		return;
+	s->pull_due_usec = 0;
+	s->status_due_usec = 0;
+	s->upload_wanted = true;
+	s->backoff_until_usec = 0;
+	if (!s->busy)
+		wake_at(s, now_usec(CLOCK_MONOTONIC));
+}
+
+void sync_status_soon(struct sync *s)
+{
+	if (!s)
+		return;
+	s->status_due_usec = 0;
+	if (!s->busy && now_usec(CLOCK_MONOTONIC) >= s->backoff_until_usec)
+		wake_at(s, now_usec(CLOCK_MONOTONIC));
+}
+
+void sync_get_info(const struct sync *s, struct sync_info *ret)
+{
+	*ret = s->info;
+	store_count_rejected(s->store, &ret->rejected_events);
+}
+
+struct sync *sync_new(const struct config *c, sd_event *event,
+		      struct store *store, struct kiosk *kiosk,
+		      const struct sync_ops *ops, void *userdata)
+{
+	const curl_version_info_data *v;
+	struct sync *s;
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	v = curl_version_info(CURLVERSION_NOW);
+	if (!(v->features & CURL_VERSION_SSL)) {
+		log_err("sync: this libcurl has no TLS: cannot sync over HTTPS");
+		curl_global_cleanup();
+		errno = EINVAL;
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		curl_global_cleanup();
+		return NULL;
+	}
+	s->event = sd_event_ref(event);
+	s->store = store;
+	s->kiosk = kiosk;
+	s->ops = ops;
+	s->userdata = userdata;
+	snprintf(s->base_url, sizeof(s->base_url), "%s/kiosks/%s", c->sync.url,
+		 c->kiosk_id);
+	snprintf(s->auth_header, sizeof(s->auth_header),
+		 "Authorization: Bearer %s", c->sync.token);
+	snprintf(s->ca_file, sizeof(s->ca_file), "%s", c->sync.ca_file);
+	snprintf(s->pinned_public_key, sizeof(s->pinned_public_key), "%s",
+		 c->sync.pinned_public_key);
+	snprintf(s->client_cert, sizeof(s->client_cert), "%s",
+		 c->sync.client_cert);
+	snprintf(s->client_key, sizeof(s->client_key), "%s",
+		 c->sync.client_key);
+	s->info.batch_size = c->sync.batch_size;
+	s->batch_size_max = c->sync.batch_size;
+	s->status_interval_usec =
+		(uint64_t)c->sync.status_interval_s * USEC_PER_SEC;
+	s->pull_interval_usec =
+		(uint64_t)c->sync.pull_interval_s * USEC_PER_SEC;
+	/* Everything is due at start: say hello, catch up, upload. */
+	s->upload_wanted = true;
+	s->multi = curl_multi_init();
+	if (!s->multi ||
+	    curl_multi_setopt(s->multi, CURLMOPT_SOCKETFUNCTION, on_socket) !=
+		    CURLM_OK ||
+	    curl_multi_setopt(s->multi, CURLMOPT_SOCKETDATA, s) != CURLM_OK ||
+	    curl_multi_setopt(s->multi, CURLMOPT_TIMERFUNCTION,
+			      on_curl_timer) != CURLM_OK ||
+	    curl_multi_setopt(s->multi, CURLMOPT_TIMERDATA, s) != CURLM_OK) {
+		sync_free(s);
+		errno = ENOMEM;
+		return NULL;
+	}
+	log_info("sync: server %s as kiosk %s (CA %s%s)", c->sync.url,
+		 c->kiosk_id, s->ca_file[0] ? s->ca_file : "of the system",
+		 s->pinned_public_key[0] ? ", key pinned" : "");
+	wake_at(s, now_usec(CLOCK_MONOTONIC));
+	return s;
+}
+
+void sync_free(struct sync *s)
+{
+	if (!s)
+		return;
+	request_free(s->busy);
+	request_free(s->lookup);
+	if (s->multi)
+		curl_multi_cleanup(s->multi);
+	sd_event_source_disable_unref(s->curl_timer);
+	sd_event_source_disable_unref(s->wake);
+	sd_event_unref(s->event);
+	explicit_bzero(s->auth_header, sizeof(s->auth_header));
+	free(s);
+	curl_global_cleanup();
+}

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The kiosk's side of Locker Sync API v1 (docs/sync-api.md): outbox upload,
+ * changes pull, heartbeat, server commands and the item lookup, over
+ * libcurl's multi interface on lokerd's sd-event loop. Nothing here blocks
+ * the loop, and nothing here stands between a patron and a door.
+ */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "config.h"
+#include "kiosk.h"
+#include "protocol.h"
+#include "store.h"
+
+#define SYNC_BACKOFF_BASE_USEC (1000ULL * 1000ULL)
+#define SYNC_BACKOFF_CAP_USEC  (300ULL * 1000ULL * 1000ULL)
+/* A Retry-After longer than this is taken as this: a bound on silence. */
+#define SYNC_RETRY_AFTER_MAX_USEC (3600ULL * 1000ULL * 1000ULL)
+#define SYNC_CONNECT_TIMEOUT_MS	  10000
+#define SYNC_REQUEST_TIMEOUT_MS	  30000
+#define SYNC_LOOKUP_TIMEOUT_MS	  3000
+#define SYNC_PULL_LIMIT		  500 /* holds per changes page */
+/* How long a burst of new events is gathered before an upload starts. */
+#define SYNC_KICK_DELAY_USEC (20ULL * 1000ULL)
+/* Server clock further off than this is worth a warning. */
+#define SYNC_CLOCK_SKEW_USEC (60ULL * 1000ULL * 1000ULL)
+
+struct sync_ops {
+	/*
+	 * The kiosk's state for the heartbeat, as a new JSON object the sync
+	 * module adds its own fields to and then releases.
+	 */
+	json_t *(*status)(void *userdata);
+	/*
+	 * Carries out a server command not carried out before. Whatever it
+	 * does is recorded with the command's id (store_record() of a record
+	 * whose .command is set), which is what makes it "done": a command
+	 * left unrecorded (a full disk) is tried again at the next heartbeat.
+	 */
+	void (*command)(const struct protocol_command *c, void *userdata);
+};
+
+struct sync_info {
+	bool online;		  /* the last request got a valid reply */
+	int64_t last_ok_usec;	  /* CLOCK_REALTIME of that reply, or 0 */
+	char last_error[256];	  /* why the last request failed, or "" */
+	uint64_t rejected_events; /* ever, from the store */
+	unsigned batch_size;	  /* events per upload now (413 halves it) */
+	uint64_t requests, failures;
+	uint64_t last_request_usec; /* how long the last reply took */
+};
+
+/*
+ * Starts syncing with the server in c->sync (the caller checks url is set).
+ * store and kiosk belong to the caller and must outlive the sync module;
+ * ops and userdata too. Returns NULL with errno set (ENOMEM, or EINVAL
+ * when libcurl lacks what is needed: HTTPS). The caller frees it with
+ * sync_free(), which drops any request in flight.
+ */
+struct sync *sync_new(const struct config *c, sd_event *event,
+		      struct store *store, struct kiosk *kiosk,
+		      const struct sync_ops *ops, void *userdata);
+void sync_free(struct sync *s);
+
+/* New events are in the outbox: upload them soon (bursts are gathered). */
+void sync_kick(struct sync *s);
+/* Pull changes and send a heartbeat now (the sync_now command). */
+void sync_now(struct sync *s);
+/* A command has run: tell the server at once, in a heartbeat. */
+void sync_status_soon(struct sync *s);
+
+/*
+ * Asks the server for the pending hold with an item of this barcode
+ * (staff scanned a book the kiosk does not know). On an answer the hold is
+ * stored and given to the core before cb runs with 0 and its id; otherwise
+ * cb gets -ENOENT (the server knows none), -EBUSY (another lookup is in
+ * flight: cb is not called then, the return says so), -ETIMEDOUT, -EIO (no
+ * valid answer), or -ENOSPC (it could not be stored). Returns 0 when asked.
+ */
+int sync_lookup_item(struct sync *s, const char *barcode,
+		     void (*cb)(int err, const char *hold_id, void *userdata),
+		     void *userdata);
+
+void sync_get_info(const struct sync *s, struct sync_info *ret);

@@ -1,0 +1,118 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Exactly once, whatever the network does: events reach the real lokerhub
+# once each through HTTP 500, 503 with Retry-After, dropped connections
+# (before and after the server committed), truncated, garbage and huge
+# replies, a server restart, and lokerd killed in the middle of an upload.
+# Bad changes replies change nothing.
+. "$(dirname "$0")/lib.sh"
+# shellcheck source=tools/lib/hub.sh
+. "$LOKERBUKU_TOP/tools/lib/hub.sh"
+CLEANUP_HOOK=hub_stop
+
+kiosk_write_config "$WORK"
+hub_setup "$WORK/hub" demo-01 "$WORK/site.key"
+hub_start
+hub_sync_config >>"$WORK/lokerd.conf"
+printf 'batch_size = 20\n' >>"$WORK/lokerd.conf"
+kiosk_start "$WORK"
+
+# burst N: 2N events (disable and enable of locker 12) in one connection.
+burst() {
+	local n
+	n=$(for _ in $(seq "$1"); do
+		echo '{"cmd":"disable","locker":12}'
+		echo '{"cmd":"enable","locker":12}'
+	done | socat -t 30 - "UNIX-CONNECT:$LOKERBUKU_SOCKET" | grep -c '"ok": *true')
+	[ "$n" -eq $((2 * $1)) ] || fail "burst: $n of $((2 * $1)) requests done"
+}
+kiosk_count() { ctl --json events --limit 1000 | jq '.events | length'; }
+hub_count() { hub events --kiosk demo-01 --json | jq length; }
+# drained [SECONDS]: the kiosk has nothing unsent and the server has it all.
+drained() {
+	local i
+	for i in $(seq $((${1:-20} * 10))); do
+		if [ "$(ctl --json status | jq .backlog)" = 0 ] &&
+			[ "$(hub_count)" = "$(kiosk_count)" ]; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	fail "not drained: backlog $(ctl --json status | jq .backlog), kiosk $(kiosk_count), server $(hub_count)"
+}
+same_ids() {
+	local k h
+	k=$(ctl --json events --limit 1000 | jq -c '[.events[].uuid] | sort')
+	h=$(hub events --kiosk demo-01 --json | jq -c '[.[].id] | sort')
+	[ "$k" = "$h" ] || fail "kiosk and server event ids differ"
+}
+
+echo "events flow"
+burst 20
+drained
+echo "  $(hub_count) events on the server"
+
+for fault in 500 drop drop-after truncate garbage huge; do
+	echo "events through a $fault"
+	hub fault add events "$fault" --count 2 >/dev/null
+	burst 10
+	ctl sync >/dev/null
+	drained 30
+	same_ids
+done
+grep -q "is not valid" "$WORK/lokerd.log" || fail "no log line for the bad reply"
+grep -q "larger than" "$WORK/lokerd.log" || fail "no log line for the huge reply"
+
+echo "503 with Retry-After: 3 is honoured"
+hub fault add events 503 --count 1 --retry-after 3 >/dev/null
+before=$(hub_count)
+burst 5
+sleep 1.5
+[ "$(hub_count)" = "$before" ] || fail "events went up before Retry-After had passed"
+drained 15
+same_ids
+
+echo "a server restart loses nothing"
+hub_stop
+burst 25
+sleep 0.5
+expect '.sync.online==false' "$(ctl --json status)"
+hub_start
+ctl sync >/dev/null
+drained 30
+same_ids
+
+echo "lokerd killed in the middle of an upload: resent, stored once"
+hub fault add events delay --delay-ms 1500 --count 1 >/dev/null
+burst 10
+sleep 0.5 # the upload sits in the server's delay now
+kill -KILL "$KIOSK_PID"
+wait "$KIOSK_PID" 2>/dev/null || true
+KIOSK_PID=
+sleep 1.5 # the server commits the batch nobody waits for any more
+kiosk_start "$WORK"
+drained 30
+same_ids
+r=$(hub events --kiosk demo-01 --json)
+expect '(map(.id) | unique | length) == length' "$r"
+
+echo "a bad changes reply is logged and changes nothing"
+hub patron-add P-1 --card M0001 >/dev/null
+hub hold-add H-1 --kiosk demo-01 --patron P-1 --item B1 >/dev/null
+hub fault add changes garbage --count 1 >/dev/null
+ctl sync >/dev/null
+sleep 1
+grep -q "changes pull: the reply is not valid, nothing of it used" "$WORK/lokerd.log" ||
+	fail "no log line for the garbage changes reply"
+ctl sync >/dev/null
+for _ in $(seq 100); do
+	ctl --json holds | jq -e '.holds[] | select(.id=="H-1")' >/dev/null && break
+	sleep 0.1
+done
+ctl --json holds | jq -e '.holds[] | select(.id=="H-1")' >/dev/null ||
+	fail "H-1 never arrived after the garbage reply"
+
+echo "the database is whole"
+ctl check >/dev/null
+kiosk_stop
+echo "PASS"
