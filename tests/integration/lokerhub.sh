@@ -402,6 +402,7 @@ hub fault add changes huge
 call GET demo-01/changes
 [ "$CODE" = 200 ] && [ "$(stat -c %s "$WORK/body")" -gt $((4 * 1024 * 1024)) ] ||
 	fail "huge: HTTP $CODE, $(stat -c %s "$WORK/body") bytes"
+grep -qi '^transfer-encoding: chunked' "$WORK/head" || fail "huge: not chunked"
 { "$CHECK" changes "$WORK/body" 2>&1 || true; } | grep -q "more than" ||
 	fail "the kiosk would take a huge reply"
 hub fault add items delay --delay-ms 700

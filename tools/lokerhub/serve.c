@@ -54,7 +54,8 @@ struct request {
 /* A reply sent by a callback: cut short, or padded past 4 MiB. */
 struct stream {
 	char *body;
-	size_t len, stop; /* stop: END_WITH_ERROR at this byte */
+	size_t len, stop; /* the body ends at stop: whole, or cut short */
+	bool complete;
 };
 
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
@@ -63,7 +64,8 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 	size_t n = 0;
 
 	if (pos >= s->stop)
-		return MHD_CONTENT_READER_END_WITH_ERROR;
+		return s->complete ? MHD_CONTENT_READER_END_OF_STREAM :
+				     MHD_CONTENT_READER_END_WITH_ERROR;
 	while (n < max && pos + n < s->stop) {
 		size_t at = (size_t)pos + n;
 
@@ -169,7 +171,10 @@ static enum MHD_Result send_error(struct MHD_Connection *connection,
 	return send_reply(connection, r, &reply, retry_after_s);
 }
 
-/* Half of the reply, then the connection closes: a truncated body. */
+/*
+ * Half of the reply, then the connection closes: a truncated body. Or the
+ * reply padded with blanks past what a kiosk may take.
+ */
 static enum MHD_Result send_stream(struct MHD_Connection *connection,
 				   struct request *r, struct api_reply *reply,
 				   bool huge)
@@ -177,7 +182,7 @@ static enum MHD_Result send_stream(struct MHD_Connection *connection,
 	struct stream *s = calloc(1, sizeof(*s));
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
-	size_t total;
+	uint64_t total;
 
 	if (!s) {
 		free(reply->body);
@@ -186,8 +191,13 @@ static enum MHD_Result send_stream(struct MHD_Connection *connection,
 	s->body = reply->body;
 	s->len = reply->body_len;
 	reply->body = NULL;
-	total = huge ? SERVE_HUGE_BYTES : s->len;
-	s->stop = huge ? total : s->len / 2;
+	/*
+	 * Huge goes chunked, without a Content-Length: the kiosk must stop
+	 * reading by itself, not merely believe a header.
+	 */
+	s->complete = huge;
+	s->stop = huge ? SERVE_HUGE_BYTES : s->len / 2;
+	total = huge ? MHD_SIZE_UNKNOWN : s->len;
 	resp = MHD_create_response_from_callback(total, 16 << 10, stream_read,
 						 s, stream_free);
 	if (!resp) {
