@@ -449,7 +449,8 @@ static void kiosk_row(sqlite3 *db, sqlite3_stmt *st, struct list_args *a,
 		       json_is_boolean(reader) ?
 			       (json_is_true(reader) ? "ok" : "FAULT") :
 			       "-",
-		       d ? d : "", f ? f : "");
+		       d && strcmp(d, "[]") != 0 ? d : "-",
+		       f && strcmp(f, "[]") != 0 ? f : "-");
 		free(f);
 		free(d);
 		json_decref(obj);
@@ -542,11 +543,14 @@ static void fault_row(sqlite3 *db, sqlite3_stmt *st, struct list_args *a,
 				      "delay_ms", col_json_int(st, 5)));
 		return;
 	}
-	printf("%-4lld %-8s %-11s %-10s %-12d %d\n",
+	printf("%-4lld %-8s %-11s %-11s %-12s %s\n",
 	       (long long)sqlite3_column_int64(st, 0), col_text(st, 1),
 	       col_text(st, 2),
 	       sqlite3_column_int64(st, 3) ? col_text(st, 3) : "until-clear",
-	       sqlite3_column_int(st, 4), sqlite3_column_int(st, 5));
+	       sqlite3_column_type(st, 4) == SQLITE_NULL ? "-" :
+							   col_text(st, 4),
+	       sqlite3_column_type(st, 5) == SQLITE_NULL ? "-" :
+							   col_text(st, 5));
 }
 
 int cli_list_faults(const char *command, const char *db_path, bool json)
@@ -556,7 +560,7 @@ int cli_list_faults(const char *command, const char *db_path, bool json)
 			       .limit = LIST_LIMIT_DEFAULT };
 
 	if (!json)
-		printf("%-4s %-8s %-11s %-10s %-12s %s\n", "N", "ENDPOINT",
+		printf("%-4s %-8s %-11s %-11s %-12s %s\n", "N", "ENDPOINT",
 		       "KIND", "REMAINING", "RETRY-AFTER", "DELAY-MS");
 	return list(command, &a,
 		    "SELECT n, endpoint, kind, remaining,"
