@@ -6,7 +6,7 @@
 # served over HTTPS on a free loopback port, with a fault hook that makes
 # lokerhub answer the next request to an endpoint with a 503 or 429.
 #
-#   LOKERHUB=build/tools/lokerhub/lokerhub LOKERBUKU_TOP=. \
+#   LOKERHUB=build/bin/lokerhub LOKERBUKU_TOP=. \
 #       tests/conformance/lokerhub.sh [sync-api.sh options, e.g. --verbose]
 #
 # ctest runs it as conformance-sync-api.
@@ -79,8 +79,11 @@ exec "$HUB" -d "$WORK/hub.db" fault add "\$2" "\$1" --count 1 --retry-after 7 >/
 HOOK
 chmod 700 "$WORK/fault-hook"
 
-hub serve --cert "$WORK/ca/server.pem" --key "$WORK/ca/server.key" \
-	--listen 127.0.0.1:0 --port-file "$WORK/port" 2>"$WORK/hub.log" &
+# Not through hub(): $! must be lokerhub itself, or stopping it would stop
+# only a subshell and leave the server running (and holding our stdout).
+"$HUB" -d "$WORK/hub.db" serve --cert "$WORK/ca/server.pem" \
+	--key "$WORK/ca/server.key" --listen 127.0.0.1:0 \
+	--port-file "$WORK/port" >"$WORK/hub.log" 2>&1 </dev/null &
 HUB_PID=$!
 for _ in $(seq $((STEP_TIMEOUT * 20))); do
 	[ -s "$WORK/port" ] && break
