@@ -2164,6 +2164,161 @@ static void names_every_value_stably(void **state)
 
 #define TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
+/* ---- what the server sends ---- */
+
+static void
+takes_the_servers_copy_of_a_pending_hold_even_while_it_is_loaded(void **state)
+{
+	struct fx *fx = *state;
+	struct kiosk_hold h;
+	const struct kiosk_hold *got;
+
+	add_pending(fx, "P1", KIOSK_SIZE_SMALL);
+	assert_int_equal(start(fx), 0);
+	staff_login(fx);
+	assert_int_equal(command(fx, KIOSK_INPUT_LOAD, "P1", 0), 0);
+	assert_int_equal(unlocked_locker(fx), 1);
+
+	/* The server now says: another card, a name, an expiry. */
+	h = hold_make("P1", KIOSK_HOLD_STATE_PENDING, 0, KIOSK_SIZE_SMALL);
+	hold_add_card(&h, OTHER_CARD);
+	strcpy(h.patron_name, "Budi");
+	h.expires_at_usec = WALL_START_USEC + 7 * 86400 * (int64_t)SEC;
+	assert_int_equal(kiosk_put_hold(fx->k, &h), 0);
+	/* Being loaded: it cannot be taken away. */
+	assert_int_equal(kiosk_can_remove_hold(fx->k, "P1"), -EBUSY);
+	assert_int_equal(kiosk_remove_hold(fx->k, "P1"), -EBUSY);
+
+	assert_int_equal(door(fx, 1, true), 0);
+	assert_int_equal(door(fx, 1, false), 0);
+	assert_non_null(find_record(fx, KIOSK_RECORD_HOLD_LOADED));
+	got = kiosk_get_hold(fx->k, "P1");
+	assert_int_equal(got->state, KIOSK_HOLD_STATE_LOADED);
+	assert_string_equal(got->patron_name, "Budi");
+
+	/* In its locker, only the expiry is taken from the server. */
+	h.expires_at_usec += 86400 * (int64_t)SEC;
+	strcpy(h.patron_name, "Ani");
+	assert_int_equal(kiosk_put_hold(fx->k, &h), 0);
+	got = kiosk_get_hold(fx->k, "P1");
+	assert_int_equal(got->state, KIOSK_HOLD_STATE_LOADED);
+	assert_int_equal(got->locker, 1);
+	assert_string_equal(got->patron_name, "Budi");
+	assert_int_equal(got->expires_at_usec, h.expires_at_usec);
+	assert_int_equal(kiosk_remove_hold(fx->k, "P1"), -EBUSY);
+
+	/* The patron of the server's card picks it up. */
+	assert_int_equal(fire(fx, KIOSK_TIMER_KIND_SESSION, 0), 0);
+	assert_int_equal(tap(fx, OTHER_CARD), 0);
+	assert_int_equal(unlocked_locker(fx), 1);
+
+	/* A loaded or pending hold is refused as the server's copy. */
+	h.state = KIOSK_HOLD_STATE_LOADED;
+	h.locker = 2;
+	assert_int_equal(kiosk_put_hold(fx->k, &h), -EINVAL);
+}
+
+static void
+forgets_a_pending_hold_and_a_staff_card_the_server_took_away(void **state)
+{
+	struct fx *fx = *state;
+	char hmac[CREDENTIAL_HMAC_HEX_LEN + 1];
+	struct kiosk_hold h;
+
+	add_pending(fx, "P1", KIOSK_SIZE_SMALL);
+	h = hold_make("P2", KIOSK_HOLD_STATE_PENDING, 0, KIOSK_SIZE_SMALL);
+	hold_add_card(&h, CARD);
+	assert_int_equal(kiosk_put_hold(fx->k, &h), 0);
+	assert_non_null(kiosk_get_hold(fx->k, "P2"));
+	assert_int_equal(start(fx), 0);
+
+	assert_int_equal(kiosk_can_remove_hold(fx->k, "P1"), 0);
+	assert_non_null(kiosk_get_hold(fx->k, "P1"));
+	assert_int_equal(kiosk_remove_hold(fx->k, "P1"), 0);
+	assert_null(kiosk_get_hold(fx->k, "P1"));
+	assert_non_null(kiosk_get_hold(fx->k, "P2"));
+	assert_int_equal(kiosk_remove_hold(fx->k, "P1"), -ENOENT);
+
+	hmac_of(STAFF_CARD, hmac);
+	assert_int_equal(kiosk_remove_staff(fx->k, hmac), 0);
+	assert_int_equal(kiosk_remove_staff(fx->k, hmac), -ENOENT);
+	/* The card no longer logs in; the other one still does. */
+	assert_int_equal(tap(fx, STAFF_CARD), 0);
+	assert_int_not_equal(screen(fx)->screen, KIOSK_SCREEN_STAFF_PIN);
+	assert_int_equal(fire(fx, KIOSK_TIMER_KIND_SESSION, 0), 0);
+	assert_int_equal(tap(fx, OTHER_STAFF_CARD), 0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_STAFF_PIN);
+}
+
+static void asks_for_a_pin_once_the_server_requires_one(void **state)
+{
+	struct fx *fx = *state;
+
+	add_loaded(fx, "L1", 1);
+	assert_int_equal(start(fx), 0);
+	assert_int_equal(tap(fx, CARD), 0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_LOCKERS_OPEN);
+	assert_int_equal(door(fx, 1, true), 0);
+	assert_int_equal(door(fx, 1, false), 0);
+	assert_int_equal(fire(fx, KIOSK_TIMER_KIND_SESSION, 0), 0);
+
+	/* A card alone no longer opens a door: this hold has no PIN. */
+	add_loaded(fx, "L2", 2);
+	kiosk_set_pin_required(fx->k, true);
+	assert_int_equal(tap(fx, CARD), 0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_PIN_NOT_SET);
+	assert_int_equal(count_actions(fx, KIOSK_ACTION_UNLOCK), 0);
+}
+
+static void puts_a_server_command_on_the_first_pulse_only(void **state)
+{
+	struct fx *fx = *state;
+	const struct kiosk_record *rec;
+	struct kiosk_input in = { .type = KIOSK_INPUT_OPEN,
+				  .service = true,
+				  .locker = 2,
+				  .command = "c-7" };
+
+	assert_int_equal(start(fx), 0);
+	assert_int_equal(feed(fx, in), 0);
+	rec = find_record(fx, KIOSK_RECORD_LOCKER_UNLOCKED);
+	assert_non_null(rec);
+	assert_int_equal(rec->purpose, KIOSK_PURPOSE_MAINTENANCE);
+	assert_string_equal(rec->command, "c-7");
+	/* Nobody opens the door: the retry pulse is not the command again. */
+	advance(fx, CONFIRM_USEC);
+	assert_int_equal(fire(fx, KIOSK_TIMER_KIND_DOOR_CONFIRM, 2), 0);
+	rec = find_record(fx, KIOSK_RECORD_LOCKER_UNLOCKED);
+	assert_non_null(rec);
+	assert_int_equal(rec->attempt, 2);
+	assert_string_equal(rec->command, "");
+
+	in = (struct kiosk_input){ .type = KIOSK_INPUT_DISABLE,
+				   .service = true,
+				   .locker = 3,
+				   .command = "c-8" };
+	assert_int_equal(feed(fx, in), 0);
+	rec = find_record(fx, KIOSK_RECORD_LOCKER_DISABLED);
+	assert_non_null(rec);
+	assert_string_equal(rec->command, "c-8");
+
+	/* Only the kiosk's service carries commands, and only sane ids. */
+	in = (struct kiosk_input){ .type = KIOSK_INPUT_ENABLE,
+				   .locker = 3,
+				   .command = "c-9" };
+	assert_int_equal(feed(fx, in), -EINVAL);
+	in.service = true;
+	in.command = "c 9";
+	assert_int_equal(feed(fx, in), -EINVAL);
+	assert_int_equal(fx->out.n, 0);
+	/* Records of other inputs carry none. */
+	in.command = NULL;
+	assert_int_equal(feed(fx, in), 0);
+	rec = find_record(fx, KIOSK_RECORD_LOCKER_ENABLED);
+	assert_non_null(rec);
+	assert_string_equal(rec->command, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2223,6 +2378,10 @@ int main(void)
 		TEST(rejects_a_bad_config),
 		TEST(checks_holds_and_staff_as_they_are_added),
 		TEST(names_every_value_stably),
+		TEST(takes_the_servers_copy_of_a_pending_hold_even_while_it_is_loaded),
+		TEST(forgets_a_pending_hold_and_a_staff_card_the_server_took_away),
+		TEST(asks_for_a_pin_once_the_server_requires_one),
+		TEST(puts_a_server_command_on_the_first_pulse_only),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);

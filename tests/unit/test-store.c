@@ -1350,6 +1350,294 @@ static void free_accepts_null(void **state)
 	store_free(NULL);
 }
 
+/* ---- sync with the library's server ---- */
+
+static void
+the_servers_copy_replaces_a_pending_hold_and_only_dates_a_loaded_one(
+	void **state)
+{
+	struct fixture *f = *state;
+	enum store_put_result res;
+	struct store_hold h, got;
+
+	make_hold(&h, "h1", 'a');
+	assert_int_equal(store_put_hold(f->s, &h, &res), 0);
+	assert_int_equal(res, STORE_PUT_ADDED);
+
+	/* Sent again, changed: one item, another card, a code, no name. */
+	h.n_items = 1;
+	snprintf(h.items[0].barcode, sizeof(h.items[0].barcode), "B0009");
+	fake_hmac(h.hold.credential_hmacs[0], 'b');
+	fake_hmac(h.hold.code_hmac, 'c');
+	h.hold.patron_name[0] = '\0';
+	h.hold.size = KIOSK_SIZE_LARGE;
+	assert_int_equal(store_put_hold(f->s, &h, &res), 0);
+	assert_int_equal(res, STORE_PUT_REPLACED);
+	assert_int_equal(store_get_hold(f->s, "h1", &got), 0);
+	assert_int_equal(got.n_items, 1);
+	assert_string_equal(got.items[0].barcode, "B0009");
+	assert_int_equal(got.hold.n_credentials, 1);
+	assert_int_equal(got.hold.credential_hmacs[0][0], 'b');
+	assert_int_equal(got.hold.code_hmac[0], 'c');
+	assert_string_equal(got.hold.patron_name, "");
+	assert_int_equal(got.hold.size, KIOSK_SIZE_LARGE);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM hold_items"), 1);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM hold_credentials"), 1);
+
+	/* Loaded: the kiosk's state stands, only the expiry moves. */
+	assert_int_equal(record(f, KIOSK_RECORD_HOLD_LOADED, "h1", 2, 100), 0);
+	h.hold.expires_at_usec = 123456789;
+	h.n_items = 2;
+	assert_int_equal(store_put_hold(f->s, &h, &res), 0);
+	assert_int_equal(res, STORE_PUT_EXPIRY_UPDATED);
+	assert_int_equal(store_get_hold(f->s, "h1", &got), 0);
+	assert_int_equal(got.hold.state, KIOSK_HOLD_STATE_LOADED);
+	assert_int_equal(got.hold.locker, 2);
+	assert_int_equal(got.n_items, 1);
+	assert_int_equal(got.hold.expires_at_usec, 123456789);
+
+	/* Picked up: the server's late copy is ignored. */
+	assert_int_equal(record(f, KIOSK_RECORD_HOLD_PICKED_UP, "h1", 2, 200),
+			 0);
+	assert_int_equal(store_put_hold(f->s, &h, &res), 0);
+	assert_int_equal(res, STORE_PUT_KEPT);
+	assert_int_equal(hold_state(f, "h1"), KIOSK_HOLD_STATE_PICKED_UP);
+
+	/* Only pending copies come from a server. */
+	h.hold.state = KIOSK_HOLD_STATE_LOADED;
+	h.hold.locker = 3;
+	assert_int_equal(store_put_hold(f->s, &h, &res), -EINVAL);
+}
+
+static void only_pending_holds_and_known_staff_are_removed(void **state)
+{
+	struct fixture *f = *state;
+	struct kiosk_staff st = { .role = KIOSK_STAFF_ROLE_STAFF };
+
+	add_hold(f, "h1", 'a');
+	add_hold(f, "h2", 'b');
+	assert_int_equal(record(f, KIOSK_RECORD_HOLD_LOADED, "h2", 1, 100), 0);
+	assert_int_equal(store_remove_pending_hold(f->s, "h1"), 0);
+	assert_int_equal(store_remove_pending_hold(f->s, "h1"), -ENOENT);
+	assert_int_equal(store_remove_pending_hold(f->s, "h2"), -EBUSY);
+	assert_int_equal(hold_state(f, "h2"), KIOSK_HOLD_STATE_LOADED);
+	/* Its items and credentials went with it. */
+	assert_int_equal(db_int(f, "SELECT count(*) FROM hold_items"
+				   " WHERE hold_id = 'h1'"),
+			 0);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM hold_credentials"
+				   " WHERE hold_id = 'h1'"),
+			 0);
+
+	fake_hmac(st.credential_hmac, 'e');
+	assert_int_equal(credential_pin_hash("1357", 1000, st.pin_hash), 0);
+	assert_int_equal(store_put_staff(f->s, &st), 0);
+	assert_int_equal(store_remove_staff(f->s, st.credential_hmac), 0);
+	assert_int_equal(store_remove_staff(f->s, st.credential_hmac), -ENOENT);
+}
+
+static void sync_values_keep_the_cursor_across_reopening(void **state)
+{
+	struct fixture *f = *state;
+	char v[16] = "untouched";
+
+	assert_int_equal(store_get_sync_value(f->s, "cursor", v, sizeof(v)),
+			 -ENOENT);
+	assert_int_equal(store_set_sync_value(f->s, "cursor", "s:41:ab"), 0);
+	assert_int_equal(store_set_sync_value(f->s, "cursor", "s:42:ab"), 0);
+	reopen(f, NULL);
+	assert_int_equal(store_get_sync_value(f->s, "cursor", v, sizeof(v)), 0);
+	assert_string_equal(v, "s:42:ab");
+	assert_int_equal(store_get_sync_value(f->s, "cursor", v, 4), -ENOBUFS);
+	assert_string_equal(v, "s:42:ab");
+	assert_int_equal(store_set_sync_value(f->s, "Cursor!", "x"), -EINVAL);
+	assert_int_equal(store_delete_sync_value(f->s, "cursor"), 0);
+	assert_int_equal(store_delete_sync_value(f->s, "cursor"), -ENOENT);
+}
+
+static int collect_id(const char *id, void *userdata)
+{
+	char *all = userdata;
+
+	strcat(all, id);
+	strcat(all, " ");
+	return 0;
+}
+
+static void a_full_set_finds_the_pending_holds_and_staff_it_lacks(void **state)
+{
+	struct fixture *f = *state;
+	struct kiosk_staff st = { .role = KIOSK_STAFF_ROLE_STAFF };
+	char hmac_e[CREDENTIAL_HMAC_HEX_LEN + 1], all[512] = "";
+
+	add_hold(f, "h1", 'a');
+	add_hold(f, "h2", 'a');
+	add_hold(f, "h3", 'a');
+	assert_int_equal(record(f, KIOSK_RECORD_HOLD_LOADED, "h3", 1, 100), 0);
+	fake_hmac(st.credential_hmac, 'e');
+	memcpy(hmac_e, st.credential_hmac, sizeof(hmac_e));
+	assert_int_equal(credential_pin_hash("1357", 1000, st.pin_hash), 0);
+	assert_int_equal(store_put_staff(f->s, &st), 0);
+	fake_hmac(st.credential_hmac, 'f');
+	assert_int_equal(store_put_staff(f->s, &st), 0);
+
+	assert_int_equal(store_full_seen_clear(f->s), 0);
+	assert_int_equal(store_full_seen_add(f->s, STORE_KIND_HOLD, "h2"), 0);
+	assert_int_equal(store_full_seen_add(f->s, STORE_KIND_HOLD, "h2"), 0);
+	assert_int_equal(store_full_seen_add(f->s, STORE_KIND_STAFF, hmac_e),
+			 0);
+	/* h3 is loaded: a full set does not take it away. */
+	assert_int_equal(
+		store_foreach_unseen(f->s, STORE_KIND_HOLD, collect_id, all),
+		0);
+	assert_string_equal(all, "h1 ");
+	all[0] = '\0';
+	assert_int_equal(
+		store_foreach_unseen(f->s, STORE_KIND_STAFF, collect_id, all),
+		0);
+	assert_int_equal(strlen(all), CREDENTIAL_HMAC_HEX_LEN + 1);
+	assert_int_equal(all[0], 'f');
+	assert_int_equal(store_full_seen_clear(f->s), 0);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM full_seen"), 0);
+}
+
+static void a_transaction_applies_all_or_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct store_hold h;
+
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_begin(f->s), -EBUSY);
+	make_hold(&h, "h1", 'a');
+	assert_int_equal(store_put_hold(f->s, &h, NULL), 0);
+	assert_int_equal(store_set_sync_value(f->s, "cursor", "c1"), 0);
+	/* Recording an event would escape the transaction: refused. */
+	assert_int_equal(record(f, KIOSK_RECORD_DOOR_CLOSED, "", 1, 1), -EBUSY);
+	store_rollback(f->s);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM holds"), 0);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM sync_state"
+				   " WHERE key = 'cursor'"),
+			 0);
+
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_put_hold(f->s, &h, NULL), 0);
+	assert_int_equal(store_set_sync_value(f->s, "cursor", "c1"), 0);
+	assert_int_equal(store_commit(f->s), 0);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM holds"), 1);
+	assert_int_equal(record(f, KIOSK_RECORD_DOOR_CLOSED, "", 1, 1), 0);
+}
+
+static void the_servers_answers_mark_events_one_by_one(void **state)
+{
+	struct fixture *f = *state;
+	struct events ev;
+	struct store_sent_mark marks[4];
+	uint64_t rejected = 99;
+	unsigned marked = 99;
+
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(record(f, KIOSK_RECORD_DOOR_CLOSED, "", 1, i),
+				 0);
+	all_events(f, &ev);
+	assert_int_equal(ev.n, 4);
+	/* The second is accepted, the fourth rejected; the rest unanswered. */
+	marks[0] = (struct store_sent_mark){ ev.uuid[1], NULL };
+	marks[1] = (struct store_sent_mark){ ev.uuid[3], "unknown_hold" };
+	marks[2] = (struct store_sent_mark){
+		"00000000-0000-4000-8000-000000000000", NULL
+	};
+	assert_int_equal(store_mark_events_sent(f->s, marks, 3, &marked), 0);
+	assert_int_equal(marked, 2);
+	assert_int_equal(unsent(f), 2);
+	assert_int_equal(store_count_rejected(f->s, &rejected), 0);
+	assert_int_equal(rejected, 1);
+	/* Again: nothing changes twice. */
+	assert_int_equal(store_mark_events_sent(f->s, marks, 2, &marked), 0);
+	assert_int_equal(marked, 0);
+	assert_int_equal(store_count_rejected(f->s, &rejected), 0);
+	assert_int_equal(rejected, 1);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM outbox WHERE"
+				   " rejected = 'unknown_hold' AND sent = 1"),
+			 1);
+	marks[3] = (struct store_sent_mark){ ev.uuid[0], "" };
+	assert_int_equal(store_mark_events_sent(f->s, &marks[3], 1, NULL),
+			 -EINVAL);
+	events_clear(&ev);
+
+	/* The count outlives the events: pruning keeps no rejected row. */
+	reopen(f, &(struct store_options){ .sent_keep = 1 });
+	for (int i = 0; i < 300; i++)
+		assert_int_equal(record(f, KIOSK_RECORD_DOOR_CLOSED, "", 1, i),
+				 0);
+	assert_int_equal(store_mark_sent(f->s, INT64_MAX), 0);
+	for (int i = 0; i < 300; i++)
+		assert_int_equal(record(f, KIOSK_RECORD_DOOR_CLOSED, "", 1, i),
+				 0);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM outbox WHERE"
+				   " rejected IS NOT NULL"),
+			 0);
+	assert_int_equal(store_count_rejected(f->s, &rejected), 0);
+	assert_int_equal(rejected, 1);
+}
+
+static int collect_command(const char *id, void *userdata)
+{
+	return collect_id(id, userdata);
+}
+
+static void a_server_command_is_recorded_once_and_acknowledged(void **state)
+{
+	struct fixture *f = *state;
+	struct kiosk_record rec =
+		make_record(KIOSK_RECORD_LOCKER_UNLOCKED, "", 3);
+	char text[512], all[256] = "";
+	json_t *o;
+
+	rec.purpose = KIOSK_PURPOSE_MAINTENANCE;
+	rec.attempt = 1;
+	snprintf(rec.actor, sizeof(rec.actor), "service");
+	snprintf(rec.command, sizeof(rec.command), "c-1");
+	assert_int_equal(store_command_is_done(f->s, "c-1"), 0);
+	assert_int_equal(store_record(f->s, &rec, 1000, NULL), 0);
+	assert_int_equal(store_command_is_done(f->s, "c-1"), 1);
+	o = last_payload(f, text, sizeof(text));
+	assert_string_equal(json_string_value(json_object_get(o, "command")),
+			    "c-1");
+	json_decref(o);
+	/* The same command again: refused, nothing written, no pulse. */
+	assert_int_equal(store_record(f->s, &rec, 2000, NULL), -EALREADY);
+	assert_int_equal(count_events(f), 1);
+	assert_int_equal(unsent(f), 1);
+
+	/* One without an event of its own: command_done, naming what. */
+	rec = make_record(KIOSK_RECORD_COMMAND_DONE, "H-404", 99);
+	snprintf(rec.command, sizeof(rec.command), "c-2");
+	snprintf(rec.result, sizeof(rec.result), "no_such_locker");
+	assert_int_equal(store_record(f->s, &rec, 3000, NULL), 0);
+	o = last_payload(f, text, sizeof(text));
+	assert_string_equal(text, "{\"command\":\"c-2\",\"hold_id\":"
+				  "\"H-404\",\"locker\":99,\"result\":"
+				  "\"no_such_locker\"}");
+	json_decref(o);
+	rec.result[0] = '\0';
+	snprintf(rec.command, sizeof(rec.command), "c-3");
+	assert_int_equal(store_record(f->s, &rec, 3000, NULL), -EINVAL);
+
+	assert_int_equal(
+		store_foreach_unacked_command(f->s, 10, collect_command, all),
+		0);
+	assert_string_equal(all, "c-1 c-2 ");
+	assert_int_equal(store_ack_command(f->s, "c-1"), 0);
+	assert_int_equal(store_ack_command(f->s, "c-9"), -ENOENT);
+	all[0] = '\0';
+	assert_int_equal(
+		store_foreach_unacked_command(f->s, 10, collect_command, all),
+		0);
+	assert_string_equal(all, "c-2 ");
+	/* Acknowledged, but still done: never carried out again. */
+	assert_int_equal(store_command_is_done(f->s, "c-1"), 1);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -1383,6 +1671,13 @@ int main(void)
 		T(records_from_the_core_are_accepted_and_applied),
 		T(integrity_check_passes_on_a_healthy_database),
 		T(free_accepts_null),
+		T(the_servers_copy_replaces_a_pending_hold_and_only_dates_a_loaded_one),
+		T(only_pending_holds_and_known_staff_are_removed),
+		T(sync_values_keep_the_cursor_across_reopening),
+		T(a_full_set_finds_the_pending_holds_and_staff_it_lacks),
+		T(a_transaction_applies_all_or_nothing),
+		T(the_servers_answers_mark_events_one_by_one),
+		T(a_server_command_is_recorded_once_and_acknowledged),
 	};
 #undef T
 
