@@ -1088,7 +1088,7 @@ static void finish(struct sync *s, struct request *r, CURLcode code)
 	failed(s, r, status == 429 || status == 503 ? retry_after_of(r) : 0,
 	       "%s%s", why,
 	       status == 401 || status == 403 ?
-		       " (check [sync] token_file and [kiosk] id)" :
+		       " (check [sync] token_file, client_cert and [kiosk] id)" :
 		       "");
 }
 

@@ -101,6 +101,25 @@ r=$(ctl --json events --limit 1000)
 expect "[.events[] | select(.type==\"locker_unlocked\" and .payload.command==\"$cmd\")] | length == 1" "$r"
 expect "[.events[] | select(.payload.command==\"$cmd\")][0].payload.purpose == \"maintenance\"" "$r"
 
+echo "a hold the server takes away leaves the kiosk"
+hub patron-add P-2 --card M0002 >/dev/null
+hub hold-add H-3 --kiosk demo-01 --patron P-2 --item B0009 >/dev/null
+ctl sync >/dev/null
+wait_for "hold H-3 on the kiosk" kiosk_has_hold H-3
+hub hold-remove H-3 >/dev/null
+ctl sync >/dev/null
+wait_for "hold H-3 gone from the kiosk" sh -c \
+	"! '$BIN/lokerctl' --json holds | jq -e '.holds[] | select(.id==\"H-3\")'"
+expect '.screen.name == "unknown_card"' "$(ctl --json sim tap card:M0002)"
+ctl sim cancel >/dev/null
+
+echo "staff see the kiosk's heartbeat on the server"
+ctl sync >/dev/null
+wait_for "a heartbeat with an empty backlog" sh -c \
+	"'$BIN/lokerhub' -d '$HUB_DIR/hub.db' kiosks --json | jq -e '.[] | select(.id==\"demo-01\" and .online and .backlog==0)'"
+r=$(hub kiosks --json)
+expect '.[] | select(.id=="demo-01") | .in_service and .reader_ok and (.lockers | length) == 12' "$r"
+
 echo "every kiosk event is on the server exactly once"
 wait_for "an empty backlog" sh -c "'$BIN/lokerctl' --json status | jq -e '.backlog==0'"
 kiosk_ids=$(ctl --json events --limit 1000 | jq -c '[.events[].uuid] | sort')

@@ -3,7 +3,8 @@
 # The kiosk trusts only the server it was given: a certificate from another
 # CA, one for another host name, or a key that is not the pinned one makes
 # it refuse the server and say why, while pickups go on offline. With the
-# right settings everything recorded meanwhile reaches the server.
+# right settings everything recorded meanwhile reaches the server; a server
+# that asks for client certificates gets the kiosk's.
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=tools/lib/hub.sh
 . "$LOKERBUKU_TOP/tools/lib/hub.sh"
@@ -69,6 +70,23 @@ kiosk_start "$WORK"
 refused "pinned"
 kiosk_stop
 
+echo "a server that asks for a client certificate refuses a kiosk without"
+: >"$WORK/lokerd.log"
+hub_stop
+HUB_CLIENT_CA=$HUB_DIR/ca/ca.pem hub_start
+configure ""
+kiosk_start "$WORK"
+for _ in $(seq 50); do
+	grep -q "heartbeat: " "$WORK/lokerd.log" && break
+	sleep 0.1
+done
+expect '.sync.online == false' "$(ctl --json status)"
+[ "$(hub events --kiosk demo-01 --json | jq length)" = 0 ] || fail "events reached the server without a client certificate"
+grep "sync: heartbeat" "$WORK/lokerd.log" | tail -n 1 | sed 's/^/  lokerd: /'
+kiosk_stop
+hub_stop
+hub_start
+
 echo "the right pin: everything recorded offline reaches the server"
 pin=$(openssl x509 -in "$HUB_DIR/ca/server.pem" -pubkey -noout |
 	openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64)
@@ -80,6 +98,23 @@ for _ in $(seq 100); do
 done
 r=$(hub events --kiosk demo-01 --json)
 expect '[.[] | select(.type=="hold_picked_up" and .payload.hold_id=="H-1")] | length == 1' "$r"
+expect '.sync.online == true' "$(ctl --json status)"
+kiosk_stop
+
+echo "with its client certificate the kiosk gets in where one is asked for"
+hub_stop
+HUB_CLIENT_CA=$HUB_DIR/ca/ca.pem hub_start
+configure "client_cert = $HUB_DIR/ca/client.pem
+client_key = $HUB_DIR/ca/client.key"
+: >"$WORK/lokerd.log"
+kiosk_start "$WORK"
+ctl disable 3 >/dev/null # one more event, to go up now
+for _ in $(seq 100); do
+	hub events --kiosk demo-01 --json | jq -e '.[] | select(.type=="locker_disabled")' >/dev/null && break
+	sleep 0.1
+done
+r=$(hub events --kiosk demo-01 --json)
+expect '[.[] | select(.type=="locker_disabled")] | length == 1' "$r"
 expect '.sync.online == true' "$(ctl --json status)"
 kiosk_stop
 echo "PASS"
