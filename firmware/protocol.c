@@ -28,8 +28,7 @@ static int fail(char *error, const char *path, const char *fmt, ...)
 	return -EINVAL;
 }
 
-/* 1 to max characters from '!' to '~': ids, barcodes, cursors. */
-static bool is_token(const char *s, size_t max)
+bool protocol_is_token(const char *s, size_t max)
 {
 	size_t n = strlen(s);
 
@@ -54,6 +53,16 @@ static bool is_text(const char *s, size_t max)
 	return true;
 }
 
+static bool is_token(const char *s, size_t max)
+{
+	return protocol_is_token(s, max);
+}
+
+static bool is_uuid(const char *s, size_t max)
+{
+	return protocol_is_uuid(s);
+}
+
 static bool is_hmac(const char *s, size_t max)
 {
 	return credential_is_hmac(s);
@@ -64,8 +73,7 @@ static bool is_pin_hash(const char *s, size_t max)
 	return strncmp(s, "pbkdf2-sha256$", 14) == 0 && is_token(s, max);
 }
 
-/* A lower-case UUID, as the kiosk makes them for events. */
-static bool is_uuid(const char *s, size_t max)
+bool protocol_is_uuid(const char *s)
 {
 	if (strlen(s) != STORE_UUID_LEN)
 		return false;

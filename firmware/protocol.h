@@ -132,6 +132,11 @@ int protocol_add_event(json_t *events, const struct store_event *e);
 /* {"events": events} as compact text; the caller frees it. NULL: ENOMEM. */
 char *protocol_events_body(json_t *events);
 
+/* 1 to max characters from '!' to '~': ids, barcodes, cursors. */
+bool protocol_is_token(const char *s, size_t max);
+/* A lower-case UUID, as kiosks make them for events. */
+bool protocol_is_uuid(const char *s);
+
 /* usec since the epoch as "2026-11-22T08:15:02.123Z" into ret. */
 void protocol_format_time(int64_t usec, char ret[32]);
 

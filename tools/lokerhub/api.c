@@ -17,7 +17,6 @@
  */
 #define API_REPLY_BUDGET (3u << 20)
 #define API_DONE_MAX	 1000 /* done_commands looked at per heartbeat */
-#define API_UUID_LEN	 36
 
 const char *api_endpoint_name(enum api_endpoint e)
 {
@@ -87,17 +86,6 @@ static int fail(struct api_reply *reply, unsigned status, const char *message)
 	return -EINVAL;
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 bool api_unescape(char *s)
 {
 	char *w = s;
@@ -107,7 +95,8 @@ bool api_unescape(char *s)
 			*w++ = *r;
 			continue;
 		}
-		int hi = hex_value(r[1]), lo = hi < 0 ? -1 : hex_value(r[2]);
+		int hi = credential_hex_digit(r[1]),
+		    lo = hi < 0 ? -1 : credential_hex_digit(r[2]);
 
 		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 			return false;
@@ -449,17 +438,7 @@ struct event {
 
 static bool is_uuid(const char *s)
 {
-	if (!s || strlen(s) != API_UUID_LEN)
-		return false;
-	for (size_t i = 0; i < API_UUID_LEN; i++) {
-		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-
-		if (dash ? s[i] != '-' :
-			   !((s[i] >= '0' && s[i] <= '9') ||
-			     (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	}
-	return true;
+	return s && protocol_is_uuid(s);
 }
 
 /* seq order; events without a usable seq first, in the order sent. */

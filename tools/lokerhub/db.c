@@ -386,14 +386,7 @@ json_t *db_time_json(int64_t usec)
 
 bool db_is_id(const char *s)
 {
-	size_t n = strlen(s);
-
-	if (n == 0 || n > DB_ID_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (s[i] < '!' || s[i] > '~')
-			return false;
-	return true;
+	return protocol_is_token(s, DB_ID_MAX);
 }
 
 bool db_is_text(const char *s, size_t max)
