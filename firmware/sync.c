@@ -655,6 +655,11 @@ _Static_assert(KIOSK_HOLD_ID_MAX <= CREDENTIAL_HMAC_HEX_LEN,
 
 struct applied {
 	unsigned holds, removed, staff, removed_staff;
+	/*
+	 * Holds finished here whose news the server has not had yet: the
+	 * store ignored its copy, and so must the core.
+	 */
+	bool *kept;
 	struct id_list gone_holds, gone_staff; /* dropped by a full resync */
 };
 
@@ -674,6 +679,9 @@ static int apply_to_store(struct sync *s, const struct protocol_changes *c,
 			     sizeof(full_cursor));
 	continuing = full_cursor[0] && strcmp(full_cursor, sent_cursor) == 0;
 	in_full = c->full || continuing;
+	a->kept = calloc(c->n_holds ? c->n_holds : 1, sizeof(*a->kept));
+	if (!a->kept)
+		return -ENOMEM;
 	err = store_begin(s->store);
 	if (err < 0)
 		return err;
@@ -683,6 +691,7 @@ static int apply_to_store(struct sync *s, const struct protocol_changes *c,
 		enum store_put_result res;
 
 		err = store_put_hold(s->store, &c->holds[i], &res);
+		a->kept[i] = err == 0 && res == STORE_PUT_KEPT;
 		if (err == 0 && in_full)
 			err = store_full_seen_add(s->store, STORE_KIND_HOLD,
 						  c->holds[i].hold.id);
@@ -765,6 +774,8 @@ static void apply_to_core(struct sync *s, const struct protocol_changes *c,
 	int err;
 
 	for (unsigned i = 0; i < c->n_holds; i++) {
+		if (a->kept[i])
+			continue;
 		err = kiosk_put_hold(s->kiosk, &c->holds[i].hold);
 		if (err < 0)
 			log_err("sync: hold %s is stored but not in use until lokerd restarts: %s",
@@ -802,7 +813,8 @@ static void finish_pull(struct sync *s, struct request *r)
 	err = apply_to_store(s, &c, r->cursor, &a);
 	if (err < 0) {
 		failed(s, r, 0, "cannot store the changes: %s",
-		       store_last_error(s->store));
+		       err == -ENOMEM ? "out of memory" :
+					store_last_error(s->store));
 	} else {
 		apply_to_core(s, &c, &a);
 		succeeded(s, r);
@@ -819,6 +831,7 @@ static void finish_pull(struct sync *s, struct request *r)
 					    now_usec(CLOCK_MONOTONIC) +
 						    s->pull_interval_usec;
 	}
+	free(a.kept);
 	free(a.gone_holds.ids);
 	free(a.gone_staff.ids);
 	protocol_changes_clear(&c);
@@ -1000,6 +1013,9 @@ static int finish_lookup(struct sync *s, struct request *r, long status,
 			h->hold.id, store_last_error(s->store));
 		return -ENOSPC;
 	}
+	/* Finished here already; the server has not heard yet. */
+	if (res == STORE_PUT_KEPT)
+		return -ENOENT;
 	err = kiosk_put_hold(s->kiosk, &h->hold);
 	if (err < 0) {
 		log_err("sync: item lookup: hold %s: %s", h->hold.id,
