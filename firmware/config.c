@@ -753,6 +753,14 @@ static int handle_scanner(struct parse_state *st, int line, const char *name,
 	return 1;
 }
 
+static bool has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
 static int handle_sync(struct parse_state *st, int line, const char *name,
 		       const char *v)
 {
@@ -763,7 +771,8 @@ static int handle_sync(struct parse_state *st, int line, const char *name,
 	if (strcmp(name, "url") == 0) {
 		/* Verification is always on, so plain http is never right. */
 		if (strncmp(v, "https://", 8) != 0 || n <= 8 ||
-		    n > CONFIG_URL_MAX || strpbrk(v, " \t\"#<>\\^`{|}"))
+		    n > CONFIG_URL_MAX || strpbrk(v, " \"#<>\\^`{|}") ||
+		    has_control(v))
 			return fail(
 				st, line, "sync", name,
 				"must be an https:// URL of at most %d characters",
@@ -784,6 +793,7 @@ static int handle_sync(struct parse_state *st, int line, const char *name,
 	if (strcmp(name, "ca_file") == 0 || strcmp(name, "client_cert") == 0 ||
 	    strcmp(name, "client_key") == 0) {
 		char *dst = c->sync.ca_file;
+		struct stat key_st;
 
 		if (strcmp(name, "client_cert") == 0)
 			dst = c->sync.client_cert;
@@ -796,6 +806,13 @@ static int handle_sync(struct parse_state *st, int line, const char *name,
 		if (access(v, R_OK) < 0)
 			return fail(st, line, "sync", name, "%s: %s", v,
 				    strerror(errno));
+		/* A private key others can read is no longer private. */
+		if (dst == c->sync.client_key && stat(v, &key_st) == 0 &&
+		    (key_st.st_mode & S_IRWXO))
+			return fail(
+				st, line, "sync", name,
+				"%s: readable by others (mode %04o); run chmod 0640 on it",
+				v, (unsigned)(key_st.st_mode & 07777));
 		return 1;
 	}
 	if (strcmp(name, "pinned_public_key") == 0) {
@@ -947,7 +964,7 @@ static ssize_t read_secret(const char *path, const char *what, char *text,
 {
 	struct stat st;
 	size_t n = 0;
-	ssize_t r;
+	ssize_t r = 0;
 	int fd;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -974,6 +991,15 @@ static ssize_t read_secret(const char *path, const char *what, char *text,
 	}
 	while (n < size - 1 && (r = read(fd, text + n, size - 1 - n)) > 0)
 		n += (size_t)r;
+	if (r < 0) {
+		int e = errno;
+
+		close(fd);
+		explicit_bzero(text, size);
+		snprintf(error, CONFIG_ERROR_MAX, "%s %.300s: %s", what, path,
+			 strerror(e));
+		return -e;
+	}
 	close(fd);
 	text[n] = '\0';
 	while (n > 0 && isspace((unsigned char)text[n - 1]))
@@ -1030,6 +1056,7 @@ static int load_sync_token(struct config *c, char *error)
 		return (int)r;
 	n = (size_t)r;
 	if (n < CONFIG_TOKEN_MIN || n > CONFIG_TOKEN_MAX) {
+		explicit_bzero(text, sizeof(text));
 		snprintf(error, CONFIG_ERROR_MAX,
 			 "sync token %.300s: must be %d to %d characters",
 			 c->sync.token_file, CONFIG_TOKEN_MIN,
@@ -1038,6 +1065,7 @@ static int load_sync_token(struct config *c, char *error)
 	}
 	for (size_t i = 0; i < n; i++)
 		if (text[i] < '!' || text[i] > '~') {
+			explicit_bzero(text, sizeof(text));
 			snprintf(error, CONFIG_ERROR_MAX,
 				 "sync token %.300s: character %zu is not "
 				 "printable ASCII",

@@ -1228,14 +1228,26 @@ static void on_sync_command(const struct protocol_command *c, void *userdata)
 	case PROTOCOL_COMMAND_ENABLE_LOCKER:
 		in.type = KIOSK_INPUT_ENABLE;
 		break;
-	case PROTOCOL_COMMAND_UNLOAD_HOLD:
+	case PROTOCOL_COMMAND_UNLOAD_HOLD: {
+		const struct kiosk_hold *h =
+			kiosk_get_hold(d->kiosk, c->hold_id);
+
 		/* Staff take it out at their next visit; the server said so. */
-		log_notice(
-			"server command %s: staff are asked to unload hold %s (%s)",
-			c->id, c->hold_id, reason);
-		record_command_done(d, c, "done");
+		if (h && h->locker)
+			log_notice(
+				"server command %s: staff are asked to unload hold %s from locker %u (%s)",
+				c->id, c->hold_id, h->locker, reason);
+		else
+			log_notice(
+				"server command %s: hold %s is in no locker here",
+				c->id, c->hold_id);
+		record_command_done(d, c,
+				    !h	      ? "no_such_hold" :
+				    h->locker ? "done" :
+						"not_in_locker");
 		sync_status_soon(d->sync);
 		return;
+	}
 	case PROTOCOL_COMMAND_SYNC_NOW:
 		log_info("server command %s: sync now", c->id);
 		record_command_done(d, c, "done");

@@ -7,7 +7,6 @@
 
 #include "kiosk.h"
 
-#define KIOSK_STAFF_MAX	       256
 #define KIOSK_PULSE_MS_MAX     10000
 #define ARRAY_SIZE(a)	       (sizeof(a) / sizeof((a)[0]))
 #define ACTOR_SERVICE	       "service"
@@ -1704,6 +1703,17 @@ int kiosk_get_locker(const struct kiosk *k, unsigned n,
 	copy(ret->hold_id, sizeof(ret->hold_id), h ? h->id : "");
 	ret->returns = lk->returns;
 	return 0;
+}
+
+bool kiosk_is_staff(const struct kiosk *k, const char *credential_hmac)
+{
+	return staff_find((struct kiosk *)k, credential_hmac) != NULL;
+}
+
+bool kiosk_has_room(const struct kiosk *k, unsigned holds, unsigned staff)
+{
+	return k->n_holds + holds <= k->config.max_holds &&
+	       k->n_staff + staff <= KIOSK_STAFF_MAX;
 }
 
 unsigned kiosk_get_n_lockers(const struct kiosk *k)

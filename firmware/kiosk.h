@@ -26,7 +26,8 @@
 #define KIOSK_NAME_MAX		   47 /* patron first name, bytes */
 #define KIOSK_SESSION_LOCKERS_MAX  16 /* doors one patron session may open */
 #define KIOSK_ACTOR_MAX		   79
-#define KIOSK_COMMAND_ID_MAX	   63 /* a server command's id */
+#define KIOSK_STAFF_MAX		   256 /* staff credentials kept */
+#define KIOSK_COMMAND_ID_MAX	   63  /* a server command's id */
 #define KIOSK_RESULT_MAX	   31
 /* A finished session shows its last screen this long, then idle. */
 #define KIOSK_DONE_SCREEN_USEC (8ULL * 1000000ULL)
@@ -422,6 +423,10 @@ int kiosk_handle(struct kiosk *k, const struct kiosk_input *in,
 int kiosk_get_locker(const struct kiosk *k, unsigned n,
 		     struct kiosk_locker_info *ret);
 unsigned kiosk_get_n_lockers(const struct kiosk *k);
+/* True when the credential is a staff member's. */
+bool kiosk_is_staff(const struct kiosk *k, const char *credential_hmac);
+/* True when this many more holds and staff credentials would still fit. */
+bool kiosk_has_room(const struct kiosk *k, unsigned holds, unsigned staff);
 /* The hold with this id, or NULL; valid until the next call that changes k. */
 const struct kiosk_hold *kiosk_get_hold(const struct kiosk *k, const char *id);
 /* The i-th hold kept in memory (0-based), or NULL past the end; as above. */

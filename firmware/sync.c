@@ -77,6 +77,10 @@ struct sync {
 	uint64_t backoff_until_usec;
 	unsigned attempt; /* failures in a row */
 	bool upload_wanted;
+	/* An event was given up on a 400 since the last upload taken. */
+	bool refused_alone;
+	/* The last request was a changes page with more to come. */
+	bool paging;
 	bool skew_warned;
 	struct sync_info info;
 	char last_logged_error[256];
@@ -220,6 +224,9 @@ static void request_free(struct request *r)
 		curl_multi_remove_handle(r->sync->multi, r->easy);
 		curl_easy_cleanup(r->easy);
 	}
+	/* The first header holds the token. */
+	for (struct curl_slist *h = r->headers; h; h = h->next)
+		explicit_bzero(h->data, strlen(h->data));
 	curl_slist_free_all(r->headers);
 	free(r->body);
 	free(r->reply);
@@ -248,7 +255,12 @@ static struct request *request_start(struct sync *s,
 	r->kind = kind;
 	r->body = body;
 	r->started_usec = now_usec(CLOCK_MONOTONIC);
-	snprintf(url, sizeof(url), "%s%s", s->base_url, path);
+	if ((size_t)snprintf(url, sizeof(url), "%s%s", s->base_url, path) >=
+	    sizeof(url)) {
+		log_err("sync: %s: the URL is too long", request_names[kind]);
+		request_free(r);
+		return NULL;
+	}
 	r->easy = curl_easy_init();
 	r->headers = curl_slist_append(NULL, s->auth_header);
 	if (r->headers)
@@ -316,8 +328,9 @@ static struct request *request_start(struct sync *s,
 	if (ok)
 		ok = curl_multi_add_handle(s->multi, r->easy) == CURLM_OK;
 	if (!ok) {
-		log_err("sync: %s: cannot start a request (libcurl refused an option)",
-			request_names[kind]);
+		/* The caller's failed() says so, once, and backs off. */
+		log_debug("sync: %s: libcurl refused an option",
+			  request_names[kind]);
 		curl_easy_cleanup(r->easy);
 		r->easy = NULL;
 		request_free(r);
@@ -346,11 +359,12 @@ static void succeeded(struct sync *s, struct request *r)
  * (full jitter, so a fleet that lost its server does not return in step),
  * and at least what the server asked in Retry-After.
  */
-static void failed(struct sync *s, struct request *r, uint64_t retry_after_usec,
-		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void failed(struct sync *s, enum sync_request_kind kind,
+		   uint64_t retry_after_usec, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
-static void failed(struct sync *s, struct request *r, uint64_t retry_after_usec,
-		   const char *fmt, ...)
+static void failed(struct sync *s, enum sync_request_kind kind,
+		   uint64_t retry_after_usec, const char *fmt, ...)
 {
 	uint64_t cap = SYNC_BACKOFF_CAP_USEC, wait;
 	char why[sizeof(s->info.last_error)];
@@ -377,13 +391,12 @@ static void failed(struct sync *s, struct request *r, uint64_t retry_after_usec,
 	if (strcmp(why, s->last_logged_error) != 0) {
 		log_warning(
 			"sync: %s: %s; trying again in %.1f s (pickups go on)",
-			request_names[r->kind], why,
-			(double)wait / USEC_PER_SEC);
+			request_names[kind], why, (double)wait / USEC_PER_SEC);
 		snprintf(s->last_logged_error, sizeof(s->last_logged_error),
 			 "%s", why);
 	} else {
 		log_debug("sync: %s: %s; trying again in %.1f s",
-			  request_names[r->kind], why,
+			  request_names[kind], why,
 			  (double)wait / USEC_PER_SEC);
 	}
 }
@@ -404,10 +417,12 @@ static uint64_t retry_after_of(struct request *r)
 	errno = 0;
 	secs = strtoll(v, &end, 10);
 	if (end != v && !*end && !errno && secs >= 0)
-		return (uint64_t)secs * USEC_PER_SEC;
+		return (uint64_t)(secs < 3600 ? secs : 3600) * USEC_PER_SEC;
 	when = curl_getdate(v, NULL);
 	if (when > time(NULL))
-		return (uint64_t)(when - time(NULL)) * USEC_PER_SEC;
+		return (uint64_t)(when - time(NULL) < 3600 ? when - time(NULL) :
+							     3600) *
+		       USEC_PER_SEC;
 	return 0;
 }
 
@@ -456,19 +471,30 @@ static bool start_upload(struct sync *s)
 	struct upload u = { 0 };
 	struct request *r;
 	char *body;
+	int err;
 
 	u.events = json_array();
 	u.uuids = calloc(s->info.batch_size, sizeof(*u.uuids));
 	if (!u.events || !u.uuids)
 		goto oom;
-	store_foreach_unsent(s->store, s->info.batch_size, add_event, &u);
+	err = store_foreach_unsent(s->store, s->info.batch_size, add_event, &u);
+	if (err < 0 && err != 1) {
+		json_decref(u.events);
+		free(u.uuids);
+		failed(s, SYNC_REQUEST_EVENTS, 0, "cannot read the outbox: %s",
+		       store_last_error(s->store));
+		return true;
+	}
 	if (u.bad_seq && u.n == 0) {
 		struct store_sent_mark m = { u.bad_uuid,
 					     "unreadable payload, not sent" };
 
 		log_err("sync: event %lld has a payload that is not a JSON object; marking it rejected",
 			(long long)u.bad_seq);
-		store_mark_events_sent(s->store, &m, 1, NULL);
+		if (store_mark_events_sent(s->store, &m, 1, NULL) < 0)
+			failed(s, SYNC_REQUEST_EVENTS, 0,
+			       "cannot mark an unreadable event: %s",
+			       store_last_error(s->store));
 		json_decref(u.events);
 		free(u.uuids);
 		return true;
@@ -488,7 +514,8 @@ static bool start_upload(struct sync *s)
 	r = request_start(s, SYNC_REQUEST_EVENTS, "/events", body);
 	if (!r) {
 		free(u.uuids);
-		goto oom_logged;
+		failed(s, SYNC_REQUEST_EVENTS, 0, "cannot start a request");
+		return true;
 	}
 	r->uuids = u.uuids;
 	r->n_uuids = u.n;
@@ -498,7 +525,7 @@ oom:
 	json_decref(u.events);
 	free(u.uuids);
 oom_logged:
-	s->backoff_until_usec = now_usec(CLOCK_MONOTONIC) + USEC_PER_SEC;
+	failed(s, SYNC_REQUEST_EVENTS, 0, "out of memory");
 	return true;
 }
 
@@ -513,13 +540,13 @@ static void finish_upload(struct sync *s, struct request *r)
 	err = protocol_parse_event_results(r->reply ? r->reply : "",
 					   r->reply_len, &res, &n, error);
 	if (err < 0) {
-		failed(s, r, 0, "the reply is not valid: %s", error);
+		failed(s, r->kind, 0, "the reply is not valid: %s", error);
 		return;
 	}
 	marks = calloc(n ? n : 1, sizeof(*marks));
 	if (!marks) {
 		free(res);
-		failed(s, r, 0, "out of memory");
+		failed(s, r->kind, 0, "out of memory");
 		return;
 	}
 	for (unsigned i = 0; i < n; i++) {
@@ -557,39 +584,69 @@ static void finish_upload(struct sync *s, struct request *r)
 	free(marks);
 	free(res);
 	if (err < 0) {
-		failed(s, r, 0, "cannot note the server's answer: %s",
+		failed(s, r->kind, 0, "cannot note the server's answer: %s",
 		       store_last_error(s->store));
 		return;
 	}
 	if (n_marks == 0) {
-		failed(s, r, 0, "the server answered for none of the %u events",
+		failed(s, r->kind, 0,
+		       "the server answered for none of the %u events",
 		       r->n_uuids);
 		return;
 	}
 	succeeded(s, r);
+	s->refused_alone = false;
+	/* A 413 or a search for a refused event made batches small: grow back. */
+	if (s->info.batch_size < s->batch_size_max)
+		s->info.batch_size =
+			2 * s->info.batch_size < s->batch_size_max ?
+				2 * s->info.batch_size :
+				s->batch_size_max;
 	log_debug("sync: %u events uploaded (%u rejected)", marked, rejected);
 }
 
-/* A 400 or 422 for a whole upload: find the event it is about. */
+/*
+ * A 400 or 422 for a whole upload: find the event it is about by halving
+ * the batch, then give that one up. Only for a refusal in the API's own
+ * words, with a back-off at every step, and never two in a row without an
+ * upload taken in between: a server (or a proxy in front of it) that
+ * refuses everything must not empty the outbox.
+ */
 static void upload_refused(struct sync *s, struct request *r, long status)
 {
-	char why[256], reason[PROTOCOL_REASON_MAX + 1];
+	char why[256], reason[PROTOCOL_REASON_MAX + 1],
+		code[PROTOCOL_ERROR_CODE_MAX + 1],
+		message[PROTOCOL_REASON_MAX + 1];
 	struct store_sent_mark m = { r->uuids[0], reason };
 
 	describe_status(r, status, why, sizeof(why));
+	if (!r->reply ||
+	    protocol_parse_error(r->reply, r->reply_len, code, message) < 0) {
+		failed(s, r->kind, 0, "%s", why);
+		return;
+	}
 	if (r->n_uuids > 1) {
 		s->info.batch_size = r->n_uuids / 2;
-		log_warning(
-			"sync: the server refused an upload of %u events (%s); sending %u at a time to find the one it objects to",
-			r->n_uuids, why, s->info.batch_size);
+		failed(s, r->kind, 0,
+		       "%s; sending %u at a time to find the event it objects to",
+		       why, s->info.batch_size);
+		return;
+	}
+	if (s->refused_alone) {
+		failed(s, r->kind, 0,
+		       "%s, again for a single event: taken as the server's fault, nothing given up",
+		       why);
 		return;
 	}
 	snprintf(reason, sizeof(reason), "refused: %.110s", why);
 	log_err("sync: the server refuses event %s (%s); it will not be sent again",
 		r->uuids[0], why);
-	if (store_mark_events_sent(s->store, &m, 1, NULL) < 0)
-		failed(s, r, 0, "cannot note the refusal: %s",
+	if (store_mark_events_sent(s->store, &m, 1, NULL) < 0) {
+		failed(s, r->kind, 0, "cannot note the refusal: %s",
 		       store_last_error(s->store));
+		return;
+	}
+	s->refused_alone = true;
 	/* The one it objected to is out of the way. */
 	s->info.batch_size = s->batch_size_max;
 }
@@ -608,8 +665,10 @@ static bool start_pull(struct sync *s)
 	if (cursor[0]) {
 		char *esc = curl_easy_escape(NULL, cursor, 0);
 
-		if (!esc)
-			return false;
+		if (!esc) {
+			failed(s, SYNC_REQUEST_CHANGES, 0, "out of memory");
+			return true;
+		}
 		snprintf(path, sizeof(path), "/changes?limit=%u&cursor=%s",
 			 SYNC_PULL_LIMIT, esc);
 		curl_free(esc);
@@ -619,8 +678,7 @@ static bool start_pull(struct sync *s)
 	}
 	r = request_start(s, SYNC_REQUEST_CHANGES, path, NULL);
 	if (!r) {
-		s->backoff_until_usec =
-			now_usec(CLOCK_MONOTONIC) + USEC_PER_SEC;
+		failed(s, SYNC_REQUEST_CHANGES, 0, "cannot start a request");
 		return true;
 	}
 	memcpy(r->cursor, cursor, sizeof(cursor));
@@ -672,6 +730,7 @@ static int apply_to_store(struct sync *s, const struct protocol_changes *c,
 			  const char *sent_cursor, struct applied *a)
 {
 	char full_cursor[PROTOCOL_CURSOR_MAX + 1] = "";
+	unsigned new_holds = 0, new_staff = 0;
 	bool in_full, continuing;
 	int err;
 
@@ -679,6 +738,17 @@ static int apply_to_store(struct sync *s, const struct protocol_changes *c,
 			     sizeof(full_cursor));
 	continuing = full_cursor[0] && strcmp(full_cursor, sent_cursor) == 0;
 	in_full = c->full || continuing;
+	/*
+	 * What the core could not keep would be stored all the same, and
+	 * lokerd could not start again: a reply past its bounds is refused.
+	 */
+	for (unsigned i = 0; i < c->n_holds; i++)
+		new_holds += !kiosk_get_hold(s->kiosk, c->holds[i].hold.id);
+	for (unsigned i = 0; i < c->n_staff; i++)
+		new_staff +=
+			!kiosk_is_staff(s->kiosk, c->staff[i].credential_hmac);
+	if (!kiosk_has_room(s->kiosk, new_holds, new_staff))
+		return -EOVERFLOW;
 	a->kept = calloc(c->n_holds ? c->n_holds : 1, sizeof(*a->kept));
 	if (!a->kept)
 		return -ENOMEM;
@@ -806,15 +876,25 @@ static void finish_pull(struct sync *s, struct request *r)
 	err = protocol_parse_changes(r->reply ? r->reply : "", r->reply_len, &c,
 				     error);
 	if (err < 0) {
-		failed(s, r, 0,
+		failed(s, r->kind, 0,
 		       "the reply is not valid, nothing of it used: %s", error);
+		return;
+	}
+	if (c.more && strcmp(c.cursor, r->cursor) == 0) {
+		failed(s, r->kind, 0,
+		       "the reply says more, but its cursor is the one asked with");
+		protocol_changes_clear(&c);
 		return;
 	}
 	err = apply_to_store(s, &c, r->cursor, &a);
 	if (err < 0) {
-		failed(s, r, 0, "cannot store the changes: %s",
-		       err == -ENOMEM ? "out of memory" :
-					store_last_error(s->store));
+		failed(s, r->kind, 0, "cannot store the changes: %s",
+		       err == -ENOMEM ?
+			       "out of memory" :
+		       err == -EOVERFLOW ?
+			       "more holds or staff than this kiosk keeps "
+			       "(raise [policy] max_holds; at most 256 staff)" :
+			       store_last_error(s->store));
 	} else {
 		apply_to_core(s, &c, &a);
 		succeeded(s, r);
@@ -830,6 +910,7 @@ static void finish_pull(struct sync *s, struct request *r)
 		s->pull_due_usec = c.more ? 0 :
 					    now_usec(CLOCK_MONOTONIC) +
 						    s->pull_interval_usec;
+		s->paging = c.more;
 	}
 	free(a.kept);
 	free(a.gone_holds.ids);
@@ -867,8 +948,7 @@ static bool start_status(struct sync *s)
 		free(ids);
 		json_decref(body);
 		json_decref(done);
-		s->backoff_until_usec =
-			now_usec(CLOCK_MONOTONIC) + USEC_PER_SEC;
+		failed(s, SYNC_REQUEST_STATUS, 0, "out of memory");
 		return true;
 	}
 	tmp.done = ids;
@@ -890,8 +970,7 @@ static bool start_status(struct sync *s)
 		   NULL;
 	if (!r) {
 		free(ids);
-		s->backoff_until_usec =
-			now_usec(CLOCK_MONOTONIC) + USEC_PER_SEC;
+		failed(s, SYNC_REQUEST_STATUS, 0, "cannot start a request");
 		return true;
 	}
 	r->done = ids;
@@ -911,7 +990,7 @@ static void finish_status(struct sync *s, struct request *r)
 	err = protocol_parse_status_reply(r->reply ? r->reply : "",
 					  r->reply_len, &reply, error);
 	if (err < 0) {
-		failed(s, r, 0,
+		failed(s, r->kind, 0,
 		       "the reply is not valid, nothing of it used: %s", error);
 		return;
 	}
@@ -953,9 +1032,12 @@ static void finish_status(struct sync *s, struct request *r)
 		if (store_command_is_done(s->store, c->id) == 1)
 			ran = true;
 	}
-	/* Say at once what ran, rather than a minute later. */
+	/*
+	 * Say soon what ran, rather than a minute later; not at once, so a
+	 * server with a new command in every reply gets a pause.
+	 */
 	if (ran)
-		s->status_due_usec = 0;
+		s->status_due_usec = now_usec(CLOCK_MONOTONIC) + USEC_PER_SEC;
 }
 
 /* ---- item lookup ---- */
@@ -1013,8 +1095,10 @@ static int finish_lookup(struct sync *s, struct request *r, long status,
 			h->hold.id, store_last_error(s->store));
 		return -ENOSPC;
 	}
-	/* Finished here already; the server has not heard yet. */
-	if (res == STORE_PUT_KEPT)
+	/* Finished or in a locker here; the server has not heard yet. */
+	if (res == STORE_PUT_EXPIRY_UPDATED)
+		kiosk_put_hold(s->kiosk, &h->hold);
+	if (res == STORE_PUT_KEPT || res == STORE_PUT_EXPIRY_UPDATED)
 		return -ENOENT;
 	err = kiosk_put_hold(s->kiosk, &h->hold);
 	if (err < 0) {
@@ -1055,13 +1139,13 @@ static void finish(struct sync *s, struct request *r, CURLcode code)
 		return;
 	}
 	if (r->reply_too_large || code == CURLE_FILESIZE_EXCEEDED) {
-		failed(s, r, 0, "the reply is larger than %u bytes",
+		failed(s, r->kind, 0, "the reply is larger than %u bytes",
 		       PROTOCOL_REPLY_MAX);
 		return;
 	}
 	if (code != CURLE_OK) {
 		/* TLS trouble says what to check: it is a setting to fix. */
-		failed(s, r, 0, "%s%s",
+		failed(s, r->kind, 0, "%s%s",
 		       r->curl_error[0] ? r->curl_error :
 					  curl_easy_strerror(code),
 		       code == CURLE_PEER_FAILED_VERIFICATION ||
@@ -1101,8 +1185,9 @@ static void finish(struct sync *s, struct request *r, CURLcode code)
 		upload_refused(s, r, status);
 		return;
 	}
-	failed(s, r, status == 429 || status == 503 ? retry_after_of(r) : 0,
-	       "%s%s", why,
+	failed(s, r->kind,
+	       status == 429 || status == 503 ? retry_after_of(r) : 0, "%s%s",
+	       why,
 	       status == 401 || status == 403 ?
 		       " (check [sync] token_file, client_cert and [kiosk] id)" :
 		       "");
@@ -1149,8 +1234,9 @@ static void wake_at(struct sync *s, uint64_t at_usec)
 
 /*
  * One request at a time, in this order: a heartbeat when due (staff see
- * the kiosk even while a long backlog drains), changes when due, then the
- * outbox. Otherwise sleep until the next is due.
+ * the kiosk even while a long backlog drains), changes when due (with an
+ * upload between pages), then the outbox. Otherwise sleep until the next
+ * is due.
  */
 static void schedule(struct sync *s)
 {
@@ -1164,6 +1250,12 @@ static void schedule(struct sync *s)
 	}
 	if (s->status_due_usec <= now && start_status(s))
 		goto started;
+	/* Between the pages of a long pull, one upload: neither starves. */
+	if (s->paging && s->upload_wanted) {
+		s->paging = false;
+		if (start_upload(s))
+			goto started;
+	}
 	if (s->pull_due_usec <= now && start_pull(s))
 		goto started;
 	if (s->upload_wanted && start_upload(s))
