@@ -4,7 +4,8 @@
 # once each through HTTP 500, 503 with Retry-After, dropped connections
 # (before and after the server committed), truncated, garbage and huge
 # replies, a server restart, and lokerd killed in the middle of an upload.
-# Bad changes replies change nothing.
+# Bad changes replies change nothing; a server that refuses every upload
+# with 400 costs at most the one event given up.
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=tools/lib/hub.sh
 . "$LOKERBUKU_TOP/tools/lib/hub.sh"
@@ -111,6 +112,34 @@ for _ in $(seq 100); do
 done
 ctl --json holds | jq -e '.holds[] | select(.id=="H-1")' >/dev/null ||
 	fail "H-1 never arrived after the garbage reply"
+
+echo "a server refusing every upload (400) costs at most one event"
+hub fault add events 400 --count 0 >/dev/null
+burst 10
+ctl sync >/dev/null
+# Halving 20 -> 10 -> 5 -> 2 -> 1 backs off at every step (1, 2, 4, 8 s at
+# the most); then one event is given up and the next refusal is the
+# server's fault: nothing more is given up, however long it goes on.
+for _ in $(seq 300); do
+	[ "$(ctl --json status | jq .sync.rejected_events)" -ge 1 ] && break
+	sleep 0.1
+done
+r=$(ctl --json status)
+expect '.sync.rejected_events == 1' "$r"
+sleep 3
+r=$(ctl --json status)
+expect '.sync.rejected_events == 1 and .backlog == 19' "$r"
+grep -q "taken as the server's fault, nothing given up" "$WORK/lokerd.log" ||
+	grep -q "refuses event" "$WORK/lokerd.log" || fail "no log line for the refusal"
+hub fault clear >/dev/null
+ctl sync >/dev/null
+for _ in $(seq 300); do
+	[ "$(ctl --json status | jq .backlog)" = 0 ] && break
+	sleep 0.1
+done
+# All but the one given up; that one is on the kiosk, marked rejected.
+[ "$(hub_count)" = "$(($(kiosk_count) - 1))" ] ||
+	fail "server $(hub_count), kiosk $(kiosk_count): not all but one"
 
 echo "the database is whole"
 ctl check >/dev/null

@@ -1165,7 +1165,7 @@ static int cmd_fault(const char *db_path, int argc, char **argv)
 	if (fault_kind_from_name(argv[optind + 2], &kind) < 0)
 		return cli_usage_error(
 			argv[0],
-			"%s: not 500, 503, 429, delay, drop, drop-after, truncate, garbage or huge",
+			"%s: not 400, 500, 503, 429, delay, drop, drop-after, truncate, garbage or huge",
 			argv[optind + 2]);
 	if (kind == FAULT_KIND_DELAY && !delay_ms)
 		return cli_usage_error(argv[0], "delay needs --delay-ms MS");

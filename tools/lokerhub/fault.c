@@ -17,6 +17,7 @@ static const char *const kind_names[] = {
 	[FAULT_KIND_TRUNCATE] = "truncate",
 	[FAULT_KIND_GARBAGE] = "garbage",
 	[FAULT_KIND_HUGE] = "huge",
+	[FAULT_KIND_400] = "400",
 };
 
 #define N_KINDS (sizeof(kind_names) / sizeof(kind_names[0]))

@@ -24,6 +24,7 @@ enum fault_kind {
 	FAULT_KIND_TRUNCATE,   /* process, send half the reply, close */
 	FAULT_KIND_GARBAGE,    /* process, reply 200 with a body not JSON */
 	FAULT_KIND_HUGE,       /* process, reply 200 with over 4 MiB */
+	FAULT_KIND_400,	       /* bad_request, request not processed */
 };
 
 struct fault {

@@ -303,6 +303,8 @@ static enum MHD_Result answer(struct server *srv,
 	switch (fault.kind) {
 	case FAULT_KIND_500:
 		return send_error(connection, r, 500, "injected fault", 0);
+	case FAULT_KIND_400:
+		return send_error(connection, r, 400, "injected fault", 0);
 	case FAULT_KIND_503:
 		return send_error(connection, r, 503, "injected fault",
 				  fault.retry_after_s);
@@ -351,6 +353,7 @@ static enum MHD_Result answer(struct server *srv,
 			return MHD_NO;
 		return send_reply(connection, r, &reply, 0);
 	case FAULT_KIND_NONE:
+	case FAULT_KIND_400:
 	case FAULT_KIND_500:
 	case FAULT_KIND_503:
 	case FAULT_KIND_429:
