@@ -342,12 +342,13 @@ static int get_bool(json_t *o, const char *key, bool *ret, bool *ret_has,
 static int parse_changes(json_t *root, struct protocol_changes *c, char *error)
 {
 	json_t *holds, *removed, *staff, *removed_staff, *settings;
+	bool has_more = false, has_full = false;
 	char where[PATH_MAX_LEN];
 	int err;
 
 	err = get_string(root, "cursor", "", false, &CURSOR, c->cursor, error) ?:
-		      get_bool(root, "more", &c->more, NULL, error) ?:
-		      get_bool(root, "full", &c->full, NULL, error) ?:
+		      get_bool(root, "more", &c->more, &has_more, error) ?:
+		      get_bool(root, "full", &c->full, &has_full, error) ?:
 		      get_array(root, "holds", PROTOCOL_HOLDS_MAX, &holds, error) ?:
 		      get_array(root, "removed_holds", PROTOCOL_REMOVED_MAX, &removed, error) ?:
 		      get_array(root, "staff", PROTOCOL_STAFF_MAX, &staff, error) ?:
@@ -355,6 +356,11 @@ static int parse_changes(json_t *root, struct protocol_changes *c, char *error)
 				&removed_staff, error);
 	if (err < 0)
 		return err;
+	/* Without them a last page and a full set cannot be told apart. */
+	if (!has_more)
+		return fail(error, "more", "missing");
+	if (!has_full)
+		return fail(error, "full", "missing");
 	settings = json_object_get(root, "settings");
 	if (settings && !json_is_null(settings)) {
 		if (!json_is_object(settings))
@@ -608,9 +614,9 @@ int protocol_parse_status_reply(const char *body, size_t len,
 	root = load(body, len, &err, ret_error);
 	if (!root)
 		return err;
-	err = get_string(root, "server_time", "", true, &TIME, when, ret_error);
-	if (err == 0 && when[0] &&
-	    protocol_parse_time(when, &ret->server_time_usec) < 0)
+	err = get_string(root, "server_time", "", false, &TIME, when,
+			 ret_error);
+	if (err == 0 && protocol_parse_time(when, &ret->server_time_usec) < 0)
 		err = fail(ret_error, "server_time",
 			   "not a time like 2026-11-22T08:15:00Z");
 	next = json_object_get(root, "next_status_s");

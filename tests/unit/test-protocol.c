@@ -35,7 +35,8 @@ static json_t *good_hold(void)
 /* {"cursor": "s:1", "holds": [hold]} with hold changed as asked. */
 static json_t *reply_with(json_t *hold)
 {
-	return json_pack("{s:s, s:[o]}", "cursor", "s:1", "holds", hold);
+	return json_pack("{s:s, s:b, s:b, s:[o]}", "cursor", "s:1", "more", 0,
+			 "full", 0, "holds", hold);
 }
 
 static int parse_json(json_t *reply, struct protocol_changes *c, char *error)
@@ -97,11 +98,24 @@ static void a_whole_reply_is_taken(void **state)
 	protocol_changes_clear(&c);
 }
 
-static void a_cursor_alone_is_an_empty_change(void **state)
+static void a_cursor_with_more_and_full_is_an_empty_change(void **state)
 {
 	struct protocol_changes c;
 	char error[PROTOCOL_ERROR_MAX];
-	static const char body[] = "{\"cursor\": \"c1\", \"holds\": null}";
+	static const char body[] = "{\"cursor\": \"c1\", \"more\": false,"
+				   " \"full\": false, \"holds\": null}";
+	static const char no_more[] = "{\"cursor\": \"c1\", \"full\": true}";
+	static const char no_full[] = "{\"cursor\": \"c1\", \"more\": true}";
+
+	/* Without them a last page and a full set cannot be told apart. */
+	assert_int_equal(
+		protocol_parse_changes(no_more, strlen(no_more), &c, error),
+		-EINVAL);
+	assert_string_equal(error, "more: missing");
+	assert_int_equal(
+		protocol_parse_changes(no_full, strlen(no_full), &c, error),
+		-EINVAL);
+	assert_string_equal(error, "full: missing");
 
 	assert_int_equal(protocol_parse_changes(body, strlen(body), &c, error),
 			 0);
@@ -189,21 +203,22 @@ static void bad_replies_are_refused_naming_the_field(void **state)
 		{ "{\"cursor\": \"\"}", "cursor: not 1 to 255" },
 		{ "{\"cursor\": \"c\", \"more\": \"yes\"}",
 		  "more: not true or false" },
-		{ "{\"cursor\": \"c\", \"holds\": {}}", "holds: not an array" },
-		{ "{\"cursor\": \"c\", \"holds\": [7]}",
+		{ "{\"cursor\": \"c\", \"more\": false, \"full\": false, \"holds\": {}}",
+		  "holds: not an array" },
+		{ "{\"cursor\": \"c\", \"more\": false, \"full\": false, \"holds\": [7]}",
 		  "holds[0]: not an object" },
-		{ "{\"cursor\": \"c\", \"removed_holds\": [\"ok\", 7]}",
+		{ "{\"cursor\": \"c\", \"more\": false, \"full\": false, \"removed_holds\": [\"ok\", 7]}",
 		  "removed_holds[1]: not a string" },
-		{ "{\"cursor\": \"c\", \"removed_staff\": [\"" HMAC_A
+		{ "{\"cursor\": \"c\", \"more\": false, \"full\": false, \"removed_staff\": [\"" HMAC_A
 		  "\", \"xyz\"]}",
 		  "removed_staff[1]: not 64 lower-case hex digits" },
-		{ "{\"cursor\": \"c\", \"staff\": [{\"credential\": \"" HMAC_A
+		{ "{\"cursor\": \"c\", \"more\": false, \"full\": false, \"staff\": [{\"credential\": \"" HMAC_A
 		  "\", \"pin\": \"" PIN "\", \"role\": \"boss\"}]}",
 		  "staff[0].role: not staff or admin" },
-		{ "{\"cursor\": \"c\", \"staff\": [{\"credential\": \"" HMAC_A
+		{ "{\"cursor\": \"c\", \"more\": false, \"full\": false, \"staff\": [{\"credential\": \"" HMAC_A
 		  "\"}]}",
 		  "staff[0].pin: missing" },
-		{ "{\"cursor\": \"c\", \"settings\": []}",
+		{ "{\"cursor\": \"c\", \"more\": false, \"full\": false, \"settings\": []}",
 		  "settings: not an object" },
 	};
 	char error[PROTOCOL_ERROR_MAX];
@@ -358,22 +373,24 @@ static void bad_status_replies_are_refused(void **state)
 	static const struct {
 		const char *body, *expect;
 	} cases[] = {
-		{ "{\"next_status_s\": 1}",
+		{ "{\"server_time\": \"2026-11-22T08:16:00Z\", \"next_status_s\": 1}",
 		  "next_status_s: not a number 10..3600" },
+		{ "{}", "server_time: missing" },
 		{ "{\"server_time\": \"yesterday\"}",
 		  "server_time: not a time" },
-		{ "{\"commands\": [{\"id\": \"c\", \"type\": \"open_locker\"}]}",
+		{ "{\"server_time\": \"2026-11-22T08:16:00Z\", \"commands\": [{\"id\": \"c\", \"type\": \"open_locker\"}]}",
 		  "commands[0].locker: not a number 1..128" },
-		{ "{\"commands\": [{\"id\": \"c\", \"type\": \"open_locker\","
+		{ "{\"server_time\": \"2026-11-22T08:16:00Z\", \"commands\": [{\"id\": \"c\", \"type\": \"open_locker\","
 		  " \"locker\": 129}]}",
 		  "commands[0].locker: not a number 1..128" },
-		{ "{\"commands\": [{\"id\": \"c\", \"type\": \"unload_hold\"}]}",
+		{ "{\"server_time\": \"2026-11-22T08:16:00Z\", \"commands\": [{\"id\": \"c\", \"type\": \"unload_hold\"}]}",
 		  "commands[0].hold_id: missing" },
-		{ "{\"commands\": [{\"type\": \"sync_now\"}]}",
+		{ "{\"server_time\": \"2026-11-22T08:16:00Z\", \"commands\": [{\"type\": \"sync_now\"}]}",
 		  "commands[0].id: missing" },
-		{ "{\"commands\": [{\"id\": \"c\"}]}",
+		{ "{\"server_time\": \"2026-11-22T08:16:00Z\", \"commands\": [{\"id\": \"c\"}]}",
 		  "commands[0].type: missing or not a string" },
-		{ "{\"commands\": {}}", "commands: not an array" },
+		{ "{\"server_time\": \"2026-11-22T08:16:00Z\", \"commands\": {}}",
+		  "commands: not an array" },
 	};
 	struct protocol_status_reply r;
 	char error[PROTOCOL_ERROR_MAX];
@@ -499,7 +516,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(a_whole_reply_is_taken),
-		cmocka_unit_test(a_cursor_alone_is_an_empty_change),
+		cmocka_unit_test(
+			a_cursor_with_more_and_full_is_an_empty_change),
 		cmocka_unit_test(bad_holds_are_refused_naming_the_field),
 		cmocka_unit_test(bad_replies_are_refused_naming_the_field),
 		cmocka_unit_test(replies_past_the_limits_are_refused),
