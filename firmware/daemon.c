@@ -320,7 +320,37 @@ static int feed(struct daemon *d, struct kiosk_input *in, int *ret_record_err)
 	return err;
 }
 
-/* Builds the core from the store and the door sensors, and starts it. */
+/*
+ * feed() for inputs from the control socket and the server. A disable or
+ * enable whose record could not be made durable is undone in the core too,
+ * so the core never says what the database (and the server) will not: an
+ * opening undoes itself the same way, through KIOSK_INPUT_UNLOCK_FAILED.
+ */
+static int feed_undoable(struct daemon *d, struct kiosk_input *in,
+			 int *ret_record_err)
+{
+	struct kiosk_locker_info before;
+	bool undoable = (in->type == KIOSK_INPUT_DISABLE ||
+			 in->type == KIOSK_INPUT_ENABLE) &&
+			kiosk_get_locker(d->kiosk, in->locker, &before) == 0;
+	int err = feed(d, in, ret_record_err);
+
+	if (undoable && *ret_record_err < 0) {
+		struct kiosk_locker_state state = {
+			.disabled = before.disabled,
+			.fault = before.fault,
+			.returns = before.returns,
+		};
+
+		kiosk_set_locker_state(d->kiosk, in->locker, &state);
+		log_warning(
+			"locker %u: left %s, as it was: the change could not be recorded",
+			in->locker, before.disabled ? "disabled" : "enabled");
+	}
+	return err;
+}
+
+/* Builds the core from the store and the door sensors, and starts it. */ /* Builds the core from the store and the door sensors, and starts it. */
 static int start_core(struct daemon *d)
 {
 	struct kiosk_input start = { .type = KIOSK_INPUT_START };
@@ -1016,7 +1046,7 @@ static json_t *cmd_input(struct daemon *d, json_t *req,
 		return control_error(EINVAL, "hold: the hold's id");
 	if (type == KIOSK_INPUT_PIN && !in.pin)
 		return control_error(EINVAL, "pin: digits");
-	err = feed(d, &in, &record_err);
+	err = feed_undoable(d, &in, &record_err);
 	if (err < 0)
 		return refusal(d, err, &in);
 	if (record_err < 0)
@@ -1266,7 +1296,7 @@ static void on_sync_command(const struct protocol_command *c, void *userdata)
 		   in.type == KIOSK_INPUT_DISABLE ? "disable" :
 						    "enable",
 		   c->locker, reason);
-	err = feed(d, &in, &record_err);
+	err = feed_undoable(d, &in, &record_err);
 	if (record_err < 0)
 		return; /* not durable, so not done: the server sends it again */
 	if (err < 0)

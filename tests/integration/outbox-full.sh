@@ -3,6 +3,7 @@
 # The kiosk never unlocks a door it cannot record unlocking: with the
 # outbox at its bound, a patron's tap opens nothing, the kiosk says it is
 # out of service, and the hold stays loaded for when recording works again.
+# Past the headroom for facts, a disable is refused and undone in the core.
 . "$(dirname "$0")/lib.sh"
 
 kiosk_write_config "$WORK" "
@@ -43,4 +44,18 @@ echo "what already happened is still recorded past the bound"
 ctl disable 5 >/dev/null || fail "disable past the bound"
 r=$(ctl --json status)
 expect '.lockers[4].disabled and .backlog == 1001 and .lockers[2].lock_pulses == 0' "$r"
+echo "past the headroom a disable is refused, and the locker stays as it was"
+n=$(for _ in $(seq 4999); do
+	echo '{"cmd":"disable","locker":6}'
+	echo '{"cmd":"enable","locker":6}'
+done | socat -t 60 - "UNIX-CONNECT:$LOKERBUKU_SOCKET" | grep -c '"ok": *true')
+[ "$n" -eq 9998 ] || fail "only $n of 9998 requests done"
+ctl disable 6 >/dev/null
+expect '.backlog == 11000' "$(ctl --json status)"
+rc=0; out=$(ctl disable 7 2>&1) || rc=$?
+[ $rc -eq 1 ] || fail "disable 7 past the headroom: rc $rc: $out"
+r=$(ctl --json status)
+expect '.lockers[6].disabled == false and .backlog == 11000' "$r"
+grep -q "locker 7: left enabled, as it was" "$WORK/lokerd.log" ||
+	fail "the undo is not in the log"
 echo "integration outbox-full: ok"
