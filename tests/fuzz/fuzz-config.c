@@ -24,14 +24,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int conf_fd = -1;
 static char conf_path[64], head[512];
+static char dir[] = "/tmp/fuzz-config-XXXXXX";
+
+/* The key files go when the fuzzer ends; the memfd needs nothing. */
+static void tear_down(void)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/site.key", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/sync.token", dir);
+	unlink(path);
+	rmdir(dir);
+}
 
 static void set_up(void)
 {
-	char dir[] = "/tmp/fuzz-config-XXXXXX", path[256];
+	char path[256];
 	FILE *f;
 
 	if (!mkdtemp(dir))
 		abort();
+	atexit(tear_down);
 	snprintf(path, sizeof(path), "%s/site.key", dir);
 	f = fopen(path, "w");
 	if (!f)
