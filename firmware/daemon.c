@@ -599,7 +599,7 @@ static json_t *sync_json(struct daemon *d)
 	sync_get_info(d->sync, &si);
 	if (si.last_ok_usec)
 		protocol_format_time(si.last_ok_usec, last_ok);
-	return json_pack("{s:s, s:b, s:s?, s:s?, s:I, s:i, s:I, s:I, s:I}",
+	return json_pack("{s:s, s:b, s:s?, s:s?, s:I, s:i, s:I, s:I, s:I, s:I}",
 			 "url", d->config.sync.url, "online", si.online,
 			 "last_ok", last_ok[0] ? last_ok : NULL, "last_error",
 			 si.last_error[0] ? si.last_error : NULL,
@@ -607,7 +607,8 @@ static json_t *sync_json(struct daemon *d)
 			 "batch_size", (int)si.batch_size, "requests",
 			 (json_int_t)si.requests, "failures",
 			 (json_int_t)si.failures, "last_request_ms",
-			 (json_int_t)(si.last_request_usec / 1000));
+			 (json_int_t)(si.last_request_usec / 1000), "connects",
+			 (json_int_t)si.connects);
 }
 
 static json_t *cmd_status(struct daemon *d)

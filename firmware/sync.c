@@ -1116,10 +1116,15 @@ static int finish_lookup(struct sync *s, struct request *r, long status,
 static void finish(struct sync *s, struct request *r, CURLcode code)
 {
 	long status = 0;
+	long connects = 0;
 	char why[256];
 
 	s->info.last_request_usec = now_usec(CLOCK_MONOTONIC) - r->started_usec;
 	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (curl_easy_getinfo(r->easy, CURLINFO_NUM_CONNECTS, &connects) ==
+		    CURLE_OK &&
+	    connects > 0)
+		s->info.connects += (uint64_t)connects;
 	if (r->kind == SYNC_REQUEST_ITEM) {
 		struct store_hold h;
 		int err;

@@ -53,6 +53,8 @@ struct sync_info {
 	unsigned batch_size;	  /* events per upload now (413 halves it) */
 	uint64_t requests, failures;
 	uint64_t last_request_usec; /* how long the last reply took */
+	/* New connections (each one a TLS handshake); keep-alive keeps it 1. */
+	uint64_t connects;
 };
 
 /*
