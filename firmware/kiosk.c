@@ -1381,7 +1381,11 @@ int kiosk_handle(struct kiosk *k, const struct kiosk_input *in,
 	if (in->command && in->command[0]) {
 		size_t n = strlen(in->command);
 
-		if (!in->service || n > KIOSK_COMMAND_ID_MAX)
+		/* Only these carry out a server command; see kiosk.h. */
+		if (!in->service || n > KIOSK_COMMAND_ID_MAX ||
+		    (in->type != KIOSK_INPUT_OPEN &&
+		     in->type != KIOSK_INPUT_DISABLE &&
+		     in->type != KIOSK_INPUT_ENABLE))
 			return -EINVAL;
 		for (size_t i = 0; i < n; i++)
 			if (in->command[i] < '!' || in->command[i] > '~')

@@ -217,7 +217,8 @@ enum kiosk_record_type {
 	/*
 	 * A server command that made no record of its own (sync_now,
 	 * unload_hold, a type unknown here) or was refused: .command,
-	 * .result. Made by the daemon, never by the core.
+	 * .result, and .locker/.hold_id when it named one. Made by the
+	 * daemon, never by the core.
 	 */
 	KIOSK_RECORD_COMMAND_DONE,
 };
@@ -339,8 +340,9 @@ struct kiosk_input {
 	bool service;
 	/*
 	 * OPEN, DISABLE, ENABLE with .service: the id of the server command
-	 * this input carries out (NULL or "" for none), put on the first
-	 * record the input makes, so the store can refuse it a second time.
+	 * this input carries out (NULL or "" for none; else 1..63 of ! to ~,
+	 * and -EINVAL on any other input), put on the first record the input
+	 * makes, so the store can refuse it a second time.
 	 */
 	const char *command;
 	const char *credential;
@@ -372,7 +374,10 @@ int kiosk_add_hold(struct kiosk *k, const struct kiosk_hold *h);
  * The server's newer copy of a hold (h->state PENDING, locker 0): added
  * when unknown (-ENOSPC past max_holds), replaced whole while PENDING (also
  * while it is being loaded: the opening refers to it by id), and only its
- * expires_at taken while LOADED or EXPIRED. 0, or -EINVAL for a bad hold.
+ * expires_at taken while LOADED or EXPIRED (an EXPIRED hold stays EXPIRED
+ * even given a later expiry: its hold_expired is recorded already). 0, or
+ * -EINVAL for a bad hold. The core forgets finished holds, so the caller
+ * asks store_put_hold() first and skips a hold it kept (STORE_PUT_KEPT).
  */
 int kiosk_put_hold(struct kiosk *k, const struct kiosk_hold *h);
 /*
@@ -389,7 +394,9 @@ int kiosk_can_remove_hold(const struct kiosk *k, const char *id);
 int kiosk_put_staff(struct kiosk *k, const struct kiosk_staff *s);
 /*
  * Forgets a staff credential: 0, -ENOENT. A staff session of it that is
- * open goes on until it ends; the card no longer logs in.
+ * logged in goes on until it ends (it needs no actions to end it); one
+ * waiting for its PIN counts every PIN as wrong; the card no longer logs
+ * in.
  */
 int kiosk_remove_staff(struct kiosk *k, const char *credential_hmac);
 /* The server's pin_required, for the sessions that start from now on. */

@@ -2075,6 +2075,10 @@ int store_mark_sent(struct store *s, int64_t seq)
 	int64_t changed;
 	int r;
 
+	/* n_unsent changes at once, so a rollback must not undo the update. */
+	if (s->user_tx)
+		return store_error(s, -EBUSY,
+				   "mark sent: inside a transaction");
 	r = stmt_get(s, STORE_STMT_OUTBOX_MARK_SENT, &st);
 	if (r < 0)
 		return r;
@@ -2174,8 +2178,9 @@ int store_mark_events_sent(struct store *s, const struct store_sent_mark *marks,
 				   "mark sent: inside a transaction");
 	for (unsigned i = 0; i < n; i++)
 		if (!marks[i].uuid ||
-		    (marks[i].rejected && (!marks[i].rejected[0] ||
-					   strlen(marks[i].rejected) > 255)))
+		    (marks[i].rejected &&
+		     (!marks[i].rejected[0] ||
+		      strlen(marks[i].rejected) > STORE_REJECTED_MAX)))
 			return store_error(s, -EINVAL,
 					   "mark sent: bad uuid or reason");
 	r = tx_begin(s, true);

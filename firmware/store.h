@@ -137,15 +137,21 @@ int store_foreach_event(struct store *s, unsigned limit,
 int store_foreach_unsent(struct store *s, unsigned limit,
 			 int (*cb)(const struct store_event *e, void *userdata),
 			 void *userdata);
-/* Marks every event up to and including seq sent, once the server has it. */
+/*
+ * Marks every event up to and including seq sent, once the server has it.
+ * -EBUSY inside store_begin() (as store_mark_events_sent()).
+ */
 int store_mark_sent(struct store *s, int64_t seq);
 int store_count_unsent(struct store *s, uint64_t *ret);
 
+/* The longest reason the server may give for rejecting an event, bytes. */
+#define STORE_REJECTED_MAX 127
 /*
  * The server's answer per event: each listed unsent event is marked sent,
- * with the server's reason when it was rejected (1..255 bytes), in one
- * transaction; unknown or already sent ones are skipped. *ret_marked (may
- * be NULL) gets how many changed.
+ * with the server's reason when it was rejected (1..STORE_REJECTED_MAX
+ * bytes, else -EINVAL and nothing marked), in one transaction; unknown or
+ * already sent ones are skipped. *ret_marked (may be NULL) gets how many
+ * changed.
  */
 struct store_sent_mark {
 	const char *uuid;
@@ -159,7 +165,8 @@ int store_count_rejected(struct store *s, uint64_t *ret);
 /*
  * One transaction around several changes (a changes reply). Every store
  * function that changes something runs in it while it is open, else in its
- * own; store_record() and store_mark_events_sent() are refused (-EBUSY).
+ * own; store_record() and the store_mark_*() are refused (-EBUSY): they
+ * keep the count of unsent events, which a rollback would not undo.
  * store_commit() rolls back what it could not commit.
  */
 int store_begin(struct store *s);
