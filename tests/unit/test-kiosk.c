@@ -2319,6 +2319,170 @@ static void puts_a_server_command_on_the_first_pulse_only(void **state)
 	assert_string_equal(rec->command, "");
 }
 
+static void
+keeps_an_expired_hold_expired_when_the_server_moves_its_expiry(void **state)
+{
+	struct fx *fx = *state;
+	struct kiosk_hold h =
+		hold_make("E1", KIOSK_HOLD_STATE_EXPIRED, 3, KIOSK_SIZE_MEDIUM);
+	const struct kiosk_hold *got;
+
+	hold_add_card(&h, CARD);
+	add_hold(fx, &h);
+	assert_int_equal(start(fx), 0);
+
+	/* The server, not yet told, sends its pending copy with a new date. */
+	h = hold_make("E1", KIOSK_HOLD_STATE_PENDING, 0, KIOSK_SIZE_MEDIUM);
+	hold_add_card(&h, CARD);
+	h.expires_at_usec = WALL_START_USEC + 86400 * (int64_t)SEC;
+	assert_int_equal(kiosk_put_hold(fx->k, &h), 0);
+	got = kiosk_get_hold(fx->k, "E1");
+	assert_int_equal(got->state, KIOSK_HOLD_STATE_EXPIRED);
+	assert_int_equal(got->locker, 3);
+	assert_int_equal(got->expires_at_usec, h.expires_at_usec);
+	assert_int_equal(kiosk_can_remove_hold(fx->k, "E1"), -EBUSY);
+	assert_int_equal(kiosk_remove_hold(fx->k, "E1"), -EBUSY);
+	assert_non_null(kiosk_get_hold(fx->k, "E1"));
+
+	/* Its hold_expired is recorded: the patron gets nothing back. */
+	assert_int_equal(tap(fx, CARD), 0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_NO_HOLDS);
+	assert_int_equal(count_actions(fx, KIOSK_ACTION_UNLOCK), 0);
+}
+
+static void refuses_a_new_hold_from_the_server_past_max_holds(void **state)
+{
+	struct fx *fx = *state;
+	struct kiosk_hold h;
+
+	fx->config.max_holds = 2;
+	fx_rebuild(fx);
+	add_pending(fx, "P1", KIOSK_SIZE_SMALL);
+	h = hold_make("P2", KIOSK_HOLD_STATE_PENDING, 0, KIOSK_SIZE_SMALL);
+	hold_add_card(&h, CARD);
+	assert_int_equal(kiosk_put_hold(fx->k, &h), 0);
+	strcpy(h.id, "P3");
+	assert_int_equal(kiosk_put_hold(fx->k, &h), -ENOSPC);
+	assert_null(kiosk_get_hold(fx->k, "P3"));
+	/* A newer copy of a known hold needs no room. */
+	strcpy(h.id, "P1");
+	strcpy(h.patron_name, "Budi");
+	assert_int_equal(kiosk_put_hold(fx->k, &h), 0);
+	assert_string_equal(kiosk_get_hold(fx->k, "P1")->patron_name, "Budi");
+	/* A copy that is not pending, or not valid, is no server's copy. */
+	h.locker = 1;
+	assert_int_equal(kiosk_put_hold(fx->k, &h), -EINVAL);
+	h.locker = 0;
+	h.id[0] = '\0';
+	assert_int_equal(kiosk_put_hold(fx->k, &h), -EINVAL);
+	assert_int_equal(kiosk_remove_hold(fx->k, "P9"), -ENOENT);
+	assert_int_equal(kiosk_can_remove_hold(fx->k, "P9"), -ENOENT);
+}
+
+static void a_removed_staff_card_keeps_its_session_until_it_ends(void **state)
+{
+	struct fx *fx = *state;
+	char hmac[CREDENTIAL_HMAC_HEX_LEN + 1], actor[KIOSK_ACTOR_MAX + 1];
+	const struct kiosk_record *rec;
+
+	assert_int_equal(start(fx), 0);
+	staff_login(fx);
+	hmac_of(STAFF_CARD, hmac);
+	assert_int_equal(kiosk_remove_staff(fx->k, hmac), 0);
+	assert_false(kiosk_is_staff(fx->k, hmac));
+
+	/* Logged in already: the session goes on, in that person's name. */
+	assert_true(kiosk_in_staff_session(fx->k));
+	assert_int_equal(command(fx, KIOSK_INPUT_OPEN, NULL, 1), 0);
+	rec = find_record(fx, KIOSK_RECORD_LOCKER_UNLOCKED);
+	assert_non_null(rec);
+	actor_of("staff", STAFF_CARD, actor);
+	assert_string_equal(rec->actor, actor);
+	assert_int_equal(door(fx, 1, true), 0);
+	assert_int_equal(door(fx, 1, false), 0);
+
+	/* Until it times out; then the card no longer logs in. */
+	assert_int_equal(fire(fx, KIOSK_TIMER_KIND_SESSION, 0), 0);
+	assert_false(kiosk_in_staff_session(fx->k));
+	assert_int_equal(tap(fx, STAFF_CARD), 0);
+	assert_int_not_equal(screen(fx)->screen, KIOSK_SCREEN_STAFF_PIN);
+	assert_int_equal(fire(fx, KIOSK_TIMER_KIND_SESSION, 0), 0);
+
+	/* Removed while its PIN is asked for: the right PIN opens nothing. */
+	assert_int_equal(tap(fx, OTHER_STAFF_CARD), 0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_STAFF_PIN);
+	hmac_of(OTHER_STAFF_CARD, hmac);
+	assert_int_equal(kiosk_remove_staff(fx->k, hmac), 0);
+	assert_int_equal(type_pin(fx, STAFF_PIN), 0);
+	assert_int_not_equal(screen(fx)->screen, KIOSK_SCREEN_STAFF_MENU);
+	assert_false(kiosk_in_staff_session(fx->k));
+	assert_int_equal(command(fx, KIOSK_INPUT_OPEN, NULL, 1), -EPERM);
+}
+
+static void
+takes_command_ids_up_to_63_characters_on_service_openings_only(void **state)
+{
+	struct fx *fx = *state;
+	char id[KIOSK_COMMAND_ID_MAX + 2];
+	const struct kiosk_record *rec;
+	struct kiosk_input in = { .type = KIOSK_INPUT_OPEN,
+				  .service = true,
+				  .locker = 2,
+				  .command = id };
+
+	add_pending(fx, "P1", KIOSK_SIZE_SMALL);
+	assert_int_equal(start(fx), 0);
+	memset(id, '~', KIOSK_COMMAND_ID_MAX + 1);
+	id[KIOSK_COMMAND_ID_MAX + 1] = '\0';
+	assert_int_equal(feed(fx, in), -EINVAL);
+	assert_int_equal(fx->out.n, 0);
+	id[KIOSK_COMMAND_ID_MAX] = '\0';
+	assert_int_equal(feed(fx, in), 0);
+	rec = find_record(fx, KIOSK_RECORD_LOCKER_UNLOCKED);
+	assert_non_null(rec);
+	assert_string_equal(rec->command, id);
+	/* A control character is no id either. */
+	strcpy(id, "c-\x7f");
+	in.locker = 3;
+	assert_int_equal(feed(fx, in), -EINVAL);
+	/* "" means none. */
+	id[0] = '\0';
+	assert_int_equal(feed(fx, in), 0);
+	assert_string_equal(
+		find_record(fx, KIOSK_RECORD_LOCKER_UNLOCKED)->command, "");
+
+	/* Loading is no server command: its records would carry a stranger. */
+	in = (struct kiosk_input){ .type = KIOSK_INPUT_LOAD,
+				   .service = true,
+				   .hold_id = "P1",
+				   .command = "c-1" };
+	assert_int_equal(feed(fx, in), -EINVAL);
+	assert_int_equal(fx->out.n, 0);
+	assert_int_equal(kiosk_get_hold(fx->k, "P1")->state,
+			 KIOSK_HOLD_STATE_PENDING);
+	in.command = NULL;
+	assert_int_equal(feed(fx, in), 0);
+}
+
+static void
+opens_with_a_card_alone_once_the_server_drops_the_pin_rule(void **state)
+{
+	struct fx *fx = *state;
+
+	fx->config.pin_required = true;
+	fx_rebuild(fx);
+	add_loaded(fx, "L1", 1);
+	assert_int_equal(start(fx), 0);
+	assert_int_equal(tap(fx, CARD), 0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_PIN_NOT_SET);
+	assert_int_equal(fire(fx, KIOSK_TIMER_KIND_SESSION, 0), 0);
+
+	kiosk_set_pin_required(fx->k, false);
+	assert_int_equal(tap(fx, CARD), 0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_LOCKERS_OPEN);
+	assert_int_equal(unlocked_locker(fx), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2382,6 +2546,11 @@ int main(void)
 		TEST(forgets_a_pending_hold_and_a_staff_card_the_server_took_away),
 		TEST(asks_for_a_pin_once_the_server_requires_one),
 		TEST(puts_a_server_command_on_the_first_pulse_only),
+		TEST(keeps_an_expired_hold_expired_when_the_server_moves_its_expiry),
+		TEST(refuses_a_new_hold_from_the_server_past_max_holds),
+		TEST(a_removed_staff_card_keeps_its_session_until_it_ends),
+		TEST(takes_command_ids_up_to_63_characters_on_service_openings_only),
+		TEST(opens_with_a_card_alone_once_the_server_drops_the_pin_rule),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);

@@ -1638,6 +1638,348 @@ static void a_server_command_is_recorded_once_and_acknowledged(void **state)
 	assert_int_equal(store_command_is_done(f->s, "c-1"), 1);
 }
 
+/* Every table, index and trigger with its SQL, in one string. */
+static void db_schema(const char *path, char *ret, size_t n)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	size_t len = 0;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
+			 SQLITE_OK);
+	assert_int_equal(
+		sqlite3_prepare_v2(db,
+				   "SELECT type || ' ' || name || ': '"
+				   " || ifnull(sql, '') FROM"
+				   " sqlite_schema ORDER BY type, name",
+				   -1, &st, NULL),
+		SQLITE_OK);
+	ret[0] = '\0';
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *row = (const char *)sqlite3_column_text(st, 0);
+
+		len += (size_t)snprintf(ret + len, n - len, "%s\n", row);
+		assert_true(len < n);
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+/* A kiosk updated from schema 2: its outbox is kept and the count right. */
+static void migrates_a_version_2_database_keeping_its_outbox(void **state)
+{
+	struct fixture *f = *state;
+	char fresh_path[PATH_MAX + 32];
+	static char fresh[32768], migrated[32768];
+	struct store_sent_mark mark;
+	struct store *fresh_store;
+	struct events ev;
+	uint64_t n = 99;
+	unsigned marked = 0;
+
+	add_hold(f, "h1", 'a');
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(record(f, KIOSK_RECORD_DOOR_CLOSED, "", 1, i),
+				 0);
+	assert_int_equal(store_mark_sent(f->s, 1), 0);
+	store_free(f->s);
+	f->s = NULL;
+	/* What version 2 was: schema 1 and the barcode index, nothing of 3. */
+	assert_int_equal(db_exec(f->path,
+				 "DROP TABLE sync_state;"
+				 "DROP TABLE full_seen;"
+				 "DROP TABLE commands;"
+				 "ALTER TABLE outbox DROP COLUMN rejected;"
+				 "PRAGMA user_version = 2"),
+			 SQLITE_OK);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM sqlite_schema WHERE"
+				   " name = 'hold_items_barcode'"),
+			 1);
+
+	reopen(f, NULL);
+	assert_int_equal(db_int(f, "PRAGMA user_version"), 3);
+	/* The same schema as a kiosk installed at version 3. */
+	snprintf(fresh_path, sizeof(fresh_path), "%s/fresh.db", f->dir);
+	fresh_store = store_open(fresh_path, NULL);
+	assert_non_null(fresh_store);
+	store_free(fresh_store);
+	db_schema(fresh_path, fresh, sizeof(fresh));
+	db_schema(f->path, migrated, sizeof(migrated));
+	assert_non_null(strstr(fresh, "table commands: CREATE TABLE"));
+	assert_non_null(strstr(fresh, "rejected TEXT"));
+	assert_string_equal(migrated, fresh);
+
+	/* The old events: two unsent, none rejected, still answerable. */
+	assert_int_equal(unsent(f), 2);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM outbox"
+				   " WHERE rejected IS NOT NULL"),
+			 0);
+	assert_int_equal(store_count_rejected(f->s, &n), 0);
+	assert_int_equal(n, 0);
+	all_events(f, &ev);
+	assert_int_equal(ev.n, 3);
+	mark = (struct store_sent_mark){ ev.uuid[2], "invalid" };
+	assert_int_equal(store_mark_events_sent(f->s, &mark, 1, &marked), 0);
+	assert_int_equal(marked, 1);
+	assert_int_equal(unsent(f), 1);
+	assert_int_equal(store_count_rejected(f->s, &n), 0);
+	assert_int_equal(n, 1);
+	events_clear(&ev);
+	assert_int_equal(store_command_is_done(f->s, "c-1"), 0);
+	assert_int_equal(hold_state(f, "h1"), KIOSK_HOLD_STATE_PENDING);
+	assert_int_equal(store_check_integrity(f->s), 0);
+}
+
+static void
+the_servers_copy_dates_an_expired_hold_and_keeps_its_birth(void **state)
+{
+	struct fixture *f = *state;
+	enum store_put_result res;
+	struct store_hold h, got;
+
+	add_hold(f, "h1", 'a');
+	assert_int_equal(db_exec(f->path, "UPDATE holds SET created_at_usec"
+					  " = 42 WHERE id = 'h1'"),
+			 SQLITE_OK);
+	make_hold(&h, "h1", 'b');
+	assert_int_equal(store_put_hold(f->s, &h, &res), 0);
+	assert_int_equal(res, STORE_PUT_REPLACED);
+	assert_int_equal(db_int(f, "SELECT created_at_usec FROM holds"
+				   " WHERE id = 'h1'"),
+			 42);
+
+	assert_int_equal(record(f, KIOSK_RECORD_HOLD_LOADED, "h1", 2, 100), 0);
+	assert_int_equal(record(f, KIOSK_RECORD_HOLD_EXPIRED, "h1", 2, 200), 0);
+	h.hold.expires_at_usec = 987654321;
+	assert_int_equal(store_put_hold(f->s, &h, &res), 0);
+	assert_int_equal(res, STORE_PUT_EXPIRY_UPDATED);
+	assert_int_equal(store_get_hold(f->s, "h1", &got), 0);
+	assert_int_equal(got.hold.state, KIOSK_HOLD_STATE_EXPIRED);
+	assert_int_equal(got.hold.locker, 2);
+	assert_int_equal(got.hold.expires_at_usec, 987654321);
+	assert_int_equal(store_remove_pending_hold(f->s, "h1"), -EBUSY);
+
+	/* Unloaded: finished here, so kept as it is. */
+	assert_int_equal(record(f, KIOSK_RECORD_HOLD_UNLOADED, "h1", 2, 300),
+			 0);
+	h.hold.expires_at_usec = 5;
+	assert_int_equal(store_put_hold(f->s, &h, &res), 0);
+	assert_int_equal(res, STORE_PUT_KEPT);
+	assert_int_equal(store_get_hold(f->s, "h1", &got), 0);
+	assert_int_equal(got.hold.state, KIOSK_HOLD_STATE_UNLOADED);
+	assert_int_equal(got.hold.expires_at_usec, 987654321);
+	assert_int_equal(store_remove_pending_hold(f->s, "h1"), -EBUSY);
+}
+
+static void
+a_transaction_refuses_what_would_escape_it_and_undoes_removals(void **state)
+{
+	struct fixture *f = *state;
+	struct kiosk_staff st = { .role = KIOSK_STAFF_ROLE_STAFF };
+	struct kiosk_record rec = make_record(KIOSK_RECORD_COMMAND_DONE, "", 0);
+	struct store_sent_mark mark = { NULL, NULL };
+	struct events ev;
+	char v[16];
+
+	assert_int_equal(store_commit(f->s), -EINVAL);
+	add_hold(f, "h1", 'a');
+	fake_hmac(st.credential_hmac, 'e');
+	assert_int_equal(credential_pin_hash("1357", 1000, st.pin_hash), 0);
+	assert_int_equal(store_put_staff(f->s, &st), 0);
+	assert_int_equal(store_set_sync_value(f->s, "cursor", "c1"), 0);
+	snprintf(rec.command, sizeof(rec.command), "c-1");
+	snprintf(rec.result, sizeof(rec.result), "done");
+	assert_int_equal(store_record(f->s, &rec, 1, NULL), 0);
+	all_events(f, &ev);
+	mark.uuid = ev.uuid[0];
+
+	assert_int_equal(store_begin(f->s), 0);
+	/* These keep the unsent count, which a rollback would not undo. */
+	assert_int_equal(store_mark_sent(f->s, INT64_MAX), -EBUSY);
+	assert_int_equal(store_mark_events_sent(f->s, &mark, 1, NULL), -EBUSY);
+	assert_int_equal(store_remove_pending_hold(f->s, "h1"), 0);
+	assert_int_equal(store_remove_staff(f->s, st.credential_hmac), 0);
+	assert_int_equal(store_delete_sync_value(f->s, "cursor"), 0);
+	assert_int_equal(store_full_seen_add(f->s, STORE_KIND_HOLD, "h1"), 0);
+	assert_int_equal(store_ack_command(f->s, "c-1"), 0);
+	store_rollback(f->s);
+
+	assert_int_equal(hold_state(f, "h1"), KIOSK_HOLD_STATE_PENDING);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM hold_items"), 2);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM staff"), 1);
+	assert_int_equal(store_get_sync_value(f->s, "cursor", v, sizeof(v)), 0);
+	assert_string_equal(v, "c1");
+	assert_int_equal(db_int(f, "SELECT count(*) FROM full_seen"), 0);
+	assert_int_equal(db_int(f, "SELECT acked FROM commands"), 0);
+	assert_int_equal(unsent(f), 1);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM outbox"
+				   " WHERE sent = 0"),
+			 1);
+	/* Outside one, the same calls work. */
+	assert_int_equal(store_mark_events_sent(f->s, &mark, 1, NULL), 0);
+	assert_int_equal(unsent(f), 0);
+	events_clear(&ev);
+}
+
+static int stop_at_first_id(const char *id, void *userdata)
+{
+	snprintf(userdata, KIOSK_HOLD_ID_MAX + 1, "%s", id);
+	return 7;
+}
+
+static void a_walk_stopped_early_leaves_the_transaction_usable(void **state)
+{
+	struct fixture *f = *state;
+	char first[KIOSK_HOLD_ID_MAX + 1] = "";
+
+	add_hold(f, "h1", 'a');
+	add_hold(f, "h2", 'a');
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_full_seen_clear(f->s), 0);
+	assert_int_equal(store_foreach_unseen(f->s, STORE_KIND_HOLD,
+					      stop_at_first_id, first),
+			 7);
+	assert_string_equal(first, "h1");
+	/* The walk's statement is finished: the store can change things. */
+	assert_int_equal(store_remove_pending_hold(f->s, first), 0);
+	assert_int_equal(store_commit(f->s), 0);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM holds"), 1);
+	assert_int_equal(store_foreach_unseen(f->s, STORE_KIND_HOLD,
+					      stop_at_first_id, first),
+			 7);
+	assert_string_equal(first, "h2");
+	assert_int_equal(store_foreach_unseen(f->s, STORE_KIND_STAFF,
+					      stop_at_first_id, first),
+			 0);
+}
+
+static void sync_values_keep_to_their_bounds(void **state)
+{
+	struct fixture *f = *state;
+	char key[40], value[1100], got[1100];
+
+	memset(value, 'v', 1024);
+	value[1024] = '\0';
+	assert_int_equal(store_set_sync_value(f->s, "big", value), 0);
+	assert_int_equal(store_get_sync_value(f->s, "big", got, 1025), 0);
+	assert_string_equal(got, value);
+	assert_int_equal(store_get_sync_value(f->s, "big", got, 1024),
+			 -ENOBUFS);
+	value[1024] = 'v';
+	value[1025] = '\0';
+	assert_int_equal(store_set_sync_value(f->s, "big", value), -EINVAL);
+
+	memset(key, 'k', 32);
+	key[32] = '\0';
+	assert_int_equal(store_set_sync_value(f->s, key, ""), 0);
+	assert_int_equal(store_get_sync_value(f->s, key, got, 1), 0);
+	assert_string_equal(got, "");
+	key[32] = 'k';
+	key[33] = '\0';
+	assert_int_equal(store_set_sync_value(f->s, key, "x"), -EINVAL);
+	assert_int_equal(store_get_sync_value(f->s, key, got, sizeof(got)),
+			 -EINVAL);
+	assert_int_equal(store_set_sync_value(f->s, "", "x"), -EINVAL);
+	assert_int_equal(store_delete_sync_value(f->s, "no_such"), -ENOENT);
+}
+
+static void a_command_is_noted_only_with_a_record_that_was_written(void **state)
+{
+	struct fixture *f = *state;
+	struct kiosk_record rec =
+		make_record(KIOSK_RECORD_LOCKER_DISABLED, "", 99);
+	struct store_sent_mark mark;
+	char reason[STORE_REJECTED_MAX + 2];
+	struct events ev;
+
+	/* Refused for another reason (no locker 99): not done, no event. */
+	snprintf(rec.actor, sizeof(rec.actor), "service");
+	snprintf(rec.command, sizeof(rec.command), "c-1");
+	assert_int_equal(store_record(f->s, &rec, 1, NULL), -EINVAL);
+	assert_int_equal(store_command_is_done(f->s, "c-1"), 0);
+	assert_int_equal(count_events(f), 0);
+	/* An id the server could not have sent is refused the same way. */
+	rec.locker = 3;
+	snprintf(rec.command, sizeof(rec.command), "c 1");
+	assert_int_equal(store_record(f->s, &rec, 1, NULL), -EINVAL);
+	assert_int_equal(count_events(f), 0);
+	assert_int_equal(db_int(f, "SELECT disabled FROM lockers"
+				   " WHERE number = 3"),
+			 0);
+
+	snprintf(rec.command, sizeof(rec.command), "c-1");
+	assert_int_equal(store_record(f->s, &rec, 1, NULL), 0);
+	assert_int_equal(db_int(f, "SELECT disabled FROM lockers"
+				   " WHERE number = 3"),
+			 1);
+	/* Its command_done later (say, after a crash) is the same command. */
+	rec = make_record(KIOSK_RECORD_COMMAND_DONE, "", 3);
+	snprintf(rec.command, sizeof(rec.command), "c-1");
+	snprintf(rec.result, sizeof(rec.result), "failed");
+	assert_int_equal(store_record(f->s, &rec, 2, NULL), -EALREADY);
+	assert_int_equal(count_events(f), 1);
+	assert_int_equal(unsent(f), 1);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM commands"
+				   " WHERE id = 'c-1' AND result = 'done'"),
+			 1);
+
+	/* The server's reason for a rejection: 1..STORE_REJECTED_MAX bytes. */
+	all_events(f, &ev);
+	memset(reason, 'r', sizeof(reason) - 1);
+	reason[sizeof(reason) - 1] = '\0';
+	mark = (struct store_sent_mark){ ev.uuid[0], reason };
+	assert_int_equal(store_mark_events_sent(f->s, &mark, 1, NULL), -EINVAL);
+	assert_int_equal(unsent(f), 1);
+	reason[STORE_REJECTED_MAX] = '\0';
+	assert_int_equal(store_mark_events_sent(f->s, &mark, 1, NULL), 0);
+	assert_int_equal(unsent(f), 0);
+	events_clear(&ev);
+}
+
+static int count_id(const char *id, void *userdata)
+{
+	unsigned *n = userdata;
+
+	(*n)++;
+	return 0;
+}
+
+static void
+acknowledged_commands_are_pruned_beyond_the_newest_thousand(void **state)
+{
+	struct fixture *f = *state;
+	char all[64] = "";
+	unsigned n = 0;
+
+	/* 1100 done and acknowledged, and two old ones still unacknowledged. */
+	assert_int_equal(
+		db_exec(f->path,
+			"WITH RECURSIVE i(n) AS (SELECT 1 UNION ALL"
+			"  SELECT n + 1 FROM i WHERE n < 1100)"
+			" INSERT INTO commands (id, done_at_usec, result, acked)"
+			"  SELECT 'a-' || n, 1000 + n, 'done', 1 FROM i;"
+			"INSERT INTO commands (id, done_at_usec, result)"
+			" VALUES ('u-1', 1, 'done'), ('u-2', 2, 'busy')"),
+		SQLITE_OK);
+	/* Pruning runs with the outbox's, every STORE_PRUNE_EVERY events. */
+	for (int i = 0; i < 256; i++)
+		assert_int_equal(record(f, KIOSK_RECORD_DOOR_CLOSED, "", 1, i),
+				 0);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM commands"
+				   " WHERE acked = 1"),
+			 STORE_COMMANDS_KEEP);
+	assert_int_equal(store_command_is_done(f->s, "a-100"), 0);
+	assert_int_equal(store_command_is_done(f->s, "a-101"), 1);
+	assert_int_equal(store_command_is_done(f->s, "a-1100"), 1);
+	/* Those the server still sends are never pruned; oldest first. */
+	assert_int_equal(
+		store_foreach_unacked_command(f->s, 1, collect_id, all), 0);
+	assert_string_equal(all, "u-1 ");
+	assert_int_equal(store_foreach_unacked_command(f->s, 64, count_id, &n),
+			 0);
+	assert_int_equal(n, 2);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -1678,6 +2020,13 @@ int main(void)
 		T(a_transaction_applies_all_or_nothing),
 		T(the_servers_answers_mark_events_one_by_one),
 		T(a_server_command_is_recorded_once_and_acknowledged),
+		T(migrates_a_version_2_database_keeping_its_outbox),
+		T(the_servers_copy_dates_an_expired_hold_and_keeps_its_birth),
+		T(a_transaction_refuses_what_would_escape_it_and_undoes_removals),
+		T(a_walk_stopped_early_leaves_the_transaction_usable),
+		T(sync_values_keep_to_their_bounds),
+		T(a_command_is_noted_only_with_a_record_that_was_written),
+		T(acknowledged_commands_are_pruned_beyond_the_newest_thousand),
 	};
 #undef T
 
