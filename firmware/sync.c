@@ -48,8 +48,7 @@ struct request {
 	/* changes: the cursor asked with ("" for none) */
 	char cursor[PROTOCOL_CURSOR_MAX + 1];
 	/* status: the done commands listed */
-	char (*done)[PROTOCOL_COMMAND_ID_MAX + 1];
-	unsigned n_done;
+	json_t *done; /* the array of ids sent */
 	/* item */
 	void (*cb)(int err, const char *hold_id, void *userdata);
 	void *cb_userdata;
@@ -231,7 +230,7 @@ static void request_free(struct request *r)
 	free(r->body);
 	free(r->reply);
 	free(r->uuids);
-	free(r->done);
+	json_decref(r->done);
 	free(r);
 }
 
@@ -922,12 +921,8 @@ static void finish_pull(struct sync *s, struct request *r)
 
 static int add_done(const char *id, void *userdata)
 {
-	struct request *r = userdata;
-
-	if (r->n_done >= SYNC_DONE_COMMANDS_MAX)
-		return 1;
-	snprintf(r->done[r->n_done++], sizeof(r->done[0]), "%s", id);
-	return 0;
+	return json_array_append_new(userdata, json_string(id)) < 0 ? -ENOMEM :
+								      0;
 }
 
 static bool start_status(struct sync *s)
@@ -937,25 +932,17 @@ static bool start_status(struct sync *s)
 	uint64_t unsent = 0;
 	struct request *r;
 	char *text;
-	char(*ids)[PROTOCOL_COMMAND_ID_MAX + 1];
-	/* Collects the done ids before the request exists. */
-	struct request tmp = { 0 };
 
-	ids = calloc(SYNC_DONE_COMMANDS_MAX, sizeof(*ids));
 	body = s->ops->status(s->userdata);
 	done = json_array();
-	if (!ids || !body || !done) {
-		free(ids);
+	if (!body || !done) {
 		json_decref(body);
 		json_decref(done);
 		failed(s, SYNC_REQUEST_STATUS, 0, "out of memory");
 		return true;
 	}
-	tmp.done = ids;
 	store_foreach_unacked_command(s->store, SYNC_DONE_COMMANDS_MAX,
-				      add_done, &tmp);
-	for (unsigned i = 0; i < tmp.n_done; i++)
-		json_array_append_new(done, json_string(ids[i]));
+				      add_done, done);
 	protocol_format_time((int64_t)now_usec(CLOCK_REALTIME), at);
 	store_count_unsent(s->store, &unsent);
 	store_count_rejected(s->store, &s->info.rejected_events);
@@ -963,18 +950,17 @@ static bool start_status(struct sync *s)
 	json_object_set_new(body, "backlog", json_integer((json_int_t)unsent));
 	json_object_set_new(body, "rejected_events",
 			    json_integer((json_int_t)s->info.rejected_events));
-	json_object_set_new(body, "done_commands", done);
+	json_object_set(body, "done_commands", done);
 	text = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
 	r = text ? request_start(s, SYNC_REQUEST_STATUS, "/status", text) :
 		   NULL;
 	if (!r) {
-		free(ids);
+		json_decref(done);
 		failed(s, SYNC_REQUEST_STATUS, 0, "cannot start a request");
 		return true;
 	}
-	r->done = ids;
-	r->n_done = tmp.n_done;
+	r->done = done;
 	s->busy = r;
 	return true;
 }
@@ -1014,13 +1000,14 @@ static void finish_status(struct sync *s, struct request *r)
 		}
 	}
 	/* The server has seen these done: it no longer sends them. */
-	for (unsigned i = 0; i < r->n_done; i++) {
+	for (size_t k = 0; k < json_array_size(r->done); k++) {
+		const char *id = json_string_value(json_array_get(r->done, k));
 		bool still = false;
 
 		for (unsigned j = 0; j < reply.n_commands && !still; j++)
-			still = strcmp(reply.commands[j].id, r->done[i]) == 0;
+			still = strcmp(reply.commands[j].id, id) == 0;
 		if (!still)
-			store_ack_command(s->store, r->done[i]);
+			store_ack_command(s->store, id);
 	}
 	for (unsigned i = 0; i < reply.n_commands; i++) {
 		const struct protocol_command *c = &reply.commands[i];
