@@ -40,8 +40,7 @@ bool protocol_is_token(const char *s, size_t max)
 	return true;
 }
 
-/* Text for people (names, titles): at most max bytes, no control codes. */
-static bool is_text(const char *s, size_t max)
+bool protocol_is_text(const char *s, size_t max)
 {
 	size_t n = strlen(s);
 
@@ -51,11 +50,6 @@ static bool is_text(const char *s, size_t max)
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
 			return false;
 	return true;
-}
-
-static bool is_token(const char *s, size_t max)
-{
-	return protocol_is_token(s, max);
 }
 
 static bool is_uuid(const char *s, size_t max)
@@ -70,7 +64,8 @@ static bool is_hmac(const char *s, size_t max)
 
 static bool is_pin_hash(const char *s, size_t max)
 {
-	return strncmp(s, "pbkdf2-sha256$", 14) == 0 && is_token(s, max);
+	return strncmp(s, "pbkdf2-sha256$", 14) == 0 &&
+	       protocol_is_token(s, max);
 }
 
 bool protocol_is_uuid(const char *s)
@@ -95,17 +90,17 @@ struct kind {
 	const char *what;
 };
 
-static const struct kind HOLD_ID = { is_token, KIOSK_HOLD_ID_MAX,
+static const struct kind HOLD_ID = { protocol_is_token, KIOSK_HOLD_ID_MAX,
 				     "not 1 to 63 printable ASCII characters" };
-static const struct kind BARCODE = { is_token, STORE_BARCODE_MAX,
+static const struct kind BARCODE = { protocol_is_token, STORE_BARCODE_MAX,
 				     "not 1 to 63 printable ASCII characters" };
-static const struct kind CURSOR = { is_token, PROTOCOL_CURSOR_MAX,
+static const struct kind CURSOR = { protocol_is_token, PROTOCOL_CURSOR_MAX,
 				    "not 1 to 255 printable ASCII characters" };
-static const struct kind WORD = { is_token, 16, "not a known word" };
-static const struct kind TIME = { is_token, 39, "not a time" };
-static const struct kind NAME = { is_text, KIOSK_NAME_MAX,
+static const struct kind WORD = { protocol_is_token, 16, "not a known word" };
+static const struct kind TIME = { protocol_is_token, 39, "not a time" };
+static const struct kind NAME = { protocol_is_text, KIOSK_NAME_MAX,
 				  "over 47 bytes or has control codes" };
-static const struct kind TITLE = { is_text, STORE_TITLE_MAX,
+static const struct kind TITLE = { protocol_is_text, STORE_TITLE_MAX,
 				   "over 255 bytes or has control codes" };
 static const struct kind HMAC = { is_hmac, CREDENTIAL_HMAC_HEX_LEN,
 				  "not 64 lower-case hex digits" };
@@ -114,10 +109,10 @@ static const struct kind PIN_HASH = { is_pin_hash, PIN_HASH_MAX,
 static const struct kind UUID = { is_uuid, STORE_UUID_LEN,
 				  "not a lower-case UUID" };
 static const struct kind COMMAND_ID = {
-	is_token, PROTOCOL_COMMAND_ID_MAX,
+	protocol_is_token, PROTOCOL_COMMAND_ID_MAX,
 	"not 1 to 63 printable ASCII characters"
 };
-static const struct kind REASON = { is_text, PROTOCOL_REASON_MAX,
+static const struct kind REASON = { protocol_is_text, PROTOCOL_REASON_MAX,
 				    "over 127 bytes or has control codes" };
 
 /*
@@ -711,7 +706,8 @@ int protocol_parse_error(const char *body, size_t len,
 			 char ret_code[PROTOCOL_ERROR_CODE_MAX + 1],
 			 char ret_message[PROTOCOL_REASON_MAX + 1])
 {
-	static const struct kind CODE = { is_token, PROTOCOL_ERROR_CODE_MAX,
+	static const struct kind CODE = { protocol_is_token,
+					  PROTOCOL_ERROR_CODE_MAX,
 					  "not a word" };
 	char error[PROTOCOL_ERROR_MAX], code[PROTOCOL_ERROR_CODE_MAX + 1],
 		message[PROTOCOL_REASON_MAX + 1];

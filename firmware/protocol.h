@@ -134,6 +134,8 @@ char *protocol_events_body(json_t *events);
 
 /* 1 to max characters from '!' to '~': ids, barcodes, cursors. */
 bool protocol_is_token(const char *s, size_t max);
+/* Text for people (names, titles): at most max bytes, no control codes. */
+bool protocol_is_text(const char *s, size_t max);
 /* A lower-case UUID, as kiosks make them for events. */
 bool protocol_is_uuid(const char *s);
 

@@ -539,7 +539,7 @@ static int cmd_patron_add(const char *db_path, int argc, char **argv)
 		return cli_usage_error(
 			argv[0],
 			"patron ID: not 1 to 63 printable ASCII characters without blanks");
-	if (name && !db_is_text(name, PATRON_NAME_MAX))
+	if (name && !protocol_is_text(name, PATRON_NAME_MAX))
 		return cli_usage_error(
 			argv[0],
 			"--name: a first name of at most %d bytes, no control codes",
@@ -616,7 +616,7 @@ static bool parse_item(char *arg, struct item_arg *ret)
 		*eq = '\0';
 		ret->title = eq + 1;
 	}
-	if (!db_is_id(arg) || !db_is_text(ret->title, HOLD_TITLE_MAX))
+	if (!db_is_id(arg) || !protocol_is_text(ret->title, HOLD_TITLE_MAX))
 		return false;
 	snprintf(ret->barcode, sizeof(ret->barcode), "%s", arg);
 	return true;
@@ -1076,7 +1076,7 @@ static int cmd_command(const char *db_path, int argc, char **argv)
 				       hold ? "%s takes no --hold" :
 					      "%s needs --hold H",
 				       type);
-	if (reason && !db_is_text(reason, COMMAND_REASON_MAX))
+	if (reason && !protocol_is_text(reason, COMMAND_REASON_MAX))
 		return cli_usage_error(
 			argv[0], "--reason: at most %d bytes, no control codes",
 			COMMAND_REASON_MAX);
@@ -1235,7 +1235,7 @@ static int cmd_serve(const char *db_path, int argc, char **argv)
 	n = strlen(o.base_path);
 	if ((n > 0 && o.base_path[0] != '/') ||
 	    (n > 0 && o.base_path[n - 1] == '/') || n > 200 ||
-	    !db_is_text(o.base_path, 200) || strchr(o.base_path, ' '))
+	    !protocol_is_text(o.base_path, 200) || strchr(o.base_path, ' '))
 		return cli_usage_error(
 			argv[0],
 			"--base-path: like /locker-sync/v1 (no trailing slash), or \"\"");

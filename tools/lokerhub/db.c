@@ -389,18 +389,6 @@ bool db_is_id(const char *s)
 	return protocol_is_token(s, DB_ID_MAX);
 }
 
-bool db_is_text(const char *s, size_t max)
-{
-	size_t n = strlen(s);
-
-	if (n > max)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return false;
-	return true;
-}
-
 void db_sha256_hex(const char *s, char ret[DB_SHA256_HEX_LEN + 1])
 {
 	unsigned char md[SHA256_DIGEST_LENGTH];

@@ -60,8 +60,6 @@ json_t *db_time_json(int64_t usec);
 
 /* 1 to 63 characters from '!' to '~': the API's identifiers. */
 bool db_is_id(const char *s);
-/* At most max bytes and no control codes: names, titles, reasons. */
-bool db_is_text(const char *s, size_t max);
 
 /* SHA-256 of a token as lower-case hex. */
 void db_sha256_hex(const char *s, char ret[DB_SHA256_HEX_LEN + 1]);
