@@ -377,8 +377,6 @@ static void failed(struct sync *s, enum sync_request_kind kind,
 	wait = (uint64_t)arc4random_uniform((uint32_t)(cap / USEC_PER_MSEC) +
 					    1) *
 	       USEC_PER_MSEC;
-	if (retry_after_usec > SYNC_RETRY_AFTER_MAX_USEC)
-		retry_after_usec = SYNC_RETRY_AFTER_MAX_USEC;
 	if (wait < retry_after_usec)
 		wait = retry_after_usec;
 	s->attempt++;
@@ -404,10 +402,10 @@ static void failed(struct sync *s, enum sync_request_kind kind,
 static uint64_t retry_after_of(struct request *r)
 {
 	struct curl_header *h;
+	const long long max_s = SYNC_RETRY_AFTER_MAX_USEC / USEC_PER_SEC;
 	const char *v;
 	char *end;
 	long long secs;
-	time_t when;
 
 	if (curl_easy_header(r->easy, "Retry-After", 0, CURLH_HEADER, -1, &h) !=
 	    CURLHE_OK)
@@ -415,14 +413,12 @@ static uint64_t retry_after_of(struct request *r)
 	v = h->value;
 	errno = 0;
 	secs = strtoll(v, &end, 10);
-	if (end != v && !*end && !errno && secs >= 0)
-		return (uint64_t)(secs < 3600 ? secs : 3600) * USEC_PER_SEC;
-	when = curl_getdate(v, NULL);
-	if (when > time(NULL))
-		return (uint64_t)(when - time(NULL) < 3600 ? when - time(NULL) :
-							     3600) *
-		       USEC_PER_SEC;
-	return 0;
+	if (end == v || *end || errno)
+		secs = (long long)curl_getdate(v, NULL) - (long long)time(NULL);
+	if (secs <= 0)
+		return 0;
+	/* Clamped before it is multiplied: a bound on silence, and no wrap. */
+	return (uint64_t)(secs < max_s ? secs : max_s) * USEC_PER_SEC;
 }
 
 /* "503 unavailable: down for maintenance", or just "503" for odd bodies. */
