@@ -20,9 +20,17 @@ struct lockbank_event {
 };
 
 /*
+ * For the benchmarks (tests/bench): when this environment variable names a
+ * file, the simulated bank appends "LOCKER PULSES MONOTONIC_NS" to it at
+ * the start of every pulse, the time taken on CLOCK_MONOTONIC.
+ */
+#define LOCKBANK_SIM_PULSE_LOG_ENV "LOKERBUKU_SIM_PULSE_LOG"
+
+/*
  * A simulated bank of n lockers, every door closed; tests and the demo open
  * and close doors with lockbank_sim_set_door(). Returns NULL with errno set
- * (EINVAL for n out of 1..LOCKBANK_LOCKERS_MAX). The caller frees it with
+ * (EINVAL for n out of 1..LOCKBANK_LOCKERS_MAX, or why the file named by
+ * LOCKBANK_SIM_PULSE_LOG_ENV cannot be opened). The caller frees it with
  * lockbank_free().
  */
 struct lockbank *lockbank_new_sim(unsigned n);

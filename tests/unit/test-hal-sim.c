@@ -6,7 +6,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -139,6 +143,51 @@ static void lockbank_release_all_leaves_every_lock_deenergised(void **state)
 	lockbank_free(lb);
 }
 
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void lockbank_logs_each_pulse_start_for_the_benchmarks(void **state)
+{
+	char path[] = "/tmp/lokerbuku-pulse-log.XXXXXX";
+	unsigned locker, pulses;
+	unsigned long long at_ns;
+	struct lockbank *lb;
+	uint64_t before;
+	int fd = mkstemp(path);
+	FILE *f;
+
+	assert_true(fd >= 0);
+	close(fd);
+	setenv(LOCKBANK_SIM_PULSE_LOG_ENV, path, 1);
+	lb = lockbank_new_sim(3);
+	unsetenv(LOCKBANK_SIM_PULSE_LOG_ENV);
+	assert_non_null(lb);
+	before = monotonic_ns();
+	assert_int_equal(lockbank_set_lock(lb, 2, true), 0);
+	/* Still energised: the same pulse, not a second line. */
+	assert_int_equal(lockbank_set_lock(lb, 2, true), 0);
+	assert_int_equal(lockbank_set_lock(lb, 2, false), 0);
+	assert_int_equal(lockbank_set_lock(lb, 2, true), 0);
+	lockbank_free(lb);
+
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%u %u %llu", &locker, &pulses, &at_ns), 3);
+	assert_int_equal(locker, 2);
+	assert_int_equal(pulses, 1);
+	assert_true(at_ns >= before && at_ns <= monotonic_ns());
+	assert_int_equal(fscanf(f, "%u %u %llu", &locker, &pulses, &at_ns), 3);
+	assert_int_equal(pulses, 2);
+	assert_int_equal(fscanf(f, "%u", &locker), EOF);
+	fclose(f);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -150,6 +199,8 @@ int main(void)
 		cmocka_unit_test(lockbank_refuses_lockers_out_of_range),
 		cmocka_unit_test(
 			lockbank_release_all_leaves_every_lock_deenergised),
+		cmocka_unit_test(
+			lockbank_logs_each_pulse_start_for_the_benchmarks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
