@@ -2,9 +2,12 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Sync throughput: a backlog of BENCH_EVENTS (100,000) events, recorded
 # while the server was down, drains to lokerhub over HTTPS on loopback.
-# Prints events per second, connections (TLS handshakes) used and CPU
-# seconds on each side; fails if the server does not end up with every
-# event exactly once. Needs BIN (release binaries) and LOKERBUKU_TOP.
+# Prints events per second, connections (TLS handshakes) used, bytes
+# sent and received on lokerd's connection (TCP payload: TLS records, HTTP
+# and JSON), CPU seconds on each side, and lokerd's memory (RSS, PSS)
+# before the backlog was recorded and after the drain; fails if the
+# server does not end up with every event exactly once. Needs BIN
+# (release binaries) and LOKERBUKU_TOP.
 set -euo pipefail
 : "${BIN:?}" "${LOKERBUKU_TOP:?}"
 N=${BENCH_EVENTS:-100000}
@@ -21,8 +24,17 @@ fail() {
 	echo "sync-drain: FAIL: $*" >&2
 	exit 1
 }
-# CPU seconds (user + system) of a process so far.
-cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.3f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+# shellcheck source=tests/bench/lib.bash
+. "$LOKERBUKU_TOP/tests/bench/lib.bash"
+# "SENT RECEIVED": bytes of lokerd's TCP connections to the hub, from the
+# kernel's tcp_info (ss), so nothing in lokerd has to count them.
+tcp_bytes() {
+	ss -tinH state established "( dport = :$HUB_PORT )" | awk '
+		{ for (i = 1; i <= NF; i++) {
+			if ($i ~ /^bytes_sent:/) { split($i, a, ":"); s += a[2] }
+			if ($i ~ /^bytes_received:/) { split($i, a, ":"); r += a[2] } } }
+		END { printf "%d %d", s, r }'
+}
 
 kiosk_write_config "$WORK" "
 [outbox]
@@ -33,6 +45,9 @@ hub_sync_config >>"$WORK/lokerd.conf"
 printf 'batch_size = 500\n' >>"$WORK/lokerd.conf"
 hub_stop
 kiosk_start "$WORK" >&2
+sleep 1
+rss0=$(kib "$KIOSK_PID" Rss)
+pss0=$(kib "$KIOSK_PID" Pss)
 
 echo "sync-drain: recording $N events with the server down" >&2
 n=$(for _ in $(seq $((N / 2))); do
@@ -50,9 +65,17 @@ until [ "$(ctl --json status | jq .backlog)" = 0 ]; do
 	sleep 0.02
 done
 end=$(date +%s.%N)
+read -r sent received <<<"$(tcp_bytes)"
 kiosk_cpu=$(awk -v a="$(cpu_s "$KIOSK_PID")" -v b="$kiosk_cpu0" 'BEGIN { printf "%.2f", a - b }')
 hub_cpu=$(awk -v a="$(cpu_s "$HUB_PID")" -v b="$hub_cpu0" 'BEGIN { printf "%.2f", a - b }')
 status=$(ctl --json status)
+
+rss=$(kib "$KIOSK_PID" Rss)
+pss=$(kib "$KIOSK_PID" Pss)
+# The bytes are those of the connection open now: the drain's only one.
+[ "$(jq .sync.connects <<<"$status")" = 1 ] ||
+	fail "the drain took $(jq .sync.connects <<<"$status") connections: its bytes are not all on one"
+[ "$sent" -gt 0 ] || fail "no connection to lokerhub seen by ss"
 
 got=$(hub events --kiosk demo-01 --limit "$((N + 100))" --json | jq '[.[] | select(.type == "locker_disabled" or .type == "locker_enabled")] | [length, (map(.id) | unique | length)] | @tsv' -r)
 [ "$got" = "$N	$N" ] || fail "the server has $got (events, unique ids) of $N"
@@ -64,3 +87,11 @@ printf 'connections (TLS handshakes)\t%s\tconnections\n' "$(jq .sync.connects <<
 printf 'requests\t%s\trequests\n' "$(jq .sync.requests <<<"$status")"
 printf 'lokerd CPU during the drain\t%s\ts\n' "$kiosk_cpu"
 printf 'lokerhub CPU during the drain\t%s\ts\n' "$hub_cpu"
+printf 'bytes sent\t%s\tbytes\n' "$sent"
+awk -v b="$sent" -v n="$N" 'BEGIN { printf "bytes sent per event\t%.0f\tbytes\n", b / n }'
+printf 'bytes received\t%s\tbytes\n' "$received"
+printf 'lokerd RSS before\t%.1f\tMiB\n' "$(awk -v k="$rss0" 'BEGIN { print k / 1024 }')"
+printf 'lokerd PSS before\t%.1f\tMiB\n' "$(awk -v k="$pss0" 'BEGIN { print k / 1024 }')"
+printf 'lokerd RSS after the drain\t%.1f\tMiB\n' "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')"
+printf 'lokerd PSS after the drain\t%.1f\tMiB\n' "$(awk -v k="$pss" 'BEGIN { print k / 1024 }')"
+printf 'lokerd RSS growth\t%.1f\tMiB\n' "$(awk -v a="$rss" -v b="$rss0" 'BEGIN { print (a - b) / 1024 }')"
