@@ -111,13 +111,23 @@ class PulseLog:
             time.sleep(0.0002)
 
 
-def wait_released(last_pulse, locker, pulse_ms):
-    """A lock still energised from its last pulse would not pulse again."""
+def wait_released(kiosk, last_pulse, locker, pulse_ms):
+    """
+    A lock still energised from its last pulse would not pulse again: waits
+    for the pulse's end by the clock, then until lokerctl status says the
+    lock is released (a loop that was busy, or a descheduled process, ends
+    a pulse a little late).
+    """
     if locker not in last_pulse:
         return
-    wait_ns = last_pulse[locker] + (pulse_ms + 5) * 1000000 - time.monotonic_ns()
+    wait_ns = last_pulse[locker] + (pulse_ms + 1) * 1000000 - time.monotonic_ns()
     if wait_ns > 0:
         time.sleep(wait_ns / 1e9)
+    deadline = time.monotonic() + 2
+    while kiosk.ask({"cmd": "status"})["lockers"][locker - 1]["lock_energised"]:
+        if time.monotonic() > deadline:
+            raise Fail(f"locker {locker}: still energised 2 s after its pulse")
+        time.sleep(0.001)
 
 
 def uid_of(i, base):
@@ -210,7 +220,7 @@ def main():
             i = done + len(batch)
             hold = f"{args.prefix}-{i}"
             uid = uid_of(i, base)
-            wait_released(last_pulse, locker, args.pulse_ms)
+            wait_released(kiosk, last_pulse, locker, args.pulse_ms)
             kiosk.ask({"cmd": "hold-add", "id": hold,
                        "credentials": [f"uid:{uid}"], "size": "small",
                        "items": [{"barcode": f"BK{i:07d}"}]})
@@ -225,7 +235,7 @@ def main():
             kiosk.ask({"cmd": "sim-door", "locker": locker, "open": False})
             batch.append((locker, hold, uid))
         for locker, hold, uid in batch:
-            wait_released(last_pulse, locker, args.pulse_ms)
+            wait_released(kiosk, last_pulse, locker, args.pulse_ms)
             if args.while_backlog:
                 backlog = kiosk.ask({"cmd": "status"})["backlog"]
                 if backlog < BACKLOG_MIN:
