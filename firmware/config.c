@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* lokerd's configuration file (INI via inih), checked whole before start. */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -20,7 +21,7 @@
 #define USEC_PER_SEC  1000000ULL
 
 /*
- * Every key we know can be given once: 43 in the fixed sections, six per
+ * Every key we know can be given once: 46 in the fixed sections, six per
  * [locker.N]. Only accepted keys are remembered, so this is never reached.
  */
 #define KEYS_SEEN_MAX (50 + 6 * KIOSK_LOCKERS_MAX)
@@ -83,6 +84,9 @@ void config_init(struct config *c)
 	c->sync.batch_size = 100;
 	c->sync.status_interval_s = 60;
 	c->sync.pull_interval_s = 60;
+	snprintf(c->webui.ui_dir, sizeof(c->webui.ui_dir), "%s",
+		 LOKERBUKU_UI_DIR);
+	c->webui.idle_timeout_s = 60;
 	c->kiosk.pin_required = false;
 	c->kiosk.pin_max_attempts = 3;
 	c->kiosk.pin_lockout_usec = 300 * USEC_PER_SEC;
@@ -843,6 +847,66 @@ static int handle_sync(struct parse_state *st, int line, const char *name,
 	return fail(st, line, "sync", name, "unknown key");
 }
 
+/* "127.0.0.1:8080" or "[::1]:8080": a numeric address and a port. */
+static int parse_listen(const char *v, char *ret_address, unsigned *ret_port)
+{
+	const char *colon = strrchr(v, ':');
+	unsigned char buf[sizeof(struct in6_addr)];
+	char address[46];
+	unsigned long long port;
+	size_t n;
+	int family = AF_INET;
+
+	if (!colon || parse_uint(colon + 1, 0, 65535, &port))
+		return -EINVAL;
+	n = (size_t)(colon - v);
+	if (v[0] == '[') {
+		if (n < 3 || v[n - 1] != ']')
+			return -EINVAL;
+		v++;
+		n -= 2;
+		family = AF_INET6;
+	}
+	if (n == 0 || n >= sizeof(address))
+		return -EINVAL;
+	memcpy(address, v, n);
+	address[n] = '\0';
+	if (inet_pton(family, address, buf) != 1)
+		return -EINVAL;
+	memcpy(ret_address, address, n + 1);
+	*ret_port = (unsigned)port;
+	return 0;
+}
+
+static int handle_webui(struct parse_state *st, int line, const char *name,
+			const char *v)
+{
+	struct config *c = st->c;
+	unsigned long long x;
+
+	if (strcmp(name, "listen") == 0) {
+		if (parse_listen(v, c->webui.address, &c->webui.port))
+			return fail(
+				st, line, "webui", name,
+				"must be a numeric address and a port, as 127.0.0.1:8080 or [::1]:8080");
+		return 1;
+	}
+	if (strcmp(name, "ui_dir") == 0) {
+		if (parse_path(v, c->webui.ui_dir, sizeof(c->webui.ui_dir)))
+			return fail(st, line, "webui", name,
+				    "must be an absolute path");
+		return 1;
+	}
+	if (strcmp(name, "idle_timeout_s") == 0) {
+		if (parse_uint(v, 10, 3600, &x))
+			return fail(st, line, "webui", name,
+				    "must be a number 10..3600");
+		c->webui.idle_timeout_s = (unsigned)x;
+		return 1;
+	}
+	return fail(st, line, "webui", name, "unknown key");
+}
+
 /*
  * inih reads through this, so the handler knows the line it is on. inih
  * would take the rest of a line longer than its buffer for a line of its
@@ -903,6 +967,8 @@ static int dispatch(struct parse_state *st, int line, const char *section,
 		return handle_scanner(st, line, name, value);
 	if (strcmp(section, "sync") == 0)
 		return handle_sync(st, line, name, value);
+	if (strcmp(section, "webui") == 0)
+		return handle_webui(st, line, name, value);
 	if (strcmp(section, "outbox") == 0) {
 		if (strcmp(name, "max_unsent") != 0)
 			return fail(st, line, section, name, "unknown key");

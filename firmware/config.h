@@ -69,6 +69,14 @@ struct config {
 		unsigned status_interval_s, pull_interval_s;
 	} sync;
 
+	/* [webui]: the touchscreen's web server (docs/webui.md). */
+	struct {
+		char address[46]; /* numeric; "" when there is no [webui] */
+		unsigned port;	  /* 0: a free one */
+		char ui_dir[PATH_MAX];
+		unsigned idle_timeout_s;
+	} webui;
+
 	/* The core's settings; kiosk.lockers and site_key point into here. */
 	struct kiosk_config kiosk;
 	struct kiosk_locker_config lockers[KIOSK_LOCKERS_MAX];

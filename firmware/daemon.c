@@ -16,11 +16,14 @@
 #include "reader.h"
 #include "store.h"
 #include "sync.h"
+#include "webui.h"
 
 #define TIMER_ACCURACY_USEC    1000 /* 1 ms: door and lock timing */
 #define PULSE_RELEASE_RETRY_MS 100
 #define HOLD_EXPIRES_IN_MAX_S  (366 * 24 * 3600)
 #define LIST_LIMIT_MAX	       1000
+/* Holds listed to a staff member on the screen. */
+#define SCREEN_HOLDS_MAX 100
 
 struct timer_slot {
 	struct daemon *daemon;
@@ -44,7 +47,8 @@ struct daemon {
 	struct reader *scanner; /* a barcode scanner, or NULL */
 	struct lockbank *lockbank;
 	struct control *control;
-	struct sync *sync; /* NULL without [sync] url */
+	struct sync *sync;   /* NULL without [sync] url */
+	struct webui *webui; /* NULL without [webui] listen */
 	sd_event_source *reader_source, *scanner_source, *lockbank_source;
 	/* session, expiry sweep, then door confirm and left-open per locker */
 	struct timer_slot *timers;
@@ -55,6 +59,7 @@ struct daemon {
 	unsigned unlocked[KIOSK_LOCKERS_MAX];
 	unsigned n_unlocked;
 	bool out_of_service;
+	bool webui_sim; /* a simulated reader or lock bank: the sim panel */
 	uint64_t started_usec;
 };
 
@@ -453,9 +458,10 @@ static void on_lookup(int err, const char *hold_id, void *userdata)
 /*
  * A scan is a member card on the patron's screens, and a book's barcode in
  * a staff session: the pending hold with that item is loaded, as if the
- * staff member had chosen it. Scanned text is never logged.
+ * staff member had chosen it. Scanned text is never logged. Returns 0, or
+ * -ENOENT when a staff scan matches no pending hold here or on the server.
  */
-static void on_scan(struct daemon *d, const char *text)
+static int on_scan(struct daemon *d, const char *text)
 {
 	char credential[READER_CREDENTIAL_MAX + sizeof("card:")];
 	struct kiosk_input in = { .type = KIOSK_INPUT_CREDENTIAL };
@@ -466,7 +472,7 @@ static void on_scan(struct daemon *d, const char *text)
 		snprintf(credential, sizeof(credential), "card:%s", text);
 		in.credential = credential;
 		feed(d, &in, NULL);
-		return;
+		return 0;
 	}
 	/*
 	 * Staff may scan a member card by mistake: the text is not logged, as
@@ -477,7 +483,7 @@ static void on_scan(struct daemon *d, const char *text)
 		/* Placed after the last pull, perhaps: ask the server. */
 		err = sync_lookup_item(d->sync, text, on_lookup, d);
 		if (err == 0)
-			return;
+			return 0;
 		log_notice(
 			"a scan in the staff session: cannot ask the server: %s",
 			strerror(-err));
@@ -486,14 +492,15 @@ static void on_scan(struct daemon *d, const char *text)
 	if (err == -ENOENT) {
 		log_notice(
 			"a scan in the staff session matches no pending hold");
-		return;
+		return err;
 	}
 	if (err < 0) {
 		log_err("a scan in the staff session: %s",
 			store_last_error(d->store));
-		return;
+		return err;
 	}
 	load_scanned(d, hold_id);
+	return 0;
 }
 
 static int on_scanner(sd_event_source *s, int fd, uint32_t revents,
@@ -687,8 +694,14 @@ static json_t *cmd_status(struct daemon *d)
 				       d->config.scanner_device, "ok",
 				       reader_is_ok(d->scanner)) :
 			     json_null());
-	if (reply)
+	if (reply) {
 		json_object_set_new(reply, "sync", sync_json(d));
+		json_object_set_new(reply, "webui",
+				    d->webui ?
+					    json_pack("{s:s}", "url",
+						      webui_get_url(d->webui)) :
+					    json_null());
+	}
 	return reply;
 }
 
@@ -1058,6 +1071,39 @@ static json_t *cmd_input(struct daemon *d, json_t *req,
 	return input_reply(d);
 }
 
+/* A pickup code typed on the screen's keypad: as if a card was read. */
+static json_t *cmd_code(struct daemon *d, json_t *req)
+{
+	const char *code = json_string_value(json_object_get(req, "code"));
+	char credential[sizeof("code:") + 16];
+	struct kiosk_input in = { .type = KIOSK_INPUT_CREDENTIAL,
+				  .credential = credential };
+	size_t n = code ? strlen(code) : 0;
+
+	if (n < 4 || n > 16 || strspn(code, "0123456789") != n)
+		return control_error(EINVAL, "code: 4 to 16 digits");
+	snprintf(credential, sizeof(credential), "code:%s", code);
+	feed(d, &in, NULL);
+	return input_reply(d);
+}
+
+/* A barcode typed in the staff session on the screen, as if scanned. */
+static json_t *cmd_scan(struct daemon *d, json_t *req)
+{
+	const char *text = json_string_value(json_object_get(req, "text"));
+
+	if (!text || !text[0] || strlen(text) > READER_CREDENTIAL_MAX)
+		return control_error(EINVAL, "text: 1 to %d characters",
+				     READER_CREDENTIAL_MAX);
+	if (!kiosk_in_staff_session(d->kiosk))
+		return control_error(EPERM, "no staff session");
+	d->n_unlocked = 0;
+	if (on_scan(d, text) == -ENOENT)
+		return control_error(ENOENT,
+				     "no pending hold has that barcode");
+	return input_reply(d);
+}
+
 /* Takes what a simulated device queued, now, so the reply shows its effect. */
 static void drain_devices(struct daemon *d)
 {
@@ -1156,6 +1202,10 @@ static json_t *on_request(json_t *req, void *userdata)
 		return cmd_input(d, req, KIOSK_INPUT_RETURN_START);
 	if (strcmp(cmd, "cancel") == 0)
 		return cmd_input(d, req, KIOSK_INPUT_CANCEL);
+	if (strcmp(cmd, "code") == 0)
+		return cmd_code(d, req);
+	if (strcmp(cmd, "scan") == 0)
+		return cmd_scan(d, req);
 	if (strcmp(cmd, "sim-tap") == 0)
 		return cmd_sim_tap(d, req);
 	if (strcmp(cmd, "sim-door") == 0)
@@ -1179,6 +1229,102 @@ static json_t *on_request(json_t *req, void *userdata)
 	}
 	return control_error(EINVAL, "unknown command '%s'", cmd);
 }
+
+/* ---- the screen ---- */
+
+/* A hold for the staff member on the screen, with its items. */
+static json_t *screen_hold_json(struct daemon *d, const struct kiosk_hold *h,
+				struct store_hold *scratch)
+{
+	json_t *items = json_array();
+	char expires_at[32] = "";
+
+	if (store_get_hold(d->store, h->id, scratch) == 0)
+		for (unsigned i = 0; i < scratch->n_items; i++)
+			json_array_append_new(
+				items,
+				json_pack("{s:s, s:s}", "barcode",
+					  scratch->items[i].barcode, "title",
+					  scratch->items[i].title));
+	if (h->expires_at_usec)
+		protocol_format_time(h->expires_at_usec, expires_at);
+	return json_pack("{s:s, s:s, s:s, s:i, s:s?, s:o}", "id", h->id,
+			 "state", kiosk_hold_state_to_string(h->state), "size",
+			 kiosk_size_to_string(h->size), "locker",
+			 (int)h->locker, "expires_at",
+			 expires_at[0] ? expires_at : NULL, "items", items);
+}
+
+/* What the screen shows (docs/webui.md): made at every change. */
+static json_t *screen_state(void *userdata)
+{
+	struct daemon *d = userdata;
+	bool staff = kiosk_in_staff_session(d->kiosk);
+	json_t *lockers = json_array(), *online = json_null(), *holds = NULL;
+	const struct kiosk_hold *h;
+
+	for (unsigned i = 1; i <= kiosk_get_n_lockers(d->kiosk); i++) {
+		struct kiosk_locker_info li;
+		json_t *l;
+
+		kiosk_get_locker(d->kiosk, i, &li);
+		l = json_pack(
+			"{s:i, s:s, s:s, s:b, s:s, s:s, s:s, s:s, s:b, s:b}",
+			"number", (int)li.number, "size",
+			kiosk_size_to_string(li.size), "kind",
+			li.kind == KIOSK_LOCKER_KIND_RETURN ? "return" : "hold",
+			"disabled", li.disabled, "fault",
+			kiosk_fault_to_string(li.fault), "door",
+			li.door_open ? "open" : "closed", "state",
+			kiosk_door_state_to_string(li.door_state), "purpose",
+			kiosk_purpose_to_string(li.purpose), "alarm",
+			li.alarm_left_open || li.alarm_forced_open, "occupied",
+			li.hold_id[0] || li.returns);
+		/* Which hold is where is for staff eyes only. */
+		if (staff && l)
+			json_object_set_new(l, "hold",
+					    li.hold_id[0] ?
+						    json_string(li.hold_id) :
+						    json_null());
+		json_array_append_new(lockers, l);
+	}
+	if (d->sync) {
+		struct sync_info si;
+
+		sync_get_info(d->sync, &si);
+		online = json_boolean(si.online);
+	}
+	if (staff) {
+		struct store_hold *scratch = malloc(sizeof(*scratch));
+
+		holds = json_array();
+		for (unsigned i = 0; scratch && i < SCREEN_HOLDS_MAX &&
+				     (h = kiosk_get_hold_at(d->kiosk, i));
+		     i++)
+			json_array_append_new(holds,
+					      screen_hold_json(d, h, scratch));
+		free(scratch);
+	}
+	return json_pack("{s:s, s:b, s:o, s:b, s:i, s:o, s:o, s:o}", "kiosk_id",
+			 d->config.kiosk_id, "in_service", !d->out_of_service,
+			 "online", online, "sim", d->webui_sim,
+			 "idle_timeout_s", (int)d->config.webui.idle_timeout_s,
+			 "screen", screen_json(kiosk_get_screen(d->kiosk)),
+			 "lockers", lockers, "staff",
+			 staff ? json_pack("{s:o}", "holds", holds) :
+				 json_null());
+}
+
+/* A screen action, already checked and made a control request. */
+static json_t *screen_command(json_t *request, void *userdata)
+{
+	return on_request(request, userdata);
+}
+
+static const struct webui_ops webui_ops = {
+	.state = screen_state,
+	.command = screen_command,
+};
 
 /* ---- the server's side ---- */
 
@@ -1484,6 +1630,22 @@ struct daemon *daemon_new(const struct config *config, sd_event *event)
 			goto fail;
 		}
 	}
+	d->webui_sim = config->reader_backend == CONFIG_BACKEND_SIM ||
+		       config->lockbank_backend == CONFIG_BACKEND_SIM;
+	if (config->webui.address[0]) {
+		struct webui_config wc = {
+			.address = config->webui.address,
+			.port = config->webui.port,
+			.ui_dir = config->webui.ui_dir,
+			.sim = d->webui_sim,
+		};
+
+		d->webui = webui_new(event, &wc, &webui_ops, d);
+		if (!d->webui) {
+			err = -errno; /* logged */
+			goto fail;
+		}
+	}
 	log_notice("kiosk %s: %u lockers, reader %s, lock bank %s, database %s",
 		   config->kiosk_id, n, reader_get_backend(d->reader),
 		   lockbank_get_backend(d->lockbank), config->database);
@@ -1498,6 +1660,7 @@ void daemon_free(struct daemon *d)
 {
 	if (!d)
 		return;
+	webui_free(d->webui);
 	control_free(d->control);
 	sync_free(d->sync);
 	for (unsigned i = 0; d->timers && i < d->n_timers; i++)

@@ -90,6 +90,35 @@ static void a_minimal_file_gets_the_documented_defaults(void **state)
 	free(c);
 }
 
+static void a_webui_section_turns_the_screen_server_on(void **state)
+{
+	struct config *c = malloc(sizeof(*c));
+	char error[CONFIG_ERROR_MAX];
+
+	assert_int_equal(load("[lockers]\ncount = 4\n", c, error), 0);
+	assert_string_equal(c->webui.address, "");
+	assert_int_equal(c->webui.idle_timeout_s, 60);
+	assert_string_equal(c->webui.ui_dir, LOKERBUKU_UI_DIR);
+
+	assert_int_equal(load("[lockers]\ncount = 4\n[webui]\n"
+			      "listen = 127.0.0.1:8080\nui_dir = /srv/ui\n"
+			      "idle_timeout_s = 30\n",
+			      c, error),
+			 0);
+	assert_string_equal(c->webui.address, "127.0.0.1");
+	assert_int_equal(c->webui.port, 8080);
+	assert_string_equal(c->webui.ui_dir, "/srv/ui");
+	assert_int_equal(c->webui.idle_timeout_s, 30);
+
+	assert_int_equal(load("[lockers]\ncount = 4\n[webui]\n"
+			      "listen = [::1]:0\n",
+			      c, error),
+			 0);
+	assert_string_equal(c->webui.address, "::1");
+	assert_int_equal(c->webui.port, 0);
+	free(c);
+}
+
 static void ranges_and_locker_sections_set_the_layout(void **state)
 {
 	struct config *c = malloc(sizeof(*c));
@@ -215,6 +244,18 @@ static void bad_files_are_refused_naming_the_key(void **state)
 		  "chip = /dev/gpiochip0\n[locker.1]\nlock = GPIO4\n"
 		  "door = GPIO4\n",
 		  "[locker.1] door: the same line as locker 1's lock" },
+		{ "[lockers]\ncount = 1\n[webui]\nlisten = localhost:8080\n",
+		  "[webui] listen: must be a numeric address and a port" },
+		{ "[lockers]\ncount = 1\n[webui]\nlisten = 127.0.0.1\n",
+		  "[webui] listen: must be a numeric address and a port" },
+		{ "[lockers]\ncount = 1\n[webui]\nlisten = 127.0.0.1:65536\n",
+		  "[webui] listen: must be a numeric address and a port" },
+		{ "[lockers]\ncount = 1\n[webui]\nlisten = ::1:8080\n",
+		  "[webui] listen: must be a numeric address and a port" },
+		{ "[lockers]\ncount = 1\n[webui]\nidle_timeout_s = 5\n",
+		  "[webui] idle_timeout_s: must be a number 10..3600" },
+		{ "[lockers]\ncount = 1\n[webui]\nui_dir = ui\n",
+		  "[webui] ui_dir: must be an absolute path" },
 	};
 	struct config *c = malloc(sizeof(*c));
 	char error[CONFIG_ERROR_MAX];
@@ -538,6 +579,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(a_minimal_file_gets_the_documented_defaults),
+		cmocka_unit_test(a_webui_section_turns_the_screen_server_on),
 		cmocka_unit_test(ranges_and_locker_sections_set_the_layout),
 		cmocka_unit_test(bad_files_are_refused_naming_the_key),
 		cmocka_unit_test(errors_carry_the_line_number),
