@@ -1,0 +1,1 @@
+<?php namespace Lokerbuku\Slims; final class AdminPage {}

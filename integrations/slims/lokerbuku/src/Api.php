@@ -1,0 +1,416 @@
+<?php
+// SPDX-License-Identifier: GPL-3.0-or-later
+// The front controller of Locker Sync API v1 (docs/sync-api.md) inside
+// SLiMS: index.php?p=api/locker-sync/v1/kiosks/{id}/{endpoint}. handle()
+// takes the request as plain values and returns the reply, so that it can
+// be tested without a web server; serve() wires it to PHP's globals.
+
+namespace Lokerbuku\Slims;
+
+final class Api
+{
+    public const PREFIX = 'api/locker-sync/v1';
+    public const BODY_MAX = 1048576;
+    public const EVENTS_MAX = 500;
+    public const REPLY_BUDGET = 3 * 1048576;
+    public const LIMIT_DEFAULT = 200;
+    public const COMMANDS_MAX = 32;
+    public const OPEN_LOCKER_TTL_S = 300;
+
+    private const ENDPOINTS = ['changes' => 'GET', 'events' => 'POST', 'status' => 'POST', 'items' => 'GET'];
+    private const CODES = [400 => 'bad_request', 401 => 'unauthorized', 403 => 'forbidden',
+        404 => 'not_found', 405 => 'method_not_allowed', 413 => 'too_large', 422 => 'invalid',
+        429 => 'rate_limited', 500 => 'internal', 503 => 'unavailable'];
+
+    public function __construct(private Store $store, private ?string $faultDir = null)
+    {
+    }
+
+    /**
+     * The route in a raw query string: the decoded 'p' parameter and the
+     * other parameters. The raw string, not $_GET: SLiMS escapes and strips
+     * $_GET before plugins run, which would change barcodes and cursors.
+     */
+    public static function splitQuery(string $queryString): array
+    {
+        $p = null;
+        $params = [];
+        foreach (explode('&', $queryString) as $part) {
+            if ($part === '') {
+                continue;
+            }
+            [$k, $v] = array_pad(explode('=', $part, 2), 2, '');
+            $k = urldecode($k);
+            $v = urldecode($v);
+            if ($k === 'p' && $p === null) {
+                $p = $v;
+            } elseif (!array_key_exists($k, $params)) {
+                $params[$k] = $v;
+            }
+        }
+        return [$p, $params];
+    }
+
+    /** [kiosk id, endpoint, argument (barcode) or null, query params] or null: no endpoint. */
+    public static function route(?string $p, array $params): ?array
+    {
+        if ($p === null || !str_starts_with($p, self::PREFIX . '/kiosks/')) {
+            return null;
+        }
+        $rest = substr($p, strlen(self::PREFIX . '/kiosks/'));
+        $slash = strpos($rest, '/');
+        if ($slash === false || $slash === 0) {
+            return null;
+        }
+        $kiosk = substr($rest, 0, $slash);
+        $tail = substr($rest, $slash + 1);
+        if (str_starts_with($tail, 'items/')) {
+            // Everything after /items/ is the barcode, '?' included.
+            $barcode = substr($tail, strlen('items/'));
+            return $barcode === '' ? null : [$kiosk, 'items', $barcode, $params];
+        }
+        [$name, $query] = array_pad(explode('?', $tail, 2), 2, '');
+        if (!isset(self::ENDPOINTS[$name]) || $name === 'items') {
+            return null;
+        }
+        $own = [];
+        if ($query !== '') {
+            foreach (explode('&', $query) as $part) {
+                [$k, $v] = array_pad(explode('=', $part, 2), 2, '');
+                $own[urldecode($k)] ??= urldecode($v);
+            }
+        }
+        return [$kiosk, $name, null, $own + $params];
+    }
+
+    public static function error(int $status, string $message = '', array $headers = []): array
+    {
+        $body = ['error' => ['code' => self::CODES[$status] ?? 'internal']];
+        if ($message !== '') {
+            $body['error']['message'] = Text::cut($message, 127);
+        }
+        if ($status === 401) {
+            $headers['WWW-Authenticate'] = 'Bearer';
+        }
+        if (($status === 429 || $status === 503) && !isset($headers['Retry-After'])) {
+            $headers['Retry-After'] = '30';
+        }
+        return [$status, $headers, $body];
+    }
+
+    /** The bearer token of an Authorization header, or null. */
+    public static function bearer(?string $authorization): ?string
+    {
+        if ($authorization === null || !preg_match('/^Bearer +([!-~]{32,1024}) *$/', $authorization, $m)) {
+            return null;
+        }
+        return $m[1];
+    }
+
+    /**
+     * One request: [status, headers, body array]. $authorization is the
+     * Authorization header's value or null.
+     */
+    public function handle(string $method, string $queryString, ?string $authorization, string $body): array
+    {
+        try {
+            [$p, $params] = self::splitQuery($queryString);
+            $route = self::route($p, $params);
+            if ($route === null) {
+                return self::error(404, 'no such endpoint');
+            }
+            [$kiosk, $endpoint, $arg, $params] = $route;
+            $token = self::bearer($authorization);
+            $mine = $token === null ? null : $this->store->kioskOfToken($token);
+            if ($mine === null) {
+                return self::error(401, 'no valid bearer token');
+            }
+            if (!hash_equals($mine, $kiosk)) {
+                return self::error(403, 'this token is for another kiosk');
+            }
+            if ($method !== self::ENDPOINTS[$endpoint]) {
+                return self::error(405, 'use ' . self::ENDPOINTS[$endpoint]);
+            }
+            if ($fault = $this->fault($endpoint)) {
+                return $fault;
+            }
+            switch ($endpoint) {
+            case 'changes':
+                return $this->changes($kiosk, $params);
+            case 'events':
+                return $this->events($kiosk, $body);
+            case 'status':
+                return $this->status($kiosk, $body);
+            case 'items':
+                return $this->item($kiosk, $arg);
+            }
+            return self::error(404);
+        } catch (\Throwable $ex) {
+            if ($this->store->db()->inTransaction()) {
+                $this->store->db()->rollBack();
+            }
+            error_log('lokerbuku: ' . get_class($ex) . ': ' . $ex->getMessage()
+                . ' at ' . $ex->getFile() . ':' . $ex->getLine());
+            return self::error(500, 'server error');
+        }
+    }
+
+    /** Test instances only: a fault armed as a file fault-ENDPOINT holding 429 or 503. */
+    private function fault(string $endpoint): ?array
+    {
+        if ($this->faultDir === null) {
+            return null;
+        }
+        $f = $this->faultDir . '/fault-' . $endpoint;
+        if (!is_file($f)) {
+            return null;
+        }
+        $status = (int) trim((string) @file_get_contents($f));
+        @unlink($f);
+        if ($status !== 429 && $status !== 503) {
+            return null;
+        }
+        return self::error($status, 'fault injected', ['Retry-After' => '7']);
+    }
+
+    // ---- changes ----
+
+    private function changes(string $kiosk, array $params): array
+    {
+        $limit = self::LIMIT_DEFAULT;
+        if (array_key_exists('limit', $params)) {
+            $l = $params['limit'];
+            if (!is_string($l) || !preg_match('/^[0-9]{1,4}$/', $l) || (int) $l < 1 || (int) $l > 1000) {
+                return self::error(400, 'limit: not a number from 1 to 1000');
+            }
+            $limit = (int) $l;
+        }
+        $db = $this->store->db();
+        $db->exec('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
+        try {
+            $maxSeq = (int) $db->query('SELECT value FROM lokerbuku_seq WHERE id = 1')->fetchColumn();
+            $instance = $this->store->config()->instance();
+            $since = -1;
+            $cursor = $params['cursor'] ?? '';
+            if (is_string($cursor) && preg_match('/^s:([0-9]{1,18}):([0-9a-f]{1,16})$/', $cursor, $m)
+                && $m[2] === $instance && (int) $m[1] <= $maxSeq) {
+                $since = (int) $m[1];
+            }
+            $full = $since < 0;
+            $since = max($since, 0);
+            $k = $this->store->kiosk($kiosk);
+
+            $rows = [];
+            $st = $db->prepare("SELECT * FROM lokerbuku_hold WHERE kiosk_id = ? AND change_seq > ?"
+                . " AND state IN ('pending', 'loaded') ORDER BY change_seq LIMIT " . ($limit + 1));
+            $st->execute([$kiosk, $since]);
+            foreach ($st->fetchAll(\PDO::FETCH_ASSOC) as $h) {
+                $rows[] = [(int) $h['change_seq'], 'hold', $h];
+            }
+            if (!$full) {
+                $st = $db->prepare('SELECT seq, hold_id FROM lokerbuku_removal WHERE kiosk_id = ? AND seq > ?'
+                    . ' ORDER BY seq LIMIT 10001');
+                $st->execute([$kiosk, $since]);
+                foreach ($st->fetchAll(\PDO::FETCH_ASSOC) as $r) {
+                    $rows[] = [(int) $r['seq'], 'removed_hold', $r['hold_id']];
+                }
+            }
+            $st = $db->prepare('SELECT seq, credential, pin_hash, role, removed FROM lokerbuku_staff WHERE seq > ?'
+                . ($full ? ' AND removed = 0' : '') . ' ORDER BY seq LIMIT 1001');
+            $st->execute([$since]);
+            foreach ($st->fetchAll(\PDO::FETCH_ASSOC) as $s) {
+                $rows[] = [(int) $s['seq'], $s['removed'] ? 'removed_staff' : 'staff', $s];
+            }
+            usort($rows, fn($a, $b) => $a[0] <=> $b[0]);
+
+            $reply = ['cursor' => '', 'more' => false, 'full' => $full, 'holds' => [],
+                'removed_holds' => [], 'staff' => [], 'removed_staff' => [],
+                'settings' => ['pin_required' => (bool) $k['pin_required'],
+                    'hold_window_days' => (int) $k['hold_window_days']]];
+            $caps = ['hold' => $limit, 'removed_hold' => 10000, 'staff' => 1000, 'removed_staff' => 10000];
+            $arrays = ['hold' => 'holds', 'removed_hold' => 'removed_holds', 'staff' => 'staff',
+                'removed_staff' => 'removed_staff'];
+            $bytes = 0;
+            $last = $since;
+            $more = false;
+            $inHolds = [];
+            foreach ($rows as [$seq, $kind, $row]) {
+                $entry = match ($kind) {
+                    'hold' => $this->store->holdJson($row),
+                    'removed_hold' => $row,
+                    'staff' => ['credential' => $row['credential'], 'pin' => $row['pin_hash'], 'role' => $row['role']],
+                    'removed_staff' => $row['credential'],
+                };
+                $size = strlen(json_encode($entry)) + 2;
+                if (count($reply[$arrays[$kind]]) >= $caps[$kind] || ($bytes > 0 && $bytes + $size > self::REPLY_BUDGET)) {
+                    $more = true;
+                    break;
+                }
+                // Never both in holds and removed_holds: a removal after
+                // the hold was routed again here wins only if it is later.
+                if ($kind === 'hold') {
+                    $inHolds[$row['hold_id']] = true;
+                    $reply['removed_holds'] = array_values(array_diff($reply['removed_holds'], [$row['hold_id']]));
+                } elseif ($kind === 'removed_hold' && isset($inHolds[$row])) {
+                    $last = $seq;
+                    continue;
+                }
+                $bytes += $size;
+                $reply[$arrays[$kind]][] = $entry;
+                $last = $seq;
+            }
+            $db->exec('COMMIT');
+        } catch (\Throwable $ex) {
+            $db->exec('ROLLBACK');
+            throw $ex;
+        }
+        $reply['more'] = $more;
+        $reply['cursor'] = 's:' . ($more ? $last : $maxSeq) . ':' . $instance;
+        return [200, [], $reply];
+    }
+
+    // ---- events ----
+
+    private function events(string $kiosk, string $body): array
+    {
+        if (strlen($body) > self::BODY_MAX) {
+            return self::error(413, 'body over 1 MiB');
+        }
+        $doc = json_decode($body, false, 64);
+        if (!($doc instanceof \stdClass)) {
+            return self::error(400, 'body: not a JSON object');
+        }
+        if (!isset($doc->events) || !is_array($doc->events) || !$doc->events) {
+            return self::error(400, 'events: not an array of 1 to 500 events');
+        }
+        if (count($doc->events) > self::EVENTS_MAX) {
+            return self::error(413, 'more than 500 events');
+        }
+        foreach ($doc->events as $i => $e) {
+            if (!($e instanceof \stdClass) || !Events::isUuid($e->id ?? null)) {
+                return self::error(422, "events[$i]: not an object with a lower-case UUID id");
+            }
+        }
+        $results = (new Events($this->store))->take($kiosk, $doc->events);
+        return [200, [], ['results' => $results]];
+    }
+
+    // ---- status ----
+
+    private function status(string $kiosk, string $body): array
+    {
+        if (strlen($body) > self::BODY_MAX) {
+            return self::error(413, 'body over 1 MiB');
+        }
+        $doc = json_decode($body, false, 64);
+        if (!($doc instanceof \stdClass)) {
+            return self::error(400, 'body: not a JSON object');
+        }
+        $db = $this->store->db();
+        $now = gmdate('Y-m-d H:i:s');
+        $this->store->transaction(function () use ($db, $kiosk, $doc, $body, $now) {
+            $db->prepare('UPDATE lokerbuku_kiosk SET last_status_at = ?, last_status = ? WHERE kiosk_id = ?')
+                ->execute([$now . '.000', $body, $kiosk]);
+            $done = isset($doc->done_commands) && is_array($doc->done_commands) ? $doc->done_commands : [];
+            $mark = $db->prepare('UPDATE lokerbuku_command SET done_at = ? WHERE kiosk_id = ?'
+                . ' AND command_id = ? AND done_at IS NULL');
+            foreach (array_slice($done, 0, 64) as $id) {
+                if (is_string($id)) {
+                    $mark->execute([$now, $kiosk, $id]);
+                }
+            }
+            // A door that opens long after staff asked is a risk.
+            $db->prepare("UPDATE lokerbuku_command SET done_at = ?, dropped = 1 WHERE kiosk_id = ?"
+                . " AND type = 'open_locker' AND done_at IS NULL AND created_at < ?")
+                ->execute([$now, $kiosk, gmdate('Y-m-d H:i:s', time() - self::OPEN_LOCKER_TTL_S)]);
+        });
+        $st = $db->prepare('SELECT command_id, type, locker, hold_id, reason FROM lokerbuku_command'
+            . ' WHERE kiosk_id = ? AND done_at IS NULL ORDER BY created_at, command_id LIMIT ' . self::COMMANDS_MAX);
+        $st->execute([$kiosk]);
+        $commands = [];
+        foreach ($st->fetchAll(\PDO::FETCH_ASSOC) as $c) {
+            $cmd = ['id' => $c['command_id'], 'type' => $c['type']];
+            if ($c['locker'] !== null) {
+                $cmd['locker'] = (int) $c['locker'];
+            }
+            if ($c['hold_id'] !== null) {
+                $cmd['hold_id'] = $c['hold_id'];
+            }
+            if ($c['reason'] !== null && $c['reason'] !== '') {
+                $cmd['reason'] = $c['reason'];
+            }
+            $commands[] = $cmd;
+        }
+        return [200, [], ['server_time' => gmdate('Y-m-d\TH:i:s\Z'), 'commands' => $commands]];
+    }
+
+    // ---- items ----
+
+    private function item(string $kiosk, string $barcode): array
+    {
+        if (!Text::isId($barcode)) {
+            return self::error(404, 'no pending hold holds this barcode');
+        }
+        $st = $this->store->db()->prepare("SELECT h.* FROM lokerbuku_hold h JOIN lokerbuku_hold_item hi"
+            . " ON hi.hold_id = h.hold_id WHERE h.kiosk_id = ? AND h.state = 'pending'"
+            . " AND BINARY hi.item_code = ? ORDER BY h.created_at, h.change_seq LIMIT 1");
+        $st->execute([$kiosk, $barcode]);
+        $h = $st->fetch(\PDO::FETCH_ASSOC);
+        if (!$h) {
+            return self::error(404, 'no pending hold holds this barcode');
+        }
+        return [200, [], ['hold' => $this->store->holdJson($h)]];
+    }
+
+    // ---- PHP's globals ----
+
+    /** Sends a reply: JSON, no-store, on every status; nothing before it. */
+    public static function emit(array $reply): void
+    {
+        [$status, $headers, $body] = $reply;
+        while (ob_get_level() > 0) {
+            ob_end_clean();
+        }
+        http_response_code($status);
+        header('Content-Type: application/json; charset=utf-8');
+        header('Cache-Control: no-store');
+        foreach ($headers as $name => $value) {
+            header("$name: $value");
+        }
+        echo json_encode($body, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_PRESERVE_ZERO_FRACTION);
+    }
+
+    /** The Authorization header, wherever the web server put it. */
+    public static function authorizationHeader(): ?string
+    {
+        foreach (['HTTP_AUTHORIZATION', 'REDIRECT_HTTP_AUTHORIZATION'] as $k) {
+            if (isset($_SERVER[$k]) && is_string($_SERVER[$k])) {
+                return $_SERVER[$k];
+            }
+        }
+        if (function_exists('getallheaders')) {
+            foreach (getallheaders() as $name => $value) {
+                if (strcasecmp($name, 'Authorization') === 0) {
+                    return $value;
+                }
+            }
+        }
+        return null;
+    }
+
+    /** Answers the current request and ends it. */
+    public static function serve(\PDO $db): void
+    {
+        $db->setAttribute(\PDO::ATTR_ERRMODE, \PDO::ERRMODE_EXCEPTION);
+        $fault = getenv('LOKERBUKU_SLIMS_FAULT_DIR');
+        $api = new self(new Store($db), $fault === false || $fault === '' ? null : $fault);
+        // QUERY_STRING as the client sent it: from REQUEST_URI, which
+        // SLiMS's sanitizer leaves percent-encoded and so unchanged.
+        $uri = (string) ($_SERVER['REQUEST_URI'] ?? '');
+        $q = strpos($uri, '?');
+        $query = $q === false ? (string) ($_SERVER['QUERY_STRING'] ?? '') : substr($uri, $q + 1);
+        $reply = $api->handle((string) ($_SERVER['REQUEST_METHOD'] ?? 'GET'), $query,
+            self::authorizationHeader(), (string) file_get_contents('php://input', false, null, 0, self::BODY_MAX + 1));
+        self::emit($reply);
+    }
+}

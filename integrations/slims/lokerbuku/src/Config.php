@@ -1,0 +1,59 @@
+<?php
+// SPDX-License-Identifier: GPL-3.0-or-later
+// The plugin's settings (table lokerbuku_setting) and the site key, which
+// lives in a file outside the web root and the database (setting
+// site_key_file), so that a database backup does not carry it.
+
+namespace Lokerbuku\Slims;
+
+final class Config
+{
+    public function __construct(private \PDO $db)
+    {
+    }
+
+    public function get(string $name, ?string $default = null): ?string
+    {
+        $st = $this->db->prepare('SELECT value FROM lokerbuku_setting WHERE name = ?');
+        $st->execute([$name]);
+        $v = $st->fetchColumn();
+        return $v === false ? $default : (string) $v;
+    }
+
+    public function set(string $name, string $value): void
+    {
+        $this->db->prepare('INSERT INTO lokerbuku_setting (name, value) VALUES (?, ?)'
+            . ' ON DUPLICATE KEY UPDATE value = VALUES(value)')->execute([$name, $value]);
+    }
+
+    /** The site key's bytes; throws when it is not set up. */
+    public function siteKey(): string
+    {
+        $file = $this->get('site_key_file');
+        if ($file === null || $file === '') {
+            throw new \RuntimeException('site key: no site_key_file set');
+        }
+        $hex = @file_get_contents($file);
+        if ($hex === false) {
+            throw new \RuntimeException('site key: cannot read the site key file');
+        }
+        $hex = trim($hex);
+        if (!preg_match('/^([0-9a-fA-F]{2}){16,64}$/', $hex)) {
+            throw new \RuntimeException('site key: not 32 to 128 hex digits');
+        }
+        return hex2bin($hex);
+    }
+
+    /** Tells this install's cursors from any other's. */
+    public function instance(): string
+    {
+        return $this->get('instance', '0');
+    }
+
+    /** Pickup codes: how many digits (6 to 12; 0: no pickup codes). */
+    public function codeDigits(): int
+    {
+        $n = (int) $this->get('pickup_code_digits', '6');
+        return $n === 0 ? 0 : max(6, min(12, $n));
+    }
+}

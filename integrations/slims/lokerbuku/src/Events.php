@@ -1,0 +1,289 @@
+<?php
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Events a kiosk uploads (POST .../events): each one in its own database
+// transaction together with its id, so that it is applied exactly once;
+// hold events drive the holds and SLiMS's circulation.
+
+namespace Lokerbuku\Slims;
+
+final class Events
+{
+    public const HOLD_TYPES = ['hold_loaded', 'hold_picked_up', 'hold_unloaded', 'hold_expired'];
+    /** Types staff should look at. */
+    public const ALARMS = ['locker_fault', 'door_forced_open', 'door_left_open', 'pin_lockout', 'hold_expired'];
+
+    private Circulation $circulation;
+    /** Holds loaded by the events of this batch: notified after commit. */
+    private array $loaded = [];
+
+    public function __construct(private Store $store)
+    {
+        $this->circulation = new Circulation($store->db());
+    }
+
+    public static function isUuid($s): bool
+    {
+        return is_string($s) && preg_match('/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/', $s);
+    }
+
+    /** An RFC 3339 UTC time ('Z') as 'Y-m-d H:i:s.v' UTC, or null. */
+    public static function parseTime($s): ?string
+    {
+        if (!is_string($s) || !preg_match('/^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(\.\d+)?Z$/', $s, $m)) {
+            return null;
+        }
+        $t = \DateTimeImmutable::createFromFormat('!Y-m-d H:i:s', "$m[1] $m[2]", new \DateTimeZone('UTC'));
+        if (!$t || $t->format('Y-m-d H:i:s') !== "$m[1] $m[2]") {
+            return null;
+        }
+        $ms = isset($m[3]) ? substr($m[3] . '000', 1, 3) : '000';
+        return $t->format('Y-m-d H:i:s') . '.' . $ms;
+    }
+
+    /** The library's calendar day (PHP's time zone, as SLiMS uses) of a UTC time. */
+    public static function localDate(string $utc): string
+    {
+        return (new \DateTimeImmutable(substr($utc, 0, 19), new \DateTimeZone('UTC')))
+            ->setTimezone(new \DateTimeZone(date_default_timezone_get()))->format('Y-m-d');
+    }
+
+    /**
+     * The results of a checked batch: $events are objects with a UUID id.
+     * Stops early (the rest are sent again) when the database fails after
+     * at least one result; throws when it fails at the first.
+     */
+    public function take(string $kioskId, array $events): array
+    {
+        $order = [];
+        foreach ($events as $i => $e) {
+            $seq = (isset($e->seq) && is_int($e->seq)) ? $e->seq : PHP_INT_MIN;
+            $order[] = [$seq, $i, $e];
+        }
+        usort($order, fn($a, $b) => [$a[0], $a[1]] <=> [$b[0], $b[1]]);
+        $results = $seen = [];
+        foreach ($order as [, , $e]) {
+            if (isset($seen[$e->id])) {
+                continue;
+            }
+            $seen[$e->id] = true;
+            try {
+                $results[] = $this->takeOne($kioskId, $e);
+            } catch (\PDOException $ex) {
+                error_log("lokerbuku: event {$e->id} of $kioskId: " . $ex->getMessage());
+                if (!$results) {
+                    throw $ex;
+                }
+                break;
+            }
+        }
+        $this->notifyLoaded();
+        return $results;
+    }
+
+    /** Why an event cannot be accepted ('invalid: ...'), or null. */
+    private function invalid(object $e): ?string
+    {
+        if (!isset($e->seq) || !is_int($e->seq) || $e->seq < 1) {
+            return 'invalid: seq is not an integer of 1 or more';
+        }
+        if (!isset($e->type) || !is_string($e->type) || !preg_match('/^[a-z0-9_]{1,63}$/', $e->type)) {
+            return 'invalid: type';
+        }
+        if (self::parseTime($e->at ?? null) === null) {
+            return 'invalid: at is not a time';
+        }
+        if (!isset($e->payload) || !($e->payload instanceof \stdClass)) {
+            return 'invalid: payload is not an object';
+        }
+        $p = $e->payload;
+        if (isset($p->locker) && (!is_int($p->locker) || $p->locker < 1 || $p->locker > 128)) {
+            return 'invalid: locker';
+        }
+        if (in_array($e->type, self::HOLD_TYPES, true)
+            && (!isset($p->hold_id) || !is_string($p->hold_id) || !Text::isId($p->hold_id))) {
+            return 'invalid: hold_id';
+        }
+        if (isset($p->items)) {
+            if (!is_array($p->items)) {
+                return 'invalid: items';
+            }
+            foreach ($p->items as $it) {
+                if (!($it instanceof \stdClass) || !isset($it->barcode) || !is_string($it->barcode)
+                    || !Text::isId($it->barcode)) {
+                    return 'invalid: items';
+                }
+            }
+        }
+        return null;
+    }
+
+    private function takeOne(string $kioskId, object $e): array
+    {
+        $db = $this->store->db();
+        $dup = $db->prepare('SELECT 1 FROM lokerbuku_event WHERE event_id = ?');
+        $dup->execute([$e->id]);
+        if ($dup->fetchColumn()) {
+            return ['id' => $e->id, 'status' => 'duplicate'];
+        }
+        if ($why = $this->invalid($e)) {
+            return ['id' => $e->id, 'status' => 'rejected', 'reason' => $why];
+        }
+        $at = self::parseTime($e->at);
+        $db->beginTransaction();
+        try {
+            $hold = null;
+            if (in_array($e->type, self::HOLD_TYPES, true)) {
+                $hold = $this->routedHere($kioskId, $e->payload->hold_id);
+                if (!$hold) {
+                    $db->rollBack();
+                    return ['id' => $e->id, 'status' => 'rejected', 'reason' => 'unknown_hold'];
+                }
+            }
+            // The id first: a second upload of it running at the same time
+            // waits here, then finds it taken.
+            try {
+                $db->prepare('INSERT INTO lokerbuku_event (event_id, kiosk_id, seq, type, at, payload,'
+                    . ' received_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+                    ->execute([$e->id, $kioskId, $e->seq, $e->type, $at,
+                        json_encode($e->payload, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE),
+                        gmdate('Y-m-d H:i:s') . '.000']);
+            } catch (\PDOException $ex) {
+                if (($ex->errorInfo[1] ?? 0) === 1062) {
+                    $db->rollBack();
+                    return ['id' => $e->id, 'status' => 'duplicate'];
+                }
+                throw $ex;
+            }
+            [$outcome, $attention] = $this->apply($kioskId, $e, $at, $hold);
+            if ($outcome !== null || $attention) {
+                $db->prepare('UPDATE lokerbuku_event SET outcome = ?, attention = ? WHERE event_id = ?')
+                    ->execute([$outcome, (int) $attention, $e->id]);
+            }
+            $db->commit();
+        } catch (\Throwable $ex) {
+            if ($db->inTransaction()) {
+                $db->rollBack();
+            }
+            throw $ex;
+        }
+        return ['id' => $e->id, 'status' => 'accepted'];
+    }
+
+    /** The hold, if it is routed to this kiosk now or was before it was taken away. */
+    private function routedHere(string $kioskId, string $holdId): ?array
+    {
+        $h = $this->store->hold($holdId, true);
+        if (!$h) {
+            return null;
+        }
+        if ($h['kiosk_id'] === $kioskId) {
+            return $h;
+        }
+        $st = $this->store->db()->prepare('SELECT 1 FROM lokerbuku_removal WHERE kiosk_id = ? AND hold_id = ?');
+        $st->execute([$kioskId, $holdId]);
+        return $st->fetchColumn() ? $h : null;
+    }
+
+    /** Does what the event means; returns [outcome text or null, whether staff should look]. */
+    private function apply(string $kioskId, object $e, string $at, ?array $hold): array
+    {
+        $p = $e->payload;
+        $db = $this->store->db();
+        switch ($e->type) {
+        case 'hold_loaded':
+            if ($hold['state'] === 'pending' && $hold['kiosk_id'] === $kioskId) {
+                $k = $this->store->kiosk($kioskId);
+                $expires = (new \DateTimeImmutable(substr($at, 0, 19), new \DateTimeZone('UTC')))
+                    ->modify('+' . (int) $k['hold_window_days'] . ' day')->format('Y-m-d H:i:s');
+                $db->prepare("UPDATE lokerbuku_hold SET state = 'loaded', locker = ?, ready_since = ?,"
+                    . ' expires_at = ?, change_seq = ? WHERE hold_id = ?')
+                    ->execute([$p->locker ?? null, $at, $expires, $this->store->nextSeq(), $hold['hold_id']]);
+                $this->loaded[] = $hold['hold_id'];
+                return [null, false];
+            }
+            if (in_array($hold['state'], ['cancelled'], true) || $hold['kiosk_id'] !== $kioskId) {
+                // Loaded while it was being taken away: staff take it out.
+                $db->prepare('UPDATE lokerbuku_hold SET locker = ? WHERE hold_id = ?')
+                    ->execute([$p->locker ?? null, $hold['hold_id']]);
+                $this->store->addCommand($kioskId, 'unload_hold', null, $hold['hold_id'],
+                    'loaded after it was taken away');
+                return ['loaded after it was taken away: unload_hold sent', true];
+            }
+            return [null, false];
+        case 'hold_picked_up':
+            if ($hold['state'] === 'picked_up') {
+                return ['already picked up', false];
+            }
+            $items = [];
+            foreach ($p->items ?? [] as $it) {
+                $items[] = $it->barcode;
+            }
+            if (!$items) {
+                $items = $this->store->holdItems($hold['hold_id']);
+            }
+            $loanDate = self::localDate($at);
+            $res = $this->circulation->checkOut($hold['member_id'], $items, $loanDate);
+            $lines = $refused = [];
+            foreach ($res as $code => $r) {
+                if (isset($r['refused'])) {
+                    $refused[] = "$code: {$r['refused']}";
+                } else {
+                    $lines[] = "$code: loan {$r['loan_id']} due {$r['due_date']}";
+                }
+            }
+            $note = implode('; ', array_merge($lines, $refused));
+            $db->prepare("UPDATE lokerbuku_hold SET state = 'picked_up', finished_at = ?,"
+                . ' locker = COALESCE(?, locker), note = ? WHERE hold_id = ?')
+                ->execute([$at, $p->locker ?? null, Text::cut($note, 2000), $hold['hold_id']]);
+            return [$note, (bool) $refused];
+        case 'hold_unloaded':
+            if (!in_array($hold['state'], ['picked_up', 'cancelled'], true)) {
+                $db->prepare("UPDATE lokerbuku_hold SET state = 'unloaded', finished_at = ? WHERE hold_id = ?")
+                    ->execute([$at, $hold['hold_id']]);
+            }
+            return [null, false];
+        case 'hold_expired':
+            if ($hold['state'] === 'loaded') {
+                $db->prepare("UPDATE lokerbuku_hold SET state = 'expired', finished_at = ? WHERE hold_id = ?")
+                    ->execute([$at, $hold['hold_id']]);
+            }
+            return ['not collected: staff to unload it', true];
+        case 'return_deposited':
+            $codes = [];
+            foreach ($p->items ?? [] as $it) {
+                $codes[] = $it->barcode;
+            }
+            if (!$codes) {
+                return ['books await check-in from locker ' . ($p->locker ?? '?'), true];
+            }
+            $date = self::localDate($at);
+            $lines = [];
+            $attention = false;
+            foreach ($codes as $code) {
+                $r = $this->circulation->checkIn($code, $date);
+                if ($r === null) {
+                    $lines[] = "$code: not on loan";
+                    $attention = true;
+                } else {
+                    $lines[] = "$code: returned" . ($r['fine'] ? ", fine {$r['fine']['value']}" : '');
+                }
+            }
+            return [implode('; ', $lines), $attention];
+        default:
+            return [null, in_array($e->type, self::ALARMS, true)];
+        }
+    }
+
+    private function notifyLoaded(): void
+    {
+        $loaded = $this->loaded;
+        $this->loaded = [];
+        foreach ($loaded as $holdId) {
+            try {
+                (new Notify($this->store))->holdLoaded($holdId);
+            } catch (\Throwable $ex) {
+                error_log("lokerbuku: notifying hold $holdId: " . $ex->getMessage());
+            }
+        }
+    }
+}

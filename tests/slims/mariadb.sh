@@ -1,0 +1,88 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# A throw-away MariaDB server for the SLiMS plugin's tests: its own data
+# directory under a temporary folder, a UNIX socket only (no network), the
+# SLiMS tables the plugin uses (schema/slims-tables.sql) in database `slims`.
+# Source it; then
+#
+#   mariadb_need_tools || exit 77     # with the reason on stderr
+#   mariadb_start DIR                 # sets MARIADB_SOCKET, exports the
+#                                     # LOKERBUKU_SLIMS_DB_* variables
+#   mariadb_sql "SELECT ..."          # runs SQL in database slims
+#   mariadb_stop
+#
+# As root (CI), mariadbd must be told it may run as root (--user=root).
+
+MARIADB_DIR='' MARIADB_PID=''
+
+mariadb_need_tools() {
+	local t
+	for t in mariadb-install-db mariadbd mariadb mariadb-admin; do
+		if ! command -v "$t" >/dev/null && [ ! -x "/usr/sbin/$t" ]; then
+			echo "SKIP: $t is missing (Debian: apt-get install mariadb-server; tools/bootstrap installs it)" >&2
+			return 1
+		fi
+	done
+}
+
+mariadb_bin() { command -v "$1" 2>/dev/null || echo "/usr/sbin/$1"; }
+
+mariadb_start() {
+	MARIADB_DIR=$1
+	mkdir -p "$MARIADB_DIR/data"
+	local user
+	user=$(id -un)
+	if ! "$(mariadb_bin mariadb-install-db)" --no-defaults --datadir="$MARIADB_DIR/data" \
+		--user="$user" --auth-root-authentication-method=normal \
+		--skip-test-db >"$MARIADB_DIR/install.log" 2>&1; then
+		echo "mariadb-install-db failed:" >&2
+		tail -n 20 "$MARIADB_DIR/install.log" >&2
+		return 1
+	fi
+	MARIADB_SOCKET=$MARIADB_DIR/mysqld.sock
+	# Small buffers: a test server, started and stopped in seconds.
+	"$(mariadb_bin mariadbd)" --no-defaults --datadir="$MARIADB_DIR/data" \
+		--user="$user" --socket="$MARIADB_SOCKET" --skip-networking \
+		--pid-file="$MARIADB_DIR/mysqld.pid" \
+		--log-error="$MARIADB_DIR/error.log" \
+		--innodb-buffer-pool-size=16M --innodb-log-file-size=8M \
+		--skip-log-bin --character-set-server=utf8mb4 \
+		--collation-server=utf8mb4_unicode_ci </dev/null >/dev/null 2>&1 &
+	MARIADB_PID=$!
+	local i
+	for i in $(seq 300); do
+		if "$(mariadb_bin mariadb-admin)" --no-defaults --socket="$MARIADB_SOCKET" \
+			-uroot ping >/dev/null 2>&1; then
+			break
+		fi
+		if ! kill -0 "$MARIADB_PID" 2>/dev/null; then
+			echo "mariadbd exited at start; its log:" >&2
+			tail -n 20 "$MARIADB_DIR/error.log" >&2
+			MARIADB_PID=''
+			return 1
+		fi
+		sleep 0.1
+	done
+	if [ "$i" = 300 ]; then
+		echo "mariadbd did not answer within 30 s" >&2
+		return 1
+	fi
+	export LOKERBUKU_SLIMS_DB_SOCKET=$MARIADB_SOCKET
+	export LOKERBUKU_SLIMS_DB_NAME=slims
+	export LOKERBUKU_SLIMS_DB_USER=root
+	export LOKERBUKU_SLIMS_DB_PASSWORD=''
+	"$(mariadb_bin mariadb)" --no-defaults --socket="$MARIADB_SOCKET" -uroot \
+		-e 'CREATE DATABASE slims CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci'
+}
+
+# mariadb_sql SQL: runs SQL in database slims, tab-separated output, no header.
+mariadb_sql() {
+	"$(mariadb_bin mariadb)" --no-defaults --socket="$MARIADB_SOCKET" -uroot \
+		-N -B slims -e "$1"
+}
+
+mariadb_stop() {
+	[ -n "$MARIADB_PID" ] || return 0
+	kill -TERM "$MARIADB_PID" 2>/dev/null || true
+	wait "$MARIADB_PID" 2>/dev/null || true
+	MARIADB_PID=''
+}
