@@ -377,7 +377,10 @@ final class Api
         foreach ($headers as $name => $value) {
             header("$name: $value");
         }
-        echo json_encode($body, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_PRESERVE_ZERO_FRACTION);
+        $json = json_encode($body, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_PRESERVE_ZERO_FRACTION);
+        // A length, so that a proxy in front can keep the connection open.
+        header("Content-Length: " . strlen($json));
+        echo $json;
     }
 
     /** The Authorization header, wherever the web server put it. */

@@ -1,0 +1,53 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# tests/conformance/sync-api.sh, the checks every server of the sync API
+# must pass, against the SLiMS plugin: two kiosks, a member, three routed
+# reservations (two for the first kiosk), a staff member, served over
+# HTTPS (haproxy in front of php -S), with a fault hook arming a 503 or
+# 429 for the next request to an endpoint.
+#   LOKERBUKU_TOP=. tests/slims/conformance.sh [sync-api.sh options]
+set -euo pipefail
+LOKERBUKU_TOP=${LOKERBUKU_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$LOKERBUKU_TOP/tests/slims/lib.sh"
+slims_need_tools || exit 77
+
+WORK=$(mktemp -d /tmp/lokerbuku-slims-conf.XXXXXX)
+cleanup() {
+	local rc=$?
+	[ $rc -eq 0 ] || slims_logs
+	slims_stop
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
+
+slims_start "$WORK/slims"
+slims_admin kiosk-add conf-01 "$WORK/token-1"
+slims_admin kiosk-add conf-02 "$WORK/token-2"
+slims_admin member-add M0012345 'Siti Aminah' 2099-12-31 siti@example.org
+slims_admin item-add B-CONF-1 'Bumi Manusia'
+slims_admin item-add B-CONF-2 'Laskar Pelangi'
+slims_admin item-add B-CONF-3 'Ronggeng Dukuh Paruk'
+slims_admin item-add B-CONF-9 'Cantik Itu Luka'
+r1=$(slims_admin reserve M0012345 B-CONF-1)
+r2=$(slims_admin reserve M0012345 B-CONF-2)
+r3=$(slims_admin reserve M0012345 B-CONF-3)
+r9=$(slims_admin reserve M0012345 B-CONF-9)
+slims_admin route conf-01 small "$r1" "$r2" >/dev/null
+slims_admin route conf-01 medium "$r3" >/dev/null
+slims_admin route conf-02 large "$r9" >/dev/null
+slims_admin enrol M0012345 04A1B2C3D4E5F6 >/dev/null
+slims_admin staff-add card:STAFF-CONF-1 1357 >/dev/null
+
+cat >"$WORK/fault-hook" <<HOOK
+#!/bin/bash
+# usage: fault-hook STATUS ENDPOINT
+echo "\$1" >"$SLIMS_FAULT_DIR/fault-\$2"
+HOOK
+chmod 700 "$WORK/fault-hook"
+
+"$LOKERBUKU_TOP/tests/conformance/sync-api.sh" --url "$SLIMS_URL" \
+	--kiosk conf-01 --token-file "$WORK/token-1" --cacert "$SLIMS_CA" \
+	--other-kiosk conf-02 --other-token-file "$WORK/token-2" \
+	--item B-CONF-3 --fault-hook "$WORK/fault-hook" "$@"
