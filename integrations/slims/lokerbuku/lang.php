@@ -75,5 +75,9 @@ return [
         'No kiosks yet.' => 'Belum ada kios.',
         'Nothing needs attention.' => 'Tidak ada yang perlu ditangani.',
         'Site key file' => 'Berkas kunci situs',
+        'Hold' => 'Pesanan',
+        'on loan' => 'sedang dipinjam',
+        'New token' => 'Token baru',
+        'Save' => 'Simpan',
     ],
 ];

@@ -1,1 +1,305 @@
-<?php namespace Lokerbuku\Slims; final class AdminPage {}
+<?php
+// SPDX-License-Identifier: GPL-3.0-or-later
+// The staff page under Circulation -> Book Lockers: reservations waiting
+// and "send to locker kiosk X", holds in lockers with their expiry,
+// kiosks (online or not, doors, faults, backlog) with remote commands,
+// events that need staff, and set-up (kiosks, NFC cards, kiosk staff).
+// act() takes a submitted form, render() makes the HTML; both are plain
+// functions of the database, so they are tested without SLiMS.
+
+namespace Lokerbuku\Slims;
+
+final class AdminPage
+{
+    /** A kiosk is online when its last heartbeat is at most this old. */
+    public const ONLINE_S = 300;
+
+    public function __construct(private Store $store, private string $selfUrl, private string $csrf)
+    {
+    }
+
+    private static function t(string $s): string
+    {
+        return function_exists('__') ? __($s) : $s;
+    }
+
+    private static function h($s): string
+    {
+        return htmlspecialchars((string) $s, ENT_QUOTES | ENT_SUBSTITUTE, 'UTF-8');
+    }
+
+    private function form(string $action, string $inner, string $class = 'form-inline'): string
+    {
+        return '<form method="post" class="' . $class . '" action="' . self::h($this->selfUrl) . '">'
+            . '<input type="hidden" name="lokerbuku_csrf" value="' . self::h($this->csrf) . '">'
+            . '<input type="hidden" name="action" value="' . self::h($action) . '">' . $inner . '</form>';
+    }
+
+    private function button(string $action, array $fields, string $label, string $class = 'btn btn-sm btn-default'): string
+    {
+        $inner = '';
+        foreach ($fields as $k => $v) {
+            $inner .= '<input type="hidden" name="' . self::h($k) . '" value="' . self::h($v) . '">';
+        }
+        return $this->form($action, $inner . '<button class="' . $class . '">' . self::h(self::t($label)) . '</button>',
+            'd-inline');
+    }
+
+    /**
+     * Carries out a submitted form; returns a message for staff (HTML).
+     * $canWrite: SLiMS's write privilege on circulation.
+     */
+    public function act(array $post, bool $canWrite): string
+    {
+        if (!isset($post['action'])) {
+            return '';
+        }
+        if (!$canWrite || !hash_equals($this->csrf, (string) ($post['lokerbuku_csrf'] ?? ''))) {
+            return '<div class="alert alert-danger">' . self::h(self::t('You are not allowed to do this.')) . '</div>';
+        }
+        try {
+            $extra = '';
+            switch ($post['action']) {
+            case 'route':
+                $this->store->routeReservations((array) ($post['reserve'] ?? []), (string) ($post['kiosk'] ?? ''),
+                    (string) ($post['size'] ?? 'small'));
+                break;
+            case 'cancel':
+                $this->store->cancelHold((string) $post['hold'], 'cancelled by staff');
+                break;
+            case 'command':
+                $this->store->addCommand((string) $post['kiosk'], (string) $post['type'],
+                    isset($post['locker']) && $post['locker'] !== '' ? (int) $post['locker'] : null, null,
+                    (string) ($post['reason'] ?? ''));
+                break;
+            case 'ack':
+                $this->store->db()->prepare('UPDATE lokerbuku_event SET attention = 2 WHERE event_id = ? AND attention = 1')
+                    ->execute([(string) $post['event']]);
+                break;
+            case 'add_kiosk':
+                $token = $this->store->addKiosk((string) $post['kiosk'], (string) ($post['name'] ?? ''));
+                $extra = $this->tokenNotice((string) $post['kiosk'], $token);
+                break;
+            case 'renew_token':
+                $extra = $this->tokenNotice((string) $post['kiosk'], $this->store->renewToken((string) $post['kiosk']));
+                break;
+            case 'enrol':
+                $this->store->enrolCard(trim((string) $post['member']), (string) $post['uid']);
+                break;
+            case 'staff':
+                $cred = trim((string) $post['credential']);
+                // A card number, or 'uid:' and the card's UID in hex.
+                $cred = str_starts_with($cred, 'uid:') ? Credentials::uid(substr($cred, 4))
+                    : Credentials::card(str_starts_with($cred, 'card:') ? substr($cred, 5) : $cred);
+                if ($cred === null) {
+                    throw new \InvalidArgumentException('a UID is 4, 7 or 10 bytes of hex');
+                }
+                $this->store->setStaff($cred, (string) $post['pin'],
+                    (string) ($post['name'] ?? ''), (string) ($post['role'] ?? 'staff'));
+                break;
+            case 'site_key_file':
+                $this->store->config()->set('site_key_file', trim((string) $post['path']));
+                $this->store->config()->siteKey();
+                break;
+            default:
+                return '';
+            }
+            return '<div class="alert alert-success">' . self::h(self::t('Saved.')) . '</div>' . $extra;
+        } catch (\InvalidArgumentException | \RuntimeException $e) {
+            return '<div class="alert alert-warning">'
+                . self::h(str_replace('{why}', $e->getMessage(), self::t('Not done: {why}'))) . '</div>';
+        }
+    }
+
+    private function tokenNotice(string $kiosk, string $token): string
+    {
+        return '<div class="alert alert-info">' . self::h(str_replace('{kiosk}', $kiosk,
+            self::t('New token for kiosk {kiosk} (shown once, put it in the kiosk\'s token file):')))
+            . ' <code class="lokerbuku-token">' . self::h($token) . '</code></div>';
+    }
+
+    public function render(): string
+    {
+        return '<div class="lokerbuku">'
+            . '<h2>' . self::h(self::t('Book Lockers')) . '</h2>'
+            . $this->attention() . $this->reservations() . $this->holds() . $this->kiosks() . $this->setup()
+            . '</div>';
+    }
+
+    private function table(array $head, array $rows, string $empty): string
+    {
+        if (!$rows) {
+            return '<p class="text-muted">' . self::h(self::t($empty)) . '</p>';
+        }
+        $html = '<table class="s-table table table-sm"><thead><tr>';
+        foreach ($head as $hd) {
+            $html .= '<th>' . self::h(self::t($hd)) . '</th>';
+        }
+        $html .= '</tr></thead><tbody>';
+        foreach ($rows as $r) {
+            $html .= '<tr><td>' . implode('</td><td>', $r) . '</td></tr>';
+        }
+        return $html . '</tbody></table>';
+    }
+
+    private function kioskOptions(): string
+    {
+        $o = '';
+        foreach ($this->store->kiosks() as $k) {
+            $o .= '<option value="' . self::h($k['kiosk_id']) . '">' . self::h($k['kiosk_id']
+                . ($k['name'] !== '' ? ' — ' . $k['name'] : '')) . '</option>';
+        }
+        return $o;
+    }
+
+    private function reservations(): string
+    {
+        $rows = $this->store->db()->query("SELECT r.reserve_id, r.member_id, m.member_name, r.item_code,"
+            . " b.title, r.reserve_date,"
+            . " (SELECT COUNT(*) FROM loan l WHERE l.item_code = r.item_code AND l.is_lent = 1 AND l.is_return = 0) AS lent"
+            . " FROM reserve r LEFT JOIN member m ON m.member_id = r.member_id"
+            . " LEFT JOIN biblio b ON b.biblio_id = r.biblio_id"
+            . " WHERE NOT EXISTS (SELECT 1 FROM lokerbuku_hold_item hi JOIN lokerbuku_hold h ON h.hold_id = hi.hold_id"
+            . "  WHERE hi.item_code = r.item_code AND h.member_id = r.member_id AND h.state IN ('pending', 'loaded'))"
+            . " ORDER BY r.member_id, r.reserve_date LIMIT 500")->fetchAll(\PDO::FETCH_ASSOC);
+        $out = [];
+        foreach ($rows as $r) {
+            $out[] = ['<input type="checkbox" name="reserve[]" value="' . (int) $r['reserve_id'] . '">',
+                self::h($r['member_id'] . ' ' . $r['member_name']), self::h($r['item_code']),
+                self::h($r['title']) . ($r['lent'] ? ' <span class="badge badge-warning">' . self::h(self::t('on loan')) . '</span>' : ''),
+                self::h($r['reserve_date'])];
+        }
+        $sizes = '';
+        foreach (Store::SIZES as $s) {
+            $sizes .= '<option value="' . $s . '">' . self::h(self::t($s)) . '</option>';
+        }
+        $table = $this->table(['', 'Member', 'Item Code', 'Title', 'Reserve Date'], $out, 'No reservations wait.');
+        return '<h3>' . self::h(self::t('Reservations waiting')) . '</h3>'
+            . ($out ? $this->form('route', $table . self::h(self::t('Send to locker kiosk'))
+                . ' <select name="kiosk" class="form-control">' . $this->kioskOptions() . '</select> '
+                . self::h(self::t('Size')) . ' <select name="size" class="form-control">' . $sizes . '</select> '
+                . '<button class="btn btn-primary">' . self::h(self::t('Send')) . '</button>', 'lokerbuku-route')
+                : $table);
+    }
+
+    private function holds(): string
+    {
+        $db = $this->store->db();
+        $rows = $db->query("SELECT h.*, m.member_name FROM lokerbuku_hold h LEFT JOIN member m ON m.member_id = h.member_id"
+            . " WHERE h.state IN ('pending', 'loaded') ORDER BY h.state DESC, h.expires_at, h.hold_id LIMIT 1000")
+            ->fetchAll(\PDO::FETCH_ASSOC);
+        $out = [];
+        foreach ($rows as $h) {
+            $out[] = [self::h($h['hold_id']), self::h($h['member_id'] . ' ' . $h['member_name']),
+                self::h(implode(', ', $this->store->holdItems($h['hold_id']))), self::h($h['kiosk_id']),
+                self::h($h['locker'] ?? '-'), self::h(self::t($h['state'])),
+                self::h($this->local($h['ready_since'])), self::h($this->local($h['expires_at'])),
+                $this->button('cancel', ['hold' => $h['hold_id']], 'Cancel', 'btn btn-sm btn-danger')];
+        }
+        return '<h3>' . self::h(self::t('Holds in lockers')) . '</h3>' . $this->table(
+            ['Hold', 'Member', 'Item Code', 'Kiosk', 'Locker', 'State', 'Ready since', 'Expires', ''], $out, 'No holds.');
+    }
+
+    private function local(?string $utc): string
+    {
+        if ($utc === null) {
+            return '-';
+        }
+        return (new \DateTimeImmutable(substr($utc, 0, 19), new \DateTimeZone('UTC')))
+            ->setTimezone(new \DateTimeZone(date_default_timezone_get()))->format('Y-m-d H:i');
+    }
+
+    private function kiosks(): string
+    {
+        $db = $this->store->db();
+        $html = '<h3>' . self::h(self::t('Kiosks')) . '</h3>';
+        $kiosks = $this->store->kiosks();
+        if (!$kiosks) {
+            return $html . '<p class="text-muted">' . self::h(self::t('No kiosks yet.')) . '</p>';
+        }
+        foreach ($kiosks as $k) {
+            $s = $k['last_status'] === null ? null : json_decode($k['last_status'], true);
+            $age = $k['last_status_at'] === null ? null
+                : time() - (new \DateTimeImmutable(substr($k['last_status_at'], 0, 19), new \DateTimeZone('UTC')))->getTimestamp();
+            $online = $age !== null && $age <= self::ONLINE_S;
+            $html .= '<div class="card mb-2 lokerbuku-kiosk" data-kiosk="' . self::h($k['kiosk_id']) . '"><div class="card-body">'
+                . '<h4>' . self::h($k['kiosk_id']) . ($k['name'] !== '' ? ' — ' . self::h($k['name']) : '') . ' '
+                . ($online ? '<span class="badge badge-success">' . self::h(self::t('Online')) . '</span>'
+                    : '<span class="badge badge-danger">' . self::h(self::t('Offline')) . '</span>') . '</h4>'
+                . '<p>' . self::h(self::t('Last heartbeat')) . ': ' . self::h($this->local($k['last_status_at'] ?? null))
+                . ' · ' . self::h(self::t('Backlog')) . ': ' . self::h(is_array($s) && isset($s['backlog']) && is_int($s['backlog']) ? $s['backlog'] : '-')
+                . ' · ' . self::h(self::t('Faults')) . ': ';
+            $faults = is_array($s) && isset($s['faults']) && is_array($s['faults']) ? array_filter($s['faults'], 'is_string') : [];
+            $html .= $faults ? self::h(implode('; ', $faults)) : self::h(self::t('none'));
+            $html .= '</p>';
+            $rows = [];
+            foreach ((is_array($s) && isset($s['lockers']) && is_array($s['lockers']) ? $s['lockers'] : []) as $l) {
+                if (!is_array($l) || !isset($l['number']) || !is_int($l['number'])) {
+                    continue;
+                }
+                $n = $l['number'];
+                $state = [];
+                $state[] = self::t(($l['door'] ?? '') === 'open' ? 'open' : 'closed');
+                if (!empty($l['disabled'])) {
+                    $state[] = self::t('disabled');
+                }
+                if (isset($l['fault']) && $l['fault'] !== 'none') {
+                    $state[] = (string) $l['fault'];
+                }
+                if (!empty($l['alarm_forced_open'])) {
+                    $state[] = 'forced_open';
+                }
+                if (!empty($l['alarm_left_open'])) {
+                    $state[] = 'left_open';
+                }
+                $rows[] = [(string) $n, self::h(self::t((string) ($l['size'] ?? '')) . ' ' . ($l['kind'] ?? '')),
+                    self::h(implode(', ', $state)), self::h($l['hold'] ?? ''),
+                    $this->button('command', ['kiosk' => $k['kiosk_id'], 'type' => 'open_locker', 'locker' => $n], 'Open locker')
+                    . ' ' . (!empty($l['disabled'])
+                        ? $this->button('command', ['kiosk' => $k['kiosk_id'], 'type' => 'enable_locker', 'locker' => $n], 'Enable locker')
+                        : $this->button('command', ['kiosk' => $k['kiosk_id'], 'type' => 'disable_locker', 'locker' => $n], 'Disable locker'))];
+            }
+            $html .= $this->table(['Locker', 'Size', 'Doors', 'Hold', ''], $rows, 'none');
+            $waiting = $db->prepare('SELECT COUNT(*) FROM lokerbuku_command WHERE kiosk_id = ? AND done_at IS NULL');
+            $waiting->execute([$k['kiosk_id']]);
+            $html .= '<p>' . self::h(self::t('Commands waiting')) . ': ' . (int) $waiting->fetchColumn() . ' '
+                . $this->button('command', ['kiosk' => $k['kiosk_id'], 'type' => 'sync_now'], 'Sync now') . ' '
+                . $this->button('renew_token', ['kiosk' => $k['kiosk_id']], 'New token') . '</p></div></div>';
+        }
+        return $html;
+    }
+
+    private function attention(): string
+    {
+        $rows = $this->store->db()->query('SELECT event_id, kiosk_id, type, at, payload, outcome FROM lokerbuku_event'
+            . ' WHERE attention = 1 ORDER BY at DESC LIMIT 200')->fetchAll(\PDO::FETCH_ASSOC);
+        $out = [];
+        foreach ($rows as $e) {
+            $p = json_decode($e['payload'], true);
+            $where = is_array($p) && isset($p['locker']) ? ' · ' . self::t('Locker') . ' ' . $p['locker'] : '';
+            $out[] = [self::h($this->local($e['at'])), self::h($e['kiosk_id'] . $where), self::h($e['type']),
+                self::h($e['outcome'] ?? ''), $this->button('ack', ['event' => $e['event_id']], 'Done')];
+        }
+        return '<h3>' . self::h(self::t('Needs attention')) . '</h3>'
+            . $this->table(['Time', 'Kiosk', 'Event', 'What happened', ''], $out, 'Nothing needs attention.');
+    }
+
+    private function setup(): string
+    {
+        $in = fn($name, $label, $type = 'text') => '<label>' . self::h(self::t($label)) . '</label> <input type="' . $type
+            . '" name="' . $name . '" class="form-control" required> ';
+        return '<h3>' . self::h(self::t('Add kiosk')) . '</h3>'
+            . $this->form('add_kiosk', $in('kiosk', 'Kiosk ID') . $in('name', 'Name')
+                . '<button class="btn btn-default">' . self::h(self::t('Add')) . '</button>')
+            . '<h3>' . self::h(self::t('Enrol an NFC card')) . '</h3>'
+            . $this->form('enrol', $in('member', 'Member') . $in('uid', 'Card UID (hex)')
+                . '<button class="btn btn-default">' . self::h(self::t('Enrol')) . '</button>')
+            . '<h3>' . self::h(self::t('Kiosk staff')) . '</h3>'
+            . $this->form('staff', $in('credential', 'Staff card number or UID') . $in('pin', 'PIN', 'password')
+                . $in('name', 'Name') . '<button class="btn btn-default">' . self::h(self::t('Add')) . '</button>')
+            . '<h3>' . self::h(self::t('Site key file')) . '</h3>'
+            . $this->form('site_key_file', '<input type="text" name="path" class="form-control" value="'
+                . self::h($this->store->config()->get('site_key_file', '')) . '"> '
+                . '<button class="btn btn-default">' . self::h(self::t('Save')) . '</button>');
+    }
+}

@@ -1,0 +1,149 @@
+<?php
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The staff page: what it shows and what its forms do.
+
+use Lokerbuku\Slims\AdminPage;
+
+final class AdminPageTest extends SlimsTestCase
+{
+    private string $token;
+
+    protected function setUp(): void
+    {
+        parent::setUp();
+        $this->token = $this->store->addKiosk('k-01', 'Perpustakaan Kota');
+        $this->member('M0012345', 'Siti Aminah');
+        $this->item('B00012', 'Bumi Manusia');
+        $this->item('B00013', 'Laskar Pelangi');
+    }
+
+    private function page(): AdminPage
+    {
+        return new AdminPage($this->store, 'plugin_container.php?mod=circulation&id=x', 'csrf-1');
+    }
+
+    private function act(array $post, bool $canWrite = true): string
+    {
+        return $this->page()->act($post + ['lokerbuku_csrf' => 'csrf-1'], $canWrite);
+    }
+
+    public function test_waiting_reservations_are_listed_and_sent_to_a_kiosk(): void
+    {
+        $r1 = $this->reserve('M0012345', 'B00012');
+        $r2 = $this->reserve('M0012345', 'B00013');
+        $html = $this->page()->render();
+        $this->assertStringContainsString('Bumi Manusia', $html);
+        $this->assertStringContainsString('value="' . $r1 . '"', $html);
+        $this->assertStringContainsString('<option value="k-01">', $html);
+        $msg = $this->act(['action' => 'route', 'reserve' => [$r1, $r2], 'kiosk' => 'k-01', 'size' => 'medium']);
+        $this->assertStringContainsString('Saved.', $msg);
+        [, , $c] = $this->api('GET', '/kiosks/k-01/changes', $this->token);
+        $this->assertSame('medium', $c['holds'][0]['size']);
+        $this->assertCount(2, $c['holds'][0]['items']);
+        // Routed: no longer waiting, now among the holds.
+        $html = $this->page()->render();
+        $this->assertStringNotContainsString('name="reserve[]" value="' . $r1 . '"', $html);
+        $this->assertStringContainsString('B00012, B00013', $html);
+    }
+
+    public function test_forms_need_the_write_privilege_and_the_csrf_token(): void
+    {
+        $r1 = $this->reserve('M0012345', 'B00012');
+        $post = ['action' => 'route', 'reserve' => [$r1], 'kiosk' => 'k-01'];
+        $this->assertStringContainsString('not allowed', $this->act($post, false));
+        $this->assertStringContainsString('not allowed', $this->page()->act($post + ['lokerbuku_csrf' => 'forged'], true));
+        $this->assertSame(0, $this->rowsOf('SELECT COUNT(*) FROM lokerbuku_hold'));
+    }
+
+    public function test_a_refused_routing_says_why(): void
+    {
+        $this->member('M2', 'Budi');
+        $this->reserve('M2', 'B00012', '2026-10-01 00:00:00');
+        $mine = $this->reserve('M0012345', 'B00012');
+        $msg = $this->act(['action' => 'route', 'reserve' => [$mine], 'kiosk' => 'k-01']);
+        $this->assertStringContainsString('another member is ahead in the queue', $msg);
+    }
+
+    public function test_holds_in_lockers_show_locker_and_expiry(): void
+    {
+        $id = $this->routed('M0012345', ['B00012']);
+        $this->post($this->token, [self::event('hold_loaded', ['hold_id' => $id, 'locker' => 6], '2026-11-23T03:00:00Z')]);
+        $html = $this->page()->render();
+        // Shown in the library's time (Jakarta, +7).
+        $this->assertMatchesRegularExpression('/' . $id . '.*<td>6<\/td><td>loaded<\/td><td>2026-11-23 10:00<\/td><td>2026-11-30 10:00<\/td>/s', $html);
+        $this->act(['action' => 'cancel', 'hold' => $id]);
+        $this->assertSame('cancelled', $this->store->hold($id)['state']);
+    }
+
+    public function test_kiosks_show_online_doors_faults_backlog_and_take_commands(): void
+    {
+        $this->store->addKiosk('k-02', 'Cabang');
+        $this->api('POST', '/kiosks/k-01/status', $this->token, ['backlog' => 17, 'faults' => ['locker 3: not_opened'],
+            'lockers' => [['number' => 3, 'size' => 'small', 'kind' => 'hold', 'door' => 'open', 'disabled' => false,
+                'fault' => 'not_opened', 'alarm_left_open' => true], ['number' => 4, 'door' => 'closed', 'disabled' => true]],
+            'done_commands' => []]);
+        $html = $this->page()->render();
+        $k1 = substr($html, strpos($html, 'data-kiosk="k-01"'));
+        $k2 = substr($html, strpos($html, 'data-kiosk="k-02"'));
+        $this->assertStringContainsString('Online', substr($k1, 0, 300));
+        $this->assertStringContainsString('Offline', substr($k2, 0, 300));
+        $this->assertStringContainsString('Backlog: 17', $k1);
+        $this->assertStringContainsString('locker 3: not_opened', $k1);
+        $this->assertStringContainsString('open, not_opened, left_open', $k1);
+        $this->assertStringContainsString('closed, disabled', $k1);
+        $this->act(['action' => 'command', 'kiosk' => 'k-01', 'type' => 'open_locker', 'locker' => '3']);
+        $this->act(['action' => 'command', 'kiosk' => 'k-01', 'type' => 'disable_locker', 'locker' => '3']);
+        [, , $s] = $this->api('POST', '/kiosks/k-01/status', $this->token, ['done_commands' => []]);
+        $this->assertSame([['open_locker', 3], ['disable_locker', 3]],
+            array_map(fn($c) => [$c['type'], $c['locker']], $s['commands']));
+    }
+
+    public function test_a_kiosk_silent_for_long_is_offline(): void
+    {
+        $this->api('POST', '/kiosks/k-01/status', $this->token, ['done_commands' => []]);
+        $this->db->exec("UPDATE lokerbuku_kiosk SET last_status_at = '2026-01-01 00:00:00'");
+        $html = $this->page()->render();
+        $this->assertStringContainsString('Offline', substr($html, strpos($html, 'data-kiosk="k-01"'), 300));
+    }
+
+    public function test_events_needing_staff_are_shown_until_done(): void
+    {
+        [, $r] = $this->post($this->token, [$e = self::event('door_forced_open', ['locker' => 9])]);
+        $html = $this->page()->render();
+        $this->assertStringContainsString('door_forced_open', $html);
+        $this->act(['action' => 'ack', 'event' => $e['id']]);
+        $this->assertStringNotContainsString('door_forced_open', $this->page()->render());
+    }
+
+    public function test_set_up_forms_add_kiosks_cards_and_staff(): void
+    {
+        $msg = $this->act(['action' => 'add_kiosk', 'kiosk' => 'k-03', 'name' => 'Taman']);
+        $this->assertMatchesRegularExpression('/<code class="lokerbuku-token">([0-9a-f]{64})<\/code>/', $msg);
+        preg_match('/<code class="lokerbuku-token">([0-9a-f]{64})<\/code>/', $msg, $m);
+        $this->assertSame('k-03', $this->store->kioskOfToken($m[1]));
+        $this->act(['action' => 'enrol', 'member' => 'M0012345', 'uid' => '04 a1 b2 c3']);
+        $this->assertSame('M0012345', $this->row('SELECT member_id FROM lokerbuku_card WHERE uid_hmac = ?',
+            [self::hmac('uid:04A1B2C3')])['member_id']);
+        $this->act(['action' => 'staff', 'credential' => '12345678', 'pin' => '1357', 'name' => 'Ani']);
+        $this->act(['action' => 'staff', 'credential' => 'uid:04a1b2c3d4e5f6', 'pin' => '2468']);
+        $creds = $this->db->query('SELECT credential FROM lokerbuku_staff ORDER BY seq')->fetchAll(\PDO::FETCH_COLUMN);
+        $this->assertSame([self::hmac('card:12345678'), self::hmac('uid:04A1B2C3D4E5F6')], $creds);
+        $this->assertStringContainsString('Not done', $this->act(['action' => 'staff', 'credential' => 'x', 'pin' => '12']));
+    }
+
+    public function test_the_page_speaks_indonesian_and_escapes_what_it_shows(): void
+    {
+        $this->member('M<script>', '<b>Jahil</b>');
+        $this->reserve('M<script>', 'B00012');
+        putenv('LOKERBUKU_SLIMS_LANG=id_ID');
+        try {
+            $html = $this->page()->render();
+        } finally {
+            putenv('LOKERBUKU_SLIMS_LANG');
+        }
+        $this->assertStringContainsString('Reservasi menunggu', $html);
+        $this->assertStringContainsString('Kirim ke kios loker', $html);
+        $this->assertStringNotContainsString('<b>Jahil</b>', $html);
+        $this->assertStringContainsString('&lt;b&gt;Jahil&lt;/b&gt;', $html);
+    }
+}
