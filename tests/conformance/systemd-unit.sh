@@ -1,0 +1,24 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# lokerd.service against systemd's own security review: prints the
+# exposure score and fails above 2.0 (10 is unprotected). Skipped, loudly,
+# where systemd-analyze cannot review a unit file offline (before v250).
+set -euo pipefail
+unit=${1:?the unit file}
+if ! systemd-analyze security --help 2>/dev/null | grep -q -- --offline; then
+	echo "SKIPPED: systemd-analyze here cannot review unit files offline (needs systemd 250)" >&2
+	exit 77
+fi
+out=$(systemd-analyze security --offline=true --no-pager "$unit" 2>&1) || true
+score=$(sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p' <<<"$out")
+[ -n "$score" ] || {
+	echo "FAIL: no score from systemd-analyze:" >&2
+	echo "$out" >&2
+	exit 1
+}
+echo "systemd-analyze security $(basename "$unit"): exposure $score (2.0 or better required)"
+grep '✗' <<<"$out" | sed 's/  \+/  /g' | cut -c1-120
+awk -v s="$score" 'BEGIN { exit !(s <= 2.0) }' || {
+	echo "FAIL: exposure $score is above 2.0" >&2
+	exit 1
+}
