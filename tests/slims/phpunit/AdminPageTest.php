@@ -146,4 +146,12 @@ final class AdminPageTest extends SlimsTestCase
         $this->assertStringNotContainsString('<b>Jahil</b>', $html);
         $this->assertStringContainsString('&lt;b&gt;Jahil&lt;/b&gt;', $html);
     }
+
+    public function test_myisam_slims_tables_are_warned_about(): void
+    {
+        $this->assertStringNotContainsString('not InnoDB', $this->page()->render());
+        $this->db->exec('ALTER TABLE fines ENGINE=MyISAM');
+        $this->assertSame(['fines'], $this->page()->myisamTables());
+        $this->assertStringContainsString('not InnoDB, so a failed pickup cannot be undone in them: fines', $this->page()->render());
+    }
 }

@@ -409,4 +409,26 @@ final class EventsTest extends SlimsTestCase
         $this->assertSame(1, (int) $ev['attention']);
         $this->assertStringContainsString('locker 12', $ev['outcome']);
     }
+
+    public function test_items_routed_without_a_reservation_are_lent_on_pickup(): void
+    {
+        $this->member('M2', 'Budi');
+        $id = $this->store->routeItems('M0012345', ['B00012', 'B00013'], 'k-01', 'large');
+        $this->assertStringStartsWith('SLiMS-I', $id);
+        [, , $c] = $this->api('GET', '/kiosks/k-01/changes', $this->token);
+        $this->assertSame(['B00012', 'B00013'], array_column($c['holds'][0]['items'], 'barcode'));
+        $this->post($this->token, [$this->pickup($id)]);
+        $this->assertSame(['B00012', 'B00013'], array_column($this->loans(), 'item_code'));
+        // Another member's reservation ahead, an unknown item: refused.
+        $this->item('B3');
+        $this->reserve('M2', 'B3');
+        foreach ([['B3'], ['NO-SUCH']] as $items) {
+            try {
+                $this->store->routeItems('M0012345', $items, 'k-01');
+                $this->fail(implode(',', $items) . ' routed');
+            } catch (InvalidArgumentException $e) {
+                $this->assertNotSame('', $e->getMessage());
+            }
+        }
+    }
 }

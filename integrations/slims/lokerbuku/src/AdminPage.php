@@ -64,6 +64,11 @@ final class AdminPage
                 $this->store->routeReservations((array) ($post['reserve'] ?? []), (string) ($post['kiosk'] ?? ''),
                     (string) ($post['size'] ?? 'small'));
                 break;
+            case 'route_items':
+                $this->store->routeItems(trim((string) ($post['member'] ?? '')),
+                    preg_split('/[\s,]+/', (string) ($post['items'] ?? '')), (string) ($post['kiosk'] ?? ''),
+                    (string) ($post['size'] ?? 'small'));
+                break;
             case 'cancel':
                 $this->store->cancelHold((string) $post['hold'], 'cancelled by staff');
                 break;
@@ -122,7 +127,29 @@ final class AdminPage
     {
         return '<div class="lokerbuku">'
             . '<h2>' . self::h(self::t('Book Lockers')) . '</h2>'
-            . $this->attention() . $this->reservations() . $this->holds() . $this->kiosks() . $this->setup()
+            . $this->engineWarning() . $this->attention() . $this->reservations() . $this->holds() . $this->kiosks() . $this->setup()
+            . '</div>';
+    }
+
+    /**
+     * SLiMS installs its tables as MyISAM unless told otherwise; then a
+     * failed event cannot be rolled back in loan, reserve and fines.
+     */
+    public function myisamTables(): array
+    {
+        return $this->store->db()->query("SELECT TABLE_NAME FROM information_schema.TABLES"
+            . " WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN ('loan', 'reserve', 'fines', 'item', 'member')"
+            . " AND ENGINE <> 'InnoDB' ORDER BY TABLE_NAME")->fetchAll(\PDO::FETCH_COLUMN);
+    }
+
+    private function engineWarning(): string
+    {
+        $t = $this->myisamTables();
+        if (!$t) {
+            return '';
+        }
+        return '<div class="alert alert-warning">' . self::h(str_replace('{tables}', implode(', ', $t),
+            self::t('These SLiMS tables are not InnoDB, so a failed pickup cannot be undone in them: {tables}. Convert them (ALTER TABLE ... ENGINE=InnoDB).')))
             . '</div>';
     }
 
@@ -288,7 +315,11 @@ final class AdminPage
     {
         $in = fn($name, $label, $type = 'text') => '<label>' . self::h(self::t($label)) . '</label> <input type="' . $type
             . '" name="' . $name . '" class="form-control" required> ';
-        return '<h3>' . self::h(self::t('Add kiosk')) . '</h3>'
+        return '<h3>' . self::h(self::t('Send items to a locker without a reservation')) . '</h3>'
+            . $this->form('route_items', $in('member', 'Member') . $in('items', 'Item Code')
+                . '<select name="kiosk" class="form-control">' . $this->kioskOptions() . '</select> '
+                . '<button class="btn btn-default">' . self::h(self::t('Send')) . '</button>')
+            . '<h3>' . self::h(self::t('Add kiosk')) . '</h3>'
             . $this->form('add_kiosk', $in('kiosk', 'Kiosk ID') . $in('name', 'Name')
                 . '<button class="btn btn-default">' . self::h(self::t('Add')) . '</button>')
             . '<h3>' . self::h(self::t('Enrol an NFC card')) . '</h3>'

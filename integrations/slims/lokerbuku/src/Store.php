@@ -184,6 +184,60 @@ final class Store
         });
     }
 
+    /**
+     * Routes items to a kiosk for a member without a reservation (a
+     * request staff took by WhatsApp or at the desk): refused when an item
+     * is unknown, already in an open hold, or another member's
+     * reservation of it is ahead. Returns the hold id ('SLiMS-I<n>').
+     */
+    public function routeItems(string $memberId, array $itemCodes, string $kioskId, string $size = 'small'): string
+    {
+        if (!in_array($size, self::SIZES, true)) {
+            throw new \InvalidArgumentException('size: small, medium or large');
+        }
+        $itemCodes = array_values(array_unique(array_filter(array_map('trim', $itemCodes), 'strlen')));
+        if (!$itemCodes || count($itemCodes) > self::ITEMS_MAX) {
+            throw new \InvalidArgumentException('1 to 16 items make a hold');
+        }
+        return $this->transaction(function () use ($memberId, $itemCodes, $kioskId, $size) {
+            if (!$this->kiosk($kioskId)) {
+                throw new \InvalidArgumentException("no kiosk $kioskId");
+            }
+            $m = $this->db->prepare('SELECT 1 FROM member WHERE member_id = ?');
+            $m->execute([$memberId]);
+            if (!$m->fetchColumn()) {
+                throw new \InvalidArgumentException("no member $memberId");
+            }
+            foreach ($itemCodes as $n => $typed) {
+                // The barcode as SLiMS has it (SLiMS compares them case-blind).
+                $i = $this->db->prepare('SELECT item_code FROM item WHERE item_code = ? FOR UPDATE');
+                $i->execute([$typed]);
+                $code = $i->fetchColumn();
+                if ($code === false || !Text::isId($code)) {
+                    throw new \InvalidArgumentException("no item $typed");
+                }
+                $itemCodes[$n] = $code;
+                $ahead = $this->db->prepare('SELECT member_id FROM reserve WHERE item_code = ?'
+                    . ' ORDER BY reserve_date, reserve_id LIMIT 1');
+                $ahead->execute([$code]);
+                $first = $ahead->fetchColumn();
+                if ($first !== false && $first !== $memberId) {
+                    throw new \InvalidArgumentException("item $code: another member is ahead in the queue");
+                }
+                $busy = $this->db->prepare("SELECT h.hold_id FROM lokerbuku_hold_item hi"
+                    . " JOIN lokerbuku_hold h ON h.hold_id = hi.hold_id"
+                    . " WHERE hi.item_code = ? AND h.state IN ('pending', 'loaded')");
+                $busy->execute([$code]);
+                if ($other = $busy->fetchColumn()) {
+                    throw new \InvalidArgumentException("item $code is already in hold $other");
+                }
+            }
+            $holdId = 'SLiMS-I' . $this->nextSeq();
+            $this->insertHold($holdId, null, $memberId, $kioskId, $size, $itemCodes);
+            return $holdId;
+        });
+    }
+
     private function insertHold(string $holdId, ?int $reserveId, string $memberId,
                                 string $kioskId, string $size, array $items): void
     {
