@@ -61,7 +61,8 @@ struct upload {
 
 static void run(struct webui *w);
 
-static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void
+on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[256];
 
