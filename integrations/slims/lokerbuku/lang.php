@@ -79,6 +79,11 @@ return [
         'on loan' => 'sedang dipinjam',
         'New token' => 'Token baru',
         'Save' => 'Simpan',
+        'Hold window (days)' => 'Lama pesanan menunggu (hari)',
+        'Patrons must give their PIN' => 'Anggota wajib memasukkan PIN',
+        'Remove' => 'Hapus',
+        'Role' => 'Peran',
+        'Card' => 'Kartu',
         'Send items to a locker without a reservation' => 'Kirim eksemplar ke loker tanpa reservasi',
         'These SLiMS tables are not InnoDB, so a failed pickup cannot be undone in them: {tables}. Convert them (ALTER TABLE ... ENGINE=InnoDB).'
             => 'Tabel SLiMS ini bukan InnoDB, sehingga pengambilan yang gagal tidak dapat dibatalkan di dalamnya: {tables}. Ubahlah (ALTER TABLE ... ENGINE=InnoDB).',

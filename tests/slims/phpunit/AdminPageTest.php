@@ -154,4 +154,19 @@ final class AdminPageTest extends SlimsTestCase
         $this->assertSame(['fines'], $this->page()->myisamTables());
         $this->assertStringContainsString('not InnoDB, so a failed pickup cannot be undone in them: fines', $this->page()->render());
     }
+
+    public function test_kiosk_settings_reach_the_kiosk_and_staff_can_be_removed(): void
+    {
+        $this->act(['action' => 'kiosk_settings', 'kiosk' => 'k-01', 'hold_window_days' => '3', 'pin_required' => '1']);
+        [, , $c] = $this->api('GET', '/kiosks/k-01/changes', $this->token);
+        $this->assertSame(['pin_required' => true, 'hold_window_days' => 3], $c['settings']);
+        $this->assertStringContainsString('Not done', $this->act(['action' => 'kiosk_settings', 'kiosk' => 'k-01',
+            'hold_window_days' => '0']));
+        $this->act(['action' => 'staff', 'credential' => 'STAFF-9', 'pin' => '1357', 'name' => 'Ani']);
+        $this->assertStringContainsString('Ani', $this->page()->render());
+        $this->act(['action' => 'remove_staff', 'credential' => self::hmac('card:STAFF-9')]);
+        [, , $d] = $this->api('GET', '/kiosks/k-01/changes?cursor=' . rawurlencode($c['cursor']), $this->token);
+        $this->assertSame([self::hmac('card:STAFF-9')], $d['removed_staff']);
+        $this->assertSame([], $this->store->staff());
+    }
 }

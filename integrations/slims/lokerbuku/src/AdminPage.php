@@ -102,6 +102,13 @@ final class AdminPage
                 $this->store->setStaff($cred, (string) $post['pin'],
                     (string) ($post['name'] ?? ''), (string) ($post['role'] ?? 'staff'));
                 break;
+            case 'kiosk_settings':
+                $this->store->setKioskSettings((string) $post['kiosk'], (int) ($post['hold_window_days'] ?? 0),
+                    !empty($post['pin_required']));
+                break;
+            case 'remove_staff':
+                $this->store->removeStaff((string) $post['credential']);
+                break;
             case 'site_key_file':
                 $this->store->config()->set('site_key_file', trim((string) $post['path']));
                 $this->store->config()->siteKey();
@@ -291,7 +298,14 @@ final class AdminPage
             $waiting->execute([$k['kiosk_id']]);
             $html .= '<p>' . self::h(self::t('Commands waiting')) . ': ' . (int) $waiting->fetchColumn() . ' '
                 . $this->button('command', ['kiosk' => $k['kiosk_id'], 'type' => 'sync_now'], 'Sync now') . ' '
-                . $this->button('renew_token', ['kiosk' => $k['kiosk_id']], 'New token') . '</p></div></div>';
+                . $this->button('renew_token', ['kiosk' => $k['kiosk_id']], 'New token') . '</p>'
+                . $this->form('kiosk_settings', '<input type="hidden" name="kiosk" value="' . self::h($k['kiosk_id']) . '">'
+                    . '<label>' . self::h(self::t('Hold window (days)')) . '</label> <input type="number" min="1" max="365"'
+                    . ' name="hold_window_days" class="form-control" value="' . (int) $k['hold_window_days'] . '"> '
+                    . '<label><input type="checkbox" name="pin_required" value="1"' . ($k['pin_required'] ? ' checked' : '')
+                    . '> ' . self::h(self::t('Patrons must give their PIN')) . '</label> '
+                    . '<button class="btn btn-default">' . self::h(self::t('Save')) . '</button>')
+                . '</div></div>';
         }
         return $html;
     }
@@ -311,6 +325,16 @@ final class AdminPage
             . $this->table(['Time', 'Kiosk', 'Event', 'What happened', ''], $out, 'Nothing needs attention.');
     }
 
+    private function staffList(): string
+    {
+        $rows = [];
+        foreach ($this->store->staff() as $s) {
+            $rows[] = [self::h($s['name']), self::h($s['role']), '<code>' . self::h(substr($s['credential'], 0, 12)) . '…</code>',
+                $this->button('remove_staff', ['credential' => $s['credential']], 'Remove', 'btn btn-sm btn-danger')];
+        }
+        return $this->table(['Name', 'Role', 'Card', ''], $rows, 'none');
+    }
+
     private function setup(): string
     {
         $in = fn($name, $label, $type = 'text') => '<label>' . self::h(self::t($label)) . '</label> <input type="' . $type
@@ -328,6 +352,7 @@ final class AdminPage
             . '<h3>' . self::h(self::t('Kiosk staff')) . '</h3>'
             . $this->form('staff', $in('credential', 'Staff card number or UID') . $in('pin', 'PIN', 'password')
                 . $in('name', 'Name') . '<button class="btn btn-default">' . self::h(self::t('Add')) . '</button>')
+            . $this->staffList()
             . '<h3>' . self::h(self::t('Site key file')) . '</h3>'
             . $this->form('site_key_file', '<input type="text" name="path" class="form-control" value="'
                 . self::h($this->store->config()->get('site_key_file', '')) . '"> '

@@ -90,6 +90,26 @@ final class Store
         return $token;
     }
 
+    /** A kiosk's hold window (1 to 365 days) and whether patrons must give a PIN; kiosks get them with their next pull. */
+    public function setKioskSettings(string $kioskId, int $holdWindowDays, bool $pinRequired): void
+    {
+        if ($holdWindowDays < 1 || $holdWindowDays > 365) {
+            throw new \InvalidArgumentException('hold window: 1 to 365 days');
+        }
+        $st = $this->db->prepare('UPDATE lokerbuku_kiosk SET hold_window_days = ?, pin_required = ? WHERE kiosk_id = ?');
+        $st->execute([$holdWindowDays, (int) $pinRequired, $kioskId]);
+        if (!$this->kiosk($kioskId)) {
+            throw new \InvalidArgumentException("no kiosk $kioskId");
+        }
+    }
+
+    /** Kiosk staff, newest first (credential hashes only). */
+    public function staff(): array
+    {
+        return $this->db->query('SELECT credential, name, role FROM lokerbuku_staff WHERE removed = 0'
+            . ' ORDER BY seq DESC')->fetchAll(\PDO::FETCH_ASSOC);
+    }
+
     /** The kiosk id a bearer token belongs to, or null (compared in constant time). */
     public function kioskOfToken(string $token): ?string
     {
