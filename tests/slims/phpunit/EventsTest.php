@@ -431,4 +431,49 @@ final class EventsTest extends SlimsTestCase
             }
         }
     }
+
+    /**
+     * The same event uploaded twice at the same time (a retry while the
+     * first upload is still running): the second waits for the first and
+     * answers duplicate; one loan. The first upload is played by a second
+     * connection that holds the event's row until a child process commits
+     * it half a second later.
+     */
+    public function test_a_concurrent_upload_of_the_same_event_applies_it_once(): void
+    {
+        if (!function_exists('pcntl_fork')) {
+            $this->markTestSkipped('needs pcntl');
+        }
+        $id = $this->routed('M0012345', ['B00012']);
+        $e = $this->pickup($id);
+        $pid = pcntl_fork();
+        if ($pid === 0) {
+            // The child: its own connection plays the first upload.
+            $dsn = 'mysql:unix_socket=' . getenv('LOKERBUKU_SLIMS_DB_SOCKET') . ';dbname=slims;charset=utf8mb4';
+            $other = new \PDO($dsn, 'root', '', [\PDO::ATTR_ERRMODE => \PDO::ERRMODE_EXCEPTION]);
+            $store = new \Lokerbuku\Slims\Store($other);
+            $other->beginTransaction();
+            $other->prepare("INSERT INTO lokerbuku_event (event_id, kiosk_id, seq, type, at, payload, received_at)"
+                . " VALUES (?, 'k-01', 1, 'hold_picked_up', NOW(), '{}', NOW())")->execute([$e['id']]);
+            (new \Lokerbuku\Slims\Circulation($other))->checkOut('M0012345', ['B00012'], '2026-11-23');
+            file_put_contents(sys_get_temp_dir() . '/lokerbuku-race-' . getmypid(), 'held');
+            usleep(500000);
+            $other->commit();
+            posix_kill(getmypid(), SIGKILL);   // no PHPUnit shutdown in the child
+        }
+        $flag = sys_get_temp_dir() . '/lokerbuku-race-' . $pid;
+        for ($i = 0; $i < 100 && !is_file($flag); $i++) {
+            usleep(20000);
+        }
+        $this->assertFileExists($flag, 'the first upload never started');
+        unlink($flag);
+        $t = microtime(true);
+        [$status, $r] = $this->post($this->token, [$e]);
+        $waited = microtime(true) - $t;
+        pcntl_waitpid($pid, $st);
+        $this->assertSame(200, $status);
+        $this->assertSame('duplicate', $r[$e['id']]['status']);
+        $this->assertGreaterThan(0.2, $waited, 'the second upload did not wait for the first');
+        $this->assertCount(1, $this->loans());
+    }
 }
