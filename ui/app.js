@@ -1,0 +1,359 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The kiosk screen: follows lokerd's state (GET /api/events), shows the
+// screen lokerd decided, and forwards what the person at the screen does
+// (POST /api/action). The only screen of its own is the pickup-code keypad,
+// shown over lokerd's idle screen until the code is sent.
+import { h, replace } from './js/dom.js';
+import * as i18n from './js/i18n.js';
+import { t } from './js/i18n.js';
+import * as api from './js/api.js';
+import * as sound from './js/sound.js';
+import { views, CODE_MIN, CODE_MAX, PIN_MIN, PIN_MAX } from './js/screens.js';
+import { staffMenu } from './js/staff.js';
+import { keypadKey } from './js/keypad.js';
+
+const SUCCESS_SCREENS = new Set(['lockers_open', 'return_open', 'thank_you',
+	'staff_menu']);
+const ERROR_SCREENS = new Set(['wrong_pin', 'unknown_card', 'no_holds',
+	'locked_out', 'pin_not_set', 'locker_fault', 'bad_credential',
+	'return_full']);
+const KNOWN_ERRNOS = new Set(['EBUSY', 'ENOSPC', 'EACCES', 'ENOENT',
+	'EALREADY', 'EPERM', 'EINVAL', 'network']);
+/* The stream may blink during a reconnect; say so only when it lasts. */
+const LINK_DOWN_GRACE_MS = 800;
+const TOAST_MS = 6000;
+
+const freshStaff = () => ({ selected: 0, ops: [], error: null, scan: '' });
+
+const app = {
+	state: null,	 /* lokerd's, as last streamed */
+	linked: false,	 /* the event stream is up */
+	local: null,	 /* the app's own screen over idle: 'code' */
+	digits: '',	 /* typed on the keypad */
+	flow: null,	 /* 'pickup' or 'return', for the thank-you */
+	flowLockers: [], /* the doors a pickup opened */
+	staff: freshStaff(),
+	shown: null,	 /* what was last shown, to announce changes once */
+	idleTimer: 0,
+	linkTimer: 0,
+	toastTimer: 0,
+};
+
+function errorKey(reply) {
+	return KNOWN_ERRNOS.has(reply.errno) ? `error.${reply.errno}` :
+		'error.generic';
+}
+
+function toast(key) {
+	const el = document.getElementById('toast');
+
+	el.textContent = t(key);
+	el.hidden = false;
+	clearTimeout(app.toastTimer);
+	app.toastTimer = setTimeout(() => { el.hidden = true; }, TOAST_MS);
+}
+
+/* After an action: when the stream is down, ask for the state instead. */
+async function afterAction(reply) {
+	if (!reply.ok && reply.errno === 'network')
+		return;
+	if (!app.linked) {
+		try {
+			onState(await api.getState());
+		} catch {
+			/* the stream's reconnect will bring it */
+		}
+	}
+}
+
+async function send(body) {
+	const reply = await api.action(body);
+
+	if (!reply.ok) {
+		sound.play('error');
+		toast(errorKey(reply));
+	}
+	await afterAction(reply);
+	return reply;
+}
+
+/* What the screens may do; see js/screens.js and js/staff.js. */
+const ctx = {
+	get digits() { return app.digits; },
+	get flow() { return app.flow; },
+	get flowLockers() { return app.flowLockers; },
+	get staff() { return app.staff; },
+	setDigits(v) {
+		app.digits = v;
+		render();
+	},
+	go(local) {
+		app.local = local;
+		app.digits = '';
+		render();
+	},
+	/* "Batal", "Selesai", "Keluar": the app's screen, or lokerd's session. */
+	cancel() {
+		app.digits = '';
+		if (app.local && app.state?.screen.name === 'idle') {
+			app.local = null;
+			render();
+			return;
+		}
+		app.local = null;
+		if (app.state && app.state.screen.name !== 'idle')
+			send({ action: 'cancel' });
+		render();
+	},
+	send,
+	async submitCode(code) {
+		app.digits = '';
+		render();
+		/* The code screen stays until lokerd's screen changes. */
+		const reply = await send({ action: 'code', code });
+		if (reply.ok && reply.screen?.name === 'idle')
+			ctx.cancel();
+	},
+	async submitPin(pin) {
+		app.digits = '';
+		render();
+		await send({ action: 'pin', pin });
+	},
+	select(n) {
+		app.staff.selected = app.staff.selected === n ? 0 : n;
+		render();
+	},
+	async staffDo(body) {
+		const holds = app.state?.staff?.holds || [];
+		const reply = await api.action(body);
+		let hold = body.hold;
+
+		app.staff.error = null;
+		if (!reply.ok) {
+			app.staff.error = errorKey(reply);
+			app.staff.ops = [];
+			sound.play('error');
+		} else {
+			if (body.action === 'scan') {
+				const x = holds.find((x) => x.id === body.text ||
+					x.items.some((i) => i.barcode === body.text));
+				hold = x?.id ?? body.text;
+				app.staff.scan = '';
+			}
+			const kind = body.action === 'scan' ? 'load' : body.action;
+			const locker = reply.unlocked?.[0] ?? body.locker;
+			app.staff.ops = [{ kind, hold, locker }];
+		}
+		await afterAction(reply);
+		render();
+	},
+	async unloadAll(ids) {
+		const ops = [];
+
+		app.staff.error = null;
+		for (const id of ids) {
+			const reply = await api.action({ action: 'unload', hold: id });
+			if (!reply.ok) {
+				app.staff.error = errorKey(reply);
+				sound.play('error');
+				break;
+			}
+			ops.push({ kind: 'unload', hold: id,
+				locker: reply.unlocked?.[0] });
+		}
+		app.staff.ops = ops;
+		render();
+	},
+};
+
+function viewName() {
+	const s = app.state;
+
+	if (!s)
+		return 'connecting';
+	if (s.screen.name === 'idle') {
+		if (app.local)
+			return app.local;
+		if (!s.in_service)
+			return 'out_of_service';
+	}
+	return s.screen.name;
+}
+
+function fallback() {
+	return { title: t('app.title'), tone: 'info', body: [] };
+}
+
+function announce(text) {
+	const el = document.getElementById('announce');
+
+	/* Emptied first, so the same words said twice are said twice. */
+	el.textContent = '';
+	setTimeout(() => { el.textContent = text; }, 50);
+}
+
+function render() {
+	const name = viewName();
+	const s = app.state;
+	const main = document.getElementById('screen');
+	const v = name === 'staff_menu' ? staffMenu(ctx, s) :
+		(views[name] || fallback)(ctx, s);
+	const active = document.activeElement;
+	const focusKey = active?.dataset?.focus;
+	const caret = focusKey ? active.selectionStart : null;
+
+	main.dataset.screen = name;
+	main.className = ['screen', `tone-${v.tone}`, v.wide && 'screen-wide']
+		.filter(Boolean).join(' ');
+	replace(main, v.pre, h('h1', { class: 'title', id: 'title' }, v.title),
+		v.body);
+	/* A re-render (a door moved) must not take the scan field's focus. */
+	if (focusKey) {
+		const el = main.querySelector(`[data-focus="${focusKey}"]`);
+		if (el) {
+			el.focus();
+			if (caret !== null && el.setSelectionRange)
+				el.setSelectionRange(caret, caret);
+		}
+	}
+
+	const shown = `${name}|${JSON.stringify(s?.screen ?? null)}`;
+	if (shown !== app.shown) {
+		app.shown = shown;
+		announce(v.title);
+		if (SUCCESS_SCREENS.has(name))
+			sound.play('success');
+		else if (ERROR_SCREENS.has(name))
+			sound.play('error');
+	}
+
+	document.title = t('app.title');
+	const lang = document.getElementById('lang');
+	lang.textContent = t('lang.switch');
+	lang.lang = i18n.current() === 'id' ? 'en' : 'id';
+	lang.setAttribute('aria-label', t('lang.switch_label'));
+	document.getElementById('conn').textContent = t('connecting');
+	document.getElementById('brand').textContent = t('app.title');
+}
+
+/* Doors that moved count as someone at the kiosk, as touches do. */
+function doorsOf(s) {
+	return s ? s.lockers.map((l) => l.door + l.state).join() : '';
+}
+
+function onState(s) {
+	const prev = app.state;
+	const name = s.screen.name;
+
+	app.state = s;
+	if (!prev || JSON.stringify(prev.screen) !== JSON.stringify(s.screen)) {
+		app.digits = '';
+		if (name !== 'idle')
+			app.local = null;
+		if (name === 'lockers_open' || name === 'close_door') {
+			if (app.flow !== 'pickup') {
+				app.flow = 'pickup';
+				app.flowLockers = [];
+			}
+			for (const n of s.screen.lockers)
+				if (!app.flowLockers.includes(n))
+					app.flowLockers.push(n);
+			app.flowLockers.sort((a, b) => a - b);
+		} else if (name === 'return_open') {
+			app.flow = 'return';
+		}
+		if (name !== 'staff_menu')
+			app.staff = freshStaff();
+		/* A session ended: the next person starts in Indonesian. */
+		if (name === 'idle' && prev && prev.screen.name !== 'idle') {
+			app.flow = null;
+			app.flowLockers = [];
+			i18n.setLang(i18n.DEFAULT_LANG);
+		}
+		activity();
+	} else if (doorsOf(prev) !== doorsOf(s)) {
+		activity();
+	}
+	render();
+}
+
+function onLink(up) {
+	const el = document.getElementById('conn');
+
+	app.linked = up;
+	clearTimeout(app.linkTimer);
+	if (up) {
+		el.hidden = true;
+		return;
+	}
+	app.linkTimer = setTimeout(() => { el.hidden = false; },
+		LINK_DOWN_GRACE_MS);
+}
+
+/*
+ * Nobody touched the screen for idle_timeout_s: back to idle, in
+ * Indonesian, ending lokerd's session if there is one.
+ */
+function idleTimeout() {
+	const s = app.state;
+
+	if (!s)
+		return;
+	const busy = s.screen.name !== 'idle';
+	app.local = null;
+	app.digits = '';
+	app.staff = freshStaff();
+	i18n.setLang(i18n.DEFAULT_LANG);
+	if (busy)
+		api.action({ action: 'cancel' });
+	render();
+}
+
+function activity() {
+	clearTimeout(app.idleTimer);
+	const s = app.state?.idle_timeout_s || 60;
+	app.idleTimer = setTimeout(idleTimeout, s * 1000);
+}
+
+function keypadOpts() {
+	const name = viewName();
+
+	if (name === 'code')
+		return { value: app.digits, min: CODE_MIN, max: CODE_MAX,
+			onChange: ctx.setDigits, onSubmit: ctx.submitCode,
+			onCancel: ctx.cancel };
+	if (name === 'pin' || name === 'wrong_pin' || name === 'staff_pin')
+		return { value: app.digits, min: PIN_MIN, max: PIN_MAX,
+			onChange: ctx.setDigits, onSubmit: ctx.submitPin,
+			onCancel: ctx.cancel };
+	return null;
+}
+
+async function start() {
+	try {
+		await i18n.load();
+	} catch {
+		setTimeout(start, 2000);
+		return;
+	}
+	for (const type of ['pointerdown', 'keydown', 'input'])
+		document.addEventListener(type, () => {
+			sound.unlock();
+			activity();
+		}, { capture: true, passive: true });
+	document.addEventListener('keydown', (ev) => {
+		const opts = keypadOpts();
+		if (opts && !(ev.target instanceof HTMLInputElement) &&
+		    !ev.ctrlKey && !ev.altKey && !ev.metaKey &&
+		    keypadKey(ev, opts))
+			ev.preventDefault();
+	});
+	document.getElementById('lang').addEventListener('click', () => {
+		i18n.setLang(i18n.current() === 'id' ? 'en' : 'id');
+	});
+	i18n.onChange(() => render());
+	render();
+	api.follow(onState, onLink);
+}
+
+start();

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// A picture of the locker bank from the state's lockers: columns of doors
+// six units high, a small door one unit, medium two, large three, numbered
+// down each column as printed on the doors.
+import { h } from './dom.js';
+import { t, list } from './i18n.js';
+
+/* What a door is doing, for its label: alarm, forced, open, unlocking... */
+export function doorStatus(l) {
+	if (l.state === 'forced')
+		return 'forced';
+	if (l.state === 'unlocking')
+		return 'unlocking';
+	return l.door === 'open' ? 'open' : 'closed';
+}
+
+/*
+ * opts.highlight: the lockers to point out (a patron's); the others are
+ * drawn dim and hidden from screen readers.
+ * opts.staff: every door is a button showing its state, fault, contents;
+ * opts.onSelect(n) and opts.selected for the one chosen.
+ */
+export function bank(lockers, opts = {}) {
+	const highlight = new Set(opts.highlight || []);
+	const staff = !!opts.staff;
+	const doors = lockers.map((l) => door(l, highlight.has(l.number), staff,
+		opts));
+	let label = t('bank.label');
+
+	if (highlight.size)
+		label += ': ' + t('locker.label', { n: list([...highlight]) });
+	return h('div', {
+		class: ['bank', staff && 'bank-staff', highlight.size && 'bank-focus'],
+		role: 'group',
+		'aria-label': label,
+	}, doors);
+}
+
+function door(l, lit, staff, opts) {
+	const status = doorStatus(l);
+	const words = [t('locker.label', { n: l.number })];
+	const tags = [];
+
+	if (lit || staff)
+		words.push(t(`door.${status}`));
+	if (staff) {
+		if (l.alarm)
+			tags.push(t('door.alarm'));
+		if (l.fault && l.fault !== 'none')
+			tags.push(t(`fault.${l.fault}`));
+		if (l.disabled)
+			tags.push(t('locker.disabled'));
+		if (l.kind === 'return')
+			tags.push(t('kind.return'));
+		tags.push(l.hold ? t('staff.hold_in', { id: l.hold }) :
+			t(l.occupied ? 'locker.occupied' : 'locker.empty'));
+		words.push(...tags);
+	}
+	const cls = [
+		'door', `size-${l.size}`, `door-${status}`,
+		lit && 'door-lit', l.kind === 'return' && 'door-return',
+		l.disabled && 'door-disabled',
+		l.fault && l.fault !== 'none' && 'door-fault',
+		l.alarm && 'door-alarm', l.occupied && 'door-occupied',
+		staff && opts.selected === l.number && 'door-selected',
+	];
+	const data = { locker: l.number, door: l.door, state: l.state };
+	const body = [
+		h('span', { class: 'door-number', 'aria-hidden': 'true' },
+			String(l.number)),
+		(lit || staff) && h('span', { class: 'door-status',
+			'aria-hidden': 'true' }, t(`door.${status}`)),
+		staff && tags.length && h('span', { class: 'door-tags',
+			'aria-hidden': 'true' }, tags.join(' · ')),
+	];
+	if (staff)
+		return h('button', {
+			type: 'button', class: cls, dataset: data,
+			'aria-label': words.join(', '),
+			'aria-pressed': opts.selected === l.number ? 'true' : 'false',
+			onclick: () => opts.onSelect?.(l.number),
+		}, body);
+	return h('div', {
+		class: cls, dataset: data,
+		role: lit ? 'img' : null,
+		'aria-label': lit ? words.join(', ') : null,
+		'aria-hidden': lit ? null : 'true',
+	}, body);
+}

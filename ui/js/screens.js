@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The patron's screens, one function per screen name of docs/webui.md (and
+// the app's own: connecting, code, out_of_service). Each returns what to
+// show: {title, body: [nodes], tone: 'info'|'success'|'error'|'warn'}; the
+// title is the heading and what a screen reader announces.
+import { h } from './dom.js';
+import { t, list } from './i18n.js';
+import { bank } from './bank.js';
+import { keypad } from './keypad.js';
+
+export const CODE_MIN = 4, CODE_MAX = 16, PIN_MIN = 4, PIN_MAX = 8;
+
+const para = (text) => h('p', { class: 'lead' }, text);
+
+function doneButton(ctx) {
+	return h('button', {
+		type: 'button', class: 'btn btn-primary btn-done',
+		onclick: () => ctx.cancel(),
+	}, t('done'));
+}
+
+/* An error screen: what happened, what to do instead, and a way out. */
+function problem(key, ctx, params) {
+	return {
+		title: t(`${key}.title`, params),
+		tone: 'error',
+		body: [para(t(`${key}.body`, params)), doneButton(ctx)],
+	};
+}
+
+export function codeKeypad(ctx) {
+	return keypad({
+		value: ctx.digits, min: CODE_MIN, max: CODE_MAX, masked: false,
+		label: t('code.label'),
+		onChange: (v) => ctx.setDigits(v),
+		onSubmit: (v) => ctx.submitCode(v),
+		onCancel: () => ctx.cancel(),
+	});
+}
+
+export function pinKeypad(ctx) {
+	return keypad({
+		value: ctx.digits, min: PIN_MIN, max: PIN_MAX, masked: true,
+		label: t('pin.label'),
+		onChange: (v) => ctx.setDigits(v),
+		onSubmit: (v) => ctx.submitPin(v),
+		onCancel: () => ctx.cancel(),
+	});
+}
+
+function lockerParams(lockers) {
+	return { lockers: list(lockers), count: lockers.length };
+}
+
+export const views = {
+	connecting: () => ({
+		title: t('connecting.title'),
+		tone: 'info',
+		body: [para(t('connecting.body')),
+			h('div', { class: 'spinner', 'aria-hidden': 'true' })],
+	}),
+
+	out_of_service: () => ({
+		title: t('out_of_service.title'),
+		tone: 'warn',
+		body: [para(t('out_of_service.body'))],
+	}),
+
+	idle: (ctx) => ({
+		title: t('idle.title'),
+		tone: 'info',
+		body: [
+			h('div', { class: 'tap-art', 'aria-hidden': 'true' },
+				h('div', { class: 'tap-card' }),
+				h('div', { class: 'tap-waves' }),
+				h('div', { class: 'tap-reader' })),
+			para(t('idle.body')),
+			h('p', { class: 'or', 'aria-hidden': 'true' }, t('idle.or')),
+			h('div', { class: 'actions' },
+				h('button', {
+					type: 'button', class: 'btn btn-primary',
+					dataset: { action: 'code' },
+					onclick: () => ctx.go('code'),
+				}, t('idle.code')),
+				h('button', {
+					type: 'button', class: 'btn btn-secondary',
+					dataset: { action: 'return' },
+					onclick: () => ctx.send({ action: 'return' }),
+				}, t('idle.return'))),
+		],
+	}),
+
+	code: (ctx) => ({
+		title: t('code.title'),
+		tone: 'info',
+		body: [para(t('code.body')), codeKeypad(ctx)],
+	}),
+
+	pin: (ctx, s) => ({
+		title: t('pin.title'),
+		tone: 'info',
+		body: [
+			para(t('pin.body')),
+			s.screen.attempts_left ? h('p', { class: 'attempts' },
+				t('pin.attempts', { n: s.screen.attempts_left,
+					count: s.screen.attempts_left })) : null,
+			pinKeypad(ctx),
+		],
+	}),
+
+	wrong_pin: (ctx, s) => ({
+		title: t('wrong_pin.title', { n: s.screen.attempts_left,
+			count: s.screen.attempts_left }),
+		tone: 'error',
+		body: [para(t('wrong_pin.body')), pinKeypad(ctx)],
+	}),
+
+	staff_pin: (ctx) => ({
+		title: t('staff_pin.title'),
+		tone: 'info',
+		body: [para(t('staff_pin.body')), pinKeypad(ctx)],
+	}),
+
+	unknown_card: (ctx) => problem('unknown_card', ctx),
+	no_holds: (ctx) => problem('no_holds', ctx),
+	locked_out: (ctx) => problem('locked_out', ctx),
+	pin_not_set: (ctx) => problem('pin_not_set', ctx),
+	bad_credential: (ctx) => problem('bad_credential', ctx),
+	return_full: (ctx) => problem('return_full', ctx),
+
+	locker_fault: (ctx, s) => {
+		const v = problem('locker_fault', ctx,
+			lockerParams(s.screen.lockers));
+		v.body.splice(1, 0, bank(s.lockers,
+			{ highlight: s.screen.lockers }));
+		return v;
+	},
+
+	lockers_open: (ctx, s) => ({
+		title: t('lockers_open.title', lockerParams(s.screen.lockers)),
+		tone: 'success',
+		pre: s.screen.patron_name ? h('p', { class: 'hello' },
+			t('lockers_open.hello', { name: s.screen.patron_name })) :
+			null,
+		body: [
+			bank(s.lockers, { highlight: s.screen.lockers }),
+			para(t('lockers_open.body')),
+		],
+	}),
+
+	close_door: (ctx, s) => ({
+		title: t('close_door.title', lockerParams(s.screen.lockers)),
+		tone: 'warn',
+		body: [
+			bank(s.lockers, { highlight: s.screen.lockers }),
+			para(t('close_door.body')),
+		],
+	}),
+
+	thank_you: (ctx) => {
+		let text = t('thank_you.generic');
+
+		if (ctx.flow === 'return')
+			text = t('thank_you.return');
+		else if (ctx.flow === 'pickup' && ctx.flowLockers.length)
+			text = t('thank_you.pickup', lockerParams(ctx.flowLockers));
+		return {
+			title: t('thank_you.title'),
+			tone: 'success',
+			body: [para(text), doneButton(ctx)],
+		};
+	},
+
+	return_identify: (ctx) => ({
+		title: t('return_identify.title'),
+		tone: 'info',
+		body: [
+			h('div', { class: 'tap-art', 'aria-hidden': 'true' },
+				h('div', { class: 'tap-card' }),
+				h('div', { class: 'tap-waves' }),
+				h('div', { class: 'tap-reader' })),
+			para(t('return_identify.body')),
+			h('button', {
+				type: 'button', class: 'btn btn-secondary btn-cancel',
+				onclick: () => ctx.cancel(),
+			}, t('cancel')),
+		],
+	}),
+
+	return_open: (ctx, s) => ({
+		title: t('return_open.title', lockerParams(s.screen.lockers)),
+		tone: 'success',
+		body: [
+			bank(s.lockers, { highlight: s.screen.lockers }),
+			para(t('return_open.body')),
+		],
+	}),
+};

@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Sound cues made with WebAudio: a rising two-note chime for success, a
+// low double buzz for an error. No audio files.
+
+let ctx = null;
+
+function context() {
+	if (!ctx) {
+		const AC = window.AudioContext || window.webkitAudioContext;
+		if (!AC)
+			return null;
+		ctx = new AC();
+	}
+	if (ctx.state === 'suspended')
+		ctx.resume().catch(() => {});
+	return ctx;
+}
+
+/*
+ * Browsers start audio suspended until someone touches the page; the kiosk
+ * unit allows autoplay, and any touch unlocks it elsewhere.
+ */
+export function unlock() {
+	context();
+}
+
+function tone(c, at, freq, dur, type, volume) {
+	const osc = c.createOscillator();
+	const gain = c.createGain();
+
+	osc.type = type;
+	osc.frequency.setValueAtTime(freq, at);
+	/* Ramps in and out: no clicks. */
+	gain.gain.setValueAtTime(0.0001, at);
+	gain.gain.exponentialRampToValueAtTime(volume, at + 0.015);
+	gain.gain.exponentialRampToValueAtTime(0.0001, at + dur);
+	osc.connect(gain).connect(c.destination);
+	osc.start(at);
+	osc.stop(at + dur + 0.02);
+}
+
+const cues = {
+	success: [[660, 0, 0.16, 'sine'], [880, 0.14, 0.26, 'sine']],
+	error: [[220, 0, 0.18, 'triangle'], [220, 0.24, 0.22, 'triangle']],
+};
+
+/* Plays cue 'success' or 'error'; notes it on <html data-cue> for tests. */
+export function play(name) {
+	const root = document.documentElement;
+
+	root.dataset.cue = name;
+	root.dataset.cueCount = String(Number(root.dataset.cueCount || 0) + 1);
+	const c = context();
+	if (!c)
+		return;
+	const t0 = c.currentTime + 0.01;
+	for (const [freq, at, dur, type] of cues[name] || [])
+		tone(c, t0 + at, freq, dur, type, 0.25);
+}

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The staff menu: the kiosk's holds with load and take-out buttons, a scan
+// field, "take out all expired", and the door grid where a locker is
+// chosen to open, disable or enable. Every action acts as the staff member
+// logged in on the screen; lokerd decides, we only show its answer.
+import { h } from './dom.js';
+import { t } from './i18n.js';
+import { bank } from './bank.js';
+
+/* What an action the staff member started has come to, from the state. */
+function opMessage(op, s) {
+	const holds = s.staff?.holds || [];
+	const hold = op.hold ? holds.find((x) => x.id === op.hold) : null;
+	const p = { n: op.locker, id: op.hold };
+
+	switch (op.kind) {
+	case 'load':
+		if (hold && hold.state !== 'pending' && hold.locker === op.locker)
+			return t('staff.msg.loaded', p);
+		return t('staff.msg.load_open', p);
+	case 'unload':
+		return hold ? t('staff.msg.unload_open', p) :
+			t('staff.msg.unloaded', p);
+	case 'open':
+		return t('staff.msg.open', p);
+	case 'disable':
+		return t('staff.msg.disabled', p);
+	case 'enable':
+		return t('staff.msg.enabled', p);
+	}
+	return '';
+}
+
+function holdRow(hold, ctx) {
+	const pending = hold.state === 'pending';
+	const titles = (hold.items || []).map((i) => i.title || i.barcode);
+
+	return h('tr', { dataset: { hold: hold.id, state: hold.state } },
+		h('th', { scope: 'row' }, hold.id),
+		h('td', { class: 'titles' }, titles.join(', ')),
+		h('td', null, t(`size.${hold.size}`)),
+		h('td', null, t(`hold.${hold.state}`)),
+		h('td', null, hold.locker ? String(hold.locker) : '—'),
+		h('td', null, h('button', {
+			type: 'button', class: 'btn btn-small ' +
+				(pending ? 'btn-primary' : 'btn-secondary'),
+			dataset: { do: pending ? 'load' : 'unload', hold: hold.id },
+			'aria-label': t(pending ? 'staff.load_label' :
+				'staff.unload_label', { id: hold.id }),
+			onclick: () => pending ?
+				ctx.staffDo({ action: 'load', hold: hold.id }) :
+				ctx.staffDo({ action: 'unload', hold: hold.id }),
+		}, t(pending ? 'staff.load' : 'staff.unload'))));
+}
+
+function lockerPanel(ctx, s) {
+	const n = ctx.staff.selected;
+	const l = s.lockers.find((x) => x.number === n);
+
+	if (!l)
+		return h('p', { class: 'hint' }, t('staff.select_locker'));
+	const broken = l.disabled || (l.fault && l.fault !== 'none');
+	return h('div', { class: 'locker-panel', dataset: { locker: n } },
+		h('h3', null, t('locker.label', { n })),
+		h('div', { class: 'actions' },
+			h('button', {
+				type: 'button', class: 'btn btn-primary',
+				dataset: { do: 'open' },
+				onclick: () => ctx.staffDo({ action: 'open', locker: n }),
+			}, t('staff.open')),
+			h('button', {
+				type: 'button', class: 'btn btn-secondary',
+				dataset: { do: broken ? 'enable' : 'disable' },
+				onclick: () => ctx.staffDo({
+					action: broken ? 'enable' : 'disable', locker: n }),
+			}, t(broken ? 'staff.enable' : 'staff.disable'))));
+}
+
+export function staffMenu(ctx, s) {
+	const holds = s.staff?.holds || [];
+	const expired = holds.filter((x) => x.state === 'expired');
+	const server = s.online === null ? 'staff.no_server' :
+		s.online ? 'staff.online' : 'staff.offline';
+	const messages = ctx.staff.ops.map((op) => opMessage(op, s));
+	const scan = h('input', {
+		id: 'scan', type: 'text', class: 'scan-input', autocomplete: 'off',
+		autocapitalize: 'off', spellcheck: 'false', maxlength: '64',
+		dataset: { focus: 'scan' },
+		'aria-describedby': 'staff-message',
+		value: ctx.staff.scan,
+		oninput: (ev) => { ctx.staff.scan = ev.target.value; },
+	});
+
+	return {
+		title: t('staff.title'),
+		tone: 'info',
+		wide: true,
+		body: [
+			h('div', { class: 'staff-bar' },
+				h('span', { class: ['server', s.online === false && 'server-off'] },
+					t(server)),
+				h('button', {
+					type: 'button', class: 'btn btn-secondary btn-small',
+					dataset: { do: 'logout' },
+					onclick: () => ctx.cancel(),
+				}, t('staff.logout'))),
+			h('div', {
+				id: 'staff-message',
+				class: ['staff-message', ctx.staff.error && 'staff-error'],
+				role: 'status', 'aria-live': 'polite',
+			}, ctx.staff.error ? t(ctx.staff.error) : messages.join(' ')),
+			h('div', { class: 'staff-cols' },
+				h('section', { class: 'staff-holds',
+					'aria-labelledby': 'holds-h' },
+					h('h3', { id: 'holds-h' }, t('staff.holds')),
+					h('form', {
+						class: 'scan', onsubmit: (ev) => {
+							ev.preventDefault();
+							const text = ctx.staff.scan.trim();
+							if (text)
+								ctx.staffDo({ action: 'scan', text });
+						},
+					},
+					h('label', { for: 'scan' }, t('staff.scan')),
+					h('div', { class: 'scan-row' }, scan,
+						h('button', { type: 'submit',
+							class: 'btn btn-primary btn-small' },
+						t('staff.scan_button')))),
+					expired.length ? h('button', {
+						type: 'button', class: 'btn btn-secondary btn-small',
+						dataset: { do: 'unload-expired' },
+						onclick: () => ctx.unloadAll(expired.map((x) => x.id)),
+					}, t('staff.unload_expired', { n: expired.length })) :
+						null,
+					holds.length ? h('div', { class: 'table-wrap' },
+						h('table', { class: 'holds' },
+							h('thead', null, h('tr', null,
+								['id', 'items', 'size', 'state',
+									'locker', 'action'].map((c) =>
+									h('th', { scope: 'col' },
+										t(`staff.col.${c}`))))),
+							h('tbody', null,
+								holds.map((x) => holdRow(x, ctx))))) :
+						h('p', { class: 'hint' }, t('staff.holds_empty'))),
+				h('section', { class: 'staff-doors',
+					'aria-labelledby': 'doors-h' },
+					h('h3', { id: 'doors-h' }, t('staff.doors')),
+					bank(s.lockers, {
+						staff: true, selected: ctx.staff.selected,
+						onSelect: (n) => ctx.select(n),
+					}),
+					lockerPanel(ctx, s))),
+		],
+	};
+}
