@@ -96,7 +96,7 @@ CFG
 	haproxy -db -f "$SLIMS_DIR/haproxy.cfg" >"$SLIMS_DIR/haproxy.log" 2>&1 </dev/null &
 	SLIMS_PROXY_PID=$!
 	slims_wait_port "$tls_port" "$SLIMS_PROXY_PID" haproxy || return 1
-	SLIMS_URL="https://127.0.0.1:$tls_port/index.php?p=api/locker-sync/v1"
+	SLIMS_URL="https://127.0.0.1:$tls_port/index.php?p=api/locker/v1"
 }
 
 slims_stop() {

@@ -26,10 +26,10 @@ if (class_exists('SLiMS\\Polyglot\\Learn')) {
 
 $plugin = Plugins::getInstance();
 
-// index.php?p=api/locker-sync/v1/...: SLiMS's API router has 'api' as its
+// index.php?p=api/locker/v1/...: SLiMS's API router has 'api' as its
 // base path and matches the rest; the API parses the raw request itself.
 $plugin->register('custom_api_route', function ($router) {
-    $router->map('GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS', '@^/locker-sync/v1(/.*)?$', function () {
+    $router->map('GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS', '@^/locker/v1(/.*)?$', function () {
         Api::serve(\SLiMS\DB::getInstance());
         exit;
     });

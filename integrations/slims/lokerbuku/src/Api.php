@@ -1,7 +1,7 @@
 <?php
 // SPDX-License-Identifier: GPL-3.0-or-later
 // The front controller of Locker Sync API v1 (docs/sync-api.md) inside
-// SLiMS: index.php?p=api/locker-sync/v1/kiosks/{id}/{endpoint}. handle()
+// SLiMS: index.php?p=api/locker/v1/kiosks/{id}/{endpoint}. handle()
 // takes the request as plain values and returns the reply, so that it can
 // be tested without a web server; serve() wires it to PHP's globals.
 
@@ -9,7 +9,7 @@ namespace Lokerbuku\Slims;
 
 final class Api
 {
-    public const PREFIX = 'api/locker-sync/v1';
+    public const PREFIX = 'api/locker/v1';
     public const BODY_MAX = 1048576;
     public const EVENTS_MAX = 500;
     public const REPLY_BUDGET = 3 * 1048576;
