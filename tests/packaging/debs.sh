@@ -1,0 +1,64 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Builds the Debian packages of this build tree into BUILD/packages with
+# CPack and checks what they hold: every file where Debian wants it, the
+# configuration as a conffile, maintainer scripts, and dependencies on the
+# shared libraries lokerd links. Needs a tree configured with
+# -DCMAKE_INSTALL_PREFIX=/usr (tools/test's build/); skipped otherwise.
+set -euo pipefail
+build=${1:?the build tree}
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+prefix=$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$build/CMakeCache.txt")
+if [ "$prefix" != /usr ]; then
+	echo "SKIPPED: $build is configured for $prefix; packages need -DCMAKE_INSTALL_PREFIX=/usr" >&2
+	exit 77
+fi
+command -v dpkg-shlibdeps >/dev/null ||
+	fail "dpkg-shlibdeps is missing (Debian: dpkg-dev, in build-essential)"
+
+rm -rf "$build/packages"
+(cd "$build" && cpack -G DEB -B packages >cpack.log 2>&1) || {
+	tail -n 20 "$build/cpack.log" >&2
+	fail "cpack failed; its log: $build/cpack.log"
+}
+deb=$(ls "$build"/packages/lokerbuku_*_"$(dpkg --print-architecture)".deb)
+echo "built: $(basename "$deb")"
+
+files=$(dpkg-deb -c "$deb" | awk '{ print $6 }')
+for f in ./usr/sbin/lokerd ./usr/bin/lokerctl \
+	./usr/lib/systemd/system/lokerd.service \
+	./usr/lib/sysusers.d/lokerbuku.conf \
+	./usr/lib/udev/rules.d/60-lokerbuku.rules \
+	./etc/lokerbuku/lokerd.conf ./usr/share/doc/lokerbuku/configuration.md; do
+	grep -qxF "$f" <<<"$files" || fail "$f is not in the package"
+done
+grep -qx "./usr/bin/lokerhub" <<<"$files" && fail "lokerhub, a test server, is in the package"
+grep -q '^./usr/local' <<<"$files" && fail "files under /usr/local"
+
+ctl=$(mktemp -d)
+trap 'rm -rf "$ctl"' EXIT
+dpkg-deb -e "$deb" "$ctl"
+grep -qxF /etc/lokerbuku/lokerd.conf "$ctl/conffiles" ||
+	fail "lokerd.conf is not a conffile (a changed one would be overwritten)"
+for s in postinst prerm postrm; do
+	[ -x "$ctl/$s" ] || fail "no executable $s"
+	sh -n "$ctl/$s" || fail "$s is not valid sh"
+done
+grep -q systemd-sysusers "$ctl/postinst" || fail "postinst makes no user"
+depends=$(dpkg-deb -f "$deb" Depends)
+for lib in libnfc6 libgpiod libsqlite3-0 libcurl4 libmicrohttpd12 libsystemd0; do
+	grep -q "$lib" <<<"$depends" || fail "Depends lacks $lib: $depends"
+done
+
+# The packaged configuration stops lokerd until the kiosk is set up.
+conf=$ctl/lokerd.conf
+dpkg-deb --fsys-tarfile "$deb" | tar -xO ./etc/lokerbuku/lokerd.conf >"$conf"
+if "$build/bin/lokerd" --check-config -c "$conf" 2>"$ctl/err"; then
+	fail "the packaged configuration starts a kiosk that was never set up"
+fi
+echo "the packaged configuration refuses to start: $(cat "$ctl/err")"
+echo "depends: $depends"
+echo "packages: OK"
