@@ -1,0 +1,675 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The kiosk screen (ui/) in Debian's Chromium against a real lokerd on
+// simulated hardware, started by run.sh: LOKERBUKU_URL, LOKERBUKU_SOCKET,
+// CHROMIUM, UI_OUT, PLAYWRIGHT_CORE. Cards and doors move through
+// POST /api/sim as a person would move them; holds come in over the control
+// socket. The tests run in order and share one kiosk, as a day at the
+// library does.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import http from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const URL_ = process.env.LOKERBUKU_URL;
+const SOCKET = process.env.LOKERBUKU_SOCKET;
+const OUT = process.env.UI_OUT;
+const { chromium } = await import(process.env.PLAYWRIGHT_CORE);
+const HOST = new URL(URL_).host;
+const STAFF = 'card:STAFF-01';
+const PATRON = 'uid:04A1B2C3D4E5F6';
+
+let browser, page, shotNo = 0;
+const latencies = [];	/* [label, ms]: sim request sent -> DOM updated */
+const problems = [];	/* console errors, CSP violations, page errors */
+
+/* ---- lokerd: the control socket and HTTP ---- */
+
+/* One request on lokerd's control socket; resolves to the reply. */
+function ctl(req) {
+	return new Promise((resolve, reject) => {
+		const s = net.connect(SOCKET);
+		let buf = '';
+		s.setEncoding('utf8');
+		s.on('connect', () => s.write(JSON.stringify(req) + '\n'));
+		s.on('data', (d) => {
+			buf += d;
+			const nl = buf.indexOf('\n');
+			if (nl >= 0) {
+				s.end();
+				resolve(JSON.parse(buf.slice(0, nl)));
+			}
+		});
+		s.on('error', reject);
+	});
+}
+
+async function ctlOk(req) {
+	const r = await ctl(req);
+	assert.equal(r.ok, true, `${JSON.stringify(req)}: ${JSON.stringify(r)}`);
+	return r;
+}
+
+/* An HTTP request to lokerd with exactly the headers given. */
+function request(method, p, headers = {}, body = null) {
+	return new Promise((resolve, reject) => {
+		const u = new URL(p, URL_);
+		const req = http.request({
+			host: u.hostname, port: u.port, path: u.pathname, method,
+			headers: { Host: HOST, ...headers },
+			setHost: false,
+		}, (res) => {
+			let data = '';
+			res.setEncoding('utf8');
+			res.on('data', (d) => { data += d; });
+			res.on('end', () => resolve({ status: res.statusCode,
+				headers: res.headers, body: data }));
+		});
+		req.on('error', reject);
+		if (body !== null)
+			req.write(body);
+		req.end();
+	});
+}
+
+function sim(body) {
+	return request('POST', '/api/sim', { 'Content-Type': 'application/json' },
+		JSON.stringify(body));
+}
+
+/* Adds a hold and, with locker, loads it as the service would. */
+async function holdAdd(h, load = false) {
+	await ctlOk({ cmd: 'hold-add', ...h });
+	if (!load)
+		return 0;
+	const r = await ctlOk({ cmd: 'load', hold: h.id, locker: 0 });
+	const n = r.unlocked[0];
+	await ctlOk({ cmd: 'sim-door', locker: n, open: true });
+	await ctlOk({ cmd: 'sim-door', locker: n, open: false });
+	return n;
+}
+
+async function screenName() {
+	return (await ctlOk({ cmd: 'status' })).screen.name;
+}
+
+async function events(type) {
+	const r = await ctlOk({ cmd: 'events', limit: 1000 });
+	return r.events.filter((e) => e.type === type);
+}
+
+/* ---- the page ---- */
+
+const screen = (name) => `main[data-screen="${name}"]`;
+const door = (n, state) => `main [data-locker="${n}"][data-door="${state}"]`;
+
+async function waitScreen(name, timeout = 10000) {
+	await page.waitForSelector(screen(name), { timeout });
+}
+
+async function title() {
+	return (await page.textContent('main h1')).trim();
+}
+
+/*
+ * Sends a sim action and waits until selector matches in the page; notes
+ * the time from just before the request to the DOM change the browser saw
+ * (its wall clock: performance.timeOrigin + performance.now()).
+ */
+async function simWait(body, selector, label) {
+	const already = await page.evaluate((sel) => {
+		if (document.querySelector(sel))
+			return true;
+		window.__seen = new Promise((resolve) => {
+			const mo = new MutationObserver(() => {
+				if (document.querySelector(sel)) {
+					mo.disconnect();
+					resolve(performance.timeOrigin + performance.now());
+				}
+			});
+			mo.observe(document.documentElement,
+				{ subtree: true, childList: true, attributes: true });
+		});
+		return false;
+	}, selector);
+	assert.equal(already, false, `${selector} matched before ${label}`);
+	const t0 = Date.now();
+	const r = await sim(body);
+	assert.equal(r.status, 200, `sim ${JSON.stringify(body)}: ${r.body}`);
+	const seen = await Promise.race([
+		page.evaluate(() => window.__seen),
+		new Promise((_, reject) => setTimeout(() => reject(new Error(
+			`${label}: ${selector} never matched`)), 10000)),
+	]);
+	latencies.push([label, seen - t0]);
+	return JSON.parse(r.body);
+}
+
+async function shot(name) {
+	shotNo++;
+	const file = path.join(OUT, `${String(shotNo).padStart(2, '0')}-${name}.png`);
+	await page.screenshot({ path: file });
+}
+
+/* Every control on screen is at least 48 x 48 CSS pixels. */
+async function assertTouchTargets() {
+	const small = await page.$$eval('header button, main button, main input',
+		(els) => els.filter((e) => e.offsetParent !== null).map((e) => {
+			const r = e.getBoundingClientRect();
+			return { what: e.textContent.trim() || e.id || e.outerHTML.slice(0, 60),
+				w: Math.round(r.width), h: Math.round(r.height) };
+		}).filter((x) => x.w < 48 || x.h < 48));
+	assert.deepEqual(small, [], 'touch targets under 48 px');
+}
+
+/* The screen reader hears each new screen's heading. */
+async function assertAnnounced() {
+	const t = await title();
+	await page.waitForFunction((want) =>
+		document.getElementById('announce').textContent === want, t,
+	{ timeout: 5000 });
+}
+
+async function typeKeys(digits) {
+	for (const d of digits)
+		await page.click(`main [data-key="${d}"]`);
+}
+
+before(async () => {
+	/*
+	 * CI runs as root with no display: headless, and without Chromium's
+	 * sandbox, which refuses to start as root (the sandbox needs an
+	 * unprivileged user to drop to). As any other user it stays on.
+	 */
+	const args = ['--headless=new', '--autoplay-policy=no-user-gesture-required'];
+	if (process.getuid && process.getuid() === 0)
+		args.push('--no-sandbox');
+	browser = await chromium.launch({
+		executablePath: process.env.CHROMIUM, headless: false, args,
+		timeout: 30000,
+	});
+	const context = await browser.newContext({
+		viewport: { width: 1280, height: 800 }, locale: 'id-ID',
+	});
+	page = await context.newPage();
+	/* Generous: CI runs this beside the other tests on two cores. */
+	page.setDefaultTimeout(10000);
+	page.on('console', (m) => {
+		if (m.type() === 'error' || m.type() === 'warning')
+			problems.push(`console ${m.type()}: ${m.text()}`);
+	});
+	page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+
+	/* The library's side, as sync would bring it. */
+	await ctlOk({ cmd: 'staff-add', credential: STAFF, pin: '2468', role: 'staff' });
+	const siti = { credentials: [PATRON], name: 'Siti' };
+	await holdAdd({ id: 'H-1001', ...siti, size: 'small',
+		items: [{ barcode: 'B0001', title: 'Laskar Pelangi' },
+			{ barcode: 'B0002', title: 'Bumi Manusia' }] }, true);
+	await holdAdd({ id: 'H-1003', ...siti, size: 'medium',
+		items: [{ barcode: 'B0004', title: 'Cantik Itu Luka' }] }, true);
+	await holdAdd({ id: 'H-1002', credentials: ['card:M0002'], name: 'Budi',
+		code: '482913', size: 'small',
+		items: [{ barcode: 'B0003', title: 'Ronggeng Dukuh Paruk' }] }, true);
+	await holdAdd({ id: 'H-2001', credentials: ['card:M0003'], pin: '1234',
+		name: 'Ani', size: 'small',
+		items: [{ barcode: 'B2001', title: 'Negeri 5 Menara' }] }, true);
+	await holdAdd({ id: 'H-2002', credentials: ['card:M0005'], pin: '1111',
+		size: 'small', items: [{ barcode: 'B2002', title: 'Sang Pemimpi' }] }, true);
+	await holdAdd({ id: 'H-4001', credentials: ['card:M0006'], size: 'small',
+		items: [{ barcode: 'B4001', title: 'Gadis Kretek' }] }, true);
+	/* Expires at once: the staff test takes it out again. */
+	await holdAdd({ id: 'H-5001', credentials: ['card:M0007'], size: 'small',
+		expires_in_s: 2, items: [{ barcode: 'B5001', title: 'Pulang' }] }, true);
+	await holdAdd({ id: 'H-3001', credentials: ['card:M0004'], size: 'medium',
+		items: [{ barcode: 'B3001', title: 'Perahu Kertas' }] });
+	await holdAdd({ id: 'H-3002', credentials: ['card:M0008'], size: 'medium',
+		items: [{ barcode: 'B3002', title: 'Supernova' }] });
+
+	await page.goto(URL_);
+	await waitScreen('idle');
+});
+
+after(async () => {
+	await browser?.close();
+	const ms = latencies.map(([, v]) => v).sort((a, b) => a - b);
+	if (!ms.length)
+		return;
+	const q = (p) => ms[Math.min(ms.length - 1, Math.floor(p * ms.length))];
+	const lines = [
+		`ui: sim action -> DOM update, ${ms.length} runs: ` +
+		`p50 ${q(0.5).toFixed(1)} ms, p90 ${q(0.9).toFixed(1)} ms, ` +
+		`max ${ms[ms.length - 1].toFixed(1)} ms, min ${ms[0].toFixed(1)} ms`,
+		...latencies.map(([l, v]) => `    ${v.toFixed(1).padStart(7)} ms  ${l}`),
+	];
+	fs.writeFileSync(path.join(OUT, 'latency.txt'), lines.join('\n') + '\n');
+});
+
+/* ---- the tests ---- */
+
+test('requests from other origins and hosts are refused', async () => {
+	const json = { 'Content-Type': 'application/json' };
+	const body = '{"action":"return"}';
+	let r = await request('POST', '/api/action',
+		{ ...json, Origin: 'http://evil.example' }, body);
+	assert.equal(r.status, 403, 'a foreign Origin');
+	r = await request('GET', '/api/state', { Host: `evil.example:${new URL(URL_).port}` });
+	assert.equal(r.status, 403, 'a foreign Host (DNS rebinding)');
+	r = await request('GET', '/api/state', { 'Sec-Fetch-Site': 'cross-site' });
+	assert.equal(r.status, 403, 'Sec-Fetch-Site: cross-site');
+	r = await request('POST', '/api/action',
+		{ 'Content-Type': 'text/plain', Origin: `http://${HOST}` }, body);
+	assert.equal(r.status, 415, 'a form-like POST');
+	assert.equal(await screenName(), 'idle');
+	/* The same request from our own origin works: the refusals mean something. */
+	r = await request('GET', '/api/state', { 'Sec-Fetch-Site': 'same-origin' });
+	assert.equal(r.status, 200);
+	assert.match(r.headers['content-security-policy'], /default-src 'self'/);
+
+	/* A page of another origin in the same browser cannot act either. */
+	const foreign = http.createServer((req, res) => {
+		res.writeHead(200, { 'Content-Type': 'text/html' });
+		res.end('<!doctype html><title>elsewhere</title>');
+	});
+	await new Promise((resolve) => foreign.listen(0, '127.0.0.1', resolve));
+	const other = await page.context().newPage();
+	try {
+		await other.goto(`http://127.0.0.1:${foreign.address().port}/`);
+		const tried = await other.evaluate(async (u) => {
+			const out = {};
+			try {
+				const r = await fetch(u + 'api/action', { method: 'POST',
+					headers: { 'Content-Type': 'application/json' },
+					body: '{"action":"return"}' });
+				out.cors = `status ${r.status}`;
+			} catch (e) {
+				out.cors = 'refused';
+			}
+			/* No preflight for text/plain: lokerd must refuse it itself. */
+			await fetch(u + 'api/action', { method: 'POST', mode: 'no-cors',
+				body: '{"action":"return"}' }).catch(() => {});
+			try {
+				const r = await fetch(u + 'api/state');
+				out.read = `status ${r.status}`;
+			} catch (e) {
+				out.read = 'refused';
+			}
+			return out;
+		}, URL_);
+		assert.equal(tried.cors, 'refused');
+		assert.equal(tried.read, 'refused');
+	} finally {
+		await other.close();
+		foreign.close();
+	}
+	assert.equal(await screenName(), 'idle', 'a foreign page started a return');
+});
+
+test('idle screen: Indonesian first, large targets, no patron alarm', async () => {
+	await waitScreen('idle');
+	assert.equal(await page.getAttribute('html', 'lang'), 'id');
+	assert.equal(await title(), 'Tempelkan kartu anggota');
+	assert.equal((await page.textContent('[data-action="code"]')).trim(),
+		'Masukkan kode pengambilan');
+	assert.equal((await page.textContent('[data-action="return"]')).trim(),
+		'Kembalikan buku');
+	assert.equal(await page.isVisible('#conn'), false, 'connecting shown while linked');
+	await assertTouchTargets();
+	await shot('idle');
+});
+
+test('language switch: English on request, Indonesian again at idle', async () => {
+	await page.click('#lang');
+	assert.equal(await title(), 'Tap your member card');
+	assert.equal(await page.getAttribute('html', 'lang'), 'en');
+	assert.equal((await page.textContent('#lang')).trim(), 'Bahasa Indonesia');
+	assert.equal((await page.textContent('[data-action="return"]')).trim(), 'Return books');
+	await shot('idle-en');
+	await page.click('#lang');
+	assert.equal(await title(), 'Tempelkan kartu anggota');
+
+	/* An English session ends in English, then the next person gets Indonesian. */
+	await page.click('#lang');
+	const cues = Number(await page.getAttribute('html', 'data-cue-count') || 0);
+	await simWait({ action: 'tap', credential: 'uid:0BADC0FFEE0001' },
+		screen('unknown_card'), 'unknown card tap -> unknown_card');
+	assert.equal(await title(), 'Card not recognised');
+	assert.equal(await page.getAttribute('html', 'data-cue'), 'error');
+	assert.equal(Number(await page.getAttribute('html', 'data-cue-count')), cues + 1);
+	await assertAnnounced();
+	await shot('unknown-card-en');
+	await page.click('main .btn-done');
+	await waitScreen('idle');
+	assert.equal(await title(), 'Tempelkan kartu anggota');
+	assert.equal(await page.getAttribute('html', 'lang'), 'id');
+	assert.equal(await screenName(), 'idle');
+});
+
+test('patron pickup: tap, two doors open, close, thank you, idle', async () => {
+	await waitScreen('idle');
+	await simWait({ action: 'tap', credential: PATRON }, screen('lockers_open'),
+		'patron tap -> lockers_open');
+	assert.equal(await title(), 'Loker 1 dan 7 terbuka — silakan ambil buku Anda');
+	assert.equal((await page.textContent('main .hello')).trim(), 'Halo, Siti!');
+	assert.equal(await page.getAttribute('html', 'data-cue'), 'success');
+	/* The picture points out exactly her two doors. */
+	const lit = await page.$$eval('main .door-lit', (els) =>
+		els.map((e) => Number(e.dataset.locker)));
+	assert.deepEqual(lit, [1, 7]);
+	assert.equal(await page.$$eval('main .bank .door', (els) => els.length), 12);
+	await assertAnnounced();
+	await assertTouchTargets();
+	await shot('lockers-open');
+
+	await simWait({ action: 'door', locker: 1, open: true }, door(1, 'open'),
+		'door 1 opened -> picture');
+	assert.equal((await page.textContent('main [data-locker="1"] .door-status')).trim(),
+		'Terbuka');
+	await simWait({ action: 'door', locker: 7, open: true }, door(7, 'open'),
+		'door 7 opened -> picture');
+	await shot('lockers-open-doors-open');
+	await simWait({ action: 'door', locker: 1, open: false }, door(1, 'closed'),
+		'door 1 closed -> picture');
+	/* Door 7 stays open past left_open_s (5 s): lokerd asks to close it. */
+	await waitScreen('close_door', 15000);
+	assert.equal(await title(), 'Mohon tutup pintu loker 7');
+	await shot('close-door');
+	await simWait({ action: 'door', locker: 7, open: false }, screen('thank_you'),
+		'door 7 closed -> thank_you');
+	assert.equal(await title(), 'Terima kasih');
+	assert.match(await page.textContent('main .lead'),
+		/Anda telah mengambil buku dari loker 1 dan 7\./);
+	await shot('thank-you');
+	const picked = (await events('hold_picked_up')).map((e) => e.payload.hold_id).sort();
+	assert.deepEqual(picked, ['H-1001', 'H-1003']);
+	/* lokerd ends the finished session by itself after 8 s. */
+	await waitScreen('idle', 15000);
+});
+
+test('pickup code: the keypad sends the code, the locker opens', async () => {
+	await page.click('[data-action="code"]');
+	await waitScreen('code');
+	assert.equal(await title(), 'Masukkan kode pengambilan');
+	assert.equal(await page.isDisabled('main [data-key="ok"]'), true,
+		'OK before four digits');
+	await typeKeys('4829137');
+	await page.click('main [data-key="delete"]');
+	assert.equal((await page.textContent('main .entry-text')).trim(), '482913');
+	assert.equal(await screenName(), 'idle', 'lokerd heard the code before OK');
+	await assertTouchTargets();
+	await shot('pickup-code');
+	await page.click('main [data-key="ok"]');
+	await waitScreen('lockers_open');
+	assert.equal(await title(), 'Loker 2 terbuka — silakan ambil buku Anda');
+	assert.equal((await page.textContent('main .hello')).trim(), 'Halo, Budi!');
+	await simWait({ action: 'door', locker: 2, open: true }, door(2, 'open'),
+		'door 2 opened -> picture');
+	await simWait({ action: 'door', locker: 2, open: false }, screen('thank_you'),
+		'door 2 closed -> thank_you');
+	assert.match(await page.textContent('main .lead'), /dari loker 2\./);
+	await page.click('main .btn-done');
+	await waitScreen('idle');
+	assert.equal(await screenName(), 'idle');
+	assert.equal((await events('hold_picked_up')).filter((e) =>
+		e.payload.hold_id === 'H-1002').length, 1);
+});
+
+test('wrong PIN: attempts left are shown, the right PIN opens', async () => {
+	await simWait({ action: 'tap', credential: 'card:M0003' }, screen('pin'),
+		'PIN card tap -> pin');
+	assert.equal(await title(), 'Masukkan PIN Anda');
+	await typeKeys('0000');
+	assert.equal((await page.textContent('main .entry-text')).trim(), '●●●●',
+		'the PIN is masked');
+	await shot('pin');
+	await page.click('main [data-key="ok"]');
+	await waitScreen('wrong_pin');
+	assert.equal(await title(), 'PIN salah, sisa 2 kali percobaan');
+	assert.equal(await page.getAttribute('html', 'data-cue'), 'error');
+	assert.equal((await page.textContent('main .entry-text')).trim(), '',
+		'the keypad starts empty again');
+	await assertAnnounced();
+	await shot('wrong-pin');
+	/* A keyboard works on the keypad too. */
+	await page.keyboard.type('1234');
+	await page.keyboard.press('Enter');
+	await waitScreen('lockers_open');
+	assert.equal(await title(), 'Loker 3 terbuka — silakan ambil buku Anda');
+	await simWait({ action: 'door', locker: 3, open: true }, door(3, 'open'),
+		'door 3 opened -> picture');
+	await simWait({ action: 'door', locker: 3, open: false }, screen('thank_you'),
+		'door 3 closed -> thank_you');
+	await page.click('main .btn-done');
+	await waitScreen('idle');
+});
+
+test('patron errors: no books, unreadable card, locked out, locker fault', async () => {
+	/* H-3001 is routed here but not loaded yet. */
+	await simWait({ action: 'tap', credential: 'card:M0004' }, screen('no_holds'),
+		'tap -> no_holds');
+	assert.equal(await title(), 'Belum ada buku yang siap diambil');
+	await assertTouchTargets();
+	await shot('no-holds');
+	await page.click('main .btn-done');
+	await waitScreen('idle');
+
+	await simWait({ action: 'tap', credential: 'uid:XYZ' }, screen('bad_credential'),
+		'tap -> bad_credential');
+	assert.equal(await title(), 'Kartu atau kode tidak terbaca');
+	await shot('bad-credential');
+	await page.click('main .btn-done');
+	await waitScreen('idle');
+
+	await simWait({ action: 'tap', credential: 'card:M0005' }, screen('pin'),
+		'tap -> pin');
+	for (const left of [2, 1]) {
+		await page.keyboard.type('9999');
+		await page.keyboard.press('Enter');
+		await page.waitForFunction((want) =>
+			document.querySelector('main h1')?.textContent === want,
+		`PIN salah, sisa ${left} kali percobaan`);
+	}
+	await page.keyboard.type('9999');
+	await page.keyboard.press('Enter');
+	await waitScreen('locked_out');
+	assert.equal(await title(), 'Terlalu banyak percobaan');
+	await shot('locked-out');
+	await page.click('main .btn-done');
+	await waitScreen('idle');
+
+	/* H-4001's locker is out of use: the patron is told where to go. */
+	const n = (await ctlOk({ cmd: 'status' })).lockers.find((l) => l.hold === 'H-4001').number;
+	await ctlOk({ cmd: 'disable', locker: n });
+	await simWait({ action: 'tap', credential: 'card:M0006' }, screen('locker_fault'),
+		'tap -> locker_fault');
+	assert.equal(await title(), `Loker ${n} tidak dapat dibuka`);
+	assert.match(await page.textContent('main .lead'), /meja layanan/);
+	await shot('locker-fault');
+	await page.click('main .btn-done');
+	await waitScreen('idle');
+	await ctlOk({ cmd: 'enable', locker: n });
+});
+
+test('return: identify, the return compartment opens, then full', async () => {
+	for (const n of [11, 12]) {
+		await page.click('[data-action="return"]');
+		await waitScreen('return_identify');
+		assert.equal(await title(), 'Tempelkan kartu anggota untuk mengembalikan buku');
+		if (n === 11)
+			await shot('return-identify');
+		await simWait({ action: 'tap', credential: PATRON }, screen('return_open'),
+			'tap -> return_open');
+		assert.equal(await title(),
+			`Loker ${n} terbuka — masukkan buku yang dikembalikan`);
+		assert.deepEqual(await page.$$eval('main .door-lit', (els) =>
+			els.map((e) => Number(e.dataset.locker))), [n]);
+		if (n === 11)
+			await shot('return-open');
+		await simWait({ action: 'door', locker: n, open: true }, door(n, 'open'),
+			`return door ${n} opened -> picture`);
+		await simWait({ action: 'door', locker: n, open: false }, screen('thank_you'),
+			`return door ${n} closed -> thank_you`);
+		assert.match(await page.textContent('main .lead'), /sudah kami terima/);
+		if (n === 11)
+			await shot('return-thank-you');
+		await page.click('main .btn-done');
+		await waitScreen('idle');
+	}
+	assert.deepEqual((await events('return_deposited')).map((e) => e.payload.locker), [11, 12]);
+	await page.click('[data-action="return"]');
+	await waitScreen('return_identify');
+	await sim({ action: 'tap', credential: PATRON });
+	await waitScreen('return_full');
+	assert.equal(await title(), 'Tempat pengembalian sedang penuh');
+	await shot('return-full');
+	await page.click('main .btn-done');
+	await waitScreen('idle');
+});
+
+test('staff: card and PIN, load from the list and by scan, take out expired, doors', async () => {
+	await simWait({ action: 'tap', credential: STAFF }, screen('staff_pin'),
+		'staff tap -> staff_pin');
+	assert.equal(await title(), 'Masukkan PIN petugas');
+	await typeKeys('2468');
+	await page.click('main [data-key="ok"]');
+	await waitScreen('staff_menu');
+	assert.equal(await title(), 'Menu petugas');
+	const row = 'main tr[data-hold="H-3001"]';
+	assert.match(await page.textContent(row), /Perahu Kertas/);
+	assert.match(await page.textContent(row), /Menunggu dimuat/);
+	await assertTouchTargets();
+	await shot('staff-menu');
+
+	/* Load H-3001 from the list. */
+	await page.click(`${row} [data-do="load"]`);
+	await page.waitForFunction(() => /terbuka — masukkan buku pesanan H-3001/
+		.test(document.getElementById('staff-message')?.textContent));
+	let st = await ctlOk({ cmd: 'status' });
+	const n1 = st.lockers.find((l) => l.purpose === 'load').number;
+	assert.equal((await page.textContent('#staff-message')).trim(),
+		`Loker ${n1} terbuka — masukkan buku pesanan H-3001, lalu tutup pintunya.`);
+	await simWait({ action: 'door', locker: n1, open: true }, door(n1, 'open'),
+		'staff load door opened -> grid');
+	await shot('staff-load-open');
+	await simWait({ action: 'door', locker: n1, open: false },
+		'main tr[data-hold="H-3001"][data-state="loaded"]', 'staff load door closed -> list');
+	assert.equal((await page.textContent('#staff-message')).trim(),
+		`Pesanan H-3001 sudah dimuat di loker ${n1}.`);
+	const loaded = (await events('hold_loaded')).find((e) => e.payload.hold_id === 'H-3001');
+	assert.ok(loaded.payload.actor.startsWith('staff:'), 'loaded as the staff member');
+
+	/* Load H-3002 by its book's barcode, as a scanner types it. */
+	await page.fill('#scan', 'B3002');
+	await page.press('#scan', 'Enter');
+	await page.waitForFunction(() => /pesanan H-3002/
+		.test(document.getElementById('staff-message')?.textContent));
+	st = await ctlOk({ cmd: 'status' });
+	const n2 = st.lockers.find((l) => l.purpose === 'load').number;
+	await simWait({ action: 'door', locker: n2, open: true }, door(n2, 'open'),
+		'scan load door opened -> grid');
+	await simWait({ action: 'door', locker: n2, open: false },
+		'main tr[data-hold="H-3002"][data-state="loaded"]', 'scan load door closed -> list');
+	/* An unknown barcode is refused with a reason. */
+	await page.fill('#scan', 'NOPE-1');
+	await page.press('#scan', 'Enter');
+	await page.waitForSelector('#staff-message.staff-error');
+	assert.equal((await page.textContent('#staff-message')).trim(),
+		'Tidak ada pesanan menunggu dengan kode itu.');
+
+	/* H-5001 expired long ago: take it out. */
+	await page.waitForSelector('main [data-do="unload-expired"]');
+	assert.equal((await page.textContent('main [data-do="unload-expired"]')).trim(),
+		'Keluarkan semua yang kedaluwarsa (1)');
+	const n3 = st.lockers.find((l) => l.hold === 'H-5001').number;
+	await page.click('main [data-do="unload-expired"]');
+	await page.waitForFunction(() => /keluarkan buku pesanan H-5001/
+		.test(document.getElementById('staff-message')?.textContent));
+	await shot('staff-unload-expired');
+	await simWait({ action: 'door', locker: n3, open: true }, door(n3, 'open'),
+		'unload door opened -> grid');
+	await simWait({ action: 'door', locker: n3, open: false }, door(n3, 'closed'),
+		'unload door closed -> grid');
+	assert.equal((await events('hold_unloaded')).filter((e) =>
+		e.payload.hold_id === 'H-5001').length, 1);
+	assert.equal(await page.isVisible('main tr[data-hold="H-5001"]'), false);
+
+	/* Disable and enable locker 6, then open locker 10 again and again. */
+	await page.click('main .bank [data-locker="6"]');
+	await page.click('main .locker-panel [data-do="disable"]');
+	await page.waitForSelector('main .bank [data-locker="6"].door-disabled');
+	assert.equal((await page.textContent('#staff-message')).trim(), 'Loker 6 dinonaktifkan.');
+	assert.equal((await ctlOk({ cmd: 'status' })).lockers[5].disabled, true);
+	await shot('staff-locker-disabled');
+	await page.click('main .locker-panel [data-do="enable"]');
+	await page.waitForSelector('main .bank [data-locker="6"]:not(.door-disabled)');
+	assert.equal((await ctlOk({ cmd: 'status' })).lockers[5].disabled, false);
+
+	await page.click('main .bank [data-locker="10"]');
+	for (let i = 0; i < 10; i++) {
+		await page.click('main .locker-panel [data-do="open"]');
+		await page.waitForSelector('main .bank [data-locker="10"][data-state="unlocking"]');
+		await simWait({ action: 'door', locker: 10, open: true }, door(10, 'open'),
+			'maintenance door opened -> grid');
+		await simWait({ action: 'door', locker: 10, open: false }, door(10, 'closed'),
+			'maintenance door closed -> grid');
+	}
+	assert.equal((await page.textContent('#staff-message')).trim(),
+		'Loker 10 terbuka untuk perawatan.');
+
+	await page.click('main [data-do="logout"]');
+	await waitScreen('idle');
+	assert.equal(await screenName(), 'idle');
+});
+
+test('idle time-out: an untouched screen ends the session, back in Indonesian', async () => {
+	const timeout_s = JSON.parse((await request('GET', '/api/state')).body).idle_timeout_s;
+	assert.equal(timeout_s, 10);
+
+	/* lokerd's own staff-PIN session lasts 60 s: only the screen ends it here. */
+	await simWait({ action: 'tap', credential: STAFF }, screen('staff_pin'),
+		'staff tap -> staff_pin');
+	await page.click('#lang');
+	await typeKeys('24');
+	const t0 = Date.now();
+	assert.equal(await screenName(), 'staff_pin');
+	await waitScreen('idle', (timeout_s + 5) * 1000);
+	const waited = (Date.now() - t0) / 1000;
+	assert.ok(waited > timeout_s - 1.5, `back to idle after ${waited} s, before the time-out`);
+	assert.equal(await title(), 'Tempelkan kartu anggota');
+	assert.equal(await page.getAttribute('html', 'lang'), 'id');
+	assert.equal(await screenName(), 'idle', 'lokerd\'s session was not ended');
+
+	/* The app's own code keypad times out too, and forgets the digits. */
+	await page.click('[data-action="code"]');
+	await page.click('#lang');
+	await typeKeys('123');
+	await waitScreen('idle', (timeout_s + 5) * 1000);
+	assert.equal(await page.getAttribute('html', 'lang'), 'id');
+	await page.click('[data-action="code"]');
+	assert.equal((await page.textContent('main .entry-text')).trim(), '');
+	await page.click('main .btn-cancel');
+	await waitScreen('idle');
+});
+
+test('the simulator panel drives the kiosk', async () => {
+	const simPage = await page.context().newPage();
+	try {
+		await simPage.goto(URL_ + 'sim');
+		await simPage.waitForSelector('[data-testid="sim-screen"]:text("idle")');
+		assert.equal(await simPage.$$eval('.sim-door', (els) => els.length), 12);
+		await simPage.screenshot({ path: path.join(OUT,
+			`${String(++shotNo).padStart(2, '0')}-sim.png`) });
+		await simPage.click('[data-card="card:STAFF-01"]');
+		await waitScreen('staff_pin');
+		await simPage.waitForSelector('[data-testid="sim-screen"]:text("staff_pin")');
+	} finally {
+		await simPage.close();
+	}
+	await page.click('main .btn-cancel');
+	await waitScreen('idle');
+});
+
+test('no errors, warnings or CSP violations in the page', () => {
+	assert.deepEqual(problems, []);
+});

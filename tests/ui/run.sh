@@ -1,0 +1,103 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# The touchscreen app (ui/) in Debian's Chromium, driven by playwright-core,
+# against a real lokerd on simulated hardware: every patron and staff flow,
+# screenshots of each screen, and the time from a simulated card or door to
+# the browser's DOM.
+#
+#   tests/ui/run.sh [BUILD_DIR]      (CTest sets BIN to the build's bin/)
+#
+# Exits 77 (CTest: skipped) when chromium, node or npm is missing, or when
+# playwright-core cannot be installed from the npm registry.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+BIN=${BIN:-${1:-$top/build}/bin}
+build=$(cd "$BIN/.." && pwd)
+CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+OUT=${UI_OUT:-$build/ui-screenshots}
+node_dir=$build/ui-node
+
+skip() {
+	{
+		echo
+		echo "########################################################"
+		echo "# UI TESTS SKIPPED: $*"
+		echo "# Install Debian's chromium, nodejs and npm (tools/bootstrap)"
+		echo "# and let npm reach registry.npmjs.org to run them."
+		echo "########################################################"
+	} >&2
+	exit 77
+}
+
+[ -x "$BIN/lokerd" ] || { echo "ui: no lokerd in $BIN" >&2; exit 1; }
+[ -x "$CHROMIUM" ] || skip "no Chromium at $CHROMIUM"
+command -v node >/dev/null || skip "node is not installed"
+command -v npm >/dev/null || skip "npm is not installed"
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+[ "$node_major" -ge 18 ] || skip "node $(node --version) is older than 18 (node:test)"
+
+# playwright-core only, as pinned in package-lock.json, into the build
+# tree (never a browser download: Debian's Chromium is the browser). A
+# matching install is reused, so runs after the first need no network.
+lock_sum=$(sha256sum "$here/package-lock.json" | cut -d' ' -f1)
+if [ "$(cat "$node_dir/.lock-sum" 2>/dev/null)" != "$lock_sum" ]; then
+	mkdir -p "$node_dir"
+	cp "$here/package.json" "$here/package-lock.json" "$node_dir/"
+	echo "ui: npm ci (playwright-core) in $node_dir"
+	if ! (cd "$node_dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 \
+		npm ci --no-audit --no-fund --loglevel=error >npm.log 2>&1); then
+		tail -n 15 "$node_dir/npm.log" >&2
+		skip "npm ci failed (is the npm registry reachable?); log: $node_dir/npm.log"
+	fi
+	echo "$lock_sum" >"$node_dir/.lock-sum"
+fi
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/lokerbuku-ui.XXXXXX")
+# shellcheck source=tools/lib/kiosk.sh
+. "$top/tools/lib/kiosk.sh"
+cleanup() {
+	kiosk_stop >/dev/null 2>&1 || true
+	if [ "${KEEP_WORK:-0}" = 1 ]; then
+		echo "ui: kept $WORK"
+	else
+		rm -rf "$WORK"
+	fi
+}
+trap cleanup EXIT
+
+# The screen's time-out at its shortest (10 s) for the time-out test;
+# patron sessions (60 s) outlast it, so the screen's own cancel is what
+# ends them there. Doors left open alarm after 5 s: the close-door screen.
+kiosk_write_config "$WORK" "
+[webui]
+listen = 127.0.0.1:0
+ui_dir = $top/ui
+idle_timeout_s = 10
+
+[doors]
+left_open_s = 5"
+kiosk_start "$WORK"
+export LOKERBUKU_SOCKET=$WORK/control.sock
+url=$("$BIN/lokerctl" --json status | jq -r .webui.url)
+[[ $url == http://127.0.0.1:* ]] || { echo "ui: no web UI url: $url" >&2; exit 1; }
+
+rm -rf "$OUT"
+mkdir -p "$OUT"
+echo "ui: lokerd at $url, Chromium $("$CHROMIUM" --version 2>/dev/null | tr -s ' ' | cut -d' ' -f2 || true), node $(node --version)"
+rc=0
+LOKERBUKU_URL=$url LOKERBUKU_SOCKET=$WORK/control.sock CHROMIUM=$CHROMIUM \
+	UI_OUT=$OUT PLAYWRIGHT_CORE=$node_dir/node_modules/playwright-core/index.mjs \
+	node --test --test-reporter=spec "$here/kiosk.test.mjs" || rc=$?
+
+echo
+[ -s "$OUT/latency.txt" ] && cat "$OUT/latency.txt"
+echo "ui: screenshots in $OUT:"
+ls "$OUT" | grep '\.png$' | sed 's/^/    /'
+if [ $rc -ne 0 ]; then
+	echo "--- last lines of lokerd's log:" >&2
+	tail -n 30 "$WORK/lokerd.log" >&2
+fi
+kiosk_stop || { echo "ui: lokerd did not stop cleanly" >&2; rc=1; }
+exit $rc
