@@ -50,11 +50,14 @@ function door(l, lit, staff, opts) {
 			tags.push(t(`fault.${l.fault}`));
 		if (l.disabled)
 			tags.push(t('locker.disabled'));
-		if (l.kind === 'return')
-			tags.push(t('kind.return'));
-		tags.push(l.hold ? t('staff.hold_in', { id: l.hold }) :
-			t(l.occupied ? 'locker.occupied' : 'locker.empty'));
-		words.push(...tags);
+		if (l.hold)
+			tags.push(l.hold);
+		else if (l.occupied)
+			tags.push(t('locker.occupied'));
+		words.push(l.kind === 'return' ? t('kind.return') : '',
+			...tags.filter((x) => x !== l.hold),
+			l.hold ? t('staff.hold_in', { id: l.hold }) :
+				l.occupied ? '' : t('locker.empty'));
 	}
 	const cls = [
 		'door', `size-${l.size}`, `door-${status}`,
@@ -68,15 +71,16 @@ function door(l, lit, staff, opts) {
 	const body = [
 		h('span', { class: 'door-number', 'aria-hidden': 'true' },
 			String(l.number)),
-		(lit || staff) && h('span', { class: 'door-status',
-			'aria-hidden': 'true' }, t(`door.${status}`)),
-		staff && tags.length && h('span', { class: 'door-tags',
+		(lit || (staff && status !== 'closed')) && h('span', {
+			class: 'door-status', 'aria-hidden': 'true' },
+		t(`door.${status}`)),
+		staff && tags.length > 0 && h('span', { class: 'door-tags',
 			'aria-hidden': 'true' }, tags.join(' · ')),
 	];
 	if (staff)
 		return h('button', {
 			type: 'button', class: cls, dataset: data,
-			'aria-label': words.join(', '),
+			'aria-label': words.filter(Boolean).join(', '),
 			'aria-pressed': opts.selected === l.number ? 'true' : 'false',
 			onclick: () => opts.onSelect?.(l.number),
 		}, body);

@@ -36,11 +36,12 @@ function holdRow(hold, ctx) {
 	const titles = (hold.items || []).map((i) => i.title || i.barcode);
 
 	return h('tr', { dataset: { hold: hold.id, state: hold.state } },
-		h('th', { scope: 'row' }, hold.id),
+		h('th', { scope: 'row' }, hold.id,
+			h('span', { class: 'sub' }, t(`size.${hold.size}`))),
 		h('td', { class: 'titles' }, titles.join(', ')),
-		h('td', null, t(`size.${hold.size}`)),
-		h('td', null, t(`hold.${hold.state}`)),
-		h('td', null, hold.locker ? String(hold.locker) : '—'),
+		h('td', { class: 'hold-state' }, t(`hold.${hold.state}`),
+			hold.locker ? h('span', { class: 'sub' },
+				t('locker.label', { n: hold.locker })) : null),
 		h('td', null, h('button', {
 			type: 'button', class: 'btn btn-small ' +
 				(pending ? 'btn-primary' : 'btn-secondary'),
@@ -97,7 +98,8 @@ export function staffMenu(ctx, s) {
 		wide: true,
 		body: [
 			h('div', { class: 'staff-bar' },
-				h('span', { class: ['server', s.online === false && 'server-off'] },
+				h('span', { class: ['server', s.online === false && 'server-off',
+					s.online === null && 'server-none'] },
 					t(server)),
 				h('button', {
 					type: 'button', class: 'btn btn-secondary btn-small',
@@ -135,8 +137,8 @@ export function staffMenu(ctx, s) {
 					holds.length ? h('div', { class: 'table-wrap' },
 						h('table', { class: 'holds' },
 							h('thead', null, h('tr', null,
-								['id', 'items', 'size', 'state',
-									'locker', 'action'].map((c) =>
+								['id', 'items', 'state', 'action']
+									.map((c) =>
 									h('th', { scope: 'col' },
 										t(`staff.col.${c}`))))),
 							h('tbody', null,
