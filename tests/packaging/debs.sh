@@ -32,7 +32,9 @@ for f in ./usr/sbin/lokerd ./usr/bin/lokerctl \
 	./usr/lib/systemd/system/lokerd.service \
 	./usr/lib/sysusers.d/lokerbuku.conf \
 	./usr/lib/udev/rules.d/60-lokerbuku.rules \
-	./etc/lokerbuku/lokerd.conf ./usr/share/doc/lokerbuku/configuration.md; do
+	./etc/lokerbuku/lokerd.conf ./usr/share/doc/lokerbuku/configuration.md \
+	./usr/share/man/man8/lokerd.8 ./usr/share/man/man8/lokerctl.8 \
+	./usr/share/man/man5/lokerd.conf.5; do
 	grep -qxF "$f" <<<"$files" || fail "$f is not in the package"
 done
 grep -qx "./usr/bin/lokerhub" <<<"$files" && fail "lokerhub, a test server, is in the package"
@@ -51,6 +53,13 @@ grep -q systemd-sysusers "$ctl/postinst" || fail "postinst makes no user"
 depends=$(dpkg-deb -f "$deb" Depends)
 for lib in libnfc6 libgpiod libsqlite3-0 libcurl4 libmicrohttpd12 libsystemd0; do
 	grep -q "$lib" <<<"$depends" || fail "Depends lacks $lib: $depends"
+done
+
+# The man pages format without a warning.
+dpkg-deb -x "$deb" "$ctl/root"
+for page in "$ctl"/root/usr/share/man/man*/*; do
+	warnings=$(LC_ALL=C.UTF-8 groff -man -Tutf8 -ww -z "$page" 2>&1)
+	[ -z "$warnings" ] || fail "$(basename "$page"): $warnings"
 done
 
 # The packaged configuration stops lokerd until the kiosk is set up.
