@@ -280,14 +280,21 @@ function onState(s) {
 function onLink(up) {
 	const el = document.getElementById('conn');
 
-	app.linked = up;
-	clearTimeout(app.linkTimer);
 	if (up) {
+		app.linked = true;
+		clearTimeout(app.linkTimer);
+		app.linkTimer = 0;
 		el.hidden = true;
 		return;
 	}
-	app.linkTimer = setTimeout(() => { el.hidden = false; },
-		LINK_DOWN_GRACE_MS);
+	/* Down already: every failed retry must not restart the grace time. */
+	if (!app.linked && (app.linkTimer || !el.hidden))
+		return;
+	app.linked = false;
+	app.linkTimer = setTimeout(() => {
+		app.linkTimer = 0;
+		el.hidden = false;
+	}, LINK_DOWN_GRACE_MS);
 }
 
 /*

@@ -670,6 +670,82 @@ test('the simulator panel drives the kiosk', async () => {
 	await waitScreen('idle');
 });
 
+test('states lokerd seldom shows: offline, out of service, no PIN set, stream down', async () => {
+	/*
+	 * A page whose event stream is this test's, built from lokerd's own
+	 * state: what the app does with states the simulated kiosk cannot
+	 * easily reach. Each fulfilled stream ends after one state, and the
+	 * browser comes back for the next after retry: 200 ms.
+	 */
+	const real = JSON.parse((await request('GET', '/api/state')).body);
+	let next = null;	/* the state the stream gives, or null: refused */
+	const fixture = await page.context().newPage();
+	const errors = [];
+	fixture.on('pageerror', (e) => errors.push(e.message));
+	await fixture.route('**/api/events', (route) => next ?
+		route.fulfill({ status: 200, contentType: 'text/event-stream',
+			body: `retry: 200\nevent: state\ndata: ${JSON.stringify(next)}\n\n` }) :
+		route.abort());
+	await fixture.route('**/api/state', (route) => route.fulfill({
+		status: 200, contentType: 'application/json',
+		body: JSON.stringify(next ?? real) }));
+	const show = async (state, name) => {
+		next = state;
+		await fixture.waitForSelector(`main[data-screen="${name}"]`,
+			{ timeout: 10000 });
+	};
+	try {
+		await fixture.goto(URL_);
+		/* Nothing yet: the app says it is connecting, nothing else. */
+		await fixture.waitForSelector('main[data-screen="connecting"]');
+		assert.equal((await fixture.textContent('main h1')).trim(),
+			'Menghubungkan ke sistem loker…');
+
+		/* The library's server is unreachable: a pickup says nothing of it. */
+		const offline = { ...real, online: false, screen: { name: 'lockers_open',
+			lockers: [4], attempts_left: 0, patron_name: 'Dewi' } };
+		await show(offline, 'lockers_open');
+		assert.equal((await fixture.textContent('main h1')).trim(),
+			'Loker 4 terbuka — silakan ambil buku Anda');
+		const text = await fixture.textContent('body');
+		assert.doesNotMatch(text, /server|terhubung|offline|luring/i);
+		await fixture.screenshot({ path: path.join(OUT,
+			`${String(++shotNo).padStart(2, '0')}-offline-pickup.png`) });
+
+		await show({ ...real, screen: { name: 'pin_not_set', lockers: [],
+			attempts_left: 0, patron_name: '' } }, 'pin_not_set');
+		assert.equal((await fixture.textContent('main h1')).trim(), 'PIN belum diatur');
+		await fixture.screenshot({ path: path.join(OUT,
+			`${String(++shotNo).padStart(2, '0')}-pin-not-set.png`) });
+
+		await show({ ...real, in_service: false }, 'out_of_service');
+		assert.equal((await fixture.textContent('main h1')).trim(),
+			'Loker sedang tidak dapat digunakan');
+
+		/* Staff see that the server is away, and that nothing is lost. */
+		await show({ ...real, online: false, screen: { name: 'staff_menu',
+			lockers: [], attempts_left: 0, patron_name: '' },
+		staff: { holds: [] } }, 'staff_menu');
+		assert.equal((await fixture.textContent('main .server')).trim(),
+			'Server perpustakaan: tidak terhubung — data dikirim nanti');
+
+		/* The stream drops: a discreet note, the screen stays. */
+		await show(real, 'idle');
+		next = null;
+		await fixture.waitForSelector('#conn:not([hidden])', { timeout: 10000 });
+		assert.equal((await fixture.textContent('#conn')).trim(), 'Menghubungkan…');
+		assert.equal(await fixture.getAttribute('main', 'data-screen'), 'idle');
+		await fixture.screenshot({ path: path.join(OUT,
+			`${String(++shotNo).padStart(2, '0')}-connecting.png`) });
+		next = real;
+		await fixture.waitForSelector('#conn[hidden]', { state: 'attached',
+			timeout: 15000 });
+	} finally {
+		await fixture.close();
+	}
+	assert.deepEqual(errors, []);
+});
+
 test('no errors, warnings or CSP violations in the page', () => {
 	assert.deepEqual(problems, []);
 });
