@@ -32,7 +32,9 @@ static void check_answer(const struct webui_request_answer *a, bool sim)
 
 	switch (a->route) {
 	case WEBUI_REQUEST_ROUTE_FILE:
-		if (a->path[0] == '/' || strstr(a->path, "..") ||
+		/* No segment may leave ui_dir or be hidden: "..", ".x". */
+		if (a->path[0] == '/' || a->path[0] == '.' ||
+		    strstr(a->path, "/.") || strstr(a->path, "//") ||
 		    !a->content_type)
 			abort();
 		break;
