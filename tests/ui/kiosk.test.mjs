@@ -248,6 +248,23 @@ after(async () => {
 
 /* ---- the tests ---- */
 
+test('Indonesian and English have the same strings and placeholders', () => {
+	const dir = new URL('../../ui/i18n/', import.meta.url);
+	const load = (l) => JSON.parse(fs.readFileSync(new URL(`${l}.json`, dir)));
+	const id = load('id'), en = load('en');
+	assert.deepEqual(Object.keys(en).sort(), Object.keys(id).sort());
+	const forms = (v) => typeof v === 'string' ? [v] : Object.values(v);
+	const holes = (v) => [...new Set(forms(v).join(' ').match(/\{\w+\}/g) || [])].sort();
+	for (const k of Object.keys(id)) {
+		for (const v of [id[k], en[k]]) {
+			assert.ok(typeof v === 'string' || typeof v.other === 'string',
+				`${k}: a string or {one, other}`);
+			assert.ok(forms(v).every((f) => f.trim() !== ''), `${k}: empty`);
+		}
+		assert.deepEqual(holes(en[k]), holes(id[k]), `${k}: placeholders differ`);
+	}
+});
+
 test('requests from other origins and hosts are refused', async () => {
 	const json = { 'Content-Type': 'application/json' };
 	const body = '{"action":"return"}';
