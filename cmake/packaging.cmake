@@ -8,14 +8,26 @@ install(FILES README.md DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT lokerbuku)
 install(DIRECTORY docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT lokerbuku
 	FILES_MATCHING PATTERN "*.md" PATTERN "*.yaml")
 
+install(DIRECTORY ui/ DESTINATION ${CMAKE_INSTALL_DATADIR}/lokerbuku/ui
+	COMPONENT kiosk-ui
+	FILES_MATCHING PATTERN "*.html" PATTERN "*.css" PATTERN "*.js"
+	PATTERN "*.json" PATTERN "*.svg" PATTERN "*.png" PATTERN "*.woff2"
+	PATTERN dist EXCLUDE)
+install(FILES ui/lokerbuku-kiosk-ui.service
+	DESTINATION lib/systemd/system COMPONENT kiosk-ui)
+install(FILES ui/dist/lokerbuku-kiosk-ui.sysusers
+	RENAME lokerbuku-kiosk-ui.conf
+	DESTINATION lib/sysusers.d COMPONENT kiosk-ui)
+install(FILES ui/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR}-kiosk-ui
+	COMPONENT kiosk-ui)
+
 set(CPACK_PACKAGE_NAME lokerbuku)
 set(CPACK_PACKAGE_VENDOR "lokerbuku")
 set(CPACK_PACKAGE_CONTACT "lokerbuku maintainers <lokerbuku@localhost>")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_GENERATOR DEB)
 set(CPACK_DEB_COMPONENT_INSTALL ON)
-# lokerbuku-kiosk-ui joins when its user and scripts are in place.
-set(CPACK_COMPONENTS_ALL lokerbuku)
+set(CPACK_COMPONENTS_ALL lokerbuku kiosk-ui)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 # The synopsis of both packages is the project's description; each
 # component's description is the text below it.
@@ -41,7 +53,11 @@ set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 
 set(CPACK_DEBIAN_KIOSK-UI_PACKAGE_NAME lokerbuku-kiosk-ui)
 set(CPACK_DEBIAN_KIOSK-UI_PACKAGE_ARCHITECTURE all)
-set(CPACK_DEBIAN_KIOSK-UI_PACKAGE_DEPENDS "lokerbuku (= ${PROJECT_VERSION}), chromium, cage")
+set(CPACK_DEBIAN_KIOSK-UI_PACKAGE_DEPENDS "lokerbuku (= ${PROJECT_VERSION}), chromium, cage, systemd (>= 247)")
+set(CPACK_DEBIAN_KIOSK-UI_PACKAGE_CONTROL_EXTRA
+	${PROJECT_SOURCE_DIR}/ui/dist/postinst
+	${PROJECT_SOURCE_DIR}/ui/dist/prerm
+	${PROJECT_SOURCE_DIR}/ui/dist/postrm)
 set(CPACK_COMPONENT_KIOSK-UI_DESCRIPTION
 "The kiosk's touchscreen, in Bahasa Indonesia and English: a web app served by
 lokerd, shown by Chromium in kiosk mode under the cage Wayland compositor.")

@@ -129,7 +129,9 @@ static enum MHD_Result reply_file(struct webui *w, struct MHD_Connection *c,
 	struct stat st;
 	int fd;
 
-	fd = openat(w->dir_fd, a->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = w->dir_fd < 0 ? -1 :
+			     openat(w->dir_fd, a->path,
+				    O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return reply_error(c, MHD_HTTP_NOT_FOUND, "no such file");
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
@@ -516,12 +518,14 @@ struct webui *webui_new(sd_event *event, const struct webui_config *c,
 	w->event = sd_event_ref(event);
 	w->ops = ops;
 	w->userdata = userdata;
+	/*
+	 * Without the app (its package not installed) the API still serves
+	 * the kiosk's state; the screen's files are 404 until it comes.
+	 */
 	w->dir_fd = open(c->ui_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (w->dir_fd < 0) {
-		err = -errno;
-		log_err("web UI: %s: %s", c->ui_dir, strerror(-err));
-		goto fail;
-	}
+	if (w->dir_fd < 0)
+		log_warning("web UI: %s: %s: no app to serve until a restart",
+			    c->ui_dir, strerror(errno));
 	err = listen_address(c, &sa, &loopback);
 	if (err < 0) {
 		log_err("web UI: %s is not a numeric address", c->address);

@@ -69,5 +69,20 @@ if "$build/bin/lokerd" --check-config -c "$conf" 2>"$ctl/err"; then
 	fail "the packaged configuration starts a kiosk that was never set up"
 fi
 echo "the packaged configuration refuses to start: $(cat "$ctl/err")"
+
+# The screen's package: the app where lokerd looks for it, its launcher.
+ui=$(ls "$build"/packages/lokerbuku-kiosk-ui_*_all.deb)
+echo "built: $(basename "$ui")"
+ui_files=$(dpkg-deb -c "$ui" | awk '{ print $6 }')
+for f in ./usr/share/lokerbuku/ui/index.html ./usr/share/lokerbuku/ui/i18n/id.json \
+	./usr/lib/systemd/system/lokerbuku-kiosk-ui.service \
+	./usr/lib/sysusers.d/lokerbuku-kiosk-ui.conf; do
+	grep -qxF "$f" <<<"$ui_files" || fail "$f is not in $(basename "$ui")"
+done
+grep -q '\.service$\|README' <<<"$(grep '^./usr/share/lokerbuku/ui/' <<<"$ui_files")" &&
+	fail "the app's folder serves more than the app"
+ui_depends=$(dpkg-deb -f "$ui" Depends)
+grep -q 'lokerbuku (= ' <<<"$ui_depends" && grep -q chromium <<<"$ui_depends" &&
+	grep -q cage <<<"$ui_depends" || fail "kiosk-ui Depends: $ui_depends"
 echo "depends: $depends"
 echo "packages: OK"

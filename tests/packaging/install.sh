@@ -88,6 +88,8 @@ count = 4
 backend = sim
 [lockbank]
 backend = sim
+[webui]
+listen = 127.0.0.1:0
 CONF
 chgrp "$(in_root getent group lokerbuku | cut -d: -f3)" "$root/etc/lokerbuku/sim.conf"
 chmod 0640 "$root/etc/lokerbuku/sim.conf"
@@ -107,6 +109,13 @@ done
 jq -e '.ok and .kiosk_id=="deb-test-01" and (.lockers|length)==4' <<<"$status" >/dev/null ||
 	fail "status: $status"
 echo "  $(jq -c '{kiosk_id, version, in_service, lockers: (.lockers|length)}' <<<"$status")"
+# The screen's server runs without the kiosk-ui package, and says where
+# it looks for the app.
+url=$(jq -r .webui.url <<<"$status")
+curl -sf "${url}api/state" | jq -e '.screen.name=="idle"' >/dev/null ||
+	fail "no state from $url"
+grep -q "/usr/share/lokerbuku/ui: No such file or directory" "$build/deb-lokerd.log" ||
+	fail "lokerd does not look for the app in /usr/share/lokerbuku/ui: $(cat "$build/deb-lokerd.log")"
 kill "$lokerd_pid"
 wait "$lokerd_pid" || fail "lokerd did not stop cleanly"
 lokerd_pid=
