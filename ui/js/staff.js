@@ -62,8 +62,8 @@ function lockerPanel(ctx, s) {
 		return h('p', { class: 'hint' }, t('staff.select_locker'));
 	const broken = l.disabled || (l.fault && l.fault !== 'none');
 	return h('div', { class: 'locker-panel', dataset: { locker: n } },
-		h('h3', null, t('locker.label', { n })),
 		h('div', { class: 'actions' },
+			h('span', { class: 'locker-name' }, t('locker.label', { n })),
 			h('button', {
 				type: 'button', class: 'btn btn-primary',
 				dataset: { do: 'open' },
@@ -147,11 +147,12 @@ export function staffMenu(ctx, s) {
 				h('section', { class: 'staff-doors',
 					'aria-labelledby': 'doors-h' },
 					h('h3', { id: 'doors-h' }, t('staff.doors')),
+					/* Above the grid: in reach without scrolling. */
+					lockerPanel(ctx, s),
 					bank(s.lockers, {
 						staff: true, selected: ctx.staff.selected,
 						onSelect: (n) => ctx.select(n),
-					}),
-					lockerPanel(ctx, s))),
+					}))),
 		],
 	};
 }
