@@ -424,6 +424,11 @@ test('pickup code: the keypad sends the code, the locker opens', async () => {
 	assert.equal(await screenName(), 'idle', 'lokerd heard the code before OK');
 	await assertTouchTargets();
 	await shot('pickup-code');
+	/* 7-inch kiosk panels are 1024 x 600: still 48 px everywhere. */
+	await page.setViewportSize({ width: 1024, height: 600 });
+	await assertTouchTargets();
+	await shot('pickup-code-1024x600');
+	await page.setViewportSize({ width: 1280, height: 800 });
 	await page.click('main [data-key="ok"]');
 	await waitScreen('lockers_open');
 	assert.equal(await title(), 'Loker 2 terbuka — silakan ambil buku Anda');
