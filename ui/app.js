@@ -349,6 +349,16 @@ async function start() {
 			activity();
 		}, { capture: true, passive: true });
 	document.addEventListener('keydown', (ev) => {
+		/*
+		 * Staff: a barcode scanner typing as a keyboard lands in the
+		 * scan field wherever the focus was (a button a re-render took).
+		 */
+		if (viewName() === 'staff_menu' && ev.key.length === 1 &&
+		    !(ev.target instanceof HTMLInputElement) &&
+		    !ev.ctrlKey && !ev.altKey && !ev.metaKey) {
+			document.getElementById('scan')?.focus();
+			return;
+		}
 		const opts = keypadOpts();
 		if (opts && !(ev.target instanceof HTMLInputElement) &&
 		    !ev.ctrlKey && !ev.altKey && !ev.metaKey &&

@@ -589,9 +589,13 @@ test('staff: card and PIN, load from the list and by scan, take out expired, doo
 	const loaded = (await events('hold_loaded')).find((e) => e.payload.hold_id === 'H-3001');
 	assert.ok(loaded.payload.actor.startsWith('staff:'), 'loaded as the staff member');
 
-	/* Load H-3002 by its book's barcode, as a scanner types it. */
-	await page.fill('#scan', 'B3002');
-	await page.press('#scan', 'Enter');
+	/*
+	 * Load H-3002 by its book's barcode, as a scanner types it: into the
+	 * scan field, though the focus is elsewhere.
+	 */
+	assert.notEqual(await page.evaluate(() => document.activeElement?.id), 'scan');
+	await page.keyboard.type('B3002');
+	await page.keyboard.press('Enter');
 	await page.waitForFunction(() => /pesanan H-3002/
 		.test(document.getElementById('staff-message')?.textContent));
 	st = await ctlOk({ cmd: 'status' });
