@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "control.h"
@@ -1071,6 +1072,37 @@ static json_t *cmd_input(struct daemon *d, json_t *req,
 	return input_reply(d);
 }
 
+/*
+ * A consistent copy of the database while lokerd runs: at "path" (absolute,
+ * not there yet), or beside the database, named by the time.
+ */
+static json_t *cmd_backup(struct daemon *d, json_t *req)
+{
+	const char *path = json_string_value(json_object_get(req, "path"));
+	char made[PATH_MAX], stamp[32];
+	struct stat st;
+	time_t now = time(NULL);
+	int err;
+
+	if (json_object_get(req, "path") &&
+	    (!path || path[0] != '/' || strlen(path) >= PATH_MAX))
+		return control_error(EINVAL, "path: an absolute file name");
+	if (!path) {
+		strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", gmtime(&now));
+		if (snprintf(made, sizeof(made), "%s.backup-%s",
+			     d->config.database, stamp) >= (int)sizeof(made))
+			return control_error(ENAMETOOLONG,
+					     "backup: path too long");
+		path = made;
+	}
+	err = store_backup(d->store, path);
+	if (err < 0)
+		return control_error(err, "%s", store_last_error(d->store));
+	log_notice("database copied to %s", path);
+	return json_pack("{s:b, s:s, s:I}", "ok", 1, "path", path, "bytes",
+			 (json_int_t)(stat(path, &st) == 0 ? st.st_size : 0));
+}
+
 /* A pickup code typed on the screen's keypad: as if a card was read. */
 static json_t *cmd_code(struct daemon *d, json_t *req)
 {
@@ -1219,6 +1251,8 @@ static json_t *on_request(json_t *req, void *userdata)
 		sync_now(d->sync);
 		return json_pack("{s:b}", "ok", 1);
 	}
+	if (strcmp(cmd, "backup") == 0)
+		return cmd_backup(d, req);
 	if (strcmp(cmd, "check") == 0) {
 		err = store_check_integrity(d->store);
 		if (err < 0)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* The kiosk's SQLite database: schema, migrations, records and the outbox. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -2130,6 +2131,34 @@ int store_check_integrity(struct store *s)
 	else if (rc != SQLITE_DONE)
 		r = store_fail(s, rc, "foreign_key_check");
 	sqlite3_finalize(st);
+	return r;
+}
+
+int store_backup(struct store *s, const char *path)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, fd, r = 0;
+
+	if (access(path, F_OK) == 0)
+		return store_error(s, -EEXIST, "backup: %s exists", path);
+	/* One read transaction: a snapshot, whatever lokerd writes meanwhile. */
+	rc = sqlite3_prepare_v2(s->db, "VACUUM INTO ?", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		r = store_fail(s, rc, "backup");
+	sqlite3_finalize(st);
+	if (r < 0)
+		return r;
+	/* VACUUM INTO does not sync what it wrote. */
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0)
+		r = store_error(s, -errno, "backup: %s: %s", path,
+				strerror(errno));
+	if (fd >= 0)
+		close(fd);
 	return r;
 }
 

@@ -232,3 +232,9 @@ int store_ack_command(struct store *s, const char *id);
 
 /* PRAGMA integrity_check: 0 when "ok", -EILSEQ otherwise. */
 int store_check_integrity(struct store *s);
+
+/*
+ * A consistent copy of the whole database, taken while it is in use, at
+ * path (which must not exist yet: -EEXIST), flushed to disk. 0 or -errno.
+ */
+int store_backup(struct store *s, const char *path);

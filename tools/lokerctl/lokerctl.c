@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -59,6 +60,8 @@ static void usage(FILE *f)
 	      "  disable N | enable N        take locker N out of or into use\n"
 	      "    --session: load...enable as the staff member logged in on the\n"
 	      "    screen (refused without one), not as the kiosk's service\n"
+	      "  backup [FILE]               a consistent copy of the database,\n"
+	      "                              made by lokerd (beside it by default)\n"
 	      "  check                       database integrity check\n"
 	      "  sync                        talk to the server now: upload,\n"
 	      "                              pull changes, heartbeat\n"
@@ -349,6 +352,31 @@ static int parse_locker(const char *s, long *ret)
 	return 0;
 }
 
+/*
+ * The absolute name of a file that does not exist yet: its folder
+ * resolved, its own name kept. False when the folder cannot be resolved.
+ */
+static bool resolve_new_file(const char *name, char ret[PATH_MAX])
+{
+	char folder[PATH_MAX], *copy = strdup(name), *slash;
+	const char *base = name;
+	bool ok;
+
+	if (!copy)
+		return false;
+	slash = strrchr(copy, '/');
+	if (slash) {
+		base = name + (slash - copy) + 1;
+		*slash = '\0';
+	}
+	ok = realpath(slash ? (copy[0] ? copy : "/") : ".", folder) &&
+	     base[0] &&
+	     snprintf(ret, PATH_MAX, "%s/%s", strcmp(folder, "/") ? folder : "",
+		      base) < PATH_MAX;
+	free(copy);
+	return ok;
+}
+
 /* Builds the request for the command words in argv; NULL on misuse. */
 static json_t *build_request(int argc, char **argv, struct options *o,
 			     const char **ret_error)
@@ -363,6 +391,18 @@ static json_t *build_request(int argc, char **argv, struct options *o,
 	if (strcmp(cmd, "status") == 0 || strcmp(cmd, "check") == 0 ||
 	    strcmp(cmd, "sync") == 0)
 		return argc == 1 ? json_pack("{s:s}", "cmd", cmd) : NULL;
+	if (strcmp(cmd, "backup") == 0 && argc <= 2) {
+		char path[PATH_MAX];
+
+		if (argc == 1)
+			return json_pack("{s:s}", "cmd", "backup");
+		/* lokerd writes it: a name relative to here means nothing there. */
+		*ret_error = "backup: cannot resolve the folder of that file";
+		if (!realpath(argv[1], path) &&
+		    !resolve_new_file(argv[1], path))
+			return NULL;
+		return json_pack("{s:s, s:s}", "cmd", "backup", "path", path);
+	}
 	if (strcmp(cmd, "events") == 0 && argc == 1)
 		return json_pack("{s:s, s:i}", "cmd", "events", "limit",
 				 (int)o->limit);
@@ -588,6 +628,11 @@ int main(int argc, char **argv)
 			       str(reply, "integrity"));
 		else if (strcmp(cmd, "sync") == 0)
 			printf("syncing with the server now\n");
+		else if (strcmp(cmd, "backup") == 0)
+			printf("database copied to %s (%lld bytes)\n",
+			       str(reply, "path"),
+			       (long long)json_integer_value(
+				       json_object_get(reply, "bytes")));
 		else
 			print_input_reply(reply);
 	}
