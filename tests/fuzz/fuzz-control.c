@@ -6,7 +6,8 @@
  * per input, the input written to it as it is. Beyond the sanitizers'
  * findings it aborts when the contract of docs/control-socket.md breaks:
  * a reply line that is not a JSON object with "ok", a refusal without
- * "error", or a connection that neither answers nor closes.
+ * "error", or a connection that neither answers nor closes. Inputs
+ * naming the backup command are skipped: it writes files.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -125,6 +126,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!lokerd)
 		set_up();
+	/* backup writes files where it is told: not the fuzzer's to choose. */
+	if (memmem(data, size, "backup", 6))
+		return 0;
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", socket_path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
