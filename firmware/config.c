@@ -21,7 +21,7 @@
 #define USEC_PER_SEC  1000000ULL
 
 /*
- * Every key we know can be given once: 46 in the fixed sections, six per
+ * Every key we know can be given once: 47 in the fixed sections, six per
  * [locker.N]. Only accepted keys are remembered, so this is never reached.
  */
 #define KEYS_SEEN_MAX (50 + 6 * KIOSK_LOCKERS_MAX)
@@ -81,6 +81,7 @@ void config_init(struct config *c)
 	c->door_debounce_ms = LOCKBANK_GPIOD_DEBOUNCE_US_DEFAULT / 1000;
 	c->reader_poll_ms = 50;
 	c->outbox_max_unsent = 1000000;
+	c->outbox_keep_sent_days = 90;
 	c->sync.batch_size = 100;
 	c->sync.status_interval_s = 60;
 	c->sync.pull_interval_s = 60;
@@ -970,6 +971,13 @@ static int dispatch(struct parse_state *st, int line, const char *section,
 	if (strcmp(section, "webui") == 0)
 		return handle_webui(st, line, name, value);
 	if (strcmp(section, "outbox") == 0) {
+		if (strcmp(name, "keep_sent_days") == 0) {
+			if (parse_uint(value, 1, 3650, &x))
+				return fail(st, line, section, name,
+					    "must be a number 1..3650");
+			st->c->outbox_keep_sent_days = (unsigned)x;
+			return 1;
+		}
 		if (strcmp(name, "max_unsent") != 0)
 			return fail(st, line, section, name, "unknown key");
 		if (parse_uint(value, 1000, 100000000, &x))

@@ -55,6 +55,8 @@ struct config {
 	/* A keyboard-wedge barcode scanner's evdev node, or "" for none. */
 	char scanner_device[PATH_MAX];
 	uint64_t outbox_max_unsent;
+	/* Sent events older than this go; so do all but the newest 10,000. */
+	unsigned outbox_keep_sent_days;
 
 	/* [sync]: Locker Sync API v1 (docs/sync-api.md); url "" means off. */
 	struct {

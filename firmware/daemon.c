@@ -1549,7 +1549,11 @@ static struct lockbank *new_lockbank(const struct config *c)
 
 struct daemon *daemon_new(const struct config *config, sd_event *event)
 {
-	struct store_options opt = { .max_unsent = config->outbox_max_unsent };
+	struct store_options opt = {
+		.max_unsent = config->outbox_max_unsent,
+		.sent_keep_usec = (int64_t)config->outbox_keep_sent_days *
+				  86400LL * 1000000LL,
+	};
 	unsigned n = config->kiosk.n_lockers;
 	struct daemon *d;
 	int err;

@@ -150,6 +150,9 @@ static const char *const migrations[] = {
 	"  acked INTEGER NOT NULL DEFAULT 0 CHECK (acked IN (0, 1))"
 	") STRICT;"
 	"PRAGMA user_version = 3;",
+	/* 4: sent events found by their time, to prune them by age. */
+	"CREATE INDEX outbox_sent_at ON outbox (at_usec) WHERE sent = 1;"
+	"PRAGMA user_version = 4;",
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,
@@ -193,6 +196,7 @@ enum store_stmt {
 	STORE_STMT_OUTBOX_UNSENT,
 	STORE_STMT_OUTBOX_MARK_SENT,
 	STORE_STMT_OUTBOX_PRUNE,
+	STORE_STMT_OUTBOX_PRUNE_OLD,
 	STORE_STMT_HOLD_PRUNE,
 	STORE_STMT_OUTBOX_MARK_UUID,
 	STORE_STMT_HOLD_STATE,
@@ -314,6 +318,8 @@ static const char *const stmt_sql[_STORE_STMT_MAX] = {
 		"DELETE FROM outbox WHERE sent = 1 AND seq <= (SELECT seq"
 		" FROM outbox WHERE sent = 1 ORDER BY seq DESC"
 		" LIMIT 1 OFFSET ?1)",
+	[STORE_STMT_OUTBOX_PRUNE_OLD] =
+		"DELETE FROM outbox WHERE sent = 1 AND at_usec < ?1",
 	/*
 	 * Deletes the finished holds but the newest ?1 (their credentials and
 	 * items go with them); their events carry what the server needs.
@@ -377,6 +383,7 @@ struct store {
 	sqlite3_stmt *stmts[_STORE_STMT_MAX];
 	uint64_t max_unsent;
 	uint64_t sent_keep, finished_keep;
+	int64_t sent_keep_usec;
 	/*
 	 * Only lokerd writes the database, through this connection, so the
 	 * count of unsent events is kept here rather than counted for every
@@ -962,6 +969,7 @@ struct store *store_open(const char *path, const struct store_options *opt)
 	s->max_unsent = opt && opt->max_unsent ? opt->max_unsent :
 						 STORE_MAX_UNSENT_DEFAULT;
 	s->sent_keep = opt && opt->sent_keep ? opt->sent_keep : STORE_SENT_KEEP;
+	s->sent_keep_usec = opt ? opt->sent_keep_usec : 0;
 	s->finished_keep = opt && opt->finished_keep ? opt->finished_keep :
 						       STORE_FINISHED_KEEP;
 
@@ -1444,17 +1452,23 @@ static int outbox_append(struct store *s, const char *uuid, const char *type,
 }
 
 /*
- * Drops sent events beyond the newest sent_keep and finished holds beyond
- * the newest finished_keep, so neither grows without bound; a failure only
- * waits for the next time.
+ * Drops sent events beyond the newest sent_keep or older than
+ * sent_keep_usec, and finished holds beyond the newest finished_keep, so
+ * nothing grows without bound; a failure only waits for the next time.
  */
-static void prune(struct store *s)
+static void prune(struct store *s, int64_t wall_usec)
 {
 	sqlite3_stmt *st = NULL;
 
 	if (stmt_get(s, STORE_STMT_OUTBOX_PRUNE, &st) == 0) {
 		sqlite3_bind_int64(st, 1, (int64_t)s->sent_keep);
 		(void)stmt_exec(s, st, "prune");
+		stmt_done(st);
+	}
+	if (s->sent_keep_usec > 0 && wall_usec > s->sent_keep_usec &&
+	    stmt_get(s, STORE_STMT_OUTBOX_PRUNE_OLD, &st) == 0) {
+		sqlite3_bind_int64(st, 1, wall_usec - s->sent_keep_usec);
+		(void)stmt_exec(s, st, "prune old");
 		stmt_done(st);
 	}
 	if (stmt_get(s, STORE_STMT_HOLD_PRUNE, &st) == 0) {
@@ -1539,7 +1553,7 @@ int store_record(struct store *s, const struct kiosk_record *rec,
 	if (ret_uuid)
 		memcpy(ret_uuid, uuid, sizeof(uuid));
 	if (seq % STORE_PRUNE_EVERY == 0)
-		prune(s);
+		prune(s, wall_usec);
 	return 0;
 }
 

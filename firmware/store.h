@@ -19,7 +19,7 @@
 /* Holds picked up or unloaded longer ago than the newest this many, too. */
 #define STORE_FINISHED_KEEP 10000
 /* PRAGMA user_version of the schema this code writes. */
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 /* Done server commands the server stopped sending, kept to refuse repeats. */
 #define STORE_COMMANDS_KEEP 1000
 
@@ -55,8 +55,13 @@ struct store_options {
 	 * Recording a locker_unlocked fails with -ENOSPC once this many
 	 * events are unsent; any record, STORE_FACTS_HEADROOM later.
 	 */
-	uint64_t max_unsent;	/* 0 means 1000000 */
-	uint64_t sent_keep;	/* 0 means STORE_SENT_KEEP */
+	uint64_t max_unsent; /* 0 means 1000000 */
+	uint64_t sent_keep;  /* 0 means STORE_SENT_KEEP */
+	/*
+	 * Sent events recorded longer ago than this (by their wall time) go
+	 * too, whatever their number; 0: only by count.
+	 */
+	int64_t sent_keep_usec;
 	uint64_t finished_keep; /* 0 means STORE_FINISHED_KEEP */
 };
 

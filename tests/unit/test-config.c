@@ -99,6 +99,7 @@ static void a_webui_section_turns_the_screen_server_on(void **state)
 	assert_string_equal(c->webui.address, "");
 	assert_int_equal(c->webui.idle_timeout_s, 60);
 	assert_string_equal(c->webui.ui_dir, LOKERBUKU_UI_DIR);
+	assert_int_equal(c->outbox_keep_sent_days, 90);
 
 	assert_int_equal(load("[lockers]\ncount = 4\n[webui]\n"
 			      "listen = 127.0.0.1:8080\nui_dir = /srv/ui\n"
@@ -252,6 +253,8 @@ static void bad_files_are_refused_naming_the_key(void **state)
 		  "[webui] listen: must be a numeric address and a port" },
 		{ "[lockers]\ncount = 1\n[webui]\nlisten = ::1:8080\n",
 		  "[webui] listen: must be a numeric address and a port" },
+		{ "[lockers]\ncount = 1\n[outbox]\nkeep_sent_days = 0\n",
+		  "[outbox] keep_sent_days: must be a number 1..3650" },
 		{ "[lockers]\ncount = 1\n[webui]\nidle_timeout_s = 5\n",
 		  "[webui] idle_timeout_s: must be a number 10..3600" },
 		{ "[lockers]\ncount = 1\n[webui]\nui_dir = ui\n",

@@ -306,8 +306,9 @@ static void migrates_a_version_1_database_keeping_its_data(void **state)
 	add_hold(f, "h1", 'a');
 	store_free(f->s);
 	f->s = NULL;
-	/* What version 1 was: without migration 2's index and 3's tables. */
+	/* What version 1 was: without migrations 2 to 4. */
 	assert_int_equal(db_exec(f->path,
+				 "DROP INDEX outbox_sent_at;"
 				 "DROP INDEX hold_items_barcode;"
 				 "DROP TABLE sync_state;"
 				 "DROP TABLE full_seen;"
@@ -316,12 +317,12 @@ static void migrates_a_version_1_database_keeping_its_data(void **state)
 				 "PRAGMA user_version = 1"),
 			 SQLITE_OK);
 	reopen(f, NULL);
-	assert_int_equal(db_int(f, "PRAGMA user_version"), 3);
+	assert_int_equal(db_int(f, "PRAGMA user_version"), 4);
 	assert_int_equal(db_int(f,
 				"SELECT count(*) FROM sqlite_schema WHERE"
 				" name IN ('hold_items_barcode', 'sync_state',"
-				" 'full_seen', 'commands')"),
-			 4);
+				" 'full_seen', 'commands', 'outbox_sent_at')"),
+			 5);
 	assert_int_equal(db_int(f, "SELECT value FROM sync_state"
 				   " WHERE key = 'rejected_events'"),
 			 0);
@@ -965,6 +966,46 @@ static void events_are_listed_oldest_first_up_to_the_limit(void **state)
 	assert_int_equal(store_foreach_event(f->s, 5, collect_event, &ev), 0);
 	assert_true(ev.sent[0] && ev.sent[1] && !ev.sent[2]);
 	events_clear(&ev);
+}
+
+static void sent_events_older_than_the_retention_are_pruned(void **state)
+{
+	struct fixture *f = *state;
+	const int64_t day_usec = 86400LL * 1000000LL;
+	struct store_options opt = { .sent_keep_usec = 30 * day_usec };
+	int64_t seq = 0, t0 = 1000 * day_usec;
+
+	reopen(f, &opt);
+	/*
+	 * 100 events 40 days old, 90 of 20 days, then 10 more stamped 40
+	 * days ago (a clock that jumped), the server having the first 190.
+	 */
+	while (seq < 100)
+		assert_int_equal(record(f, KIOSK_RECORD_DOOR_CLOSED, "", 1,
+					t0 - 40 * day_usec + ++seq),
+				 0);
+	while (seq < 190)
+		assert_int_equal(record(f, KIOSK_RECORD_DOOR_CLOSED, "", 1,
+					t0 - 20 * day_usec + ++seq),
+				 0);
+	assert_int_equal(store_mark_sent(f->s, 190), 0);
+	while (seq < 200)
+		assert_int_equal(record(f, KIOSK_RECORD_DOOR_CLOSED, "", 1,
+					t0 - 40 * day_usec + ++seq),
+				 0);
+	while (seq < 255)
+		assert_int_equal(
+			record(f, KIOSK_RECORD_DOOR_CLOSED, "", 1, t0 + ++seq),
+			0);
+	assert_int_equal(count_events(f), 255);
+	/* The 256th record prunes: old and sent go, old unsent ones stay. */
+	assert_int_equal(record(f, KIOSK_RECORD_DOOR_CLOSED, "", 1, t0 + 256),
+			 0);
+	assert_int_equal(count_events(f), 256 - 100);
+	assert_int_equal(db_int(f, "SELECT min(seq) FROM outbox"), 101);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM outbox WHERE sent = 0"
+				   " AND seq BETWEEN 191 AND 200"),
+			 10);
 }
 
 static void pruning_keeps_unsent_rows(void **state)
@@ -1684,8 +1725,9 @@ static void migrates_a_version_2_database_keeping_its_outbox(void **state)
 	assert_int_equal(store_mark_sent(f->s, 1), 0);
 	store_free(f->s);
 	f->s = NULL;
-	/* What version 2 was: schema 1 and the barcode index, nothing of 3. */
+	/* What version 2 was: schema 1 and the barcode index, nothing later. */
 	assert_int_equal(db_exec(f->path,
+				 "DROP INDEX outbox_sent_at;"
 				 "DROP TABLE sync_state;"
 				 "DROP TABLE full_seen;"
 				 "DROP TABLE commands;"
@@ -1697,8 +1739,9 @@ static void migrates_a_version_2_database_keeping_its_outbox(void **state)
 			 1);
 
 	reopen(f, NULL);
-	assert_int_equal(db_int(f, "PRAGMA user_version"), 3);
-	/* The same schema as a kiosk installed at version 3. */
+	assert_int_equal(db_int(f, "PRAGMA user_version"),
+			 STORE_SCHEMA_VERSION);
+	/* The same schema as a kiosk installed at the newest version. */
 	snprintf(fresh_path, sizeof(fresh_path), "%s/fresh.db", f->dir);
 	fresh_store = store_open(fresh_path, NULL);
 	assert_non_null(fresh_store);
@@ -2002,6 +2045,7 @@ int main(void)
 		T(add_hold_refuses_bad_values),
 		T(get_hold_returns_items_and_credentials),
 		T(finished_holds_are_pruned_beyond_the_newest),
+		T(sent_events_older_than_the_retention_are_pruned),
 		T(a_scanned_item_finds_its_pending_hold),
 		T(holds_are_listed_newest_first_up_to_the_limit),
 		T(events_are_listed_oldest_first_up_to_the_limit),
