@@ -142,7 +142,8 @@ const ctx = {
 			}
 			const kind = body.action === 'scan' ? 'load' : body.action;
 			const locker = reply.unlocked?.[0] ?? body.locker;
-			app.staff.ops = [{ kind, hold, locker }];
+			/* Nothing to tell about an action that opened nothing. */
+			app.staff.ops = locker ? [{ kind, hold, locker }] : [];
 		}
 		await afterAction(reply);
 		render();
@@ -158,8 +159,9 @@ const ctx = {
 				sound.play('error');
 				break;
 			}
-			ops.push({ kind: 'unload', hold: id,
-				locker: reply.unlocked?.[0] });
+			if (reply.unlocked?.[0])
+				ops.push({ kind: 'unload', hold: id,
+					locker: reply.unlocked[0] });
 		}
 		app.staff.ops = ops;
 		render();
