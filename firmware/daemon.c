@@ -619,6 +619,20 @@ static json_t *sync_json(struct daemon *d)
 			 (json_int_t)si.connects);
 }
 
+/* What status and the screen both say of a locker; new reference. */
+static json_t *locker_json(const struct kiosk_locker_info *li)
+{
+	return json_pack(
+		"{s:i, s:s, s:s, s:b, s:s, s:s, s:s, s:s}", "number",
+		(int)li->number, "size", kiosk_size_to_string(li->size), "kind",
+		li->kind == KIOSK_LOCKER_KIND_RETURN ? "return" : "hold",
+		"disabled", li->disabled, "fault",
+		kiosk_fault_to_string(li->fault), "door",
+		li->door_open ? "open" : "closed", "state",
+		kiosk_door_state_to_string(li->door_state), "purpose",
+		kiosk_purpose_to_string(li->purpose));
+}
+
 static json_t *cmd_status(struct daemon *d)
 {
 	json_t *lockers = json_array(), *faults = json_array(), *reply;
@@ -631,20 +645,13 @@ static json_t *cmd_status(struct daemon *d)
 		json_t *l;
 
 		kiosk_get_locker(d->kiosk, i, &li);
-		l = json_pack(
-			"{s:i, s:s, s:s, s:b, s:s, s:s, s:s, s:s, s:b, s:b, s:s?, s:i}",
-			"number", (int)li.number, "size",
-			kiosk_size_to_string(li.size), "kind",
-			li.kind == KIOSK_LOCKER_KIND_RETURN ? "return" : "hold",
-			"disabled", li.disabled, "fault",
-			kiosk_fault_to_string(li.fault), "door",
-			li.door_open ? "open" : "closed", "state",
-			kiosk_door_state_to_string(li.door_state), "purpose",
-			kiosk_purpose_to_string(li.purpose), "alarm_left_open",
-			li.alarm_left_open, "alarm_forced_open",
-			li.alarm_forced_open, "hold",
-			li.hold_id[0] ? li.hold_id : NULL, "returns",
-			(int)li.returns);
+		l = locker_json(&li);
+		json_object_update_new(
+			l, json_pack("{s:b, s:b, s:s?, s:i}", "alarm_left_open",
+				     li.alarm_left_open, "alarm_forced_open",
+				     li.alarm_forced_open, "hold",
+				     li.hold_id[0] ? li.hold_id : NULL,
+				     "returns", (int)li.returns));
 		/* A locker with an item sensor says whether it holds something. */
 		if (lockbank_get_item(d->lockbank, i, &item) == 0)
 			json_object_set_new(l, "item", json_boolean(item));
@@ -1302,20 +1309,14 @@ static json_t *screen_state(void *userdata)
 		json_t *l;
 
 		kiosk_get_locker(d->kiosk, i, &li);
-		l = json_pack(
-			"{s:i, s:s, s:s, s:b, s:s, s:s, s:s, s:s, s:b, s:b}",
-			"number", (int)li.number, "size",
-			kiosk_size_to_string(li.size), "kind",
-			li.kind == KIOSK_LOCKER_KIND_RETURN ? "return" : "hold",
-			"disabled", li.disabled, "fault",
-			kiosk_fault_to_string(li.fault), "door",
-			li.door_open ? "open" : "closed", "state",
-			kiosk_door_state_to_string(li.door_state), "purpose",
-			kiosk_purpose_to_string(li.purpose), "alarm",
-			li.alarm_left_open || li.alarm_forced_open, "occupied",
-			li.hold_id[0] || li.returns);
+		l = locker_json(&li);
+		json_object_set_new(l, "alarm",
+				    json_boolean(li.alarm_left_open ||
+						 li.alarm_forced_open));
+		json_object_set_new(l, "occupied",
+				    json_boolean(li.hold_id[0] || li.returns));
 		/* Which hold is where is for staff eyes only. */
-		if (staff && l)
+		if (staff)
 			json_object_set_new(l, "hold",
 					    li.hold_id[0] ?
 						    json_string(li.hold_id) :
