@@ -57,6 +57,7 @@ fi
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/lokerbuku-ui.XXXXXX")
 # shellcheck source=tools/lib/kiosk.sh
 . "$top/tools/lib/kiosk.sh"
+# shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
 	kiosk_stop >/dev/null 2>&1 || true
 	if [ "${KEEP_WORK:-0}" = 1 ]; then
@@ -94,7 +95,9 @@ LOKERBUKU_URL=$url LOKERBUKU_SOCKET=$WORK/control.sock CHROMIUM=$CHROMIUM \
 echo
 [ -s "$OUT/latency.txt" ] && cat "$OUT/latency.txt"
 echo "ui: screenshots in $OUT:"
-ls "$OUT" | grep '\.png$' | sed 's/^/    /'
+for f in "$OUT"/*.png; do
+	if [ -e "$f" ]; then echo "    ${f##*/}"; fi
+done
 if [ $rc -ne 0 ]; then
 	echo "--- last lines of lokerd's log:" >&2
 	tail -n 30 "$WORK/lokerd.log" >&2
