@@ -465,9 +465,15 @@ static void evdev_a_device_it_cannot_grab_is_a_fault(void **state)
 	assert_non_null(r);
 	assert_int_equal(next_event(r, 5000, &ev), 0);
 	assert_int_equal(ev.type, READER_EVENT_FAULT);
-	assert_string_equal(
-		ev.credential,
-		"/dev/null: cannot grab: Inappropriate ioctl for device");
+	/*
+	 * qemu-user, which runs the arm64 build's tests, does not implement
+	 * EVIOCGRAB and says ENOSYS where the kernel says ENOTTY.
+	 */
+	if (strcmp(ev.credential,
+		   "/dev/null: cannot grab: Function not implemented") != 0)
+		assert_string_equal(
+			ev.credential,
+			"/dev/null: cannot grab: Inappropriate ioctl for device");
 	assert_false(reader_is_ok(r));
 	reader_free(r);
 }
