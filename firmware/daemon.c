@@ -61,6 +61,8 @@ struct daemon {
 	unsigned n_unlocked;
 	bool out_of_service;
 	bool webui_sim; /* a simulated reader or lock bank: the sim panel */
+	/* The titles in the lockers a patron's session opened, or NULL. */
+	json_t *session_titles;
 	uint64_t started_usec;
 };
 
@@ -195,6 +197,58 @@ static void log_screen(const struct kiosk_screen_info *s)
 }
 
 /*
+ * The titles of the books in the lockers opened for a patron, taken when
+ * they open (the holds leave the lockers as the doors open), kept for the
+ * screen until the session's thank-you is over.
+ */
+static void remember_titles(struct daemon *d, const struct kiosk_screen_info *s)
+{
+	struct store_hold *sh;
+
+	switch (s->screen) {
+	case KIOSK_SCREEN_LOCKERS_OPEN:
+		if (d->session_titles)
+			return;
+		break;
+	case KIOSK_SCREEN_CLOSE_DOOR:
+	case KIOSK_SCREEN_THANK_YOU:
+	case KIOSK_SCREEN_LOCKER_FAULT:
+		return;
+	case KIOSK_SCREEN_IDLE:
+	case KIOSK_SCREEN_PIN:
+	case KIOSK_SCREEN_WRONG_PIN:
+	case KIOSK_SCREEN_LOCKED_OUT:
+	case KIOSK_SCREEN_UNKNOWN_CARD:
+	case KIOSK_SCREEN_NO_HOLDS:
+	case KIOSK_SCREEN_PIN_NOT_SET:
+	case KIOSK_SCREEN_STAFF_PIN:
+	case KIOSK_SCREEN_STAFF_MENU:
+	case KIOSK_SCREEN_RETURN_IDENTIFY:
+	case KIOSK_SCREEN_RETURN_OPEN:
+	case KIOSK_SCREEN_RETURN_FULL:
+	case KIOSK_SCREEN_BAD_CREDENTIAL:
+		json_decref(d->session_titles);
+		d->session_titles = NULL;
+		return;
+	}
+	sh = malloc(sizeof(*sh));
+	d->session_titles = json_array();
+	for (unsigned i = 0; sh && i < s->n_lockers; i++) {
+		struct kiosk_locker_info li;
+
+		if (kiosk_get_locker(d->kiosk, s->lockers[i], &li) < 0 ||
+		    !li.hold_id[0] || store_get_hold(d->store, li.hold_id, sh))
+			continue;
+		for (unsigned j = 0; j < sh->n_items; j++)
+			if (sh->items[j].title[0])
+				json_array_append_new(
+					d->session_titles,
+					json_string(sh->items[j].title));
+	}
+	free(sh);
+}
+
+/*
  * Carries out the core's actions in order. An UNLOCK is carried out only
  * right after its own LOCKER_UNLOCKED record was made durable: the kiosk
  * never opens a door it has not recorded opening. Unlocks that were not
@@ -284,6 +338,7 @@ static int run_actions(struct daemon *d, const struct kiosk_actions *acts)
 			break;
 		case KIOSK_ACTION_SCREEN:
 			log_screen(&a->screen);
+			remember_titles(d, &a->screen);
 			break;
 		}
 	}
@@ -1302,6 +1357,7 @@ static json_t *screen_state(void *userdata)
 	struct daemon *d = userdata;
 	bool staff = kiosk_in_staff_session(d->kiosk);
 	json_t *lockers = json_array(), *online = json_null(), *holds = NULL;
+	json_t *screen;
 	const struct kiosk_hold *h;
 
 	for (unsigned i = 1; i <= kiosk_get_n_lockers(d->kiosk); i++) {
@@ -1340,14 +1396,19 @@ static json_t *screen_state(void *userdata)
 					      screen_hold_json(d, h, scratch));
 		free(scratch);
 	}
-	return json_pack("{s:s, s:b, s:o, s:b, s:i, s:o, s:o, s:o}", "kiosk_id",
-			 d->config.kiosk_id, "in_service", !d->out_of_service,
-			 "online", online, "sim", d->webui_sim,
-			 "idle_timeout_s", (int)d->config.webui.idle_timeout_s,
-			 "screen", screen_json(kiosk_get_screen(d->kiosk)),
-			 "lockers", lockers, "staff",
-			 staff ? json_pack("{s:o}", "holds", holds) :
-				 json_null());
+	screen = screen_json(kiosk_get_screen(d->kiosk));
+	/* What the patron is taking, for the screens of the pickup. */
+	if (screen && d->session_titles)
+		json_object_set(screen, "items", d->session_titles);
+	return json_pack(
+		"{s:s, s:b, s:o, s:b, s:i, s:I, s:o, s:o, s:o}", "kiosk_id",
+		d->config.kiosk_id, "in_service", !d->out_of_service, "online",
+		online, "sim", d->webui_sim, "idle_timeout_s",
+		(int)d->config.webui.idle_timeout_s, "staff_idle_timeout_s",
+		(json_int_t)(d->config.kiosk.staff_session_timeout_usec /
+			     1000000ULL),
+		"screen", screen, "lockers", lockers, "staff",
+		staff ? json_pack("{s:o}", "holds", holds) : json_null());
 }
 
 /* A screen action, already checked and made a control request. */
@@ -1700,6 +1761,7 @@ void daemon_free(struct daemon *d)
 	if (!d)
 		return;
 	webui_free(d->webui);
+	json_decref(d->session_titles);
 	control_free(d->control);
 	sync_free(d->sync);
 	for (unsigned i = 0; d->timers && i < d->n_timers; i++)

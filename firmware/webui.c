@@ -173,7 +173,9 @@ static char *state_message(struct webui *w, char **ret_state)
 	json_decref(state);
 	if (!text)
 		return NULL;
-	if (asprintf(&msg, "event: state\ndata: %s\n\n", text) < 0) {
+	/* A browser that lost the stream asks again after a second. */
+	if (asprintf(&msg, "retry: 1000\nevent: state\ndata: %s\n\n", text) <
+	    0) {
 		free(text);
 		return NULL;
 	}

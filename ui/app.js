@@ -320,7 +320,10 @@ function idleTimeout() {
 
 function activity() {
 	clearTimeout(app.idleTimer);
-	const s = app.state?.idle_timeout_s || 60;
+	/* Logged-in staff get lokerd's staff session time, not a patron's. */
+	const staff = app.state?.screen.name === 'staff_menu';
+	const s = (staff && app.state?.staff_idle_timeout_s) ||
+		app.state?.idle_timeout_s || 60;
 	app.idleTimer = setTimeout(idleTimeout, s * 1000);
 }
 

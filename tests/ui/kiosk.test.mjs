@@ -405,6 +405,9 @@ test('patron pickup: tap, two doors open, close, thank you, idle', async () => {
 	assert.equal(await title(), 'Terima kasih');
 	assert.match(await page.textContent('main .lead'),
 		/Anda telah mengambil buku dari loker 1 dan 7\./);
+	/* What was in the lockers, as lokerd remembered it. */
+	assert.deepEqual(await page.$$eval('main .picked-up li', (li) => li.map((x) => x.textContent)),
+		['Laskar Pelangi', 'Bumi Manusia', 'Cantik Itu Luka']);
 	await shot('thank-you');
 	const picked = (await events('hold_picked_up')).map((e) => e.payload.hold_id).sort();
 	assert.deepEqual(picked, ['H-1001', 'H-1003']);

@@ -157,7 +157,8 @@ export const views = {
 		],
 	}),
 
-	thank_you: (ctx) => {
+	thank_you: (ctx, s) => {
+		const items = s.screen.items || [];
 		let text = t('thank_you.generic');
 
 		if (ctx.flow === 'return')
@@ -167,7 +168,15 @@ export const views = {
 		return {
 			title: t('thank_you.title'),
 			tone: 'success',
-			body: [para(text), doneButton(ctx)],
+			body: [
+				para(text),
+				/* What lokerd says was in the patron's lockers. */
+				items.length ? h('ul', {
+					class: 'picked-up',
+					'aria-label': t('thank_you.items'),
+				}, ...items.map((title) => h('li', {}, title))) : null,
+				doneButton(ctx),
+			].filter(Boolean),
 		};
 	},
 
