@@ -150,8 +150,11 @@ static const char *const migrations[] = {
 	"  acked INTEGER NOT NULL DEFAULT 0 CHECK (acked IN (0, 1))"
 	") STRICT;"
 	"PRAGMA user_version = 3;",
-	/* 4: sent events found by their time, to prune them by age. */
-	"CREATE INDEX outbox_sent_at ON outbox (at_usec) WHERE sent = 1;"
+	/*
+	 * 4: the sent events alone, in order: pruning them (by count or by
+	 * age) walks these, not a backlog of a million unsent events.
+	 */
+	"CREATE INDEX outbox_sent ON outbox (seq) WHERE sent = 1;"
 	"PRAGMA user_version = 4;",
 };
 

@@ -308,7 +308,7 @@ static void migrates_a_version_1_database_keeping_its_data(void **state)
 	f->s = NULL;
 	/* What version 1 was: without migrations 2 to 4. */
 	assert_int_equal(db_exec(f->path,
-				 "DROP INDEX outbox_sent_at;"
+				 "DROP INDEX outbox_sent;"
 				 "DROP INDEX hold_items_barcode;"
 				 "DROP TABLE sync_state;"
 				 "DROP TABLE full_seen;"
@@ -321,7 +321,7 @@ static void migrates_a_version_1_database_keeping_its_data(void **state)
 	assert_int_equal(db_int(f,
 				"SELECT count(*) FROM sqlite_schema WHERE"
 				" name IN ('hold_items_barcode', 'sync_state',"
-				" 'full_seen', 'commands', 'outbox_sent_at')"),
+				" 'full_seen', 'commands', 'outbox_sent')"),
 			 5);
 	assert_int_equal(db_int(f, "SELECT value FROM sync_state"
 				   " WHERE key = 'rejected_events'"),
@@ -1727,7 +1727,7 @@ static void migrates_a_version_2_database_keeping_its_outbox(void **state)
 	f->s = NULL;
 	/* What version 2 was: schema 1 and the barcode index, nothing later. */
 	assert_int_equal(db_exec(f->path,
-				 "DROP INDEX outbox_sent_at;"
+				 "DROP INDEX outbox_sent;"
 				 "DROP TABLE sync_state;"
 				 "DROP TABLE full_seen;"
 				 "DROP TABLE commands;"
