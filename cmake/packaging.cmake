@@ -42,8 +42,9 @@ set(CPACK_COMPONENT_LOKERBUKU_DESCRIPTION
 taps a member card or types a pickup code, the kiosk opens the lockers
 holding the patron's reserved books, records the pickup in SQLite and
 syncs with the library's server (Locker Sync API v1, e.g. SLiMS).")
-# sysusers and udev at install; adduser is not needed.
-set(CPACK_DEBIAN_LOKERBUKU_PACKAGE_DEPENDS "systemd (>= 247)")
+# sysusers and udev at install (adduser is not needed); openssl for
+# lokerbuku-provision.
+set(CPACK_DEBIAN_LOKERBUKU_PACKAGE_DEPENDS "systemd (>= 247), openssl")
 set(CPACK_DEBIAN_LOKERBUKU_PACKAGE_CONTROL_EXTRA
 	${PROJECT_SOURCE_DIR}/firmware/dist/conffiles
 	${PROJECT_SOURCE_DIR}/firmware/dist/postinst

@@ -28,7 +28,7 @@ deb=$(ls "$build"/packages/lokerbuku_*_"$(dpkg --print-architecture)".deb)
 echo "built: $(basename "$deb")"
 
 files=$(dpkg-deb -c "$deb" | awk '{ print $6 }')
-for f in ./usr/sbin/lokerd ./usr/bin/lokerctl \
+for f in ./usr/sbin/lokerd ./usr/bin/lokerctl ./usr/sbin/lokerbuku-provision \
 	./usr/lib/systemd/system/lokerd.service \
 	./usr/lib/sysusers.d/lokerbuku.conf \
 	./usr/lib/udev/rules.d/60-lokerbuku.rules \
