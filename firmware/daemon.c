@@ -1182,12 +1182,22 @@ static json_t *cmd_code(struct daemon *d, json_t *req)
 }
 
 /* A barcode typed in the staff session on the screen, as if scanned. */
-static json_t *cmd_scan(struct daemon *d, json_t *req)
+/* A request's scanned "text": 1 to READER_CREDENTIAL_MAX bytes, or NULL. */
+static const char *scan_text(json_t *req)
 {
 	const char *text = json_string_value(json_object_get(req, "text"));
 
-	if (!text || !text[0] || strlen(text) > READER_CREDENTIAL_MAX)
-		return control_error(EINVAL, "text: 1 to %d characters",
+	return text && text[0] && strlen(text) <= READER_CREDENTIAL_MAX ? text :
+									  NULL;
+}
+
+static json_t *cmd_scan(struct daemon *d, json_t *req)
+{
+	const char *text = scan_text(req);
+
+	if (!text)
+		return control_error(EINVAL,
+				     "text: a scan of 1 to %d characters",
 				     READER_CREDENTIAL_MAX);
 	if (!kiosk_in_staff_session(d->kiosk))
 		return control_error(EPERM, "no staff session");
@@ -1229,12 +1239,13 @@ static json_t *cmd_sim_tap(struct daemon *d, json_t *req)
  */
 static json_t *cmd_sim_scan(struct daemon *d, json_t *req)
 {
-	const char *text = json_string_value(json_object_get(req, "text"));
+	const char *text = scan_text(req);
 
 	if (d->config.reader_backend != CONFIG_BACKEND_SIM)
 		return control_error(EOPNOTSUPP, "the reader is not simulated");
-	if (!text || !text[0] || strlen(text) > READER_CREDENTIAL_MAX)
-		return control_error(EINVAL, "a scan is 1 to %d characters",
+	if (!text)
+		return control_error(EINVAL,
+				     "text: a scan of 1 to %d characters",
 				     READER_CREDENTIAL_MAX);
 	on_scan(d, text);
 	return input_reply(d);

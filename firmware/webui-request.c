@@ -117,6 +117,20 @@ static int locker_field(json_t *obj, bool optional, json_int_t *ret)
 	return 0;
 }
 
+/* A scan's "text", the only field beside "action": a barcode or hold id. */
+static const char *scan_text(json_t *req, const char **ret_error)
+{
+	static const char *const with_text[] = { "action", "text", NULL };
+	const char *s = string_field(req, "text");
+
+	if (!only_keys(req, with_text) || !s ||
+	    !protocol_is_token(s, WEBUI_REQUEST_SCAN_MAX)) {
+		*ret_error = "text: 1 to 64 printable characters, no spaces";
+		return NULL;
+	}
+	return s;
+}
+
 static json_t *screen_action(json_t *req, const char *action,
 			     const char **ret_error)
 {
@@ -127,7 +141,6 @@ static json_t *screen_action(json_t *req, const char *action,
 	static const char *const with_load[] = { "action", "hold", "locker",
 						 NULL };
 	static const char *const with_locker[] = { "action", "locker", NULL };
-	static const char *const with_text[] = { "action", "text", NULL };
 	const char *s;
 	json_int_t locker;
 
@@ -175,10 +188,9 @@ static json_t *screen_action(json_t *req, const char *action,
 				 locker, "session", 1);
 	}
 	if (strcmp(action, "scan") == 0) {
-		s = string_field(req, "text");
-		if (!only_keys(req, with_text) || !s ||
-		    !protocol_is_token(s, WEBUI_REQUEST_SCAN_MAX))
-			goto bad_text;
+		s = scan_text(req, ret_error);
+		if (!s)
+			return NULL;
 		return json_pack("{s:s, s:s, s:b}", "cmd", "scan", "text", s,
 				 "session", 1);
 	}
@@ -199,9 +211,6 @@ bad_hold:
 bad_locker:
 	*ret_error = "locker: a locker's number, and nothing else";
 	return NULL;
-bad_text:
-	*ret_error = "text: 1 to 64 printable characters, no spaces";
-	return NULL;
 }
 
 static json_t *sim_action(json_t *req, const char *action,
@@ -211,7 +220,6 @@ static json_t *sim_action(json_t *req, const char *action,
 						       NULL };
 	static const char *const with_door[] = { "action", "locker", "open",
 						 NULL };
-	static const char *const with_text[] = { "action", "text", NULL };
 	const char *s;
 	json_int_t locker;
 
@@ -239,13 +247,9 @@ static json_t *sim_action(json_t *req, const char *action,
 				 locker, "open", open);
 	}
 	if (strcmp(action, "scan") == 0) {
-		s = string_field(req, "text");
-		if (!only_keys(req, with_text) || !s ||
-		    !protocol_is_token(s, WEBUI_REQUEST_SCAN_MAX)) {
-			*ret_error =
-				"text: 1 to 64 printable characters, no spaces";
+		s = scan_text(req, ret_error);
+		if (!s)
 			return NULL;
-		}
 		return json_pack("{s:s, s:s}", "cmd", "sim-scan", "text", s);
 	}
 	*ret_error = "unknown action";
