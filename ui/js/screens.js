@@ -12,6 +12,12 @@ export const CODE_MIN = 4, CODE_MAX = 16, PIN_MIN = 4, PIN_MAX = 8;
 
 const para = (text) => h('p', { class: 'lead' }, text);
 
+/* A card held to the reader: the idle and return screens' picture. */
+const tapArt = () => h('div', { class: 'tap-art', 'aria-hidden': 'true' },
+	h('div', { class: 'tap-card' }),
+	h('div', { class: 'tap-waves' }),
+	h('div', { class: 'tap-reader' }));
+
 function doneButton(ctx) {
 	return h('button', {
 		type: 'button', class: 'btn btn-primary btn-done',
@@ -70,10 +76,7 @@ export const views = {
 		title: t('idle.title'),
 		tone: 'info',
 		body: [
-			h('div', { class: 'tap-art', 'aria-hidden': 'true' },
-				h('div', { class: 'tap-card' }),
-				h('div', { class: 'tap-waves' }),
-				h('div', { class: 'tap-reader' })),
+			tapArt(),
 			para(t('idle.body')),
 			h('p', { class: 'or', 'aria-hidden': 'true' }, t('idle.or')),
 			h('div', { class: 'actions' },
@@ -184,10 +187,7 @@ export const views = {
 		title: t('return_identify.title'),
 		tone: 'info',
 		body: [
-			h('div', { class: 'tap-art', 'aria-hidden': 'true' },
-				h('div', { class: 'tap-card' }),
-				h('div', { class: 'tap-waves' }),
-				h('div', { class: 'tap-reader' })),
+			tapArt(),
 			para(t('return_identify.body')),
 			h('button', {
 				type: 'button', class: 'btn btn-secondary btn-cancel',
