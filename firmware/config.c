@@ -816,7 +816,7 @@ static int handle_sync(struct parse_state *st, int line, const char *name,
 		    (key_st.st_mode & S_IRWXO))
 			return fail(
 				st, line, "sync", name,
-				"%s: readable by others (mode %04o); run chmod 0640 on it",
+				"%s: readable by others (mode %04o); run chmod 0600 on it",
 				v, (unsigned)(key_st.st_mode & 07777));
 		return 1;
 	}
@@ -1059,7 +1059,7 @@ static ssize_t read_secret(const char *path, const char *what, char *text,
 		close(fd);
 		snprintf(error, CONFIG_ERROR_MAX,
 			 "%s %.300s: readable by others (mode %04o); "
-			 "run chmod 0640 on it",
+			 "run chmod 0600 on it",
 			 what, path, (unsigned)(st.st_mode & 07777));
 		return -EPERM;
 	}

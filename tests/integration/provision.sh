@@ -6,28 +6,32 @@
 # a certificate signed later taken into [sync].
 . "$(dirname "$0")/lib.sh"
 PATH=$BIN:$PATH
-group=$(id -gn)
+user=$(id -un)
 etc=$WORK/etc
 mkdir -p "$etc"
 cp "$LOKERBUKU_TOP/firmware/dist/lokerd.conf" "$etc/"
 printf '%s\n' 0123456789abcdef0123456789abcdef01234567 >"$WORK/token"
 "$LOKERBUKU_TOP/tools/make-test-ca" "$WORK/ca" >/dev/null
-provision() { "$LOKERBUKU_TOP/tools/provision" --dir "$etc" --group "$group" "$@"; }
+provision() { "$LOKERBUKU_TOP/tools/provision" --dir "$etc" --user "$user" "$@"; }
 
 echo "refuses what lokerd would not take"
 rc=0; out=$(provision --kiosk 'bad id' --url https://x 2>&1) || rc=$?
 [ $rc -eq 1 ] && grep -q "kiosk" <<<"$out" || fail "bad id: $rc $out"
 rc=0; out=$(provision --kiosk k-01 --url http://x 2>&1) || rc=$?
 [ $rc -eq 1 ] && grep -q "https" <<<"$out" || fail "http url: $rc $out"
+rc=0; out=$(provision --kiosk k-01 --url https://x --user no-such-user 2>&1) || rc=$?
+[ $rc -eq 1 ] && grep -q "no user no-such-user" <<<"$out" || fail "unknown user: $rc $out"
 [ ! -e "$etc/site.key" ] || fail "a refused run left a site key"
 
 echo "a first run makes the keys and the configuration"
 out=$(provision --kiosk perpus-kota-01 --url https://perpus.example/index.php?p=api/locker/v1 \
 	--token-file "$WORK/token" --ca-file "$WORK/ca/ca.pem")
 echo "$out" | sed 's/^/  /'
-for f in site.key sync.token kiosk.key lokerd.conf; do
-	[ "$(stat -c %a "$etc/$f")" = 640 ] || fail "$f is mode $(stat -c %a "$etc/$f")"
+# Secrets are lokerd's user's alone; the configuration is readable by its group.
+for f in site.key sync.token kiosk.key; do
+	[ "$(stat -c %a:%U "$etc/$f")" = "600:$user" ] || fail "$f is $(stat -c %a:%U "$etc/$f")"
 done
+[ "$(stat -c %a "$etc/lokerd.conf")" = 640 ] || fail "lokerd.conf is mode $(stat -c %a "$etc/lokerd.conf")"
 grep -Eqx '[0-9a-f]{64}' "$etc/site.key" || fail "site.key: $(cat "$etc/site.key")"
 openssl req -in "$etc/kiosk.csr" -noout -verify 2>&1 | grep -q "verify OK" ||
 	fail "the request does not verify"

@@ -4,7 +4,8 @@
 # Debian root made by debootstrap (from the machine's own Debian mirror),
 # with apt resolving its dependencies there, then starts lokerd in it as
 # its own user on simulated hardware and asks it for its status. Also:
-# the package made the user and the configuration's group, and a changed
+# the package made the user and the configuration's group, its
+# provisioning tool makes the secrets mode 0600 for lokerd, and a changed
 # configuration survives reinstalling. Needs root and debootstrap; skipped
 # loudly without them.
 set -euo pipefail
@@ -73,10 +74,16 @@ perms=$(in_root stat -c '%a %U:%G' /etc/lokerbuku/lokerd.conf)
 in_root lokerd --check-config -c /etc/lokerbuku/lokerd.conf 2>/dev/null &&
 	fail "the packaged configuration starts an unset-up kiosk"
 
+echo "the packaged provisioning makes the kiosk's secrets lokerbuku's alone"
+in_root lokerbuku-provision --kiosk deb-test-01 --url https://perpus.example/api \
+	>>"$build/install.log" 2>&1 || fail "lokerbuku-provision failed; the log: $build/install.log"
+for f in site.key kiosk.key; do
+	perms=$(in_root stat -c '%a %U:%G' "/etc/lokerbuku/$f")
+	[ "$perms" = "600 lokerbuku:lokerbuku" ] || fail "$f is $perms"
+done
+
 echo "lokerd starts as lokerbuku on simulated hardware and answers"
 in_root sh -c 'umask 027 && mkdir -p /run/lokerbuku /var/lib/lokerbuku &&
-	od -An -N32 -tx1 /dev/urandom | tr -d " \n" >/etc/lokerbuku/site.key &&
-	chgrp lokerbuku /etc/lokerbuku/site.key &&
 	chown lokerbuku:lokerbuku /run/lokerbuku /var/lib/lokerbuku'
 cat >"$root/etc/lokerbuku/sim.conf" <<CONF
 [kiosk]
