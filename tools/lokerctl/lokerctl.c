@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lokerctl.h"
+
 #define DEFAULT_SOCKET	 "/run/lokerbuku/control.sock"
 #define REPLY_MAX	 (4 * 1024 * 1024)
 #define REPLY_TIMEOUT_MS 15000
@@ -35,6 +37,7 @@ struct options {
 	long expires_in_s;
 	long locker;
 	bool session; /* staff commands within the screen's staff session */
+	const char *config, *user; /* doctor */
 };
 
 static void usage(FILE *f)
@@ -65,6 +68,9 @@ static void usage(FILE *f)
 	      "  check                       database integrity check\n"
 	      "  sync                        talk to the server now: upload,\n"
 	      "                              pull changes, heartbeat\n"
+	      "  doctor [--config PATH] [--user USER]\n"
+	      "                              check the kiosk as lokerd's user\n"
+	      "                              (lokerbuku) and say what to fix\n"
 	      "  sim tap CREDENTIAL          tap a card on the simulated reader\n"
 	      "  sim door N open|close       move a door of the simulated bank\n"
 	      "  sim scan TEXT               a barcode from a scanner (a book\n"
@@ -84,8 +90,15 @@ static int usage_error(const char *msg)
 	return EXIT_USAGE;
 }
 
+/* Says why a call failed, unless asked to be quiet. */
+#define call_error(...)                               \
+	do {                                          \
+		if (!quiet)                           \
+			fprintf(stderr, __VA_ARGS__); \
+	} while (0)
+
 /* Sends one request line, reads one reply line. */
-static int call(const char *path, json_t *req, json_t **ret)
+int lokerctl_call(const char *path, json_t *req, json_t **ret, bool quiet)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	size_t len = 0, cap = 4096;
@@ -93,7 +106,7 @@ static int call(const char *path, json_t *req, json_t **ret)
 	int fd;
 
 	if (strlen(path) >= sizeof(addr.sun_path)) {
-		fprintf(stderr, "lokerctl: socket path too long: %s\n", path);
+		call_error("lokerctl: socket path too long: %s\n", path);
 		return EXIT_USAGE;
 	}
 	memcpy(addr.sun_path, path, strlen(path) + 1);
@@ -101,10 +114,9 @@ static int call(const char *path, json_t *req, json_t **ret)
 	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
 		int e = errno;
 
-		fprintf(stderr,
-			"lokerctl: cannot reach lokerd at %s: %s\n"
-			"Is lokerd running? (systemctl status lokerd)\n",
-			path, strerror(e));
+		call_error("lokerctl: cannot reach lokerd at %s: %s\n"
+			   "Is lokerd running? (systemctl status lokerd)\n",
+			   path, strerror(e));
 		if (fd >= 0)
 			close(fd);
 		return EXIT_UNREACHABLE;
@@ -112,14 +124,14 @@ static int call(const char *path, json_t *req, json_t **ret)
 	text = json_dumps(req, JSON_COMPACT);
 	buf = malloc(cap);
 	if (!text || !buf) {
-		fprintf(stderr, "lokerctl: out of memory\n");
+		call_error("lokerctl: out of memory\n");
 		goto unreachable;
 	}
 	len = strlen(text);
 	text[len] = '\n'; /* replaces the NUL; json_dumps leaves no slack */
 	if (send(fd, text, len + 1, MSG_NOSIGNAL) != (ssize_t)(len + 1)) {
-		fprintf(stderr, "lokerctl: cannot send to lokerd: %s\n",
-			strerror(errno));
+		call_error("lokerctl: cannot send to lokerd: %s\n",
+			   strerror(errno));
 		goto unreachable;
 	}
 	len = 0;
@@ -128,16 +140,15 @@ static int call(const char *path, json_t *req, json_t **ret)
 		ssize_t n;
 
 		if (poll(&p, 1, REPLY_TIMEOUT_MS) == 0) {
-			fprintf(stderr,
-				"lokerctl: lokerd did not answer in %d s\n",
-				REPLY_TIMEOUT_MS / 1000);
+			call_error("lokerctl: lokerd did not answer in %d s\n",
+				   REPLY_TIMEOUT_MS / 1000);
 			goto unreachable;
 		}
 		if (len + 1 >= cap) {
 			char *bigger;
 
 			if (cap >= REPLY_MAX) {
-				fprintf(stderr, "lokerctl: reply too long\n");
+				call_error("lokerctl: reply too long\n");
 				goto unreachable;
 			}
 			bigger = realloc(buf, cap * 2);
@@ -148,7 +159,7 @@ static int call(const char *path, json_t *req, json_t **ret)
 		}
 		n = recv(fd, buf + len, cap - len - 1, 0);
 		if (n <= 0) {
-			fprintf(stderr, "lokerd closed the connection\n");
+			call_error("lokerctl: lokerd closed the connection\n");
 			goto unreachable;
 		}
 		len += (size_t)n;
@@ -161,8 +172,7 @@ static int call(const char *path, json_t *req, json_t **ret)
 	free(buf);
 	close(fd);
 	if (!*ret) {
-		fprintf(stderr,
-			"lokerctl: lokerd sent a reply that is not JSON\n");
+		call_error("lokerctl: lokerd sent a reply that is not JSON\n");
 		return EXIT_UNREACHABLE;
 	}
 	return EXIT_OK;
@@ -510,6 +520,8 @@ int main(int argc, char **argv)
 		OPT_LOCKER,
 		OPT_ROLE,
 		OPT_SESSION,
+		OPT_CONFIG,
+		OPT_USER,
 	};
 	static const struct option options[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -526,6 +538,8 @@ int main(int argc, char **argv)
 		{ "locker", required_argument, NULL, OPT_LOCKER },
 		{ "role", required_argument, NULL, OPT_ROLE },
 		{ "session", no_argument, NULL, OPT_SESSION },
+		{ "config", required_argument, NULL, OPT_CONFIG },
+		{ "user", required_argument, NULL, OPT_USER },
 		{}
 	};
 	struct options o = {
@@ -589,9 +603,28 @@ int main(int argc, char **argv)
 		case OPT_ROLE:
 			o.role = optarg;
 			break;
+		case OPT_CONFIG:
+			o.config = optarg;
+			break;
+		case OPT_USER:
+			o.user = optarg;
+			break;
 		default:
 			return usage_error("unknown option");
 		}
+	}
+	if (optind < argc && strcmp(argv[optind], "doctor") == 0) {
+		struct doctor_options d = {
+			.config = o.config,
+			.user = o.user ? o.user : "lokerbuku",
+			.socket = o.socket && o.socket[0] ? o.socket : NULL,
+		};
+
+		json_decref(o.credentials);
+		json_decref(o.items);
+		if (optind + 1 != argc)
+			return usage_error("doctor: no arguments");
+		return doctor_run(&d);
 	}
 	if (!o.socket || !o.socket[0])
 		o.socket = DEFAULT_SOCKET;
@@ -603,7 +636,7 @@ int main(int argc, char **argv)
 		return usage_error(error);
 	cmd = json_string_value(json_object_get(req, "cmd"));
 
-	rc = call(o.socket, req, &reply);
+	rc = lokerctl_call(o.socket, req, &reply, false);
 	if (rc != EXIT_OK) {
 		json_decref(req);
 		return rc;

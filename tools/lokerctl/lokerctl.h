@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* What lokerctl's commands share: the control socket, the doctor. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+
+/*
+ * Sends req to lokerd at socket and waits for its reply, which the caller
+ * owns. Returns 0, or lokerctl's exit status after saying why on stderr
+ * (unless quiet): 2 for a socket path too long, 3 when lokerd is not
+ * running or not answering.
+ */
+int lokerctl_call(const char *socket, json_t *req, json_t **ret, bool quiet);
+
+struct doctor_options {
+	const char *config; /* lokerd's configuration file */
+	const char *user;   /* the user lokerd runs as */
+	const char *socket; /* NULL: the configuration's */
+};
+
+/* Checks the kiosk, a line per check: 1 if any failed, else 0. */
+int doctor_run(const struct doctor_options *opt);
