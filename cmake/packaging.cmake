@@ -29,9 +29,17 @@ set(CPACK_GENERATOR DEB)
 set(CPACK_DEB_COMPONENT_INSTALL ON)
 set(CPACK_COMPONENTS_ALL lokerbuku kiosk-ui)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+# CPack asks dpkg for the architecture, which is the build machine's; a
+# cross build (cmake/aarch64-linux-gnu.cmake) names its own.
+if(CMAKE_CROSSCOMPILING AND CMAKE_SYSTEM_PROCESSOR STREQUAL aarch64)
+	set(CPACK_DEBIAN_PACKAGE_ARCHITECTURE arm64)
+endif()
 # The synopsis of both packages is the project's description; each
 # component's description is the text below it.
 set(CPACK_DEBIAN_PACKAGE_SECTION misc)
+# Programs stripped, as Debian ships them (the build tree keeps the
+# symbols); with the cross build's own strip.
+set(CPACK_STRIP_FILES ON)
 # Versions of the shared libraries from what the binaries link.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS OFF)

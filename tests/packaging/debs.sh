@@ -5,8 +5,13 @@
 # configuration as a conffile, maintainer scripts, and dependencies on the
 # shared libraries lokerd links. Needs a tree configured with
 # -DCMAKE_INSTALL_PREFIX=/usr (tools/test's build/); skipped otherwise.
+#
+#   debs.sh BUILD [ARCH]   ARCH: Debian's name of the tree's architecture,
+#                          the build machine's by default; a cross tree's
+#                          lokerd runs under $LOKERBUKU_EMULATOR
 set -euo pipefail
 build=${1:?the build tree}
+arch=${2:-$(dpkg --print-architecture)}
 fail() {
 	echo "FAIL: $*" >&2
 	exit 1
@@ -19,13 +24,17 @@ fi
 command -v dpkg-shlibdeps >/dev/null ||
 	fail "dpkg-shlibdeps is missing (Debian: dpkg-dev, in build-essential)"
 
-rm -rf "$build/packages"
+# Only what this run makes: the cross build puts its arm64 package here too.
+rm -rf "$build/packages/_CPack_Packages"
+rm -f "$build"/packages/*_"$arch".deb "$build"/packages/*_all.deb
 (cd "$build" && cpack -G DEB -B packages >cpack.log 2>&1) || {
 	tail -n 20 "$build/cpack.log" >&2
 	fail "cpack failed; its log: $build/cpack.log"
 }
-deb=$(ls "$build"/packages/lokerbuku_*_"$(dpkg --print-architecture)".deb)
+deb=$(ls "$build"/packages/lokerbuku_*_"$arch".deb)
 echo "built: $(basename "$deb")"
+[ "$(dpkg-deb -f "$deb" Architecture)" = "$arch" ] ||
+	fail "$(basename "$deb") says Architecture: $(dpkg-deb -f "$deb" Architecture)"
 
 files=$(dpkg-deb -c "$deb" | awk '{ print $6 }')
 for f in ./usr/sbin/lokerd ./usr/bin/lokerctl ./usr/sbin/lokerbuku-provision \
@@ -57,6 +66,16 @@ done
 
 # The man pages format without a warning.
 dpkg-deb -x "$deb" "$ctl/root"
+# The programs are built for the package's architecture, and stripped.
+case $arch in
+amd64) machine=x86-64 ;;
+arm64) machine=aarch64 ;;
+*) machine=$arch ;;
+esac
+for p in usr/sbin/lokerd usr/bin/lokerctl; do
+	file -b "$ctl/root/$p" | grep -q "ELF 64-bit.*$machine.*, stripped" ||
+		fail "$p is not a stripped program for $arch: $(file -b "$ctl/root/$p")"
+done
 for page in "$ctl"/root/usr/share/man/man*/*; do
 	warnings=$(LC_ALL=C.UTF-8 groff -man -Tutf8 -ww -z "$page" 2>&1)
 	[ -z "$warnings" ] || fail "$(basename "$page"): $warnings"
@@ -65,7 +84,8 @@ done
 # The packaged configuration stops lokerd until the kiosk is set up.
 conf=$ctl/lokerd.conf
 dpkg-deb --fsys-tarfile "$deb" | tar -xO ./etc/lokerbuku/lokerd.conf >"$conf"
-if "$build/bin/lokerd" --check-config -c "$conf" 2>"$ctl/err"; then
+# shellcheck disable=SC2086 # the emulator and its options
+if ${LOKERBUKU_EMULATOR:-} "$build/bin/lokerd" --check-config -c "$conf" 2>"$ctl/err"; then
 	fail "the packaged configuration starts a kiosk that was never set up"
 fi
 echo "the packaged configuration refuses to start: $(cat "$ctl/err")"
