@@ -1,10 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # The kiosk trusts only the server it was given: a certificate from another
-# CA, one for another host name, or a key that is not the pinned one makes
-# it refuse the server and say why, while pickups go on offline. With the
-# right settings everything recorded meanwhile reaches the server; a server
-# that asks for client certificates gets the kiosk's.
+# CA, one for another host name, an expired one, a self-signed one, or a
+# key that is not the pinned one makes it refuse the server and say why,
+# while pickups go on offline. With the right settings everything recorded
+# meanwhile reaches the server; a server that asks for client certificates
+# gets the kiosk's; a self-signed certificate configured as the CA is taken.
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=tools/lib/hub.sh
 . "$LOKERBUKU_TOP/tools/lib/hub.sh"
@@ -61,6 +62,24 @@ kiosk_start "$WORK"
 refused "subject name"
 kiosk_stop
 
+echo "a certificate of our CA for this host, but expired, is refused"
+: >"$WORK/lokerd.log"
+hub_stop
+hub_start expired
+configure ""
+kiosk_start "$WORK"
+refused "certificate has expired"
+kiosk_stop
+
+echo "a self-signed certificate is refused"
+: >"$WORK/lokerd.log"
+hub_stop
+hub_start self-signed
+configure ""
+kiosk_start "$WORK"
+refused "self-signed certificate"
+kiosk_stop
+
 echo "the right CA and host, but not the pinned key, is refused"
 : >"$WORK/lokerd.log"
 hub_stop
@@ -115,6 +134,21 @@ for _ in $(seq 100); do
 done
 r=$(hub events --kiosk demo-01 --json)
 expect '[.[] | select(.type=="locker_disabled")] | length == 1' "$r"
+expect '.sync.online == true' "$(ctl --json status)"
+kiosk_stop
+
+echo "a self-signed certificate is taken when it is the configured CA"
+hub_stop
+hub_start self-signed
+CA=$HUB_DIR/ca/self-signed.pem configure ""
+: >"$WORK/lokerd.log"
+kiosk_start "$WORK"
+ctl enable 3 >/dev/null
+for _ in $(seq 100); do
+	hub events --kiosk demo-01 --json | jq -e '.[] | select(.type=="locker_enabled")' >/dev/null && break
+	sleep 0.1
+done
+expect '[.[] | select(.type=="locker_enabled")] | length == 1' "$(hub events --kiosk demo-01 --json)"
 expect '.sync.online == true' "$(ctl --json status)"
 kiosk_stop
 echo "PASS"
