@@ -79,12 +79,18 @@ tapdrive "$dir" --reader sim --volume --taps $((N - N / 10)) --prefix W
 rss=$(kib "$KIOSK_PID" Rss)
 pss=$(kib "$KIOSK_PID" Pss)
 kiosk_stop
+# What the disk holds per event, for sizing [outbox] max_unsent: nothing
+# was sent, so every event is still there (the WAL is checkpointed at stop).
+events=$(sqlite3 "$dir/lokerd.db" 'SELECT count(*) FROM outbox')
+db_bytes=$(stat -c %s "$dir/lokerd.db")
 printf 'RSS idle, sim reader\t%s\tMiB\n' "$(mib "$rss0")"
 printf 'PSS idle, sim reader\t%s\tMiB\n' "$(mib "$pss0")"
 printf 'RSS after %d taps\t%s\tMiB\n' $((N / 10)) "$(mib "$rss1")"
 printf 'RSS after %d taps\t%s\tMiB\n' "$N" "$(mib "$rss")"
 printf 'PSS after %d taps\t%s\tMiB\n' "$N" "$(mib "$pss")"
 printf 'RSS growth over the last %d taps\t%s\tMiB\n' $((N - N / 10)) "$(mib $((rss - rss1)))"
+printf 'database after %d taps (%d events, none sent)\t%s\tMiB\n' "$N" "$events" "$(mib $((db_bytes / 1024)))"
+printf 'database per unsent event\t%d\tbytes\n' $((db_bytes / events))
 
 for poll_ms in 50 10; do
 	dir=$WORK/idle-$poll_ms
