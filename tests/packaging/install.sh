@@ -5,9 +5,11 @@
 # with apt resolving its dependencies there, then starts lokerd in it as
 # its own user on simulated hardware and asks it for its status. Also:
 # the package made the user and the configuration's group, its
-# provisioning tool makes the secrets mode 0600 for lokerd, and a changed
-# configuration survives reinstalling. Needs root and debootstrap; skipped
-# loudly without them.
+# provisioning tool makes the secrets mode 0600 for lokerd, a changed
+# configuration survives reinstalling, and booted with systemd as PID 1
+# (systemd-nspawn) the packaged unit starts lokerd at boot, as its user,
+# and restarts it after a SIGKILL and after a hang (tests/packaging/
+# systemd-probe). Needs root and debootstrap; skipped loudly without them.
 set -euo pipefail
 build=${1:?the build tree}
 fail() {
@@ -133,4 +135,48 @@ DEBIAN_FRONTEND=noninteractive in_root dpkg -i --force-confold "/tmp/$(basename 
 	>>"$build/install.log" 2>&1 || fail "reinstalling failed"
 grep -q "changed by the library" "$root/etc/lokerbuku/lokerd.conf" ||
 	fail "reinstalling overwrote the changed configuration"
+
+# The root booted with systemd as its PID 1 in a container: the packaged
+# unit, with all its hardening, as the kiosk runs it. A probe unit after
+# it writes what it saw into $results; the container stops when it ends.
+echo "lokerd under systemd (systemd-nspawn): started at boot, restarted after a crash and a hang"
+command -v systemd-nspawn >/dev/null ||
+	fail "systemd-nspawn is missing (tools/bootstrap installs systemd-container)"
+DEBIAN_FRONTEND=noninteractive in_root apt-get install -y -q --no-install-recommends \
+	systemd-sysv procps >>"$build/install.log" 2>&1 || fail "systemd-sysv did not install"
+in_root cp /etc/lokerbuku/sim.conf /etc/lokerbuku/lokerd.conf
+in_root systemctl enable lokerd.service >>"$build/install.log" 2>&1
+# The watchdog as packaged is 30 s; a hang is found sooner here.
+mkdir -p "$root/etc/systemd/system/lokerd.service.d"
+printf '[Service]\nWatchdogSec=3s\n' >"$root/etc/systemd/system/lokerd.service.d/test.conf"
+cp "$(dirname "$0")/systemd-probe" "$root/usr/local/sbin/lokerbuku-probe"
+cat >"$root/etc/systemd/system/lokerbuku-probe.service" <<UNIT
+[Unit]
+After=lokerd.service
+SuccessAction=poweroff
+FailureAction=poweroff
+[Service]
+Type=oneshot
+TimeoutStartSec=150
+ExecStart=/usr/local/sbin/lokerbuku-probe /results
+[Install]
+WantedBy=multi-user.target
+UNIT
+in_root systemctl enable lokerbuku-probe.service >>"$build/install.log" 2>&1
+results=$build/systemd-probe
+rm -rf "$results"
+mkdir -p "$results"
+for m in "$root/proc" "$root/dev"; do
+	umount -l "$m"
+done
+# --register=no and --keep-unit: the machine's own PID 1 need not be systemd.
+timeout 300 systemd-nspawn -q --register=no --keep-unit -D "$root" \
+	--bind="$results:/results" -b >"$build/nspawn.log" 2>&1 || true
+if [ ! -e "$results/booted" ]; then
+	tail -n 20 "$build/nspawn.log" >&2
+	skip "systemd-nspawn could not boot the root here; its log: $build/nspawn.log"
+fi
+[ -e "$results/done" ] || fail "the probe did not finish; $results and $build/nspawn.log"
+cat "$results/report"
+grep -q '^FAIL' "$results/report" && fail "lokerd under systemd: see above; its journal: $results/journal"
 echo "install: OK"
