@@ -411,6 +411,38 @@ static int feed_undoable(struct daemon *d, struct kiosk_input *in,
 	return err;
 }
 
+/*
+ * Why lokerd will not start on its database and what fixes it, in one
+ * line: recovery for a damaged file only, never for one that is intact.
+ */
+static void log_database_refused(const char *path)
+{
+	const char *why = store_open_reason();
+
+	switch (store_open_failure()) {
+	case STORE_OPEN_FAILURE_CORRUPT:
+		log_err("database %s is corrupt (%s); stop lokerd and run `lokerctl recover`, which keeps every event it can read",
+			path, why);
+		break;
+	case STORE_OPEN_FAILURE_READ_ONLY:
+		log_err("database %s is read-only (%s); it is not damaged: make the file, its folder and its file system writable for lokerd's user, then start lokerd again",
+			path, why);
+		break;
+	case STORE_OPEN_FAILURE_NEWER:
+		log_err("database %s was written by a newer lokerbuku (%s); install that version again or restore a backup of this one",
+			path, why);
+		break;
+	case STORE_OPEN_FAILURE_FOREIGN:
+		log_err("database %s is not a lokerbuku database (%s); correct database= in the configuration",
+			path, why);
+		break;
+	case STORE_OPEN_FAILURE_NONE:
+	case STORE_OPEN_FAILURE_OTHER:
+		log_err("database %s cannot be opened (%s)", path, why);
+		break;
+	}
+}
+
 /* Builds the core from the store and the door sensors, and starts it. */ /* Builds the core from the store and the door sensors, and starts it. */
 static int start_core(struct daemon *d)
 {
@@ -1626,6 +1658,7 @@ struct daemon *daemon_new(const struct config *config, sd_event *event)
 		.max_unsent = config->outbox_max_unsent,
 		.sent_keep_usec = (int64_t)config->outbox_keep_sent_days *
 				  86400LL * 1000000LL,
+		.quick_check = true,
 	};
 	unsigned n = config->kiosk.n_lockers;
 	struct daemon *d;
@@ -1699,7 +1732,7 @@ struct daemon *daemon_new(const struct config *config, sd_event *event)
 	d->store = store_open(config->database, &opt);
 	if (!d->store) {
 		err = -errno;
-		log_err("database %s: %s", config->database, strerror(-err));
+		log_database_refused(config->database);
 		goto fail;
 	}
 	err = store_ensure_lockers(d->store, n);

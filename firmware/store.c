@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -398,6 +399,8 @@ struct store {
 };
 
 static _Thread_local char open_error[256];
+static _Thread_local size_t open_error_path_len;
+static _Thread_local enum store_open_failure open_failure;
 
 static bool streq(const char *a, const char *b)
 {
@@ -786,18 +789,81 @@ static int open_errno(sqlite3 *db, const char *path, int rc)
 	}
 }
 
+static void open_fail_v(const char *path, const char *fmt, va_list ap)
+{
+	char msg[200];
+	int n;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = snprintf(open_error, sizeof(open_error), "%s: ", path);
+	open_error_path_len =
+		n > 0 && (size_t)n < sizeof(open_error) ? (size_t)n : 0;
+	snprintf(open_error + open_error_path_len,
+		 sizeof(open_error) - open_error_path_len, "%s", msg);
+}
+
 /* Records why opening failed and returns the errno to set. */
 __attribute__((format(printf, 3, 4))) static int
 open_fail(const char *path, int err, const char *fmt, ...)
 {
-	char msg[200];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	open_fail_v(path, fmt, ap);
 	va_end(ap);
-	snprintf(open_error, sizeof(open_error), "%s: %s", path, msg);
+	switch (err) {
+	case EILSEQ:
+		open_failure = STORE_OPEN_FAILURE_CORRUPT;
+		break;
+	case EROFS:
+	case EACCES:
+	case EPERM:
+		open_failure = STORE_OPEN_FAILURE_READ_ONLY;
+		break;
+	default:
+		open_failure = STORE_OPEN_FAILURE_OTHER;
+		break;
+	}
 	return err;
+}
+
+/* open_fail() of a kind its errno does not tell. */
+__attribute__((format(printf, 4, 5))) static int
+open_fail_as(enum store_open_failure kind, const char *path, int err,
+	     const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	open_fail_v(path, fmt, ap);
+	va_end(ap);
+	open_failure = kind;
+	return err;
+}
+
+/*
+ * Why path cannot be written, in words a person can act on: its file
+ * system, the file, or its folder (where SQLite makes -wal and -shm).
+ */
+static int open_fail_read_only(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[4096];
+	struct statvfs vfs;
+
+	if (statvfs(path, &vfs) == 0 && (vfs.f_flag & ST_RDONLY))
+		return open_fail(path, EROFS, "on a read-only file system");
+	if (access(path, W_OK) < 0 && errno != ENOENT)
+		return open_fail(path, errno, "the file cannot be written: %s",
+				 strerror(errno));
+	snprintf(dir, sizeof(dir), "%.*s",
+		 slash ? (int)(slash - path > 0 ? slash - path : 1) : 1,
+		 slash ? path : ".");
+	if (access(dir, W_OK) < 0)
+		return open_fail(path, errno,
+				 "its folder %s cannot be written: %s", dir,
+				 strerror(errno));
+	return open_fail(path, EROFS, "cannot be written");
 }
 
 /*
@@ -832,15 +898,17 @@ static int store_migrate(sqlite3 *db, const char *path)
 		if ((version > 0 || app_id != 0) &&
 		    app_id != STORE_APPLICATION_ID) {
 			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-			return open_fail(path, EILSEQ,
-					 "not a lokerbuku database "
-					 "(application_id %lld)",
-					 (long long)app_id);
+			return open_fail_as(STORE_OPEN_FAILURE_FOREIGN, path,
+					    EILSEQ,
+					    "not a lokerbuku database "
+					    "(application_id %lld)",
+					    (long long)app_id);
 		}
 		if (version == 0 && n_objects > 0) {
 			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-			return open_fail(path, EILSEQ,
-					 "has tables but no schema version");
+			return open_fail_as(STORE_OPEN_FAILURE_FOREIGN, path,
+					    EILSEQ,
+					    "has tables but no schema version");
 		}
 		if (version < 0) {
 			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
@@ -850,11 +918,11 @@ static int store_migrate(sqlite3 *db, const char *path)
 		}
 		if (version > STORE_SCHEMA_VERSION) {
 			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-			return open_fail(path, EILSEQ,
-					 "schema version %lld is newer than "
-					 "this lokerd knows (%d)",
-					 (long long)version,
-					 STORE_SCHEMA_VERSION);
+			return open_fail_as(
+				STORE_OPEN_FAILURE_NEWER, path, EILSEQ,
+				"schema version %lld is newer than "
+				"this lokerd knows (%d)",
+				(long long)version, STORE_SCHEMA_VERSION);
 		}
 		if (version == STORE_SCHEMA_VERSION) {
 			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
@@ -888,8 +956,47 @@ static int store_migrate(sqlite3 *db, const char *path)
 	}
 }
 
+/* SQLite's report of a damaged file, on one line for the log. */
+static const char *one_line(const char *v, char *buf, size_t n)
+{
+	static const char prefix[] = "*** in database main ***\n";
+	size_t i;
+
+	if (strncmp(v, prefix, sizeof(prefix) - 1) == 0)
+		v += sizeof(prefix) - 1;
+	for (i = 0; v[i] && i + 1 < n; i++)
+		buf[i] = v[i] == '\n' || v[i] == '\r' ? ' ' : v[i];
+	buf[i] = '\0';
+	return buf;
+}
+
+/* PRAGMA quick_check: 0, or an errno after open_fail(). */
+static int store_quick_check(sqlite3 *db, const char *path)
+{
+	char line[160];
+	sqlite3_stmt *st = NULL;
+	const char *v;
+	int rc, err = 0;
+
+	rc = sqlite3_prepare_v2(db, "PRAGMA quick_check(1)", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		err = open_fail(path, open_errno(db, path, rc), "%s",
+				sqlite3_errmsg(db));
+	} else {
+		v = (const char *)sqlite3_column_text(st, 0);
+		if (!v || !streq(v, "ok"))
+			err = open_fail(path, EILSEQ, "quick_check: %s",
+					one_line(v ? v : "no answer", line,
+						 sizeof(line)));
+	}
+	sqlite3_finalize(st);
+	return err;
+}
+
 /* Sets up the connection: durability, checks, and the schema. */
-static int store_setup(struct store *s, const char *path)
+static int store_setup(struct store *s, const char *path, bool quick_check)
 {
 	sqlite3 *db = s->db;
 	sqlite3_stmt *st = NULL;
@@ -909,13 +1016,21 @@ static int store_setup(struct store *s, const char *path)
 	 * Asking before the first read leaves no -wal or -shm file behind.
 	 */
 	if (sqlite3_db_readonly(db, "main") == 1)
-		return open_fail(path, access(path, W_OK) < 0 ? errno : EROFS,
-				 "cannot be written");
+		return open_fail_read_only(path);
 	/* A file that is not a database fails its first read. */
 	rc = db_get_int(db, "PRAGMA user_version", &v);
-	if (rc != SQLITE_OK)
-		return open_fail(path, open_errno(db, path, rc), "%s",
-				 sqlite3_errmsg(db));
+	if (rc != SQLITE_OK) {
+		err = open_errno(db, path, rc);
+		if (err == EACCES || err == EROFS || err == EPERM)
+			return open_fail_read_only(path);
+		return open_fail(path, err, "%s", sqlite3_errmsg(db));
+	}
+	/* Before a migration writes to a file that is damaged. */
+	if (quick_check) {
+		err = store_quick_check(db, path);
+		if (err)
+			return err;
+	}
 
 	rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
 	if (rc == SQLITE_OK) {
@@ -960,6 +1075,8 @@ struct store *store_open(const char *path, const struct store_options *opt)
 	int rc, err;
 
 	open_error[0] = '\0';
+	open_error_path_len = 0;
+	open_failure = STORE_OPEN_FAILURE_NONE;
 	if (!path || !path[0]) {
 		errno = open_fail("", EINVAL, "no path");
 		return NULL;
@@ -980,12 +1097,16 @@ struct store *store_open(const char *path, const struct store_options *opt)
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 				     SQLITE_OPEN_NOMUTEX,
 			     NULL);
-	if (rc != SQLITE_OK)
-		err = open_fail(path, open_errno(s->db, path, rc), "%s",
-				s->db ? sqlite3_errmsg(s->db) :
-					sqlite3_errstr(rc));
-	else
-		err = store_setup(s, path);
+	if (rc != SQLITE_OK) {
+		err = open_errno(s->db, path, rc);
+		if (err == EACCES || err == EROFS || err == EPERM)
+			err = open_fail_read_only(path);
+		else
+			err = open_fail(path, err, "%s",
+					s->db ? sqlite3_errmsg(s->db) :
+						sqlite3_errstr(rc));
+	} else
+		err = store_setup(s, path, opt && opt->quick_check);
 	if (err) {
 		store_free(s);
 		errno = err;
@@ -1008,6 +1129,16 @@ void store_free(struct store *s)
 const char *store_open_error(void)
 {
 	return open_error;
+}
+
+enum store_open_failure store_open_failure(void)
+{
+	return open_failure;
+}
+
+const char *store_open_reason(void)
+{
+	return open_error + open_error_path_len;
 }
 
 const char *store_last_error(const struct store *s)

@@ -63,6 +63,12 @@ struct store_options {
 	 */
 	int64_t sent_keep_usec;
 	uint64_t finished_keep; /* 0 means STORE_FINISHED_KEEP */
+	/*
+	 * PRAGMA quick_check at open (about 0.3 s for 100,000 events on a
+	 * PC): a file damaged past its first pages fails to open as corrupt
+	 * rather than at some later record.
+	 */
+	bool quick_check;
 };
 
 /* How the open database is set up, for status and self-tests. */
@@ -84,6 +90,19 @@ struct store *store_open(const char *path, const struct store_options *opt);
 void store_free(struct store *s);
 /* Why the last store_open() of this thread failed; valid until the next. */
 const char *store_open_error(void);
+
+/* What kind of failure the last store_open() of this thread was. */
+enum store_open_failure {
+	STORE_OPEN_FAILURE_NONE,
+	STORE_OPEN_FAILURE_CORRUPT,   /* damaged: lokerctl recover */
+	STORE_OPEN_FAILURE_READ_ONLY, /* the file, its folder or file system */
+	STORE_OPEN_FAILURE_NEWER,     /* of a schema this code does not know */
+	STORE_OPEN_FAILURE_FOREIGN,   /* not a lokerbuku database */
+	STORE_OPEN_FAILURE_OTHER,
+};
+enum store_open_failure store_open_failure(void);
+/* store_open_error() without the path in front. */
+const char *store_open_reason(void);
 /* The last failure's message for s, valid until the next call on s. */
 const char *store_last_error(const struct store *s);
 int store_get_info(struct store *s, struct store_info *ret);

@@ -293,6 +293,7 @@ static void refuses_a_database_from_a_newer_schema(void **state)
 	assert_null(store_open(f->path, NULL));
 	assert_int_equal(errno, EILSEQ);
 	assert_non_null(strstr(store_open_error(), "newer"));
+	assert_int_equal(store_open_failure(), STORE_OPEN_FAILURE_NEWER);
 	/* Refusing must not have touched the file. */
 	assert_int_equal(db_int(f, "PRAGMA user_version"),
 			 STORE_SCHEMA_VERSION + 1);
@@ -380,7 +381,10 @@ static int open_is_refused(const char *path)
 		store_free(s);
 		return 1;
 	}
-	return errno == EACCES || errno == EROFS ? 0 : 2;
+	if (errno != EACCES && errno != EROFS)
+		return 2;
+	/* Read-only, not corrupt: the fix is a permission, not a recovery. */
+	return store_open_failure() == STORE_OPEN_FAILURE_READ_ONLY ? 0 : 4;
 }
 
 static void refuses_a_database_it_cannot_write(void **state)
