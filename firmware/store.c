@@ -15,6 +15,7 @@
 #include <sqlite3.h>
 
 #include "credential.h"
+#include "store-private.h"
 #include "store.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -825,6 +826,17 @@ open_fail(const char *path, int err, const char *fmt, ...)
 		break;
 	}
 	return err;
+}
+
+int store_fail_open(const char *path, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	open_fail_v(path, fmt, ap);
+	va_end(ap);
+	open_failure = STORE_OPEN_FAILURE_OTHER;
+	return -err;
 }
 
 /* open_fail() of a kind its errno does not tell. */

@@ -262,3 +262,47 @@ int store_check_integrity(struct store *s);
  * path (which must not exist yet: -EEXIST), flushed to disk. 0 or -errno.
  */
 int store_backup(struct store *s, const char *path);
+
+/* What store_recover() could take over from a damaged database. */
+struct store_recover_table {
+	const char *name; /* static */
+	uint64_t copied;
+	/* Rows that could not be read, or that the schema refused. */
+	uint64_t lost;
+	/* lost counted from an intact index; else a guess from rowid gaps. */
+	bool lost_counted;
+};
+
+#define STORE_RECOVER_TABLES 8
+
+struct store_recover_report {
+	struct store_recover_table tables[STORE_RECOVER_TABLES];
+	unsigned schema_version; /* of the damaged file */
+	uint64_t unsent_kept;
+	/* -1 when the outbox's index of unsent events is unreadable too. */
+	int64_t unsent_lost;
+};
+
+/*
+ * PRAGMA integrity_check of the database at path, opened read-only and
+ * left as it is: 0 when intact, -EILSEQ when damaged, -errno when it
+ * cannot be opened; store_open_error() says why.
+ */
+int store_check_file(const char *path);
+
+/*
+ * Copies what can still be read of the damaged database at damaged
+ * (opened read-only, left as it is) into a new database at path (which
+ * must not exist: -EEXIST), of the current schema: table by table, row by
+ * row, stepping over what cannot be read. Events keep their seq, UUID and
+ * sent flag. The sync cursors stay behind, so the next sync pulls a full
+ * set of holds and staff. lost_event (may be NULL) is called for each
+ * unsent event known to the outbox's indexes but unreadable. ret gets the
+ * counts. 0; -ENOTSUP for a file of a newer schema or not a lokerbuku
+ * database; -EIO when not even its schema can be read; -errno.
+ * store_open_error() says why. path is flushed and closed on return.
+ */
+int store_recover(const char *damaged, const char *path,
+		  void (*lost_event)(int64_t seq, const char *uuid,
+				     void *userdata),
+		  void *userdata, struct store_recover_report *ret);

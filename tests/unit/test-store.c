@@ -415,6 +415,199 @@ static void refuses_a_database_it_cannot_write(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/*
+ * Overwrites the middle one of the outbox's table pages (not its indexes)
+ * with garbage, as a failing disk might; returns how many it has.
+ */
+static int damage_an_outbox_page(const char *path)
+{
+	int64_t pages[512], size = 0;
+	sqlite3_stmt *st;
+	unsigned n = 0;
+	char garbage[65536];
+	sqlite3 *db;
+	FILE *fp;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "SELECT pageno, pgsize FROM dbstat"
+					    " WHERE name = 'outbox'"
+					    " AND pagetype = 'leaf'"
+					    " ORDER BY pageno",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW && n < 512) {
+		pages[n++] = sqlite3_column_int64(st, 0);
+		size = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	assert_true(n >= 3 && size > 0 && size <= (int64_t)sizeof(garbage));
+
+	for (size_t i = 0; i < sizeof(garbage); i++)
+		garbage[i] = (char)(0xa5 ^ (i * 7));
+	fp = fopen(path, "r+");
+	assert_non_null(fp);
+	assert_int_equal(fseek(fp, (pages[n / 2] - 1) * size, SEEK_SET), 0);
+	assert_int_equal(fwrite(garbage, (size_t)size, 1, fp), 1);
+	assert_int_equal(fclose(fp), 0);
+	return (int)n;
+}
+
+struct lost_events {
+	unsigned n;
+	int64_t seq[EVENTS_MAX];
+	char uuid[EVENTS_MAX][STORE_UUID_LEN + 1];
+};
+
+static void collect_lost(int64_t seq, const char *uuid, void *userdata)
+{
+	struct lost_events *lost = userdata;
+
+	assert_true(lost->n < EVENTS_MAX);
+	lost->seq[lost->n] = seq;
+	snprintf(lost->uuid[lost->n], sizeof(lost->uuid[0]), "%s", uuid);
+	lost->n++;
+}
+
+static bool was_lost(const struct lost_events *lost, const char *uuid)
+{
+	for (unsigned i = 0; i < lost->n; i++)
+		if (strcmp(lost->uuid[i], uuid) == 0)
+			return true;
+	return false;
+}
+
+static void
+recovery_keeps_every_readable_event_and_names_the_unsent_ones_lost(void **state)
+{
+	struct fixture *f = *state;
+	struct events *before = calloc(1, sizeof(*before));
+	struct events *after = calloc(1, sizeof(*after));
+	struct lost_events *lost = calloc(1, sizeof(*lost));
+	struct store_recover_report rep;
+	char damaged[PATH_MAX + 32];
+	struct store_hold h;
+	unsigned i, j, n_sent = 40;
+	uint64_t outbox_lost = 0, outbox_copied = 0;
+	char uuid[STORE_UUID_LEN + 1];
+	struct store_options opt = { .quick_check = true };
+	struct kiosk_record rec;
+
+	assert_non_null(before);
+	assert_non_null(after);
+	assert_non_null(lost);
+	add_hold(f, "h1", 'a');
+	assert_int_equal(record(f, KIOSK_RECORD_HOLD_LOADED, "h1", 2, 1000), 0);
+	for (i = 0; i < 260; i++)
+		assert_int_equal(record(f,
+					i % 2 ? KIOSK_RECORD_LOCKER_ENABLED :
+						KIOSK_RECORD_LOCKER_DISABLED,
+					"", 5, 2000 + i),
+				 0);
+	all_events(f, before);
+	assert_int_equal(before->n, 261);
+	/* The server has had the oldest. */
+	assert_int_equal(store_mark_sent(f->s, before->seq[n_sent - 1]), 0);
+	store_free(f->s);
+	f->s = NULL;
+
+	snprintf(damaged, sizeof(damaged), "%s/damaged.db", f->dir);
+	assert_int_equal(rename(f->path, damaged), 0);
+	assert_true(damage_an_outbox_page(damaged) >= 3);
+
+	/* Opening alone reads too little to notice; quick_check does. */
+	f->s = store_open(damaged, NULL);
+	assert_non_null(f->s);
+	store_free(f->s);
+	f->s = store_open(damaged, &opt);
+	assert_null(f->s);
+	assert_int_equal(errno, EILSEQ);
+	assert_int_equal(store_open_failure(), STORE_OPEN_FAILURE_CORRUPT);
+	assert_int_equal(store_check_file(damaged), -EILSEQ);
+
+	assert_int_equal(
+		store_recover(damaged, f->path, collect_lost, lost, &rep), 0);
+	assert_int_equal(rep.schema_version, STORE_SCHEMA_VERSION);
+	for (i = 0; i < STORE_RECOVER_TABLES; i++) {
+		if (rep.tables[i].name &&
+		    strcmp(rep.tables[i].name, "outbox") == 0) {
+			outbox_copied = rep.tables[i].copied;
+			outbox_lost = rep.tables[i].lost;
+			assert_true(rep.tables[i].lost_counted);
+		} else if (rep.tables[i].name) {
+			assert_int_equal(rep.tables[i].lost, 0);
+		}
+	}
+	/* One page of events lost, not those after it. */
+	assert_true(outbox_lost > 0 && outbox_lost < before->n / 3);
+	assert_int_equal(outbox_copied + outbox_lost, before->n);
+	assert_int_equal(rep.unsent_lost, lost->n);
+	assert_int_equal(rep.unsent_kept + lost->n, before->n - n_sent);
+
+	f->s = store_open(f->path, &opt);
+	assert_non_null(f->s);
+	assert_int_equal(store_check_integrity(f->s), 0);
+	assert_int_equal(unsent(f), rep.unsent_kept);
+	all_events(f, after);
+	assert_int_equal(after->n, outbox_copied);
+	/* The same events, in the same order, less those on the lost page. */
+	for (i = 0, j = 0; i < before->n; i++) {
+		if (j < after->n && after->seq[j] == before->seq[i]) {
+			assert_string_equal(after->uuid[j], before->uuid[i]);
+			assert_string_equal(after->payload[j],
+					    before->payload[i]);
+			assert_int_equal(after->sent[j], i < n_sent);
+			j++;
+		} else if (i >= n_sent) {
+			assert_true(was_lost(lost, before->uuid[i]));
+		}
+	}
+	assert_int_equal(j, after->n);
+	assert_int_equal(after->seq[after->n - 1], before->seq[before->n - 1]);
+	assert_int_equal(store_get_hold(f->s, "h1", &h), 0);
+	assert_int_equal(h.hold.state, KIOSK_HOLD_STATE_LOADED);
+	assert_int_equal(h.n_items, 2);
+
+	/* Numbering goes on past every seq the damaged file gave. */
+	rec = make_record(KIOSK_RECORD_LOCKER_DISABLED, "", 6);
+	assert_int_equal(store_record(f->s, &rec, 9000, uuid), 0);
+	events_clear(after);
+	all_events(f, after);
+	assert_string_equal(after->uuid[after->n - 1], uuid);
+	assert_true(after->seq[after->n - 1] > before->seq[before->n - 1]);
+
+	events_clear(before);
+	events_clear(after);
+	free(before);
+	free(after);
+	free(lost);
+}
+
+static void recovery_refuses_a_newer_schema_and_an_existing_file(void **state)
+{
+	struct fixture *f = *state;
+	struct store_recover_report rep;
+	char other[PATH_MAX + 32], sql[64];
+
+	snprintf(other, sizeof(other), "%s/other.db", f->dir);
+	store_free(f->s);
+	f->s = NULL;
+	/* Nothing is written over. */
+	assert_int_equal(store_recover(f->path, f->path, NULL, NULL, &rep),
+			 -EEXIST);
+	assert_int_equal(store_check_file(f->path), 0);
+
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+		 STORE_SCHEMA_VERSION + 1);
+	assert_int_equal(db_exec(f->path, sql), SQLITE_OK);
+	assert_int_equal(store_recover(f->path, other, NULL, NULL, &rep),
+			 -ENOTSUP);
+	assert_non_null(strstr(store_open_error(), "newer"));
+	assert_int_equal(access(other, F_OK), -1);
+}
+
 static void
 record_applies_the_state_change_and_appends_the_outbox_in_one_transaction(
 	void **state)
@@ -2075,6 +2268,8 @@ int main(void)
 		T(sync_values_keep_to_their_bounds),
 		T(a_command_is_noted_only_with_a_record_that_was_written),
 		T(acknowledged_commands_are_pruned_beyond_the_newest_thousand),
+		T(recovery_keeps_every_readable_event_and_names_the_unsent_ones_lost),
+		T(recovery_refuses_a_newer_schema_and_an_existing_file),
 	};
 #undef T
 

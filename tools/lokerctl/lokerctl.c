@@ -37,7 +37,8 @@ struct options {
 	long expires_in_s;
 	long locker;
 	bool session; /* staff commands within the screen's staff session */
-	const char *config, *user; /* doctor */
+	const char *config, *user; /* doctor, recover */
+	bool force;		   /* recover */
 };
 
 static void usage(FILE *f)
@@ -71,6 +72,10 @@ static void usage(FILE *f)
 	      "  doctor [--config PATH] [--user USER]\n"
 	      "                              check the kiosk as lokerd's user\n"
 	      "                              (lokerbuku) and say what to fix\n"
+	      "  recover [--config PATH] [--force] [DATABASE]\n"
+	      "                              with lokerd stopped: replace a\n"
+	      "                              damaged database by what can be\n"
+	      "                              read of it, keeping unsent events\n"
 	      "  sim tap CREDENTIAL          tap a card on the simulated reader\n"
 	      "  sim door N open|close       move a door of the simulated bank\n"
 	      "  sim scan TEXT               a barcode from a scanner (a book\n"
@@ -522,6 +527,7 @@ int main(int argc, char **argv)
 		OPT_SESSION,
 		OPT_CONFIG,
 		OPT_USER,
+		OPT_FORCE,
 	};
 	static const struct option options[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -540,6 +546,7 @@ int main(int argc, char **argv)
 		{ "session", no_argument, NULL, OPT_SESSION },
 		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ "user", required_argument, NULL, OPT_USER },
+		{ "force", no_argument, NULL, OPT_FORCE },
 		{}
 	};
 	struct options o = {
@@ -609,6 +616,9 @@ int main(int argc, char **argv)
 		case OPT_USER:
 			o.user = optarg;
 			break;
+		case OPT_FORCE:
+			o.force = true;
+			break;
 		default:
 			return usage_error("unknown option");
 		}
@@ -625,6 +635,20 @@ int main(int argc, char **argv)
 		if (optind + 1 != argc)
 			return usage_error("doctor: no arguments");
 		return doctor_run(&d);
+	}
+	if (optind < argc && strcmp(argv[optind], "recover") == 0) {
+		struct recover_options r = {
+			.config = o.config,
+			.database = optind + 1 < argc ? argv[optind + 1] : NULL,
+			.socket = o.socket && o.socket[0] ? o.socket : NULL,
+			.force = o.force,
+		};
+
+		json_decref(o.credentials);
+		json_decref(o.items);
+		if (optind + 2 < argc)
+			return usage_error("recover: at most one database");
+		return recover_run(&r);
 	}
 	if (!o.socket || !o.socket[0])
 		o.socket = DEFAULT_SOCKET;

@@ -21,3 +21,16 @@ struct doctor_options {
 
 /* Checks the kiosk, a line per check: 1 if any failed, else 0. */
 int doctor_run(const struct doctor_options *opt);
+
+struct recover_options {
+	const char *config;   /* lokerd's configuration file */
+	const char *database; /* NULL: the configuration's */
+	const char *socket;   /* NULL: the configuration's */
+	bool force;	      /* copy an intact database too */
+};
+
+/*
+ * Replaces a damaged database, with lokerd stopped, by a copy of what can
+ * be read of it, and says what was lost: 0, or 1 after saying why not.
+ */
+int recover_run(const struct recover_options *opt);
