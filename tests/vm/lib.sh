@@ -15,7 +15,13 @@
 # ./vm-cache), VM_TIMEOUT (seconds the VM may run; default 90),
 # LOKERBUKU_VM_KERNEL (a kernel release such as 6.12.117+deb12-amd64 to use
 # instead of the newest one installed), VM_ACCEL (kvm or tcg, instead of
-# the guess), KEEP_WORK (keep the scratch folder).
+# the guess), KEEP_WORK (keep the scratch folder), VM_DISK (a raw disk
+# image the VM gets as /dev/vda, with the drivers for it and for ext4;
+# set it before vm_initramfs), VM_APPEND (more kernel command line, which
+# the scenario reads in /proc/cmdline).
+#
+# A test that runs qemu itself (to kill it, say) calls vm_qemu_command and
+# runs "${VM_QEMU[@]}" instead of vm_boot.
 set -euo pipefail
 
 VM_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -157,14 +163,44 @@ vm_build_modules() {
 		ko=$(find "/lib/modules/$VM_RELEASE/kernel/$(dirname "$f")" \
 			-maxdepth 1 -name "$(basename "$f").ko*" 2>/dev/null |
 			head -n 1)
-		out=$dir/$(basename "$f").ko
-		case $ko in
-		'') ;;
-		*.xz) xz -dc "$ko" >"$out" ;;
-		*.zst) zstd -dcq "$ko" >"$out" ;;
-		*.gz) gzip -dc "$ko" >"$out" ;;
-		*) cp "$ko" "$out" ;;
-		esac
+		[ -z "$ko" ] || vm_unpack_module "$ko" "$dir/$(basename "$f").ko"
+	done
+	vm_disk_modules "$dir/disk"
+}
+
+# A module as the kernel loads it: Debian compresses its modules.
+vm_unpack_module() {
+	case $1 in
+	*.xz) xz -dc "$1" >"$2" ;;
+	*.zst) zstd -dcq "$1" >"$2" ;;
+	*.gz) gzip -dc "$1" >"$2" ;;
+	*) cp "$1" "$2" ;;
+	esac
+}
+
+# For VM_DISK: virtio-blk, ext4 and crc32c (ext4's checksums, a soft
+# dependency modules.dep does not list) with what they depend on, each
+# unless built in, into DIR with "order", the order to load them in.
+vm_disk_modules() {
+	local dir=$1 mods=/lib/modules/$VM_RELEASE name line path dep
+
+	mkdir -p "$dir"
+	: >"$dir/order"
+	for name in virtio_blk crc32c_generic ext4; do
+		line=$(grep -E "/${name//_/[_-]}\.ko(\.[a-z]+)?:" "$mods/modules.dep" ||
+			true)
+		if [ -z "$line" ]; then
+			grep -qE "/${name//_/[_-]}\.ko\$" "$mods/modules.builtin" && continue
+			echo "vm: no module $name for $VM_RELEASE" >&2
+			return 1
+		fi
+		# modules.dep lists every dependency, the one to load last first.
+		for path in $(echo "${line#*:}" | tr ' ' '\n' | tac) "${line%%:*}"; do
+			dep=$(basename "$path" | sed 's/\.ko.*//')
+			grep -qx "$dep" "$dir/order" && continue
+			vm_unpack_module "$mods/$path" "$dir/$dep.ko"
+			echo "$dep" >>"$dir/order"
+		done
 	done
 }
 
@@ -224,6 +260,7 @@ vm_initramfs() {
 	vm_add_binary "$root" /bin/busybox /bin
 	ln -s busybox "$root/bin/sh"
 	cp "$VM_MODULES"/*.ko "$root/lib/modules/"
+	[ -z "${VM_DISK:-}" ] || cp -r "$VM_MODULES/disk" "$root/lib/modules/"
 	cp "$VM_LIB_DIR/init" "$root/init"
 	cp "$scenario" "$root/scenario"
 	chmod 755 "$root/init"
@@ -249,26 +286,39 @@ vm_accel() {
 	fi
 }
 
+# The qemu command line that boots the initramfs, into the array VM_QEMU.
+vm_qemu_command() {
+	local accel
+
+	accel=$(vm_accel)
+	VM_QEMU=(qemu-system-x86_64 -M pc -cpu max -m 256 -accel "$accel")
+	# Tried in order: emulation when KVM cannot start after all.
+	[ "$accel" = tcg ] || VM_QEMU+=(-accel tcg)
+	VM_QEMU+=(-nographic -no-reboot -nic none
+		-kernel "$VM_BOOT_KERNEL" -initrd "$VM_INITRAMFS"
+		-append "console=ttyS0 quiet panic=-1 oops=panic${VM_APPEND:+ $VM_APPEND}"
+		-device "isa-debug-exit,iobase=0xf4,iosize=0x04")
+	# cache=none: qemu writes the image with O_DIRECT, past the host's
+	# page cache (the image's file system must support O_DIRECT: not
+	# tmpfs), shows the guest a write-back cache, and turns the guest's
+	# flushes into fdatasync(). Killing qemu then loses what a power cut
+	# loses inside the guest: its page cache and the requests in flight.
+	# (Writes the guest saw completed are in the host's file even when
+	# not yet flushed: a disk cache dropping them is not modelled.)
+	[ -z "${VM_DISK:-}" ] ||
+		VM_QEMU+=(-drive "file=$VM_DISK,format=raw,if=virtio,cache=none")
+}
+
 # Boots the VM and prints the scenario's checks from its console. Returns 0
 # when the scenario passed.
 vm_boot() {
-	local log=$VM_WORK/console.log rc start accel
+	local log=$VM_WORK/console.log rc start
 
-	accel=$(vm_accel)
-	vm_log "accelerator $accel"
-	# Tried in order: emulation when KVM cannot start after all.
-	accel="-accel $accel"
-	[ "$accel" = "-accel tcg" ] || accel="$accel -accel tcg"
+	vm_qemu_command
+	vm_log "accelerator $(vm_accel)"
 	start=$EPOCHREALTIME
 	set +e
-	# shellcheck disable=SC2086 # one or two -accel options
-	timeout -k 5 "$VM_TIMEOUT" qemu-system-x86_64 -M pc -cpu max -m 256 \
-		$accel \
-		-nographic -no-reboot -nic none \
-		-kernel "$VM_BOOT_KERNEL" -initrd "$VM_INITRAMFS" \
-		-append "console=ttyS0 quiet panic=-1 oops=panic" \
-		-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-		</dev/null >"$log" 2>&1
+	timeout -k 5 "$VM_TIMEOUT" "${VM_QEMU[@]}" </dev/null >"$log" 2>&1
 	rc=$?
 	set -e
 	tr -d '\r' <"$log" >"$log.txt"
