@@ -389,7 +389,15 @@ static void check_database_offline(struct doctor *d)
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
-		report(d, VERDICT_FAIL, "database", fix, "%s: %s", db,
+		/* Only damage is for recover; the rest is the file's access. */
+		bool damaged = (rc & 0xff) == SQLITE_CORRUPT ||
+			       (rc & 0xff) == SQLITE_NOTADB;
+
+		report(d, VERDICT_FAIL, "database",
+		       damaged ? fix :
+				 "not damaged: check the file, its folder and "
+				 "its file system are there and readable",
+		       "%s: %s", db,
 		       h ? sqlite3_errmsg(h) : sqlite3_errstr(rc));
 	} else {
 		r = (const char *)sqlite3_column_text(st, 0);
