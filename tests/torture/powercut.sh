@@ -67,9 +67,16 @@ powercut_cleanup() {
 }
 trap powercut_cleanup EXIT
 
-# fail ROUND-LOG TEXT: the reason and the end of that boot's console.
+# fail ROUND-LOG TEXT: the reason and the end of that boot's console, and
+# of the boot before, which the cut that boot checked ended.
 fail() {
+	local before=${1%.*}.$((${1##*.} - 1))
+
 	echo "FAIL: $2" >&2
+	if [ -f "$before" ]; then
+		echo "--- VM console of the boot before, $before (last 30 lines):" >&2
+		grep -v '^pc-ev ' "$before" | tail -n 30 >&2
+	fi
 	echo "--- VM console of that boot, $1 (last 40 lines):" >&2
 	grep -v '^pc-ev ' "$1" | tail -n 40 >&2
 	echo "(seed $SEED; to repeat the kill moments: TORTURE_SEED=$SEED)" >&2
