@@ -14,6 +14,13 @@
 #include "daemon.h"
 #include "log.h"
 
+/*
+ * The exit status when only a person can help (sysexits' EX_CONFIG): a
+ * configuration or a database lokerd refuses. lokerd.service does not
+ * restart on it, so the reason is logged once, not at every restart.
+ */
+#define EXIT_NEEDS_PERSON 78
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -94,7 +101,7 @@ int main(int argc, char **argv)
 	if (err < 0) {
 		log_err("configuration: %s", error);
 		free(config);
-		return EXIT_FAILURE;
+		return EXIT_NEEDS_PERSON;
 	}
 	if (check_only) {
 		printf("%s: ok (kiosk %s, %u lockers)\n", config_path,
@@ -137,8 +144,10 @@ int main(int argc, char **argv)
 	explicit_bzero(config->site_key, sizeof(config->site_key));
 	free(config);
 	if (!d) {
+		/* EILSEQ: the database is corrupt, not ours or newer (logged). */
+		err = errno;
 		sd_event_unref(event);
-		return EXIT_FAILURE;
+		return err == EILSEQ ? EXIT_NEEDS_PERSON : EXIT_FAILURE;
 	}
 	sd_notify(0, "READY=1\nSTATUS=Waiting for cards");
 	log_notice("lokerd %s ready", LOKERBUKU_VERSION);
