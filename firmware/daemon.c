@@ -289,7 +289,12 @@ static int run_actions(struct daemon *d, const struct kiosk_actions *acts)
 					   (int64_t)now_usec(CLOCK_REALTIME),
 					   uuid);
 			if (err < 0) {
-				log_err("event %s for locker %u not recorded: %s; out of service until events can be recorded",
+				/*
+				 * Said once: while the disk stays full every
+				 * tap fails alike, and the screen says so.
+				 */
+				log_msg(d->out_of_service ? LOG_DEBUG : LOG_ERR,
+					"event %s for locker %u not recorded: %s; out of service until events can be recorded",
 					kiosk_record_type_to_string(
 						a->record.type),
 					a->record.locker,
@@ -352,7 +357,9 @@ static int run_actions(struct daemon *d, const struct kiosk_actions *acts)
 			.wall_usec = (int64_t)now_usec(CLOCK_REALTIME),
 		};
 
-		log_warning("locker %u: not unlocked", skipped[i]);
+		/* Out of service, the refused record said it already. */
+		log_msg(d->out_of_service ? LOG_DEBUG : LOG_WARNING,
+			"locker %u: not unlocked", skipped[i]);
 		d->actions->n = 0;
 		if (kiosk_handle(d->kiosk, &in, d->actions) == 0)
 			run_actions(d, d->actions);
