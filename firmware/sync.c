@@ -83,6 +83,7 @@ struct sync {
 	bool skew_warned;
 	struct sync_info info;
 	char last_logged_error[256];
+	char last_pull_error[256]; /* a changes reply the kiosk cannot use */
 };
 
 static uint64_t now_usec(clockid_t clock)
@@ -861,6 +862,35 @@ static void apply_to_core(struct sync *s, const struct protocol_changes *c,
 		kiosk_set_pin_required(s->kiosk, c->pin_required);
 }
 
+/*
+ * The server answered, but with changes the kiosk cannot use (not valid,
+ * or more holds than it keeps): asking again at once gets the same, and
+ * would starve the upload, so the pull waits its interval while events
+ * go up and heartbeats go on. Said once until a pull works again.
+ */
+static void pull_unusable(struct sync *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void pull_unusable(struct sync *s, const char *fmt, ...)
+{
+	char why[sizeof(s->info.last_error)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	s->info.failures++;
+	snprintf(s->info.last_error, sizeof(s->info.last_error), "%s", why);
+	s->pull_due_usec = now_usec(CLOCK_MONOTONIC) + s->pull_interval_usec;
+	s->paging = false;
+	if (strcmp(why, s->last_pull_error) == 0)
+		return;
+	log_warning(
+		"sync: changes pull: %s; trying again in %.0f s (pickups and uploads go on)",
+		why, (double)s->pull_interval_usec / USEC_PER_SEC);
+	snprintf(s->last_pull_error, sizeof(s->last_pull_error), "%s", why);
+}
+
 static void finish_pull(struct sync *s, struct request *r)
 {
 	struct protocol_changes c;
@@ -871,28 +901,32 @@ static void finish_pull(struct sync *s, struct request *r)
 	err = protocol_parse_changes(r->reply ? r->reply : "", r->reply_len, &c,
 				     error);
 	if (err < 0) {
-		failed(s, r->kind, 0,
-		       "the reply is not valid, nothing of it used: %s", error);
+		pull_unusable(s,
+			      "the reply is not valid, nothing of it used: %s",
+			      error);
 		return;
 	}
 	if (c.more && strcmp(c.cursor, r->cursor) == 0) {
-		failed(s, r->kind, 0,
-		       "the reply says more, but its cursor is the one asked with");
+		pull_unusable(
+			s,
+			"the reply says more, but its cursor is the one asked with");
 		protocol_changes_clear(&c);
 		return;
 	}
 	err = apply_to_store(s, &c, r->cursor, &a);
-	if (err < 0) {
+	if (err == -EOVERFLOW) {
+		pull_unusable(
+			s, "cannot store the changes: more holds or staff "
+			   "than this kiosk keeps (raise [policy] max_holds; "
+			   "at most 256 staff)");
+	} else if (err < 0) {
 		failed(s, r->kind, 0, "cannot store the changes: %s",
-		       err == -ENOMEM ?
-			       "out of memory" :
-		       err == -EOVERFLOW ?
-			       "more holds or staff than this kiosk keeps "
-			       "(raise [policy] max_holds; at most 256 staff)" :
-			       store_last_error(s->store));
+		       err == -ENOMEM ? "out of memory" :
+					store_last_error(s->store));
 	} else {
 		apply_to_core(s, &c, &a);
 		succeeded(s, r);
+		s->last_pull_error[0] = '\0';
 		if (c.n_holds || c.n_removed_holds || c.n_staff ||
 		    c.n_removed_staff || a.gone_holds.n || a.gone_staff.n ||
 		    c.full)

@@ -5,7 +5,8 @@
 # (before and after the server committed), truncated, garbage and huge
 # replies, a server restart, and lokerd killed in the middle of an upload.
 # Bad changes replies change nothing; a server that refuses every upload
-# with 400 costs at most the one event given up.
+# with 400 costs at most the one event given up; changes the kiosk cannot
+# keep are said once and do not hold the uploads back.
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=tools/lib/hub.sh
 . "$LOKERBUKU_TOP/tools/lib/hub.sh"
@@ -140,6 +141,30 @@ done
 # All but the one given up; that one is on the kiosk, marked rejected.
 [ "$(hub_count)" = "$(($(kiosk_count) - 1))" ] ||
 	fail "server $(hub_count), kiosk $(kiosk_count): not all but one"
+
+echo "more holds than the kiosk keeps: the pull is refused, said once, and uploads go on"
+kiosk_stop
+printf '[policy]\nmax_holds = 3\n' >>"$WORK/lokerd.conf"
+: >"$WORK/lokerd.log"
+for i in $(seq 10 14); do
+	hub patron-add "P-$i" --card "M00$i" >/dev/null
+	hub hold-add "H-$i" --kiosk demo-01 --patron "P-$i" --item "B$i" >/dev/null
+done
+before=$(hub_count)
+kiosk_start "$WORK"
+burst 3
+for _ in 1 2 3; do
+	ctl sync >/dev/null
+	sleep 0.3
+done
+for _ in $(seq 100); do
+	[ "$(hub_count)" = $((before + 6)) ] && break
+	sleep 0.1
+done
+[ "$(hub_count)" = $((before + 6)) ] || fail "uploads stopped behind the refused pull: server $(hub_count), wanted $((before + 6))"
+n=$(grep -c "changes pull: cannot store the changes: more holds" "$WORK/lokerd.log" || true)
+[ "$n" = 1 ] || fail "the refused pull was said $n times, not once"
+grep "changes pull: cannot store" "$WORK/lokerd.log" | sed 's/^/  lokerd: /'
 
 echo "the database is whole"
 ctl check >/dev/null
