@@ -879,6 +879,19 @@ static int parse_listen(const char *v, char *ret_address, unsigned *ret_port)
 	return 0;
 }
 
+bool config_address_is_loopback(const char *address)
+{
+	struct in6_addr in6;
+	struct in_addr in;
+
+	if (inet_pton(AF_INET, address, &in) == 1)
+		return (ntohl(in.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, address, &in6) != 1)
+		return false;
+	return IN6_IS_ADDR_LOOPBACK(&in6) ||
+	       (IN6_IS_ADDR_V4MAPPED(&in6) && in6.s6_addr[12] == 127);
+}
+
 static int handle_webui(struct parse_state *st, int line, const char *name,
 			const char *v)
 {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -97,3 +98,9 @@ int config_load(const char *path, struct config *ret,
 
 /* The defaults, as config_load() starts from them. */
 void config_init(struct config *c);
+
+/*
+ * True for a numeric address only this machine can reach: 127.0.0.0/8,
+ * ::1 and ::ffff:127.0.0.0/104.
+ */
+bool config_address_is_loopback(const char *address);

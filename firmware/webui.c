@@ -1,10 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* The touchscreen's web server, on libmicrohttpd in external-poll mode. */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <microhttpd.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -12,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "httpd.h"
 #include "log.h"
 #include "webui-request.h"
 #include "webui.h"
@@ -41,13 +40,13 @@ struct stream {
 
 struct webui {
 	sd_event *event;
-	struct MHD_Daemon *mhd;
+	struct httpd *httpd;
 	const struct webui_ops *ops;
 	void *userdata;
 	int dir_fd;
 	struct webui_request_policy policy;
 	char host[64], alt_host[64], url[WEBUI_URL_MAX];
-	sd_event_source *io, *timer, *post, *keepalive;
+	sd_event_source *post, *keepalive;
 	struct stream *streams[WEBUI_STREAMS_MAX];
 	char *last_state; /* as last pushed, compact JSON */
 	bool stopping;
@@ -58,18 +57,6 @@ struct upload {
 	char body[WEBUI_REQUEST_BODY_MAX];
 	size_t len;
 };
-
-static void run(struct webui *w);
-
-__attribute__((format(printf, 2, 0))) static void
-on_mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	char msg[256];
-
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	msg[strcspn(msg, "\n")] = '\0';
-	log_warning("web UI: %s", msg);
-}
 
 static void add_common_headers(struct MHD_Response *r, bool api)
 {
@@ -183,16 +170,6 @@ static char *state_message(struct webui *w, char **ret_state)
 	return msg;
 }
 
-/*
- * MHD's own wake-up for resumed connections does not reach its epoll set
- * in external-poll mode: the loop lets MHD run at its next turn instead.
- */
-static void wake(struct webui *w)
-{
-	sd_event_source_set_time(w->timer, 0);
-	sd_event_source_set_enabled(w->timer, SD_EVENT_ONESHOT);
-}
-
 /* Queues msg (taken) as the stream's next message, and wakes it. */
 static void stream_queue(struct stream *s, char *msg)
 {
@@ -201,7 +178,7 @@ static void stream_queue(struct stream *s, char *msg)
 	if (s->suspended) {
 		s->suspended = false;
 		MHD_resume_connection(s->connection);
-		wake(s->webui);
+		httpd_wake(s->webui->httpd);
 	}
 }
 
@@ -274,7 +251,7 @@ static void drop_hung_up_streams(struct webui *w)
 		if (s->suspended) {
 			s->suspended = false;
 			MHD_resume_connection(s->connection);
-			wake(w);
+			httpd_wake(w->httpd);
 		}
 	}
 }
@@ -454,64 +431,22 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	*req_cls = NULL;
 }
 
-/* ---- the loop ---- */
-
-static int on_io(sd_event_source *src, int fd, uint32_t revents, void *userdata)
-{
-	run(userdata);
-	return 0;
-}
-
-static int on_timer(sd_event_source *src, uint64_t usec, void *userdata)
-{
-	run(userdata);
-	return 0;
-}
-
-/* Lets MHD work, then wakes it again when it says it must. */
-static void run(struct webui *w)
-{
-	MHD_UNSIGNED_LONG_LONG timeout_ms;
-
-	MHD_run(w->mhd);
-	if (MHD_get_timeout(w->mhd, &timeout_ms) == MHD_YES) {
-		sd_event_source_set_time_relative(w->timer,
-						  timeout_ms * 1000ULL);
-		sd_event_source_set_enabled(w->timer, SD_EVENT_ONESHOT);
-	} else {
-		sd_event_source_set_enabled(w->timer, SD_EVENT_OFF);
-	}
-}
-
-static int listen_address(const struct webui_config *c,
-			  struct sockaddr_storage *ret, bool *ret_loopback)
-{
-	struct sockaddr_in *in = (struct sockaddr_in *)ret;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ret;
-
-	memset(ret, 0, sizeof(*ret));
-	if (inet_pton(AF_INET, c->address, &in->sin_addr) == 1) {
-		in->sin_family = AF_INET;
-		in->sin_port = htons((uint16_t)c->port);
-		*ret_loopback = (ntohl(in->sin_addr.s_addr) >> 24) == 127;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, c->address, &in6->sin6_addr) == 1) {
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons((uint16_t)c->port);
-		*ret_loopback = IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
-		return 0;
-	}
-	return -EINVAL;
-}
-
 struct webui *webui_new(sd_event *event, const struct webui_config *c,
 			const struct webui_ops *ops, void *userdata)
 {
-	const union MHD_DaemonInfo *info;
-	struct sockaddr_storage sa;
+	struct httpd_options o = {
+		.name = "web UI",
+		.address = c->address,
+		.port = c->port,
+		.connections_max = WEBUI_CONNECTIONS_MAX,
+		.timeout_s = WEBUI_TIMEOUT_S,
+		.headers_max = HEADERS_MAX,
+		.extra_flags = MHD_ALLOW_SUSPEND_RESUME,
+		.on_request = on_request,
+		.on_completed = on_completed,
+	};
 	struct webui *w;
-	bool loopback, v6;
+	unsigned port;
 	int err;
 
 	w = calloc(1, sizeof(*w));
@@ -528,52 +463,24 @@ struct webui *webui_new(sd_event *event, const struct webui_config *c,
 	if (w->dir_fd < 0)
 		log_warning("web UI: %s: %s: no app to serve until a restart",
 			    c->ui_dir, strerror(errno));
-	err = listen_address(c, &sa, &loopback);
-	if (err < 0) {
-		log_err("web UI: %s is not a numeric address", c->address);
+	o.userdata = w;
+	w->httpd = httpd_new(event, &o);
+	if (!w->httpd) {
+		err = -errno; /* logged */
 		goto fail;
 	}
-	v6 = sa.ss_family == AF_INET6;
-	/* The logger first, so that no message goes to stderr on its own. */
-	w->mhd = MHD_start_daemon(
-		MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
-			(v6 ? MHD_USE_IPv6 : 0),
-		(uint16_t)c->port, NULL, NULL, on_request, w,
-		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, w, MHD_OPTION_SOCK_ADDR,
-		(struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT,
-		(unsigned)WEBUI_CONNECTIONS_MAX, MHD_OPTION_CONNECTION_TIMEOUT,
-		(unsigned)WEBUI_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-		(size_t)HEADERS_MAX, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-		w, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
-	if (!w->mhd) {
-		err = -EADDRNOTAVAIL;
-		log_err("web UI: cannot listen on %s port %u", c->address,
-			c->port);
-		goto fail;
-	}
-	info = MHD_get_daemon_info(w->mhd, MHD_DAEMON_INFO_BIND_PORT);
-	snprintf(w->host, sizeof(w->host), v6 ? "[%s]:%u" : "%s:%u", c->address,
-		 info ? info->port : c->port);
-	snprintf(w->alt_host, sizeof(w->alt_host), "localhost:%u",
-		 info ? info->port : c->port);
+	port = httpd_get_port(w->httpd);
+	snprintf(w->host, sizeof(w->host),
+		 strchr(c->address, ':') ? "[%s]:%u" : "%s:%u", c->address,
+		 port);
+	snprintf(w->alt_host, sizeof(w->alt_host), "localhost:%u", port);
 	snprintf(w->url, sizeof(w->url), "http://%s/", w->host);
 	w->policy = (struct webui_request_policy){
 		.host = w->host,
-		.alt_host = loopback ? w->alt_host : NULL,
+		.alt_host = httpd_is_loopback(w->httpd) ? w->alt_host : NULL,
 		.sim = c->sim,
 	};
-	info = MHD_get_daemon_info(w->mhd, MHD_DAEMON_INFO_EPOLL_FD);
-	err = info ? 0 : -EIO;
-	if (err == 0)
-		err = sd_event_add_io(event, &w->io, info->epoll_fd, EPOLLIN,
-				      on_io, w);
-	if (err >= 0)
-		err = sd_event_add_time_relative(
-			event, &w->timer, CLOCK_MONOTONIC, 0, 0, on_timer, w);
-	if (err >= 0)
-		err = sd_event_source_set_enabled(w->timer, SD_EVENT_OFF);
-	if (err >= 0)
-		err = sd_event_add_post(event, &w->post, on_post, w);
+	err = sd_event_add_post(event, &w->post, on_post, w);
 	if (err >= 0)
 		err = sd_event_add_time_relative(
 			event, &w->keepalive, CLOCK_MONOTONIC,
@@ -597,7 +504,7 @@ void webui_free(struct webui *w)
 {
 	if (!w)
 		return;
-	if (w->mhd) {
+	if (w->httpd) {
 		/* Sleeping streams wake to end; MHD then closes them all. */
 		w->stopping = true;
 		for (unsigned i = 0; i < WEBUI_STREAMS_MAX; i++)
@@ -606,10 +513,8 @@ void webui_free(struct webui *w)
 				MHD_resume_connection(
 					w->streams[i]->connection);
 			}
-		MHD_stop_daemon(w->mhd);
+		httpd_free(w->httpd);
 	}
-	sd_event_source_disable_unref(w->io);
-	sd_event_source_disable_unref(w->timer);
 	sd_event_source_disable_unref(w->post);
 	sd_event_source_disable_unref(w->keepalive);
 	if (w->dir_fd >= 0)
