@@ -1165,6 +1165,36 @@ static void finish(struct sync *s, struct request *r, CURLcode code)
 		       PROTOCOL_REPLY_MAX);
 		return;
 	}
+	if (code == CURLE_OPERATION_TIMEDOUT) {
+		curl_off_t tls_usec = 0;
+
+		/*
+		 * Not curl's text, which counts the milliseconds and bytes
+		 * and so differs at every try: a server that stays slow is
+		 * said once. A reused connection was made long before.
+		 */
+		curl_easy_getinfo(r->easy, CURLINFO_APPCONNECT_TIME_T,
+				  &tls_usec);
+		if (connects > 0 && tls_usec == 0)
+			failed(s, r->kind, 0,
+			       "no connection within %d s (timed out)",
+			       SYNC_CONNECT_TIMEOUT_MS / 1000);
+		else
+			failed(s, r->kind, 0,
+			       "no whole reply within %d s (timed out)",
+			       SYNC_REQUEST_TIMEOUT_MS / 1000);
+		return;
+	}
+	if (code == CURLE_COULDNT_CONNECT) {
+		long os_errno = 0;
+
+		/* As above: curl's text counts the milliseconds it took. */
+		curl_easy_getinfo(r->easy, CURLINFO_OS_ERRNO, &os_errno);
+		failed(s, r->kind, 0, "cannot connect: %s",
+		       os_errno > 0 ? strerror((int)os_errno) :
+				      curl_easy_strerror(code));
+		return;
+	}
 	if (code != CURLE_OK) {
 		/* TLS trouble says what to check: it is a setting to fix. */
 		failed(s, r->kind, 0, "%s%s",

@@ -385,7 +385,7 @@ expect "length == $((n + 1)) and .[-1].id == \"$ev\"" "$(hub events --json)"
 ok POST demo-01/events "$WORK/batch.json"
 expect '.results == [{"id": "'"$ev"'", "status": "duplicate"}]' "$BODY"
 
-echo "faults: truncated, garbage, huge and delayed replies"
+echo "faults: truncated, garbage, huge, delayed and trickled replies"
 ok GET demo-01/changes
 full_len=${#BODY}
 hub fault add changes truncate
@@ -411,6 +411,15 @@ t=$(curl -sS --cacert "$WORK/ca/ca.pem" -o /dev/null -w '%{time_total}' \
 awk -v t="$t" 'BEGIN { exit !(t >= 0.7) }' || fail "delay: answered in $t s"
 grep -q 'GET /locker-sync/v1/kiosks/demo-01/items/X%2F1 200 [0-9]* ms (fault: delay)' "$WORK/hub.log" ||
 	fail "no log line for the delayed request"
+hub fault add items trickle --delay-ms 20
+t=$(curl -sS --cacert "$WORK/ca/ca.pem" -o "$WORK/body" -w '%{time_total}' \
+	-H "Authorization: Bearer $(cat "$WORK/token1")" "$BASE/demo-01/items/X%2F1")
+len=$(stat -c %s "$WORK/body")
+awk -v t="$t" -v n="$len" 'BEGIN { exit !(t >= (n - 1) * 0.02) }' ||
+	fail "trickle: $len bytes in $t s"
+jq -e . "$WORK/body" >/dev/null || fail "trickle: the body, once whole, is not JSON"
+grep -q 'GET /locker-sync/v1/kiosks/demo-01/items/X%2F1 [0-9]* [0-9]* ms (fault: trickle)' "$WORK/hub.log" ||
+	fail "no log line for the trickled reply"
 expect 'length == 0' "$(hub fault list --json)"
 exits 2 hub fault add events 418
 exits 2 hub fault add nowhere 500

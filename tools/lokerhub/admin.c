@@ -1165,10 +1165,12 @@ static int cmd_fault(const char *db_path, int argc, char **argv)
 	if (fault_kind_from_name(argv[optind + 2], &kind) < 0)
 		return cli_usage_error(
 			argv[0],
-			"%s: not 400, 500, 503, 429, delay, drop, drop-after, truncate, garbage or huge",
+			"%s: not 400, 500, 503, 429, delay, drop, drop-after, truncate, garbage, huge or trickle",
 			argv[optind + 2]);
 	if (kind == FAULT_KIND_DELAY && !delay_ms)
 		return cli_usage_error(argv[0], "delay needs --delay-ms MS");
+	if (kind == FAULT_KIND_TRICKLE && !delay_ms)
+		delay_ms = FAULT_TRICKLE_MS;
 	if (cli_open(argv[0], db_path, &db) < 0)
 		return CLI_EXIT_FAILED;
 	err = fault_add(db, argv[optind + 1], kind, (unsigned)count,

@@ -18,6 +18,7 @@ static const char *const kind_names[] = {
 	[FAULT_KIND_GARBAGE] = "garbage",
 	[FAULT_KIND_HUGE] = "huge",
 	[FAULT_KIND_400] = "400",
+	[FAULT_KIND_TRICKLE] = "trickle",
 };
 
 #define N_KINDS (sizeof(kind_names) / sizeof(kind_names[0]))

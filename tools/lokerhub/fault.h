@@ -13,6 +13,9 @@
 #define FAULT_COUNT_MAX	      1000000
 #define FAULT_ACTIVE_MAX      100 /* faults waiting at once */
 
+/* A trickle's pause between two bytes without --delay-ms. */
+#define FAULT_TRICKLE_MS 1000
+
 enum fault_kind {
 	FAULT_KIND_NONE,
 	FAULT_KIND_500,	       /* error reply, request not processed */
@@ -25,6 +28,7 @@ enum fault_kind {
 	FAULT_KIND_GARBAGE,    /* process, reply 200 with a body not JSON */
 	FAULT_KIND_HUGE,       /* process, reply 200 with over 4 MiB */
 	FAULT_KIND_400,	       /* bad_request, request not processed */
+	FAULT_KIND_TRICKLE,    /* process, send the body a byte per delay_ms */
 };
 
 struct fault {

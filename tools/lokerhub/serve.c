@@ -51,12 +51,16 @@ struct request {
 	const char *outcome; /* what a fault did, for the log */
 };
 
-/* A reply sent by a callback: cut short, or padded past 4 MiB. */
+/* A reply sent by a callback: cut short, padded past 4 MiB, or trickled. */
 struct stream {
 	char *body;
 	size_t len, stop; /* the body ends at stop: whole, or cut short */
 	bool complete;
+	struct server *srv;  /* for trickle: a stop ends the pauses */
+	unsigned trickle_ms; /* 0, or one byte per this many ms */
 };
+
+static void delay(struct server *srv, unsigned ms);
 
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
@@ -66,6 +70,13 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 	if (pos >= s->stop)
 		return s->complete ? MHD_CONTENT_READER_END_OF_STREAM :
 				     MHD_CONTENT_READER_END_WITH_ERROR;
+	/* Each call sends what it returns at once: one byte, then a pause. */
+	if (s->trickle_ms) {
+		if (pos > 0)
+			delay(s->srv, s->trickle_ms);
+		buf[0] = s->body[pos];
+		return 1;
+	}
 	while (n < max && pos + n < s->stop) {
 		size_t at = (size_t)pos + n;
 
@@ -212,6 +223,45 @@ static enum MHD_Result send_stream(struct MHD_Connection *connection,
 }
 
 /*
+ * The whole reply with its Content-Length, the headers at once, then the
+ * body one byte every ms: a slow-loris server, whose every byte comes in
+ * time to keep the connection alive, but not the reply.
+ */
+static enum MHD_Result send_trickle(struct server *srv,
+				    struct MHD_Connection *connection,
+				    struct request *r, struct api_reply *reply,
+				    unsigned ms)
+{
+	struct stream *s = calloc(1, sizeof(*s));
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	if (!s || !reply->body) {
+		free(s);
+		free(reply->body);
+		return MHD_NO;
+	}
+	*s = (struct stream){ .body = reply->body,
+			      .len = reply->body_len,
+			      .stop = reply->body_len,
+			      .complete = true,
+			      .srv = srv,
+			      .trickle_ms = ms };
+	reply->body = NULL;
+	resp = MHD_create_response_from_callback(s->len, 1, stream_read, s,
+						 stream_free);
+	if (!resp) {
+		stream_free(s);
+		return MHD_NO;
+	}
+	add_headers(resp, "application/json");
+	r->status = reply->status;
+	ret = MHD_queue_response(connection, r->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/*
  * With --client-ca: the connection's certificate must verify against it,
  * and its common name must be the kiosk's id. A message, or NULL when fine.
  */
@@ -321,6 +371,7 @@ static enum MHD_Result answer(struct server *srv,
 	case FAULT_KIND_TRUNCATE:
 	case FAULT_KIND_GARBAGE:
 	case FAULT_KIND_HUGE:
+	case FAULT_KIND_TRICKLE:
 		break;
 	}
 
@@ -343,6 +394,8 @@ static enum MHD_Result answer(struct server *srv,
 		return send_stream(connection, r, &reply, false);
 	case FAULT_KIND_HUGE:
 		return send_stream(connection, r, &reply, true);
+	case FAULT_KIND_TRICKLE:
+		return send_trickle(srv, connection, r, &reply, fault.delay_ms);
 	case FAULT_KIND_GARBAGE:
 		free(reply.body);
 		reply.body = strdup(garbage_body);
