@@ -21,7 +21,7 @@
 #define USEC_PER_SEC  1000000ULL
 
 /*
- * Every key we know can be given once: 47 in the fixed sections, six per
+ * Every key we know can be given once: 49 in the fixed sections, six per
  * [locker.N]. Only accepted keys are remembered, so this is never reached.
  */
 #define KEYS_SEEN_MAX (50 + 6 * KIOSK_LOCKERS_MAX)
@@ -892,6 +892,31 @@ bool config_address_is_loopback(const char *address)
 	       (IN6_IS_ADDR_V4MAPPED(&in6) && in6.s6_addr[12] == 127);
 }
 
+static int handle_metrics(struct parse_state *st, int line, const char *name,
+			  const char *v)
+{
+	struct config *c = st->c;
+
+	if (strcmp(name, "listen") == 0) {
+		/* Empty is the default, said out loud: off. */
+		if (!v[0])
+			return 1;
+		if (parse_listen(v, c->metrics.address, &c->metrics.port))
+			return fail(
+				st, line, "metrics", name,
+				"must be empty or a numeric address and a port, as 127.0.0.1:9464 or [::1]:9464");
+		return 1;
+	}
+	if (strcmp(name, "token_file") == 0) {
+		if (parse_path(v, c->metrics.token_file,
+			       sizeof(c->metrics.token_file)))
+			return fail(st, line, "metrics", name,
+				    "must be an absolute path");
+		return 1;
+	}
+	return fail(st, line, "metrics", name, "unknown key");
+}
+
 static int handle_webui(struct parse_state *st, int line, const char *name,
 			const char *v)
 {
@@ -983,6 +1008,8 @@ static int dispatch(struct parse_state *st, int line, const char *section,
 		return handle_sync(st, line, name, value);
 	if (strcmp(section, "webui") == 0)
 		return handle_webui(st, line, name, value);
+	if (strcmp(section, "metrics") == 0)
+		return handle_metrics(st, line, name, value);
 	if (strcmp(section, "outbox") == 0) {
 		if (strcmp(name, "keep_sent_days") == 0) {
 			if (parse_uint(value, 1, 3650, &x))
@@ -1130,36 +1157,38 @@ static int load_site_key(struct config *c, char *error)
 	return 0;
 }
 
-/* The bearer token: printable ASCII without blanks, one line. */
-static int load_sync_token(struct config *c, char *error)
+/*
+ * A bearer token (what: "sync token", "metrics token"): printable ASCII
+ * without blanks, one line, into ret (CONFIG_TOKEN_MAX + 1 bytes).
+ */
+static int load_token(const char *path, const char *what, char *ret,
+		      char *error)
 {
 	char text[CONFIG_TOKEN_MAX + 2];
 	ssize_t r;
 	size_t n;
 
-	r = read_secret(c->sync.token_file, "sync token", text, sizeof(text),
-			error);
+	r = read_secret(path, what, text, sizeof(text), error);
 	if (r < 0)
 		return (int)r;
 	n = (size_t)r;
 	if (n < CONFIG_TOKEN_MIN || n > CONFIG_TOKEN_MAX) {
 		explicit_bzero(text, sizeof(text));
 		snprintf(error, CONFIG_ERROR_MAX,
-			 "sync token %.300s: must be %d to %d characters",
-			 c->sync.token_file, CONFIG_TOKEN_MIN,
-			 CONFIG_TOKEN_MAX);
+			 "%s %.300s: must be %d to %d characters", what, path,
+			 CONFIG_TOKEN_MIN, CONFIG_TOKEN_MAX);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < n; i++)
 		if (text[i] < '!' || text[i] > '~') {
 			explicit_bzero(text, sizeof(text));
 			snprintf(error, CONFIG_ERROR_MAX,
-				 "sync token %.300s: character %zu is not "
+				 "%s %.300s: character %zu is not "
 				 "printable ASCII",
-				 c->sync.token_file, i + 1);
+				 what, path, i + 1);
 			return -EINVAL;
 		}
-	memcpy(c->sync.token, text, n + 1);
+	memcpy(ret, text, n + 1);
 	explicit_bzero(text, sizeof(text));
 	return 0;
 }
@@ -1316,10 +1345,30 @@ int config_load(const char *path, struct config *ret,
 			err = -EINVAL;
 		}
 	}
+	if (err == 0 && c->metrics.token_file[0] && !c->metrics.address[0]) {
+		snprintf(
+			ret_error, CONFIG_ERROR_MAX,
+			"%s: [metrics] listen: missing (token_file is the metrics listener's, which is off without listen)",
+			st->path);
+		err = -EINVAL;
+	} else if (err == 0 && c->metrics.address[0] &&
+		   !c->metrics.token_file[0] &&
+		   !config_address_is_loopback(c->metrics.address)) {
+		/* Door states and faults are nobody else's business. */
+		snprintf(
+			ret_error, CONFIG_ERROR_MAX,
+			"%s: [metrics] token_file: missing (listen = %s is beyond loopback, so scrapers must give a bearer token)",
+			st->path, c->metrics.address);
+		err = -EINVAL;
+	}
 	if (err == 0)
 		err = load_site_key(c, ret_error);
 	if (err == 0 && c->sync.token_file[0])
-		err = load_sync_token(c, ret_error);
+		err = load_token(c->sync.token_file, "sync token",
+				 c->sync.token, ret_error);
+	if (err == 0 && c->metrics.token_file[0])
+		err = load_token(c->metrics.token_file, "metrics token",
+				 c->metrics.token, ret_error);
 	if (err == 0) {
 		c->kiosk.n_lockers = st->count;
 		*ret = *c;
@@ -1328,6 +1377,7 @@ int config_load(const char *path, struct config *ret,
 	}
 	explicit_bzero(c->site_key, sizeof(c->site_key));
 	explicit_bzero(c->sync.token, sizeof(c->sync.token));
+	explicit_bzero(c->metrics.token, sizeof(c->metrics.token));
 	free(c);
 	free(st);
 	return err;

@@ -80,6 +80,17 @@ struct config {
 		unsigned idle_timeout_s;
 	} webui;
 
+	/*
+	 * [metrics]: the Prometheus listener (docs/monitoring.md), off when
+	 * address is "". A token is required beyond loopback.
+	 */
+	struct {
+		char address[46]; /* numeric; "" when off */
+		unsigned port;	  /* 0: a free one */
+		char token_file[PATH_MAX];
+		char token[CONFIG_TOKEN_MAX + 1]; /* read from token_file */
+	} metrics;
+
 	/* The core's settings; kiosk.lockers and site_key point into here. */
 	struct kiosk_config kiosk;
 	struct kiosk_locker_config lockers[KIOSK_LOCKERS_MAX];

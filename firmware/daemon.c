@@ -14,6 +14,7 @@
 #include "kiosk.h"
 #include "lockbank.h"
 #include "log.h"
+#include "metrics.h"
 #include "reader.h"
 #include "store.h"
 #include "sync.h"
@@ -50,6 +51,9 @@ struct daemon {
 	struct control *control;
 	struct sync *sync;   /* NULL without [sync] url */
 	struct webui *webui; /* NULL without [webui] listen */
+	struct metrics *metrics; /* NULL without [metrics] listen */
+	struct metrics_counters counters;
+	struct metrics_locker *metrics_lockers; /* a scrape's, [0] is 1 */
 	sd_event_source *reader_source, *scanner_source, *lockbank_source;
 	/* session, expiry sweep, then door confirm and left-open per locker */
 	struct timer_slot *timers;
@@ -64,6 +68,7 @@ struct daemon {
 	/* The titles in the lockers a patron's session opened, or NULL. */
 	json_t *session_titles;
 	uint64_t started_usec;
+	int64_t started_wall_usec;
 };
 
 static uint64_t now_usec(clockid_t clock)
@@ -310,6 +315,7 @@ static int run_actions(struct daemon *d, const struct kiosk_actions *acts)
 				d->out_of_service = false;
 			}
 			sync_kick(d->sync);
+			d->counters.events[a->record.type]++;
 			if (a->record.type == KIOSK_RECORD_LOCKER_UNLOCKED)
 				recorded_unlock = a->record.locker;
 			log_record(&a->record, uuid);
@@ -317,6 +323,7 @@ static int run_actions(struct daemon *d, const struct kiosk_actions *acts)
 		case KIOSK_ACTION_UNLOCK:
 			if (unlock_ok == a->locker &&
 			    unlock(d, a->locker, a->pulse_ms) == 0) {
+				d->counters.unlocks++;
 				if (d->n_unlocked < KIOSK_LOCKERS_MAX)
 					d->unlocked[d->n_unlocked++] =
 						a->locker;
@@ -342,6 +349,9 @@ static int run_actions(struct daemon *d, const struct kiosk_actions *acts)
 							    SD_EVENT_OFF);
 			break;
 		case KIOSK_ACTION_SCREEN:
+			err = metrics_refusal_of(a->screen.screen);
+			if (err >= 0)
+				d->counters.refusals[err]++;
 			log_screen(&a->screen);
 			remember_titles(d, &a->screen);
 			break;
@@ -378,6 +388,8 @@ static int feed(struct daemon *d, struct kiosk_input *in, int *ret_record_err)
 
 	in->now_usec = now_usec(CLOCK_MONOTONIC);
 	in->wall_usec = (int64_t)now_usec(CLOCK_REALTIME);
+	if (in->type == KIOSK_INPUT_CREDENTIAL && in->credential)
+		d->counters.taps[metrics_credential_of(in->credential)]++;
 	d->actions->n = 0;
 	d->n_unlocked = 0;
 	err = kiosk_handle(d->kiosk, in, d->actions);
@@ -803,6 +815,13 @@ static json_t *cmd_status(struct daemon *d)
 					    json_pack("{s:s}", "url",
 						      webui_get_url(d->webui)) :
 					    json_null());
+		json_object_set_new(
+			reply, "metrics",
+			d->metrics ? json_pack("{s:s, s:b}", "url",
+					       metrics_get_url(d->metrics),
+					       "token",
+					       d->config.metrics.token[0] != 0) :
+				     json_null());
 	}
 	return reply;
 }
@@ -1481,6 +1500,7 @@ static json_t *on_sync_status(void *userdata)
 
 	if (status) {
 		json_object_del(status, "ok");
+		json_object_del(status, "metrics");
 		json_object_del(status, "screen");
 		json_object_del(status, "sync");
 	}
@@ -1606,6 +1626,71 @@ static const struct sync_ops sync_ops = {
 	.command = on_sync_command,
 };
 
+/* ---- metrics ---- */
+
+static int take_at(const struct store_event *e, void *userdata)
+{
+	*(int64_t *)userdata = e->at_usec;
+	return 0;
+}
+
+/* What a scrape says: lokerctl status's facts, as numbers. */
+static void metrics_snapshot(struct metrics_snapshot *ret, void *userdata)
+{
+	struct daemon *d = userdata;
+	uint64_t now = now_usec(CLOCK_MONOTONIC);
+
+	*ret = (struct metrics_snapshot){
+		.version = LOKERBUKU_VERSION,
+		.kiosk_id = d->config.kiosk_id,
+		.now_usec = (int64_t)now_usec(CLOCK_REALTIME),
+		.started_usec = d->started_wall_usec,
+		.uptime_usec = now - d->started_usec,
+		.in_service = !d->out_of_service,
+		.reader_up = reader_is_ok(d->reader),
+		.has_scanner = d->scanner != NULL,
+		.scanner_up = d->scanner && reader_is_ok(d->scanner),
+		.has_sync = d->sync != NULL,
+		.n_lockers = kiosk_get_n_lockers(d->kiosk),
+		.lockers = d->metrics_lockers,
+		.counters = d->counters,
+	};
+	store_count_unsent(d->store, &ret->outbox_unsent);
+	if (ret->outbox_unsent)
+		store_foreach_unsent(d->store, 1, take_at,
+				     &ret->oldest_unsent_at_usec);
+	if (d->sync) {
+		struct sync_info si;
+
+		sync_get_info(d->sync, &si);
+		ret->sync_up = si.online;
+		ret->sync_last_ok_usec = si.last_ok_usec;
+		ret->sync_last_request_usec = si.last_request_usec;
+		ret->sync_requests = si.requests;
+		ret->sync_failures = si.failures;
+		ret->sync_rejected_events = si.rejected_events;
+	}
+	for (unsigned i = 0; i < ret->n_lockers; i++) {
+		struct kiosk_locker_info li;
+
+		kiosk_get_locker(d->kiosk, i + 1, &li);
+		d->metrics_lockers[i] = (struct metrics_locker){
+			.number = li.number,
+			.door_open = li.door_open,
+			.disabled = li.disabled,
+			.occupied = li.hold_id[0] || li.returns,
+			.alarm_left_open = li.alarm_left_open,
+			.alarm_forced_open = li.alarm_forced_open,
+			.door_state = li.door_state,
+			.fault = li.fault,
+		};
+	}
+}
+
+static const struct metrics_ops metrics_ops = {
+	.snapshot = metrics_snapshot,
+};
+
 /* ---- life cycle ---- */
 
 static struct lockbank_gpiod_line gpiod_line(const struct config_gpio_line *l)
@@ -1679,11 +1764,13 @@ struct daemon *daemon_new(const struct config *config, sd_event *event)
 	d->config.kiosk.site_key = d->config.site_key;
 	d->event = sd_event_ref(event);
 	d->started_usec = now_usec(CLOCK_MONOTONIC);
+	d->started_wall_usec = (int64_t)now_usec(CLOCK_REALTIME);
 	d->n_timers = 2 + 2 * n;
 	d->timers = calloc(d->n_timers, sizeof(*d->timers));
 	d->pulses = calloc(n, sizeof(*d->pulses));
 	d->actions = calloc(1, sizeof(*d->actions));
-	if (!d->timers || !d->pulses || !d->actions) {
+	d->metrics_lockers = calloc(n, sizeof(*d->metrics_lockers));
+	if (!d->timers || !d->pulses || !d->actions || !d->metrics_lockers) {
 		err = -ENOMEM;
 		log_err("out of memory");
 		goto fail;
@@ -1797,6 +1884,20 @@ struct daemon *daemon_new(const struct config *config, sd_event *event)
 			goto fail;
 		}
 	}
+	if (config->metrics.address[0]) {
+		struct metrics_config mc = {
+			.address = config->metrics.address,
+			.port = config->metrics.port,
+			.token = config->metrics.token[0] ? config->metrics.token :
+							    NULL,
+		};
+
+		d->metrics = metrics_new(event, &mc, &metrics_ops, d);
+		if (!d->metrics) {
+			err = -errno; /* logged */
+			goto fail;
+		}
+	}
 	log_notice("kiosk %s: %u lockers, reader %s, lock bank %s, database %s",
 		   config->kiosk_id, n, reader_get_backend(d->reader),
 		   lockbank_get_backend(d->lockbank), config->database);
@@ -1812,6 +1913,7 @@ void daemon_free(struct daemon *d)
 	if (!d)
 		return;
 	webui_free(d->webui);
+	metrics_free(d->metrics);
 	json_decref(d->session_titles);
 	control_free(d->control);
 	sync_free(d->sync);
@@ -1832,7 +1934,10 @@ void daemon_free(struct daemon *d)
 	free(d->actions);
 	free(d->timers);
 	free(d->pulses);
+	free(d->metrics_lockers);
 	explicit_bzero(d->config.site_key, sizeof(d->config.site_key));
 	explicit_bzero(d->config.sync.token, sizeof(d->config.sync.token));
+	explicit_bzero(d->config.metrics.token,
+		       sizeof(d->config.metrics.token));
 	free(d);
 }

@@ -486,6 +486,88 @@ static void a_sync_section_is_read_with_its_token(void **state)
 	free(c);
 }
 
+static void a_metrics_listener_beyond_loopback_needs_a_token(void **state)
+{
+	struct config *c = malloc(sizeof(*c));
+	char error[CONFIG_ERROR_MAX], extra[1024], token_path[300];
+
+	snprintf(token_path, sizeof(token_path), "%s/metrics.token", dir);
+	write_file(token_path, "0123456789abcdef0123456789abcdef\n", 0600);
+
+	/* Off by default, and off when listen is empty. */
+	assert_int_equal(load("[lockers]\ncount = 2\n", c, error), 0);
+	assert_string_equal(c->metrics.address, "");
+	assert_int_equal(
+		load("[lockers]\ncount = 2\n[metrics]\nlisten =\n", c, error),
+		0);
+	assert_string_equal(c->metrics.address, "");
+
+	/* Loopback: a token is not needed. */
+	assert_int_equal(load("[lockers]\ncount = 2\n[metrics]\n"
+			      "listen = 127.0.0.1:9464\n",
+			      c, error),
+			 0);
+	assert_string_equal(c->metrics.address, "127.0.0.1");
+	assert_int_equal(c->metrics.port, 9464);
+	assert_string_equal(c->metrics.token, "");
+
+	/* Beyond loopback: refused without one, naming the key. */
+	assert_int_equal(load("[lockers]\ncount = 2\n[metrics]\n"
+			      "listen = 0.0.0.0:9464\n",
+			      c, error),
+			 -EINVAL);
+	assert_non_null(strstr(error, "[metrics] token_file: missing"));
+	assert_int_equal(load("[lockers]\ncount = 2\n[metrics]\n"
+			      "listen = [::]:9464\n",
+			      c, error),
+			 -EINVAL);
+	assert_non_null(strstr(error, "[metrics] token_file: missing"));
+
+	snprintf(extra, sizeof(extra),
+		 "[lockers]\ncount = 2\n[metrics]\n"
+		 "listen = [::]:9464\ntoken_file = %s\n",
+		 token_path);
+	assert_int_equal(load(extra, c, error), 0);
+	assert_string_equal(c->metrics.address, "::");
+	assert_string_equal(c->metrics.token,
+			    "0123456789abcdef0123456789abcdef");
+
+	/* A token file needs the listener, and a private file. */
+	snprintf(extra, sizeof(extra),
+		 "[lockers]\ncount = 2\n[metrics]\ntoken_file = %s\n",
+		 token_path);
+	assert_int_equal(load(extra, c, error), -EINVAL);
+	assert_non_null(strstr(error, "[metrics] listen: missing"));
+	chmod(token_path, 0644);
+	snprintf(extra, sizeof(extra),
+		 "[lockers]\ncount = 2\n[metrics]\n"
+		 "listen = 10.0.0.5:9464\ntoken_file = %s\n",
+		 token_path);
+	assert_int_equal(load(extra, c, error), -EPERM);
+	assert_non_null(strstr(error, "metrics token"));
+	assert_non_null(strstr(error, "readable by others"));
+	assert_int_equal(load("[lockers]\ncount = 2\n[metrics]\n"
+			      "listen = localhost:9464\n",
+			      c, error),
+			 -EINVAL);
+	assert_non_null(strstr(error, "[metrics] listen: must be empty or"));
+	unlink(token_path);
+	free(c);
+}
+
+static void loopback_addresses_are_told_from_the_others(void **state)
+{
+	assert_true(config_address_is_loopback("127.0.0.1"));
+	assert_true(config_address_is_loopback("127.1.2.3"));
+	assert_true(config_address_is_loopback("::1"));
+	assert_true(config_address_is_loopback("::ffff:127.0.0.1"));
+	assert_false(config_address_is_loopback("0.0.0.0"));
+	assert_false(config_address_is_loopback("::"));
+	assert_false(config_address_is_loopback("128.0.0.1"));
+	assert_false(config_address_is_loopback("::ffff:10.0.0.1"));
+	assert_false(config_address_is_loopback("localhost"));
+}
+
 /* Copies text with @TOKEN@ and @FILE@ replaced by token and file. */
 static void expand(char *ret, size_t n, const char *text, const char *token,
 		   const char *file)
@@ -596,6 +678,9 @@ int main(void)
 		cmocka_unit_test(a_missing_file_is_reported_with_its_path),
 		cmocka_unit_test(a_sync_section_is_read_with_its_token),
 		cmocka_unit_test(bad_sync_settings_are_refused),
+		cmocka_unit_test(
+			a_metrics_listener_beyond_loopback_needs_a_token),
+		cmocka_unit_test(loopback_addresses_are_told_from_the_others),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
