@@ -48,6 +48,7 @@ struct control {
 	control_handler_t handler;
 	void *userdata;
 	struct client *clients[CONTROL_CLIENTS_MAX];
+	unsigned n_refused; /* since the last client taken */
 };
 
 json_t *control_error(int err, const char *fmt, ...)
@@ -311,8 +312,14 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents,
 		static const char busy[] =
 			"{\"ok\":false,\"error\":\"too many control clients\",\"errno\":\"EBUSY\"}\n";
 
-		log_warning("control: refusing a client: %d already connected",
-			    CONTROL_CLIENTS_MAX);
+		/*
+		 * Said once until a client is taken again: a program
+		 * connecting in a loop must not flood the log.
+		 */
+		if (c->n_refused++ == 0)
+			log_warning(
+				"control: refusing clients: %d already connected",
+				CONTROL_CLIENTS_MAX);
 		(void)!send(cfd, busy, sizeof(busy) - 1, MSG_NOSIGNAL);
 		close(cfd);
 		return 0;
@@ -334,6 +341,12 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents,
 		return 0;
 	}
 	c->clients[slot] = cl;
+	if (c->n_refused) {
+		log_notice(
+			"control: taking clients again; %u refused meanwhile",
+			c->n_refused);
+		c->n_refused = 0;
+	}
 	return 0;
 }
 
