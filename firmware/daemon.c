@@ -49,8 +49,8 @@ struct daemon {
 	struct reader *scanner; /* a barcode scanner, or NULL */
 	struct lockbank *lockbank;
 	struct control *control;
-	struct sync *sync;   /* NULL without [sync] url */
-	struct webui *webui; /* NULL without [webui] listen */
+	struct sync *sync;	 /* NULL without [sync] url */
+	struct webui *webui;	 /* NULL without [webui] listen */
 	struct metrics *metrics; /* NULL without [metrics] listen */
 	struct metrics_counters counters;
 	struct metrics_locker *metrics_lockers; /* a scrape's, [0] is 1 */
@@ -142,7 +142,9 @@ static int on_pulse_end(sd_event_source *s, uint64_t usec, void *userdata)
 	 */
 	if (err < 0) {
 		if (!slot->release_failing)
-			log_err("locker %u: lock release failed, retrying every %d ms: %s",
+			log_locker(
+				LOG_ERR, slot->locker,
+				"locker %u: lock release failed, retrying every %d ms: %s",
 				slot->locker, PULSE_RELEASE_RETRY_MS,
 				strerror(-err));
 		slot->release_failing = true;
@@ -150,7 +152,8 @@ static int on_pulse_end(sd_event_source *s, uint64_t usec, void *userdata)
 		    usec + PULSE_RELEASE_RETRY_MS * 1000ULL, on_pulse_end,
 		    slot);
 	} else if (slot->release_failing) {
-		log_notice("locker %u: lock released", slot->locker);
+		log_locker(LOG_NOTICE, slot->locker, "locker %u: lock released",
+			   slot->locker);
 		slot->release_failing = false;
 	}
 	return 0;
@@ -164,7 +167,8 @@ static int unlock(struct daemon *d, unsigned locker, uint32_t pulse_ms)
 
 	err = lockbank_set_lock(d->lockbank, locker, true);
 	if (err < 0) {
-		log_err("locker %u: unlock failed: %s", locker, strerror(-err));
+		log_locker(LOG_ERR, locker, "locker %u: unlock failed: %s",
+			   locker, strerror(-err));
 		return err;
 	}
 	err = arm(d->event, &slot->source,
@@ -172,8 +176,9 @@ static int unlock(struct daemon *d, unsigned locker, uint32_t pulse_ms)
 		  slot);
 	if (err < 0) {
 		/* Never leave a coil energised: end the pulse at once. */
-		log_err("locker %u: cannot time the lock pulse: %s", locker,
-			strerror(-err));
+		log_locker(LOG_ERR, locker,
+			   "locker %u: cannot time the lock pulse: %s", locker,
+			   strerror(-err));
 		lockbank_set_lock(d->lockbank, locker, false);
 	}
 	return 0;
@@ -181,13 +186,19 @@ static int unlock(struct daemon *d, unsigned locker, uint32_t pulse_ms)
 
 static void log_record(const struct kiosk_record *r, const char *uuid)
 {
-	log_info("event %s: %s%s%s locker %u%s%s", uuid,
-		 kiosk_record_type_to_string(r->type),
-		 r->hold_id[0] ? " hold " : "", r->hold_id, r->locker,
-		 r->type == KIOSK_RECORD_LOCKER_UNLOCKED ? " for " : "",
-		 r->type == KIOSK_RECORD_LOCKER_UNLOCKED ?
-			 kiosk_purpose_to_string(r->purpose) :
-			 "");
+	struct log_fields f = {
+		.locker = r->locker,
+		.event = uuid,
+		.hold = r->hold_id,
+	};
+
+	log_at(LOG_INFO, &f, "event %s: %s%s%s locker %u%s%s", uuid,
+	       kiosk_record_type_to_string(r->type),
+	       r->hold_id[0] ? " hold " : "", r->hold_id, r->locker,
+	       r->type == KIOSK_RECORD_LOCKER_UNLOCKED ? " for " : "",
+	       r->type == KIOSK_RECORD_LOCKER_UNLOCKED ?
+		       kiosk_purpose_to_string(r->purpose) :
+		       "");
 }
 
 static void log_screen(const struct kiosk_screen_info *s)
@@ -368,8 +379,8 @@ static int run_actions(struct daemon *d, const struct kiosk_actions *acts)
 		};
 
 		/* Out of service, the refused record said it already. */
-		log_msg(d->out_of_service ? LOG_DEBUG : LOG_WARNING,
-			"locker %u: not unlocked", skipped[i]);
+		log_locker(d->out_of_service ? LOG_DEBUG : LOG_WARNING,
+			   skipped[i], "locker %u: not unlocked", skipped[i]);
 		d->actions->n = 0;
 		if (kiosk_handle(d->kiosk, &in, d->actions) == 0)
 			run_actions(d, d->actions);
@@ -655,8 +666,8 @@ static int on_lockbank(sd_event_source *s, int fd, uint32_t revents,
 			.door_open = ev.door_open,
 		};
 
-		log_info("locker %u: door %s", ev.locker,
-			 ev.door_open ? "opened" : "closed");
+		log_locker(LOG_INFO, ev.locker, "locker %u: door %s", ev.locker,
+			   ev.door_open ? "opened" : "closed");
 		feed(d, &in, NULL);
 	}
 	return 0;
@@ -817,11 +828,11 @@ static json_t *cmd_status(struct daemon *d)
 					    json_null());
 		json_object_set_new(
 			reply, "metrics",
-			d->metrics ? json_pack("{s:s, s:b}", "url",
-					       metrics_get_url(d->metrics),
-					       "token",
-					       d->config.metrics.token[0] != 0) :
-				     json_null());
+			d->metrics ?
+				json_pack("{s:s, s:b}", "url",
+					  metrics_get_url(d->metrics), "token",
+					  d->config.metrics.token[0] != 0) :
+				json_null());
 	}
 	return reply;
 }
@@ -1888,8 +1899,9 @@ struct daemon *daemon_new(const struct config *config, sd_event *event)
 		struct metrics_config mc = {
 			.address = config->metrics.address,
 			.port = config->metrics.port,
-			.token = config->metrics.token[0] ? config->metrics.token :
-							    NULL,
+			.token = config->metrics.token[0] ?
+					 config->metrics.token :
+					 NULL,
 		};
 
 		d->metrics = metrics_new(event, &mc, &metrics_ops, d);

@@ -111,6 +111,7 @@ int main(int argc, char **argv)
 		return EXIT_SUCCESS;
 	}
 	log_set_level(config->log_level);
+	log_set_kiosk_id(config->kiosk_id);
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
