@@ -106,8 +106,9 @@ static int send_to_journal(int level, const struct log_fields *f,
 	return sd_journal_sendv(iov, n);
 }
 
-static void log_va(int level, const struct log_fields *f, const char *file,
-		   int line, const char *func, const char *fmt, va_list ap)
+__attribute__((format(printf, 6, 0))) static void
+log_va(int level, const struct log_fields *f, const char *file, int line,
+       const char *func, const char *fmt, va_list ap)
 {
 	int saved_errno = errno;
 	char buf[1024];
