@@ -40,6 +40,9 @@ echo "a staff opening is refused too, and says why"
 rc=0; out=$(ctl open 3 2>&1) || rc=$?
 [ $rc -eq 1 ] && grep -q "could not be recorded" <<<"$out" || fail "open 3: rc $rc: $out"
 
+# The tap and the staff opening: one line for both, not one each.
+n=$(grep -c "not recorded" "$WORK/lokerd.log" || true)
+[ "$n" -eq 1 ] || fail "two refusals logged $n lines, not one"
 echo "what already happened is still recorded past the bound"
 ctl disable 5 >/dev/null || fail "disable past the bound"
 r=$(ctl --json status)
