@@ -30,6 +30,7 @@ struct client {
 	 * would always run before a timer that fell due meanwhile.
 	 */
 	sd_event_source *defer;
+	sd_event_source *idle; /* drops a client silent for too long */
 	int fd;
 	/* No more input: the client half-closed, or sent an over-long line. */
 	bool input_done;
@@ -72,6 +73,7 @@ static void client_free(struct client *cl)
 			c->clients[i] = NULL;
 	sd_event_source_disable_unref(cl->source);
 	sd_event_source_disable_unref(cl->defer);
+	sd_event_source_disable_unref(cl->idle);
 	close(cl->fd);
 	free(cl->in);
 	free(cl->out);
@@ -261,8 +263,23 @@ static void client_settle(struct client *cl, int err)
 		err = client_rearm(cl);
 	if (err < 0 && err != -EPIPE && err != -ECONNRESET)
 		log_debug("control: client dropped: %s", strerror(-err));
+	/* Anything done for the client counts as its sign of life. */
+	if (err == 0)
+		err = sd_event_source_set_time_relative(
+			cl->idle, CONTROL_IDLE_TIMEOUT_S * 1000000ULL);
+	if (err == 0)
+		err = sd_event_source_set_enabled(cl->idle, SD_EVENT_ONESHOT);
 	if (err != 0)
 		client_free(cl);
+}
+
+static int client_idle(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	/* Not logged above debug: a crowd of them must not flood the log. */
+	log_debug("control: a client silent for %d s dropped",
+		  CONTROL_IDLE_TIMEOUT_S);
+	client_free(userdata);
+	return 0;
 }
 
 static int client_io(sd_event_source *s, int fd, uint32_t revents,
@@ -333,9 +350,15 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents,
 	cl->fd = cfd;
 	err = sd_event_add_io(c->event, &cl->source, cfd, EPOLLIN, client_io,
 			      cl);
+	if (err >= 0)
+		err = sd_event_add_time_relative(
+			c->event, &cl->idle, CLOCK_MONOTONIC,
+			CONTROL_IDLE_TIMEOUT_S * 1000000ULL, 0, client_idle,
+			cl);
 	if (err < 0) {
 		log_warning("control: cannot watch a client: %s",
 			    strerror(-err));
+		sd_event_source_disable_unref(cl->source);
 		close(cfd);
 		free(cl);
 		return 0;

@@ -14,6 +14,11 @@
 #define CONTROL_LINE_MAX    (64 * 1024)
 /* A longer reply is replaced by an EMSGSIZE error reply. */
 #define CONTROL_OUTPUT_MAX (1024 * 1024)
+/*
+ * A client that neither sends nor takes a byte for this long is dropped:
+ * silent clients must not keep the slots from lokerctl for ever.
+ */
+#define CONTROL_IDLE_TIMEOUT_S 30
 
 /*
  * Answers one request; returns a new reference to the reply object, or NULL

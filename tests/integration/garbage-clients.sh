@@ -5,7 +5,9 @@
 # past the bound, a request cut off by a close, and far more connections
 # at once than either takes. Each bad client is answered or dropped with
 # at most one log line (a crowd of refused ones with one line, and one when
-# it is over), and lokerd keeps serving everybody else throughout.
+# it is over), and lokerd keeps serving everybody else throughout; clients
+# that hold the control socket's slots and say nothing are dropped after
+# 30 s.
 . "$(dirname "$0")/lib.sh"
 
 kiosk_write_config "$WORK" "
@@ -143,6 +145,24 @@ grep -q "control: taking clients again; 25 refused meanwhile" "$WORK/lokerd.log"
 	fail "no line for the end of the crowd"
 grep "taking clients again" "$WORK/lokerd.log" | sed 's/^[0-9:.]* /  /'
 clients=$((clients + 41))
+
+echo "control socket: 16 clients that connect and say nothing, and stay"
+mark=$(log_mark)
+t0=$EPOCHREALTIME
+coproc CROWD { client unix "$LOKERBUKU_SOCKET" crowd 16; }
+read -r -u "${CROWD[0]}" line
+ctl status >/dev/null 2>&1 && fail "lokerctl was served past the bound"
+# CONTROL_IDLE_TIMEOUT_S: silent clients are dropped, the slots free again.
+for _ in $(seq 400); do ctl status >/dev/null 2>&1 && break; sleep 0.1; done
+took=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.1f", b - a}')
+served
+awk -v t="$took" 'BEGIN { exit !(t >= 29.5 && t <= 33) }' ||
+	fail "lokerctl was served again after $took s, not 30"
+exec {CROWD[1]}>&-
+wait "$CROWD_PID"
+[ "$(n_said "$mark")" -le 1 ] || fail "16 silent clients logged: $(said "$mark")"
+clients=$((clients + 16))
+echo "  dropped after 30 s: lokerctl served again $took s after they came, $(n_said "$mark") warning line"
 
 echo "web UI: junk, a 256 KiB header, a request cut off"
 mark=$(log_mark)
