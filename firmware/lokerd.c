@@ -142,7 +142,8 @@ int main(int argc, char **argv)
 	}
 
 	d = daemon_new(config, event);
-	explicit_bzero(config->site_key, sizeof(config->site_key));
+	/* The site key and the tokens: lokerd keeps its own copies. */
+	explicit_bzero(config, sizeof(*config));
 	free(config);
 	if (!d) {
 		/* EILSEQ: the database is corrupt, not ours or newer (logged). */
