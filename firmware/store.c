@@ -790,7 +790,8 @@ static int open_errno(sqlite3 *db, const char *path, int rc)
 	}
 }
 
-static void open_fail_v(const char *path, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void
+open_fail_v(const char *path, const char *fmt, va_list ap)
 {
 	char msg[200];
 	int n;
