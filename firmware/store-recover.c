@@ -85,25 +85,6 @@ static int fail_dst(struct recover *r, int rc, const char *what)
 			       sqlite3_errmsg(r->dst));
 }
 
-/* One integer from fixed SQL; SQLite's result code. */
-static int get_int(sqlite3 *db, const char *sql, int64_t *ret)
-{
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*ret = sqlite3_column_int64(st, 0);
-		rc = SQLITE_OK;
-	} else if (rc == SQLITE_DONE) {
-		rc = SQLITE_ERROR;
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
-
 /*
  * Opens path read-only. In a folder that cannot be written SQLite cannot
  * make the -shm a WAL database needs: without a -wal to read, nothing is
@@ -119,7 +100,8 @@ static int open_readonly(const char *path, sqlite3 **ret)
 
 	rc = sqlite3_open_v2(path, ret, SQLITE_OPEN_READONLY, NULL);
 	if (rc == SQLITE_OK)
-		rc = get_int(*ret, "SELECT count(*) FROM sqlite_schema", &v);
+		rc = store_db_get_int(*ret,
+				      "SELECT count(*) FROM sqlite_schema", &v);
 	if ((rc & 0xff) != SQLITE_CANTOPEN)
 		return rc;
 	snprintf(wal, sizeof(wal), "%s-wal", path);
@@ -591,7 +573,7 @@ static int copy_table(struct recover *r, unsigned i)
 		snprintf(sql, sizeof(sql),
 			 "SELECT count(*) FROM \"%s\" INDEXED BY \"%s\"",
 			 t->name, tables[i].count_index);
-		if (get_int(r->src, sql, &n_before) != SQLITE_OK)
+		if (store_db_get_int(r->src, sql, &n_before) != SQLITE_OK)
 			n_before = -1;
 	}
 	if (tables[i].by_hold)
@@ -628,14 +610,15 @@ static int keep_sequence(struct recover *r)
 	int64_t v, high = 0;
 	int rc;
 
-	if (get_int(r->src,
+	if (store_db_get_int(
+		    r->src,
 		    "SELECT seq FROM sqlite_sequence WHERE name = 'outbox'",
 		    &v) == SQLITE_OK)
 		high = v;
-	if (get_int(r->src,
-		    "SELECT max(rowid) FROM outbox"
-		    " INDEXED BY sqlite_autoindex_outbox_1",
-		    &v) == SQLITE_OK &&
+	if (store_db_get_int(r->src,
+			     "SELECT max(rowid) FROM outbox"
+			     " INDEXED BY sqlite_autoindex_outbox_1",
+			     &v) == SQLITE_OK &&
 	    v > high)
 		high = v;
 	if (high <= 0)
@@ -756,11 +739,12 @@ static int open_src(struct recover *r)
 	/* Damaged cells are refused rather than followed. */
 	sqlite3_exec(r->src, "PRAGMA cell_size_check = ON", NULL, NULL, NULL);
 
-	rc = get_int(r->src, "PRAGMA application_id", &app_id);
+	rc = store_db_get_int(r->src, "PRAGMA application_id", &app_id);
 	if (rc == SQLITE_OK)
-		rc = get_int(r->src, "PRAGMA user_version", &version);
+		rc = store_db_get_int(r->src, "PRAGMA user_version", &version);
 	if (rc == SQLITE_OK)
-		rc = get_int(r->src, "SELECT count(*) FROM sqlite_schema", &n);
+		rc = store_db_get_int(r->src,
+				      "SELECT count(*) FROM sqlite_schema", &n);
 	if (rc != SQLITE_OK)
 		return store_fail_open(r->damaged, EIO,
 				       "not even its schema can be read (%s):"
@@ -875,8 +859,9 @@ int store_recover(const char *damaged, const char *path,
 	if (err == 0)
 		err = keep_sequence(&r);
 	if (err == 0 &&
-	    get_int(r.dst, "SELECT count(*) FROM outbox WHERE sent = 0", &v) ==
-		    SQLITE_OK)
+	    store_db_get_int(r.dst,
+			     "SELECT count(*) FROM outbox WHERE sent = 0",
+			     &v) == SQLITE_OK)
 		report.unsent_kept = (uint64_t)v;
 	if (err == 0)
 		report.unsent_lost = lost_unsent(&r, lost_event, userdata);

@@ -726,7 +726,7 @@ static int64_t now_realtime_usec(void)
 }
 
 /* Runs one statement of fixed text that yields a single integer. */
-static int db_get_int(sqlite3 *db, const char *sql, int64_t *ret)
+int store_db_get_int(sqlite3 *db, const char *sql, int64_t *ret)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
@@ -894,13 +894,14 @@ static int store_migrate(sqlite3 *db, const char *path)
 		if (rc != SQLITE_OK)
 			return open_fail(path, open_errno(db, path, rc), "%s",
 					 sqlite3_errmsg(db));
-		rc = db_get_int(db, "PRAGMA user_version", &version);
+		rc = store_db_get_int(db, "PRAGMA user_version", &version);
 		if (rc == SQLITE_OK)
-			rc = db_get_int(db, "PRAGMA application_id", &app_id);
+			rc = store_db_get_int(db, "PRAGMA application_id",
+					      &app_id);
 		if (rc == SQLITE_OK)
-			rc = db_get_int(db,
-					"SELECT count(*) FROM sqlite_schema",
-					&n_objects);
+			rc = store_db_get_int(
+				db, "SELECT count(*) FROM sqlite_schema",
+				&n_objects);
 		if (rc != SQLITE_OK) {
 			int err = open_fail(path, open_errno(db, path, rc),
 					    "%s", sqlite3_errmsg(db));
@@ -945,7 +946,8 @@ static int store_migrate(sqlite3 *db, const char *path)
 		if (rc == SQLITE_OK) {
 			int64_t after;
 
-			rc = db_get_int(db, "PRAGMA user_version", &after);
+			rc = store_db_get_int(db, "PRAGMA user_version",
+					      &after);
 			/* A migration that forgets its version would loop. */
 			if (rc == SQLITE_OK && after != version + 1) {
 				sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
@@ -1031,7 +1033,7 @@ static int store_setup(struct store *s, const char *path, bool quick_check)
 	if (sqlite3_db_readonly(db, "main") == 1)
 		return open_fail_read_only(path);
 	/* A file that is not a database fails its first read. */
-	rc = db_get_int(db, "PRAGMA user_version", &v);
+	rc = store_db_get_int(db, "PRAGMA user_version", &v);
 	if (rc != SQLITE_OK) {
 		err = open_errno(db, path, rc);
 		if (err == EACCES || err == EROFS || err == EPERM)
@@ -1074,7 +1076,8 @@ static int store_setup(struct store *s, const char *path, bool quick_check)
 	if (err)
 		return err;
 
-	rc = db_get_int(db, "SELECT count(*) FROM outbox WHERE sent = 0", &v);
+	rc = store_db_get_int(db, "SELECT count(*) FROM outbox WHERE sent = 0",
+			      &v);
 	if (rc != SQLITE_OK)
 		return open_fail(path, open_errno(db, path, rc), "%s",
 				 sqlite3_errmsg(db));
@@ -1166,11 +1169,11 @@ int store_get_info(struct store *s, struct store_info *ret)
 	bool wal = false;
 	int rc;
 
-	rc = db_get_int(s->db, "PRAGMA user_version", &version);
+	rc = store_db_get_int(s->db, "PRAGMA user_version", &version);
 	if (rc == SQLITE_OK)
-		rc = db_get_int(s->db, "PRAGMA synchronous", &sync);
+		rc = store_db_get_int(s->db, "PRAGMA synchronous", &sync);
 	if (rc == SQLITE_OK)
-		rc = db_get_int(s->db, "PRAGMA foreign_keys", &fk);
+		rc = store_db_get_int(s->db, "PRAGMA foreign_keys", &fk);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode", -1, &st,
 					NULL);

@@ -28,26 +28,6 @@ burst() {
 	done | socat -t 30 - "UNIX-CONNECT:$LOKERBUKU_SOCKET" | grep -c '"ok": *true')
 	[ "$n" -eq $((2 * $1)) ] || fail "burst: $n of $((2 * $1)) requests done"
 }
-kiosk_count() { ctl --json events --limit 1000 | jq '.events | length'; }
-hub_count() { hub events --kiosk demo-01 --json | jq length; }
-# drained [SECONDS]: the kiosk has nothing unsent and the server has it all.
-drained() {
-	local i
-	for i in $(seq $((${1:-20} * 10))); do
-		if [ "$(ctl --json status | jq .backlog)" = 0 ] &&
-			[ "$(hub_count)" = "$(kiosk_count)" ]; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	fail "not drained: backlog $(ctl --json status | jq .backlog), kiosk $(kiosk_count), server $(hub_count)"
-}
-same_ids() {
-	local k h
-	k=$(ctl --json events --limit 1000 | jq -c '[.events[].uuid] | sort')
-	h=$(hub events --kiosk demo-01 --json | jq -c '[.[].id] | sort')
-	[ "$k" = "$h" ] || fail "kiosk and server event ids differ"
-}
 
 echo "events flow"
 burst 20

@@ -28,25 +28,6 @@ hub_start
 hub_sync_config >>"$WORK/lokerd.conf"
 kiosk_start "$WORK"
 
-kiosk_count() { ctl --json events --limit 1000 | jq '.events | length'; }
-hub_count() { hub events --kiosk demo-01 --json | jq length; }
-drained() {
-	local i
-	for i in $(seq $((${1:-20} * 10))); do
-		if [ "$(ctl --json status | jq .backlog)" = 0 ] &&
-			[ "$(hub_count)" = "$(kiosk_count)" ]; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	fail "not drained: backlog $(ctl --json status | jq .backlog), kiosk $(kiosk_count), server $(hub_count)"
-}
-same_ids() {
-	local k h
-	k=$(ctl --json events --limit 1000 | jq -c '[.events[].uuid] | sort')
-	h=$(hub events --kiosk demo-01 --json | jq -c '[.[].id] | sort')
-	[ "$k" = "$h" ] || fail "kiosk and server event ids differ"
-}
 # pickup N: patron M-N taps, the door opens and closes; prints the tap's ms.
 pickup() {
 	local t0=$EPOCHREALTIME r
