@@ -887,7 +887,7 @@ static int open_fail_read_only(const char *path)
 static int store_migrate(sqlite3 *db, const char *path)
 {
 	for (;;) {
-		int64_t version, app_id, n_objects;
+		int64_t version = 0, app_id = 0, n_objects = 0;
 		int rc;
 
 		rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
@@ -944,7 +944,7 @@ static int store_migrate(sqlite3 *db, const char *path)
 		}
 		rc = sqlite3_exec(db, migrations[version], NULL, NULL, NULL);
 		if (rc == SQLITE_OK) {
-			int64_t after;
+			int64_t after = 0;
 
 			rc = store_db_get_int(db, "PRAGMA user_version",
 					      &after);
@@ -1015,7 +1015,7 @@ static int store_setup(struct store *s, const char *path, bool quick_check)
 {
 	sqlite3 *db = s->db;
 	sqlite3_stmt *st = NULL;
-	int64_t v;
+	int64_t v = 0;
 	int rc, err;
 
 	sqlite3_extended_result_codes(db, 1);
@@ -1165,7 +1165,7 @@ const char *store_last_error(const struct store *s)
 int store_get_info(struct store *s, struct store_info *ret)
 {
 	sqlite3_stmt *st = NULL;
-	int64_t version, sync, fk;
+	int64_t version = 0, sync = 0, fk = 0;
 	bool wal = false;
 	int rc;
 
