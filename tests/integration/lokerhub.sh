@@ -11,6 +11,9 @@ set -euo pipefail
 CHECK=$(dirname "$LOKERHUB")/lokerhub-check-reply
 
 WORK=$(mktemp -d /tmp/lokerhub-it.XXXXXX)
+# The usual umask, under which files are made readable by all: lokerhub
+# must make its own private (issue 19, point 4).
+umask 022
 HUB_PID=
 cleanup() {
 	local rc=$?
@@ -124,7 +127,11 @@ openssl rand -hex 32 >"$WORK/site.key"
 exits 2 hub init
 exits 2 hub no-such-command
 hub init --help | grep -q -- '--site-key-file' || fail "init --help says nothing of --site-key-file"
-hub init --site-key-file "$WORK/site.key"
+# Issue 19, point 4: the database holds the site key. Made under the
+# usual umask 022, it must still be lokerhub's user's alone.
+hub init --site-key-file "$WORK/site.key" 2>"$WORK/init.err"
+grep -q "site key $WORK/site.key: others can read it (mode 0644)" "$WORK/init.err" ||
+	fail "init took a site key others can read without a word: $(cat "$WORK/init.err")"
 exits 1 hub init --site-key-file "$WORK/site.key"
 [ "$(sqlite3 "$WORK/hub.db" 'PRAGMA user_version')" = 1 ] || fail "schema version"
 [ "$(sqlite3 "$WORK/hub.db" 'PRAGMA journal_mode')" = wal ] || fail "not WAL"
@@ -132,6 +139,9 @@ hub kiosk-add demo-01 --token-file "$WORK/token1"
 hub kiosk-add demo-02 --token-file "$WORK/token2" --pin-required --hold-window-days 3
 exits 1 hub kiosk-add demo-01 --token-file "$WORK/token-x"
 [ "$(stat -c %a "$WORK/token1")" = 600 ] || fail "token file mode $(stat -c %a "$WORK/token1")"
+# file_mode FILE: its permission bits, or "none".
+file_mode() { stat -c %a "$1" 2>/dev/null || echo none; }
+[ "$(file_mode "$WORK/hub.db")" = 600 ] || fail "hub.db was made mode $(file_mode "$WORK/hub.db")"
 grep -qxE '[0-9a-f]{64}' "$WORK/token1" || fail "token is not 64 hex digits"
 sqlite3 "$WORK/hub.db" "SELECT count(*) FROM kiosks WHERE token_sha256 = '$(tr -d '\n' <"$WORK/token1" | sha256sum | cut -c1-64)'" |
 	grep -qx 1 || fail "the database does not hold the token's SHA-256"
@@ -171,6 +181,9 @@ expect "[.staff[] | select(.credential == \"$(hmac card:STAFF-01)\")][0].role ==
 expect "[.staff[] | select(.credential == \"$(hmac uid:04AABBCC)\")][0].role == \"admin\"" "$BODY"
 expect '(.holds[] | select(.id == "H-2")) | .code == null and .pin == null and .size == "medium"' "$BODY"
 cursor=$(jq -r .cursor <<<"$BODY")
+for f in hub.db hub.db-wal hub.db-shm; do
+	[ "$(file_mode "$WORK/$f")" = 600 ] || fail "$f is mode $(file_mode "$WORK/$f") while serving"
+done
 
 echo "changes: a delta from the cursor has only what changed"
 ok GET "demo-01/changes?cursor=$cursor"
@@ -254,13 +267,28 @@ batch "$(event "$e3" 13 hold_picked_up '{"hold_id":"H-404","locker":1}')" \
 ok POST demo-01/events "$WORK/batch.json"
 kiosk_takes events >/dev/null
 expect "(.results[] | select(.id == \"$e3\")) == {\"id\": \"$e3\", \"status\": \"rejected\", \"reason\": \"unknown_hold\"}" "$BODY"
-# H-3 was routed away from demo-01, before any pickup there: a fact still.
-expect "(.results[] | select(.id == \"$e4\")).status == \"accepted\"" "$BODY"
+# Issue 19, point 7: H-3 was routed away from demo-01 to demo-02. demo-01
+# must not finish it: its books are not there, and a pickup would check
+# them out to the patron while they wait in demo-02.
+expect "(.results[] | select(.id == \"$e4\")) | .status == \"rejected\" and (.reason | startswith(\"unknown_hold\"))" "$BODY"
+grep -qF "kiosk demo-01: event $e4 (hold_picked_up) refused: hold H-3 is routed to kiosk demo-02 now" "$WORK/hub.log" ||
+	fail "the refused cross-kiosk event is not logged"
+expect '.[] | select(.id == "H-3") | .kiosk == "demo-02" and .state == "pending" and .picked_up_at == null and .locker == null' "$(hub holds --json)"
 expect "(.results[] | select(.id == \"$e5\")).reason == \"invalid\"" "$BODY"
 ok POST demo-01/events "$WORK/batch.json"
 expect 'all(.results[]; .status == "duplicate")' "$BODY"
 r=$(hub events --kiosk demo-01 --type hold_picked_up --json)
-expect 'length == 2 and ([.[].status] | sort) == ["accepted", "rejected"]' "$r"
+expect 'length == 2 and all(.[]; .status == "rejected")' "$r"
+echo "  the kiosk a hold is routed to now may finish it; the old one still may not"
+e6=$(uuid)
+e7=$(uuid)
+batch "$(event "$e6" 16 hold_unloaded '{"hold_id":"H-3","locker":2}')"
+ok POST demo-01/events "$WORK/batch.json"
+expect '.results[0].status == "rejected"' "$BODY"
+batch "$(event "$e7" 1 hold_loaded '{"hold_id":"H-3","locker":4,"items":[{"barcode":"B0004"}],"actor":"staff:y"}')"
+ok POST demo-02/events "$WORK/batch.json" "$WORK/token2"
+expect '.results[0].status == "accepted"' "$BODY"
+expect '.[] | select(.id == "H-3") | .kiosk == "demo-02" and .state == "loaded" and .locker == 4' "$(hub holds --json)"
 echo 'not json' >"$WORK/bad.json"
 error 400 bad_request POST demo-01/events "$WORK/bad.json"
 echo '{"events": []}' >"$WORK/bad.json"
@@ -272,7 +300,7 @@ for i in $(seq 501); do event "$(printf '00000000-0000-4000-8000-%012d' "$i")" "
 error 413 too_large POST demo-01/events "$WORK/big.json"
 head -c $((1100 * 1024)) /dev/zero | tr '\0' ' ' >"$WORK/huge.json"
 error 413 too_large POST demo-01/events "$WORK/huge.json"
-[ "$(hub events --json | jq length)" = 5 ] || fail "a refused upload stored events"
+[ "$(hub events --json | jq length)" = 7 ] || fail "a refused upload stored events"
 
 echo "status: heartbeat, commands, done_commands"
 cmd=$(hub command demo-01 open_locker --locker 5 --reason "stuck door")
@@ -440,7 +468,12 @@ cursor=$(jq -r .cursor <<<"$BODY")
 before=$(hub events --json)
 stop
 grep -q 'stopping' "$WORK/hub.log" || fail "no clean stop in the log"
+echo "  a database others can read (an older lokerhub's, a copy) is made private at start"
+chmod 0644 "$WORK/hub.db"
 start
+grep -qF "lokerhub: $WORK/hub.db: others could read it (mode 0644) and it holds the site key; made it 0600" "$WORK/hub.log" ||
+	fail "no line for the database others could read"
+[ "$(file_mode "$WORK/hub.db")" = 600 ] || fail "hub.db is still mode $(file_mode "$WORK/hub.db")"
 ok GET "demo-01/changes?cursor=$cursor"
 expect '(.full | not) and .holds == []' "$BODY"
 ok POST demo-01/events "$WORK/batch.json"

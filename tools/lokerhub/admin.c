@@ -75,6 +75,7 @@ static bool exists(sqlite3 *db, const char *sql, const char *id)
 static int read_site_key(const char *path, char ret[SITE_KEY_HEX_MAX + 1])
 {
 	char text[SITE_KEY_HEX_MAX + 64];
+	struct stat st;
 	size_t n = 0;
 	ssize_t r;
 	int fd;
@@ -85,6 +86,11 @@ static int read_site_key(const char *path, char ret[SITE_KEY_HEX_MAX + 1])
 			strerror(errno));
 		return -errno;
 	}
+	if (fstat(fd, &st) == 0 && (st.st_mode & 0077))
+		fprintf(stderr,
+			"lokerhub: warning: site key %s: others can read it (mode %04o); "
+			"chmod 0600 it, and keep it only where the kiosks' copies come from\n",
+			path, (unsigned)(st.st_mode & 07777));
 	while (n < sizeof(text) - 1 &&
 	       (r = read(fd, text + n, sizeof(text) - 1 - n)) > 0)
 		n += (size_t)r;

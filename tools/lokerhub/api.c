@@ -482,9 +482,11 @@ static int apply_event(sqlite3 *db, const char *kiosk_id, const struct event *e,
 {
 	const struct hold_event *he = NULL;
 	const char *hold_id;
+	char routed[DB_ID_MAX + 1];
+	sqlite3_stmt *st;
 	json_t *locker;
-	int64_t known = 0, now = db_now_usec();
-	int err;
+	int64_t now = db_now_usec();
+	int err, rc;
 
 	for (size_t i = 0; i < sizeof(hold_events) / sizeof(hold_events[0]);
 	     i++)
@@ -499,17 +501,33 @@ static int apply_event(sqlite3 *db, const char *kiosk_id, const struct event *e,
 		*ret_reason = "invalid";
 		return 0;
 	}
-	/* Routed here now, or before it was taken away: a fact either way. */
-	err = db_get_int(db, &known,
-			 "SELECT count(*) FROM holds WHERE id = ?1"
-			 " AND (kiosk_id = ?2 OR EXISTS (SELECT 1"
-			 " FROM hold_removals WHERE kiosk_id = ?2"
-			 " AND hold_id = ?1))",
-			 "ss", hold_id, kiosk_id);
-	if (err < 0)
-		return err;
-	if (!known) {
+	/*
+	 * Only the kiosk a hold is routed to now may change it: one it was
+	 * taken from and routed elsewhere does not have its books (a loaded
+	 * hold never moves), so its word would check out books that are in
+	 * another kiosk, or finish a hold under the other kiosk's feet. A
+	 * hold cancelled stays routed to its kiosk, whose events count.
+	 */
+	st = db_query(db, "SELECT kiosk_id FROM holds WHERE id = ?", "s",
+		      hold_id);
+	if (!st)
+		return -EIO;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		snprintf(routed, sizeof(routed), "%s",
+			 (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return -EIO;
+	if (rc == SQLITE_DONE) {
 		*ret_reason = "unknown_hold";
+		return 0;
+	}
+	if (strcmp(routed, kiosk_id) != 0) {
+		fprintf(stderr,
+			"lokerhub: kiosk %s: event %s (%s) refused: hold %s is routed to kiosk %s now\n",
+			kiosk_id, e->id, e->type, hold_id, routed);
+		*ret_reason = "unknown_hold: routed to another kiosk";
 		return 0;
 	}
 	/*

@@ -145,6 +145,50 @@ static int migrate(sqlite3 *db, int from)
 	return db_commit(db);
 }
 
+/*
+ * The database holds the site key: it and its -wal and -shm are the
+ * owner's alone (lokerhub runs with umask 077, so it makes them so). One
+ * others may read, made by an older lokerhub or copied in, is made
+ * private, said once; one that cannot be is refused.
+ */
+static int make_private(const char *path)
+{
+	static const char *const suffixes[] = { "", "-wal", "-shm" };
+	char name[4096];
+	struct stat st;
+
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		mode_t mode;
+
+		if ((size_t)snprintf(name, sizeof(name), "%s%s", path,
+				     suffixes[i]) >= sizeof(name))
+			return -ENAMETOOLONG;
+		if (stat(name, &st) < 0) {
+			if (errno == ENOENT)
+				continue;
+			fprintf(stderr, "lokerhub: %s: %s\n", name,
+				strerror(errno));
+			return -errno;
+		}
+		if (!S_ISREG(st.st_mode) || !(st.st_mode & 0077))
+			continue;
+		mode = st.st_mode & 0700;
+		if (chmod(name, mode) < 0) {
+			fprintf(stderr,
+				"lokerhub: %s: others can read it (mode %04o) and it holds the site key; "
+				"cannot make it private: %s (chmod 0600 it)\n",
+				name, (unsigned)(st.st_mode & 07777),
+				strerror(errno));
+			return -EPERM;
+		}
+		fprintf(stderr,
+			"lokerhub: %s: others could read it (mode %04o) and it holds the site key; "
+			"made it %04o\n",
+			name, (unsigned)(st.st_mode & 07777), (unsigned)mode);
+	}
+	return 0;
+}
+
 int db_open(const char *path, bool create, sqlite3 **ret)
 {
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
@@ -160,6 +204,9 @@ int db_open(const char *path, bool create, sqlite3 **ret)
 			path, strerror(errno), path);
 		return -errno;
 	}
+	err = make_private(path);
+	if (err < 0)
+		return err;
 	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
 		fprintf(stderr, "lokerhub: %s: %s\n", path,
 			db ? sqlite3_errmsg(db) : "out of memory");

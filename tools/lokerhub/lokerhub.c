@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "db.h"
@@ -125,6 +127,19 @@ int main(int argc, char **argv)
 	const struct cli_command *cmd;
 	const char *db_path = NULL;
 	int c;
+
+	/*
+	 * The database, its -wal and -shm, and the token files hold the
+	 * site key and secrets: nothing lokerhub makes is for others. Nor
+	 * does it dump core with them in memory, or let another process of
+	 * its user read its memory (ptrace, /proc/PID/mem).
+	 */
+	umask(0077);
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		fprintf(stderr, "lokerhub: cannot make myself undumpable: %s\n",
+			strerror(errno));
+		return CLI_EXIT_FAILED;
+	}
 
 	while ((c = getopt_long(argc, argv, "+d:hV", options, NULL)) != -1) {
 		switch (c) {
