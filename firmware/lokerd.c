@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
@@ -92,6 +93,15 @@ int main(int argc, char **argv)
 
 	/* The database holds PIN hashes: nothing lokerd creates is for others. */
 	umask(0027);
+	/*
+	 * Raw card identifiers, PINs and the site key pass through memory:
+	 * no core dump of them, and no other process of lokerd's user may
+	 * read it (ptrace, /proc/PID/mem). The unit adds LimitCORE=0.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		log_err("cannot make lokerd undumpable: %s", strerror(errno));
+		return EXIT_FAILURE;
+	}
 	config = malloc(sizeof(*config));
 	if (!config) {
 		log_err("out of memory");
