@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/statvfs.h>
 #include <time.h>
@@ -22,7 +24,7 @@
 
 #define STORE_BUSY_TIMEOUT_MS	 5000
 #define STORE_MAX_UNSENT_DEFAULT 1000000
-/* Sent events and finished holds are pruned at every seq multiple of this. */
+/* Pruning is due again after this many events recorded or marked sent. */
 #define STORE_PRUNE_EVERY 256
 /* "LKRB": tells our databases from other SQLite files. */
 #define STORE_APPLICATION_ID 0x4c4b5242
@@ -171,6 +173,9 @@ enum store_stmt {
 	STORE_STMT_BEGIN_IMMEDIATE,
 	STORE_STMT_COMMIT,
 	STORE_STMT_ROLLBACK,
+	STORE_STMT_SAVEPOINT,
+	STORE_STMT_RELEASE,
+	STORE_STMT_ROLLBACK_TO,
 	STORE_STMT_LOCKER_ENSURE,
 	STORE_STMT_LOCKER_EXISTS,
 	STORE_STMT_LOCKER_LIST,
@@ -237,6 +242,9 @@ static const char *const stmt_sql[_STORE_STMT_MAX] = {
 	[STORE_STMT_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
 	[STORE_STMT_COMMIT] = "COMMIT",
 	[STORE_STMT_ROLLBACK] = "ROLLBACK",
+	[STORE_STMT_SAVEPOINT] = "SAVEPOINT record",
+	[STORE_STMT_RELEASE] = "RELEASE record",
+	[STORE_STMT_ROLLBACK_TO] = "ROLLBACK TO record",
 	[STORE_STMT_LOCKER_ENSURE] = "INSERT INTO lockers (number) VALUES (?1)"
 				     " ON CONFLICT DO NOTHING",
 	[STORE_STMT_LOCKER_EXISTS] = "SELECT 1 FROM lockers WHERE number = ?1",
@@ -318,21 +326,26 @@ static const char *const stmt_sql[_STORE_STMT_MAX] = {
 		" ORDER BY seq LIMIT ?1",
 	[STORE_STMT_OUTBOX_MARK_SENT] =
 		"UPDATE outbox SET sent = 1 WHERE sent = 0 AND seq <= ?1",
-	/* Deletes the sent events older than the newest ?1 sent ones. */
-	[STORE_STMT_OUTBOX_PRUNE] =
-		"DELETE FROM outbox WHERE sent = 1 AND seq <= (SELECT seq"
-		" FROM outbox WHERE sent = 1 ORDER BY seq DESC"
-		" LIMIT 1 OFFSET ?1)",
-	[STORE_STMT_OUTBOX_PRUNE_OLD] =
-		"DELETE FROM outbox WHERE sent = 1 AND at_usec < ?1",
 	/*
-	 * Deletes the finished holds but the newest ?1 (their credentials and
-	 * items go with them); their events carry what the server needs.
+	 * The prunes delete at most ?2 rows each. This one: the oldest sent
+	 * events beyond the newest ?1 sent ones.
+	 */
+	[STORE_STMT_OUTBOX_PRUNE] =
+		"DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox"
+		" WHERE sent = 1 AND seq <= (SELECT seq FROM outbox"
+		" WHERE sent = 1 ORDER BY seq DESC LIMIT 1 OFFSET ?1)"
+		" ORDER BY seq LIMIT ?2)",
+	[STORE_STMT_OUTBOX_PRUNE_OLD] =
+		"DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox"
+		" WHERE sent = 1 AND at_usec < ?1 ORDER BY seq LIMIT ?2)",
+	/*
+	 * Finished holds but the newest ?1 (their credentials and items go
+	 * with them); their events carry what the server needs.
 	 */
 	[STORE_STMT_HOLD_PRUNE] =
 		"DELETE FROM holds WHERE id IN (SELECT id FROM holds"
 		" WHERE state IN ('picked_up', 'unloaded')"
-		" ORDER BY finished_at_usec DESC, rowid DESC LIMIT -1 OFFSET ?1)",
+		" ORDER BY finished_at_usec DESC, rowid DESC LIMIT ?2 OFFSET ?1)",
 	[STORE_STMT_OUTBOX_MARK_UUID] =
 		"UPDATE outbox SET sent = 1, rejected = ?2"
 		" WHERE uuid = ?1 AND sent = 0",
@@ -376,11 +389,11 @@ static const char *const stmt_sql[_STORE_STMT_MAX] = {
 				       " ORDER BY done_at_usec, rowid LIMIT ?1",
 	[STORE_STMT_COMMAND_ACK] =
 		"UPDATE commands SET acked = 1 WHERE id = ?1",
-	/* Deletes the acknowledged commands but the newest ?1. */
+	/* The acknowledged commands but the newest ?1. */
 	[STORE_STMT_COMMAND_PRUNE] =
 		"DELETE FROM commands WHERE acked = 1 AND rowid IN"
 		" (SELECT rowid FROM commands WHERE acked = 1"
-		" ORDER BY done_at_usec DESC, rowid DESC LIMIT -1 OFFSET ?1)",
+		" ORDER BY done_at_usec DESC, rowid DESC LIMIT ?2 OFFSET ?1)",
 };
 
 struct store {
@@ -396,6 +409,10 @@ struct store {
 	 */
 	uint64_t n_unsent;
 	bool user_tx; /* store_begin() opened a transaction */
+	/* Events recorded or marked sent since pruning last finished. */
+	uint64_t n_prunable;
+	bool prune_due;
+	unsigned prune_kind; /* where the next store_prune_step() goes on */
 	char error[256];
 };
 
@@ -1108,6 +1125,7 @@ struct store *store_open(const char *path, const struct store_options *opt)
 	s->sent_keep_usec = opt ? opt->sent_keep_usec : 0;
 	s->finished_keep = opt && opt->finished_keep ? opt->finished_keep :
 						       STORE_FINISHED_KEEP;
+	s->prune_due = true;
 
 	rc = sqlite3_open_v2(path, &s->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
@@ -1601,49 +1619,106 @@ static int outbox_append(struct store *s, const char *uuid, const char *type,
 	return r;
 }
 
-/*
- * Drops sent events beyond the newest sent_keep or older than
- * sent_keep_usec, and finished holds beyond the newest finished_keep, so
- * nothing grows without bound; a failure only waits for the next time.
- */
-static void prune(struct store *s, int64_t wall_usec)
-{
-	sqlite3_stmt *st = NULL;
+/* What store_prune_step() walks through, in this order. */
+enum prune_kind {
+	PRUNE_KIND_SENT,
+	PRUNE_KIND_SENT_OLD,
+	PRUNE_KIND_HOLDS,
+	PRUNE_KIND_COMMANDS,
+	_PRUNE_KIND_MAX,
+};
 
-	if (stmt_get(s, STORE_STMT_OUTBOX_PRUNE, &st) == 0) {
-		sqlite3_bind_int64(st, 1, (int64_t)s->sent_keep);
-		(void)stmt_exec(s, st, "prune");
-		stmt_done(st);
+/* Deletes at most max_rows of one kind: how many, or -errno. */
+static int prune_kind(struct store *s, enum prune_kind kind, unsigned max_rows,
+		      int64_t wall_usec)
+{
+	enum store_stmt id = STORE_STMT_OUTBOX_PRUNE;
+	int64_t keep = 0;
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	switch (kind) {
+	case PRUNE_KIND_SENT:
+		id = STORE_STMT_OUTBOX_PRUNE;
+		keep = (int64_t)s->sent_keep;
+		break;
+	case PRUNE_KIND_SENT_OLD:
+		if (s->sent_keep_usec <= 0 || wall_usec <= s->sent_keep_usec)
+			return 0;
+		id = STORE_STMT_OUTBOX_PRUNE_OLD;
+		keep = wall_usec - s->sent_keep_usec;
+		break;
+	case PRUNE_KIND_HOLDS:
+		id = STORE_STMT_HOLD_PRUNE;
+		keep = (int64_t)s->finished_keep;
+		break;
+	case PRUNE_KIND_COMMANDS:
+		id = STORE_STMT_COMMAND_PRUNE;
+		keep = STORE_COMMANDS_KEEP;
+		break;
+	case _PRUNE_KIND_MAX:
+		return 0;
 	}
-	if (s->sent_keep_usec > 0 && wall_usec > s->sent_keep_usec &&
-	    stmt_get(s, STORE_STMT_OUTBOX_PRUNE_OLD, &st) == 0) {
-		sqlite3_bind_int64(st, 1, wall_usec - s->sent_keep_usec);
-		(void)stmt_exec(s, st, "prune old");
-		stmt_done(st);
-	}
-	if (stmt_get(s, STORE_STMT_HOLD_PRUNE, &st) == 0) {
-		sqlite3_bind_int64(st, 1, (int64_t)s->finished_keep);
-		(void)stmt_exec(s, st, "prune holds");
-		stmt_done(st);
-	}
-	if (stmt_get(s, STORE_STMT_COMMAND_PRUNE, &st) == 0) {
-		sqlite3_bind_int64(st, 1, STORE_COMMANDS_KEEP);
-		(void)stmt_exec(s, st, "prune commands");
-		stmt_done(st);
-	}
+	r = stmt_get(s, id, &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, keep);
+	sqlite3_bind_int64(st, 2, max_rows);
+	r = stmt_exec(s, st, "prune");
+	if (r == 0)
+		r = sqlite3_changes(s->db);
+	stmt_done(st);
+	return r;
 }
 
-int store_record(struct store *s, const struct kiosk_record *rec,
-		 int64_t wall_usec, char ret_uuid[STORE_UUID_LEN + 1])
+bool store_prune_due(const struct store *s)
 {
-	char uuid[STORE_UUID_LEN + 1];
-	const char *type;
-	char *payload = NULL;
-	int64_t seq = 0;
+	return s->prune_due || s->n_prunable >= STORE_PRUNE_EVERY;
+}
+
+int store_prune_step(struct store *s, unsigned max_rows, int64_t wall_usec)
+{
+	unsigned left = max_rows;
 	int r;
 
 	if (s->user_tx)
-		return store_error(s, -EBUSY, "record: inside a transaction");
+		return store_error(s, -EBUSY, "prune: inside a transaction");
+	if (max_rows == 0)
+		return store_error(s, -EINVAL, "prune: no rows to delete");
+	if (s->prune_kind == 0)
+		s->n_prunable = 0; /* what comes from now on is for next time */
+	r = tx_begin(s, true);
+	while (r == 0 && left > 0 && s->prune_kind < _PRUNE_KIND_MAX) {
+		r = prune_kind(s, s->prune_kind, left, wall_usec);
+		if (r < 0)
+			break;
+		if ((unsigned)r < left)
+			s->prune_kind++;
+		left -= (unsigned)r;
+		r = 0;
+	}
+	if (r == 0)
+		r = tx_commit(s);
+	if (r < 0) {
+		tx_rollback(s);
+		/* From the start next time: the rows it counted are back. */
+		s->prune_kind = 0;
+		return r;
+	}
+	if (s->prune_kind < _PRUNE_KIND_MAX)
+		return 1;
+	s->prune_kind = 0;
+	s->prune_due = false;
+	return 0;
+}
+
+/* The checks of a record that need no transaction: 0 or -errno. */
+static int record_precheck(struct store *s, const struct kiosk_record *rec,
+			   uint64_t n_unsent)
+{
+	const char *type;
+	int r;
+
 	r = record_check(s, rec);
 	if (r < 0)
 		return r;
@@ -1654,19 +1729,23 @@ int store_record(struct store *s, const struct kiosk_record *rec,
 	 * full outbox never loses a fact.
 	 */
 	if ((rec->type == KIOSK_RECORD_LOCKER_UNLOCKED &&
-	     s->n_unsent >= s->max_unsent) ||
-	    s->n_unsent >= s->max_unsent + STORE_FACTS_HEADROOM)
+	     n_unsent >= s->max_unsent) ||
+	    n_unsent >= s->max_unsent + STORE_FACTS_HEADROOM)
 		return store_error(s, -ENOSPC,
 				   "%s: outbox full (%llu unsent events)", type,
-				   (unsigned long long)s->n_unsent);
-	r = uuid_generate(uuid);
-	if (r < 0)
-		return store_error(s, -EIO, "no randomness for a UUID: %s",
-				   strerror(-r));
+				   (unsigned long long)n_unsent);
+	return 0;
+}
 
-	r = tx_begin(s, true);
-	if (r < 0)
-		return r;
+/* One record's changes and event, inside the batch's transaction. */
+static int record_write(struct store *s, const struct kiosk_record *rec,
+			int64_t wall_usec, const char *uuid)
+{
+	const char *type = kiosk_record_type_to_string(rec->type);
+	char *payload = NULL;
+	int64_t seq = 0;
+	int r = 0;
+
 	/* What the server's command named need not exist: it is said so. */
 	if (rec->command[0])
 		r = command_insert(s, rec, wall_usec);
@@ -1692,19 +1771,102 @@ int store_record(struct store *s, const struct kiosk_record *rec,
 	if (r >= 0)
 		r = outbox_append(s, uuid, type, wall_usec, payload, &seq);
 	free(payload);
-	if (r >= 0)
+	return r < 0 ? r : 0;
+}
+
+int store_record_batch(struct store *s, const struct kiosk_record *const *recs,
+		       unsigned n, int64_t wall_usec,
+		       char (*ret_uuids)[STORE_UUID_LEN + 1], int *ret_errs)
+{
+	char error[sizeof(s->error)] = "";
+	unsigned n_checked = 0, n_ok = 0, error_at = n;
+	int r = 0;
+
+	if (s->user_tx)
+		return store_error(s, -EBUSY, "record: inside a transaction");
+	/* What needs no transaction first: a refusal writes nothing. */
+	for (unsigned i = 0; i < n; i++) {
+		ret_errs[i] =
+			record_precheck(s, recs[i], s->n_unsent + n_checked);
+		if (ret_errs[i] == 0) {
+			n_checked++;
+		} else if (error_at == n) {
+			memcpy(error, s->error, sizeof(error));
+			error_at = i;
+		}
+	}
+	if (n_checked > 0)
+		r = tx_begin(s, true);
+	for (unsigned i = 0; r == 0 && n_checked > 0 && i < n; i++) {
+		char uuid[STORE_UUID_LEN + 1];
+		int err;
+
+		if (ret_errs[i] < 0)
+			continue;
+		err = uuid_generate(uuid);
+		if (err < 0) {
+			r = store_error(s, -EIO, "no randomness for a UUID: %s",
+					strerror(-err));
+			break;
+		}
+		/* A savepoint each: one record failing undoes only its own. */
+		r = run(s, STORE_STMT_SAVEPOINT, "savepoint");
+		if (r < 0)
+			break;
+		err = record_write(s, recs[i], wall_usec, uuid);
+		/* An I/O error or a full disk ends the whole transaction. */
+		if (sqlite3_get_autocommit(s->db)) {
+			r = err < 0 ? err : store_error(s, -EIO, "rolled back");
+			break;
+		}
+		if (err < 0)
+			r = run(s, STORE_STMT_ROLLBACK_TO, "savepoint");
+		if (r == 0)
+			r = run(s, STORE_STMT_RELEASE, "savepoint");
+		if (r < 0)
+			break;
+		ret_errs[i] = err;
+		if (err == 0) {
+			n_ok++;
+			if (ret_uuids)
+				memcpy(ret_uuids[i], uuid, sizeof(uuid));
+		} else if (i < error_at) {
+			/* The first record refused is the one to tell. */
+			memcpy(error, s->error, sizeof(error));
+			error_at = i;
+		}
+	}
+	/* Nothing to make durable: no commit, no fsync. */
+	if (r == 0 && n_ok == 0)
+		tx_rollback(s);
+	else if (r == 0)
 		r = tx_commit(s);
 	if (r < 0) {
 		tx_rollback(s);
+		for (unsigned i = 0; i < n; i++)
+			if (ret_errs[i] == 0)
+				ret_errs[i] = r;
 		return r;
 	}
-
-	s->n_unsent++;
-	if (ret_uuid)
-		memcpy(ret_uuid, uuid, sizeof(uuid));
-	if (seq % STORE_PRUNE_EVERY == 0)
-		prune(s, wall_usec);
+	if (error[0])
+		memcpy(s->error, error, sizeof(error));
+	s->n_unsent += n_ok;
+	s->n_prunable += n_ok;
 	return 0;
+}
+
+int store_record(struct store *s, const struct kiosk_record *rec,
+		 int64_t wall_usec, char ret_uuid[STORE_UUID_LEN + 1])
+{
+	char uuid[1][STORE_UUID_LEN + 1];
+	int r, err;
+
+	r = store_record_batch(s, &rec, 1, wall_usec, uuid, &err);
+	if (r < 0)
+		return r;
+	if (err == 0 && ret_uuid)
+		memcpy(ret_uuid, uuid[0], sizeof(uuid[0]));
+	return err;
 }
 
 static int hold_check(struct store *s, const struct store_hold *h)
@@ -2255,6 +2417,7 @@ int store_mark_sent(struct store *s, int64_t seq)
 		return r;
 	s->n_unsent -= (uint64_t)changed < s->n_unsent ? (uint64_t)changed :
 							 s->n_unsent;
+	s->n_prunable += (uint64_t)changed;
 	return 0;
 }
 
@@ -2264,66 +2427,232 @@ int store_count_unsent(struct store *s, uint64_t *ret)
 	return 0;
 }
 
-int store_check_integrity(struct store *s)
+/*
+ * PRAGMA integrity_check, then foreign_key_check (which it leaves out):
+ * 0, -EILSEQ, or -errno; why in error.
+ */
+static int db_check_integrity(sqlite3 *db, char *error, size_t n)
 {
 	sqlite3_stmt *st = NULL;
 	const char *v;
 	int rc, r = 0;
 
-	rc = sqlite3_prepare_v2(s->db, "PRAGMA integrity_check", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return store_fail(s, rc, "integrity_check");
-	rc = sqlite3_step(st);
+	rc = sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
 	v = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
-	if (!v || !streq(v, "ok"))
-		r = store_error(s, -EILSEQ, "integrity_check: %s",
-				v ? v : sqlite3_errmsg(s->db));
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		r = sqlite_errno(rc);
+		snprintf(error, n, "integrity_check: %s", sqlite3_errmsg(db));
+	} else if (!v || !streq(v, "ok")) {
+		r = -EILSEQ;
+		snprintf(error, n, "integrity_check: %s", v ? v : "no answer");
+	}
 	sqlite3_finalize(st);
 	if (r < 0)
 		return r;
 
-	/* integrity_check leaves foreign keys out. */
-	rc = sqlite3_prepare_v2(s->db, "PRAGMA foreign_key_check", -1, &st,
-				NULL);
-	if (rc != SQLITE_OK)
-		return store_fail(s, rc, "foreign_key_check");
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		r = store_error(s, -EILSEQ, "foreign_key_check: %s row %lld",
-				sqlite3_column_text(st, 0),
-				(long long)sqlite3_column_int64(st, 1));
-	else if (rc != SQLITE_DONE)
-		r = store_fail(s, rc, "foreign_key_check");
+	rc = sqlite3_prepare_v2(db, "PRAGMA foreign_key_check", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		r = -EILSEQ;
+		snprintf(error, n, "foreign_key_check: %s row %lld",
+			 sqlite3_column_text(st, 0),
+			 (long long)sqlite3_column_int64(st, 1));
+	} else if (rc != SQLITE_DONE) {
+		r = sqlite_errno(rc);
+		snprintf(error, n, "foreign_key_check: %s", sqlite3_errmsg(db));
+	}
 	sqlite3_finalize(st);
+	return r;
+}
+
+int store_check_integrity(struct store *s)
+{
+	return db_check_integrity(s->db, s->error, sizeof(s->error));
+}
+
+/* VACUUM INTO path (which must not exist), flushed: 0 or -errno. */
+static int db_backup(sqlite3 *db, const char *path, char *error, size_t n)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, fd, r = 0;
+
+	if (access(path, F_OK) == 0) {
+		snprintf(error, n, "backup: %s exists", path);
+		return -EEXIST;
+	}
+	/* One read transaction: a snapshot, whatever lokerd writes meanwhile. */
+	rc = sqlite3_prepare_v2(db, "VACUUM INTO ?", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE) {
+		r = sqlite_errno(rc);
+		snprintf(error, n, "backup: %s", sqlite3_errmsg(db));
+	}
+	sqlite3_finalize(st);
+	if (r < 0) {
+		/* Not there before: what is there now is a part copy. */
+		if (!strstr(error, "already exists"))
+			unlink(path);
+		return r;
+	}
+	/* VACUUM INTO does not sync what it wrote. */
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0) {
+		r = -errno;
+		snprintf(error, n, "backup: %s: %s", path, strerror(errno));
+	}
+	if (fd >= 0)
+		close(fd);
 	return r;
 }
 
 int store_backup(struct store *s, const char *path)
 {
-	sqlite3_stmt *st = NULL;
-	int rc, fd, r = 0;
+	return db_backup(s->db, path, s->error, sizeof(s->error));
+}
 
-	if (access(path, F_OK) == 0)
-		return store_error(s, -EEXIST, "backup: %s exists", path);
-	/* One read transaction: a snapshot, whatever lokerd writes meanwhile. */
-	rc = sqlite3_prepare_v2(s->db, "VACUUM INTO ?", -1, &st, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE)
-		r = store_fail(s, rc, "backup");
-	sqlite3_finalize(st);
-	if (r < 0)
-		return r;
-	/* VACUUM INTO does not sync what it wrote. */
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) < 0)
-		r = store_error(s, -errno, "backup: %s: %s", path,
-				strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	return r;
+/* ---- work off the loop ---- */
+
+struct store_job {
+	enum store_job_kind kind;
+	char *db_path, *backup_path;
+	int fd; /* eventfd: 1 once the thread is done */
+	pthread_t thread;
+	bool started;
+	pthread_mutex_t lock;
+	sqlite3 *db;	/* the thread's own connection, under lock */
+	bool cancelled; /* under lock */
+	int result;
+	char error[256];
+};
+
+static void *job_run(void *userdata)
+{
+	struct store_job *j = userdata;
+	sqlite3 *db = NULL;
+	uint64_t one = 1;
+	int rc;
+
+	rc = sqlite3_open_v2(j->db_path, &db,
+			     SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		j->result = -open_errno(db, j->db_path, rc);
+		snprintf(j->error, sizeof(j->error), "%s: %s", j->db_path,
+			 db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+	} else {
+		sqlite3_extended_result_codes(db, 1);
+		sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MS);
+		sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+		sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+		pthread_mutex_lock(&j->lock);
+		j->db = j->cancelled ? NULL : db;
+		pthread_mutex_unlock(&j->lock);
+		if (!j->db) {
+			j->result = -ECANCELED;
+			snprintf(j->error, sizeof(j->error), "cancelled");
+		} else if (j->kind == STORE_JOB_BACKUP) {
+			j->result = db_backup(db, j->backup_path, j->error,
+					      sizeof(j->error));
+		} else {
+			j->result = db_check_integrity(db, j->error,
+						       sizeof(j->error));
+		}
+		pthread_mutex_lock(&j->lock);
+		j->db = NULL;
+		pthread_mutex_unlock(&j->lock);
+	}
+	sqlite3_close(db);
+	/* The loop reads the result once this is readable. */
+	(void)!write(j->fd, &one, sizeof(one));
+	return NULL;
+}
+
+struct store_job *store_job_start(struct store *s, enum store_job_kind kind,
+				  const char *backup_path)
+{
+	const char *db_path = sqlite3_db_filename(s->db, "main");
+	struct store_job *j;
+	int err;
+
+	if (!db_path || !db_path[0] ||
+	    (kind == STORE_JOB_BACKUP && (!backup_path || !backup_path[0]))) {
+		errno = EINVAL;
+		return NULL;
+	}
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return NULL;
+	j->kind = kind;
+	j->result = -EINPROGRESS;
+	j->fd = -1;
+	pthread_mutex_init(&j->lock, NULL);
+	j->db_path = strdup(db_path);
+	j->backup_path = backup_path ? strdup(backup_path) : NULL;
+	if (!j->db_path || (backup_path && !j->backup_path)) {
+		err = ENOMEM;
+		goto fail;
+	}
+	j->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (j->fd < 0) {
+		err = errno;
+		goto fail;
+	}
+	err = pthread_create(&j->thread, NULL, job_run, j);
+	if (err)
+		goto fail;
+	j->started = true;
+	return j;
+fail:
+	store_job_free(j);
+	errno = err;
+	return NULL;
+}
+
+int store_job_get_fd(const struct store_job *j)
+{
+	return j->fd;
+}
+
+int store_job_result(struct store_job *j, const char **ret_error)
+{
+	uint64_t v;
+
+	/* The thread's result is read only once it is joined. */
+	if (j->started && read(j->fd, &v, sizeof(v)) == sizeof(v)) {
+		pthread_join(j->thread, NULL);
+		j->started = false;
+	}
+	if (j->started)
+		return -EINPROGRESS;
+	if (ret_error)
+		*ret_error = j->error;
+	return j->result;
+}
+
+void store_job_free(struct store_job *j)
+{
+	if (!j)
+		return;
+	if (j->started) {
+		/* Stops a long check or copy at its next step. */
+		pthread_mutex_lock(&j->lock);
+		j->cancelled = true;
+		if (j->db)
+			sqlite3_interrupt(j->db);
+		pthread_mutex_unlock(&j->lock);
+		pthread_join(j->thread, NULL);
+	}
+	if (j->fd >= 0)
+		close(j->fd);
+	pthread_mutex_destroy(&j->lock);
+	free(j->db_path);
+	free(j->backup_path);
+	free(j);
 }
 
 /* ---- sync with the library's server ---- */
@@ -2409,6 +2738,7 @@ int store_mark_events_sent(struct store *s, const struct store_sent_mark *marks,
 		return r;
 	}
 	s->n_unsent -= marked < s->n_unsent ? marked : s->n_unsent;
+	s->n_prunable += marked;
 	if (ret_marked)
 		*ret_marked = marked;
 	return 0;

@@ -117,6 +117,34 @@ int store_get_info(struct store *s, struct store_info *ret);
  */
 int store_record(struct store *s, const struct kiosk_record *rec,
 		 int64_t wall_usec, char ret_uuid[STORE_UUID_LEN + 1]);
+/*
+ * store_record() of n records in one transaction, made durable by one
+ * fsync: each record is applied and appended whole or, refused, writes
+ * nothing of its own. ret_errs[i] gets record i's 0 or -errno (as
+ * store_record() returns), ret_uuids[i] (ret_uuids may be NULL) its UUID.
+ * Returns 0 when the transaction committed, or -errno when it failed as a
+ * whole (every ret_errs[i] then non-zero: nothing written).
+ * store_last_error() tells the first record refused.
+ */
+int store_record_batch(struct store *s, const struct kiosk_record *const *recs,
+		       unsigned n, int64_t wall_usec,
+		       char (*ret_uuids)[STORE_UUID_LEN + 1], int *ret_errs);
+
+/*
+ * Pruning, in steps the caller runs when nothing else waits (never between
+ * a record and the pulse it guards): sent events beyond the newest
+ * sent_keep or older than sent_keep_usec, finished holds beyond the newest
+ * finished_keep, acknowledged commands beyond STORE_COMMANDS_KEEP. One
+ * step deletes at most max_rows rows, in one transaction. Returns 1 while
+ * more is left, 0 once all is done, -errno (-EBUSY inside store_begin());
+ * a failed step leaves what it would have deleted for the next.
+ */
+int store_prune_step(struct store *s, unsigned max_rows, int64_t wall_usec);
+/*
+ * Whether pruning is due: at open, and after every few hundred events
+ * recorded or marked sent, until store_prune_step() says it is done.
+ */
+bool store_prune_due(const struct store *s);
 
 /*
  * Inserts a new hold in the state h says (PENDING from the server; LOADED
@@ -262,6 +290,29 @@ int store_check_integrity(struct store *s);
  * path (which must not exist yet: -EEXIST), flushed to disk. 0 or -errno.
  */
 int store_backup(struct store *s, const char *path);
+
+/*
+ * store_check_integrity() or store_backup() taking seconds on a large
+ * database, off the caller's thread: a thread of its own, with its own
+ * read-only connection (WAL lets it read a snapshot while s goes on
+ * writing). Returns NULL with errno set. The caller frees it with
+ * store_job_free(), which stops a job not yet done.
+ */
+enum store_job_kind {
+	STORE_JOB_CHECK,
+	STORE_JOB_BACKUP, /* to backup_path */
+};
+struct store_job *store_job_start(struct store *s, enum store_job_kind kind,
+				  const char *backup_path);
+/* Readable once the job is done; lives as long as j. */
+int store_job_get_fd(const struct store_job *j);
+/*
+ * -EINPROGRESS until done; then what store_check_integrity() or
+ * store_backup() would return, *ret_error (may be NULL) the why, valid as
+ * long as j.
+ */
+int store_job_result(struct store_job *j, const char **ret_error);
+void store_job_free(struct store_job *j);
 
 /* What store_recover() could take over from a damaged database. */
 struct store_recover_table {

@@ -127,6 +127,25 @@ static int record(struct fixture *f, enum kiosk_record_type type,
 	return store_record(f->s, &rec, wall_usec, NULL);
 }
 
+/*
+ * Prunes in steps of max_rows until the store says it is done; returns
+ * the steps it took.
+ */
+static unsigned prune_all(struct fixture *f, unsigned max_rows,
+			  int64_t wall_usec)
+{
+	unsigned steps = 0;
+	int r;
+
+	do {
+		r = store_prune_step(f->s, max_rows, wall_usec);
+		assert_true(r >= 0);
+		assert_true(++steps < 100000);
+	} while (r > 0);
+	assert_false(store_prune_due(f->s));
+	return steps;
+}
+
 /* One integer from the database, through a second, read-only connection. */
 static int64_t db_int(struct fixture *f, const char *sql)
 {
@@ -1194,10 +1213,11 @@ static void sent_events_older_than_the_retention_are_pruned(void **state)
 		assert_int_equal(
 			record(f, KIOSK_RECORD_DOOR_CLOSED, "", 1, t0 + ++seq),
 			0);
-	assert_int_equal(count_events(f), 255);
-	/* The 256th record prunes: old and sent go, old unsent ones stay. */
 	assert_int_equal(record(f, KIOSK_RECORD_DOOR_CLOSED, "", 1, t0 + 256),
 			 0);
+	assert_int_equal(count_events(f), 256);
+	/* Old and sent go, old unsent ones stay. */
+	prune_all(f, 7, t0 + 256);
 	assert_int_equal(count_events(f), 256 - 100);
 	assert_int_equal(db_int(f, "SELECT min(seq) FROM outbox"), 101);
 	assert_int_equal(db_int(f, "SELECT count(*) FROM outbox WHERE sent = 0"
@@ -1214,7 +1234,6 @@ static void pruning_keeps_unsent_rows(void **state)
 
 	assert_non_null(ev);
 	reopen(f, &opt);
-	/* Pruning runs with every 256th event. */
 	while (seq < 200)
 		assert_int_equal(
 			record(f, KIOSK_RECORD_DOOR_CLOSED, "", 1, ++seq), 0);
@@ -1222,8 +1241,8 @@ static void pruning_keeps_unsent_rows(void **state)
 	while (seq < 255)
 		assert_int_equal(
 			record(f, KIOSK_RECORD_DOOR_CLOSED, "", 1, ++seq), 0);
-	assert_int_equal(count_events(f), 255);
 	assert_int_equal(record(f, KIOSK_RECORD_DOOR_CLOSED, "", 1, ++seq), 0);
+	prune_all(f, 16, seq);
 
 	all_events(f, ev);
 	assert_int_equal(ev->n, 10 + 106);
@@ -1259,13 +1278,14 @@ static void finished_holds_are_pruned_beyond_the_newest(void **state)
 		seq += 2;
 	}
 	add_hold(f, "h6", '9');
-	/* Pruning runs with every 256th event. */
 	while (seq < 255)
 		assert_int_equal(record(f, KIOSK_RECORD_DOOR_CLOSED, "", 1,
 					3000 + ++seq),
 				 0);
-	assert_int_equal(db_int(f, "SELECT count(*) FROM holds"), 6);
 	assert_int_equal(record(f, KIOSK_RECORD_DOOR_CLOSED, "", 1, 4000), 0);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM holds"), 6);
+	/* One hold a step: the oldest beyond the newest two go first. */
+	assert_int_equal(prune_all(f, 1, 4000), 4);
 	assert_int_equal(db_int(f, "SELECT count(*) FROM holds"), 3);
 	assert_int_equal(hold_state(f, "h3"), KIOSK_HOLD_STATE_PICKED_UP);
 	assert_int_equal(hold_state(f, "h5"), KIOSK_HOLD_STATE_PICKED_UP);
@@ -1274,6 +1294,191 @@ static void finished_holds_are_pruned_beyond_the_newest(void **state)
 	assert_int_equal(db_int(f, "SELECT count(*) FROM hold_items"), 6);
 	assert_int_equal(db_int(f, "SELECT count(*) FROM hold_credentials"), 3);
 	assert_int_equal(store_check_integrity(f->s), 0);
+}
+
+/*
+ * Transactions committed to the database's WAL so far: its commit frames
+ * of the current salt. A commit is what costs an fsync.
+ */
+static unsigned wal_commits(struct fixture *f)
+{
+	char path[PATH_MAX + 32];
+	unsigned char hdr[32], frame[24];
+	uint32_t page_size;
+	unsigned n = 0;
+	FILE *wal;
+
+	snprintf(path, sizeof(path), "%s-wal", f->path);
+	wal = fopen(path, "rb");
+	if (!wal)
+		return 0;
+	assert_int_equal(fread(hdr, 1, sizeof(hdr), wal), sizeof(hdr));
+	page_size =
+		(uint32_t)hdr[8] << 24 | hdr[9] << 16 | hdr[10] << 8 | hdr[11];
+	while (fread(frame, 1, sizeof(frame), wal) == sizeof(frame)) {
+		/* A frame of an earlier generation of the file ends the log. */
+		if (memcmp(frame + 8, hdr + 16, 8) != 0)
+			break;
+		/* Bytes 4-7: the database's size after a commit, else 0. */
+		if (frame[4] | frame[5] | frame[6] | frame[7])
+			n++;
+		if (fseek(wal, page_size, SEEK_CUR) != 0)
+			break;
+	}
+	fclose(wal);
+	return n;
+}
+
+static void recording_never_prunes_on_the_way_to_a_pulse(void **state)
+{
+	struct fixture *f = *state;
+	struct store_options opt = { .sent_keep = 10 };
+
+	reopen(f, &opt);
+	/* Due at open: a kiosk back after a while prunes what aged. */
+	assert_true(store_prune_due(f->s));
+	prune_all(f, 100, 1);
+	for (int i = 1; i <= 300; i++)
+		assert_int_equal(record(f, KIOSK_RECORD_DOOR_CLOSED, "", 1, i),
+				 0);
+	assert_int_equal(store_mark_sent(f->s, 300), 0);
+	assert_true(store_prune_due(f->s));
+	/* However many are due, a record (an unlock's too) deletes none. */
+	for (int i = 301; i <= 600; i++)
+		assert_int_equal(
+			record(f, KIOSK_RECORD_LOCKER_UNLOCKED, "", 1, i),
+			-EINVAL); /* no purpose: refused, writes nothing */
+	for (int i = 301; i <= 600; i++)
+		assert_int_equal(record(f, KIOSK_RECORD_DOOR_CLOSED, "", 1, i),
+				 0);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM outbox"), 600);
+	prune_all(f, 1000, 601);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM outbox"), 10 + 300);
+}
+
+static void a_prune_step_deletes_no_more_than_asked(void **state)
+{
+	struct fixture *f = *state;
+	struct store_options opt = { .sent_keep = 100, .finished_keep = 1 };
+	int64_t left;
+	int r;
+
+	reopen(f, &opt);
+	prune_all(f, 100, 1);
+	assert_int_equal(
+		db_exec(f->path,
+			"WITH RECURSIVE i(n) AS (SELECT 1 UNION ALL"
+			"  SELECT n + 1 FROM i WHERE n < 5000)"
+			" INSERT INTO outbox (uuid, type, at_usec, payload, sent)"
+			"  SELECT printf('00000000-0000-4000-8000-%012d', n),"
+			"  'door_closed', n, '{}', n <= 4000 FROM i;"),
+		SQLITE_OK);
+	reopen(f, &opt);
+	/* 3,900 sent beyond the newest 100: 39 steps of 100 delete them. */
+	left = 5000;
+	for (int step = 1; step <= 39; step++) {
+		r = store_prune_step(f->s, 100, 6000);
+		assert_int_equal(r, 1);
+		left -= 100;
+		assert_int_equal(db_int(f, "SELECT count(*) FROM outbox"),
+				 left);
+		/* The oldest first, never an unsent one. */
+		assert_int_equal(db_int(f, "SELECT min(seq) FROM outbox"),
+				 100 * step + 1);
+	}
+	assert_int_equal(store_prune_step(f->s, 100, 6000), 0);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM outbox"), 1100);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM outbox"
+				   " WHERE sent = 0"),
+			 1000);
+	assert_int_equal(unsent(f), 1000);
+	assert_false(store_prune_due(f->s));
+	assert_int_equal(store_prune_step(f->s, 0, 6000), -EINVAL);
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_prune_step(f->s, 100, 6000), -EBUSY);
+	store_rollback(f->s);
+	assert_int_equal(store_check_integrity(f->s), 0);
+}
+
+static void a_sessions_unlocks_are_recorded_in_one_transaction(void **state)
+{
+	struct fixture *f = *state;
+	struct kiosk_record recs[TEST_LOCKERS];
+	const struct kiosk_record *ptrs[TEST_LOCKERS];
+	char uuids[TEST_LOCKERS][STORE_UUID_LEN + 1];
+	int errs[TEST_LOCKERS];
+	unsigned commits;
+
+	for (unsigned i = 0; i < TEST_LOCKERS; i++) {
+		recs[i] = make_record(KIOSK_RECORD_LOCKER_UNLOCKED, "", i + 1);
+		recs[i].purpose = KIOSK_PURPOSE_MAINTENANCE;
+		recs[i].attempt = 1;
+		ptrs[i] = &recs[i];
+	}
+	commits = wal_commits(f);
+	assert_int_equal(
+		store_record_batch(f->s, ptrs, TEST_LOCKERS, 77, uuids, errs),
+		0);
+	assert_int_equal(wal_commits(f), commits + 1);
+	for (unsigned i = 0; i < TEST_LOCKERS; i++) {
+		assert_int_equal(errs[i], 0);
+		assert_int_equal(strlen(uuids[i]), STORE_UUID_LEN);
+	}
+	assert_int_equal(count_events(f), TEST_LOCKERS);
+	assert_int_equal(unsent(f), TEST_LOCKERS);
+	/* In the order given. */
+	assert_int_equal(db_int(f, "SELECT count(*) FROM outbox o"
+				   " WHERE json_extract(payload, '$.locker')"
+				   " <> seq"),
+			 0);
+
+	/* One by one, each is a commit (and an fsync) of its own. */
+	commits = wal_commits(f);
+	for (unsigned i = 0; i < TEST_LOCKERS; i++)
+		assert_int_equal(store_record(f->s, &recs[i], 78, NULL), 0);
+	assert_int_equal(wal_commits(f), commits + TEST_LOCKERS);
+}
+
+static void a_refused_record_in_a_batch_writes_nothing_of_its_own(void **state)
+{
+	struct fixture *f = *state;
+	struct kiosk_record recs[4];
+	const struct kiosk_record *ptrs[4] = { &recs[0], &recs[1], &recs[2],
+					       &recs[3] };
+	char uuids[4][STORE_UUID_LEN + 1];
+	int errs[4];
+	unsigned commits;
+
+	add_hold(f, "h1", 'a');
+	recs[0] = make_record(KIOSK_RECORD_HOLD_LOADED, "h1", 2);
+	/* A server command's, for a hold in no locker: refused by the schema
+	 * after its command was noted, which must go too. */
+	recs[1] = make_record(KIOSK_RECORD_HOLD_UNLOADED, "h1", 5);
+	snprintf(recs[1].command, sizeof(recs[1].command), "c-1");
+	/* Refused before any writing: no locker. */
+	recs[2] = make_record(KIOSK_RECORD_DOOR_CLOSED, "", 0);
+	recs[3] = make_record(KIOSK_RECORD_DOOR_CLOSED, "", 2);
+	commits = wal_commits(f);
+	assert_int_equal(store_record_batch(f->s, ptrs, 4, 90, uuids, errs), 0);
+	assert_int_equal(wal_commits(f), commits + 1);
+	assert_int_equal(errs[0], 0);
+	assert_int_equal(errs[1], -EINVAL);
+	assert_int_equal(errs[2], -EINVAL);
+	assert_int_equal(errs[3], 0);
+	assert_int_equal(count_events(f), 2);
+	assert_int_equal(unsent(f), 2);
+	assert_int_equal(store_command_is_done(f->s, "c-1"), 0);
+	assert_int_equal(hold_state(f, "h1"), KIOSK_HOLD_STATE_LOADED);
+	/* The first refusal is the one told. */
+	assert_non_null(strstr(store_last_error(f->s), "hold_unloaded"));
+
+	/* All refused: no transaction committed at all. */
+	commits = wal_commits(f);
+	assert_int_equal(store_record_batch(f->s, &ptrs[2], 1, 91, uuids, errs),
+			 0);
+	assert_int_equal(errs[0], -EINVAL);
+	assert_int_equal(wal_commits(f), commits);
+	assert_int_equal(count_events(f), 2);
 }
 
 static void the_outbox_refuses_changes_to_recorded_events(void **state)
@@ -1811,6 +2016,7 @@ static void the_servers_answers_mark_events_one_by_one(void **state)
 	for (int i = 0; i < 300; i++)
 		assert_int_equal(record(f, KIOSK_RECORD_DOOR_CLOSED, "", 1, i),
 				 0);
+	prune_all(f, 1000, 300);
 	assert_int_equal(db_int(f, "SELECT count(*) FROM outbox WHERE"
 				   " rejected IS NOT NULL"),
 			 0);
@@ -2201,10 +2407,7 @@ acknowledged_commands_are_pruned_beyond_the_newest_thousand(void **state)
 			"INSERT INTO commands (id, done_at_usec, result)"
 			" VALUES ('u-1', 1, 'done'), ('u-2', 2, 'busy')"),
 		SQLITE_OK);
-	/* Pruning runs with the outbox's, every STORE_PRUNE_EVERY events. */
-	for (int i = 0; i < 256; i++)
-		assert_int_equal(record(f, KIOSK_RECORD_DOOR_CLOSED, "", 1, i),
-				 0);
+	prune_all(f, 64, 1);
 	assert_int_equal(db_int(f, "SELECT count(*) FROM commands"
 				   " WHERE acked = 1"),
 			 STORE_COMMANDS_KEEP);
@@ -2243,6 +2446,10 @@ int main(void)
 		T(get_hold_returns_items_and_credentials),
 		T(finished_holds_are_pruned_beyond_the_newest),
 		T(sent_events_older_than_the_retention_are_pruned),
+		T(recording_never_prunes_on_the_way_to_a_pulse),
+		T(a_prune_step_deletes_no_more_than_asked),
+		T(a_sessions_unlocks_are_recorded_in_one_transaction),
+		T(a_refused_record_in_a_batch_writes_nothing_of_its_own),
 		T(a_scanned_item_finds_its_pending_hold),
 		T(holds_are_listed_newest_first_up_to_the_limit),
 		T(events_are_listed_oldest_first_up_to_the_limit),
