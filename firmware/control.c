@@ -38,6 +38,12 @@ struct client {
 	size_t in_len;
 	char *out;
 	size_t out_len;
+	/* The request answered later, through control_reply_send(). */
+	struct control_reply *deferred;
+};
+
+struct control_reply {
+	struct client *client; /* NULL once the client is gone */
 };
 
 struct control {
@@ -49,7 +55,8 @@ struct control {
 	control_handler_t handler;
 	void *userdata;
 	struct client *clients[CONTROL_CLIENTS_MAX];
-	unsigned n_refused; /* since the last client taken */
+	struct client *answering; /* whose request the handler has */
+	unsigned n_refused;	  /* since the last client taken */
 };
 
 json_t *control_error(int err, const char *fmt, ...)
@@ -71,6 +78,8 @@ static void client_free(struct client *cl)
 	for (unsigned i = 0; i < CONTROL_CLIENTS_MAX; i++)
 		if (c->clients[i] == cl)
 			c->clients[i] = NULL;
+	if (cl->deferred)
+		cl->deferred->client = NULL;
 	sd_event_source_disable_unref(cl->source);
 	sd_event_source_disable_unref(cl->defer);
 	sd_event_source_disable_unref(cl->idle);
@@ -147,10 +156,53 @@ static int client_answer(struct client *cl, const char *line, size_t len)
 				      jerr.text);
 	else if (!json_is_object(req))
 		reply = control_error(EINVAL, "request must be a JSON object");
-	else
+	else {
+		c->answering = cl;
 		reply = c->handler(req, c->userdata);
+		c->answering = NULL;
+	}
 	json_decref(req);
+	if (cl->deferred) {
+		json_decref(reply);
+		return 0;
+	}
 	return client_reply(cl, reply);
+}
+
+struct control_reply *control_defer(struct control *c)
+{
+	struct control_reply *r;
+
+	if (!c || !c->answering || c->answering->deferred) {
+		errno = ENOTCONN;
+		return NULL;
+	}
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->client = c->answering;
+	r->client->deferred = r;
+	return r;
+}
+
+static void client_settle(struct client *cl, int err);
+
+void control_reply_send(struct control_reply *r, json_t *reply)
+{
+	struct client *cl;
+
+	if (!r) {
+		json_decref(reply);
+		return;
+	}
+	cl = r->client;
+	free(r);
+	if (!cl) {
+		json_decref(reply);
+		return;
+	}
+	cl->deferred = NULL;
+	client_settle(cl, reply ? client_reply(cl, reply) : -ECONNABORTED);
 }
 
 static int client_flush(struct client *cl)
@@ -232,6 +284,9 @@ static int client_rearm(struct client *cl)
 {
 	int err;
 
+	/* Nothing read or answered until the pending reply is sent. */
+	if (cl->deferred)
+		return sd_event_source_set_enabled(cl->source, SD_EVENT_OFF);
 	if (cl->out_len > 0) {
 		err = sd_event_source_set_io_events(cl->source, EPOLLOUT);
 		if (err >= 0)
@@ -263,12 +318,17 @@ static void client_settle(struct client *cl, int err)
 		err = client_rearm(cl);
 	if (err < 0 && err != -EPIPE && err != -ECONNRESET)
 		log_debug("control: client dropped: %s", strerror(-err));
-	/* Anything done for the client counts as its sign of life. */
-	if (err == 0)
+	/* Waiting for lokerd, a client is not silent. */
+	if (err == 0 && cl->deferred) {
+		err = sd_event_source_set_enabled(cl->idle, SD_EVENT_OFF);
+	} else if (err == 0) {
+		/* Anything done for the client counts as its sign of life. */
 		err = sd_event_source_set_time_relative(
 			cl->idle, CONTROL_IDLE_TIMEOUT_S * 1000000ULL);
-	if (err == 0)
-		err = sd_event_source_set_enabled(cl->idle, SD_EVENT_ONESHOT);
+		if (err == 0)
+			err = sd_event_source_set_enabled(cl->idle,
+							  SD_EVENT_ONESHOT);
+	}
 	if (err != 0)
 		client_free(cl);
 }

@@ -36,6 +36,19 @@ struct control *control_new(sd_event *event, const char *path,
 			    control_handler_t handler, void *userdata);
 void control_free(struct control *c);
 
+/*
+ * Called from within the handler: the request it has is answered later,
+ * by control_reply_send(), for work that must not hold up the loop; what
+ * the handler returns is dropped, and the client's next request waits.
+ * Returns NULL with errno set: ENOTCONN outside this socket's handler.
+ */
+struct control_reply *control_defer(struct control *c);
+/*
+ * Sends reply (consumed; NULL drops the client) to the client that asked,
+ * if it is still connected, and frees r. Call it before control_free().
+ */
+void control_reply_send(struct control_reply *r, json_t *reply);
+
 /* A reply {"ok":false,"error":message,"errno":name}; new reference. */
 json_t *control_error(int err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

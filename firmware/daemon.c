@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "control.h"
 #include "daemon.h"
@@ -26,6 +27,11 @@
 #define LIST_LIMIT_MAX	       1000
 /* Holds listed to a staff member on the screen. */
 #define SCREEN_HOLDS_MAX 100
+/*
+ * Rows one pruning step deletes: a few milliseconds, fsync included, so
+ * a tap or a pulse's end that comes meanwhile waits that long at most.
+ */
+#define PRUNE_STEP_ROWS 200
 
 struct timer_slot {
 	struct daemon *daemon;
@@ -38,6 +44,19 @@ struct pulse_slot {
 	unsigned locker;
 	sd_event_source *source;
 	bool release_failing;
+	uint64_t energised_usec; /* CLOCK_MONOTONIC; 0: released */
+	uint32_t pulse_ms;
+};
+
+/*
+ * How long the loop's callbacks take and how true the pulses are, from
+ * the start or the last reset: blocking work on the loop shows here.
+ */
+struct loop_stats {
+	uint64_t callbacks;
+	uint64_t longest_usec; /* of one callback */
+	uint64_t pulses;
+	int64_t worst_pulse_error_usec; /* the pulse minus pulse_ms */
 };
 
 struct daemon {
@@ -69,6 +88,15 @@ struct daemon {
 	json_t *session_titles;
 	uint64_t started_usec;
 	int64_t started_wall_usec;
+	/* Pruning, a bounded step whenever the loop has nothing else. */
+	sd_event_source *prune_source;
+	bool prune_failing;
+	/* A backup or integrity check on its own thread, and who asked. */
+	struct store_job *job;
+	sd_event_source *job_source;
+	struct control_reply *job_reply;
+	char job_path[PATH_MAX];
+	struct loop_stats loop;
 };
 
 static uint64_t now_usec(clockid_t clock)
@@ -133,8 +161,19 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 static int on_pulse_end(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct pulse_slot *slot = userdata;
-	int err =
-		lockbank_set_lock(slot->daemon->lockbank, slot->locker, false);
+	struct daemon *d = slot->daemon;
+	int err = lockbank_set_lock(d->lockbank, slot->locker, false);
+
+	if (err == 0 && slot->energised_usec) {
+		int64_t error = (int64_t)(now_usec(CLOCK_MONOTONIC) -
+					  slot->energised_usec) -
+				(int64_t)slot->pulse_ms * 1000;
+
+		d->loop.pulses++;
+		if (llabs(error) > llabs(d->loop.worst_pulse_error_usec))
+			d->loop.worst_pulse_error_usec = error;
+		slot->energised_usec = 0;
+	}
 
 	/*
 	 * A coil left energised overheats: try again soon, for as long as it
@@ -171,8 +210,10 @@ static int unlock(struct daemon *d, unsigned locker, uint32_t pulse_ms)
 			   locker, strerror(-err));
 		return err;
 	}
+	slot->energised_usec = now_usec(CLOCK_MONOTONIC);
+	slot->pulse_ms = pulse_ms;
 	err = arm(d->event, &slot->source,
-		  now_usec(CLOCK_MONOTONIC) + pulse_ms * 1000ULL, on_pulse_end,
+		  slot->energised_usec + pulse_ms * 1000ULL, on_pulse_end,
 		  slot);
 	if (err < 0) {
 		/* Never leave a coil energised: end the pulse at once. */
@@ -264,23 +305,130 @@ static void remember_titles(struct daemon *d, const struct kiosk_screen_info *s)
 	free(sh);
 }
 
+/* One bounded step of pruning, when nothing else waits on the loop. */
+static int on_prune(sd_event_source *s, void *userdata)
+{
+	struct daemon *d = userdata;
+	int r;
+
+	r = store_prune_step(d->store, PRUNE_STEP_ROWS,
+			     (int64_t)now_usec(CLOCK_REALTIME));
+	if (r < 0) {
+		/* Said once; the next events recorded try again. */
+		if (!d->prune_failing)
+			log_warning("pruning old events failed: %s",
+				    store_last_error(d->store));
+		d->prune_failing = true;
+		return 0;
+	}
+	if (d->prune_failing)
+		log_notice("pruning old events works again");
+	d->prune_failing = false;
+	if (r > 0)
+		sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+	return 0;
+}
+
+/* Starts pruning in idle steps when the store says it is due. */
+static void prune_soon(struct daemon *d)
+{
+	if (d->prune_source && store_prune_due(d->store))
+		sd_event_source_set_enabled(d->prune_source, SD_EVENT_ONESHOT);
+}
+
+/* What became of a record that was to be made durable. */
+static void record_done(struct daemon *d, const struct kiosk_record *rec,
+			int err, const char *uuid, int *first_err)
+{
+	if (err < 0) {
+		/*
+		 * Said once: while the disk stays full every tap fails
+		 * alike, and the screen says so.
+		 */
+		log_msg(d->out_of_service ? LOG_DEBUG : LOG_ERR,
+			"event %s for locker %u not recorded: %s; out of service until events can be recorded",
+			kiosk_record_type_to_string(rec->type), rec->locker,
+			store_last_error(d->store));
+		d->out_of_service = true;
+		if (*first_err == 0)
+			*first_err = err;
+		return;
+	}
+	if (d->out_of_service) {
+		log_notice("events are recorded again: back in service");
+		d->out_of_service = false;
+	}
+	sync_kick(d->sync);
+	d->counters.events[rec->type]++;
+	log_record(rec, uuid);
+	prune_soon(d);
+}
+
+/*
+ * Makes durable, in one transaction, every record of acts that does not
+ * follow a pulse of its own locker in acts: all the openings of a session
+ * with one fsync, before the first coil is energised. A record that
+ * follows its locker's pulse (a door whose sensor read open at the pulse,
+ * taken as opened) depends on that pulse and waits for it. ret_errs[i]
+ * gets action i's result, 1 for a record left for later.
+ */
+static void record_ahead(struct daemon *d, const struct kiosk_actions *acts,
+			 char (*uuids)[STORE_UUID_LEN + 1], int *ret_errs)
+{
+	const struct kiosk_record *recs[KIOSK_ACTIONS_MAX];
+	char batch_uuids[KIOSK_ACTIONS_MAX][STORE_UUID_LEN + 1];
+	unsigned at[KIOSK_ACTIONS_MAX], n = 0;
+	bool pulsed[KIOSK_LOCKERS_MAX + 1] = { false };
+	int errs[KIOSK_ACTIONS_MAX];
+
+	for (unsigned i = 0; i < acts->n; i++) {
+		const struct kiosk_action *a = &acts->a[i];
+
+		ret_errs[i] = 1;
+		if (a->type == KIOSK_ACTION_UNLOCK &&
+		    a->locker <= KIOSK_LOCKERS_MAX)
+			pulsed[a->locker] = true;
+		if (a->type != KIOSK_ACTION_RECORD ||
+		    (a->record.locker <= KIOSK_LOCKERS_MAX &&
+		     pulsed[a->record.locker]))
+			continue;
+		recs[n] = &a->record;
+		at[n++] = i;
+	}
+	if (n == 0)
+		return;
+	/* On a failure of the whole, errs holds it for every record. */
+	(void)store_record_batch(d->store, recs, n,
+				 (int64_t)now_usec(CLOCK_REALTIME), batch_uuids,
+				 errs);
+	for (unsigned j = 0; j < n; j++) {
+		ret_errs[at[j]] = errs[j];
+		if (errs[j] == 0)
+			memcpy(uuids[at[j]], batch_uuids[j], sizeof(uuids[0]));
+	}
+}
+
 /*
  * Carries out the core's actions in order. An UNLOCK is carried out only
- * right after its own LOCKER_UNLOCKED record was made durable: the kiosk
- * never opens a door it has not recorded opening. Unlocks that were not
- * carried out are reported back to the core, which drops those openings.
- * Returns 0, or the error of the first record that failed.
+ * right after its own LOCKER_UNLOCKED record, made durable before any
+ * lock of the batch is energised: the kiosk never opens a door it has not
+ * recorded opening. Unlocks that were not carried out are reported back
+ * to the core, which drops those openings. Returns 0, or the error of the
+ * first record that failed.
  */
 static int run_actions(struct daemon *d, const struct kiosk_actions *acts)
 {
 	unsigned skipped[KIOSK_LOCKERS_MAX], n_skipped = 0;
 	bool not_unlocked[KIOSK_LOCKERS_MAX + 1] = { false };
 	unsigned recorded_unlock = 0; /* locker of the record just before */
+	/* Per action: a record's result (1: not made yet), and its UUID. */
+	char uuids[KIOSK_ACTIONS_MAX][STORE_UUID_LEN + 1];
+	int errs[KIOSK_ACTIONS_MAX];
 	int first_err = 0;
 
+	record_ahead(d, acts, uuids, errs);
 	for (unsigned i = 0; i < acts->n; i++) {
 		const struct kiosk_action *a = &acts->a[i];
-		char uuid[STORE_UUID_LEN + 1];
 		struct timer_slot *slot;
 		unsigned unlock_ok = recorded_unlock;
 		int err;
@@ -301,35 +449,16 @@ static int run_actions(struct daemon *d, const struct kiosk_actions *acts)
 					a->record.locker);
 				break;
 			}
-			err = store_record(d->store, &a->record,
-					   (int64_t)now_usec(CLOCK_REALTIME),
-					   uuid);
-			if (err < 0) {
-				/*
-				 * Said once: while the disk stays full every
-				 * tap fails alike, and the screen says so.
-				 */
-				log_msg(d->out_of_service ? LOG_DEBUG : LOG_ERR,
-					"event %s for locker %u not recorded: %s; out of service until events can be recorded",
-					kiosk_record_type_to_string(
-						a->record.type),
-					a->record.locker,
-					store_last_error(d->store));
-				d->out_of_service = true;
-				if (first_err == 0)
-					first_err = err;
-				break;
-			}
-			if (d->out_of_service) {
-				log_notice(
-					"events are recorded again: back in service");
-				d->out_of_service = false;
-			}
-			sync_kick(d->sync);
-			d->counters.events[a->record.type]++;
-			if (a->record.type == KIOSK_RECORD_LOCKER_UNLOCKED)
+			err = errs[i];
+			if (err > 0)
+				err = store_record(
+					d->store, &a->record,
+					(int64_t)now_usec(CLOCK_REALTIME),
+					uuids[i]);
+			record_done(d, &a->record, err, uuids[i], &first_err);
+			if (err == 0 &&
+			    a->record.type == KIOSK_RECORD_LOCKER_UNLOCKED)
 				recorded_unlock = a->record.locker;
-			log_record(&a->record, uuid);
 			break;
 		case KIOSK_ACTION_UNLOCK:
 			if (unlock_ok == a->locker &&
@@ -1203,6 +1332,87 @@ static json_t *cmd_input(struct daemon *d, json_t *req,
 	return input_reply(d);
 }
 
+/* The reply to the backup or check that job just finished. */
+static json_t *job_reply(struct daemon *d, struct store_job *job)
+{
+	const char *why = NULL;
+	struct stat st;
+	int err;
+
+	err = store_job_result(job, &why);
+	if (!d->job_path[0]) {
+		if (err < 0)
+			return control_error(
+				err, "database integrity check failed: %s",
+				why);
+		return json_pack("{s:b, s:s}", "ok", 1, "integrity", "ok");
+	}
+	if (err < 0)
+		return control_error(err, "%s", why);
+	log_notice("database copied to %s", d->job_path);
+	return json_pack(
+		"{s:b, s:s, s:I}", "ok", 1, "path", d->job_path, "bytes",
+		(json_int_t)(stat(d->job_path, &st) == 0 ? st.st_size : 0));
+}
+
+static void job_end(struct daemon *d)
+{
+	d->job_source = sd_event_source_disable_unref(d->job_source);
+	store_job_free(d->job);
+	d->job = NULL;
+	d->job_path[0] = '\0';
+}
+
+static int on_job_done(sd_event_source *s, int fd, uint32_t revents,
+		       void *userdata)
+{
+	struct daemon *d = userdata;
+
+	if (store_job_result(d->job, NULL) == -EINPROGRESS)
+		return 0;
+	control_reply_send(d->job_reply, job_reply(d, d->job));
+	d->job_reply = NULL;
+	job_end(d);
+	return 0;
+}
+
+/*
+ * A backup (path set) or an integrity check, on a thread of the store's:
+ * seconds at a million events, which the loop must not wait for. The
+ * control client's reply is sent when it is done; one at a time.
+ */
+static json_t *start_job(struct daemon *d, const char *path)
+{
+	enum store_job_kind kind = path ? STORE_JOB_BACKUP : STORE_JOB_CHECK;
+	int err;
+
+	if (d->job)
+		return control_error(
+			EBUSY,
+			"a backup or an integrity check is under way; ask again when it is done");
+	d->job = store_job_start(d->store, kind, path);
+	if (!d->job)
+		return control_error(errno, "cannot start the %s: %s",
+				     path ? "backup" : "integrity check",
+				     strerror(errno));
+	snprintf(d->job_path, sizeof(d->job_path), "%s", path ? path : "");
+	err = sd_event_add_io(d->event, &d->job_source,
+			      store_job_get_fd(d->job), EPOLLIN, on_job_done,
+			      d);
+	if (err >= 0) {
+		d->job_reply = control_defer(d->control);
+		if (!d->job_reply)
+			err = -errno;
+	}
+	if (err < 0) {
+		job_end(d);
+		return control_error(err, "cannot wait for the %s: %s",
+				     path ? "backup" : "integrity check",
+				     strerror(-err));
+	}
+	return NULL; /* the reply comes from on_job_done() */
+}
+
 /*
  * A consistent copy of the database while lokerd runs: at "path" (absolute,
  * not there yet), or beside the database, named by the time.
@@ -1211,9 +1421,7 @@ static json_t *cmd_backup(struct daemon *d, json_t *req)
 {
 	const char *path = json_string_value(json_object_get(req, "path"));
 	char made[PATH_MAX], stamp[32];
-	struct stat st;
 	time_t now = time(NULL);
-	int err;
 
 	if (json_object_get(req, "path") &&
 	    (!path || path[0] != '/' || strlen(path) >= PATH_MAX))
@@ -1226,12 +1434,25 @@ static json_t *cmd_backup(struct daemon *d, json_t *req)
 					     "backup: path too long");
 		path = made;
 	}
-	err = store_backup(d->store, path);
-	if (err < 0)
-		return control_error(err, "%s", store_last_error(d->store));
-	log_notice("database copied to %s", path);
-	return json_pack("{s:b, s:s, s:I}", "ok", 1, "path", path, "bytes",
-			 (json_int_t)(stat(path, &st) == 0 ? st.st_size : 0));
+	/* Said at once, not after a thread has started. */
+	if (access(path, F_OK) == 0)
+		return control_error(EEXIST, "backup: %s exists", path);
+	return start_job(d, path);
+}
+
+/* How the loop has kept time; "reset" starts the figures again. */
+static json_t *cmd_loop_stats(struct daemon *d, json_t *req)
+{
+	json_t *reply =
+		json_pack("{s:b, s:I, s:I, s:I, s:I}", "ok", 1, "callbacks",
+			  (json_int_t)d->loop.callbacks, "longest_callback_us",
+			  (json_int_t)d->loop.longest_usec, "pulses",
+			  (json_int_t)d->loop.pulses, "worst_pulse_error_us",
+			  (json_int_t)d->loop.worst_pulse_error_usec);
+
+	if (json_is_true(json_object_get(req, "reset")))
+		d->loop = (struct loop_stats){ 0 };
+	return reply;
 }
 
 /* A pickup code typed on the screen's keypad: as if a card was read. */
@@ -1346,7 +1567,6 @@ static json_t *on_request(json_t *req, void *userdata)
 {
 	struct daemon *d = userdata;
 	const char *cmd = json_string_value(json_object_get(req, "cmd"));
-	int err;
 
 	if (!cmd)
 		return control_error(EINVAL, "request without \"cmd\"");
@@ -1395,14 +1615,10 @@ static json_t *on_request(json_t *req, void *userdata)
 	}
 	if (strcmp(cmd, "backup") == 0)
 		return cmd_backup(d, req);
-	if (strcmp(cmd, "check") == 0) {
-		err = store_check_integrity(d->store);
-		if (err < 0)
-			return control_error(
-				err, "database integrity check failed: %s",
-				store_last_error(d->store));
-		return json_pack("{s:b, s:s}", "ok", 1, "integrity", "ok");
-	}
+	if (strcmp(cmd, "check") == 0)
+		return start_job(d, NULL);
+	if (strcmp(cmd, "loop-stats") == 0)
+		return cmd_loop_stats(d, req);
 	return control_error(EINVAL, "unknown command '%s'", cmd);
 }
 
@@ -1508,6 +1724,9 @@ static const struct webui_ops webui_ops = {
 static json_t *on_sync_status(void *userdata)
 {
 	json_t *status = cmd_status(userdata);
+
+	/* Events the server took since may be pruned, recorded or not. */
+	prune_soon(userdata);
 
 	if (status) {
 		json_object_del(status, "ok");
@@ -1846,8 +2065,20 @@ struct daemon *daemon_new(const struct config *config, sd_event *event)
 			strerror(-err), store_last_error(d->store));
 		goto fail;
 	}
-	err = sd_event_add_io(event, &d->reader_source,
-			      reader_get_fd(d->reader), EPOLLIN, on_reader, d);
+	/* Below everything else: a pruning step runs when nothing waits. */
+	err = sd_event_add_defer(event, &d->prune_source, on_prune, d);
+	if (err >= 0)
+		err = sd_event_source_set_priority(d->prune_source,
+						   SD_EVENT_PRIORITY_IDLE);
+	if (err >= 0)
+		err = sd_event_source_set_enabled(d->prune_source,
+						  SD_EVENT_OFF);
+	if (err >= 0) {
+		prune_soon(d);
+		err = sd_event_add_io(event, &d->reader_source,
+				      reader_get_fd(d->reader), EPOLLIN,
+				      on_reader, d);
+	}
 	if (err >= 0)
 		err = sd_event_add_io(event, &d->lockbank_source,
 				      lockbank_get_fd(d->lockbank), EPOLLIN,
@@ -1924,6 +2155,10 @@ void daemon_free(struct daemon *d)
 {
 	if (!d)
 		return;
+	/* A backup or check under way is stopped; its client is dropped. */
+	control_reply_send(d->job_reply, NULL);
+	job_end(d);
+	sd_event_source_disable_unref(d->prune_source);
 	webui_free(d->webui);
 	metrics_free(d->metrics);
 	json_decref(d->session_titles);
@@ -1952,4 +2187,29 @@ void daemon_free(struct daemon *d)
 	explicit_bzero(d->config.metrics.token,
 		       sizeof(d->config.metrics.token));
 	free(d);
+}
+
+int daemon_run(struct daemon *d)
+{
+	int r, code = 0;
+
+	/* sd_event_loop(), timing each callback (one per dispatch). */
+	while (sd_event_get_state(d->event) != SD_EVENT_FINISHED) {
+		r = sd_event_prepare(d->event);
+		if (r == 0)
+			r = sd_event_wait(d->event, UINT64_MAX);
+		if (r > 0) {
+			uint64_t start = now_usec(CLOCK_MONOTONIC), took;
+
+			r = sd_event_dispatch(d->event);
+			took = now_usec(CLOCK_MONOTONIC) - start;
+			d->loop.callbacks++;
+			if (took > d->loop.longest_usec)
+				d->loop.longest_usec = took;
+		}
+		if (r < 0)
+			return r;
+	}
+	r = sd_event_get_exit_code(d->event, &code);
+	return r < 0 ? r : code;
 }

@@ -16,3 +16,9 @@
  */
 struct daemon *daemon_new(const struct config *config, sd_event *event);
 void daemon_free(struct daemon *d);
+/*
+ * Runs the loop until sd_event_exit(), as sd_event_loop() does, timing
+ * every callback for the control socket's loop-stats. Returns the exit
+ * code, or -errno.
+ */
+int daemon_run(struct daemon *d);

@@ -163,7 +163,7 @@ int main(int argc, char **argv)
 	}
 	sd_notify(0, "READY=1\nSTATUS=Waiting for cards");
 	log_notice("lokerd %s ready", LOKERBUKU_VERSION);
-	err = sd_event_loop(event);
+	err = daemon_run(d);
 	daemon_free(d);
 	sd_event_unref(event);
 	if (err < 0) {
