@@ -39,6 +39,7 @@ struct options {
 	bool session; /* staff commands within the screen's staff session */
 	const char *config, *user; /* doctor, recover */
 	bool force;		   /* recover */
+	bool yes;		   /* wipe */
 };
 
 static void usage(FILE *f)
@@ -76,6 +77,11 @@ static void usage(FILE *f)
 	      "                              with lokerd stopped: replace a\n"
 	      "                              damaged database by what can be\n"
 	      "                              read of it, keeping unsent events\n"
+	      "  wipe [--config PATH] [--yes]\n"
+	      "                              with lokerd stopped: overwrite and\n"
+	      "                              remove the database, its backups\n"
+	      "                              and the kiosk's secrets, before it\n"
+	      "                              leaves service (without --yes: list)\n"
 	      "  sim tap CREDENTIAL          tap a card on the simulated reader\n"
 	      "  sim door N open|close       move a door of the simulated bank\n"
 	      "  sim scan TEXT               a barcode from a scanner (a book\n"
@@ -528,6 +534,7 @@ int main(int argc, char **argv)
 		OPT_CONFIG,
 		OPT_USER,
 		OPT_FORCE,
+		OPT_YES,
 	};
 	static const struct option options[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -547,6 +554,7 @@ int main(int argc, char **argv)
 		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ "user", required_argument, NULL, OPT_USER },
 		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "yes", no_argument, NULL, OPT_YES },
 		{}
 	};
 	struct options o = {
@@ -619,6 +627,9 @@ int main(int argc, char **argv)
 		case OPT_FORCE:
 			o.force = true;
 			break;
+		case OPT_YES:
+			o.yes = true;
+			break;
 		default:
 			return usage_error("unknown option");
 		}
@@ -649,6 +660,19 @@ int main(int argc, char **argv)
 		if (optind + 2 < argc)
 			return usage_error("recover: at most one database");
 		return recover_run(&r);
+	}
+	if (optind < argc && strcmp(argv[optind], "wipe") == 0) {
+		struct wipe_options w = {
+			.config = o.config,
+			.socket = o.socket && o.socket[0] ? o.socket : NULL,
+			.yes = o.yes,
+		};
+
+		json_decref(o.credentials);
+		json_decref(o.items);
+		if (optind + 1 != argc)
+			return usage_error("wipe: no arguments");
+		return wipe_run(&w);
 	}
 	if (!o.socket || !o.socket[0])
 		o.socket = DEFAULT_SOCKET;

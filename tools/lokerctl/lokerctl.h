@@ -34,3 +34,16 @@ struct recover_options {
  * be read of it, and says what was lost: 0, or 1 after saying why not.
  */
 int recover_run(const struct recover_options *opt);
+
+struct wipe_options {
+	const char *config; /* lokerd's configuration file */
+	const char *socket; /* NULL: the configuration's */
+	bool yes;	    /* wipe; else only say what would go */
+};
+
+/*
+ * With lokerd stopped, overwrites with zeros and removes the database
+ * (its -wal, -shm, backups, recovered copies) and the secrets the
+ * configuration names: 0, or 1 after saying why not.
+ */
+int wipe_run(const struct wipe_options *opt);
