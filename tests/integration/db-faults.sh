@@ -92,6 +92,86 @@ kiosk_stop
 rm -f "$DB" "$DB-wal" "$DB-shm"
 mv "$WORK/damaged.db" "$DB"
 
+echo "lokerctl recover stopped dead at each step, then run again"
+# Each round: the damaged file with a -wal holding a committed row (as
+# after a crash of lokerd), recover stopped at step N by its test hook
+# (as by a power cut), then run again. Round 0 is not stopped: the
+# reference. At every stop the old database is whole (under its name or
+# the kept one, -wal and all) and, once the copy is complete, so is the
+# copy; the second run finishes with what round 0 got, the -wal's row too.
+cp "$DB" "$WORK/damaged.orig"
+with_wal() {
+	cp "$WORK/damaged.orig" "$DB"
+	python3 - "$DB" <<'PY'
+import os, sqlite3, sys
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("PRAGMA wal_autocheckpoint = 0")
+c.execute("INSERT INTO sync_state (key, value) VALUES ('crash_test', 'in the wal')")
+os._exit(0)  # no close: the row stays in the -wal alone
+PY
+	[ -s "$DB-wal" ] || fail "no -wal made"
+	cp "$DB" "$WORK/orig.db"
+	cp "$DB-wal" "$WORK/orig.db-wal"
+}
+# same_as_orig PATH: PATH and PATH-wal are the damaged database as it was.
+same_as_orig() {
+	cmp -s "$1" "$WORK/orig.db" && cmp -s "$1-wal" "$WORK/orig.db-wal"
+}
+intact() { [ "$(sqlite3 "$1" 'PRAGMA integrity_check')" = ok ]; }
+unsent_and_row() {
+	sqlite3 "$1" "SELECT count(*) FROM outbox WHERE sent = 0;
+		SELECT value FROM sync_state WHERE key = 'crash_test'" | paste -sd ' '
+}
+for step in 0 1 2 3 4 5 6 7 8; do
+	rm -f "$DB" "$DB-wal" "$DB-shm" "$DB".corrupt-* "$DB".recover*
+	with_wal
+	rc=0
+	out=$(LOKERBUKU_TEST_RECOVER_CRASH_AT=$step ctl recover --config "$WORK/lokerd.conf" 2>&1) || rc=$?
+	if [ "$step" = 0 ]; then
+		[ $rc = 0 ] || fail "recover: rc $rc: $out"
+		reference=$(unsent_and_row "$DB")
+		[[ "$reference" == *" in the wal" ]] || fail "the -wal's row was not recovered: $reference"
+		echo "  not stopped: unsent events and the -wal's row: $reference"
+		continue
+	fi
+	[ $rc = 99 ] || fail "step $step: recover was not stopped by the test hook: rc $rc: $out"
+	kept=$(ls "$DB".corrupt-*Z 2>/dev/null || true)
+	same_as_orig "$DB" || { [ -n "$kept" ] && same_as_orig "$kept"; } ||
+		fail "step $step: the old database is whole nowhere: $(ls "$WORK")"
+	if [ "$step" -ge 2 ]; then
+		if [ -e "$DB.recovered" ]; then
+			intact "$DB.recovered"
+		else
+			! same_as_orig "$DB" && intact "$DB"
+		fi || fail "step $step: the complete copy is whole nowhere: $(ls "$WORK")"
+	fi
+	rc=0
+	out=$(ctl recover --config "$WORK/lokerd.conf" 2>&1) || rc=$?
+	[ $rc = 0 ] || fail "step $step: recover run again: rc $rc: $out"
+	# After step 8 the copy has the name: only a sync of the folder was
+	# left to do, and the database is intact.
+	if [ "$step" = 8 ]; then
+		grep -q "nothing to recover" <<<"$out" ||
+			fail "step $step: recover run again: $out"
+	elif [ "$step" -ge 2 ]; then
+		grep -q "finishing a recover that was interrupted" <<<"$out" &&
+			! grep -q "copying what can be read" <<<"$out" ||
+			fail "step $step: the complete copy was not put in place as it was: $out"
+	fi
+	kept=$(ls "$DB".corrupt-*Z)
+	[ "$(wc -l <<<"$kept")" = 1 ] && same_as_orig "$kept" ||
+		fail "step $step: the damaged file is not kept once, as it was: $kept"
+	# (An empty -wal is what a read-only check of the intact file leaves.)
+	[ ! -s "$DB-wal" ] && [ -z "$(ls "$DB".recover* 2>/dev/null)" ] ||
+		fail "step $step: left over: $(ls "$WORK")"
+	intact "$DB" || fail "step $step: the new database is not intact"
+	got=$(unsent_and_row "$DB")
+	[ "$got" = "$reference" ] || fail "step $step: $got, not $reference"
+	echo "  stopped at step $step, run again: $got"
+done
+rm -f "$DB" "$DB-wal" "$DB-shm" "$DB".corrupt-* "$DB".recover*
+cp "$WORK/damaged.orig" "$DB"
+
 echo "lokerctl recover keeps what can be read, and says what it lost"
 out=$(ctl recover --config "$WORK/lokerd.conf") || fail "recover failed: $out"
 echo "$out"
