@@ -97,6 +97,13 @@ struct daemon {
 	struct control_reply *job_reply;
 	char job_path[PATH_MAX];
 	struct loop_stats loop;
+	/*
+	 * Bumped by every input to the core and every change the screen
+	 * shows that the store does not see; with the store's own, the
+	 * screen's state is built again only when this moves.
+	 */
+	uint64_t screen_generation;
+	bool screen_online;
 };
 
 static uint64_t now_usec(clockid_t clock)
@@ -528,6 +535,7 @@ static int feed(struct daemon *d, struct kiosk_input *in, int *ret_record_err)
 
 	in->now_usec = now_usec(CLOCK_MONOTONIC);
 	in->wall_usec = (int64_t)now_usec(CLOCK_REALTIME);
+	d->screen_generation++;
 	if (in->type == KIOSK_INPUT_CREDENTIAL && in->credential)
 		d->counters.taps[metrics_credential_of(in->credential)]++;
 	d->actions->n = 0;
@@ -563,6 +571,7 @@ static int feed_undoable(struct daemon *d, struct kiosk_input *in,
 		};
 
 		kiosk_set_locker_state(d->kiosk, in->locker, &state);
+		d->screen_generation++;
 		log_warning(
 			"locker %u: left %s, as it was: the change could not be recorded",
 			in->locker, before.disabled ? "disabled" : "enabled");
@@ -1707,6 +1716,22 @@ static json_t *screen_state(void *userdata)
 		staff ? json_pack("{s:o}", "holds", holds) : json_null());
 }
 
+/*
+ * Changes when screen_state() may: the core took an input, the store
+ * changed (holds, their items, lockers), the server came or went.
+ */
+static uint64_t screen_generation(void *userdata)
+{
+	struct daemon *d = userdata;
+	bool online = d->sync && sync_is_online(d->sync);
+
+	if (online != d->screen_online) {
+		d->screen_online = online;
+		d->screen_generation++;
+	}
+	return d->screen_generation + store_get_generation(d->store);
+}
+
 /* A screen action, already checked and made a control request. */
 static json_t *screen_command(json_t *request, void *userdata)
 {
@@ -1716,6 +1741,7 @@ static json_t *screen_command(json_t *request, void *userdata)
 static const struct webui_ops webui_ops = {
 	.state = screen_state,
 	.command = screen_command,
+	.generation = screen_generation,
 };
 
 /* ---- the server's side ---- */

@@ -411,6 +411,8 @@ struct store {
 	bool user_tx; /* store_begin() opened a transaction */
 	/* Events recorded or marked sent since pruning last finished. */
 	uint64_t n_prunable;
+	/* Rows pruned or marked sent, left out of store_get_generation(). */
+	uint64_t n_quiet_changes;
 	bool prune_due;
 	unsigned prune_kind; /* where the next store_prune_step() goes on */
 	char error[256];
@@ -1175,6 +1177,11 @@ const char *store_open_reason(void)
 	return open_error + open_error_path_len;
 }
 
+uint64_t store_get_generation(const struct store *s)
+{
+	return (uint64_t)sqlite3_total_changes64(s->db) - s->n_quiet_changes;
+}
+
 const char *store_last_error(const struct store *s)
 {
 	return s->error;
@@ -1676,7 +1683,7 @@ bool store_prune_due(const struct store *s)
 	return s->prune_due || s->n_prunable >= STORE_PRUNE_EVERY;
 }
 
-int store_prune_step(struct store *s, unsigned max_rows, int64_t wall_usec)
+static int prune_step(struct store *s, unsigned max_rows, int64_t wall_usec)
 {
 	unsigned left = max_rows;
 	int r;
@@ -1710,6 +1717,25 @@ int store_prune_step(struct store *s, unsigned max_rows, int64_t wall_usec)
 	s->prune_kind = 0;
 	s->prune_due = false;
 	return 0;
+}
+
+/*
+ * What pruning and marking events sent change is nothing anyone shows:
+ * left out of store_get_generation() (cascades and triggers included).
+ */
+static void quiet_since(struct store *s, int64_t changes_before)
+{
+	s->n_quiet_changes +=
+		(uint64_t)(sqlite3_total_changes64(s->db) - changes_before);
+}
+
+int store_prune_step(struct store *s, unsigned max_rows, int64_t wall_usec)
+{
+	int64_t before = sqlite3_total_changes64(s->db);
+	int r = prune_step(s, max_rows, wall_usec);
+
+	quiet_since(s, before);
+	return r;
 }
 
 /* The checks of a record that need no transaction: 0 or -errno. */
@@ -2396,7 +2422,7 @@ int store_foreach_unsent(struct store *s, unsigned limit,
 	return foreach_event(s, STORE_STMT_OUTBOX_UNSENT, limit, cb, userdata);
 }
 
-int store_mark_sent(struct store *s, int64_t seq)
+static int mark_sent(struct store *s, int64_t seq)
 {
 	sqlite3_stmt *st = NULL;
 	int64_t changed;
@@ -2419,6 +2445,15 @@ int store_mark_sent(struct store *s, int64_t seq)
 							 s->n_unsent;
 	s->n_prunable += (uint64_t)changed;
 	return 0;
+}
+
+int store_mark_sent(struct store *s, int64_t seq)
+{
+	int64_t before = sqlite3_total_changes64(s->db);
+	int r = mark_sent(s, seq);
+
+	quiet_since(s, before);
+	return r;
 }
 
 int store_count_unsent(struct store *s, uint64_t *ret)
@@ -2688,8 +2723,9 @@ void store_rollback(struct store *s)
 	s->user_tx = false;
 }
 
-int store_mark_events_sent(struct store *s, const struct store_sent_mark *marks,
-			   unsigned n, unsigned *ret_marked)
+static int mark_events_sent(struct store *s,
+			    const struct store_sent_mark *marks, unsigned n,
+			    unsigned *ret_marked)
 {
 	unsigned marked = 0, rejected = 0;
 	sqlite3_stmt *st = NULL;
@@ -2742,6 +2778,16 @@ int store_mark_events_sent(struct store *s, const struct store_sent_mark *marks,
 	if (ret_marked)
 		*ret_marked = marked;
 	return 0;
+}
+
+int store_mark_events_sent(struct store *s, const struct store_sent_mark *marks,
+			   unsigned n, unsigned *ret_marked)
+{
+	int64_t before = sqlite3_total_changes64(s->db);
+	int r = mark_events_sent(s, marks, n, ret_marked);
+
+	quiet_since(s, before);
+	return r;
 }
 
 int store_count_rejected(struct store *s, uint64_t *ret)

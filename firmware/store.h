@@ -106,6 +106,12 @@ const char *store_open_reason(void);
 /* The last failure's message for s, valid until the next call on s. */
 const char *store_last_error(const struct store *s);
 int store_get_info(struct store *s, struct store_info *ret);
+/*
+ * A number that changes with every change made through s but pruning and
+ * marking events sent (a change rolled back may change it too): what was
+ * read from s may have changed only when it has. Reads nothing.
+ */
+uint64_t store_get_generation(const struct store *s);
 
 /*
  * Makes rec durable: applies the state change it describes and appends it

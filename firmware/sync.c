@@ -1357,6 +1357,11 @@ void sync_status_soon(struct sync *s)
 		wake_at(s, now_usec(CLOCK_MONOTONIC));
 }
 
+bool sync_is_online(const struct sync *s)
+{
+	return s->info.online;
+}
+
 void sync_get_info(const struct sync *s, struct sync_info *ret)
 {
 	*ret = s->info;

@@ -89,3 +89,5 @@ int sync_lookup_item(struct sync *s, const char *barcode,
 		     void *userdata);
 
 void sync_get_info(const struct sync *s, struct sync_info *ret);
+/* sync_get_info()'s online alone, without reading the database. */
+bool sync_is_online(const struct sync *s);

@@ -48,7 +48,8 @@ struct webui {
 	char host[64], alt_host[64], url[WEBUI_URL_MAX];
 	sd_event_source *post, *keepalive;
 	struct stream *streams[WEBUI_STREAMS_MAX];
-	char *last_state; /* as last pushed, compact JSON */
+	char *last_state;    /* as last pushed, compact JSON */
+	uint64_t generation; /* ops->generation() of last_state */
 	bool stopping;
 };
 
@@ -154,6 +155,9 @@ static unsigned command_status(json_t *reply)
 
 static char *state_message(struct webui *w, char **ret_state)
 {
+	/* Taken first: a change while the state is built is seen next turn. */
+	uint64_t generation =
+		w->ops->generation ? w->ops->generation(w->userdata) : 0;
 	json_t *state = w->ops->state(w->userdata);
 	char *text = state ? json_dumps(state, JSON_COMPACT) : NULL, *msg;
 
@@ -166,6 +170,7 @@ static char *state_message(struct webui *w, char **ret_state)
 		free(text);
 		return NULL;
 	}
+	w->generation = generation;
 	*ret_state = text;
 	return msg;
 }
@@ -309,6 +314,10 @@ static int on_post(sd_event_source *src, void *userdata)
 	for (unsigned i = 0; i < WEBUI_STREAMS_MAX; i++)
 		n += w->streams[i] != NULL;
 	if (n == 0)
+		return 0;
+	/* Nothing it shows has changed: not built, no database read. */
+	if (w->last_state && w->ops->generation &&
+	    w->ops->generation(w->userdata) == w->generation)
 		return 0;
 	msg = state_message(w, &state);
 	if (!msg)

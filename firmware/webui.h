@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <systemd/sd-event.h>
 
 #define WEBUI_CONNECTIONS_MAX 64
@@ -30,6 +31,11 @@ struct webui_ops {
 	json_t *(*state)(void *userdata);
 	/* Answers a control-socket request made of a screen action. */
 	json_t *(*command)(json_t *request, void *userdata);
+	/*
+	 * A number that changes whenever the state would: the state is built
+	 * (and read from the database) only then. NULL: after every turn.
+	 */
+	uint64_t (*generation)(void *userdata);
 };
 
 /*

@@ -31,7 +31,8 @@ struct fixture {
 	sd_event *event;
 	struct webui *webui;
 	unsigned port;
-	int generation; /* what the state says; a change is pushed */
+	int generation;	   /* what the state says; a change is pushed */
+	unsigned n_states; /* how often the state was built */
 	json_t *last_command;
 };
 
@@ -45,7 +46,15 @@ static json_t *fake_state(void *userdata)
 {
 	struct fixture *f = userdata;
 
+	f->n_states++;
 	return json_pack("{s:i}", "generation", f->generation);
+}
+
+static uint64_t fake_generation(void *userdata)
+{
+	struct fixture *f = userdata;
+
+	return (uint64_t)f->generation;
 }
 
 static json_t *fake_command(json_t *request, void *userdata)
@@ -64,6 +73,7 @@ static json_t *fake_command(json_t *request, void *userdata)
 static const struct webui_ops ops = {
 	.state = fake_state,
 	.command = fake_command,
+	.generation = fake_generation,
 };
 
 static int setup(void **state)
@@ -274,6 +284,53 @@ static void pushes_each_change_to_every_stream(void **state)
 	/* b stays open: webui_free() must end it. */
 }
 
+/*
+ * Work on the loop, turn after turn. Made pending anew each time, so the
+ * turns' post sources (the web UI's push) run between.
+ */
+static int on_busy(sd_event_source *s, void *userdata)
+{
+	unsigned *n = userdata;
+
+	(*n)++;
+	return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+}
+
+static void builds_the_state_only_when_it_changed(void **state)
+{
+	struct fixture *f = *state;
+	sd_event_source *busy;
+	unsigned turns = 0, built;
+	struct peer a;
+
+	request(f, &a, "GET", "/api/events", "", "");
+	peer_wait_for(f, &a, "data: {\"generation\":0}\n\n");
+	built = f->n_states;
+
+	/* A busy loop (a large pull, a crowd of taps): nothing shown moved. */
+	assert_int_equal(sd_event_add_defer(f->event, &busy, on_busy, &turns),
+			 0);
+	/* Below the server's own sources, which must still get their turns. */
+	assert_int_equal(
+		sd_event_source_set_priority(busy, SD_EVENT_PRIORITY_IDLE), 0);
+	assert_int_equal(sd_event_source_set_enabled(busy, SD_EVENT_ONESHOT),
+			 0);
+	for (unsigned i = 0; i < 1000; i++)
+		assert_true(sd_event_run(f->event, 0) >= 0);
+	/* Each followed by the post sources' turn. */
+	assert_true(turns >= 300);
+	assert_int_equal(f->n_states, built);
+
+	/* A change: built once, pushed once, however many turns follow. */
+	f->generation = 1;
+	peer_wait_for(f, &a, "data: {\"generation\":1}\n\n");
+	for (unsigned i = 0; i < 500; i++)
+		assert_true(sd_event_run(f->event, 0) >= 0);
+	assert_int_equal(f->n_states, built + 1);
+	sd_event_source_disable_unref(busy);
+	close(a.fd);
+}
+
 static void refuses_streams_beyond_its_bound(void **state)
 {
 	struct fixture *f = *state;
@@ -309,6 +366,8 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			pushes_each_change_to_every_stream, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			builds_the_state_only_when_it_changed, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			refuses_streams_beyond_its_bound, setup, teardown),
 	};
