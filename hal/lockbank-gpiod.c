@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lockbank-internal.h"
 
@@ -27,7 +28,7 @@ struct lockbank_gpiod {
 	struct gpiod_edge_event_buffer *event;
 	unsigned lock_offsets[LOCKBANK_LOCKERS_MAX + 1]; /* [0] unused */
 	unsigned door_offsets[LOCKBANK_LOCKERS_MAX + 1];
-	bool door_open[LOCKBANK_LOCKERS_MAX + 1]; /* as last reported */
+	struct lockbank_doors doors; /* as last reported */
 	unsigned item_offsets[LOCKBANK_LOCKERS_MAX + 1];
 	bool has_item[LOCKBANK_LOCKERS_MAX + 1];
 };
@@ -140,33 +141,80 @@ static unsigned door_locker(const struct lockbank_gpiod *g, unsigned offset)
 	return 0;
 }
 
+/*
+ * Reads every door line again, after edges were lost (their sequence
+ * numbers have a gap) or could not be read: the changes are reported.
+ */
+static int resync_doors(struct lockbank_gpiod *g)
+{
+	unsigned offsets[LOCKBANK_LOCKERS_MAX];
+	enum gpiod_line_value values[LOCKBANK_LOCKERS_MAX];
+	bool open[LOCKBANK_LOCKERS_MAX + 1] = { false };
+	struct timespec ts;
+
+	/* The edge events' clock: those before this, the values show. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	for (unsigned i = 1; i <= g->base.n; i++)
+		offsets[i - 1] = g->door_offsets[i];
+	if (gpiod_line_request_get_values_subset(g->inputs, g->base.n, offsets,
+						 values) < 0)
+		return neg_errno();
+	for (unsigned i = 1; i <= g->base.n; i++)
+		open[i] = values[i - 1] == GPIOD_LINE_VALUE_ACTIVE;
+	g->base.n_door_resyncs++;
+	lockbank_doors_resync(&g->doors, open,
+			      (uint64_t)ts.tv_sec * 1000000000ULL +
+				      (uint64_t)ts.tv_nsec);
+	return 0;
+}
+
 static int gpiod_read_event(struct lockbank *lb, struct lockbank_event *ret)
 {
 	struct lockbank_gpiod *g = to_gpiod(lb);
+	int read_err = 0;
 
 	/* Bounded: a chattering line cannot keep the loop here. */
 	for (unsigned i = 0; i < GPIOD_EVENTS_PER_READ_MAX; i++) {
 		struct gpiod_edge_event *ev;
 		unsigned locker;
 		bool open;
+		int err;
 
+		if (lockbank_doors_next(&g->doors, ret))
+			return 0;
+		if (g->doors.resync_needed) {
+			err = resync_doors(g);
+			if (err < 0)
+				return err;
+			continue;
+		}
+		/* A read that failed, and the lines read again since. */
+		if (read_err < 0)
+			return read_err;
 		/* The fd is non-blocking: an empty queue is EAGAIN. */
 		if (gpiod_line_request_read_edge_events(g->inputs, g->event,
-							1) < 0)
-			return neg_errno();
+							1) < 0) {
+			read_err = neg_errno();
+			if (read_err == -EAGAIN)
+				return read_err;
+			/* Whatever it held may be lost: read the lines. */
+			g->doors.resync_needed = true;
+			continue;
+		}
 		ev = gpiod_edge_event_buffer_get_event(g->event, 0);
 		if (!ev)
 			return -EIO;
 		locker = door_locker(g, gpiod_edge_event_get_line_offset(ev));
 		open = gpiod_edge_event_get_event_type(ev) ==
 		       GPIOD_EDGE_EVENT_RISING_EDGE;
-		/* Only changes: after a lost event the next one may repeat. */
-		if (locker == 0 || g->door_open[locker] == open)
-			continue;
-		g->door_open[locker] = open;
-		*ret = (struct lockbank_event){ .locker = locker,
-						.door_open = open };
-		return 0;
+		if (lockbank_doors_edge(
+			    &g->doors, locker, open,
+			    gpiod_edge_event_get_global_seqno(ev),
+			    gpiod_edge_event_get_timestamp_ns(ev))) {
+			*ret = (struct lockbank_event){ .locker = locker,
+							.door_open = open };
+			return 0;
+		}
 	}
 	return -EAGAIN;
 }
@@ -495,6 +543,7 @@ static int take_state(struct lockbank_gpiod *g, const char *chip_path,
 {
 	int fd = gpiod_line_request_get_fd(g->inputs);
 	int flags = fcntl(fd, F_GETFL);
+	bool open[LOCKBANK_LOCKERS_MAX + 1] = { false };
 
 	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
 		return error_set(errno, "%s: %s", chip_path, strerror(errno));
@@ -516,8 +565,7 @@ static int take_state(struct lockbank_gpiod *g, const char *chip_path,
 				return line_error(-err, &uses[i], chip_path,
 						  "");
 			}
-			g->door_open[uses[i].locker] =
-				v == GPIOD_LINE_VALUE_ACTIVE;
+			open[uses[i].locker] = v == GPIOD_LINE_VALUE_ACTIVE;
 			break;
 		case LINE_ROLE_ITEM:
 			g->item_offsets[uses[i].locker] = uses[i].offset;
@@ -525,6 +573,7 @@ static int take_state(struct lockbank_gpiod *g, const char *chip_path,
 			break;
 		}
 	}
+	lockbank_doors_init(&g->doors, g->base.n, open);
 	return 0;
 }
 

@@ -2,6 +2,8 @@
 /* What every lock bank backend provides to the generic lock bank code. */
 #pragma once
 
+#include <stdint.h>
+
 #include "lockbank.h"
 
 struct lockbank_ops {
@@ -23,4 +25,37 @@ struct lockbank {
 	const struct lockbank_ops *ops;
 	int fd;
 	unsigned n;
+	unsigned n_door_resyncs; /* lockbank_get_door_resyncs() */
 };
+
+/*
+ * The doors as last reported, kept from edges whose sequence numbers show
+ * when some were lost (a kernel queue that overflowed drops its oldest):
+ * then the lines are read again, and what changed meanwhile is reported.
+ * Pure: the backend reads the lines and the clock.
+ */
+struct lockbank_doors {
+	unsigned n;
+	bool open[LOCKBANK_LOCKERS_MAX + 1];	/* as last reported */
+	bool pending[LOCKBANK_LOCKERS_MAX + 1]; /* found changed, to report */
+	uint64_t last_seqno;			/* of the last edge; 0: none */
+	uint64_t resync_ns; /* edges before it are in the lines last read */
+	bool resync_needed; /* read every door line before the next edge */
+};
+
+/* n doors, open[1..n] as they are now. */
+void lockbank_doors_init(struct lockbank_doors *d, unsigned n,
+			 const bool *open);
+/*
+ * An edge of the request's seq-th (counting from 1 on all its lines),
+ * timestamped at_ns: true when it is a change to report (open[] updated).
+ * A gap in seq sets resync_needed; until the lines are read again, and for
+ * edges they already show, nothing is reported.
+ */
+bool lockbank_doors_edge(struct lockbank_doors *d, unsigned locker, bool open,
+			 uint64_t seq, uint64_t at_ns);
+/* The door lines read at at_ns (taken before reading): now_open[1..n]. */
+void lockbank_doors_resync(struct lockbank_doors *d, const bool *now_open,
+			   uint64_t at_ns);
+/* A change the last resync found, oldest locker first: true, or false. */
+bool lockbank_doors_next(struct lockbank_doors *d, struct lockbank_event *ret);

@@ -37,6 +37,11 @@ int lockbank_read_event(struct lockbank *lb, struct lockbank_event *ret)
 	return lb->ops->read_event(lb, ret);
 }
 
+unsigned lockbank_get_door_resyncs(const struct lockbank *lb)
+{
+	return lb->n_door_resyncs;
+}
+
 int lockbank_set_lock(struct lockbank *lb, unsigned locker, bool energised)
 {
 	if (!valid(lb, locker))
@@ -90,4 +95,55 @@ int lockbank_sim_get_lock(const struct lockbank *lb, unsigned locker,
 	if (!valid(lb, locker))
 		return -EINVAL;
 	return lb->ops->sim_get_lock(lb, locker, ret_energised, ret_pulses);
+}
+
+void lockbank_doors_init(struct lockbank_doors *d, unsigned n, const bool *open)
+{
+	*d = (struct lockbank_doors){ .n = n };
+	for (unsigned i = 1; i <= n && i <= LOCKBANK_LOCKERS_MAX; i++)
+		d->open[i] = open[i];
+}
+
+bool lockbank_doors_edge(struct lockbank_doors *d, unsigned locker, bool open,
+			 uint64_t seq, uint64_t at_ns)
+{
+	if (seq != d->last_seqno + 1)
+		d->resync_needed = true;
+	d->last_seqno = seq;
+	/* The lines read after this edge show it. */
+	if (d->resync_needed || at_ns < d->resync_ns)
+		return false;
+	/* Only changes: an edge the lines read already told is not news. */
+	if (locker < 1 || locker > d->n || d->open[locker] == open)
+		return false;
+	d->open[locker] = open;
+	d->pending[locker] = false;
+	return true;
+}
+
+void lockbank_doors_resync(struct lockbank_doors *d, const bool *now_open,
+			   uint64_t at_ns)
+{
+	for (unsigned i = 1; i <= d->n; i++) {
+		if (d->open[i] == now_open[i])
+			continue;
+		d->open[i] = now_open[i];
+		/* Changed twice unseen: back where it was, nothing to say. */
+		d->pending[i] = !d->pending[i];
+	}
+	d->resync_needed = false;
+	d->resync_ns = at_ns;
+}
+
+bool lockbank_doors_next(struct lockbank_doors *d, struct lockbank_event *ret)
+{
+	for (unsigned i = 1; i <= d->n; i++) {
+		if (!d->pending[i])
+			continue;
+		d->pending[i] = false;
+		*ret = (struct lockbank_event){ .locker = i,
+						.door_open = d->open[i] };
+		return true;
+	}
+	return false;
 }

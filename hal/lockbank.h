@@ -103,8 +103,14 @@ unsigned lockbank_get_n_lockers(const struct lockbank *lb);
 const char *lockbank_get_backend(const struct lockbank *lb);
 /* Readable while door events wait. Owned by lb. */
 int lockbank_get_fd(const struct lockbank *lb);
-/* Takes the oldest door event: 0, or -EAGAIN when none waits. */
+/*
+ * Takes the oldest door event: 0, or -EAGAIN when none waits. When door
+ * edges were lost (the kernel's queue overflowed, or could not be read),
+ * the door lines are read again and what changed is reported as events.
+ */
 int lockbank_read_event(struct lockbank *lb, struct lockbank_event *ret);
+/* How many times door edges were lost and the door lines read again. */
+unsigned lockbank_get_door_resyncs(const struct lockbank *lb);
 
 /* Energises (unlocks) or releases a lock output. -EINVAL for a bad locker. */
 int lockbank_set_lock(struct lockbank *lb, unsigned locker, bool energised);

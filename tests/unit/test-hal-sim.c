@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "lockbank-internal.h"
 #include "lockbank.h"
 #include "reader.h"
 
@@ -188,6 +189,89 @@ static void lockbank_logs_each_pulse_start_for_the_benchmarks(void **state)
 	unlink(path);
 }
 
+/* Four doors, 1 and 3 open: as lockbank_doors_init() takes them. */
+static void doors_init_four(struct lockbank_doors *d)
+{
+	bool open[5] = { false, true, false, true, false };
+
+	lockbank_doors_init(d, 4, open);
+}
+
+static void lockbank_doors_report_edges_in_sequence_once(void **state)
+{
+	struct lockbank_doors d;
+	struct lockbank_event ev;
+
+	doors_init_four(&d);
+	assert_true(lockbank_doors_edge(&d, 2, true, 1, 100));
+	/* The same state again (a bounce the kernel let through): no news. */
+	assert_false(lockbank_doors_edge(&d, 2, true, 2, 200));
+	assert_true(lockbank_doors_edge(&d, 1, false, 3, 300));
+	assert_false(lockbank_doors_edge(&d, 0, true, 4, 400));
+	assert_false(d.resync_needed);
+	assert_false(lockbank_doors_next(&d, &ev));
+}
+
+static void lockbank_doors_read_again_after_lost_edges(void **state)
+{
+	struct lockbank_doors d;
+	struct lockbank_event ev;
+	bool now[5] = { false, false, true, true, true };
+
+	doors_init_four(&d);
+	assert_true(lockbank_doors_edge(&d, 2, true, 1, 100));
+	/* Edges 2 to 9 were dropped by a full kernel queue. */
+	assert_false(lockbank_doors_edge(&d, 4, true, 10, 1000));
+	assert_true(d.resync_needed);
+	/* Read at 1100: door 1 closed, door 4 opened meanwhile. */
+	lockbank_doors_resync(&d, now, 1100);
+	assert_false(d.resync_needed);
+	assert_true(lockbank_doors_next(&d, &ev));
+	assert_int_equal(ev.locker, 1);
+	assert_false(ev.door_open);
+	assert_true(lockbank_doors_next(&d, &ev));
+	assert_int_equal(ev.locker, 4);
+	assert_true(ev.door_open);
+	assert_false(lockbank_doors_next(&d, &ev));
+	/* Still queued from before the read: already told. */
+	assert_false(lockbank_doors_edge(&d, 1, false, 11, 1050));
+	assert_false(d.resync_needed);
+	/* After it, a change is news again. */
+	assert_true(lockbank_doors_edge(&d, 3, false, 12, 1200));
+}
+
+static void
+lockbank_doors_read_again_when_the_first_edges_are_lost(void **state)
+{
+	struct lockbank_doors d;
+	struct lockbank_event ev;
+	bool now[5] = { false, true, false, true, true };
+
+	doors_init_four(&d);
+	/* The first edge read is the 300th: 299 were lost. */
+	assert_false(lockbank_doors_edge(&d, 4, true, 300, 5000));
+	assert_true(d.resync_needed);
+	lockbank_doors_resync(&d, now, 5100);
+	assert_true(lockbank_doors_next(&d, &ev));
+	assert_int_equal(ev.locker, 4);
+	assert_true(ev.door_open);
+	assert_false(lockbank_doors_next(&d, &ev));
+}
+
+static void lockbank_doors_say_nothing_of_a_door_back_as_it_was(void **state)
+{
+	struct lockbank_doors d;
+	struct lockbank_event ev;
+	bool closed[5] = { false, false, false, true, false };
+	bool open[5] = { false, true, false, true, false };
+
+	doors_init_four(&d);
+	lockbank_doors_resync(&d, closed, 10);
+	/* Read again before the change was taken: open, as last reported. */
+	lockbank_doors_resync(&d, open, 20);
+	assert_false(lockbank_doors_next(&d, &ev));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -196,6 +280,12 @@ int main(void)
 		cmocka_unit_test(
 			reader_refuses_empty_long_and_overflowing_input),
 		cmocka_unit_test(lockbank_counts_pulses_and_reports_door_edges),
+		cmocka_unit_test(lockbank_doors_report_edges_in_sequence_once),
+		cmocka_unit_test(lockbank_doors_read_again_after_lost_edges),
+		cmocka_unit_test(
+			lockbank_doors_read_again_when_the_first_edges_are_lost),
+		cmocka_unit_test(
+			lockbank_doors_say_nothing_of_a_door_back_as_it_was),
 		cmocka_unit_test(lockbank_refuses_lockers_out_of_range),
 		cmocka_unit_test(
 			lockbank_release_all_leaves_every_lock_deenergised),

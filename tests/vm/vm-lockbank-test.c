@@ -448,6 +448,78 @@ static void check_bank(void)
 	      sim_values(LOCK_LINE(1), N_LOCKERS));
 }
 
+/*
+ * Edges lost: door 1 opens, then door 2 chatters more edges than the
+ * kernel queues (LOCKBANK_QUEUE_MAX) before anything is read, so door 1's
+ * edge is dropped. The bank must see the gap and read the lines again.
+ */
+#define CHATTER_EDGES 400
+
+static void check_lost_edges(void)
+{
+	struct lockbank_gpiod_config cfg = base_config();
+	struct timespec gap = { .tv_nsec = 10 * 1000000L };
+	struct lockbank_event ev;
+	struct lockbank *lb;
+	int last[N_LOCKERS + 1];
+	unsigned n_events = 0;
+	long long t0;
+	bool open = false;
+	int err;
+
+	/* The shortest debounce, one tick: each edge below is its own. */
+	cfg.door_debounce_us = 1;
+	lb = lockbank_new_gpiod(&cfg);
+	check(lb != NULL, "a bank with a 1 us door debounce is made: %s",
+	      lb ? "yes" : lockbank_last_error());
+	if (!lb)
+		return;
+	for (unsigned i = 0; i <= N_LOCKERS; i++)
+		last[i] = -1;
+	t0 = now_us();
+	sim_pull(DOOR_LINE(1), "pull-down");
+	nanosleep(&gap, NULL);
+	for (unsigned i = 0; i < CHATTER_EDGES; i++) {
+		sim_pull(DOOR_LINE(2), i % 2 ? "pull-up" : "pull-down");
+		nanosleep(&gap, NULL);
+	}
+	nanosleep(&gap, NULL);
+	note("lost edges: door 1 opened, %d edges on door 2 in %.1f ms",
+	     CHATTER_EDGES, (now_us() - t0) / 1000.0);
+	/* Everything queued, and what the bank finds, till it is quiet. */
+	for (;;) {
+		struct pollfd p = { .fd = lockbank_get_fd(lb),
+				    .events = POLLIN };
+
+		err = lockbank_read_event(lb, &ev);
+		if (err == 0) {
+			n_events++;
+			if (ev.locker <= N_LOCKERS)
+				last[ev.locker] = ev.door_open;
+			continue;
+		}
+		if (err != -EAGAIN || poll(&p, 1, 200) != 1)
+			break;
+	}
+	note("lost edges: %u events read, the lines read again %u times",
+	     n_events, lockbank_get_door_resyncs(lb));
+	check(err == -EAGAIN && n_events <= LOCKBANK_QUEUE_MAX + N_LOCKERS &&
+		      lockbank_get_door_resyncs(lb) >= 1,
+	      "door edges lost from the kernel's full queue are noticed: %u events, %u reads of the lines",
+	      n_events, lockbank_get_door_resyncs(lb));
+	check(last[1] == 1 && lockbank_get_door(lb, 1, &open) == 0 && open,
+	      "door 1, whose edge was lost, is reported open");
+	check(last[2] != 1 && last[3] == -1,
+	      "door 2 ends closed, as it is, and door 3 says nothing");
+	sim_pull(DOOR_LINE(1), "pull-up");
+	ev = (struct lockbank_event){ 0 };
+	err = wait_event(lb, &ev);
+	check(err == 0 && ev.locker == 1 && !ev.door_open,
+	      "its edges are reported again after: door 1 closed (%s)",
+	      err ? strerror(-err) : "no error");
+	lockbank_free(lb);
+}
+
 /* Active-low locks: locked is high, and high is also where released lines go. */
 static void check_active_low(void)
 {
@@ -536,6 +608,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	check_bank();
+	check_lost_edges();
 	check_active_low();
 	check_errors();
 
