@@ -139,8 +139,15 @@ static bool locker_valid(const struct kiosk *k, unsigned n)
 	return n >= 1 && n <= k->config.n_lockers;
 }
 
+/*
+ * Callers have checked n (locker_valid() or their own loop): the bound is
+ * said here for the compiler, which otherwise warns of a locker 0, and for
+ * UBSan, which catches a caller that did not check.
+ */
 static struct locker *locker_get(struct kiosk *k, unsigned n)
 {
+	if (n < 1 || n > KIOSK_LOCKERS_MAX)
+		__builtin_unreachable();
 	return &k->lockers[n - 1];
 }
 

@@ -126,7 +126,9 @@ static int get_string(json_t *o, const char *key, const char *path,
 	json_t *v = json_object_get(o, key);
 	char where[PATH_MAX_LEN + 32];
 
-	snprintf(where, sizeof(where), "%s%s%s", path, path[0] ? "." : "", key);
+	/* A path longer than any the protocol has is cut, not overrun. */
+	snprintf(where, sizeof(where), "%.*s%s%s", PATH_MAX_LEN, path,
+		 path[0] ? "." : "", key);
 	if (!v || json_is_null(v)) {
 		if (!optional)
 			return fail(error, where, "missing");
@@ -336,7 +338,8 @@ static int get_bool(json_t *o, const char *key, bool *ret, bool *ret_has,
 
 static int parse_changes(json_t *root, struct protocol_changes *c, char *error)
 {
-	json_t *holds, *removed, *staff, *removed_staff, *settings;
+	json_t *holds = NULL, *removed = NULL, *staff = NULL,
+	       *removed_staff = NULL, *settings;
 	bool has_more = false, has_full = false;
 	char where[PATH_MAX_LEN];
 	int err;

@@ -584,7 +584,9 @@ static int write_port_file(const char *path, unsigned port)
 	return err;
 }
 
-static void log_mhd(void *cls, const char *fmt, va_list ap)
+/* libmicrohttpd's format and arguments, as its MHD_LogCallback passes them. */
+__attribute__((format(printf, 2, 0))) static void
+log_mhd(void *cls, const char *fmt, va_list ap)
 {
 	fputs("lokerhub: libmicrohttpd: ", stderr);
 	vfprintf(stderr, fmt, ap);
