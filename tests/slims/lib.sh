@@ -1,37 +1,85 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-# The SLiMS plugin served as a library would run it, for the shell tests:
-# a throw-away MariaDB (mariadb.sh) with the SLiMS tables and the plugin's
-# migration, PHP's built-in web server running the SLiMS stand-in, and
-# haproxy in front of it for HTTPS (a certificate of tools/make-test-ca;
-# php -S closes every connection, haproxy keeps the kiosk's open).
+# The real SLiMS 9.7, installed fresh for one test as a library installs
+# it, with the lokerbuku plugin activated in it (integrations/slims/README.md
+# step by step):
+#
+# - the published source tree (../shared/peers/slims-9.7, checked against
+#   its sha256) unpacked into DIR/www;
+# - a MariaDB of its own (mariadb.sh) on 127.0.0.1, a database user
+#   `slims` for SLiMS;
+# - Debian's PHP 8.2 in php-fpm (its own configuration, running as the
+#   test's user, a socket in DIR) behind nginx (its own configuration and
+#   prefix, TLS with a certificate of tools/make-test-ca on a free port of
+#   127.0.0.1, keep-alive, the Authorization header passed to PHP);
+# - SLiMS's own installer (install/api.php, what its web installer posts):
+#   database tables from its SQL, MyISAM as it defaults, an administrator,
+#   config/database.php and config/env.php written by it;
+# - the tables the README names converted to InnoDB, the plugin copied to
+#   plugins/lokerbuku and activated by the request System -> Plugins makes,
+#   after a real admin login (CSRF token and all);
+# - unless SLIMS_MAIL=none: an SMTP sink on 127.0.0.1 (smtp-sink.py, one
+#   file per message in SLIMS_MAIL_DIR) and SLiMS's mail settings pointed
+#   at it through System -> Mail settings;
+# - the site key made and its path set (slims_admin site-key-file).
+#
 # Source it with LOKERBUKU_TOP set; then
 #
-#   slims_need_tools || exit 77
-#   slims_start DIR      # sets SLIMS_URL (the kiosk's [sync] url), SLIMS_CA,
-#                        # SLIMS_FAULT_DIR; exports the DB variables
-#   slims_admin ARGS...  # tests/slims/slims-admin.php
+#   slims_need_tools || exit 77   # says loudly what is missing
+#   slims_start DIR               # exports SLIMS_URL (the kiosk's [sync]
+#       # url), SLIMS_BASE, SLIMS_CA, SLIMS_ROOT, SLIMS_DIR, SLIMS_MAIL_DIR,
+#       # SLIMS_FAULT_DIR, SLIMS_SITE_KEY, SLIMS_ADMIN_USER,
+#       # SLIMS_ADMIN_PASSWORD and the DB variables of mariadb.sh
+#   slims_admin ARGS...           # tests/slims/slims-admin.php in this SLiMS
+#   slims_curl ARGS...            # curl with SLiMS's CA and the admin's cookies
+#   mariadb_sql "SQL"             # in SLiMS's database
+#   slims_logs                    # the servers' logs, for a failed test
 #   slims_stop
 SLIMS_HERE=$LOKERBUKU_TOP/tests/slims
+SLIMS_TARBALL=${SLIMS_TARBALL:-$LOKERBUKU_TOP/../shared/peers/slims-9.7/slims9_bulian-9.7.0.tar.xz}
+SLIMS_TARBALL_SHA256=018c5a829c1a0362ae464721e33201f1a2eaa2a36cbf51fb5533d2001f04c895
 . "$SLIMS_HERE/mariadb.sh"
-SLIMS_PHP_PID='' SLIMS_PROXY_PID=''
+SLIMS_FPM_PID='' SLIMS_NGINX_PID='' SLIMS_SMTP_PID='' SLIMS_DIR=''
+
+slims_skip() {
+	echo "SKIP: $*" >&2
+	return 1
+}
+
+slims_fpm_bin() {
+	command -v php-fpm8.2 2>/dev/null || echo /usr/sbin/php-fpm8.2
+}
+slims_nginx_bin() {
+	command -v nginx 2>/dev/null || echo /usr/sbin/nginx
+}
 
 slims_need_tools() {
 	local t
-	for t in php haproxy openssl curl jq; do
-		command -v "$t" >/dev/null || {
-			echo "SKIP: $t is missing (Debian: php-cli haproxy openssl curl jq; tools/bootstrap installs them)" >&2
+	for t in php openssl curl jq python3 tar xz sha256sum; do
+		command -v "$t" >/dev/null ||
+			slims_skip "$t is missing (Debian: php-cli openssl curl jq python3 tar xz-utils coreutils; tools/bootstrap installs them)" ||
 			return 1
-		}
 	done
-	php -r 'exit(extension_loaded("pdo_mysql") && extension_loaded("mbstring") ? 0 : 1);' || {
-		echo "SKIP: PHP lacks pdo_mysql or mbstring (Debian: php-mysql, php-mbstring)" >&2
+	[ -x "$(slims_fpm_bin)" ] ||
+		slims_skip "php-fpm8.2 is missing (Debian: php-fpm; tools/bootstrap installs it)" || return 1
+	[ -x "$(slims_nginx_bin)" ] ||
+		slims_skip "nginx is missing (Debian: nginx-light; tools/bootstrap installs it)" || return 1
+	[ -f /etc/nginx/fastcgi_params ] && [ -f /etc/nginx/mime.types ] ||
+		slims_skip "nginx's fastcgi_params or mime.types is missing (Debian: nginx-common)" || return 1
+	local ext mods
+	mods=$("$(slims_fpm_bin)" -m 2>/dev/null)
+	for ext in mysqli pdo_mysql mbstring gd gettext curl intl zip xml; do
+		grep -qix "$ext" <<<"$mods" ||
+			slims_skip "php-fpm lacks the PHP extension $ext, which SLiMS 9.7 needs (Debian: php-mysql php-mbstring php-gd php-curl php-intl php-zip php-xml; tools/bootstrap installs them)" ||
+			return 1
+	done
+	[ -f "$SLIMS_TARBALL" ] ||
+		slims_skip "SLiMS 9.7 is not at $SLIMS_TARBALL (the shared peers folder beside the checkout; set SLIMS_TARBALL to its path)" ||
 		return 1
-	}
 	mariadb_need_tools
 }
 
 slims_admin() {
-	php "$SLIMS_HERE/slims-admin.php" "$@"
+	SLIMS_ROOT=$SLIMS_ROOT php "$SLIMS_HERE/slims-admin.php" "$@"
 }
 
 # A free TCP port on 127.0.0.1 (free when asked: the race is harmless here).
@@ -39,83 +87,274 @@ slims_free_port() {
 	php -r '$s = stream_socket_server("tcp://127.0.0.1:0"); $n = stream_socket_get_name($s, false); echo substr($n, strrpos($n, ":") + 1);'
 }
 
-# slims_wait_port PORT PID WHAT: until something accepts on PORT.
-slims_wait_port() {
-	local i
+# slims_wait PID WHAT COMMAND...: until COMMAND succeeds (10 s at most).
+slims_wait() {
+	local pid=$1 what=$2 i
+	shift 2
 	for i in $(seq 100); do
-		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
-			return 0
-		fi
-		kill -0 "$2" 2>/dev/null || { echo "$3 exited at start" >&2; return 1; }
+		"$@" >/dev/null 2>&1 && return 0
+		kill -0 "$pid" 2>/dev/null || { echo "$what exited at start" >&2; return 1; }
 		sleep 0.1
 	done
-	echo "$3 did not listen on port $1 within 10 s" >&2
+	echo "$what did not come up within 10 s" >&2
 	return 1
 }
+slims_port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# slims_curl ARGS...: curl against this SLiMS, verifying its certificate,
+# with the cookie jar of the admin's session.
+slims_curl() {
+	curl -sS --fail-with-body --max-time 60 --cacert "$SLIMS_CA" \
+		-b "$SLIMS_DIR/admin.cookies" -c "$SLIMS_DIR/admin.cookies" "$@"
+}
+
+# slims_installer JSON: one request of SLiMS's web installer (install/api.php).
+slims_installer() {
+	local out
+	out=$(curl -sS --max-time 120 --cacert "$SLIMS_CA" -b "$SLIMS_DIR/install.cookies" \
+		-c "$SLIMS_DIR/install.cookies" -H 'Content-Type: application/json' \
+		-H 'Accept: application/json' --data-binary "$1" "${SLIMS_BASE}install/api.php") || return 1
+	jq -e '.status == true' >/dev/null 2>&1 <<<"$out" || {
+		echo "SLiMS's installer refused $(jq -r .action <<<"$1"): $out" >&2
+		return 1
+	}
+}
+
+# slims_login USER PASSWORD: logs in at SLiMS's staff login (index.php?p=login)
+# with the form's CSRF token, keeping the session in SLIMS_DIR/admin.cookies.
+slims_login() {
+	local page name value
+	rm -f "$SLIMS_DIR/admin.cookies"
+	page=$(slims_curl "${SLIMS_BASE}index.php?p=login") || return 1
+	name=$(grep -o 'name="_csrf_token_[0-9a-f]*"' <<<"$page" | head -n1 | cut -d'"' -f2)
+	value=$(grep -o "name=\"$name\"[^>]*value=\"[^\"]*\"" <<<"$page" | head -n1 | sed 's/.*value="//; s/"$//')
+	[ -n "$name" ] && [ -n "$value" ] || {
+		echo "no CSRF token in SLiMS's login form" >&2
+		return 1
+	}
+	slims_curl -o /dev/null --data-urlencode "userName=$1" --data-urlencode "passWord=$2" \
+		--data-urlencode "$name=$value" --data-urlencode "logMeIn=Login" \
+		"${SLIMS_BASE}index.php?p=login" || return 1
+	# The admin shell answers only a logged-in session.
+	page=$(slims_curl "${SLIMS_BASE}admin/index.php") || return 1
+	grep -q 'logout' <<<"$page" || {
+		echo "SLiMS's login as $1 did not reach the admin shell" >&2
+		return 1
+	}
+}
+
+# slims_activate_plugin NAME: what System -> Plugins' switch posts.
+slims_activate_plugin() {
+	local page id out
+	page=$(slims_curl "${SLIMS_BASE}admin/modules/system/plugins.php") || return 1
+	# The plugin's row: its name, then the switch whose id is the plugin's id.
+	id=$(NAME=$1 python3 -c '
+import os, re, sys
+page = sys.stdin.read()
+at = page.find(os.environ["NAME"])
+m = re.compile(r"enablePlugin\(event[^>]*id=\"([0-9a-f]+)\"").search(page, at) if at >= 0 else None
+print(m.group(1) if m else "")' <<<"$page")
+	[ -n "$id" ] || {
+		echo "System -> Plugins does not list '$1'" >&2
+		return 1
+	}
+	out=$(slims_curl -H 'Content-Type: application/json' \
+		--data-binary "{\"format\":\"json\",\"enable\":true,\"id\":\"$id\",\"runDown\":false}" \
+		"${SLIMS_BASE}admin/modules/system/plugin_action.php") || return 1
+	jq -e '.status == true' >/dev/null 2>&1 <<<"$out" || {
+		echo "SLiMS did not enable the plugin '$1': $out" >&2
+		return 1
+	}
+}
+
+# slims_mail_settings HOST PORT USER PASSWORD: System -> Mail settings.
+slims_mail_settings() {
+	slims_curl -o "$SLIMS_DIR/mailsetting.html" \
+		--data-urlencode debug=0 --data-urlencode SMTPSecure= \
+		--data-urlencode "server=$1" --data-urlencode "serverport=$2" \
+		--data-urlencode "authusername=$3" --data-urlencode "authpassword=$4" \
+		--data-urlencode from=perpustakaan@perpus.example.org \
+		--data-urlencode 'fromname=Perpustakaan Contoh' --data-urlencode withreplyto=0 \
+		--data-urlencode replyto= --data-urlencode replytoname= \
+		--data-urlencode 'saveData=Save Settings' \
+		"${SLIMS_BASE}admin/modules/system/mailsetting.php" || return 1
+	[ -f "$SLIMS_ROOT/config/mail.php" ] || {
+		echo "SLiMS's mail settings did not write config/mail.php" >&2
+		return 1
+	}
+}
+
+slims_random() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
 
 slims_start() {
-	SLIMS_DIR=$1
-	mkdir -p "$SLIMS_DIR"
-	mariadb_start "$SLIMS_DIR/db"
-	slims_admin schema "$SLIMS_HERE/schema/slims-tables.sql" >/dev/null
-	(umask 077; od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$SLIMS_DIR/site.key")
-	slims_admin site-key-file "$SLIMS_DIR/site.key"
-	"$LOKERBUKU_TOP/tools/make-test-ca" "$SLIMS_DIR/ca" >/dev/null
-	cat "$SLIMS_DIR/ca/server.pem" "$SLIMS_DIR/ca/server.key" >"$SLIMS_DIR/ca/server-haproxy.pem"
-	SLIMS_CA=$SLIMS_DIR/ca/ca.pem
+	SLIMS_DIR=$(mkdir -p "$1" && cd "$1" && pwd)
+	SLIMS_ROOT=$SLIMS_DIR/www
 	SLIMS_FAULT_DIR=$SLIMS_DIR/faults
-	mkdir -p "$SLIMS_FAULT_DIR" "$SLIMS_DIR/mail"
+	SLIMS_MAIL_DIR=$SLIMS_DIR/mail
+	SLIMS_CA=$SLIMS_DIR/ca/ca.pem
+	SLIMS_ADMIN_USER=admin
+	SLIMS_ADMIN_PASSWORD=$(slims_random 12)
+	export SLIMS_DIR SLIMS_ROOT SLIMS_FAULT_DIR SLIMS_MAIL_DIR SLIMS_CA \
+		SLIMS_ADMIN_USER SLIMS_ADMIN_PASSWORD
+	mkdir -p "$SLIMS_ROOT" "$SLIMS_FAULT_DIR" "$SLIMS_MAIL_DIR" "$SLIMS_DIR/sessions" \
+		"$SLIMS_DIR/nginx/tmp"
 
-	local php_port tls_port
-	php_port=$(slims_free_port)
-	LOKERBUKU_SLIMS_FAULT_DIR=$SLIMS_FAULT_DIR LOKERBUKU_SLIMS_MAIL_DIR=$SLIMS_DIR/mail \
-		PHP_CLI_SERVER_WORKERS=2 \
-		php -S "127.0.0.1:$php_port" -t "$SLIMS_HERE/slims-standin" \
-		"$SLIMS_HERE/slims-standin/index.php" >"$SLIMS_DIR/php.log" 2>&1 </dev/null &
-	SLIMS_PHP_PID=$!
-	slims_wait_port "$php_port" "$SLIMS_PHP_PID" "php -S" || return 1
+	# The published tree, as downloaded.
+	local sum
+	sum=$(sha256sum "$SLIMS_TARBALL" | cut -d' ' -f1)
+	[ "$sum" = "$SLIMS_TARBALL_SHA256" ] || {
+		echo "$SLIMS_TARBALL is not SLiMS 9.7.0 as published (sha256 $sum)" >&2
+		return 1
+	}
+	tar -xJf "$SLIMS_TARBALL" -C "$SLIMS_ROOT"
+	"$LOKERBUKU_TOP/tools/make-test-ca" "$SLIMS_DIR/ca" >/dev/null
 
-	tls_port=$(slims_free_port)
-	cat >"$SLIMS_DIR/haproxy.cfg" <<CFG
-global
-	maxconn 64
-defaults
-	mode http
-	timeout connect 5s
-	timeout client 90s
-	timeout server 60s
-	timeout http-keep-alive 90s
-	# Keep-alive to the kiosk, one connection per request to php -S.
-	option http-server-close
-frontend https
-	bind 127.0.0.1:$tls_port ssl crt $SLIMS_DIR/ca/server-haproxy.pem
-	default_backend slims
-backend slims
-	server php 127.0.0.1:$php_port
-CFG
-	haproxy -db -f "$SLIMS_DIR/haproxy.cfg" >"$SLIMS_DIR/haproxy.log" 2>&1 </dev/null &
-	SLIMS_PROXY_PID=$!
-	slims_wait_port "$tls_port" "$SLIMS_PROXY_PID" haproxy || return 1
-	SLIMS_URL="https://127.0.0.1:$tls_port/index.php?p=api/locker/v1"
+	# MariaDB on loopback, a database user for SLiMS.
+	local db_port db_pass
+	db_port=$(slims_free_port)
+	db_pass=$(slims_random 12)
+	MARIADB_PORT=$db_port mariadb_start "$SLIMS_DIR/db" || return 1
+	mariadb_sql "CREATE USER 'slims'@'127.0.0.1' IDENTIFIED BY '$db_pass';
+		GRANT ALL ON slims.* TO 'slims'@'127.0.0.1'" || return 1
+
+	# php-fpm as the test's user (root in CI: -R lets it), its socket in DIR.
+	local user root_flag=''
+	user=$(id -un)
+	[ "$(id -u)" != 0 ] || root_flag=-R
+	cat >"$SLIMS_DIR/php-fpm.conf" <<CONF
+[global]
+pid = $SLIMS_DIR/php-fpm.pid
+error_log = $SLIMS_DIR/php-fpm.log
+daemonize = no
+
+[slims]
+$([ "$(id -u)" = 0 ] && printf 'user = root\ngroup = root')
+listen = $SLIMS_DIR/php-fpm.sock
+listen.mode = 0600
+pm = static
+pm.max_children = 4
+catch_workers_output = yes
+php_admin_flag[log_errors] = on
+php_admin_value[error_log] = $SLIMS_DIR/php-error.log
+php_admin_value[session.save_path] = $SLIMS_DIR/sessions
+env[LOKERBUKU_SLIMS_FAULT_DIR] = $SLIMS_FAULT_DIR
+CONF
+	"$(slims_fpm_bin)" $root_flag --nodaemonize -y "$SLIMS_DIR/php-fpm.conf" \
+		</dev/null >>"$SLIMS_DIR/php-fpm.log" 2>&1 &
+	SLIMS_FPM_PID=$!
+	slims_wait "$SLIMS_FPM_PID" php-fpm test -S "$SLIMS_DIR/php-fpm.sock" || return 1
+
+	# nginx in front: TLS, keep-alive, Authorization passed to PHP.
+	local port
+	port=$(slims_free_port)
+	cat >"$SLIMS_DIR/nginx/nginx.conf" <<CONF
+$([ "$(id -u)" = 0 ] && echo 'user root root;')
+worker_processes 1;
+pid $SLIMS_DIR/nginx/nginx.pid;
+error_log $SLIMS_DIR/nginx/error.log warn;
+events { worker_connections 256; }
+http {
+	include /etc/nginx/mime.types;
+	default_type application/octet-stream;
+	access_log $SLIMS_DIR/nginx/access.log;
+	client_body_temp_path $SLIMS_DIR/nginx/tmp/body;
+	fastcgi_temp_path $SLIMS_DIR/nginx/tmp/fastcgi;
+	proxy_temp_path $SLIMS_DIR/nginx/tmp/proxy;
+	uwsgi_temp_path $SLIMS_DIR/nginx/tmp/uwsgi;
+	scgi_temp_path $SLIMS_DIR/nginx/tmp/scgi;
+	keepalive_timeout 90s;
+	keepalive_requests 10000;
+	client_max_body_size 16m;
+	server {
+		listen 127.0.0.1:$port ssl;
+		server_name 127.0.0.1 localhost;
+		ssl_certificate $SLIMS_DIR/ca/server.pem;
+		ssl_certificate_key $SLIMS_DIR/ca/server.key;
+		root $SLIMS_ROOT;
+		index index.php index.html;
+		location ~ [^/]\.php(/|\$) {
+			fastcgi_split_path_info ^(.+?\.php)(/.*)\$;
+			if (!-f \$document_root\$fastcgi_script_name) { return 404; }
+			include /etc/nginx/fastcgi_params;
+			fastcgi_param SCRIPT_FILENAME \$document_root\$fastcgi_script_name;
+			fastcgi_param PATH_INFO \$fastcgi_path_info;
+			fastcgi_param HTTP_AUTHORIZATION \$http_authorization;
+			fastcgi_read_timeout 120s;
+			fastcgi_pass unix:$SLIMS_DIR/php-fpm.sock;
+		}
+	}
+}
+CONF
+	"$(slims_nginx_bin)" -p "$SLIMS_DIR/nginx/" -e "$SLIMS_DIR/nginx/error.log" \
+		-c "$SLIMS_DIR/nginx/nginx.conf" -g 'daemon off;' </dev/null \
+		>>"$SLIMS_DIR/nginx/stderr.log" 2>&1 &
+	SLIMS_NGINX_PID=$!
+	slims_wait "$SLIMS_NGINX_PID" nginx slims_port_open "$port" || return 1
+	SLIMS_BASE="https://127.0.0.1:$port/"
+	SLIMS_URL="${SLIMS_BASE}index.php?p=api/locker/v1"
+	export SLIMS_BASE SLIMS_URL
+
+	# SLiMS's installer, as its web pages drive it: MyISAM, no sample data.
+	slims_installer "$(jq -nc --arg port "$db_port" --arg pass "$db_pass" \
+		'{action: "test-connection", host: "127.0.0.1", port: $port, name: "slims",
+		  user: "slims", pass: $pass}')" || return 1
+	slims_installer "$(jq -nc --arg u "$SLIMS_ADMIN_USER" --arg p "$SLIMS_ADMIN_PASSWORD" \
+		'{action: "do-install", username: $u, passwd: $p, confirmPasswd: $p,
+		  sampleData: false, engine: "MyISAM"}')" || return 1
+	[ -f "$SLIMS_ROOT/config/database.php" ] || {
+		echo "SLiMS's installer wrote no config/database.php" >&2
+		return 1
+	}
+
+	# README, Install step 1: the tables kiosk events change, InnoDB.
+	mariadb_sql 'ALTER TABLE loan ENGINE=InnoDB; ALTER TABLE reserve ENGINE=InnoDB;
+		ALTER TABLE fines ENGINE=InnoDB; ALTER TABLE item ENGINE=InnoDB;
+		ALTER TABLE member ENGINE=InnoDB;' || return 1
+
+	# Steps 2 and 3: the plugin copied, activated in System -> Plugins.
+	cp -R "$LOKERBUKU_TOP/integrations/slims/lokerbuku" "$SLIMS_ROOT/plugins/lokerbuku"
+	slims_login "$SLIMS_ADMIN_USER" "$SLIMS_ADMIN_PASSWORD" || return 1
+	slims_activate_plugin 'lokerbuku book lockers' || return 1
+
+	# Mail: System -> Mail settings, pointed at our sink.
+	if [ "${SLIMS_MAIL:-}" != none ]; then
+		local smtp_pass
+		smtp_pass=$(slims_random 8)
+		python3 "$SLIMS_HERE/smtp-sink.py" "$SLIMS_MAIL_DIR" "$SLIMS_DIR/smtp.port" \
+			perpustakaan "$smtp_pass" </dev/null >"$SLIMS_DIR/smtp.log" 2>&1 &
+		SLIMS_SMTP_PID=$!
+		slims_wait "$SLIMS_SMTP_PID" smtp-sink.py test -s "$SLIMS_DIR/smtp.port" || return 1
+		slims_mail_settings 127.0.0.1 "$(cat "$SLIMS_DIR/smtp.port")" perpustakaan "$smtp_pass" ||
+			return 1
+	fi
+
+	# Step 4: the site key, outside the web root.
+	SLIMS_SITE_KEY=$SLIMS_DIR/site.key
+	export SLIMS_SITE_KEY
+	(umask 077 && slims_random 32 >"$SLIMS_SITE_KEY")
+	slims_admin site-key-file "$SLIMS_SITE_KEY"
 }
 
 slims_stop() {
 	local pid
-	for pid in "$SLIMS_PROXY_PID" "$SLIMS_PHP_PID"; do
+	for pid in "$SLIMS_NGINX_PID" "$SLIMS_FPM_PID" "$SLIMS_SMTP_PID"; do
 		[ -n "$pid" ] || continue
 		kill -TERM "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 	done
-	SLIMS_PROXY_PID='' SLIMS_PHP_PID=''
+	SLIMS_NGINX_PID='' SLIMS_FPM_PID='' SLIMS_SMTP_PID=''
 	mariadb_stop
 }
 
 # slims_logs: the servers' logs, for a failed test.
 slims_logs() {
 	local f
-	for f in php.log haproxy.log db/error.log; do
+	[ -n "$SLIMS_DIR" ] || return 0
+	for f in php-error.log php-fpm.log nginx/error.log nginx/stderr.log smtp.log db/error.log; do
 		[ -s "$SLIMS_DIR/$f" ] || continue
 		echo "--- $f (last 20 lines):" >&2
 		tail -n 20 "$SLIMS_DIR/$f" >&2
 	done
+	echo "--- nginx/access.log (last 10 lines):" >&2
+	tail -n 10 "$SLIMS_DIR/nginx/access.log" >&2 2>/dev/null || true
 }

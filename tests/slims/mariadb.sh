@@ -1,13 +1,13 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-# A throw-away MariaDB server for the SLiMS plugin's tests: its own data
-# directory under a temporary folder, a UNIX socket only (no network), the
-# SLiMS tables the plugin uses (schema/slims-tables.sql) in database `slims`.
-# Source it; then
+# A throw-away MariaDB server for the SLiMS tests: its own data directory
+# under a temporary folder, a UNIX socket (and with MARIADB_PORT set, TCP
+# on 127.0.0.1:MARIADB_PORT too, as SLiMS's installer connects; otherwise
+# no network), an empty database `slims`. Source it; then
 #
 #   mariadb_need_tools || exit 77     # with the reason on stderr
-#   mariadb_start DIR                 # sets MARIADB_SOCKET, exports the
+#   [MARIADB_PORT=N] mariadb_start DIR  # sets MARIADB_SOCKET, exports the
 #                                     # LOKERBUKU_SLIMS_DB_* variables
-#   mariadb_sql "SELECT ..."          # runs SQL in database slims
+#   mariadb_sql "SELECT ..."          # runs SQL in database slims as root
 #   mariadb_stop
 #
 # As root (CI), mariadbd must be told it may run as root (--user=root).
@@ -39,9 +39,11 @@ mariadb_start() {
 		return 1
 	fi
 	MARIADB_SOCKET=$MARIADB_DIR/mysqld.sock
+	local net=--skip-networking
+	[ -z "${MARIADB_PORT:-}" ] || net="--port=$MARIADB_PORT --bind-address=127.0.0.1"
 	# Small buffers: a test server, started and stopped in seconds.
 	"$(mariadb_bin mariadbd)" --no-defaults --datadir="$MARIADB_DIR/data" \
-		--user="$user" --socket="$MARIADB_SOCKET" --skip-networking \
+		--user="$user" --socket="$MARIADB_SOCKET" $net \
 		--pid-file="$MARIADB_DIR/mysqld.pid" \
 		--log-error="$MARIADB_DIR/error.log" \
 		--innodb-buffer-pool-size=16M --innodb-log-file-size=8M \
