@@ -4,6 +4,7 @@
 #include <nfc/nfc.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,13 +13,37 @@
 #include "reader-internal.h"
 
 #define POLL_MS_MIN 10 /* the PN532 is not to be polled faster */
-/* Failed polls in a row before the device counts as gone. */
-#define POLL_FAILURES_MAX 3
+/*
+ * With no card on the reader the chip itself waits for one, so that a tap
+ * is read at once and an idle reader costs next to nothing. A PN532 polls
+ * with InAutoPoll (auto_poll() below), which answers as soon as a card
+ * comes or with none after 600 ms. Other chips get a select with retries
+ * forever (NP_INFINITE_SELECT): it answers when a card comes, and libnfc
+ * gives up on it after 300 ms (NFC_ETIMEOUT, which says nothing either
+ * way). A select with one activation attempt, answered at once, is due
+ * whenever nothing answered for CHECK_MS, and at each poll while a card is
+ * on the reader: only an answered "no card" is evidence that it left.
+ */
+#define CHECK_MS 1000
+/*
+ * Nothing answered for FAULT_MS: the device is reported faulted and
+ * reopened. With the rounds above a chip that stops answering is noticed
+ * within FAULT_MS and one command's time-out (350 ms, and libnfc's 50 ms
+ * flush): under 3 s.
+ */
+#define FAULT_MS 2000
+/*
+ * A card on the reader is polled every POLL_MS_MIN for SETTLE_MS after it
+ * came (it is usually taken away by then, and the next card is to be seen
+ * at once) and once it was missed, then every poll_ms while it is left.
+ */
+#define SETTLE_MS 2000
 
 struct reader_nfc {
 	struct reader base;
 	char connstring[NFC_BUFSIZE_CONNSTRING];
 	unsigned poll_ms;
+	bool auto_poll; /* a PN532: it waits for cards with InAutoPoll */
 	nfc_context *context;
 	/* Guards device (against an abort while it is replaced). */
 	pthread_mutex_t lock;
@@ -96,6 +121,14 @@ static void set_device(struct reader_nfc *r, nfc_device *dev)
 	pthread_mutex_unlock(&r->lock);
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 static int device_open(struct reader_nfc *r)
 {
 	nfc_device *dev = nfc_open(r->context, r->connstring);
@@ -104,10 +137,6 @@ static int device_open(struct reader_nfc *r)
 	if (!dev)
 		return -ENODEV;
 	err = nfc_initiator_init(dev);
-	/* One activation attempt per poll: the thread decides the pace. */
-	if (err >= 0)
-		err = nfc_device_set_property_bool(dev, NP_INFINITE_SELECT,
-						   false);
 	if (err < 0) {
 		nfc_close(dev);
 		return nfc_to_errno(err);
@@ -124,42 +153,135 @@ static void device_close(struct reader_nfc *r)
 	nfc_close(dev);
 }
 
+/* What the poll thread knows of the device and the card. */
+struct cards {
+	struct reader_debounce debounce;
+	uint64_t came;	 /* when the card on the reader was first seen, ms */
+	bool waiting;	 /* the device is set to wait for a card */
+	bool wait_known; /* ... as far as we know: false after a failure */
+};
+
 /*
- * One poll: 1 and the card's credential, 0 for no card, or -errno when
- * the device did not answer.
+ * libnfc exports this for its PN53x tools (pn53x-tamashell) without a
+ * header: one command to the chip, its reply's data back, within timeout
+ * ms (0: none). Its own InAutoPoll wrapper waits without a time-out, which
+ * a chip that stopped answering would make forever.
  */
-static int poll_once(struct reader_nfc *r, char *credential, size_t n)
+int pn53x_transceive(struct nfc_device *pnd, const uint8_t *pbtTx,
+		     const size_t szTx, uint8_t *pbtRx, const size_t szRxLen,
+		     int timeout);
+
+/*
+ * InAutoPoll: the PN532 looks for an ISO14443A card (type 10h, at 106
+ * kbit/s) for period x 150 ms and answers as soon as one is in the field,
+ * or with none at the end. 1 and the UID, 0, or -errno.
+ */
+#define AUTOPOLL_PERIOD 4 /* with no card on the reader: 600 ms */
+static int auto_poll(struct reader_nfc *r, uint8_t period, uint8_t *uid,
+		     size_t *uid_len)
+{
+	const uint8_t cmd[] = { 0x60, 0x01, period, 0x10 };
+	uint8_t rx[264];
+	int len;
+
+	len = pn53x_transceive(r->device, cmd, sizeof(cmd), rx, sizeof(rx),
+			       period * 150 + 500);
+	if (len < 0)
+		return nfc_to_errno(len);
+	if (len < 1 || rx[0] == 0)
+		return 0;
+	/* NbTg, Type, length; Tg, SENS_RES (2), SEL_RES, NFCID1 length, it */
+	if (len < 8 || rx[2] < 5 || 3 + rx[2] > len || rx[7] > 10 ||
+	    5 + rx[7] > rx[2])
+		return -EPROTO;
+	memcpy(uid, rx + 8, rx[7]);
+	*uid_len = rx[7];
+	return 1;
+}
+
+/*
+ * One poll: 1 (a card), 0 (no card) or -errno (-ETIMEDOUT also from a
+ * waiting select that no card ended). Waiting, the chip looks for a card
+ * until one comes or for a while; otherwise it tries once. Only an answer
+ * feeds the debouncer. The events go to the loop before the card is
+ * deselected: it need not wait for that.
+ */
+static int select_card(struct reader_nfc *r, struct cards *c, bool waiting)
 {
 	static const nfc_modulation iso14443a = {
 		.nmt = NMT_ISO14443A,
 		.nbr = NBR_106,
 	};
+	char credential[READER_CREDENTIAL_MAX + 1];
+	struct reader_event events[2];
 	nfc_target target;
+	uint8_t uid[10];
+	size_t uid_len = 0;
+	unsigned n;
 	int found;
 
-	found = nfc_initiator_select_passive_target(r->device, iso14443a, NULL,
-						    0, &target);
-	if (found < 0)
-		return nfc_to_errno(found);
-	if (found == 0)
-		return 0;
-	nfc_initiator_deselect_target(r->device);
-	if (reader_format_uid(target.nti.nai.abtUid, target.nti.nai.szUidLen,
-			      credential, n) < 0)
-		return 0; /* a UID of no length we know: not a member card */
-	return 1;
+	/* Waiting on a PN532 is its InAutoPoll; it selects once meanwhile. */
+	bool infinite = waiting && !r->auto_poll;
+
+	if (!c->wait_known || c->waiting != infinite) {
+		found = nfc_device_set_property_bool(
+			r->device, NP_INFINITE_SELECT, infinite);
+		c->wait_known = found >= 0;
+		c->waiting = infinite;
+		if (found < 0)
+			return nfc_to_errno(found);
+	}
+	if (waiting && r->auto_poll) {
+		/* A card missed once: soon the second answer either way. */
+		found = auto_poll(r, c->debounce.present ? 1 : AUTOPOLL_PERIOD,
+				  uid, &uid_len);
+		if (found < 0)
+			return found;
+	} else {
+		found = nfc_initiator_select_passive_target(
+			r->device, iso14443a, NULL, 0, &target);
+		if (found < 0)
+			return nfc_to_errno(found);
+		if (found > 0) {
+			uid_len = target.nti.nai.szUidLen;
+			memcpy(uid, target.nti.nai.abtUid,
+			       uid_len < sizeof(uid) ? uid_len : sizeof(uid));
+		}
+	}
+	/* A UID of no length we know is no member card: as no card. */
+	if (found > 0 && reader_format_uid(uid, uid_len, credential,
+					   sizeof(credential)) == 0)
+		n = reader_debounce_feed(&c->debounce, READER_POLL_CARD,
+					 credential, events);
+	else
+		n = reader_debounce_feed(&c->debounce, READER_POLL_NO_CARD,
+					 NULL, events);
+	for (unsigned i = 0; i < n; i++) {
+		reader_push(&r->base, &events[i]);
+		if (events[i].type == READER_EVENT_CARD_PRESENT)
+			c->came = now_ms();
+	}
+	if (found > 0)
+		nfc_initiator_deselect_target(r->device);
+	return found > 0 ? 1 : 0;
 }
 
+/*
+ * Reads cards until stopped. No answer, a garbled one or a device reopened
+ * never ends a card's presence: only selects the chip answered feed the
+ * debouncer, and it outlives the device.
+ */
 static void *poll_thread(void *userdata)
 {
 	struct reader_nfc *r = userdata;
-	struct reader_debounce debounce = { 0 };
-	unsigned reopen_ms = READER_REOPEN_MS_FIRST, failures = 0;
+	struct cards cards = { 0 };
+	unsigned reopen_ms = READER_REOPEN_MS_FIRST;
+	uint64_t answered = 0, select_at = 0;
 
 	while (!atomic_load(&r->stop)) {
-		char credential[READER_CREDENTIAL_MAX + 1];
-		struct reader_event events[2];
-		unsigned n;
+		const struct reader_debounce *d = &cards.debounce;
+		uint64_t now = now_ms(), gap = POLL_MS_MIN;
+		bool waiting;
 		int err;
 
 		if (!r->device) {
@@ -173,30 +295,44 @@ static void *poll_thread(void *userdata)
 				continue;
 			}
 			reopen_ms = READER_REOPEN_MS_FIRST;
-			failures = 0;
+			answered = now = now_ms();
+			cards.wait_known = false;
 			reader_report_recovered(&r->base);
 		}
-
-		err = poll_once(r, credential, sizeof(credential));
+		/* A card left on the reader, and not missed: the slow pace. */
+		if (d->present && d->misses == 0 &&
+		    now - cards.came >= SETTLE_MS)
+			gap = r->poll_ms;
+		if (select_at + gap > now &&
+		    wait_ms(r, (unsigned)(select_at + gap - now)))
+			break;
+		select_at = now_ms();
+		/*
+		 * A card that was there is looked for once at each poll, but a
+		 * PN532 waits for the next card as soon as it was missed once.
+		 */
+		if (d->present)
+			waiting = d->misses > 0 && r->auto_poll;
+		else
+			waiting = select_at - answered < CHECK_MS;
+		err = select_card(r, &cards, waiting);
 		if (err == -ECANCELED && atomic_load(&r->stop))
 			break;
-		if (err < 0 && err != -ETIMEDOUT) {
-			/* A hung device answers nothing: reopen it. */
-			if (++failures >= POLL_FAILURES_MAX) {
-				reader_report_fault(&r->base,
-						    "not answering: %s",
-						    strerror(-err));
-				device_close(r);
-			}
-		} else {
-			failures = 0;
+		if (err >= 0) {
+			answered = now_ms();
+			continue;
 		}
-		n = reader_debounce_feed(&debounce,
-					 err == 1 ? credential : NULL, events);
-		for (unsigned i = 0; i < n; i++)
-			reader_push(&r->base, &events[i]);
-		if (wait_ms(r, r->poll_ms))
-			break;
+		if (err == -ETIMEDOUT && waiting && !r->auto_poll)
+			continue; /* waited in vain, as expected */
+		/* A hung device answers nothing: reopen it. */
+		cards.wait_known = false;
+		now = now_ms();
+		if (now - answered >= FAULT_MS) {
+			reader_report_fault(
+				&r->base, "not answering for %u ms: %s",
+				(unsigned)(now - answered), strerror(-err));
+			device_close(r);
+		}
 	}
 	if (r->device)
 		device_close(r);
@@ -247,6 +383,8 @@ struct reader *reader_new_nfc(const char *connstring, unsigned poll_ms)
 		return NULL;
 	memcpy(r->connstring, connstring, strlen(connstring) + 1);
 	r->poll_ms = poll_ms;
+	/* pn532_uart, pn532_spi, pn532_i2c: libnfc's drivers for a PN532. */
+	r->auto_poll = strncmp(connstring, "pn532_", 6) == 0;
 	atomic_init(&r->stop, false);
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_condattr_init(&attr);

@@ -104,35 +104,36 @@ int reader_format_uid(const unsigned char *uid, size_t len, char *ret, size_t n)
 	return 0;
 }
 
-unsigned reader_debounce_feed(struct reader_debounce *d, const char *credential,
+unsigned reader_debounce_feed(struct reader_debounce *d, enum reader_poll poll,
+			      const char *credential,
 			      struct reader_event ret[2])
 {
 	unsigned n = 0;
 
-	if (d->present && credential &&
-	    strcmp(credential, d->credential) == 0) {
+	if (poll == READER_POLL_UNKNOWN)
+		return 0; /* no evidence either way: nothing changes */
+	if (poll == READER_POLL_NO_CARD) {
+		if (!d->present || ++d->misses < READER_MISSES_MAX)
+			return 0;
+		d->present = false;
+		ret[0] = (struct reader_event){
+			.type = READER_EVENT_CARD_REMOVED
+		};
+		return 1;
+	}
+	if (d->present && strcmp(credential, d->credential) == 0) {
 		d->misses = 0;
 		return 0;
 	}
-	if (d->present && !credential && ++d->misses < READER_MISSES_MAX)
-		return 0;
-	if (d->present) {
+	if (d->present)
 		ret[n++] = (struct reader_event){
 			.type = READER_EVENT_CARD_REMOVED
 		};
-		d->present = false;
-	}
-	if (credential) {
-		ret[n] = (struct reader_event){
-			.type = READER_EVENT_CARD_PRESENT
-		};
-		snprintf(ret[n].credential, sizeof(ret[n].credential), "%s",
-			 credential);
-		snprintf(d->credential, sizeof(d->credential), "%s",
-			 credential);
-		d->present = true;
-		d->misses = 0;
-		n++;
-	}
-	return n;
+	ret[n] = (struct reader_event){ .type = READER_EVENT_CARD_PRESENT };
+	snprintf(ret[n].credential, sizeof(ret[n].credential), "%s",
+		 credential);
+	snprintf(d->credential, sizeof(d->credential), "%s", credential);
+	d->present = true;
+	d->misses = 0;
+	return n + 1;
 }

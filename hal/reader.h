@@ -75,11 +75,19 @@ int reader_format_uid(const unsigned char *uid, size_t len, char *ret,
 
 /*
  * Turns poll results into present/removed events: a card left on the
- * reader is reported once; a card must be missed READER_MISSES_MAX polls
- * in a row to count as removed, since a card at the edge of the field
- * drops out of single polls.
+ * reader is reported once. Only a poll the chip answered says anything
+ * about the card: a card must be missed by READER_MISSES_MAX answered polls
+ * in a row (a card at the edge of the field drops out of single polls), or
+ * replaced by another, to count as removed. A poll that timed out or came
+ * back garbled, and a reader that failed and was reopened, say nothing:
+ * a card lying on the reader meanwhile is still the same tap.
  */
 #define READER_MISSES_MAX 2
+enum reader_poll {
+	READER_POLL_CARD,    /* answered: this card is on the reader */
+	READER_POLL_NO_CARD, /* answered: no card in the field */
+	READER_POLL_UNKNOWN, /* no answer, a garbled one, or no device */
+};
 struct reader_debounce {
 	bool present;
 	unsigned misses;
@@ -87,11 +95,12 @@ struct reader_debounce {
 };
 
 /*
- * Feeds one poll: credential is what the poll saw, or NULL for nothing.
- * Writes up to two events to ret (a different card replacing another is
- * removed, then present) and returns how many.
+ * Feeds one poll; credential is the card's for READER_POLL_CARD and
+ * ignored otherwise. Writes up to two events to ret (a different card
+ * replacing another is removed, then present) and returns how many.
  */
-unsigned reader_debounce_feed(struct reader_debounce *d, const char *credential,
+unsigned reader_debounce_feed(struct reader_debounce *d, enum reader_poll poll,
+			      const char *credential,
 			      struct reader_event ret[2]);
 
 /*

@@ -89,6 +89,13 @@ struct sim {
 	uint64_t rx_free_nsec, tx_free_nsec;
 	uint64_t wait_deadline_nsec; /* 0: no waiting command times out */
 	unsigned long frames, bad_frames, unsupported;
+	/*
+	 * Faults injected on the control socket: replies still to be sent
+	 * with a broken checksum, commands still to be ignored, and a chip
+	 * that ignores everything until told to answer again.
+	 */
+	unsigned long garble, drop, garbled, dropped;
+	bool hung;
 	bool quit;
 };
 
@@ -166,7 +173,10 @@ static void usage(FILE *f)
 	      "command to a running simulator, prints the reply and exits\n"
 	      "0 if the simulator said ok, 1 if not.\n"
 	      "Commands: tap UID (4, 7 or 10 bytes of hex: the card is placed,\n"
-	      "replacing any other), remove, status.\n",
+	      "replacing any other), remove, status.\n"
+	      "Faults: garble N (the next N replies with a broken checksum),\n"
+	      "drop N (the next N commands get no ACK and no reply), hang (the\n"
+	      "chip answers nothing), answer (it answers again), fault none.\n",
 	      f);
 }
 
@@ -259,6 +269,12 @@ static void queue_reply(struct sim *s, const struct chip_reply *r)
 			&len) < 0) {
 		log_msg("reply of %zu bytes does not fit a frame", r->size);
 		return;
+	}
+	/* A bit flipped on the line: the host sees a bad data checksum. */
+	if (s->garble) {
+		s->garble--;
+		s->garbled++;
+		frame[len - 2] ^= 0x5a;
 	}
 	queue_tx(s, frame, len, (uint64_t)r->air_usec * NSEC_PER_USEC, true);
 }
@@ -374,6 +390,12 @@ static void handle_event(struct sim *s, const struct frame_event *ev)
 		break;
 	case FRAME_EVENT_INFO:
 		s->frames++;
+		if (s->drop) {
+			/* Lost on the way: no ACK, no reply. */
+			s->drop--;
+			s->dropped++;
+			break;
+		}
 		answer_command(s, ev);
 		break;
 	case FRAME_EVENT_ACK:
@@ -425,6 +447,8 @@ static int read_host(struct sim *s)
 	n = read(s->master, buf, sizeof(buf));
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+	if (s->hung)
+		return 0; /* a chip that stopped answering hears nothing */
 	if (s->opt.realistic)
 		s->rx_free_nsec = max_u64(now_nsec(), s->rx_free_nsec) +
 				  (uint64_t)n * UART_BYTE_NSEC;
@@ -470,7 +494,8 @@ static void card_changed(struct sim *s)
 {
 	struct chip_reply r;
 
-	if (chip_is_waiting(s->chip) && chip_resume(s->chip, &r) == 0) {
+	if (!s->hung && chip_is_waiting(s->chip) &&
+	    chip_resume(s->chip, &r) == 0) {
 		s->wait_deadline_nsec = 0;
 		queue_reply(s, &r);
 	}
@@ -521,6 +546,51 @@ static void control_remove(struct sim *s, char *reply, size_t reply_size)
 		 size ? "card removed" : "no card was on the reader");
 }
 
+/*
+ * Faults: "garble N" sends the next N replies with a broken data checksum,
+ * "drop N" ignores the next N commands (no ACK, no reply), "hang" stops
+ * the chip answering anything (a command under way is lost), "answer"
+ * ends that, and "fault none" ends them all.
+ */
+static void control_fault(struct sim *s, const char *cmd, const char *arg,
+			  char *reply, size_t reply_size)
+{
+	unsigned long n = 0;
+	char *end = NULL;
+
+	if (strcmp(cmd, "garble") == 0 || strcmp(cmd, "drop") == 0) {
+		if (arg)
+			n = strtoul(arg, &end, 10);
+		if (!arg || !*arg || *end || n == 0 || n > 1000000) {
+			snprintf(reply, reply_size,
+				 "error %s needs a count 1..1000000", cmd);
+			return;
+		}
+		if (cmd[0] == 'g')
+			s->garble = n;
+		else
+			s->drop = n;
+		snprintf(reply, reply_size, "ok %s the next %lu %s",
+			 cmd[0] == 'g' ? "garbling" : "dropping", n,
+			 cmd[0] == 'g' ? "replies" : "commands");
+		return;
+	}
+	if (strcmp(cmd, "hang") == 0) {
+		s->hung = true;
+		abort_running(s);
+		s->out_size = 0;
+		log_msg("hung: answering nothing until told to");
+		snprintf(reply, reply_size, "ok the chip answers nothing");
+		return;
+	}
+	s->hung = false;
+	frame_parser_reset(s->parser); /* a frame cut short meanwhile */
+	if (strcmp(cmd, "fault") == 0)
+		s->garble = s->drop = 0;
+	log_msg("answering again");
+	snprintf(reply, reply_size, "ok the chip answers");
+}
+
 static void control_status(struct sim *s, char *reply, size_t reply_size)
 {
 	static const char *const power[] = {
@@ -536,11 +606,11 @@ static void control_status(struct sim *s, char *reply, size_t reply_size)
 	format_uid(uid, size, hex);
 	snprintf(
 		reply, reply_size,
-		"ok card=%s power=%s field=%s waiting=%s frames=%lu bad_frames=%lu unsupported=%lu",
+		"ok card=%s power=%s field=%s waiting=%s frames=%lu bad_frames=%lu unsupported=%lu hung=%s garbled=%lu dropped=%lu",
 		size ? hex : "none", power[chip_get_power(s->chip)],
 		chip_field_is_on(s->chip) ? "on" : "off",
 		waiting ? waiting : "none", s->frames, s->bad_frames,
-		s->unsupported);
+		s->unsupported, s->hung ? "yes" : "no", s->garbled, s->dropped);
 }
 
 /* One request line in, one reply line (without newline) out. */
@@ -564,14 +634,24 @@ static void control_command(struct sim *s, char *line, char *reply,
 		control_remove(s, reply, reply_size);
 	} else if (strcmp(cmd, "status") == 0 && !arg) {
 		control_status(s, reply, reply_size);
+	} else if ((strcmp(cmd, "garble") == 0 || strcmp(cmd, "drop") == 0) &&
+		   !extra) {
+		control_fault(s, cmd, arg, reply, reply_size);
+	} else if ((strcmp(cmd, "hang") == 0 || strcmp(cmd, "answer") == 0) &&
+		   !arg) {
+		control_fault(s, cmd, arg, reply, reply_size);
+	} else if (strcmp(cmd, "fault") == 0 && arg &&
+		   strcmp(arg, "none") == 0 && !extra) {
+		control_fault(s, cmd, arg, reply, reply_size);
 	} else if (strcmp(cmd, "tap") == 0 || strcmp(cmd, "remove") == 0 ||
-		   strcmp(cmd, "status") == 0) {
+		   strcmp(cmd, "status") == 0 || strcmp(cmd, "hang") == 0 ||
+		   strcmp(cmd, "answer") == 0) {
 		snprintf(reply, reply_size, "error too many arguments to %s",
 			 cmd);
 	} else {
 		snprintf(
 			reply, reply_size,
-			"error unknown command '%.32s' (tap UID, remove, status)",
+			"error unknown command '%.32s' (tap UID, remove, status, garble N, drop N, hang, answer, fault none)",
 			cmd);
 	}
 }
