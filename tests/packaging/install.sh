@@ -9,7 +9,11 @@
 # configuration survives reinstalling, and booted with systemd as PID 1
 # (systemd-nspawn) the packaged unit starts lokerd at boot, as its user,
 # and restarts it after a SIGKILL and after a hang (tests/packaging/
-# systemd-probe). Needs root and debootstrap; skipped loudly without them.
+# systemd-probe), and the screen's hardened unit runs Chromium. Then
+# (issue 19) `apt purge` leaves nothing of the secrets and the database,
+# and the package installs and upgrades from a signed repository made by
+# tools/make-apt-repo, which refuses another key's and tampered ones.
+# Needs root and debootstrap; skipped loudly without them.
 set -euo pipefail
 build=${1:?the build tree}
 fail() {
