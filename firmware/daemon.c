@@ -55,6 +55,11 @@ struct pulse_slot {
 struct loop_stats {
 	uint64_t callbacks;
 	uint64_t longest_usec; /* of one callback */
+	/*
+	 * The longest in the loop thread's CPU time: the work alone, without
+	 * the waits for the disk or for a core other programs hold.
+	 */
+	uint64_t longest_cpu_usec;
 	uint64_t pulses;
 	int64_t worst_pulse_error_usec; /* the pulse minus pulse_ms */
 };
@@ -96,6 +101,10 @@ struct daemon {
 	sd_event_source *job_source;
 	struct control_reply *job_reply;
 	char job_path[PATH_MAX];
+	/* A WAL checkpoint on its own thread, when one is due. */
+	struct store_job *checkpoint;
+	sd_event_source *checkpoint_source;
+	bool checkpoint_failing;
 	struct loop_stats loop;
 	/*
 	 * Bumped by every input to the core and every change the screen
@@ -312,6 +321,8 @@ static void remember_titles(struct daemon *d, const struct kiosk_screen_info *s)
 	free(sh);
 }
 
+static void checkpoint_soon(struct daemon *d);
+
 /* One bounded step of pruning, when nothing else waits on the loop. */
 static int on_prune(sd_event_source *s, void *userdata)
 {
@@ -331,9 +342,63 @@ static int on_prune(sd_event_source *s, void *userdata)
 	if (d->prune_failing)
 		log_notice("pruning old events works again");
 	d->prune_failing = false;
+	checkpoint_soon(d);
 	if (r > 0)
 		sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
 	return 0;
+}
+
+static void checkpoint_end(struct daemon *d)
+{
+	d->checkpoint_source =
+		sd_event_source_disable_unref(d->checkpoint_source);
+	store_job_free(d->checkpoint);
+	d->checkpoint = NULL;
+}
+
+static int on_checkpoint_done(sd_event_source *s, int fd, uint32_t revents,
+			      void *userdata)
+{
+	struct daemon *d = userdata;
+	const char *why = NULL;
+	int err = store_job_result(d->checkpoint, &why);
+
+	if (err == -EINPROGRESS)
+		return 0;
+	/* Said once; the WAL only grows meanwhile, up to the store's bound. */
+	if (err < 0 && !d->checkpoint_failing)
+		log_warning("database: %s", why);
+	else if (err == 0 && d->checkpoint_failing)
+		log_notice("database: checkpoints work again");
+	d->checkpoint_failing = err < 0;
+	checkpoint_end(d);
+	return 0;
+}
+
+/*
+ * Copies the WAL into the database file on the store's thread once it has
+ * grown: SQLite would do it in a commit, on the loop, with an fsync.
+ */
+static void checkpoint_soon(struct daemon *d)
+{
+	int err;
+
+	if (d->checkpoint || !store_checkpoint_due(d->store))
+		return;
+	d->checkpoint = store_job_start(d->store, STORE_JOB_CHECKPOINT, NULL);
+	if (!d->checkpoint) {
+		log_debug("database: cannot start a checkpoint: %s",
+			  strerror(errno));
+		return;
+	}
+	err = sd_event_add_io(d->event, &d->checkpoint_source,
+			      store_job_get_fd(d->checkpoint), EPOLLIN,
+			      on_checkpoint_done, d);
+	if (err < 0) {
+		log_debug("database: cannot wait for a checkpoint: %s",
+			  strerror(-err));
+		checkpoint_end(d);
+	}
 }
 
 /* Starts pruning in idle steps when the store says it is due. */
@@ -341,6 +406,7 @@ static void prune_soon(struct daemon *d)
 {
 	if (d->prune_source && store_prune_due(d->store))
 		sd_event_source_set_enabled(d->prune_source, SD_EVENT_ONESHOT);
+	checkpoint_soon(d);
 }
 
 /* What became of a record that was to be made durable. */
@@ -1452,12 +1518,13 @@ static json_t *cmd_backup(struct daemon *d, json_t *req)
 /* How the loop has kept time; "reset" starts the figures again. */
 static json_t *cmd_loop_stats(struct daemon *d, json_t *req)
 {
-	json_t *reply =
-		json_pack("{s:b, s:I, s:I, s:I, s:I}", "ok", 1, "callbacks",
-			  (json_int_t)d->loop.callbacks, "longest_callback_us",
-			  (json_int_t)d->loop.longest_usec, "pulses",
-			  (json_int_t)d->loop.pulses, "worst_pulse_error_us",
-			  (json_int_t)d->loop.worst_pulse_error_usec);
+	json_t *reply = json_pack(
+		"{s:b, s:I, s:I, s:I, s:I, s:I}", "ok", 1, "callbacks",
+		(json_int_t)d->loop.callbacks, "longest_callback_us",
+		(json_int_t)d->loop.longest_usec, "longest_callback_cpu_us",
+		(json_int_t)d->loop.longest_cpu_usec, "pulses",
+		(json_int_t)d->loop.pulses, "worst_pulse_error_us",
+		(json_int_t)d->loop.worst_pulse_error_usec);
 
 	if (json_is_true(json_object_get(req, "reset")))
 		d->loop = (struct loop_stats){ 0 };
@@ -2184,6 +2251,7 @@ void daemon_free(struct daemon *d)
 	/* A backup or check under way is stopped; its client is dropped. */
 	control_reply_send(d->job_reply, NULL);
 	job_end(d);
+	checkpoint_end(d);
 	sd_event_source_disable_unref(d->prune_source);
 	webui_free(d->webui);
 	metrics_free(d->metrics);
@@ -2226,12 +2294,16 @@ int daemon_run(struct daemon *d)
 			r = sd_event_wait(d->event, UINT64_MAX);
 		if (r > 0) {
 			uint64_t start = now_usec(CLOCK_MONOTONIC), took;
+			uint64_t cpu = now_usec(CLOCK_THREAD_CPUTIME_ID);
 
 			r = sd_event_dispatch(d->event);
 			took = now_usec(CLOCK_MONOTONIC) - start;
+			cpu = now_usec(CLOCK_THREAD_CPUTIME_ID) - cpu;
 			d->loop.callbacks++;
 			if (took > d->loop.longest_usec)
 				d->loop.longest_usec = took;
+			if (cpu > d->loop.longest_cpu_usec)
+				d->loop.longest_cpu_usec = cpu;
 		}
 		if (r < 0)
 			return r;

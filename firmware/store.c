@@ -26,6 +26,13 @@
 #define STORE_MAX_UNSENT_DEFAULT 1000000
 /* Pruning is due again after this many events recorded or marked sent. */
 #define STORE_PRUNE_EVERY 256
+/*
+ * Pages in the WAL after which a checkpoint is due (SQLite's own
+ * autocheckpoint), and past which the store checkpoints itself, on the
+ * caller's thread, should nobody have.
+ */
+#define STORE_WAL_CHECKPOINT_PAGES 1000
+#define STORE_WAL_PAGES_MAX	   65536
 /* "LKRB": tells our databases from other SQLite files. */
 #define STORE_APPLICATION_ID 0x4c4b5242
 
@@ -205,6 +212,7 @@ enum store_stmt {
 	STORE_STMT_OUTBOX_NEWEST,
 	STORE_STMT_OUTBOX_UNSENT,
 	STORE_STMT_OUTBOX_MARK_SENT,
+	STORE_STMT_OUTBOX_PRUNE_CUTOFF,
 	STORE_STMT_OUTBOX_PRUNE,
 	STORE_STMT_OUTBOX_PRUNE_OLD,
 	STORE_STMT_HOLD_PRUNE,
@@ -326,15 +334,17 @@ static const char *const stmt_sql[_STORE_STMT_MAX] = {
 		" ORDER BY seq LIMIT ?1",
 	[STORE_STMT_OUTBOX_MARK_SENT] =
 		"UPDATE outbox SET sent = 1 WHERE sent = 0 AND seq <= ?1",
+	/* The newest sent event beyond the newest ?1 sent ones. */
+	[STORE_STMT_OUTBOX_PRUNE_CUTOFF] =
+		"SELECT seq FROM outbox WHERE sent = 1"
+		" ORDER BY seq DESC LIMIT 1 OFFSET ?1",
 	/*
 	 * The prunes delete at most ?2 rows each. This one: the oldest sent
-	 * events beyond the newest ?1 sent ones.
+	 * events up to seq ?1.
 	 */
 	[STORE_STMT_OUTBOX_PRUNE] =
 		"DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox"
-		" WHERE sent = 1 AND seq <= (SELECT seq FROM outbox"
-		" WHERE sent = 1 ORDER BY seq DESC LIMIT 1 OFFSET ?1)"
-		" ORDER BY seq LIMIT ?2)",
+		" WHERE sent = 1 AND seq <= ?1 ORDER BY seq LIMIT ?2)",
 	[STORE_STMT_OUTBOX_PRUNE_OLD] =
 		"DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox"
 		" WHERE sent = 1 AND at_usec < ?1 ORDER BY seq LIMIT ?2)",
@@ -415,6 +425,9 @@ struct store {
 	uint64_t n_quiet_changes;
 	bool prune_due;
 	unsigned prune_kind; /* where the next store_prune_step() goes on */
+	/* Sent events up to this seq go: the run's first step found it. */
+	int64_t prune_cutoff;
+	int wal_pages; /* in the WAL after the last commit */
 	char error[256];
 };
 
@@ -1029,6 +1042,27 @@ static int store_quick_check(sqlite3 *db, const char *path)
 	return err;
 }
 
+/*
+ * After every commit: a checkpoint copies pages into the database file and
+ * fsyncs it, tens of milliseconds, so it is left to store_job_start()'s
+ * thread, with a bound for when nobody runs one.
+ */
+static int wal_hook(void *userdata, sqlite3 *db, const char *name, int pages)
+{
+	struct store *s = userdata;
+
+	s->wal_pages = pages;
+	if (pages >= STORE_WAL_PAGES_MAX)
+		(void)sqlite3_wal_checkpoint_v2(
+			db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	return SQLITE_OK;
+}
+
+bool store_checkpoint_due(const struct store *s)
+{
+	return s->wal_pages >= STORE_WAL_CHECKPOINT_PAGES;
+}
+
 /* Sets up the connection: durability, checks, and the schema. */
 static int store_setup(struct store *s, const char *path, bool quick_check)
 {
@@ -1082,6 +1116,8 @@ static int store_setup(struct store *s, const char *path, bool quick_check)
 		return open_fail(path, open_errno(db, path, rc),
 				 "cannot switch to WAL: %s",
 				 sqlite3_errmsg(db));
+	/* Replaces SQLite's autocheckpoint, which would run on commit. */
+	sqlite3_wal_hook(db, wal_hook, s);
 	/* A pickup the screen confirmed must survive a power cut. */
 	rc = sqlite3_exec(db,
 			  "PRAGMA synchronous = FULL;"
@@ -1128,6 +1164,7 @@ struct store *store_open(const char *path, const struct store_options *opt)
 	s->finished_keep = opt && opt->finished_keep ? opt->finished_keep :
 						       STORE_FINISHED_KEEP;
 	s->prune_due = true;
+	s->prune_cutoff = -1;
 
 	rc = sqlite3_open_v2(path, &s->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
@@ -1646,8 +1683,28 @@ static int prune_kind(struct store *s, enum prune_kind kind, unsigned max_rows,
 
 	switch (kind) {
 	case PRUNE_KIND_SENT:
+		/* Found once a run: the walk past the newest is not free. */
+		if (s->prune_cutoff < 0) {
+			r = stmt_get(s, STORE_STMT_OUTBOX_PRUNE_CUTOFF, &st);
+			if (r < 0)
+				return r;
+			sqlite3_bind_int64(st, 1, (int64_t)s->sent_keep);
+			r = sqlite3_step(st);
+			if (r == SQLITE_ROW)
+				s->prune_cutoff = sqlite3_column_int64(st, 0);
+			else if (r == SQLITE_DONE)
+				s->prune_cutoff = 0;
+			r = r == SQLITE_ROW || r == SQLITE_DONE ?
+				    0 :
+				    store_fail(s, r, "prune");
+			stmt_done(st);
+			if (r < 0)
+				return r;
+		}
+		if (s->prune_cutoff == 0)
+			return 0;
 		id = STORE_STMT_OUTBOX_PRUNE;
-		keep = (int64_t)s->sent_keep;
+		keep = s->prune_cutoff;
 		break;
 	case PRUNE_KIND_SENT_OLD:
 		if (s->sent_keep_usec <= 0 || wall_usec <= s->sent_keep_usec)
@@ -1692,7 +1749,7 @@ static int prune_step(struct store *s, unsigned max_rows, int64_t wall_usec)
 		return store_error(s, -EBUSY, "prune: inside a transaction");
 	if (max_rows == 0)
 		return store_error(s, -EINVAL, "prune: no rows to delete");
-	if (s->prune_kind == 0)
+	if (s->prune_kind == 0 && s->prune_cutoff < 0)
 		s->n_prunable = 0; /* what comes from now on is for next time */
 	r = tx_begin(s, true);
 	while (r == 0 && left > 0 && s->prune_kind < _PRUNE_KIND_MAX) {
@@ -1710,11 +1767,13 @@ static int prune_step(struct store *s, unsigned max_rows, int64_t wall_usec)
 		tx_rollback(s);
 		/* From the start next time: the rows it counted are back. */
 		s->prune_kind = 0;
+		s->prune_cutoff = -1;
 		return r;
 	}
 	if (s->prune_kind < _PRUNE_KIND_MAX)
 		return 1;
 	s->prune_kind = 0;
+	s->prune_cutoff = -1;
 	s->prune_due = false;
 	return 0;
 }
@@ -1885,7 +1944,7 @@ int store_record(struct store *s, const struct kiosk_record *rec,
 		 int64_t wall_usec, char ret_uuid[STORE_UUID_LEN + 1])
 {
 	char uuid[1][STORE_UUID_LEN + 1];
-	int r, err;
+	int r, err = -EIO;
 
 	r = store_record_batch(s, &rec, 1, wall_usec, uuid, &err);
 	if (r < 0)
@@ -2573,8 +2632,13 @@ static void *job_run(void *userdata)
 	uint64_t one = 1;
 	int rc;
 
+	/* Only a checkpoint writes, and only to the database's own files. */
 	rc = sqlite3_open_v2(j->db_path, &db,
-			     SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+			     (j->kind == STORE_JOB_CHECKPOINT ?
+				      SQLITE_OPEN_READWRITE :
+				      SQLITE_OPEN_READONLY) |
+				     SQLITE_OPEN_NOMUTEX,
+			     NULL);
 	if (rc != SQLITE_OK) {
 		j->result = -open_errno(db, j->db_path, rc);
 		snprintf(j->error, sizeof(j->error), "%s: %s", j->db_path,
@@ -2593,6 +2657,21 @@ static void *job_run(void *userdata)
 		} else if (j->kind == STORE_JOB_BACKUP) {
 			j->result = db_backup(db, j->backup_path, j->error,
 					      sizeof(j->error));
+		} else if (j->kind == STORE_JOB_CHECKPOINT) {
+			int64_t v;
+
+			/*
+			 * A first read opens the WAL; then, beside the writer,
+			 * PASSIVE never waits for it.
+			 */
+			rc = store_db_get_int(db, "PRAGMA user_version", &v);
+			if (rc == SQLITE_OK)
+				rc = sqlite3_wal_checkpoint_v2(
+					db, "main", SQLITE_CHECKPOINT_PASSIVE,
+					NULL, NULL);
+			j->result = rc == SQLITE_OK ? 0 : sqlite_errno(rc);
+			snprintf(j->error, sizeof(j->error), "checkpoint: %s",
+				 sqlite3_errmsg(db));
 		} else {
 			j->result = db_check_integrity(db, j->error,
 						       sizeof(j->error));

@@ -306,7 +306,8 @@ int store_backup(struct store *s, const char *path);
  */
 enum store_job_kind {
 	STORE_JOB_CHECK,
-	STORE_JOB_BACKUP, /* to backup_path */
+	STORE_JOB_BACKUP,     /* to backup_path */
+	STORE_JOB_CHECKPOINT, /* the WAL into the database file, when due */
 };
 struct store_job *store_job_start(struct store *s, enum store_job_kind kind,
 				  const char *backup_path);
@@ -319,6 +320,12 @@ int store_job_get_fd(const struct store_job *j);
  */
 int store_job_result(struct store_job *j, const char **ret_error);
 void store_job_free(struct store_job *j);
+/*
+ * Whether the WAL has grown enough for a checkpoint (STORE_JOB_CHECKPOINT):
+ * the store does not checkpoint on commit, as SQLite would, but for a
+ * bound on the WAL when nobody checkpoints (a stall then, not growth).
+ */
+bool store_checkpoint_due(const struct store *s);
 
 /* What store_recover() could take over from a damaged database. */
 struct store_recover_table {

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <grp.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1481,6 +1482,86 @@ static void a_refused_record_in_a_batch_writes_nothing_of_its_own(void **state)
 	assert_int_equal(count_events(f), 2);
 }
 
+/* Waits for a job's thread; its result. */
+static int job_wait(struct store_job *j, const char **ret_error)
+{
+	struct pollfd p = { .fd = store_job_get_fd(j), .events = POLLIN };
+	int r;
+
+	assert_int_equal(poll(&p, 1, 60000), 1);
+	r = store_job_result(j, ret_error);
+	assert_int_not_equal(r, -EINPROGRESS);
+	return r;
+}
+
+static off_t file_size(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_size;
+}
+
+static void checks_copies_and_checkpoints_run_on_a_thread(void **state)
+{
+	struct fixture *f = *state;
+	char copy[PATH_MAX + 32], id[16];
+	const char *why = NULL;
+	struct store_job *j;
+	struct store_hold h;
+	off_t before;
+
+	/* A few MB in one commit: SQLite would checkpoint in the commit. */
+	before = file_size(f->path);
+	assert_int_equal(store_begin(f->s), 0);
+	for (unsigned i = 0; i < 8000; i++) {
+		snprintf(id, sizeof(id), "h%u", i);
+		make_hold(&h, id, 'a');
+		memset(h.items[0].title, 'x', STORE_TITLE_MAX);
+		h.items[0].title[STORE_TITLE_MAX] = '\0';
+		assert_int_equal(store_add_hold(f->s, &h), 0);
+	}
+	assert_int_equal(store_commit(f->s), 0);
+	assert_true(store_checkpoint_due(f->s));
+	/* Still all in the WAL: nothing was copied on the caller's thread. */
+	assert_int_equal(file_size(f->path), before);
+
+	j = store_job_start(f->s, STORE_JOB_CHECKPOINT, NULL);
+	assert_non_null(j);
+	assert_int_equal(job_wait(j, &why), 0);
+	store_job_free(j);
+	assert_true(file_size(f->path) > before + 8000 * 256);
+
+	j = store_job_start(f->s, STORE_JOB_CHECK, NULL);
+	assert_non_null(j);
+	assert_int_equal(job_wait(j, &why), 0);
+	store_job_free(j);
+
+	snprintf(copy, sizeof(copy), "%s/copy.db", f->dir);
+	j = store_job_start(f->s, STORE_JOB_BACKUP, copy);
+	assert_non_null(j);
+	/* The writer goes on while the copy is taken: WAL. */
+	assert_int_equal(record(f, KIOSK_RECORD_DOOR_CLOSED, "", 1, 5), 0);
+	assert_int_equal(job_wait(j, &why), 0);
+	store_job_free(j);
+	assert_int_equal(db_exec(copy, "PRAGMA quick_check"), SQLITE_OK);
+
+	/* Never over a file. */
+	j = store_job_start(f->s, STORE_JOB_BACKUP, copy);
+	assert_non_null(j);
+	assert_int_equal(job_wait(j, &why), -EEXIST);
+	assert_non_null(strstr(why, "exists"));
+	store_job_free(j);
+	assert_null(store_job_start(f->s, STORE_JOB_BACKUP, NULL));
+	assert_int_equal(errno, EINVAL);
+	/* Freed before it is done: stopped, and nothing is left behind. */
+	unlink(copy);
+	j = store_job_start(f->s, STORE_JOB_BACKUP, copy);
+	assert_non_null(j);
+	store_job_free(j);
+	store_job_free(NULL);
+}
+
 static void the_outbox_refuses_changes_to_recorded_events(void **state)
 {
 	struct fixture *f = *state;
@@ -2450,6 +2531,7 @@ int main(void)
 		T(a_prune_step_deletes_no_more_than_asked),
 		T(a_sessions_unlocks_are_recorded_in_one_transaction),
 		T(a_refused_record_in_a_batch_writes_nothing_of_its_own),
+		T(checks_copies_and_checkpoints_run_on_a_thread),
 		T(a_scanned_item_finds_its_pending_hold),
 		T(holds_are_listed_newest_first_up_to_the_limit),
 		T(events_are_listed_oldest_first_up_to_the_limit),
