@@ -8,14 +8,14 @@
  */
 // SPDX-License-Identifier: GPL-3.0-or-later
 // Registers the plugin with SLiMS 9.7: the API routes (custom_api_route),
-// the staff pages (a menu under Circulation), its strings, and member
-// password changes as kiosk PINs.
+// the staff page (a menu under Circulation), the member's kiosk PIN page
+// in the OPAC (index.php?p=kiosk_pin) and its strings. A kiosk PIN is
+// never taken from the member's OPAC password.
 
 use Lokerbuku\Slims\Api;
-use Lokerbuku\Slims\Store;
 use SLiMS\Plugins;
 
-foreach (['Text', 'Credentials', 'Config', 'Schema', 'Store', 'Circulation', 'Notify', 'Events', 'Api', 'AdminPage'] as $lokerbukuClass) {
+foreach (['Text', 'Guard', 'Credentials', 'Config', 'Schema', 'Store', 'Circulation', 'Notify', 'Events', 'Api', 'AdminPage'] as $lokerbukuClass) {
     require_once __DIR__ . '/src/' . $lokerbukuClass . '.php';
 }
 unset($lokerbukuClass);
@@ -37,19 +37,5 @@ $plugin->register('custom_api_route', function ($router) {
 
 $plugin->registerMenu('circulation', __('Book Lockers'), __DIR__ . '/admin/index.php');
 
-// The clear password is in the membership form only while it is saved.
-$lokerbukuPassword = function ($data) {
-    $pw = $_POST['memberPasswd2'] ?? null;
-    if (!is_string($pw) || $pw === '' || ($_POST['memberPasswd'] ?? null) !== $pw
-        || !isset($data['member_id'])) {
-        return;
-    }
-    try {
-        (new Store(\SLiMS\DB::getInstance()))->memberPasswordChanged((string) $data['member_id'], trim($pw));
-    } catch (\Throwable $e) {
-        error_log('lokerbuku: member PIN: ' . $e->getMessage());
-    }
-};
-$plugin->register('membership_after_update', $lokerbukuPassword);
-$plugin->register('membership_after_save', $lokerbukuPassword);
-unset($lokerbukuPassword);
+// OPAC pages are named by their label: index.php?p=kiosk_pin.
+$plugin->registerMenu('opac', 'Kiosk PIN', __DIR__ . '/opac/pin.php');

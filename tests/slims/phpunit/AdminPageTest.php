@@ -11,7 +11,7 @@ final class AdminPageTest extends SlimsTestCase
     protected function setUp(): void
     {
         parent::setUp();
-        $this->token = $this->store->addKiosk('k-01', 'Perpustakaan Kota');
+        $this->token = $this->store->addKiosk('k-01', 'Perpustakaan Kota', 1);
         $this->member('M0012345', 'Siti Aminah');
         $this->item('B00012', 'Bumi Manusia');
         $this->item('B00013', 'Laskar Pelangi');
@@ -77,7 +77,7 @@ final class AdminPageTest extends SlimsTestCase
 
     public function test_kiosks_show_online_doors_faults_backlog_and_take_commands(): void
     {
-        $this->store->addKiosk('k-02', 'Cabang');
+        $this->store->addKiosk('k-02', 'Cabang', 1);
         $this->api('POST', '/kiosks/k-01/status', $this->token, ['backlog' => 17, 'faults' => ['locker 3: not_opened'],
             'lockers' => [['number' => 3, 'size' => 'small', 'kind' => 'hold', 'door' => 'open', 'disabled' => false,
                 'fault' => 'not_opened', 'alarm_left_open' => true], ['number' => 4, 'door' => 'closed', 'disabled' => true]],
@@ -117,7 +117,7 @@ final class AdminPageTest extends SlimsTestCase
 
     public function test_set_up_forms_add_kiosks_cards_and_staff(): void
     {
-        $msg = $this->act(['action' => 'add_kiosk', 'kiosk' => 'k-03', 'name' => 'Taman']);
+        $msg = $this->act(['action' => 'add_kiosk', 'kiosk' => 'k-03', 'name' => 'Taman', 'user_id' => 1]);
         $this->assertMatchesRegularExpression('/<code class="lokerbuku-token">([0-9a-f]{64})<\/code>/', $msg);
         preg_match('/<code class="lokerbuku-token">([0-9a-f]{64})<\/code>/', $msg, $m);
         $this->assertSame('k-03', $this->store->kioskOfToken($m[1]));
@@ -168,5 +168,75 @@ final class AdminPageTest extends SlimsTestCase
         [, , $d] = $this->api('GET', '/kiosks/k-01/changes?cursor=' . rawurlencode($c['cursor']), $this->token);
         $this->assertSame([self::hmac('card:STAFF-9')], $d['removed_staff']);
         $this->assertSame([], $this->store->staff());
+    }
+
+    public function test_every_form_is_submitted_within_slims_admin_shell(): void
+    {
+        $this->reserve('M0012345', 'B00012');
+        $html = $this->page()->render();
+        preg_match_all('/<form [^>]*>/', $html, $m);
+        $this->assertGreaterThan(5, count($m[0]));
+        foreach ($m[0] as $form) {
+            $this->assertMatchesRegularExpression('/class="[^"]*\bsubmitViaAJAX\b/', $form);
+            $this->assertStringContainsString('action="plugin_container.php?mod=circulation&amp;id=x"', $form);
+        }
+    }
+
+    public function test_a_bad_site_key_path_is_refused_and_not_saved(): void
+    {
+        $before = $this->store->config()->get('site_key_file');
+        $bad = tempnam(sys_get_temp_dir(), 'lokerbuku-bad-key');
+        file_put_contents($bad, "not a key\n");
+        try {
+            foreach (['/nonexistent/site.key', $bad, 'relative/site.key', sys_get_temp_dir()] as $path) {
+                $msg = $this->act(['action' => 'site_key_file', 'path' => $path]);
+                $this->assertStringContainsString('alert-warning', $msg, $path);
+                $this->assertStringContainsString('site key', $msg, $path);
+                $this->assertSame($before, $this->store->config()->get('site_key_file'), $path);
+            }
+        } finally {
+            unlink($bad);
+        }
+        $good = tempnam(sys_get_temp_dir(), 'lokerbuku-good-key');
+        file_put_contents($good, str_repeat('ab', 32) . "\n");
+        try {
+            $this->assertStringContainsString('Saved.', $this->act(['action' => 'site_key_file', 'path' => $good]));
+            $this->assertSame($good, $this->store->config()->get('site_key_file'));
+        } finally {
+            $this->store->config()->set('site_key_file', $before);
+            unlink($good);
+        }
+    }
+
+    public function test_an_api_failure_is_json_without_a_path_and_logged_for_staff(): void
+    {
+        $this->reserve('M0012345', 'B00012');
+        $this->store->routeItems('M0012345', ['B00012'], 'k-01');
+        $this->store->config()->set('site_key_file', '/nonexistent/lokerbuku/site.key');
+        [$status, , $body] = $this->api('GET', '/kiosks/k-01/changes', $this->token);
+        $this->assertSame(503, $status);
+        $this->assertSame('unavailable', $body['error']['code']);
+        $this->assertStringNotContainsString('/', json_encode($body, JSON_UNESCAPED_SLASHES));
+        $this->assertSame(1, $this->rowsOf("SELECT COUNT(*) FROM system_log WHERE log_location = 'lokerbuku'"
+            . " AND log_msg LIKE '%site key: no such file%'"));
+    }
+
+    public function test_staff_set_a_members_kiosk_pin_and_kiosk_settings(): void
+    {
+        $this->assertStringContainsString('alert-warning', $this->act(['action' => 'member_pin',
+            'member' => 'M0012345', 'pin' => '1234']));
+        $this->assertStringContainsString('Saved.', $this->act(['action' => 'member_pin',
+            'member' => 'M0012345', 'pin' => '86420975']));
+        $hash = $this->row('SELECT pin_hash FROM lokerbuku_member_pin WHERE member_id = ?', ['M0012345'])['pin_hash'];
+        [, $iter, $salt, $h] = explode('$', $hash);
+        $this->assertSame($h, bin2hex(hash_pbkdf2('sha256', '86420975', hex2bin($salt), (int) $iter, 32, true)));
+        $this->assertStringContainsString('Saved.', $this->act(['action' => 'kiosk_settings', 'kiosk' => 'k-01',
+            'hold_window_days' => '3', 'user_id' => '1', 'pin_required' => '1', 'auto_checkin' => '1']));
+        $k = $this->store->kiosk('k-01');
+        $this->assertSame([3, 1, 1, 1], [(int) $k['hold_window_days'], (int) $k['user_id'], (int) $k['pin_required'],
+            (int) $k['auto_checkin']]);
+        $html = $this->page()->render();
+        $this->assertMatchesRegularExpression('/name="auto_checkin" value="1" checked/', $html);
+        $this->assertMatchesRegularExpression('/<select name="user_id"[^>]*><option value="1" selected>/', $html);
     }
 }

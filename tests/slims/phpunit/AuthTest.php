@@ -7,7 +7,7 @@ final class AuthTest extends SlimsTestCase
 {
     public function test_tokens_are_stored_only_as_sha256(): void
     {
-        $token = $this->store->addKiosk('k-01');
+        $token = $this->store->addKiosk('k-01', '', 1);
         $this->assertMatchesRegularExpression('/^[0-9a-f]{64}$/', $token);
         $dump = json_encode($this->db->query('SELECT * FROM lokerbuku_kiosk')->fetchAll());
         $this->assertStringNotContainsString($token, $dump);
@@ -16,7 +16,7 @@ final class AuthTest extends SlimsTestCase
 
     public function test_no_or_wrong_or_basic_token_is_401_with_www_authenticate(): void
     {
-        $this->store->addKiosk('k-01');
+        $this->store->addKiosk('k-01', '', 1);
         foreach ([null, str_repeat('ab', 32)] as $token) {
             [$status, $headers, $body] = $this->api('GET', '/kiosks/k-01/changes', $token);
             $this->assertSame(401, $status);
@@ -30,8 +30,8 @@ final class AuthTest extends SlimsTestCase
 
     public function test_a_token_on_another_kiosks_path_is_403(): void
     {
-        $t1 = $this->store->addKiosk('k-01');
-        $this->store->addKiosk('k-02');
+        $t1 = $this->store->addKiosk('k-01', '', 1);
+        $this->store->addKiosk('k-02', '', 1);
         [$status, , $body] = $this->api('GET', '/kiosks/k-02/changes', $t1);
         $this->assertSame(403, $status);
         $this->assertSame('forbidden', $body['error']['code']);
@@ -41,7 +41,7 @@ final class AuthTest extends SlimsTestCase
 
     public function test_a_renewed_token_replaces_the_old_one(): void
     {
-        $old = $this->store->addKiosk('k-01');
+        $old = $this->store->addKiosk('k-01', '', 1);
         $new = $this->store->renewToken('k-01');
         $this->assertSame(401, $this->api('GET', '/kiosks/k-01/changes', $old)[0]);
         $this->assertSame(200, $this->api('GET', '/kiosks/k-01/changes', $new)[0]);
@@ -49,7 +49,7 @@ final class AuthTest extends SlimsTestCase
 
     public function test_unknown_paths_are_404_and_wrong_methods_405(): void
     {
-        $t = $this->store->addKiosk('k-01');
+        $t = $this->store->addKiosk('k-01', '', 1);
         $this->assertSame(404, $this->api('GET', '/kiosks/k-01/nothing', $t)[0]);
         $this->assertSame(404, $this->api('GET', '/kiosks/k-01/nothing', null)[0]);
         $this->assertSame(404, $this->api('GET', '/elsewhere', $t)[0]);
@@ -61,7 +61,7 @@ final class AuthTest extends SlimsTestCase
 
     public function test_a_database_failure_is_a_500_json_body(): void
     {
-        $t = $this->store->addKiosk('k-01');
+        $t = $this->store->addKiosk('k-01', '', 1);
         $this->db->exec('DROP TABLE lokerbuku_seq');
         [$status, , $body] = $this->api('GET', '/kiosks/k-01/changes', $t);
         $this->assertSame(500, $status);

@@ -10,7 +10,7 @@ final class ChangesTest extends SlimsTestCase
     protected function setUp(): void
     {
         parent::setUp();
-        $this->token = $this->store->addKiosk('k-01', 'Perpustakaan Kota');
+        $this->token = $this->store->addKiosk('k-01', 'Perpustakaan Kota', 1);
         $this->member('M0012345', 'Siti Aminah');
         $this->item('B00012', 'Bumi Manusia');
         $this->item('B00013', 'Laskar Pelangi');
@@ -51,12 +51,9 @@ final class ChangesTest extends SlimsTestCase
     public function test_the_pickup_code_hash_is_that_of_a_6_digit_code(): void
     {
         $id = $this->routed('M0012345', ['B00012']);
-        $code = null;
-        \SLiMS\Plugins::getInstance()->register(\Lokerbuku\Slims\Notify::HOOK, function ($d) use (&$code) {
-            $code = $d['pickup_code'];
-        });
         $hash = $this->changes()['holds'][0]['code'];
-        (new \Lokerbuku\Slims\Notify($this->store))->holdLoaded($id);
+        // The message's code, unsealed as the notification will have it.
+        $code = (new \Lokerbuku\Slims\Notify($this->store))->message($id)['pickup_code'];
         $this->assertMatchesRegularExpression('/^[0-9]{6}$/', $code);
         $this->assertSame(self::hmac("code:$code"), $hash);
     }
@@ -170,27 +167,43 @@ final class ChangesTest extends SlimsTestCase
         $d = $this->changes('?cursor=' . rawurlencode($cursor));
         $this->assertSame([$id], array_column($d['holds'], 'id'));
         $this->assertContains(self::hmac('uid:04A1B2C3'), $d['holds'][0]['credentials']);
-        $this->store->memberPasswordChanged('M0012345', '2468');
+        $this->store->setMemberPin('M0012345', '246813');
         $d = $this->changes('?cursor=' . rawurlencode($d['cursor']));
         $pin = $d['holds'][0]['pin'];
-        [, , $salt, $hash] = explode('$', $pin);
-        $this->assertSame($hash, bin2hex(hash_pbkdf2('sha256', '2468', hex2bin($salt), 10000, 32, true)));
-        // A password that cannot be a PIN clears it.
-        $this->store->memberPasswordChanged('M0012345', 'rahasia-sekali');
+        [, $iter, $salt, $hash] = explode('$', $pin);
+        $this->assertSame('200000', $iter);
+        $this->assertSame($hash, bin2hex(hash_pbkdf2('sha256', '246813', hex2bin($salt), 200000, 32, true)));
+        // Cleared: the hold comes again without a PIN.
+        $this->store->setMemberPin('M0012345', null);
         $d = $this->changes('?cursor=' . rawurlencode($d['cursor']));
         $this->assertNull($d['holds'][0]['pin']);
     }
 
-    public function test_the_membership_hook_turns_a_numeric_password_into_a_pin(): void
+    public function test_a_member_pin_is_6_to_8_digits_of_a_known_member(): void
     {
+        foreach ([['M0012345', '2468'], ['M0012345', '12345a'], ['NOBODY', '246813']] as [$m, $pin]) {
+            try {
+                $this->store->setMemberPin($m, $pin);
+                $this->fail("$m $pin taken");
+            } catch (InvalidArgumentException $e) {
+                $this->assertSame(0, $this->rowsOf('SELECT COUNT(*) FROM lokerbuku_member_pin'));
+            }
+        }
+    }
+
+    public function test_a_members_opac_password_never_becomes_a_kiosk_pin(): void
+    {
+        // Issue 17 (4, 9): the membership form's password, numeric or
+        // not, is the OPAC's; the kiosk PIN is a secret of its own.
         $this->routed('M0012345', ['B00012']);
-        $_POST = ['memberPasswd' => '13579', 'memberPasswd2' => '13579'];
-        \SLiMS\Plugins::getInstance()->execute('membership_after_update', ['data' => ['member_id' => 'M0012345']]);
+        $_POST = ['memberPasswd' => '135790', 'memberPasswd2' => '135790'];
+        foreach (['membership_after_update', 'membership_after_save'] as $hook) {
+            \SLiMS\Plugins::getInstance()->execute($hook, ['data' => [['member_id' => 'M0012345']]]);
+            \SLiMS\Plugins::getInstance()->execute($hook, ['data' => ['member_id' => 'M0012345']]);
+        }
         $_POST = [];
-        $pin = $this->changes()['holds'][0]['pin'];
-        $this->assertNotNull($pin);
-        [, $iter, $salt, $hash] = explode('$', $pin);
-        $this->assertSame($hash, bin2hex(hash_pbkdf2('sha256', '13579', hex2bin($salt), (int) $iter, 32, true)));
+        $this->assertNull($this->changes()['holds'][0]['pin']);
+        $this->assertSame(0, $this->rowsOf('SELECT COUNT(*) FROM lokerbuku_member_pin'));
     }
 
     public function test_staff_come_to_every_kiosk_and_removals_as_deltas(): void
@@ -200,7 +213,7 @@ final class ChangesTest extends SlimsTestCase
         $c = $this->changes();
         $this->assertCount(1, $c['staff']);
         $this->assertSame('admin', $c['staff'][0]['role']);
-        $this->assertStringStartsWith('pbkdf2-sha256$10000$', $c['staff'][0]['pin']);
+        $this->assertStringStartsWith('pbkdf2-sha256$200000$', $c['staff'][0]['pin']);
         $this->store->removeStaff($cred);
         $d = $this->changes('?cursor=' . rawurlencode($c['cursor']));
         $this->assertSame([$cred], $d['removed_staff']);

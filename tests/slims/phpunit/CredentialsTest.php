@@ -24,7 +24,27 @@ final class CredentialsTest extends TestCase
     {
         $this->assertSame('pbkdf2-sha256$10000$00112233445566778899aabbccddeeff$'
             . '89039be3462901c374f165b295309828495f2841c245a1d138a55f5414c4b4ca',
-            Credentials::pinHash('2468', hex2bin('00112233445566778899aabbccddeeff')));
+            Credentials::pinHash('2468', hex2bin('00112233445566778899aabbccddeeff'), 10000));
+    }
+
+    public function test_pin_hashes_the_plugin_makes_are_as_slow_as_a_kiosk_takes(): void
+    {
+        // docs/sync-api.md: at most 200 000 iterations (lokerd refuses more).
+        $h = Credentials::pinHash('975310');
+        $this->assertMatchesRegularExpression('/^pbkdf2-sha256\$200000\$[0-9a-f]{32}\$[0-9a-f]{64}$/', $h);
+        [, $iter, $salt, $hash] = explode('$', $h);
+        $this->assertSame($hash, bin2hex(hash_pbkdf2('sha256', '975310', hex2bin($salt), (int) $iter, 32, true)));
+        $this->assertNotSame($h, Credentials::pinHash('975310'), 'a new salt each time');
+    }
+
+    public function test_member_pins_are_6_to_8_digits(): void
+    {
+        foreach (['12345', '1234', '123456789', '12a456'] as $bad) {
+            $this->assertFalse(Credentials::isMemberPin($bad), $bad);
+        }
+        foreach (['123456', '1234567', '12345678'] as $good) {
+            $this->assertTrue(Credentials::isMemberPin($good), $good);
+        }
     }
 
     public function test_refuses_pins_that_are_not_4_to_8_digits(): void

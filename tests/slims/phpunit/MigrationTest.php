@@ -16,7 +16,7 @@ final class MigrationTest extends SlimsTestCase
 
     public function test_running_it_again_changes_nothing(): void
     {
-        $token = $this->store->addKiosk('k-01');
+        $token = $this->store->addKiosk('k-01', '', 1);
         $instance = $this->store->config()->instance();
         \Lokerbuku\Slims\Schema::create($this->db);
         $this->assertSame($instance, $this->store->config()->instance());

@@ -1,9 +1,12 @@
 <?php
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Common ground of the plugin's tests: a clean database with the SLiMS
-// tables and the plugin's, the site key of docs/sync-api.md's worked
-// examples, and helpers to make members, items, reservations and kiosks
-// and to call the API as a kiosk would.
+// Common ground of the plugin's tests: a clean database with SLiMS 9.7's
+// own tables and default rows, made by the SQL of SLiMS's installer
+// (install/install.sql.php of the published tarball, which run-phpunit.sh
+// unpacks; MyISAM as the installer makes them, then the five tables the
+// README's install step 1 converts to InnoDB), and the plugin's; the site
+// key of docs/sync-api.md's worked examples; helpers to make members,
+// items, reservations and kiosks and to call the API as a kiosk would.
 
 use Lokerbuku\Slims\Api;
 use Lokerbuku\Slims\Store;
@@ -24,28 +27,77 @@ abstract class SlimsTestCase extends TestCase
             $this->db->rollBack();
         }
         $this->db->exec('SET FOREIGN_KEY_CHECKS = 0');
-        foreach ($this->db->query('SHOW TABLES')->fetchAll(\PDO::FETCH_COLUMN) as $t) {
-            $this->db->exec("DROP TABLE `$t`");
+        foreach ($this->db->query('SHOW TRIGGERS')->fetchAll(\PDO::FETCH_COLUMN) as $t) {
+            $this->db->exec("DROP TRIGGER `$t`");
         }
-        foreach (array_filter(array_map('trim', explode(";\n",
-            preg_replace('/^--.*$/m', '', file_get_contents(__DIR__ . '/../schema/slims-tables.sql'))))) as $sql) {
-            $this->db->exec($sql);
+        if (!self::$installed) {
+            // SLiMS's tables once per run, as its installer makes them.
+            foreach ($this->db->query('SHOW TABLES')->fetchAll(\PDO::FETCH_COLUMN) as $t) {
+                $this->db->exec("DROP TABLE `$t`");
+            }
+            foreach (self::installerSql() as $sql) {
+                $this->db->exec($sql);
+            }
+            foreach (['loan', 'reserve', 'fines', 'item', 'member'] as $t) {
+                $this->db->exec("ALTER TABLE $t ENGINE=InnoDB");
+            }
+            self::$installed = true;
+        } else {
+            // Then, for each test, the tables tests write, back to the
+            // installer's rows, and the plugin's tables made again.
+            foreach (self::WRITTEN as $t) {
+                $this->db->exec("TRUNCATE TABLE `$t`");
+            }
+            foreach (self::installerSql() as $sql) {
+                if (preg_match('/^\s*INSERT\s+(?:IGNORE\s+)?INTO\s+`?(\w+)`?/i', $sql, $m)
+                    && in_array($m[1], self::WRITTEN, true)) {
+                    $this->db->exec($sql);
+                }
+            }
+            foreach ($this->db->query("SHOW TABLES LIKE 'lokerbuku\\_%'")->fetchAll(\PDO::FETCH_COLUMN) as $t) {
+                $this->db->exec("DROP TABLE `$t`");
+            }
+            $this->db->exec('DROP TABLE IF EXISTS mock_plugin_version');
         }
-        standin_migrate($this->db);
+        mock_migrate($this->db);
         if (self::$keyFile === null) {
             self::$keyFile = tempnam(sys_get_temp_dir(), 'lokerbuku-site-key');
             file_put_contents(self::$keyFile, self::SITE_KEY . "\n");
         }
         $this->store = new Store($this->db);
         $this->store->config()->set('site_key_file', self::$keyFile);
-        \SLiMS\Mail::$sent = [];
+        \SLiMS\Mail::reset();
+        $GLOBALS['mock_slims_config_mail'] = ['server' => '127.0.0.1', 'server_port' => 25];
         \SLiMS\Plugins::getInstance()->forget(\Lokerbuku\Slims\Notify::HOOK);
         // A member type: 2 loans, 7 days, fine 500 a day, no grace.
+        $this->db->exec('DELETE FROM mst_member_type');
         $this->db->exec("INSERT INTO mst_member_type (member_type_id, member_type_name, loan_limit,"
             . " loan_periode, member_periode, reborrow_limit, fine_each_day, grace_periode, input_date)"
             . " VALUES (1, 'Umum', 2, 7, 365, 1, 500, 0, '2026-01-01')");
-        $this->db->exec("INSERT INTO mst_item_status (item_status_id, item_status_name, no_loan)"
+        $this->db->exec("REPLACE INTO mst_item_status (item_status_id, item_status_name, no_loan)"
             . " VALUES ('R', 'Reference', 1), ('MIS', 'Missing', 1)");
+    }
+
+    private static ?array $installerSql = null;
+    private static bool $installed = false;
+    /** SLiMS's tables that tests and the plugin write. */
+    private const WRITTEN = ['member', 'item', 'biblio', 'loan', 'reserve', 'fines', 'holiday', 'mst_member_type',
+        'mst_item_status', 'mst_loan_rules', 'system_log', 'user', 'setting'];
+
+    /** SLiMS's installer's CREATE and INSERT statements, in its order. */
+    protected static function installerSql(): array
+    {
+        if (self::$installerSql === null) {
+            $file = getenv('LOKERBUKU_SLIMS_INSTALL_SQL');
+            if (!$file || !is_file($file)) {
+                throw new \RuntimeException('LOKERBUKU_SLIMS_INSTALL_SQL must name SLiMS\'s install/install.sql.php'
+                    . ' (tests/slims/run-phpunit.sh unpacks it)');
+            }
+            $sql = $query_trigger = [];
+            require $file;
+            self::$installerSql = array_merge($sql['create'] ?? [], $sql['insert'] ?? []);
+        }
+        return self::$installerSql;
     }
 
     protected function member(string $id, string $name = 'Siti Aminah', string $expire = '2030-12-31',

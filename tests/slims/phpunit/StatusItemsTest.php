@@ -10,7 +10,7 @@ final class StatusItemsTest extends SlimsTestCase
     protected function setUp(): void
     {
         parent::setUp();
-        $this->token = $this->store->addKiosk('k-01');
+        $this->token = $this->store->addKiosk('k-01', '', 1);
         $this->member('M0012345', 'Siti Aminah');
         $this->item('B00012', 'Bumi Manusia');
     }
@@ -66,7 +66,7 @@ final class StatusItemsTest extends SlimsTestCase
 
     public function test_another_kiosks_commands_stay_there(): void
     {
-        $this->store->addKiosk('k-02');
+        $this->store->addKiosk('k-02', '', 1);
         $this->store->addCommand('k-02', 'sync_now');
         $this->assertSame([], $this->heartbeat(['done_commands' => []])['commands']);
     }
@@ -111,7 +111,7 @@ final class StatusItemsTest extends SlimsTestCase
 
     public function test_loaded_or_elsewhere_holds_are_not_found(): void
     {
-        $this->store->addKiosk('k-02');
+        $this->store->addKiosk('k-02', '', 1);
         $this->item('B2');
         $id = $this->routed('M0012345', ['B00012']);
         $this->routed('M0012345', ['B2'], 'k-02');

@@ -5,7 +5,9 @@
 // kiosks (online or not, doors, faults, backlog) with remote commands,
 // events that need staff, and set-up (kiosks, NFC cards, kiosk staff).
 // act() takes a submitted form, render() makes the HTML; both are plain
-// functions of the database, so they are tested without SLiMS.
+// functions of the database, so they are tested without SLiMS. Every form
+// is submitted by SLiMS's admin JavaScript (class submitViaAJAX) into its
+// content area, so that staff stay inside SLiMS's admin shell.
 
 namespace Lokerbuku\Slims;
 
@@ -14,7 +16,9 @@ final class AdminPage
     /** A kiosk is online when its last heartbeat is at most this old. */
     public const ONLINE_S = 300;
 
-    public function __construct(private Store $store, private string $selfUrl, private string $csrf)
+    /** $uid: the SLiMS user signed in (their check-ins are made in their name). */
+    public function __construct(private Store $store, private string $selfUrl, private string $csrf,
+                                private int $uid = 0)
     {
     }
 
@@ -30,7 +34,7 @@ final class AdminPage
 
     private function form(string $action, string $inner, string $class = 'form-inline'): string
     {
-        return '<form method="post" class="' . $class . '" action="' . self::h($this->selfUrl) . '">'
+        return '<form method="post" class="' . $class . ' submitViaAJAX" action="' . self::h($this->selfUrl) . '">'
             . '<input type="hidden" name="lokerbuku_csrf" value="' . self::h($this->csrf) . '">'
             . '<input type="hidden" name="action" value="' . self::h($action) . '">' . $inner . '</form>';
     }
@@ -82,7 +86,8 @@ final class AdminPage
                     ->execute([(string) $post['event']]);
                 break;
             case 'add_kiosk':
-                $token = $this->store->addKiosk((string) $post['kiosk'], (string) ($post['name'] ?? ''));
+                $token = $this->store->addKiosk((string) $post['kiosk'], (string) ($post['name'] ?? ''),
+                    (int) ($post['user_id'] ?? $this->uid));
                 $extra = $this->tokenNotice((string) $post['kiosk'], $token);
                 break;
             case 'renew_token':
@@ -104,14 +109,32 @@ final class AdminPage
                 break;
             case 'kiosk_settings':
                 $this->store->setKioskSettings((string) $post['kiosk'], (int) ($post['hold_window_days'] ?? 0),
-                    !empty($post['pin_required']));
+                    !empty($post['pin_required']), isset($post['user_id']) ? (int) $post['user_id'] : null,
+                    !empty($post['auto_checkin']));
+                break;
+            case 'member_pin':
+                $this->store->setMemberPin(trim((string) ($post['member'] ?? '')), trim((string) ($post['pin'] ?? '')));
+                break;
+            case 'resend':
+                $hold = (string) ($post['hold'] ?? '');
+                $h = $this->store->hold($hold);
+                if (!$h || $h['state'] !== 'loaded') {
+                    throw new \InvalidArgumentException("hold $hold is not in a locker");
+                }
+                if (!(new Notify($this->store))->send($hold)) {
+                    $h = $this->store->hold($hold);
+                    throw new \RuntimeException('patron not notified: ' . ($h['note'] ?? ''));
+                }
+                break;
+            case 'checkin':
+                $extra = $this->checkIn((string) ($post['event'] ?? ''), (string) ($post['items'] ?? ''));
                 break;
             case 'remove_staff':
                 $this->store->removeStaff((string) $post['credential']);
                 break;
             case 'site_key_file':
-                $this->store->config()->set('site_key_file', trim((string) $post['path']));
-                $this->store->config()->siteKey();
+                // Checked before it is saved: a bad path would stop every kiosk.
+                $this->store->config()->setSiteKeyFile(trim((string) ($post['path'] ?? '')));
                 break;
             default:
                 return '';
@@ -121,6 +144,35 @@ final class AdminPage
             return '<div class="alert alert-warning">'
                 . self::h(str_replace('{why}', $e->getMessage(), self::t('Not done: {why}'))) . '</div>';
         }
+    }
+
+    /**
+     * Staff check in the books of a return deposited at a kiosk: the
+     * barcodes they took out of the return locker, in their own name.
+     */
+    private function checkIn(string $eventId, string $items): string
+    {
+        $st = $this->store->db()->prepare("SELECT kiosk_id FROM lokerbuku_event WHERE event_id = ?"
+            . " AND type = 'return_deposited' AND attention = 1");
+        $st->execute([$eventId]);
+        $kiosk = $st->fetchColumn();
+        if ($kiosk === false) {
+            throw new \InvalidArgumentException('no such return waits');
+        }
+        $codes = array_values(array_unique(array_filter(preg_split('/[\s,]+/', $items), 'strlen')));
+        if (!$codes || count($codes) > 64) {
+            throw new \InvalidArgumentException('give the barcodes of the returned books (1 to 64)');
+        }
+        $events = new Events($this->store);
+        $circulation = new Circulation($this->store->db());
+        $lines = $this->store->transaction(function () use ($events, $circulation, $codes, $eventId, $kiosk) {
+            $actor = $circulation->actor($this->uid ?: null, ' from book locker ' . $kiosk);
+            [$lines] = $events->checkIn($codes, date('Y-m-d'), $actor);
+            $this->store->db()->prepare('UPDATE lokerbuku_event SET attention = 2, outcome = ? WHERE event_id = ?')
+                ->execute([Text::cut('checked in by staff: ' . implode('; ', $lines), 2000), $eventId]);
+            return $lines;
+        });
+        return '<div class="alert alert-info">' . self::h(implode('; ', $lines)) . '</div>';
     }
 
     private function tokenNotice(string $kiosk, string $token): string
@@ -134,7 +186,8 @@ final class AdminPage
     {
         return '<div class="lokerbuku">'
             . '<h2>' . self::h(self::t('Book Lockers')) . '</h2>'
-            . $this->engineWarning() . $this->attention() . $this->reservations() . $this->holds() . $this->kiosks() . $this->setup()
+            . $this->engineWarning() . $this->attention() . $this->returns() . $this->reservations() . $this->holds()
+            . $this->kiosks() . $this->setup()
             . '</div>';
     }
 
@@ -222,16 +275,78 @@ final class AdminPage
         $rows = $db->query("SELECT h.*, m.member_name FROM lokerbuku_hold h LEFT JOIN member m ON m.member_id = h.member_id"
             . " WHERE h.state IN ('pending', 'loaded') ORDER BY h.state DESC, h.expires_at, h.hold_id LIMIT 1000")
             ->fetchAll(\PDO::FETCH_ASSOC);
-        $out = [];
+        if (!$rows) {
+            return '<h3>' . self::h(self::t('Holds in lockers')) . '</h3>'
+                . '<p class="text-muted">' . self::h(self::t('No holds.')) . '</p>';
+        }
+        $html = '<h3>' . self::h(self::t('Holds in lockers')) . '</h3><table class="s-table table table-sm lokerbuku-holds"><thead><tr>';
+        foreach (['Hold', 'Member', 'Item Code', 'Kiosk', 'Locker', 'State', 'Ready since', 'Expires', 'Notified', ''] as $hd) {
+            $html .= '<th>' . self::h(self::t($hd)) . '</th>';
+        }
+        $html .= '</tr></thead><tbody>';
         foreach ($rows as $h) {
-            $out[] = [self::h($h['hold_id']), self::h($h['member_id'] . ' ' . $h['member_name']),
+            $cells = [self::h($h['hold_id']), self::h($h['member_id'] . ' ' . $h['member_name']),
                 self::h(implode(', ', $this->store->holdItems($h['hold_id']))), self::h($h['kiosk_id']),
                 self::h($h['locker'] ?? '-'), self::h(self::t($h['state'])),
                 self::h($this->local($h['ready_since'])), self::h($this->local($h['expires_at'])),
+                $this->notified($h),
                 $this->button('cancel', ['hold' => $h['hold_id']], 'Cancel', 'btn btn-sm btn-danger')];
+            $html .= '<tr data-hold="' . self::h($h['hold_id']) . '"><td>' . implode('</td><td>', $cells) . '</td></tr>';
         }
-        return '<h3>' . self::h(self::t('Holds in lockers')) . '</h3>' . $this->table(
-            ['Hold', 'Member', 'Item Code', 'Kiosk', 'Locker', 'State', 'Ready since', 'Expires', ''], $out, 'No holds.');
+        return $html . '</tbody></table>';
+    }
+
+    /** Whether the patron of a hold was told, with Resend when not. */
+    private function notified(array $h): string
+    {
+        if ($h['state'] !== 'loaded') {
+            return '-';
+        }
+        if ($h['notify_state'] === 'sent') {
+            return self::h(self::t('sent'));
+        }
+        if ($h['notify_state'] === 'due' && $h['notify_tries'] == 0) {
+            return self::h(self::t('sending'));
+        }
+        $next = $h['notify_next_at'] === null ? '' : ' ' . str_replace('{time}', $this->local($h['notify_next_at']),
+            self::t('(tried again at {time})'));
+        return '<span class="lokerbuku-not-notified text-danger" title="' . self::h($h['note'] ?? '') . '">'
+            . self::h(self::t('patron not notified')) . '</span> <small>' . self::h(($h['note'] ?? '') . $next) . '</small> '
+            . $this->button('resend', ['hold' => $h['hold_id']], 'Resend', 'btn btn-sm btn-warning');
+    }
+
+    /** Returns deposited at kiosks that staff have still to check in. */
+    private function returns(): string
+    {
+        $rows = $this->store->db()->query("SELECT event_id, kiosk_id, at, payload, outcome FROM lokerbuku_event"
+            . " WHERE type = 'return_deposited' AND attention = 1 AND outcome LIKE 'books await check-in%'"
+            . ' ORDER BY at LIMIT 200')->fetchAll(\PDO::FETCH_ASSOC);
+        $html = '<h3>' . self::h(self::t('Returns to check in')) . '</h3>';
+        if (!$rows) {
+            return $html . '<p class="text-muted">' . self::h(self::t('No returns wait.')) . '</p>';
+        }
+        $html .= '<table class="s-table table table-sm lokerbuku-returns"><thead><tr>';
+        foreach (['Time', 'Kiosk', 'Locker', 'Item Code', ''] as $hd) {
+            $html .= '<th>' . self::h(self::t($hd)) . '</th>';
+        }
+        $html .= '</tr></thead><tbody>';
+        foreach ($rows as $e) {
+            $p = json_decode($e['payload'], true);
+            $codes = [];
+            foreach (is_array($p) && isset($p['items']) && is_array($p['items']) ? $p['items'] : [] as $it) {
+                if (is_array($it) && isset($it['barcode']) && is_string($it['barcode'])) {
+                    $codes[] = $it['barcode'];
+                }
+            }
+            $form = $this->form('checkin', '<input type="hidden" name="event" value="' . self::h($e['event_id']) . '">'
+                . '<input type="text" name="items" class="form-control" required placeholder="'
+                . self::h(self::t('Item Code')) . '" value="' . self::h(implode(' ', $codes)) . '"> '
+                . '<button class="btn btn-sm btn-primary">' . self::h(self::t('Check in')) . '</button>');
+            $html .= '<tr data-event="' . self::h($e['event_id']) . '"><td>' . self::h($this->local($e['at'])) . '</td><td>'
+                . self::h($e['kiosk_id']) . '</td><td>' . self::h(is_array($p) && isset($p['locker']) ? $p['locker'] : '-')
+                . '</td><td>' . self::h(implode(', ', $codes)) . '</td><td>' . $form . '</td></tr>';
+        }
+        return $html . '</tbody></table>';
     }
 
     private function local(?string $utc): string
@@ -302,18 +417,35 @@ final class AdminPage
                 . $this->form('kiosk_settings', '<input type="hidden" name="kiosk" value="' . self::h($k['kiosk_id']) . '">'
                     . '<label>' . self::h(self::t('Hold window (days)')) . '</label> <input type="number" min="1" max="365"'
                     . ' name="hold_window_days" class="form-control" value="' . (int) $k['hold_window_days'] . '"> '
+                    . '<label>' . self::h(self::t("SLiMS user for this kiosk's loans and returns")) . '</label> '
+                    . $this->userSelect($k['user_id'] === null ? null : (int) $k['user_id']) . ' '
                     . '<label><input type="checkbox" name="pin_required" value="1"' . ($k['pin_required'] ? ' checked' : '')
                     . '> ' . self::h(self::t('Patrons must give their PIN')) . '</label> '
+                    . '<label><input type="checkbox" name="auto_checkin" value="1"' . ($k['auto_checkin'] ? ' checked' : '')
+                    . '> ' . self::h(self::t('Check in returns automatically')) . '</label> '
                     . '<button class="btn btn-default">' . self::h(self::t('Save')) . '</button>')
                 . '</div></div>';
         }
         return $html;
     }
 
+    private function userSelect(?int $selected): string
+    {
+        $o = '<select name="user_id" class="form-control" required>';
+        if ($selected === null) {
+            $o .= '<option value="">-</option>';
+        }
+        foreach ($this->store->users() as $id => $name) {
+            $o .= '<option value="' . $id . '"' . ($id === $selected ? ' selected' : '') . '>' . self::h($name) . '</option>';
+        }
+        return $o . '</select>';
+    }
+
     private function attention(): string
     {
-        $rows = $this->store->db()->query('SELECT event_id, kiosk_id, type, at, payload, outcome FROM lokerbuku_event'
-            . ' WHERE attention = 1 ORDER BY at DESC LIMIT 200')->fetchAll(\PDO::FETCH_ASSOC);
+        $rows = $this->store->db()->query("SELECT event_id, kiosk_id, type, at, payload, outcome FROM lokerbuku_event"
+            . " WHERE attention = 1 AND NOT (type = 'return_deposited' AND outcome LIKE 'books await check-in%')"
+            . ' ORDER BY at DESC LIMIT 200')->fetchAll(\PDO::FETCH_ASSOC);
         $out = [];
         foreach ($rows as $e) {
             $p = json_decode($e['payload'], true);
@@ -345,7 +477,14 @@ final class AdminPage
                 . '<button class="btn btn-default">' . self::h(self::t('Send')) . '</button>')
             . '<h3>' . self::h(self::t('Add kiosk')) . '</h3>'
             . $this->form('add_kiosk', $in('kiosk', 'Kiosk ID') . $in('name', 'Name')
+                . '<label>' . self::h(self::t("SLiMS user for this kiosk's loans and returns")) . '</label> '
+                . $this->userSelect($this->uid ?: null) . ' '
                 . '<button class="btn btn-default">' . self::h(self::t('Add')) . '</button>')
+            . '<h3>' . self::h(self::t('Member kiosk PIN')) . '</h3>'
+            . $this->form('member_pin', $in('member', 'Member') . '<label>' . self::h(self::t('PIN (6 to 8 digits)'))
+                . '</label> <input type="password" name="pin" class="form-control" required inputmode="numeric"'
+                . ' pattern="[0-9]{6,8}" autocomplete="off"> '
+                . '<button class="btn btn-default">' . self::h(self::t('Set PIN')) . '</button>')
             . '<h3>' . self::h(self::t('Enrol an NFC card')) . '</h3>'
             . $this->form('enrol', $in('member', 'Member') . $in('uid', 'Card UID (hex)')
                 . '<button class="btn btn-default">' . self::h(self::t('Enrol')) . '</button>')

@@ -22,6 +22,9 @@ final class Api
         404 => 'not_found', 405 => 'method_not_allowed', 413 => 'too_large', 422 => 'invalid',
         429 => 'rate_limited', 500 => 'internal', 503 => 'unavailable'];
 
+    /** Whether the last request came with a kiosk's valid token. */
+    private bool $authenticated = false;
+
     public function __construct(private Store $store, private ?string $faultDir = null)
     {
     }
@@ -125,6 +128,7 @@ final class Api
             if ($mine === null) {
                 return self::error(401, 'no valid bearer token');
             }
+            $this->authenticated = true;
             if (!hash_equals($mine, $kiosk)) {
                 return self::error(403, 'this token is for another kiosk');
             }
@@ -146,11 +150,17 @@ final class Api
             }
             return self::error(404);
         } catch (\Throwable $ex) {
-            if ($this->store->db()->inTransaction()) {
-                $this->store->db()->rollBack();
+            $db = $this->store->db();
+            if ($db->inTransaction()) {
+                $db->rollBack();
             }
-            error_log('lokerbuku: ' . get_class($ex) . ': ' . $ex->getMessage()
-                . ' at ' . $ex->getFile() . ':' . $ex->getLine());
+            // The kiosk gets the API's error, never a path or a trace; the
+            // librarian gets one line in System -> System Log.
+            Guard::log($db, ($kiosk ?? '?') . ' ' . $method . ' ' . ($endpoint ?? '?') . ': ' . Guard::describe($ex),
+                $kiosk ?? '');
+            if ($ex instanceof \RuntimeException && str_starts_with($ex->getMessage(), 'site key:')) {
+                return self::error(503, 'the server is not set up (site key): staff must fix it');
+            }
             return self::error(500, 'server error');
         }
     }
@@ -404,16 +414,38 @@ final class Api
     /** Answers the current request and ends it. */
     public static function serve(\PDO $db): void
     {
-        $db->setAttribute(\PDO::ATTR_ERRMODE, \PDO::ERRMODE_EXCEPTION);
-        $fault = getenv('LOKERBUKU_SLIMS_FAULT_DIR');
-        $api = new self(new Store($db), $fault === false || $fault === '' ? null : $fault);
-        // QUERY_STRING as the client sent it: from REQUEST_URI, which
-        // SLiMS's sanitizer leaves percent-encoded and so unchanged.
-        $uri = (string) ($_SERVER['REQUEST_URI'] ?? '');
-        $q = strpos($uri, '?');
-        $query = $q === false ? (string) ($_SERVER['QUERY_STRING'] ?? '') : substr($uri, $q + 1);
-        $reply = $api->handle((string) ($_SERVER['REQUEST_METHOD'] ?? 'GET'), $query,
-            self::authorizationHeader(), (string) file_get_contents('php://input', false, null, 0, self::BODY_MAX + 1));
+        $reply = null;
+        $api = null;
+        try {
+            $reply = Guard::run(function () use ($db, &$api) {
+                $db->setAttribute(\PDO::ATTR_ERRMODE, \PDO::ERRMODE_EXCEPTION);
+                $fault = getenv('LOKERBUKU_SLIMS_FAULT_DIR');
+                $api = new self(new Store($db), $fault === false || $fault === '' ? null : $fault);
+                // QUERY_STRING as the client sent it: from REQUEST_URI, which
+                // SLiMS's sanitizer leaves percent-encoded and so unchanged.
+                $uri = (string) ($_SERVER['REQUEST_URI'] ?? '');
+                $q = strpos($uri, '?');
+                $query = $q === false ? (string) ($_SERVER['QUERY_STRING'] ?? '') : substr($uri, $q + 1);
+                return $api->handle((string) ($_SERVER['REQUEST_METHOD'] ?? 'GET'), $query,
+                    self::authorizationHeader(),
+                    (string) file_get_contents('php://input', false, null, 0, self::BODY_MAX + 1));
+            });
+        } catch (\Throwable $ex) {
+            Guard::log(null, 'API: ' . Guard::describe($ex));
+            $reply = self::error(500, 'server error');
+        }
         self::emit($reply);
+        // Then, the kiosk answered, messages not sent before (mail down,
+        // not configured yet) are tried again, a few at a time.
+        if ($api !== null && $api->authenticated) {
+            if (function_exists('fastcgi_finish_request')) {
+                fastcgi_finish_request();
+            }
+            try {
+                Guard::run(fn() => (new Notify(new Store($db)))->retryDue());
+            } catch (\Throwable $ex) {
+                Guard::log($db, 'retrying notifications: ' . Guard::describe($ex));
+            }
+        }
     }
 }

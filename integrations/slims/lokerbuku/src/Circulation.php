@@ -7,7 +7,9 @@
 // from the loan period, moved off holidays, never after the membership
 // ends; the reservation deleted with the loan; fines for a late return
 // (grace period, optionally not counting holidays).
-// It writes SLiMS's own tables inside the caller's transaction.
+// It writes SLiMS's own tables inside the caller's transaction, each loan
+// and return in the name of a SLiMS user and in system_log as a desk
+// transaction is.
 
 namespace Lokerbuku\Slims;
 
@@ -141,7 +143,7 @@ final class Circulation
      * calendar), each by the rules; a refused item makes no loan. Returns
      * [item_code => ['loan_id' => n, 'due_date' => d] or ['refused' => why]].
      */
-    public function checkOut(string $memberId, array $itemCodes, string $loanDate): array
+    public function checkOut(string $memberId, array $itemCodes, string $loanDate, array $actor): array
     {
         $out = [];
         $member = $this->member($memberId);
@@ -158,12 +160,38 @@ final class Circulation
                 $out[$code] = ['refused' => self::MEMBER_EXPIRED];
                 continue;
             }
-            $out[$code] = $this->checkOutOne($member, $code, $loanDate);
+            $out[$code] = $this->checkOutOne($member, $code, $loanDate, $actor);
         }
         return $out;
     }
 
-    private function checkOutOne(array $member, string $code, string $loanDate): array
+    /**
+     * Who a loan or return is made by: ['uid' => SLiMS user id, 'name' =>
+     * their real name, 'where' => ' at book locker X'] of a user id.
+     */
+    public function actor(?int $uid, string $where): array
+    {
+        $name = null;
+        if ($uid !== null) {
+            $st = $this->db->prepare('SELECT realname FROM user WHERE user_id = ?');
+            $st->execute([$uid]);
+            $name = $st->fetchColumn();
+        }
+        if ($name === false || $name === null) {
+            throw new \InvalidArgumentException('no SLiMS user ' . ($uid ?? '(none)') . ' for loans' . $where);
+        }
+        return ['uid' => $uid, 'name' => (string) $name, 'where' => $where];
+    }
+
+    /** A line in SLiMS's system_log as its circulation module writes one. */
+    public function log(string $memberId, string $message, string $action): void
+    {
+        $this->db->prepare('INSERT INTO system_log (log_type, id, log_location, sub_module, action, log_msg,'
+            . " log_date) VALUES ('member', ?, 'circulation', 'Loan', ?, ?, ?)")
+            ->execute([$memberId, $action, Text::cut($message, 2000), date('Y-m-d H:i:s')]);
+    }
+
+    private function checkOutOne(array $member, string $code, string $loanDate, array $actor): array
     {
         $st = $this->db->prepare('SELECT i.item_code, i.coll_type_id, b.gmd_id, s.no_loan'
             . ' FROM item i LEFT JOIN biblio b ON b.biblio_id = i.biblio_id'
@@ -197,9 +225,12 @@ final class Circulation
         $now = date('Y-m-d H:i:s');
         $this->db->prepare('INSERT INTO loan (item_code, member_id, loan_date, due_date, renewed,'
             . ' loan_rules_id, is_lent, is_return, input_date, last_update, uid)'
-            . ' VALUES (?, ?, ?, ?, 0, ?, 1, 0, ?, ?, NULL)')
-            ->execute([$code, $member['member_id'], $loanDate, $due, $rule['loan_rules_id'], $now, $now]);
+            . ' VALUES (?, ?, ?, ?, 0, ?, 1, 0, ?, ?, ?)')
+            ->execute([$code, $member['member_id'], $loanDate, $due, $rule['loan_rules_id'], $now, $now,
+                $actor['uid']]);
         $loanId = (int) $this->db->lastInsertId();
+        $this->log($member['member_id'], $actor['name'] . ' insert new loan (' . $code . ') for member ('
+            . $member['member_id'] . ')' . $actor['where'], 'Add');
         // Checking out a reserved item ends the member's reservation of it.
         $this->db->prepare('DELETE FROM reserve WHERE member_id = ? AND item_code = ?')
             ->execute([$member['member_id'], $code]);
@@ -266,7 +297,7 @@ final class Circulation
      * for a late return. Returns ['loan_id', 'member_id', 'fine'] or null
      * when the item is not on loan.
      */
-    public function checkIn(string $itemCode, string $returnDate): ?array
+    public function checkIn(string $itemCode, string $returnDate, array $actor): ?array
     {
         $st = $this->db->prepare('SELECT loan_id, member_id, due_date, loan_rules_id FROM loan'
             . ' WHERE item_code = ? AND is_lent = 1 AND is_return = 0 ORDER BY loan_id LIMIT 1 FOR UPDATE');
@@ -286,6 +317,8 @@ final class Circulation
         }
         $this->db->prepare('UPDATE loan SET is_return = 1, return_date = ?, last_update = ?'
             . ' WHERE loan_id = ?')->execute([$returnDate, date('Y-m-d H:i:s'), $loan['loan_id']]);
+        $this->log($loan['member_id'], $actor['name'] . ' return item ' . $itemCode . ' for member ('
+            . $loan['member_id'] . ')' . $actor['where'], 'Return');
         return ['loan_id' => (int) $loan['loan_id'], 'member_id' => $loan['member_id'], 'fine' => $fine];
     }
 

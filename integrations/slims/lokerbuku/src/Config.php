@@ -31,17 +31,51 @@ final class Config
     {
         $file = $this->get('site_key_file');
         if ($file === null || $file === '') {
-            throw new \RuntimeException('site key: no site_key_file set');
+            throw new \RuntimeException('site key: no site key file set (Circulation -> Book Lockers)');
         }
-        $hex = @file_get_contents($file);
-        if ($hex === false) {
-            throw new \RuntimeException('site key: cannot read the site key file');
+        return self::readSiteKey($file);
+    }
+
+    /**
+     * The key in a site key file: an absolute path to a regular file the
+     * web server can read, holding 32 to 128 hex digits (16 to 64 bytes).
+     * Throws with the reason; PHP says nothing (SLiMS would make any
+     * warning an error page).
+     */
+    public static function readSiteKey(string $file): string
+    {
+        if ($file === '' || $file[0] !== '/' || str_contains($file, "\0")) {
+            throw new \RuntimeException('site key: the path must be absolute');
         }
+        $hex = Guard::run(function () use ($file) {
+            clearstatcache(true, $file);
+            if (!is_file($file)) {
+                throw new \RuntimeException('site key: no such file (or not a regular file)');
+            }
+            if (!is_readable($file)) {
+                throw new \RuntimeException('site key: the web server cannot read the file');
+            }
+            if (filesize($file) > 1024) {
+                throw new \RuntimeException('site key: the file is too big for a site key');
+            }
+            $hex = file_get_contents($file, false, null, 0, 1024);
+            if ($hex === false) {
+                throw new \RuntimeException('site key: cannot read the file');
+            }
+            return $hex;
+        });
         $hex = trim($hex);
         if (!preg_match('/^([0-9a-fA-F]{2}){16,64}$/', $hex)) {
-            throw new \RuntimeException('site key: not 32 to 128 hex digits');
+            throw new \RuntimeException('site key: the file does not hold 32 to 128 hex digits');
         }
         return hex2bin($hex);
+    }
+
+    /** Saves the site key file's path, only once it holds a good key. */
+    public function setSiteKeyFile(string $file): void
+    {
+        self::readSiteKey($file);
+        $this->set('site_key_file', $file);
     }
 
     /** Tells this install's cursors from any other's. */

@@ -7,7 +7,14 @@ namespace Lokerbuku\Slims;
 
 final class Credentials
 {
-    public const PIN_ITERATIONS = 10000;
+    /**
+     * PBKDF2 iterations of the PIN hashes kiosks get: the most a kiosk
+     * accepts (docs/sync-api.md), so that a hash taken from a kiosk costs
+     * the most to guess (docs/security.md, "Kiosk PINs").
+     */
+    public const PIN_ITERATIONS = 200000;
+    /** A member's kiosk PIN: 6 to 8 digits (a kiosk takes 4 to 8). */
+    public const MEMBER_PIN_MIN = 6;
 
     /** HMAC-SHA256 of a normalised credential, keyed with the site key's bytes. */
     public static function hmac(string $siteKey, string $credential): string
@@ -35,6 +42,12 @@ final class Credentials
     public static function isPin(string $pin): bool
     {
         return (bool) preg_match('/^[0-9]{4,8}$/', $pin);
+    }
+
+    /** Whether a string may serve as a member's kiosk PIN: 6 to 8 ASCII digits. */
+    public static function isMemberPin(string $pin): bool
+    {
+        return (bool) preg_match('/^[0-9]{' . self::MEMBER_PIN_MIN . ',8}$/', $pin);
     }
 
     /** 'pbkdf2-sha256$<iterations>$<salt hex>$<hash hex>' of a PIN. */

@@ -196,8 +196,11 @@ final class Events
                 $expires = (new \DateTimeImmutable(substr($at, 0, 19), new \DateTimeZone('UTC')))
                     ->modify('+' . (int) $k['hold_window_days'] . ' day')->format('Y-m-d H:i:s');
                 $db->prepare("UPDATE lokerbuku_hold SET state = 'loaded', locker = ?, ready_since = ?,"
-                    . ' expires_at = ?, change_seq = ? WHERE hold_id = ?')
-                    ->execute([$p->locker ?? null, $at, $expires, $this->store->nextSeq(), $hold['hold_id']]);
+                    . " expires_at = ?, change_seq = ?, notify_state = 'due', notify_next_at = ? WHERE hold_id = ?")
+                    // This request notifies after the commit; others retry
+                    // it only if that has not happened 10 minutes on.
+                    ->execute([$p->locker ?? null, $at, $expires, $this->store->nextSeq(),
+                        gmdate('Y-m-d H:i:s', time() + 600), $hold['hold_id']]);
                 $this->loaded[] = $hold['hold_id'];
                 return [null, false];
             }
@@ -214,16 +217,29 @@ final class Events
             if ($hold['state'] === 'picked_up') {
                 return ['already picked up', false];
             }
-            $items = [];
+            // The server decides what is lent: the hold's items; the kiosk
+            // may name fewer of them (not all taken), never others.
+            $ofHold = $this->store->holdItems($hold['hold_id']);
+            $items = $refused = [];
             foreach ($p->items ?? [] as $it) {
-                $items[] = $it->barcode;
+                $code = $this->inHold($it->barcode, $ofHold);
+                if ($code === null) {
+                    $refused[] = "{$it->barcode}: not_in_hold";
+                } elseif (!in_array($code, $items, true)) {
+                    $items[] = $code;
+                }
             }
-            if (!$items) {
-                $items = $this->store->holdItems($hold['hold_id']);
+            if (!isset($p->items) || !$p->items) {
+                $items = $ofHold;
             }
-            $loanDate = self::localDate($at);
-            $res = $this->circulation->checkOut($hold['member_id'], $items, $loanDate);
-            $lines = $refused = [];
+            $lines = [];
+            try {
+                $actor = $this->kioskActor($kioskId);
+                $res = $items ? $this->circulation->checkOut($hold['member_id'], $items, self::localDate($at), $actor)
+                    : [];
+            } catch (\InvalidArgumentException $ex) {
+                $res = array_fill_keys($items, ['refused' => 'no_slims_user']);
+            }
             foreach ($res as $code => $r) {
                 if (isset($r['refused'])) {
                     $refused[] = "$code: {$r['refused']}";
@@ -249,29 +265,67 @@ final class Events
             }
             return ['not collected: staff to unload it', true];
         case 'return_deposited':
+            // A task for staff (Returns to check in), unless the kiosk is
+            // trusted to check in what it scanned: then only items on
+            // loan, in the kiosk's SLiMS user's name, in system_log.
             $codes = [];
             foreach ($p->items ?? [] as $it) {
                 $codes[] = $it->barcode;
             }
-            if (!$codes) {
-                return ['books await check-in from locker ' . ($p->locker ?? '?'), true];
+            $k = $this->store->kiosk($kioskId);
+            if (!$codes || !(int) $k['auto_checkin']) {
+                return ['books await check-in from locker ' . ($p->locker ?? '?')
+                    . ($codes ? ': ' . implode(', ', $codes) : ''), true];
             }
-            $date = self::localDate($at);
-            $lines = [];
-            $attention = false;
-            foreach ($codes as $code) {
-                $r = $this->circulation->checkIn($code, $date);
-                if ($r === null) {
-                    $lines[] = "$code: not on loan";
-                    $attention = true;
-                } else {
-                    $lines[] = "$code: returned" . ($r['fine'] ? ", fine {$r['fine']['value']}" : '');
-                }
+            try {
+                $actor = $this->kioskActor($kioskId);
+            } catch (\InvalidArgumentException $ex) {
+                return ['not checked in (no SLiMS user for this kiosk): ' . implode(', ', $codes), true];
             }
+            [$lines, $attention] = $this->checkIn($codes, self::localDate($at), $actor);
             return [implode('; ', $lines), $attention];
         default:
             return [null, in_array($e->type, self::ALARMS, true)];
         }
+    }
+
+    /** The hold's own barcode that $barcode names (SLiMS compares barcodes case-blind), or null. */
+    private function inHold(string $barcode, array $ofHold): ?string
+    {
+        foreach ($ofHold as $code) {
+            if (strcasecmp($code, $barcode) === 0) {
+                return $code;
+            }
+        }
+        return null;
+    }
+
+    /** The SLiMS user a kiosk's loans and returns are made by. */
+    private function kioskActor(string $kioskId): array
+    {
+        $k = $this->store->kiosk($kioskId);
+        return $this->circulation->actor($k['user_id'] === null ? null : (int) $k['user_id'],
+            ' at book locker ' . $kioskId);
+    }
+
+    /**
+     * Checks in items on loan as of $date by $actor: [lines, whether staff
+     * should look (an item was not on loan)].
+     */
+    public function checkIn(array $codes, string $date, array $actor): array
+    {
+        $lines = [];
+        $attention = false;
+        foreach ($codes as $code) {
+            $r = $this->circulation->checkIn($code, $date, $actor);
+            if ($r === null) {
+                $lines[] = "$code: not on loan";
+                $attention = true;
+            } else {
+                $lines[] = "$code: returned" . ($r['fine'] ? ", fine {$r['fine']['value']}" : '');
+            }
+        }
+        return [$lines, $attention];
     }
 
     private function notifyLoaded(): void
@@ -279,10 +333,12 @@ final class Events
         $loaded = $this->loaded;
         $this->loaded = [];
         foreach ($loaded as $holdId) {
+            // Notify keeps its own failures (the hold shows "patron not
+            // notified"); nothing of it may undo the accepted event.
             try {
-                (new Notify($this->store))->holdLoaded($holdId);
+                (new Notify($this->store))->send($holdId);
             } catch (\Throwable $ex) {
-                error_log("lokerbuku: notifying hold $holdId: " . $ex->getMessage());
+                Guard::log($this->store->db(), "notifying hold $holdId: " . Guard::describe($ex), $holdId);
             }
         }
     }

@@ -21,6 +21,8 @@ final class Schema
             token_sha256 char(64) CHARACTER SET ascii NOT NULL,
             pin_required tinyint NOT NULL DEFAULT 0,
             hold_window_days int NOT NULL DEFAULT 7,
+            user_id int NULL,
+            auto_checkin tinyint NOT NULL DEFAULT 0,
             last_status_at datetime(3) NULL,
             last_status mediumtext NULL,
             created_at datetime NOT NULL,
@@ -44,6 +46,9 @@ final class Schema
             created_at datetime NOT NULL,
             finished_at datetime(3) NULL,
             notified_at datetime NULL,
+            notify_state varchar(8) CHARACTER SET ascii NULL,
+            notify_tries int NOT NULL DEFAULT 0,
+            notify_next_at datetime NULL,
             note text NULL,
             KEY kiosk_seq (kiosk_id, change_seq),
             KEY member_id (member_id),
@@ -65,8 +70,8 @@ final class Schema
             member_id varchar(20) NOT NULL,
             enrolled_at datetime NOT NULL,
             KEY member_id (member_id))",
-        // Members' PINs, as pbkdf2-sha256 hashes (made when a numeric
-        // member password is set, or by staff).
+        // Members' kiosk PINs, as pbkdf2-sha256 hashes: set by the member
+        // in the OPAC or by staff, never taken from the OPAC password.
         'lokerbuku_member_pin' => "(
             member_id varchar(20) NOT NULL PRIMARY KEY,
             pin_hash varchar(160) CHARACTER SET ascii NOT NULL,
@@ -116,6 +121,52 @@ final class Schema
         // (or of another server) are not ours, so a kiosk gets a full set.
         $db->prepare('INSERT IGNORE INTO lokerbuku_setting (name, value) VALUES (?, ?)')
             ->execute(['instance', bin2hex(random_bytes(4))]);
+    }
+
+    /**
+     * Brings tables made by an earlier version up to TABLES (migration 2):
+     * the columns added since, and no PIN taken from an OPAC password
+     * (version 1 made them so; they are cleared, members set a new one).
+     */
+    public static function upgrade(\PDO $db): void
+    {
+        $add = [
+            'lokerbuku_kiosk' => ['user_id' => 'int NULL AFTER hold_window_days',
+                'auto_checkin' => 'tinyint NOT NULL DEFAULT 0 AFTER user_id'],
+            'lokerbuku_hold' => ['notify_state' => 'varchar(8) CHARACTER SET ascii NULL AFTER notified_at',
+                'notify_tries' => 'int NOT NULL DEFAULT 0 AFTER notify_state',
+                'notify_next_at' => 'datetime NULL AFTER notify_tries'],
+        ];
+        $has = $db->prepare('SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE()'
+            . ' AND TABLE_NAME = ? AND COLUMN_NAME = ?');
+        $added = false;
+        foreach ($add as $table => $columns) {
+            foreach ($columns as $column => $ddl) {
+                $has->execute([$table, $column]);
+                if (!(int) $has->fetchColumn()) {
+                    $db->exec("ALTER TABLE $table ADD COLUMN $column $ddl");
+                    $added = true;
+                }
+            }
+        }
+        if (!$added) {
+            return;
+        }
+        // Kiosks of version 1 act for SLiMS's first user (the installer's
+        // administrator) until staff choose another on the staff page.
+        $db->exec('UPDATE lokerbuku_kiosk SET user_id = (SELECT MIN(user_id) FROM user) WHERE user_id IS NULL');
+        $db->exec("UPDATE lokerbuku_hold SET notify_state = 'sent' WHERE notified_at IS NOT NULL");
+        $db->beginTransaction();
+        $members = $db->query('SELECT member_id FROM lokerbuku_member_pin')->fetchAll(\PDO::FETCH_COLUMN);
+        $db->exec('DELETE FROM lokerbuku_member_pin');
+        $seq = $db->prepare('UPDATE lokerbuku_seq SET value = LAST_INSERT_ID(value + 1) WHERE id = 1');
+        $touch = $db->prepare("UPDATE lokerbuku_hold SET change_seq = LAST_INSERT_ID() WHERE member_id = ?"
+            . " AND state IN ('pending', 'loaded')");
+        foreach ($members as $m) {
+            $seq->execute();
+            $touch->execute([$m]);
+        }
+        $db->commit();
     }
 
     public static function drop(\PDO $db): void

@@ -63,19 +63,46 @@ final class Store
 
     // ---- kiosks ----
 
-    /** Registers a kiosk; returns its new bearer token (shown once, stored hashed). */
-    public function addKiosk(string $kioskId, string $name = '', int $holdWindowDays = 7,
+    /**
+     * Registers a kiosk; returns its new bearer token (shown once, stored
+     * hashed). $userId: the SLiMS user its loans and returns are made by.
+     */
+    public function addKiosk(string $kioskId, string $name, int $userId, int $holdWindowDays = 7,
                              bool $pinRequired = false): string
     {
         if (!preg_match('/^[A-Za-z0-9._-]{1,63}$/', $kioskId)) {
             throw new \InvalidArgumentException('a kiosk id is 1 to 63 of A-Z a-z 0-9 . _ -');
         }
+        $this->checkUser($userId);
+        if ($this->kiosk($kioskId)) {
+            throw new \InvalidArgumentException("kiosk $kioskId exists already");
+        }
         $token = Credentials::newToken();
         $this->db->prepare('INSERT INTO lokerbuku_kiosk (kiosk_id, name, token_sha256,'
-            . ' pin_required, hold_window_days, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-            ->execute([$kioskId, $name, Credentials::tokenHash($token), (int) $pinRequired,
-                max(1, min(365, $holdWindowDays)), self::now()]);
+            . ' pin_required, hold_window_days, user_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+            ->execute([$kioskId, Text::cut($name, 100), Credentials::tokenHash($token), (int) $pinRequired,
+                max(1, min(365, $holdWindowDays)), $userId, self::now()]);
         return $token;
+    }
+
+    private function checkUser(int $userId): void
+    {
+        $st = $this->db->prepare('SELECT 1 FROM user WHERE user_id = ?');
+        $st->execute([$userId]);
+        if (!$st->fetchColumn()) {
+            throw new \InvalidArgumentException("no SLiMS user $userId");
+        }
+    }
+
+    /** SLiMS's users (staff accounts): user_id => "realname (username)". */
+    public function users(): array
+    {
+        $out = [];
+        foreach ($this->db->query('SELECT user_id, username, realname FROM user ORDER BY realname, user_id LIMIT 1000')
+            ->fetchAll(\PDO::FETCH_ASSOC) as $u) {
+            $out[(int) $u['user_id']] = $u['realname'] . ' (' . $u['username'] . ')';
+        }
+        return $out;
     }
 
     /** A new token for a kiosk (the old one stops working at once). */
@@ -90,17 +117,29 @@ final class Store
         return $token;
     }
 
-    /** A kiosk's hold window (1 to 365 days) and whether patrons must give a PIN; kiosks get them with their next pull. */
-    public function setKioskSettings(string $kioskId, int $holdWindowDays, bool $pinRequired): void
+    /**
+     * A kiosk's settings: its hold window (1 to 365 days), whether patrons
+     * must give a PIN (kiosks get both with their next pull), the SLiMS
+     * user its loans and returns are made by, and whether returns it scans
+     * are checked in without staff.
+     */
+    public function setKioskSettings(string $kioskId, int $holdWindowDays, bool $pinRequired,
+                                     ?int $userId = null, bool $autoCheckin = false): void
     {
         if ($holdWindowDays < 1 || $holdWindowDays > 365) {
             throw new \InvalidArgumentException('hold window: 1 to 365 days');
         }
-        $st = $this->db->prepare('UPDATE lokerbuku_kiosk SET hold_window_days = ?, pin_required = ? WHERE kiosk_id = ?');
-        $st->execute([$holdWindowDays, (int) $pinRequired, $kioskId]);
         if (!$this->kiosk($kioskId)) {
             throw new \InvalidArgumentException("no kiosk $kioskId");
         }
+        if ($userId !== null) {
+            $this->checkUser($userId);
+        }
+        $this->transaction(function () use ($kioskId, $holdWindowDays, $pinRequired, $userId, $autoCheckin) {
+            $this->db->prepare('UPDATE lokerbuku_kiosk SET hold_window_days = ?, pin_required = ?,'
+                . ' user_id = COALESCE(?, user_id), auto_checkin = ? WHERE kiosk_id = ?')
+                ->execute([$holdWindowDays, (int) $pinRequired, $userId, (int) $autoCheckin, $kioskId]);
+        });
     }
 
     /** Kiosk staff, newest first (credential hashes only). */
@@ -125,7 +164,7 @@ final class Store
 
     public function kiosks(): array
     {
-        return $this->db->query('SELECT kiosk_id, name, pin_required, hold_window_days,'
+        return $this->db->query('SELECT kiosk_id, name, pin_required, hold_window_days, user_id, auto_checkin,'
             . ' last_status_at, last_status FROM lokerbuku_kiosk ORDER BY kiosk_id')
             ->fetchAll(\PDO::FETCH_ASSOC);
     }
@@ -417,28 +456,31 @@ final class Store
         });
     }
 
-    /** Sets (or with null, clears) a member's PIN. */
+    /**
+     * Sets (or with null, clears) a member's kiosk PIN: 6 to 8 digits, its
+     * own secret (set by the member in the OPAC or by staff), kept and
+     * sent to kiosks only as a slow salted hash.
+     */
     public function setMemberPin(string $memberId, ?string $pin): void
     {
-        $this->transaction(function () use ($memberId, $pin) {
-            if ($pin === null) {
+        if ($pin !== null && !Credentials::isMemberPin($pin)) {
+            throw new \InvalidArgumentException('a kiosk PIN is ' . Credentials::MEMBER_PIN_MIN . ' to 8 digits');
+        }
+        $hash = $pin === null ? null : Credentials::pinHash($pin);
+        $this->transaction(function () use ($memberId, $hash) {
+            $m = $this->db->prepare('SELECT 1 FROM member WHERE member_id = ?');
+            $m->execute([$memberId]);
+            if (!$m->fetchColumn()) {
+                throw new \InvalidArgumentException("no member $memberId");
+            }
+            if ($hash === null) {
                 $this->db->prepare('DELETE FROM lokerbuku_member_pin WHERE member_id = ?')->execute([$memberId]);
             } else {
                 $this->db->prepare('REPLACE INTO lokerbuku_member_pin (member_id, pin_hash, updated_at)'
-                    . ' VALUES (?, ?, ?)')->execute([$memberId, Credentials::pinHash($pin), self::now()]);
+                    . ' VALUES (?, ?, ?)')->execute([$memberId, $hash, self::now()]);
             }
             $this->touchMemberHolds($memberId);
         });
-    }
-
-    /**
-     * A member's password, as just set in SLiMS (the clear text is known
-     * only then), doubles as the kiosk PIN when it is 4 to 8 digits;
-     * any other password clears the PIN.
-     */
-    public function memberPasswordChanged(string $memberId, string $password): void
-    {
-        $this->setMemberPin($memberId, Credentials::isPin($password) ? $password : null);
     }
 
     // ---- kiosk staff ----
