@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # tests/conformance/sync-api.sh, the checks every server of the sync API
 # must pass, against the SLiMS plugin: two kiosks, a member, three routed
-# reservations (two for the first kiosk), a staff member, served over
-# HTTPS (haproxy in front of php -S), with a fault hook arming a 503 or
-# 429 for the next request to an endpoint.
+# reservations (two for the first kiosk), a staff member, in the real
+# SLiMS 9.7 that lib.sh installs (nginx with TLS, php-fpm, MariaDB), with
+# a fault hook arming a 503 or 429 for the next request to an endpoint
+# (the plugin reads LOKERBUKU_SLIMS_FAULT_DIR, set in php-fpm's pool).
 #   LOKERBUKU_TOP=. tests/slims/conformance.sh [sync-api.sh options]
 set -euo pipefail
 LOKERBUKU_TOP=${LOKERBUKU_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -26,10 +27,10 @@ slims_start "$WORK/slims"
 slims_admin kiosk-add conf-01 "$WORK/token-1"
 slims_admin kiosk-add conf-02 "$WORK/token-2"
 slims_admin member-add M0012345 'Siti Aminah' 2099-12-31 siti@example.org
-slims_admin item-add B-CONF-1 'Bumi Manusia'
-slims_admin item-add B-CONF-2 'Laskar Pelangi'
-slims_admin item-add B-CONF-3 'Ronggeng Dukuh Paruk'
-slims_admin item-add B-CONF-9 'Cantik Itu Luka'
+slims_admin item-add B-CONF-1 'Bumi Manusia' >/dev/null
+slims_admin item-add B-CONF-2 'Laskar Pelangi' >/dev/null
+slims_admin item-add B-CONF-3 'Ronggeng Dukuh Paruk' >/dev/null
+slims_admin item-add B-CONF-9 'Cantik Itu Luka' >/dev/null
 r1=$(slims_admin reserve M0012345 B-CONF-1)
 r2=$(slims_admin reserve M0012345 B-CONF-2)
 r3=$(slims_admin reserve M0012345 B-CONF-3)

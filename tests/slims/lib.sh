@@ -31,6 +31,7 @@
 #       # SLIMS_ADMIN_PASSWORD and the DB variables of mariadb.sh
 #   slims_admin ARGS...           # tests/slims/slims-admin.php in this SLiMS
 #   slims_curl ARGS...            # curl with SLiMS's CA and the admin's cookies
+#   slims_mails                   # the mails caught so far, as JSON
 #   mariadb_sql "SQL"             # in SLiMS's database
 #   slims_logs                    # the servers' logs, for a failed test
 #   slims_stop
@@ -333,6 +334,26 @@ CONF
 	export SLIMS_SITE_KEY
 	(umask 077 && slims_random 32 >"$SLIMS_SITE_KEY")
 	slims_admin site-key-file "$SLIMS_SITE_KEY"
+}
+
+# slims_mails: every message the sink caught, oldest first, as a JSON array
+# of {file, envelope_to: [...], to, subject, body} (headers and the text
+# part decoded by python3's email package).
+slims_mails() {
+	python3 - "$SLIMS_MAIL_DIR" <<'PY'
+import email, email.policy, glob, json, os, sys
+out = []
+files = glob.glob(os.path.join(sys.argv[1], "*.json"))
+for f in sorted(files, key=lambda p: int(os.path.basename(p).split(".")[0])):
+    m = json.load(open(f))
+    msg = email.message_from_string(m["data"], policy=email.policy.default)
+    part = msg.get_body(preferencelist=("plain", "html"))
+    out.append({"file": os.path.basename(f), "envelope_to": m["to"],
+                "to": str(msg["To"] or ""), "cc": str(msg["Cc"] or ""),
+                "subject": str(msg["Subject"] or ""),
+                "body": part.get_content() if part else ""})
+print(json.dumps(out))
+PY
 }
 
 slims_stop() {
