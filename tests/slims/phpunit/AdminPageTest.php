@@ -124,11 +124,15 @@ final class AdminPageTest extends SlimsTestCase
         $this->act(['action' => 'enrol', 'member' => 'M0012345', 'uid' => '04 a1 b2 c3']);
         $this->assertSame('M0012345', $this->row('SELECT member_id FROM lokerbuku_card WHERE uid_hmac = ?',
             [self::hmac('uid:04A1B2C3')])['member_id']);
-        $this->act(['action' => 'staff', 'credential' => '12345678', 'pin' => '1357', 'name' => 'Ani']);
-        $this->act(['action' => 'staff', 'credential' => 'uid:04a1b2c3d4e5f6', 'pin' => '2468']);
+        $this->act(['action' => 'staff', 'credential' => '12345678', 'pin' => '135790', 'name' => 'Ani']);
+        $this->act(['action' => 'staff', 'credential' => 'uid:04a1b2c3d4e5f6', 'pin' => '246813']);
         $creds = $this->db->query('SELECT credential FROM lokerbuku_staff ORDER BY seq')->fetchAll(\PDO::FETCH_COLUMN);
         $this->assertSame([self::hmac('card:12345678'), self::hmac('uid:04A1B2C3D4E5F6')], $creds);
         $this->assertStringContainsString('Not done', $this->act(['action' => 'staff', 'credential' => 'x', 'pin' => '12']));
+        // Staff PINs reach every kiosk: 6 to 8 digits, as members' (docs/security.md).
+        $this->assertStringContainsString('Not done', $this->act(['action' => 'staff', 'credential' => 'STAFF-4',
+            'pin' => '1357']));
+        $this->assertSame(2, $this->rowsOf('SELECT COUNT(*) FROM lokerbuku_staff'));
     }
 
     public function test_the_page_speaks_indonesian_and_escapes_what_it_shows(): void
@@ -162,7 +166,7 @@ final class AdminPageTest extends SlimsTestCase
         $this->assertSame(['pin_required' => true, 'hold_window_days' => 3], $c['settings']);
         $this->assertStringContainsString('Not done', $this->act(['action' => 'kiosk_settings', 'kiosk' => 'k-01',
             'hold_window_days' => '0']));
-        $this->act(['action' => 'staff', 'credential' => 'STAFF-9', 'pin' => '1357', 'name' => 'Ani']);
+        $this->act(['action' => 'staff', 'credential' => 'STAFF-9', 'pin' => '135790', 'name' => 'Ani']);
         $this->assertStringContainsString('Ani', $this->page()->render());
         $this->act(['action' => 'remove_staff', 'credential' => self::hmac('card:STAFF-9')]);
         [, , $d] = $this->api('GET', '/kiosks/k-01/changes?cursor=' . rawurlencode($c['cursor']), $this->token);

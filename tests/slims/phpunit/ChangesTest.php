@@ -208,7 +208,7 @@ final class ChangesTest extends SlimsTestCase
 
     public function test_staff_come_to_every_kiosk_and_removals_as_deltas(): void
     {
-        $cred = $this->store->setStaff('card:STAFF-01', '1357', 'Ani', 'admin');
+        $cred = $this->store->setStaff('card:STAFF-01', '135790', 'Ani', 'admin');
         $this->assertSame(self::hmac('card:STAFF-01'), $cred);
         $c = $this->changes();
         $this->assertCount(1, $c['staff']);

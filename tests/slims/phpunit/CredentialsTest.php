@@ -40,10 +40,10 @@ final class CredentialsTest extends TestCase
     public function test_member_pins_are_6_to_8_digits(): void
     {
         foreach (['12345', '1234', '123456789', '12a456'] as $bad) {
-            $this->assertFalse(Credentials::isMemberPin($bad), $bad);
+            $this->assertFalse(Credentials::isNewPin($bad), $bad);
         }
         foreach (['123456', '1234567', '12345678'] as $good) {
-            $this->assertTrue(Credentials::isMemberPin($good), $good);
+            $this->assertTrue(Credentials::isNewPin($good), $good);
         }
     }
 

@@ -28,7 +28,7 @@ if (($_SERVER['REQUEST_METHOD'] ?? '') === 'POST' && isset($_POST['pin'])) {
         $lokerbukuMsg = '<div class="alert alert-warning">' . $lokerbukuH(__('The form expired; try again.')) . '</div>';
     } elseif ($pin !== trim((string) ($_POST['pin2'] ?? ''))) {
         $lokerbukuMsg = '<div class="alert alert-warning">' . $lokerbukuH(__('The two PINs differ.')) . '</div>';
-    } elseif (!\Lokerbuku\Slims\Credentials::isMemberPin($pin)) {
+    } elseif (!\Lokerbuku\Slims\Credentials::isNewPin($pin)) {
         $lokerbukuMsg = '<div class="alert alert-warning">' . $lokerbukuH(__('A kiosk PIN is 6 to 8 digits.')) . '</div>';
     } else {
         $lokerbukuDb = \SLiMS\DB::getInstance();

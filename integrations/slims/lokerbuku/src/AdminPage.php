@@ -489,7 +489,7 @@ final class AdminPage
             . $this->form('enrol', $in('member', 'Member') . $in('uid', 'Card UID (hex)')
                 . '<button class="btn btn-default">' . self::h(self::t('Enrol')) . '</button>')
             . '<h3>' . self::h(self::t('Kiosk staff')) . '</h3>'
-            . $this->form('staff', $in('credential', 'Staff card number or UID') . $in('pin', 'PIN', 'password')
+            . $this->form('staff', $in('credential', 'Staff card number or UID') . $in('pin', 'PIN (6 to 8 digits)', 'password')
                 . $in('name', 'Name') . '<button class="btn btn-default">' . self::h(self::t('Add')) . '</button>')
             . $this->staffList()
             . '<h3>' . self::h(self::t('Site key file')) . '</h3>'

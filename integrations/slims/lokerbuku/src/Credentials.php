@@ -13,8 +13,8 @@ final class Credentials
      * the most to guess (docs/security.md, "Kiosk PINs").
      */
     public const PIN_ITERATIONS = 200000;
-    /** A member's kiosk PIN: 6 to 8 digits (a kiosk takes 4 to 8). */
-    public const MEMBER_PIN_MIN = 6;
+    /** PINs the plugin sets (members' and kiosk staff's): 6 to 8 digits (a kiosk takes 4 to 8). */
+    public const NEW_PIN_MIN = 6;
 
     /** HMAC-SHA256 of a normalised credential, keyed with the site key's bytes. */
     public static function hmac(string $siteKey, string $credential): string
@@ -44,10 +44,10 @@ final class Credentials
         return (bool) preg_match('/^[0-9]{4,8}$/', $pin);
     }
 
-    /** Whether a string may serve as a member's kiosk PIN: 6 to 8 ASCII digits. */
-    public static function isMemberPin(string $pin): bool
+    /** Whether a string may be set as a kiosk PIN now: 6 to 8 ASCII digits (docs/security.md). */
+    public static function isNewPin(string $pin): bool
     {
-        return (bool) preg_match('/^[0-9]{' . self::MEMBER_PIN_MIN . ',8}$/', $pin);
+        return (bool) preg_match('/^[0-9]{' . self::NEW_PIN_MIN . ',8}$/', $pin);
     }
 
     /** 'pbkdf2-sha256$<iterations>$<salt hex>$<hash hex>' of a PIN. */

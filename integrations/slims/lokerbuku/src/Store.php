@@ -463,8 +463,8 @@ final class Store
      */
     public function setMemberPin(string $memberId, ?string $pin): void
     {
-        if ($pin !== null && !Credentials::isMemberPin($pin)) {
-            throw new \InvalidArgumentException('a kiosk PIN is ' . Credentials::MEMBER_PIN_MIN . ' to 8 digits');
+        if ($pin !== null && !Credentials::isNewPin($pin)) {
+            throw new \InvalidArgumentException('a kiosk PIN is ' . Credentials::NEW_PIN_MIN . ' to 8 digits');
         }
         $hash = $pin === null ? null : Credentials::pinHash($pin);
         $this->transaction(function () use ($memberId, $hash) {
@@ -490,6 +490,9 @@ final class Store
     {
         if (!in_array($role, ['staff', 'admin'], true)) {
             throw new \InvalidArgumentException('role: staff or admin');
+        }
+        if (!Credentials::isNewPin($pin)) {
+            throw new \InvalidArgumentException('a kiosk PIN is ' . Credentials::NEW_PIN_MIN . ' to 8 digits');
         }
         $hmac = Credentials::hmac($this->config->siteKey(), $credential);
         $this->transaction(function () use ($hmac, $pin, $name, $role) {
