@@ -164,11 +164,15 @@ static int64_t wipe_file(const char *path)
 		return unlink(path) < 0 ? -errno : 0;
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, &st) < 0) {
 		int e = errno;
 
 		close(fd);
-		return S_ISREG(st.st_mode) ? -e : -EISDIR;
+		return -e;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EISDIR;
 	}
 	while (done < st.st_size) {
 		size_t n = (size_t)(st.st_size - done) < sizeof(zeros) ?
