@@ -3,7 +3,7 @@
  * Plugin Name: lokerbuku book lockers
  * Plugin URI: https://github.com/lokerbuku/lokerbuku
  * Description: Book pickup lockers (lokerbuku kiosks): Locker Sync API v1, routing reservations to lockers, kiosk monitoring
- * Version: 0.1.0
+ * Version: 0.2.0
  * Author: lokerbuku
  */
 // SPDX-License-Identifier: GPL-3.0-or-later

@@ -11,6 +11,7 @@ defined('INDEX_AUTH') or die('Direct access not allowed!');
 
 use Lokerbuku\Slims\AdminPage;
 use Lokerbuku\Slims\Guard;
+use Lokerbuku\Slims\Notify;
 use Lokerbuku\Slims\Store;
 
 require LIB . 'ip_based_access.inc.php';
@@ -36,6 +37,12 @@ $lokerbukuPage = new AdminPage(new Store($lokerbukuDb), $lokerbukuSelf, $_SESSIO
 // SLiMS strips and escapes $_POST; our fields are ids, digits and hex.
 // No PHP warning may reach SLiMS's handler (an error page instead of ours).
 try {
+    // Messages that could not be sent before are tried again (a few, when due).
+    try {
+        Guard::run(fn() => (new Notify(new Store($lokerbukuDb)))->retryDue());
+    } catch (\Throwable $lokerbukuError) {
+        Guard::log($lokerbukuDb, 'retrying notifications: ' . Guard::describe($lokerbukuError));
+    }
     echo Guard::run(fn() => $lokerbukuPage->act($_SERVER['REQUEST_METHOD'] === 'POST' ? $_POST : [],
         $lokerbukuCanWrite));
     echo Guard::run(fn() => $lokerbukuPage->render());
