@@ -169,6 +169,19 @@ for step in 0 1 2 3 4 5 6 7 8; do
 	[ "$got" = "$reference" ] || fail "step $step: $got, not $reference"
 	echo "  stopped at step $step, run again: $got"
 done
+echo "... but not over a database written after the stop (lokerd ran)"
+rm -f "$DB" "$DB-wal" "$DB-shm" "$DB".corrupt-* "$DB".recover*
+with_wal
+rc=0
+LOKERBUKU_TEST_RECOVER_CRASH_AT=2 ctl recover --config "$WORK/lokerd.conf" >/dev/null 2>&1 || rc=$?
+[ $rc = 99 ] || fail "recover was not stopped at step 2: rc $rc"
+touch "$DB-wal"
+rc=0
+out=$(ctl recover --config "$WORK/lokerd.conf" 2>&1) || rc=$?
+[ $rc = 1 ] && grep -q "was written after the interrupted recover" <<<"$out" &&
+	[ -e "$DB.recovered" ] && same_as_orig "$DB" ||
+	fail "the copy was put over a database written since: rc $rc: $out"
+echo "  refused: $out"
 rm -f "$DB" "$DB-wal" "$DB-shm" "$DB".corrupt-* "$DB".recover*
 cp "$WORK/damaged.orig" "$DB"
 

@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -279,6 +280,27 @@ static void print_report(const struct store_recover_report *rep)
 		       rep->unsent_kept, rep->unsent_lost);
 }
 
+/*
+ * Whether the database or its -wal was written after the copy was made
+ * (lokerd started between a crash and this run): the copy is older then.
+ */
+static bool written_since(const char *db, const struct stat *copy)
+{
+	char name[PATH_MAX + 8];
+	struct stat st;
+
+	for (int i = -1; i < (int)N_SIDECARS - 1; i++) {
+		snprintf(name, sizeof(name), "%s%s", db,
+			 i < 0 ? "" : sidecars[i]);
+		if (stat(name, &st) == 0 &&
+		    (st.st_mtim.tv_sec > copy->st_mtim.tv_sec ||
+		     (st.st_mtim.tv_sec == copy->st_mtim.tv_sec &&
+		      st.st_mtim.tv_nsec > copy->st_mtim.tv_nsec)))
+			return true;
+	}
+	return false;
+}
+
 /* The copy's -wal and -shm: none may be left beside it, nor stale ones. */
 static int remove_sidecars_of(const char *path)
 {
@@ -399,6 +421,14 @@ int recover_run(const struct recover_options *opt)
 		printf("finishing a recover that was interrupted: %s is its "
 		       "complete copy (its report was printed then)\n",
 		       done);
+		if (stat(done, &st) < 0 || written_since(db, &st)) {
+			fprintf(stderr,
+				"lokerctl: %s was written after the interrupted "
+				"recover made %s: keep it by removing %s, or "
+				"move it away and run lokerctl recover again\n",
+				db, done, done);
+			goto out;
+		}
 		err = store_check_file(done);
 		if (err < 0) {
 			fprintf(stderr,
