@@ -29,6 +29,7 @@ struct fixture {
 	sd_event *event;
 	struct control *control;
 	unsigned calls;
+	struct control_reply *later; /* a request {"later":true} answered */
 };
 
 /* A test's end of a connection, with what it received but not yet read. */
@@ -51,6 +52,12 @@ static json_t *handler(json_t *request, void *userdata)
 	size_t n;
 
 	f->calls++;
+	/* Answered later, as lokerd's backup is. */
+	if (json_is_true(json_object_get(request, "later"))) {
+		f->later = control_defer(f->control);
+		assert_non_null(f->later);
+		return json_pack("{s:s}", "dropped", "never sent");
+	}
 	if (!big)
 		return json_incref(request);
 	n = (size_t)json_integer_value(big);
@@ -217,6 +224,51 @@ static void run_until_calls(struct fixture *f, unsigned calls)
 		assert_true(i < WAIT_ITERATIONS_MAX);
 		assert_true(sd_event_run(f->event, WAIT_USEC) >= 0);
 	}
+}
+
+static void a_deferred_reply_comes_when_sent_and_holds_the_next(void **state)
+{
+	struct fixture *f = *state;
+	struct peer *p = peer_connect(f->path), *q;
+	char c;
+
+	/* Outside the handler there is no request to answer later. */
+	assert_null(control_defer(f->control));
+	assert_int_equal(errno, ENOTCONN);
+
+	peer_send_text(f, p, "{\"later\":true}\n{\"id\":2}\n");
+	run_until_calls(f, 1);
+	/* Meanwhile the loop turns; the client hears nothing, asks nothing. */
+	for (unsigned i = 0; i < 20; i++)
+		assert_true(sd_event_run(f->event, 1000) >= 0);
+	assert_int_equal(f->calls, 1);
+	assert_int_equal(recv(p->fd, &c, 1, MSG_PEEK), -1);
+	assert_int_equal(errno, EAGAIN);
+	control_reply_send(f->later, json_pack("{s:b}", "ok", 1));
+	f->later = NULL;
+	expect_line(f, p, "{\"ok\":true}");
+	expect_line(f, p, "{\"id\":2}");
+	assert_int_equal(f->calls, 2);
+
+	/* A client gone meanwhile: the reply is dropped, and freed. */
+	q = peer_connect(f->path);
+	peer_send_text(f, q, "{\"later\":true}\n");
+	run_until_calls(f, 3);
+	peer_free(q);
+	control_reply_send(f->later, json_pack("{s:b}", "ok", 1));
+	f->later = NULL;
+	for (unsigned i = 0; i < 5; i++)
+		assert_true(sd_event_run(f->event, 1000) >= 0);
+
+	/* Still waiting when the socket closes: the handle outlives it. */
+	peer_send_text(f, p, "{\"later\":true}\n");
+	run_until_calls(f, 4);
+	control_free(f->control);
+	f->control = NULL;
+	control_reply_send(f->later, NULL);
+	f->later = NULL;
+	control_reply_send(NULL, NULL);
+	peer_free(p);
 }
 
 static void answers_each_line_in_order(void **state)
@@ -463,6 +515,9 @@ static void an_over_limit_reply_becomes_an_emsgsize_error(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+			a_deferred_reply_comes_when_sent_and_holds_the_next,
+			setup, teardown),
 		cmocka_unit_test_setup_teardown(answers_each_line_in_order,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
