@@ -108,7 +108,8 @@ nfc-load)
 		echo "$BENCH_NAME: SKIPPED: stress-ng is missing, so no figure under load (apt-get install stress-ng)" >&2
 		exit 0
 	fi
-	stress-ng --cpu 2 --quiet >/dev/null 2>&1 &
+	# Its own time-out too: a killed benchmark leaves no load behind.
+	stress-ng --cpu 2 --timeout 600s --quiet >/dev/null 2>&1 &
 	STRESS_PID=$!
 	sleep 1
 	load=$(cut -d' ' -f1 /proc/loadavg)
@@ -155,7 +156,7 @@ online)
 	echo "tap-unlock: $N taps on the simulated reader, for the ratios" >&2
 	tapdrive "$dir" --reader sim --taps "$N" --out "$WORK/sim.ns"
 	kiosk_stop
-	hub_setup "$WORK/hub" demo-01 "$WORK/site.key" >&2
+	hub_setup "$WORK/hub" demo-01 "$dir/site.key" >&2
 	hub_start
 	hub patron-add P-ONLINE --uid 04C0FFEE000001 >/dev/null
 	hub hold-add ONLINE-1 --kiosk demo-01 --patron P-ONLINE --item BK0000001 >/dev/null
