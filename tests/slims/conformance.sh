@@ -39,7 +39,7 @@ slims_admin route conf-01 small "$r1" "$r2" >/dev/null
 slims_admin route conf-01 medium "$r3" >/dev/null
 slims_admin route conf-02 large "$r9" >/dev/null
 slims_admin enrol M0012345 04A1B2C3D4E5F6 >/dev/null
-slims_admin staff-add card:STAFF-CONF-1 1357 >/dev/null
+slims_admin staff-add card:STAFF-CONF-1 135791 >/dev/null
 
 cat >"$WORK/fault-hook" <<HOOK
 #!/bin/bash

@@ -43,7 +43,7 @@ r2=$(slims_admin reserve M0001 B0002)
 r3=$(slims_admin reserve M0002 B0003)
 H1=$(slims_admin route demo-01 small "$r1" "$r2")
 slims_admin enrol M0001 04A1B2C3D4E5F6 >/dev/null
-slims_admin staff-add card:STAFF-01 2468 >/dev/null
+slims_admin staff-add card:STAFF-01 246813 >/dev/null
 kiosk_start "$WORK"
 
 # wait_for DESCRIPTION COMMAND...: up to 15 s for COMMAND to succeed.
@@ -68,7 +68,7 @@ expect ".holds[] | select(.id==\"$H1\") | .state==\"pending\" and (.items | leng
 
 echo "staff log in with the card and PIN from SLiMS and load it"
 expect '.screen.name=="staff_pin"' "$(ctl --json sim tap card:STAFF-01)"
-expect '.screen.name=="staff_menu"' "$(ctl --json sim pin 2468)"
+expect '.screen.name=="staff_menu"' "$(ctl --json sim pin 246813)"
 expect '.unlocked==[1]' "$(ctl --json sim scan B0002)"
 ctl sim door 1 open >/dev/null
 ctl sim door 1 close >/dev/null
