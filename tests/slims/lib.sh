@@ -313,7 +313,9 @@ CONF
 		ALTER TABLE member ENGINE=InnoDB;' || return 1
 
 	# Steps 2 and 3: the plugin copied, activated in System -> Plugins.
-	cp -R "$LOKERBUKU_TOP/integrations/slims/lokerbuku" "$SLIMS_ROOT/plugins/lokerbuku"
+	# SLIMS_PLUGIN_DIR: another copy of the plugin (an older one, to see a
+	# test fail without a fix).
+	cp -R "${SLIMS_PLUGIN_DIR:-$LOKERBUKU_TOP/integrations/slims/lokerbuku}" "$SLIMS_ROOT/plugins/lokerbuku"
 	slims_login "$SLIMS_ADMIN_USER" "$SLIMS_ADMIN_PASSWORD" || return 1
 	slims_activate_plugin 'lokerbuku book lockers' || return 1
 
