@@ -7,7 +7,7 @@
 #   no second tap, so the second hold's locker stays shut;
 # - a chip that stops answering is shown faulted within 3 s (said once),
 #   reopened, and back when it answers again (said once); the card still
-#   on it is not a new tap either;
+#   on it is not a new tap either; the same with no card on the reader;
 # - lifting the card and tapping again does open the second locker (the
 #   checks above could see a tap).
 . "$(dirname "$0")/lib.sh"
@@ -133,6 +133,25 @@ sleep 1.5 # two answered polls without the card
 sim tap $card >/dev/null
 wait_for ".screen.name == \"lockers_open\" and .screen.lockers == [$l2]"
 sim remove >/dev/null
+ctl sim door "$l2" open >/dev/null
+ctl sim door "$l2" close >/dev/null
+
+echo "with no card, waiting for one (InAutoPoll): a hang is noticed as fast"
+wait_for '.screen.name == "idle"' 10
+sleep 1 # the card's removal confirmed, the chip waiting for the next
+t0=$EPOCHREALTIME
+sim hang >/dev/null
+wait_for '.reader.ok == false' 10
+t1=$EPOCHREALTIME
+awk -v a="$t0" -v b="$t1" 'BEGIN { printf "  faulted %.2f s after the chip stopped answering\n", b - a
+	exit !(b - a <= 6) }' || fail "the hung idle reader was noticed only after $(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }') s"
+sim answer >/dev/null
+wait_for '.reader.ok' 12
+n=$(grep -c "card reader pn532_uart:.*: not answering" "$WORK/lokerd.log" || true)
+[ "$n" -eq 2 ] || fail "two hangs were logged $n times, not twice"
+ctl sim return >/dev/null
+sim tap DEADBEEF >/dev/null
+wait_for '.screen.name == "return_open"'
 
 kiosk_stop || fail "lokerd exited with an error"
 echo "integration nfc-faults: ok"
