@@ -474,7 +474,10 @@ int recover_run(const struct recover_options *opt)
 		now = time(NULL);
 		gmtime_r(&now, &tm);
 		strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
-		snprintf(kept, sizeof(kept), "%s.corrupt-%s", db, stamp);
+		/* Cannot be cut short: db was checked against PATH_MAX. */
+		if (snprintf(kept, sizeof(kept), "%s.corrupt-%s", db, stamp) >=
+		    (int)sizeof(kept))
+			goto out;
 	}
 	err = swap_in(db, done, kept);
 	if (err < 0) {
