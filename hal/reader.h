@@ -36,11 +36,13 @@ struct reader_event {
 struct reader *reader_new_sim(void);
 /*
  * A libnfc reader at connstring ("pn532_uart:/dev/ttyS0", "acr122_usb",
- * ...), polled for ISO14443A cards every poll_ms (at least 10) by a thread
- * of its own. A device that is missing or stops answering is reported
- * with READER_EVENT_FAULT once and reopened with backoff. Returns NULL
- * with errno set; the caller frees it with reader_free(), which aborts a
- * poll under way.
+ * ...), read for ISO14443A cards by a thread of its own: with no card the
+ * chip waits for one (a PN532 with InAutoPoll), and a card left on the
+ * reader is polled every poll_ms (at least 10). A device that is missing,
+ * or answers nothing for 2 s, is reported with READER_EVENT_FAULT once and
+ * reopened with backoff; READER_EVENT_RECOVERED once when it answers.
+ * Returns NULL with errno set; the caller frees it with reader_free(),
+ * which aborts a poll under way.
  */
 struct reader *reader_new_nfc(const char *connstring, unsigned poll_ms);
 /*
