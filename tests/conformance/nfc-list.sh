@@ -3,7 +3,8 @@
 # Debian's unmodified libnfc tools against pn532-sim: nfc-list finds the
 # emulated PN532, lists no card, a 7-byte and a 4-byte card, again after
 # removal, ten times in a row, and once with --realistic-timing; nfc-poll
-# (when installed) sees a card tapped while it polls and its removal.
+# (when installed) sees a card tapped while it polls and its removal;
+# the simulator's faults (garble, drop, hang) fail libnfc as they should.
 # Usage: nfc-list.sh PATH/TO/pn532-sim
 set -euo pipefail
 
@@ -198,6 +199,41 @@ fi
 out=$("$SIM" --control "$CTL" status)
 grep -q 'bad_frames=0 unsupported=0' <<<"$out" ||
 	fail "libnfc sent frames the simulator did not understand: $out"
+stop_sim
+
+# list_fails WHAT: nfc-list must fail to open the reader, within the step
+# (it says so, but exits 0 all the same).
+list_fails() {
+	local rc=0
+	timeout "$STEP_TIMEOUT" nfc-list >"$WORK/list.out" 2>"$WORK/list.err" || rc=$?
+	[ $rc -ne 124 ] || fail "$1: nfc-list still ran after ${STEP_TIMEOUT} s"
+	grep -q 'Unable to open NFC device' "$WORK/list.err" ||
+		fail "$1: nfc-list did not fail to open: $(cat "$WORK/list.err")"
+}
+# sim_says FIELD=VALUE: pn532-sim's status line has it.
+sim_says() {
+	"$SIM" --control "$CTL" status | grep -q " $1\( \|$\)" ||
+		fail "pn532-sim status lacks $1: $("$SIM" --control "$CTL" status)"
+}
+
+echo "faults: a garbled reply, a lost command, a hung chip, as libnfc sees them"
+start_sim
+ctl tap 04A1B2C3D4E5F6
+ctl garble 1
+list_fails "a garbled reply"
+grep -q 'Data checksum mismatch' "$WORK/list.err" ||
+	fail "libnfc did not see the broken checksum: $(cat "$WORK/list.err")"
+sim_says garbled=1
+ctl drop 1
+list_fails "a lost command"
+sim_says dropped=1
+ctl hang
+list_fails "a hung chip"
+sim_says hung=yes
+ctl answer
+list
+expect_card 04A1B2C3D4E5F6 "00  44" "00"
+ctl fault none
 stop_sim
 
 echo "with --realistic-timing nfc-list still finds the card"

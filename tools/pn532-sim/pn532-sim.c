@@ -579,7 +579,8 @@ static void control_fault(struct sim *s, const char *cmd, const char *arg,
 		s->hung = true;
 		abort_running(s);
 		s->out_size = 0;
-		log_msg("hung: answering nothing until told to");
+		if (verbose)
+			log_msg("hung: answering nothing until told to");
 		snprintf(reply, reply_size, "ok the chip answers nothing");
 		return;
 	}
@@ -587,7 +588,8 @@ static void control_fault(struct sim *s, const char *cmd, const char *arg,
 	frame_parser_reset(s->parser); /* a frame cut short meanwhile */
 	if (strcmp(cmd, "fault") == 0)
 		s->garble = s->drop = 0;
-	log_msg("answering again");
+	if (verbose)
+		log_msg("answering again");
 	snprintf(reply, reply_size, "ok the chip answers");
 }
 
