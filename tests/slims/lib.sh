@@ -90,9 +90,9 @@ slims_free_port() {
 
 # slims_wait PID WHAT COMMAND...: until COMMAND succeeds (10 s at most).
 slims_wait() {
-	local pid=$1 what=$2 i
+	local pid=$1 what=$2 _
 	shift 2
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		"$@" >/dev/null 2>&1 && return 0
 		kill -0 "$pid" 2>/dev/null || { echo "$what exited at start" >&2; return 1; }
 		sleep 0.1
@@ -193,7 +193,7 @@ slims_start() {
 	SLIMS_FAULT_DIR=$SLIMS_DIR/faults
 	SLIMS_MAIL_DIR=$SLIMS_DIR/mail
 	SLIMS_CA=$SLIMS_DIR/ca/ca.pem
-	SLIMS_ADMIN_USER=admin
+	SLIMS_ADMIN_USER='admin'
 	SLIMS_ADMIN_PASSWORD=$(slims_random 12)
 	export SLIMS_DIR SLIMS_ROOT SLIMS_FAULT_DIR SLIMS_MAIL_DIR SLIMS_CA \
 		SLIMS_ADMIN_USER SLIMS_ADMIN_PASSWORD
@@ -219,8 +219,7 @@ slims_start() {
 		GRANT ALL ON slims.* TO 'slims'@'127.0.0.1'" || return 1
 
 	# php-fpm as the test's user (root in CI: -R lets it), its socket in DIR.
-	local user root_flag=''
-	user=$(id -un)
+	local root_flag=''
 	[ "$(id -u)" != 0 ] || root_flag=-R
 	cat >"$SLIMS_DIR/php-fpm.conf" <<CONF
 [global]

@@ -87,9 +87,9 @@ browser() {
 value() { sed -n "s/^$1=//p" "$WORK/browser.out" | tail -n 1; }
 # wait_for DESCRIPTION COMMAND...: up to 30 s for COMMAND to succeed.
 wait_for() {
-	local what=$1 i
+	local what=$1 _
 	shift
-	for i in $(seq 300); do
+	for _ in $(seq 300); do
 		"$@" >/dev/null 2>&1 && return 0
 		sleep 0.1
 	done
@@ -174,6 +174,10 @@ ok "staff loaded $H1 into locker 1 and $H2 into locker 7"
 wait_for "$H1 loaded in SLiMS" is "SELECT state FROM lokerbuku_hold WHERE hold_id = '$H1'" loaded
 wait_for "$H2 loaded in SLiMS" is "SELECT state FROM lokerbuku_hold WHERE hold_id = '$H2'" loaded
 ok "SLiMS has both holds loaded"
+# SLiMS commits before it answers; nginx logs the request once answered.
+upload_logged() { [ "$(event_posts 200)" -gt "$posts_ok" ]; }
+wait_for "the accepted upload in nginx's log" upload_logged
+sleep 1
 check "both loads came in one upload (one 503, then one accepted POST)" \
 	test "$(event_posts 503)" = 1 -a "$(($(event_posts 200) - posts_ok))" = 1
 
