@@ -147,7 +147,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			shutdown(fd, SHUT_WR);
 			shut = true;
 		}
-		sd_event_run(event, 0);
+		/*
+		 * Once all is sent, a turn may wait for what check does on the
+		 * store's thread: its reply comes when the thread reports.
+		 */
+		sd_event_run(event, shut ? 1000 : 0);
 		for (;;) {
 			n = read(fd, reply + got, REPLY_MAX - got);
 			if (n > 0 && got + (size_t)n < REPLY_MAX) {
