@@ -62,7 +62,9 @@ set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 
 set(CPACK_DEBIAN_KIOSK-UI_PACKAGE_NAME lokerbuku-kiosk-ui)
 set(CPACK_DEBIAN_KIOSK-UI_PACKAGE_ARCHITECTURE all)
-set(CPACK_DEBIAN_KIOSK-UI_PACKAGE_DEPENDS "lokerbuku (= ${PROJECT_VERSION}), chromium, cage, curl, systemd (>= 247)")
+# cage (0.1.4, Debian 12) refuses to start without Xwayland, which it only
+# recommends (integration-install runs it under the unit).
+set(CPACK_DEBIAN_KIOSK-UI_PACKAGE_DEPENDS "lokerbuku (= ${PROJECT_VERSION}), chromium, cage, xwayland, curl, systemd (>= 247)")
 set(CPACK_DEBIAN_KIOSK-UI_PACKAGE_CONTROL_EXTRA
 	${PROJECT_SOURCE_DIR}/ui/dist/postinst
 	${PROJECT_SOURCE_DIR}/ui/dist/prerm

@@ -196,7 +196,9 @@ fi
 [ -e "$results/done" ] || fail "the probe did not finish; $results and $build/nspawn.log"
 cat "$results/report"
 grep -q '^FAIL' "$results/report" && fail "lokerd under systemd: see above; its journal: $results/journal"
-[ -s "$results/shot.png" ] && echo "  the screen as Chromium rendered it under the hardened unit: $results/shot.png"
+for f in shot.png cage.png; do
+	[ ! -s "$results/$f" ] || echo "  the screen as rendered under the hardened unit: $results/$f"
+done
 
 # Issue 19, point 9: purge leaves nothing of the kiosk's secrets and
 # database. A second name of the site key and of the database (as a
