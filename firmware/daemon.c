@@ -458,6 +458,7 @@ static void record_ahead(struct daemon *d, const struct kiosk_actions *acts,
 		const struct kiosk_action *a = &acts->a[i];
 
 		ret_errs[i] = 1;
+		errs[i] = -EIO; /* never a pulse on what was not written */
 		if (a->type == KIOSK_ACTION_UNLOCK &&
 		    a->locker <= KIOSK_LOCKERS_MAX)
 			pulsed[a->locker] = true;

@@ -1867,8 +1867,12 @@ int store_record_batch(struct store *s, const struct kiosk_record *const *recs,
 	unsigned n_checked = 0, n_ok = 0, error_at = n;
 	int r = 0;
 
-	if (s->user_tx)
+	if (s->user_tx) {
+		/* Every entry says so: a caller pulses only on a 0. */
+		for (unsigned i = 0; i < n; i++)
+			ret_errs[i] = -EBUSY;
 		return store_error(s, -EBUSY, "record: inside a transaction");
+	}
 	/* What needs no transaction first: a refusal writes nothing. */
 	for (unsigned i = 0; i < n; i++) {
 		ret_errs[i] =
