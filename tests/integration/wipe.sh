@@ -31,6 +31,9 @@ backup=$(ctl --json backup | jq -r .path)
 [ -f "$backup" ] || fail "no backup made"
 # A recovered database's kept copy, as `lokerctl recover` leaves it.
 cp "$backup" "$WORK/lokerd.db.corrupt-20261122T081500Z"
+# And the copies an interrupted recover leaves: whole databases too.
+cp "$backup" "$WORK/lokerd.db.recovered"
+cp "$backup" "$WORK/lokerd.db.recover-tmp"
 secrets=(site.key sync.token kiosk.key kiosk.csr kiosk.pem)
 key=$(cat "$WORK/site.key")
 
@@ -38,7 +41,8 @@ key=$(cat "$WORK/site.key")
 present() {
 	local f
 	for f in lokerd.db "${secrets[@]}" "$(basename "$backup")" \
-		lokerd.db.corrupt-20261122T081500Z; do
+		lokerd.db.corrupt-20261122T081500Z lokerd.db.recovered \
+		lokerd.db.recover-tmp; do
 		[ -s "$WORK/$f" ] || fail "$f is missing or empty before the wipe"
 	done
 }

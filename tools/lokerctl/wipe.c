@@ -87,7 +87,10 @@ static int add_database(struct wipe_list *l, const char *db)
 		    strcmp(rest, "-shm") != 0 &&
 		    strcmp(rest, "-journal") != 0 &&
 		    strncmp(rest, ".backup-", 8) != 0 &&
-		    strncmp(rest, ".corrupt-", 9) != 0)
+		    strncmp(rest, ".corrupt-", 9) != 0 &&
+		    /* recover's copies, whole databases, and their WALs */
+		    strncmp(rest, ".recovered", 10) != 0 &&
+		    strncmp(rest, ".recover-tmp", 12) != 0)
 			continue;
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
 				     de->d_name) >= sizeof(path))
