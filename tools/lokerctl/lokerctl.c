@@ -19,6 +19,8 @@
 #define DEFAULT_SOCKET	 "/run/lokerbuku/control.sock"
 #define REPLY_MAX	 (4 * 1024 * 1024)
 #define REPLY_TIMEOUT_MS 15000
+/* backup and check answer when lokerd's thread is done: a slow SD card. */
+#define JOB_REPLY_TIMEOUT_MS (10 * 60 * 1000)
 
 enum exit_code {
 	EXIT_OK = 0,
@@ -112,6 +114,11 @@ static int usage_error(const char *msg)
 int lokerctl_call(const char *path, json_t *req, json_t **ret, bool quiet)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	const char *cmd = json_string_value(json_object_get(req, "cmd"));
+	int timeout_ms =
+		cmd && (!strcmp(cmd, "backup") || !strcmp(cmd, "check")) ?
+			JOB_REPLY_TIMEOUT_MS :
+			REPLY_TIMEOUT_MS;
 	size_t len = 0, cap = 4096;
 	char *text, *buf;
 	int fd;
@@ -150,9 +157,9 @@ int lokerctl_call(const char *path, json_t *req, json_t **ret, bool quiet)
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		ssize_t n;
 
-		if (poll(&p, 1, REPLY_TIMEOUT_MS) == 0) {
+		if (poll(&p, 1, timeout_ms) == 0) {
 			call_error("lokerctl: lokerd did not answer in %d s\n",
-				   REPLY_TIMEOUT_MS / 1000);
+				   timeout_ms / 1000);
 			goto unreachable;
 		}
 		if (len + 1 >= cap) {
