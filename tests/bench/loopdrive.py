@@ -19,12 +19,11 @@ events only.
 Prints "figure<TAB>value<TAB>unit" lines on stdout.
 """
 import argparse
-import json
-import select
-import socket
 import sqlite3
 import sys
 import time
+
+from lokerdctl import Fail, Lokerd
 
 SESSION_LOCKERS = 16
 SESSIONS = 6
@@ -34,39 +33,6 @@ PULSE_S = 0.7
 # at most, so that a locker's pulse is over when its turn comes again.
 MAINTENANCE = range(100, 128)
 MAINTENANCE_EVERY_S = 0.025
-
-
-class Fail(Exception):
-    pass
-
-
-class Lokerd:
-    """One connection to lokerd's control socket: a line out, a line in."""
-
-    def __init__(self, path):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.connect(path)
-        self.reader = self.sock.makefile("rb")
-
-    def send(self, req):
-        self.sock.sendall(json.dumps(req).encode() + b"\n")
-
-    def receive(self):
-        line = self.reader.readline()
-        if not line:
-            raise Fail("lokerd closed the control socket")
-        return json.loads(line)
-
-    def ask(self, req, check=True):
-        self.send(req)
-        reply = self.receive()
-        if check and not reply.get("ok"):
-            raise Fail(f"{req['cmd']}: {reply.get('error')}")
-        return reply
-
-    def ready(self):
-        """Whether a reply waits, without reading it."""
-        return bool(select.select([self.sock], [], [], 0)[0])
 
 
 def card(session):

@@ -27,39 +27,12 @@ import sqlite3
 import sys
 import time
 
+from lokerdctl import Fail, Lokerd
+
 
 # --while-backlog: unsent events at each tap, at least a full upload
 # batch ([sync] batch_size, 100 by default).
 BACKLOG_MIN = 100
-
-
-class Fail(Exception):
-    pass
-
-
-class Lokerd:
-    """One connection to lokerd's control socket: a line out, a line in."""
-
-    def __init__(self, path):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.connect(path)
-        self.reader = self.sock.makefile("rb")
-
-    def send(self, req):
-        self.sock.sendall(json.dumps(req).encode() + b"\n")
-
-    def receive(self):
-        line = self.reader.readline()
-        if not line:
-            raise Fail("lokerd closed the control socket")
-        return json.loads(line)
-
-    def ask(self, req, check=True):
-        self.send(req)
-        reply = self.receive()
-        if check and not reply.get("ok"):
-            raise Fail(f"lokerd refused {req}: {reply}")
-        return reply
 
 
 class Pn532:
