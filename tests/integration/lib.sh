@@ -58,3 +58,10 @@ same_ids() {
 	h=$(hub events --kiosk demo-01 --json | jq -c '[.[].id] | sort')
 	[ "$k" = "$h" ] || fail "kiosk and server event ids differ"
 }
+
+# sim_stop: ends the pn532-sim a test started as SIM_PID (its CLEANUP_HOOK).
+sim_stop() {
+	[ -n "${SIM_PID:-}" ] || return 0
+	kill -KILL "$SIM_PID" 2>/dev/null || true
+	wait "$SIM_PID" 2>/dev/null || true
+}

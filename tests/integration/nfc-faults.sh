@@ -13,11 +13,6 @@
 . "$(dirname "$0")/lib.sh"
 : "${PN532_SIM:?PN532_SIM must name the pn532-sim binary}"
 
-sim_stop() {
-	[ -n "${SIM_PID:-}" ] || return 0
-	kill -KILL "$SIM_PID" 2>/dev/null || true
-	wait "$SIM_PID" 2>/dev/null || true
-}
 CLEANUP_HOOK=sim_stop
 sim() { "$PN532_SIM" --control "$WORK/pn532.sock" "$@"; }
 # sim_count NAME: a counter from pn532-sim's status line.

@@ -46,16 +46,7 @@ slims_admin enrol M0001 04A1B2C3D4E5F6 >/dev/null
 slims_admin staff-add card:STAFF-01 246813 >/dev/null
 kiosk_start "$WORK"
 
-# wait_for DESCRIPTION COMMAND...: up to 15 s for COMMAND to succeed.
-wait_for() {
-	local what=$1 i
-	shift
-	for i in $(seq 150); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	fail "waited 15 s for: $what"
-}
+WAIT_FOR_S=15
 kiosk_has_hold() { ctl --json holds | jq -e --arg h "$1" '.holds[] | select(.id==$h)'; }
 slims_hold_state() { [ "$(mariadb_sql "SELECT state FROM lokerbuku_hold WHERE hold_id = '$1'")" = "$2" ]; }
 command_done() { [ -n "$(mariadb_sql "SELECT done_at FROM lokerbuku_command WHERE command_id = '$1' AND done_at IS NOT NULL")" ]; }

@@ -380,3 +380,15 @@ slims_logs() {
 	echo "--- nginx/access.log (last 10 lines):" >&2
 	tail -n 10 "$SLIMS_DIR/nginx/access.log" >&2 2>/dev/null || true
 }
+
+# wait_for DESCRIPTION COMMAND...: up to WAIT_FOR_S (30) seconds for
+# COMMAND to succeed; the test's fail() otherwise.
+wait_for() {
+	local what=$1 limit=${WAIT_FOR_S:-30} _
+	shift
+	for _ in $(seq $((limit * 10))); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	fail "waited $limit s for: $what"
+}

@@ -85,16 +85,6 @@ browser() {
 	[ $rc -eq 0 ] || fail "browser step '$1' (exit $rc; screenshots in $STORY_OUT)"
 }
 value() { sed -n "s/^$1=//p" "$WORK/browser.out" | tail -n 1; }
-# wait_for DESCRIPTION COMMAND...: up to 30 s for COMMAND to succeed.
-wait_for() {
-	local what=$1 _
-	shift
-	for _ in $(seq 300); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	fail "waited 30 s for: $what"
-}
 sql() { mariadb_sql "$1"; }
 json_has() { jq -e "$1" >/dev/null <<<"$2" || { echo "  not $1 in: $2" >&2; return 1; }; }
 is() { [ "$(sql "$1")" = "$2" ] || { echo "  $1: '$(sql "$1")', not '$2'" >&2; return 1; }; }
