@@ -88,7 +88,8 @@ void config_init(struct config *c)
 	snprintf(c->webui.ui_dir, sizeof(c->webui.ui_dir), "%s",
 		 LOKERBUKU_UI_DIR);
 	c->webui.idle_timeout_s = 60;
-	c->kiosk.pin_required = false;
+	/* A copied member number or card UID alone opens no locker. */
+	c->kiosk.pin_required = true;
 	c->kiosk.pin_max_attempts = 3;
 	c->kiosk.pin_lockout_usec = 300 * USEC_PER_SEC;
 	c->kiosk.session_timeout_usec = 60 * USEC_PER_SEC;

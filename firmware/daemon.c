@@ -696,8 +696,20 @@ static int start_core(struct daemon *d)
 	}
 	/* The server's setting, when it has sent one, beats the file's. */
 	if (store_get_sync_value(d->store, "pin_required", value,
-				 sizeof(value)) == 0)
+				 sizeof(value)) == 0) {
 		kiosk_set_pin_required(d->kiosk, strcmp(value, "1") == 0);
+		log_notice(
+			"PIN policy: %s (the server's setting)",
+			strcmp(value, "1") == 0 ?
+				"a card needs the patron's PIN" :
+				"a card alone opens, and so does a copy of it");
+	} else {
+		log_notice(
+			"PIN policy: %s ([policy] pin_required)",
+			d->config.kiosk.pin_required ?
+				"a card needs the patron's PIN" :
+				"a card alone opens, and so does a copy of it");
+	}
 	for (unsigned i = 1; i <= d->config.kiosk.n_lockers; i++) {
 		bool open;
 

@@ -79,7 +79,7 @@ static void a_minimal_file_gets_the_documented_defaults(void **state)
 	assert_int_equal(c->site_key[31], 0xff);
 	assert_ptr_equal(c->kiosk.site_key, c->site_key);
 	assert_ptr_equal(c->kiosk.lockers, c->lockers);
-	assert_false(c->kiosk.pin_required);
+	assert_true(c->kiosk.pin_required);
 	assert_int_equal(c->kiosk.pin_max_attempts, 3);
 	assert_int_equal(c->kiosk.door_confirm_timeout_usec, 10000000);
 	for (unsigned i = 0; i < 4; i++) {

@@ -31,6 +31,12 @@ return = 11-12
 backend = sim
 $extra
 CONF
+	# The demo and most tests tap a card without a PIN: say so, unless the
+	# extra text sets the policy itself (lokerd's default is yes).
+	case $extra in
+	*pin_required*) ;;
+	*) printf '\n[policy]\npin_required = no\n' >>"$dir/lokerd.conf" ;;
+	esac
 	# The simulated reader, unless the extra text names another.
 	case $extra in
 	*"[reader]"*) ;;
