@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* The control socket: JSON lines over a UNIX stream socket, on sd-event. */
 #include <errno.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -40,6 +41,8 @@ struct client {
 	size_t out_len;
 	/* The request answered later, through control_reply_send(). */
 	struct control_reply *deferred;
+	/* Who connected (SO_PEERCRED, taken at accept), for the event log. */
+	char peer[CONTROL_PEER_MAX + 1];
 };
 
 struct control_reply {
@@ -371,6 +374,37 @@ static int client_next(sd_event_source *s, void *userdata)
 	return 0;
 }
 
+/*
+ * "uid=1000,user=alice,pid=4242": the kernel's word on who connected, as it
+ * was when they did. A uid without a name in the user database is said as
+ * a number only; one the kernel cannot tell is "unknown".
+ */
+static void peer_describe(int fd, char ret[CONTROL_PEER_MAX + 1])
+{
+	struct passwd pw, *found = NULL;
+	struct ucred cred;
+	socklen_t n = sizeof(cred);
+	char buf[1024];
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &n) < 0) {
+		snprintf(ret, CONTROL_PEER_MAX + 1, "unknown");
+		return;
+	}
+	if (getpwuid_r(cred.uid, &pw, buf, sizeof(buf), &found) != 0 ||
+	    !found || strlen(found->pw_name) > 32 ||
+	    strcspn(found->pw_name, ",=\"\\") != strlen(found->pw_name))
+		snprintf(ret, CONTROL_PEER_MAX + 1, "uid=%u,pid=%d",
+			 (unsigned)cred.uid, (int)cred.pid);
+	else
+		snprintf(ret, CONTROL_PEER_MAX + 1, "uid=%u,user=%s,pid=%d",
+			 (unsigned)cred.uid, found->pw_name, (int)cred.pid);
+}
+
+const char *control_get_peer(const struct control *c)
+{
+	return c && c->answering ? c->answering->peer : NULL;
+}
+
 static int on_accept(sd_event_source *s, int fd, uint32_t revents,
 		     void *userdata)
 {
@@ -408,6 +442,7 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents,
 	}
 	cl->control = c;
 	cl->fd = cfd;
+	peer_describe(cfd, cl->peer);
 	err = sd_event_add_io(c->event, &cl->source, cfd, EPOLLIN, client_io,
 			      cl);
 	if (err >= 0)

@@ -19,6 +19,8 @@
  * silent clients must not keep the slots from lokerctl for ever.
  */
 #define CONTROL_IDLE_TIMEOUT_S 30
+/* "uid=4294967294,user=<32 bytes>,pid=4194304" */
+#define CONTROL_PEER_MAX 64
 
 /*
  * Answers one request; returns a new reference to the reply object, or NULL
@@ -48,6 +50,13 @@ struct control_reply *control_defer(struct control *c);
  * if it is still connected, and frees r. Call it before control_free().
  */
 void control_reply_send(struct control_reply *r, json_t *reply);
+
+/*
+ * Called from within the handler: who sent the request it has, from the
+ * socket's peer credentials, as "uid=1000,user=alice,pid=4242" (user left
+ * out for a uid without a name). NULL outside this socket's handler.
+ */
+const char *control_get_peer(const struct control *c);
 
 /* A reply {"ok":false,"error":message,"errno":name}; new reference. */
 json_t *control_error(int err, const char *fmt, ...)

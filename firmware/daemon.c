@@ -1393,6 +1393,8 @@ static json_t *cmd_input(struct daemon *d, json_t *req,
 		.type = type,
 		/* Within the screen's staff session when asked, else service. */
 		.service = !json_is_true(json_object_get(req, "session")),
+		/* Who on this machine asked, when it came on the socket. */
+		.actor = control_get_peer(d->control),
 		.hold_id = json_string_value(json_object_get(req, "hold")),
 		.pin = json_string_value(json_object_get(req, "pin")),
 	};

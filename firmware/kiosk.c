@@ -932,6 +932,11 @@ static void staff_pin(struct kiosk *k, const char *pin)
 static int staff_actor(const struct kiosk *k, const struct kiosk_input *in,
 		       char ret[KIOSK_ACTOR_MAX + 1])
 {
+	if (in->service && in->actor && in->actor[0]) {
+		snprintf(ret, KIOSK_ACTOR_MAX + 1, "%s:%s", ACTOR_SERVICE,
+			 in->actor);
+		return 0;
+	}
 	if (in->service) {
 		copy(ret, KIOSK_ACTOR_MAX + 1, ACTOR_SERVICE);
 		return 0;
@@ -1385,6 +1390,16 @@ int kiosk_handle(struct kiosk *k, const struct kiosk_input *in,
 	if (ret->n != 0)
 		return -ENOBUFS;
 	k->command[0] = '\0';
+	if (in->actor && in->actor[0]) {
+		size_t n = strlen(in->actor);
+
+		/* Said whole in the event log, or not taken. */
+		if (n > KIOSK_ACTOR_MAX - sizeof(ACTOR_SERVICE))
+			return -EINVAL;
+		for (size_t i = 0; i < n; i++)
+			if (in->actor[i] < '!' || in->actor[i] > '~')
+				return -EINVAL;
+	}
 	if (in->command && in->command[0]) {
 		size_t n = strlen(in->command);
 

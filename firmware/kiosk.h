@@ -339,6 +339,13 @@ struct kiosk_input {
 	 */
 	bool service;
 	/*
+	 * With .service: who asked, recorded as the actor "service:<actor>"
+	 * (the control socket's peer, "uid=0,user=root,pid=42"); NULL or ""
+	 * for plain "service". At most KIOSK_ACTOR_MAX - 8 bytes of ! to ~,
+	 * else -EINVAL.
+	 */
+	const char *actor;
+	/*
 	 * OPEN, DISABLE, ENABLE with .service: the id of the server command
 	 * this input carries out (NULL or "" for none; else 1..63 of ! to ~,
 	 * and -EINVAL on any other input), put on the first record the input

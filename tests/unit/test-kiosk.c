@@ -1264,6 +1264,44 @@ static void logs_staff_in_from_the_return_screen(void **state)
 	assert_int_equal(count_actions(fx, KIOSK_ACTION_UNLOCK), 0);
 }
 
+/* lokerctl's opening names who asked; a bad name is refused, not cut. */
+static void records_who_asked_for_a_service_opening(void **state)
+{
+	struct fx *fx = *state;
+	const struct kiosk_record *rec;
+	char long_actor[80];
+
+	assert_int_equal(start(fx), 0);
+	assert_int_equal(feed(fx,
+			      (struct kiosk_input){
+				      .type = KIOSK_INPUT_OPEN,
+				      .service = true,
+				      .actor = "uid=1000,user=alice,pid=4242",
+				      .locker = 6 }),
+			 0);
+	rec = find_record(fx, KIOSK_RECORD_LOCKER_UNLOCKED);
+	assert_non_null(rec);
+	assert_string_equal(rec->actor, "service:uid=1000,user=alice,pid=4242");
+	assert_int_equal(door(fx, 6, true), 0);
+	assert_int_equal(door(fx, 6, false), 0);
+
+	memset(long_actor, 'x', sizeof(long_actor) - 1);
+	long_actor[sizeof(long_actor) - 1] = '\0';
+	assert_int_equal(
+		feed(fx, (struct kiosk_input){ .type = KIOSK_INPUT_OPEN,
+					       .service = true,
+					       .actor = long_actor,
+					       .locker = 7 }),
+		-EINVAL);
+	assert_int_equal(
+		feed(fx, (struct kiosk_input){ .type = KIOSK_INPUT_OPEN,
+					       .service = true,
+					       .actor = "user=a b",
+					       .locker = 7 }),
+		-EINVAL);
+	assert_int_equal(count_actions(fx, KIOSK_ACTION_UNLOCK), 0);
+}
+
 static void collects_returns_with_a_maintenance_opening(void **state)
 {
 	struct fx *fx = *state;
@@ -2519,6 +2557,7 @@ int main(void)
 		TEST(shows_return_full_when_no_return_locker_is_free),
 		TEST(logs_staff_in_from_the_return_screen),
 		TEST(collects_returns_with_a_maintenance_opening),
+		TEST(records_who_asked_for_a_service_opening),
 		TEST(ignores_stale_timers),
 		TEST(disables_and_enables_a_locker),
 		TEST(cancels_a_session_but_keeps_supervising_its_doors),
