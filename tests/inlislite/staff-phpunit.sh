@@ -1,0 +1,53 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# The INLISLite bridge's staff side in PHPUnit (tests/inlislite/staff):
+# the notification queue and its channels (Gammu outbox, SMTP, WhatsApp
+# hook) and the staff login, against a throw-away MariaDB holding the
+# real INLISLite 3.2 schema (../shared/peers/inlislite-3.2/schema.sql).
+#   tests/inlislite/staff-phpunit.sh [phpunit arguments]
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/../slims/mariadb.sh"
+
+for t in php phpunit python3; do
+	command -v "$t" >/dev/null || {
+		echo "SKIP: $t is missing (Debian: php-cli, phpunit, python3; tools/bootstrap installs them)" >&2
+		exit 77
+	}
+done
+php -r 'exit(extension_loaded("pdo_mysql") && extension_loaded("mbstring") && extension_loaded("curl") ? 0 : 1);' || {
+	echo "SKIP: PHP lacks pdo_mysql, mbstring or curl (Debian: php-mysql, php-mbstring, php-curl)" >&2
+	exit 77
+}
+mariadb_need_tools || exit 77
+SCHEMA=${INLISLITE_SCHEMA:-$HERE/../../../shared/peers/inlislite-3.2/schema.sql}
+[ -f "$SCHEMA" ] || {
+	echo "SKIP: the INLISLite 3.2 schema is not at $SCHEMA (the shared peers folder beside the checkout; set INLISLITE_SCHEMA)" >&2
+	exit 77
+}
+
+WORK=$(mktemp -d /tmp/lokerbuku-inl-staff.XXXXXX)
+cleanup() {
+	local rc=$?
+	mariadb_stop
+	if [ $rc -ne 0 ] && [ -s "$WORK/db/error.log" ]; then
+		echo "--- mariadbd's log (last 20 lines):" >&2
+		tail -n 20 "$WORK/db/error.log" >&2
+	fi
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
+
+mariadb_start "$WORK/db"
+"$(mariadb_bin mariadb)" --no-defaults --socket="$MARIADB_SOCKET" -uroot \
+	-e 'CREATE DATABASE inlislite_v3'
+# The dump's own header sets its SQL mode; foreign keys are checked once
+# loaded, as an INLISLite install has them.
+{ echo 'SET FOREIGN_KEY_CHECKS=0;'; cat "$SCHEMA"; echo 'SET FOREIGN_KEY_CHECKS=1;'; } |
+	"$(mariadb_bin mariadb)" --no-defaults --socket="$MARIADB_SOCKET" -uroot inlislite_v3
+export LOKERBUKU_INL_DB_SOCKET=$MARIADB_SOCKET LOKERBUKU_INL_DB_NAME=inlislite_v3
+export LOKERBUKU_SMTP_SINK=$HERE/../slims/smtp-sink.py LOKERBUKU_TEST_TMP=$WORK
+cd "$HERE/staff"
+phpunit --do-not-cache-result --bootstrap bootstrap.php "$@" .
