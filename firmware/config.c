@@ -767,6 +767,48 @@ static bool has_control(const char *s)
 	return false;
 }
 
+/*
+ * The host and port of an https:// URL: a host, and a port, when there is
+ * a ':' after the host, of 1 to 65535. "https://hub:/v1" is refused (curl
+ * would take it as 443, which is not what was written).
+ */
+static bool url_authority_ok(const char *v)
+{
+	const char *a = v + strlen("https://"), *end, *port;
+	unsigned long long x;
+	char digits[8];
+	size_t n;
+
+	n = strcspn(a, "/?#");
+	end = a + n;
+	if (n == 0 || memchr(a, '@', n))
+		return false;
+	if (a[0] == '[') {
+		const char *close = memchr(a, ']', n);
+
+		if (!close || close == a + 1)
+			return false;
+		port = close + 1;
+		if (port < end && *port != ':')
+			return false;
+	} else {
+		port = memchr(a, ':', n);
+		if (port == a)
+			return false;
+		if (!port)
+			port = end;
+	}
+	if (port >= end)
+		return true;
+	port++;
+	n = (size_t)(end - port);
+	if (n == 0 || n >= sizeof(digits))
+		return false;
+	memcpy(digits, port, n);
+	digits[n] = '\0';
+	return parse_uint(digits, 1, 65535, &x) == 0;
+}
+
 static int handle_sync(struct parse_state *st, int line, const char *name,
 		       const char *v)
 {
@@ -778,10 +820,10 @@ static int handle_sync(struct parse_state *st, int line, const char *name,
 		/* Verification is always on, so plain http is never right. */
 		if (strncmp(v, "https://", 8) != 0 || n <= 8 ||
 		    n > CONFIG_URL_MAX || strpbrk(v, " \"#<>\\^`{|}") ||
-		    has_control(v))
+		    has_control(v) || !url_authority_ok(v))
 			return fail(
 				st, line, "sync", name,
-				"must be an https:// URL of at most %d characters",
+				"must be an https:// URL of at most %d characters, with a host and, if a port, one of 1 to 65535",
 				CONFIG_URL_MAX);
 		while (n > 8 && v[n - 1] == '/')
 			n--;

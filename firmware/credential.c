@@ -19,8 +19,6 @@
 #define UID_BYTES_TRIPLE 10
 #define CARD_ID_MAX	 64
 /* Fewer digits are guessed too easily. */
-#define CODE_DIGITS_MIN 6
-#define CODE_DIGITS_MAX 12
 
 #define PIN_HASH_PREFIX	       "pbkdf2-sha256$"
 #define PIN_ITERATIONS_DEFAULT 10000
@@ -128,11 +126,11 @@ static int normalise_code(const char *s, const char *end, char *ret)
 	for (; s < end; s++) {
 		if (is_blank(*s) || *s == '-')
 			continue;
-		if (*s < '0' || *s > '9' || n == CODE_DIGITS_MAX)
+		if (*s < '0' || *s > '9' || n == CREDENTIAL_CODE_DIGITS_MAX)
 			return -EINVAL;
 		ret[n++] = *s;
 	}
-	if (n < CODE_DIGITS_MIN)
+	if (n < CREDENTIAL_CODE_DIGITS_MIN)
 		return -EINVAL;
 	ret[n] = '\0';
 	return 0;

@@ -13,6 +13,9 @@
 #define PIN_HASH_MAX   160
 #define PIN_DIGITS_MIN 4
 #define PIN_DIGITS_MAX 8
+/* Pickup codes: the one rule of docs/sync-api.md, for every way in. */
+#define CREDENTIAL_CODE_DIGITS_MIN 6
+#define CREDENTIAL_CODE_DIGITS_MAX 12
 
 /*
  * Turns what a reader, scanner or keypad produced into the one canonical

@@ -981,7 +981,7 @@ static json_t *cmd_status(struct daemon *d)
 		kiosk_get_locker(d->kiosk, i, &li);
 		l = locker_json(&li);
 		json_object_update_new(
-			l, json_pack("{s:b, s:b, s:s?, s:i}", "alarm_left_open",
+			l, json_pack("{s:b, s:b, s:s*, s:i}", "alarm_left_open",
 				     li.alarm_left_open, "alarm_forced_open",
 				     li.alarm_forced_open, "hold",
 				     li.hold_id[0] ? li.hold_id : NULL,
@@ -1550,13 +1550,14 @@ static json_t *cmd_loop_stats(struct daemon *d, json_t *req)
 static json_t *cmd_code(struct daemon *d, json_t *req)
 {
 	const char *code = json_string_value(json_object_get(req, "code"));
-	char credential[sizeof("code:") + 16];
+	char credential[sizeof("code:") + CREDENTIAL_CODE_DIGITS_MAX];
 	struct kiosk_input in = { .type = KIOSK_INPUT_CREDENTIAL,
 				  .credential = credential };
 	size_t n = code ? strlen(code) : 0;
 
-	if (n < 4 || n > 16 || strspn(code, "0123456789") != n)
-		return control_error(EINVAL, "code: 4 to 16 digits");
+	if (n < CREDENTIAL_CODE_DIGITS_MIN || n > CREDENTIAL_CODE_DIGITS_MAX ||
+	    strspn(code, "0123456789") != n)
+		return control_error(EINVAL, "code: 6 to 12 digits");
 	snprintf(credential, sizeof(credential), "code:%s", code);
 	feed(d, &in, NULL);
 	return input_reply(d);
@@ -1698,11 +1699,14 @@ static json_t *on_request(json_t *req, void *userdata)
 	if (strcmp(cmd, "sim-scan") == 0)
 		return cmd_sim_scan(d, req);
 	if (strcmp(cmd, "sync") == 0) {
+		uint64_t wait;
+
 		if (!d->sync)
 			return control_error(
 				ENOTCONN, "no server: [sync] url is not set");
-		sync_now(d->sync);
-		return json_pack("{s:b}", "ok", 1);
+		wait = sync_now(d->sync);
+		return json_pack("{s:b, s:I}", "ok", 1, "retry_after_s",
+				 (json_int_t)((wait + 999999) / 1000000));
 	}
 	if (strcmp(cmd, "backup") == 0)
 		return cmd_backup(d, req);

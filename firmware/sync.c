@@ -74,6 +74,8 @@ struct sync {
 	uint64_t status_interval_usec, pull_interval_usec;
 	uint64_t status_due_usec, pull_due_usec; /* CLOCK_MONOTONIC */
 	uint64_t backoff_until_usec;
+	/* The server's Retry-After: even sync_now waits for it. */
+	uint64_t not_before_usec;
 	unsigned attempt; /* failures in a row */
 	bool upload_wanted;
 	/* An event was given up on a 400 since the last upload taken. */
@@ -352,6 +354,7 @@ static void succeeded(struct sync *s, struct request *r)
 	s->last_logged_error[0] = '\0';
 	s->attempt = 0;
 	s->backoff_until_usec = 0;
+	s->not_before_usec = 0;
 }
 
 /*
@@ -382,6 +385,9 @@ static void failed(struct sync *s, enum sync_request_kind kind,
 		wait = retry_after_usec;
 	s->attempt++;
 	s->backoff_until_usec = now_usec(CLOCK_MONOTONIC) + wait;
+	s->not_before_usec = retry_after_usec ? now_usec(CLOCK_MONOTONIC) +
+							retry_after_usec :
+						0;
 	s->info.online = false;
 	s->info.failures++;
 	snprintf(s->info.last_error, sizeof(s->info.last_error), "%s", why);
@@ -1336,16 +1342,22 @@ void sync_kick(struct sync *s)
 	}
 }
 
-void sync_now(struct sync *s)
+uint64_t sync_now(struct sync *s)
 {
+	uint64_t now;
+
 	if (!s)
-		return;
+		return 0;
+	now = now_usec(CLOCK_MONOTONIC);
 	s->pull_due_usec = 0;
 	s->status_due_usec = 0;
 	s->upload_wanted = true;
-	s->backoff_until_usec = 0;
+	/* Our own back-off goes; what the server asked for stays. */
+	s->backoff_until_usec =
+		s->not_before_usec > now ? s->not_before_usec : 0;
 	if (!s->busy)
-		wake_at(s, now_usec(CLOCK_MONOTONIC));
+		wake_at(s, s->backoff_until_usec ? s->backoff_until_usec : now);
+	return s->backoff_until_usec ? s->backoff_until_usec - now : 0;
 }
 
 void sync_status_soon(struct sync *s)

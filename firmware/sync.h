@@ -72,7 +72,11 @@ void sync_free(struct sync *s);
 /* New events are in the outbox: upload them soon (bursts are gathered). */
 void sync_kick(struct sync *s);
 /* Pull changes and send a heartbeat now (the sync_now command). */
-void sync_now(struct sync *s);
+/*
+ * Returns 0, or the microseconds still to wait for the server's
+ * Retry-After (a 429 or 503), which sync_now() honours too.
+ */
+uint64_t sync_now(struct sync *s);
 /* A command has run: tell the server at once, in a heartbeat. */
 void sync_status_soon(struct sync *s);
 

@@ -7,9 +7,6 @@
 #include "protocol.h"
 #include "webui-request.h"
 
-#define CODE_DIGITS_MIN 4
-#define CODE_DIGITS_MAX 16
-
 struct file_type {
 	const char *extension;
 	const char *content_type;
@@ -147,7 +144,8 @@ static json_t *screen_action(json_t *req, const char *action,
 	if (strcmp(action, "code") == 0) {
 		s = string_field(req, "code");
 		if (!only_keys(req, with_code) || !s ||
-		    !is_digits(s, CODE_DIGITS_MIN, CODE_DIGITS_MAX))
+		    !is_digits(s, CREDENTIAL_CODE_DIGITS_MIN,
+			       CREDENTIAL_CODE_DIGITS_MAX))
 			goto bad_code;
 		return json_pack("{s:s, s:s}", "cmd", "code", "code", s);
 	}
@@ -197,7 +195,7 @@ static json_t *screen_action(json_t *req, const char *action,
 	*ret_error = "unknown action";
 	return NULL;
 bad_code:
-	*ret_error = "code: 4 to 16 digits, and nothing else";
+	*ret_error = "code: 6 to 12 digits, and nothing else";
 	return NULL;
 bad_pin:
 	*ret_error = "pin: 4 to 8 digits, and nothing else";

@@ -384,6 +384,9 @@ fi
 
 req noauth GET "$K/changes" "" -
 check_error "changes without a token: 401 unauthorized" noauth 401 unauthorized
+mapfile -t p < <(header noauth WWW-Authenticate | grep -qi '^bearer' ||
+	echo "no WWW-Authenticate: Bearer with the 401")
+check "a 401 names the scheme: WWW-Authenticate: Bearer" noauth "${p[@]}"
 req wrongauth GET "$K/changes" "" "$WORK/auth-wrong"
 check_error "changes with a wrong token: 401 unauthorized" wrongauth 401 unauthorized
 req basic GET "$K/changes" "" "$WORK/auth-basic"

@@ -54,6 +54,25 @@ sleep 1.5
 drained 15
 same_ids
 
+echo "lokerctl sync waits for the server's Retry-After too"
+hub fault add events 503 --count 1 --retry-after 4 >/dev/null
+before=$(hub_count)
+burst 5
+for _ in $(seq 100); do
+	ctl --json status | jq -e '.sync.last_error | test("503")' >/dev/null && break
+	sleep 0.1
+done
+expect '.sync.last_error | test("503")' "$(ctl --json status)"
+out=$(ctl sync)
+case "$out" in
+*"(Retry-After): syncing in "*) ;;
+*) fail "lokerctl sync did not say it waits for Retry-After: $out" ;;
+esac
+sleep 1.5
+[ "$(hub_count)" = "$before" ] || fail "lokerctl sync went before Retry-After had passed"
+drained 15
+same_ids
+
 echo "a server restart loses nothing"
 hub_stop
 burst 25

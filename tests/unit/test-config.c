@@ -591,6 +591,33 @@ static void expand(char *ret, size_t n, const char *text, const char *token,
 	ret[len < n ? len : n - 1] = '\0';
 }
 
+static void sync_urls_with_ports_are_taken(void **state)
+{
+	struct config *c = malloc(sizeof(*c));
+	char error[CONFIG_ERROR_MAX], extra[1024], token_path[300];
+	static const char *const urls[] = {
+		"https://127.0.0.1:8443/v1",
+		"https://[::1]:8443/v1",
+		"https://hub.example:1/v1",
+		"https://hub.example:65535",
+		"https://slims.example/index.php?p=api/locker/v1",
+	};
+
+	(void)state;
+	snprintf(token_path, sizeof(token_path), "%s/sync.token", dir);
+	write_file(token_path, "0123456789abcdef0123456789abcdef\n", 0600);
+	for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+		snprintf(
+			extra, sizeof(extra),
+			"[lockers]\ncount = 2\n[sync]\nurl = %s\ntoken_file = %s\n",
+			urls[i], token_path);
+		if (load(extra, c, error) != 0)
+			fail_msg("%s: %s", urls[i], error);
+		assert_string_equal(c->sync.url, urls[i]);
+	}
+	free(c);
+}
+
 static void bad_sync_settings_are_refused(void **state)
 {
 	struct config *c = malloc(sizeof(*c));
@@ -603,6 +630,23 @@ static void bad_sync_settings_are_refused(void **state)
 		{ "url = http://perpus.example/v1\n", NULL, 0,
 		  "[sync] url: must be an https:// URL" },
 		{ "url = https://a b/v1\n", NULL, 0,
+		  "[sync] url: must be an https:// URL" },
+		/* An empty or impossible port, or no host (issue 20, point 8). */
+		{ "url = https://perpus.example:/v1\n", NULL, 0,
+		  "[sync] url: must be an https:// URL" },
+		{ "url = https://perpus.example:\n", NULL, 0,
+		  "[sync] url: must be an https:// URL" },
+		{ "url = https://[::1]:/v1\n", NULL, 0,
+		  "[sync] url: must be an https:// URL" },
+		{ "url = https://perpus.example:0/v1\n", NULL, 0,
+		  "[sync] url: must be an https:// URL" },
+		{ "url = https://perpus.example:65536/v1\n", NULL, 0,
+		  "[sync] url: must be an https:// URL" },
+		{ "url = https://perpus.example:84x3/v1\n", NULL, 0,
+		  "[sync] url: must be an https:// URL" },
+		{ "url = https://:8443/v1\n", NULL, 0,
+		  "[sync] url: must be an https:// URL" },
+		{ "url = https://user@perpus.example/v1\n", NULL, 0,
 		  "[sync] url: must be an https:// URL" },
 		{ "url = https://perpus.example/v1\n", NULL, 0,
 		  "[sync] token_file: missing" },
@@ -678,6 +722,7 @@ int main(void)
 		cmocka_unit_test(a_missing_file_is_reported_with_its_path),
 		cmocka_unit_test(a_sync_section_is_read_with_its_token),
 		cmocka_unit_test(bad_sync_settings_are_refused),
+		cmocka_unit_test(sync_urls_with_ports_are_taken),
 		cmocka_unit_test(
 			a_metrics_listener_beyond_loopback_needs_a_token),
 		cmocka_unit_test(loopback_addresses_are_told_from_the_others),

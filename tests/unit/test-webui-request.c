@@ -262,6 +262,9 @@ static void refuses_malformed_actions(void **state)
 		"{\"action\":\"status\"}",
 		"{\"action\":\"code\"}",
 		"{\"action\":\"code\",\"code\":\"123\"}",
+		/* One rule for codes everywhere: 6 to 12 digits (issue 20). */
+		"{\"action\":\"code\",\"code\":\"12345\"}",
+		"{\"action\":\"code\",\"code\":\"1234567890123\"}",
 		"{\"action\":\"code\",\"code\":\"12345678901234567\"}",
 		"{\"action\":\"code\",\"code\":\"12a456\"}",
 		"{\"action\":\"code\",\"code\":123456}",

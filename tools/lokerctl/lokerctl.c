@@ -714,6 +714,12 @@ int main(int argc, char **argv)
 		else if (strcmp(cmd, "check") == 0)
 			printf("database integrity: %s\n",
 			       str(reply, "integrity"));
+		else if (strcmp(cmd, "sync") == 0 &&
+			 json_integer_value(
+				 json_object_get(reply, "retry_after_s")) > 0)
+			printf("the server asked the kiosk to wait (Retry-After): syncing in %lld s\n",
+			       (long long)json_integer_value(json_object_get(
+				       reply, "retry_after_s")));
 		else if (strcmp(cmd, "sync") == 0)
 			printf("syncing with the server now\n");
 		else if (strcmp(cmd, "backup") == 0)

@@ -161,6 +161,10 @@ static enum MHD_Result send_reply(struct MHD_Connection *connection,
 	if (reply->allow)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
 					reply->allow);
+	/* RFC 9110: a 401 names the scheme that would do. */
+	if (reply->status == 401)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+					"Bearer");
 	if (retry_after_s) {
 		snprintf(value, sizeof(value), "%u", retry_after_s);
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER,
