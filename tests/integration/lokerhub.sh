@@ -341,6 +341,9 @@ echo "kiosks: status per kiosk, and offline since"
 r=$(hub kiosks --json)
 expect '.[0].id == "demo-01" and .[0].online and .[0].offline_since == null and .[0].backlog == 4 and .[0].in_service and .[0].reader_ok and .[0].faults == ["reader_lost"] and .[0].doors_open == [2] and .[0].offline_after_s == 180 and (.[0].lockers | length) == 2' "$r"
 expect '.[1].id == "demo-02" and (.[1].online | not) and .[1].last_status_at == null' "$r"
+# The table's columns are fixed-width: BACKLOG is characters 82-88.
+line=$(hub kiosks | grep '^demo-01 ')
+[ "$(cut -c82-88 <<<"$line" | tr -d ' ')" = 4 ] || fail "the BACKLOG column is not 4: $line"
 sleep 1.2
 r=$(hub kiosks --json --offline-after 1)
 expect '(.[0].online | not) and .[0].offline_since == .[0].last_status_at and .[0].offline_after_s == 1' "$r"

@@ -378,7 +378,9 @@ static void kiosk_row(sqlite3 *db, sqlite3_stmt *st, struct list_args *a,
 		seen_usec > 0 && db_now_usec() - seen_usec <= after_s * 1000000;
 	json_t *status = NULL, *doors_open = json_array(), *faults, *obj;
 	json_t *lockers;
-	char t1[32], state[64];
+	/* One buffer per printed column: printf's arguments are all
+	 * evaluated before it prints. */
+	char t1[32], t2[32], state[64];
 
 	if (sqlite3_column_type(st, 5) != SQLITE_NULL)
 		status = json_loads(col_text(st, 5), 0, NULL);
@@ -439,9 +441,9 @@ static void kiosk_row(sqlite3 *db, sqlite3_stmt *st, struct list_args *a,
 		       col_text(st, 0), state, col_time(st, 4, t1),
 		       json_is_integer(backlog) ?
 			       (snprintf(
-					t1, sizeof(t1), "%lld",
+					t2, sizeof(t2), "%lld",
 					(long long)json_integer_value(backlog)),
-				t1) :
+				t2) :
 			       "-",
 		       json_is_boolean(service) ?
 			       (json_is_true(service) ? "yes" : "NO") :
