@@ -16,54 +16,24 @@
 # Needs root and debootstrap; skipped loudly without them.
 set -euo pipefail
 build=${1:?the build tree}
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
-skip() {
-	echo "SKIPPED: $*" >&2
-	exit 77
-}
-[ "$(id -u)" = 0 ] || skip "debootstrap and chroot need root"
-command -v debootstrap >/dev/null || skip "debootstrap is missing (tools/bootstrap installs it)"
+. "$(dirname "$0")/root.sh"
 arch=$(dpkg --print-architecture)
 deb=$(ls "$build"/packages/lokerbuku_*_"$arch".deb 2>/dev/null | head -n 1)
 [ -n "$deb" ] || fail "no package in $build/packages: integration-packages builds it"
 ui_deb=$(ls "$build"/packages/lokerbuku-kiosk-ui_*_all.deb 2>/dev/null | head -n 1)
 [ -n "$ui_deb" ] || fail "no lokerbuku-kiosk-ui package in $build/packages"
-. /etc/os-release
-suite=$VERSION_CODENAME
-# The mirror this machine installs from: nothing else is reachable.
-mirror=$(apt-cache policy | sed -n "s#^ *[0-9]* \(https\?://[^ ]*\) $suite/main $arch Packages\$#\1#p" | head -n 1)
-[ -n "$mirror" ] || fail "no Debian mirror for $suite/main $arch in apt's sources"
-
-root=$(mktemp -d /var/tmp/lokerbuku-root.XXXXXX)
-chmod 0755 "$root" # a root file system: others may enter
 cleanup() {
 	[ -z "${lokerd_pid:-}" ] || kill "$lokerd_pid" 2>/dev/null || true
 	wait 2>/dev/null || true
-	for m in "$root/proc" "$root/dev"; do
-		mountpoint -q "$m" && umount -l "$m"
-	done
-	rm -rf --one-file-system "$root"
+	root_cleanup
 }
 trap cleanup EXIT
-in_root() { chroot "$root" "$@"; }
-
-echo "debootstrap $suite from $mirror"
-start=$(date +%s)
-debootstrap --variant=minbase "$suite" "$root" "$mirror" >"$build/debootstrap.log" 2>&1 || {
-	tail -n 20 "$build/debootstrap.log" >&2
-	fail "debootstrap failed; its log: $build/debootstrap.log"
-}
-echo "  done in $(($(date +%s) - start)) s"
-mount -t proc proc "$root/proc"
-mount --bind /dev "$root/dev"
+root_make "$build/debootstrap.log"
+root=$ROOT suite=$SUITE mirror=$MIRROR
 # libgpiod v2 on Debian 12 is in bookworm-backports, as tools/bootstrap says.
 if [ "$suite" = bookworm ]; then
 	echo "deb $mirror bookworm-backports main" >"$root/etc/apt/sources.list.d/backports.list"
 fi
-cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
 
 echo "apt installs $(basename "$deb") with what it depends on"
 cp "$deb" "$root/tmp/"

@@ -11,6 +11,7 @@ import { doorStatus } from './bank.js';
 /* The demo's sample cards (tools/demo). */
 const CARDS = [
 	['sim.card_patron', 'uid:04A1B2C3D4E5F6'],
+	['sim.card_patron2', 'card:M0002'],
 	['sim.card_staff', 'card:STAFF-01'],
 	['sim.card_unknown', 'uid:0BADC0FFEE0001'],
 ];
@@ -89,6 +90,8 @@ function render() {
 					dataset: { card: cred }, title: cred,
 					onclick: () => call({ action: 'tap', credential: cred }),
 				}, t(key)))),
+			h('p', { class: 'sim-secrets' },
+				t('sim.secrets', { pin: '2468', code: '482913' })),
 			field('credential', 'credential', 'sim.credential', 'sim.tap',
 				(v) => call({ action: 'tap', credential: v })),
 			field('barcode', 'scan', 'sim.scan_label', 'sim.scan',
