@@ -39,18 +39,12 @@ SLIMS_HERE=$LOKERBUKU_TOP/tests/slims
 SLIMS_TARBALL=${SLIMS_TARBALL:-$LOKERBUKU_TOP/../shared/peers/slims-9.7/slims9_bulian-9.7.0.tar.xz}
 SLIMS_TARBALL_SHA256=018c5a829c1a0362ae464721e33201f1a2eaa2a36cbf51fb5533d2001f04c895
 . "$SLIMS_HERE/mariadb.sh"
-SLIMS_FPM_PID='' SLIMS_NGINX_PID='' SLIMS_SMTP_PID='' SLIMS_DIR=''
+. "$SLIMS_HERE/webserver.sh"
+SLIMS_SMTP_PID='' SLIMS_DIR=''
 
 slims_skip() {
 	echo "SKIP: $*" >&2
 	return 1
-}
-
-slims_fpm_bin() {
-	command -v php-fpm8.2 2>/dev/null || echo /usr/sbin/php-fpm8.2
-}
-slims_nginx_bin() {
-	command -v nginx 2>/dev/null || echo /usr/sbin/nginx
 }
 
 slims_need_tools() {
@@ -60,14 +54,9 @@ slims_need_tools() {
 			slims_skip "$t is missing (Debian: php-cli openssl curl jq python3 tar xz-utils coreutils; tools/bootstrap installs them)" ||
 			return 1
 	done
-	[ -x "$(slims_fpm_bin)" ] ||
-		slims_skip "php-fpm8.2 is missing (Debian: php-fpm; tools/bootstrap installs it)" || return 1
-	[ -x "$(slims_nginx_bin)" ] ||
-		slims_skip "nginx is missing (Debian: nginx-light; tools/bootstrap installs it)" || return 1
-	[ -f /etc/nginx/fastcgi_params ] && [ -f /etc/nginx/mime.types ] ||
-		slims_skip "nginx's fastcgi_params or mime.types is missing (Debian: nginx-common)" || return 1
+	webserver_need_tools || return 1
 	local ext mods
-	mods=$("$(slims_fpm_bin)" -m 2>/dev/null)
+	mods=$("$(webserver_fpm_bin)" -m 2>/dev/null)
 	for ext in mysqli pdo_mysql mbstring gd gettext curl intl zip xml; do
 		grep -qix "$ext" <<<"$mods" ||
 			slims_skip "php-fpm lacks the PHP extension $ext, which SLiMS 9.7 needs (Debian: php-mysql php-mbstring php-gd php-curl php-intl php-zip php-xml; tools/bootstrap installs them)" ||
@@ -82,25 +71,6 @@ slims_need_tools() {
 slims_admin() {
 	SLIMS_ROOT=$SLIMS_ROOT php "$SLIMS_HERE/slims-admin.php" "$@"
 }
-
-# A free TCP port on 127.0.0.1 (free when asked: the race is harmless here).
-slims_free_port() {
-	php -r '$s = stream_socket_server("tcp://127.0.0.1:0"); $n = stream_socket_get_name($s, false); echo substr($n, strrpos($n, ":") + 1);'
-}
-
-# slims_wait PID WHAT COMMAND...: until COMMAND succeeds (10 s at most).
-slims_wait() {
-	local pid=$1 what=$2 _
-	shift 2
-	for _ in $(seq 100); do
-		"$@" >/dev/null 2>&1 && return 0
-		kill -0 "$pid" 2>/dev/null || { echo "$what exited at start" >&2; return 1; }
-		sleep 0.1
-	done
-	echo "$what did not come up within 10 s" >&2
-	return 1
-}
-slims_port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # slims_curl ARGS...: curl against this SLiMS, verifying its certificate,
 # with the cookie jar of the admin's session.
@@ -197,8 +167,7 @@ slims_start() {
 	SLIMS_ADMIN_PASSWORD=$(slims_random 12)
 	export SLIMS_DIR SLIMS_ROOT SLIMS_FAULT_DIR SLIMS_MAIL_DIR SLIMS_CA \
 		SLIMS_ADMIN_USER SLIMS_ADMIN_PASSWORD
-	mkdir -p "$SLIMS_ROOT" "$SLIMS_FAULT_DIR" "$SLIMS_MAIL_DIR" "$SLIMS_DIR/sessions" \
-		"$SLIMS_DIR/nginx/tmp"
+	mkdir -p "$SLIMS_ROOT" "$SLIMS_FAULT_DIR" "$SLIMS_MAIL_DIR"
 
 	# The published tree, as downloaded.
 	local sum
@@ -208,7 +177,6 @@ slims_start() {
 		return 1
 	}
 	tar -xJf "$SLIMS_TARBALL" -C "$SLIMS_ROOT"
-	"$LOKERBUKU_TOP/tools/make-test-ca" "$SLIMS_DIR/ca" >/dev/null
 
 	# MariaDB on loopback, a database user for SLiMS.
 	local db_port db_pass
@@ -218,79 +186,11 @@ slims_start() {
 	mariadb_sql "CREATE USER 'slims'@'127.0.0.1' IDENTIFIED BY '$db_pass';
 		GRANT ALL ON slims.* TO 'slims'@'127.0.0.1'" || return 1
 
-	# php-fpm as the test's user (root in CI: -R lets it), its socket in DIR.
-	local root_flag=''
-	[ "$(id -u)" != 0 ] || root_flag=-R
-	cat >"$SLIMS_DIR/php-fpm.conf" <<CONF
-[global]
-pid = $SLIMS_DIR/php-fpm.pid
-error_log = $SLIMS_DIR/php-fpm.log
-daemonize = no
-
-[slims]
-$([ "$(id -u)" = 0 ] && printf 'user = root\ngroup = root')
-listen = $SLIMS_DIR/php-fpm.sock
-listen.mode = 0600
-pm = static
-pm.max_children = 4
-catch_workers_output = yes
-php_admin_flag[log_errors] = on
-php_admin_value[error_log] = $SLIMS_DIR/php-error.log
-php_admin_value[session.save_path] = $SLIMS_DIR/sessions
-env[LOKERBUKU_SLIMS_FAULT_DIR] = $SLIMS_FAULT_DIR
-CONF
-	"$(slims_fpm_bin)" $root_flag --nodaemonize -y "$SLIMS_DIR/php-fpm.conf" \
-		</dev/null >>"$SLIMS_DIR/php-fpm.log" 2>&1 &
-	SLIMS_FPM_PID=$!
-	slims_wait "$SLIMS_FPM_PID" php-fpm test -S "$SLIMS_DIR/php-fpm.sock" || return 1
-
-	# nginx in front: TLS, keep-alive, Authorization passed to PHP.
-	local port
-	port=$(slims_free_port)
-	cat >"$SLIMS_DIR/nginx/nginx.conf" <<CONF
-$([ "$(id -u)" = 0 ] && echo 'user root root;')
-worker_processes 1;
-pid $SLIMS_DIR/nginx/nginx.pid;
-error_log $SLIMS_DIR/nginx/error.log warn;
-events { worker_connections 256; }
-http {
-	include /etc/nginx/mime.types;
-	default_type application/octet-stream;
-	access_log $SLIMS_DIR/nginx/access.log;
-	client_body_temp_path $SLIMS_DIR/nginx/tmp/body;
-	fastcgi_temp_path $SLIMS_DIR/nginx/tmp/fastcgi;
-	proxy_temp_path $SLIMS_DIR/nginx/tmp/proxy;
-	uwsgi_temp_path $SLIMS_DIR/nginx/tmp/uwsgi;
-	scgi_temp_path $SLIMS_DIR/nginx/tmp/scgi;
-	keepalive_timeout 90s;
-	keepalive_requests 10000;
-	client_max_body_size 16m;
-	server {
-		listen 127.0.0.1:$port ssl;
-		server_name 127.0.0.1 localhost;
-		ssl_certificate $SLIMS_DIR/ca/server.pem;
-		ssl_certificate_key $SLIMS_DIR/ca/server.key;
-		root $SLIMS_ROOT;
-		index index.php index.html;
-		location ~ [^/]\.php(/|\$) {
-			fastcgi_split_path_info ^(.+?\.php)(/.*)\$;
-			if (!-f \$document_root\$fastcgi_script_name) { return 404; }
-			include /etc/nginx/fastcgi_params;
-			fastcgi_param SCRIPT_FILENAME \$document_root\$fastcgi_script_name;
-			fastcgi_param PATH_INFO \$fastcgi_path_info;
-			fastcgi_param HTTP_AUTHORIZATION \$http_authorization;
-			fastcgi_read_timeout 120s;
-			fastcgi_pass unix:$SLIMS_DIR/php-fpm.sock;
-		}
-	}
-}
-CONF
-	"$(slims_nginx_bin)" -p "$SLIMS_DIR/nginx/" -e "$SLIMS_DIR/nginx/error.log" \
-		-c "$SLIMS_DIR/nginx/nginx.conf" -g 'daemon off;' </dev/null \
-		>>"$SLIMS_DIR/nginx/stderr.log" 2>&1 &
-	SLIMS_NGINX_PID=$!
-	slims_wait "$SLIMS_NGINX_PID" nginx slims_port_open "$port" || return 1
-	SLIMS_BASE="https://127.0.0.1:$port/"
+	# php-fpm and nginx with TLS (webserver.sh), the fault directory
+	# in php-fpm's pool.
+	WEB_FPM_EXTRA="env[LOKERBUKU_SLIMS_FAULT_DIR] = $SLIMS_FAULT_DIR" \
+		webserver_start "$SLIMS_DIR" "$SLIMS_ROOT" || return 1
+	SLIMS_BASE=$WEB_BASE
 	SLIMS_URL="${SLIMS_BASE}index.php?p=api/locker/v1"
 	export SLIMS_BASE SLIMS_URL
 
@@ -358,13 +258,12 @@ PY
 }
 
 slims_stop() {
-	local pid
-	for pid in "$SLIMS_NGINX_PID" "$SLIMS_FPM_PID" "$SLIMS_SMTP_PID"; do
-		[ -n "$pid" ] || continue
-		kill -TERM "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-	SLIMS_NGINX_PID='' SLIMS_FPM_PID='' SLIMS_SMTP_PID=''
+	if [ -n "$SLIMS_SMTP_PID" ]; then
+		kill -TERM "$SLIMS_SMTP_PID" 2>/dev/null || true
+		wait "$SLIMS_SMTP_PID" 2>/dev/null || true
+	fi
+	SLIMS_SMTP_PID=''
+	webserver_stop
 	mariadb_stop
 }
 
@@ -372,23 +271,10 @@ slims_stop() {
 slims_logs() {
 	local f
 	[ -n "$SLIMS_DIR" ] || return 0
-	for f in php-error.log php-fpm.log nginx/error.log nginx/stderr.log smtp.log db/error.log; do
+	webserver_logs
+	for f in smtp.log db/error.log; do
 		[ -s "$SLIMS_DIR/$f" ] || continue
 		echo "--- $f (last 20 lines):" >&2
 		tail -n 20 "$SLIMS_DIR/$f" >&2
 	done
-	echo "--- nginx/access.log (last 10 lines):" >&2
-	tail -n 10 "$SLIMS_DIR/nginx/access.log" >&2 2>/dev/null || true
-}
-
-# wait_for DESCRIPTION COMMAND...: up to WAIT_FOR_S (30) seconds for
-# COMMAND to succeed; the test's fail() otherwise.
-wait_for() {
-	local what=$1 limit=${WAIT_FOR_S:-30} _
-	shift
-	for _ in $(seq $((limit * 10))); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	fail "waited $limit s for: $what"
 }
