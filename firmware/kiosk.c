@@ -1633,6 +1633,33 @@ int kiosk_remove_hold(struct kiosk *k, const char *id)
 	return err;
 }
 
+unsigned kiosk_remove_holds(struct kiosk *k, const char *const *ids, unsigned n)
+{
+	unsigned i, j, removed = 0;
+
+	if (!k || !ids)
+		return 0;
+	/* Marked first (no hold has an empty id), then closed up at once. */
+	for (i = 0; i < n; i++) {
+		if (!ids[i] || !ids[i][0] ||
+		    kiosk_can_remove_hold(k, ids[i]) != 0)
+			continue;
+		hold_find(k, ids[i])->id[0] = '\0';
+		removed++;
+	}
+	if (!removed)
+		return 0;
+	for (i = 0, j = 0; i < k->n_holds; i++) {
+		if (!k->holds[i].id[0])
+			continue;
+		if (i != j)
+			k->holds[j] = k->holds[i];
+		j++;
+	}
+	k->n_holds = j;
+	return removed;
+}
+
 int kiosk_remove_staff(struct kiosk *k, const char *credential_hmac)
 {
 	struct kiosk_staff *s;

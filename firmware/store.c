@@ -385,12 +385,14 @@ static const char *const stmt_sql[_STORE_STMT_MAX] = {
 	[STORE_STMT_SEEN_ADD] = "INSERT INTO full_seen (kind, id)"
 				" VALUES (?1, ?2) ON CONFLICT DO NOTHING",
 	[STORE_STMT_UNSEEN_HOLDS] =
-		"SELECT id FROM holds WHERE state = 'pending' AND id NOT IN"
-		" (SELECT id FROM full_seen WHERE kind = 'hold') ORDER BY id",
+		"SELECT id FROM holds WHERE state = 'pending' AND id > ?1"
+		" AND id NOT IN (SELECT id FROM full_seen WHERE kind = 'hold')"
+		" ORDER BY id LIMIT ?2",
 	[STORE_STMT_UNSEEN_STAFF] =
-		"SELECT credential_hmac FROM staff WHERE credential_hmac NOT IN"
+		"SELECT credential_hmac FROM staff WHERE credential_hmac > ?1"
+		" AND credential_hmac NOT IN"
 		" (SELECT id FROM full_seen WHERE kind = 'staff')"
-		" ORDER BY credential_hmac",
+		" ORDER BY credential_hmac LIMIT ?2",
 	[STORE_STMT_COMMAND_INSERT] =
 		"INSERT INTO commands (id, done_at_usec, result)"
 		" VALUES (?1, ?2, ?3)",
@@ -3128,18 +3130,23 @@ static int foreach_id(struct store *s, sqlite3_stmt *st,
 }
 
 int store_foreach_unseen(struct store *s, enum store_kind kind,
+			 const char *after, unsigned limit,
 			 int (*cb)(const char *id, void *userdata),
 			 void *userdata)
 {
 	sqlite3_stmt *st = NULL;
 	int r;
 
+	if (!after)
+		return store_error(s, -EINVAL, "full set: no id to go on from");
 	r = stmt_get(s,
 		     kind == STORE_KIND_HOLD ? STORE_STMT_UNSEEN_HOLDS :
 					       STORE_STMT_UNSEEN_STAFF,
 		     &st);
 	if (r < 0)
 		return r;
+	sqlite3_bind_text(st, 1, after, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, limit);
 	return foreach_id(s, st, cb, userdata, "full set");
 }
 

@@ -262,7 +262,11 @@ int store_delete_sync_value(struct store *s, const char *key);
 /*
  * A full set of holds and staff spans pages: the ids seen so far are kept
  * here, and once the last page is in, the pending holds (and staff) the
- * set lacks are walked to be dropped.
+ * set lacks are walked to be dropped. The walk goes in the order of the
+ * ids, from the first after `after` ("" for the start), and takes at most
+ * limit of them: a caller drops them a bounded step at a time, going on
+ * after the last id it was given. A cb returning non-zero ends the walk
+ * with that value.
  */
 enum store_kind {
 	STORE_KIND_HOLD,
@@ -271,6 +275,7 @@ enum store_kind {
 int store_full_seen_clear(struct store *s);
 int store_full_seen_add(struct store *s, enum store_kind kind, const char *id);
 int store_foreach_unseen(struct store *s, enum store_kind kind,
+			 const char *after, unsigned limit,
 			 int (*cb)(const char *id, void *userdata),
 			 void *userdata);
 

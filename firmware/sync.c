@@ -70,6 +70,9 @@ struct sync {
 	sd_event_source *curl_timer, *wake;
 	struct request *busy;	/* the one upload, pull or heartbeat */
 	struct request *lookup; /* an item lookup, beside it */
+	/* A changes reply being applied a step at a time, or NULL. */
+	struct pull_apply *applying;
+	sd_event_source *apply_source;
 
 	uint64_t status_interval_usec, pull_interval_usec;
 	uint64_t status_due_usec, pull_due_usec; /* CLOCK_MONOTONIC */
@@ -688,184 +691,359 @@ static bool start_pull(struct sync *s)
 	return true;
 }
 
-struct id_list {
-	char (*ids)[CREDENTIAL_HMAC_HEX_LEN + 1]; /* fits hold ids too */
-	unsigned n, cap;
+/*
+ * A changes reply is applied a bounded step at a time, each step one
+ * transaction of at most SYNC_APPLY_STEP_ROWS rows, on an idle source of
+ * the loop: a full set that drops thousands of holds would otherwise hold
+ * the loop for a second, with pulses and taps waiting. The core gets what
+ * each step stored right after its commit, so store and core agree between
+ * steps. The cursor (and full_cursor) move only in the last step, with the
+ * full set's bookkeeping: a crash, a failed step or lokerd's stop before
+ * that asks for the same page again, and applying it again changes nothing
+ * that is there already (a hold put again is the same hold, a removal of
+ * one gone is nothing), so the whole reply ends up applied exactly as if in
+ * one go. No other request starts while a reply is being applied.
+ */
+enum apply_phase {
+	APPLY_HOLDS,
+	APPLY_REMOVED_HOLDS,
+	APPLY_STAFF,
+	APPLY_REMOVED_STAFF,
+	APPLY_GONE_HOLDS, /* a full set's last page: drop what it lacked */
+	APPLY_GONE_STAFF,
+	APPLY_FINISH, /* settings, the full set's end, the cursor */
 };
 
-static int collect_id(const char *id, void *userdata)
+struct pull_apply {
+	struct protocol_changes c;
+	char sent_cursor[PROTOCOL_CURSOR_MAX + 1];
+	bool in_full, continuing, begun;
+	enum apply_phase phase;
+	unsigned next; /* the phase's next row */
+	/* APPLY_GONE_*: the last id walked ("" for none yet) */
+	char after[CREDENTIAL_HMAC_HEX_LEN + 1];
+	unsigned holds, removed, staff, removed_staff, gone_holds, gone_staff;
+};
+
+_Static_assert(KIOSK_HOLD_ID_MAX <= CREDENTIAL_HMAC_HEX_LEN,
+	       "a gone id fits hold ids too");
+
+/* One step's walk of the ids a full set lacked. */
+struct gone_ids {
+	char ids[SYNC_APPLY_STEP_ROWS][CREDENTIAL_HMAC_HEX_LEN + 1];
+	unsigned n;
+};
+
+static int collect_gone(const char *id, void *userdata)
 {
-	struct id_list *l = userdata;
+	struct gone_ids *g = userdata;
 
-	if (l->n == l->cap) {
-		unsigned cap = l->cap ? 2 * l->cap : 64;
-		void *p = reallocarray(l->ids, cap, sizeof(*l->ids));
-
-		if (!p)
-			return -ENOMEM;
-		l->ids = p;
-		l->cap = cap;
-	}
-	snprintf(l->ids[l->n++], sizeof(l->ids[0]), "%s", id);
+	if (g->n == SYNC_APPLY_STEP_ROWS)
+		return -ENOBUFS;
+	snprintf(g->ids[g->n++], sizeof(g->ids[0]), "%s", id);
 	return 0;
 }
 
-_Static_assert(KIOSK_HOLD_ID_MAX <= CREDENTIAL_HMAC_HEX_LEN,
-	       "an id_list entry holds a hold id");
-
-struct applied {
-	unsigned holds, removed, staff, removed_staff;
-	/*
-	 * Holds finished here whose news the server has not had yet: the
-	 * store ignored its copy, and so must the core.
-	 */
-	bool *kept;
-	struct id_list gone_holds, gone_staff; /* dropped by a full resync */
-};
+static void apply_free(struct pull_apply *p)
+{
+	if (!p)
+		return;
+	protocol_changes_clear(&p->c);
+	free(p);
+}
 
 /*
- * One changes reply in one transaction, the cursor last, so a reply that
- * is not all applied is asked for again. A full set (with its pages) drops
- * the pending holds and staff it lacks once its last page is in.
+ * The rows of one step into the store, in one transaction; what the core
+ * is to get is noted in core_rows (holds: false for one the store kept,
+ * finished here, whose news the server has not had yet) and gone.
  */
-static int apply_to_store(struct sync *s, const struct protocol_changes *c,
-			  const char *sent_cursor, struct applied *a)
+static int apply_step_to_store(struct sync *s, struct pull_apply *p,
+			       unsigned first, unsigned *ret_n, bool *core_rows,
+			       struct gone_ids *gone)
 {
-	char full_cursor[PROTOCOL_CURSOR_MAX + 1] = "";
-	unsigned new_holds = 0, new_staff = 0;
-	bool in_full, continuing;
-	int err;
+	const struct protocol_changes *c = &p->c;
+	unsigned n = 0, i;
+	int err = 0;
 
-	store_get_sync_value(s->store, "full_cursor", full_cursor,
-			     sizeof(full_cursor));
-	continuing = full_cursor[0] && strcmp(full_cursor, sent_cursor) == 0;
-	in_full = c->full || continuing;
-	/*
-	 * What the core could not keep would be stored all the same, and
-	 * lokerd could not start again: a reply past its bounds is refused.
-	 */
-	for (unsigned i = 0; i < c->n_holds; i++)
-		new_holds += !kiosk_get_hold(s->kiosk, c->holds[i].hold.id);
-	for (unsigned i = 0; i < c->n_staff; i++)
-		new_staff +=
-			!kiosk_is_staff(s->kiosk, c->staff[i].credential_hmac);
-	if (!kiosk_has_room(s->kiosk, new_holds, new_staff))
-		return -EOVERFLOW;
-	a->kept = calloc(c->n_holds ? c->n_holds : 1, sizeof(*a->kept));
-	if (!a->kept)
-		return -ENOMEM;
-	err = store_begin(s->store);
-	if (err < 0)
-		return err;
-	if (c->full && !continuing)
+	if (!p->begun && c->full && !p->continuing)
 		err = store_full_seen_clear(s->store);
-	for (unsigned i = 0; err == 0 && i < c->n_holds; i++) {
-		enum store_put_result res;
+	switch (p->phase) {
+	case APPLY_HOLDS:
+		for (i = first;
+		     err == 0 && i < c->n_holds && n < SYNC_APPLY_STEP_ROWS;
+		     i++, n++) {
+			enum store_put_result res;
 
-		err = store_put_hold(s->store, &c->holds[i], &res);
-		a->kept[i] = err == 0 && res == STORE_PUT_KEPT;
-		if (err == 0 && in_full)
-			err = store_full_seen_add(s->store, STORE_KIND_HOLD,
-						  c->holds[i].hold.id);
-		a->holds++;
-	}
-	for (unsigned i = 0; err == 0 && i < c->n_removed_holds; i++) {
-		const char *id = c->removed_holds[i];
-
-		if (kiosk_can_remove_hold(s->kiosk, id) == -EBUSY) {
-			log_notice(
-				"sync: the server took hold %s away, but it is in a locker or being loaded: kept for staff to unload",
-				id);
-			continue;
+			err = store_put_hold(s->store, &c->holds[i], &res);
+			core_rows[n] = err == 0 && res != STORE_PUT_KEPT;
+			if (err == 0 && p->in_full)
+				err = store_full_seen_add(s->store,
+							  STORE_KIND_HOLD,
+							  c->holds[i].hold.id);
 		}
-		err = store_remove_pending_hold(s->store, id);
-		if (err == -ENOENT || err == -EBUSY)
-			err = 0;
-		a->removed++;
-	}
-	for (unsigned i = 0; err == 0 && i < c->n_staff; i++) {
-		err = store_put_staff(s->store, &c->staff[i]);
-		if (err == 0 && in_full)
-			err = store_full_seen_add(s->store, STORE_KIND_STAFF,
-						  c->staff[i].credential_hmac);
-		a->staff++;
-	}
-	for (unsigned i = 0; err == 0 && i < c->n_removed_staff; i++) {
-		err = store_remove_staff(s->store, c->removed_staff[i]);
-		if (err == -ENOENT)
-			err = 0;
-		a->removed_staff++;
-	}
-	if (err == 0 && c->has_pin_required)
-		err = store_set_sync_value(s->store, "pin_required",
-					   c->pin_required ? "1" : "0");
-	if (err == 0 && in_full && !c->more) {
-		err = store_foreach_unseen(s->store, STORE_KIND_HOLD, collect_id, &a->gone_holds) ?:
-			      store_foreach_unseen(s->store, STORE_KIND_STAFF,
-						   collect_id, &a->gone_staff);
-		for (unsigned i = 0; err == 0 && i < a->gone_holds.n; i++) {
-			const char *id = a->gone_holds.ids[i];
+		break;
+	case APPLY_REMOVED_HOLDS:
+		for (i = first; err == 0 && i < c->n_removed_holds &&
+				n < SYNC_APPLY_STEP_ROWS;
+		     i++, n++) {
+			const char *id = c->removed_holds[i];
 
+			core_rows[n] = false;
+			if (kiosk_can_remove_hold(s->kiosk, id) == -EBUSY) {
+				log_notice(
+					"sync: the server took hold %s away, but it is in a locker or being loaded: kept for staff to unload",
+					id);
+				continue;
+			}
+			core_rows[n] = true;
+			err = store_remove_pending_hold(s->store, id);
+			if (err == -ENOENT || err == -EBUSY)
+				err = 0;
+		}
+		break;
+	case APPLY_STAFF:
+		for (i = first;
+		     err == 0 && i < c->n_staff && n < SYNC_APPLY_STEP_ROWS;
+		     i++, n++) {
+			err = store_put_staff(s->store, &c->staff[i]);
+			if (err == 0 && p->in_full)
+				err = store_full_seen_add(
+					s->store, STORE_KIND_STAFF,
+					c->staff[i].credential_hmac);
+		}
+		break;
+	case APPLY_REMOVED_STAFF:
+		for (i = first; err == 0 && i < c->n_removed_staff &&
+				n < SYNC_APPLY_STEP_ROWS;
+		     i++, n++) {
+			err = store_remove_staff(s->store, c->removed_staff[i]);
+			if (err == -ENOENT)
+				err = 0;
+		}
+		break;
+	case APPLY_GONE_HOLDS:
+		err = store_foreach_unseen(s->store, STORE_KIND_HOLD, p->after,
+					   SYNC_APPLY_STEP_ROWS, collect_gone,
+					   gone);
+		for (i = 0; err == 0 && i < gone->n; i++) {
+			const char *id = gone->ids[i];
+
+			snprintf(p->after, sizeof(p->after), "%s", id);
 			if (kiosk_can_remove_hold(s->kiosk, id) == -EBUSY) {
 				/* Being loaded: the core keeps it. */
-				a->gone_holds.ids[i][0] = '\0';
+				gone->ids[i][0] = '\0';
 				continue;
 			}
 			err = store_remove_pending_hold(s->store, id);
 			if (err == -ENOENT || err == -EBUSY)
 				err = 0;
 		}
-		for (unsigned i = 0; err == 0 && i < a->gone_staff.n; i++) {
-			err = store_remove_staff(s->store,
-						 a->gone_staff.ids[i]);
+		n = gone->n;
+		break;
+	case APPLY_GONE_STAFF:
+		err = store_foreach_unseen(s->store, STORE_KIND_STAFF, p->after,
+					   SYNC_APPLY_STEP_ROWS, collect_gone,
+					   gone);
+		for (i = 0; err == 0 && i < gone->n; i++) {
+			snprintf(p->after, sizeof(p->after), "%s",
+				 gone->ids[i]);
+			err = store_remove_staff(s->store, gone->ids[i]);
 			if (err == -ENOENT)
 				err = 0;
 		}
-		if (err == 0)
+		n = gone->n;
+		break;
+	case APPLY_FINISH:
+		if (c->has_pin_required)
+			err = store_set_sync_value(s->store, "pin_required",
+						   c->pin_required ? "1" : "0");
+		if (err == 0 && p->in_full && !c->more) {
 			err = store_full_seen_clear(s->store);
+			if (err == 0)
+				err = store_delete_sync_value(s->store,
+							      "full_cursor");
+			if (err == -ENOENT)
+				err = 0;
+		} else if (err == 0 && p->in_full) {
+			err = store_set_sync_value(s->store, "full_cursor",
+						   c->cursor);
+		}
 		if (err == 0)
-			err = store_delete_sync_value(s->store, "full_cursor");
-		if (err == -ENOENT)
-			err = 0;
-	} else if (err == 0 && in_full) {
-		err = store_set_sync_value(s->store, "full_cursor", c->cursor);
+			err = store_set_sync_value(s->store, "cursor",
+						   c->cursor);
+		break;
 	}
-	if (err == 0)
-		err = store_set_sync_value(s->store, "cursor", c->cursor);
-	if (err < 0) {
-		store_rollback(s->store);
-		return err;
-	}
-	return store_commit(s->store);
+	*ret_n = n;
+	return err;
 }
 
 /* What the store now has, the core gets too: after the commit, never before. */
-static void apply_to_core(struct sync *s, const struct protocol_changes *c,
-			  const struct applied *a)
+static void apply_step_to_core(struct sync *s, struct pull_apply *p,
+			       unsigned first, unsigned n,
+			       const bool *core_rows,
+			       const struct gone_ids *gone)
 {
+	const struct protocol_changes *c = &p->c;
+	const char *drop[SYNC_APPLY_STEP_ROWS];
+	unsigned i, n_drop = 0;
 	int err;
 
-	for (unsigned i = 0; i < c->n_holds; i++) {
-		if (a->kept[i])
-			continue;
-		err = kiosk_put_hold(s->kiosk, &c->holds[i].hold);
-		if (err < 0)
-			log_err("sync: hold %s is stored but not in use until lokerd restarts: %s",
-				c->holds[i].hold.id, strerror(-err));
+	for (i = 0; i < n; i++) {
+		switch (p->phase) {
+		case APPLY_HOLDS:
+			p->holds++;
+			if (!core_rows[i])
+				break;
+			err = kiosk_put_hold(s->kiosk,
+					     &c->holds[first + i].hold);
+			if (err < 0)
+				log_err("sync: hold %s is stored but not in use until lokerd restarts: %s",
+					c->holds[first + i].hold.id,
+					strerror(-err));
+			break;
+		case APPLY_REMOVED_HOLDS:
+			p->removed++;
+			if (core_rows[i])
+				drop[n_drop++] = c->removed_holds[first + i];
+			break;
+		case APPLY_STAFF:
+			p->staff++;
+			kiosk_put_staff(s->kiosk, &c->staff[first + i]);
+			break;
+		case APPLY_REMOVED_STAFF:
+			p->removed_staff++;
+			kiosk_remove_staff(s->kiosk,
+					   c->removed_staff[first + i]);
+			break;
+		case APPLY_GONE_HOLDS:
+			if (!gone->ids[i][0])
+				break;
+			p->gone_holds++;
+			drop[n_drop++] = gone->ids[i];
+			break;
+		case APPLY_GONE_STAFF:
+			p->gone_staff++;
+			kiosk_remove_staff(s->kiosk, gone->ids[i]);
+			break;
+		case APPLY_FINISH:
+			break;
+		}
 	}
-	for (unsigned i = 0; i < c->n_removed_holds; i++)
-		kiosk_remove_hold(s->kiosk, c->removed_holds[i]);
-	for (unsigned i = 0; i < a->gone_holds.n; i++)
-		if (a->gone_holds.ids[i][0])
-			kiosk_remove_hold(s->kiosk, a->gone_holds.ids[i]);
-	for (unsigned i = 0; i < c->n_staff; i++)
-		kiosk_put_staff(s->kiosk, &c->staff[i]);
-	for (unsigned i = 0; i < c->n_removed_staff; i++)
-		kiosk_remove_staff(s->kiosk, c->removed_staff[i]);
-	for (unsigned i = 0; i < a->gone_staff.n; i++)
-		kiosk_remove_staff(s->kiosk, a->gone_staff.ids[i]);
-	if (c->has_pin_required)
+	kiosk_remove_holds(s->kiosk, drop, n_drop);
+	if (p->phase == APPLY_FINISH && c->has_pin_required)
 		kiosk_set_pin_required(s->kiosk, c->pin_required);
+}
+
+/* The phase after p's, once p's rows are all in. */
+static void apply_advance(struct pull_apply *p, unsigned n)
+{
+	const struct protocol_changes *c = &p->c;
+	unsigned rows;
+
+	switch (p->phase) {
+	case APPLY_HOLDS:
+		rows = c->n_holds;
+		break;
+	case APPLY_REMOVED_HOLDS:
+		rows = c->n_removed_holds;
+		break;
+	case APPLY_STAFF:
+		rows = c->n_staff;
+		break;
+	case APPLY_REMOVED_STAFF:
+		rows = c->n_removed_staff;
+		break;
+	case APPLY_GONE_HOLDS:
+	case APPLY_GONE_STAFF:
+		/* A walk short of a whole step has found the last. */
+		if (n == SYNC_APPLY_STEP_ROWS)
+			return;
+		p->after[0] = '\0';
+		p->phase++;
+		return;
+	case APPLY_FINISH:
+	default:
+		return;
+	}
+	p->next += n;
+	if (p->next < rows)
+		return;
+	p->next = 0;
+	p->phase++;
+	/* The full set's drops come after its last page only. */
+	if (p->phase == APPLY_GONE_HOLDS && !(p->in_full && !c->more))
+		p->phase = APPLY_FINISH;
+}
+
+static void apply_done(struct sync *s, struct pull_apply *p)
+{
+	const struct protocol_changes *c = &p->c;
+
+	s->last_pull_error[0] = '\0';
+	if (c->n_holds || c->n_removed_holds || c->n_staff ||
+	    c->n_removed_staff || p->gone_holds || p->gone_staff || c->full)
+		log_info(
+			"sync: changes%s: %u holds, %u taken away, %u staff, %u staff removed%s",
+			c->full ? " (full set)" : "", p->holds,
+			p->removed + p->gone_holds, p->staff,
+			p->removed_staff + p->gone_staff,
+			c->more ? "; more to come" : "");
+	s->pull_due_usec =
+		c->more ? 0 : now_usec(CLOCK_MONOTONIC) + s->pull_interval_usec;
+	s->paging = c->more;
+}
+
+/* One step of the reply being applied, when nothing else waits. */
+static int on_apply(sd_event_source *src, void *userdata)
+{
+	struct sync *s = userdata;
+	struct pull_apply *p = s->applying;
+	bool core_rows[SYNC_APPLY_STEP_ROWS];
+	struct gone_ids *gone;
+	unsigned first, n = 0;
+	int err;
+
+	if (!p)
+		return 0;
+	gone = calloc(1, sizeof(*gone));
+	if (!gone) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	first = p->next;
+	err = store_begin(s->store);
+	if (err == 0) {
+		err = apply_step_to_store(s, p, first, &n, core_rows, gone);
+		if (err < 0)
+			store_rollback(s->store);
+		else
+			err = store_commit(s->store);
+	}
+	if (err < 0) {
+		free(gone);
+		goto fail;
+	}
+	p->begun = true;
+	apply_step_to_core(s, p, first, n, core_rows, gone);
+	free(gone);
+	if (p->phase == APPLY_FINISH) {
+		s->applying = NULL;
+		apply_done(s, p);
+		apply_free(p);
+		schedule(s);
+		return 0;
+	}
+	apply_advance(p, n);
+	sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
+	return 0;
+fail:
+	/* What is stored stays, the core has it too; the page comes again. */
+	s->applying = NULL;
+	failed(s, SYNC_REQUEST_CHANGES, 0, "cannot store the changes: %s",
+	       err == -ENOMEM ? "out of memory" : store_last_error(s->store));
+	apply_free(p);
+	schedule(s);
+	return 0;
 }
 
 /*
@@ -899,58 +1077,60 @@ static void pull_unusable(struct sync *s, const char *fmt, ...)
 
 static void finish_pull(struct sync *s, struct request *r)
 {
-	struct protocol_changes c;
-	struct applied a = { 0 };
+	char full_cursor[PROTOCOL_CURSOR_MAX + 1] = "";
 	char error[PROTOCOL_ERROR_MAX];
+	unsigned new_holds = 0, new_staff = 0;
+	struct pull_apply *p;
 	int err;
 
-	err = protocol_parse_changes(r->reply ? r->reply : "", r->reply_len, &c,
-				     error);
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		failed(s, r->kind, 0,
+		       "cannot store the changes: out of memory");
+		return;
+	}
+	err = protocol_parse_changes(r->reply ? r->reply : "", r->reply_len,
+				     &p->c, error);
 	if (err < 0) {
+		free(p);
 		pull_unusable(s,
 			      "the reply is not valid, nothing of it used: %s",
 			      error);
 		return;
 	}
-	if (c.more && strcmp(c.cursor, r->cursor) == 0) {
+	if (p->c.more && strcmp(p->c.cursor, r->cursor) == 0) {
+		apply_free(p);
 		pull_unusable(
 			s,
 			"the reply says more, but its cursor is the one asked with");
-		protocol_changes_clear(&c);
 		return;
 	}
-	err = apply_to_store(s, &c, r->cursor, &a);
-	if (err == -EOVERFLOW) {
+	/*
+	 * What the core could not keep would be stored all the same, and
+	 * lokerd could not start again: a reply past its bounds is refused.
+	 * Nothing but the sync module adds holds or staff while it applies.
+	 */
+	for (unsigned i = 0; i < p->c.n_holds; i++)
+		new_holds += !kiosk_get_hold(s->kiosk, p->c.holds[i].hold.id);
+	for (unsigned i = 0; i < p->c.n_staff; i++)
+		new_staff += !kiosk_is_staff(s->kiosk,
+					     p->c.staff[i].credential_hmac);
+	if (!kiosk_has_room(s->kiosk, new_holds, new_staff)) {
+		apply_free(p);
 		pull_unusable(
 			s, "cannot store the changes: more holds or staff "
 			   "than this kiosk keeps (raise [policy] max_holds; "
 			   "at most 256 staff)");
-	} else if (err < 0) {
-		failed(s, r->kind, 0, "cannot store the changes: %s",
-		       err == -ENOMEM ? "out of memory" :
-					store_last_error(s->store));
-	} else {
-		apply_to_core(s, &c, &a);
-		succeeded(s, r);
-		s->last_pull_error[0] = '\0';
-		if (c.n_holds || c.n_removed_holds || c.n_staff ||
-		    c.n_removed_staff || a.gone_holds.n || a.gone_staff.n ||
-		    c.full)
-			log_info(
-				"sync: changes%s: %u holds, %u taken away, %u staff, %u staff removed%s",
-				c.full ? " (full set)" : "", a.holds,
-				a.removed + a.gone_holds.n, a.staff,
-				a.removed_staff + a.gone_staff.n,
-				c.more ? "; more to come" : "");
-		s->pull_due_usec = c.more ? 0 :
-					    now_usec(CLOCK_MONOTONIC) +
-						    s->pull_interval_usec;
-		s->paging = c.more;
+		return;
 	}
-	free(a.kept);
-	free(a.gone_holds.ids);
-	free(a.gone_staff.ids);
-	protocol_changes_clear(&c);
+	store_get_sync_value(s->store, "full_cursor", full_cursor,
+			     sizeof(full_cursor));
+	memcpy(p->sent_cursor, r->cursor, sizeof(p->sent_cursor));
+	p->continuing = full_cursor[0] && strcmp(full_cursor, r->cursor) == 0;
+	p->in_full = p->c.full || p->continuing;
+	succeeded(s, r);
+	s->applying = p;
+	sd_event_source_set_enabled(s->apply_source, SD_EVENT_ONESHOT);
 }
 
 /* ---- heartbeat and commands ---- */
@@ -1300,7 +1480,7 @@ static void schedule(struct sync *s)
 {
 	uint64_t now = now_usec(CLOCK_MONOTONIC), next;
 
-	if (s->busy)
+	if (s->busy || s->applying)
 		return;
 	if (now < s->backoff_until_usec) {
 		wake_at(s, s->backoff_until_usec);
@@ -1439,6 +1619,15 @@ struct sync *sync_new(const struct config *c, sd_event *event,
 		errno = ENOMEM;
 		return NULL;
 	}
+	/* Below everything else: a step of applying runs when nothing waits. */
+	if (sd_event_add_defer(event, &s->apply_source, on_apply, s) < 0 ||
+	    sd_event_source_set_priority(s->apply_source,
+					 SD_EVENT_PRIORITY_IDLE) < 0 ||
+	    sd_event_source_set_enabled(s->apply_source, SD_EVENT_OFF) < 0) {
+		sync_free(s);
+		errno = ENOMEM;
+		return NULL;
+	}
 	log_info("sync: server %s as kiosk %s (CA %s%s)", c->sync.url,
 		 c->kiosk_id, s->ca_file[0] ? s->ca_file : "of the system",
 		 s->pinned_public_key[0] ? ", key pinned" : "");
@@ -1452,6 +1641,9 @@ void sync_free(struct sync *s)
 		return;
 	request_free(s->busy);
 	request_free(s->lookup);
+	/* Its steps so far are stored: the page is asked for again. */
+	apply_free(s->applying);
+	sd_event_source_disable_unref(s->apply_source);
 	if (s->multi)
 		curl_multi_cleanup(s->multi);
 	sd_event_source_disable_unref(s->curl_timer);

@@ -25,6 +25,11 @@
 #define SYNC_REQUEST_TIMEOUT_MS	  30000
 #define SYNC_LOOKUP_TIMEOUT_MS	  3000
 #define SYNC_PULL_LIMIT		  500 /* holds per changes page */
+/*
+ * Rows of a changes reply applied per turn of the loop, each step one
+ * transaction (docs/performance.md, "Loop stalls").
+ */
+#define SYNC_APPLY_STEP_ROWS 32
 /* How long a burst of new events is gathered before an upload starts. */
 #define SYNC_KICK_DELAY_USEC (20ULL * 1000ULL)
 /* Server clock further off than this is worth a warning. */

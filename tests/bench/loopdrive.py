@@ -164,6 +164,23 @@ def main():
             phase(kiosk, "pull", 4, pulled, args.timeout)
             if not pulled():
                 raise Fail("no full set of holds came")
+            # Applied a step at a time: wait for the last step (the
+            # cursor) and check that every pending hold went, none else.
+            def applied():
+                return count(db, "SELECT count(*) FROM sync_state"
+                             " WHERE key = 'cursor'") == 1
+
+            until = time.monotonic() + args.timeout
+            while not applied() and time.monotonic() < until:
+                time.sleep(0.1)
+            pending = count(db, "SELECT count(*) FROM holds"
+                            " WHERE state = 'pending'")
+            loaded = count(db, "SELECT count(*) FROM holds"
+                           " WHERE state = 'loaded'")
+            if not applied() or pending:
+                raise Fail(f"pull: {pending} pending holds left after the"
+                           " full set")
+            print(f"pull: holds dropped, loaded left\t{loaded}\tholds")
         elif args.phase == "drain":
             before = kiosk.ask({"cmd": "status"})["backlog"]
 

@@ -2256,6 +2256,30 @@ takes_the_servers_copy_of_a_pending_hold_even_while_it_is_loaded(void **state)
 	assert_int_equal(kiosk_put_hold(fx->k, &h), -EINVAL);
 }
 
+/* A step of a full set's drops: one pass, the rest in their order. */
+static void removes_many_pending_holds_at_once(void **state)
+{
+	struct fx *fx = *state;
+	const char *ids[] = { "P1", "L1", "P3", "P9", NULL, "", "P1" };
+
+	add_pending(fx, "P1", KIOSK_SIZE_SMALL);
+	add_pending(fx, "P2", KIOSK_SIZE_SMALL);
+	add_loaded(fx, "L1", 1);
+	add_pending(fx, "P3", KIOSK_SIZE_SMALL);
+	add_pending(fx, "P4", KIOSK_SIZE_SMALL);
+	assert_int_equal(start(fx), 0);
+
+	/* The loaded one stays, the unknown is nothing, P1 goes once. */
+	assert_int_equal(kiosk_remove_holds(fx->k, ids, 7), 2);
+	assert_string_equal(kiosk_get_hold_at(fx->k, 0)->id, "P2");
+	assert_string_equal(kiosk_get_hold_at(fx->k, 1)->id, "L1");
+	assert_string_equal(kiosk_get_hold_at(fx->k, 2)->id, "P4");
+	assert_null(kiosk_get_hold_at(fx->k, 3));
+	assert_int_equal(kiosk_get_hold(fx->k, "L1")->locker, 1);
+	assert_int_equal(kiosk_remove_holds(fx->k, ids, 0), 0);
+	assert_int_equal(kiosk_remove_holds(NULL, ids, 1), 0);
+}
+
 static void
 forgets_a_pending_hold_and_a_staff_card_the_server_took_away(void **state)
 {
@@ -2582,6 +2606,7 @@ int main(void)
 		TEST(checks_holds_and_staff_as_they_are_added),
 		TEST(names_every_value_stably),
 		TEST(takes_the_servers_copy_of_a_pending_hold_even_while_it_is_loaded),
+		TEST(removes_many_pending_holds_at_once),
 		TEST(forgets_a_pending_hold_and_a_staff_card_the_server_took_away),
 		TEST(asks_for_a_pin_once_the_server_requires_one),
 		TEST(puts_a_server_command_on_the_first_pulse_only),

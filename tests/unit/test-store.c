@@ -2011,14 +2011,14 @@ static void a_full_set_finds_the_pending_holds_and_staff_it_lacks(void **state)
 	assert_int_equal(store_full_seen_add(f->s, STORE_KIND_STAFF, hmac_e),
 			 0);
 	/* h3 is loaded: a full set does not take it away. */
-	assert_int_equal(
-		store_foreach_unseen(f->s, STORE_KIND_HOLD, collect_id, all),
-		0);
+	assert_int_equal(store_foreach_unseen(f->s, STORE_KIND_HOLD, "", 100,
+					      collect_id, all),
+			 0);
 	assert_string_equal(all, "h1 ");
 	all[0] = '\0';
-	assert_int_equal(
-		store_foreach_unseen(f->s, STORE_KIND_STAFF, collect_id, all),
-		0);
+	assert_int_equal(store_foreach_unseen(f->s, STORE_KIND_STAFF, "", 100,
+					      collect_id, all),
+			 0);
 	assert_int_equal(strlen(all), CREDENTIAL_HMAC_HEX_LEN + 1);
 	assert_int_equal(all[0], 'f');
 	assert_int_equal(store_full_seen_clear(f->s), 0);
@@ -2354,6 +2354,39 @@ static int stop_at_first_id(const char *id, void *userdata)
 	return 7;
 }
 
+/* The walk a full set's end takes in bounded steps, each after the last. */
+static void the_unseen_are_walked_in_steps(void **state)
+{
+	struct fixture *f = *state;
+	char all[512] = "";
+
+	add_hold(f, "h1", 'a');
+	add_hold(f, "h2", 'a');
+	add_hold(f, "h3", 'a');
+	add_hold(f, "h4", 'a');
+	assert_int_equal(store_full_seen_clear(f->s), 0);
+	assert_int_equal(store_full_seen_add(f->s, STORE_KIND_HOLD, "h2"), 0);
+	assert_int_equal(store_foreach_unseen(f->s, STORE_KIND_HOLD, "", 2,
+					      collect_id, all),
+			 0);
+	assert_string_equal(all, "h1 h3 ");
+	all[0] = '\0';
+	/* One kept (say, being loaded) is not walked again: h3 stays. */
+	assert_int_equal(store_remove_pending_hold(f->s, "h1"), 0);
+	assert_int_equal(store_foreach_unseen(f->s, STORE_KIND_HOLD, "h3", 2,
+					      collect_id, all),
+			 0);
+	assert_string_equal(all, "h4 ");
+	all[0] = '\0';
+	assert_int_equal(store_foreach_unseen(f->s, STORE_KIND_HOLD, "h4", 2,
+					      collect_id, all),
+			 0);
+	assert_string_equal(all, "");
+	assert_int_equal(store_foreach_unseen(f->s, STORE_KIND_HOLD, NULL, 2,
+					      collect_id, all),
+			 -EINVAL);
+}
+
 static void a_walk_stopped_early_leaves_the_transaction_usable(void **state)
 {
 	struct fixture *f = *state;
@@ -2363,7 +2396,7 @@ static void a_walk_stopped_early_leaves_the_transaction_usable(void **state)
 	add_hold(f, "h2", 'a');
 	assert_int_equal(store_begin(f->s), 0);
 	assert_int_equal(store_full_seen_clear(f->s), 0);
-	assert_int_equal(store_foreach_unseen(f->s, STORE_KIND_HOLD,
+	assert_int_equal(store_foreach_unseen(f->s, STORE_KIND_HOLD, "", 100,
 					      stop_at_first_id, first),
 			 7);
 	assert_string_equal(first, "h1");
@@ -2371,11 +2404,11 @@ static void a_walk_stopped_early_leaves_the_transaction_usable(void **state)
 	assert_int_equal(store_remove_pending_hold(f->s, first), 0);
 	assert_int_equal(store_commit(f->s), 0);
 	assert_int_equal(db_int(f, "SELECT count(*) FROM holds"), 1);
-	assert_int_equal(store_foreach_unseen(f->s, STORE_KIND_HOLD,
+	assert_int_equal(store_foreach_unseen(f->s, STORE_KIND_HOLD, "", 100,
 					      stop_at_first_id, first),
 			 7);
 	assert_string_equal(first, "h2");
-	assert_int_equal(store_foreach_unseen(f->s, STORE_KIND_STAFF,
+	assert_int_equal(store_foreach_unseen(f->s, STORE_KIND_STAFF, "", 100,
 					      stop_at_first_id, first),
 			 0);
 }
@@ -2547,6 +2580,7 @@ int main(void)
 		T(only_pending_holds_and_known_staff_are_removed),
 		T(sync_values_keep_the_cursor_across_reopening),
 		T(a_full_set_finds_the_pending_holds_and_staff_it_lacks),
+		T(the_unseen_are_walked_in_steps),
 		T(a_transaction_applies_all_or_nothing),
 		T(the_servers_answers_mark_events_one_by_one),
 		T(a_server_command_is_recorded_once_and_acknowledged),
