@@ -105,7 +105,8 @@ set +e
 "$HERE/sync-api.sh" --url "https://127.0.0.1:$PORT/locker-sync/v1" \
 	--kiosk conf-01 --token-file "$WORK/token-1" --cacert "$WORK/ca/ca.pem" \
 	--other-kiosk conf-02 --other-token-file "$WORK/token-2" \
-	--item B-CONF-3 --fault-hook "$WORK/fault-hook" "$@"
+	--item B-CONF-3 --fault-hook "$WORK/fault-hook" \
+	${CONFORMANCE_NODE_DIR:+--validate "$CONFORMANCE_NODE_DIR"} "$@"
 rc=$?
 set -e
 if ! kill -0 "$HUB_PID" 2>/dev/null; then

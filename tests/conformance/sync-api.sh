@@ -6,7 +6,8 @@
 #
 #   sync-api.sh --url BASE_URL --kiosk ID --token-file FILE [--cacert PEM]
 #               [--other-kiosk ID2 --other-token-file FILE2]
-#               [--item BARCODE] [--fault-hook CMD] [--verbose]
+#               [--item BARCODE] [--fault-hook CMD] [--validate DIR]
+#               [--verbose]
 #
 #   --url          the base URL, as in the kiosk's [sync] url, e.g.
 #                  https://perpus.example.go.id/locker-sync/v1 or
@@ -23,6 +24,11 @@
 #                  ENDPOINT` (ENDPOINT: changes, events, status, items) that
 #                  makes the server's next request to ENDPOINT fail so;
 #                  checks the error body and Retry-After
+#   --validate     also validate every reply (body, and the headers every
+#                  reply needs) against docs/sync-api.openapi.yaml with ajv
+#                  from npm, installed into DIR as pinned in
+#                  tests/conformance/node/package-lock.json (needs node,
+#                  npm and the registry once; exits 77 without them)
 #   --verbose      print every reply body, not only those of failed checks
 #
 # Prints one line per check, TAP style (`ok - ...`, `not ok - ...`, a skip
@@ -38,10 +44,11 @@
 set -euo pipefail
 
 usage() {
-	sed -n '3,36p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '3,42p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 URL='' KIOSK='' TOKEN_FILE='' CACERT='' OTHER_KIOSK='' OTHER_TOKEN_FILE='' ITEM='' HOOK=''
+VALIDATE_DIR=''
 VERBOSE=false
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -56,6 +63,7 @@ while [ $# -gt 0 ]; do
 		;;
 	--item) ITEM=${2:?--item needs a value}; shift 2 ;;
 	--fault-hook) HOOK=${2:?--fault-hook needs a value}; shift 2 ;;
+	--validate) VALIDATE_DIR=${2:?--validate needs a folder}; shift 2 ;;
 	--verbose) VERBOSE=true; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "sync-api.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
@@ -81,6 +89,12 @@ case "$URL" in
 https://*) ;;
 *) echo "sync-api.sh: the API is HTTPS only: $URL" >&2; exit 2 ;;
 esac
+
+if [ -n "$VALIDATE_DIR" ]; then
+	# shellcheck source=tests/conformance/node-deps.sh
+	. "$(dirname "$0")/node-deps.sh"
+	conformance_node_deps "$VALIDATE_DIR"
+fi
 
 WORK=$(mktemp -d /tmp/lokerbuku-sync-api.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
@@ -173,11 +187,28 @@ req() {
 	fi
 	if [ "$STATUS" != 000 ]; then
 		REPLIES=$((REPLIES + 1))
+		[ -n "$VALIDATE_DIR" ] && record "$name" "$method" "$url"
 		header "$name" Cache-Control | grep -qi 'no-store' ||
 			NO_STORE_MISSING+=("$method ${url#"$URL"} ($STATUS)")
 		header "$name" Content-Type | grep -qi '^application/json' ||
 			JSON_TYPE_MISSING+=("$method ${url#"$URL"} ($STATUS)")
 	fi
+}
+
+# record NAME METHOD URL: the exchange as a line of WORK/wire.jsonl, for
+# validate.mjs: the reply's status, headers (of the last header block) and
+# body.
+record() {
+	tr -d '\r' <"$WORK/$1.headers" |
+		awk '/^HTTP\// { n = 0; delete h; next }
+		     { i = index($0, ":"); if (i) h[++n] = $0 }
+		     END { for (j = 1; j <= n; j++) print h[j] }' |
+		jq -cRn --arg method "$2" --arg url "$3" \
+			--argjson status "$STATUS" --rawfile body "$WORK/$1.body" '
+			{method: $method, url: $url, status: $status,
+			 resHeaders: ([inputs | capture("^(?<k>[^:]+):[ \t]*(?<v>.*)$")
+				| {key: (.k | ascii_downcase), value: .v}] | from_entries),
+			 resBody: $body}' >>"$WORK/wire.jsonl"
 }
 
 # header NAME FIELD: the value of a reply header (last one), or nothing.
@@ -784,6 +815,20 @@ if [ -n "$HOOK" ]; then
 	done
 else
 	skip "Retry-After with 429 and 503" "no --fault-hook given"
+fi
+
+# ---- every reply against the OpenAPI file ----
+
+if [ -n "$VALIDATE_DIR" ]; then
+	SPEC=$(cd "$(dirname "$0")/../.." && pwd)/docs/sync-api.openapi.yaml
+	if out=$("${VALIDATE[@]}" check --spec "$SPEC" "$WORK/wire.jsonl" 2>&1); then
+		pass "every reply ($(wc -l <"$WORK/wire.jsonl")) validates against the OpenAPI file (ajv)"
+	else
+		mapfile -t p < <(grep -v '^#' <<<"$out" | sed 's/^not ok - //' | head -n 40)
+		fail "every reply validates against the OpenAPI file (ajv)" "" "${p[@]}"
+	fi
+else
+	skip "every reply against the OpenAPI file" "no --validate given"
 fi
 
 # ---- summary ----

@@ -51,4 +51,5 @@ chmod 700 "$WORK/fault-hook"
 "$LOKERBUKU_TOP/tests/conformance/sync-api.sh" --url "$SLIMS_URL" \
 	--kiosk conf-01 --token-file "$WORK/token-1" --cacert "$SLIMS_CA" \
 	--other-kiosk conf-02 --other-token-file "$WORK/token-2" \
-	--item B-CONF-3 --fault-hook "$WORK/fault-hook" "$@"
+	--item B-CONF-3 --fault-hook "$WORK/fault-hook" \
+	${CONFORMANCE_NODE_DIR:+--validate "$CONFORMANCE_NODE_DIR"} "$@"
