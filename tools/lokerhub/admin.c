@@ -1200,6 +1200,8 @@ static int cmd_serve(const char *db_path, int argc, char **argv)
 		{ "port-file", required_argument, NULL, 'p' },
 		{ "client-ca", required_argument, NULL, 'C' },
 		{ "base-path", required_argument, NULL, 'b' },
+		{ "fleet-listen", required_argument, NULL, 'F' },
+		{ "fleet-port-file", required_argument, NULL, 'P' },
 		{ 0 },
 	};
 	struct serve_options o = { .listen = "127.0.0.1:8443",
@@ -1208,7 +1210,7 @@ static int cmd_serve(const char *db_path, int argc, char **argv)
 	sqlite3 *db;
 	int c, ex;
 
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT "c:k:l:p:C:b:",
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT "c:k:l:p:C:b:F:P:",
 				options, NULL)) != -1) {
 		if (cli_common_option(argv[0], c, &db_path, &ex))
 			return ex;
@@ -1230,6 +1232,12 @@ static int cmd_serve(const char *db_path, int argc, char **argv)
 			break;
 		case 'b':
 			o.base_path = optarg;
+			break;
+		case 'F':
+			o.fleet_listen = optarg;
+			break;
+		case 'P':
+			o.fleet_port_file = optarg;
 			break;
 		}
 	}
@@ -1286,7 +1294,7 @@ const struct cli_command cli_admin_commands[] = {
 	  "add ENDPOINT KIND [--count N] [--retry-after S] [--delay-ms MS] | clear | list [--json]",
 	  "misbehave on purpose, for tests", cmd_fault },
 	{ "serve",
-	  "--cert PEM --key PEM [--listen ADDR:PORT] [--port-file FILE] [--client-ca PEM] [--base-path PATH]",
+	  "--cert PEM --key PEM [--listen ADDR:PORT] [--port-file FILE] [--client-ca PEM] [--base-path PATH] [--fleet-listen ADDR:PORT] [--fleet-port-file FILE]",
 	  "serve the Locker Sync API over HTTPS", cmd_serve },
 	{ 0 },
 };

@@ -7,11 +7,10 @@
 
 #include "cli.h"
 #include "db.h"
+#include "fleet.h"
 
 #define LIST_LIMIT_DEFAULT 100000
 #define LIST_LIMIT_MAX	   10000000
-#define LIST_LOCKERS_MAX   128 /* per kiosk, as a heartbeat has them */
-#define LIST_FAULTS_MAX	   64  /* per kiosk */
 
 /*
  * --json listings are one JSON array of objects, written one object at a
@@ -312,153 +311,52 @@ static int cmd_events(const char *db_path, int argc, char **argv)
 
 /* ---- kiosks ---- */
 
-/* A copy of value when it has the JSON type is_type checks, else null. */
-static json_t *pick(json_t *value, int (*is_type)(const json_t *))
-{
-	return value && is_type(value) ? json_deep_copy(value) : json_null();
-}
-
-static int is_bool(const json_t *v)
-{
-	return json_is_boolean(v);
-}
-
-static int is_int(const json_t *v)
-{
-	return json_is_integer(v);
-}
-
-static int is_string(const json_t *v)
-{
-	return json_is_string(v);
-}
-
-static int is_any(const json_t *v)
-{
-	return 1;
-}
-
-/* The doors of a heartbeat, with the fields staff look at. */
-static json_t *lockers_of(json_t *status, json_t *doors_open)
-{
-	json_t *in = json_object_get(status, "lockers"), *out = json_array();
-	static const char *const fields[] = { "number", "size",	 "kind",
-					      "door",	"state", "disabled",
-					      "fault",	"hold" };
-
-	for (size_t i = 0;
-	     out && i < json_array_size(in) && i < LIST_LOCKERS_MAX; i++) {
-		json_t *l = json_array_get(in, i), *o = json_object();
-
-		if (!json_is_object(l) || !o) {
-			json_decref(o);
-			continue;
-		}
-		for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++)
-			json_object_set_new(
-				o, fields[f],
-				pick(json_object_get(l, fields[f]), is_any));
-		if (json_is_string(json_object_get(l, "door")) &&
-		    strcmp(json_string_value(json_object_get(l, "door")),
-			   "closed") != 0)
-			json_array_append(doors_open,
-					  json_object_get(l, "number"));
-		json_array_append_new(out, o);
-	}
-	return out;
-}
-
 static void kiosk_row(sqlite3 *db, sqlite3_stmt *st, struct list_args *a,
 		      struct out *o)
 {
-	int64_t seen_usec = sqlite3_column_int64(st, 4);
-	int64_t next_s = sqlite3_column_int64(st, 3);
-	int64_t after_s = a->offline_after_s ? a->offline_after_s : 3 * next_s;
-	bool online =
-		seen_usec > 0 && db_now_usec() - seen_usec <= after_s * 1000000;
-	json_t *status = NULL, *doors_open = json_array(), *faults, *obj;
-	json_t *lockers;
+	json_t *obj = fleet_kiosk(st, a->offline_after_s);
+	json_t *backlog, *service, *reader, *since;
 	/* One buffer per printed column: printf's arguments are all
 	 * evaluated before it prints. */
 	char t1[32], t2[32], state[64];
+	char *f, *d;
 
-	if (sqlite3_column_type(st, 5) != SQLITE_NULL)
-		status = json_loads(col_text(st, 5), 0, NULL);
-	faults = json_array();
-	for (size_t i = 0;
-	     faults && i < json_array_size(json_object_get(status, "faults")) &&
-	     i < LIST_FAULTS_MAX;
-	     i++)
-		json_array_append(
-			faults,
-			json_array_get(json_object_get(status, "faults"), i));
-	lockers = lockers_of(status, doors_open);
-	obj = json_pack(
-		"{s:s, s:b, s:I, s:I, s:o, s:b, s:o, s:I, s:o, s:o, s:o, s:o,"
-		" s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-		"id", col_text(st, 0), "pin_required",
-		sqlite3_column_int(st, 1), "hold_window_days",
-		(json_int_t)sqlite3_column_int64(st, 2), "next_status_s",
-		(json_int_t)next_s, "last_status_at", col_json_time(st, 4),
-		"online", online, "offline_since",
-		online || seen_usec <= 0 ? json_null() :
-					   db_time_json(seen_usec),
-		"offline_after_s", (json_int_t)after_s, "kiosk_time",
-		pick(json_object_get(status, "at"), is_string), "version",
-		pick(json_object_get(status, "version"), is_string), "uptime_s",
-		pick(json_object_get(status, "uptime_s"), is_int), "in_service",
-		pick(json_object_get(status, "in_service"), is_bool), "backlog",
-		pick(json_object_get(status, "backlog"), is_int),
-		"rejected_events",
-		pick(json_object_get(status, "rejected_events"), is_int),
-		"reader_ok",
-		pick(json_object_get(json_object_get(status, "reader"), "ok"),
-		     is_bool),
-		"scanner_ok",
-		pick(json_object_get(json_object_get(status, "scanner"), "ok"),
-		     is_bool),
-		"faults", faults ? faults : json_array(), "doors_open",
-		doors_open ? json_incref(doors_open) : json_array(), "lockers",
-		lockers ? lockers : json_array());
-	if (o->json) {
+	if (!obj || o->json) {
 		out_json(o, obj);
-	} else if (obj) {
-		json_t *backlog = json_object_get(obj, "backlog");
-		json_t *service = json_object_get(obj, "in_service");
-		json_t *reader = json_object_get(obj, "reader_ok");
-		char *f = json_dumps(json_object_get(obj, "faults"),
-				     JSON_COMPACT);
-		char *d = json_dumps(doors_open, JSON_COMPACT);
-
-		if (seen_usec <= 0)
-			snprintf(state, sizeof(state), "never seen");
-		else if (online)
-			snprintf(state, sizeof(state), "online");
-		else
-			snprintf(state, sizeof(state), "offline since %s",
-				 col_time(st, 4, t1));
-		printf("%-14s %-40s %-24s %-7s %-11s %-6s %-14s %s\n",
-		       col_text(st, 0), state, col_time(st, 4, t1),
-		       json_is_integer(backlog) ?
-			       (snprintf(
-					t2, sizeof(t2), "%lld",
-					(long long)json_integer_value(backlog)),
-				t2) :
-			       "-",
-		       json_is_boolean(service) ?
-			       (json_is_true(service) ? "yes" : "NO") :
-			       "-",
-		       json_is_boolean(reader) ?
-			       (json_is_true(reader) ? "ok" : "FAULT") :
-			       "-",
-		       d && strcmp(d, "[]") != 0 ? d : "-",
-		       f && strcmp(f, "[]") != 0 ? f : "-");
-		free(f);
-		free(d);
-		json_decref(obj);
+		return;
 	}
-	json_decref(doors_open);
-	json_decref(status);
+	backlog = json_object_get(obj, "backlog");
+	service = json_object_get(obj, "in_service");
+	reader = json_object_get(obj, "reader_ok");
+	since = json_object_get(obj, "offline_since");
+	f = json_dumps(json_object_get(obj, "faults"), JSON_COMPACT);
+	d = json_dumps(json_object_get(obj, "doors_open"), JSON_COMPACT);
+	if (sqlite3_column_int64(st, 4) <= 0)
+		snprintf(state, sizeof(state), "never seen");
+	else if (json_is_true(json_object_get(obj, "online")))
+		snprintf(state, sizeof(state), "online");
+	else
+		snprintf(state, sizeof(state), "offline since %s",
+			 json_is_string(since) ? json_string_value(since) :
+						 "-");
+	printf("%-14s %-40s %-24s %-7s %-11s %-6s %-14s %s\n", col_text(st, 0),
+	       state, col_time(st, 4, t1),
+	       json_is_integer(backlog) ?
+		       (snprintf(t2, sizeof(t2), "%lld",
+				 (long long)json_integer_value(backlog)),
+			t2) :
+		       "-",
+	       json_is_boolean(service) ?
+		       (json_is_true(service) ? "yes" : "NO") :
+		       "-",
+	       json_is_boolean(reader) ?
+		       (json_is_true(reader) ? "ok" : "FAULT") :
+		       "-",
+	       d && strcmp(d, "[]") != 0 ? d : "-",
+	       f && strcmp(f, "[]") != 0 ? f : "-");
+	free(f);
+	free(d);
+	json_decref(obj);
 }
 
 static int cmd_kiosks(const char *db_path, int argc, char **argv)
@@ -473,8 +371,7 @@ static int cmd_kiosks(const char *db_path, int argc, char **argv)
 		       "STATE", "LAST HEARTBEAT", "BACKLOG", "IN SERVICE",
 		       "READER", "DOORS OPEN", "FAULTS");
 	return list(argv[0], &a,
-		    "SELECT id, pin_required, hold_window_days, next_status_s,"
-		    " status_usec, status_json FROM kiosks"
+		    "SELECT " FLEET_KIOSK_COLUMNS " FROM kiosks"
 		    " WHERE ?1 IS NULL OR id = ?1 ORDER BY id LIMIT ?2",
 		    "sI", a.kiosk, NULL, kiosk_row);
 }

@@ -19,6 +19,7 @@
 
 #include "api.h"
 #include "fault.h"
+#include "fleet.h"
 #include "serve.h"
 
 #define SERVE_PEM_MAX	    (64u << 10)
@@ -522,8 +523,8 @@ static char *read_pem(const char *path)
 }
 
 /* ADDR:PORT or [ADDR6]:PORT, numeric only. */
-static int parse_listen(const char *text, struct sockaddr_storage *ret,
-			bool *ret_v6)
+int serve_parse_listen(const char *text, struct sockaddr_storage *ret,
+		       bool *ret_v6)
 {
 	char host[64];
 	const char *colon = strrchr(text, ':');
@@ -565,7 +566,7 @@ static int parse_listen(const char *text, struct sockaddr_storage *ret,
 }
 
 /* The port in path, whole or not at all: tests wait for the file. */
-static int write_port_file(const char *path, unsigned port)
+int serve_write_port_file(const char *path, unsigned port)
 {
 	char tmp[4096];
 	FILE *f;
@@ -605,6 +606,7 @@ int serve_run(sqlite3 *db, const struct serve_options *o)
 	const union MHD_DaemonInfo *info;
 	struct sockaddr_storage addr;
 	struct MHD_Daemon *d = NULL;
+	struct fleet_server *fleet = NULL;
 	char host[INET6_ADDRSTRLEN];
 	unsigned flags;
 	sigset_t mask;
@@ -612,7 +614,7 @@ int serve_run(sqlite3 *db, const struct serve_options *o)
 	int sig = 0, status = 1;
 
 	pthread_mutex_init(&srv.db_lock, NULL);
-	if (parse_listen(o->listen, &addr, &v6) < 0) {
+	if (serve_parse_listen(o->listen, &addr, &v6) < 0) {
 		fprintf(stderr,
 			"lokerhub: --listen %s: not ADDR:PORT (numeric, e.g. 127.0.0.1:8443 or [::1]:8443)\n",
 			o->listen);
@@ -664,7 +666,7 @@ int serve_run(sqlite3 *db, const struct serve_options *o)
 		goto out;
 	}
 	if (o->port_file) {
-		int err = write_port_file(o->port_file, info->port);
+		int err = serve_write_port_file(o->port_file, info->port);
 
 		if (err < 0) {
 			fprintf(stderr, "lokerhub: %s: %s\n", o->port_file,
@@ -682,12 +684,19 @@ int serve_run(sqlite3 *db, const struct serve_options *o)
 		"lokerhub: serving https://%s%s%s:%u%s/kiosks/...%s (pid %d)\n",
 		v6 ? "[" : "", host, v6 ? "]" : "", info->port, o->base_path,
 		trust ? ", client certificates required" : "", (int)getpid());
+	if (o->fleet_listen) {
+		fleet = fleet_server_start(db, &srv.db_lock, o->fleet_listen,
+					   o->fleet_port_file);
+		if (!fleet)
+			goto out;
+	}
 	while (sigwait(&mask, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
 		;
 	fprintf(stderr, "lokerhub: %s: stopping\n", strsignal(sig));
 	status = 0;
 out:
 	atomic_store(&srv.stopping, true);
+	fleet_server_stop(fleet);
 	if (d)
 		MHD_stop_daemon(d);
 	free(cert);

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <sqlite3.h>
+#include <stdbool.h>
+#include <sys/socket.h>
 
 #define SERVE_CONNECTIONS_MAX 64
 #define SERVE_IDLE_TIMEOUT_S  60
@@ -13,6 +15,8 @@ struct serve_options {
 	const char *port_file;		  /* or NULL */
 	const char *client_ca_file;	  /* or NULL: no client certificates */
 	const char *base_path;
+	const char *fleet_listen;    /* the status page: ADDR:PORT, or NULL */
+	const char *fleet_port_file; /* or NULL */
 };
 
 /*
@@ -21,3 +25,11 @@ struct serve_options {
  * stderr).
  */
 int serve_run(sqlite3 *db, const struct serve_options *o);
+
+/* ADDR:PORT or [ADDR6]:PORT, numeric, into ret. 0 or -EINVAL. */
+int serve_parse_listen(const char *text, struct sockaddr_storage *ret,
+		       bool *ret_v6);
+
+/* Writes port into path, whole or not at all (tests wait for the file).
+ * 0 or -errno. */
+int serve_write_port_file(const char *path, unsigned port);
