@@ -1,0 +1,420 @@
+<?php
+// SPDX-License-Identifier: GPL-3.0-or-later
+// The bridge's staff page: a request for a member from item barcodes
+// ("layanan tertutup"), OPAC bookings to import where INLISLite has them
+// switched on, holds in lockers with their expiry and messages, what
+// circulation refused, kiosks (online, doors, faults, backlog) with
+// remote commands, messages not sent, and set-up (kiosks, kiosk PINs,
+// NFC cards). act() carries out a submitted form, render() makes the
+// HTML; both are plain functions of the database. staff/index.php signs
+// staff in and checks the CSRF token before either is called.
+
+namespace Lokerbuku\Inlislite;
+
+use Lokerbuku\Sync\Store;
+
+final class StaffPage
+{
+    /** A kiosk is online when its last status is at most this old. */
+    public const ONLINE_S = 300;
+    public const SIZES = ['small', 'medium', 'large'];
+
+    public function __construct(private Store $store, private ?NotifyQueue $notify, private StaffText $text,
+                                private string $csrf, private int $uid, private string $tz = 'Asia/Jakarta')
+    {
+    }
+
+    private function t(string $s, array $vars = []): string
+    {
+        return $this->text->t($s, $vars);
+    }
+
+    private static function h($s): string
+    {
+        return htmlspecialchars((string) $s, ENT_QUOTES | ENT_SUBSTITUTE, 'UTF-8');
+    }
+
+    private function form(string $action, string $inner, string $class = 'row'): string
+    {
+        return '<form method="post" class="' . $class . '" data-action="' . self::h($action) . '">'
+            . '<input type="hidden" name="csrf" value="' . self::h($this->csrf) . '">'
+            . '<input type="hidden" name="action" value="' . self::h($action) . '">' . $inner . '</form>';
+    }
+
+    private function button(string $action, array $fields, string $label, string $class = ''): string
+    {
+        $inner = '';
+        foreach ($fields as $k => $v) {
+            $inner .= '<input type="hidden" name="' . self::h($k) . '" value="' . self::h($v) . '">';
+        }
+        return $this->form($action, $inner . '<button class="' . $class . '">' . self::h($this->t($label))
+            . '</button>', 'inline');
+    }
+
+    /**
+     * Carries out a submitted form (CSRF checked by the caller); returns
+     * a message for staff (HTML).
+     */
+    public function act(array $post): string
+    {
+        try {
+            $extra = '';
+            switch ((string) ($post['action'] ?? '')) {
+            case 'route_items':
+                $member = trim((string) ($post['member'] ?? ''));
+                $this->needMember($member);
+                $kiosk = (string) ($post['kiosk'] ?? '');
+                $hold = $this->store->routeItems($member, preg_split('/[\s,]+/', (string) ($post['items'] ?? ''),
+                    -1, PREG_SPLIT_NO_EMPTY), $kiosk, $this->size($post));
+                $extra = $this->note('info', $this->t('Hold {hold} made: staff load it at kiosk {kiosk}.',
+                    ['hold' => $hold, 'kiosk' => $kiosk]));
+                break;
+            case 'route_bookings':
+                $extra = $this->routeBookings((array) ($post['booking'] ?? []), (string) ($post['kiosk'] ?? ''),
+                    $this->size($post));
+                break;
+            case 'cancel':
+                $this->store->cancelHold((string) ($post['hold'] ?? ''), 'cancelled by staff');
+                break;
+            case 'command':
+                $this->store->addCommand((string) ($post['kiosk'] ?? ''), (string) ($post['type'] ?? ''),
+                    isset($post['locker']) && $post['locker'] !== '' ? (int) $post['locker'] : null, null,
+                    'from the staff page');
+                break;
+            case 'ack':
+                $this->store->prepare('UPDATE {event} SET attention = 2 WHERE event_id = ? AND attention = 1')
+                    ->execute([(string) ($post['event'] ?? '')]);
+                break;
+            case 'add_kiosk':
+                $kiosk = trim((string) ($post['kiosk'] ?? ''));
+                // The kiosk's loans and returns are made in the name of the
+                // INLISLite user who adds it (CreateBy).
+                $token = $this->store->addKiosk($kiosk, (string) ($post['name'] ?? ''), $this->uid);
+                $extra = $this->tokenNotice($kiosk, $token);
+                break;
+            case 'renew_token':
+                $kiosk = (string) ($post['kiosk'] ?? '');
+                $extra = $this->tokenNotice($kiosk, $this->store->renewToken($kiosk));
+                break;
+            case 'member_pin':
+                $member = trim((string) ($post['member'] ?? ''));
+                $this->needMember($member);
+                $pin = trim((string) ($post['pin'] ?? ''));
+                $this->store->setMemberPin($member, !empty($post['remove']) ? null : $pin);
+                break;
+            case 'enrol':
+                $member = trim((string) ($post['member'] ?? ''));
+                $this->needMember($member);
+                $this->store->enrolCard($member, trim((string) ($post['uid'] ?? '')));
+                break;
+            case 'resend':
+                if ($this->notify === null) {
+                    throw new \InvalidArgumentException('no channel to patrons is set up');
+                }
+                $this->notify->retryNow((int) ($post['message'] ?? 0));
+                $this->notify->deliverDue(1);
+                break;
+            default:
+                return '';
+            }
+            return $this->note('success', $this->t('Saved.')) . $extra;
+        } catch (\PDOException $e) {
+            // The database's words are for the log, not the page.
+            $this->store->library()->log('staff page: ' . $e->getMessage());
+            return $this->note('warning', $this->t('Not done: {why}', ['why' => $this->t('database error (see the log)')]));
+        } catch (\InvalidArgumentException | \RuntimeException $e) {
+            return $this->note('warning', $this->t('Not done: {why}', ['why' => $e->getMessage()]));
+        }
+    }
+
+    private function note(string $kind, string $text): string
+    {
+        return '<p class="note note-' . $kind . '" role="status">' . self::h($text) . '</p>';
+    }
+
+    private function size(array $post): string
+    {
+        $s = (string) ($post['size'] ?? 'small');
+        return in_array($s, self::SIZES, true) ? $s : 'small';
+    }
+
+    private function needMember(string $memberNo): void
+    {
+        if ($memberNo === '' || $this->store->library()->member($memberNo) === null) {
+            throw new \InvalidArgumentException($this->t('no member {no} in INLISLite', ['no' => $memberNo]));
+        }
+    }
+
+    /** Whether INLISLite's OPAC takes bookings (settingparameters IsBookingActivated). */
+    public function bookingActive(): bool
+    {
+        $st = $this->store->db()->query("SELECT Value FROM settingparameters WHERE Name = 'IsBookingActivated' LIMIT 1");
+        $v = strtolower(trim((string) $st->fetchColumn()));
+        return in_array($v, ['1', 'true'], true);
+    }
+
+    /** OPAC bookings still running (collections.BookingMemberID/BookingExpiredDate), none in a hold yet. */
+    public function bookings(): array
+    {
+        $rows = $this->store->db()->query('SELECT c.NomorBarcode, c.BookingMemberID, c.BookingExpiredDate, ct.Title,'
+            . ' m.Fullname FROM collections c LEFT JOIN catalogs ct ON ct.ID = c.Catalog_id'
+            . ' LEFT JOIN members m ON m.MemberNo = c.BookingMemberID'
+            . " WHERE c.BookingMemberID IS NOT NULL AND c.BookingMemberID <> '' AND c.BookingExpiredDate > NOW()"
+            . ' ORDER BY c.BookingMemberID, c.BookingExpiredDate LIMIT 500')->fetchAll(\PDO::FETCH_ASSOC);
+        return array_values(array_filter($rows, fn($r) => $this->store->openHoldOf($r['NomorBarcode']) === null));
+    }
+
+    /** Routes booked items to a kiosk: one hold per member. */
+    private function routeBookings(array $barcodes, string $kiosk, string $size): string
+    {
+        $booked = [];
+        foreach ($this->bookings() as $b) {
+            $booked[$b['NomorBarcode']] = $b['BookingMemberID'];
+        }
+        $per = [];
+        foreach (array_unique(array_map('strval', $barcodes)) as $code) {
+            if (!isset($booked[$code])) {
+                throw new \InvalidArgumentException("$code: no running booking");
+            }
+            $per[$booked[$code]][] = $code;
+        }
+        if (!$per) {
+            throw new \InvalidArgumentException('choose at least one booking');
+        }
+        $made = [];
+        foreach ($per as $member => $codes) {
+            $made[] = $this->store->routeItems((string) $member, $codes, $kiosk, $size);
+        }
+        return $this->note('info', $this->t('Hold {hold} made: staff load it at kiosk {kiosk}.',
+            ['hold' => implode(', ', $made), 'kiosk' => $kiosk]));
+    }
+
+    private function tokenNotice(string $kiosk, string $token): string
+    {
+        return '<p class="note note-info">' . self::h($this->t('New token for kiosk {kiosk} (shown once, put it in'
+            . ' the kiosk\'s token file):', ['kiosk' => $kiosk])) . ' <code class="token">' . self::h($token)
+            . '</code></p>';
+    }
+
+    private function local(?string $utc): string
+    {
+        if ($utc === null || $utc === '') {
+            return '-';
+        }
+        return (new \DateTimeImmutable(substr($utc, 0, 19), new \DateTimeZone('UTC')))
+            ->setTimezone(new \DateTimeZone($this->tz))->format('d-m-Y H:i');
+    }
+
+    private function table(string $class, array $head, array $rows, string $empty): string
+    {
+        if (!$rows) {
+            return '<p class="empty">' . self::h($this->t($empty)) . '</p>';
+        }
+        $html = '<table class="' . $class . '"><thead><tr>';
+        foreach ($head as $hd) {
+            $html .= '<th>' . self::h($hd === '' ? '' : $this->t($hd)) . '</th>';
+        }
+        $html .= '</tr></thead><tbody>';
+        foreach ($rows as $key => $r) {
+            $html .= '<tr' . (is_string($key) ? ' data-key="' . self::h($key) . '"' : '') . '><td>'
+                . implode('</td><td>', $r) . '</td></tr>';
+        }
+        return $html . '</tbody></table>';
+    }
+
+    private function kioskSelect(): string
+    {
+        $o = '<select name="kiosk" required>';
+        foreach ($this->store->kiosks() as $k) {
+            $o .= '<option value="' . self::h($k['kiosk_id']) . '">' . self::h($k['kiosk_id']
+                . ($k['name'] !== '' ? ' — ' . $k['name'] : '')) . '</option>';
+        }
+        return $o . '</select>';
+    }
+
+    private function sizeSelect(): string
+    {
+        $o = '<select name="size">';
+        foreach (self::SIZES as $s) {
+            $o .= '<option value="' . $s . '">' . self::h($this->t($s)) . '</option>';
+        }
+        return $o . '</select>';
+    }
+
+    private function label(string $text, string $input): string
+    {
+        return '<label>' . self::h($this->t($text)) . ' ' . $input . '</label>';
+    }
+
+    public function render(): string
+    {
+        return '<section id="request">' . $this->request() . '</section>'
+            . '<section id="bookings">' . $this->bookingSection() . '</section>'
+            . '<section id="holds">' . $this->holds() . '</section>'
+            . '<section id="refusals">' . $this->refusals() . '</section>'
+            . '<section id="kiosks">' . $this->kiosks() . '</section>'
+            . '<section id="messages">' . $this->messages() . '</section>'
+            . '<section id="setup">' . $this->setup() . '</section>';
+    }
+
+    private function request(): string
+    {
+        return '<h2>' . self::h($this->t('Request for a member (layanan tertutup)')) . '</h2>'
+            . $this->form('route_items', $this->label('Member number', '<input name="member" required maxlength="50">')
+                . $this->label('Item barcodes', '<textarea name="items" rows="3" required placeholder="'
+                    . self::h($this->t('one per line')) . '"></textarea>')
+                . $this->label('Kiosk', $this->kioskSelect()) . $this->label('Size', $this->sizeSelect())
+                . '<button>' . self::h($this->t('Send to the locker')) . '</button>');
+    }
+
+    private function bookingSection(): string
+    {
+        $html = '<h2>' . self::h($this->t('OPAC bookings')) . '</h2>';
+        if (!$this->bookingActive()) {
+            return $html . '<p class="empty">' . self::h($this->t('Booking is switched off in INLISLite'
+                . ' (IsBookingActivated).')) . '</p>';
+        }
+        $rows = [];
+        foreach ($this->bookings() as $b) {
+            $rows[$b['NomorBarcode']] = ['<input type="checkbox" name="booking[]" value="' . self::h($b['NomorBarcode'])
+                . '">', self::h($b['BookingMemberID'] . ' ' . ($b['Fullname'] ?? '')), self::h($b['NomorBarcode']),
+                self::h($b['Title'] ?? ''), self::h(date('d-m-Y H:i', strtotime($b['BookingExpiredDate'])))];
+        }
+        $table = $this->table('bookings', ['', 'Member', 'Barcode', 'Title', 'Booked until'], $rows, 'No bookings wait.');
+        return $html . ($rows ? $this->form('route_bookings', $table . $this->label('Kiosk', $this->kioskSelect())
+            . $this->label('Size', $this->sizeSelect()) . '<button>' . self::h($this->t('Send to the locker'))
+            . '</button>', 'block') : $table);
+    }
+
+    private function holds(): string
+    {
+        $rows = [];
+        $holds = $this->store->query("SELECT h.* FROM {hold} h WHERE h.state IN ('pending', 'loaded')"
+            . ' ORDER BY h.state DESC, h.expires_at, h.hold_id LIMIT 1000')->fetchAll(\PDO::FETCH_ASSOC);
+        foreach ($holds as $h) {
+            $m = $this->store->library()->member($h['member_id']);
+            $rows[$h['hold_id']] = [self::h($h['hold_id']), self::h($h['member_id'] . ' ' . ($m?->name ?? '')),
+                self::h(implode(', ', $this->store->holdItems($h['hold_id']))), self::h($h['kiosk_id']),
+                self::h($h['locker'] ?? '-'), self::h($this->t($h['state'])), self::h($this->local($h['ready_since'])),
+                self::h($this->local($h['expires_at'])), $this->told($h),
+                $this->button('cancel', ['hold' => $h['hold_id']], 'Cancel', 'danger')];
+        }
+        return '<h2>' . self::h($this->t('Holds')) . '</h2>' . $this->table('holds', ['Hold', 'Member', 'Barcode',
+            'Kiosk', 'Locker', 'State', 'Ready since', 'Expires', 'Patron told', ''], $rows, 'No holds.');
+    }
+
+    private function told(array $h): string
+    {
+        if ($h['state'] !== 'loaded') {
+            return '-';
+        }
+        $out = [];
+        foreach ($this->notify?->ofHold($h['hold_id']) ?? [] as $n) {
+            $out[] = self::h(($n['channel'] === 'none' ? '' : $n['channel'] . ': ') . $this->t($n['state'])
+                . ($n['last_error'] ? ' (' . $n['last_error'] . ')' : ''));
+        }
+        if (!$out && $h['note']) {
+            $out[] = self::h($h['note']);
+        }
+        return $out ? implode('<br>', $out) : '-';
+    }
+
+    private function refusals(): string
+    {
+        $rows = [];
+        foreach ($this->store->query('SELECT event_id, kiosk_id, type, at, outcome FROM {event} WHERE attention = 1'
+            . ' ORDER BY at DESC LIMIT 200')->fetchAll(\PDO::FETCH_ASSOC) as $e) {
+            $rows[$e['event_id']] = [self::h($this->local($e['at'])), self::h($e['kiosk_id']), self::h($e['type']),
+                self::h($this->text->reasons((string) ($e['outcome'] ?? ''))), $this->button('ack', ['event' => $e['event_id']], 'Done')];
+        }
+        return '<h2>' . self::h($this->t('Refused by circulation')) . '</h2>'
+            . $this->table('refusals', ['Time', 'Kiosk', 'Event', 'Outcome', ''], $rows, 'Nothing was refused.');
+    }
+
+    private function kiosks(): string
+    {
+        $html = '<h2>' . self::h($this->t('Kiosks')) . '</h2>';
+        $kiosks = $this->store->kiosks();
+        if (!$kiosks) {
+            return $html . '<p class="empty">' . self::h($this->t('No kiosks yet.')) . '</p>';
+        }
+        foreach ($kiosks as $k) {
+            $s = $k['last_status'] === null ? null : json_decode($k['last_status'], true);
+            $s = is_array($s) ? $s : [];
+            $age = $k['last_status_at'] === null ? null : time()
+                - (new \DateTimeImmutable(substr($k['last_status_at'], 0, 19), new \DateTimeZone('UTC')))->getTimestamp();
+            $online = $age !== null && $age <= self::ONLINE_S;
+            $faults = isset($s['faults']) && is_array($s['faults']) ? array_filter($s['faults'], 'is_string') : [];
+            $html .= '<div class="kiosk" data-kiosk="' . self::h($k['kiosk_id']) . '"><h3>' . self::h($k['kiosk_id'])
+                . ($k['name'] !== '' ? ' — ' . self::h($k['name']) : '') . ' <span class="badge '
+                . ($online ? 'online">' . self::h($this->t('Online')) : 'offline">' . self::h($this->t('Offline')))
+                . '</span></h3><p>' . self::h($this->t('Last heartbeat')) . ': ' . self::h($this->local($k['last_status_at']))
+                . ' · ' . self::h($this->t('Backlog')) . ': ' . self::h(isset($s['backlog']) && is_int($s['backlog'])
+                    ? $s['backlog'] : '-')
+                . ' · ' . self::h($this->t('Faults')) . ': <span class="faults">'
+                . self::h($faults ? implode('; ', $faults) : $this->t('none')) . '</span></p>';
+            $rows = [];
+            foreach (isset($s['lockers']) && is_array($s['lockers']) ? $s['lockers'] : [] as $l) {
+                if (!is_array($l) || !isset($l['number']) || !is_int($l['number'])) {
+                    continue;
+                }
+                $n = $l['number'];
+                $state = [$this->t(($l['door'] ?? '') === 'open' ? 'open' : 'closed')];
+                if (!empty($l['disabled'])) {
+                    $state[] = $this->t('disabled');
+                }
+                if (isset($l['fault']) && is_string($l['fault']) && $l['fault'] !== 'none') {
+                    $state[] = $l['fault'];
+                }
+                $cmd = fn(string $type, string $label) => $this->button('command',
+                    ['kiosk' => $k['kiosk_id'], 'type' => $type, 'locker' => $n], $label);
+                $rows['locker-' . $n] = [(string) $n, self::h($this->t((string) ($l['size'] ?? ''))),
+                    self::h(implode(', ', $state)), self::h(is_string($l['hold'] ?? null) ? $l['hold'] : ''),
+                    $cmd('open_locker', 'Open locker') . ' ' . (!empty($l['disabled'])
+                        ? $cmd('enable_locker', 'Enable locker') : $cmd('disable_locker', 'Disable locker'))];
+            }
+            $html .= $this->table('lockers', ['Locker', 'Size', 'Doors', 'Hold', ''], $rows, 'none');
+            $waiting = $this->store->prepare('SELECT COUNT(*) FROM {command} WHERE kiosk_id = ? AND done_at IS NULL');
+            $waiting->execute([$k['kiosk_id']]);
+            $html .= '<p>' . self::h($this->t('Commands waiting')) . ': <span class="waiting">'
+                . (int) $waiting->fetchColumn() . '</span> '
+                . $this->button('command', ['kiosk' => $k['kiosk_id'], 'type' => 'sync_now'], 'Sync now') . ' '
+                . $this->button('renew_token', ['kiosk' => $k['kiosk_id']], 'New token') . '</p></div>';
+        }
+        return $html;
+    }
+
+    private function messages(): string
+    {
+        $rows = [];
+        foreach ($this->notify?->unsent(100) ?? [] as $n) {
+            $rows['message-' . $n['id']] = [self::h($n['member_no'] . ' ' . $n['member_name']), self::h($n['channel']),
+                self::h($n['address']), self::h($this->t($n['state'])), (int) $n['tries'],
+                self::h($n['state'] === 'queued' ? $this->local($n['next_at']) : '-'), self::h($n['last_error'] ?? ''),
+                $n['state'] === 'queued' ? $this->button('resend', ['message' => $n['id']], 'Send now') : ''];
+        }
+        return '<h2>' . self::h($this->t('Messages to members')) . '</h2>' . $this->table('messages', ['Member',
+            'Channel', 'Address', 'State', 'Tries', 'Next try', 'Why', ''], $rows, 'All messages were sent.');
+    }
+
+    private function setup(): string
+    {
+        $in = fn(string $name, string $label, string $extra = '') => $this->label($label,
+            '<input name="' . $name . '" required ' . $extra . '>');
+        return '<h2>' . self::h($this->t('Member kiosk PIN')) . '</h2>'
+            . '<p>' . self::h($this->t('The kiosk PIN is the member\'s own for the lockers, never their INLISLite'
+                . ' password.')) . '</p>'
+            . $this->form('member_pin', $in('member', 'Member number', 'maxlength="50"')
+                . $in('pin', 'PIN (6 to 8 digits)', 'type="password" inputmode="numeric" pattern="[0-9]{6,8}"'
+                    . ' autocomplete="off"')
+                . '<button>' . self::h($this->t('Set PIN')) . '</button>')
+            . '<h2>' . self::h($this->t('Enrol an NFC card')) . '</h2>'
+            . $this->form('enrol', $in('member', 'Member number', 'maxlength="50"')
+                . $in('uid', 'Card UID (hex)', 'pattern="[0-9A-Fa-f:\s]{8,29}"')
+                . '<button>' . self::h($this->t('Enrol')) . '</button>')
+            . '<h2>' . self::h($this->t('Add a kiosk')) . '</h2>'
+            . $this->form('add_kiosk', $in('kiosk', 'Kiosk ID', 'pattern="[A-Za-z0-9._\-]{1,63}"')
+                . $this->label('Name', '<input name="name" maxlength="100">')
+                . '<button>' . self::h($this->t('Add')) . '</button>');
+    }
+}

@@ -1,0 +1,146 @@
+<?php
+// SPDX-License-Identifier: GPL-3.0-or-later
+// The staff pages' words: Bahasa Indonesia (the default, in the words
+// INLISLite's librarians use) and English, keyed by the English text.
+
+namespace Lokerbuku\Inlislite;
+
+final class StaffText
+{
+    private const ID = [
+        'Book lockers' => 'Loker Buku',
+        'Sign in' => 'Masuk',
+        'Sign out' => 'Keluar',
+        'User name' => 'Nama pengguna',
+        'Password' => 'Kata sandi',
+        'Sign in with your INLISLite account.' => 'Masuk dengan akun INLISLite Anda.',
+        'Wrong user name or password.' => 'Nama pengguna atau kata sandi salah.',
+        'Too many failed sign-ins: wait 15 minutes.' => 'Terlalu banyak percobaan masuk yang gagal: tunggu 15 menit.',
+        'The form has expired; please try again.' => 'Formulir sudah kedaluwarsa; silakan ulangi.',
+        'Signed in as {name}' => 'Masuk sebagai {name}',
+        'Saved.' => 'Tersimpan.',
+        'Not done: {why}' => 'Tidak dilakukan: {why}',
+        'Request for a member (layanan tertutup)' => 'Permintaan anggota (layanan tertutup)',
+        'Member number' => 'Nomor anggota',
+        'Item barcodes' => 'Nomor barcode eksemplar',
+        'one per line' => 'satu per baris',
+        'Kiosk' => 'Kios loker',
+        'Size' => 'Ukuran',
+        'small' => 'kecil',
+        'medium' => 'sedang',
+        'large' => 'besar',
+        'Send to the locker' => 'Kirim ke loker',
+        'Hold {hold} made: staff load it at kiosk {kiosk}.' => 'Reservasi {hold} dibuat: petugas memasukkannya di kios {kiosk}.',
+        'OPAC bookings' => 'Pemesanan OPAC',
+        'Booking is switched off in INLISLite (IsBookingActivated).' => 'Pemesanan koleksi tidak aktif di INLISLite (IsBookingActivated).',
+        'No bookings wait.' => 'Tidak ada pemesanan.',
+        'Booked until' => 'Dipesan sampai',
+        'Title' => 'Judul',
+        'Barcode' => 'Barcode',
+        'Member' => 'Anggota',
+        'Holds' => 'Reservasi di loker',
+        'No holds.' => 'Tidak ada reservasi.',
+        'Hold' => 'Reservasi',
+        'Locker' => 'Loker',
+        'State' => 'Status',
+        'Ready since' => 'Siap sejak',
+        'Expires' => 'Kedaluwarsa',
+        'Patron told' => 'Pemberitahuan',
+        'pending' => 'menunggu dimasukkan',
+        'loaded' => 'di loker',
+        'Cancel' => 'Batalkan',
+        'Refused by circulation' => 'Ditolak sirkulasi',
+        'Nothing was refused.' => 'Tidak ada penolakan.',
+        'Time' => 'Waktu',
+        'Event' => 'Kejadian',
+        'Outcome' => 'Hasil',
+        'Done' => 'Selesai',
+        'Kiosks' => 'Kios loker',
+        'No kiosks yet.' => 'Belum ada kios.',
+        'Online' => 'Daring',
+        'Offline' => 'Luring',
+        'Last heartbeat' => 'Kabar terakhir',
+        'Backlog' => 'Antrean kejadian',
+        'Faults' => 'Gangguan',
+        'none' => 'tidak ada',
+        'Doors' => 'Pintu',
+        'open' => 'terbuka',
+        'closed' => 'tertutup',
+        'disabled' => 'nonaktif',
+        'Open locker' => 'Buka loker',
+        'Disable locker' => 'Nonaktifkan loker',
+        'Enable locker' => 'Aktifkan loker',
+        'Sync now' => 'Sinkronkan sekarang',
+        'Commands waiting' => 'Perintah menunggu',
+        'Messages to members' => 'Pesan ke anggota',
+        'All messages were sent.' => 'Semua pesan sudah terkirim.',
+        'Channel' => 'Saluran',
+        'Address' => 'Alamat',
+        'Tries' => 'Percobaan',
+        'Next try' => 'Percobaan berikut',
+        'Why' => 'Sebab',
+        'Send now' => 'Kirim sekarang',
+        'queued' => 'dalam antrean',
+        'sent' => 'terkirim',
+        'unreachable' => 'tidak dapat dihubungi',
+        'expired' => 'kedaluwarsa',
+        'Add a kiosk' => 'Tambah kios',
+        'Kiosk ID' => 'ID kios',
+        'Name' => 'Nama',
+        'Add' => 'Tambah',
+        'New token for kiosk {kiosk} (shown once, put it in the kiosk\'s token file):' => 'Token baru untuk kios {kiosk} (ditampilkan sekali, simpan di berkas token kios):',
+        'New token' => 'Token baru',
+        'Member kiosk PIN' => 'PIN kios anggota',
+        'PIN (6 to 8 digits)' => 'PIN (6 sampai 8 angka)',
+        'Set PIN' => 'Simpan PIN',
+        'Remove PIN' => 'Hapus PIN',
+        'The kiosk PIN is the member\'s own for the lockers, never their INLISLite password.' => 'PIN kios hanya untuk loker, bukan kata sandi INLISLite anggota.',
+        'Enrol an NFC card' => 'Daftarkan kartu NFC',
+        'Card UID (hex)' => 'UID kartu (heksadesimal)',
+        'Enrol' => 'Daftarkan',
+        'no member {no} in INLISLite' => 'anggota {no} tidak ada di INLISLite',
+        'database error (see the log)' => 'galat basis data (lihat log)',
+    ];
+
+    /** The shared code's reason codes (Outcome), as staff read them. */
+    private const REASONS = [
+        'member_unknown' => ['member unknown', 'anggota tidak dikenal'],
+        'member_expired' => ['membership expired', 'masa keanggotaan habis'],
+        'member_pending' => ['member not active yet', 'anggota belum aktif'],
+        'member_blocked' => ['member blocked (inactive or suspended)', 'anggota diblokir (nonaktif atau suspend)'],
+        'item_unknown' => ['item unknown', 'eksemplar tidak dikenal'],
+        'item_already_lent' => ['item already on loan', 'eksemplar sedang dipinjam'],
+        'item_no_loan' => ['item may not be lent', 'eksemplar tidak dapat dipinjam'],
+        'item_reserved_by_other' => ['reserved for another member', 'dipesan anggota lain'],
+        'loan_limit_reached' => ['loan limit reached', 'batas jumlah pinjaman tercapai'],
+        'not_in_hold' => ['not in this hold', 'bukan bagian dari reservasi ini'],
+        'no_staff_user' => ['the kiosk has no INLISLite user', 'kios belum punya pengguna INLISLite'],
+        'not_on_loan' => ['not on loan', 'tidak sedang dipinjam'],
+    ];
+
+    /** An event's outcome with each reason code put in words. */
+    public function reasons(string $outcome): string
+    {
+        return preg_replace_callback('/\b[a-z_]+\b/', fn($m) => isset(self::REASONS[$m[0]])
+            ? self::REASONS[$m[0]][$this->lang === 'id' ? 1 : 0] : $m[0], $outcome);
+    }
+
+    public function __construct(private string $lang = 'id')
+    {
+    }
+
+    public function lang(): string
+    {
+        return $this->lang;
+    }
+
+    /** $s in the page's language, {names} filled from $vars. */
+    public function t(string $s, array $vars = []): string
+    {
+        $out = $this->lang === 'id' ? (self::ID[$s] ?? $s) : $s;
+        foreach ($vars as $k => $v) {
+            $out = str_replace('{' . $k . '}', (string) $v, $out);
+        }
+        return $out;
+    }
+}
