@@ -3,11 +3,13 @@
 # The INLISLite bridge's staff side in PHPUnit (tests/inlislite/staff):
 # the notification queue and its channels (Gammu outbox, SMTP, WhatsApp
 # hook) and the staff login, against a throw-away MariaDB holding the
-# real INLISLite 3.2 schema (../shared/peers/inlislite-3.2/schema.sql).
+# real INLISLite 3.2 schema (../shared/peers/inlislite-3.2/schema.sql),
+# loaded by lib.sh's inl_db_start.
 #   tests/inlislite/staff-phpunit.sh [phpunit arguments]
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/../slims/mariadb.sh"
+LOKERBUKU_TOP=${LOKERBUKU_TOP:-$(cd "$HERE/../.." && pwd)}
+. "$HERE/lib.sh"
 
 for t in php phpunit python3; do
 	command -v "$t" >/dev/null || {
@@ -20,33 +22,23 @@ php -r 'exit(extension_loaded("pdo_mysql") && extension_loaded("mbstring") && ex
 	exit 77
 }
 mariadb_need_tools || exit 77
-SCHEMA=${INLISLITE_SCHEMA:-$HERE/../../../shared/peers/inlislite-3.2/schema.sql}
-[ -f "$SCHEMA" ] || {
-	echo "SKIP: the INLISLite 3.2 schema is not at $SCHEMA (the shared peers folder beside the checkout; set INLISLITE_SCHEMA)" >&2
+[ -f "$INL_SCHEMA" ] || {
+	echo "SKIP: INLISLite's 3.2 schema is not at $INL_SCHEMA (the shared peers folder beside the checkout; set INL_SCHEMA to its path)" >&2
 	exit 77
 }
 
 WORK=$(mktemp -d /tmp/lokerbuku-inl-staff.XXXXXX)
 cleanup() {
 	local rc=$?
+	[ $rc -eq 0 ] || inl_logs
 	mariadb_stop
-	if [ $rc -ne 0 ] && [ -s "$WORK/db/error.log" ]; then
-		echo "--- mariadbd's log (last 20 lines):" >&2
-		tail -n 20 "$WORK/db/error.log" >&2
-	fi
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
 trap 'exit 143' TERM
 trap 'exit 130' INT
 
-mariadb_start "$WORK/db"
-"$(mariadb_bin mariadb)" --no-defaults --socket="$MARIADB_SOCKET" -uroot \
-	-e 'CREATE DATABASE inlislite_v3'
-# The dump's own header sets its SQL mode; foreign keys are checked once
-# loaded, as an INLISLite install has them.
-{ echo 'SET FOREIGN_KEY_CHECKS=0;'; cat "$SCHEMA"; echo 'SET FOREIGN_KEY_CHECKS=1;'; } |
-	"$(mariadb_bin mariadb)" --no-defaults --socket="$MARIADB_SOCKET" -uroot inlislite_v3
+INL_VERSION=3.2 inl_db_start "$WORK/inl"
 # INLISLite 3.3's staff accounts: myth/auth's tables as its migrations
 # make them (3.3 ships no SQL; the rest of 3.3 is not needed here).
 "$(mariadb_bin mariadb)" --no-defaults --socket="$MARIADB_SOCKET" -uroot -e "
@@ -64,7 +56,7 @@ CREATE TABLE auth_groups_users (group_id int unsigned NOT NULL DEFAULT 0, user_i
   KEY (group_id, user_id), KEY (user_id));
 INSERT INTO auth_groups (id, name, description) VALUES (1, 'admin', 'Administrator'), (8, 'anggota', 'Anggota'),
   (10, 'kataloger', 'Kataloger'), (11, 'layanan', 'Layanan');"
-export LOKERBUKU_INL_DB_SOCKET=$MARIADB_SOCKET LOKERBUKU_INL_DB_NAME=inlislite_v3
+export LOKERBUKU_INL_DB_SOCKET=$MARIADB_SOCKET LOKERBUKU_INL_DB_NAME=$INL_DB
 export LOKERBUKU_SMTP_SINK=$HERE/../slims/smtp-sink.py LOKERBUKU_TEST_TMP=$WORK
 cd "$HERE/staff"
 phpunit --do-not-cache-result --bootstrap bootstrap.php "$@" .

@@ -132,10 +132,8 @@ final class Bridge
     public static function ownTables(): array
     {
         self::autoload();
-        // The patrons' message queue, when this copy has it.
-        $notify = class_exists(NotifyQueue::class) && defined(NotifyQueue::class . '::TABLES')
-            ? NotifyQueue::TABLES : [];
-        return Library::tables(self::PREFIX) + $notify;
+        // The patrons' message queue and the staff pages' sign-in failures.
+        return Library::tables(self::PREFIX) + NotifyQueue::TABLES + StaffAuth::TABLES;
     }
 
     /** Every table name the bridge's account needs full rights on. */
