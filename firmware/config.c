@@ -91,7 +91,8 @@ void config_init(struct config *c)
 	/* A copied member number or card UID alone opens no locker. */
 	c->kiosk.pin_required = true;
 	c->kiosk.pin_max_attempts = 3;
-	c->kiosk.pin_lockout_usec = 300 * USEC_PER_SEC;
+	/* A day: 3 wrong PINs a day per hold (docs/security.md, Guessing). */
+	c->kiosk.pin_lockout_usec = 86400 * USEC_PER_SEC;
 	c->kiosk.session_timeout_usec = 60 * USEC_PER_SEC;
 	c->kiosk.staff_session_timeout_usec = 300 * USEC_PER_SEC;
 	c->kiosk.door_confirm_timeout_usec = 10000 * USEC_PER_MSEC;

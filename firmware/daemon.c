@@ -562,6 +562,15 @@ static int run_actions(struct daemon *d, const struct kiosk_actions *acts)
 				sd_event_source_set_enabled(slot->source,
 							    SD_EVENT_OFF);
 			break;
+		case KIOSK_ACTION_GUARD:
+			/*
+			 * Not saved, a restart would forget these wrong
+			 * tries; the kiosk itself still counts them.
+			 */
+			if (store_put_guard(d->store, &a->guard) < 0)
+				log_err("cannot save the count of wrong codes and PINs: %s",
+					store_last_error(d->store));
+			break;
 		case KIOSK_ACTION_SCREEN:
 			err = metrics_refusal_of(a->screen.screen);
 			if (err >= 0)

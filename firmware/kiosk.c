@@ -61,24 +61,6 @@ struct session {
 	struct timer_slot timer;
 };
 
-/* Wrong PINs of one credential, patron or staff. */
-struct pin_track {
-	char hmac[CREDENTIAL_HMAC_HEX_LEN + 1]; /* "" when the slot is free */
-	unsigned failures;
-	uint64_t locked_until_usec;
-	uint64_t touched_usec; /* the oldest slot is reused first */
-};
-
-/* Credentials that matched nothing, kiosk-wide, and the back-off. */
-struct guess_guard {
-	uint64_t at_usec[KIOSK_UNKNOWN_TRIES_MAX]; /* the latest, a ring */
-	unsigned n;				   /* of at_usec in use */
-	unsigned next;				   /* where the next one goes */
-	uint64_t last_usec;	     /* the latest unknown credential */
-	uint64_t backoff_usec;	     /* the last back-off, 0 for none */
-	uint64_t refused_until_usec; /* non-staff credentials refused */
-};
-
 /* Matched LOADED holds of one credential, by the lockers they are in. */
 struct match {
 	bool known; /* some hold, in any state, names the credential */
@@ -94,8 +76,7 @@ struct kiosk {
 	unsigned n_holds;
 	struct kiosk_staff staff[KIOSK_STAFF_MAX];
 	unsigned n_staff;
-	struct pin_track pins[KIOSK_PIN_TRACK_MAX];
-	struct guess_guard guesses;
+	int64_t code_budget_usec; /* KIOSK_GUARD_KIND_CODES until_usec */
 	struct session session;
 	struct timer_slot sweep_timer;
 	struct kiosk_screen_info screen;
@@ -468,141 +449,152 @@ static bool match_pin_ok(const struct kiosk *k, const struct match *m,
 	return false;
 }
 
-/* ---- PIN failures and lock-outs ---- */
+/* ---- the guessing defence (kiosk.h) ---- */
 
-static struct pin_track *pin_find(struct kiosk *k, const char *hmac)
+static void guard_save(struct kiosk *k, enum kiosk_guard_kind kind,
+		       const char *key, unsigned failures, int64_t until_usec)
 {
-	unsigned i;
+	struct kiosk_action *a = push(k, KIOSK_ACTION_GUARD);
 
-	for (i = 0; i < KIOSK_PIN_TRACK_MAX; i++)
-		if (!strcmp(k->pins[i].hmac, hmac))
-			return &k->pins[i];
-	return NULL;
+	if (!a)
+		return;
+	a->guard.kind = kind;
+	copy(a->guard.key, sizeof(a->guard.key), key);
+	a->guard.failures = failures;
+	a->guard.until_usec = until_usec;
 }
 
-static bool pin_track_locked(const struct kiosk *k, const struct pin_track *t)
+static int64_t code_budget_span_usec(void)
 {
-	return k->now_usec < t->locked_until_usec;
+	return (int64_t)(KIOSK_CODE_GUESS_BURST *
+			 KIOSK_CODE_GUESS_INTERVAL_USEC);
 }
 
 /*
- * Whether slot a is forgotten before slot b: one not locked out before one
- * locked out, then the oldest, or the lock-out that ends first.
+ * A deadline more than span from now (the clock was set back, or a saved
+ * state is odd): no further than span from now, saved so.
  */
-static bool pin_track_before(const struct kiosk *k, const struct pin_track *a,
-			     const struct pin_track *b)
+static void guard_clamp(struct kiosk *k, enum kiosk_guard_kind kind,
+			const char *key, unsigned failures, int64_t *until_usec,
+			int64_t span_usec)
 {
-	bool a_locked = pin_track_locked(k, a);
-
-	if (a_locked != pin_track_locked(k, b))
-		return !a_locked;
-	if (a_locked)
-		return a->locked_until_usec < b->locked_until_usec;
-	return a->touched_usec < b->touched_usec;
+	if (*until_usec <= k->wall_usec ||
+	    *until_usec - k->wall_usec <= span_usec)
+		return;
+	*until_usec = k->wall_usec + span_usec;
+	guard_save(k, kind, key, failures, *until_usec);
 }
 
-static struct pin_track *pin_track(struct kiosk *k, const char *hmac)
+/*
+ * Whether no unknown code is left to spend (codes are refused unmatched
+ * then): the budget is whole at code_budget_usec, one code back per
+ * interval before that.
+ */
+static bool code_budget_spent(struct kiosk *k)
 {
-	struct pin_track *t = pin_find(k, hmac);
-	unsigned i;
+	guard_clamp(k, KIOSK_GUARD_KIND_CODES, "", 0, &k->code_budget_usec,
+		    code_budget_span_usec());
+	return k->code_budget_usec - k->wall_usec >
+	       code_budget_span_usec() -
+		       (int64_t)KIOSK_CODE_GUESS_INTERVAL_USEC;
+}
 
-	if (t)
-		return t;
-	for (i = 0; i < KIOSK_PIN_TRACK_MAX; i++) {
-		struct pin_track *p = &k->pins[i];
+static void code_budget_spend(struct kiosk *k)
+{
+	int64_t from = k->code_budget_usec > k->wall_usec ?
+			       k->code_budget_usec :
+			       k->wall_usec;
 
-		if (!p->hmac[0]) {
-			t = p;
-			break;
-		}
-		if (!t || pin_track_before(k, p, t))
-			t = p;
+	k->code_budget_usec = from + (int64_t)KIOSK_CODE_GUESS_INTERVAL_USEC;
+	guard_save(k, KIOSK_GUARD_KIND_CODES, "", 0, k->code_budget_usec);
+}
+
+/* Whether a PIN lock-out ending at *until_usec holds now. */
+static bool pin_locked(struct kiosk *k, enum kiosk_guard_kind kind,
+		       const char *key, unsigned failures, int64_t *until_usec)
+{
+	guard_clamp(k, kind, key, failures, until_usec,
+		    (int64_t)k->config.pin_lockout_usec);
+	return *until_usec > k->wall_usec;
+}
+
+static bool hold_pin_locked(struct kiosk *k, struct kiosk_hold *h)
+{
+	return pin_locked(k, KIOSK_GUARD_KIND_HOLD, h->id, h->pin_failures,
+			  &h->pin_locked_until_usec);
+}
+
+/* Drops from m the holds whose PIN path is locked out. */
+static void match_drop_pin_locked(struct kiosk *k, struct match *m)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < m->n; i++)
+		if (!hold_pin_locked(k, locker_hold(k, m->lockers[i])))
+			m->lockers[n++] = m->lockers[i];
+	m->n = n;
+}
+
+/* The most wrong PINs any of the matched holds has. */
+static unsigned match_pin_failures(const struct kiosk *k, const struct match *m)
+{
+	unsigned i, most = 0;
+
+	for (i = 0; i < m->n; i++) {
+		const struct kiosk_hold *h = locker_hold(k, m->lockers[i]);
+
+		if (h->pin_failures > most)
+			most = h->pin_failures;
 	}
-	memset(t, 0, sizeof(*t));
-	copy(t->hmac, sizeof(t->hmac), hmac);
-	return t;
+	return most;
 }
 
-static bool pin_locked_out(struct kiosk *k, const char *hmac)
+static unsigned attempts_left(const struct kiosk *k, unsigned failures)
 {
-	const struct pin_track *t = pin_find(k, hmac);
-
-	return t && pin_track_locked(k, t);
+	return failures < k->config.pin_max_attempts ?
+		       k->config.pin_max_attempts - failures :
+		       0;
 }
 
-static void pin_forget(struct kiosk *k, const char *hmac)
-{
-	struct pin_track *t = pin_find(k, hmac);
-
-	if (t)
-		memset(t, 0, sizeof(*t));
-}
-
-/* Shows a PIN keypad for the session's credential. */
-static void pin_ask(struct kiosk *k, enum kiosk_screen screen)
+/* Shows a PIN keypad with this many attempts left. */
+static void pin_ask(struct kiosk *k, enum kiosk_screen screen, unsigned left)
 {
 	struct kiosk_screen_info info = screen_info(screen, NULL, 0);
-	const struct pin_track *t = pin_find(k, k->session.hmac);
 
-	info.attempts_left = k->config.pin_max_attempts - (t ? t->failures : 0);
+	info.attempts_left = left;
 	show(k, &info);
 	timer_arm(k, KIOSK_TIMER_KIND_SESSION, 0,
 		  k->config.session_timeout_usec);
 }
 
-/* A wrong PIN for the session's credential; role names it in a lock-out. */
-static void pin_failed(struct kiosk *k, const char *role)
+/*
+ * Counts one wrong PIN on a hold or staff card: true when that locks it
+ * out (its count starts again, its lock-out saved).
+ */
+static bool pin_count(struct kiosk *k, enum kiosk_guard_kind kind,
+		      const char *key, unsigned *failures, int64_t *until_usec)
 {
-	struct session *s = &k->session;
-	struct pin_track *t = pin_track(k, s->hmac);
-	char actor[KIOSK_ACTOR_MAX + 1];
+	bool locked = false;
 
-	t->failures++;
-	t->touched_usec = k->now_usec;
-	if (t->failures < k->config.pin_max_attempts) {
-		pin_ask(k, KIOSK_SCREEN_WRONG_PIN);
-		return;
+	if (++*failures >= k->config.pin_max_attempts) {
+		*failures = 0;
+		*until_usec =
+			k->wall_usec + (int64_t)k->config.pin_lockout_usec;
+		locked = true;
 	}
-	actor_of(actor, role, s->hmac);
-	record(k, KIOSK_RECORD_PIN_LOCKOUT, 0, "", actor);
-	t->failures = 0;
-	t->locked_until_usec = after(k->now_usec, k->config.pin_lockout_usec);
-	session_end(k, KIOSK_SCREEN_LOCKED_OUT, NULL, 0);
+	guard_save(k, kind, key, *failures, *until_usec);
+	return locked;
 }
 
-/* ---- guessed credentials ---- */
-
-/* Whether non-staff credentials are refused now. */
-static bool guess_backing_off(const struct kiosk *k)
+/* A right PIN: the counts of these start again. */
+static void pin_forget(struct kiosk *k, enum kiosk_guard_kind kind,
+		       const char *key, unsigned *failures, int64_t *until_usec)
 {
-	return k->now_usec < k->guesses.refused_until_usec;
-}
-
-/* A credential matched nothing: returns whether that starts a back-off. */
-static bool guess_counted(struct kiosk *k)
-{
-	struct guess_guard *g = &k->guesses;
-
-	if (k->now_usec - g->last_usec >= KIOSK_UNKNOWN_QUIET_USEC)
-		g->backoff_usec = 0;
-	g->last_usec = k->now_usec;
-	g->at_usec[g->next] = k->now_usec;
-	g->next = (g->next + 1) % KIOSK_UNKNOWN_TRIES_MAX;
-	if (g->n < KIOSK_UNKNOWN_TRIES_MAX)
-		g->n++;
-	/* The ring is full: the next slot holds the oldest of them. */
-	if (g->n < KIOSK_UNKNOWN_TRIES_MAX ||
-	    k->now_usec - g->at_usec[g->next] > KIOSK_UNKNOWN_WINDOW_USEC)
-		return false;
-	if (!g->backoff_usec)
-		g->backoff_usec = KIOSK_BACKOFF_FIRST_USEC;
-	else if (2 * g->backoff_usec < KIOSK_BACKOFF_MAX_USEC)
-		g->backoff_usec *= 2;
-	else
-		g->backoff_usec = KIOSK_BACKOFF_MAX_USEC;
-	g->refused_until_usec = after(k->now_usec, g->backoff_usec);
-	g->n = 0;
-	return true;
+	if (!*failures && !*until_usec)
+		return;
+	*failures = 0;
+	*until_usec = 0;
+	guard_save(k, kind, key, 0, 0);
 }
 
 /* ---- door supervisor ---- */
@@ -847,22 +839,35 @@ static void patron_tap(struct kiosk *k, const char *hmac, bool is_code)
 	struct match m;
 	bool has_pin;
 
+	/* Codes are what is guessed: with the budget spent none is matched. */
+	if (is_code && code_budget_spent(k)) {
+		session_end(k, KIOSK_SCREEN_LOCKED_OUT, NULL, 0);
+		return;
+	}
 	sweep(k);
 	match_holds(k, hmac, &m);
 	if (!m.known) {
-		session_end(k,
-			    guess_counted(k) ? KIOSK_SCREEN_LOCKED_OUT :
-					       KIOSK_SCREEN_UNKNOWN_CARD,
-			    NULL, 0);
+		if (is_code)
+			code_budget_spend(k);
+		session_end(k, KIOSK_SCREEN_UNKNOWN_CARD, NULL, 0);
 		return;
 	}
 	if (!m.n) {
 		session_end(k, KIOSK_SCREEN_NO_HOLDS, NULL, 0);
 		return;
 	}
-	has_pin = match_has_pin(k, &m);
 	/* A pickup code is a one-time secret of its own: no PIN. */
-	if (is_code || (!k->config.pin_required && !has_pin)) {
+	if (is_code) {
+		patron_open(k, hmac, &m);
+		return;
+	}
+	match_drop_pin_locked(k, &m);
+	if (!m.n) {
+		session_end(k, KIOSK_SCREEN_LOCKED_OUT, NULL, 0);
+		return;
+	}
+	has_pin = match_has_pin(k, &m);
+	if (!k->config.pin_required && !has_pin) {
 		patron_open(k, hmac, &m);
 		return;
 	}
@@ -870,57 +875,116 @@ static void patron_tap(struct kiosk *k, const char *hmac, bool is_code)
 		session_end(k, KIOSK_SCREEN_PIN_NOT_SET, NULL, 0);
 		return;
 	}
-	if (pin_locked_out(k, hmac)) {
+	session_begin(k, SESSION_STATE_PATRON_PIN, hmac);
+	pin_ask(k, KIOSK_SCREEN_PIN,
+		attempts_left(k, match_pin_failures(k, &m)));
+}
+
+/*
+ * A wrong PIN counts on every hold it was typed for, whichever of the
+ * hold's credentials was shown: a hold with four credentials gets no more
+ * tries than a hold with one.
+ */
+static void patron_pin_failed(struct kiosk *k, const char *hmac,
+			      struct match *m)
+{
+	char actor[KIOSK_ACTOR_MAX + 1];
+	bool locked = false;
+	unsigned i;
+
+	for (i = 0; i < m->n; i++) {
+		struct kiosk_hold *h = locker_hold(k, m->lockers[i]);
+
+		if (pin_count(k, KIOSK_GUARD_KIND_HOLD, h->id, &h->pin_failures,
+			      &h->pin_locked_until_usec))
+			locked = true;
+	}
+	if (locked) {
+		actor_of(actor, ACTOR_ROLE_PATRON, hmac);
+		record(k, KIOSK_RECORD_PIN_LOCKOUT, 0, "", actor);
+	}
+	match_drop_pin_locked(k, m);
+	if (!m->n) {
 		session_end(k, KIOSK_SCREEN_LOCKED_OUT, NULL, 0);
 		return;
 	}
-	session_begin(k, SESSION_STATE_PATRON_PIN, hmac);
-	pin_ask(k, KIOSK_SCREEN_PIN);
+	pin_ask(k, KIOSK_SCREEN_WRONG_PIN,
+		attempts_left(k, match_pin_failures(k, m)));
 }
 
 static void patron_pin(struct kiosk *k, const char *pin)
 {
 	char hmac[CREDENTIAL_HMAC_HEX_LEN + 1];
 	struct match m;
+	unsigned i;
 
 	copy(hmac, sizeof(hmac), k->session.hmac);
 	/* Holds may have expired or left while the patron was typing. */
 	sweep(k);
 	match_holds(k, hmac, &m);
+	match_drop_pin_locked(k, &m);
 	if (!m.n) {
 		session_end(k, KIOSK_SCREEN_NO_HOLDS, NULL, 0);
 		return;
 	}
 	if (!match_pin_ok(k, &m, pin)) {
-		pin_failed(k, ACTOR_ROLE_PATRON);
+		patron_pin_failed(k, hmac, &m);
 		return;
 	}
-	pin_forget(k, hmac);
+	for (i = 0; i < m.n; i++) {
+		struct kiosk_hold *h = locker_hold(k, m.lockers[i]);
+
+		pin_forget(k, KIOSK_GUARD_KIND_HOLD, h->id, &h->pin_failures,
+			   &h->pin_locked_until_usec);
+	}
 	patron_open(k, hmac, &m);
 }
 
 /* ---- staff ---- */
 
-static void staff_tap(struct kiosk *k, const struct kiosk_staff *staff)
+static bool staff_pin_locked(struct kiosk *k, struct kiosk_staff *staff)
 {
-	if (pin_locked_out(k, staff->credential_hmac)) {
+	return pin_locked(k, KIOSK_GUARD_KIND_STAFF, staff->credential_hmac,
+			  staff->pin_failures, &staff->pin_locked_until_usec);
+}
+
+static void staff_tap(struct kiosk *k, struct kiosk_staff *staff)
+{
+	if (staff_pin_locked(k, staff)) {
 		session_end(k, KIOSK_SCREEN_LOCKED_OUT, NULL, 0);
 		return;
 	}
 	session_begin(k, SESSION_STATE_STAFF_PIN, staff->credential_hmac);
-	pin_ask(k, KIOSK_SCREEN_STAFF_PIN);
+	pin_ask(k, KIOSK_SCREEN_STAFF_PIN,
+		attempts_left(k, staff->pin_failures));
 }
 
 static void staff_pin(struct kiosk *k, const char *pin)
 {
-	const struct kiosk_staff *staff = staff_find(k, k->session.hmac);
+	struct kiosk_staff *staff = staff_find(k, k->session.hmac);
 	struct kiosk_screen_info info;
+	char actor[KIOSK_ACTOR_MAX + 1];
 
-	if (!staff || credential_pin_verify(staff->pin_hash, pin) != 1) {
-		pin_failed(k, ACTOR_ROLE_STAFF);
+	/* Removed while its PIN was asked for: nothing to log in to. */
+	if (!staff) {
+		session_end(k, KIOSK_SCREEN_LOCKED_OUT, NULL, 0);
 		return;
 	}
-	pin_forget(k, staff->credential_hmac);
+	if (credential_pin_verify(staff->pin_hash, pin) != 1) {
+		if (!pin_count(k, KIOSK_GUARD_KIND_STAFF,
+			       staff->credential_hmac, &staff->pin_failures,
+			       &staff->pin_locked_until_usec)) {
+			pin_ask(k, KIOSK_SCREEN_WRONG_PIN,
+				attempts_left(k, staff->pin_failures));
+			return;
+		}
+		actor_of(actor, ACTOR_ROLE_STAFF, staff->credential_hmac);
+		record(k, KIOSK_RECORD_PIN_LOCKOUT, 0, "", actor);
+		session_end(k, KIOSK_SCREEN_LOCKED_OUT, NULL, 0);
+		return;
+	}
+	pin_forget(k, KIOSK_GUARD_KIND_STAFF, staff->credential_hmac,
+		   &staff->pin_failures, &staff->pin_locked_until_usec);
 	k->session.state = SESSION_STATE_STAFF;
 	info = screen_info(KIOSK_SCREEN_STAFF_MENU, NULL, 0);
 	show(k, &info);
@@ -1221,7 +1285,7 @@ static int on_credential(struct kiosk *k, const struct kiosk_input *in)
 {
 	char normalised[CREDENTIAL_MAX + 1];
 	char hmac[CREDENTIAL_HMAC_HEX_LEN + 1];
-	const struct kiosk_staff *staff;
+	struct kiosk_staff *staff;
 	int r;
 
 	if (credential_normalise(in->credential, normalised,
@@ -1247,8 +1311,6 @@ static int on_credential(struct kiosk *k, const struct kiosk_input *in)
 		return -EBUSY;
 	if (staff)
 		staff_tap(k, staff);
-	else if (guess_backing_off(k))
-		session_end(k, KIOSK_SCREEN_LOCKED_OUT, NULL, 0);
 	else if (k->session.state == SESSION_STATE_RETURN_CARD)
 		return_open(k, hmac);
 	else
@@ -1676,6 +1738,35 @@ int kiosk_remove_staff(struct kiosk *k, const char *credential_hmac)
 	return 0;
 }
 
+int kiosk_set_guard(struct kiosk *k, const struct kiosk_guard *g)
+{
+	struct kiosk_staff *staff;
+	struct kiosk_hold *h;
+
+	if (!k || !g || !string_fits(g->key, sizeof(g->key)))
+		return -EINVAL;
+	switch (g->kind) {
+	case KIOSK_GUARD_KIND_CODES:
+		k->code_budget_usec = g->until_usec;
+		return 0;
+	case KIOSK_GUARD_KIND_HOLD:
+		h = hold_find(k, g->key);
+		if (!h)
+			return -ENOENT;
+		h->pin_failures = g->failures;
+		h->pin_locked_until_usec = g->until_usec;
+		return 0;
+	case KIOSK_GUARD_KIND_STAFF:
+		staff = staff_find(k, g->key);
+		if (!staff)
+			return -ENOENT;
+		staff->pin_failures = g->failures;
+		staff->pin_locked_until_usec = g->until_usec;
+		return 0;
+	}
+	return -EINVAL;
+}
+
 void kiosk_set_pin_required(struct kiosk *k, bool required)
 {
 	if (k)
@@ -1692,7 +1783,16 @@ int kiosk_put_staff(struct kiosk *k, const struct kiosk_staff *s)
 		return -EINVAL;
 	known = staff_find(k, s->credential_hmac);
 	if (known) {
+		/* Wrong PINs count against the PIN they were typed for. */
+		bool same_pin = !strcmp(known->pin_hash, s->pin_hash);
+		unsigned failures = known->pin_failures;
+		int64_t until_usec = known->pin_locked_until_usec;
+
 		*known = *s;
+		if (same_pin) {
+			known->pin_failures = failures;
+			known->pin_locked_until_usec = until_usec;
+		}
 		return 0;
 	}
 	if (k->n_staff >= KIOSK_STAFF_MAX)

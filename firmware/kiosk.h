@@ -34,34 +34,31 @@
 /* How often loaded holds are checked for expiry. */
 #define KIOSK_EXPIRY_SWEEP_USEC (60ULL * 1000000ULL)
 /*
- * PIN failure records kept at once. When all are in use, the oldest record
- * not locked out is forgotten; when every one is locked out, the one whose
- * lock-out ends first.
- */
-#define KIOSK_PIN_TRACK_MAX 32
-/*
  * Distinct PIN hashes tried for one PIN typed by a patron. The holds of one
  * patron share one hash; more mean bad data, and each try costs a PBKDF2
  * run on the event loop, so the PIN counts as wrong for the rest.
  */
 #define KIOSK_PIN_HASHES_TRIED_MAX 2
 /*
- * Against guessing pickup codes and card numbers, kiosk-wide: when
- * KIOSK_UNKNOWN_TRIES_MAX credentials that match nothing (UNKNOWN_CARD) come
- * within KIOSK_UNKNOWN_WINDOW_USEC of each other, the kiosk refuses every
- * non-staff credential (screen LOCKED_OUT) for a back-off: first
- * KIOSK_BACKOFF_FIRST_USEC, doubled at each later trigger up to
- * KIOSK_BACKOFF_MAX_USEC. Staff credentials still work, so staff can fix
- * things. Refused credentials are not matched, so not counted; the count
- * starts again at each trigger, and the back-off starts again from the first
- * length after KIOSK_UNKNOWN_QUIET_USEC without an unknown credential.
- * Nothing is recorded.
+ * The guessing defence (docs/security.md, "Guessing"). Its state is kept
+ * in the store (KIOSK_ACTION_GUARD), so a restart or a power cut does not
+ * reset it, and its deadlines are on CLOCK_REALTIME for the same reason.
+ *
+ * Pickup codes, kiosk-wide: a budget of KIOSK_CODE_GUESS_BURST unknown
+ * codes, given back one every KIOSK_CODE_GUESS_INTERVAL_USEC. A code that
+ * matches no hold spends one; with none left every code is refused
+ * unmatched (screen LOCKED_OUT) until the next one comes back. Cards are
+ * always matched: a flood of bogus codes slows code entry only, and a
+ * known card still opens (behind its PIN under pin_required).
+ *
+ * PINs: wrong PINs are counted on the holds the patron's credential
+ * matched (every credential of a hold counts on the same hold), and on a
+ * staff card. pin_max_attempts of them lock the PIN path of those holds
+ * (or that staff card) for pin_lockout_usec (a staff card's also ends
+ * with a new PIN from the server). A right PIN starts the count again.
  */
-#define KIOSK_UNKNOWN_TRIES_MAX	  5
-#define KIOSK_UNKNOWN_WINDOW_USEC (60ULL * 1000000ULL)
-#define KIOSK_UNKNOWN_QUIET_USEC  (3600ULL * 1000000ULL)
-#define KIOSK_BACKOFF_FIRST_USEC  (30ULL * 1000000ULL)
-#define KIOSK_BACKOFF_MAX_USEC	  (15ULL * 60ULL * 1000000ULL)
+#define KIOSK_CODE_GUESS_BURST	       5
+#define KIOSK_CODE_GUESS_INTERVAL_USEC (30ULL * 60ULL * 1000000ULL)
 /* Unlock attempts per opening: the first pulse and one retry. */
 #define KIOSK_UNLOCK_ATTEMPTS 2
 /*
@@ -126,6 +123,10 @@ struct kiosk_hold {
 	char pin_hash[PIN_HASH_MAX + 1]; /* patron PIN, "" when none */
 	int64_t loaded_at_usec;		 /* CLOCK_REALTIME, 0 when not loaded */
 	int64_t expires_at_usec;	 /* CLOCK_REALTIME, 0 = never */
+	/* Wrong PINs counted on this hold, and its PIN lock-out's end
+	 * (CLOCK_REALTIME, 0: none): kiosk_set_guard() sets them. */
+	unsigned pin_failures;
+	int64_t pin_locked_until_usec;
 };
 
 enum kiosk_staff_role {
@@ -137,6 +138,28 @@ struct kiosk_staff {
 	char credential_hmac[CREDENTIAL_HMAC_HEX_LEN + 1];
 	char pin_hash[PIN_HASH_MAX + 1];
 	enum kiosk_staff_role role;
+	/* As on a hold; kiosk_put_staff() keeps them unless the PIN changed. */
+	unsigned pin_failures;
+	int64_t pin_locked_until_usec;
+};
+
+/* One piece of the guessing defence's state, to keep across restarts. */
+enum kiosk_guard_kind {
+	KIOSK_GUARD_KIND_CODES, /* the pickup code budget; key "" */
+	KIOSK_GUARD_KIND_HOLD,	/* wrong PINs on a hold; key its id */
+	KIOSK_GUARD_KIND_STAFF, /* wrong PINs on a staff card; key its HMAC */
+};
+
+struct kiosk_guard {
+	enum kiosk_guard_kind kind;
+	char key[CREDENTIAL_HMAC_HEX_LEN + 1];
+	unsigned failures; /* wrong PINs since the last lock-out; CODES: 0 */
+	/*
+	 * CLOCK_REALTIME. HOLD, STAFF: the lock-out's end, 0 for none.
+	 * CODES: when the budget is whole again (each unknown code moves it
+	 * KIOSK_CODE_GUESS_INTERVAL_USEC later), 0 for whole.
+	 */
+	int64_t until_usec;
 };
 
 enum kiosk_fault {
@@ -255,7 +278,7 @@ enum kiosk_screen {
 	KIOSK_SCREEN_IDLE,	      /* "Tempelkan kartu anggota" */
 	KIOSK_SCREEN_PIN,	      /* patron PIN keypad; attempts_left */
 	KIOSK_SCREEN_WRONG_PIN,	      /* attempts_left */
-	KIOSK_SCREEN_LOCKED_OUT,      /* too many wrong PINs or unknown cards */
+	KIOSK_SCREEN_LOCKED_OUT,      /* too many wrong PINs or unknown codes */
 	KIOSK_SCREEN_UNKNOWN_CARD,    /* no hold or staff knows it */
 	KIOSK_SCREEN_NO_HOLDS,	      /* known patron, nothing ready */
 	KIOSK_SCREEN_PIN_NOT_SET,     /* PIN required, none on file */
@@ -285,6 +308,11 @@ enum kiosk_action_type {
 	KIOSK_ACTION_TIMER_ARM,	   /* .timer at .at_usec (monotonic); re-arms */
 	KIOSK_ACTION_TIMER_DISARM, /* .timer; disarming an idle timer is fine */
 	KIOSK_ACTION_SCREEN,	   /* .screen: what the screen shows now */
+	/*
+	 * .guard: save it (failures and until_usec 0: forget it), before
+	 * the actions after it are carried out.
+	 */
+	KIOSK_ACTION_GUARD,
 };
 
 struct kiosk_action {
@@ -295,6 +323,7 @@ struct kiosk_action {
 	struct kiosk_timer timer;
 	uint64_t at_usec;
 	struct kiosk_screen_info screen;
+	struct kiosk_guard guard;
 };
 
 struct kiosk_actions {
@@ -413,6 +442,12 @@ int kiosk_put_staff(struct kiosk *k, const struct kiosk_staff *s);
  * in.
  */
 int kiosk_remove_staff(struct kiosk *k, const char *credential_hmac);
+/*
+ * Saved guessing-defence state, at any time (before START, as the store
+ * loads it). 0, -ENOENT for a hold or staff card not known here (a stale
+ * row: the caller may forget it), -EINVAL for a bad one.
+ */
+int kiosk_set_guard(struct kiosk *k, const struct kiosk_guard *g);
 /* The server's pin_required, for the sessions that start from now on. */
 void kiosk_set_pin_required(struct kiosk *k, bool required);
 /* Persistent locker state; -EINVAL for a bad number. */

@@ -42,6 +42,7 @@ static const struct {
 	{ "outbox", "sqlite_autoindex_outbox_1", false },
 	{ "sync_state", "sqlite_autoindex_sync_state_1", false },
 	{ "commands", "sqlite_autoindex_commands_1", false },
+	{ "guard", "sqlite_autoindex_guard_1", false },
 };
 
 struct recover {

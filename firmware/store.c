@@ -167,6 +167,21 @@ static const char *const migrations[] = {
 	 */
 	"CREATE INDEX outbox_sent ON outbox (seq) WHERE sent = 1;"
 	"PRAGMA user_version = 4;",
+	/*
+	 * 5: the guessing defence (kiosk.h), so that a restart or a power
+	 * cut does not give a guesser fresh tries. One row per hold or staff
+	 * card with wrong PINs or a lock-out, and one for the code budget.
+	 */
+	"CREATE TABLE guard ("
+	"  kind TEXT NOT NULL CHECK (kind IN ('codes', 'hold', 'staff')),"
+	"  key TEXT NOT NULL CHECK (length(key) <= 64"
+	"    AND key NOT GLOB '*[^!-~]*'),"
+	"  failures INTEGER NOT NULL DEFAULT 0"
+	"    CHECK (failures BETWEEN 0 AND 1000),"
+	"  until_usec INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (kind, key)"
+	") STRICT;"
+	"PRAGMA user_version = 5;",
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,
@@ -237,6 +252,10 @@ enum store_stmt {
 	STORE_STMT_COMMAND_UNACKED,
 	STORE_STMT_COMMAND_ACK,
 	STORE_STMT_COMMAND_PRUNE,
+	STORE_STMT_GUARD_PUT,
+	STORE_STMT_GUARD_DELETE,
+	STORE_STMT_GUARD_LIST,
+	STORE_STMT_GUARD_PRUNE,
 	_STORE_STMT_MAX,
 };
 
@@ -406,6 +425,23 @@ static const char *const stmt_sql[_STORE_STMT_MAX] = {
 		"DELETE FROM commands WHERE acked = 1 AND rowid IN"
 		" (SELECT rowid FROM commands WHERE acked = 1"
 		" ORDER BY done_at_usec DESC, rowid DESC LIMIT ?2 OFFSET ?1)",
+	[STORE_STMT_GUARD_PUT] =
+		"INSERT INTO guard (kind, key, failures, until_usec)"
+		" VALUES (?1, ?2, ?3, ?4) ON CONFLICT (kind, key)"
+		" DO UPDATE SET failures = excluded.failures,"
+		" until_usec = excluded.until_usec",
+	[STORE_STMT_GUARD_DELETE] =
+		"DELETE FROM guard WHERE kind = ?1 AND key = ?2",
+	[STORE_STMT_GUARD_LIST] =
+		"SELECT kind, key, failures, until_usec FROM guard",
+	/* Rows of holds no longer in a locker, and of staff cards gone. */
+	[STORE_STMT_GUARD_PRUNE] =
+		"DELETE FROM guard WHERE rowid IN (SELECT rowid FROM guard"
+		" WHERE (kind = 'hold' AND key NOT IN (SELECT id FROM holds"
+		"   WHERE state IN ('loaded', 'expired')))"
+		" OR (kind = 'staff' AND key NOT IN"
+		"   (SELECT credential_hmac FROM staff))"
+		" LIMIT ?2)",
 };
 
 struct store {
@@ -1671,6 +1707,7 @@ enum prune_kind {
 	PRUNE_KIND_SENT_OLD,
 	PRUNE_KIND_HOLDS,
 	PRUNE_KIND_COMMANDS,
+	PRUNE_KIND_GUARD,
 	_PRUNE_KIND_MAX,
 };
 
@@ -1721,6 +1758,9 @@ static int prune_kind(struct store *s, enum prune_kind kind, unsigned max_rows,
 	case PRUNE_KIND_COMMANDS:
 		id = STORE_STMT_COMMAND_PRUNE;
 		keep = STORE_COMMANDS_KEEP;
+		break;
+	case PRUNE_KIND_GUARD:
+		id = STORE_STMT_GUARD_PRUNE;
 		break;
 	case _PRUNE_KIND_MAX:
 		return 0;
@@ -2330,6 +2370,76 @@ static int load_staff(struct store *s, struct kiosk *k)
 	return r;
 }
 
+static const char *const guard_kinds[] = {
+	[KIOSK_GUARD_KIND_CODES] = "codes",
+	[KIOSK_GUARD_KIND_HOLD] = "hold",
+	[KIOSK_GUARD_KIND_STAFF] = "staff",
+};
+
+int store_put_guard(struct store *s, const struct kiosk_guard *g)
+{
+	bool forget = g->failures == 0 && g->until_usec == 0;
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((unsigned)g->kind >= ARRAY_SIZE(guard_kinds) ||
+	    !TERMINATED(g->key) || g->failures > 1000)
+		return store_error(s, -EINVAL, "guard: bad state");
+	r = stmt_get(s, forget ? STORE_STMT_GUARD_DELETE : STORE_STMT_GUARD_PUT,
+		     &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, guard_kinds[g->kind], -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, g->key, -1, SQLITE_STATIC);
+	if (!forget) {
+		sqlite3_bind_int64(st, 3, g->failures);
+		sqlite3_bind_int64(st, 4, g->until_usec);
+	}
+	r = stmt_exec(s, st, "guard");
+	stmt_done(st);
+	return r;
+}
+
+/* Rows of holds or staff the core does not know are left to pruning. */
+static int load_guard(struct store *s, struct kiosk *k)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc = SQLITE_DONE;
+
+	r = stmt_get(s, STORE_STMT_GUARD_LIST, &st);
+	if (r < 0)
+		return r;
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *kind = (const char *)sqlite3_column_text(st, 0);
+		struct kiosk_guard g = { 0 };
+		unsigned i;
+
+		for (i = 0; i < ARRAY_SIZE(guard_kinds); i++)
+			if (kind && streq(kind, guard_kinds[i]))
+				break;
+		if (i == ARRAY_SIZE(guard_kinds)) {
+			r = store_error(s, -EILSEQ, "guard: unknown kind");
+			break;
+		}
+		g.kind = (enum kiosk_guard_kind)i;
+		r = column_copy(s, st, 1, g.key, sizeof(g.key));
+		if (r < 0)
+			break;
+		g.failures = (unsigned)sqlite3_column_int64(st, 2);
+		g.until_usec = sqlite3_column_int64(st, 3);
+		r = kiosk_set_guard(k, &g);
+		if (r == -ENOENT)
+			r = 0;
+		else if (r < 0)
+			store_error(s, r, "guard: refused by the core: %s",
+				    strerror(-r));
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_fail(s, rc, "guard");
+	stmt_done(st);
+	return r;
+}
+
 int store_load(struct store *s, struct kiosk *k)
 {
 	unsigned n = kiosk_get_n_lockers(k);
@@ -2347,6 +2457,8 @@ int store_load(struct store *s, struct kiosk *k)
 		r = load_holds(s, k);
 	if (r == 0)
 		r = load_staff(s, k);
+	if (r == 0)
+		r = load_guard(s, k);
 	if (r == 0)
 		r = tx_commit(s);
 	if (r < 0)

@@ -19,7 +19,7 @@
 /* Holds picked up or unloaded longer ago than the newest this many, too. */
 #define STORE_FINISHED_KEEP 10000
 /* PRAGMA user_version of the schema this code writes. */
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 /* Done server commands the server stopped sending, kept to refuse repeats. */
 #define STORE_COMMANDS_KEEP 1000
 
@@ -160,6 +160,11 @@ bool store_prune_due(const struct store *s);
 int store_add_hold(struct store *s, const struct store_hold *h);
 /* Inserts or replaces a staff credential. -EINVAL for a bad value. */
 int store_put_staff(struct store *s, const struct kiosk_staff *st);
+/*
+ * Saves one piece of the guessing defence's state (a KIOSK_ACTION_GUARD):
+ * store_load() gives it back to the core. 0 or -errno.
+ */
+int store_put_guard(struct store *s, const struct kiosk_guard *g);
 /* Makes sure rows exist for lockers 1..n. */
 int store_ensure_lockers(struct store *s, unsigned n);
 
@@ -342,7 +347,7 @@ struct store_recover_table {
 	bool lost_counted;
 };
 
-#define STORE_RECOVER_TABLES 8
+#define STORE_RECOVER_TABLES 9
 
 struct store_recover_report {
 	struct store_recover_table tables[STORE_RECOVER_TABLES];

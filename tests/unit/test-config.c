@@ -81,6 +81,7 @@ static void a_minimal_file_gets_the_documented_defaults(void **state)
 	assert_ptr_equal(c->kiosk.lockers, c->lockers);
 	assert_true(c->kiosk.pin_required);
 	assert_int_equal(c->kiosk.pin_max_attempts, 3);
+	assert_int_equal(c->kiosk.pin_lockout_usec, 86400000000ULL);
 	assert_int_equal(c->kiosk.door_confirm_timeout_usec, 10000000);
 	for (unsigned i = 0; i < 4; i++) {
 		assert_int_equal(c->lockers[i].size, KIOSK_SIZE_SMALL);

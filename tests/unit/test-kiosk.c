@@ -63,6 +63,9 @@ struct fx {
 	uint64_t now_usec;
 	int64_t wall_usec;
 	struct armed_timer timers[N_TIMER_KINDS][KIOSK_LOCKERS_MAX + 1];
+	/* What the GUARD actions saved, as the store would keep it. */
+	struct kiosk_guard guards[64];
+	unsigned n_guards;
 };
 
 static struct kiosk_config test_config(void)
@@ -162,6 +165,20 @@ static void advance(struct fx *fx, uint64_t usec)
 	fx->wall_usec += (int64_t)usec;
 }
 
+static void guard_keep(struct fx *fx, const struct kiosk_guard *g)
+{
+	unsigned i;
+
+	for (i = 0; i < fx->n_guards; i++)
+		if (fx->guards[i].kind == g->kind &&
+		    !strcmp(fx->guards[i].key, g->key))
+			break;
+	assert_true(i < sizeof(fx->guards) / sizeof(fx->guards[0]));
+	fx->guards[i] = *g;
+	if (i == fx->n_guards)
+		fx->n_guards++;
+}
+
 /* Feeds one input stamped with the fake clocks and tracks timer actions. */
 static int feed(struct fx *fx, struct kiosk_input in)
 {
@@ -178,6 +195,8 @@ static int feed(struct fx *fx, struct kiosk_input in)
 		struct armed_timer *t =
 			&fx->timers[a->timer.kind][a->timer.locker];
 
+		if (a->type == KIOSK_ACTION_GUARD)
+			guard_keep(fx, &a->guard);
 		if (a->type == KIOSK_ACTION_TIMER_ARM) {
 			t->armed = true;
 			t->at_usec = a->at_usec;
@@ -1722,128 +1741,232 @@ static void checks_the_saved_locker_state(void **state)
 	assert_int_equal(locker(fx, 1).fault, KIOSK_FAULT_INTERRUPTED);
 }
 
-#define UNKNOWN_CARD "uid:11223344"
-
-/* Unknown credentials, one every gap_usec; the last one's screen is kept. */
-static void guess(struct fx *fx, unsigned n, uint64_t gap_usec)
+/* A code that names no hold; i makes each one different. */
+static void unknown_code(unsigned i, char ret[24])
 {
-	unsigned i;
-
-	for (i = 0; i < n; i++) {
-		advance(fx, gap_usec);
-		assert_int_equal(tap(fx, UNKNOWN_CARD), 0);
-		assert_int_equal(count_actions(fx, KIOSK_ACTION_RECORD), 0);
-	}
+	snprintf(ret, 24, "code:9%07u", i);
 }
 
-/* The back-off just started lasts usec: a known card waits that long. */
-static void assert_backoff_lasts(struct fx *fx, uint64_t usec)
+/* Types an unknown code; returns the screen it got. */
+static enum kiosk_screen guess_code(struct fx *fx, unsigned i)
 {
-	advance(fx, usec - 1);
-	assert_int_equal(tap(fx, CARD), 0);
-	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_LOCKED_OUT);
-	advance(fx, 1);
-	assert_int_equal(tap(fx, CARD), 0);
-	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_NO_HOLDS);
+	char code[24];
+
+	unknown_code(i, code);
+	assert_int_equal(tap(fx, code), 0);
+	assert_int_equal(count_actions(fx, KIOSK_ACTION_UNLOCK), 0);
+	assert_int_equal(count_actions(fx, KIOSK_ACTION_RECORD), 0);
+	return screen(fx)->screen;
 }
 
-static void refuses_every_patron_credential_after_five_unknown_ones_in_a_minute(
-	void **state)
+static void add_loaded_with_code(struct fx *fx, const char *id, unsigned n)
 {
-	struct fx *fx = *state;
 	struct kiosk_hold h =
-		hold_make("H1", KIOSK_HOLD_STATE_LOADED, 1, KIOSK_SIZE_SMALL);
+		hold_make(id, KIOSK_HOLD_STATE_LOADED, n, KIOSK_SIZE_SMALL);
 
 	hold_add_card(&h, CARD);
 	hmac_of(CODE, h.code_hmac);
 	add_hold(fx, &h);
+}
+
+static void
+throttles_unknown_codes_but_never_locks_out_a_known_card(void **state)
+{
+	struct fx *fx = *state;
+	unsigned i;
+
+	add_loaded_with_code(fx, "H1", 1);
 	assert_int_equal(start(fx), 0);
 
-	guess(fx, KIOSK_UNKNOWN_TRIES_MAX - 1, 10 * SEC);
-	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_UNKNOWN_CARD);
-	guess(fx, 1, 10 * SEC);
-	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_LOCKED_OUT);
-
-	/* Right ones are refused too: a guesser cannot tell them apart. */
+	/* The budget: each unknown code spends one, and is saved. */
+	for (i = 0; i < KIOSK_CODE_GUESS_BURST; i++) {
+		advance(fx, SEC);
+		assert_int_equal(guess_code(fx, i), KIOSK_SCREEN_UNKNOWN_CARD);
+		assert_int_equal(count_actions(fx, KIOSK_ACTION_GUARD), 1);
+	}
+	/* Spent: codes are refused without being matched, even a right one. */
+	advance(fx, SEC);
+	assert_int_equal(guess_code(fx, 100), KIOSK_SCREEN_LOCKED_OUT);
+	assert_int_equal(count_actions(fx, KIOSK_ACTION_GUARD), 0);
 	assert_int_equal(tap(fx, CODE), 0);
 	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_LOCKED_OUT);
 	assert_int_equal(count_actions(fx, KIOSK_ACTION_UNLOCK), 0);
+
+	/* Cards are matched all the same: an unknown one costs nothing... */
+	assert_int_equal(tap(fx, "uid:11223344"), 0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_UNKNOWN_CARD);
+	assert_int_equal(count_actions(fx, KIOSK_ACTION_GUARD), 0);
+	/* ...and the patron's own card opens. */
+	assert_int_equal(tap(fx, CARD), 0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_LOCKERS_OPEN);
+	assert_true(index_of_unlock(fx, 1) >= 0);
+}
+
+static void gives_back_one_code_guess_per_interval(void **state)
+{
+	struct fx *fx = *state;
+	unsigned i, tried = 0;
+
+	assert_int_equal(start(fx), 0);
+	for (i = 0; i < KIOSK_CODE_GUESS_BURST; i++)
+		assert_int_equal(guess_code(fx, i), KIOSK_SCREEN_UNKNOWN_CARD);
+	assert_int_equal(guess_code(fx, 99), KIOSK_SCREEN_LOCKED_OUT);
+	advance(fx, KIOSK_CODE_GUESS_INTERVAL_USEC - SEC);
+	assert_int_equal(guess_code(fx, 99), KIOSK_SCREEN_LOCKED_OUT);
+	advance(fx, SEC);
+	assert_int_equal(guess_code(fx, 5), KIOSK_SCREEN_UNKNOWN_CARD);
+	assert_int_equal(guess_code(fx, 6), KIOSK_SCREEN_LOCKED_OUT);
+
+	/* One code every 15 s for a day: about one tried per interval. */
+	for (i = 0; i < 24 * 3600 / 15; i++) {
+		advance(fx, 15 * SEC);
+		if (guess_code(fx, 1000 + i) == KIOSK_SCREEN_UNKNOWN_CARD)
+			tried++;
+	}
+	print_message("unknown codes tried in a day at one every 15 s: %u\n",
+		      tried);
+	assert_int_equal(tried,
+			 24 * 3600 * SEC / KIOSK_CODE_GUESS_INTERVAL_USEC);
+
+	/* A quiet while makes the whole budget whole again, no more. */
+	advance(fx, KIOSK_CODE_GUESS_BURST * KIOSK_CODE_GUESS_INTERVAL_USEC);
+	for (i = 0; i < KIOSK_CODE_GUESS_BURST; i++)
+		assert_int_equal(guess_code(fx, 5000 + i),
+				 KIOSK_SCREEN_UNKNOWN_CARD);
+	assert_int_equal(guess_code(fx, 6000), KIOSK_SCREEN_LOCKED_OUT);
+}
+
+static void
+counts_wrong_pins_on_the_hold_whichever_credential_is_shown(void **state)
+{
+	static const char *const cards[KIOSK_HOLD_CREDENTIALS_MAX] = {
+		CARD, OTHER_CARD, "card:M-0043", "uid:0A0B0C0D"
+	};
+	struct fx *fx = *state;
+	struct kiosk_hold h =
+		hold_make("H1", KIOSK_HOLD_STATE_LOADED, 1, KIOSK_SIZE_SMALL);
+	unsigned i;
+
+	for (i = 0; i < KIOSK_HOLD_CREDENTIALS_MAX; i++)
+		hold_add_card(&h, cards[i]);
+	strcpy(h.pin_hash, patron_pin_hash);
+	add_hold(fx, &h);
+	assert_int_equal(start(fx), 0);
+
+	/* One wrong PIN after each card: the hold counts them all. */
+	for (i = 0; i < PIN_ATTEMPTS; i++) {
+		assert_int_equal(tap(fx, cards[i]), 0);
+		assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_PIN);
+		assert_int_equal(screen(fx)->attempts_left, PIN_ATTEMPTS - i);
+		assert_int_equal(type_pin(fx, "0000"), 0);
+		assert_int_equal(count_actions(fx, KIOSK_ACTION_GUARD), 1);
+		assert_int_equal(fx->out.a[0].guard.kind,
+				 KIOSK_GUARD_KIND_HOLD);
+		assert_string_equal(fx->out.a[0].guard.key, "H1");
+	}
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_LOCKED_OUT);
+	assert_non_null(find_record(fx, KIOSK_RECORD_PIN_LOCKOUT));
+	/* Every card of the hold is locked out, the fourth included. */
+	for (i = 0; i < KIOSK_HOLD_CREDENTIALS_MAX; i++) {
+		assert_int_equal(tap(fx, cards[i]), 0);
+		assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_LOCKED_OUT);
+	}
+	/* Its pickup code is a secret of its own, and still opens. */
+	advance(fx, LOCKOUT_USEC);
+	assert_int_equal(tap(fx, CARD), 0);
+	assert_int_equal(screen(fx)->attempts_left, PIN_ATTEMPTS);
+}
+
+/* A new core as lokerd builds one at start, from what was saved. */
+static void restart_with_saved_guards(struct fx *fx)
+{
+	unsigned i;
+
+	fx_rebuild(fx);
+	add_loaded_with_pin(fx, "H1", 1);
+	for (i = 0; i < fx->n_guards; i++) {
+		if (!fx->guards[i].failures && !fx->guards[i].until_usec)
+			continue; /* forgotten */
+		assert_int_equal(kiosk_set_guard(fx->k, &fx->guards[i]), 0);
+	}
+	assert_int_equal(start(fx), 0);
+}
+
+static void
+a_restart_resets_neither_pin_counts_nor_the_code_budget(void **state)
+{
+	struct fx *fx = *state;
+	struct kiosk_guard stale = { .kind = KIOSK_GUARD_KIND_HOLD,
+				     .key = "H-GONE",
+				     .failures = 1 };
+	unsigned i;
+
+	fx->config.pin_required = true;
+	fx_rebuild(fx);
+	add_loaded_with_pin(fx, "H1", 1);
+	assert_int_equal(start(fx), 0);
+	assert_int_equal(tap(fx, CARD), 0);
+	assert_int_equal(type_pin(fx, "0000"), 0);
+	assert_int_equal(type_pin(fx, "0000"), 0);
+	for (i = 0; i < KIOSK_CODE_GUESS_BURST; i++)
+		assert_int_equal(guess_code(fx, i), KIOSK_SCREEN_UNKNOWN_CARD);
+
+	restart_with_saved_guards(fx);
+	assert_int_equal(guess_code(fx, 99), KIOSK_SCREEN_LOCKED_OUT);
+	assert_int_equal(tap(fx, CARD), 0);
+	assert_int_equal(screen(fx)->attempts_left, 1);
+	assert_int_equal(type_pin(fx, "0000"), 0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_LOCKED_OUT);
+
+	restart_with_saved_guards(fx);
 	assert_int_equal(tap(fx, CARD), 0);
 	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_LOCKED_OUT);
-	assert_int_equal(return_start(fx), 0);
-	assert_int_equal(tap(fx, OTHER_CARD), 0);
+	assert_int_equal(kiosk_set_guard(fx->k, &stale), -ENOENT);
+
+	/* The clock set back a year: the lock-out lasts no longer. */
+	fx->wall_usec -= 365LL * 24 * 3600 * (int64_t)SEC;
+	assert_int_equal(tap(fx, CARD), 0);
 	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_LOCKED_OUT);
-	assert_int_equal(count_actions(fx, KIOSK_ACTION_UNLOCK), 0);
-	/* Refused ones are not counted. */
-	guess(fx, KIOSK_UNKNOWN_TRIES_MAX, SEC);
-
-	/* Staff still get in, to fix things. */
-	staff_login(fx);
-	assert_int_equal(
-		feed(fx, (struct kiosk_input){ .type = KIOSK_INPUT_CANCEL }),
-		0);
-
-	advance(fx, KIOSK_BACKOFF_FIRST_USEC);
-	assert_int_equal(tap(fx, UNKNOWN_CARD), 0);
-	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_UNKNOWN_CARD);
-	assert_int_equal(tap(fx, CODE), 0);
-	assert_true(index_of_unlock(fx, 1) >= 0);
+	assert_int_equal(count_actions(fx, KIOSK_ACTION_GUARD), 1);
+	advance(fx, LOCKOUT_USEC);
+	assert_int_equal(tap(fx, CARD), 0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_PIN);
+	/* A right PIN forgets the hold's count: saved as nothing. */
+	assert_int_equal(type_pin(fx, PATRON_PIN), 0);
 	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_LOCKERS_OPEN);
+	assert_int_equal(count_actions(fx, KIOSK_ACTION_GUARD), 1);
+	assert_int_equal(fx->guards[0].until_usec, 0);
 }
 
-static void counts_unknown_credentials_within_a_sliding_minute(void **state)
+static void
+a_new_staff_pin_lifts_its_lockout_the_same_one_does_not(void **state)
 {
 	struct fx *fx = *state;
+	struct kiosk_staff s = { .role = KIOSK_STAFF_ROLE_STAFF };
+	char other_hash[PIN_HASH_MAX + 1];
+	unsigned i;
 
-	add_pending(fx, "P1", KIOSK_SIZE_SMALL);
 	assert_int_equal(start(fx), 0);
-
-	/* Five spread over 64 s are not within a minute of each other. */
-	guess(fx, 1, SEC);
-	guess(fx, KIOSK_UNKNOWN_TRIES_MAX - 1, 16 * SEC);
-	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_UNKNOWN_CARD);
-	/* The latest five span 49 s. */
-	guess(fx, 1, SEC);
+	assert_int_equal(tap(fx, STAFF_CARD), 0);
+	for (i = 0; i < PIN_ATTEMPTS; i++)
+		assert_int_equal(type_pin(fx, "0000"), 0);
 	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_LOCKED_OUT);
-	assert_backoff_lasts(fx, KIOSK_BACKOFF_FIRST_USEC);
 
-	/* The count started again: four more are not enough. */
-	guess(fx, KIOSK_UNKNOWN_TRIES_MAX - 1, SEC);
-	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_UNKNOWN_CARD);
-}
-
-static void doubles_the_back_off_up_to_a_cap_and_starts_over_after_a_quiet_hour(
-	void **state)
-{
-	struct fx *fx = *state;
-	uint64_t backoff_usec = KIOSK_BACKOFF_FIRST_USEC;
-
-	add_pending(fx, "P1", KIOSK_SIZE_SMALL);
-	assert_int_equal(start(fx), 0);
-
-	while (backoff_usec < KIOSK_BACKOFF_MAX_USEC) {
-		guess(fx, KIOSK_UNKNOWN_TRIES_MAX, SEC);
-		assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_LOCKED_OUT);
-		assert_backoff_lasts(fx, backoff_usec);
-		backoff_usec *= 2;
-	}
-	/* 30 s doubled five times is 16 min: capped at 15. */
-	assert_int_equal(backoff_usec, 16 * 60 * SEC);
-	guess(fx, KIOSK_UNKNOWN_TRIES_MAX, SEC);
-	assert_backoff_lasts(fx, KIOSK_BACKOFF_MAX_USEC);
-	guess(fx, KIOSK_UNKNOWN_TRIES_MAX, SEC);
-	assert_backoff_lasts(fx, KIOSK_BACKOFF_MAX_USEC);
-
-	/* Not quite an hour after the last unknown one: still doubled. */
-	advance(fx,
-		KIOSK_UNKNOWN_QUIET_USEC - KIOSK_BACKOFF_MAX_USEC - 2 * SEC);
-	guess(fx, KIOSK_UNKNOWN_TRIES_MAX, SEC);
-	assert_backoff_lasts(fx, KIOSK_BACKOFF_MAX_USEC);
-
-	advance(fx, KIOSK_UNKNOWN_QUIET_USEC);
-	guess(fx, KIOSK_UNKNOWN_TRIES_MAX, SEC);
+	/* The server sends the same staff again: still locked out. */
+	hmac_of(STAFF_CARD, s.credential_hmac);
+	strcpy(s.pin_hash, staff_pin_hash);
+	assert_int_equal(kiosk_put_staff(fx->k, &s), 0);
+	assert_int_equal(tap(fx, STAFF_CARD), 0);
 	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_LOCKED_OUT);
-	assert_backoff_lasts(fx, KIOSK_BACKOFF_FIRST_USEC);
+
+	/* A new PIN for the card: the tries were against the old one. */
+	assert_int_equal(
+		credential_pin_hash("9753", PIN_ITERATIONS, other_hash), 0);
+	strcpy(s.pin_hash, other_hash);
+	assert_int_equal(kiosk_put_staff(fx->k, &s), 0);
+	assert_int_equal(tap(fx, STAFF_CARD), 0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_STAFF_PIN);
+	assert_int_equal(screen(fx)->attempts_left, PIN_ATTEMPTS);
 }
 
 static void tries_at_most_two_distinct_pin_hashes_for_one_pin(void **state)
@@ -1882,78 +2005,6 @@ static void tries_at_most_two_distinct_pin_hashes_for_one_pin(void **state)
 	assert_int_equal(type_pin(fx, "2222"), 0);
 	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_LOCKERS_OPEN);
 	assert_int_equal(screen(fx)->n_lockers, 4);
-}
-
-/* Staff card i of many, for filling the PIN failure table. */
-static void many_staff_card(unsigned i, char ret[16])
-{
-	snprintf(ret, 16, "uid:0000%04X", i);
-}
-
-static void wrong_staff_pin(struct fx *fx, unsigned i)
-{
-	char card[16];
-
-	many_staff_card(i, card);
-	advance(fx, SEC);
-	assert_int_equal(tap(fx, card), 0);
-	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_STAFF_PIN);
-	assert_int_equal(type_pin(fx, "0000"), 0);
-}
-
-/* What staff card i's PIN keypad would offer; 0 when locked out. */
-static unsigned staff_attempts_left(struct fx *fx, unsigned i)
-{
-	char card[16];
-
-	many_staff_card(i, card);
-	assert_int_equal(tap(fx, card), 0);
-	if (screen(fx)->screen == KIOSK_SCREEN_LOCKED_OUT)
-		return 0;
-	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_STAFF_PIN);
-	return screen(fx)->attempts_left;
-}
-
-static void
-forgets_the_oldest_pin_failures_not_locked_out_when_the_table_is_full(
-	void **state)
-{
-	struct fx *fx = *state;
-	unsigned i, j;
-
-	for (i = 0; i <= KIOSK_PIN_TRACK_MAX; i++) {
-		char card[16];
-
-		many_staff_card(i, card);
-		add_staff(fx->k, card);
-	}
-	assert_int_equal(start(fx), 0);
-
-	/* 0 locked out first, then one failure for each of 1-31: full. */
-	for (j = 0; j < PIN_ATTEMPTS; j++)
-		wrong_staff_pin(fx, 0);
-	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_LOCKED_OUT);
-	for (i = 1; i < KIOSK_PIN_TRACK_MAX; i++)
-		wrong_staff_pin(fx, i);
-
-	/* 1 is forgotten, not 0, although 0 is older. */
-	wrong_staff_pin(fx, KIOSK_PIN_TRACK_MAX);
-	assert_int_equal(staff_attempts_left(fx, 0), 0);
-	assert_int_equal(staff_attempts_left(fx, 1), PIN_ATTEMPTS);
-	assert_int_equal(staff_attempts_left(fx, 2), PIN_ATTEMPTS - 1);
-	assert_int_equal(staff_attempts_left(fx, KIOSK_PIN_TRACK_MAX),
-			 PIN_ATTEMPTS - 1);
-
-	/* Every one locked out: the lock-out that ends first goes. */
-	for (i = 2; i <= KIOSK_PIN_TRACK_MAX; i++)
-		for (j = 1; j < PIN_ATTEMPTS; j++)
-			wrong_staff_pin(fx, i);
-	assert_int_equal(staff_attempts_left(fx, KIOSK_PIN_TRACK_MAX), 0);
-	wrong_staff_pin(fx, 1);
-	assert_int_equal(staff_attempts_left(fx, 0), PIN_ATTEMPTS);
-	assert_int_equal(staff_attempts_left(fx, 1), PIN_ATTEMPTS - 1);
-	for (i = 2; i <= KIOSK_PIN_TRACK_MAX; i++)
-		assert_int_equal(staff_attempts_left(fx, i), 0);
 }
 
 static void keeps_every_batch_within_the_action_bound(void **state)
@@ -2594,11 +2645,12 @@ int main(void)
 		TEST(keeps_watching_a_door_that_read_open_when_its_unlock_failed),
 		TEST(faults_every_locker_whose_opening_was_interrupted),
 		TEST(checks_the_saved_locker_state),
-		TEST(refuses_every_patron_credential_after_five_unknown_ones_in_a_minute),
-		TEST(counts_unknown_credentials_within_a_sliding_minute),
-		TEST(doubles_the_back_off_up_to_a_cap_and_starts_over_after_a_quiet_hour),
+		TEST(throttles_unknown_codes_but_never_locks_out_a_known_card),
+		TEST(gives_back_one_code_guess_per_interval),
+		TEST(counts_wrong_pins_on_the_hold_whichever_credential_is_shown),
+		TEST(a_restart_resets_neither_pin_counts_nor_the_code_budget),
+		TEST(a_new_staff_pin_lifts_its_lockout_the_same_one_does_not),
 		TEST(tries_at_most_two_distinct_pin_hashes_for_one_pin),
-		TEST(forgets_the_oldest_pin_failures_not_locked_out_when_the_table_is_full),
 		TEST(keeps_every_batch_within_the_action_bound),
 		TEST(refuses_an_action_list_that_is_not_empty),
 		TEST(refuses_a_second_start_and_late_door_readings),

@@ -327,8 +327,9 @@ static void migrates_a_version_1_database_keeping_its_data(void **state)
 	add_hold(f, "h1", 'a');
 	store_free(f->s);
 	f->s = NULL;
-	/* What version 1 was: without migrations 2 to 4. */
+	/* What version 1 was: without migrations 2 to 5. */
 	assert_int_equal(db_exec(f->path,
+				 "DROP TABLE guard;"
 				 "DROP INDEX outbox_sent;"
 				 "DROP INDEX hold_items_barcode;"
 				 "DROP TABLE sync_state;"
@@ -338,12 +339,14 @@ static void migrates_a_version_1_database_keeping_its_data(void **state)
 				 "PRAGMA user_version = 1"),
 			 SQLITE_OK);
 	reopen(f, NULL);
-	assert_int_equal(db_int(f, "PRAGMA user_version"), 4);
+	assert_int_equal(db_int(f, "PRAGMA user_version"),
+			 STORE_SCHEMA_VERSION);
 	assert_int_equal(db_int(f,
 				"SELECT count(*) FROM sqlite_schema WHERE"
 				" name IN ('hold_items_barcode', 'sync_state',"
-				" 'full_seen', 'commands', 'outbox_sent')"),
-			 5);
+				" 'full_seen', 'commands', 'outbox_sent',"
+				" 'guard')"),
+			 6);
 	assert_int_equal(db_int(f, "SELECT value FROM sync_state"
 				   " WHERE key = 'rejected_events'"),
 			 0);
@@ -1690,11 +1693,41 @@ static void load_restores_holds_staff_and_lockers_into_a_core(void **state)
 		 "0011223344556677889900112233445566778899001122334455667788990"
 		 "011");
 	assert_int_equal(store_put_staff(f->s, &staff), 0);
+	/* The guessing defence's state: h1's wrong PINs, the staff card's
+	 * lock-out, the code budget, and rows of a finished hold (h3) and a
+	 * hold forgotten since (h9), which load skips and pruning deletes. */
+	{
+		struct kiosk_guard g[] = {
+			{ KIOSK_GUARD_KIND_HOLD, "h1", 2, 0 },
+			{ KIOSK_GUARD_KIND_STAFF, "", 0, 5000 },
+			{ KIOSK_GUARD_KIND_CODES, "", 0, 7000 },
+			{ KIOSK_GUARD_KIND_HOLD, "h3", 1, 0 },
+			{ KIOSK_GUARD_KIND_HOLD, "h9", 1, 0 },
+			{ KIOSK_GUARD_KIND_HOLD, "h2", 1, 0 },
+		};
+
+		strcpy(g[1].key, staff.credential_hmac);
+		for (unsigned i = 0; i < sizeof(g) / sizeof(g[0]); i++)
+			assert_int_equal(store_put_guard(f->s, &g[i]), 0);
+		/* Nothing to keep: the row goes. */
+		g[5].failures = 0;
+		assert_int_equal(store_put_guard(f->s, &g[5]), 0);
+		g[0].failures = 1001;
+		assert_int_equal(store_put_guard(f->s, &g[0]), -EINVAL);
+	}
+	assert_int_equal(db_int(f, "SELECT count(*) FROM guard"), 5);
 	reopen(f, NULL);
 
 	k = kiosk_new(&config);
 	assert_non_null(k);
 	assert_int_equal(store_load(f->s, k), 0);
+	assert_int_equal(kiosk_get_hold(k, "h1")->pin_failures, 2);
+	assert_int_equal(kiosk_get_hold(k, "h2")->pin_failures, 0);
+	prune_all(f, 100, 1000);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM guard"), 3);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM guard WHERE"
+				   " key IN ('h3', 'h9')"),
+			 0);
 
 	kh = kiosk_get_hold(k, "h1");
 	assert_non_null(kh);
@@ -1727,6 +1760,13 @@ static void load_restores_holds_staff_and_lockers_into_a_core(void **state)
 		acts->n = 0;
 		in.type = KIOSK_INPUT_CREDENTIAL;
 		in.credential = "card:S-1";
+		/* Locked out until 5000, as saved. */
+		in.wall_usec = 4999;
+		assert_int_equal(kiosk_handle(k, &in, acts), 0);
+		assert_int_equal(kiosk_get_screen(k)->screen,
+				 KIOSK_SCREEN_LOCKED_OUT);
+		acts->n = 0;
+		in.wall_usec = 5000;
 		assert_int_equal(kiosk_handle(k, &in, acts), 0);
 		assert_int_equal(kiosk_get_screen(k)->screen,
 				 KIOSK_SCREEN_STAFF_PIN);
@@ -1764,6 +1804,9 @@ static unsigned feed(struct fixture *f, struct kiosk *k, struct kiosk_input *in,
 			break;
 		case KIOSK_ACTION_UNLOCK:
 			unlocked = a->locker;
+			break;
+		case KIOSK_ACTION_GUARD:
+			assert_int_equal(store_put_guard(f->s, &a->guard), 0);
 			break;
 		case KIOSK_ACTION_TIMER_ARM:
 		case KIOSK_ACTION_TIMER_DISARM:
@@ -2211,6 +2254,7 @@ static void migrates_a_version_2_database_keeping_its_outbox(void **state)
 	f->s = NULL;
 	/* What version 2 was: schema 1 and the barcode index, nothing later. */
 	assert_int_equal(db_exec(f->path,
+				 "DROP TABLE guard;"
 				 "DROP INDEX outbox_sent;"
 				 "DROP TABLE sync_state;"
 				 "DROP TABLE full_seen;"
