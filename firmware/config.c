@@ -987,6 +987,26 @@ static int handle_webui(struct parse_state *st, int line, const char *name,
 		c->webui.idle_timeout_s = (unsigned)x;
 		return 1;
 	}
+	if (strcmp(name, "screen_user") == 0) {
+		size_t n = strlen(v);
+
+		if (n == 0 || n >= sizeof(c->webui.screen_user) ||
+		    v[0] == '-' ||
+		    strspn(v,
+			   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+			    n)
+			return fail(
+				st, line, "webui", name,
+				"must be a user's name or number, as lokerbuku-ui");
+		memcpy(c->webui.screen_user, v, n + 1);
+		return 1;
+	}
+	if (strcmp(name, "allow_remote") == 0) {
+		if (parse_bool(v, &c->webui.allow_remote))
+			return fail(st, line, "webui", name,
+				    "must be yes or no");
+		return 1;
+	}
 	return fail(st, line, "webui", name, "unknown key");
 }
 
@@ -1403,6 +1423,15 @@ int config_load(const char *path, struct config *ret,
 			ret_error, CONFIG_ERROR_MAX,
 			"%s: [metrics] token_file: missing (listen = %s is beyond loopback, so scrapers must give a bearer token)",
 			st->path, c->metrics.address);
+		err = -EINVAL;
+	}
+	if (err == 0 && c->webui.address[0] && !c->webui.allow_remote &&
+	    !config_address_is_loopback(c->webui.address)) {
+		/* The kiosk's screen is on this machine: no one else's business. */
+		snprintf(
+			ret_error, CONFIG_ERROR_MAX,
+			"%s: [webui] listen = %s is beyond loopback: set allow_remote = yes if other machines are meant to see the kiosk's state (they may only look; only the screen on this machine may act)",
+			st->path, c->webui.address);
 		err = -EINVAL;
 	}
 	if (err == 0)

@@ -78,6 +78,10 @@ struct config {
 		unsigned port;	  /* 0: a free one */
 		char ui_dir[PATH_MAX];
 		unsigned idle_timeout_s;
+		/* Whose connections are the screen; "": lokerd's own user. */
+		char screen_user[33];
+		/* listen beyond loopback was meant (allow_remote = yes). */
+		bool allow_remote;
 	} webui;
 
 	/*

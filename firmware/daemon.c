@@ -2239,6 +2239,7 @@ struct daemon *daemon_new(const struct config *config, sd_event *event)
 			.port = config->webui.port,
 			.ui_dir = config->webui.ui_dir,
 			.sim = d->webui_sim,
+			.screen_user = config->webui.screen_user,
 		};
 
 		d->webui = webui_new(event, &wc, &webui_ops, d);

@@ -17,6 +17,8 @@ struct httpd {
 	sd_event_source *io, *timer;
 	unsigned port;
 	bool loopback;
+	struct sockaddr_storage address; /* with the port bound */
+	bool woken; /* httpd_wake() was called during MHD_run() */
 };
 
 __attribute__((format(printf, 2, 0))) static void
@@ -50,11 +52,16 @@ static void run(struct httpd *h)
 	 * that closed connections, one more, or clients waiting to connect
 	 * would wake nothing, ever.
 	 */
+	h->woken = false;
 	do {
 		before = connections(h);
 		MHD_run(h->mhd);
 	} while (connections(h) < before);
-	if (MHD_get_timeout(h->mhd, &timeout_ms) == MHD_YES) {
+	/* A connection resumed from a handler: its turn is the next run. */
+	if (h->woken) {
+		sd_event_source_set_time(h->timer, 0);
+		sd_event_source_set_enabled(h->timer, SD_EVENT_ONESHOT);
+	} else if (MHD_get_timeout(h->mhd, &timeout_ms) == MHD_YES) {
 		sd_event_source_set_time_relative(h->timer,
 						  timeout_ms * 1000ULL);
 		sd_event_source_set_enabled(h->timer, SD_EVENT_ONESHOT);
@@ -117,13 +124,16 @@ struct httpd *httpd_new(sd_event *event, const struct httpd_options *o)
 	h->mhd = MHD_start_daemon(
 		MHD_USE_EPOLL | MHD_USE_ERROR_LOG | o->extra_flags |
 			(sa.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
-		(uint16_t)o->port, NULL, NULL, o->on_request, o->userdata,
-		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_SOCK_ADDR,
-		(struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT,
-		o->connections_max, MHD_OPTION_CONNECTION_TIMEOUT, o->timeout_s,
+		(uint16_t)o->port, o->on_accept, o->userdata, o->on_request,
+		o->userdata, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+		MHD_OPTION_CONNECTION_LIMIT, o->connections_max,
+		MHD_OPTION_CONNECTION_TIMEOUT, o->timeout_s,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, o->headers_max,
 		MHD_OPTION_NOTIFY_COMPLETED, o->on_completed, o->userdata,
-		MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+		MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+		MHD_OPTION_NOTIFY_CONNECTION, o->on_connection, o->userdata,
+		MHD_OPTION_END);
 	if (!h->mhd) {
 		err = -EADDRNOTAVAIL;
 		log_err("%s: cannot listen on %s port %u", o->name, o->address,
@@ -133,6 +143,13 @@ struct httpd *httpd_new(sd_event *event, const struct httpd_options *o)
 	info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	if (info)
 		h->port = info->port;
+	h->address = sa;
+	if (sa.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&h->address)->sin6_port =
+			htons((uint16_t)h->port);
+	else
+		((struct sockaddr_in *)&h->address)->sin_port =
+			htons((uint16_t)h->port);
 	info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_EPOLL_FD);
 	err = info ? 0 : -EIO;
 	if (err == 0)
@@ -180,8 +197,14 @@ bool httpd_is_loopback(const struct httpd *h)
 	return h->loopback;
 }
 
+const struct sockaddr *httpd_get_address(const struct httpd *h)
+{
+	return (const struct sockaddr *)&h->address;
+}
+
 void httpd_wake(struct httpd *h)
 {
+	h->woken = true;
 	sd_event_source_set_time(h->timer, 0);
 	sd_event_source_set_enabled(h->timer, SD_EVENT_ONESHOT);
 }

@@ -21,7 +21,11 @@ struct httpd_options {
 	unsigned extra_flags; /* MHD_ALLOW_SUSPEND_RESUME, or 0 */
 	MHD_AccessHandlerCallback on_request;
 	MHD_RequestCompletedCallback on_completed; /* may be NULL */
-	void *userdata;				   /* for both */
+	/* Whether to take a connection just accepted; NULL: all. */
+	MHD_AcceptPolicyCallback on_accept;
+	/* A connection started or closed; may be NULL. */
+	MHD_NotifyConnectionCallback on_connection;
+	void *userdata; /* for all four */
 };
 
 /*
@@ -37,6 +41,8 @@ struct MHD_Daemon *httpd_get_mhd(const struct httpd *h);
 /* The port bound: the one asked for, or the free one found. */
 unsigned httpd_get_port(const struct httpd *h);
 bool httpd_is_loopback(const struct httpd *h);
+/* The address and port listened on (the port as bound). */
+const struct sockaddr *httpd_get_address(const struct httpd *h);
 
 /*
  * MHD's own wake-up for resumed connections does not reach its epoll set

@@ -263,6 +263,10 @@ static int decide_post(const struct webui_request *r, bool sim,
 
 	if (!is_method(r, "POST"))
 		return refuse(405, "POST only", ret_error);
+	/* Patron or staff: every action is the screen's alone. */
+	if (!r->screen)
+		return refuse(403, "only the kiosk's screen may act",
+			      ret_error);
 	/* Only a same-origin page may send JSON without a CORS preflight. */
 	if (!type || strncasecmp(type, "application/json", 16) != 0 ||
 	    (type[16] != '\0' && type[16] != ';' && type[16] != ' '))

@@ -38,6 +38,12 @@ struct webui_request {
 	const char *content_type;
 	const char *body; /* POST only; need not end in NUL */
 	size_t body_len;
+	/*
+	 * It came from the kiosk's screen: its connection's other end is held
+	 * by the screen's user on this machine (docs/security.md). Only the
+	 * screen may act; anyone else may only look.
+	 */
+	bool screen;
 };
 
 struct webui_request_answer {

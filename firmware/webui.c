@@ -5,6 +5,7 @@
 #include <microhttpd.h>
 #include <stdio.h>
 #include <poll.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,6 +13,7 @@
 
 #include "httpd.h"
 #include "log.h"
+#include "tcp-peer.h"
 #include "webui-request.h"
 #include "webui.h"
 
@@ -34,8 +36,10 @@ struct stream {
 	bool suspended;
 	char *sending; /* the message under way, or NULL */
 	size_t sending_len, sent;
-	char *next;   /* the newest message not started, or NULL */
-	bool dropped; /* its client hung up: ends at its next read */
+	char *next;    /* the newest message not started, or NULL */
+	bool dropped;  /* its client hung up: ends at its next read */
+	bool screen;   /* the kiosk's screen's: the whole state */
+	uint64_t made; /* orders the streams by age */
 };
 
 struct webui {
@@ -48,10 +52,21 @@ struct webui {
 	char host[64], alt_host[64], url[WEBUI_URL_MAX];
 	sd_event_source *post, *keepalive;
 	struct stream *streams[WEBUI_STREAMS_MAX];
-	char *last_state;    /* as last pushed, compact JSON */
+	char *last_state;    /* as last built, compact JSON */
+	char *last_public;   /* what others were last sent, or NULL */
 	uint64_t generation; /* ops->generation() of last_state */
+	bool built;	     /* generation says something */
 	bool stopping;
+	/* Who the screen is (docs/security.md). */
+	int diag_fd; /* for tcp_peer_uid(), or -1: no one is */
+	bool has_screen;
+	uid_t screen_uid;
+	unsigned n_public;	 /* connections not from the screen */
+	uint64_t n_streams_made; /* for stream.made */
 };
+
+/* What a connection's socket context points to: whose it is. */
+static char screen_mark, public_mark;
 
 /* A POST body as it arrives. */
 struct upload {
@@ -153,25 +168,105 @@ static unsigned command_status(json_t *reply)
 
 /* ---- Server-Sent Events ---- */
 
-static char *state_message(struct webui *w, char **ret_state)
+/* The keys of the state anyone may see: nobody's name, hold or screen. */
+static const char *const public_keys[] = {
+	"kiosk_id",	  "in_service",		  "online", "sim",
+	"idle_timeout_s", "staff_idle_timeout_s", NULL
+};
+static const char *const public_locker_keys[] = {
+	"number", "size",  "kind",  "disabled", "fault",
+	"door",	  "state", "alarm", "occupied", NULL
+};
+
+static void copy_keys(json_t *to, json_t *from, const char *const *keys)
+{
+	for (; *keys; keys++) {
+		json_t *v = json_object_get(from, *keys);
+
+		if (v)
+			json_object_set(to, *keys, v);
+	}
+}
+
+/*
+ * The state as a client other than the screen sees it: the idle screen,
+ * the lockers' doors, no staff view. Made by naming what it keeps, so a
+ * key added to the state later stays the screen's. NULL: out of memory.
+ */
+static json_t *public_state(json_t *state)
+{
+	json_t *pub = json_object(), *lockers = json_array(), *l;
+	size_t i;
+
+	if (!pub || !lockers)
+		goto fail;
+	copy_keys(pub, state, public_keys);
+	json_array_foreach(json_object_get(state, "lockers"), i, l)
+	{
+		json_t *o = json_object();
+
+		if (!o || json_array_append_new(lockers, o) < 0)
+			goto fail;
+		copy_keys(o, l, public_locker_keys);
+	}
+	if (json_object_set_new(pub, "lockers", lockers) < 0) {
+		lockers = NULL;
+		goto fail;
+	}
+	if (json_object_set_new(pub, "screen",
+				json_pack("{s:s}", "name", "idle")) < 0 ||
+	    json_object_set_new(pub, "staff", json_null()) < 0) {
+		json_decref(pub);
+		return NULL;
+	}
+	return pub;
+fail:
+	json_decref(lockers);
+	json_decref(pub);
+	return NULL;
+}
+
+/*
+ * The state as compact JSON: the whole in ret_full, and what others may
+ * see in ret_public unless that is NULL; with the generation it was built
+ * at. Returns 0 or -ENOMEM.
+ */
+static int state_texts(struct webui *w, uint64_t *ret_generation,
+		       char **ret_full, char **ret_public)
 {
 	/* Taken first: a change while the state is built is seen next turn. */
 	uint64_t generation =
 		w->ops->generation ? w->ops->generation(w->userdata) : 0;
-	json_t *state = w->ops->state(w->userdata);
-	char *text = state ? json_dumps(state, JSON_COMPACT) : NULL, *msg;
+	json_t *state = w->ops->state(w->userdata), *pub;
+	char *full = state ? json_dumps(state, JSON_COMPACT) : NULL;
+	char *text = NULL;
 
-	json_decref(state);
-	if (!text)
-		return NULL;
-	/* A browser that lost the stream asks again after a second. */
-	if (asprintf(&msg, "retry: 1000\nevent: state\ndata: %s\n\n", text) <
-	    0) {
-		free(text);
-		return NULL;
+	if (full && ret_public) {
+		pub = public_state(state);
+		text = pub ? json_dumps(pub, JSON_COMPACT) : NULL;
+		json_decref(pub);
 	}
-	w->generation = generation;
-	*ret_state = text;
+	json_decref(state);
+	if (!full || (ret_public && !text)) {
+		free(full);
+		free(text);
+		return -ENOMEM;
+	}
+	*ret_generation = generation;
+	*ret_full = full;
+	if (ret_public)
+		*ret_public = text;
+	return 0;
+}
+
+/* A state as an event of the stream; NULL when out of memory. */
+static char *state_message(const char *text)
+{
+	char *msg;
+
+	/* A browser that lost the stream asks again after a second. */
+	if (asprintf(&msg, "retry: 1000\nevent: state\ndata: %s\n\n", text) < 0)
+		return NULL;
 	return msg;
 }
 
@@ -230,6 +325,20 @@ static void stream_free(void *cls)
 	free(s);
 }
 
+/* Ends the stream in place i at its next read, and frees the place. */
+static void stream_end(struct webui *w, unsigned i)
+{
+	struct stream *s = w->streams[i];
+
+	s->dropped = true;
+	w->streams[i] = NULL;
+	if (s->suspended) {
+		s->suspended = false;
+		MHD_resume_connection(s->connection);
+		httpd_wake(w->httpd);
+	}
+}
+
 /*
  * A sleeping stream does not see its client go: when every place is taken,
  * the streams whose clients hung up give theirs up at once.
@@ -251,32 +360,74 @@ static void drop_hung_up_streams(struct webui *w)
 		if (poll(&pfd, 1, 0) <= 0 ||
 		    !(pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)))
 			continue;
-		s->dropped = true;
-		w->streams[i] = NULL;
-		if (s->suspended) {
-			s->suspended = false;
-			MHD_resume_connection(s->connection);
-			httpd_wake(w->httpd);
-		}
+		stream_end(w, i);
 	}
 }
 
-static enum MHD_Result reply_stream(struct webui *w, struct MHD_Connection *c)
+/* A free place for a new stream, within the share of others; or -1. */
+static int free_slot(const struct webui *w, bool screen)
+{
+	unsigned n_public = 0;
+	int slot = -1;
+
+	for (unsigned i = 0; i < WEBUI_STREAMS_MAX; i++) {
+		if (!w->streams[i]) {
+			if (slot < 0)
+				slot = (int)i;
+		} else if (!w->streams[i]->screen) {
+			n_public++;
+		}
+	}
+	if (!screen && n_public >= WEBUI_PUBLIC_STREAMS_MAX)
+		return -1;
+	return slot;
+}
+
+/*
+ * The place for a new stream, or -1 when it is refused. The screen always
+ * gets one: with every place taken, it ends the oldest stream of another
+ * client, or else its own oldest (a page it left, not yet seen gone).
+ */
+static int stream_slot(struct webui *w, bool screen)
+{
+	int slot = free_slot(w, screen), oldest = -1;
+
+	if (slot >= 0)
+		return slot;
+	drop_hung_up_streams(w);
+	slot = free_slot(w, screen);
+	if (slot >= 0 || !screen)
+		return slot;
+	for (unsigned i = 0; i < WEBUI_STREAMS_MAX; i++) {
+		const struct stream *s = w->streams[i], *o;
+
+		if (!s)
+			continue;
+		o = oldest < 0 ? NULL : w->streams[oldest];
+		if (!o || (o->screen && !s->screen) ||
+		    (o->screen == s->screen && s->made < o->made))
+			oldest = (int)i;
+	}
+	if (oldest >= 0) {
+		if (!w->streams[oldest]->screen)
+			log_notice(
+				"web UI: a stream of another client ended for the screen's");
+		stream_end(w, (unsigned)oldest);
+	}
+	return oldest;
+}
+
+static enum MHD_Result reply_stream(struct webui *w, struct MHD_Connection *c,
+				    bool screen)
 {
 	struct MHD_Response *r;
 	struct stream *s;
-	char *state = NULL;
-	unsigned slot;
+	char *full = NULL, *pub = NULL;
+	uint64_t generation;
+	int slot;
 
-	for (slot = 0; slot < WEBUI_STREAMS_MAX && w->streams[slot]; slot++)
-		;
-	if (slot == WEBUI_STREAMS_MAX) {
-		drop_hung_up_streams(w);
-		for (slot = 0; slot < WEBUI_STREAMS_MAX && w->streams[slot];
-		     slot++)
-			;
-	}
-	if (slot == WEBUI_STREAMS_MAX)
+	slot = stream_slot(w, screen);
+	if (slot < 0)
 		return reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
 				   "too many event streams");
 	s = calloc(1, sizeof(*s));
@@ -284,14 +435,31 @@ static enum MHD_Result reply_stream(struct webui *w, struct MHD_Connection *c)
 		return MHD_NO;
 	s->webui = w;
 	s->connection = c;
+	s->screen = screen;
+	s->made = ++w->n_streams_made;
 	/* The state at once, so the screen needs no second request. */
-	s->next = state_message(w, &state);
-	if (!s->next) {
+	if (state_texts(w, &generation, &full, screen ? NULL : &pub) < 0) {
 		free(s);
 		return MHD_NO;
 	}
-	free(w->last_state);
-	w->last_state = state;
+	s->next = state_message(screen ? full : pub);
+	if (!s->next) {
+		free(full);
+		free(pub);
+		free(s);
+		return MHD_NO;
+	}
+	if (screen) {
+		free(w->last_state);
+		w->last_state = full;
+		w->generation = generation;
+		w->built = true;
+	} else {
+		/* The screen's streams may not have had this one yet. */
+		free(full);
+		free(w->last_public);
+		w->last_public = pub;
+	}
 	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK,
 					      stream_read, s, stream_free);
 	if (!r) {
@@ -304,39 +472,60 @@ static enum MHD_Result reply_stream(struct webui *w, struct MHD_Connection *c)
 	return reply(c, MHD_HTTP_OK, r, true);
 }
 
+/* Queues text, as a state event, to every stream of the screen or not. */
+static void queue_to_streams(struct webui *w, bool screen, const char *text)
+{
+	char *msg = state_message(text);
+
+	if (!msg)
+		return; /* out of memory: the next change is sent */
+	for (unsigned i = 0; i < WEBUI_STREAMS_MAX; i++) {
+		char *copy;
+
+		if (!w->streams[i] || w->streams[i]->screen != screen)
+			continue;
+		copy = strdup(msg);
+		if (copy)
+			stream_queue(w->streams[i], copy);
+	}
+	free(msg);
+}
+
 /* After every turn of the loop: a changed state goes to every stream. */
 static int on_post(sd_event_source *src, void *userdata)
 {
 	struct webui *w = userdata;
-	char *msg, *state = NULL;
-	unsigned n = 0;
+	unsigned n_screen = 0, n_public = 0;
+	char *full = NULL, *pub = NULL;
+	uint64_t generation;
 
 	for (unsigned i = 0; i < WEBUI_STREAMS_MAX; i++)
-		n += w->streams[i] != NULL;
-	if (n == 0)
+		if (w->streams[i])
+			*(w->streams[i]->screen ? &n_screen : &n_public) += 1;
+	if (n_screen + n_public == 0)
 		return 0;
 	/* Nothing it shows has changed: not built, no database read. */
-	if (w->last_state && w->ops->generation &&
+	if (w->built && w->ops->generation &&
 	    w->ops->generation(w->userdata) == w->generation)
 		return 0;
-	msg = state_message(w, &state);
-	if (!msg)
+	if (state_texts(w, &generation, &full, n_public ? &pub : NULL) < 0)
 		return 0; /* out of memory: the next turn tries again */
-	if (w->last_state && strcmp(state, w->last_state) == 0) {
-		free(msg);
-		free(state);
-		return 0;
+	w->generation = generation;
+	w->built = true;
+	if (!w->last_state || strcmp(full, w->last_state) != 0) {
+		if (n_screen)
+			queue_to_streams(w, true, full);
+		free(w->last_state);
+		w->last_state = full;
+	} else {
+		free(full);
 	}
-	free(w->last_state);
-	w->last_state = state;
-	for (unsigned i = 0; i < WEBUI_STREAMS_MAX; i++) {
-		char *copy;
-
-		if (!w->streams[i])
-			continue;
-		copy = --n ? strdup(msg) : msg;
-		if (copy)
-			stream_queue(w->streams[i], copy);
+	if (pub && (!w->last_public || strcmp(pub, w->last_public) != 0)) {
+		queue_to_streams(w, false, pub);
+		free(w->last_public);
+		w->last_public = pub;
+	} else {
+		free(pub);
 	}
 	return 0;
 }
@@ -361,6 +550,91 @@ static int on_keepalive(sd_event_source *src, uint64_t usec, void *userdata)
 	return 0;
 }
 
+/* ---- who asks ---- */
+
+/* Whether the client at peer, connected to local, is the screen's user. */
+static bool peer_is_screen(struct webui *w, const struct sockaddr *peer,
+			   const struct sockaddr *local)
+{
+	uid_t uid;
+	int err;
+
+	if (!w->has_screen || w->diag_fd < 0)
+		return false;
+	err = tcp_peer_uid(w->diag_fd, peer, local, &uid);
+	if (err < 0 && err != -ENOENT)
+		log_debug("web UI: who connected is unknown: %s",
+			  strerror(-err));
+	return err == 0 && uid == w->screen_uid;
+}
+
+/*
+ * Beyond their share, connections of other clients are refused as they
+ * come: the screen's always find a place. Its share not yet taken, a
+ * connection is let in before it is asked who it is (on_connection()).
+ */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr,
+				 socklen_t addrlen)
+{
+	struct webui *w = cls;
+
+	if (w->n_public < WEBUI_PUBLIC_CONNECTIONS_MAX)
+		return MHD_YES;
+	return peer_is_screen(w, addr, httpd_get_address(w->httpd)) ? MHD_YES :
+								      MHD_NO;
+}
+
+/* Marks each connection the screen's or another's, once, as it starts. */
+static void on_connection(void *cls, struct MHD_Connection *c,
+			  void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct webui *w = cls;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *info = MHD_get_connection_info(
+			c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		struct sockaddr_storage peer, local;
+		socklen_t n_peer = sizeof(peer), n_local = sizeof(local);
+		bool screen =
+			info &&
+			getpeername(info->connect_fd, (struct sockaddr *)&peer,
+				    &n_peer) == 0 &&
+			getsockname(info->connect_fd, (struct sockaddr *)&local,
+				    &n_local) == 0 &&
+			peer_is_screen(w, (struct sockaddr *)&peer,
+				       (struct sockaddr *)&local);
+
+		*socket_context = screen ? &screen_mark : &public_mark;
+		if (!screen)
+			w->n_public++;
+	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (*socket_context == &public_mark)
+			w->n_public--;
+		*socket_context = NULL;
+	}
+}
+
+static bool from_screen(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return info && info->socket_context == &screen_mark;
+}
+
+/* The state for GET /api/state: the whole for the screen only. */
+static json_t *request_state(struct webui *w, bool screen)
+{
+	json_t *state = w->ops->state(w->userdata), *pub;
+
+	if (screen || !state)
+		return state;
+	pub = public_state(state);
+	json_decref(state);
+	return pub;
+}
+
 /* ---- requests ---- */
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
@@ -370,7 +644,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 {
 	struct webui *w = cls;
 	struct upload *up = *req_cls;
-	struct webui_request r = { .method = method, .path = url };
+	struct webui_request r = { .method = method,
+				   .path = url,
+				   .screen = from_screen(c) };
 	struct webui_request_answer a;
 	const char *why;
 	int status;
@@ -419,9 +695,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 	case WEBUI_REQUEST_ROUTE_FILE:
 		return reply_file(w, c, &a);
 	case WEBUI_REQUEST_ROUTE_STATE:
-		return reply_json(c, MHD_HTTP_OK, w->ops->state(w->userdata));
+		return reply_json(c, MHD_HTTP_OK, request_state(w, r.screen));
 	case WEBUI_REQUEST_ROUTE_EVENTS:
-		return reply_stream(w, c);
+		return reply_stream(w, c, r.screen);
 	case WEBUI_REQUEST_ROUTE_COMMAND: {
 		json_t *answer = w->ops->command(a.command, w->userdata);
 
@@ -440,6 +716,50 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	*req_cls = NULL;
 }
 
+/*
+ * Who the screen is: the user named, or lokerd's own. Without one, or
+ * without a way to ask the kernel who connects, no one is: the web UI
+ * still shows the state, and nothing can be done through it.
+ */
+static void find_screen(struct webui *w, const char *user)
+{
+	struct passwd pw, *found = NULL;
+	char buf[1024], *end;
+	unsigned long uid;
+	int fd;
+
+	if (!user || !user[0]) {
+		w->screen_uid = getuid();
+		w->has_screen = true;
+	} else if (getpwnam_r(user, &pw, buf, sizeof(buf), &found) == 0 &&
+		   found) {
+		w->screen_uid = found->pw_uid;
+		w->has_screen = true;
+	} else {
+		errno = 0;
+		uid = strtoul(user, &end, 10);
+		if (user[0] >= '0' && user[0] <= '9' && !*end && !errno &&
+		    uid < (uid_t)-1) {
+			w->screen_uid = (uid_t)uid;
+			w->has_screen = true;
+		}
+	}
+	if (!w->has_screen) {
+		log_warning(
+			"web UI: screen_user %s: no such user; the screen can do nothing until it exists and lokerd restarts",
+			user);
+		return;
+	}
+	fd = tcp_peer_open();
+	if (fd < 0) {
+		log_warning(
+			"web UI: cannot ask the kernel who connects (%s); the screen can do nothing",
+			strerror(-fd));
+		return;
+	}
+	w->diag_fd = fd;
+}
+
 struct webui *webui_new(sd_event *event, const struct webui_config *c,
 			const struct webui_ops *ops, void *userdata)
 {
@@ -453,6 +773,8 @@ struct webui *webui_new(sd_event *event, const struct webui_config *c,
 		.extra_flags = MHD_ALLOW_SUSPEND_RESUME,
 		.on_request = on_request,
 		.on_completed = on_completed,
+		.on_accept = on_accept,
+		.on_connection = on_connection,
 	};
 	struct webui *w;
 	unsigned port;
@@ -464,6 +786,8 @@ struct webui *webui_new(sd_event *event, const struct webui_config *c,
 	w->event = sd_event_ref(event);
 	w->ops = ops;
 	w->userdata = userdata;
+	w->diag_fd = -1;
+	find_screen(w, c->screen_user);
 	/*
 	 * Without the app (its package not installed) the API still serves
 	 * the kiosk's state; the screen's files are 404 until it comes.
@@ -501,7 +825,8 @@ struct webui *webui_new(sd_event *event, const struct webui_config *c,
 		log_err("web UI: event loop: %s", strerror(-err));
 		goto fail;
 	}
-	log_notice("web UI: %s (app in %s)", w->url, c->ui_dir);
+	log_notice("web UI: %s (app in %s; the screen is uid %u)", w->url,
+		   c->ui_dir, (unsigned)w->screen_uid);
 	return w;
 fail:
 	webui_free(w);
@@ -528,7 +853,10 @@ void webui_free(struct webui *w)
 	sd_event_source_disable_unref(w->keepalive);
 	if (w->dir_fd >= 0)
 		close(w->dir_fd);
+	if (w->diag_fd >= 0)
+		close(w->diag_fd);
 	free(w->last_state);
+	free(w->last_public);
 	sd_event_unref(w->event);
 	free(w);
 }

@@ -14,16 +14,27 @@
 
 #define WEBUI_CONNECTIONS_MAX 64
 #define WEBUI_STREAMS_MAX     8
-#define WEBUI_TIMEOUT_S	      30 /* for a request to arrive */
-#define WEBUI_KEEPALIVE_USEC  (15ULL * 1000000ULL)
-#define WEBUI_FILE_MAX	      (4 * 1024 * 1024) /* bytes of one app file */
-#define WEBUI_URL_MAX	      80
+/*
+ * Of those, what clients other than the kiosk's screen may hold: the rest
+ * are the screen's, so that it always gets its state and its stream.
+ */
+#define WEBUI_PUBLIC_CONNECTIONS_MAX 48
+#define WEBUI_PUBLIC_STREAMS_MAX     4
+#define WEBUI_TIMEOUT_S		     30 /* for a request to arrive */
+#define WEBUI_KEEPALIVE_USEC	     (15ULL * 1000000ULL)
+#define WEBUI_FILE_MAX		     (4 * 1024 * 1024) /* bytes of one app file */
+#define WEBUI_URL_MAX		     80
 
 struct webui_config {
 	const char *address; /* numeric IPv4 or IPv6 */
 	unsigned port;	     /* 0: a free one */
 	const char *ui_dir;
 	bool sim; /* serve /sim and POST /api/sim */
+	/*
+	 * The local user whose TCP connections are the kiosk's screen, a name
+	 * or a number; NULL or "": lokerd's own. Everyone else may only look.
+	 */
+	const char *screen_user;
 };
 
 struct webui_ops {

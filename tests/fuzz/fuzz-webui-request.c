@@ -3,10 +3,12 @@
  * libFuzzer target for the web UI's requests (firmware/webui-request.c).
  * The input is six lines (method, path, Host, Origin, Sec-Fetch-Site,
  * Content-Type; an empty line is a header not sent) and the body; an odd
- * first byte of the method line turns the simulator on. Beyond the
+ * first byte of the method line turns the simulator on, and its bit 1 says
+ * the request came from the kiosk's screen. Beyond the
  * sanitizers' findings it aborts when a decision breaks its contract: a
  * refusal without a reason or with a status not in the list, a file path
- * leaving ui_dir, or a command the screen may not send.
+ * leaving ui_dir, a command the screen may not send, or any command from
+ * anyone but the screen.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -93,8 +95,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				    .sec_fetch_site = field[4],
 				    .content_type = field[5],
 				    .body = p,
-				    .body_len = (size_t)(copy + size - p) };
+				    .body_len = (size_t)(copy + size - p),
+				    .screen = (data[0] & 2) != 0 };
 	status = webui_request_decide(&r, &policy, &a, &why);
+	if (status == 0 && a.route == WEBUI_REQUEST_ROUTE_COMMAND && !r.screen)
+		abort();
 	if (status == 0)
 		check_answer(&a, policy.sim);
 	else if (!why || (status != 400 && status != 403 && status != 404 &&

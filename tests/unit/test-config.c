@@ -118,6 +118,45 @@ static void a_webui_section_turns_the_screen_server_on(void **state)
 			 0);
 	assert_string_equal(c->webui.address, "::1");
 	assert_int_equal(c->webui.port, 0);
+	assert_string_equal(c->webui.screen_user, "");
+	assert_false(c->webui.allow_remote);
+
+	assert_int_equal(load("[lockers]\ncount = 4\n[webui]\n"
+			      "listen = 127.0.0.1:8080\n"
+			      "screen_user = lokerbuku-ui\n",
+			      c, error),
+			 0);
+	assert_string_equal(c->webui.screen_user, "lokerbuku-ui");
+	free(c);
+}
+
+/* Beyond loopback only when meant: the same rule as for [metrics]. */
+static void a_webui_beyond_loopback_must_be_meant(void **state)
+{
+	struct config *c = malloc(sizeof(*c));
+	char error[CONFIG_ERROR_MAX];
+
+	assert_int_equal(load("[lockers]\ncount = 2\n[webui]\n"
+			      "listen = 0.0.0.0:8080\n",
+			      c, error),
+			 -EINVAL);
+	assert_non_null(strstr(error, "[webui] listen = 0.0.0.0 is beyond "
+				      "loopback: set allow_remote = yes"));
+	assert_int_equal(load("[lockers]\ncount = 2\n[webui]\n"
+			      "listen = [::]:8080\nallow_remote = no\n",
+			      c, error),
+			 -EINVAL);
+	assert_non_null(strstr(error, "[webui] listen = :: is beyond"));
+	assert_int_equal(
+		load("[lockers]\ncount = 2\n[webui]\n"
+		     "listen = 192.168.1.20:8080\nallow_remote = yes\n",
+		     c, error),
+		0);
+	assert_true(c->webui.allow_remote);
+	assert_int_equal(load("[lockers]\ncount = 2\n[webui]\n"
+			      "listen = [::1]:8080\n",
+			      c, error),
+			 0);
 	free(c);
 }
 
@@ -260,6 +299,12 @@ static void bad_files_are_refused_naming_the_key(void **state)
 		  "[webui] idle_timeout_s: must be a number 10..3600" },
 		{ "[lockers]\ncount = 1\n[webui]\nui_dir = ui\n",
 		  "[webui] ui_dir: must be an absolute path" },
+		{ "[lockers]\ncount = 1\n[webui]\nscreen_user = a b\n",
+		  "[webui] screen_user: must be a user's name or number" },
+		{ "[lockers]\ncount = 1\n[webui]\nscreen_user = -x\n",
+		  "[webui] screen_user: must be a user's name or number" },
+		{ "[lockers]\ncount = 1\n[webui]\nallow_remote = maybe\n",
+		  "[webui] allow_remote: must be yes or no" },
 	};
 	struct config *c = malloc(sizeof(*c));
 	char error[CONFIG_ERROR_MAX];
@@ -710,6 +755,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(a_minimal_file_gets_the_documented_defaults),
 		cmocka_unit_test(a_webui_section_turns_the_screen_server_on),
+		cmocka_unit_test(a_webui_beyond_loopback_must_be_meant),
 		cmocka_unit_test(ranges_and_locker_sections_set_the_layout),
 		cmocka_unit_test(bad_files_are_refused_naming_the_key),
 		cmocka_unit_test(errors_carry_the_line_number),

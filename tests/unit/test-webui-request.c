@@ -39,7 +39,8 @@ static struct webui_request post(const char *path, const char *body)
 				       .sec_fetch_site = "same-origin",
 				       .content_type = "application/json",
 				       .body = body,
-				       .body_len = strlen(body) };
+				       .body_len = strlen(body),
+				       .screen = true };
 }
 
 static int decide(const struct webui_request *r,
@@ -326,6 +327,36 @@ static void the_simulator_exists_only_with_simulated_hardware(void **state)
 	assert_int_equal(decide(&r, &sim_policy, &a), 400);
 }
 
+/* Anyone but the screen may look, and may not act: not even a patron's. */
+static void only_the_screen_may_act(void **state)
+{
+	static const char *const bodies[] = {
+		"{\"action\":\"open\",\"locker\":3}",
+		"{\"action\":\"load\",\"hold\":\"H-1\"}",
+		"{\"action\":\"pin\",\"pin\":\"1234\"}",
+		"{\"action\":\"code\",\"code\":\"482913\"}",
+		"{\"action\":\"cancel\"}",
+	};
+	struct webui_request r;
+	struct webui_request_answer a;
+
+	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		r = post("/api/action", bodies[i]);
+		r.screen = false;
+		assert_int_equal(decide(&r, &policy, &a), 403);
+		assert_null(a.command);
+	}
+	r = post("/api/sim", "{\"action\":\"tap\",\"credential\":\"uid:01\"}");
+	r.screen = false;
+	assert_int_equal(decide(&r, &sim_policy, &a), 403);
+	r = get("/api/state");
+	assert_int_equal(decide(&r, &policy, &a), 0);
+	assert_int_equal(a.route, WEBUI_REQUEST_ROUTE_STATE);
+	r = get("/api/events");
+	assert_int_equal(decide(&r, &policy, &a), 0);
+	assert_int_equal(a.route, WEBUI_REQUEST_ROUTE_EVENTS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -341,6 +372,7 @@ int main(void)
 		cmocka_unit_test(refuses_malformed_actions),
 		cmocka_unit_test(
 			the_simulator_exists_only_with_simulated_hardware),
+		cmocka_unit_test(only_the_screen_may_act),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -76,10 +76,13 @@ static const struct webui_ops ops = {
 	.generation = fake_generation,
 };
 
-static int setup(void **state)
+/* screen_user: as webui_config says; NULL, this test's own user. */
+static int setup_for(void **state, const char *screen_user)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct webui_config c = { .address = "127.0.0.1", .port = 0 };
+	struct webui_config c = { .address = "127.0.0.1",
+				  .port = 0,
+				  .screen_user = screen_user };
 	char path[128];
 	FILE *file;
 
@@ -100,6 +103,21 @@ static int setup(void **state)
 			 1);
 	*state = f;
 	return 0;
+}
+
+/* This test is the screen. */
+static int setup(void **state)
+{
+	return setup_for(state, NULL);
+}
+
+/* This test is someone else: the screen is a user it is not. */
+static int setup_other(void **state)
+{
+	static char uid[16];
+
+	snprintf(uid, sizeof(uid), "%u", (unsigned)getuid() + 4242u);
+	return setup_for(state, uid);
 }
 
 static int teardown(void **state)
@@ -331,7 +349,8 @@ static void builds_the_state_only_when_it_changed(void **state)
 	close(a.fd);
 }
 
-static void refuses_streams_beyond_its_bound(void **state)
+/* The screen's ninth stream ends its oldest: the screen is never refused. */
+static void the_screen_always_gets_a_stream(void **state)
 {
 	struct fixture *f = *state;
 	struct peer p[WEBUI_STREAMS_MAX + 1];
@@ -341,15 +360,53 @@ static void refuses_streams_beyond_its_bound(void **state)
 		peer_wait_for(f, &p[i], "data: ");
 	}
 	request(f, &p[WEBUI_STREAMS_MAX], "GET", "/api/events", "", "");
-	peer_wait_for(f, &p[WEBUI_STREAMS_MAX], "too many event streams");
-	assert_non_null(strstr(p[WEBUI_STREAMS_MAX].buf, "HTTP/1.1 503"));
-	close(p[WEBUI_STREAMS_MAX].fd);
+	peer_wait_for(f, &p[WEBUI_STREAMS_MAX], "data: ");
+	/* The oldest got the end of its chunked stream. */
+	peer_wait_for(f, &p[0], "\r\n0\r\n\r\n");
+	for (unsigned i = 0; i <= WEBUI_STREAMS_MAX; i++)
+		close(p[i].fd);
+}
+
+/*
+ * Anyone else: the idle state without names or holds, no action, and
+ * their own share of streams, beyond which they are refused.
+ */
+static void others_may_only_look_within_their_share(void **state)
+{
+	struct fixture *f = *state;
+	struct peer p[WEBUI_PUBLIC_STREAMS_MAX + 1];
+
+	request(f, &p[0], "POST", "/api/action",
+		"Content-Type: application/json\r\n",
+		"{\"action\":\"pin\",\"pin\":\"2468\"}");
+	peer_wait_for(f, &p[0], "only the kiosk's screen may act");
+	assert_non_null(strstr(p[0].buf, "HTTP/1.1 403"));
+	assert_null(f->last_command);
+	close(p[0].fd);
+
+	request(f, &p[0], "GET", "/api/state", "", "");
+	peer_wait_for(f, &p[0], "\"staff\":null}");
+	assert_non_null(strstr(p[0].buf, "\"screen\":{\"name\":\"idle\"}"));
+	assert_null(strstr(p[0].buf, "generation"));
+	close(p[0].fd);
+
+	for (unsigned i = 0; i < WEBUI_PUBLIC_STREAMS_MAX; i++) {
+		request(f, &p[i], "GET", "/api/events", "", "");
+		peer_wait_for(f, &p[i], "data: {");
+	}
+	assert_null(strstr(p[0].buf, "generation"));
+	request(f, &p[WEBUI_PUBLIC_STREAMS_MAX], "GET", "/api/events", "", "");
+	peer_wait_for(f, &p[WEBUI_PUBLIC_STREAMS_MAX],
+		      "too many event streams");
+	assert_non_null(
+		strstr(p[WEBUI_PUBLIC_STREAMS_MAX].buf, "HTTP/1.1 503"));
+	close(p[WEBUI_PUBLIC_STREAMS_MAX].fd);
 
 	/* A client that hung up gives its place to the next. */
 	close(p[0].fd);
 	request(f, &p[0], "GET", "/api/events", "", "");
 	peer_wait_for(f, &p[0], "data: ");
-	for (unsigned i = 0; i < WEBUI_STREAMS_MAX; i++)
+	for (unsigned i = 0; i < WEBUI_PUBLIC_STREAMS_MAX; i++)
 		close(p[i].fd);
 }
 
@@ -368,8 +425,11 @@ int main(void)
 			pushes_each_change_to_every_stream, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			builds_the_state_only_when_it_changed, setup, teardown),
+		cmocka_unit_test_setup_teardown(the_screen_always_gets_a_stream,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(
-			refuses_streams_beyond_its_bound, setup, teardown),
+			others_may_only_look_within_their_share, setup_other,
+			teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
