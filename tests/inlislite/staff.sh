@@ -103,6 +103,8 @@ check "the OPAC booking of B-5 became a hold for M-1002" "M-1002" \
 		WHERE i.item_code = 'B-5' AND h.hold_id = '$(get HOLD_BOOKING)' AND h.state = 'pending'")"
 check "no hold for B-4 (the form with a wrong CSRF token)" 0 \
 	"$(sql "SELECT COUNT(*) FROM lokerbuku_hold_item WHERE item_code = 'B-4'")"
+check "kiosk k1: hold window 3 days, PIN required" "$(printf '3\t1')" \
+	"$(sql "SELECT hold_window_days, pin_required FROM lokerbuku_kiosk WHERE kiosk_id = 'k1'")"
 check "the NFC card is enrolled for M-1001, as an HMAC only" "1 0" \
 	"$(sql "SELECT COUNT(*), SUM(uid_hmac LIKE '%04A1B2C3D4E5F6%') FROM lokerbuku_card WHERE member_id = 'M-1001'" | tr '\t' ' ')"
 check "the kiosk PIN of M-1001 is a PBKDF2 hash" 1 \

@@ -92,6 +92,11 @@ final class StaffPage
                 $token = $this->store->addKiosk($kiosk, (string) ($post['name'] ?? ''), $this->uid);
                 $extra = $this->tokenNotice($kiosk, $token);
                 break;
+            case 'kiosk_settings':
+                // Returns wait for staff here: INLISLite's self-return refuses late items.
+                $this->store->setKioskSettings((string) ($post['kiosk'] ?? ''), (int) ($post['hold_window_days'] ?? 0),
+                    !empty($post['pin_required']));
+                break;
             case 'renew_token':
                 $kiosk = (string) ($post['kiosk'] ?? '');
                 $extra = $this->tokenNotice($kiosk, $this->store->renewToken($kiosk));
@@ -376,6 +381,12 @@ final class StaffPage
             $html .= $this->table('lockers', ['Locker', 'Size', 'Doors', 'Hold', ''], $rows, 'none');
             $waiting = $this->store->prepare('SELECT COUNT(*) FROM {command} WHERE kiosk_id = ? AND done_at IS NULL');
             $waiting->execute([$k['kiosk_id']]);
+            $html .= $this->form('kiosk_settings', '<input type="hidden" name="kiosk" value="' . self::h($k['kiosk_id'])
+                . '">' . $this->label('Hold window (days)', '<input type="number" name="hold_window_days" min="1"'
+                    . ' max="365" required value="' . (int) $k['hold_window_days'] . '">')
+                . $this->label('Members must give their PIN', '<input type="checkbox" name="pin_required" value="1"'
+                    . ($k['pin_required'] ? ' checked' : '') . '>')
+                . '<button>' . self::h($this->t('Save')) . '</button>');
             $html .= '<p>' . self::h($this->t('Commands waiting')) . ': <span class="waiting">'
                 . (int) $waiting->fetchColumn() . '</span> '
                 . $this->button('command', ['kiosk' => $k['kiosk_id'], 'type' => 'sync_now'], 'Sync now') . ' '

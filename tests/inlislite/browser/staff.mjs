@@ -282,6 +282,17 @@ await check('a remote command from the page reaches the kiosk with its next stat
 	console.log(`COMMAND=${cmds[0].id}`);
 });
 
+await check('staff set the kiosk\'s hold window and require members\' PINs', async () => {
+	const r = await submit('kiosk_settings', async (f) => {
+		await f.locator('input[name=hold_window_days]').fill('3');
+		await f.locator('input[name=pin_required]').check();
+	});
+	assert.match(r.text, /Tersimpan/);
+	const f = page.locator('form[data-action="kiosk_settings"]');
+	assert.equal(await f.locator('input[name=hold_window_days]').inputValue(), '3');
+	assert.equal(await f.locator('input[name=pin_required]').isChecked(), true);
+});
+
 await check('staff enrol an NFC card and set a kiosk PIN for a member', async () => {
 	let r = await submit('enrol', async (f) => {
 		await f.locator('input[name=member]').fill('M-1001');
