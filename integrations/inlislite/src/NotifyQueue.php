@@ -104,6 +104,14 @@ final class NotifyQueue
             max(0, min(600, (int) ($c['gather_s'] ?? 30))), ($c['lang'] ?? 'id') === 'en' ? 'en' : 'id', $tz);
     }
 
+    /** The queue of a bridge, as its config.php's 'notify' section sets it up. */
+    public static function ofBridge(Bridge $bridge): self
+    {
+        return self::fromConfig($bridge->db(), (array) $bridge->config('notify', []),
+            static fn(): string => $bridge->store()->config()->siteKey(),
+            (string) $bridge->config('timezone', 'Asia/Jakarta'));
+    }
+
     public static function createTables(\PDO $db): void
     {
         foreach (self::TABLES as $name => $columns) {

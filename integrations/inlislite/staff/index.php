@@ -79,8 +79,7 @@ try {
     $db = $bridge->db();
     $store = $bridge->store();
     $tz = (string) $bridge->config('timezone', 'Asia/Jakarta');
-    $notify = NotifyQueue::fromConfig($db, (array) $bridge->config('notify', []),
-        static fn(): string => $store->config()->siteKey(), $tz);
+    $notify = NotifyQueue::ofBridge($bridge);
 } catch (\Throwable $e) {
     error_log('lokerbuku staff: ' . $e->getMessage());
     http_response_code(503);
