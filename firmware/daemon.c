@@ -16,6 +16,7 @@
 #include "lockbank.h"
 #include "log.h"
 #include "metrics.h"
+#include "pincheck.h"
 #include "reader.h"
 #include "store.h"
 #include "sync.h"
@@ -106,6 +107,15 @@ struct daemon {
 	sd_event_source *checkpoint_source;
 	bool checkpoint_failing;
 	struct loop_stats loop;
+	/*
+	 * PIN checks on their own thread (PBKDF2 is slow on purpose), and the
+	 * control client whose PIN is being checked, answered with the
+	 * check's outcome.
+	 */
+	struct pincheck *pincheck;
+	sd_event_source *pincheck_source;
+	struct control_reply *pin_reply;
+	uint64_t pin_reply_check;
 	/*
 	 * Bumped by every input to the core and every change the screen
 	 * shows that the store does not see; with the store's own, the
@@ -571,6 +581,14 @@ static int run_actions(struct daemon *d, const struct kiosk_actions *acts)
 				log_err("cannot save the count of wrong codes and PINs: %s",
 					store_last_error(d->store));
 			break;
+		case KIOSK_ACTION_PIN_CHECK: {
+			const struct kiosk_pin_check *c =
+				kiosk_get_pin_check(d->kiosk);
+
+			if (c && c->id == a->check_id)
+				pincheck_submit(d->pincheck, c);
+			break;
+		}
 		case KIOSK_ACTION_SCREEN:
 			err = metrics_refusal_of(a->screen.screen);
 			if (err >= 0)
@@ -1394,6 +1412,8 @@ static int locker_field(struct daemon *d, json_t *req, unsigned *ret)
 	return 0;
 }
 
+static json_t *pin_reply_later(struct daemon *d);
+
 /* Feeds a staff command or a screen input; the reply tells the screen. */
 static json_t *cmd_input(struct daemon *d, json_t *req,
 			 enum kiosk_input_type type)
@@ -1428,7 +1448,50 @@ static json_t *cmd_input(struct daemon *d, json_t *req,
 			record_err,
 			"not done: an event could not be recorded (%s); the kiosk is out of service until events can be recorded",
 			store_last_error(d->store));
+	if (type == KIOSK_INPUT_PIN && kiosk_get_pin_check(d->kiosk))
+		return pin_reply_later(d);
 	return input_reply(d);
+}
+
+/*
+ * A PIN typed through the control socket is answered once it is checked,
+ * with what it led to (the screen, the lockers unlocked); through the web
+ * UI at once, whose screen follows the state's stream.
+ */
+static json_t *pin_reply_later(struct daemon *d)
+{
+	struct control_reply *r = control_defer(d->control);
+
+	if (!r)
+		return input_reply(d);
+	/* An earlier one waits for a check its session dropped: done. */
+	control_reply_send(d->pin_reply, d->pin_reply ? input_reply(d) : NULL);
+	d->pin_reply = r;
+	d->pin_reply_check = kiosk_get_pin_check(d->kiosk)->id;
+	return NULL;
+}
+
+/* Answers from the PIN thread, to the core. */
+static int on_pin_checked(sd_event_source *s, int fd, uint32_t revents,
+			  void *userdata)
+{
+	struct daemon *d = userdata;
+	struct kiosk_input in = { .type = KIOSK_INPUT_PIN_CHECKED };
+	const struct kiosk_pin_check *c;
+
+	while (pincheck_take(d->pincheck, &in.check_id, &in.pin_ok) == 0) {
+		feed(d, &in, NULL);
+		if (!d->pin_reply)
+			continue;
+		c = kiosk_get_pin_check(d->kiosk);
+		/* Its answer, or one whose check took its place. */
+		if (in.check_id == d->pin_reply_check || !c ||
+		    c->id != d->pin_reply_check) {
+			control_reply_send(d->pin_reply, input_reply(d));
+			d->pin_reply = NULL;
+		}
+	}
+	return 0;
 }
 
 /* The reply to the backup or check that job just finished. */
@@ -2219,6 +2282,19 @@ struct daemon *daemon_new(const struct config *config, sd_event *event)
 			strerror(-err));
 		goto fail;
 	}
+	d->pincheck = pincheck_new();
+	if (!d->pincheck) {
+		err = -errno;
+		log_err("PIN check thread: %s", strerror(-err));
+		goto fail;
+	}
+	err = sd_event_add_io(event, &d->pincheck_source,
+			      pincheck_get_fd(d->pincheck), EPOLLIN,
+			      on_pin_checked, d);
+	if (err < 0) {
+		log_err("event loop: %s", strerror(-err));
+		goto fail;
+	}
 	err = start_core(d);
 	if (err < 0)
 		goto fail;
@@ -2279,6 +2355,7 @@ void daemon_free(struct daemon *d)
 		return;
 	/* A backup or check under way is stopped; its client is dropped. */
 	control_reply_send(d->job_reply, NULL);
+	control_reply_send(d->pin_reply, NULL);
 	job_end(d);
 	checkpoint_end(d);
 	sd_event_source_disable_unref(d->prune_source);
@@ -2294,6 +2371,8 @@ void daemon_free(struct daemon *d)
 	sd_event_source_disable_unref(d->reader_source);
 	sd_event_source_disable_unref(d->scanner_source);
 	sd_event_source_disable_unref(d->lockbank_source);
+	sd_event_source_disable_unref(d->pincheck_source);
+	pincheck_free(d->pincheck);
 	/* lockbank_free() drives every lock to its locked value. */
 	lockbank_free(d->lockbank);
 	reader_free(d->reader);

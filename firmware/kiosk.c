@@ -80,6 +80,10 @@ struct kiosk {
 	struct session session;
 	struct timer_slot sweep_timer;
 	struct kiosk_screen_info screen;
+	/* The session's PIN being checked off the loop, if checking. */
+	struct kiosk_pin_check check;
+	bool checking;
+	uint64_t last_check_id;
 	bool started;
 	/* The input being handled: its clocks and where its actions go. */
 	uint64_t now_usec;
@@ -285,11 +289,19 @@ static void show(struct kiosk *k, const struct kiosk_screen_info *screen)
 
 /* ---- sessions ---- */
 
+/* A PIN check under way is of no use any more: its answer is ignored. */
+static void check_drop(struct kiosk *k)
+{
+	k->checking = false;
+	explicit_bzero(&k->check, sizeof(k->check));
+}
+
 static void session_begin(struct kiosk *k, enum session_state state,
 			  const char *hmac)
 {
 	struct session *s = &k->session;
 
+	check_drop(k);
 	s->state = state;
 	copy(s->hmac, sizeof(s->hmac), hmac);
 	s->n_waiting = 0;
@@ -302,6 +314,7 @@ static void session_end(struct kiosk *k, enum kiosk_screen screen,
 {
 	struct kiosk_screen_info info = screen_info(screen, lockers, n_lockers);
 
+	check_drop(k);
 	k->session.state = SESSION_STATE_DONE;
 	show(k, &info);
 	timer_arm(k, KIOSK_TIMER_KIND_SESSION, 0, KIOSK_DONE_SCREEN_USEC);
@@ -311,6 +324,7 @@ static void session_idle(struct kiosk *k)
 {
 	struct kiosk_screen_info info = screen_info(KIOSK_SCREEN_IDLE, NULL, 0);
 
+	check_drop(k);
 	k->session.state = SESSION_STATE_IDLE;
 	show(k, &info);
 	timer_disarm(k, KIOSK_TIMER_KIND_SESSION, 0);
@@ -423,30 +437,54 @@ static bool match_has_pin(const struct kiosk *k, const struct match *m)
 
 /*
  * A patron's holds share one PIN hash: each distinct hash is tried once,
- * and no more than KIOSK_PIN_HASHES_TRIED_MAX of them.
+ * and no more than KIOSK_PIN_HASHES_TRIED_MAX of them (the first ones, in
+ * the order of the lockers matched).
  */
-static bool match_pin_ok(const struct kiosk *k, const struct match *m,
-			 const char *pin)
+static void match_pin_hashes(const struct kiosk *k, const struct match *m,
+			     struct kiosk_pin_check *c)
 {
-	const char *tried[KIOSK_PIN_HASHES_TRIED_MAX];
-	unsigned i, j, n_tried = 0;
+	unsigned i, j;
 
-	for (i = 0; i < m->n; i++) {
+	c->n_hashes = 0;
+	for (i = 0; i < m->n && c->n_hashes < KIOSK_PIN_HASHES_TRIED_MAX; i++) {
 		const char *hash = locker_hold(k, m->lockers[i])->pin_hash;
 
 		if (!hash[0])
 			continue;
-		for (j = 0; j < n_tried && strcmp(hash, tried[j]); j++)
+		for (j = 0; j < c->n_hashes && strcmp(hash, c->hashes[j]); j++)
 			;
-		if (j < n_tried)
-			continue;
-		if (n_tried == KIOSK_PIN_HASHES_TRIED_MAX)
-			return false;
-		tried[n_tried++] = hash;
-		if (credential_pin_verify(hash, pin) == 1)
-			return true;
+		if (j == c->n_hashes)
+			copy(c->hashes[c->n_hashes++], sizeof(c->hashes[0]),
+			     hash);
 	}
+}
+
+bool kiosk_pin_check_verify(const struct kiosk_pin_check *c)
+{
+	unsigned i;
+
+	if (!c)
+		return false;
+	for (i = 0; i < c->n_hashes && i < KIOSK_PIN_HASHES_TRIED_MAX; i++)
+		if (credential_pin_verify(c->hashes[i], c->pin) == 1)
+			return true;
 	return false;
+}
+
+/*
+ * Asks for the PIN typed to be checked off the loop against the hashes in
+ * k->check; the keypad stays as it is until the answer (on_pin_checked()).
+ */
+static void check_start(struct kiosk *k, const char *pin)
+{
+	struct kiosk_action *a;
+
+	copy(k->check.pin, sizeof(k->check.pin), pin);
+	k->check.id = ++k->last_check_id;
+	k->checking = true;
+	a = push(k, KIOSK_ACTION_PIN_CHECK);
+	if (a)
+		a->check_id = k->check.id;
 }
 
 /* ---- the guessing defence (kiosk.h) ---- */
@@ -916,7 +954,6 @@ static void patron_pin(struct kiosk *k, const char *pin)
 {
 	char hmac[CREDENTIAL_HMAC_HEX_LEN + 1];
 	struct match m;
-	unsigned i;
 
 	copy(hmac, sizeof(hmac), k->session.hmac);
 	/* Holds may have expired or left while the patron was typing. */
@@ -927,7 +964,30 @@ static void patron_pin(struct kiosk *k, const char *pin)
 		session_end(k, KIOSK_SCREEN_NO_HOLDS, NULL, 0);
 		return;
 	}
-	if (!match_pin_ok(k, &m, pin)) {
+	match_pin_hashes(k, &m, &k->check);
+	if (!k->check.n_hashes) {
+		patron_pin_failed(k, hmac, &m);
+		return;
+	}
+	check_start(k, pin);
+}
+
+/* The answer to the patron's PIN: the holds are matched again. */
+static void patron_pin_checked(struct kiosk *k, bool ok)
+{
+	char hmac[CREDENTIAL_HMAC_HEX_LEN + 1];
+	struct match m;
+	unsigned i;
+
+	copy(hmac, sizeof(hmac), k->session.hmac);
+	sweep(k);
+	match_holds(k, hmac, &m);
+	match_drop_pin_locked(k, &m);
+	if (!m.n) {
+		session_end(k, KIOSK_SCREEN_NO_HOLDS, NULL, 0);
+		return;
+	}
+	if (!ok) {
 		patron_pin_failed(k, hmac, &m);
 		return;
 	}
@@ -961,16 +1021,31 @@ static void staff_tap(struct kiosk *k, struct kiosk_staff *staff)
 
 static void staff_pin(struct kiosk *k, const char *pin)
 {
-	struct kiosk_staff *staff = staff_find(k, k->session.hmac);
-	struct kiosk_screen_info info;
-	char actor[KIOSK_ACTOR_MAX + 1];
+	const struct kiosk_staff *staff = staff_find(k, k->session.hmac);
 
 	/* Removed while its PIN was asked for: nothing to log in to. */
 	if (!staff) {
 		session_end(k, KIOSK_SCREEN_LOCKED_OUT, NULL, 0);
 		return;
 	}
-	if (credential_pin_verify(staff->pin_hash, pin) != 1) {
+	copy(k->check.hashes[0], sizeof(k->check.hashes[0]), staff->pin_hash);
+	k->check.n_hashes = 1;
+	check_start(k, pin);
+}
+
+/* The answer to the staff PIN. */
+static void staff_pin_checked(struct kiosk *k, bool ok)
+{
+	struct kiosk_staff *staff = staff_find(k, k->session.hmac);
+	struct kiosk_screen_info info;
+	char actor[KIOSK_ACTOR_MAX + 1];
+
+	/* Removed while its PIN was checked: nothing to log in to. */
+	if (!staff) {
+		session_end(k, KIOSK_SCREEN_LOCKED_OUT, NULL, 0);
+		return;
+	}
+	if (!ok) {
 		if (!pin_count(k, KIOSK_GUARD_KIND_STAFF,
 			       staff->credential_hmac, &staff->pin_failures,
 			       &staff->pin_locked_until_usec)) {
@@ -1322,6 +1397,9 @@ static int on_credential(struct kiosk *k, const struct kiosk_input *in)
 
 static int on_pin(struct kiosk *k, const struct kiosk_input *in)
 {
+	/* One PIN at a time: the keypad waits for the answer. */
+	if (k->checking)
+		return -EBUSY;
 	switch (k->session.state) {
 	case SESSION_STATE_PATRON_PIN:
 		patron_pin(k, in->pin);
@@ -1337,6 +1415,31 @@ static int on_pin(struct kiosk *k, const struct kiosk_input *in)
 		break;
 	}
 	return -EINVAL;
+}
+
+static int on_pin_checked(struct kiosk *k, const struct kiosk_input *in)
+{
+	bool ok = in->pin_ok;
+
+	/* The session moved on, or a newer PIN is being checked. */
+	if (!k->checking || in->check_id != k->check.id)
+		return 0;
+	check_drop(k);
+	switch (k->session.state) {
+	case SESSION_STATE_PATRON_PIN:
+		patron_pin_checked(k, ok);
+		break;
+	case SESSION_STATE_STAFF_PIN:
+		staff_pin_checked(k, ok);
+		break;
+	case SESSION_STATE_IDLE:
+	case SESSION_STATE_STAFF:
+	case SESSION_STATE_RETURN_CARD:
+	case SESSION_STATE_DOORS:
+	case SESSION_STATE_DONE:
+		break;
+	}
+	return 0;
 }
 
 static int on_door(struct kiosk *k, const struct kiosk_input *in)
@@ -1522,6 +1625,9 @@ int kiosk_handle(struct kiosk *k, const struct kiosk_input *in,
 	case KIOSK_INPUT_UNLOCK_FAILED:
 		r = on_unlock_failed(k, in);
 		break;
+	case KIOSK_INPUT_PIN_CHECKED:
+		r = on_pin_checked(k, in);
+		break;
 	}
 	k->out = NULL;
 	k->command[0] = '\0';
@@ -1581,6 +1687,7 @@ void kiosk_free(struct kiosk *k)
 {
 	if (!k)
 		return;
+	check_drop(k);
 	free(k->site_key);
 	free(k->holds);
 	free(k);
@@ -1887,6 +1994,11 @@ const struct kiosk_hold *kiosk_get_hold_at(const struct kiosk *k, unsigned i)
 const struct kiosk_screen_info *kiosk_get_screen(const struct kiosk *k)
 {
 	return k ? &k->screen : NULL;
+}
+
+const struct kiosk_pin_check *kiosk_get_pin_check(const struct kiosk *k)
+{
+	return k && k->checking ? &k->check : NULL;
 }
 
 bool kiosk_in_staff_session(const struct kiosk *k)

@@ -36,7 +36,7 @@
 /*
  * Distinct PIN hashes tried for one PIN typed by a patron. The holds of one
  * patron share one hash; more mean bad data, and each try costs a PBKDF2
- * run on the event loop, so the PIN counts as wrong for the rest.
+ * run, so the PIN counts as wrong for the rest.
  */
 #define KIOSK_PIN_HASHES_TRIED_MAX 2
 /*
@@ -302,6 +302,19 @@ struct kiosk_screen_info {
 	char patron_name[KIOSK_NAME_MAX + 1];
 };
 
+/*
+ * A PIN typed on the keypad, to be checked against its hashes off the event
+ * loop (a PBKDF2 run costs tens to hundreds of milliseconds): the caller
+ * runs kiosk_pin_check_verify() on a thread of its own and feeds the answer
+ * back as KIOSK_INPUT_PIN_CHECKED.
+ */
+struct kiosk_pin_check {
+	uint64_t id; /* the answer names it; never 0 */
+	char pin[PIN_DIGITS_MAX + 1];
+	unsigned n_hashes;
+	char hashes[KIOSK_PIN_HASHES_TRIED_MAX][PIN_HASH_MAX + 1];
+};
+
 enum kiosk_action_type {
 	KIOSK_ACTION_RECORD, /* .record: make durable before what follows */
 	KIOSK_ACTION_UNLOCK, /* .locker, .pulse_ms: energise, release after */
@@ -313,6 +326,11 @@ enum kiosk_action_type {
 	 * the actions after it are carried out.
 	 */
 	KIOSK_ACTION_GUARD,
+	/*
+	 * .check_id: check the PIN kiosk_get_pin_check() gives, off the
+	 * loop, and feed the answer as KIOSK_INPUT_PIN_CHECKED.
+	 */
+	KIOSK_ACTION_PIN_CHECK,
 };
 
 struct kiosk_action {
@@ -324,6 +342,7 @@ struct kiosk_action {
 	uint64_t at_usec;
 	struct kiosk_screen_info screen;
 	struct kiosk_guard guard;
+	uint64_t check_id;
 };
 
 struct kiosk_actions {
@@ -334,8 +353,13 @@ struct kiosk_actions {
 enum kiosk_input_type {
 	KIOSK_INPUT_START,	/* once, after the state is loaded */
 	KIOSK_INPUT_CREDENTIAL, /* .credential: raw card/code/barcode text */
-	KIOSK_INPUT_PIN,	/* .pin: digits typed on the keypad */
-	KIOSK_INPUT_CANCEL,	/* the person at the screen ends the session */
+	/*
+	 * .pin: digits typed on the keypad. The answer comes later, as a
+	 * PIN_CHECK action's KIOSK_INPUT_PIN_CHECKED; while one is awaited,
+	 * another PIN is refused (-EBUSY).
+	 */
+	KIOSK_INPUT_PIN,
+	KIOSK_INPUT_CANCEL, /* the person at the screen ends the session */
 	KIOSK_INPUT_RETURN_START, /* patron pressed "return books" */
 	KIOSK_INPUT_DOOR,	  /* .locker, .door_open: sensor edge */
 	KIOSK_INPUT_TIMER,	  /* .timer fired */
@@ -355,6 +379,13 @@ enum kiosk_input_type {
 	 * awaiting its door (no opening, or seen open since), a no-op.
 	 */
 	KIOSK_INPUT_UNLOCK_FAILED,
+	/*
+	 * .check_id, .pin_ok: the answer to a PIN_CHECK action. An answer
+	 * that comes after its session has moved on (the patron tapped again,
+	 * cancelled, timed out, or a newer PIN is being checked) changes
+	 * nothing.
+	 */
+	KIOSK_INPUT_PIN_CHECKED,
 };
 
 struct kiosk_input {
@@ -387,6 +418,8 @@ struct kiosk_input {
 	unsigned locker;
 	bool door_open;
 	struct kiosk_timer timer;
+	uint64_t check_id;
+	bool pin_ok;
 };
 
 /*
@@ -489,6 +522,16 @@ const struct kiosk_hold *kiosk_get_hold(const struct kiosk *k, const char *id);
 const struct kiosk_hold *kiosk_get_hold_at(const struct kiosk *k, unsigned i);
 /* The current screen; valid until the next kiosk_handle(). */
 const struct kiosk_screen_info *kiosk_get_screen(const struct kiosk *k);
+/*
+ * The PIN check a PIN_CHECK action asked for, while its answer is awaited;
+ * else NULL. Valid until the next kiosk_handle().
+ */
+const struct kiosk_pin_check *kiosk_get_pin_check(const struct kiosk *k);
+/*
+ * True when c's PIN matches one of its hashes: PBKDF2 runs, slow on
+ * purpose. Uses nothing of a core, so it may run on any thread.
+ */
+bool kiosk_pin_check_verify(const struct kiosk_pin_check *c);
 /* True while a staff member is logged in (card and PIN). */
 bool kiosk_in_staff_session(const struct kiosk *k);
 

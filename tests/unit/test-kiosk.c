@@ -218,10 +218,42 @@ static int tap(struct fx *fx, const char *raw)
 					      .credential = raw });
 }
 
+/* The PIN_CHECK action of the last input, or 0. */
+static uint64_t check_asked(const struct fx *fx)
+{
+	for (unsigned i = 0; i < fx->out.n; i++)
+		if (fx->out.a[i].type == KIOSK_ACTION_PIN_CHECK)
+			return fx->out.a[i].check_id;
+	return 0;
+}
+
+static int answer_pin(struct fx *fx, uint64_t check_id, bool ok)
+{
+	return feed(fx, (struct kiosk_input){ .type = KIOSK_INPUT_PIN_CHECKED,
+					      .check_id = check_id,
+					      .pin_ok = ok });
+}
+
+/*
+ * A PIN typed, and its check's answer fed back as lokerd's thread would:
+ * the actions and screen are the answer's.
+ */
 static int type_pin(struct fx *fx, const char *pin)
 {
-	return feed(fx, (struct kiosk_input){ .type = KIOSK_INPUT_PIN,
-					      .pin = pin });
+	const struct kiosk_pin_check *c;
+	uint64_t id;
+	int r;
+
+	r = feed(fx,
+		 (struct kiosk_input){ .type = KIOSK_INPUT_PIN, .pin = pin });
+	id = check_asked(fx);
+	if (r < 0 || !id)
+		return r;
+	c = kiosk_get_pin_check(fx->k);
+	assert_non_null(c);
+	assert_int_equal(c->id, id);
+	assert_string_equal(c->pin, pin);
+	return answer_pin(fx, id, kiosk_pin_check_verify(c));
 }
 
 static int door(struct fx *fx, unsigned locker, bool open)
@@ -644,6 +676,123 @@ static void goes_idle_when_nobody_types_the_pin(void **state)
 	assert_int_equal(fire(fx, KIOSK_TIMER_KIND_SESSION, 0), 0);
 	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_IDLE);
 	assert_int_equal(type_pin(fx, PATRON_PIN), -EINVAL);
+}
+
+/* Types a PIN and returns its PIN_CHECK's id, with no answer yet. */
+static uint64_t type_pin_unanswered(struct fx *fx, const char *pin)
+{
+	uint64_t id;
+
+	assert_int_equal(feed(fx, (struct kiosk_input){ .type = KIOSK_INPUT_PIN,
+							.pin = pin }),
+			 0);
+	id = check_asked(fx);
+	assert_true(id != 0);
+	return id;
+}
+
+/* The PIN is checked off the loop: nothing opens until the answer. */
+static void checks_a_pin_off_the_loop_one_at_a_time(void **state)
+{
+	struct fx *fx = *state;
+	const struct kiosk_pin_check *c;
+	uint64_t id;
+
+	add_loaded_with_pin(fx, "H1", 1);
+	assert_int_equal(start(fx), 0);
+	assert_int_equal(tap(fx, CARD), 0);
+	assert_null(kiosk_get_pin_check(fx->k));
+	id = type_pin_unanswered(fx, PATRON_PIN);
+	assert_int_equal(count_actions(fx, KIOSK_ACTION_UNLOCK), 0);
+	assert_int_equal(count_actions(fx, KIOSK_ACTION_RECORD), 0);
+	assert_int_equal(kiosk_get_screen(fx->k)->screen, KIOSK_SCREEN_PIN);
+	c = kiosk_get_pin_check(fx->k);
+	assert_non_null(c);
+	assert_int_equal(c->n_hashes, 1);
+	assert_string_equal(c->hashes[0], patron_pin_hash);
+	assert_true(kiosk_pin_check_verify(c));
+	/* A second PIN while the first is checked is refused. */
+	assert_int_equal(feed(fx, (struct kiosk_input){ .type = KIOSK_INPUT_PIN,
+							.pin = PATRON_PIN }),
+			 -EBUSY);
+	/* An answer to another check changes nothing. */
+	assert_int_equal(answer_pin(fx, id + 1, true), 0);
+	assert_int_equal(fx->out.n, 0);
+	assert_int_equal(answer_pin(fx, id, true), 0);
+	assert_true(index_of_unlock(fx, 1) >= 0);
+	assert_int_equal(kiosk_get_screen(fx->k)->screen,
+			 KIOSK_SCREEN_LOCKERS_OPEN);
+	assert_null(kiosk_get_pin_check(fx->k));
+	/* Its answer comes once: a second is nothing. */
+	assert_int_equal(answer_pin(fx, id, true), 0);
+	assert_int_equal(fx->out.n, 0);
+}
+
+/*
+ * The session moves on while its PIN is checked: a new tap, a cancel, the
+ * time-out. The answer, right or not, then opens nothing and counts
+ * nothing.
+ */
+static void ignores_the_answer_of_a_session_that_moved_on(void **state)
+{
+	struct fx *fx = *state;
+	uint64_t id;
+
+	add_loaded_with_pin(fx, "H1", 1);
+	assert_int_equal(start(fx), 0);
+
+	assert_int_equal(tap(fx, CARD), 0);
+	id = type_pin_unanswered(fx, PATRON_PIN);
+	assert_int_equal(tap(fx, CARD), 0);
+	assert_int_equal(kiosk_get_screen(fx->k)->screen, KIOSK_SCREEN_PIN);
+	assert_null(kiosk_get_pin_check(fx->k));
+	assert_int_equal(answer_pin(fx, id, true), 0);
+	assert_int_equal(count_actions(fx, KIOSK_ACTION_UNLOCK), 0);
+	assert_int_equal(kiosk_get_screen(fx->k)->screen, KIOSK_SCREEN_PIN);
+	assert_int_equal(kiosk_get_screen(fx->k)->attempts_left, PIN_ATTEMPTS);
+
+	id = type_pin_unanswered(fx, "0000");
+	assert_int_equal(
+		feed(fx, (struct kiosk_input){ .type = KIOSK_INPUT_CANCEL }),
+		0);
+	assert_int_equal(answer_pin(fx, id, false), 0);
+	assert_int_equal(fx->out.n, 0);
+	assert_int_equal(kiosk_get_screen(fx->k)->screen, KIOSK_SCREEN_IDLE);
+
+	assert_int_equal(tap(fx, CARD), 0);
+	/* No wrong PIN was counted by the cancelled check. */
+	assert_int_equal(kiosk_get_screen(fx->k)->attempts_left, PIN_ATTEMPTS);
+	id = type_pin_unanswered(fx, PATRON_PIN);
+	assert_int_equal(fire(fx, KIOSK_TIMER_KIND_SESSION, 0), 0);
+	assert_int_equal(kiosk_get_screen(fx->k)->screen, KIOSK_SCREEN_IDLE);
+	assert_int_equal(answer_pin(fx, id, true), 0);
+	assert_int_equal(fx->out.n, 0);
+	assert_int_equal(kiosk_get_screen(fx->k)->screen, KIOSK_SCREEN_IDLE);
+
+	/* The newest check's answer is the one taken. */
+	assert_int_equal(tap(fx, CARD), 0);
+	id = type_pin_unanswered(fx, PATRON_PIN);
+	assert_int_equal(answer_pin(fx, id, true), 0);
+	assert_true(index_of_unlock(fx, 1) >= 0);
+}
+
+/* A staff card removed while its PIN is checked: nothing to log in to. */
+static void ends_the_pin_check_of_a_staff_card_that_went_meanwhile(void **state)
+{
+	struct fx *fx = *state;
+	char hmac[CREDENTIAL_HMAC_HEX_LEN + 1];
+	uint64_t id;
+
+	assert_int_equal(start(fx), 0);
+	assert_int_equal(tap(fx, STAFF_CARD), 0);
+	id = type_pin_unanswered(fx, STAFF_PIN);
+	assert_true(kiosk_pin_check_verify(kiosk_get_pin_check(fx->k)));
+	hmac_of(STAFF_CARD, hmac);
+	assert_int_equal(kiosk_remove_staff(fx->k, hmac), 0);
+	assert_int_equal(answer_pin(fx, id, true), 0);
+	assert_int_equal(kiosk_get_screen(fx->k)->screen,
+			 KIOSK_SCREEN_LOCKED_OUT);
+	assert_false(kiosk_in_staff_session(fx->k));
 }
 
 static void replaces_a_waiting_session_with_a_new_tap(void **state)
@@ -2609,6 +2758,9 @@ int main(void)
 		TEST(counts_wrong_pins_and_locks_the_card_out_until_the_lockout_ends),
 		TEST(forgets_earlier_wrong_pins_after_a_right_one),
 		TEST(goes_idle_when_nobody_types_the_pin),
+		TEST(checks_a_pin_off_the_loop_one_at_a_time),
+		TEST(ignores_the_answer_of_a_session_that_moved_on),
+		TEST(ends_the_pin_check_of_a_staff_card_that_went_meanwhile),
 		TEST(replaces_a_waiting_session_with_a_new_tap),
 		TEST(does_not_pulse_twice_when_a_patron_taps_again),
 		TEST(retries_once_then_faults_a_door_that_never_opens),
