@@ -818,6 +818,42 @@ static void on_lookup(int err, const char *hold_id, void *userdata)
 }
 
 /*
+ * True when text, taken as a member card (or a pickup code), is a
+ * credential this kiosk knows: a staff member's, or a patron's of a hold
+ * here. Such a scan in a staff session is a card scanned by mistake, and
+ * never goes to the server (issue 19).
+ */
+static bool is_known_credential(struct daemon *d, const char *text)
+{
+	static const char *const prefixes[] = { "card:", "code:" };
+	char raw[READER_CREDENTIAL_MAX + sizeof("card:")];
+	char norm[CREDENTIAL_MAX + 1], hmac[CREDENTIAL_HMAC_HEX_LEN + 1];
+	const struct kiosk_hold *h;
+	bool known = false;
+
+	for (size_t p = 0; !known && p < 2; p++) {
+		snprintf(raw, sizeof(raw), "%s%s", prefixes[p], text);
+		if (credential_normalise(raw, norm, sizeof(norm)) < 0 ||
+		    credential_hmac(d->config.site_key,
+				    d->config.kiosk.site_key_len, norm,
+				    hmac) < 0)
+			continue;
+		known = kiosk_is_staff(d->kiosk, hmac);
+		for (unsigned i = 0;
+		     !known && (h = kiosk_get_hold_at(d->kiosk, i)); i++) {
+			known = strcmp(h->code_hmac, hmac) == 0;
+			for (unsigned c = 0; !known && c < h->n_credentials;
+			     c++)
+				known = strcmp(h->credential_hmacs[c], hmac) ==
+					0;
+		}
+	}
+	explicit_bzero(raw, sizeof(raw));
+	explicit_bzero(norm, sizeof(norm));
+	return known;
+}
+
+/*
  * A scan is a member card on the patron's screens, and a book's barcode in
  * a staff session: the pending hold with that item is loaded, as if the
  * staff member had chosen it. Scanned text is never logged. Returns 0, or
@@ -841,6 +877,11 @@ static int on_scan(struct daemon *d, const char *text)
 	 * it may be a member number.
 	 */
 	err = store_find_pending_hold_by_item(d->store, text, hold_id);
+	if (err == -ENOENT && d->sync && is_known_credential(d, text)) {
+		log_notice(
+			"a scan in the staff session is a card this kiosk knows, not a book: not sent to the server");
+		return -ENOENT;
+	}
 	if (err == -ENOENT && d->sync) {
 		/* Placed after the last pull, perhaps: ask the server. */
 		err = sync_lookup_item(d->sync, text, on_lookup, d);
@@ -968,16 +1009,17 @@ static json_t *sync_json(struct daemon *d)
 	sync_get_info(d->sync, &si);
 	if (si.last_ok_usec)
 		protocol_format_time(si.last_ok_usec, last_ok);
-	return json_pack("{s:s, s:b, s:s?, s:s?, s:I, s:i, s:I, s:I, s:I, s:I}",
-			 "url", d->config.sync.url, "online", si.online,
-			 "last_ok", last_ok[0] ? last_ok : NULL, "last_error",
-			 si.last_error[0] ? si.last_error : NULL,
-			 "rejected_events", (json_int_t)si.rejected_events,
-			 "batch_size", (int)si.batch_size, "requests",
-			 (json_int_t)si.requests, "failures",
-			 (json_int_t)si.failures, "last_request_ms",
-			 (json_int_t)(si.last_request_usec / 1000), "connects",
-			 (json_int_t)si.connects);
+	return json_pack(
+		"{s:s, s:b, s:s?, s:s?, s:I, s:i, s:I, s:I, s:I, s:I, "
+		"s:i}",
+		"url", d->config.sync.url, "online", si.online, "last_ok",
+		last_ok[0] ? last_ok : NULL, "last_error",
+		si.last_error[0] ? si.last_error : NULL, "rejected_events",
+		(json_int_t)si.rejected_events, "batch_size",
+		(int)si.batch_size, "requests", (json_int_t)si.requests,
+		"failures", (json_int_t)si.failures, "last_request_ms",
+		(json_int_t)(si.last_request_usec / 1000), "connects",
+		(json_int_t)si.connects, "server_minor", (int)si.server_minor);
 }
 
 /* What status and the screen both say of a locker; new reference. */

@@ -68,6 +68,23 @@ static bool is_pin_hash(const char *s, size_t max)
 	       protocol_is_token(s, max);
 }
 
+unsigned protocol_minor_version(const char *v)
+{
+	unsigned long minor;
+	char *end;
+
+	if (!v)
+		return 0;
+	v += strspn(v, " \t");
+	if (strncmp(v, "1.", 2) != 0 || v[2] < '0' || v[2] > '9')
+		return 0;
+	errno = 0;
+	minor = strtoul(v + 2, &end, 10);
+	if (errno || minor > 1000 || (*end && !strchr(" \t", *end)))
+		return 0;
+	return (unsigned)minor;
+}
+
 bool protocol_is_uuid(const char *s)
 {
 	if (strlen(s) != STORE_UUID_LEN)

@@ -15,6 +15,13 @@
 #include "kiosk.h"
 #include "store.h"
 
+/*
+ * The version this kiosk speaks, in the Lokerbuku-Sync header of every
+ * request; a server that speaks 1.1 says so in the same header of its
+ * replies, and only then does the kiosk use what 1.1 added.
+ */
+#define PROTOCOL_VERSION_HEADER "Lokerbuku-Sync"
+#define PROTOCOL_VERSION	"1.1"
 #define PROTOCOL_REPLY_MAX	(4u << 20) /* bytes */
 #define PROTOCOL_CURSOR_MAX	255
 #define PROTOCOL_HOLDS_MAX	1000 /* per changes reply */
@@ -138,6 +145,13 @@ bool protocol_is_token(const char *s, size_t max);
 bool protocol_is_text(const char *s, size_t max);
 /* A lower-case UUID, as kiosks make them for events. */
 bool protocol_is_uuid(const char *s);
+
+/*
+ * The minor version of a Lokerbuku-Sync header's value ("1.1" -> 1), 0 for
+ * NULL, "1", "1.0" or anything unreadable: a server that says nothing is a
+ * v1 server.
+ */
+unsigned protocol_minor_version(const char *header_value);
 
 /* usec since the epoch as "2026-11-22T08:15:02.123Z" into ret. */
 void protocol_format_time(int64_t usec, char ret[32]);

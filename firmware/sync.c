@@ -271,6 +271,10 @@ static struct request *request_start(struct sync *s,
 	if (r->headers)
 		r->headers = curl_slist_append(r->headers,
 					       "Accept: application/json");
+	if (r->headers)
+		r->headers =
+			curl_slist_append(r->headers, PROTOCOL_VERSION_HEADER
+					  ": " PROTOCOL_VERSION);
 	if (r->headers && body)
 		r->headers = curl_slist_append(
 			r->headers, "Content-Type: application/json");
@@ -1243,25 +1247,52 @@ static void finish_status(struct sync *s, struct request *r)
 		s->status_due_usec = now_usec(CLOCK_MONOTONIC) + USEC_PER_SEC;
 }
 
+/* ---- versions ---- */
+
+/* What the server said it speaks, in the reply it just gave. */
+static void note_server_version(struct sync *s, struct request *r)
+{
+	struct curl_header *h;
+	unsigned minor = 0;
+
+	if (curl_easy_header(r->easy, PROTOCOL_VERSION_HEADER, 0, CURLH_HEADER,
+			     -1, &h) == CURLHE_OK)
+		minor = protocol_minor_version(h->value);
+	if (minor != s->info.server_minor)
+		log_info("sync: the server speaks Locker Sync API 1.%u", minor);
+	s->info.server_minor = minor;
+}
+
 /* ---- item lookup ---- */
 
 int sync_lookup_item(struct sync *s, const char *barcode,
 		     void (*cb)(int err, const char *hold_id, void *userdata),
 		     void *userdata)
 {
-	char path[512], *esc;
+	char path[512], *esc, *body = NULL;
 	struct request *r;
 
 	if (s->lookup)
 		return -EBUSY;
 	if (!barcode[0] || strlen(barcode) > STORE_BARCODE_MAX)
 		return -EINVAL;
-	esc = curl_easy_escape(NULL, barcode, 0);
-	if (!esc)
-		return -ENOMEM;
-	snprintf(path, sizeof(path), "/items/%s", esc);
-	curl_free(esc);
-	r = request_start(s, SYNC_REQUEST_ITEM, path, NULL);
+	if (s->info.server_minor >= 1) {
+		/* v1.1: in the body, where no URL log of any proxy sees it. */
+		json_t *o = json_pack("{s:s}", "barcode", barcode);
+
+		body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		json_decref(o);
+		if (!body)
+			return -ENOMEM;
+		snprintf(path, sizeof(path), "/items/lookup");
+	} else {
+		esc = curl_easy_escape(NULL, barcode, 0);
+		if (!esc)
+			return -ENOMEM;
+		snprintf(path, sizeof(path), "/items/%s", esc);
+		curl_free(esc);
+	}
+	r = request_start(s, SYNC_REQUEST_ITEM, path, body);
 	if (!r)
 		return -EIO;
 	r->cb = cb;
@@ -1324,6 +1355,8 @@ static void finish(struct sync *s, struct request *r, CURLcode code)
 
 	s->info.last_request_usec = now_usec(CLOCK_MONOTONIC) - r->started_usec;
 	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (status > 0)
+		note_server_version(s, r);
 	if (curl_easy_getinfo(r->easy, CURLINFO_NUM_CONNECTS, &connects) ==
 		    CURLE_OK &&
 	    connects > 0)

@@ -60,6 +60,8 @@ struct sync_info {
 	uint64_t last_request_usec; /* how long the last reply took */
 	/* New connections (each one a TLS handshake); keep-alive keeps it 1. */
 	uint64_t connects;
+	/* The server's Lokerbuku-Sync minor version: 1 for v1.1, 0 for v1. */
+	unsigned server_minor;
 };
 
 /*

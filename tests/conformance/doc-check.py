@@ -199,7 +199,7 @@ def check_endpoints(line, rows):
                 want[(method.upper(), short)] = op
     have = set()
     for n, row in rows:
-        m = re.match(r"^`(GET|POST|PUT|DELETE|PATCH) ([^`]+)`$", row[0])
+        m = re.match(r"^`(GET|POST|PUT|DELETE|PATCH) ([^`]+)`", row[0])
         if not m:
             continue  # "anything else"
         key = (m.group(1), m.group(2))

@@ -102,7 +102,7 @@ wait_for "every event on the server" sh -c \
 stop_all
 echo "validating $(wc -l <"$WORK/wire.jsonl") exchanges"
 "${VALIDATE[@]}" check --spec "$LOKERBUKU_TOP/docs/sync-api.openapi.yaml" \
-	--requests --need changes,events,status,items "$WORK/wire.jsonl" ||
+	--requests --need changes,events,status,lookup "$WORK/wire.jsonl" ||
 	fail "lokerd's requests or lokerhub's replies do not match the OpenAPI file"
 grep -q '"status":503' "$WORK/wire.jsonl" || fail "the 503 never went through the proxy"
 grep -q '"status":404' "$WORK/wire.jsonl" || fail "the item lookup's 404 never went through the proxy"

@@ -596,6 +596,35 @@ else
 	skip "item lookup of a routed item: 200 with its hold" "no --item given"
 fi
 
+# v1.1: the lookup with the barcode in the body, for a server that says
+# it speaks 1.1; asked as a v1.1 kiosk asks.
+SERVER_MINOR=$(header reach Lokerbuku-Sync | sed -nE 's/^1\.([0-9]+)$/\1/p')
+if [ "${SERVER_MINOR:-0}" -ge 1 ]; then
+	CURL+=(-H 'Lokerbuku-Sync: 1.1')
+	req lookup-none POST "$K/items/lookup" \
+		"$(body_file lookup-none "{\"barcode\":\"NO-SUCH-ITEM-$RANDOM\"}")"
+	check_error "v1.1 POST items/lookup of an unknown barcode: 404 not_found" \
+		lookup-none 404 not_found
+	req lookup-bad POST "$K/items/lookup" "$(body_file lookup-bad '{"barcode":""}')"
+	check_error "v1.1 POST items/lookup without a barcode: 400 bad_request" \
+		lookup-bad 400 bad_request
+	if [ -n "$ITEM" ]; then
+		req lookup POST "$K/items/lookup" \
+			"$(body_file lookup "$(jq -cn '{barcode: $ENV.ITEM}')")"
+		mapfile -t p < <(status_is lookup 200
+			problems lookup "if type == \"object\" then (.hold | hold_problems(\"hold\")),
+				need([.hold.items[]?.barcode] | index([\$ENV.ITEM]); \"hold.items: no $ITEM\")
+				else \"reply: not a JSON object\" end")
+		check "v1.1 POST items/lookup of --item $ITEM: 200 with a valid hold holding it" \
+			lookup "${p[@]}"
+	fi
+	mapfile -t p < <(grep -q -- "NO-SUCH-ITEM" "$WORK/lookup-none.body" &&
+		echo "the 404's message repeats the scanned text")
+	check "v1.1 lookup: the reply does not repeat the scanned text" lookup-none "${p[@]}"
+else
+	skip "v1.1 POST items/lookup" "the server does not say Lokerbuku-Sync: 1.1"
+fi
+
 # ---- 5. events ----
 
 # results NAME: "id status reason" lines of an events reply.

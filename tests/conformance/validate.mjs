@@ -50,7 +50,10 @@ function operationOf(spec, rawUrl, method) {
 	if (p !== null) path = '/' + p.split('?')[0];
 	const m = path.match(/\/kiosks\/([^/]+)\/(changes|events|status|items\/.+)$/);
 	if (!m) return { known: false };
-	const rest = m[2].startsWith('items/') ? 'items/{barcode}' : m[2];
+	let rest = m[2];
+	// v1.1's POST items/lookup; a GET there is v1's barcode "lookup".
+	if (rest.startsWith('items/'))
+		rest = rest === 'items/lookup' && method !== 'GET' ? 'items/lookup' : 'items/{barcode}';
 	const key = `/kiosks/{kiosk_id}/${rest}`;
 	const item = spec.paths[key];
 	if (!item) return { known: false };
@@ -86,6 +89,8 @@ function check(args, files) {
 				problems.push(`${what}: Content-Type is not application/json`);
 			if (x.status === 401 && !/^bearer/i.test(h['www-authenticate'] || ''))
 				problems.push(`${what}: a 401 without WWW-Authenticate: Bearer`);
+			if (h['lokerbuku-sync'] !== undefined && !/^1\.[0-9]+$/.test(h['lokerbuku-sync']))
+				problems.push(`${what}: Lokerbuku-Sync: "${h['lokerbuku-sync']}" is not 1.<minor>`);
 			if ((x.status === 429 || x.status === 503) && !h['retry-after'])
 				problems.push(`${what}: no Retry-After`);
 			let body;
@@ -130,7 +135,8 @@ function check(args, files) {
 		}
 	}
 	const need = args.need ? args.need.split(',') : [];
-	const names = { changes: 'getChanges', events: 'postEvents', status: 'postStatus', items: 'getItem' };
+	const names = { changes: 'getChanges', events: 'postEvents', status: 'postStatus', items: 'getItem',
+			lookup: 'lookupItem' };
 	for (const w of need) {
 		if (!seen.has(names[w] || w)) problems.push(`no successful ${w} exchange was seen`);
 	}

@@ -13,6 +13,21 @@
 
 #include "protocol.h"
 
+/* The Lokerbuku-Sync reply header, as curl hands it over: a C string. */
+static void version_header(const char *body, size_t size)
+{
+	char v[256];
+	unsigned minor;
+
+	if (size >= sizeof(v))
+		size = sizeof(v) - 1;
+	memcpy(v, body, size);
+	v[size] = '\0';
+	minor = protocol_minor_version(v);
+	if (minor > 1000 || (minor > 0 && !strstr(v, "1.")))
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void check_string(const char *s, size_t size)
@@ -141,7 +156,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	switch (data[0] % 5) {
+	switch (data[0] % 6) {
 	case 0:
 		changes(body, size - 1);
 		break;
@@ -153,6 +168,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 3:
 		item_reply(body, size - 1);
+		break;
+	case 4:
+		version_header(body, size - 1);
 		break;
 	default:
 		error_body(body, size - 1);

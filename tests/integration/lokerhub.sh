@@ -440,7 +440,8 @@ hub fault add items delay --delay-ms 700
 t=$(curl -sS --cacert "$WORK/ca/ca.pem" -o /dev/null -w '%{time_total}' \
 	-H "Authorization: Bearer $(cat "$WORK/token1")" "$BASE/demo-01/items/X%2F1")
 awk -v t="$t" 'BEGIN { exit !(t >= 0.7) }' || fail "delay: answered in $t s"
-grep -q 'GET /locker-sync/v1/kiosks/demo-01/items/X%2F1 200 [0-9]* ms (fault: delay)' "$WORK/hub.log" ||
+# The barcode is never logged: it may be a member card (issue 19).
+grep -q 'GET /locker-sync/v1/kiosks/demo-01/items/\.\.\. 200 [0-9]* ms (fault: delay)' "$WORK/hub.log" ||
 	fail "no log line for the delayed request"
 hub fault add items trickle --delay-ms 20
 t=$(curl -sS --cacert "$WORK/ca/ca.pem" -o "$WORK/body" -w '%{time_total}' \
@@ -449,8 +450,9 @@ len=$(stat -c %s "$WORK/body")
 awk -v t="$t" -v n="$len" 'BEGIN { exit !(t >= (n - 1) * 0.02) }' ||
 	fail "trickle: $len bytes in $t s"
 jq -e . "$WORK/body" >/dev/null || fail "trickle: the body, once whole, is not JSON"
-grep -q 'GET /locker-sync/v1/kiosks/demo-01/items/X%2F1 [0-9]* [0-9]* ms (fault: trickle)' "$WORK/hub.log" ||
+grep -q 'GET /locker-sync/v1/kiosks/demo-01/items/\.\.\. [0-9]* [0-9]* ms (fault: trickle)' "$WORK/hub.log" ||
 	fail "no log line for the trickled reply"
+! grep -q 'items/X' "$WORK/hub.log" || fail "an item lookup's barcode is in the log"
 expect 'length == 0' "$(hub fault list --json)"
 exits 2 hub fault add events 418
 exits 2 hub fault add nowhere 500

@@ -512,6 +512,23 @@ static void events_are_uploaded_as_the_api_says(void **state)
 	json_decref(body);
 }
 
+/* Lokerbuku-Sync: a server says 1.1 to get v1.1; anything else is v1. */
+static void the_server_version_is_read_from_its_header(void **state)
+{
+	(void)state;
+	assert_int_equal(protocol_minor_version("1.1"), 1);
+	assert_int_equal(protocol_minor_version(" 1.1 "), 1);
+	assert_int_equal(protocol_minor_version("1.2"), 2);
+	assert_int_equal(protocol_minor_version(NULL), 0);
+	assert_int_equal(protocol_minor_version(""), 0);
+	assert_int_equal(protocol_minor_version("1"), 0);
+	assert_int_equal(protocol_minor_version("1.0"), 0);
+	assert_int_equal(protocol_minor_version("2.1"), 0);
+	assert_int_equal(protocol_minor_version("1.1x"), 0);
+	assert_int_equal(protocol_minor_version("1.-1"), 0);
+	assert_int_equal(protocol_minor_version("1.99999999999999999999"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -529,6 +546,7 @@ int main(void)
 		cmocka_unit_test(events_are_uploaded_as_the_api_says),
 		cmocka_unit_test(an_item_lookup_reply_is_one_hold),
 		cmocka_unit_test(an_error_body_gives_its_code_and_message),
+		cmocka_unit_test(the_server_version_is_read_from_its_header),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1202,6 +1202,7 @@ static int cmd_serve(const char *db_path, int argc, char **argv)
 		{ "base-path", required_argument, NULL, 'b' },
 		{ "fleet-listen", required_argument, NULL, 'F' },
 		{ "fleet-port-file", required_argument, NULL, 'P' },
+		{ "api", required_argument, NULL, 'a' },
 		{ 0 },
 	};
 	struct serve_options o = { .listen = "127.0.0.1:8443",
@@ -1210,8 +1211,9 @@ static int cmd_serve(const char *db_path, int argc, char **argv)
 	sqlite3 *db;
 	int c, ex;
 
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT "c:k:l:p:C:b:F:P:",
-				options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv,
+				CLI_COMMON_SHORT "c:k:l:p:C:b:F:P:a:", options,
+				NULL)) != -1) {
 		if (cli_common_option(argv[0], c, &db_path, &ex))
 			return ex;
 		switch (c) {
@@ -1238,6 +1240,14 @@ static int cmd_serve(const char *db_path, int argc, char **argv)
 			break;
 		case 'P':
 			o.fleet_port_file = optarg;
+			break;
+		case 'a':
+			if (strcmp(optarg, "1.0") != 0 &&
+			    strcmp(optarg, API_SYNC_VERSION) != 0)
+				return cli_usage_error(argv[0],
+						       "--api: 1.0 or %s",
+						       API_SYNC_VERSION);
+			o.v1_only = strcmp(optarg, "1.0") == 0;
 			break;
 		}
 	}
@@ -1294,7 +1304,7 @@ const struct cli_command cli_admin_commands[] = {
 	  "add ENDPOINT KIND [--count N] [--retry-after S] [--delay-ms MS] | clear | list [--json]",
 	  "misbehave on purpose, for tests", cmd_fault },
 	{ "serve",
-	  "--cert PEM --key PEM [--listen ADDR:PORT] [--port-file FILE] [--client-ca PEM] [--base-path PATH] [--fleet-listen ADDR:PORT] [--fleet-port-file FILE]",
+	  "--cert PEM --key PEM [--listen ADDR:PORT] [--port-file FILE] [--client-ca PEM] [--base-path PATH] [--fleet-listen ADDR:PORT] [--fleet-port-file FILE] [--api 1.0|1.1]",
 	  "serve the Locker Sync API over HTTPS", cmd_serve },
 	{ 0 },
 };

@@ -28,6 +28,7 @@ const char *api_endpoint_name(enum api_endpoint e)
 	case API_ENDPOINT_STATUS:
 		return "status";
 	case API_ENDPOINT_ITEMS:
+	case API_ENDPOINT_ITEM_LOOKUP:
 		return "items";
 	}
 	return "?";
@@ -146,6 +147,12 @@ int api_route(const char *base, const char *method, const char *path,
 	} else if (strcmp(rest, "status") == 0) {
 		r.endpoint = API_ENDPOINT_STATUS;
 		want = "POST";
+	} else if (strcmp(rest, "items/lookup") == 0 &&
+		   strcmp(method, "GET") != 0) {
+		/* v1.1; a GET is v1's lookup of the barcode "lookup". */
+		r.endpoint = API_ENDPOINT_ITEM_LOOKUP;
+		want = "POST";
+		reply->allow = "GET, POST";
 	} else if (strncmp(rest, "items/", 6) == 0 &&
 		   take_id(rest + 6, strlen(rest + 6), r.barcode)) {
 		/* The whole rest: a barcode may hold a '/' of its own. */
@@ -155,9 +162,11 @@ int api_route(const char *base, const char *method, const char *path,
 		return fail(reply, 404, "no such endpoint");
 	}
 	if (strcmp(method, want) != 0) {
-		reply->allow = want;
+		if (!reply->allow)
+			reply->allow = want;
 		return fail(reply, 405, "method not allowed here");
 	}
+	reply->allow = NULL;
 	*ret = r;
 	return 0;
 }
@@ -802,7 +811,7 @@ out:
 static void handle_item(sqlite3 *db, const struct api_route *route,
 			struct api_reply *reply)
 {
-	char hold_id[DB_ID_MAX + 1] = "", msg[128];
+	char hold_id[DB_ID_MAX + 1] = "";
 	sqlite3_stmt *st;
 	json_t *hold;
 	int rc;
@@ -827,11 +836,10 @@ static void handle_item(sqlite3 *db, const struct api_route *route,
 		api_error(reply, 500, "database error");
 		return;
 	}
+	/* Never the barcode: it may be a member card scanned by mistake. */
 	if (!hold_id[0]) {
-		snprintf(msg, sizeof(msg),
-			 "no pending hold for this kiosk has item %s",
-			 route->barcode);
-		api_error(reply, 404, msg);
+		api_error(reply, 404,
+			  "no pending hold for this kiosk has that item");
 		return;
 	}
 	hold = db_hold_json(db, hold_id);
@@ -840,6 +848,31 @@ static void handle_item(sqlite3 *db, const struct api_route *route,
 		return;
 	}
 	set_body(reply, 200, json_pack("{s:o}", "hold", hold));
+}
+
+/* v1.1: {"barcode": "..."} in the body, so that no URL or log has it. */
+static void handle_item_lookup(sqlite3 *db, const struct api_route *route,
+			       const char *body, size_t body_len,
+			       struct api_reply *reply)
+{
+	struct api_route r = *route;
+	json_t *root, *barcode;
+
+	root = json_loadb(body, body_len, JSON_REJECT_DUPLICATES, NULL);
+	barcode = json_object_get(root, "barcode");
+	if (!json_is_object(root) || !json_is_string(barcode) ||
+	    !db_is_id(json_string_value(barcode))) {
+		json_decref(root);
+		api_error(
+			reply, 400,
+			"not {\"barcode\": 1 to 63 printable ASCII characters}");
+		return;
+	}
+	snprintf(r.barcode, sizeof(r.barcode), "%s",
+		 json_string_value(barcode));
+	json_decref(root);
+	handle_item(db, &r, reply);
+	explicit_bzero(r.barcode, sizeof(r.barcode));
 }
 
 void api_handle(sqlite3 *db, const struct api_route *route,
@@ -858,6 +891,9 @@ void api_handle(sqlite3 *db, const struct api_route *route,
 		break;
 	case API_ENDPOINT_ITEMS:
 		handle_item(db, route, reply);
+		break;
+	case API_ENDPOINT_ITEM_LOOKUP:
+		handle_item_lookup(db, route, body, body_len, reply);
 		break;
 	}
 }

@@ -27,7 +27,12 @@ enum api_endpoint {
 	API_ENDPOINT_EVENTS,
 	API_ENDPOINT_STATUS,
 	API_ENDPOINT_ITEMS,
+	/* v1.1: POST items/lookup, the barcode in the body, not the URL. */
+	API_ENDPOINT_ITEM_LOOKUP,
 };
+
+/* The protocol version lokerhub speaks: its Lokerbuku-Sync reply header. */
+#define API_SYNC_VERSION "1.1"
 
 /* "changes", "events", "status", "items": the names faults use too. */
 const char *api_endpoint_name(enum api_endpoint e);
@@ -35,7 +40,7 @@ const char *api_endpoint_name(enum api_endpoint e);
 struct api_route {
 	enum api_endpoint endpoint;
 	char kiosk_id[DB_ID_MAX + 1];
-	char barcode[DB_ID_MAX + 1]; /* items only */
+	char barcode[DB_ID_MAX + 1]; /* items only (lookup: from the body) */
 };
 
 /* A reply: status, a JSON body the caller frees, and its extra header. */

@@ -37,6 +37,7 @@ struct server {
 		db_lock; /* one connection, used by one thread at once */
 	const char *base_path;
 	bool client_certs;
+	bool v1_only; /* --api 1.0: as a server of before v1.1 */
 	atomic_bool stopping;
 };
 
@@ -50,6 +51,7 @@ struct request {
 	bool too_large;
 	unsigned status;     /* 0: no reply */
 	const char *outcome; /* what a fault did, for the log */
+	bool v1_only;	     /* the server's --api 1.0 */
 };
 
 /* A reply sent by a callback: cut short, padded past 4 MiB, or trickled. */
@@ -106,6 +108,22 @@ static void copy_for_log(char *dst, size_t size, const char *src)
 	dst[i] = '\0';
 }
 
+/*
+ * As copy_for_log(), without what follows "/items/": a v1 item lookup
+ * carries the scanned text in its path, and that may be a member card
+ * scanned by mistake (issue 19). It is never logged.
+ */
+static void copy_path_for_log(char *dst, size_t size, const char *src)
+{
+	const char *items = strstr(src, "/items/");
+
+	copy_for_log(dst, size, src);
+	if (items && (size_t)(items - src) + sizeof("/items/") + 3 < size &&
+	    strcmp(items, "/items/lookup") != 0)
+		snprintf(dst + (items - src), size - (size_t)(items - src),
+			 "/items/...");
+}
+
 static void request_completed(void *cls, struct MHD_Connection *connection,
 			      void **con_cls,
 			      enum MHD_RequestTerminationCode toe)
@@ -134,12 +152,17 @@ static void request_completed(void *cls, struct MHD_Connection *connection,
 	*con_cls = NULL;
 }
 
-static void add_headers(struct MHD_Response *resp, const char *content_type)
+static void add_headers(struct MHD_Response *resp, const struct request *r,
+			const char *content_type)
 {
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 				content_type);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
 				"no-store");
+	/* The version of the API this server speaks (v1.1: negotiated). */
+	if (!r->v1_only)
+		MHD_add_response_header(resp, "Lokerbuku-Sync",
+					API_SYNC_VERSION);
 }
 
 /* Queues reply (its body taken over) as it is. */
@@ -158,7 +181,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *connection,
 		return MHD_NO;
 	}
 	reply->body = NULL;
-	add_headers(resp, "application/json");
+	add_headers(resp, r, "application/json");
 	if (reply->allow)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
 					reply->allow);
@@ -220,7 +243,7 @@ static enum MHD_Result send_stream(struct MHD_Connection *connection,
 		stream_free(s);
 		return MHD_NO;
 	}
-	add_headers(resp, "application/json");
+	add_headers(resp, r, "application/json");
 	r->status = huge ? 200 : reply->status;
 	ret = MHD_queue_response(connection, r->status, resp);
 	MHD_destroy_response(resp);
@@ -259,7 +282,7 @@ static enum MHD_Result send_trickle(struct server *srv,
 		stream_free(s);
 		return MHD_NO;
 	}
-	add_headers(resp, "application/json");
+	add_headers(resp, r, "application/json");
 	r->status = reply->status;
 	ret = MHD_queue_response(connection, r->status, resp);
 	MHD_destroy_response(resp);
@@ -335,6 +358,12 @@ static enum MHD_Result answer(struct server *srv,
 				  "the request body is over 1 MiB", 0);
 	if (api_route(srv->base_path, r->method, url, &route, &reply) < 0)
 		return send_reply(connection, r, &reply, 0);
+	/* A v1 server knows items/lookup only as the barcode "lookup". */
+	if (srv->v1_only && route.endpoint == API_ENDPOINT_ITEM_LOOKUP) {
+		reply.allow = "GET";
+		api_error(&reply, 405, "method not allowed here");
+		return send_reply(connection, r, &reply, 0);
+	}
 	if (srv->client_certs) {
 		why = check_client_cert(connection, route.kiosk_id);
 		if (why)
@@ -436,8 +465,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *connection,
 		if (!r)
 			return MHD_NO;
 		r->start_usec = db_now_usec();
+		r->v1_only = srv->v1_only;
 		copy_for_log(r->method, sizeof(r->method), method);
-		copy_for_log(r->path, sizeof(r->path), url);
+		copy_path_for_log(r->path, sizeof(r->path), url);
 		*con_cls = r;
 		/* Said too large up front: no need to read it first. */
 		length = MHD_lookup_connection_value(
@@ -601,7 +631,8 @@ int serve_run(sqlite3 *db, const struct serve_options *o)
 {
 	struct server srv = { .db = db,
 			      .base_path = o->base_path,
-			      .client_certs = o->client_ca_file != NULL };
+			      .client_certs = o->client_ca_file != NULL,
+			      .v1_only = o->v1_only };
 	char *cert = NULL, *key = NULL, *trust = NULL;
 	const union MHD_DaemonInfo *info;
 	struct sockaddr_storage addr;

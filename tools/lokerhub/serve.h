@@ -17,6 +17,8 @@ struct serve_options {
 	const char *base_path;
 	const char *fleet_listen;    /* the status page: ADDR:PORT, or NULL */
 	const char *fleet_port_file; /* or NULL */
+	/* Speak v1 only (--api 1.0): no version header, no v1.1 endpoint. */
+	bool v1_only;
 };
 
 /*
