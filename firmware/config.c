@@ -82,6 +82,7 @@ void config_init(struct config *c)
 	c->reader_poll_ms = 50;
 	c->outbox_max_unsent = 1000000;
 	c->outbox_keep_sent_days = 90;
+	c->keep_finished_days = 30;
 	c->sync.batch_size = 100;
 	c->sync.status_interval_s = 60;
 	c->sync.pull_interval_s = 60;
@@ -415,6 +416,13 @@ static int handle_policy(struct parse_state *st, int line, const char *name,
 	if (strcmp(name, "staff_session_timeout_s") == 0)
 		return set_usec(st, line, "policy", name, v, 10, 86400,
 				USEC_PER_SEC, &k->staff_session_timeout_usec);
+	if (strcmp(name, "keep_finished_days") == 0) {
+		if (parse_uint(v, 1, 3650, &x))
+			return fail(st, line, "policy", name,
+				    "must be a number 1..3650");
+		st->c->keep_finished_days = (unsigned)x;
+		return 1;
+	}
 	if (strcmp(name, "max_holds") == 0) {
 		if (parse_uint(v, 1, 100000, &x))
 			return fail(st, line, "policy", name,

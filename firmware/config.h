@@ -58,6 +58,7 @@ struct config {
 	uint64_t outbox_max_unsent;
 	/* Sent events older than this go; so do all but the newest 10,000. */
 	unsigned outbox_keep_sent_days;
+	unsigned keep_finished_days; /* [policy]: finished holds wiped after */
 
 	/* [sync]: Locker Sync API v1 (docs/sync-api.md); url "" means off. */
 	struct {

@@ -33,6 +33,8 @@
  * a tap or a pulse's end that comes meanwhile waits that long at most.
  */
 #define PRUNE_STEP_ROWS 200
+/* Expiry sweeps (one a minute) between two prunings for age. */
+#define SWEEPS_PER_PRUNE 60
 
 struct timer_slot {
 	struct daemon *daemon;
@@ -97,6 +99,7 @@ struct daemon {
 	/* Pruning, a bounded step whenever the loop has nothing else. */
 	sd_event_source *prune_source;
 	bool prune_failing;
+	unsigned sweeps; /* expiry sweeps so far */
 	/* A backup or integrity check on its own thread, and who asked. */
 	struct store_job *job;
 	sd_event_source *job_source;
@@ -172,6 +175,8 @@ static int arm(sd_event *event, sd_event_source **source, uint64_t at_usec,
 
 static int feed(struct daemon *d, struct kiosk_input *in, int *ret_record_err);
 
+static void prune_soon(struct daemon *d);
+
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct timer_slot *slot = userdata;
@@ -181,6 +186,15 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	};
 
 	feed(slot->daemon, &in, NULL);
+	/*
+	 * Finished holds age past their retention without any event to make
+	 * pruning due: once an hour of sweeps, it is.
+	 */
+	if (slot->timer.kind == KIOSK_TIMER_KIND_EXPIRY_SWEEP &&
+	    ++slot->daemon->sweeps % SWEEPS_PER_PRUNE == 0) {
+		store_prune_request(slot->daemon->store);
+		prune_soon(slot->daemon);
+	}
 	return 0;
 }
 
@@ -2206,6 +2220,8 @@ struct daemon *daemon_new(const struct config *config, sd_event *event)
 		.max_unsent = config->outbox_max_unsent,
 		.sent_keep_usec = (int64_t)config->outbox_keep_sent_days *
 				  86400LL * 1000000LL,
+		.finished_keep_usec = (int64_t)config->keep_finished_days *
+				      86400LL * 1000000LL,
 		.quick_check = true,
 	};
 	unsigned n = config->kiosk.n_lockers;

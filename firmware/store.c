@@ -182,6 +182,21 @@ static const char *const migrations[] = {
 	"  PRIMARY KEY (kind, key)"
 	") STRICT;"
 	"PRAGMA user_version = 5;",
+	/*
+	 * 6: retention in days. A finished hold past it keeps its id, state
+	 * and times (so the server cannot hand it out again) and loses who
+	 * it was for and what was in it.
+	 */
+	"ALTER TABLE holds ADD COLUMN wiped INTEGER NOT NULL DEFAULT 0"
+	"  CHECK (wiped IN (0, 1));"
+	"CREATE INDEX holds_unwiped ON holds (finished_at_usec)"
+	"  WHERE wiped = 0 AND finished_at_usec IS NOT NULL;"
+	"CREATE TRIGGER hold_wipe AFTER UPDATE OF wiped ON holds"
+	"  WHEN NEW.wiped = 1 BEGIN"
+	"    DELETE FROM hold_credentials WHERE hold_id = NEW.id;"
+	"    DELETE FROM hold_items WHERE hold_id = NEW.id;"
+	"  END;"
+	"PRAGMA user_version = 6;",
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,
@@ -231,6 +246,7 @@ enum store_stmt {
 	STORE_STMT_OUTBOX_PRUNE,
 	STORE_STMT_OUTBOX_PRUNE_OLD,
 	STORE_STMT_HOLD_PRUNE,
+	STORE_STMT_HOLD_WIPE,
 	STORE_STMT_OUTBOX_MARK_UUID,
 	STORE_STMT_HOLD_STATE,
 	STORE_STMT_HOLD_REPLACE,
@@ -375,6 +391,15 @@ static const char *const stmt_sql[_STORE_STMT_MAX] = {
 		"DELETE FROM holds WHERE id IN (SELECT id FROM holds"
 		" WHERE state IN ('picked_up', 'unloaded')"
 		" ORDER BY finished_at_usec DESC, rowid DESC LIMIT ?2 OFFSET ?1)",
+	/*
+	 * Finished holds done before ?1, oldest first: their credentials,
+	 * items (the trigger), patron name, code and PIN hash go.
+	 */
+	[STORE_STMT_HOLD_WIPE] =
+		"UPDATE holds SET wiped = 1, patron_name = '', code_hmac = NULL,"
+		" pin_hash = NULL WHERE id IN (SELECT id FROM holds"
+		" WHERE wiped = 0 AND finished_at_usec IS NOT NULL"
+		" AND finished_at_usec < ?1 ORDER BY finished_at_usec LIMIT ?2)",
 	[STORE_STMT_OUTBOX_MARK_UUID] =
 		"UPDATE outbox SET sent = 1, rejected = ?2"
 		" WHERE uuid = ?1 AND sent = 0",
@@ -449,7 +474,7 @@ struct store {
 	sqlite3_stmt *stmts[_STORE_STMT_MAX];
 	uint64_t max_unsent;
 	uint64_t sent_keep, finished_keep;
-	int64_t sent_keep_usec;
+	int64_t sent_keep_usec, finished_keep_usec;
 	/*
 	 * Only lokerd writes the database, through this connection, so the
 	 * count of unsent events is kept here rather than counted for every
@@ -1201,6 +1226,7 @@ struct store *store_open(const char *path, const struct store_options *opt)
 	s->sent_keep_usec = opt ? opt->sent_keep_usec : 0;
 	s->finished_keep = opt && opt->finished_keep ? opt->finished_keep :
 						       STORE_FINISHED_KEEP;
+	s->finished_keep_usec = opt ? opt->finished_keep_usec : 0;
 	s->prune_due = true;
 	s->prune_cutoff = -1;
 
@@ -1706,6 +1732,7 @@ enum prune_kind {
 	PRUNE_KIND_SENT,
 	PRUNE_KIND_SENT_OLD,
 	PRUNE_KIND_HOLDS,
+	PRUNE_KIND_HOLDS_OLD,
 	PRUNE_KIND_COMMANDS,
 	PRUNE_KIND_GUARD,
 	_PRUNE_KIND_MAX,
@@ -1755,6 +1782,13 @@ static int prune_kind(struct store *s, enum prune_kind kind, unsigned max_rows,
 		id = STORE_STMT_HOLD_PRUNE;
 		keep = (int64_t)s->finished_keep;
 		break;
+	case PRUNE_KIND_HOLDS_OLD:
+		if (s->finished_keep_usec <= 0 ||
+		    wall_usec <= s->finished_keep_usec)
+			return 0;
+		id = STORE_STMT_HOLD_WIPE;
+		keep = wall_usec - s->finished_keep_usec;
+		break;
 	case PRUNE_KIND_COMMANDS:
 		id = STORE_STMT_COMMAND_PRUNE;
 		keep = STORE_COMMANDS_KEEP;
@@ -1768,13 +1802,25 @@ static int prune_kind(struct store *s, enum prune_kind kind, unsigned max_rows,
 	r = stmt_get(s, id, &st);
 	if (r < 0)
 		return r;
+	/* What a wipe deletes is overwritten in the file, not just freed. */
+	if (id == STORE_STMT_HOLD_WIPE)
+		sqlite3_exec(s->db, "PRAGMA secure_delete = 1", NULL, NULL,
+			     NULL);
 	sqlite3_bind_int64(st, 1, keep);
 	sqlite3_bind_int64(st, 2, max_rows);
 	r = stmt_exec(s, st, "prune");
 	if (r == 0)
 		r = sqlite3_changes(s->db);
 	stmt_done(st);
+	if (id == STORE_STMT_HOLD_WIPE)
+		sqlite3_exec(s->db, "PRAGMA secure_delete = 0", NULL, NULL,
+			     NULL);
 	return r;
+}
+
+void store_prune_request(struct store *s)
+{
+	s->prune_due = true;
 }
 
 bool store_prune_due(const struct store *s)

@@ -19,7 +19,7 @@
 /* Holds picked up or unloaded longer ago than the newest this many, too. */
 #define STORE_FINISHED_KEEP 10000
 /* PRAGMA user_version of the schema this code writes. */
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 /* Done server commands the server stopped sending, kept to refuse repeats. */
 #define STORE_COMMANDS_KEEP 1000
 
@@ -63,6 +63,12 @@ struct store_options {
 	 */
 	int64_t sent_keep_usec;
 	uint64_t finished_keep; /* 0 means STORE_FINISHED_KEEP */
+	/*
+	 * Finished holds done longer ago than this (by their wall time) are
+	 * wiped: their credentials, items, patron name, code and PIN hash
+	 * go, their id and state stay; 0: never.
+	 */
+	int64_t finished_keep_usec;
 	/*
 	 * PRAGMA quick_check at open (about 0.3 s for 100,000 events on a
 	 * PC): a file damaged past its first pages fails to open as corrupt
@@ -140,12 +146,16 @@ int store_record_batch(struct store *s, const struct kiosk_record *const *recs,
  * Pruning, in steps the caller runs when nothing else waits (never between
  * a record and the pulse it guards): sent events beyond the newest
  * sent_keep or older than sent_keep_usec, finished holds beyond the newest
- * finished_keep, acknowledged commands beyond STORE_COMMANDS_KEEP. One
+ * finished_keep, finished holds older than finished_keep_usec wiped,
+ * acknowledged commands beyond STORE_COMMANDS_KEEP, guessing-defence rows
+ * of holds and staff gone. One
  * step deletes at most max_rows rows, in one transaction. Returns 1 while
  * more is left, 0 once all is done, -errno (-EBUSY inside store_begin());
  * a failed step leaves what it would have deleted for the next.
  */
 int store_prune_step(struct store *s, unsigned max_rows, int64_t wall_usec);
+/* Makes pruning due now: for what ages without events (lokerd, hourly). */
+void store_prune_request(struct store *s);
 /*
  * Whether pruning is due: at open, and after every few hundred events
  * recorded or marked sent, until store_prune_step() says it is done.

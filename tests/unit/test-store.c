@@ -327,8 +327,11 @@ static void migrates_a_version_1_database_keeping_its_data(void **state)
 	add_hold(f, "h1", 'a');
 	store_free(f->s);
 	f->s = NULL;
-	/* What version 1 was: without migrations 2 to 5. */
+	/* What version 1 was: without migrations 2 to 6. */
 	assert_int_equal(db_exec(f->path,
+				 "DROP TRIGGER hold_wipe;"
+				 "DROP INDEX holds_unwiped;"
+				 "ALTER TABLE holds DROP COLUMN wiped;"
 				 "DROP TABLE guard;"
 				 "DROP INDEX outbox_sent;"
 				 "DROP INDEX hold_items_barcode;"
@@ -1260,6 +1263,67 @@ static void pruning_keeps_unsent_rows(void **state)
 	/* Seqs are never reused after pruning. */
 	assert_int_equal(record(f, KIOSK_RECORD_DOOR_CLOSED, "", 1, ++seq), 0);
 	assert_int_equal(db_int(f, "SELECT max(seq) FROM outbox"), 257);
+}
+
+static void finished_holds_past_the_retention_are_wiped_in_steps(void **state)
+{
+	struct fixture *f = *state;
+	const int64_t day = 86400LL * 1000000LL;
+	struct store_options opt = { .finished_keep_usec = 30 * day };
+	enum store_put_result res;
+	struct store_hold h;
+	char id[8];
+
+	reopen(f, &opt);
+	/* h1-h3 picked up 40 days ago, h4 10 days ago, h5 still loaded. */
+	for (unsigned i = 1; i <= 5; i++) {
+		snprintf(id, sizeof(id), "h%u", i);
+		add_hold(f, id, (char)('a' + i));
+		assert_int_equal(
+			record(f, KIOSK_RECORD_HOLD_LOADED, id, i, day), 0);
+		if (i < 5)
+			assert_int_equal(record(f, KIOSK_RECORD_HOLD_PICKED_UP,
+						id, i,
+						(i < 4 ? 20 : 50) * day + i),
+					 0);
+	}
+	/* Two holds a step: h1 and h2, then h3; h4 and h5 are kept whole. */
+	assert_int_equal(store_prune_step(f->s, 2, 60 * day), 1);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM holds WHERE wiped"),
+			 2);
+	prune_all(f, 2, 60 * day);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM holds WHERE wiped"),
+			 3);
+	for (unsigned i = 1; i <= 5; i++) {
+		snprintf(id, sizeof(id), "h%u", i);
+		assert_int_equal(store_get_hold(f->s, id, &h), 0);
+		if (i <= 3) {
+			/* Nothing of the patron or the books is left... */
+			assert_int_equal(h.hold.n_credentials, 0);
+			assert_int_equal(h.n_items, 0);
+			assert_string_equal(h.hold.patron_name, "");
+			assert_string_equal(h.hold.code_hmac, "");
+			assert_string_equal(h.hold.pin_hash, "");
+			/* ...but the hold is still known as picked up. */
+			assert_int_equal(h.hold.state,
+					 KIOSK_HOLD_STATE_PICKED_UP);
+		} else {
+			assert_int_equal(h.hold.n_credentials, 1);
+			assert_int_equal(h.n_items, 2);
+		}
+	}
+	assert_int_equal(db_int(f, "SELECT count(*) FROM hold_credentials"), 2);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM hold_items"), 4);
+	/* The server sends a wiped hold again: still refused as finished. */
+	make_hold(&h, "h1", 'f');
+	assert_int_equal(store_put_hold(f->s, &h, &res), 0);
+	assert_int_equal(res, STORE_PUT_KEPT);
+	/* Without a retention in days nothing is wiped. */
+	reopen(f, NULL);
+	prune_all(f, 100, 600 * day);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM holds WHERE wiped"),
+			 3);
+	assert_int_equal(store_check_integrity(f->s), 0);
 }
 
 static void finished_holds_are_pruned_beyond_the_newest(void **state)
@@ -2255,6 +2319,9 @@ static void migrates_a_version_2_database_keeping_its_outbox(void **state)
 	f->s = NULL;
 	/* What version 2 was: schema 1 and the barcode index, nothing later. */
 	assert_int_equal(db_exec(f->path,
+				 "DROP TRIGGER hold_wipe;"
+				 "DROP INDEX holds_unwiped;"
+				 "ALTER TABLE holds DROP COLUMN wiped;"
 				 "DROP TABLE guard;"
 				 "DROP INDEX outbox_sent;"
 				 "DROP TABLE sync_state;"
@@ -2604,6 +2671,7 @@ int main(void)
 		T(add_hold_refuses_bad_values),
 		T(get_hold_returns_items_and_credentials),
 		T(finished_holds_are_pruned_beyond_the_newest),
+		T(finished_holds_past_the_retention_are_wiped_in_steps),
 		T(sent_events_older_than_the_retention_are_pruned),
 		T(recording_never_prunes_on_the_way_to_a_pulse),
 		T(a_prune_step_deletes_no_more_than_asked),
