@@ -10,6 +10,7 @@ namespace Lokerbuku\Inlislite\Tests;
 use Lokerbuku\Inlislite\NotifyMail;
 use Lokerbuku\Inlislite\NotifyQueue;
 use Lokerbuku\Inlislite\NotifySms;
+use Lokerbuku\Inlislite\NotifyText;
 use Lokerbuku\Inlislite\NotifyWhatsapp;
 use Lokerbuku\Sync\Member;
 use Lokerbuku\Sync\Notice;
@@ -124,6 +125,27 @@ final class NotifyQueueTest extends InlTestCase
         $this->assertSame('Buku "Cafe"', NotifySms::gsm("Buku \u{201C}Caf\u{00E9}\u{201D}"));
         $this->assertNull(NotifySms::number('12-34'));
         $this->assertSame('+6281234567890', NotifySms::number('+62 812 3456 7890'));
+    }
+
+    public function test_texts_in_english_and_an_sms_for_many_holds(): void
+    {
+        $hold = fn(int $locker, string $code) => ['kiosk' => 'Lobby', 'locker' => $locker, 'code' => $code,
+            'items' => [['barcode' => "B$locker", 'title' => str_repeat('Judul panjang ', 10)]],
+            'expires_at' => '2027-01-16 08:00:00'];
+        [$subject, $text, $short] = NotifyText::render('Ann Lee', [$hold(2, '123456')], 'en');
+        $this->assertSame('Your books are ready in a locker', $subject);
+        $this->assertStringStartsWith("Hello Ann Lee,\n\nthe books you asked for wait for you at the book locker Lobby:\n"
+            . 'Locker 2, pickup code 123456:', $text);
+        $this->assertStringEndsWith("They wait for you until 16-01-2027 15:00.\n", $text);
+        $this->assertSame('Your books are ready at locker Lobby: Locker 2 pickup code 123456, until 16-01 15:00.', $short);
+        // Eight holds: the SMS is cut to one SMS, the first codes kept whole.
+        $many = [];
+        for ($i = 1; $i <= 8; $i++) {
+            $many[] = $hold($i, str_repeat((string) $i, 6));
+        }
+        $sms = NotifySms::gsm(NotifyText::render('Ann', $many)[2]);
+        $this->assertSame(160, strlen($sms));
+        $this->assertStringContainsString('Loker 1 kode ambil 111111; Loker 2 kode ambil 222222', $sms);
     }
 
     public function test_smtp_down_is_retried_and_not_lost(): void
