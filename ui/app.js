@@ -205,10 +205,21 @@ function render() {
 	const caret = focusKey ? active.selectionStart : null;
 
 	main.dataset.screen = name;
-	main.className = ['screen', `tone-${v.tone}`, v.wide && 'screen-wide']
-		.filter(Boolean).join(' ');
-	replace(main, v.pre, h('h1', { class: 'title', id: 'title' }, v.title),
-		v.body);
+	main.className = ['screen', `tone-${v.tone}`, v.wide && 'screen-wide',
+		v.figure && 'has-figure'].filter(Boolean).join(' ');
+	const words = [v.pre, h('h1', { class: 'title', id: 'title' }, v.title),
+		v.body];
+	/*
+	 * A screen with a figure (a keypad, the locker bank) puts it beside
+	 * its words on short panels and below them on tall ones; the buttons
+	 * that end the screen (v.end) come last either way.
+	 */
+	if (v.figure)
+		replace(main, h('div', { class: 'words' }, words),
+			h('div', { class: 'figure' }, v.figure),
+			v.end ? h('div', { class: 'end' }, v.end) : null);
+	else
+		replace(main, words, v.end);
 	/* A re-render (a door moved) must not take the scan field's focus. */
 	if (focusKey) {
 		const el = main.querySelector(`[data-focus="${focusKey}"]`);
@@ -233,7 +244,6 @@ function render() {
 	const lang = document.getElementById('lang');
 	lang.textContent = t('lang.switch');
 	lang.lang = i18n.current() === 'id' ? 'en' : 'id';
-	lang.setAttribute('aria-label', t('lang.switch_label'));
 	document.getElementById('conn').textContent = t('connecting');
 	document.getElementById('brand').textContent = t('app.title');
 }

@@ -38,14 +38,14 @@ command -v npm >/dev/null || skip "npm is not installed"
 node_major=$(node -p 'process.versions.node.split(".")[0]')
 [ "$node_major" -ge 18 ] || skip "node $(node --version) is older than 18 (node:test)"
 
-# playwright-core only, as pinned in package-lock.json, into the build
+# playwright-core and axe-core only, as pinned in package-lock.json, into the build
 # tree (never a browser download: Debian's Chromium is the browser). A
 # matching install is reused, so runs after the first need no network.
 lock_sum=$(sha256sum "$here/package-lock.json" | cut -d' ' -f1)
 if [ "$(cat "$node_dir/.lock-sum" 2>/dev/null)" != "$lock_sum" ]; then
 	mkdir -p "$node_dir"
 	cp "$here/package.json" "$here/package-lock.json" "$node_dir/"
-	echo "ui: npm ci (playwright-core) in $node_dir"
+	echo "ui: npm ci (playwright-core, axe-core) in $node_dir"
 	if ! (cd "$node_dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 \
 		npm ci --no-audit --no-fund --loglevel=error >npm.log 2>&1); then
 		tail -n 15 "$node_dir/npm.log" >&2
@@ -90,6 +90,7 @@ echo "ui: lokerd at $url, Chromium $("$CHROMIUM" --version 2>/dev/null | tr -s '
 rc=0
 LOKERBUKU_URL=$url LOKERBUKU_SOCKET=$WORK/control.sock CHROMIUM=$CHROMIUM \
 	UI_OUT=$OUT PLAYWRIGHT_CORE=$node_dir/node_modules/playwright-core/index.mjs \
+	AXE_CORE=$node_dir/node_modules/axe-core/axe.min.js \
 	node --test --test-reporter=spec "$here/kiosk.test.mjs" || rc=$?
 
 echo

@@ -77,13 +77,27 @@ function door(l, lit, staff, opts) {
 		staff && tags.length > 0 && h('span', { class: 'door-tags',
 			'aria-hidden': 'true' }, tags.join(' · ')),
 	];
-	if (staff)
+	/*
+	 * A staff door's name is what it shows, in the same order, with the
+	 * words a screen reader needs besides: no aria-label that could say
+	 * something else than the button does.
+	 */
+	if (staff) {
+		const sr = (text) => h('span', { class: 'sr-only' }, text);
 		return h('button', {
 			type: 'button', class: cls, dataset: data,
-			'aria-label': words.filter(Boolean).join(', '),
 			'aria-pressed': opts.selected === l.number ? 'true' : 'false',
 			onclick: () => opts.onSelect?.(l.number),
-		}, body);
+		}, sr(t('locker.word') + ' '),
+		h('span', { class: 'door-number' }, String(l.number)),
+		sr(', '),
+		h('span', { class: status === 'closed' ? 'sr-only' :
+			'door-status' }, t(`door.${status}`)),
+		l.kind === 'return' ? sr(', ' + t('kind.return')) : null,
+		tags.length ? h('span', { class: 'door-tags' },
+			sr(', '), tags.join(' · ')) : null,
+		!l.hold && !l.occupied ? sr(', ' + t('locker.empty')) : null);
+	}
 	return h('div', {
 		class: cls, dataset: data,
 		role: lit ? 'img' : null,

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The patron's screens, one function per screen name of docs/webui.md (and
 // the app's own: connecting, code, out_of_service). Each returns what to
-// show: {title, body: [nodes], tone: 'info'|'success'|'error'|'warn'}; the
+// show: {title, body: [nodes], tone: 'info'|'success'|'error'|'warn'}, and
+// maybe figure (a keypad, the locker bank: beside the words on short panels,
+// below them on tall ones) and end (the buttons that close the screen). The
 // title is the heading and what a screen reader announces.
 import { h } from './dom.js';
 import { t, list } from './i18n.js';
@@ -30,7 +32,8 @@ function problem(key, ctx, params) {
 	return {
 		title: t(`${key}.title`, params),
 		tone: 'error',
-		body: [para(t(`${key}.body`, params)), doneButton(ctx)],
+		body: [para(t(`${key}.body`, params))],
+		end: doneButton(ctx),
 	};
 }
 
@@ -79,24 +82,25 @@ export const views = {
 			tapArt(),
 			para(t('idle.body')),
 			h('p', { class: 'or', 'aria-hidden': 'true' }, t('idle.or')),
-			h('div', { class: 'actions' },
-				h('button', {
-					type: 'button', class: 'btn btn-primary',
-					dataset: { action: 'code' },
-					onclick: () => ctx.go('code'),
-				}, t('idle.code')),
-				h('button', {
-					type: 'button', class: 'btn btn-secondary',
-					dataset: { action: 'return' },
-					onclick: () => ctx.send({ action: 'return' }),
-				}, t('idle.return'))),
 		],
+		end: h('div', { class: 'actions' },
+			h('button', {
+				type: 'button', class: 'btn btn-primary',
+				dataset: { action: 'code' },
+				onclick: () => ctx.go('code'),
+			}, t('idle.code')),
+			h('button', {
+				type: 'button', class: 'btn btn-secondary',
+				dataset: { action: 'return' },
+				onclick: () => ctx.send({ action: 'return' }),
+			}, t('idle.return'))),
 	}),
 
 	code: (ctx) => ({
 		title: t('code.title'),
 		tone: 'info',
-		body: [para(t('code.body')), codeKeypad(ctx)],
+		body: [para(t('code.body'))],
+		figure: codeKeypad(ctx),
 	}),
 
 	pin: (ctx, s) => ({
@@ -107,21 +111,23 @@ export const views = {
 			s.screen.attempts_left ? h('p', { class: 'attempts' },
 				t('pin.attempts', { n: s.screen.attempts_left,
 					count: s.screen.attempts_left })) : null,
-			pinKeypad(ctx),
 		],
+		figure: pinKeypad(ctx),
 	}),
 
 	wrong_pin: (ctx, s) => ({
 		title: t('wrong_pin.title', { n: s.screen.attempts_left,
 			count: s.screen.attempts_left }),
 		tone: 'error',
-		body: [para(t('wrong_pin.body')), pinKeypad(ctx)],
+		body: [para(t('wrong_pin.body'))],
+		figure: pinKeypad(ctx),
 	}),
 
 	staff_pin: (ctx) => ({
 		title: t('staff_pin.title'),
 		tone: 'info',
-		body: [para(t('staff_pin.body')), pinKeypad(ctx)],
+		body: [para(t('staff_pin.body'))],
+		figure: pinKeypad(ctx),
 	}),
 
 	unknown_card: (ctx) => problem('unknown_card', ctx),
@@ -134,8 +140,7 @@ export const views = {
 	locker_fault: (ctx, s) => {
 		const v = problem('locker_fault', ctx,
 			lockerParams(s.screen.lockers));
-		v.body.splice(1, 0, bank(s.lockers,
-			{ highlight: s.screen.lockers }));
+		v.figure = bank(s.lockers, { highlight: s.screen.lockers });
 		return v;
 	},
 
@@ -145,19 +150,15 @@ export const views = {
 		pre: s.screen.patron_name ? h('p', { class: 'hello' },
 			t('lockers_open.hello', { name: s.screen.patron_name })) :
 			null,
-		body: [
-			bank(s.lockers, { highlight: s.screen.lockers }),
-			para(t('lockers_open.body')),
-		],
+		body: [para(t('lockers_open.body'))],
+		figure: bank(s.lockers, { highlight: s.screen.lockers }),
 	}),
 
 	close_door: (ctx, s) => ({
 		title: t('close_door.title', lockerParams(s.screen.lockers)),
 		tone: 'warn',
-		body: [
-			bank(s.lockers, { highlight: s.screen.lockers }),
-			para(t('close_door.body')),
-		],
+		body: [para(t('close_door.body'))],
+		figure: bank(s.lockers, { highlight: s.screen.lockers }),
 	}),
 
 	thank_you: (ctx, s) => {
@@ -174,12 +175,14 @@ export const views = {
 			body: [
 				para(text),
 				/* What lokerd says was in the patron's lockers. */
+				/* A long list scrolls on its own, by touch or keys. */
 				items.length ? h('ul', {
-					class: 'picked-up',
+					class: 'picked-up', tabindex: '0',
+					dataset: { scroll: '' },
 					'aria-label': t('thank_you.items'),
 				}, ...items.map((title) => h('li', {}, title))) : null,
-				doneButton(ctx),
-			].filter(Boolean),
+			],
+			end: doneButton(ctx),
 		};
 	},
 
@@ -189,19 +192,17 @@ export const views = {
 		body: [
 			tapArt(),
 			para(t('return_identify.body')),
-			h('button', {
-				type: 'button', class: 'btn btn-secondary btn-cancel',
-				onclick: () => ctx.cancel(),
-			}, t('cancel')),
 		],
+		end: h('button', {
+			type: 'button', class: 'btn btn-secondary btn-cancel',
+			onclick: () => ctx.cancel(),
+		}, t('cancel')),
 	}),
 
 	return_open: (ctx, s) => ({
 		title: t('return_open.title', lockerParams(s.screen.lockers)),
 		tone: 'success',
-		body: [
-			bank(s.lockers, { highlight: s.screen.lockers }),
-			para(t('return_open.body')),
-		],
+		body: [para(t('return_open.body'))],
+		figure: bank(s.lockers, { highlight: s.screen.lockers }),
 	}),
 };

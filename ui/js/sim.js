@@ -76,7 +76,6 @@ function render() {
 	const lang = document.getElementById('lang');
 	lang.textContent = t('lang.switch');
 	lang.lang = i18n.current() === 'id' ? 'en' : 'id';
-	lang.setAttribute('aria-label', t('lang.switch_label'));
 
 	replace(main,
 		h('p', { class: 'sim-screen', dataset: { testid: 'sim-screen' } },

@@ -86,6 +86,7 @@ export function staffMenu(ctx, s) {
 	const scan = h('input', {
 		id: 'scan', type: 'text', class: 'scan-input', autocomplete: 'off',
 		autocapitalize: 'off', spellcheck: 'false', maxlength: '64',
+		placeholder: t('staff.scan'),
 		dataset: { focus: 'scan' },
 		'aria-describedby': 'staff-message',
 		value: ctx.staff.scan,
@@ -134,7 +135,10 @@ export function staffMenu(ctx, s) {
 						onclick: () => ctx.unloadAll(expired.map((x) => x.id)),
 					}, t('staff.unload_expired', { n: expired.length })) :
 						null,
-					holds.length ? h('div', { class: 'table-wrap' },
+					/* The list scrolls on its own, by touch or keys. */
+					holds.length ? h('div', { class: 'table-wrap',
+						tabindex: '0', 'aria-labelledby': 'holds-h',
+						dataset: { scroll: '' } },
 						h('table', { class: 'holds' },
 							h('thead', null, h('tr', null,
 								['id', 'items', 'state', 'action']
