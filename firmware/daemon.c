@@ -2031,6 +2031,15 @@ static void on_sync_command(const struct protocol_command *c, void *userdata)
 	const char *reason = c->reason[0] ? c->reason : "no reason given";
 	int err, record_err = 0;
 
+	/* A door that opens hours after staff asked is a risk (issue 20). */
+	if (c->expired) {
+		log_notice(
+			"server command %s expired before it reached the kiosk: not carried out",
+			c->id);
+		record_command_done(d, c, "expired");
+		sync_status_soon(d->sync);
+		return;
+	}
 	switch (c->type) {
 	case PROTOCOL_COMMAND_OPEN_LOCKER:
 		in.type = KIOSK_INPUT_OPEN;

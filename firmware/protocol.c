@@ -572,7 +572,7 @@ static const char *const command_names[] = {
 static int parse_command(json_t *o, const char *path,
 			 struct protocol_command *ret, char *error)
 {
-	char where[PATH_MAX_LEN + 32];
+	char where[PATH_MAX_LEN + 32], when[40] = "";
 	const char *type;
 	json_t *locker;
 	int err;
@@ -581,10 +581,15 @@ static int parse_command(json_t *o, const char *path,
 	if (!json_is_object(o))
 		return fail(error, path, "not an object");
 	err = get_string(o, "id", path, false, &COMMAND_ID, ret->id, error) ?:
-		      get_string(o, "reason", path, true, &REASON, ret->reason,
+		      get_string(o, "reason", path, true, &REASON, ret->reason, error) ?:
+		      get_string(o, "expires_at", path, true, &TIME, when,
 				 error);
 	if (err < 0)
 		return err;
+	snprintf(where, sizeof(where), "%s.expires_at", path);
+	if (when[0] && protocol_parse_time(when, &ret->expires_at_usec) < 0)
+		return fail(error, where,
+			    "not a time like 2026-11-22T08:15:00Z");
 	/* A newer server's command: its type may be any word. */
 	snprintf(where, sizeof(where), "%s.type", path);
 	type = json_string_value(json_object_get(o, "type"));

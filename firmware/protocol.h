@@ -98,6 +98,14 @@ struct protocol_command {
 	unsigned locker;
 	char hold_id[KIOSK_HOLD_ID_MAX + 1];
 	char reason[PROTOCOL_REASON_MAX + 1];
+	/* v1.1: the server's time after which it must not run; 0: none. */
+	int64_t expires_at_usec;
+	/*
+	 * Set by the sync module: expires_at is not after the server_time of
+	 * the reply that brought it (both the server's clock, so a kiosk
+	 * clock that is off does not matter). Acknowledged, not carried out.
+	 */
+	bool expired;
 };
 
 struct protocol_status_reply {

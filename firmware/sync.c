@@ -1230,10 +1230,13 @@ static void finish_status(struct sync *s, struct request *r)
 			store_ack_command(s->store, id);
 	}
 	for (unsigned i = 0; i < reply.n_commands; i++) {
-		const struct protocol_command *c = &reply.commands[i];
+		struct protocol_command *c = &reply.commands[i];
 
 		if (store_command_is_done(s->store, c->id) != 0)
 			continue;
+		/* Its expiry against the server's clock, not ours. */
+		c->expired = c->expires_at_usec && reply.server_time_usec &&
+			     c->expires_at_usec <= reply.server_time_usec;
 		s->ops->command(c, s->userdata);
 		/* Not recorded (a full disk): the next heartbeat brings it. */
 		if (store_command_is_done(s->store, c->id) == 1)

@@ -133,7 +133,7 @@ hub init --site-key-file "$WORK/site.key" 2>"$WORK/init.err"
 grep -q "site key $WORK/site.key: others can read it (mode 0644)" "$WORK/init.err" ||
 	fail "init took a site key others can read without a word: $(cat "$WORK/init.err")"
 exits 1 hub init --site-key-file "$WORK/site.key"
-[ "$(sqlite3 "$WORK/hub.db" 'PRAGMA user_version')" = 1 ] || fail "schema version"
+[ "$(sqlite3 "$WORK/hub.db" 'PRAGMA user_version')" = 2 ] || fail "schema version"
 [ "$(sqlite3 "$WORK/hub.db" 'PRAGMA journal_mode')" = wal ] || fail "not WAL"
 hub kiosk-add demo-01 --token-file "$WORK/token1"
 hub kiosk-add demo-02 --token-file "$WORK/token2" --pin-required --hold-window-days 3
@@ -322,7 +322,9 @@ heartbeat() { # DONE-JSON-ARRAY
 heartbeat '[]'
 ok POST demo-01/status "$WORK/hb.json"
 kiosk_takes status >/dev/null
-expect ".next_status_s == 60 and (.server_time | test(\"Z$\")) and .commands == [{\"id\": \"$cmd\", \"type\": \"open_locker\", \"locker\": 5, \"reason\": \"stuck door\"}, {\"id\": \"$cmd2\", \"type\": \"sync_now\"}]" "$BODY"
+# An open_locker expires in 5 minutes unless told (v1.1, issue 20).
+expect ".next_status_s == 60 and (.server_time | test(\"Z$\")) and (.commands | map(del(.expires_at))) == [{\"id\": \"$cmd\", \"type\": \"open_locker\", \"locker\": 5, \"reason\": \"stuck door\"}, {\"id\": \"$cmd2\", \"type\": \"sync_now\"}]" "$BODY"
+expect '(.commands[0].expires_at | test("Z$")) and (.commands[1] | has("expires_at") | not)' "$BODY"
 heartbeat "[\"$cmd\", \"c-999\", 7]"
 ok POST demo-01/status "$WORK/hb.json"
 expect ".commands == [{\"id\": \"$cmd2\", \"type\": \"sync_now\"}]" "$BODY"

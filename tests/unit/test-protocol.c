@@ -512,6 +512,36 @@ static void events_are_uploaded_as_the_api_says(void **state)
 	json_decref(body);
 }
 
+/* v1.1: a command's expires_at, read as a time; a bad one refuses it. */
+static void a_command_may_expire(void **state)
+{
+	const char *ok =
+		"{\"server_time\":\"2026-11-22T08:16:00Z\","
+		"\"commands\":[{\"id\":\"c-1\",\"type\":\"open_locker\","
+		"\"locker\":4,\"expires_at\":\"2026-11-22T08:15:00Z\"},"
+		"{\"id\":\"c-2\",\"type\":\"sync_now\"}]}";
+	const char *bad = "{\"server_time\":\"2026-11-22T08:16:00Z\","
+			  "\"commands\":[{\"id\":\"c-1\",\"type\":\"sync_now\","
+			  "\"expires_at\":\"tomorrow\"}]}";
+	struct protocol_status_reply r;
+	char error[PROTOCOL_ERROR_MAX];
+	int64_t t;
+
+	(void)state;
+	assert_int_equal(protocol_parse_status_reply(ok, strlen(ok), &r, error),
+			 0);
+	assert_int_equal(r.n_commands, 2);
+	assert_int_equal(protocol_parse_time("2026-11-22T08:15:00Z", &t), 0);
+	assert_true(r.commands[0].expires_at_usec == t);
+	assert_true(r.commands[0].expires_at_usec < r.server_time_usec);
+	assert_true(r.commands[1].expires_at_usec == 0);
+	assert_false(r.commands[0].expired); /* the sync module decides */
+	assert_int_equal(
+		protocol_parse_status_reply(bad, strlen(bad), &r, error),
+		-EINVAL);
+	assert_non_null(strstr(error, "expires_at"));
+}
+
 /* Lokerbuku-Sync: a server says 1.1 to get v1.1; anything else is v1. */
 static void the_server_version_is_read_from_its_header(void **state)
 {
@@ -547,6 +577,7 @@ int main(void)
 		cmocka_unit_test(an_item_lookup_reply_is_one_hold),
 		cmocka_unit_test(an_error_body_gives_its_code_and_message),
 		cmocka_unit_test(the_server_version_is_read_from_its_header),
+		cmocka_unit_test(a_command_may_expire),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

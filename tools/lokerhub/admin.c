@@ -786,16 +786,18 @@ static int take_away(sqlite3 *db, const char *kiosk, const char *hold_id)
 					      "ssI", kiosk, hold_id, seq);
 }
 
+/* expires_in_s 0: never. */
 static int queue_command(sqlite3 *db, const char *kiosk, const char *type,
 			 int locker, const char *hold_id, const char *reason,
-			 int64_t *ret_n)
+			 int64_t expires_in_s, int64_t *ret_n)
 {
+	int64_t now = db_now_usec();
 	int err = db_run(db,
 			 "INSERT INTO commands (kiosk_id, type, locker,"
-			 " hold_id, reason, created_usec)"
-			 " VALUES (?, ?, nullif(?, 0), ?, ?, ?)",
-			 "ssissI", kiosk, type, locker, hold_id, reason,
-			 db_now_usec());
+			 " hold_id, reason, created_usec, expires_usec)"
+			 " VALUES (?, ?, nullif(?, 0), ?, ?, ?, nullif(?, 0))",
+			 "ssissII", kiosk, type, locker, hold_id, reason, now,
+			 expires_in_s ? now + expires_in_s * 1000000 : 0);
 
 	if (err == 0)
 		*ret_n = sqlite3_last_insert_rowid(db);
@@ -836,7 +838,7 @@ static int cmd_hold_remove(const char *db_path, int argc, char **argv)
 	/* One in a locker stays there until staff take it out. */
 	if (err == 0 && strcmp(h.state, "loaded") == 0)
 		err = queue_command(db, h.kiosk, "unload_hold", 0, argv[optind],
-				    "cancelled", &n);
+				    "cancelled", 0, &n);
 	else if (err == 0)
 		err = take_away(db, h.kiosk, argv[optind]);
 	if (done(db, err) != CLI_EXIT_OK)
@@ -1028,6 +1030,10 @@ static int cmd_staff_remove(const char *db_path, int argc, char **argv)
 
 /* ---- remote commands ---- */
 
+/* Commands: how long an open_locker stays good, and the longest asked. */
+#define COMMAND_OPEN_EXPIRES_S 300
+#define COMMAND_EXPIRES_MAX_S  86400
+
 static int cmd_command(const char *db_path, int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -1035,18 +1041,19 @@ static int cmd_command(const char *db_path, int argc, char **argv)
 		{ "locker", required_argument, NULL, 'l' },
 		{ "hold", required_argument, NULL, 'H' },
 		{ "reason", required_argument, NULL, 'r' },
+		{ "expires-in", required_argument, NULL, 'e' },
 		{ 0 },
 	};
 	const char *hold = NULL, *reason = NULL, *kiosk, *type;
-	long long locker = 0;
+	long long locker = 0, expires_in = -1;
 	struct hold_row h;
 	bool wants_locker;
 	int64_t n = 0;
 	sqlite3 *db;
 	int c, ex, err;
 
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT "l:H:r:", options,
-				NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT "l:H:r:e:",
+				options, NULL)) != -1) {
 		if (cli_common_option(argv[0], c, &db_path, &ex))
 			return ex;
 		if (c == 'l' &&
@@ -1057,6 +1064,12 @@ static int cmd_command(const char *db_path, int argc, char **argv)
 			hold = optarg;
 		if (c == 'r')
 			reason = optarg;
+		if (c == 'e' &&
+		    cli_parse_number(optarg, 0, COMMAND_EXPIRES_MAX_S,
+				     &expires_in) < 0)
+			return cli_usage_error(argv[0],
+					       "--expires-in: not 0 to %d s",
+					       COMMAND_EXPIRES_MAX_S);
 	}
 	if (optind + 2 != argc)
 		return cli_usage_error(argv[0],
@@ -1082,6 +1095,11 @@ static int cmd_command(const char *db_path, int argc, char **argv)
 				       hold ? "%s takes no --hold" :
 					      "%s needs --hold H",
 				       type);
+	/* A door that opens long after staff asked is a risk: minutes. */
+	if (expires_in < 0)
+		expires_in = strcmp(type, "open_locker") == 0 ?
+				     COMMAND_OPEN_EXPIRES_S :
+				     0;
 	if (reason && !protocol_is_text(reason, COMMAND_REASON_MAX))
 		return cli_usage_error(
 			argv[0], "--reason: at most %d bytes, no control codes",
@@ -1097,7 +1115,7 @@ static int cmd_command(const char *db_path, int argc, char **argv)
 		return refuse(db, "no hold %s routed to %s", hold, kiosk);
 	if (err == 0)
 		err = queue_command(db, kiosk, type, (int)locker, hold, reason,
-				    &n);
+				    expires_in, &n);
 	if (done(db, err) != CLI_EXIT_OK)
 		return CLI_EXIT_FAILED;
 	printf("c-%lld\n", (long long)n);

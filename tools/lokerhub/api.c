@@ -712,6 +712,9 @@ static json_t *command_json(sqlite3_stmt *st)
 		json_object_set_new(
 			o, "reason",
 			json_string((const char *)sqlite3_column_text(st, 4)));
+	if (o && sqlite3_column_type(st, 5) != SQLITE_NULL)
+		json_object_set_new(o, "expires_at",
+				    db_time_json(sqlite3_column_int64(st, 5)));
 	return o;
 }
 
@@ -776,11 +779,19 @@ static void handle_status(sqlite3 *db, const struct api_route *route,
 			"SELECT next_status_s FROM kiosks WHERE id = ?", "s",
 			route->kiosk_id);
 	if (err == 0) {
+		/*
+		 * An expired command still goes to a v1.1 kiosk, which
+		 * acknowledges it as expired (so it is done here); a v1 kiosk
+		 * would run it, so it never gets one.
+		 */
 		st = db_query(db,
-			      "SELECT n, type, locker, hold_id, reason"
-			      " FROM commands WHERE kiosk_id = ?"
-			      " AND done_usec IS NULL ORDER BY n LIMIT ?",
-			      "si", route->kiosk_id, API_COMMANDS_MAX);
+			      "SELECT n, type, locker, hold_id, reason,"
+			      " expires_usec FROM commands WHERE kiosk_id = ?1"
+			      " AND done_usec IS NULL AND (?3 OR expires_usec"
+			      " IS NULL OR expires_usec > ?4) ORDER BY n"
+			      " LIMIT ?2",
+			      "siiI", route->kiosk_id, API_COMMANDS_MAX,
+			      route->kiosk_minor >= 1, now);
 		err = st ? 0 : -EIO;
 	}
 	while (err == 0 && (rc = sqlite3_step(st)) != SQLITE_DONE) {

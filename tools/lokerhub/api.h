@@ -41,6 +41,8 @@ struct api_route {
 	enum api_endpoint endpoint;
 	char kiosk_id[DB_ID_MAX + 1];
 	char barcode[DB_ID_MAX + 1]; /* items only (lookup: from the body) */
+	/* The kiosk's Lokerbuku-Sync minor version: 1 for v1.1, 0 for v1. */
+	unsigned kiosk_minor;
 };
 
 /* A reply: status, a JSON body the caller frees, and its extra header. */

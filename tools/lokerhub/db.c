@@ -107,6 +107,8 @@ static const char *const migrations[] = {
 	" retry_after_s INTEGER,"
 	" delay_ms INTEGER,"
 	" created_usec INTEGER NOT NULL);",
+	/* 2: v1.1, commands that expire (issue 20). */
+	"ALTER TABLE commands ADD COLUMN expires_usec INTEGER;",
 };
 
 #define N_MIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))

@@ -20,6 +20,7 @@
 #include "api.h"
 #include "fault.h"
 #include "fleet.h"
+#include "protocol.h"
 #include "serve.h"
 
 #define SERVE_PEM_MAX	    (64u << 10)
@@ -358,6 +359,10 @@ static enum MHD_Result answer(struct server *srv,
 				  "the request body is over 1 MiB", 0);
 	if (api_route(srv->base_path, r->method, url, &route, &reply) < 0)
 		return send_reply(connection, r, &reply, 0);
+	if (!srv->v1_only)
+		route.kiosk_minor =
+			protocol_minor_version(MHD_lookup_connection_value(
+				connection, MHD_HEADER_KIND, "Lokerbuku-Sync"));
 	/* A v1 server knows items/lookup only as the barcode "lookup". */
 	if (srv->v1_only && route.endpoint == API_ENDPOINT_ITEM_LOOKUP) {
 		reply.allow = "GET";
