@@ -24,9 +24,21 @@ int tcp_peer_open(void)
 	return fd < 0 ? -errno : fd;
 }
 
-/* Puts a's address and port in the diag id's words; false if not IP. */
-static bool id_end(const struct sockaddr *a, __be32 addr[4], __be16 *port)
+/*
+ * Puts a's address and port in the diag id's words; false if not IP. An
+ * IPv4 client of an IPv6 socket ("::ffff:127.0.0.1") made an IPv4 socket:
+ * v4 says to put it as one.
+ */
+static bool id_end(const struct sockaddr *a, bool v4, __be32 addr[4],
+		   __be16 *port)
 {
+	if (a->sa_family == AF_INET6 && v4) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)a;
+
+		memcpy(addr, &in6->sin6_addr.s6_addr[12], 4);
+		*port = in6->sin6_port;
+		return true;
+	}
 	if (a->sa_family == AF_INET) {
 		const struct sockaddr_in *in = (const struct sockaddr_in *)a;
 
@@ -83,6 +95,9 @@ int tcp_peer_uid(int fd, const struct sockaddr *peer,
 					    INET_DIAG_NOCOOKIE } },
 	};
 	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+	bool v4 = peer->sa_family == AF_INET6 &&
+		  IN6_IS_ADDR_V4MAPPED(
+			  &((const struct sockaddr_in6 *)peer)->sin6_addr);
 	/* Aligned for the headers read in place. */
 	union {
 		struct nlmsghdr nlh;
@@ -90,9 +105,11 @@ int tcp_peer_uid(int fd, const struct sockaddr *peer,
 	} buf;
 
 	if (peer->sa_family != local->sa_family ||
-	    !id_end(peer, req.r.id.idiag_src, &req.r.id.idiag_sport) ||
-	    !id_end(local, req.r.id.idiag_dst, &req.r.id.idiag_dport))
+	    !id_end(peer, v4, req.r.id.idiag_src, &req.r.id.idiag_sport) ||
+	    !id_end(local, v4, req.r.id.idiag_dst, &req.r.id.idiag_dport))
 		return -EAFNOSUPPORT;
+	if (v4)
+		req.r.sdiag_family = AF_INET;
 	if (sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&kernel,
 		   sizeof(kernel)) < 0)
 		return -errno;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* The touchscreen's web server, on libmicrohttpd in external-poll mode. */
 #include <errno.h>
+#include <netinet/in.h>
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <stdio.h>
@@ -578,10 +579,27 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr,
 {
 	struct webui *w = cls;
 
+	struct sockaddr_storage local;
+
 	if (w->n_public < WEBUI_PUBLIC_CONNECTIONS_MAX)
 		return MHD_YES;
-	return peer_is_screen(w, addr, httpd_get_address(w->httpd)) ? MHD_YES :
-								      MHD_NO;
+	/*
+	 * The address the client reached is not known yet: the one listened
+	 * on, or for a wildcard the client's own (a local client connects
+	 * from the address it connects to).
+	 */
+	memcpy(&local, httpd_get_address(w->httpd), sizeof(local));
+	if (local.ss_family == AF_INET && addr->sa_family == AF_INET &&
+	    ((struct sockaddr_in *)&local)->sin_addr.s_addr == INADDR_ANY)
+		((struct sockaddr_in *)&local)->sin_addr =
+			((const struct sockaddr_in *)addr)->sin_addr;
+	else if (local.ss_family == AF_INET6 && addr->sa_family == AF_INET6 &&
+		 IN6_IS_ADDR_UNSPECIFIED(
+			 &((struct sockaddr_in6 *)&local)->sin6_addr))
+		((struct sockaddr_in6 *)&local)->sin6_addr =
+			((const struct sockaddr_in6 *)addr)->sin6_addr;
+	return peer_is_screen(w, addr, (struct sockaddr *)&local) ? MHD_YES :
+								    MHD_NO;
 }
 
 /* Marks each connection the screen's or another's, once, as it starts. */
