@@ -379,6 +379,19 @@ static int client_next(sd_event_source *s, void *userdata)
  * was when they did. A uid without a name in the user database is said as
  * a number only; one the kernel cannot tell is "unknown".
  */
+/* A user name said as it is: 1 to 32 of ! to ~, none of , = " \\. */
+static bool plain_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > 32)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (name[i] < '!' || name[i] > '~' || strchr(",=\"\\", name[i]))
+			return false;
+	return true;
+}
+
 static void peer_describe(int fd, char ret[CONTROL_PEER_MAX + 1])
 {
 	struct passwd pw, *found = NULL;
@@ -391,8 +404,7 @@ static void peer_describe(int fd, char ret[CONTROL_PEER_MAX + 1])
 		return;
 	}
 	if (getpwuid_r(cred.uid, &pw, buf, sizeof(buf), &found) != 0 ||
-	    !found || strlen(found->pw_name) > 32 ||
-	    strcspn(found->pw_name, ",=\"\\") != strlen(found->pw_name))
+	    !found || !plain_name(found->pw_name))
 		snprintf(ret, CONTROL_PEER_MAX + 1, "uid=%u,pid=%d",
 			 (unsigned)cred.uid, (int)cred.pid);
 	else

@@ -1504,6 +1504,11 @@ static json_t *cmd_input(struct daemon *d, json_t *req,
 			record_err,
 			"not done: an event could not be recorded (%s); the kiosk is out of service until events can be recorded",
 			store_last_error(d->store));
+	/* The event names the staff member; the journal, who really asked. */
+	if (!in.service && in.actor)
+		log_info("control: %s acted in the screen's staff session: %s",
+			 in.actor,
+			 json_string_value(json_object_get(req, "cmd")));
 	if (type == KIOSK_INPUT_PIN && kiosk_get_pin_check(d->kiosk))
 		return pin_reply_later(d);
 	return input_reply(d);

@@ -93,6 +93,12 @@ expect '[.events[] | select(.type=="locker_unlocked" and .payload.locker==1 and
 	"$(ctl --json events --limit 1000)"
 post api/sim '{"action":"door","locker":1,"open":true}' >/dev/null
 post api/sim '{"action":"door","locker":1,"open":false}' >/dev/null
+echo "  lokerctl in that session: the journal names who asked"
+ctl open 4 --session >/dev/null
+grep -Eq "control: uid=$(id -u),user=$(id -un),pid=[0-9]+ acted in the screen's staff session: open" \
+	"$WORK/lokerd.log" || fail "no line names who acted in the staff session"
+ctl sim door 4 open >/dev/null
+ctl sim door 4 close >/dev/null
 
 echo "others hold 8 event streams and 64 slow connections"
 cat >"$WORK/hold.py" <<'PY'
