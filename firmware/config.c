@@ -339,6 +339,31 @@ static int set_return(struct parse_state *st, unsigned locker, void *arg)
 	return note_locker(st, locker, line);
 }
 
+/*
+ * An IANA zone name the system has: letters, digits, '/', '_', '+', '-',
+ * no "..", and a file under TZDIR (default /usr/share/zoneinfo).
+ */
+static int parse_timezone(const char *v, char ret[CONFIG_TIMEZONE_MAX + 1])
+{
+	const char *dir = getenv("TZDIR");
+	char path[PATH_MAX];
+	struct stat sb;
+	size_t n = strlen(v);
+
+	if (n == 0 || n > CONFIG_TIMEZONE_MAX || v[0] == '/' || v[0] == '-' ||
+	    strstr(v, "..") ||
+	    strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		      "0123456789/_+-") != n)
+		return -EINVAL;
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s",
+			     dir && dir[0] ? dir : "/usr/share/zoneinfo",
+			     v) >= sizeof(path) ||
+	    stat(path, &sb) < 0 || !S_ISREG(sb.st_mode))
+		return -ENOENT;
+	memcpy(ret, v, n + 1);
+	return 0;
+}
+
 static int handle_kiosk(struct parse_state *st, int line, const char *name,
 			const char *v)
 {
@@ -376,6 +401,13 @@ static int handle_kiosk(struct parse_state *st, int line, const char *name,
 		if (parse_path(v, c->control_socket, 108))
 			return fail(st, line, "kiosk", name,
 				    "must be an absolute path under 108 bytes");
+		return 1;
+	}
+	if (strcmp(name, "timezone") == 0) {
+		if (parse_timezone(v, c->timezone))
+			return fail(
+				st, line, "kiosk", name,
+				"must be a time zone of /usr/share/zoneinfo, as Asia/Jakarta, Asia/Makassar or Asia/Jayapura");
 		return 1;
 	}
 	if (strcmp(name, "log_level") == 0) {

@@ -34,12 +34,19 @@ struct config_gpio_line {
 	int line; /* of the config file; 0: not given */
 };
 
+#define CONFIG_TIMEZONE_MAX 63
+
 struct config {
 	char kiosk_id[CONFIG_KIOSK_ID_MAX + 1];
 	char site_key_file[PATH_MAX];
 	char database[PATH_MAX];
 	char control_socket[PATH_MAX];
 	int log_level;
+	/*
+	 * [kiosk] timezone: an IANA name ("Asia/Makassar") the system has in
+	 * /usr/share/zoneinfo, or "" for the system's own.
+	 */
+	char timezone[CONFIG_TIMEZONE_MAX + 1];
 
 	enum config_backend reader_backend;
 	char reader_connstring[1024]; /* libnfc's NFC_BUFSIZE_CONNSTRING */

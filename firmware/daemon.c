@@ -1023,17 +1023,20 @@ static json_t *sync_json(struct daemon *d)
 	sync_get_info(d->sync, &si);
 	if (si.last_ok_usec)
 		protocol_format_time(si.last_ok_usec, last_ok);
-	return json_pack(
-		"{s:s, s:b, s:s?, s:s?, s:I, s:i, s:I, s:I, s:I, s:I, "
-		"s:i}",
-		"url", d->config.sync.url, "online", si.online, "last_ok",
-		last_ok[0] ? last_ok : NULL, "last_error",
-		si.last_error[0] ? si.last_error : NULL, "rejected_events",
-		(json_int_t)si.rejected_events, "batch_size",
-		(int)si.batch_size, "requests", (json_int_t)si.requests,
-		"failures", (json_int_t)si.failures, "last_request_ms",
-		(json_int_t)(si.last_request_usec / 1000), "connects",
-		(json_int_t)si.connects, "server_minor", (int)si.server_minor);
+	return json_pack("{s:s, s:b, s:s?, s:s?, s:I, s:i, s:I, s:I, s:I, s:I, "
+			 "s:i, s:o}",
+			 "url", d->config.sync.url, "online", si.online,
+			 "last_ok", last_ok[0] ? last_ok : NULL, "last_error",
+			 si.last_error[0] ? si.last_error : NULL,
+			 "rejected_events", (json_int_t)si.rejected_events,
+			 "batch_size", (int)si.batch_size, "requests",
+			 (json_int_t)si.requests, "failures",
+			 (json_int_t)si.failures, "last_request_ms",
+			 (json_int_t)(si.last_request_usec / 1000), "connects",
+			 (json_int_t)si.connects, "server_minor",
+			 (int)si.server_minor, "clock_skew_ms",
+			 si.has_clock_skew ? json_integer(si.clock_skew_ms) :
+					     json_null());
 }
 
 /* What status and the screen both say of a locker; new reference. */
@@ -1974,10 +1977,26 @@ static json_t *on_sync_status(void *userdata)
 	prune_soon(userdata);
 
 	if (status) {
+		struct daemon *d = userdata;
+		struct sync_info si;
+		time_t now = time(NULL);
+		struct tm tm;
+
 		json_object_del(status, "ok");
 		json_object_del(status, "metrics");
 		json_object_del(status, "screen");
 		json_object_del(status, "sync");
+		/* v1.1: the kiosk's zone and clock, for the library (point 7). */
+		if (d->config.timezone[0])
+			json_object_set_new(status, "timezone",
+					    json_string(d->config.timezone));
+		if (localtime_r(&now, &tm))
+			json_object_set_new(status, "utc_offset_s",
+					    json_integer(tm.tm_gmtoff));
+		sync_get_info(d->sync, &si);
+		if (si.has_clock_skew)
+			json_object_set_new(status, "clock_skew_ms",
+					    json_integer(si.clock_skew_ms));
 	}
 	return status;
 }
@@ -2246,6 +2265,14 @@ struct daemon *daemon_new(const struct config *config, sd_event *event)
 	if (!d)
 		return NULL;
 	d->config = *config;
+	/* Local times (expiries on the screen, logs) in the kiosk's zone. */
+	if (d->config.timezone[0]) {
+		char tz[CONFIG_TIMEZONE_MAX + 2];
+
+		snprintf(tz, sizeof(tz), ":%s", d->config.timezone);
+		setenv("TZ", tz, 1);
+		tzset();
+	}
 	d->config.kiosk.lockers = d->config.lockers;
 	d->config.kiosk.site_key = d->config.site_key;
 	d->event = sd_event_ref(event);

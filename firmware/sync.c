@@ -1209,6 +1209,11 @@ static void finish_status(struct sync *s, struct request *r)
 	if (reply.server_time_usec) {
 		skew = reply.server_time_usec -
 		       (int64_t)now_usec(CLOCK_REALTIME);
+		/* The server wrote its time about halfway through. */
+		s->info.clock_skew_ms =
+			(-skew - (int64_t)(s->info.last_request_usec / 2)) /
+			1000;
+		s->info.has_clock_skew = true;
 		if (llabs(skew) > (long long)SYNC_CLOCK_SKEW_USEC) {
 			if (!s->skew_warned)
 				log_warning(

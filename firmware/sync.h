@@ -62,6 +62,12 @@ struct sync_info {
 	uint64_t connects;
 	/* The server's Lokerbuku-Sync minor version: 1 for v1.1, 0 for v1. */
 	unsigned server_minor;
+	/*
+	 * This kiosk's clock minus the server's, at the last heartbeat reply
+	 * (half the request's time allowed for), when has_clock_skew.
+	 */
+	bool has_clock_skew;
+	int64_t clock_skew_ms;
 };
 
 /*

@@ -5,6 +5,9 @@
 #   its expires_at (by the server's clock) is not carried out, and comes
 #   back as command_done "expired"; one within its time runs; a v1 kiosk
 #   is never sent an expired command.
+# - time (point 7): the kiosk's time zone from [kiosk] timezone, its UTC
+#   offset and its clock's skew against the server reach the server in
+#   the heartbeat, and lokerctl status shows the skew.
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=tools/lib/hub.sh
 . "$LOKERBUKU_TOP/tools/lib/hub.sh"
@@ -12,7 +15,9 @@ CLEANUP_HOOK=hub_stop
 
 kiosk_write_config "$WORK" "
 [doors]
-confirm_timeout_ms = 1000"
+confirm_timeout_ms = 1000
+[kiosk]
+timezone = Asia/Makassar"
 hub_setup "$WORK/hub" demo-01 "$WORK/site.key" >/dev/null
 hub kiosk-add demo-02 --token-file "$WORK/token-2" >/dev/null
 hub_start
@@ -67,4 +72,12 @@ heartbeat() { # [HEADER]
 expect '.commands == []' "$(heartbeat)"
 expect '.commands | map(.id) == ["'"$old"'"] and (.[0].expires_at | type == "string")' \
 	"$(heartbeat 'Lokerbuku-Sync: 1.1')"
+echo "the heartbeat names the kiosk's zone, offset and clock skew"
+ctl sync >/dev/null
+wait_for "a heartbeat with the zone" sh -c \
+	"sqlite3 '$HUB_DIR/hub.db' \"SELECT status_json FROM kiosks WHERE id = 'demo-01'\" | jq -e '.timezone == \"Asia/Makassar\" and (.clock_skew_ms | type == \"number\")'"
+r=$(sqlite3 "$HUB_DIR/hub.db" "SELECT status_json FROM kiosks WHERE id = 'demo-01'")
+# WITA has no summer time: always UTC+8. Both clocks are this machine's.
+expect '.utc_offset_s == 28800 and (.clock_skew_ms | fabs) < 5000' "$r"
+expect '(.sync.clock_skew_ms | type == "number") and (.sync.clock_skew_ms | fabs) < 5000' "$(ctl --json status)"
 echo PASS

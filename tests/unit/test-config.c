@@ -664,6 +664,40 @@ static void sync_urls_with_ports_are_taken(void **state)
 	free(c);
 }
 
+/* [kiosk] timezone: a zone the system has, or refused (issue 20). */
+static void timezones_are_checked(void **state)
+{
+	struct config *c = malloc(sizeof(*c));
+	char error[CONFIG_ERROR_MAX];
+	static const char *const bad[] = {
+		"Asia/Nowhere",	     "../../etc/passwd", "/etc/localtime",
+		"Asia//Makassar/..", "Asia/Makassar;x",	 "",
+	};
+
+	(void)state;
+	if (access("/usr/share/zoneinfo/Asia/Makassar", R_OK) != 0) {
+		free(c);
+		skip(); /* no tzdata here */
+	}
+	assert_int_equal(load("[lockers]\ncount = 2\n[kiosk]\n"
+			      "timezone = Asia/Makassar\n",
+			      c, error),
+			 0);
+	assert_string_equal(c->timezone, "Asia/Makassar");
+	assert_int_equal(load("[lockers]\ncount = 2\n", c, error), 0);
+	assert_string_equal(c->timezone, "");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char extra[256];
+
+		snprintf(extra, sizeof(extra),
+			 "[lockers]\ncount = 2\n[kiosk]\ntimezone = %s\n",
+			 bad[i]);
+		if (load(extra, c, error) == 0)
+			fail_msg("timezone \"%s\" taken", bad[i]);
+	}
+	free(c);
+}
+
 static void bad_sync_settings_are_refused(void **state)
 {
 	struct config *c = malloc(sizeof(*c));
@@ -770,6 +804,7 @@ int main(void)
 		cmocka_unit_test(a_sync_section_is_read_with_its_token),
 		cmocka_unit_test(bad_sync_settings_are_refused),
 		cmocka_unit_test(sync_urls_with_ports_are_taken),
+		cmocka_unit_test(timezones_are_checked),
 		cmocka_unit_test(
 			a_metrics_listener_beyond_loopback_needs_a_token),
 		cmocka_unit_test(loopback_addresses_are_told_from_the_others),
