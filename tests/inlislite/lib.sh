@@ -23,7 +23,8 @@
 #       # only the database: exports INL_DB (its name), INL_SOCKET,
 #       # MARIADB_SOCKET; mariadb_sql runs SQL in it as root
 #   inl_db_load NAME 3.2|3.3      # one more INLISLite database in that server
-#   INL_VERSION=3.2|3.3 inl_start DIR
+#   INL_VERSION=3.2|3.3 inl_start DIR   (INL_COMMON_DIR: another copy of
+#                                       # integrations/common to install)
 #       # inl_db_start, a staff user, the bridge installed and served;
 #       # exports INL_URL (the kiosk's [sync] url), INL_BASE (the bridge's
 #       # folder URL, staff pages under it), INL_CA, INL_ROOT (the bridge's
@@ -199,7 +200,7 @@ inl_start() {
 	# assembles it).
 	cp -R "$LOKERBUKU_TOP/integrations/inlislite" "$INL_ROOT"
 	rm -rf "$INL_ROOT/common"
-	cp -R "$LOKERBUKU_TOP/integrations/common" "$INL_ROOT/common"
+	cp -R "${INL_COMMON_DIR:-$LOKERBUKU_TOP/integrations/common}" "$INL_ROOT/common"
 
 	# Step 2: a staff user of INLISLite's whom the kiosks' loans are made by.
 	INL_STAFF_USER=petugas
@@ -227,6 +228,8 @@ return [
     'loan_id_prefix' => '',
     'timezone' => 'Asia/Jakarta',
     'site_key_file' => '$INL_SITE_KEY',
+    // SMS through INLISLite's Gammu outbox, sent at once.
+    'notify' => ['sms' => true, 'gather_s' => 0],
 ];
 PHP
 	# Step 5: the bridge's tables, by its own account.

@@ -102,6 +102,10 @@ final class Bridge
                 'loan_id_prefix' => (string) $this->config('loan_id_prefix', ''),
             ]);
             $createBy = $this->config('create_by');
+            // The patrons are told through the bridge's message queue
+            // (NotifyQueue: SMS outbox, e-mail, WhatsApp, as config.php
+            // switches them on), made when the first message comes.
+            $notify ??= fn(\Lokerbuku\Sync\Notice $n): ?string => NotifyQueue::ofBridge($this)->take($n);
             $this->library = new Library($this->db(), $circulation, $createBy === null ? null : (int) $createBy,
                 $notify, self::PREFIX);
         }

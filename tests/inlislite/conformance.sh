@@ -1,0 +1,51 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# tests/conformance/sync-api.sh, the checks every server of the sync API
+# must pass, against the INLISLite bridge on INLISLite's real 3.2 schema
+# (lib.sh: MariaDB, nginx with TLS, php-fpm): two kiosks, a member, three
+# items routed to the first kiosk in two holds and one to the second, a
+# kiosk staff member; a fault hook arms a 503 or 429 for the next request
+# to an endpoint (the bridge reads LOKERBUKU_INL_FAULT_DIR, set in
+# php-fpm's pool).
+#   LOKERBUKU_TOP=. tests/inlislite/conformance.sh [sync-api.sh options]
+set -euo pipefail
+LOKERBUKU_TOP=${LOKERBUKU_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$LOKERBUKU_TOP/tests/inlislite/lib.sh"
+inl_need_tools || exit 77
+
+WORK=$(mktemp -d /tmp/lokerbuku-inl-conf.XXXXXX)
+cleanup() {
+	local rc=$?
+	[ $rc -eq 0 ] || inl_logs
+	inl_stop
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
+
+inl_start "$WORK/inl"
+inl_admin kiosk-add conf-01 "$WORK/token-1"
+inl_admin kiosk-add conf-02 "$WORK/token-2"
+inl_member_add M0012345 'Siti Aminah' >/dev/null
+inl_item_add B-CONF-1 'Bumi Manusia' >/dev/null
+inl_item_add B-CONF-2 'Laskar Pelangi' >/dev/null
+inl_item_add B-CONF-3 'Ronggeng Dukuh Paruk' >/dev/null
+inl_item_add B-CONF-9 'Cantik Itu Luka' >/dev/null
+inl_admin route conf-01 small M0012345 B-CONF-1 B-CONF-2 >/dev/null
+inl_admin route conf-01 medium M0012345 B-CONF-3 >/dev/null
+inl_admin route conf-02 large M0012345 B-CONF-9 >/dev/null
+inl_admin enrol M0012345 04A1B2C3D4E5F6
+inl_admin staff-add card:STAFF-CONF-1 135791
+
+cat >"$WORK/fault-hook" <<HOOK
+#!/bin/bash
+# usage: fault-hook STATUS ENDPOINT
+echo "\$1" >"$INL_FAULT_DIR/fault-\$2"
+HOOK
+chmod 700 "$WORK/fault-hook"
+
+"$LOKERBUKU_TOP/tests/conformance/sync-api.sh" --url "$INL_URL" \
+	--kiosk conf-01 --token-file "$WORK/token-1" --cacert "$INL_CA" \
+	--other-kiosk conf-02 --other-token-file "$WORK/token-2" \
+	--item B-CONF-3 --fault-hook "$WORK/fault-hook" "$@"

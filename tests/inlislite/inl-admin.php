@@ -1,0 +1,88 @@
+<?php
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Staff actions on an installed bridge for the shell tests, as the staff
+// pages make them (through the shared Store): kiosks, routing items to a
+// kiosk, cards, kiosk PINs, kiosk staff, remote commands, and checking in
+// what a kiosk's return compartment held.
+//
+//   INL_CONFIG=.../config.php php inl-admin.php COMMAND ARGS...
+
+$config = getenv('INL_CONFIG');
+if (!$config || !is_file($config)) {
+    fwrite(STDERR, "inl-admin.php: INL_CONFIG must name the bridge's config.php\n");
+    exit(2);
+}
+require dirname($config) . '/src/Bridge.php';
+
+use Lokerbuku\Inlislite\Bridge;
+
+$bridge = Bridge::fromConfig($config);
+$store = $bridge->store();
+$args = array_slice($argv, 1);
+$cmd = array_shift($args);
+
+function need(array $args, int $n, string $usage): void
+{
+    if (count($args) < $n) {
+        fwrite(STDERR, "usage: inl-admin.php $usage\n");
+        exit(2);
+    }
+}
+
+try {
+    switch ($cmd) {
+    case 'kiosk-add':
+        // USER: the INLISLite user (users.ID) its loans are made by; the
+        // config's create_by when not given.
+        need($args, 2, 'kiosk-add ID TOKEN-FILE [USER]');
+        $token = $store->addKiosk($args[0], $args[0], (int) ($args[2] ?? $bridge->config('create_by')));
+        $old = umask(077);
+        file_put_contents($args[1], $token . "\n");
+        umask($old);
+        break;
+    case 'kiosk-set':
+        need($args, 4, 'kiosk-set ID HOLD-WINDOW-DAYS PIN-REQUIRED(0|1) AUTO-CHECKIN(0|1)');
+        $store->setKioskSettings($args[0], (int) $args[1], (bool) $args[2], null, (bool) $args[3]);
+        break;
+    case 'route':
+        need($args, 4, 'route KIOSK SIZE MEMBERNO BARCODE...');
+        echo $store->routeItems($args[2], array_slice($args, 3), $args[0], $args[1]), "\n";
+        break;
+    case 'enrol':
+        need($args, 2, 'enrol MEMBERNO UID-HEX');
+        $store->enrolCard($args[0], $args[1]);
+        break;
+    case 'pin':
+        need($args, 2, 'pin MEMBERNO PIN');
+        $store->setMemberPin($args[0], $args[1]);
+        break;
+    case 'staff-add':
+        need($args, 2, 'staff-add CREDENTIAL PIN [NAME]');
+        $store->setStaff($args[0], $args[1], $args[2] ?? '');
+        break;
+    case 'command':
+        need($args, 2, 'command KIOSK TYPE [LOCKER]');
+        echo $store->addCommand($args[0], $args[1], isset($args[2]) ? (int) $args[2] : null), "\n";
+        break;
+    case 'checkin':
+        // What staff do with the books a kiosk's return compartment held:
+        // each checked in by INLISLite's rules, in the kiosk user's name.
+        need($args, 2, 'checkin KIOSK BARCODE...');
+        $k = $store->kiosk($args[0]);
+        $actor = $k ? $bridge->library()->actor($k['user_id'] === null ? null : (int) $k['user_id'], $args[0]) : null;
+        if ($actor === null) {
+            throw new \InvalidArgumentException("no kiosk {$args[0]} with an INLISLite user");
+        }
+        foreach (array_slice($args, 1) as $code) {
+            $r = $store->transaction(fn() => $bridge->library()->checkIn($code, date('Y-m-d'), $actor));
+            echo "$code: {$r->text}\n";
+        }
+        break;
+    default:
+        fwrite(STDERR, "inl-admin.php: unknown command '$cmd'\n");
+        exit(2);
+    }
+} catch (\InvalidArgumentException $ex) {
+    fwrite(STDERR, 'inl-admin.php: ' . $ex->getMessage() . "\n");
+    exit(1);
+}
