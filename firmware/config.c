@@ -85,6 +85,8 @@ void config_init(struct config *c)
 	c->keep_finished_days = 30;
 	c->sync.batch_size = 100;
 	c->sync.status_interval_s = 60;
+	c->sync.open_commands_max = 3;
+	c->sync.open_commands_period_s = 600;
 	c->sync.pull_interval_s = 60;
 	snprintf(c->webui.ui_dir, sizeof(c->webui.ui_dir), "%s",
 		 LOKERBUKU_UI_DIR);
@@ -927,6 +929,20 @@ static int handle_sync(struct parse_state *st, int line, const char *name,
 				    "must be a number 10..3600");
 		*(name[0] == 's' ? &c->sync.status_interval_s :
 				   &c->sync.pull_interval_s) = (unsigned)x;
+		return 1;
+	}
+	if (strcmp(name, "open_commands_max") == 0) {
+		if (parse_uint(v, 0, 100, &x))
+			return fail(st, line, "sync", name,
+				    "must be a number 0..100");
+		c->sync.open_commands_max = (unsigned)x;
+		return 1;
+	}
+	if (strcmp(name, "open_commands_period_s") == 0) {
+		if (parse_uint(v, 60, 86400, &x))
+			return fail(st, line, "sync", name,
+				    "must be a number 60..86400");
+		c->sync.open_commands_period_s = (unsigned)x;
 		return 1;
 	}
 	return fail(st, line, "sync", name, "unknown key");

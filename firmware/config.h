@@ -78,6 +78,8 @@ struct config {
 		char client_cert[PATH_MAX], client_key[PATH_MAX];
 		unsigned batch_size;
 		unsigned status_interval_s, pull_interval_s;
+		/* Remote open_locker commands carried out per period, at most. */
+		unsigned open_commands_max, open_commands_period_s;
 	} sync;
 
 	/* [webui]: the touchscreen's web server (docs/webui.md). */

@@ -35,6 +35,8 @@
 #define PRUNE_STEP_ROWS 200
 /* Expiry sweeps (one a minute) between two prunings for age. */
 #define SWEEPS_PER_PRUNE 60
+/* [sync] open_commands_max at most. */
+#define OPEN_COMMANDS_MAX 100
 
 struct timer_slot {
 	struct daemon *daemon;
@@ -100,6 +102,9 @@ struct daemon {
 	sd_event_source *prune_source;
 	bool prune_failing;
 	unsigned sweeps; /* expiry sweeps so far */
+	/* When the remote openings of the last period were carried out. */
+	uint64_t open_command_usec[OPEN_COMMANDS_MAX];
+	unsigned n_open_commands;
 	/* A backup or integrity check on its own thread, and who asked. */
 	struct store_job *job;
 	sd_event_source *job_source;
@@ -2014,6 +2019,13 @@ static void record_command_done(struct daemon *d,
 	char uuid[STORE_UUID_LEN + 1];
 	int err;
 
+	/* As the core says it for what a command does: who asked. */
+	if (c->by[0])
+		snprintf(rec.actor, sizeof(rec.actor), "service:server,by=%s",
+			 c->by);
+	else
+		snprintf(rec.actor, sizeof(rec.actor), "service:server");
+
 	snprintf(rec.command, sizeof(rec.command), "%s", c->id);
 	snprintf(rec.result, sizeof(rec.result), "%s", result);
 	snprintf(rec.hold_id, sizeof(rec.hold_id), "%s", c->hold_id);
@@ -2046,12 +2058,32 @@ static const char *command_result(int err)
 	}
 }
 
+/*
+ * Whether one more remote opening fits in [sync] open_commands_max per
+ * open_commands_period_s; forgets the ones older than the period.
+ */
+static bool open_command_allowed(struct daemon *d, uint64_t now)
+{
+	uint64_t period =
+		(uint64_t)d->config.sync.open_commands_period_s * 1000000ULL;
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < d->n_open_commands; i++)
+		if (now - d->open_command_usec[i] < period)
+			d->open_command_usec[n++] = d->open_command_usec[i];
+	d->n_open_commands = n;
+	return n < d->config.sync.open_commands_max && n < OPEN_COMMANDS_MAX;
+}
+
 static void on_sync_command(const struct protocol_command *c, void *userdata)
 {
 	struct daemon *d = userdata;
+	char actor[KIOSK_ACTOR_MAX + 1];
 	struct kiosk_input in = { .service = true,
 				  .locker = c->locker,
-				  .command = c->id };
+				  .command = c->id,
+				  .actor = actor };
+	uint64_t now = now_usec(CLOCK_MONOTONIC);
 	const char *reason = c->reason[0] ? c->reason : "no reason given";
 	int err, record_err = 0;
 
@@ -2064,8 +2096,23 @@ static void on_sync_command(const struct protocol_command *c, void *userdata)
 		sync_status_soon(d->sync);
 		return;
 	}
+	/* Recorded as "service:server,by=<the server's user>". */
+	if (c->by[0])
+		snprintf(actor, sizeof(actor), "server,by=%s", c->by);
+	else
+		snprintf(actor, sizeof(actor), "server");
 	switch (c->type) {
 	case PROTOCOL_COMMAND_OPEN_LOCKER:
+		/* A server, rogue or misused, must not open every door. */
+		if (!open_command_allowed(d, now)) {
+			log_warning(
+				"server command %s: open locker %u refused: %u remote openings in the last %u s already ([sync] open_commands_max)",
+				c->id, c->locker, d->n_open_commands,
+				d->config.sync.open_commands_period_s);
+			record_command_done(d, c, "rate_limited");
+			sync_status_soon(d->sync);
+			return;
+		}
 		in.type = KIOSK_INPUT_OPEN;
 		break;
 	case PROTOCOL_COMMAND_DISABLE_LOCKER:
@@ -2107,14 +2154,17 @@ static void on_sync_command(const struct protocol_command *c, void *userdata)
 		sync_status_soon(d->sync);
 		return;
 	}
-	log_notice("server command %s: %s locker %u (%s)", c->id,
+	log_notice("server command %s: %s locker %u (%s; asked by %s)", c->id,
 		   in.type == KIOSK_INPUT_OPEN	  ? "open" :
 		   in.type == KIOSK_INPUT_DISABLE ? "disable" :
 						    "enable",
-		   c->locker, reason);
+		   c->locker, reason, c->by[0] ? c->by : "the server");
 	err = feed_undoable(d, &in, &record_err);
 	if (record_err < 0)
 		return; /* not durable, so not done: the server sends it again */
+	if (err == 0 && in.type == KIOSK_INPUT_OPEN &&
+	    d->n_open_commands < OPEN_COMMANDS_MAX)
+		d->open_command_usec[d->n_open_commands++] = now;
 	if (err < 0)
 		log_warning("server command %s: refused: %s", c->id,
 			    strerror(-err));

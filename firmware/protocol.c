@@ -131,6 +131,8 @@ static const struct kind COMMAND_ID = {
 };
 static const struct kind REASON = { protocol_is_text, PROTOCOL_REASON_MAX,
 				    "over 127 bytes or has control codes" };
+static const struct kind BY = { protocol_is_token, PROTOCOL_BY_MAX,
+				"not 1 to 48 printable ASCII characters" };
 
 /*
  * The string at key of o, checked as k says, into ret (k->max + 1 bytes).
@@ -582,8 +584,8 @@ static int parse_command(json_t *o, const char *path,
 		return fail(error, path, "not an object");
 	err = get_string(o, "id", path, false, &COMMAND_ID, ret->id, error) ?:
 		      get_string(o, "reason", path, true, &REASON, ret->reason, error) ?:
-		      get_string(o, "expires_at", path, true, &TIME, when,
-				 error);
+		      get_string(o, "expires_at", path, true, &TIME, when, error) ?:
+		      get_string(o, "by", path, true, &BY, ret->by, error);
 	if (err < 0)
 		return err;
 	snprintf(where, sizeof(where), "%s.expires_at", path);

@@ -32,6 +32,8 @@
 #define PROTOCOL_COMMANDS_MAX	32  /* per status reply */
 #define PROTOCOL_COMMAND_ID_MAX 63
 #define PROTOCOL_REASON_MAX	127
+/* A command's "by": who asked on the server's side. */
+#define PROTOCOL_BY_MAX		48
 #define PROTOCOL_ERROR_CODE_MAX 31
 
 struct protocol_changes {
@@ -106,6 +108,7 @@ struct protocol_command {
 	 * clock that is off does not matter). Acknowledged, not carried out.
 	 */
 	bool expired;
+	char by[PROTOCOL_BY_MAX + 1]; /* the server's user who asked, or "" */
 };
 
 struct protocol_status_reply {

@@ -511,6 +511,7 @@ static void a_sync_section_is_read_with_its_token(void **state)
 		"url = https://perpus.example.go.id/locker-sync/v1/\n"
 		"token_file = %s\nca_file = %s\nbatch_size = 250\n"
 		"status_interval_s = 30\n"
+		"open_commands_max = 0\nopen_commands_period_s = 3600\n"
 		"pinned_public_key = sha256//YhKJKSzoTt2b5FP18fvpHo7fJYqQCjAa3HWY3tvRMwE=\n",
 		token_path, key_path);
 	assert_int_equal(load(extra, c, error), 0);
@@ -523,11 +524,15 @@ static void a_sync_section_is_read_with_its_token(void **state)
 	assert_int_equal(c->sync.batch_size, 250);
 	assert_int_equal(c->sync.status_interval_s, 30);
 	assert_int_equal(c->sync.pull_interval_s, 60);
+	assert_int_equal(c->sync.open_commands_max, 0);
+	assert_int_equal(c->sync.open_commands_period_s, 3600);
 
 	/* Without a [sync] section there is no server, and no token. */
 	assert_int_equal(load("[lockers]\ncount = 2\n", c, error), 0);
 	assert_string_equal(c->sync.url, "");
 	assert_int_equal(c->sync.batch_size, 100);
+	assert_int_equal(c->sync.open_commands_max, 3);
+	assert_int_equal(c->sync.open_commands_period_s, 600);
 	unlink(token_path);
 	free(c);
 }

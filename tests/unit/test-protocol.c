@@ -345,7 +345,7 @@ static void a_status_reply_carries_commands(void **state)
 		"{\"server_time\": \"2026-11-22T08:16:00Z\", \"next_status_s\": 30,"
 		" \"commands\": ["
 		"{\"id\": \"c-1\", \"type\": \"open_locker\", \"locker\": 4,"
-		" \"reason\": \"stuck door\"},"
+		" \"reason\": \"stuck door\", \"by\": \"ani.s@perpus\"},"
 		"{\"id\": \"c-2\", \"type\": \"unload_hold\", \"hold_id\": \"H-9\"},"
 		"{\"id\": \"c-3\", \"type\": \"sync_now\"},"
 		"{\"id\": \"c-4\", \"type\": \"reboot_into_v2\"}]}";
@@ -360,7 +360,9 @@ static void a_status_reply_carries_commands(void **state)
 	assert_int_equal(r.commands[0].type, PROTOCOL_COMMAND_OPEN_LOCKER);
 	assert_int_equal(r.commands[0].locker, 4);
 	assert_string_equal(r.commands[0].reason, "stuck door");
+	assert_string_equal(r.commands[0].by, "ani.s@perpus");
 	assert_int_equal(r.commands[1].type, PROTOCOL_COMMAND_UNLOAD_HOLD);
+	assert_string_equal(r.commands[1].by, "");
 	assert_string_equal(r.commands[1].hold_id, "H-9");
 	assert_int_equal(r.commands[2].type, PROTOCOL_COMMAND_SYNC_NOW);
 	/* A command of a newer server: kept, to be acknowledged, not run. */
@@ -391,6 +393,9 @@ static void bad_status_replies_are_refused(void **state)
 		  "commands[0].type: missing or not a string" },
 		{ "{\"server_time\": \"2026-11-22T08:16:00Z\", \"commands\": {}}",
 		  "commands: not an array" },
+		{ "{\"server_time\": \"2026-11-22T08:16:00Z\", \"commands\": [{\"id\": \"c\", \"type\": \"sync_now\","
+		  " \"by\": \"ani s\"}]}",
+		  "commands[0].by: not 1 to 48 printable ASCII characters" },
 	};
 	struct protocol_status_reply r;
 	char error[PROTOCOL_ERROR_MAX];

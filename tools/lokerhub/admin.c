@@ -26,6 +26,7 @@
 #define PATRON_NAME_MAX	     47
 #define PATRON_CREDS_MAX     4
 #define COMMAND_REASON_MAX   127
+#define COMMAND_BY_MAX	     PROTOCOL_BY_MAX
 #define LOCKER_MAX	     128
 #define HOLD_WINDOW_DAYS_MAX 365
 #define EXPIRES_DAYS_MAX     365
@@ -786,18 +787,19 @@ static int take_away(sqlite3 *db, const char *kiosk, const char *hold_id)
 					      "ssI", kiosk, hold_id, seq);
 }
 
-/* expires_in_s 0: never. */
+/* expires_in_s 0: never; by: the staff user who asked, or NULL. */
 static int queue_command(sqlite3 *db, const char *kiosk, const char *type,
 			 int locker, const char *hold_id, const char *reason,
-			 int64_t expires_in_s, int64_t *ret_n)
+			 int64_t expires_in_s, const char *by, int64_t *ret_n)
 {
 	int64_t now = db_now_usec();
-	int err = db_run(db,
-			 "INSERT INTO commands (kiosk_id, type, locker,"
-			 " hold_id, reason, created_usec, expires_usec)"
-			 " VALUES (?, ?, nullif(?, 0), ?, ?, ?, nullif(?, 0))",
-			 "ssissII", kiosk, type, locker, hold_id, reason, now,
-			 expires_in_s ? now + expires_in_s * 1000000 : 0);
+	int err =
+		db_run(db,
+		       "INSERT INTO commands (kiosk_id, type, locker,"
+		       " hold_id, reason, created_usec, expires_usec, by_user)"
+		       " VALUES (?, ?, nullif(?, 0), ?, ?, ?, nullif(?, 0), ?)",
+		       "ssissIIs", kiosk, type, locker, hold_id, reason, now,
+		       expires_in_s ? now + expires_in_s * 1000000 : 0, by);
 
 	if (err == 0)
 		*ret_n = sqlite3_last_insert_rowid(db);
@@ -838,7 +840,7 @@ static int cmd_hold_remove(const char *db_path, int argc, char **argv)
 	/* One in a locker stays there until staff take it out. */
 	if (err == 0 && strcmp(h.state, "loaded") == 0)
 		err = queue_command(db, h.kiosk, "unload_hold", 0, argv[optind],
-				    "cancelled", 0, &n);
+				    "cancelled", 0, NULL, &n);
 	else if (err == 0)
 		err = take_away(db, h.kiosk, argv[optind]);
 	if (done(db, err) != CLI_EXIT_OK)
@@ -1042,9 +1044,10 @@ static int cmd_command(const char *db_path, int argc, char **argv)
 		{ "hold", required_argument, NULL, 'H' },
 		{ "reason", required_argument, NULL, 'r' },
 		{ "expires-in", required_argument, NULL, 'e' },
+		{ "by", required_argument, NULL, 'b' },
 		{ 0 },
 	};
-	const char *hold = NULL, *reason = NULL, *kiosk, *type;
+	const char *hold = NULL, *reason = NULL, *by = NULL, *kiosk, *type;
 	long long locker = 0, expires_in = -1;
 	struct hold_row h;
 	bool wants_locker;
@@ -1052,7 +1055,7 @@ static int cmd_command(const char *db_path, int argc, char **argv)
 	sqlite3 *db;
 	int c, ex, err;
 
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT "l:H:r:e:",
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT "l:H:r:e:b:",
 				options, NULL)) != -1) {
 		if (cli_common_option(argv[0], c, &db_path, &ex))
 			return ex;
@@ -1070,10 +1073,19 @@ static int cmd_command(const char *db_path, int argc, char **argv)
 			return cli_usage_error(argv[0],
 					       "--expires-in: not 0 to %d s",
 					       COMMAND_EXPIRES_MAX_S);
+		if (c == 'b')
+			by = optarg;
 	}
 	if (optind + 2 != argc)
 		return cli_usage_error(argv[0],
 				       "give a kiosk ID and a command");
+	if (!by)
+		by = getenv("SUDO_USER") ?: getenv("USER");
+	if (by && !protocol_is_token(by, COMMAND_BY_MAX))
+		return cli_usage_error(
+			argv[0],
+			"--by: 1 to %d printable ASCII characters, no blanks",
+			COMMAND_BY_MAX);
 	kiosk = argv[optind];
 	type = argv[optind + 1];
 	wants_locker = strcmp(type, "open_locker") == 0 ||
@@ -1115,7 +1127,7 @@ static int cmd_command(const char *db_path, int argc, char **argv)
 		return refuse(db, "no hold %s routed to %s", hold, kiosk);
 	if (err == 0)
 		err = queue_command(db, kiosk, type, (int)locker, hold, reason,
-				    expires_in, &n);
+				    expires_in, by, &n);
 	if (done(db, err) != CLI_EXIT_OK)
 		return CLI_EXIT_FAILED;
 	printf("c-%lld\n", (long long)n);
@@ -1316,7 +1328,7 @@ const struct cli_command cli_admin_commands[] = {
 	{ "staff-remove", "(--card NO | --uid HEX)", "remove a staff card",
 	  cmd_staff_remove },
 	{ "command",
-	  "KIOSK open_locker|disable_locker|enable_locker --locker N | KIOSK unload_hold --hold H | KIOSK sync_now  [--reason TEXT]",
+	  "KIOSK open_locker|disable_locker|enable_locker --locker N | KIOSK unload_hold --hold H | KIOSK sync_now  [--reason TEXT] [--by USER]",
 	  "queue a remote command; prints its id", cmd_command },
 	{ "fault",
 	  "add ENDPOINT KIND [--count N] [--retry-after S] [--delay-ms MS] | clear | list [--json]",

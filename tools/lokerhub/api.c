@@ -715,6 +715,10 @@ static json_t *command_json(sqlite3_stmt *st)
 	if (o && sqlite3_column_type(st, 5) != SQLITE_NULL)
 		json_object_set_new(o, "expires_at",
 				    db_time_json(sqlite3_column_int64(st, 5)));
+	if (o && sqlite3_column_type(st, 6) != SQLITE_NULL)
+		json_object_set_new(
+			o, "by",
+			json_string((const char *)sqlite3_column_text(st, 6)));
 	return o;
 }
 
@@ -784,14 +788,15 @@ static void handle_status(sqlite3 *db, const struct api_route *route,
 		 * acknowledges it as expired (so it is done here); a v1 kiosk
 		 * would run it, so it never gets one.
 		 */
-		st = db_query(db,
-			      "SELECT n, type, locker, hold_id, reason,"
-			      " expires_usec FROM commands WHERE kiosk_id = ?1"
-			      " AND done_usec IS NULL AND (?3 OR expires_usec"
-			      " IS NULL OR expires_usec > ?4) ORDER BY n"
-			      " LIMIT ?2",
-			      "siiI", route->kiosk_id, API_COMMANDS_MAX,
-			      route->kiosk_minor >= 1, now);
+		st = db_query(
+			db,
+			"SELECT n, type, locker, hold_id, reason,"
+			" expires_usec, by_user FROM commands WHERE kiosk_id = ?1"
+			" AND done_usec IS NULL AND (?3 OR expires_usec"
+			" IS NULL OR expires_usec > ?4) ORDER BY n"
+			" LIMIT ?2",
+			"siiI", route->kiosk_id, API_COMMANDS_MAX,
+			route->kiosk_minor >= 1, now);
 		err = st ? 0 : -EIO;
 	}
 	while (err == 0 && (rc = sqlite3_step(st)) != SQLITE_DONE) {

@@ -109,6 +109,8 @@ static const char *const migrations[] = {
 	" created_usec INTEGER NOT NULL);",
 	/* 2: v1.1, commands that expire (issue 20). */
 	"ALTER TABLE commands ADD COLUMN expires_usec INTEGER;",
+	/* 3: who asked for a remote command (kiosks record it). */
+	"ALTER TABLE commands ADD COLUMN by_user TEXT;",
 };
 
 #define N_MIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))

@@ -389,14 +389,15 @@ static void command_row(sqlite3 *db, sqlite3_stmt *st, struct list_args *a,
 		out_json(
 			o,
 			json_pack(
-				"{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o}",
+				"{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
 				"id", id, "kiosk", col_text(st, 1), "type",
 				col_text(st, 2), "locker", col_json_int(st, 3),
 				"hold_id", col_json_text(st, 4), "reason",
 				col_json_text(st, 5), "created_at",
 				col_json_time(st, 6), "done_at",
 				col_json_time(st, 7), "expires_at",
-				col_json_time(st, 8)));
+				col_json_time(st, 8), "by",
+				col_json_text(st, 9)));
 		return;
 	}
 	if (sqlite3_column_type(st, 3) != SQLITE_NULL)
@@ -421,13 +422,13 @@ static int cmd_commands(const char *db_path, int argc, char **argv)
 	if (!a.json)
 		printf("%-8s %-14s %-15s %-14s %-24s %-24s %s\n", "ID", "KIOSK",
 		       "TYPE", "ARGUMENT", "QUEUED", "DONE", "REASON");
-	return list(
-		argv[0], &a,
-		"SELECT * FROM (SELECT n, kiosk_id, type, locker, hold_id,"
-		" reason, created_usec, done_usec, expires_usec FROM commands"
-		" WHERE ?1 IS NULL OR kiosk_id = ?1"
-		" ORDER BY n DESC LIMIT ?2) ORDER BY n",
-		"sI", a.kiosk, NULL, command_row);
+	return list(argv[0], &a,
+		    "SELECT * FROM (SELECT n, kiosk_id, type, locker, hold_id,"
+		    " reason, created_usec, done_usec, expires_usec, by_user"
+		    " FROM commands"
+		    " WHERE ?1 IS NULL OR kiosk_id = ?1"
+		    " ORDER BY n DESC LIMIT ?2) ORDER BY n",
+		    "sI", a.kiosk, NULL, command_row);
 }
 
 /* ---- faults ---- */
