@@ -1380,6 +1380,13 @@ static int on_credential(struct kiosk *k, const struct kiosk_input *in)
 		return r;
 	staff = staff_find(k, hmac);
 
+	/*
+	 * The doors a pickup or a return opened are still open: the same
+	 * card again changes nothing (the patron taps to be sure), another
+	 * patron's waits until they are closed. Staff may take over.
+	 */
+	if (k->session.state == SESSION_STATE_DOORS && !staff)
+		return strcmp(hmac, k->session.hmac) ? -EBUSY : 0;
 	/* Staff at work are not interrupted, but may hand over. */
 	if (k->session.state == SESSION_STATE_STAFF &&
 	    (!staff || !strcmp(hmac, k->session.hmac)))

@@ -14,7 +14,7 @@ import { keypadKey } from './js/keypad.js';
 
 const SUCCESS_SCREENS = new Set(['lockers_open', 'return_open', 'thank_you',
 	'staff_menu']);
-const ERROR_SCREENS = new Set(['wrong_pin', 'unknown_card', 'no_holds',
+const ERROR_SCREENS = new Set(['wrong_pin', 'unknown_card', 'wrong_code', 'no_holds',
 	'locked_out', 'pin_not_set', 'locker_fault', 'bad_credential',
 	'return_full']);
 const KNOWN_ERRNOS = new Set(['EBUSY', 'ENOSPC', 'EACCES', 'ENOENT',
@@ -22,6 +22,12 @@ const KNOWN_ERRNOS = new Set(['EBUSY', 'ENOSPC', 'EACCES', 'ENOENT',
 /* The stream may blink during a reconnect; say so only when it lasts. */
 const LINK_DOWN_GRACE_MS = 800;
 const TOAST_MS = 6000;
+/*
+ * The same one-shot action again this soon after it worked is a double
+ * tap; a door opened for maintenance may well be opened again at once.
+ */
+const REPEAT_MS = 1500;
+const ONE_SHOT = new Set(['return', 'load', 'unload', 'scan']);
 
 const freshStaff = () => ({ selected: 0, ops: [], error: null, scan: '' });
 
@@ -32,6 +38,11 @@ const app = {
 	digits: '',	 /* typed on the keypad */
 	flow: null,	 /* 'pickup' or 'return', for the thank-you */
 	flowLockers: [], /* the doors a pickup opened */
+	codeSent: false, /* a code typed here is being tried */
+	wrongCode: false, /* lokerd's unknown_card came for that code */
+	keepLang: false, /* the session ends only to try the code again */
+	inFlight: new Set(), /* actions sent, not answered yet */
+	lastDone: { key: '', at: 0 }, /* the latest action that worked */
 	staff: freshStaff(),
 	shown: null,	 /* what was last shown, to announce changes once */
 	idleTimer: 0,
@@ -66,9 +77,30 @@ async function afterAction(reply) {
 	}
 }
 
-async function send(body) {
-	const reply = await api.action(body);
+/*
+ * Sends an action once: a second tap while the first is on its way, or
+ * just after it worked, is the same tap (null: not sent).
+ */
+async function once(body) {
+	const key = JSON.stringify(body);
 
+	if (app.inFlight.has(key) || (ONE_SHOT.has(body.action) &&
+	    app.lastDone.key === key &&
+	    performance.now() - app.lastDone.at < REPEAT_MS))
+		return null;
+	app.inFlight.add(key);
+	const reply = await api.action(body);
+	app.inFlight.delete(key);
+	if (reply.ok)
+		app.lastDone = { key, at: performance.now() };
+	return reply;
+}
+
+async function send(body) {
+	const reply = await once(body);
+
+	if (!reply)
+		return { ok: true, repeated: true };
 	if (!reply.ok) {
 		sound.play('error');
 		toast(errorKey(reply));
@@ -95,6 +127,7 @@ const ctx = {
 	/* "Batal", "Selesai", "Keluar": the app's screen, or lokerd's session. */
 	cancel() {
 		app.digits = '';
+		app.codeSent = false;
 		if (app.local && app.state?.screen.name === 'idle') {
 			app.local = null;
 			render();
@@ -108,11 +141,21 @@ const ctx = {
 	send,
 	async submitCode(code) {
 		app.digits = '';
+		app.codeSent = true;
 		render();
 		/* The code screen stays until lokerd's screen changes. */
 		const reply = await send({ action: 'code', code });
 		if (reply.ok && reply.screen?.name === 'idle')
 			ctx.cancel();
+	},
+	/* "Ketik ulang kode": lokerd's screen ends, the keypad comes back. */
+	retryCode() {
+		app.wrongCode = false;
+		app.keepLang = true;
+		app.local = 'code';
+		app.digits = '';
+		send({ action: 'cancel' });
+		render();
 	},
 	async submitPin(pin) {
 		app.digits = '';
@@ -125,9 +168,12 @@ const ctx = {
 	},
 	async staffDo(body) {
 		const holds = app.state?.staff?.holds || [];
-		const reply = await api.action(body);
+		const reply = await once(body);
 		let hold = body.hold;
 
+		/* A double tap: the first tap's message stays. */
+		if (!reply || reply.errno === 'EALREADY')
+			return;
 		app.staff.error = null;
 		if (!reply.ok) {
 			app.staff.error = errorKey(reply);
@@ -179,6 +225,8 @@ function viewName() {
 		if (!s.in_service)
 			return 'out_of_service';
 	}
+	if (s.screen.name === 'unknown_card' && app.wrongCode)
+		return 'wrong_code';
 	return s.screen.name;
 }
 
@@ -260,8 +308,12 @@ function onState(s) {
 	app.state = s;
 	if (!prev || JSON.stringify(prev.screen) !== JSON.stringify(s.screen)) {
 		app.digits = '';
-		if (name !== 'idle')
+		/* The answer to a code typed here: a wrong one has its screen. */
+		app.wrongCode = app.codeSent && name === 'unknown_card';
+		if (name !== 'idle') {
 			app.local = null;
+			app.codeSent = false;
+		}
 		if (name === 'lockers_open' || name === 'close_door') {
 			if (app.flow !== 'pickup') {
 				app.flow = 'pickup';
@@ -280,7 +332,9 @@ function onState(s) {
 		if (name === 'idle' && prev && prev.screen.name !== 'idle') {
 			app.flow = null;
 			app.flowLockers = [];
-			i18n.setLang(i18n.DEFAULT_LANG);
+			if (!app.keepLang)
+				i18n.setLang(i18n.DEFAULT_LANG);
+			app.keepLang = false;
 		}
 		activity();
 	} else if (doorsOf(prev) !== doorsOf(s)) {
@@ -321,6 +375,7 @@ function idleTimeout() {
 	const busy = s.screen.name !== 'idle';
 	app.local = null;
 	app.digits = '';
+	app.codeSent = false;
 	app.staff = freshStaff();
 	i18n.setLang(i18n.DEFAULT_LANG);
 	if (busy)

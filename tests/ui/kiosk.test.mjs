@@ -409,7 +409,7 @@ test('idle screen: Indonesian first, large targets, no patron alarm', async () =
 
 test('language switch: English on request, Indonesian again at idle', async () => {
 	await page.click('#lang');
-	assert.equal(await title(), 'Tap your member card');
+	assert.equal(await title(), 'Tap your library card');
 	assert.equal(await page.getAttribute('html', 'lang'), 'en');
 	assert.equal((await page.textContent('#lang')).trim(), 'Bahasa Indonesia');
 	assert.equal((await page.textContent('[data-action="return"]')).trim(), 'Return books');
@@ -449,6 +449,21 @@ test('patron pickup: tap, two doors open, close, thank you, idle', async () => {
 	await assertAnnounced();
 	await shot('lockers-open');
 
+	/*
+	 * Her card again while the doors are open (issue 22): no "unknown
+	 * card", no error tone, the doors' screen stays; another patron's
+	 * card waits too.
+	 */
+	const cues = await page.getAttribute('html', 'data-cue-count');
+	for (const credential of [PATRON, 'card:M0002']) {
+		await sim({ action: 'tap', credential });
+		assert.equal(await screenName(), 'lockers_open', `${credential} tapped again`);
+	}
+	/* A state the stream would bring has come by the next status. */
+	await page.waitForTimeout(500);
+	assert.equal(await page.getAttribute('main', 'data-screen'), 'lockers_open');
+	assert.equal(await page.getAttribute('html', 'data-cue-count'), cues, 'a tone played');
+
 	await simWait({ action: 'door', locker: 1, open: true }, door(1, 'open'),
 		'door 1 opened -> picture');
 	assert.equal((await page.textContent('main [data-locker="1"] .door-status')).trim(),
@@ -483,6 +498,18 @@ test('pickup code: the keypad sends the code, the locker opens', async () => {
 	assert.equal(await title(), 'Masukkan kode pengambilan');
 	assert.equal(await page.isDisabled('main [data-key="ok"]'), true,
 		'OK before four digits');
+	/* A mistyped code says so and goes back to the keypad (issue 22). */
+	await typeKeys('482193');
+	await page.click('main [data-key="ok"]');
+	await waitScreen('wrong_code');
+	assert.equal(await title(), 'Kode pengambilan salah');
+	await shot('wrong-code');
+	await page.click('main [data-action="retry-code"]');
+	await waitScreen('code');
+	assert.equal((await page.textContent('main .entry-text')).trim(), '');
+	for (let i = 0; i < 50 && await screenName() !== 'idle'; i++)
+		await page.waitForTimeout(100);
+	assert.equal(await screenName(), 'idle', 'lokerd\'s wrong-code screen ended');
 	await typeKeys('4829137');
 	await page.click('main [data-key="delete"]');
 	assert.equal((await page.textContent('main .entry-text')).trim(), '482913');
@@ -582,8 +609,16 @@ test('patron errors: no books, unreadable card, locked out, locker fault', async
 
 test('return: identify, the return compartment opens, then full', async () => {
 	for (const n of [11, 12]) {
-		await page.click('[data-action="return"]');
+		/* The first time with a double tap (issue 22): no error over it. */
+		if (n === 11)
+			await page.dblclick('[data-action="return"]');
+		else
+			await page.click('[data-action="return"]');
 		await waitScreen('return_identify');
+		if (n === 11) {
+			await page.waitForTimeout(1000);
+			assert.equal(await page.isVisible('#toast'), false, 'a toast over the return');
+		}
 		assert.equal(await title(), 'Tempelkan kartu anggota untuk mengembalikan buku');
 		if (n === 11)
 			await shot('return-identify');
@@ -630,21 +665,22 @@ test('staff: card and PIN, load from the list and by scan, take out expired, doo
 	assert.match(await page.textContent(row), /Menunggu dimuat/);
 	await shot('staff-menu');
 
-	/* Load H-3001 from the list. */
-	await page.click(`${row} [data-do="load"]`);
-	await page.waitForFunction(() => /terbuka — masukkan buku pesanan H-3001/
+	/* Load H-3001 from the list, with a double tap: one opening, no error. */
+	await page.dblclick(`${row} [data-do="load"]`);
+	await page.waitForFunction(() => /terbuka — masukkan buku reservasi H-3001/
 		.test(document.getElementById('staff-message')?.textContent));
 	let st = await ctlOk({ cmd: 'status' });
 	const n1 = st.lockers.find((l) => l.purpose === 'load').number;
 	assert.equal((await page.textContent('#staff-message')).trim(),
-		`Loker ${n1} terbuka — masukkan buku pesanan H-3001, lalu tutup pintunya.`);
+		`Loker ${n1} terbuka — masukkan buku reservasi H-3001, lalu tutup pintunya.`);
 	await simWait({ action: 'door', locker: n1, open: true }, door(n1, 'open'),
 		'staff load door opened -> grid');
 	await shot('staff-load-open');
 	await simWait({ action: 'door', locker: n1, open: false },
 		'main tr[data-hold="H-3001"][data-state="loaded"]', 'staff load door closed -> list');
 	assert.equal((await page.textContent('#staff-message')).trim(),
-		`Pesanan H-3001 sudah dimuat di loker ${n1}.`);
+		`Buku reservasi H-3001 sudah ada di loker ${n1}.`);
+	assert.equal(await page.isVisible('#staff-message.staff-error'), false);
 	const loaded = (await events('hold_loaded')).find((e) => e.payload.hold_id === 'H-3001');
 	assert.ok(loaded.payload.actor.startsWith('staff:'), 'loaded as the staff member');
 
@@ -655,7 +691,7 @@ test('staff: card and PIN, load from the list and by scan, take out expired, doo
 	assert.notEqual(await page.evaluate(() => document.activeElement?.id), 'scan');
 	await page.keyboard.type('B3002');
 	await page.keyboard.press('Enter');
-	await page.waitForFunction(() => /pesanan H-3002/
+	await page.waitForFunction(() => /reservasi H-3002/
 		.test(document.getElementById('staff-message')?.textContent));
 	st = await ctlOk({ cmd: 'status' });
 	const n2 = st.lockers.find((l) => l.purpose === 'load').number;
@@ -668,7 +704,7 @@ test('staff: card and PIN, load from the list and by scan, take out expired, doo
 	await page.press('#scan', 'Enter');
 	await page.waitForSelector('#staff-message.staff-error');
 	assert.equal((await page.textContent('#staff-message')).trim(),
-		'Tidak ada pesanan menunggu dengan kode itu.');
+		'Tidak ada reservasi yang menunggu dengan nomor atau barcode itu.');
 
 	/* H-5001 expired long ago: take it out. */
 	await page.waitForSelector('main [data-do="unload-expired"]');
@@ -676,7 +712,7 @@ test('staff: card and PIN, load from the list and by scan, take out expired, doo
 		'Keluarkan semua yang kedaluwarsa (1)');
 	const n3 = st.lockers.find((l) => l.hold === 'H-5001').number;
 	await page.click('main [data-do="unload-expired"]');
-	await page.waitForFunction(() => /keluarkan buku pesanan H-5001/
+	await page.waitForFunction(() => /keluarkan buku reservasi H-5001/
 		.test(document.getElementById('staff-message')?.textContent));
 	await shot('staff-unload-expired');
 	await simWait({ action: 'door', locker: n3, open: true }, door(n3, 'open'),

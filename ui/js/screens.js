@@ -27,13 +27,16 @@ function doneButton(ctx) {
 	}, t('done'));
 }
 
-/* An error screen: what happened, what to do instead, and a way out. */
+/* An error screen: what happened, what to do instead, and a way back. */
 function problem(key, ctx, params) {
 	return {
 		title: t(`${key}.title`, params),
 		tone: 'error',
 		body: [para(t(`${key}.body`, params))],
-		end: doneButton(ctx),
+		end: h('button', {
+			type: 'button', class: 'btn btn-primary btn-done',
+			onclick: () => ctx.cancel(),
+		}, t('back')),
 	};
 }
 
@@ -57,8 +60,11 @@ export function pinKeypad(ctx) {
 	});
 }
 
+/* "Loker 2 dan 6", never "6 dan 2": lokerd lists them as it opened them. */
 function lockerParams(lockers) {
-	return { lockers: list(lockers), count: lockers.length };
+	const sorted = [...lockers].sort((a, b) => a - b);
+
+	return { lockers: list(sorted), count: sorted.length };
 }
 
 export const views = {
@@ -131,6 +137,23 @@ export const views = {
 	}),
 
 	unknown_card: (ctx) => problem('unknown_card', ctx),
+
+	/* lokerd's unknown_card, for a code typed here: back to the keypad. */
+	wrong_code: (ctx) => ({
+		title: t('wrong_code.title'),
+		tone: 'error',
+		body: [para(t('wrong_code.body'))],
+		end: h('div', { class: 'actions' },
+			h('button', {
+				type: 'button', class: 'btn btn-primary',
+				dataset: { action: 'retry-code' },
+				onclick: () => ctx.retryCode(),
+			}, t('wrong_code.retry')),
+			h('button', {
+				type: 'button', class: 'btn btn-secondary btn-done',
+				onclick: () => ctx.cancel(),
+			}, t('back'))),
+	}),
 	no_holds: (ctx) => problem('no_holds', ctx),
 	locked_out: (ctx) => problem('locked_out', ctx),
 	pin_not_set: (ctx) => problem('pin_not_set', ctx),
