@@ -1381,12 +1381,18 @@ static int on_credential(struct kiosk *k, const struct kiosk_input *in)
 	staff = staff_find(k, hmac);
 
 	/*
-	 * The doors a pickup or a return opened are still open: the same
-	 * card again changes nothing (the patron taps to be sure), another
-	 * patron's waits until they are closed. Staff may take over.
+	 * The doors a pickup or a return opened are still open and the same
+	 * card comes again (the patron taps to be sure): the session and its
+	 * screen stay as they are, the close-door reminder and the thank-you
+	 * still to come. Another card takes over, as at any other time.
 	 */
-	if (k->session.state == SESSION_STATE_DOORS && !staff)
-		return strcmp(hmac, k->session.hmac) ? -EBUSY : 0;
+	if (k->session.state == SESSION_STATE_DOORS && !staff &&
+	    !strcmp(hmac, k->session.hmac)) {
+		struct kiosk_screen_info same = k->screen;
+
+		show(k, &same);
+		return 0;
+	}
 	/* Staff at work are not interrupted, but may hand over. */
 	if (k->session.state == SESSION_STATE_STAFF &&
 	    (!staff || !strcmp(hmac, k->session.hmac)))

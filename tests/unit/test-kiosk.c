@@ -833,6 +833,28 @@ static void does_not_pulse_twice_when_a_patron_taps_again(void **state)
 	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_THANK_YOU);
 }
 
+/*
+ * Her card again once her door is open and the hold taken: the session of
+ * the open door stays, not "unknown card"; the thank-you still comes.
+ */
+static void keeps_the_doors_session_when_its_card_is_tapped_again(void **state)
+{
+	struct fx *fx = *state;
+
+	add_loaded(fx, "H1", 1);
+	assert_int_equal(start(fx), 0);
+	assert_int_equal(tap(fx, CARD), 0);
+	assert_int_equal(door(fx, 1, true), 0);
+
+	assert_int_equal(tap(fx, CARD), 0);
+	assert_int_equal(count_actions(fx, KIOSK_ACTION_UNLOCK), 0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_LOCKERS_OPEN);
+	assert_int_equal(screen(fx)->lockers[0], 1);
+
+	assert_int_equal(door(fx, 1, false), 0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_THANK_YOU);
+}
+
 static void retries_once_then_faults_a_door_that_never_opens(void **state)
 {
 	struct fx *fx = *state;
@@ -2763,6 +2785,7 @@ int main(void)
 		TEST(ends_the_pin_check_of_a_staff_card_that_went_meanwhile),
 		TEST(replaces_a_waiting_session_with_a_new_tap),
 		TEST(does_not_pulse_twice_when_a_patron_taps_again),
+		TEST(keeps_the_doors_session_when_its_card_is_tapped_again),
 		TEST(retries_once_then_faults_a_door_that_never_opens),
 		TEST(raises_an_alarm_when_a_door_is_forced_open),
 		TEST(raises_a_left_open_alarm_and_records_the_door_closing),
