@@ -1792,6 +1792,24 @@ int kiosk_put_hold(struct kiosk *k, const struct kiosk_hold *h)
 	return 0;
 }
 
+int kiosk_set_hold_credentials(struct kiosk *k, const struct kiosk_hold *h)
+{
+	struct kiosk_hold *known;
+
+	if (!k || !h || !hold_valid(h))
+		return -EINVAL;
+	known = hold_find(k, h->id);
+	if (!known || (known->state != KIOSK_HOLD_STATE_LOADED &&
+		       known->state != KIOSK_HOLD_STATE_EXPIRED))
+		return -ENOENT;
+	known->n_credentials = h->n_credentials;
+	memcpy(known->credential_hmacs, h->credential_hmacs,
+	       sizeof(known->credential_hmacs));
+	memcpy(known->code_hmac, h->code_hmac, sizeof(known->code_hmac));
+	memcpy(known->pin_hash, h->pin_hash, sizeof(known->pin_hash));
+	return 0;
+}
+
 int kiosk_can_remove_hold(const struct kiosk *k, const char *id)
 {
 	const struct kiosk_hold *h;

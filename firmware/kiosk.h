@@ -464,6 +464,12 @@ unsigned kiosk_remove_holds(struct kiosk *k, const char *const *ids,
 			    unsigned n);
 int kiosk_can_remove_hold(const struct kiosk *k, const char *id);
 /*
+ * v1.1: a loaded or expired hold takes h's credentials, pickup code and
+ * PIN hash, its own state and locker kept. 0, -ENOENT when no such hold
+ * is in a locker, -EINVAL for a bad h.
+ */
+int kiosk_set_hold_credentials(struct kiosk *k, const struct kiosk_hold *h);
+/*
  * Adds a staff credential, or gives a known one its new PIN hash and role.
  * Returns 0, -ENOSPC, -EINVAL.
  */

@@ -251,6 +251,7 @@ enum store_stmt {
 	STORE_STMT_HOLD_STATE,
 	STORE_STMT_HOLD_REPLACE,
 	STORE_STMT_HOLD_SET_EXPIRY,
+	STORE_STMT_HOLD_SET_SECRETS,
 	STORE_STMT_HOLD_DELETE_PENDING,
 	STORE_STMT_CREDENTIAL_DELETE,
 	STORE_STMT_ITEM_DELETE,
@@ -410,6 +411,9 @@ static const char *const stmt_sql[_STORE_STMT_MAX] = {
 		" WHERE id = ?1 AND state = 'pending'",
 	[STORE_STMT_HOLD_SET_EXPIRY] =
 		"UPDATE holds SET expires_at_usec = ?2 WHERE id = ?1",
+	[STORE_STMT_HOLD_SET_SECRETS] =
+		"UPDATE holds SET code_hmac = ?2, pin_hash = ?3 WHERE id = ?1"
+		" AND state IN ('loaded', 'expired')",
 	[STORE_STMT_HOLD_DELETE_PENDING] =
 		"DELETE FROM holds WHERE id = ?1 AND state = 'pending'",
 	[STORE_STMT_CREDENTIAL_DELETE] =
@@ -3160,6 +3164,40 @@ int store_put_hold(struct store *s, const struct store_hold *h,
 	if (r == 0 && ret)
 		*ret = result;
 	return r;
+}
+
+int store_set_hold_credentials(struct store *s, const struct store_hold *h)
+{
+	const struct kiosk_hold *k = &h->hold;
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = hold_check(s, h);
+	if (r < 0)
+		return r;
+	r = own_begin(s);
+	if (r < 0)
+		return r;
+	r = stmt_get(s, STORE_STMT_HOLD_SET_SECRETS, &st);
+	if (r == 0) {
+		sqlite3_bind_text(st, 1, k->id, -1, SQLITE_STATIC);
+		bind_text_or_null(st, 2, k->code_hmac);
+		bind_text_or_null(st, 3, k->pin_hash);
+		r = update_one(s, st, "hold credentials");
+	}
+	if (r == 0)
+		r = exec_on(s, STORE_STMT_CREDENTIAL_DELETE, k->id,
+			    "credentials");
+	if (r >= 0)
+		r = stmt_get(s, STORE_STMT_CREDENTIAL_INSERT, &st);
+	for (unsigned i = 0; r == 0 && i < k->n_credentials; i++) {
+		sqlite3_bind_text(st, 1, k->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, k->credential_hmacs[i], -1,
+				  SQLITE_STATIC);
+		r = stmt_exec(s, st, "credential");
+		stmt_done(st);
+	}
+	return own_end(s, r < 0 ? r : 0);
 }
 
 int store_remove_pending_hold(struct store *s, const char *id)

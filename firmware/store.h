@@ -260,6 +260,12 @@ enum store_put_result {
  */
 int store_put_hold(struct store *s, const struct store_hold *h,
 		   enum store_put_result *ret);
+/*
+ * v1.1: a hold in a locker (loaded or expired) takes the server's new
+ * credentials, pickup code and PIN (a lost card replaced), nothing else.
+ * 0, -ENOENT when it is not in a locker here, or an error as elsewhere.
+ */
+int store_set_hold_credentials(struct store *s, const struct store_hold *h);
 /* Deletes a pending hold: 0, -ENOENT, -EBUSY when it is not pending. */
 int store_remove_pending_hold(struct store *s, const char *id);
 /* 0, or -ENOENT. */

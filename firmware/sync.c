@@ -780,6 +780,14 @@ static int apply_step_to_store(struct sync *s, struct pull_apply *p,
 
 			err = store_put_hold(s->store, &c->holds[i], &res);
 			core_rows[n] = err == 0 && res != STORE_PUT_KEPT;
+			/*
+			 * v1.1: a hold in a locker takes new credentials (a
+			 * lost card replaced); v1 keeps them as loaded.
+			 */
+			if (err == 0 && res == STORE_PUT_EXPIRY_UPDATED &&
+			    s->info.server_minor >= 1)
+				err = store_set_hold_credentials(s->store,
+								 &c->holds[i]);
 			if (err == 0 && p->in_full)
 				err = store_full_seen_add(s->store,
 							  STORE_KIND_HOLD,
@@ -900,6 +908,12 @@ static void apply_step_to_core(struct sync *s, struct pull_apply *p,
 				break;
 			err = kiosk_put_hold(s->kiosk,
 					     &c->holds[first + i].hold);
+			if (err == 0 && s->info.server_minor >= 1 &&
+			    kiosk_set_hold_credentials(
+				    s->kiosk, &c->holds[first + i].hold) == 0)
+				log_info(
+					"sync: hold %s, in a locker, takes the server's credentials",
+					c->holds[first + i].hold.id);
 			if (err < 0)
 				log_err("sync: hold %s is stored but not in use until lokerd restarts: %s",
 					c->holds[first + i].hold.id,

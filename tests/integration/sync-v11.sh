@@ -5,6 +5,9 @@
 #   its expires_at (by the server's clock) is not carried out, and comes
 #   back as command_done "expired"; one within its time runs; a v1 kiosk
 #   is never sent an expired command.
+# - credentials (point 3): a patron whose card was lost and replaced gets
+#   into the locker with the new card, no longer with the old one, while
+#   the hold waits in a locker.
 # - time (point 7): the kiosk's time zone from [kiosk] timezone, its UTC
 #   offset and its clock's skew against the server reach the server in
 #   the heartbeat, and lokerctl status shows the skew.
@@ -72,6 +75,25 @@ heartbeat() { # [HEADER]
 expect '.commands == []' "$(heartbeat)"
 expect '.commands | map(.id) == ["'"$old"'"] and (.[0].expires_at | type == "string")' \
 	"$(heartbeat 'Lokerbuku-Sync: 1.1')"
+echo "a replaced card reaches a hold that is already in a locker"
+hub patron-add P-1 --name Siti --card M0001 >/dev/null
+hub hold-add H-1 --kiosk demo-01 --patron P-1 --item "B0001=Laskar Pelangi" >/dev/null
+ctl sync >/dev/null
+wait_for "hold H-1 on the kiosk" sh -c "'$BIN/lokerctl' --json holds | jq -e '.holds[] | select(.id==\"H-1\")'"
+r=$(ctl --json load H-1)
+expect '.unlocked | length == 1' "$r"
+l=$(jq '.unlocked[0]' <<<"$r")
+ctl sim door "$l" open >/dev/null
+ctl sim door "$l" close >/dev/null
+hub patron-add P-1 --card M0002 >/dev/null # the lost M0001 replaced
+ctl sync >/dev/null
+wait_for "H-1 takes the new card" grep -q "hold H-1, in a locker, takes the server's credentials" "$WORK/lokerd.log"
+expect '.screen.name == "unknown_card"' "$(ctl --json sim tap card:M0001)"
+ctl sim cancel >/dev/null
+expect '.unlocked == ['"$l"']' "$(ctl --json sim tap card:M0002)"
+ctl sim door "$l" open >/dev/null
+ctl sim door "$l" close >/dev/null
+
 echo "the heartbeat names the kiosk's zone, offset and clock skew"
 ctl sync >/dev/null
 wait_for "a heartbeat with the zone" sh -c \
