@@ -248,4 +248,22 @@ final class CirculationTest extends InlisliteTestCase
         // Not on loan any more.
         $this->assertNull($this->circulation()->checkIn('B-1', '2026-12-21', $user, 't'));
     }
+
+    /** @dataProvider versions */
+    public function testSiteCodesGoIntoTheLoan(string $v): void
+    {
+        $this->useVersion($v);
+        $user = $this->user();
+        $this->member('M-1');
+        $this->item('B-1');
+        $out = $this->circulation(['loan_id_prefix' => 'PUSAT', 'branch_id' => 3])
+            ->checkOut('M-1', ['B-1'], '2026-12-03', $user, 't');
+        // 3.x puts the site's code before the number; 3.3's id is a number.
+        $id = $v === '3.3' ? '26120300001' : 'PUSAT26120300001';
+        $this->assertSame($id, $out['B-1']['loan_id']);
+        $this->assertEquals([$id, 3], $this->sql('SELECT ID, Branch_id FROM collectionloans')->fetch(PDO::FETCH_NUM));
+        if ($v === '3.3') {
+            $this->assertSame(3, (int) $this->one('SELECT Branch_id FROM collectionloanitems'));
+        }
+    }
 }
