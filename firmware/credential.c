@@ -21,12 +21,14 @@
 /* Fewer digits are guessed too easily. */
 
 #define PIN_HASH_PREFIX	       "pbkdf2-sha256$"
-#define PIN_ITERATIONS_DEFAULT 10000
+#define PIN_HASH_PREFIX_2      "pbkdf2-sha256-2$"
+#define PIN_ITERATIONS_DEFAULT 600000
 /*
- * Verifying costs time in proportion, on the event loop: a hostile or
- * mistaken hash must not stall it.
+ * Verifying costs time in proportion (on lokerd's PIN thread, while the
+ * person at the screen waits): a hostile or mistaken hash must not make
+ * one check take more than a second or so here (several on a Pi).
  */
-#define PIN_ITERATIONS_MAX	  200000
+#define PIN_ITERATIONS_MAX	  2000000
 #define PIN_ITERATIONS_DIGITS_MAX 8
 #define PIN_SALT_BYTES		  16
 /* Salts made elsewhere (the server) are accepted within these bounds. */
@@ -255,34 +257,54 @@ int credential_pin_hash(const char *pin, unsigned iterations,
 
 struct pin_hash_parts {
 	unsigned iterations;
+	/* Version 2: the key of version 1 through this many more, or 0. */
+	unsigned iterations_2;
 	uint8_t salt[PIN_SALT_BYTES_MAX];
 	size_t salt_len;
 	uint8_t key[PIN_KEY_BYTES];
 };
 
+/* Decimal digits up to '$': no sign, no blanks, no way to overflow. */
+static const char *parse_iterations(const char *s, unsigned *ret)
+{
+	size_t i, len = strspn(s, "0123456789");
+
+	if (len == 0 || len > PIN_ITERATIONS_DIGITS_MAX || s[len] != '$')
+		return NULL;
+	*ret = 0;
+	for (i = 0; i < len; i++)
+		*ret = *ret * 10 + (unsigned)(s[i] - '0');
+	if (*ret == 0 || *ret > PIN_ITERATIONS_MAX)
+		return NULL;
+	return s + len + 1;
+}
+
 static int pin_hash_parse(const char *hash, struct pin_hash_parts *ret)
 {
-	const char *iterations, *salt, *key;
-	size_t i, len;
+	const char *salt, *key;
+	size_t len;
 
-	if (!hash || strnlen(hash, PIN_HASH_MAX + 1) > PIN_HASH_MAX ||
-	    strncmp(hash, PIN_HASH_PREFIX, strlen(PIN_HASH_PREFIX)) != 0)
+	if (!hash || strnlen(hash, PIN_HASH_MAX + 1) > PIN_HASH_MAX)
+		return -EINVAL;
+	ret->iterations_2 = 0;
+	if (strncmp(hash, PIN_HASH_PREFIX, strlen(PIN_HASH_PREFIX)) == 0) {
+		salt = parse_iterations(hash + strlen(PIN_HASH_PREFIX),
+					&ret->iterations);
+	} else if (strncmp(hash, PIN_HASH_PREFIX_2,
+			   strlen(PIN_HASH_PREFIX_2)) == 0) {
+		salt = parse_iterations(hash + strlen(PIN_HASH_PREFIX_2),
+					&ret->iterations);
+		salt = salt ? parse_iterations(salt, &ret->iterations_2) : NULL;
+		/* Both together are what a guess costs: bound as one. */
+		if (salt &&
+		    ret->iterations_2 > PIN_ITERATIONS_MAX - ret->iterations)
+			salt = NULL;
+	} else {
+		salt = NULL;
+	}
+	if (!salt)
 		return -EINVAL;
 
-	/* Decimal digits only: no sign, no blanks, no way to overflow. */
-	iterations = hash + strlen(PIN_HASH_PREFIX);
-	len = strspn(iterations, "0123456789");
-	if (len == 0 || len > PIN_ITERATIONS_DIGITS_MAX ||
-	    iterations[len] != '$')
-		return -EINVAL;
-	ret->iterations = 0;
-	for (i = 0; i < len; i++)
-		ret->iterations =
-			ret->iterations * 10 + (unsigned)(iterations[i] - '0');
-	if (ret->iterations == 0 || ret->iterations > PIN_ITERATIONS_MAX)
-		return -EINVAL;
-
-	salt = iterations + len + 1;
 	key = strchr(salt, '$');
 	if (!key)
 		return -EINVAL;
@@ -300,6 +322,21 @@ static int pin_hash_parse(const char *hash, struct pin_hash_parts *ret)
 	return hex_decode(key, PIN_KEY_BYTES, ret->key);
 }
 
+/* Version 2's outer run: the key of version 1 taken as the password. */
+static int pin_derive_2(uint8_t key[PIN_KEY_BYTES], const uint8_t *salt,
+			size_t salt_len, unsigned iterations)
+{
+	uint8_t out[PIN_KEY_BYTES];
+
+	if (!PKCS5_PBKDF2_HMAC((const char *)key, PIN_KEY_BYTES, salt,
+			       (int)salt_len, (int)iterations, EVP_sha256(),
+			       PIN_KEY_BYTES, out))
+		return -EIO;
+	memcpy(key, out, PIN_KEY_BYTES);
+	OPENSSL_cleanse(out, sizeof(out));
+	return 0;
+}
+
 int credential_pin_verify(const char *hash, const char *pin)
 {
 	struct pin_hash_parts parts;
@@ -313,9 +350,61 @@ int credential_pin_verify(const char *hash, const char *pin)
 	if (!pin_is_valid(pin))
 		return 0;
 	r = pin_derive(pin, parts.salt, parts.salt_len, parts.iterations, key);
-	if (r < 0)
+	if (r == 0 && parts.iterations_2)
+		r = pin_derive_2(key, parts.salt, parts.salt_len,
+				 parts.iterations_2);
+	if (r < 0) {
+		OPENSSL_cleanse(key, sizeof(key));
 		return r;
+	}
 	r = CRYPTO_memcmp(key, parts.key, sizeof(key)) == 0;
 	OPENSSL_cleanse(key, sizeof(key));
 	return r;
+}
+
+int credential_pin_hash_cost(const char *hash)
+{
+	struct pin_hash_parts parts;
+	int r = pin_hash_parse(hash, &parts);
+
+	return r < 0 ? r : (int)(parts.iterations + parts.iterations_2);
+}
+
+int credential_pin_hash_upgrade(const char *hash, unsigned iterations,
+				char ret[PIN_HASH_MAX + 1])
+{
+	struct pin_hash_parts parts;
+	char salt_hex[2 * PIN_SALT_BYTES_MAX + 1],
+		key_hex[2 * PIN_KEY_BYTES + 1];
+	char out[sizeof(PIN_HASH_PREFIX_2) + 2 * PIN_ITERATIONS_DIGITS_MAX + 4 +
+		 sizeof(salt_hex) + sizeof(key_hex)];
+	unsigned more;
+	int r;
+
+	if (iterations == 0)
+		iterations = PIN_ITERATIONS_DEFAULT;
+	if (iterations > PIN_ITERATIONS_MAX)
+		return -EINVAL;
+	r = pin_hash_parse(hash, &parts);
+	if (r < 0)
+		return r;
+	if (parts.iterations + parts.iterations_2 >= iterations)
+		return -EALREADY;
+	/* PBKDF2 of PBKDF2 does not chain: only version 1 goes to 2. */
+	if (parts.iterations_2)
+		return -EOPNOTSUPP;
+	more = iterations - parts.iterations;
+	r = pin_derive_2(parts.key, parts.salt, parts.salt_len, more);
+	if (r < 0)
+		return r;
+	hex_encode(parts.salt, parts.salt_len, salt_hex);
+	hex_encode(parts.key, sizeof(parts.key), key_hex);
+	OPENSSL_cleanse(&parts.key, sizeof(parts.key));
+	r = snprintf(out, sizeof(out), PIN_HASH_PREFIX_2 "%u$%u$%s$%s",
+		     parts.iterations, more, salt_hex, key_hex);
+	OPENSSL_cleanse(key_hex, sizeof(key_hex));
+	if (r < 0 || r > PIN_HASH_MAX)
+		return -ENOBUFS;
+	memcpy(ret, out, (size_t)r + 1);
+	return 0;
 }

@@ -45,20 +45,40 @@ int credential_is_hmac(const char *s);
 int credential_hex_digit(char c);
 
 /*
- * A PIN is 4-8 ASCII digits. Hash format:
- *   pbkdf2-sha256$<iterations>$<salt hex>$<hash hex>
- * with 1 to 200,000 iterations: verifying runs on the event loop, so a
- * costlier hash is refused rather than allowed to stall it. This draws a
- * fresh 16-byte salt; iterations 0 means the default (10,000). Returns 0,
- * -EINVAL for a malformed PIN or too many iterations, -EIO when no
- * randomness.
+ * A PIN is 4-8 ASCII digits. Hash formats (docs/sync-api.md, "PIN hashes"):
+ *   pbkdf2-sha256$<iterations>$<salt hex>$<key hex>
+ *       key = PBKDF2-HMAC-SHA256(pin, salt, iterations, 32 bytes)
+ *   pbkdf2-sha256-2$<iterations>$<more>$<salt hex>$<key hex>
+ *       key = PBKDF2-HMAC-SHA256(PBKDF2-HMAC-SHA256(pin, salt,
+ *             iterations), salt, more): a hash of the first form made
+ *             costlier without its PIN (credential_pin_hash_upgrade())
+ * with 1 to 2,000,000 iterations in all (a check runs on lokerd's PIN
+ * thread while the person at the screen waits: a costlier hash is
+ * refused). Salts of 8 to 64 bytes. This makes the first form with a
+ * fresh 16-byte salt; iterations 0 means the default (600,000: about
+ * 0.15 s here, docs/security.md). Returns 0, -EINVAL for a malformed PIN
+ * or too many iterations, -EIO when no randomness.
  */
 int credential_pin_hash(const char *pin, unsigned iterations,
 			char ret[PIN_HASH_MAX + 1]);
 
 /*
- * Returns 1 when pin matches hash, 0 when it does not, -EINVAL when the
- * hash string is malformed or asks for more than 200,000 iterations.
- * Comparison is constant-time.
+ * Returns 1 when pin matches hash (either form), 0 when it does not,
+ * -EINVAL when the hash string is malformed or asks for more than
+ * 2,000,000 iterations. Comparison is constant-time.
  */
 int credential_pin_verify(const char *hash, const char *pin);
+
+/* The PBKDF2 iterations a guess against hash costs, or -EINVAL. */
+int credential_pin_hash_cost(const char *hash);
+
+/*
+ * A first-form hash costing fewer than iterations (0: the default) made
+ * into a second-form hash of the same PIN costing iterations in all,
+ * without knowing the PIN: 0, -EALREADY when it costs that much already,
+ * -EOPNOTSUPP for a second-form hash (it does not chain), -EINVAL for a
+ * malformed hash or iterations past the bound, -ENOBUFS when the result
+ * would be longer than PIN_HASH_MAX (a salt of more than 32 bytes).
+ */
+int credential_pin_hash_upgrade(const char *hash, unsigned iterations,
+				char ret[PIN_HASH_MAX + 1]);

@@ -64,7 +64,9 @@ static bool is_hmac(const char *s, size_t max)
 
 static bool is_pin_hash(const char *s, size_t max)
 {
-	return strncmp(s, "pbkdf2-sha256$", 14) == 0 &&
+	/* Either form of docs/sync-api.md; the kiosk checks the rest. */
+	return (strncmp(s, "pbkdf2-sha256$", 14) == 0 ||
+		strncmp(s, "pbkdf2-sha256-2$", 16) == 0) &&
 	       protocol_is_token(s, max);
 }
 

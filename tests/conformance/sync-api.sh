@@ -270,9 +270,13 @@ def text($max): type == "string" and utf8bytelength <= $max
 	and (test("[\\x00-\\x1f\\x7f]") | not);
 def opt(f): . == null or f;
 def int: type == "number" and . == floor;
+# Either form (docs/sync-api.md, "PIN hashes"), 1 to 2,000,000 in all.
 def pinhash: type == "string" and length <= 160
-	and test("^pbkdf2-sha256[$][0-9]{1,8}[$]([0-9a-fA-F]{2}){8,64}[$][0-9a-fA-F]{64}$")
-	and (split("$")[1] | tonumber | . >= 1 and . <= 200000);
+	and ((test("^pbkdf2-sha256[$][0-9]{1,8}[$]([0-9a-fA-F]{2}){8,64}[$][0-9a-fA-F]{64}$")
+		and (split("$")[1] | tonumber | . >= 1 and . <= 2000000))
+	or (test("^pbkdf2-sha256-2[$][0-9]{1,8}[$][0-9]{1,8}[$]([0-9a-fA-F]{2}){8,64}[$][0-9a-fA-F]{64}$")
+		and (split("$") | (.[1] | tonumber) >= 1 and (.[2] | tonumber) >= 1
+			and (.[1] | tonumber) + (.[2] | tonumber) <= 2000000)));
 def uuid: type == "string"
 	and test("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$");
 def need(f; $what): if f then empty else $what end;

@@ -133,7 +133,7 @@ hub init --site-key-file "$WORK/site.key" 2>"$WORK/init.err"
 grep -q "site key $WORK/site.key: others can read it (mode 0644)" "$WORK/init.err" ||
 	fail "init took a site key others can read without a word: $(cat "$WORK/init.err")"
 exits 1 hub init --site-key-file "$WORK/site.key"
-[ "$(sqlite3 "$WORK/hub.db" 'PRAGMA user_version')" = 3 ] || fail "schema version"
+[ "$(sqlite3 "$WORK/hub.db" 'PRAGMA user_version')" = 4 ] || fail "schema version"
 [ "$(sqlite3 "$WORK/hub.db" 'PRAGMA journal_mode')" = wal ] || fail "not WAL"
 hub kiosk-add demo-01 --token-file "$WORK/token1"
 hub kiosk-add demo-02 --token-file "$WORK/token2" --pin-required --hold-window-days 3
@@ -175,7 +175,7 @@ h1=$(jq -c '.holds[] | select(.id == "H-1")' <<<"$BODY")
 expect '.patron_name == "Siti" and .size == "small" and .expires_at == "2026-11-29T17:00:00.000Z"' "$h1"
 expect ".code == \"$(hmac code:482913)\"" "$h1"
 expect ".credentials == [\"$(hmac card:M0001)\", \"$(hmac uid:04A1B2C3D4E5F6)\"]" "$h1"
-expect '.pin | startswith("pbkdf2-sha256$10000$")' "$h1"
+expect '.pin | startswith("pbkdf2-sha256$600000$")' "$h1"
 expect '.items == [{"barcode": "B0001", "title": "Laskar Pelangi"}, {"barcode": "B0002", "title": "Bumi Manusia"}]' "$h1"
 expect "[.staff[] | select(.credential == \"$(hmac card:STAFF-01)\")][0].role == \"staff\"" "$BODY"
 expect "[.staff[] | select(.credential == \"$(hmac uid:04AABBCC)\")][0].role == \"admin\"" "$BODY"

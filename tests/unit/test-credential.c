@@ -170,13 +170,92 @@ static void verifies_a_pin_against_its_own_hash(void **state)
 	assert_int_equal(credential_pin_verify(other, "2468"), 1);
 }
 
-static void uses_ten_thousand_iterations_by_default(void **state)
+static void uses_six_hundred_thousand_iterations_by_default(void **state)
 {
 	char hash[PIN_HASH_MAX + 1];
 
 	assert_int_equal(credential_pin_hash("12345678", 0, hash), 0);
-	assert_true(strncmp(hash, "pbkdf2-sha256$10000$", 20) == 0);
+	assert_true(strncmp(hash, "pbkdf2-sha256$600000$", 21) == 0);
+	assert_int_equal(credential_pin_hash_cost(hash), 600000);
 	assert_int_equal(credential_pin_verify(hash, "12345678"), 1);
+}
+
+/*
+ * The second form, as docs/sync-api.md gives it, checked against
+ * Python's hashlib.pbkdf2_hmac (OpenSSL): the key of the first form
+ * through 2000 more iterations, with the same salt.
+ */
+static void verifies_the_second_form(void **state)
+{
+	static const char hash[] =
+		"pbkdf2-sha256-2$1000$2000$000102030405060708090a0b0c0d0e0f$"
+		"e807771b79a8c4c135b3c2c4d2cd9513529b52b417e6db7a1acba5418e3d73"
+		"60";
+
+	assert_int_equal(credential_pin_verify(hash, "2468"), 1);
+	assert_int_equal(credential_pin_verify(hash, "2469"), 0);
+	assert_int_equal(credential_pin_hash_cost(hash), 3000);
+}
+
+/* An old hash made costlier without its PIN: the same PIN still works. */
+static void upgrades_a_cheap_hash_without_its_pin(void **state)
+{
+	static const char old[] =
+		"pbkdf2-sha256$1000$000102030405060708090a0b0c0d0e0f$"
+		"da0af9c4241f45ec5701b0f2e490f9c794db8f2aacca766c6081a721d04be2"
+		"95";
+	char hash[PIN_HASH_MAX + 1], again[PIN_HASH_MAX + 1] = "untouched";
+
+	assert_int_equal(credential_pin_hash_upgrade(old, 3000, hash), 0);
+	/* The same as the second form's known answer above. */
+	assert_string_equal(
+		hash,
+		"pbkdf2-sha256-2$1000$2000$000102030405060708090a0b0c0d0e0f$"
+		"e807771b79a8c4c135b3c2c4d2cd9513529b52b417e6db7a1acba5418e3d73"
+		"60");
+	assert_int_equal(credential_pin_verify(hash, "2468"), 1);
+	assert_int_equal(credential_pin_verify(hash, "2469"), 0);
+	assert_int_equal(credential_pin_hash_upgrade(old, 1000, again),
+			 -EALREADY);
+	assert_int_equal(credential_pin_hash_upgrade(hash, 3000, again),
+			 -EALREADY);
+	assert_int_equal(credential_pin_hash_upgrade(hash, 5000, again),
+			 -EOPNOTSUPP);
+	assert_int_equal(credential_pin_hash_upgrade(old, 2000001, again),
+			 -EINVAL);
+	assert_int_equal(
+		credential_pin_hash_upgrade("pbkdf2-sha256$", 3000, again),
+		-EINVAL);
+	assert_string_equal(again, "untouched");
+}
+
+/* The second form's parts are checked as the first form's are. */
+static void refuses_malformed_second_forms(void **state)
+{
+#define SALT2 "000102030405060708090a0b0c0d0e0f"
+#define KEY2  "e807771b79a8c4c135b3c2c4d2cd9513529b52b417e6db7a1acba5418e3d7360"
+	static const char *const table[] = {
+		"pbkdf2-sha256-2$",
+		"pbkdf2-sha256-2$1000$" SALT2 "$" KEY2,
+		"pbkdf2-sha256-2$1000$0$" SALT2 "$" KEY2,
+		"pbkdf2-sha256-2$0$2000$" SALT2 "$" KEY2,
+		"pbkdf2-sha256-2$1000$-2000$" SALT2 "$" KEY2,
+		"pbkdf2-sha256-2$1000$2000$$" KEY2,
+		"pbkdf2-sha256-2$1000$2000$" SALT2,
+		"pbkdf2-sha256-2$1000$2000$" SALT2 "$" KEY2 "0",
+		/* 2,000,001 in all */
+		"pbkdf2-sha256-2$1000000$1000001$" SALT2 "$" KEY2,
+		"PBKDF2-SHA256-2$1000$2000$" SALT2 "$" KEY2,
+		"pbkdf2-sha256-3$1000$2000$" SALT2 "$" KEY2,
+	};
+
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		assert_int_equal(credential_pin_verify(table[i], "2468"),
+				 -EINVAL);
+		assert_int_equal(credential_pin_hash_cost(table[i]), -EINVAL);
+	}
+#undef SALT2
+#undef KEY2
 }
 
 static void verifies_a_hash_made_elsewhere(void **state)
@@ -264,7 +343,7 @@ static void refuses_hostile_iteration_counts(void **state)
 {
 	static const char *const table[] = {
 		"pbkdf2-sha256$0$" SALT "$" KEY,
-		"pbkdf2-sha256$200001$" SALT "$" KEY,
+		"pbkdf2-sha256$2000001$" SALT "$" KEY,
 		"pbkdf2-sha256$10000000$" SALT "$" KEY,
 		"pbkdf2-sha256$10000001$" SALT "$" KEY,
 		"pbkdf2-sha256$99999999$" SALT "$" KEY,
@@ -283,19 +362,19 @@ static void refuses_hostile_iteration_counts(void **state)
 	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
 		assert_int_equal(credential_pin_verify(table[i], "2468"),
 				 -EINVAL);
-	assert_int_equal(credential_pin_hash("2468", 200001, hash), -EINVAL);
+	assert_int_equal(credential_pin_hash("2468", 2000001, hash), -EINVAL);
 	assert_int_equal(credential_pin_hash("2468", 10000001, hash), -EINVAL);
 	assert_int_equal(credential_pin_hash("2468", 4000000000U, hash),
 			 -EINVAL);
 }
 
-static void accepts_up_to_two_hundred_thousand_iterations(void **state)
+static void accepts_up_to_two_million_iterations(void **state)
 {
 	char hash[PIN_HASH_MAX + 1];
 
 	/* A well-formed hash at the bound is verified, not refused. */
 	assert_int_equal(credential_pin_verify(
-				 "pbkdf2-sha256$200000$" SALT "$" KEY, "2468"),
+				 "pbkdf2-sha256$2000000$" SALT "$" KEY, "2468"),
 			 0);
 	assert_int_equal(credential_pin_hash("2468", 200000, hash), 0);
 	assert_int_equal(credential_pin_verify(hash, "2468"), 1);
@@ -315,13 +394,17 @@ int main(void)
 		cmocka_unit_test(
 			recognises_only_lower_case_64_digit_hex_as_an_hmac),
 		cmocka_unit_test(verifies_a_pin_against_its_own_hash),
-		cmocka_unit_test(uses_ten_thousand_iterations_by_default),
+		cmocka_unit_test(
+			uses_six_hundred_thousand_iterations_by_default),
 		cmocka_unit_test(verifies_a_hash_made_elsewhere),
+		cmocka_unit_test(verifies_the_second_form),
+		cmocka_unit_test(upgrades_a_cheap_hash_without_its_pin),
+		cmocka_unit_test(refuses_malformed_second_forms),
 		cmocka_unit_test(rejects_a_wrong_or_malformed_pin),
 		cmocka_unit_test(refuses_to_hash_a_malformed_pin),
 		cmocka_unit_test(refuses_malformed_pin_hashes),
 		cmocka_unit_test(refuses_hostile_iteration_counts),
-		cmocka_unit_test(accepts_up_to_two_hundred_thousand_iterations),
+		cmocka_unit_test(accepts_up_to_two_million_iterations),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -906,6 +906,9 @@ static int cmd_hold_route(const char *db_path, int argc, char **argv)
 
 /* ---- staff ---- */
 
+/* Kiosks one staff-add may name. */
+#define STAFF_KIOSKS_MAX 64
+
 static int staff_credential(const char *command, const char *card,
 			    const char *uid, char ret[CREDENTIAL_MAX + 1])
 {
@@ -930,16 +933,19 @@ static int cmd_staff_add(const char *db_path, int argc, char **argv)
 		{ "uid", required_argument, NULL, 'u' },
 		{ "pin", required_argument, NULL, 'p' },
 		{ "role", required_argument, NULL, 'r' },
+		{ "kiosk", required_argument, NULL, 'k' },
 		{ 0 },
 	};
 	const char *card = NULL, *uid = NULL, *pin = NULL, *role = "staff";
+	const char *kiosks[STAFF_KIOSKS_MAX];
 	char norm[CREDENTIAL_MAX + 1], hmac[CREDENTIAL_HMAC_HEX_LEN + 1],
 		pin_hash[PIN_HASH_MAX + 1];
-	int64_t seq;
+	unsigned n_kiosks = 0;
+	int64_t seq, scoped = 0;
 	sqlite3 *db;
 	int c, ex, err;
 
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT "c:u:p:r:",
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT "c:u:p:r:k:",
 				options, NULL)) != -1) {
 		if (cli_common_option(argv[0], c, &db_path, &ex))
 			return ex;
@@ -951,6 +957,12 @@ static int cmd_staff_add(const char *db_path, int argc, char **argv)
 			pin = optarg;
 		else if (c == 'r')
 			role = optarg;
+		else if (c == 'k' && n_kiosks == STAFF_KIOSKS_MAX)
+			return cli_usage_error(argv[0],
+					       "--kiosk: at most %d of them",
+					       STAFF_KIOSKS_MAX);
+		else if (c == 'k')
+			kiosks[n_kiosks++] = optarg;
 	}
 	if (optind != argc)
 		return cli_usage_error(argv[0], "unexpected argument: %s",
@@ -971,12 +983,35 @@ static int cmd_staff_add(const char *db_path, int argc, char **argv)
 		return CLI_EXIT_FAILED;
 	}
 	err = db_begin(db) ?: db_next_seq(db, &seq);
+	for (unsigned i = 0; err == 0 && i < n_kiosks; i++)
+		if (!exists(db, "SELECT count(*) FROM kiosks WHERE id = ?",
+			    kiosks[i]))
+			return refuse(db, "no kiosk %s", kiosks[i]);
+	/* Given kiosks replace the card's; none keep them (or none). */
+	if (err == 0 && n_kiosks)
+		err = db_run(db,
+			     "DELETE FROM staff_kiosks WHERE credential = ?",
+			     "s", hmac);
+	for (unsigned i = 0; err == 0 && i < n_kiosks; i++)
+		err = db_run(db,
+			     "INSERT OR IGNORE INTO staff_kiosks"
+			     " (credential, kiosk_id) VALUES (?, ?)",
+			     "ss", hmac, kiosks[i]);
+	if (err == 0)
+		err = db_get_int(db, &scoped,
+				 "SELECT count(*) FROM staff_kiosks"
+				 " WHERE credential = ?",
+				 "s", hmac);
 	if (err == 0)
 		err = db_run(db,
 			     "INSERT OR REPLACE INTO staff"
 			     " (credential, pin_hash, role, removed, seq)"
 			     " VALUES (?, ?, ?, 0, ?)",
 			     "sssI", hmac, pin_hash, role, seq);
+	if (err == 0 && !scoped)
+		fprintf(stderr,
+			"lokerhub: warning: %s is sent to every kiosk, with its PIN hash; give --kiosk ID for each kiosk it is used at\n",
+			norm);
 	return done(db, err);
 }
 
@@ -1027,6 +1062,85 @@ static int cmd_staff_remove(const char *db_path, int argc, char **argv)
 						     "UPDATE staff SET removed = 1, seq = ?"
 								     " WHERE credential = ?",
 						     "Is", seq, hmac);
+	return done(db, err);
+}
+
+/*
+ * Staff PIN hashes cheaper than iterations made costlier in place, without
+ * their PINs (credential_pin_hash_upgrade()), each with a new change
+ * number: the kiosks get them at their next pull.
+ */
+static int cmd_staff_upgrade_pins(const char *db_path, int argc, char **argv)
+{
+	static const struct option options[] = {
+		CLI_COMMON_OPTIONS,
+		{ "iterations", required_argument, NULL, 'i' },
+		{ 0 },
+	};
+	unsigned long iterations = 0;
+	unsigned upgraded = 0, kept = 0;
+	sqlite3_stmt *st;
+	sqlite3 *db;
+	char *end;
+	int c, ex, err;
+
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT "i:", options,
+				NULL)) != -1) {
+		if (cli_common_option(argv[0], c, &db_path, &ex))
+			return ex;
+		if (c == 'i') {
+			errno = 0;
+			iterations = strtoul(optarg, &end, 10);
+			if (errno || *end || optarg[0] < '1' ||
+			    optarg[0] > '9' || iterations > 2000000)
+				return cli_usage_error(
+					argv[0], "--iterations: 1 to 2000000");
+		}
+	}
+	if (optind != argc)
+		return cli_usage_error(argv[0], "unexpected argument: %s",
+				       argv[optind]);
+	if (cli_open(argv[0], db_path, &db) < 0)
+		return CLI_EXIT_FAILED;
+	err = db_begin(db);
+	st = err ? NULL :
+		   db_query(db,
+			    "SELECT credential, pin_hash FROM staff"
+			    " WHERE removed = 0 ORDER BY credential",
+			    "");
+	if (!st)
+		err = -EIO;
+	while (err == 0 && sqlite3_step(st) == SQLITE_ROW) {
+		const char *cred = (const char *)sqlite3_column_text(st, 0);
+		const char *old = (const char *)sqlite3_column_text(st, 1);
+		char hash[PIN_HASH_MAX + 1];
+		int64_t seq;
+		int r;
+
+		r = credential_pin_hash_upgrade(old ? old : "",
+						(unsigned)iterations, hash);
+		if (r == -EALREADY) {
+			kept++;
+			continue;
+		}
+		if (r < 0) {
+			fprintf(stderr,
+				"lokerhub: staff %s: PIN hash not upgraded: %s\n",
+				cred, strerror(-r));
+			kept++;
+			continue;
+		}
+		err = db_next_seq(db, &seq) ?:
+					      db_run(db,
+						     "UPDATE staff SET pin_hash = ?, seq = ?"
+								     " WHERE credential = ?",
+						     "sIs", hash, seq, cred);
+		upgraded++;
+	}
+	sqlite3_finalize(st);
+	if (err == 0)
+		printf("%u staff PIN hashes upgraded, %u kept\n", upgraded,
+		       kept);
 	return done(db, err);
 }
 
@@ -1322,9 +1436,12 @@ const struct cli_command cli_admin_commands[] = {
 	{ "hold-route", "HOLD_ID --kiosk K",
 	  "move a pending hold to another kiosk", cmd_hold_route },
 	{ "staff-add",
-	  "(--card NO | --uid HEX) --pin DIGITS [--role staff|admin]",
-	  "add a staff card (all kiosks), or change its PIN or role",
+	  "(--card NO | --uid HEX) --pin DIGITS [--role staff|admin] [--kiosk ID]...",
+	  "add a staff card for these kiosks (none: every kiosk), or change its PIN, role or kiosks",
 	  cmd_staff_add },
+	{ "staff-upgrade-pins", "[--iterations N]",
+	  "make staff PIN hashes cheaper than N (600000) costlier, without the PINs",
+	  cmd_staff_upgrade_pins },
 	{ "staff-remove", "(--card NO | --uid HEX)", "remove a staff card",
 	  cmd_staff_remove },
 	{ "command",

@@ -261,6 +261,16 @@ static size_t json_size(json_t *o)
 	return json_dumpb(o, NULL, 0, JSON_COMPACT) + 2;
 }
 
+/*
+ * A staff card is sent to the kiosk ?1 when it is scoped to it, or to no
+ * kiosk in particular (every kiosk: lokerhub staff-add without --kiosk).
+ */
+#define STAFF_HERE                                                     \
+	"NOT EXISTS (SELECT 1 FROM staff_kiosks sk"                    \
+	" WHERE sk.credential = staff.credential) OR EXISTS (SELECT 1" \
+	" FROM staff_kiosks sk WHERE sk.credential = staff.credential" \
+	" AND sk.kiosk_id = ?1)"
+
 enum change_kind {
 	CHANGE_KIND_HOLD,
 	CHANGE_KIND_REMOVED_HOLD,
@@ -303,8 +313,10 @@ static int collect_changes(sqlite3 *db, const char *kiosk_id, int64_t since,
 		" AND state IN ('pending', 'loaded')"
 		" UNION ALL SELECT seq, 1, hold_id FROM hold_removals"
 		" WHERE kiosk_id = ?1 AND seq > ?2 AND NOT ?3"
-		" UNION ALL SELECT seq, 2 + removed, credential FROM staff"
-		" WHERE seq > ?2 AND NOT (?3 AND removed)"
+		/* A card not for this kiosk (any more) is a removal here. */
+		" UNION ALL SELECT seq, 2 + (removed OR NOT (" STAFF_HERE ")),"
+		" credential FROM staff WHERE seq > ?2"
+		" AND NOT (?3 AND (removed OR NOT (" STAFF_HERE ")))"
 		" ORDER BY 1",
 		"sIi", kiosk_id, since, (int)full);
 	if (!st)

@@ -111,6 +111,14 @@ static const char *const migrations[] = {
 	"ALTER TABLE commands ADD COLUMN expires_usec INTEGER;",
 	/* 3: who asked for a remote command (kiosks record it). */
 	"ALTER TABLE commands ADD COLUMN by_user TEXT;",
+	/*
+	 * 4: the kiosks a staff card is sent to (issue 19); a card with no
+	 * row here goes to every kiosk, as before.
+	 */
+	"CREATE TABLE staff_kiosks ("
+	" credential TEXT NOT NULL,"
+	" kiosk_id TEXT NOT NULL,"
+	" PRIMARY KEY (credential, kiosk_id));",
 };
 
 #define N_MIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
