@@ -170,7 +170,8 @@ echo "changes: the full set, as the kiosk reads it"
 ok GET demo-01/changes
 kiosk_takes changes >/dev/null
 expect '.full and (.more | not) and (.holds | length) == 2 and (.staff | length) == 2' "$BODY"
-expect '.settings == {"pin_required": false, "hold_window_days": 7}' "$BODY"
+# kiosk-add's default: a card needs its PIN.
+expect '.settings == {"pin_required": true, "hold_window_days": 7}' "$BODY"
 h1=$(jq -c '.holds[] | select(.id == "H-1")' <<<"$BODY")
 expect '.patron_name == "Siti" and .size == "small" and .expires_at == "2026-11-29T17:00:00.000Z"' "$h1"
 expect ".code == \"$(hmac code:482913)\"" "$h1"

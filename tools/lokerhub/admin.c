@@ -284,17 +284,19 @@ static int cmd_kiosk_add(const char *db_path, int argc, char **argv)
 		CLI_COMMON_OPTIONS,
 		{ "token-file", required_argument, NULL, 't' },
 		{ "pin-required", no_argument, NULL, 'p' },
+		{ "no-pin-required", no_argument, NULL, 'P' },
 		{ "hold-window-days", required_argument, NULL, 'w' },
 		{ 0 },
 	};
 	const char *token_file = NULL, *id;
 	char hash[DB_SHA256_HEX_LEN + 1], tmp[4200];
 	long long window = 7;
-	bool pin = false;
+	/* A copied member card alone opens nothing, unless told otherwise. */
+	bool pin = true;
 	sqlite3 *db;
 	int c, ex, err;
 
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT "t:pw:", options,
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT "t:pPw:", options,
 				NULL)) != -1) {
 		if (cli_common_option(argv[0], c, &db_path, &ex))
 			return ex;
@@ -302,6 +304,8 @@ static int cmd_kiosk_add(const char *db_path, int argc, char **argv)
 			token_file = optarg;
 		else if (c == 'p')
 			pin = true;
+		else if (c == 'P')
+			pin = false;
 		else if (c == 'w' &&
 			 cli_parse_number(optarg, 1, HOLD_WINDOW_DAYS_MAX,
 					  &window) < 0)
@@ -1418,7 +1422,7 @@ const struct cli_command cli_admin_commands[] = {
 	{ "init", "--site-key-file FILE",
 	  "create the database with the library's site key", cmd_init },
 	{ "kiosk-add",
-	  "ID --token-file FILE [--pin-required] [--hold-window-days N]",
+	  "ID --token-file FILE [--pin-required | --no-pin-required] [--hold-window-days N]",
 	  "register a kiosk and write its new token to FILE", cmd_kiosk_add },
 	{ "kiosk-token", "ID --token-file FILE",
 	  "issue a kiosk a new token (the old one stops working)",
