@@ -211,10 +211,16 @@ slims_start() {
 		ALTER TABLE fines ENGINE=InnoDB; ALTER TABLE item ENGINE=InnoDB;
 		ALTER TABLE member ENGINE=InnoDB;' || return 1
 
-	# Steps 2 and 3: the plugin copied, activated in System -> Plugins.
-	# SLIMS_PLUGIN_DIR: another copy of the plugin (an older one, to see a
-	# test fail without a fix).
-	cp -R "${SLIMS_PLUGIN_DIR:-$LOKERBUKU_TOP/integrations/slims/lokerbuku}" "$SLIMS_ROOT/plugins/lokerbuku"
+	# Steps 2 and 3: the plugin folder as tools/package-integrations
+	# assembles it (the shared sync server inside), copied, activated in
+	# System -> Plugins. SLIMS_PLUGIN_DIR: another, whole copy of the
+	# plugin (an older one, to see a test fail without a fix).
+	local plugin=${SLIMS_PLUGIN_DIR:-}
+	if [ -z "$plugin" ]; then
+		"$LOKERBUKU_TOP/tools/package-integrations" "$SLIMS_DIR/dist" >/dev/null || return 1
+		plugin=$SLIMS_DIR/dist/slims/lokerbuku
+	fi
+	cp -R "$plugin" "$SLIMS_ROOT/plugins/lokerbuku"
 	slims_login "$SLIMS_ADMIN_USER" "$SLIMS_ADMIN_PASSWORD" || return 1
 	slims_activate_plugin 'lokerbuku book lockers' || return 1
 

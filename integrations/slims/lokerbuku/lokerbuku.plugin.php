@@ -12,13 +12,11 @@
 // in the OPAC (index.php?p=kiosk_pin) and its strings. A kiosk PIN is
 // never taken from the member's OPAC password.
 
-use Lokerbuku\Slims\Api;
+use Lokerbuku\Slims\Library;
+use Lokerbuku\Sync\Api;
 use SLiMS\Plugins;
 
-foreach (['Text', 'Guard', 'Credentials', 'Config', 'Schema', 'Store', 'Circulation', 'Notify', 'Events', 'Api', 'AdminPage'] as $lokerbukuClass) {
-    require_once __DIR__ . '/src/' . $lokerbukuClass . '.php';
-}
-unset($lokerbukuClass);
+require_once __DIR__ . '/autoload.php';
 
 if (class_exists('SLiMS\\Polyglot\\Learn')) {
     \SLiMS\Polyglot\Learn::newLanguage()->fromPhpFile(__DIR__ . '/lang.php');
@@ -30,7 +28,11 @@ $plugin = Plugins::getInstance();
 // base path and matches the rest; the API parses the raw request itself.
 $plugin->register('custom_api_route', function ($router) {
     $router->map('GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS', '@^/locker/v1(/.*)?$', function () {
-        Api::serve(\SLiMS\DB::getInstance());
+        $db = \SLiMS\DB::getInstance();
+        // Test instances only: faults armed as files in this folder.
+        $fault = getenv('LOKERBUKU_SLIMS_FAULT_DIR');
+        Api::serve($db, new Library($db), ['route' => 'query',
+            'fault_dir' => $fault === false || $fault === '' ? null : $fault]);
         exit;
     });
 });

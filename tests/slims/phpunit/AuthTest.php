@@ -23,7 +23,7 @@ final class AuthTest extends SlimsTestCase
             $this->assertSame('Bearer', $headers['WWW-Authenticate']);
             $this->assertSame('unauthorized', $body['error']['code']);
         }
-        $api = new \Lokerbuku\Slims\Api($this->store);
+        $api = new \Lokerbuku\Sync\Api($this->store);
         [$status] = $api->handle('GET', 'p=api/locker/v1/kiosks/k-01/changes', 'Basic a2lvc2s6c2VjcmV0', '');
         $this->assertSame(401, $status);
     }
@@ -70,12 +70,12 @@ final class AuthTest extends SlimsTestCase
 
     public function test_the_route_takes_the_query_after_the_second_question_mark(): void
     {
-        [$p, $params] = \Lokerbuku\Slims\Api::splitQuery(
+        [$p, $params] = \Lokerbuku\Sync\Api::splitQuery(
             'p=api/locker/v1/kiosks/k-01/changes?limit=500&cursor=s%3A48213');
         $this->assertSame('api/locker/v1/kiosks/k-01/changes?limit=500', $p);
-        $r = \Lokerbuku\Slims\Api::route($p, $params);
+        $r = \Lokerbuku\Sync\Api::route($p, $params);
         $this->assertSame(['k-01', 'changes', null, ['limit' => '500', 'cursor' => 's:48213']], $r);
-        [$p, $params] = \Lokerbuku\Slims\Api::splitQuery('p=api/locker/v1/kiosks/k-01/items/B%2F00%3F12%26x');
-        $this->assertSame(['k-01', 'items', 'B/00?12&x', []], \Lokerbuku\Slims\Api::route($p, $params));
+        [$p, $params] = \Lokerbuku\Sync\Api::splitQuery('p=api/locker/v1/kiosks/k-01/items/B%2F00%3F12%26x');
+        $this->assertSame(['k-01', 'items', 'B/00?12&x', []], \Lokerbuku\Sync\Api::route($p, $params));
     }
 }

@@ -53,7 +53,7 @@ final class ChangesTest extends SlimsTestCase
         $id = $this->routed('M0012345', ['B00012']);
         $hash = $this->changes()['holds'][0]['code'];
         // The message's code, unsealed as the notification will have it.
-        $code = (new \Lokerbuku\Slims\Notify($this->store))->message($id)['pickup_code'];
+        $code = (new \Lokerbuku\Sync\Notify($this->store))->notice($id)->pickupCode;
         $this->assertMatchesRegularExpression('/^[0-9]{6}$/', $code);
         $this->assertSame(self::hmac("code:$code"), $hash);
     }

@@ -2,7 +2,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // HMACs and PIN hashes against the worked examples of docs/sync-api.md.
 
-use Lokerbuku\Slims\Credentials;
+use Lokerbuku\Sync\Credentials;
 use PHPUnit\Framework\TestCase;
 
 final class CredentialsTest extends TestCase

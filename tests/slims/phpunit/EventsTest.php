@@ -284,7 +284,7 @@ final class EventsTest extends SlimsTestCase
     {
         $id = $this->routed('M0012345', ['B00012']);
         $hooked = null;
-        \SLiMS\Plugins::getInstance()->register(\Lokerbuku\Slims\Notify::HOOK, function ($d) use (&$hooked) {
+        \SLiMS\Plugins::getInstance()->register(\Lokerbuku\Slims\Library::HOOK, function ($d) use (&$hooked) {
             $hooked = $d->getArrayCopy();
         });
         [, $r] = $this->post($this->token, [$e = self::event('hold_loaded',
@@ -313,7 +313,7 @@ final class EventsTest extends SlimsTestCase
     public function test_a_notification_plugin_can_replace_the_email(): void
     {
         $id = $this->routed('M0012345', ['B00012']);
-        \SLiMS\Plugins::getInstance()->register(\Lokerbuku\Slims\Notify::HOOK, function ($d) {
+        \SLiMS\Plugins::getInstance()->register(\Lokerbuku\Slims\Library::HOOK, function ($d) {
             $d['sent'] = true;
         });
         $this->post($this->token, [self::event('hold_loaded', ['hold_id' => $id, 'locker' => 5])]);
@@ -460,7 +460,7 @@ final class EventsTest extends SlimsTestCase
             $other->prepare("INSERT INTO lokerbuku_event (event_id, kiosk_id, seq, type, at, payload, received_at)"
                 . " VALUES (?, 'k-01', 1, 'hold_picked_up', NOW(), '{}', NOW())")->execute([$e['id']]);
             (new \Lokerbuku\Slims\Circulation($other))->checkOut('M0012345', ['B00012'], '2026-11-23',
-                ['uid' => 1, 'name' => 'Administrator', 'where' => '']);
+                new \Lokerbuku\Sync\Actor(1, 'Administrator'));
             file_put_contents(sys_get_temp_dir() . '/lokerbuku-race-' . getmypid(), 'held');
             usleep(500000);
             $other->commit();

@@ -6,7 +6,7 @@ final class MigrationTest extends SlimsTestCase
 {
     public function test_creates_every_table_as_innodb(): void
     {
-        foreach (array_keys(\Lokerbuku\Slims\Schema::TABLES) as $t) {
+        foreach (array_keys(\Lokerbuku\Sync\Schema::tables()) as $t) {
             $engine = $this->row('SELECT ENGINE FROM information_schema.TABLES'
                 . ' WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?', [$t]);
             $this->assertNotNull($engine, "table $t");
@@ -18,7 +18,7 @@ final class MigrationTest extends SlimsTestCase
     {
         $token = $this->store->addKiosk('k-01', '', 1);
         $instance = $this->store->config()->instance();
-        \Lokerbuku\Slims\Schema::create($this->db);
+        \Lokerbuku\Sync\Schema::create($this->db);
         $this->assertSame($instance, $this->store->config()->instance());
         $this->assertSame('k-01', $this->store->kioskOfToken($token));
     }

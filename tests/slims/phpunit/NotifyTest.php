@@ -8,7 +8,8 @@
 // whose to() adds addresses, and a warning when mail is not configured.
 
 use Lokerbuku\Slims\AdminPage;
-use Lokerbuku\Slims\Notify;
+use Lokerbuku\Slims\Library;
+use Lokerbuku\Sync\Notify;
 
 final class NotifyTest extends SlimsTestCase
 {
@@ -40,7 +41,7 @@ final class NotifyTest extends SlimsTestCase
         $h1 = $this->routed('M1', ['B1']);
         $h2 = $this->routed('M2', ['B2']);
         $codes = [];
-        \SLiMS\Plugins::getInstance()->register(Notify::HOOK, function ($d) use (&$codes) {
+        \SLiMS\Plugins::getInstance()->register(Library::HOOK, function ($d) use (&$codes) {
             $codes[$d['member']['member_email']] = $d['pickup_code'];
         });
         $this->load($h1, $h2);

@@ -8,7 +8,7 @@
 // key of docs/sync-api.md's worked examples; helpers to make members,
 // items, reservations and kiosks and to call the API as a kiosk would.
 
-use Lokerbuku\Slims\Api;
+use Lokerbuku\Sync\Api;
 use Lokerbuku\Slims\Store;
 use PHPUnit\Framework\TestCase;
 
@@ -70,7 +70,7 @@ abstract class SlimsTestCase extends TestCase
         $this->store->config()->set('site_key_file', self::$keyFile);
         \SLiMS\Mail::reset();
         $GLOBALS['mock_slims_config_mail'] = ['server' => '127.0.0.1', 'server_port' => 25];
-        \SLiMS\Plugins::getInstance()->forget(\Lokerbuku\Slims\Notify::HOOK);
+        \SLiMS\Plugins::getInstance()->forget(\Lokerbuku\Slims\Library::HOOK);
         // A member type: 2 loans, 7 days, fine 500 a day, no grace.
         $this->db->exec('DELETE FROM mst_member_type');
         $this->db->exec("INSERT INTO mst_member_type (member_type_id, member_type_name, loan_limit,"

@@ -10,9 +10,10 @@
 defined('INDEX_AUTH') or die('Direct access not allowed!');
 
 use Lokerbuku\Slims\AdminPage;
-use Lokerbuku\Slims\Guard;
-use Lokerbuku\Slims\Notify;
+use Lokerbuku\Slims\Library;
 use Lokerbuku\Slims\Store;
+use Lokerbuku\Sync\Guard;
+use Lokerbuku\Sync\Notify;
 
 require LIB . 'ip_based_access.inc.php';
 do_checkIP('smc');
@@ -41,13 +42,13 @@ try {
     try {
         Guard::run(fn() => (new Notify(new Store($lokerbukuDb)))->retryDue());
     } catch (\Throwable $lokerbukuError) {
-        Guard::log($lokerbukuDb, 'retrying notifications: ' . Guard::describe($lokerbukuError));
+        Guard::log(new Library($lokerbukuDb), 'retrying notifications: ' . Guard::describe($lokerbukuError));
     }
     echo Guard::run(fn() => $lokerbukuPage->act($_SERVER['REQUEST_METHOD'] === 'POST' ? $_POST : [],
         $lokerbukuCanWrite));
     echo Guard::run(fn() => $lokerbukuPage->render());
 } catch (\Throwable $lokerbukuError) {
-    Guard::log($lokerbukuDb, 'staff page: ' . Guard::describe($lokerbukuError));
+    Guard::log(new Library($lokerbukuDb), 'staff page: ' . Guard::describe($lokerbukuError));
     echo '<div class="alert alert-danger">' . htmlspecialchars(__('The Book Lockers page failed; see System -> System Log.'))
         . '</div>';
 }

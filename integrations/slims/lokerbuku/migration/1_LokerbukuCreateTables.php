@@ -4,17 +4,17 @@
 // member PINs, staff, the change sequence, events, commands. SLiMS runs
 // this when the plugin is activated (System -> Plugins).
 
-require_once __DIR__ . '/../src/Schema.php';
+require_once __DIR__ . '/../autoload.php';
 
 class LokerbukuCreateTables extends \SLiMS\Migration\Migration
 {
     function up()
     {
-        \Lokerbuku\Slims\Schema::create(\SLiMS\DB::getInstance());
+        \Lokerbuku\Sync\Schema::create(\SLiMS\DB::getInstance());
     }
 
     function down()
     {
-        \Lokerbuku\Slims\Schema::drop(\SLiMS\DB::getInstance());
+        \Lokerbuku\Sync\Schema::drop(\SLiMS\DB::getInstance());
     }
 }

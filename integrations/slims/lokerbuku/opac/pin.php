@@ -7,8 +7,10 @@
 
 defined('INDEX_AUTH') or die('Direct access not allowed!');
 
-use Lokerbuku\Slims\Guard;
+use Lokerbuku\Slims\Library;
 use Lokerbuku\Slims\Store;
+use Lokerbuku\Sync\Credentials;
+use Lokerbuku\Sync\Guard;
 
 $opac->page_title = __('Kiosk PIN');
 $lokerbukuH = fn($s) => htmlspecialchars((string) $s, ENT_QUOTES | ENT_SUBSTITUTE, 'UTF-8');
@@ -28,7 +30,7 @@ if (($_SERVER['REQUEST_METHOD'] ?? '') === 'POST' && isset($_POST['pin'])) {
         $lokerbukuMsg = '<div class="alert alert-warning">' . $lokerbukuH(__('The form expired; try again.')) . '</div>';
     } elseif ($pin !== trim((string) ($_POST['pin2'] ?? ''))) {
         $lokerbukuMsg = '<div class="alert alert-warning">' . $lokerbukuH(__('The two PINs differ.')) . '</div>';
-    } elseif (!\Lokerbuku\Slims\Credentials::isNewPin($pin)) {
+    } elseif (!Credentials::isNewPin($pin)) {
         $lokerbukuMsg = '<div class="alert alert-warning">' . $lokerbukuH(__('A kiosk PIN is 6 to 8 digits.')) . '</div>';
     } else {
         $lokerbukuDb = \SLiMS\DB::getInstance();
@@ -39,7 +41,7 @@ if (($_SERVER['REQUEST_METHOD'] ?? '') === 'POST' && isset($_POST['pin'])) {
             });
             $lokerbukuMsg = '<div class="alert alert-success">' . $lokerbukuH(__('Your kiosk PIN is saved.')) . '</div>';
         } catch (\Throwable $e) {
-            Guard::log($lokerbukuDb, 'OPAC kiosk PIN: ' . Guard::describe($e), (string) $_SESSION['mid']);
+            Guard::log(new Library($lokerbukuDb), 'OPAC kiosk PIN: ' . Guard::describe($e), (string) $_SESSION['mid']);
             $lokerbukuMsg = '<div class="alert alert-danger">' . $lokerbukuH(__('Your kiosk PIN could not be saved.')) . '</div>';
         }
     }

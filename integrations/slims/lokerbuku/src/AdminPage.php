@@ -11,6 +11,11 @@
 
 namespace Lokerbuku\Slims;
 
+use Lokerbuku\Sync\Credentials;
+use Lokerbuku\Sync\Events;
+use Lokerbuku\Sync\Notify;
+use Lokerbuku\Sync\Text;
+
 final class AdminPage
 {
     /** A kiosk is online when its last heartbeat is at most this old. */

@@ -13,16 +13,20 @@
 
 namespace Lokerbuku\Slims;
 
+use Lokerbuku\Sync\Actor;
+use Lokerbuku\Sync\Outcome;
+use Lokerbuku\Sync\Text;
+
 final class Circulation
 {
-    public const MEMBER_UNKNOWN = 'member_unknown';
-    public const MEMBER_EXPIRED = 'member_expired';
-    public const MEMBER_PENDING = 'member_pending';
-    public const ITEM_UNKNOWN = 'item_unknown';
-    public const ITEM_LENT = 'item_already_lent';
-    public const ITEM_NO_LOAN = 'item_no_loan';
-    public const ITEM_RESERVED = 'item_reserved_by_other';
-    public const LOAN_LIMIT = 'loan_limit_reached';
+    public const MEMBER_UNKNOWN = Outcome::MEMBER_UNKNOWN;
+    public const MEMBER_EXPIRED = Outcome::MEMBER_EXPIRED;
+    public const MEMBER_PENDING = Outcome::MEMBER_PENDING;
+    public const ITEM_UNKNOWN = Outcome::ITEM_UNKNOWN;
+    public const ITEM_LENT = Outcome::ITEM_LENT;
+    public const ITEM_NO_LOAN = Outcome::ITEM_NO_LOAN;
+    public const ITEM_RESERVED = Outcome::ITEM_RESERVED;
+    public const LOAN_LIMIT = Outcome::LOAN_LIMIT;
 
     private ?array $holidays = null;
 
@@ -143,7 +147,7 @@ final class Circulation
      * calendar), each by the rules; a refused item makes no loan. Returns
      * [item_code => ['loan_id' => n, 'due_date' => d] or ['refused' => why]].
      */
-    public function checkOut(string $memberId, array $itemCodes, string $loanDate, array $actor): array
+    public function checkOut(string $memberId, array $itemCodes, string $loanDate, Actor $actor): array
     {
         $out = [];
         $member = $this->member($memberId);
@@ -165,11 +169,8 @@ final class Circulation
         return $out;
     }
 
-    /**
-     * Who a loan or return is made by: ['uid' => SLiMS user id, 'name' =>
-     * their real name, 'where' => ' at book locker X'] of a user id.
-     */
-    public function actor(?int $uid, string $where): array
+    /** Who a loan or return is made by: a SLiMS user, $where ' at book locker X'. */
+    public function actor(?int $uid, string $where): Actor
     {
         $name = null;
         if ($uid !== null) {
@@ -180,7 +181,7 @@ final class Circulation
         if ($name === false || $name === null) {
             throw new \InvalidArgumentException('no SLiMS user ' . ($uid ?? '(none)') . ' for loans' . $where);
         }
-        return ['uid' => $uid, 'name' => (string) $name, 'where' => $where];
+        return new Actor($uid, (string) $name, $where);
     }
 
     /** A line in SLiMS's system_log as its circulation module writes one. */
@@ -191,7 +192,7 @@ final class Circulation
             ->execute([$memberId, $action, Text::cut($message, 2000), date('Y-m-d H:i:s')]);
     }
 
-    private function checkOutOne(array $member, string $code, string $loanDate, array $actor): array
+    private function checkOutOne(array $member, string $code, string $loanDate, Actor $actor): array
     {
         $st = $this->db->prepare('SELECT i.item_code, i.coll_type_id, b.gmd_id, s.no_loan'
             . ' FROM item i LEFT JOIN biblio b ON b.biblio_id = i.biblio_id'
@@ -227,10 +228,10 @@ final class Circulation
             . ' loan_rules_id, is_lent, is_return, input_date, last_update, uid)'
             . ' VALUES (?, ?, ?, ?, 0, ?, 1, 0, ?, ?, ?)')
             ->execute([$code, $member['member_id'], $loanDate, $due, $rule['loan_rules_id'], $now, $now,
-                $actor['uid']]);
+                $actor->userId]);
         $loanId = (int) $this->db->lastInsertId();
-        $this->log($member['member_id'], $actor['name'] . ' insert new loan (' . $code . ') for member ('
-            . $member['member_id'] . ')' . $actor['where'], 'Add');
+        $this->log($member['member_id'], $actor->name . ' insert new loan (' . $code . ') for member ('
+            . $member['member_id'] . ')' . $actor->where, 'Add');
         // Checking out a reserved item ends the member's reservation of it.
         $this->db->prepare('DELETE FROM reserve WHERE member_id = ? AND item_code = ?')
             ->execute([$member['member_id'], $code]);
@@ -297,7 +298,7 @@ final class Circulation
      * for a late return. Returns ['loan_id', 'member_id', 'fine'] or null
      * when the item is not on loan.
      */
-    public function checkIn(string $itemCode, string $returnDate, array $actor): ?array
+    public function checkIn(string $itemCode, string $returnDate, Actor $actor): ?array
     {
         $st = $this->db->prepare('SELECT loan_id, member_id, due_date, loan_rules_id FROM loan'
             . ' WHERE item_code = ? AND is_lent = 1 AND is_return = 0 ORDER BY loan_id LIMIT 1 FOR UPDATE');
@@ -317,8 +318,8 @@ final class Circulation
         }
         $this->db->prepare('UPDATE loan SET is_return = 1, return_date = ?, last_update = ?'
             . ' WHERE loan_id = ?')->execute([$returnDate, date('Y-m-d H:i:s'), $loan['loan_id']]);
-        $this->log($loan['member_id'], $actor['name'] . ' return item ' . $itemCode . ' for member ('
-            . $loan['member_id'] . ')' . $actor['where'], 'Return');
+        $this->log($loan['member_id'], $actor->name . ' return item ' . $itemCode . ' for member ('
+            . $loan['member_id'] . ')' . $actor->where, 'Return');
         return ['loan_id' => (int) $loan['loan_id'], 'member_id' => $loan['member_id'], 'fine' => $fine];
     }
 

@@ -1,20 +1,23 @@
 <?php
 // SPDX-License-Identifier: GPL-3.0-or-later
-// The plugin's settings (table lokerbuku_setting) and the site key, which
-// lives in a file outside the web root and the database (setting
+// The integration's settings (table <prefix>setting) and the site key,
+// which lives in a file outside the web root and the database (setting
 // site_key_file), so that a database backup does not carry it.
 
-namespace Lokerbuku\Slims;
+namespace Lokerbuku\Sync;
 
 final class Config
 {
-    public function __construct(private \PDO $db)
+    private string $table;
+
+    public function __construct(private \PDO $db, string $prefix = Schema::PREFIX)
     {
+        $this->table = Schema::table($prefix, 'setting');
     }
 
     public function get(string $name, ?string $default = null): ?string
     {
-        $st = $this->db->prepare('SELECT value FROM lokerbuku_setting WHERE name = ?');
+        $st = $this->db->prepare('SELECT value FROM ' . $this->table . ' WHERE name = ?');
         $st->execute([$name]);
         $v = $st->fetchColumn();
         return $v === false ? $default : (string) $v;
@@ -22,7 +25,7 @@ final class Config
 
     public function set(string $name, string $value): void
     {
-        $this->db->prepare('INSERT INTO lokerbuku_setting (name, value) VALUES (?, ?)'
+        $this->db->prepare('INSERT INTO ' . $this->table . ' (name, value) VALUES (?, ?)'
             . ' ON DUPLICATE KEY UPDATE value = VALUES(value)')->execute([$name, $value]);
     }
 
@@ -31,7 +34,7 @@ final class Config
     {
         $file = $this->get('site_key_file');
         if ($file === null || $file === '') {
-            throw new \RuntimeException('site key: no site key file set (Circulation -> Book Lockers)');
+            throw new \RuntimeException('site key: no site key file set (on the staff page)');
         }
         return self::readSiteKey($file);
     }

@@ -2,9 +2,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // Events a kiosk uploads (POST .../events): each one in its own database
 // transaction together with its id, so that it is applied exactly once;
-// hold events drive the holds and SLiMS's circulation.
+// hold events drive the holds and the library system's circulation
+// (LibrarySystem::checkOut, checkIn) inside that transaction.
 
-namespace Lokerbuku\Slims;
+namespace Lokerbuku\Sync;
 
 final class Events
 {
@@ -12,13 +13,13 @@ final class Events
     /** Types staff should look at. */
     public const ALARMS = ['locker_fault', 'door_forced_open', 'door_left_open', 'pin_lockout', 'hold_expired'];
 
-    private Circulation $circulation;
+    private LibrarySystem $lib;
     /** Holds loaded by the events of this batch: notified after commit. */
     private array $loaded = [];
 
     public function __construct(private Store $store)
     {
-        $this->circulation = new Circulation($store->db());
+        $this->lib = $store->library();
     }
 
     public static function isUuid($s): bool
@@ -40,7 +41,7 @@ final class Events
         return $t->format('Y-m-d H:i:s') . '.' . $ms;
     }
 
-    /** The library's calendar day (PHP's time zone, as SLiMS uses) of a UTC time. */
+    /** The library's calendar day (PHP's time zone, as the library system uses) of a UTC time. */
     public static function localDate(string $utc): string
     {
         return (new \DateTimeImmutable(substr($utc, 0, 19), new \DateTimeZone('UTC')))
@@ -120,7 +121,7 @@ final class Events
     private function takeOne(string $kioskId, object $e): array
     {
         $db = $this->store->db();
-        $dup = $db->prepare('SELECT 1 FROM lokerbuku_event WHERE event_id = ?');
+        $dup = $this->store->prepare('SELECT 1 FROM {event} WHERE event_id = ?');
         $dup->execute([$e->id]);
         if ($dup->fetchColumn()) {
             return ['id' => $e->id, 'status' => 'duplicate'];
@@ -142,7 +143,7 @@ final class Events
             // The id first: a second upload of it running at the same time
             // waits here, then finds it taken.
             try {
-                $db->prepare('INSERT INTO lokerbuku_event (event_id, kiosk_id, seq, type, at, payload,'
+                $this->store->prepare('INSERT INTO {event} (event_id, kiosk_id, seq, type, at, payload,'
                     . ' received_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
                     ->execute([$e->id, $kioskId, $e->seq, $e->type, $at,
                         json_encode($e->payload, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE),
@@ -156,7 +157,7 @@ final class Events
             }
             [$outcome, $attention] = $this->apply($kioskId, $e, $at, $hold);
             if ($outcome !== null || $attention) {
-                $db->prepare('UPDATE lokerbuku_event SET outcome = ?, attention = ? WHERE event_id = ?')
+                $this->store->prepare('UPDATE {event} SET outcome = ?, attention = ? WHERE event_id = ?')
                     ->execute([$outcome, (int) $attention, $e->id]);
             }
             $db->commit();
@@ -179,7 +180,7 @@ final class Events
         if ($h['kiosk_id'] === $kioskId) {
             return $h;
         }
-        $st = $this->store->db()->prepare('SELECT 1 FROM lokerbuku_removal WHERE kiosk_id = ? AND hold_id = ?');
+        $st = $this->store->prepare('SELECT 1 FROM {removal} WHERE kiosk_id = ? AND hold_id = ?');
         $st->execute([$kioskId, $holdId]);
         return $st->fetchColumn() ? $h : null;
     }
@@ -195,7 +196,7 @@ final class Events
                 $k = $this->store->kiosk($kioskId);
                 $expires = (new \DateTimeImmutable(substr($at, 0, 19), new \DateTimeZone('UTC')))
                     ->modify('+' . (int) $k['hold_window_days'] . ' day')->format('Y-m-d H:i:s');
-                $db->prepare("UPDATE lokerbuku_hold SET state = 'loaded', locker = ?, ready_since = ?,"
+                $this->store->prepare("UPDATE {hold} SET state = 'loaded', locker = ?, ready_since = ?,"
                     . " expires_at = ?, change_seq = ?, notify_state = 'due', notify_next_at = ? WHERE hold_id = ?")
                     // This request notifies after the commit; others retry
                     // it only if that has not happened 10 minutes on.
@@ -206,7 +207,7 @@ final class Events
             }
             if (in_array($hold['state'], ['cancelled'], true) || $hold['kiosk_id'] !== $kioskId) {
                 // Loaded while it was being taken away: staff take it out.
-                $db->prepare('UPDATE lokerbuku_hold SET locker = ? WHERE hold_id = ?')
+                $this->store->prepare('UPDATE {hold} SET locker = ? WHERE hold_id = ?')
                     ->execute([$p->locker ?? null, $hold['hold_id']]);
                 $this->store->addCommand($kioskId, 'unload_hold', null, $hold['hold_id'],
                     'loaded after it was taken away');
@@ -233,41 +234,43 @@ final class Events
                 $items = $ofHold;
             }
             $lines = [];
-            try {
-                $actor = $this->kioskActor($kioskId);
-                $res = $items ? $this->circulation->checkOut($hold['member_id'], $items, self::localDate($at), $actor)
-                    : [];
-            } catch (\InvalidArgumentException $ex) {
-                $res = array_fill_keys($items, ['refused' => 'no_slims_user']);
+            $actor = $this->kioskActor($kioskId);
+            $res = [];
+            if ($items && $actor === null) {
+                $res = array_fill_keys($items, Outcome::refused(Outcome::NO_ACTOR));
+            } elseif ($items) {
+                $res = $this->lib->checkOut($hold['member_id'], $items, self::localDate($at), $actor);
             }
-            foreach ($res as $code => $r) {
-                if (isset($r['refused'])) {
-                    $refused[] = "$code: {$r['refused']}";
+            foreach ($items as $code) {
+                // Each item an outcome: one the library left out is refused, never lost.
+                $r = $res[$code] ?? Outcome::refused('no_outcome', 'no outcome from ' . $this->lib->name());
+                if ($r->done) {
+                    $lines[] = "$code: {$r->text}";
                 } else {
-                    $lines[] = "$code: loan {$r['loan_id']} due {$r['due_date']}";
+                    $refused[] = "$code: {$r->text}";
                 }
             }
             $note = implode('; ', array_merge($lines, $refused));
-            $db->prepare("UPDATE lokerbuku_hold SET state = 'picked_up', finished_at = ?,"
+            $this->store->prepare("UPDATE {hold} SET state = 'picked_up', finished_at = ?,"
                 . ' locker = COALESCE(?, locker), note = ? WHERE hold_id = ?')
                 ->execute([$at, $p->locker ?? null, Text::cut($note, 2000), $hold['hold_id']]);
             return [$note, (bool) $refused];
         case 'hold_unloaded':
             if (!in_array($hold['state'], ['picked_up', 'cancelled'], true)) {
-                $db->prepare("UPDATE lokerbuku_hold SET state = 'unloaded', finished_at = ? WHERE hold_id = ?")
+                $this->store->prepare("UPDATE {hold} SET state = 'unloaded', finished_at = ? WHERE hold_id = ?")
                     ->execute([$at, $hold['hold_id']]);
             }
             return [null, false];
         case 'hold_expired':
             if ($hold['state'] === 'loaded') {
-                $db->prepare("UPDATE lokerbuku_hold SET state = 'expired', finished_at = ? WHERE hold_id = ?")
+                $this->store->prepare("UPDATE {hold} SET state = 'expired', finished_at = ? WHERE hold_id = ?")
                     ->execute([$at, $hold['hold_id']]);
             }
             return ['not collected: staff to unload it', true];
         case 'return_deposited':
             // A task for staff (Returns to check in), unless the kiosk is
             // trusted to check in what it scanned: then only items on
-            // loan, in the kiosk's SLiMS user's name, in system_log.
+            // loan, in the name of the kiosk's user in the library system.
             $codes = [];
             foreach ($p->items ?? [] as $it) {
                 $codes[] = $it->barcode;
@@ -277,10 +280,10 @@ final class Events
                 return ['books await check-in from locker ' . ($p->locker ?? '?')
                     . ($codes ? ': ' . implode(', ', $codes) : ''), true];
             }
-            try {
-                $actor = $this->kioskActor($kioskId);
-            } catch (\InvalidArgumentException $ex) {
-                return ['not checked in (no SLiMS user for this kiosk): ' . implode(', ', $codes), true];
+            $actor = $this->kioskActor($kioskId);
+            if ($actor === null) {
+                return ['not checked in (no ' . $this->lib->name() . ' user for this kiosk): '
+                    . implode(', ', $codes), true];
             }
             [$lines, $attention] = $this->checkIn($codes, self::localDate($at), $actor);
             return [implode('; ', $lines), $attention];
@@ -289,7 +292,7 @@ final class Events
         }
     }
 
-    /** The hold's own barcode that $barcode names (SLiMS compares barcodes case-blind), or null. */
+    /** The hold's own barcode that $barcode names (compared case-blind, as SLiMS does), or null. */
     private function inHold(string $barcode, array $ofHold): ?string
     {
         foreach ($ofHold as $code) {
@@ -300,30 +303,25 @@ final class Events
         return null;
     }
 
-    /** The SLiMS user a kiosk's loans and returns are made by. */
-    private function kioskActor(string $kioskId): array
+    /** The library system's user a kiosk's loans and returns are made by, or null. */
+    private function kioskActor(string $kioskId): ?Actor
     {
         $k = $this->store->kiosk($kioskId);
-        return $this->circulation->actor($k['user_id'] === null ? null : (int) $k['user_id'],
-            ' at book locker ' . $kioskId);
+        return $this->lib->actor($k['user_id'] === null ? null : (int) $k['user_id'], $kioskId);
     }
 
     /**
      * Checks in items on loan as of $date by $actor: [lines, whether staff
      * should look (an item was not on loan)].
      */
-    public function checkIn(array $codes, string $date, array $actor): array
+    public function checkIn(array $codes, string $date, Actor $actor): array
     {
         $lines = [];
         $attention = false;
         foreach ($codes as $code) {
-            $r = $this->circulation->checkIn($code, $date, $actor);
-            if ($r === null) {
-                $lines[] = "$code: not on loan";
-                $attention = true;
-            } else {
-                $lines[] = "$code: returned" . ($r['fine'] ? ", fine {$r['fine']['value']}" : '');
-            }
+            $r = $this->lib->checkIn($code, $date, $actor);
+            $lines[] = "$code: {$r->text}";
+            $attention = $attention || !$r->done;
         }
         return [$lines, $attention];
     }
@@ -338,7 +336,7 @@ final class Events
             try {
                 (new Notify($this->store))->send($holdId);
             } catch (\Throwable $ex) {
-                Guard::log($this->store->db(), "notifying hold $holdId: " . Guard::describe($ex), $holdId);
+                Guard::log($this->lib, "notifying hold $holdId: " . Guard::describe($ex), $holdId);
             }
         }
     }

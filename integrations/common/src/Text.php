@@ -3,7 +3,7 @@
 // Text within the protocol's byte limits: no control codes, cut on a UTF-8
 // character boundary.
 
-namespace Lokerbuku\Slims;
+namespace Lokerbuku\Sync;
 
 final class Text
 {

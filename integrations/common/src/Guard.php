@@ -1,13 +1,13 @@
 <?php
 // SPDX-License-Identifier: GPL-3.0-or-later
-// PHP warnings kept inside the plugin. SLiMS's own error handler answers
-// any warning with an HTML error page and ends the request, whatever
-// catch or '@' surrounds it; run() throws them instead, so that the API
-// answers its own JSON error and a failed e-mail is only a failed e-mail.
-// log() writes the one line a librarian finds: SLiMS's System -> System
-// Log (log_location 'lokerbuku'), and PHP's error log.
+// PHP warnings kept inside the integration. SLiMS's own error handler
+// answers any warning with an HTML error page and ends the request,
+// whatever catch or '@' surrounds it; run() throws them instead, so that
+// the API answers its own JSON error and a failed e-mail is only a failed
+// e-mail. log() hands the one line a librarian finds to the library
+// system (LibrarySystem::log), or PHP's error log when there is none.
 
-namespace Lokerbuku\Slims;
+namespace Lokerbuku\Sync;
 
 final class Guard
 {
@@ -31,20 +31,19 @@ final class Guard
         }
     }
 
-    /** One line about a failure, for staff: System Log and PHP's error log. */
-    public static function log(?\PDO $db, string $what, string $about = ''): void
+    /** One line about a failure, for staff: the library system's log, else PHP's error log. */
+    public static function log(?LibrarySystem $lib, string $what, string $about = ''): void
     {
         $line = Text::cut($what, 1000);
-        error_log('lokerbuku: ' . $line);
-        if ($db === null) {
+        if ($lib === null) {
+            error_log('lokerbuku: ' . $line);
             return;
         }
         try {
-            self::run(fn() => $db->prepare('INSERT INTO system_log (log_type, id, log_location, sub_module,'
-                . " action, log_msg, log_date) VALUES ('system', ?, 'lokerbuku', 'Book Lockers', 'Error', ?, ?)")
-                ->execute([Text::cut($about, 50), $line, date('Y-m-d H:i:s')]));
+            $lib->log($line, Text::cut($about, 63));
         } catch (\Throwable $e) {
-            error_log('lokerbuku: cannot write system_log: ' . $e->getMessage());
+            error_log('lokerbuku: ' . $line);
+            error_log('lokerbuku: cannot log: ' . $e->getMessage());
         }
     }
 

@@ -3,7 +3,7 @@
 // Credential HMACs, PIN hashes and pickup codes as docs/sync-api.md
 // ("Credentials and the site key", "PIN hashes") defines them.
 
-namespace Lokerbuku\Slims;
+namespace Lokerbuku\Sync;
 
 final class Credentials
 {

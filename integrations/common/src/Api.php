@@ -1,11 +1,14 @@
 <?php
 // SPDX-License-Identifier: GPL-3.0-or-later
-// The front controller of Locker Sync API v1 (docs/sync-api.md) inside
-// SLiMS: index.php?p=api/locker/v1/kiosks/{id}/{endpoint}. handle()
-// takes the request as plain values and returns the reply, so that it can
-// be tested without a web server; serve() wires it to PHP's globals.
+// The front controller of Locker Sync API v1 (docs/sync-api.md), for any
+// library system: the route either in the query's 'p' parameter
+// (SLiMS: index.php?p=api/locker/v1/kiosks/{id}/{endpoint}, handle()) or
+// in the URL's path (.../api/locker/v1/kiosks/{id}/{endpoint},
+// handlePath()). Both take the request as plain values and return the
+// reply, so that it can be tested without a web server; serve() wires it
+// to PHP's globals.
 
-namespace Lokerbuku\Slims;
+namespace Lokerbuku\Sync;
 
 final class Api
 {
@@ -33,6 +36,7 @@ final class Api
      * The route in a raw query string: the decoded 'p' parameter and the
      * other parameters. The raw string, not $_GET: SLiMS escapes and strips
      * $_GET before plugins run, which would change barcodes and cursors.
+     * Without a 'p' parameter, p is null.
      */
     public static function splitQuery(string $queryString): array
     {
@@ -111,13 +115,41 @@ final class Api
     }
 
     /**
-     * One request: [status, headers, body array]. $authorization is the
-     * Authorization header's value or null.
+     * One request, its route in the query's 'p' parameter: [status,
+     * headers, body array]. $authorization is the Authorization header's
+     * value or null.
      */
     public function handle(string $method, string $queryString, ?string $authorization, string $body): array
     {
+        [$p, $params] = self::splitQuery($queryString);
+        return $this->dispatch($method, $p, $params, $authorization, $body);
+    }
+
+    /**
+     * One request, its route in the URL's path ($path: the request URI's
+     * path, still percent-encoded; the route is what follows its first
+     * '/api/locker/v1/'), its parameters in $queryString.
+     */
+    public function handlePath(string $method, string $path, string $queryString, ?string $authorization,
+                               string $body): array
+    {
+        $at = strpos($path, '/' . self::PREFIX . '/');
+        $p = $at === false ? null : rawurldecode(substr($path, $at + 1));
+        [, $params] = self::splitQuery($queryString);
+        unset($params['p']);
+        if ($p !== null && str_contains($p, '?')) {
+            // A '?' in the route came percent-encoded: only a barcode may hold one.
+            $slash = strpos($p, '/items/');
+            if ($slash === false) {
+                $p = null;
+            }
+        }
+        return $this->dispatch($method, $p, $params, $authorization, $body);
+    }
+
+    private function dispatch(string $method, ?string $p, array $params, ?string $authorization, string $body): array
+    {
         try {
-            [$p, $params] = self::splitQuery($queryString);
             $route = self::route($p, $params);
             if ($route === null) {
                 return self::error(404, 'no such endpoint');
@@ -155,8 +187,8 @@ final class Api
                 $db->rollBack();
             }
             // The kiosk gets the API's error, never a path or a trace; the
-            // librarian gets one line in System -> System Log.
-            Guard::log($db, ($kiosk ?? '?') . ' ' . $method . ' ' . ($endpoint ?? '?') . ': ' . Guard::describe($ex),
+            // librarian gets one line in the library system's log.
+            Guard::log($this->store->library(), ($kiosk ?? '?') . ' ' . $method . ' ' . ($endpoint ?? '?') . ': ' . Guard::describe($ex),
                 $kiosk ?? '');
             if ($ex instanceof \RuntimeException && str_starts_with($ex->getMessage(), 'site key:')) {
                 return self::error(503, 'the server is not set up (site key): staff must fix it');
@@ -198,7 +230,7 @@ final class Api
         $db = $this->store->db();
         $db->exec('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
         try {
-            $maxSeq = (int) $db->query('SELECT value FROM lokerbuku_seq WHERE id = 1')->fetchColumn();
+            $maxSeq = (int) $this->store->query('SELECT value FROM {seq} WHERE id = 1')->fetchColumn();
             $instance = $this->store->config()->instance();
             $since = -1;
             $cursor = $params['cursor'] ?? '';
@@ -211,21 +243,21 @@ final class Api
             $k = $this->store->kiosk($kiosk);
 
             $rows = [];
-            $st = $db->prepare("SELECT * FROM lokerbuku_hold WHERE kiosk_id = ? AND change_seq > ?"
+            $st = $this->store->prepare("SELECT * FROM {hold} WHERE kiosk_id = ? AND change_seq > ?"
                 . " AND state IN ('pending', 'loaded') ORDER BY change_seq LIMIT " . ($limit + 1));
             $st->execute([$kiosk, $since]);
             foreach ($st->fetchAll(\PDO::FETCH_ASSOC) as $h) {
                 $rows[] = [(int) $h['change_seq'], 'hold', $h];
             }
             if (!$full) {
-                $st = $db->prepare('SELECT seq, hold_id FROM lokerbuku_removal WHERE kiosk_id = ? AND seq > ?'
+                $st = $this->store->prepare('SELECT seq, hold_id FROM {removal} WHERE kiosk_id = ? AND seq > ?'
                     . ' ORDER BY seq LIMIT 10001');
                 $st->execute([$kiosk, $since]);
                 foreach ($st->fetchAll(\PDO::FETCH_ASSOC) as $r) {
                     $rows[] = [(int) $r['seq'], 'removed_hold', $r['hold_id']];
                 }
             }
-            $st = $db->prepare('SELECT seq, credential, pin_hash, role, removed FROM lokerbuku_staff WHERE seq > ?'
+            $st = $this->store->prepare('SELECT seq, credential, pin_hash, role, removed FROM {staff} WHERE seq > ?'
                 . ($full ? ' AND removed = 0' : '') . ' ORDER BY seq LIMIT 1001');
             $st->execute([$since]);
             foreach ($st->fetchAll(\PDO::FETCH_ASSOC) as $s) {
@@ -319,10 +351,10 @@ final class Api
         $db = $this->store->db();
         $now = gmdate('Y-m-d H:i:s');
         $this->store->transaction(function () use ($db, $kiosk, $doc, $body, $now) {
-            $db->prepare('UPDATE lokerbuku_kiosk SET last_status_at = ?, last_status = ? WHERE kiosk_id = ?')
+            $this->store->prepare('UPDATE {kiosk} SET last_status_at = ?, last_status = ? WHERE kiosk_id = ?')
                 ->execute([$now . '.000', $body, $kiosk]);
             $done = isset($doc->done_commands) && is_array($doc->done_commands) ? $doc->done_commands : [];
-            $mark = $db->prepare('UPDATE lokerbuku_command SET done_at = ? WHERE kiosk_id = ?'
+            $mark = $this->store->prepare('UPDATE {command} SET done_at = ? WHERE kiosk_id = ?'
                 . ' AND command_id = ? AND done_at IS NULL');
             foreach (array_slice($done, 0, 64) as $id) {
                 if (is_string($id)) {
@@ -330,11 +362,11 @@ final class Api
                 }
             }
             // A door that opens long after staff asked is a risk.
-            $db->prepare("UPDATE lokerbuku_command SET done_at = ?, dropped = 1 WHERE kiosk_id = ?"
+            $this->store->prepare("UPDATE {command} SET done_at = ?, dropped = 1 WHERE kiosk_id = ?"
                 . " AND type = 'open_locker' AND done_at IS NULL AND created_at < ?")
                 ->execute([$now, $kiosk, gmdate('Y-m-d H:i:s', time() - self::OPEN_LOCKER_TTL_S)]);
         });
-        $st = $db->prepare('SELECT command_id, type, locker, hold_id, reason FROM lokerbuku_command'
+        $st = $this->store->prepare('SELECT command_id, type, locker, hold_id, reason FROM {command}'
             . ' WHERE kiosk_id = ? AND done_at IS NULL ORDER BY created_at, command_id LIMIT ' . self::COMMANDS_MAX);
         $st->execute([$kiosk]);
         $commands = [];
@@ -361,7 +393,7 @@ final class Api
         if (!Text::isId($barcode)) {
             return self::error(404, 'no pending hold holds this barcode');
         }
-        $st = $this->store->db()->prepare("SELECT h.* FROM lokerbuku_hold h JOIN lokerbuku_hold_item hi"
+        $st = $this->store->prepare("SELECT h.* FROM {hold} h JOIN {hold_item} hi"
             . " ON hi.hold_id = h.hold_id WHERE h.kiosk_id = ? AND h.state = 'pending'"
             . " AND BINARY hi.item_code = ? ORDER BY h.created_at, h.change_seq LIMIT 1");
         $st->execute([$kiosk, $barcode]);
@@ -411,27 +443,38 @@ final class Api
         return null;
     }
 
-    /** Answers the current request and ends it. */
-    public static function serve(\PDO $db): void
+    /**
+     * Answers the current request. $options: 'route' => 'query' (the route
+     * in the 'p' parameter, SLiMS) or 'path' (in the URL's path);
+     * 'prefix' => the shared tables' prefix; 'fault_dir' => a folder of
+     * injected faults (test instances only).
+     */
+    public static function serve(\PDO $db, LibrarySystem $lib, array $options = []): void
     {
         $reply = null;
         $api = null;
+        $store = null;
         try {
-            $reply = Guard::run(function () use ($db, &$api) {
+            $reply = Guard::run(function () use ($db, $lib, $options, &$api, &$store) {
                 $db->setAttribute(\PDO::ATTR_ERRMODE, \PDO::ERRMODE_EXCEPTION);
-                $fault = getenv('LOKERBUKU_SLIMS_FAULT_DIR');
-                $api = new self(new Store($db), $fault === false || $fault === '' ? null : $fault);
-                // QUERY_STRING as the client sent it: from REQUEST_URI, which
+                $store = new Store($db, $lib, $options['prefix'] ?? Schema::PREFIX);
+                $fault = $options['fault_dir'] ?? null;
+                $api = new self($store, $fault === '' ? null : $fault);
+                // The query as the client sent it: from REQUEST_URI, which
                 // SLiMS's sanitizer leaves percent-encoded and so unchanged.
                 $uri = (string) ($_SERVER['REQUEST_URI'] ?? '');
                 $q = strpos($uri, '?');
                 $query = $q === false ? (string) ($_SERVER['QUERY_STRING'] ?? '') : substr($uri, $q + 1);
-                return $api->handle((string) ($_SERVER['REQUEST_METHOD'] ?? 'GET'), $query,
-                    self::authorizationHeader(),
-                    (string) file_get_contents('php://input', false, null, 0, self::BODY_MAX + 1));
+                $method = (string) ($_SERVER['REQUEST_METHOD'] ?? 'GET');
+                $body = (string) file_get_contents('php://input', false, null, 0, self::BODY_MAX + 1);
+                if (($options['route'] ?? 'query') === 'path') {
+                    return $api->handlePath($method, $q === false ? $uri : substr($uri, 0, $q), $query,
+                        self::authorizationHeader(), $body);
+                }
+                return $api->handle($method, $query, self::authorizationHeader(), $body);
             });
         } catch (\Throwable $ex) {
-            Guard::log(null, 'API: ' . Guard::describe($ex));
+            Guard::log($lib, 'API: ' . Guard::describe($ex));
             $reply = self::error(500, 'server error');
         }
         self::emit($reply);
@@ -442,9 +485,9 @@ final class Api
                 fastcgi_finish_request();
             }
             try {
-                Guard::run(fn() => (new Notify(new Store($db)))->retryDue());
+                Guard::run(fn() => (new Notify($store))->retryDue());
             } catch (\Throwable $ex) {
-                Guard::log($db, 'retrying notifications: ' . Guard::describe($ex));
+                Guard::log($lib, 'retrying notifications: ' . Guard::describe($ex));
             }
         }
     }
