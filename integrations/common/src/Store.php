@@ -237,7 +237,7 @@ class Store
             }
             // The number first: the sequence's row stays locked until the
             // commit, so that two routings of one item cannot both pass.
-            $n = $this->nextSeq();
+            $number = $this->nextSeq();
             if ($this->lib->member($memberId) === null) {
                 throw new \InvalidArgumentException("no member $memberId");
             }
@@ -256,7 +256,7 @@ class Store
                     throw new \InvalidArgumentException("item $code is already in hold $other");
                 }
             }
-            $holdId = $this->lib->name() . '-I' . $n;
+            $holdId = $this->lib->name() . '-I' . $number;
             $this->createHold($holdId, $memberId, $kioskId, $size, $itemCodes);
             return $holdId;
         });

@@ -55,16 +55,20 @@ final class CommonTest extends SlimsTestCase
         $this->member('M0012345');
         $this->item('B00012');
         $hold = $other->routeItems('M0012345', ['b00012'], 'k-09');
-        $this->assertSame('SLiMS-I', substr($hold, 0, 7));
+        $this->assertMatchesRegularExpression('/^SLiMS-I[1-9][0-9]*$/', $hold);
+        $this->item('B00013');
+        $second = $other->routeItems('M0012345', ['B00013'], 'k-09');
+        $this->assertMatchesRegularExpression('/^SLiMS-I[1-9][0-9]*$/', $second);
+        $this->assertNotSame($hold, $second, 'hold ids are never reused');
         $this->assertSame(['B00012'], $other->holdItems($hold), 'the barcode as SLiMS has it');
         // The plugin's own tables know nothing of it, and its token is not theirs.
         $this->assertSame(0, $this->rowsOf('SELECT COUNT(*) FROM lokerbuku_kiosk'));
         $this->assertSame(0, $this->rowsOf('SELECT COUNT(*) FROM lokerbuku_hold'));
-        $this->assertSame(1, $this->rowsOf('SELECT COUNT(*) FROM lkbtest_hold'));
+        $this->assertSame(2, $this->rowsOf('SELECT COUNT(*) FROM lkbtest_hold'));
         $this->assertNull($this->store->kioskOfToken($token));
         [$status, , $body] = (new Api($other))->handle('GET', 'p=api/locker/v1/kiosks/k-09/changes', "Bearer $token", '');
         $this->assertSame(200, $status);
-        $this->assertSame([$hold], array_column($body['holds'], 'id'));
+        $this->assertSame([$hold, $second], array_column($body['holds'], 'id'));
         $this->assertSame(401, $this->api('GET', '/kiosks/k-09/changes', $token)[0]);
         $this->expectException(\InvalidArgumentException::class);
         new Store($this->db, new Library($this->db), 'Bad-Prefix');
