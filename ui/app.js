@@ -46,6 +46,8 @@ const app = {
 	staff: freshStaff(),
 	shown: null,	 /* what was last shown, to announce changes once */
 	idleTimer: 0,
+	warnTimer: 0,	 /* the warning before idleTimer, its countdown */
+	idleAt: 0,	 /* when idleTimer fires (performance.now()) */
 	linkTimer: 0,
 	toastTimer: 0,
 };
@@ -370,6 +372,8 @@ function onLink(up) {
 function idleTimeout() {
 	const s = app.state;
 
+	clearTimeout(app.warnTimer);
+	document.getElementById('timeout-warn').hidden = true;
 	if (!s)
 		return;
 	const busy = s.screen.name !== 'idle';
@@ -383,13 +387,37 @@ function idleTimeout() {
 	render();
 }
 
+/*
+ * The last seconds before the time-out, on a screen that has something
+ * to lose: a bar says how many are left; a touch (activity) ends it.
+ */
+function timeoutWarn() {
+	const el = document.getElementById('timeout-warn');
+	const left = Math.ceil((app.idleAt - performance.now()) / 1000);
+
+	if (viewName() === 'idle' || viewName() === 'out_of_service' ||
+	    left <= 0) {
+		el.hidden = true;
+		return;
+	}
+	el.textContent = t('timeout.warn', { n: left, count: left });
+	el.hidden = false;
+	app.warnTimer = setTimeout(timeoutWarn, 1000);
+}
+
 function activity() {
 	clearTimeout(app.idleTimer);
+	clearTimeout(app.warnTimer);
+	document.getElementById('timeout-warn').hidden = true;
 	/* Logged-in staff get lokerd's staff session time, not a patron's. */
 	const staff = app.state?.screen.name === 'staff_menu';
 	const s = (staff && app.state?.staff_idle_timeout_s) ||
 		app.state?.idle_timeout_s || 60;
+	/* Warned for the last third, 15 s at most. */
+	const warn = Math.min(15, Math.floor(s / 3));
+	app.idleAt = performance.now() + s * 1000;
 	app.idleTimer = setTimeout(idleTimeout, s * 1000);
+	app.warnTimer = setTimeout(timeoutWarn, (s - warn) * 1000);
 }
 
 function keypadOpts() {

@@ -441,6 +441,17 @@ test('patron pickup: tap, two doors open, close, thank you, idle', async () => {
 	assert.equal(await title(), 'Loker 1 dan 7 terbuka — silakan ambil buku Anda');
 	assert.equal((await page.textContent('main .hello')).trim(), 'Halo, Siti!');
 	assert.equal(await page.getAttribute('html', 'data-cue'), 'success');
+	/*
+	 * The doors unlock for a moment only: the screen says, large, to pull
+	 * them (issue 22), and each lit door says so too.
+	 */
+	assert.equal((await page.textContent('main .door-call')).trim(),
+		'Tarik pintu loker 1 dan 7 sekarang');
+	const call = await page.$eval('main .door-call', (e) =>
+		parseFloat(getComputedStyle(e).fontSize));
+	assert.ok(call >= 24, `the call to pull is ${call} px`);
+	assert.equal((await page.textContent('main [data-locker="1"] .door-status')).trim(),
+		'Tarik');
 	/* The picture points out exactly her two doors. */
 	const lit = await page.$$eval('main .door-lit', (els) =>
 		els.map((e) => Number(e.dataset.locker)));
@@ -467,6 +478,8 @@ test('patron pickup: tap, two doors open, close, thank you, idle', async () => {
 		'Terbuka');
 	await simWait({ action: 'door', locker: 7, open: true }, door(7, 'open'),
 		'door 7 opened -> picture');
+	assert.equal((await page.textContent('main .door-call')).trim(),
+		'Ambil buku Anda, lalu tutup pintunya');
 	await shot('lockers-open-doors-open');
 	await simWait({ action: 'door', locker: 1, open: false }, door(1, 'closed'),
 		'door 1 closed -> picture');
@@ -759,6 +772,14 @@ test('idle time-out: an untouched screen ends the session, back in Indonesian', 
 	await typeKeys('24');
 	const t0 = Date.now();
 	assert.equal(await screenName(), 'staff_pin');
+	/* A warning comes first, counting down, in the patron's language. */
+	await page.waitForSelector('#timeout-warn:not([hidden])',
+		{ timeout: (timeout_s + 5) * 1000 });
+	const warned = (Date.now() - t0) / 1000;
+	assert.ok(warned < timeout_s - 1, `warned ${warned} s after the last touch`);
+	assert.match(await page.textContent('#timeout-warn'),
+		/^The screen starts over in \d+ seconds?\. Touch the screen to go on\.$/);
+
 	await waitScreen('idle', (timeout_s + 5) * 1000);
 	const waited = (Date.now() - t0) / 1000;
 	assert.ok(waited > timeout_s - 1.5, `back to idle after ${waited} s, before the time-out`);

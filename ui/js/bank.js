@@ -73,7 +73,8 @@ function door(l, lit, staff, opts) {
 			String(l.number)),
 		(lit || (staff && status !== 'closed')) && h('span', {
 			class: 'door-status', 'aria-hidden': 'true' },
-		t(`door.${status}`)),
+		t(lit && status === 'unlocking' ? 'door.pull' :
+			`door.${status}`)),
 		staff && tags.length > 0 && h('span', { class: 'door-tags',
 			'aria-hidden': 'true' }, tags.join(' · ')),
 	];

@@ -67,6 +67,20 @@ function lockerParams(lockers) {
 	return { lockers: list(sorted), count: sorted.length };
 }
 
+/*
+ * What the patron must do now, large: pull the doors still unlocking (a
+ * door unlocks for a few seconds only), or take the books.
+ */
+function doorCall(s) {
+	const mine = new Set(s.screen.lockers);
+	const pull = s.lockers.filter((l) => mine.has(l.number) &&
+		l.state === 'unlocking').map((l) => l.number);
+
+	return h('p', { class: 'door-call', role: 'status' }, pull.length ?
+		t('lockers_open.pull', lockerParams(pull)) :
+		t('lockers_open.take'));
+}
+
 export const views = {
 	connecting: () => ({
 		title: t('connecting.title'),
@@ -173,7 +187,7 @@ export const views = {
 		pre: s.screen.patron_name ? h('p', { class: 'hello' },
 			t('lockers_open.hello', { name: s.screen.patron_name })) :
 			null,
-		body: [para(t('lockers_open.body'))],
+		body: [doorCall(s), para(t('lockers_open.body'))],
 		figure: bank(s.lockers, { highlight: s.screen.lockers }),
 	}),
 
