@@ -286,6 +286,8 @@ function render() {
 		announce(v.title);
 		if (SUCCESS_SCREENS.has(name))
 			sound.play('success');
+		else if (name === 'close_door')
+			sound.play('remind');
 		else if (ERROR_SCREENS.has(name))
 			sound.play('error');
 	}

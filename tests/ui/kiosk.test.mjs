@@ -486,6 +486,8 @@ test('patron pickup: tap, two doors open, close, thank you, idle', async () => {
 	/* Door 7 stays open past left_open_s (5 s): lokerd asks to close it. */
 	await waitScreen('close_door', 15000);
 	assert.equal(await title(), 'Mohon tutup pintu loker 7');
+	/* Heard too, not only shown (issue 22). */
+	assert.equal(await page.getAttribute('html', 'data-cue'), 'remind');
 	await shot('close-door');
 	await simWait({ action: 'door', locker: 7, open: false }, screen('thank_you'),
 		'door 7 closed -> thank_you');

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Sound cues made with WebAudio: a rising two-note chime for success, a
-// low double buzz for an error. No audio files.
+// low double buzz for an error, three even notes for a reminder (close
+// the door). No audio files.
 
 let ctx = null;
 
@@ -42,9 +43,11 @@ function tone(c, at, freq, dur, type, volume) {
 const cues = {
 	success: [[660, 0, 0.16, 'sine'], [880, 0.14, 0.26, 'sine']],
 	error: [[220, 0, 0.18, 'triangle'], [220, 0.24, 0.22, 'triangle']],
+	remind: [[523, 0, 0.14, 'sine'], [523, 0.2, 0.14, 'sine'],
+		[523, 0.4, 0.2, 'sine']],
 };
 
-/* Plays cue 'success' or 'error'; notes it on <html data-cue> for tests. */
+/* Plays cue 'success', 'error' or 'remind'; notes it on <html data-cue>. */
 export function play(name) {
 	const root = document.documentElement;
 
