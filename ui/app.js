@@ -300,6 +300,12 @@ function render() {
 	document.getElementById('brand').textContent = t('app.title');
 }
 
+/* The doors forced open now, as "3,7". */
+function forcedOf(s) {
+	return s ? s.lockers.filter((l) => l.state === 'forced')
+		.map((l) => l.number).join() : '';
+}
+
 /* Doors that moved count as someone at the kiosk, as touches do. */
 function doorsOf(s) {
 	return s ? s.lockers.map((l) => l.door + l.state).join() : '';
@@ -310,6 +316,10 @@ function onState(s) {
 	const name = s.screen.name;
 
 	app.state = s;
+	/* Staff hear a door forced open, as they see it in the message bar. */
+	if (name === 'staff_menu' && prev && forcedOf(s) &&
+	    forcedOf(s) !== forcedOf(prev))
+		sound.play('error');
 	if (!prev || JSON.stringify(prev.screen) !== JSON.stringify(s.screen)) {
 		app.digits = '';
 		/* The answer to a code typed here: a wrong one has its screen. */

@@ -758,6 +758,18 @@ test('staff: card and PIN, load from the list and by scan, take out expired, doo
 	assert.equal((await page.textContent('#staff-message')).trim(),
 		'Loker 10 terbuka untuk perawatan.');
 
+	/* Locker 10 forced open: heard, and first in the message bar (issue 22). */
+	const cues = Number(await page.getAttribute('html', 'data-cue-count'));
+	await simWait({ action: 'door', locker: 10, open: true },
+		'#staff-message.staff-alarm', 'door 10 forced -> staff alarm');
+	assert.match(await page.textContent('#staff-message'),
+		/^Alarm: pintu loker 10 dibuka paksa\./);
+	assert.equal(await page.getAttribute('html', 'data-cue'), 'error');
+	assert.equal(Number(await page.getAttribute('html', 'data-cue-count')), cues + 1);
+	await shot('staff-forced');
+	await simWait({ action: 'door', locker: 10, open: false },
+		'#staff-message:not(.staff-alarm)', 'door 10 closed -> alarm gone');
+
 	await page.click('main [data-do="logout"]');
 	await waitScreen('idle');
 	assert.equal(await screenName(), 'idle');

@@ -4,7 +4,7 @@
 // chosen to open, disable or enable. Every action acts as the staff member
 // logged in on the screen; lokerd decides, we only show its answer.
 import { h } from './dom.js';
-import { t } from './i18n.js';
+import { t, list } from './i18n.js';
 import { bank } from './bank.js';
 
 /* What an action the staff member started has come to, from the state. */
@@ -83,6 +83,11 @@ export function staffMenu(ctx, s) {
 	const server = s.online === null ? 'staff.no_server' :
 		s.online ? 'staff.online' : 'staff.offline';
 	const messages = ctx.staff.ops.map((op) => opMessage(op, s));
+	/* A door forced open comes first, whatever else was said. */
+	const forced = s.lockers.filter((l) => l.state === 'forced')
+		.map((l) => l.number);
+	const alarm = forced.length ? t('staff.msg.forced',
+		{ lockers: list(forced), count: forced.length }) : '';
 	const scan = h('input', {
 		id: 'scan', type: 'text', class: 'scan-input', autocomplete: 'off',
 		autocapitalize: 'off', spellcheck: 'false', maxlength: '64',
@@ -109,9 +114,11 @@ export function staffMenu(ctx, s) {
 				}, t('staff.logout'))),
 			h('div', {
 				id: 'staff-message',
-				class: ['staff-message', ctx.staff.error && 'staff-error'],
+				class: ['staff-message', (ctx.staff.error || alarm) &&
+					'staff-error', alarm && 'staff-alarm'],
 				role: 'status', 'aria-live': 'polite',
-			}, ctx.staff.error ? t(ctx.staff.error) : messages.join(' ')),
+			}, [alarm, ctx.staff.error ? t(ctx.staff.error) :
+				messages.join(' ')].filter(Boolean).join(' ')),
 			h('div', { class: 'staff-cols' },
 				h('section', { class: 'staff-holds',
 					'aria-labelledby': 'holds-h' },
