@@ -241,14 +241,14 @@ class Store
             if ($this->lib->member($memberId) === null) {
                 throw new \InvalidArgumentException("no member $memberId");
             }
-            foreach ($itemCodes as $n => $typed) {
+            foreach ($itemCodes as $i => $typed) {
                 // The barcode as the library has it (SLiMS compares them case-blind).
                 $item = $this->lib->item($typed);
                 if ($item === null || !Text::isId($item->barcode)) {
                     throw new \InvalidArgumentException("no item $typed");
                 }
                 $code = $item->barcode;
-                $itemCodes[$n] = $code;
+                $itemCodes[$i] = $code;
                 if ($item->queueHead !== null && $item->queueHead !== $memberId) {
                     throw new \InvalidArgumentException("item $code: another member is ahead in the queue");
                 }
