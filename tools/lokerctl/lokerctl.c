@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "credential.h"
 #include "lokerctl.h"
 
 #define DEFAULT_SOCKET	 "/run/lokerbuku/control.sock"
@@ -446,8 +447,17 @@ static json_t *build_request(int argc, char **argv, struct options *o,
 
 		if (o->code)
 			json_object_set_new(req, "code", json_string(o->code));
-		if (o->pin)
-			json_object_set_new(req, "pin", json_string(o->pin));
+		if (o->pin) {
+			char hash[PIN_HASH_MAX + 1];
+
+			/* Hashed here: lokerd's loop does not wait for it. */
+			*ret_error = "--pin: 4 to 8 digits";
+			if (credential_pin_hash(o->pin, 0, hash) < 0) {
+				json_decref(req);
+				return NULL;
+			}
+			json_object_set_new(req, "pin_hash", json_string(hash));
+		}
 		if (o->name)
 			json_object_set_new(req, "name", json_string(o->name));
 		if (o->size)
@@ -459,12 +469,15 @@ static json_t *build_request(int argc, char **argv, struct options *o,
 	}
 	if (strcmp(cmd, "staff") == 0 && argc == 3 &&
 	    strcmp(argv[1], "add") == 0) {
-		*ret_error = "staff add needs --pin";
-		if (!o->pin)
+		char hash[PIN_HASH_MAX + 1];
+
+		*ret_error = "staff add needs --pin of 4 to 8 digits";
+		/* Hashed here: lokerd's loop does not wait for it. */
+		if (!o->pin || credential_pin_hash(o->pin, 0, hash) < 0)
 			return NULL;
 		return json_pack("{s:s, s:s, s:s, s:s}", "cmd", "staff-add",
-				 "credential", argv[2], "pin", o->pin, "role",
-				 o->role ? o->role : "staff");
+				 "credential", argv[2], "pin_hash", hash,
+				 "role", o->role ? o->role : "staff");
 	}
 	if (strcmp(cmd, "load") == 0 && argc == 2)
 		return json_pack("{s:s, s:s, s:i, s:b}", "cmd", "load", "hold",
