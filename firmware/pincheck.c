@@ -7,6 +7,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "pincheck.h"
 
 /* Answers not yet taken; the loop takes each one as it comes. */
@@ -52,6 +54,11 @@ static void *run(void *userdata)
 
 		ok = kiosk_pin_check_verify(&c);
 		explicit_bzero(c.pin, sizeof(c.pin));
+		/*
+		 * OpenSSL's state of this thread, which PBKDF2 made, goes
+		 * after each check: an idle thread holds none.
+		 */
+		OPENSSL_thread_stop();
 
 		pthread_mutex_lock(&p->lock);
 		/* The oldest goes when the loop has not taken four. */
