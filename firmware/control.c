@@ -407,9 +407,12 @@ static void peer_describe(int fd, char ret[CONTROL_PEER_MAX + 1])
 	    !found || !plain_name(found->pw_name))
 		snprintf(ret, CONTROL_PEER_MAX + 1, "uid=%u,pid=%d",
 			 (unsigned)cred.uid, (int)cred.pid);
-	else
-		snprintf(ret, CONTROL_PEER_MAX + 1, "uid=%u,user=%s,pid=%d",
-			 (unsigned)cred.uid, found->pw_name, (int)cred.pid);
+	else if (snprintf(ret, CONTROL_PEER_MAX + 1, "uid=%u,user=%s,pid=%d",
+			  (unsigned)cred.uid, found->pw_name,
+			  (int)cred.pid) > CONTROL_PEER_MAX)
+		/* Never a cut pid naming another process: no name then. */
+		snprintf(ret, CONTROL_PEER_MAX + 1, "uid=%u,pid=%d",
+			 (unsigned)cred.uid, (int)cred.pid);
 }
 
 const char *control_get_peer(const struct control *c)

@@ -19,8 +19,9 @@
  * silent clients must not keep the slots from lokerctl for ever.
  */
 #define CONTROL_IDLE_TIMEOUT_S 30
-/* "uid=4294967294,user=<32 bytes>,pid=4194304" */
-#define CONTROL_PEER_MAX 64
+/* "uid=4294967294,user=<32 bytes>,pid=2147483647": 67; the actor it
+ * goes into takes KIOSK_ACTOR_MAX - 8 (71). */
+#define CONTROL_PEER_MAX 71
 
 /*
  * Answers one request; returns a new reference to the reply object, or NULL

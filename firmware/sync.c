@@ -1253,9 +1253,12 @@ static void finish_status(struct sync *s, struct request *r)
 
 		if (store_command_is_done(s->store, c->id) != 0)
 			continue;
-		/* Its expiry against the server's clock, not ours. */
-		c->expired = c->expires_at_usec && reply.server_time_usec &&
-			     c->expires_at_usec <= reply.server_time_usec;
+		/* Its expiry against the server's clock, not ours; without
+		 * the server's time it cannot be shown still valid, and the
+		 * safe side is not to run it. */
+		c->expired = c->expires_at_usec &&
+			     (!reply.server_time_usec ||
+			      c->expires_at_usec <= reply.server_time_usec);
 		s->ops->command(c, s->userdata);
 		/* Not recorded (a full disk): the next heartbeat brings it. */
 		if (store_command_is_done(s->store, c->id) == 1)

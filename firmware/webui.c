@@ -843,8 +843,13 @@ struct webui *webui_new(sd_event *event, const struct webui_config *c,
 		log_err("web UI: event loop: %s", strerror(-err));
 		goto fail;
 	}
-	log_notice("web UI: %s (app in %s; the screen is uid %u)", w->url,
-		   c->ui_dir, (unsigned)w->screen_uid);
+	if (w->has_screen && w->diag_fd >= 0)
+		log_notice("web UI: %s (app in %s; the screen is uid %u)",
+			   w->url, c->ui_dir, (unsigned)w->screen_uid);
+	else
+		log_notice(
+			"web UI: %s (app in %s; no screen: nothing can be done through the web UI)",
+			w->url, c->ui_dir);
 	return w;
 fail:
 	webui_free(w);

@@ -119,7 +119,9 @@ static void copy_path_for_log(char *dst, size_t size, const char *src)
 	const char *items = strstr(src, "/items/");
 
 	copy_for_log(dst, size, src);
-	if (items && (size_t)(items - src) + sizeof("/items/") + 3 < size &&
+	/* Wherever "/items/" begins in what was kept, nothing after it is:
+	 * even a few characters of a member card are too many. */
+	if (items && (size_t)(items - src) + 1 < size &&
 	    strcmp(items, "/items/lookup") != 0)
 		snprintf(dst + (items - src), size - (size_t)(items - src),
 			 "/items/...");
