@@ -213,9 +213,25 @@ static int parse_gpio_line(const char *v, int line,
 	unsigned long long x;
 	size_t len = strlen(v);
 
+	const char *colon = strchr(v, ':');
+
+	memset(ret, 0, sizeof(*ret));
+	/* "exp1:5": on the chip [lockbank] chip.exp1 names. */
+	if (colon) {
+		size_t n = (size_t)(colon - v);
+
+		if (n == 0 || n >= sizeof(ret->chip_name))
+			return -EINVAL;
+		for (size_t i = 0; i < n; i++)
+			if (!isalnum((unsigned char)v[i]) && v[i] != '_' &&
+			    v[i] != '-')
+				return -EINVAL;
+		memcpy(ret->chip_name, v, n);
+		v = colon + 1;
+		len = strlen(v);
+	}
 	if (len == 0 || len >= sizeof(ret->name))
 		return -EINVAL;
-	memset(ret, 0, sizeof(*ret));
 	if (isdigit((unsigned char)v[0])) {
 		if (parse_uint(v, 0, 65535, &x))
 			return -EINVAL;
@@ -592,7 +608,7 @@ static int handle_locker(struct parse_state *st, int line, const char *section,
 		if (parse_gpio_line(v, line, g) < 0)
 			return fail(
 				st, line, section, name,
-				"must be a GPIO line: its offset on [lockbank] chip, or its name");
+				"must be a GPIO line: its offset on [lockbank] chip, or its name; or CHIP:LINE on the chip [lockbank] chip.CHIP names");
 		return 1;
 	}
 	return fail(st, line, section, name, "unknown key");
@@ -630,6 +646,57 @@ static int handle_reader(struct parse_state *st, int line, const char *name,
 	return fail(st, line, "reader", name, "unknown key");
 }
 
+/* A gpiochip's label or name: printable, no spaces. */
+static int parse_chip_label(const char *v, char *ret, size_t size)
+{
+	size_t len = strlen(v);
+
+	if (len == 0 || len >= size)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++)
+		if (!isgraph((unsigned char)v[i]))
+			return -EINVAL;
+	memcpy(ret, v, len + 1);
+	return 0;
+}
+
+/* [lockbank] chip.NAME = /dev/gpiochip2 or a label: another chip. */
+static int handle_more_chip(struct parse_state *st, int line, const char *name,
+			    const char *v)
+{
+	struct config *c = st->c;
+	const char *id = name + 5;
+	struct config_chip *ch;
+	size_t n = strlen(id);
+
+	if (n == 0 || n >= sizeof(((struct config_gpio_line *)0)->chip_name))
+		return fail(st, line, "lockbank", name,
+			    "must be chip.NAME, NAME up to 31 characters");
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)id[i]) && id[i] != '_' &&
+		    id[i] != '-')
+			return fail(st, line, "lockbank", name,
+				    "NAME takes letters, digits, - and _");
+	if (c->lockbank_n_more_chips == LOCKBANK_GPIOD_CHIPS_MAX - 1)
+		return fail(st, line, "lockbank", name,
+			    "a bank takes at most %d chips: chip and %d more",
+			    LOCKBANK_GPIOD_CHIPS_MAX,
+			    LOCKBANK_GPIOD_CHIPS_MAX - 1);
+	ch = &c->lockbank_more_chips[c->lockbank_n_more_chips];
+	if (parse_chip_label(v, ch->spec, sizeof(ch->spec)))
+		return fail(
+			st, line, "lockbank", name,
+			"must be a path like /dev/gpiochip2, or a chip's label as gpiodetect shows it");
+	snprintf(ch->key, sizeof(ch->key), "%s", name);
+	ch->line = line;
+	c->lockbank_n_more_chips++;
+	if (!st->gpiod_key_line) {
+		st->gpiod_key_line = line;
+		st->gpiod_key = ch->key;
+	}
+	return 1;
+}
+
 static int handle_lockbank(struct parse_state *st, int line, const char *name,
 			   const char *v)
 {
@@ -664,11 +731,16 @@ static int handle_lockbank(struct parse_state *st, int line, const char *name,
 			}
 	}
 	if (strcmp(name, "chip") == 0) {
-		if (parse_path(v, c->lockbank_chip, sizeof(c->lockbank_chip)))
-			return fail(st, line, "lockbank", name,
-				    "must be a path like /dev/gpiochip0");
+		if (parse_path(v, c->lockbank_chip, sizeof(c->lockbank_chip)) &&
+		    parse_chip_label(v, c->lockbank_chip,
+				     sizeof(c->lockbank_chip)))
+			return fail(
+				st, line, "lockbank", name,
+				"must be a path like /dev/gpiochip0, or a chip's label as gpiodetect shows it");
 		return 1;
 	}
+	if (strncmp(name, "chip.", 5) == 0)
+		return handle_more_chip(st, line, name, v);
 	if (strcmp(name, "door_debounce_ms") == 0) {
 		if (parse_uint(v, 1, 1000, &x))
 			return fail(st, line, "lockbank", name,
@@ -698,8 +770,8 @@ static int handle_lockbank(struct parse_state *st, int line, const char *name,
 
 static const char *const line_keys[] = { "lock", "door", "item" };
 
-static const struct config_gpio_line *line_of(const struct config *c,
-					      unsigned locker, unsigned key)
+static struct config_gpio_line *line_of(struct config *c, unsigned locker,
+					unsigned key)
 {
 	return key == 0 ? &c->lock_lines[locker] :
 	       key == 1 ? &c->door_lines[locker] :
@@ -709,6 +781,8 @@ static const struct config_gpio_line *line_of(const struct config *c,
 static bool same_line(const struct config_gpio_line *a,
 		      const struct config_gpio_line *b)
 {
+	if (a->chip != b->chip)
+		return false;
 	if (a->name[0] || b->name[0])
 		return strcmp(a->name, b->name) == 0;
 	return a->offset == b->offset;
@@ -721,11 +795,24 @@ static bool same_line(const struct config_gpio_line *a,
  * be given, as it would be silently ignored. A name and an offset naming one
  * line are only caught at start, when the chip is there to ask.
  */
+/* The chip a line's "NAME:" names: 0 for none, k for more_chips[k - 1]. */
+static int chip_of(const struct config *c, const struct config_gpio_line *l)
+{
+	if (!l->chip_name[0])
+		return 0;
+	for (unsigned k = 0; k < c->lockbank_n_more_chips; k++)
+		if (strcmp(c->lockbank_more_chips[k].key + 5, l->chip_name) ==
+		    0)
+			return (int)k + 1;
+	return -ENOENT;
+}
+
 static int check_lines(struct parse_state *st)
 {
 	struct config *c = st->c;
 	bool gpiod = c->lockbank_backend == CONFIG_BACKEND_GPIOD;
-	unsigned n_inputs = st->count;
+	unsigned n_locks[LOCKBANK_GPIOD_CHIPS_MAX] = { 0 };
+	unsigned n_inputs[LOCKBANK_GPIOD_CHIPS_MAX] = { 0 };
 
 	if (!gpiod && st->gpiod_key_line) {
 		fail(st, st->gpiod_key_line, "lockbank", st->gpiod_key,
@@ -744,7 +831,7 @@ static int check_lines(struct parse_state *st)
 
 		snprintf(section, sizeof(section), "locker.%u", i + 1);
 		for (unsigned k = 0; k < 3; k++) {
-			const struct config_gpio_line *l = line_of(c, i, k);
+			struct config_gpio_line *l = line_of(c, i, k);
 
 			if (!gpiod && l->line) {
 				fail(st, l->line, section, line_keys[k],
@@ -759,8 +846,21 @@ static int check_lines(struct parse_state *st)
 					line_keys[k]);
 				return -EINVAL;
 			}
-			if (k == 2 && l->line)
-				n_inputs++;
+			if (l->line) {
+				int chip = chip_of(c, l);
+
+				if (chip < 0) {
+					fail(st, l->line, section, line_keys[k],
+					     "no chip \"%s\": name it with [lockbank] chip.%s = its path or label",
+					     l->chip_name, l->chip_name);
+					return -EINVAL;
+				}
+				l->chip = (unsigned)chip;
+				if (k == 0)
+					n_locks[chip]++;
+				else
+					n_inputs[chip]++;
+			}
 			/* Against every line given before it. */
 			for (unsigned j = 0; l->line && j <= i; j++)
 				for (unsigned m = 0; m < (j < i ? 3 : k); m++) {
@@ -770,19 +870,23 @@ static int check_lines(struct parse_state *st)
 					if (!o->line || !same_line(l, o))
 						continue;
 					fail(st, l->line, section, line_keys[k],
-					     "the same line as locker %u's %s (line %d)",
+					     "the same line as locker %u's %s (on line %d of this file)",
 					     j + 1, line_keys[m], o->line);
 					return -EINVAL;
 				}
 		}
 	}
-	if (gpiod && (st->count > LOCKBANK_GPIOD_LINES_MAX ||
-		      n_inputs > LOCKBANK_GPIOD_LINES_MAX)) {
+	for (unsigned k = 0; gpiod && k <= c->lockbank_n_more_chips; k++) {
+		if (n_locks[k] <= LOCKBANK_GPIOD_LINES_MAX &&
+		    n_inputs[k] <= LOCKBANK_GPIOD_LINES_MAX)
+			continue;
 		snprintf(
 			st->error, CONFIG_ERROR_MAX,
-			"%s: [lockbank] backend: gpiod takes at most %d lock lines and %d door and item lines together; these lockers need %u and %u",
-			st->path, LOCKBANK_GPIOD_LINES_MAX,
-			LOCKBANK_GPIOD_LINES_MAX, st->count, n_inputs);
+			"%s: [lockbank] %s: gpiod takes at most %d lock lines and %d door and item lines together from one chip; these lockers need %u and %u of it",
+			st->path,
+			k ? c->lockbank_more_chips[k - 1].key : "chip",
+			LOCKBANK_GPIOD_LINES_MAX, LOCKBANK_GPIOD_LINES_MAX,
+			n_locks[k], n_inputs[k]);
 		return -EINVAL;
 	}
 	return 0;

@@ -27,11 +27,23 @@ enum config_backend {
 	CONFIG_BACKEND_GPIOD, /* lock banks only: libgpiod v2 */
 };
 
-/* A GPIO line as the config names it: "GPIO17" (a line name) or "5". */
+/*
+ * A GPIO line as the config names it: "GPIO17" (a line name) or "5" on
+ * [lockbank] chip, or "exp1:5" on the chip [lockbank] chip.exp1 names.
+ */
 struct config_gpio_line {
 	char name[32]; /* the kernel's limit; "" when given by offset */
 	unsigned offset;
-	int line; /* of the config file; 0: not given */
+	char chip_name[32]; /* before the ':', or "" */
+	unsigned chip;	    /* 0: [lockbank] chip; k: more_chips[k - 1] */
+	int line;	    /* of the config file; 0: not given */
+};
+
+/* [lockbank] chip.NAME = a further chip of the bank, by path or label. */
+struct config_chip {
+	char key[40]; /* "chip.NAME" */
+	char spec[256];
+	int line;
 };
 
 #define CONFIG_TIMEZONE_MAX 63
@@ -52,8 +64,11 @@ struct config {
 	char reader_connstring[1024]; /* libnfc's NFC_BUFSIZE_CONNSTRING */
 	unsigned reader_poll_ms;
 	enum config_backend lockbank_backend;
-	/* backend = gpiod: one chip; lock and door lines for every locker. */
+	/* backend = gpiod: one chip or more; lock and door lines for every
+	 * locker. */
 	char lockbank_chip[PATH_MAX];
+	struct config_chip lockbank_more_chips[LOCKBANK_GPIOD_CHIPS_MAX - 1];
+	unsigned lockbank_n_more_chips;
 	struct config_gpio_line lock_lines[KIOSK_LOCKERS_MAX];
 	struct config_gpio_line door_lines[KIOSK_LOCKERS_MAX];
 	struct config_gpio_line item_lines[KIOSK_LOCKERS_MAX]; /* optional */

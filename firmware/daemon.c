@@ -2284,6 +2284,7 @@ static struct lockbank_gpiod_line gpiod_line(const struct config_gpio_line *l)
 	return (struct lockbank_gpiod_line){
 		.name = l->name[0] ? l->name : NULL,
 		.offset = l->offset,
+		.chip = l->chip,
 	};
 }
 
@@ -2292,8 +2293,11 @@ static struct lockbank *new_lockbank(const struct config *c)
 {
 	unsigned n = c->kiosk.n_lockers;
 	struct lockbank_gpiod_locker lockers[KIOSK_LOCKERS_MAX];
+	const char *more_chips[LOCKBANK_GPIOD_CHIPS_MAX - 1];
 	struct lockbank_gpiod_config g = {
 		.chip_path = c->lockbank_chip,
+		.more_chips = more_chips,
+		.n_more_chips = c->lockbank_n_more_chips,
 		.n_lockers = n,
 		.lockers = lockers,
 		.lock_active_low = c->lock_active_low,
@@ -2317,6 +2321,8 @@ static struct lockbank *new_lockbank(const struct config *c)
 		errno = EINVAL;
 		return NULL;
 	}
+	for (unsigned k = 0; k < c->lockbank_n_more_chips; k++)
+		more_chips[k] = c->lockbank_more_chips[k].spec;
 	for (unsigned i = 0; i < n; i++)
 		lockers[i] = (struct lockbank_gpiod_locker){
 			.lock = gpiod_line(&c->lock_lines[i]),

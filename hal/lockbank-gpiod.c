@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* The lock bank on real GPIO lines of one gpiochip, through libgpiod v2. */
+/* The lock bank on real GPIO lines of one or more gpiochips, libgpiod v2. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gpiod.h>
@@ -8,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lockbank-internal.h"
 
@@ -20,16 +23,31 @@ _Static_assert(LOCKBANK_GPIOD_LINES_MAX == GPIO_V2_LINES_MAX,
 /* Edge events read from the kernel per lockbank_read_event() call at most. */
 #define GPIOD_EVENTS_PER_READ_MAX LOCKBANK_QUEUE_MAX
 
+/* One chip of the bank, with its two requests (NULL: no line of that kind). */
+struct bank_chip {
+	char path[64];			   /* the chip's device, for messages */
+	struct gpiod_line_request *locks;  /* its lock outputs */
+	struct gpiod_line_request *inputs; /* its door and item inputs */
+	/* The doors as last reported, kept from this chip's edges: the
+	 * request's sequence numbers show lost edges of its own lines. */
+	struct lockbank_doors doors;
+};
+
+/* Where a locker's line is: which chip, which offset. */
+struct line_at {
+	unsigned chip, offset;
+};
+
 struct lockbank_gpiod {
 	struct lockbank base;
-	struct gpiod_line_request *locks;  /* every lock output */
-	struct gpiod_line_request *inputs; /* every door and item input */
+	struct bank_chip chips[LOCKBANK_GPIOD_CHIPS_MAX];
+	unsigned n_chips;
+	unsigned next_chip; /* read_event starts here: chips take turns */
 	/* One event: the rest stay in the kernel, so the fd stays readable. */
 	struct gpiod_edge_event_buffer *event;
-	unsigned lock_offsets[LOCKBANK_LOCKERS_MAX + 1]; /* [0] unused */
-	unsigned door_offsets[LOCKBANK_LOCKERS_MAX + 1];
-	struct lockbank_doors doors; /* as last reported */
-	unsigned item_offsets[LOCKBANK_LOCKERS_MAX + 1];
+	struct line_at lock[LOCKBANK_LOCKERS_MAX + 1]; /* [0] unused */
+	struct line_at door[LOCKBANK_LOCKERS_MAX + 1];
+	struct line_at item[LOCKBANK_LOCKERS_MAX + 1];
 	bool has_item[LOCKBANK_LOCKERS_MAX + 1];
 };
 
@@ -43,6 +61,7 @@ enum line_role {
 struct line_use {
 	enum line_role role;
 	unsigned locker;
+	unsigned chip;
 	unsigned offset;
 	const char *name; /* as configured, or NULL */
 };
@@ -133,57 +152,71 @@ static int gpiod_bias(enum lockbank_gpiod_bias bias)
 	return -1;
 }
 
-static unsigned door_locker(const struct lockbank_gpiod *g, unsigned offset)
+static unsigned door_locker(const struct lockbank_gpiod *g, unsigned chip,
+			    unsigned offset)
 {
 	for (unsigned i = 1; i <= g->base.n; i++)
-		if (g->door_offsets[i] == offset)
+		if (g->door[i].chip == chip && g->door[i].offset == offset)
 			return i;
 	return 0;
 }
 
 /*
- * Reads every door line again, after edges were lost (their sequence
- * numbers have a gap) or could not be read: the changes are reported.
+ * Reads the door lines of chip c again, after its edges were lost (their
+ * sequence numbers have a gap) or could not be read: the changes are
+ * reported. The other chips' doors stay as its record has them.
  */
-static int resync_doors(struct lockbank_gpiod *g)
+static int resync_doors(struct lockbank_gpiod *g, unsigned c)
 {
-	unsigned offsets[LOCKBANK_LOCKERS_MAX];
+	struct bank_chip *chip = &g->chips[c];
+	unsigned offsets[LOCKBANK_LOCKERS_MAX], lockers[LOCKBANK_LOCKERS_MAX];
 	enum gpiod_line_value values[LOCKBANK_LOCKERS_MAX];
-	bool open[LOCKBANK_LOCKERS_MAX + 1] = { false };
+	bool open[LOCKBANK_LOCKERS_MAX + 1];
 	struct timespec ts;
+	size_t n = 0;
 
+	memcpy(open, chip->doors.open, sizeof(open));
 	/* The edge events' clock: those before this, the values show. */
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	for (unsigned i = 1; i <= g->base.n; i++)
-		offsets[i - 1] = g->door_offsets[i];
-	if (gpiod_line_request_get_values_subset(g->inputs, g->base.n, offsets,
-						 values) < 0)
+		if (g->door[i].chip == c) {
+			lockers[n] = i;
+			offsets[n++] = g->door[i].offset;
+		}
+	if (n && gpiod_line_request_get_values_subset(chip->inputs, n, offsets,
+						      values) < 0)
 		return neg_errno();
-	for (unsigned i = 1; i <= g->base.n; i++)
-		open[i] = values[i - 1] == GPIOD_LINE_VALUE_ACTIVE;
+	for (size_t i = 0; i < n; i++)
+		open[lockers[i]] = values[i] == GPIOD_LINE_VALUE_ACTIVE;
 	g->base.n_door_resyncs++;
-	lockbank_doors_resync(&g->doors, open,
+	lockbank_doors_resync(&chip->doors, open,
 			      (uint64_t)ts.tv_sec * 1000000000ULL +
 				      (uint64_t)ts.tv_nsec);
 	return 0;
 }
 
-static int gpiod_read_event(struct lockbank *lb, struct lockbank_event *ret)
+/*
+ * The next door event of chip c: 0, -EAGAIN when it has none now, or
+ * -errno. Bounded: a chattering line cannot keep the loop here.
+ */
+static int chip_read_event(struct lockbank_gpiod *g, unsigned c,
+			   struct lockbank_event *ret)
 {
-	struct lockbank_gpiod *g = to_gpiod(lb);
+	struct bank_chip *chip = &g->chips[c];
 	int read_err = 0;
 
-	/* Bounded: a chattering line cannot keep the loop here. */
+	if (!chip->inputs)
+		return -EAGAIN;
 	for (unsigned i = 0; i < GPIOD_EVENTS_PER_READ_MAX; i++) {
 		struct gpiod_edge_event *ev;
 		unsigned locker;
 		bool open;
 		int err;
 
-		if (lockbank_doors_next(&g->doors, ret))
+		if (lockbank_doors_next(&chip->doors, ret))
 			return 0;
-		if (g->doors.resync_needed) {
-			err = resync_doors(g);
+		if (chip->doors.resync_needed) {
+			err = resync_doors(g, c);
 			if (err < 0)
 				return err;
 			continue;
@@ -192,23 +225,24 @@ static int gpiod_read_event(struct lockbank *lb, struct lockbank_event *ret)
 		if (read_err < 0)
 			return read_err;
 		/* The fd is non-blocking: an empty queue is EAGAIN. */
-		if (gpiod_line_request_read_edge_events(g->inputs, g->event,
+		if (gpiod_line_request_read_edge_events(chip->inputs, g->event,
 							1) < 0) {
 			read_err = neg_errno();
 			if (read_err == -EAGAIN)
 				return read_err;
 			/* Whatever it held may be lost: read the lines. */
-			g->doors.resync_needed = true;
+			chip->doors.resync_needed = true;
 			continue;
 		}
 		ev = gpiod_edge_event_buffer_get_event(g->event, 0);
 		if (!ev)
 			return -EIO;
-		locker = door_locker(g, gpiod_edge_event_get_line_offset(ev));
+		locker =
+			door_locker(g, c, gpiod_edge_event_get_line_offset(ev));
 		open = gpiod_edge_event_get_event_type(ev) ==
 		       GPIOD_EDGE_EVENT_RISING_EDGE;
 		if (lockbank_doors_edge(
-			    &g->doors, locker, open,
+			    &chip->doors, locker, open,
 			    gpiod_edge_event_get_global_seqno(ev),
 			    gpiod_edge_event_get_timestamp_ns(ev))) {
 			*ret = (struct lockbank_event){ .locker = locker,
@@ -219,11 +253,29 @@ static int gpiod_read_event(struct lockbank *lb, struct lockbank_event *ret)
 	return -EAGAIN;
 }
 
-static int gpiod_set_lock(struct lockbank *lb, unsigned locker, bool energised)
+/* Each chip in turn, so that one chattering chip cannot starve the rest. */
+static int gpiod_read_event(struct lockbank *lb, struct lockbank_event *ret)
 {
 	struct lockbank_gpiod *g = to_gpiod(lb);
 
-	if (gpiod_line_request_set_value(g->locks, g->lock_offsets[locker],
+	for (unsigned k = 0; k < g->n_chips; k++) {
+		unsigned c = (g->next_chip + k) % g->n_chips;
+		int err = chip_read_event(g, c, ret);
+
+		if (err == -EAGAIN)
+			continue;
+		g->next_chip = (c + 1) % g->n_chips;
+		return err;
+	}
+	return -EAGAIN;
+}
+
+static int gpiod_set_lock(struct lockbank *lb, unsigned locker, bool energised)
+{
+	struct lockbank_gpiod *g = to_gpiod(lb);
+	const struct line_at *at = &g->lock[locker];
+
+	if (gpiod_line_request_set_value(g->chips[at->chip].locks, at->offset,
 					 energised ?
 						 GPIOD_LINE_VALUE_ACTIVE :
 						 GPIOD_LINE_VALUE_INACTIVE) < 0)
@@ -231,41 +283,47 @@ static int gpiod_set_lock(struct lockbank *lb, unsigned locker, bool energised)
 	return 0;
 }
 
+static int get_input(struct lockbank_gpiod *g, const struct line_at *at,
+		     bool *ret_active)
+{
+	enum gpiod_line_value v = gpiod_line_request_get_value(
+		g->chips[at->chip].inputs, at->offset);
+
+	if (v == GPIOD_LINE_VALUE_ERROR)
+		return neg_errno();
+	*ret_active = v == GPIOD_LINE_VALUE_ACTIVE;
+	return 0;
+}
+
 static int gpiod_get_door(struct lockbank *lb, unsigned locker, bool *ret_open)
 {
 	struct lockbank_gpiod *g = to_gpiod(lb);
-	enum gpiod_line_value v;
 
-	v = gpiod_line_request_get_value(g->inputs, g->door_offsets[locker]);
-	if (v == GPIOD_LINE_VALUE_ERROR)
-		return neg_errno();
-	*ret_open = v == GPIOD_LINE_VALUE_ACTIVE;
-	return 0;
+	return get_input(g, &g->door[locker], ret_open);
 }
 
 static int gpiod_get_item(struct lockbank *lb, unsigned locker,
 			  bool *ret_present)
 {
 	struct lockbank_gpiod *g = to_gpiod(lb);
-	enum gpiod_line_value v;
 
 	if (!g->has_item[locker])
 		return -ENODATA;
-	v = gpiod_line_request_get_value(g->inputs, g->item_offsets[locker]);
-	if (v == GPIOD_LINE_VALUE_ERROR)
-		return neg_errno();
-	*ret_present = v == GPIOD_LINE_VALUE_ACTIVE;
-	return 0;
+	return get_input(g, &g->item[locker], ret_present);
 }
 
 static void destroy(struct lockbank_gpiod *g)
 {
-	if (g->inputs)
-		gpiod_line_request_release(g->inputs);
-	if (g->locks)
-		gpiod_line_request_release(g->locks);
+	for (unsigned c = 0; c < g->n_chips; c++) {
+		if (g->chips[c].inputs)
+			gpiod_line_request_release(g->chips[c].inputs);
+		if (g->chips[c].locks)
+			gpiod_line_request_release(g->chips[c].locks);
+	}
 	if (g->event)
 		gpiod_edge_event_buffer_free(g->event);
+	if (g->base.fd >= 0)
+		close(g->base.fd);
 	free(g);
 }
 
@@ -284,7 +342,85 @@ static const struct lockbank_ops gpiod_ops = {
 	.free = gpiod_free,
 };
 
-/* Finds the offset of a configured line and checks it is on the chip. */
+/*
+ * Opens the chip spec names: a path, or the label (or name, "gpiochip2")
+ * gpiodetect shows, which must be one chip's only. Its device path into
+ * ret_path. NULL with the error recorded.
+ */
+static struct gpiod_chip *open_chip(const char *spec, char *ret_path,
+				    size_t path_size, int *ret_err)
+{
+	struct gpiod_chip *found = NULL;
+	char other[64] = "";
+	struct dirent *de;
+	DIR *dir;
+
+	if (spec[0] == '/') {
+		struct gpiod_chip *chip = gpiod_chip_open(spec);
+
+		if (!chip) {
+			int err = -neg_errno();
+
+			*ret_err =
+				error_set(err, "%s: %s", spec, strerror(err));
+			return NULL;
+		}
+		snprintf(ret_path, path_size, "%s", spec);
+		return chip;
+	}
+	dir = opendir("/dev");
+	if (!dir) {
+		*ret_err = error_set(errno, "/dev: %s", strerror(errno));
+		return NULL;
+	}
+	while ((de = readdir(dir))) {
+		struct gpiod_chip_info *info;
+		struct gpiod_chip *chip;
+		char path[64];
+		bool match;
+
+		if (strncmp(de->d_name, "gpiochip", 8) != 0 ||
+		    strlen(de->d_name) > 40)
+			continue;
+		snprintf(path, sizeof(path), "/dev/%.40s", de->d_name);
+		chip = gpiod_chip_open(path);
+		info = chip ? gpiod_chip_get_info(chip) : NULL;
+		match = info &&
+			(strcmp(gpiod_chip_info_get_label(info), spec) == 0 ||
+			 strcmp(gpiod_chip_info_get_name(info), spec) == 0);
+		if (info)
+			gpiod_chip_info_free(info);
+		if (!match) {
+			if (chip)
+				gpiod_chip_close(chip);
+			continue;
+		}
+		if (found) {
+			snprintf(other, sizeof(other), "%s", path);
+			gpiod_chip_close(chip);
+			break;
+		}
+		found = chip;
+		snprintf(ret_path, path_size, "%s", path);
+	}
+	closedir(dir);
+	if (found && other[0]) {
+		*ret_err = error_set(
+			EINVAL,
+			"gpiochip \"%s\": both %s and %s have that label; name the chip by its path",
+			spec, ret_path, other);
+		gpiod_chip_close(found);
+		return NULL;
+	}
+	if (!found)
+		*ret_err = error_set(
+			ENOENT,
+			"gpiochip \"%s\": no chip has that label or name (gpiodetect lists them)",
+			spec);
+	return found;
+}
+
+/* Finds the offset of a configured line and checks it is on its chip. */
 static int resolve(struct gpiod_chip *chip, const char *chip_path,
 		   size_t num_lines, const struct lockbank_gpiod_line *line,
 		   struct line_use *use)
@@ -293,6 +429,7 @@ static int resolve(struct gpiod_chip *chip, const char *chip_path,
 
 	use->name = line->name;
 	use->offset = line->offset;
+	use->chip = line->chip;
 	if (line->name) {
 		int offset =
 			gpiod_chip_get_line_offset_from_name(chip, line->name);
@@ -318,26 +455,29 @@ static int resolve(struct gpiod_chip *chip, const char *chip_path,
 }
 
 /*
- * Resolves every line the config names into uses[] (locks first, then doors
- * and items) and checks no line is named twice. Returns how many, or -errno.
+ * Resolves every line the config names into uses[] and checks no line is
+ * named twice. Returns how many, or -errno.
  */
-static int resolve_all(struct gpiod_chip *chip,
+static int resolve_all(struct gpiod_chip *const *chips, char (*paths)[64],
 		       const struct lockbank_gpiod_config *cfg,
 		       struct line_use *uses)
 {
-	struct gpiod_chip_info *info;
-	size_t num_lines;
+	size_t num_lines[LOCKBANK_GPIOD_CHIPS_MAX];
+	unsigned n_chips = cfg->n_more_chips + 1;
 	int n = 0;
 
-	info = gpiod_chip_get_info(chip);
-	if (!info) {
-		int err = -neg_errno();
+	for (unsigned c = 0; c < n_chips; c++) {
+		struct gpiod_chip_info *info = gpiod_chip_get_info(chips[c]);
 
-		return error_set(err, "%s: %s", cfg->chip_path, strerror(err));
+		if (!info) {
+			int err = -neg_errno();
+
+			return error_set(err, "%s: %s", paths[c],
+					 strerror(err));
+		}
+		num_lines[c] = gpiod_chip_info_get_num_lines(info);
+		gpiod_chip_info_free(info);
 	}
-	num_lines = gpiod_chip_info_get_num_lines(info);
-	gpiod_chip_info_free(info);
-
 	for (unsigned i = 1; i <= cfg->n_lockers; i++) {
 		const struct lockbank_gpiod_locker *l = &cfg->lockers[i - 1];
 		struct {
@@ -351,27 +491,35 @@ static int resolve_all(struct gpiod_chip *chip,
 		};
 
 		for (size_t k = 0; k < sizeof(lines) / sizeof(lines[0]); k++) {
+			unsigned c = lines[k].line->chip;
 			int err;
 
 			if (!lines[k].wired)
 				continue;
 			uses[n] = (struct line_use){ .role = lines[k].role,
 						     .locker = i };
-			err = resolve(chip, cfg->chip_path, num_lines,
+			if (c >= n_chips)
+				return error_set(
+					EINVAL,
+					"locker %u: %s line: chip %u, but the bank has %u",
+					i, role_name(lines[k].role), c,
+					n_chips);
+			err = resolve(chips[c], paths[c], num_lines[c],
 				      lines[k].line, &uses[n]);
 			if (err < 0)
 				return err;
 			for (int j = 0; j < n; j++) {
 				char detail[64];
 
-				if (uses[j].offset != uses[n].offset)
+				if (uses[j].chip != uses[n].chip ||
+				    uses[j].offset != uses[n].offset)
 					continue;
 				snprintf(detail, sizeof(detail),
 					 " (also the %s line of locker %u)",
 					 role_name(uses[j].role),
 					 uses[j].locker);
-				return line_error(EINVAL, &uses[n],
-						  cfg->chip_path, detail);
+				return line_error(EINVAL, &uses[n], paths[c],
+						  detail);
 			}
 			n++;
 		}
@@ -383,15 +531,17 @@ static int resolve_all(struct gpiod_chip *chip,
  * After a request failed with EBUSY: which of its lines is in use, and by
  * whom. The kernel does not say, so ask each line.
  */
-static int busy_error(struct gpiod_chip *chip, const char *chip_path,
-		      const struct line_use *uses, int n_uses, bool inputs)
+static int busy_error(struct gpiod_chip *chip, unsigned c,
+		      const char *chip_path, const struct line_use *uses,
+		      int n_uses, bool inputs)
 {
 	for (int i = 0; i < n_uses; i++) {
 		struct gpiod_line_info *info;
 		char detail[64] = "";
 		bool used;
 
-		if ((uses[i].role != LINE_ROLE_LOCK) != inputs)
+		if ((uses[i].role != LINE_ROLE_LOCK) != inputs ||
+		    uses[i].chip != c)
 			continue;
 		info = gpiod_chip_get_line_info(chip, uses[i].offset);
 		if (!info)
@@ -463,8 +613,11 @@ role_settings(const struct lockbank_gpiod_config *cfg, enum line_role role)
 	return s;
 }
 
-/* Requests the lines of uses[] that are inputs, or else the outputs. */
-static int request(struct gpiod_chip *chip,
+/*
+ * Requests the lines of uses[] on chip c that are inputs, or else the
+ * outputs; *ret stays NULL when there are none.
+ */
+static int request(struct gpiod_chip *chip, unsigned c, const char *chip_path,
 		   const struct lockbank_gpiod_config *cfg,
 		   const struct line_use *uses, int n_uses, bool inputs,
 		   struct gpiod_line_request **ret)
@@ -474,11 +627,11 @@ static int request(struct gpiod_chip *chip,
 	struct gpiod_line_config *lc = gpiod_line_config_new();
 	struct gpiod_request_config *rc = gpiod_request_config_new();
 	unsigned offsets[GPIO_V2_LINES_MAX];
+	size_t total = 0;
 	int err = 0;
 
 	if (!lc || !rc) {
-		err = error_set(ENOMEM, "%s: %s", cfg->chip_path,
-				strerror(ENOMEM));
+		err = error_set(ENOMEM, "%s: %s", chip_path, strerror(ENOMEM));
 		goto out;
 	}
 	for (size_t r = 0; r < sizeof(roles) / sizeof(roles[0]); r++) {
@@ -488,13 +641,13 @@ static int request(struct gpiod_chip *chip,
 		if ((roles[r] != LINE_ROLE_LOCK) != inputs)
 			continue;
 		for (int i = 0; i < n_uses; i++) {
-			if (uses[i].role != roles[r])
+			if (uses[i].role != roles[r] || uses[i].chip != c)
 				continue;
-			if (n == GPIO_V2_LINES_MAX) {
+			if (total + n == GPIO_V2_LINES_MAX) {
 				err = error_set(
 					EINVAL,
 					"%s: more than %d %s lines: one request holds at most %d",
-					cfg->chip_path, GPIO_V2_LINES_MAX,
+					chip_path, GPIO_V2_LINES_MAX,
 					inputs ? "input" : "lock",
 					GPIO_V2_LINES_MAX);
 				goto out;
@@ -503,18 +656,21 @@ static int request(struct gpiod_chip *chip,
 		}
 		if (n == 0)
 			continue;
+		total += n;
 		s = role_settings(cfg, roles[r]);
 		if (!s || gpiod_line_config_add_line_settings(lc, offsets, n,
 							      s) < 0) {
 			err = neg_errno();
 			gpiod_line_settings_free(s);
 			err = error_set(-err, "%s lines of %s: %s",
-					role_name(roles[r]), cfg->chip_path,
+					role_name(roles[r]), chip_path,
 					strerror(-err));
 			goto out;
 		}
 		gpiod_line_settings_free(s);
 	}
+	if (total == 0)
+		goto out;
 	gpiod_request_config_set_consumer(rc, cfg->consumer ? cfg->consumer :
 							      "lokerbuku");
 	if (inputs)
@@ -524,12 +680,12 @@ static int request(struct gpiod_chip *chip,
 	if (!*ret) {
 		err = neg_errno();
 		if (err == -EBUSY)
-			err = busy_error(chip, cfg->chip_path, uses, n_uses,
+			err = busy_error(chip, c, chip_path, uses, n_uses,
 					 inputs);
 		else
 			err = error_set(-err, "%s lines of %s: %s",
 					inputs ? "door and item" : "lock",
-					cfg->chip_path, strerror(-err));
+					chip_path, strerror(-err));
 	}
 out:
 	gpiod_request_config_free(rc);
@@ -537,106 +693,149 @@ out:
 	return err;
 }
 
-/* Fills g from the requests: offsets per locker and the doors as they are. */
-static int take_state(struct lockbank_gpiod *g, const char *chip_path,
-		      const struct line_use *uses, int n_uses)
+/*
+ * Fills g from the requests: where each locker's lines are, the doors as
+ * they are, and one epoll fd that is readable while any chip has edges.
+ */
+static int take_state(struct lockbank_gpiod *g, const struct line_use *uses,
+		      int n_uses)
 {
-	int fd = gpiod_line_request_get_fd(g->inputs);
-	int flags = fcntl(fd, F_GETFL);
 	bool open[LOCKBANK_LOCKERS_MAX + 1] = { false };
 
-	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
-		return error_set(errno, "%s: %s", chip_path, strerror(errno));
-	g->base.fd = fd;
+	g->base.fd = epoll_create1(EPOLL_CLOEXEC);
+	if (g->base.fd < 0)
+		return error_set(errno, "epoll: %s", strerror(errno));
+	for (unsigned c = 0; c < g->n_chips; c++) {
+		struct bank_chip *chip = &g->chips[c];
+		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = c };
+		int fd, flags;
+
+		if (!chip->inputs)
+			continue;
+		fd = gpiod_line_request_get_fd(chip->inputs);
+		flags = fcntl(fd, F_GETFL);
+		if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 ||
+		    epoll_ctl(g->base.fd, EPOLL_CTL_ADD, fd, &ev) < 0)
+			return error_set(errno, "%s: %s", chip->path,
+					 strerror(errno));
+	}
 	for (int i = 0; i < n_uses; i++) {
-		enum gpiod_line_value v;
+		struct line_at at = { uses[i].chip, uses[i].offset };
+		unsigned locker = uses[i].locker;
+		int err;
 
 		switch (uses[i].role) {
 		case LINE_ROLE_LOCK:
-			g->lock_offsets[uses[i].locker] = uses[i].offset;
+			g->lock[locker] = at;
 			break;
 		case LINE_ROLE_DOOR:
-			g->door_offsets[uses[i].locker] = uses[i].offset;
-			v = gpiod_line_request_get_value(g->inputs,
-							 uses[i].offset);
-			if (v == GPIOD_LINE_VALUE_ERROR) {
-				int err = neg_errno();
-
-				return line_error(-err, &uses[i], chip_path,
-						  "");
-			}
-			open[uses[i].locker] = v == GPIOD_LINE_VALUE_ACTIVE;
+			g->door[locker] = at;
+			err = get_input(g, &at, &open[locker]);
+			if (err < 0)
+				return line_error(-err, &uses[i],
+						  g->chips[at.chip].path, "");
 			break;
 		case LINE_ROLE_ITEM:
-			g->item_offsets[uses[i].locker] = uses[i].offset;
-			g->has_item[uses[i].locker] = true;
+			g->item[locker] = at;
+			g->has_item[locker] = true;
 			break;
 		}
 	}
-	lockbank_doors_init(&g->doors, g->base.n, open);
+	for (unsigned c = 0; c < g->n_chips; c++)
+		lockbank_doors_init(&g->chips[c].doors, g->base.n, open);
 	return 0;
 }
 
 struct lockbank *lockbank_new_gpiod(const struct lockbank_gpiod_config *cfg)
 {
 	struct line_use uses[3 * LOCKBANK_LOCKERS_MAX];
+	struct gpiod_chip *chips[LOCKBANK_GPIOD_CHIPS_MAX] = { NULL };
+	char paths[LOCKBANK_GPIOD_CHIPS_MAX][64];
 	struct lockbank_gpiod *g = NULL;
-	struct gpiod_chip *chip = NULL;
+	unsigned n_chips = 0;
 	int n_uses;
 	int err;
 
 	last_error[0] = '\0';
 	if (!cfg || !cfg->chip_path || !cfg->lockers || cfg->n_lockers < 1 ||
-	    cfg->n_lockers > LOCKBANK_LOCKERS_MAX) {
+	    cfg->n_lockers > LOCKBANK_LOCKERS_MAX ||
+	    cfg->n_more_chips >= LOCKBANK_GPIOD_CHIPS_MAX ||
+	    (cfg->n_more_chips && !cfg->more_chips)) {
 		err = error_set(
 			EINVAL,
-			"lock bank config: a chip and 1 to %d lockers are needed",
-			LOCKBANK_LOCKERS_MAX);
+			"lock bank config: 1 to %d chips and 1 to %d lockers are needed",
+			LOCKBANK_GPIOD_CHIPS_MAX, LOCKBANK_LOCKERS_MAX);
 		goto fail;
 	}
-	chip = gpiod_chip_open(cfg->chip_path);
-	if (!chip) {
-		err = neg_errno();
-		err = error_set(-err, "%s: %s", cfg->chip_path, strerror(-err));
-		goto fail;
+	for (; n_chips <= cfg->n_more_chips; n_chips++) {
+		const char *spec =
+			n_chips ? cfg->more_chips[n_chips - 1] : cfg->chip_path;
+
+		chips[n_chips] =
+			open_chip(spec, paths[n_chips], sizeof(paths[0]), &err);
+		if (!chips[n_chips])
+			goto fail;
+		for (unsigned k = 0; k < n_chips; k++)
+			if (strcmp(paths[k], paths[n_chips]) == 0) {
+				err = error_set(
+					EINVAL,
+					"%s: named twice in the bank (\"%s\" and \"%s\")",
+					paths[k],
+					k ? cfg->more_chips[k - 1] :
+					    cfg->chip_path,
+					spec);
+				n_chips++;
+				goto fail;
+			}
 	}
-	n_uses = resolve_all(chip, cfg, uses);
+	n_uses = resolve_all(chips, paths, cfg, uses);
 	if (n_uses < 0) {
 		err = n_uses;
 		goto fail;
 	}
 	g = calloc(1, sizeof(*g));
 	if (!g) {
-		err = error_set(ENOMEM, "%s: %s", cfg->chip_path,
-				strerror(ENOMEM));
+		err = error_set(ENOMEM, "%s", strerror(ENOMEM));
 		goto fail;
 	}
 	g->base.ops = &gpiod_ops;
 	g->base.n = cfg->n_lockers;
+	g->base.fd = -1;
+	g->n_chips = n_chips;
+	for (unsigned c = 0; c < n_chips; c++)
+		memcpy(g->chips[c].path, paths[c], sizeof(paths[c]));
 	g->event = gpiod_edge_event_buffer_new(1);
 	if (!g->event) {
-		err = error_set(ENOMEM, "%s: %s", cfg->chip_path,
-				strerror(ENOMEM));
+		err = error_set(ENOMEM, "%s", strerror(ENOMEM));
 		goto fail;
 	}
-	/* Locks first, so they are held locked before anything else. */
-	err = request(chip, cfg, uses, n_uses, false, &g->locks);
+	/* Every chip's locks first, so they are held locked before anything
+	 * else. */
+	for (unsigned c = 0; c < n_chips; c++) {
+		err = request(chips[c], c, paths[c], cfg, uses, n_uses, false,
+			      &g->chips[c].locks);
+		if (err < 0)
+			goto fail;
+	}
+	for (unsigned c = 0; c < n_chips; c++) {
+		err = request(chips[c], c, paths[c], cfg, uses, n_uses, true,
+			      &g->chips[c].inputs);
+		if (err < 0)
+			goto fail;
+	}
+	err = take_state(g, uses, n_uses);
 	if (err < 0)
 		goto fail;
-	err = request(chip, cfg, uses, n_uses, true, &g->inputs);
-	if (err < 0)
-		goto fail;
-	err = take_state(g, cfg->chip_path, uses, n_uses);
-	if (err < 0)
-		goto fail;
-	gpiod_chip_close(chip);
+	for (unsigned c = 0; c < n_chips; c++)
+		gpiod_chip_close(chips[c]);
 	return &g->base;
 
 fail:
 	if (g)
 		destroy(g);
-	if (chip)
-		gpiod_chip_close(chip);
+	for (unsigned c = 0; c < n_chips; c++)
+		if (chips[c])
+			gpiod_chip_close(chips[c]);
 	errno = -err;
 	return NULL;
 }

@@ -44,18 +44,26 @@ enum lockbank_gpiod_bias {
 };
 
 /*
- * Lines of one kind a gpiod bank can take: the locks are one kernel line
- * request, the doors and items another (GPIO_V2_LINES_MAX each).
+ * Lines of one kind a gpiod bank can take per chip: a chip's locks are one
+ * kernel line request, its doors and items another (GPIO_V2_LINES_MAX
+ * each).
  */
 #define LOCKBANK_GPIOD_LINES_MAX 64
 
 /* The door debounce when the config says 0 (reed switches always bounce). */
 #define LOCKBANK_GPIOD_DEBOUNCE_US_DEFAULT 15000
 
-/* One line of the chip: by name when name is set, else by offset. */
+/* Chips one bank takes its lines from: the SoC's and expanders'. */
+#define LOCKBANK_GPIOD_CHIPS_MAX 8
+
+/*
+ * One line: on chip 0 (chip_path) or on chip k (more_chips[k - 1]), by
+ * name when name is set, else by offset.
+ */
 struct lockbank_gpiod_line {
 	const char *name;
 	unsigned offset;
+	unsigned chip;
 };
 
 struct lockbank_gpiod_locker {
@@ -65,11 +73,17 @@ struct lockbank_gpiod_locker {
 	struct lockbank_gpiod_line item;
 };
 
-/* A lock bank on one gpiochip. Only read during lockbank_new_gpiod(). */
+/*
+ * A lock bank on one or more gpiochips, each named by its path
+ * ("/dev/gpiochip2") or its label ("mcp23017-0x20", as gpiodetect shows;
+ * it must name one chip only). Only read during lockbank_new_gpiod().
+ */
 struct lockbank_gpiod_config {
-	const char *chip_path; /* "/dev/gpiochip0" */
-	const char *consumer;  /* shown by gpioinfo; NULL: "lokerbuku" */
-	unsigned n_lockers;    /* entries of lockers[] */
+	const char *chip_path;	       /* chip 0: "/dev/gpiochip0" or a label */
+	const char *const *more_chips; /* chips 1..n_more_chips */
+	unsigned n_more_chips;	       /* < LOCKBANK_GPIOD_CHIPS_MAX */
+	const char *consumer; /* shown by gpioinfo; NULL: "lokerbuku" */
+	unsigned n_lockers;   /* entries of lockers[] */
 	const struct lockbank_gpiod_locker *lockers; /* [0] is locker 1 */
 	bool lock_active_low; /* an energised (unlocked) lock drives low */
 	enum lockbank_gpiod_bias door_bias;
@@ -80,11 +94,12 @@ struct lockbank_gpiod_config {
 };
 
 /*
- * A lock bank on GPIO lines through libgpiod v2: one request holds every lock
- * output, asked for locked; another every door and item input, with door
- * edges (debounced by the kernel) behind lockbank_get_fd(). Returns NULL with
- * errno set (ENOENT: no such chip or line name, EBUSY: a line is in use,
- * EACCES, EINVAL: a bad config) and lockbank_last_error() saying which line.
+ * A lock bank on GPIO lines through libgpiod v2: on each chip one request
+ * holds its lock outputs, asked for locked; another its door and item
+ * inputs, with door edges (debounced by the kernel) from every chip behind
+ * the one lockbank_get_fd(). Returns NULL with errno set (ENOENT: no such
+ * chip or line name, EBUSY: a line is in use, EACCES, EINVAL: a bad
+ * config) and lockbank_last_error() saying which chip or line.
  * The caller frees it with lockbank_free().
  */
 struct lockbank *lockbank_new_gpiod(const struct lockbank_gpiod_config *cfg);

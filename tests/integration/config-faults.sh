@@ -81,7 +81,7 @@ lock = 3
 CONF
 refused pins.conf "[locker.2] door: missing (backend = gpiod needs the door line of every locker)"
 printf 'door = 1\n' >>"$WORK/pins.conf"
-refused pins.conf "pins.conf:16: [locker.2] door: the same line as locker 1's lock (line 12)"
+refused pins.conf "pins.conf:16: [locker.2] door: the same line as locker 1's lock (on line 12 of this file)"
 
 echo "a required key missing"
 variant noid.conf '/^id = /d'

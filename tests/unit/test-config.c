@@ -271,8 +271,10 @@ static void bad_files_are_refused_naming_the_key(void **state)
 		  "[lockbank] lock_active_low: must be yes or no" },
 		{ "[lockers]\ncount = 1\n[lockbank]\ndoor_debounce_ms = 0\n",
 		  "[lockbank] door_debounce_ms: must be a number 1..1000" },
-		{ "[lockers]\ncount = 1\n[lockbank]\nchip = gpiochip0\n",
-		  "[lockbank] chip: must be a path like /dev/gpiochip0" },
+		{ "[lockers]\ncount = 1\n[lockbank]\nchip = gpio\tchip0\n",
+		  "[lockbank] chip: must be a path like /dev/gpiochip0, or a chip's label" },
+		{ "[lockers]\ncount = 1\n[lockbank]\nchip.a b = mcp23017\n",
+		  "[lockbank] chip.a b: NAME takes letters, digits, - and _" },
 		{ "[lockers]\ncount = 1\n[scanner]\ndevice = event3\n",
 		  "[scanner] device: must be a path" },
 		{ "[lockers]\ncount = 1\n[lockbank]\ndoor_bias = pull-down\n",
@@ -280,7 +282,7 @@ static void bad_files_are_refused_naming_the_key(void **state)
 		{ "[lockers]\ncount = 2\n[lockbank]\nbackend = gpiod\n"
 		  "chip = /dev/gpiochip0\n[locker.1]\nlock = 1\ndoor = 2\n"
 		  "[locker.2]\nlock = 3\ndoor = 1\n",
-		  "lokerd.conf:14: [locker.2] door: the same line as locker 1's lock (line 10)" },
+		  "lokerd.conf:14: [locker.2] door: the same line as locker 1's lock (on line 10 of this file)" },
 		{ "[lockers]\ncount = 1\n[lockbank]\nbackend = gpiod\n"
 		  "chip = /dev/gpiochip0\n[locker.1]\nlock = GPIO4\n"
 		  "door = GPIO4\n",
@@ -447,9 +449,71 @@ static void a_gpio_bank_past_the_kernel_limit_is_refused(void **state)
 	assert_int_equal(load_bank(40, 25, c, error), -EINVAL);
 	assert_non_null(strstr(
 		error,
-		"[lockbank] backend: gpiod takes at most 64 lock lines and 64 door and item lines together; these lockers need 40 and 65"));
+		"[lockbank] chip: gpiod takes at most 64 lock lines and 64 door and item lines together from one chip; these lockers need 40 and 65 of it"));
 	assert_int_equal(load_bank(65, 0, c, error), -EINVAL);
 	assert_non_null(strstr(error, "these lockers need 65 and 65"));
+	free(c);
+}
+
+/* A bank of 48 doors on the SoC's chip and two expanders (issue 23). */
+static void a_bank_takes_lines_from_several_chips(void **state)
+{
+	struct config *c = malloc(sizeof(*c));
+	char error[CONFIG_ERROR_MAX], text[8192];
+	int off;
+
+	off = snprintf(text, sizeof(text),
+		       "[kiosk]\nid = k\nsite_key_file = %s\n"
+		       "[lockers]\ncount = 48\n[lockbank]\nbackend = gpiod\n"
+		       "chip = /dev/gpiochip0\nchip.exp1 = mcp23017-0x20\n"
+		       "chip.exp2 = /dev/gpiochip3\n",
+		       key_path);
+	/* 1-24: locks on the SoC, doors on exp1; 25-48: all on exp2. */
+	for (unsigned i = 1; i <= 48; i++)
+		off += snprintf(
+			text + off, sizeof(text) - (size_t)off,
+			i <= 24 ? "[locker.%u]\nlock=%u\ndoor=exp1:%u\n" :
+				  "[locker.%u]\nlock=exp2:%u\ndoor=exp2:%u\n",
+			i, i <= 24 ? i : i - 25, i <= 24 ? i - 1 : i - 1);
+	assert_true(off < (int)sizeof(text));
+	write_file(conf_path, text, 0644);
+	if (config_load(conf_path, c, error) != 0)
+		fail_msg("%s", error);
+	assert_int_equal(c->lockbank_n_more_chips, 2);
+	assert_string_equal(c->lockbank_more_chips[0].spec, "mcp23017-0x20");
+	assert_int_equal(c->lock_lines[0].chip, 0);
+	assert_int_equal(c->lock_lines[0].offset, 1);
+	assert_int_equal(c->door_lines[0].chip, 1);
+	assert_int_equal(c->door_lines[0].offset, 0);
+	assert_int_equal(c->lock_lines[24].chip, 2);
+	assert_int_equal(c->lock_lines[24].offset, 0);
+	assert_int_equal(c->door_lines[47].chip, 2);
+	assert_int_equal(c->door_lines[47].offset, 47);
+
+	/* One offset on two chips is two lines; on one chip, one. */
+	off = snprintf(text, sizeof(text),
+		       "[kiosk]\nid = k\nsite_key_file = %s\n"
+		       "[lockers]\ncount = 2\n[lockbank]\nbackend = gpiod\n"
+		       "chip = /dev/gpiochip0\nchip.x = /dev/gpiochip1\n"
+		       "[locker.1]\nlock = 5\ndoor = x:5\n"
+		       "[locker.2]\nlock = x:6\ndoor = x:5\n",
+		       key_path);
+	write_file(conf_path, text, 0644);
+	assert_int_equal(config_load(conf_path, c, error), -EINVAL);
+	assert_non_null(strstr(
+		error, "[locker.2] door: the same line as locker 1's door"));
+
+	/* A chip no [lockbank] chip.NAME names. */
+	snprintf(text, sizeof(text),
+		 "[kiosk]\nid = k\nsite_key_file = %s\n"
+		 "[lockers]\ncount = 1\n[lockbank]\nbackend = gpiod\n"
+		 "chip = /dev/gpiochip0\n[locker.1]\nlock = 5\ndoor = exp9:5\n",
+		 key_path);
+	write_file(conf_path, text, 0644);
+	assert_int_equal(config_load(conf_path, c, error), -EINVAL);
+	assert_non_null(strstr(
+		error,
+		"[locker.1] door: no chip \"exp9\": name it with [lockbank] chip.exp9 = its path or label"));
 	free(c);
 }
 
@@ -802,6 +866,7 @@ int main(void)
 		cmocka_unit_test(pulses_and_kinds_that_agree_are_taken),
 		cmocka_unit_test(a_gpio_bank_names_every_line),
 		cmocka_unit_test(a_gpio_bank_past_the_kernel_limit_is_refused),
+		cmocka_unit_test(a_bank_takes_lines_from_several_chips),
 		cmocka_unit_test(a_missing_id_is_refused),
 		cmocka_unit_test(a_site_key_readable_by_others_is_refused),
 		cmocka_unit_test(a_short_or_non_hex_site_key_is_refused),

@@ -304,6 +304,17 @@ static void check_device(struct doctor *d, const char *what, const char *path,
 		report(d, VERDICT_OK, "devices", NULL, "%s %s", what, path);
 }
 
+/* A chip of the bank: by path, checked here; by label, when lokerd starts. */
+static void check_chip(struct doctor *d, const char *spec)
+{
+	if (spec[0] == '/')
+		check_device(d, "lock bank", spec, R_OK | W_OK);
+	else
+		report(d, VERDICT_OK, "devices", NULL,
+		       "lock bank chip \"%s\": found by its label when lokerd starts",
+		       spec);
+}
+
 static void check_devices(struct doctor *d)
 {
 	const struct config *c = &d->config;
@@ -340,7 +351,9 @@ static void check_devices(struct doctor *d)
 		       "lock bank: simulated, no door opens");
 		break;
 	case CONFIG_BACKEND_GPIOD:
-		check_device(d, "lock bank", c->lockbank_chip, R_OK | W_OK);
+		check_chip(d, c->lockbank_chip);
+		for (unsigned k = 0; k < c->lockbank_n_more_chips; k++)
+			check_chip(d, c->lockbank_more_chips[k].spec);
 		break;
 	}
 	if (c->scanner_device[0])
