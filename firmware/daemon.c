@@ -1581,7 +1581,7 @@ static int on_pin_checked(sd_event_source *s, int fd, uint32_t revents,
 	struct kiosk_input in = { .type = KIOSK_INPUT_PIN_CHECKED };
 	const struct kiosk_pin_check *c;
 
-	while (pincheck_take(d->pincheck, &in.check_id, &in.pin_ok) == 0) {
+	while (pincheck_take(d->pincheck, &in.check_id, &in.pin_matched) == 0) {
 		feed(d, &in, NULL);
 		if (!d->pin_reply)
 			continue;

@@ -459,16 +459,16 @@ static void match_pin_hashes(const struct kiosk *k, const struct match *m,
 	}
 }
 
-bool kiosk_pin_check_verify(const struct kiosk_pin_check *c)
+unsigned kiosk_pin_check_verify(const struct kiosk_pin_check *c)
 {
-	unsigned i;
+	unsigned i, matched = 0;
 
 	if (!c)
-		return false;
+		return 0;
 	for (i = 0; i < c->n_hashes && i < KIOSK_PIN_HASHES_TRIED_MAX; i++)
 		if (credential_pin_verify(c->hashes[i], c->pin) == 1)
-			return true;
-	return false;
+			matched |= 1u << i;
+	return matched;
 }
 
 /*
@@ -972,8 +972,36 @@ static void patron_pin(struct kiosk *k, const char *pin)
 	check_start(k, pin);
 }
 
-/* The answer to the patron's PIN: the holds are matched again. */
-static void patron_pin_checked(struct kiosk *k, bool ok)
+/*
+ * Keeps the holds the PIN is good for: those whose PIN hash it matched
+ * (bit j of @matched for c->hashes[j]), and those with no PIN where none is
+ * required. A hold whose PIN changed while the check ran is left out.
+ */
+static void match_keep_checked(const struct kiosk *k, struct match *m,
+			       const struct kiosk_pin_check *c,
+			       unsigned matched)
+{
+	unsigned i, j, n = 0;
+
+	for (i = 0; i < m->n; i++) {
+		const char *hash = locker_hold(k, m->lockers[i])->pin_hash;
+		bool keep = !hash[0] && !k->config.pin_required;
+
+		for (j = 0; hash[0] && j < c->n_hashes && !keep; j++)
+			keep = (matched & 1u << j) &&
+			       !strcmp(hash, c->hashes[j]);
+		if (keep)
+			m->lockers[n++] = m->lockers[i];
+	}
+	m->n = n;
+}
+
+/*
+ * The answer to the patron's PIN: @matched says which of @checked's hashes
+ * it matches. The holds are matched again.
+ */
+static void patron_pin_checked(struct kiosk *k, unsigned matched,
+			       const struct kiosk_pin_check *checked)
 {
 	char hmac[CREDENTIAL_HMAC_HEX_LEN + 1];
 	struct match m;
@@ -987,8 +1015,17 @@ static void patron_pin_checked(struct kiosk *k, bool ok)
 		session_end(k, KIOSK_SCREEN_NO_HOLDS, NULL, 0);
 		return;
 	}
-	if (!ok) {
+	if (!matched) {
 		patron_pin_failed(k, hmac, &m);
+		return;
+	}
+	/* Its PIN changed meanwhile (a sync): ask again, counting nothing. */
+	match_keep_checked(k, &m, checked, matched);
+	if (!m.n) {
+		match_holds(k, hmac, &m);
+		match_drop_pin_locked(k, &m);
+		pin_ask(k, KIOSK_SCREEN_PIN,
+			attempts_left(k, match_pin_failures(k, &m)));
 		return;
 	}
 	for (i = 0; i < m.n; i++) {
@@ -1432,18 +1469,20 @@ static int on_pin(struct kiosk *k, const struct kiosk_input *in)
 
 static int on_pin_checked(struct kiosk *k, const struct kiosk_input *in)
 {
-	bool ok = in->pin_ok;
+	struct kiosk_pin_check checked;
+	unsigned matched = in->pin_matched;
 
 	/* The session moved on, or a newer PIN is being checked. */
 	if (!k->checking || in->check_id != k->check.id)
 		return 0;
+	checked = k->check;
 	check_drop(k);
 	switch (k->session.state) {
 	case SESSION_STATE_PATRON_PIN:
-		patron_pin_checked(k, ok);
+		patron_pin_checked(k, matched, &checked);
 		break;
 	case SESSION_STATE_STAFF_PIN:
-		staff_pin_checked(k, ok);
+		staff_pin_checked(k, matched != 0);
 		break;
 	case SESSION_STATE_IDLE:
 	case SESSION_STATE_STAFF:
@@ -1452,6 +1491,7 @@ static int on_pin_checked(struct kiosk *k, const struct kiosk_input *in)
 	case SESSION_STATE_DONE:
 		break;
 	}
+	explicit_bzero(&checked, sizeof(checked));
 	return 0;
 }
 

@@ -380,7 +380,8 @@ enum kiosk_input_type {
 	 */
 	KIOSK_INPUT_UNLOCK_FAILED,
 	/*
-	 * .check_id, .pin_ok: the answer to a PIN_CHECK action. An answer
+	 * .check_id, .pin_matched: the answer to a PIN_CHECK action, bit i
+	 * set when the PIN matches the check's hashes[i]. An answer
 	 * that comes after its session has moved on (the patron tapped again,
 	 * cancelled, timed out, or a newer PIN is being checked) changes
 	 * nothing.
@@ -419,7 +420,7 @@ struct kiosk_input {
 	bool door_open;
 	struct kiosk_timer timer;
 	uint64_t check_id;
-	bool pin_ok;
+	unsigned pin_matched;
 };
 
 /*
@@ -534,10 +535,11 @@ const struct kiosk_screen_info *kiosk_get_screen(const struct kiosk *k);
  */
 const struct kiosk_pin_check *kiosk_get_pin_check(const struct kiosk *k);
 /*
- * True when c's PIN matches one of its hashes: PBKDF2 runs, slow on
- * purpose. Uses nothing of a core, so it may run on any thread.
+ * The hashes c's PIN matches, bit i for hashes[i] (0: none): PBKDF2 runs
+ * for each, slow on purpose. Uses nothing of a core, so it may run on any
+ * thread.
  */
-bool kiosk_pin_check_verify(const struct kiosk_pin_check *c);
+unsigned kiosk_pin_check_verify(const struct kiosk_pin_check *c);
 /* True while a staff member is logged in (card and PIN). */
 bool kiosk_in_staff_session(const struct kiosk *k);
 

@@ -16,7 +16,7 @@
 
 struct pincheck_answer {
 	uint64_t id;
-	bool ok;
+	unsigned matched;
 };
 
 struct pincheck {
@@ -41,7 +41,7 @@ static void *run(void *userdata)
 
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
-		bool ok;
+		unsigned matched;
 
 		while (!p->waiting && !p->stopping)
 			pthread_cond_wait(&p->wake, &p->lock);
@@ -52,7 +52,7 @@ static void *run(void *userdata)
 		p->waiting = false;
 		pthread_mutex_unlock(&p->lock);
 
-		ok = kiosk_pin_check_verify(&c);
+		matched = kiosk_pin_check_verify(&c);
 		explicit_bzero(c.pin, sizeof(c.pin));
 		/*
 		 * OpenSSL's state of this thread, which PBKDF2 made, goes
@@ -71,7 +71,8 @@ static void *run(void *userdata)
 			(void)!write(p->fd, &one, sizeof(one));
 		}
 		p->answers[p->n_answers++] =
-			(struct pincheck_answer){ .id = c.id, .ok = ok };
+			(struct pincheck_answer){ .id = c.id,
+						  .matched = matched };
 	}
 	pthread_mutex_unlock(&p->lock);
 	explicit_bzero(&c, sizeof(c));
@@ -139,7 +140,7 @@ int pincheck_submit(struct pincheck *p, const struct kiosk_pin_check *c)
 	return 0;
 }
 
-int pincheck_take(struct pincheck *p, uint64_t *ret_id, bool *ret_ok)
+int pincheck_take(struct pincheck *p, uint64_t *ret_id, unsigned *ret_matched)
 {
 	uint64_t v;
 	int r = -EAGAIN;
@@ -149,7 +150,7 @@ int pincheck_take(struct pincheck *p, uint64_t *ret_id, bool *ret_ok)
 	pthread_mutex_lock(&p->lock);
 	if (p->n_answers) {
 		*ret_id = p->answers[0].id;
-		*ret_ok = p->answers[0].ok;
+		*ret_matched = p->answers[0].matched;
 		memmove(p->answers, p->answers + 1,
 			(p->n_answers - 1) * sizeof(p->answers[0]));
 		p->n_answers--;

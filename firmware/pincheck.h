@@ -23,5 +23,8 @@ void pincheck_free(struct pincheck *p);
 int pincheck_get_fd(const struct pincheck *p);
 /* Copies c for the thread: 0, -EINVAL. */
 int pincheck_submit(struct pincheck *p, const struct kiosk_pin_check *c);
-/* The oldest answer: 0 and its check's id and result, -EAGAIN for none. */
-int pincheck_take(struct pincheck *p, uint64_t *ret_id, bool *ret_ok);
+/*
+ * The oldest answer: 0 and its check's id and the hashes matched (as
+ * kiosk_pin_check_verify()), -EAGAIN for none.
+ */
+int pincheck_take(struct pincheck *p, uint64_t *ret_id, unsigned *ret_matched);

@@ -227,11 +227,12 @@ static uint64_t check_asked(const struct fx *fx)
 	return 0;
 }
 
-static int answer_pin(struct fx *fx, uint64_t check_id, bool ok)
+/* The answer to a check: @matched as kiosk_pin_check_verify() gives it. */
+static int answer_pin(struct fx *fx, uint64_t check_id, unsigned matched)
 {
 	return feed(fx, (struct kiosk_input){ .type = KIOSK_INPUT_PIN_CHECKED,
 					      .check_id = check_id,
-					      .pin_ok = ok });
+					      .pin_matched = matched });
 }
 
 /*
@@ -716,15 +717,15 @@ static void checks_a_pin_off_the_loop_one_at_a_time(void **state)
 							.pin = PATRON_PIN }),
 			 -EBUSY);
 	/* An answer to another check changes nothing. */
-	assert_int_equal(answer_pin(fx, id + 1, true), 0);
+	assert_int_equal(answer_pin(fx, id + 1, 1), 0);
 	assert_int_equal(fx->out.n, 0);
-	assert_int_equal(answer_pin(fx, id, true), 0);
+	assert_int_equal(answer_pin(fx, id, 1), 0);
 	assert_true(index_of_unlock(fx, 1) >= 0);
 	assert_int_equal(kiosk_get_screen(fx->k)->screen,
 			 KIOSK_SCREEN_LOCKERS_OPEN);
 	assert_null(kiosk_get_pin_check(fx->k));
 	/* Its answer comes once: a second is nothing. */
-	assert_int_equal(answer_pin(fx, id, true), 0);
+	assert_int_equal(answer_pin(fx, id, 1), 0);
 	assert_int_equal(fx->out.n, 0);
 }
 
@@ -746,7 +747,7 @@ static void ignores_the_answer_of_a_session_that_moved_on(void **state)
 	assert_int_equal(tap(fx, CARD), 0);
 	assert_int_equal(kiosk_get_screen(fx->k)->screen, KIOSK_SCREEN_PIN);
 	assert_null(kiosk_get_pin_check(fx->k));
-	assert_int_equal(answer_pin(fx, id, true), 0);
+	assert_int_equal(answer_pin(fx, id, 1), 0);
 	assert_int_equal(count_actions(fx, KIOSK_ACTION_UNLOCK), 0);
 	assert_int_equal(kiosk_get_screen(fx->k)->screen, KIOSK_SCREEN_PIN);
 	assert_int_equal(kiosk_get_screen(fx->k)->attempts_left, PIN_ATTEMPTS);
@@ -755,7 +756,7 @@ static void ignores_the_answer_of_a_session_that_moved_on(void **state)
 	assert_int_equal(
 		feed(fx, (struct kiosk_input){ .type = KIOSK_INPUT_CANCEL }),
 		0);
-	assert_int_equal(answer_pin(fx, id, false), 0);
+	assert_int_equal(answer_pin(fx, id, 0), 0);
 	assert_int_equal(fx->out.n, 0);
 	assert_int_equal(kiosk_get_screen(fx->k)->screen, KIOSK_SCREEN_IDLE);
 
@@ -765,14 +766,42 @@ static void ignores_the_answer_of_a_session_that_moved_on(void **state)
 	id = type_pin_unanswered(fx, PATRON_PIN);
 	assert_int_equal(fire(fx, KIOSK_TIMER_KIND_SESSION, 0), 0);
 	assert_int_equal(kiosk_get_screen(fx->k)->screen, KIOSK_SCREEN_IDLE);
-	assert_int_equal(answer_pin(fx, id, true), 0);
+	assert_int_equal(answer_pin(fx, id, 1), 0);
 	assert_int_equal(fx->out.n, 0);
 	assert_int_equal(kiosk_get_screen(fx->k)->screen, KIOSK_SCREEN_IDLE);
 
 	/* The newest check's answer is the one taken. */
 	assert_int_equal(tap(fx, CARD), 0);
 	id = type_pin_unanswered(fx, PATRON_PIN);
-	assert_int_equal(answer_pin(fx, id, true), 0);
+	assert_int_equal(answer_pin(fx, id, 1), 0);
+	assert_true(index_of_unlock(fx, 1) >= 0);
+}
+
+/*
+ * The library gives the patron a new PIN while the old one is checked: the
+ * old PIN's answer opens nothing and counts nothing; the new PIN opens.
+ */
+static void opens_nothing_with_a_pin_that_changed_during_its_check(void **state)
+{
+	struct fx *fx = *state;
+	struct kiosk_hold h =
+		hold_make("H1", KIOSK_HOLD_STATE_LOADED, 1, KIOSK_SIZE_SMALL);
+	uint64_t id;
+
+	add_loaded_with_pin(fx, "H1", 1);
+	assert_int_equal(start(fx), 0);
+	assert_int_equal(tap(fx, CARD), 0);
+	id = type_pin_unanswered(fx, PATRON_PIN);
+	hold_add_card(&h, CARD);
+	assert_int_equal(
+		credential_pin_hash("24680", PIN_ITERATIONS, h.pin_hash), 0);
+	assert_int_equal(kiosk_set_hold_credentials(fx->k, &h), 0);
+	assert_int_equal(answer_pin(fx, id, 1), 0);
+	assert_int_equal(count_actions(fx, KIOSK_ACTION_UNLOCK), 0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_PIN);
+	assert_int_equal(screen(fx)->attempts_left, PIN_ATTEMPTS);
+
+	assert_int_equal(type_pin(fx, "24680"), 0);
 	assert_true(index_of_unlock(fx, 1) >= 0);
 }
 
@@ -789,7 +818,7 @@ static void ends_the_pin_check_of_a_staff_card_that_went_meanwhile(void **state)
 	assert_true(kiosk_pin_check_verify(kiosk_get_pin_check(fx->k)));
 	hmac_of(STAFF_CARD, hmac);
 	assert_int_equal(kiosk_remove_staff(fx->k, hmac), 0);
-	assert_int_equal(answer_pin(fx, id, true), 0);
+	assert_int_equal(answer_pin(fx, id, 1), 0);
 	assert_int_equal(kiosk_get_screen(fx->k)->screen,
 			 KIOSK_SCREEN_LOCKED_OUT);
 	assert_false(kiosk_in_staff_session(fx->k));
@@ -2172,10 +2201,14 @@ static void tries_at_most_two_distinct_pin_hashes_for_one_pin(void **state)
 	/* The third distinct hash is never tried. */
 	assert_int_equal(type_pin(fx, "3333"), 0);
 	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_WRONG_PIN);
-	/* A hash shared by two holds is tried once: 2222 is the second. */
+	/*
+	 * A hash shared by two holds is tried once: 2222 is the second. It
+	 * opens only the hold it is the PIN of.
+	 */
 	assert_int_equal(type_pin(fx, "2222"), 0);
 	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_LOCKERS_OPEN);
-	assert_int_equal(screen(fx)->n_lockers, 4);
+	assert_int_equal(screen(fx)->n_lockers, 1);
+	assert_int_equal(screen(fx)->lockers[0], 3);
 }
 
 static void keeps_every_batch_within_the_action_bound(void **state)
@@ -2782,6 +2815,7 @@ int main(void)
 		TEST(goes_idle_when_nobody_types_the_pin),
 		TEST(checks_a_pin_off_the_loop_one_at_a_time),
 		TEST(ignores_the_answer_of_a_session_that_moved_on),
+		TEST(opens_nothing_with_a_pin_that_changed_during_its_check),
 		TEST(ends_the_pin_check_of_a_staff_card_that_went_meanwhile),
 		TEST(replaces_a_waiting_session_with_a_new_tap),
 		TEST(does_not_pulse_twice_when_a_patron_taps_again),
