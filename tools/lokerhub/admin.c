@@ -1086,7 +1086,7 @@ static int cmd_staff_upgrade_pins(const char *db_path, int argc, char **argv)
 	sqlite3_stmt *st;
 	sqlite3 *db;
 	char *end;
-	int c, ex, err;
+	int c, ex, err, rc = SQLITE_DONE;
 
 	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT "i:", options,
 				NULL)) != -1) {
@@ -1114,7 +1114,7 @@ static int cmd_staff_upgrade_pins(const char *db_path, int argc, char **argv)
 			    "");
 	if (!st)
 		err = -EIO;
-	while (err == 0 && sqlite3_step(st) == SQLITE_ROW) {
+	while (err == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *cred = (const char *)sqlite3_column_text(st, 0);
 		const char *old = (const char *)sqlite3_column_text(st, 1);
 		char hash[PIN_HASH_MAX + 1];
@@ -1139,7 +1139,12 @@ static int cmd_staff_upgrade_pins(const char *db_path, int argc, char **argv)
 						     "UPDATE staff SET pin_hash = ?, seq = ?"
 								     " WHERE credential = ?",
 						     "sIs", hash, seq, cred);
-		upgraded++;
+		upgraded += err == 0;
+	}
+	if (err == 0 && rc != SQLITE_DONE) {
+		fprintf(stderr, "lokerhub: reading the staff: %s\n",
+			sqlite3_errmsg(db));
+		err = -EIO;
 	}
 	sqlite3_finalize(st);
 	if (err == 0)
