@@ -81,6 +81,8 @@ struct sync {
 	uint64_t not_before_usec;
 	unsigned attempt; /* failures in a row */
 	bool upload_wanted;
+	/* sync_now() came while a pull was under way: pull again after it. */
+	bool pull_asked;
 	/* An event was given up on a 400 since the last upload taken. */
 	bool refused_alone;
 	/* The last request was a changes page with more to come. */
@@ -668,6 +670,7 @@ static bool start_pull(struct sync *s)
 	struct request *r;
 	int err;
 
+	s->pull_asked = false;
 	err = store_get_sync_value(s->store, "cursor", cursor, sizeof(cursor));
 	if (err < 0 && err != -ENOENT)
 		cursor[0] = '\0';
@@ -1007,7 +1010,9 @@ static void apply_done(struct sync *s, struct pull_apply *p)
 			p->removed_staff + p->gone_staff,
 			c->more ? "; more to come" : "");
 	s->pull_due_usec =
-		c->more ? 0 : now_usec(CLOCK_MONOTONIC) + s->pull_interval_usec;
+		c->more || s->pull_asked ?
+			0 :
+			now_usec(CLOCK_MONOTONIC) + s->pull_interval_usec;
 	s->paging = c->more;
 }
 
@@ -1588,6 +1593,7 @@ uint64_t sync_now(struct sync *s)
 		return 0;
 	now = now_usec(CLOCK_MONOTONIC);
 	s->pull_due_usec = 0;
+	s->pull_asked = s->busy || s->applying;
 	s->status_due_usec = 0;
 	s->upload_wanted = true;
 	/* Our own back-off goes; what the server asked for stays. */
