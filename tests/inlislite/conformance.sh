@@ -6,7 +6,8 @@
 # items routed to the first kiosk in two holds and one to the second, a
 # kiosk staff member; a fault hook arms a 503 or 429 for the next request
 # to an endpoint (the bridge reads LOKERBUKU_INL_FAULT_DIR, set in
-# php-fpm's pool).
+# php-fpm's pool). With CONFORMANCE_NODE_DIR (CTest sets it) every reply is
+# also validated against docs/sync-api.openapi.yaml with ajv.
 #   LOKERBUKU_TOP=. tests/inlislite/conformance.sh [sync-api.sh options]
 set -euo pipefail
 LOKERBUKU_TOP=${LOKERBUKU_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -48,4 +49,5 @@ chmod 700 "$WORK/fault-hook"
 "$LOKERBUKU_TOP/tests/conformance/sync-api.sh" --url "$INL_URL" \
 	--kiosk conf-01 --token-file "$WORK/token-1" --cacert "$INL_CA" \
 	--other-kiosk conf-02 --other-token-file "$WORK/token-2" \
-	--item B-CONF-3 --fault-hook "$WORK/fault-hook" "$@"
+	--item B-CONF-3 --fault-hook "$WORK/fault-hook" \
+	${CONFORMANCE_NODE_DIR:+--validate "$CONFORMANCE_NODE_DIR"} "$@"
