@@ -69,6 +69,17 @@ ctl sync >/dev/null
 wait_staff 1
 expect '.screen.name=="unknown_card"' "$(ctl --json sim tap card:S-1)"
 
+# pull KIOSK VERSION [CURSOR]: demo-02's changes as a kiosk of sync VERSION
+# asks (1.0: no Lokerbuku-Sync header, as the v1.0 firmware).
+pull() {
+	local hdr=()
+	[ "$2" = 1.0 ] || hdr=(-H "Lokerbuku-Sync: $2")
+	curl -sS --fail --cacert "$WORK/hub/ca/ca.pem" -m 20 "${hdr[@]}" \
+		-H "Authorization: Bearer $(cat "$WORK/hub/token-02")" \
+		"$HUB_URL/kiosks/demo-02/changes${3:+?cursor=$3}"
+}
+c02=$(pull demo-02 1.0 | jq -r .cursor)
+
 echo "the hub's cheap hash made costlier without the PIN, and sent again"
 out=$(hub staff-upgrade-pins)
 [ "$out" = "1 staff PIN hashes upgraded, 2 kept" ] || fail "upgrade: $out"
@@ -84,5 +95,17 @@ done
 expect '.screen.name=="staff_pin"' "$(ctl --json sim tap card:S-3)"
 expect '.screen.name=="wrong_pin"' "$(ctl --json sim pin 111112)"
 expect '.screen.name=="staff_menu"' "$(ctl --json sim pin 111111)"
+
+echo "a kiosk of sync v1.0 never gets a hash it cannot check: S-3 is left out there"
+v11=$(pull demo-02 1.1)
+expect '(.staff | length) == 3 and ([.staff[] | select(.pin | startswith("pbkdf2-sha256-2$"))] | length) == 1' "$v11"
+s3=$(jq -r '.staff[] | select(.pin | startswith("pbkdf2-sha256-2$")) | .credential' <<<"$v11")
+v10=$(pull demo-02 1.0)
+expect "(.staff | length) == 2 and all(.staff[]; .pin | startswith(\"pbkdf2-sha256\$600000\$\")) and ([.staff[].credential] | index(\"$s3\") == null) and .removed_staff == []" "$v10"
+# One that had S-3's old hash drops it rather than keep a stale one.
+v10=$(pull demo-02 1.0 "$c02")
+expect ".staff == [] and .removed_staff == [\"$s3\"]" "$v10"
+grep -q "kiosk demo-02 speaks sync v1.0: 1 staff card(s) left out there" "$WORK/hub/hub.log" ||
+	fail "no word in the hub's log of the card left out: $(tail -n 5 "$WORK/hub/hub.log")"
 kiosk_stop
 echo "ok"

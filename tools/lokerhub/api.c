@@ -271,6 +271,14 @@ static size_t json_size(json_t *o)
 	" FROM staff_kiosks sk WHERE sk.credential = staff.credential" \
 	" AND sk.kiosk_id = ?1)"
 
+/*
+ * A PIN hash of the second form, which a kiosk of sync v1.0 cannot check
+ * (?4: the kiosk did not say it speaks v1.1): such a card is left out there.
+ */
+#define STAFF_HASH_UNKNOWN \
+	"(?4 AND substr(pin_hash, 1, 16) = 'pbkdf2-sha256-2$')"
+#define STAFF_GONE "(removed OR NOT (" STAFF_HERE ") OR " STAFF_HASH_UNKNOWN ")"
+
 enum change_kind {
 	CHANGE_KIND_HOLD,
 	CHANGE_KIND_REMOVED_HOLD,
@@ -284,8 +292,8 @@ enum change_kind {
  * number of the last entry taken, *ret_more whether one was left out.
  */
 static int collect_changes(sqlite3 *db, const char *kiosk_id, int64_t since,
-			   bool full, unsigned limit, json_t *reply,
-			   int64_t *ret_last, bool *ret_more)
+			   bool full, bool v1_hashes, unsigned limit,
+			   json_t *reply, int64_t *ret_last, bool *ret_more)
 {
 	json_t *arrays[] = {
 		[CHANGE_KIND_HOLD] = json_object_get(reply, "holds"),
@@ -301,24 +309,29 @@ static int collect_changes(sqlite3 *db, const char *kiosk_id, int64_t since,
 		[CHANGE_KIND_STAFF] = API_STAFF_MAX,
 		[CHANGE_KIND_REMOVED_STAFF] = API_REMOVED_MAX,
 	};
+	unsigned withheld = 0;
 	size_t bytes = 0;
 	sqlite3_stmt *st;
 	int rc, err = 0;
 
-	/* A full set needs no removals: the kiosk drops what it lacks. */
+	/*
+	 * A full set needs no removals: the kiosk drops what it lacks. A card
+	 * not for this kiosk (any more), or with a hash it cannot check, is a
+	 * removal here; the last column tells the latter.
+	 */
 	st = db_query(
 		db,
-		"SELECT change_seq, 0, id FROM holds"
+		"SELECT change_seq, 0, id, 0 FROM holds"
 		" WHERE kiosk_id = ?1 AND change_seq > ?2"
 		" AND state IN ('pending', 'loaded')"
-		" UNION ALL SELECT seq, 1, hold_id FROM hold_removals"
+		" UNION ALL SELECT seq, 1, hold_id, 0 FROM hold_removals"
 		" WHERE kiosk_id = ?1 AND seq > ?2 AND NOT ?3"
-		/* A card not for this kiosk (any more) is a removal here. */
-		" UNION ALL SELECT seq, 2 + (removed OR NOT (" STAFF_HERE ")),"
-		" credential FROM staff WHERE seq > ?2"
-		" AND NOT (?3 AND (removed OR NOT (" STAFF_HERE ")))"
+		" UNION ALL SELECT seq, 2 + " STAFF_GONE ", credential,"
+		" NOT removed AND " STAFF_HASH_UNKNOWN " FROM staff"
+		" WHERE seq > ?2 AND NOT (?3 AND (removed OR NOT (" STAFF_HERE
+		")))"
 		" ORDER BY 1",
-		"sIi", kiosk_id, since, (int)full);
+		"sIii", kiosk_id, since, (int)full, (int)v1_hashes);
 	if (!st)
 		return -EIO;
 	*ret_more = false;
@@ -329,6 +342,14 @@ static int collect_changes(sqlite3 *db, const char *kiosk_id, int64_t since,
 		json_t *entry = NULL;
 		size_t size;
 
+		if (sqlite3_column_int(st, 3)) {
+			withheld++;
+			/* A full set names no removals. */
+			if (full) {
+				*ret_last = sqlite3_column_int64(st, 0);
+				continue;
+			}
+		}
 		switch (kind) {
 		case CHANGE_KIND_HOLD:
 			entry = db_hold_json(db, id);
@@ -359,6 +380,10 @@ static int collect_changes(sqlite3 *db, const char *kiosk_id, int64_t since,
 	if (err == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE)
 		err = -EIO;
 	sqlite3_finalize(st);
+	if (err == 0 && withheld > 0)
+		fprintf(stderr,
+			"lokerhub: kiosk %s speaks sync v1.0: %u staff card(s) left out there, their PIN hashes being of a form it cannot check (pbkdf2-sha256-2); update its firmware\n",
+			kiosk_id, withheld);
 	return err;
 }
 
@@ -429,7 +454,8 @@ static void handle_changes(sqlite3 *db, const struct api_route *route,
 	last = since;
 	err = collect_changes(db, route->kiosk_id, since,
 			      json_is_true(json_object_get(body, "full")),
-			      limit, body, &last, &more);
+			      route->kiosk_minor < 1, limit, body, &last,
+			      &more);
 	if (err < 0)
 		goto db_fail;
 	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
