@@ -1,0 +1,147 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# A library network against one lokerhub (issue 26): BENCH_FLEET_KIOSKS
+# (72) simulated kiosks, each registered with lokerhub kiosk-add and with a
+# hold of its own (hold-add), run by bench-fleet (fleet.c) on lokerd's
+# schedule for BENCH_FLEET_SECONDS (120) after a warm-up of one interval,
+# with the intervals divided by BENCH_FLEET_FACTOR (1: real time).
+# lokerhub runs on core BENCH_FLEET_CPU (0), the fleet on the other. Then
+# the same traffic against a static HTTPS 200 (haproxy, on the same core),
+# for the ratio of CPU per request; BENCH_FLEET_STATIC=0 skips it.
+#
+# Setting up 10,000 kiosks takes one lokerhub process per kiosk-add and
+# per hold-add (the figures below say how long each takes): with
+# BENCH_FLEET_CACHE=DIR the set-up is kept in DIR and used again by the
+# next run of the same number of kiosks (copied, so every run starts from
+# the same database). Fails when an event was not acknowledged.
+# Needs BIN (release binaries, with bench-fleet) and LOKERBUKU_TOP.
+set -euo pipefail
+: "${BIN:?}" "${LOKERBUKU_TOP:?}"
+N=${BENCH_FLEET_KIOSKS:-72}
+FACTOR=${BENCH_FLEET_FACTOR:-1}
+RUN_S=${BENCH_FLEET_SECONDS:-120}
+CPU=${BENCH_FLEET_CPU:-0}
+CACHE=${BENCH_FLEET_CACHE:-}
+BENCH_NAME=fleet
+# shellcheck source=tools/lib/hub.sh
+. "$LOKERBUKU_TOP/tools/lib/hub.sh"
+# shellcheck source=tests/bench/lib.bash
+. "$LOKERBUKU_TOP/tests/bench/lib.bash"
+
+[ "$(nproc)" -ge 2 ] || bench_fail "needs 2 cores: one for the server, one for the fleet"
+OTHER=$(((CPU + 1) % $(nproc)))
+[ -x "$BIN/bench-fleet" ] || bench_fail "no $BIN/bench-fleet (cmake --build ... --target bench-fleet)"
+WORK=$(mktemp -d /tmp/lokerbuku-bench.XXXXXX)
+HAPROXY_PID=
+trap 'hub_stop; [ -z "$HAPROXY_PID" ] || kill "$HAPROXY_PID" 2>/dev/null; rm -rf "$WORK"' EXIT
+# One descriptor per kiosk in lokerhub and in the fleet.
+ulimit -n "$(ulimit -Hn)"
+[ "$(ulimit -n)" -ge $((N + 64)) ] ||
+	bench_fail "$N kiosks need $((N + 64)) open files; the hard limit is $(ulimit -Hn)"
+
+setup() {
+	local dir=$1 i t0 t1 id
+	hub_setup "$dir" k00000 "$WORK/site.key"
+	hub patron-add P-1 --name Siti --uid 04A1B2C3D4E5F6 >/dev/null
+	: >"$dir/kiosks.txt"
+	t0=$(date +%s.%N)
+	for ((i = 1; i < N; i++)); do
+		id=$(printf 'k%05d' "$i")
+		hub kiosk-add "$id" --token-file "$dir/token.$id" --no-pin-required >/dev/null
+	done
+	t1=$(date +%s.%N)
+	mv "$dir/token" "$dir/token.k00000"
+	for ((i = 0; i < N; i++)); do
+		id=$(printf 'k%05d' "$i")
+		hub hold-add "H-$id" --kiosk "$id" --patron P-1 --item "H-$id=Buku $i" >/dev/null
+		echo "$id $(cat "$dir/token.$id") H-$id" >>"$dir/kiosks.txt"
+		rm "$dir/token.$id"
+	done
+	awk -v a="$t0" -v b="$t1" -v c="$(date +%s.%N)" -v n="$N" 'BEGIN {
+		if (n > 1) printf "kiosk-add per kiosk\t%.1f\tms\n", 1000 * (b - a) / (n - 1)
+		printf "hold-add per kiosk\t%.1f\tms\n", 1000 * (c - b) / n }' >"$dir/setup.tsv"
+}
+
+umask 077
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/site.key"
+if [ -n "$CACHE" ] && [ -s "$CACHE/$N/kiosks.txt" ]; then
+	echo "fleet: the set-up of $N kiosks from $CACHE/$N" >&2
+	cp -a "$CACHE/$N" "$WORK/hub"
+	HUB_DIR=$WORK/hub
+else
+	echo "fleet: registering $N kiosks, each with a hold" >&2
+	setup "$WORK/hub"
+	if [ -n "$CACHE" ]; then
+		mkdir -p "$CACHE"
+		rm -rf "$CACHE/$N"
+		cp -a "$WORK/hub" "$CACHE/$N"
+	fi
+fi
+cat "$HUB_DIR/setup.tsv"
+
+# The database and its write-ahead log, in bytes.
+db_bytes() {
+	local f s=0
+	for f in "$HUB_DIR/hub.db" "$HUB_DIR/hub.db-wal"; do
+		[ ! -e "$f" ] || s=$((s + $(stat -c %s "$f")))
+	done
+	echo "$s"
+}
+fleet() {
+	taskset -c "$OTHER" "$BIN/bench-fleet" --url "$1" --ca "$HUB_DIR/ca/ca.pem" \
+		--kiosks "$HUB_DIR/kiosks.txt" --factor "$FACTOR" --seconds "$RUN_S" "${@:2}"
+}
+
+load0=$(cut -d' ' -f1 /proc/loadavg)
+bytes0=$(db_bytes)
+hub_start
+taskset -apc "$CPU" "$HUB_PID" >/dev/null
+rc=0
+fleet "$HUB_URL" --pid "$HUB_PID" >"$WORK/hub.tsv" || rc=$?
+hub_stop
+bytes1=$(db_bytes)
+cat "$WORK/hub.tsv"
+figure() { awk -F'\t' -v f="$1" '$1 == f { print $2 }' "$2"; }
+awk -v b0="$bytes0" -v b1="$bytes1" -v ev="$(figure 'events acknowledged' "$WORK/hub.tsv")" '
+	BEGIN { if (ev > 0) {
+		printf "database bytes per event\t%.0f\tbytes\n", (b1 - b0) / ev
+		# 40 holds a day: a load and a pickup each (the fleet default).
+		printf "database bytes per kiosk-day\t%.0f\tbytes\n", 80 * (b1 - b0) / ev } }'
+grep -i 'error\|refus\|limit' "$HUB_DIR/hub.log" | sort | uniq -c | sort -rn | head -n 5 |
+	sed 's/^/fleet: lokerhub logged: /' >&2 || true
+printf 'load average at the start\t%s\tload\n' "$load0"
+printf 'load average at the end\t%s\tload\n' "$(cut -d' ' -f1 /proc/loadavg)"
+[ "$rc" -eq 0 ] || bench_fail "bench-fleet failed against lokerhub (exit $rc)"
+
+if [ "${BENCH_FLEET_STATIC:-1}" != 0 ]; then
+	command -v haproxy >/dev/null || bench_fail "no haproxy for the static comparison (BENCH_FLEET_STATIC=0 skips it)"
+	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	cat "$HUB_DIR/ca/server.pem" "$HUB_DIR/ca/server.key" >"$WORK/static.pem"
+	cat >"$WORK/haproxy.cfg" <<CFG
+global
+	maxconn $((N + 100))
+	nbthread 1
+defaults
+	mode http
+	timeout client 300s
+	timeout http-keep-alive 300s
+	timeout connect 5s
+	timeout server 5s
+frontend static
+	bind 127.0.0.1:$port ssl crt $WORK/static.pem
+	http-request return status 200 content-type application/json hdr Cache-Control no-store string "{\"results\":[]}"
+CFG
+	taskset -c "$CPU" haproxy -f "$WORK/haproxy.cfg" -db 2>"$WORK/haproxy.log" &
+	HAPROXY_PID=$!
+	sleep 1
+	kill -0 "$HAPROXY_PID" || bench_fail "haproxy did not start: $(cat "$WORK/haproxy.log")"
+	fleet "https://127.0.0.1:$port/locker-sync/v1" --pid "$HAPROXY_PID" --static >"$WORK/static.tsv" ||
+		bench_fail "bench-fleet failed against haproxy"
+	kill "$HAPROXY_PID"
+	wait "$HAPROXY_PID" 2>/dev/null || true
+	HAPROXY_PID=
+	sed -n 's/^server CPU per request\t/static server CPU per request\t/p; s/^request p99\t/static server request p99\t/p' "$WORK/static.tsv"
+	awk -v a="$(figure 'server CPU per request' "$WORK/hub.tsv")" \
+		-v b="$(figure 'server CPU per request' "$WORK/static.tsv")" \
+		'BEGIN { if (b > 0) printf "CPU per request, lokerhub to static\t%.2f\tx\n", a / b }'
+fi
