@@ -792,10 +792,12 @@ static int on_reader(sd_event_source *s, int fd, uint32_t revents,
 			/* Said once; the reader reopens it by itself. */
 			log_err("card reader %s: %s",
 				d->config.reader_connstring, ev.credential);
+			d->screen_generation++; /* the screen says so */
 			break;
 		case READER_EVENT_RECOVERED:
 			log_notice("card reader %s: answering again",
 				   d->config.reader_connstring);
+			d->screen_generation++;
 			break;
 		}
 	}
@@ -1966,9 +1968,15 @@ static json_t *screen_state(void *userdata)
 	if (screen && d->session_titles)
 		json_object_set(screen, "items", d->session_titles);
 	return json_pack(
-		"{s:s, s:b, s:o, s:b, s:i, s:I, s:o, s:o, s:o}", "kiosk_id",
-		d->config.kiosk_id, "in_service", !d->out_of_service, "online",
-		online, "sim", d->webui_sim, "idle_timeout_s",
+		"{s:s, s:b, s:o, s:{s:b}, s:{s:i, s:i}, s:{s:i, s:i}, s:b, s:i, "
+		"s:I, s:o, s:o, s:o}",
+		"kiosk_id", d->config.kiosk_id, "in_service",
+		!d->out_of_service, "online", online, "reader", "ok",
+		reader_is_ok(d->reader),
+		/* The keypads' rule is lokerd's: one rule for every way in. */
+		"code_digits", "min", CREDENTIAL_CODE_DIGITS_MIN, "max",
+		CREDENTIAL_CODE_DIGITS_MAX, "pin_digits", "min", PIN_DIGITS_MIN,
+		"max", PIN_DIGITS_MAX, "sim", d->webui_sim, "idle_timeout_s",
 		(int)d->config.webui.idle_timeout_s, "staff_idle_timeout_s",
 		(json_int_t)(d->config.kiosk.staff_session_timeout_usec /
 			     1000000ULL),

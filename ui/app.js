@@ -8,7 +8,7 @@ import * as i18n from './js/i18n.js';
 import { t } from './js/i18n.js';
 import * as api from './js/api.js';
 import * as sound from './js/sound.js';
-import { views, CODE_MIN, CODE_MAX, PIN_MIN, PIN_MAX } from './js/screens.js';
+import { views, digitRule } from './js/screens.js';
 import { staffMenu } from './js/staff.js';
 import { keypadKey } from './js/keypad.js';
 
@@ -113,6 +113,7 @@ async function send(body) {
 
 /* What the screens may do; see js/screens.js and js/staff.js. */
 const ctx = {
+	get state() { return app.state; },
 	get digits() { return app.digits; },
 	get flow() { return app.flow; },
 	get flowLockers() { return app.flowLockers; },
@@ -226,6 +227,9 @@ function viewName() {
 			return app.local;
 		if (!s.in_service)
 			return 'out_of_service';
+		/* A card reader out of order: the keypad instead of a tap. */
+		if (s.reader && !s.reader.ok)
+			return 'reader_down';
 	}
 	if (s.screen.name === 'unknown_card' && app.wrongCode)
 		return 'wrong_code';
@@ -436,11 +440,11 @@ function keypadOpts() {
 	const name = viewName();
 
 	if (name === 'code')
-		return { value: app.digits, min: CODE_MIN, max: CODE_MAX,
+		return { value: app.digits, ...digitRule(app.state, 'code'),
 			onChange: ctx.setDigits, onSubmit: ctx.submitCode,
 			onCancel: ctx.cancel };
 	if (name === 'pin' || name === 'wrong_pin' || name === 'staff_pin')
-		return { value: app.digits, min: PIN_MIN, max: PIN_MAX,
+		return { value: app.digits, ...digitRule(app.state, 'pin'),
 			onChange: ctx.setDigits, onSubmit: ctx.submitPin,
 			onCancel: ctx.cancel };
 	return null;

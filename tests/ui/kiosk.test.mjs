@@ -11,6 +11,7 @@ import net from 'node:net';
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 
 const URL_ = process.env.LOKERBUKU_URL;
 const SOCKET = process.env.LOKERBUKU_SOCKET;
@@ -27,9 +28,9 @@ const problems = [];	/* console errors, CSP violations, page errors */
 /* ---- lokerd: the control socket and HTTP ---- */
 
 /* One request on lokerd's control socket; resolves to the reply. */
-function ctl(req) {
+function ctl(req, socket = SOCKET) {
 	return new Promise((resolve, reject) => {
-		const s = net.connect(SOCKET);
+		const s = net.connect(socket);
 		let buf = '';
 		s.setEncoding('utf8');
 		s.on('connect', () => s.write(JSON.stringify(req) + '\n'));
@@ -45,8 +46,8 @@ function ctl(req) {
 	});
 }
 
-async function ctlOk(req) {
-	const r = await ctl(req);
+async function ctlOk(req, socket = SOCKET) {
+	const r = await ctl(req, socket);
 	assert.equal(r.ok, true, `${JSON.stringify(req)}: ${JSON.stringify(r)}`);
 	return r;
 }
@@ -509,7 +510,24 @@ test('pickup code: the keypad sends the code, the locker opens', async () => {
 	await waitScreen('code');
 	assert.equal(await title(), 'Masukkan kode pengambilan');
 	assert.equal(await page.isDisabled('main [data-key="ok"]'), true,
-		'OK before four digits');
+		'OK before any digit');
+	/*
+	 * lokerd's rule, from its state: 6 to 12 digits. OK waits for the
+	 * sixth; a thirteenth is not taken (issue 22).
+	 */
+	const state = JSON.parse((await request('GET', '/api/state')).body);
+	assert.deepEqual(state.code_digits, { min: 6, max: 12 });
+	await typeKeys('12345');
+	assert.equal(await page.isDisabled('main [data-key="ok"]'), true,
+		'OK after five digits');
+	await typeKeys('6');
+	assert.equal(await page.isDisabled('main [data-key="ok"]'), false,
+		'OK after six digits');
+	await typeKeys('7890123');
+	assert.equal((await page.textContent('main .entry-text')).trim(),
+		'123456789012');
+	for (let i = 0; i < 12; i++)
+		await page.click('main [data-key="delete"]');
 	/* A mistyped code says so and goes back to the keypad (issue 22). */
 	await typeKeys('482193');
 	await page.click('main [data-key="ok"]');
@@ -902,6 +920,48 @@ test('states lokerd seldom shows: offline, out of service, no PIN set, stream do
 			timeout: 15000 });
 	} finally {
 		await fixture.close();
+	}
+	assert.deepEqual(errors, []);
+});
+
+test('card reader out of order: the keypad instead, back when it answers', async () => {
+	/*
+	 * A second lokerd, started by run.sh, reads cards through libnfc from
+	 * pn532-sim; the chip stops answering, then answers again.
+	 */
+	const socket = process.env.NFC_SOCKET;
+	const pn532 = (...args) => execFileSync(process.env.PN532_SIM,
+		['--control', process.env.PN532_CONTROL, ...args]);
+	const readerOk = async () => (await ctlOk({ cmd: 'status' }, socket)).reader.ok;
+	const p = await page.context().newPage();
+	const errors = [];
+	p.on('pageerror', (e) => errors.push(e.message));
+	try {
+		await p.goto(process.env.NFC_URL);
+		await p.waitForSelector(screen('idle'));
+		assert.equal(await readerOk(), true);
+
+		pn532('hang');
+		/* lokerd notices within about 3 s; generous under load. */
+		await p.waitForSelector(screen('reader_down'), { timeout: 20000 });
+		assert.equal(await readerOk(), false);
+		assert.equal((await p.textContent('main h1')).trim(),
+			'Pembaca kartu sedang rusak');
+		assert.equal(await p.isVisible('main [data-action="return"]'), false);
+		await shot('reader-down', p);
+		/* The keypad it offers, and back to the same notice. */
+		await p.click('main [data-action="code"]');
+		await p.waitForSelector(screen('code'));
+		await p.click('main .btn-cancel');
+		await p.waitForSelector(screen('reader_down'));
+
+		pn532('answer');
+		await p.waitForSelector(screen('idle'), { timeout: 20000 });
+		assert.equal(await readerOk(), true);
+		assert.equal((await p.textContent('main h1')).trim(),
+			'Tempelkan kartu anggota');
+	} finally {
+		await p.close();
 	}
 	assert.deepEqual(errors, []);
 });

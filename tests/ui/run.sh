@@ -6,6 +6,7 @@
 # the browser's DOM.
 #
 #   tests/ui/run.sh [BUILD_DIR]      (CTest sets BIN to the build's bin/)
+#   UI_ONLY=REGEX tests/ui/run.sh    only the tests whose names match
 #
 # Exits 77 (CTest: skipped) when chromium, node or npm is missing, or when
 # playwright-core cannot be installed from the npm registry.
@@ -15,6 +16,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 BIN=${BIN:-${1:-$top/build}/bin}
 build=$(cd "$BIN/.." && pwd)
+PN532_SIM=${PN532_SIM:-$BIN/pn532-sim}
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 OUT=${UI_OUT:-$build/ui-screenshots}
 node_dir=$build/ui-node
@@ -60,6 +62,14 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/lokerbuku-ui.XXXXXX")
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
 	kiosk_stop >/dev/null 2>&1 || true
+	if [ -n "${NFC_PID:-}" ]; then
+		kill -TERM "$NFC_PID" 2>/dev/null || true
+		wait "$NFC_PID" 2>/dev/null || true
+	fi
+	if [ -n "${SIM_PID:-}" ]; then
+		kill -TERM "$SIM_PID" 2>/dev/null || true
+		wait "$SIM_PID" 2>/dev/null || true
+	fi
 	if [ "${KEEP_WORK:-0}" = 1 ]; then
 		echo "ui: kept $WORK"
 	else
@@ -67,6 +77,31 @@ cleanup() {
 	fi
 }
 trap cleanup EXIT
+
+# A second kiosk whose card reader is libnfc on pn532-sim, for the reader
+# out of order: its chip is made to hang and answer again.
+[ -x "$PN532_SIM" ] || { echo "ui: no pn532-sim at $PN532_SIM" >&2; exit 1; }
+mkdir -p "$WORK/nfc"
+"$PN532_SIM" --link "$WORK/nfc/pn532" --control "$WORK/nfc/pn532.sock" \
+	>"$WORK/nfc/pn532.out" 2>>"$WORK/nfc/pn532.log" &
+SIM_PID=$!
+for _ in $(seq 100); do
+	grep -q '^ready' "$WORK/nfc/pn532.out" 2>/dev/null && break
+	sleep 0.05
+done
+kiosk_write_config "$WORK/nfc" "
+[webui]
+listen = 127.0.0.1:0
+ui_dir = $top/ui
+
+[reader]
+backend = nfc
+connstring = pn532_uart:$WORK/nfc/pn532"
+kiosk_start "$WORK/nfc"
+NFC_PID=$KIOSK_PID
+KIOSK_PID=
+nfc_url=$(LOKERBUKU_SOCKET=$WORK/nfc/control.sock "$BIN/lokerctl" --json status | jq -r .webui.url)
+[[ $nfc_url == http://127.0.0.1:* ]] || { echo "ui: no web UI url: $nfc_url" >&2; exit 1; }
 
 # The screen's time-out at its shortest (10 s) for the time-out test;
 # patron sessions (60 s) outlast it, so the screen's own cancel is what
@@ -89,9 +124,12 @@ mkdir -p "$OUT"
 echo "ui: lokerd at $url, Chromium $("$CHROMIUM" --version 2>/dev/null | tr -s ' ' | cut -d' ' -f2 || true), node $(node --version)"
 rc=0
 LOKERBUKU_URL=$url LOKERBUKU_SOCKET=$WORK/control.sock CHROMIUM=$CHROMIUM \
+	NFC_URL=$nfc_url NFC_SOCKET=$WORK/nfc/control.sock PN532_SIM=$PN532_SIM \
+	PN532_CONTROL=$WORK/nfc/pn532.sock \
 	UI_OUT=$OUT PLAYWRIGHT_CORE=$node_dir/node_modules/playwright-core/index.mjs \
 	AXE_CORE=$node_dir/node_modules/axe-core/axe.min.js \
-	node --test --test-reporter=spec "$here/kiosk.test.mjs" || rc=$?
+	node --test --test-reporter=spec ${UI_ONLY:+"--test-name-pattern=$UI_ONLY"} \
+	"$here/kiosk.test.mjs" || rc=$?
 
 echo
 [ -s "$OUT/latency.txt" ] && cat "$OUT/latency.txt"

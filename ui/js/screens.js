@@ -10,7 +10,14 @@ import { t, list } from './i18n.js';
 import { bank } from './bank.js';
 import { keypad } from './keypad.js';
 
-export const CODE_MIN = 4, CODE_MAX = 16, PIN_MIN = 4, PIN_MAX = 8;
+/*
+ * How many digits a pickup code (kind 'code') or PIN ('pin') has: lokerd's
+ * rule, from its state ({min, max}), so the keypad never takes what lokerd
+ * refuses.
+ */
+export function digitRule(state, kind) {
+	return state[`${kind}_digits`];
+}
 
 const para = (text) => h('p', { class: 'lead' }, text);
 
@@ -41,8 +48,10 @@ function problem(key, ctx, params) {
 }
 
 export function codeKeypad(ctx) {
+	const { min, max } = digitRule(ctx.state, 'code');
+
 	return keypad({
-		value: ctx.digits, min: CODE_MIN, max: CODE_MAX, masked: false,
+		value: ctx.digits, min, max, masked: false,
 		label: t('code.label'),
 		onChange: (v) => ctx.setDigits(v),
 		onSubmit: (v) => ctx.submitCode(v),
@@ -51,8 +60,10 @@ export function codeKeypad(ctx) {
 }
 
 export function pinKeypad(ctx) {
+	const { min, max } = digitRule(ctx.state, 'pin');
+
 	return keypad({
-		value: ctx.digits, min: PIN_MIN, max: PIN_MAX, masked: true,
+		value: ctx.digits, min, max, masked: true,
 		label: t('pin.label'),
 		onChange: (v) => ctx.setDigits(v),
 		onSubmit: (v) => ctx.submitPin(v),
@@ -114,6 +125,19 @@ export const views = {
 				dataset: { action: 'return' },
 				onclick: () => ctx.send({ action: 'return' }),
 			}, t('idle.return'))),
+	}),
+
+	/* Not a screen of lokerd's: idle, with the card reader out of order. */
+	reader_down: (ctx) => ({
+		title: t('reader_down.title'),
+		tone: 'warn',
+		body: [para(t('reader_down.body'))],
+		end: h('div', { class: 'actions' },
+			h('button', {
+				type: 'button', class: 'btn btn-primary',
+				dataset: { action: 'code' },
+				onclick: () => ctx.go('code'),
+			}, t('idle.code'))),
 	}),
 
 	code: (ctx) => ({
