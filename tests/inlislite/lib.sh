@@ -211,7 +211,8 @@ inl_start() {
 	INL_DB_USER=lokerbuku
 	INL_DB_PASSWORD=$(inl_random 12)
 	inl_root_sql -e "CREATE USER 'lokerbuku'@'localhost' IDENTIFIED BY '$INL_DB_PASSWORD'" || return 1
-	php "$INL_ROOT/bin/grants.php" --database "$INL_DB" --user "'lokerbuku'@'localhost'" |
+	php "$INL_ROOT/bin/grants.php" --database "$INL_DB" --user "'lokerbuku'@'localhost'" \
+		--version "$INL_VERSION" |
 		inl_root_sql || return 1
 
 	# Step 4: config.php (from config.sample.php's settings).

@@ -21,7 +21,8 @@
 //   its booking cleared (columns and bookinglogs), all inside the caller's
 //   transaction;
 // - the return: LoanStatus 'Return', ActualReturn, LateDays; the item
-//   Status_id 1; ReturnCount + 1 on the loan.
+//   Status_id 1; ReturnCount + 1 on the loan;
+// - 3.x's audit trail of each of those rows in `modelhistory` (ModelHistory).
 //
 // A refusal is a reason code per item; nothing is written for it.
 
@@ -47,6 +48,7 @@ final class Circulation
 
     private Settings $settings;
     private Calendar $calendar;
+    private ModelHistory $history;
     private \Closure $now;
 
     /**
@@ -60,6 +62,7 @@ final class Circulation
         $this->settings = new Settings($db);
         $this->calendar = new Calendar($db, $version, $this->settings);
         $this->now = $now ?? static fn(): string => date('Y-m-d H:i:s');
+        $this->history = new ModelHistory($db, $version->writesModelHistory(), $this->now);
     }
 
     /** The library's local time now, 'Y-m-d H:i:s'. */
@@ -272,14 +275,12 @@ final class Circulation
             . ' UpdateBy, UpdateDate, UpdateTerminal) VALUES (?, ?, 0, 0, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
             ->execute([$loanId, count($lend), count($lend), $member['ID'], $branch,
                 (int) $this->site['location_library_id'], $userId, $now, $terminal, $userId, $now, $terminal]);
+        $this->history->inserted('collectionloans', $loanId, $userId);
         $itemSql = 'INSERT INTO collectionloanitems (CollectionLoan_id, LoanDate, DueDate, LoanStatus,'
             . ' Collection_id, member_id, CreateBy, CreateDate, CreateTerminal, UpdateBy, UpdateDate, UpdateTerminal'
             . ($this->version->loanItemBranch() ? ', Branch_id' : '') . ") VALUES (?, ?, ?, 'Loan', ?, ?, ?, ?, ?, ?, ?, ?"
             . ($this->version->loanItemBranch() ? ', ?' : '') . ')';
         $insert = $this->db->prepare($itemSql);
-        $lendItem = $this->db->prepare('UPDATE collections SET Status_id = 5, BookingMemberID = NULL,'
-            . ' BookingExpiredDate = NULL, UpdateBy = ?, UpdateDate = ?, UpdateTerminal = ?'
-            . $this->version->lentItemExtra() . ' WHERE ID = ?');
         $booking = $this->db->prepare('UPDATE bookinglogs SET bookingExpired = NULL WHERE collectionId = ?');
         foreach ($lend as $code => $item) {
             $days = $this->rule('MaxLoanDays', $item, $member, $date);
@@ -289,7 +290,10 @@ final class Circulation
                 $args[] = $branch;
             }
             $insert->execute($args);
-            $lendItem->execute([$userId, $now, $terminal, $item['ID']]);
+            $this->history->inserted('collectionloanitems', (string) $this->db->lastInsertId(), $userId);
+            $this->history->update('collections', (string) $item['ID'], ['Status_id' => 5, 'BookingMemberID' => null,
+                'BookingExpiredDate' => null, 'UpdateBy' => $userId, 'UpdateDate' => $now, 'UpdateTerminal' => $terminal]
+                + $this->version->lentItemExtra(), $userId);
             $booking->execute([$item['ID']]);
             $out[$code] = ['loan_id' => $loanId, 'due' => $due];
         }
@@ -303,8 +307,9 @@ final class Circulation
      */
     public function checkIn(string $barcode, string $date, int $userId, string $terminal): ?array
     {
-        $st = $this->db->prepare('SELECT cli.ID, cli.CollectionLoan_id, cli.DueDate, cli.Collection_id,'
+        $st = $this->db->prepare('SELECT cli.ID, cli.CollectionLoan_id, cli.DueDate, cli.Collection_id, cl.ReturnCount,'
             . ' m.MemberNo FROM collectionloanitems cli JOIN collections c ON c.ID = cli.Collection_id'
+            . ' JOIN collectionloans cl ON cl.ID = cli.CollectionLoan_id'
             . ' LEFT JOIN members m ON m.ID = cli.member_id WHERE c.NomorBarcode = ? AND '
             . $this->version->openLoan() . ' ORDER BY cli.ID DESC LIMIT 1 FOR UPDATE');
         $st->execute([$barcode]);
@@ -315,14 +320,12 @@ final class Circulation
         $at = $this->timeOf($date);
         $now = ($this->now)();
         $late = $this->version->lateDays($this->calendar, (string) $loan['DueDate'], $at);
-        $this->db->prepare("UPDATE collectionloanitems SET LoanStatus = 'Return', ActualReturn = ?, LateDays = ?,"
-            . ' UpdateBy = ?, UpdateDate = ?, UpdateTerminal = ? WHERE ID = ?')
-            ->execute([$at, $late, $userId, $now, $terminal, $loan['ID']]);
-        $this->db->prepare('UPDATE collections SET Status_id = 1, UpdateBy = ?, UpdateDate = ?, UpdateTerminal = ?'
-            . ' WHERE ID = ?')->execute([$userId, $now, $terminal, $loan['Collection_id']]);
-        $this->db->prepare('UPDATE collectionloans SET ReturnCount = ReturnCount + 1, UpdateBy = ?,'
-            . ' UpdateDate = ?, UpdateTerminal = ? WHERE ID = ?')
-            ->execute([$userId, $now, $terminal, $loan['CollectionLoan_id']]);
+        $by = ['UpdateBy' => $userId, 'UpdateDate' => $now, 'UpdateTerminal' => $terminal];
+        $this->history->update('collectionloanitems', (string) $loan['ID'],
+            ['LoanStatus' => 'Return', 'ActualReturn' => $at, 'LateDays' => $late] + $by, $userId);
+        $this->history->update('collections', (string) $loan['Collection_id'], ['Status_id' => 1] + $by, $userId);
+        $this->history->update('collectionloans', (string) $loan['CollectionLoan_id'],
+            ['ReturnCount' => (int) $loan['ReturnCount'] + 1] + $by, $userId);
         return ['loan_id' => (string) $loan['CollectionLoan_id'], 'member_no' => $loan['MemberNo'],
             'due' => (string) $loan['DueDate'], 'late_days' => $late];
     }

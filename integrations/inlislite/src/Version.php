@@ -166,9 +166,15 @@ final class Version
         return $this->v33;
     }
 
-    /** The columns 3.x's self-loan also sets on the item lent (IsVerified). */
-    public function lentItemExtra(): string
+    /** The columns 3.x's self-loan also sets on the item lent (IsVerified), column => value. */
+    public function lentItemExtra(): array
     {
-        return $this->v33 ? '' : ', IsVerified = 0';
+        return $this->v33 ? [] : ['IsVerified' => 0];
+    }
+
+    /** Whether INLISLite keeps its audit trail in `modelhistory` (3.x's Yii models; 3.3 does not). */
+    public function writesModelHistory(): bool
+    {
+        return !$this->v33;
     }
 }

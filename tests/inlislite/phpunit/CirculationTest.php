@@ -249,6 +249,57 @@ final class CirculationTest extends InlisliteTestCase
         $this->assertNull($this->circulation()->checkIn('B-1', '2026-12-21', $user, 't'));
     }
 
+    /**
+     * 3.x's Yii models keep an audit trail in `modelhistory`: a row per
+     * insert naming the primary key, a row per column an update changed
+     * with the old and new value, by the staff user at local time. 3.3
+     * keeps none.
+     * @dataProvider versions
+     */
+    public function testLoanAndReturnWriteInlislitesAuditTrail(string $v): void
+    {
+        $this->useVersion($v);
+        $user = $this->user();
+        $this->member('M-7');
+        $i = $this->item('B-7', ['BookingMemberID' => 'M-7', 'BookingExpiredDate' => '2026-12-03 13:00:00']);
+        $before = (int) $this->one('SELECT COALESCE(MAX(id), 0) FROM modelhistory');
+        $this->circulation()->checkOut('M-7', ['B-7'], '2026-12-03', $user, 'book locker k1');
+        $li = (string) $this->one('SELECT ID FROM collectionloanitems WHERE Collection_id = ?', [$i]);
+        $this->now = '2026-12-04 09:00:00';
+        $this->circulation()->checkIn('B-7', '2026-12-04', $user, 'book locker k2');
+        $rows = $this->sql('SELECT date, `table`, field_name, field_id, old_value, new_value, type, user_id'
+            . ' FROM modelhistory WHERE id > ? ORDER BY id', [$before])->fetchAll(PDO::FETCH_NUM);
+        if ($v === '3.3') {
+            $this->assertSame([], $rows);
+            return;
+        }
+        $u = (string) $user;
+        $t1 = '2026-12-03 10:15:00';
+        $t2 = '2026-12-04 09:00:00';
+        $this->assertEquals([
+            [$t1, 'collectionloans', 'ID', '26120300001', null, null, 0, $u],
+            [$t1, 'collectionloanitems', 'ID', $li, null, null, 0, $u],
+            [$t1, 'collections', 'Status_id', (string) $i, '1', '5', 1, $u],
+            [$t1, 'collections', 'BookingMemberID', (string) $i, 'M-7', null, 1, $u],
+            [$t1, 'collections', 'BookingExpiredDate', (string) $i, '2026-12-03 13:00:00', null, 1, $u],
+            [$t1, 'collections', 'UpdateBy', (string) $i, null, $u, 1, $u],
+            [$t1, 'collections', 'UpdateDate', (string) $i, null, $t1, 1, $u],
+            [$t1, 'collections', 'UpdateTerminal', (string) $i, null, 'book locker k1', 1, $u],
+            // The return: the loan line, the copy and the header.
+            [$t2, 'collectionloanitems', 'LoanStatus', $li, 'Loan', 'Return', 1, $u],
+            [$t2, 'collectionloanitems', 'ActualReturn', $li, null, $t2, 1, $u],
+            [$t2, 'collectionloanitems', 'LateDays', $li, null, '0', 1, $u],
+            [$t2, 'collectionloanitems', 'UpdateDate', $li, $t1, $t2, 1, $u],
+            [$t2, 'collectionloanitems', 'UpdateTerminal', $li, 'book locker k1', 'book locker k2', 1, $u],
+            [$t2, 'collections', 'Status_id', (string) $i, '5', '1', 1, $u],
+            [$t2, 'collections', 'UpdateDate', (string) $i, $t1, $t2, 1, $u],
+            [$t2, 'collections', 'UpdateTerminal', (string) $i, 'book locker k1', 'book locker k2', 1, $u],
+            [$t2, 'collectionloans', 'ReturnCount', '26120300001', '0', '1', 1, $u],
+            [$t2, 'collectionloans', 'UpdateDate', '26120300001', $t1, $t2, 1, $u],
+            [$t2, 'collectionloans', 'UpdateTerminal', '26120300001', 'book locker k1', 'book locker k2', 1, $u],
+        ], $rows);
+    }
+
     /** @dataProvider versions */
     public function testSiteCodesGoIntoTheLoan(string $v): void
     {
