@@ -272,11 +272,15 @@ static size_t json_size(json_t *o)
 	" AND sk.kiosk_id = ?1)"
 
 /*
- * A PIN hash of the second form, which a kiosk of sync v1.0 cannot check
- * (?4: the kiosk did not say it speaks v1.1): such a card is left out there.
+ * A PIN hash a kiosk of sync v1.0 cannot check (?4: the kiosk did not say
+ * it speaks v1.1): that firmware knows only the first form, of at most
+ * 200 000 iterations, and refuses a whole reply with the second. Such a
+ * card is left out there.
  */
-#define STAFF_HASH_UNKNOWN \
-	"(?4 AND substr(pin_hash, 1, 16) = 'pbkdf2-sha256-2$')"
+#define STAFF_HASH_UNKNOWN                                                 \
+	"(?4 AND NOT (substr(pin_hash, 1, 14) = 'pbkdf2-sha256$' AND"      \
+	" CAST(substr(pin_hash, 15, instr(substr(pin_hash, 15), '$') - 1)" \
+	" AS INTEGER) BETWEEN 1 AND 200000))"
 #define STAFF_GONE "(removed OR NOT (" STAFF_HERE ") OR " STAFF_HASH_UNKNOWN ")"
 
 enum change_kind {
@@ -327,7 +331,8 @@ static int collect_changes(sqlite3 *db, const char *kiosk_id, int64_t since,
 		" UNION ALL SELECT seq, 1, hold_id, 0 FROM hold_removals"
 		" WHERE kiosk_id = ?1 AND seq > ?2 AND NOT ?3"
 		" UNION ALL SELECT seq, 2 + " STAFF_GONE ", credential,"
-		" NOT removed AND " STAFF_HASH_UNKNOWN " FROM staff"
+		" NOT removed AND (" STAFF_HERE ") AND " STAFF_HASH_UNKNOWN
+		" FROM staff"
 		" WHERE seq > ?2 AND NOT (?3 AND (removed OR NOT (" STAFF_HERE
 		")))"
 		" ORDER BY 1",
@@ -382,7 +387,7 @@ static int collect_changes(sqlite3 *db, const char *kiosk_id, int64_t since,
 	sqlite3_finalize(st);
 	if (err == 0 && withheld > 0)
 		fprintf(stderr,
-			"lokerhub: kiosk %s speaks sync v1.0: %u staff card(s) left out there, their PIN hashes being of a form it cannot check (pbkdf2-sha256-2); update its firmware\n",
+			"lokerhub: kiosk %s speaks sync v1.0: %u staff card(s) left out there, their PIN hashes being of a form it cannot check (pbkdf2-sha256-2, or over 200000 iterations); update its firmware\n",
 			kiosk_id, withheld);
 	return err;
 }
