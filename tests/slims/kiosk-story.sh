@@ -23,7 +23,8 @@ confirm_timeout_ms = 1000"
 slims_start "$WORK/slims"
 # One site key on both sides: the kiosk's.
 slims_admin site-key-file "$WORK/site.key"
-slims_admin kiosk-add demo-01 "$WORK/token"
+# Siti opens with her card alone: the library chose so (the default asks for the PIN).
+slims_admin kiosk-add demo-01 "$WORK/token" 1 0
 cat >>"$WORK/lokerd.conf" <<CONF
 [sync]
 url = $SLIMS_URL

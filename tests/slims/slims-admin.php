@@ -51,9 +51,10 @@ case 'site-key-file':
     break;
 case 'kiosk-add':
     // USER: the SLiMS user (user_id) its loans and returns are made by;
-    // 1 is the administrator the installer made.
-    need($args, 2, 'kiosk-add ID TOKEN-FILE [USER]');
-    $token = $store->addKiosk($args[0], $args[0], (int) ($args[2] ?? 1));
+    // 1 is the administrator the installer made. PIN-REQUIRED: 1 (the
+    // default, as on the staff page) or 0.
+    need($args, 2, 'kiosk-add ID TOKEN-FILE [USER [PIN-REQUIRED]]');
+    $token = $store->addKiosk($args[0], $args[0], (int) ($args[2] ?? 1), 7, ($args[3] ?? '1') !== '0');
     $old = umask(077);
     file_put_contents($args[1], $token . "\n");
     umask($old);

@@ -40,7 +40,7 @@ final class Schema
             kiosk_id varchar(63) CHARACTER SET ascii COLLATE ascii_bin NOT NULL PRIMARY KEY,
             name varchar(100) NOT NULL DEFAULT '',
             token_sha256 char(64) CHARACTER SET ascii NOT NULL,
-            pin_required tinyint NOT NULL DEFAULT 0,
+            pin_required tinyint NOT NULL DEFAULT 1,
             hold_window_days int NOT NULL DEFAULT 7,
             user_id int NULL,
             auto_checkin tinyint NOT NULL DEFAULT 0,

@@ -109,7 +109,7 @@ class Store
      * made by (LibrarySystem::actor).
      */
     public function addKiosk(string $kioskId, string $name, int $userId, int $holdWindowDays = 7,
-                             bool $pinRequired = false): string
+                             bool $pinRequired = true): string
     {
         if (!preg_match('/^[A-Za-z0-9._-]{1,63}$/', $kioskId)) {
             throw new \InvalidArgumentException('a kiosk id is 1 to 63 of A-Z a-z 0-9 . _ -');

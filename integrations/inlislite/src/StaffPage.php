@@ -89,7 +89,9 @@ final class StaffPage
                 $kiosk = trim((string) ($post['kiosk'] ?? ''));
                 // The kiosk's loans and returns are made in the name of the
                 // INLISLite user who adds it (CreateBy).
-                $token = $this->store->addKiosk($kiosk, (string) ($post['name'] ?? ''), $this->uid);
+                // PIN required unless staff chose otherwise (issue 19, point 3).
+                $token = $this->store->addKiosk($kiosk, (string) ($post['name'] ?? ''), $this->uid, 7,
+                    ($post['pin_required'] ?? '1') !== '0');
                 $extra = $this->tokenNotice($kiosk, $token);
                 break;
             case 'kiosk_settings':
@@ -426,6 +428,10 @@ final class StaffPage
             . '<h2>' . self::h($this->t('Add a kiosk')) . '</h2>'
             . $this->form('add_kiosk', $in('kiosk', 'Kiosk ID', 'pattern="[A-Za-z0-9._\-]{1,63}"')
                 . $this->label('Name', '<input name="name" maxlength="100">')
+                . $this->label('Opening a locker needs', '<select name="pin_required">'
+                    . '<option value="1" selected>' . self::h($this->t("The card or member number and the member's PIN (recommended)"))
+                    . '</option><option value="0">' . self::h($this->t('The card or member number alone: quicker, but a copied card'
+                    . ' or a printed member number opens too')) . '</option></select>')
                 . '<button>' . self::h($this->t('Add')) . '</button>');
     }
 }

@@ -135,6 +135,24 @@ final class AdminPageTest extends SlimsTestCase
         $this->assertSame(2, $this->rowsOf('SELECT COUNT(*) FROM lokerbuku_staff'));
     }
 
+    public function test_a_new_kiosk_asks_for_the_pin_unless_staff_choose_otherwise(): void
+    {
+        // The choice is on the form, PIN required selected, the trade-off said.
+        $html = $this->page()->render();
+        $this->assertMatchesRegularExpression('/<select name="pin_required"[^>]*><option value="1" selected>'
+            . "[^<]*PIN \\(recommended\\)<\\/option><option value=\"0\">[^<]*a copied card[^<]*<\\/option>/", $html);
+        // An older form (or a script) that does not say: the PIN is required.
+        $this->act(['action' => 'add_kiosk', 'kiosk' => 'k-04', 'name' => 'Taman', 'user_id' => 1]);
+        $this->assertSame(1, $this->rowsOf("SELECT pin_required FROM lokerbuku_kiosk WHERE kiosk_id = 'k-04'"));
+        $this->act(['action' => 'add_kiosk', 'kiosk' => 'k-05', 'name' => 'Taman', 'user_id' => 1, 'pin_required' => '1']);
+        $this->assertSame(1, $this->rowsOf("SELECT pin_required FROM lokerbuku_kiosk WHERE kiosk_id = 'k-05'"));
+        $this->act(['action' => 'add_kiosk', 'kiosk' => 'k-06', 'name' => 'Taman', 'user_id' => 1, 'pin_required' => '0']);
+        $this->assertSame(0, $this->rowsOf("SELECT pin_required FROM lokerbuku_kiosk WHERE kiosk_id = 'k-06'"));
+        // The column's own default, for a row made without saying.
+        $this->db->exec("INSERT INTO lokerbuku_kiosk (kiosk_id, token_sha256, created_at) VALUES ('k-07', REPEAT('a', 64), NOW())");
+        $this->assertSame(1, $this->rowsOf("SELECT pin_required FROM lokerbuku_kiosk WHERE kiosk_id = 'k-07'"));
+    }
+
     public function test_the_page_speaks_indonesian_and_escapes_what_it_shows(): void
     {
         $this->member('M<script>', '<b>Jahil</b>');

@@ -42,7 +42,8 @@ final class ChangesTest extends SlimsTestCase
         $this->assertSame([['barcode' => 'B00012', 'title' => 'Bumi Manusia'],
             ['barcode' => 'B00013', 'title' => 'Laskar Pelangi']], $h['items']);
         $this->assertNull($h['expires_at']);
-        $this->assertSame(['pin_required' => false, 'hold_window_days' => 7], $c['settings']);
+        // Secure by default: a copied card or member number alone opens nothing.
+        $this->assertSame(['pin_required' => true, 'hold_window_days' => 7], $c['settings']);
         // Only HMACs of the card are kept.
         $this->assertStringNotContainsString('04A1B2C3D4E5F6',
             json_encode($this->db->query('SELECT * FROM lokerbuku_card')->fetchAll()));

@@ -91,8 +91,9 @@ final class AdminPage
                     ->execute([(string) $post['event']]);
                 break;
             case 'add_kiosk':
+                // PIN required unless staff chose otherwise (issue 19, point 3).
                 $token = $this->store->addKiosk((string) $post['kiosk'], (string) ($post['name'] ?? ''),
-                    (int) ($post['user_id'] ?? $this->uid));
+                    (int) ($post['user_id'] ?? $this->uid), 7, ($post['pin_required'] ?? '1') !== '0');
                 $extra = $this->tokenNotice((string) $post['kiosk'], $token);
                 break;
             case 'renew_token':
@@ -484,6 +485,11 @@ final class AdminPage
             . $this->form('add_kiosk', $in('kiosk', 'Kiosk ID') . $in('name', 'Name')
                 . '<label>' . self::h(self::t("SLiMS user for this kiosk's loans and returns")) . '</label> '
                 . $this->userSelect($this->uid ?: null) . ' '
+                . '<label>' . self::h(self::t('Opening a locker needs')) . '</label> '
+                . '<select name="pin_required" class="form-control">'
+                . '<option value="1" selected>' . self::h(self::t("The card or member number and the member's PIN (recommended)")) . '</option>'
+                . '<option value="0">' . self::h(self::t('The card or member number alone: quicker, but a copied card or a printed member number opens too')) . '</option>'
+                . '</select> '
                 . '<button class="btn btn-default">' . self::h(self::t('Add')) . '</button>')
             . '<h3>' . self::h(self::t('Member kiosk PIN')) . '</h3>'
             . $this->form('member_pin', $in('member', 'Member') . '<label>' . self::h(self::t('PIN (6 to 8 digits)'))
