@@ -102,11 +102,14 @@ hub_stop
 bytes1=$(db_bytes)
 cat "$WORK/hub.tsv"
 figure() { awk -F'\t' -v f="$1" '$1 == f { print $2 }' "$2"; }
-awk -v b0="$bytes0" -v b1="$bytes1" -v ev="$(figure 'events acknowledged' "$WORK/hub.tsv")" '
-	BEGIN { if (ev > 0) {
-		printf "database bytes per event\t%.0f\tbytes\n", (b1 - b0) / ev
-		# 40 holds a day: a load and a pickup each (the fleet default).
-		printf "database bytes per kiosk-day\t%.0f\tbytes\n", 80 * (b1 - b0) / ev } }'
+# What the run added to the database (SQLite grows by pages: a short run
+# with few events overstates it), per kiosk-day simulated.
+awk -v b0="$bytes0" -v b1="$bytes1" -v ev="$(figure 'events acknowledged' "$WORK/hub.tsv")" \
+	-v s="$(figure 'run from the first connection' "$WORK/hub.tsv")" -v n="$N" -v f="$FACTOR" '
+	BEGIN {
+		printf "database growth\t%d\tbytes\n", b1 - b0
+		if (ev > 0) printf "database growth per event\t%.0f\tbytes\n", (b1 - b0) / ev
+		printf "database bytes per kiosk-day\t%.0f\tbytes\n", (b1 - b0) / (n * f * s / 86400) }'
 grep -i 'error\|refus\|limit' "$HUB_DIR/hub.log" | sort | uniq -c | sort -rn | head -n 5 |
 	sed 's/^/fleet: lokerhub logged: /' >&2 || true
 printf 'load average at the start\t%s\tload\n' "$load0"
