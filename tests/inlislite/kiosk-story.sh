@@ -23,6 +23,41 @@ kiosk_write_config "$WORK" "
 [doors]
 confirm_timeout_ms = 1000"
 inl_start "$WORK/inl"
+
+# staff_sign_in USER PASSWORD: signs in to the staff pages over HTTPS (a
+# fresh session); prints the POST's status and whether the page after
+# it offers signing out ("303 in" when signed in).
+staff_sign_in() {
+	local jar=$WORK/staff-cookies csrf code
+	rm -f "$jar"
+	csrf=$(inl_curl -c "$jar" "${INL_BASE}staff/" | grep -o 'name="csrf" value="[0-9a-f]*"' | head -1 | cut -d'"' -f4)
+	[ -n "$csrf" ] || { echo "no-form"; return; }
+	code=$(inl_curl -b "$jar" -c "$jar" -o "$WORK/staff-reply" -w '%{http_code}' --data-urlencode action=login \
+		--data-urlencode "csrf=$csrf" --data-urlencode "username=$1" --data-urlencode "password=$2" \
+		"${INL_BASE}staff/")
+	if inl_curl -b "$jar" "${INL_BASE}staff/" | grep -q 'name="action" value="logout"'; then
+		echo "$code in"
+	else
+		echo "$code out"
+	fi
+}
+echo "staff sign in to the bridge's pages with their INLISLite $INL_VERSION account"
+r=$(staff_sign_in "$INL_STAFF_USER" "$INL_STAFF_PASSWORD")
+[ "$r" = "303 in" ] || fail "sign-in as $INL_STAFF_USER: '$r', not '303 in': $(grep -o 'role="alert">[^<]*' "$WORK/staff-reply")"
+r=$(staff_sign_in "$INL_STAFF_USER" "not-$INL_STAFF_PASSWORD")
+[ "$r" = "403 out" ] || fail "a wrong password: '$r', not '403 out'"
+if [ "$INL_VERSION" = 3.3 ]; then
+	# A 3.3 member's online account (group anggota) is no staff account.
+	inl_root_sql <<SQL
+INSERT INTO users (email, username, password_hash, active)
+VALUES ('m0009@example.org', 'M0009', '$(php -r 'echo password_hash(base64_encode(hash("sha384", "rahasia-9", true)), PASSWORD_DEFAULT);')', 1);
+INSERT INTO auth_groups_users (group_id, user_id) VALUES (8, LAST_INSERT_ID());
+SQL
+	r=$(staff_sign_in M0009 rahasia-9)
+	[ "$r" = "403 out" ] || fail "a member's account: '$r', not '403 out'"
+fi
+echo "  $INL_STAFF_USER signed in; a wrong password refused"
+
 # One site key on both sides: the kiosk's.
 cp "$WORK/site.key" "$INL_SITE_KEY"
 inl_admin kiosk-add demo-01 "$WORK/token"

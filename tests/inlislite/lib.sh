@@ -42,8 +42,10 @@
 #       # (Dapat dipinjam), Category 7 (Koleksi Umum), worksheet 1
 #       # (Monograf), room 466 at site 1; prints collections.ID
 #   inl_user_add USERNAME PASSWORD FULLNAME
-#       # an INLISLite staff user (3.x SHA-1 password as INLISLite checks
-#       # it), allowed to lend at site 1; prints users.ID
+#       # an INLISLite staff user, allowed to lend at site 1; prints its
+#       # id. 3.x: `users` with the SHA-1 password INLISLite checks; 3.3:
+#       # a myth/auth account (bcrypt of the base64 SHA-384) in group
+#       # 11 layanan
 #   inl_holiday_add DATE NAME     # a row of INLISLite's holidays
 #   inl_admin ARGS...             # tests/inlislite/inl-admin.php on this bridge
 #   inl_curl ARGS...              # curl verifying the test CA
@@ -164,7 +166,19 @@ SQL
 }
 
 inl_user_add() {
-	local user=$1 pass=$2 name=$3
+	local user=$1 pass=$2 name=$3 hash
+	if [ "$INL_VERSION" = 3.3 ]; then
+		hash=$(php -r 'echo password_hash(base64_encode(hash("sha384", $argv[1], true)), PASSWORD_DEFAULT);' -- "$pass") ||
+			return 1
+		inl_root_sql <<SQL
+INSERT INTO users (email, username, password_hash, active, created_at)
+VALUES ($(inl_q "$user@perpustakaan.example"), $(inl_q "$user"), $(inl_q "$hash"), 1, NOW());
+SET @u = LAST_INSERT_ID();
+INSERT INTO auth_groups_users (group_id, user_id) VALUES (11, @u);
+SELECT @u;
+SQL
+		return
+	fi
 	inl_root_sql <<SQL
 INSERT INTO users (username, password, Fullname, IsActive, Role_id, status, CreateDate)
 VALUES ($(inl_q "$user"), UPPER(SHA1($(inl_q "$pass"))), $(inl_q "$name"), b'1', 3, 10, NOW());

@@ -7,10 +7,12 @@
 // IsOnlineActive; collections.ID int unsigned and Catalog_id int with
 // ISDRM, NomorBarcodeBMN, IsQUARANTINE; collectionloans.ID bigint
 // AUTO_INCREMENT and Member_id int; collectionloanitems ID, Collection_id,
-// member_id int and CollectionLoan_id bigint. 3.3's new tables (myth/auth,
-// c_*, t_*) are not made: the facts file has no DDL of them and nothing of
-// the bridge reads them. Done on the text, before loading: altering 185
-// loaded tables takes a loaded machine minutes.
+// member_id int and CollectionLoan_id bigint; 3.x's `users` replaced by
+// myth/auth's accounts (auth-33.sql: `users`, `auth_groups`,
+// `auth_groups_users`, `auth_permissions`), which 3.3's staff sign in
+// with. The other new tables (c_*, t_*) are not made: the facts file has
+// no DDL of them and nothing of the bridge reads them. Done on the text,
+// before loading: altering 185 loaded tables takes a loaded machine minutes.
 
 $types = [
     'members' => ['ID' => '`ID` int(11) NOT NULL AUTO_INCREMENT'],
@@ -34,13 +36,23 @@ while (($line = fgets(STDIN)) !== false) {
         if (preg_match('/^CREATE TABLE `([^`]+)` \($/', rtrim($line), $m)) {
             $table = $m[1];
             $cols = $keys = [];
-            echo $line;
+            if ($table !== 'users') {
+                echo $line;
+            }
         } else {
             echo $line;
         }
         continue;
     }
     $t = rtrim($line, "\r\n");
+    if (str_starts_with($t, ')') && $table === 'users') {
+        // 3.x's staff accounts give way to 3.3's (myth/auth).
+        $auth = file_get_contents(__DIR__ . '/auth-33.sql');
+        echo preg_replace('/^--.*\n/m', '', $auth);
+        $table = null;
+        $tables++;
+        continue;
+    }
     if (str_starts_with($t, ')')) {
         // The end of the table: its columns, 3.3's, then its keys.
         $names = array_map(fn($c) => preg_match('/^`([^`]+)`/', $c, $m) ? $m[1] : '', $cols);

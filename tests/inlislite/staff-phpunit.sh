@@ -39,23 +39,11 @@ trap 'exit 143' TERM
 trap 'exit 130' INT
 
 INL_VERSION=3.2 inl_db_start "$WORK/inl"
-# INLISLite 3.3's staff accounts: myth/auth's tables as its migrations
-# make them (3.3 ships no SQL; the rest of 3.3 is not needed here).
-"$(mariadb_bin mariadb)" --no-defaults --socket="$MARIADB_SOCKET" -uroot -e "
-CREATE DATABASE inlislite_v33 CHARACTER SET utf8mb3;
-USE inlislite_v33;
-CREATE TABLE users (id int unsigned NOT NULL AUTO_INCREMENT PRIMARY KEY, email varchar(255) NOT NULL,
-  username varchar(30) NULL, password_hash varchar(255) NOT NULL, reset_hash varchar(255) NULL,
-  reset_at datetime NULL, reset_expires datetime NULL, activate_hash varchar(255) NULL,
-  status varchar(255) NULL, status_message varchar(255) NULL, active tinyint(1) NOT NULL DEFAULT 0,
-  force_pass_reset tinyint(1) NOT NULL DEFAULT 0, created_at datetime NULL, updated_at datetime NULL,
-  deleted_at datetime NULL, UNIQUE KEY email (email), UNIQUE KEY username (username));
-CREATE TABLE auth_groups (id int unsigned NOT NULL AUTO_INCREMENT PRIMARY KEY, name varchar(255) NOT NULL,
-  description varchar(255) NOT NULL);
-CREATE TABLE auth_groups_users (group_id int unsigned NOT NULL DEFAULT 0, user_id int unsigned NOT NULL DEFAULT 0,
-  KEY (group_id, user_id), KEY (user_id));
-INSERT INTO auth_groups (id, name, description) VALUES (1, 'admin', 'Administrator'), (8, 'anggota', 'Anggota'),
-  (10, 'kataloger', 'Kataloger'), (11, 'layanan', 'Layanan');"
+# INLISLite 3.3's staff accounts: myth/auth's tables as make-33.php puts
+# them into the 3.3 shape (the rest of 3.3 is not needed here).
+"$(mariadb_bin mariadb)" --no-defaults --socket="$MARIADB_SOCKET" -uroot \
+	-e "CREATE DATABASE inlislite_v33 CHARACTER SET utf8mb3"
+"$(mariadb_bin mariadb)" --no-defaults --socket="$MARIADB_SOCKET" -uroot inlislite_v33 <"$HERE/auth-33.sql"
 export LOKERBUKU_INL_DB_SOCKET=$MARIADB_SOCKET LOKERBUKU_INL_DB_NAME=$INL_DB
 export LOKERBUKU_SMTP_SINK=$HERE/../slims/smtp-sink.py LOKERBUKU_TEST_TMP=$WORK
 cd "$HERE/staff"

@@ -92,13 +92,8 @@ final class Library implements LibrarySystem
         if ($userId === null) {
             return null;
         }
-        $st = $this->db->prepare('SELECT ID, Fullname, username FROM users WHERE ID = ? AND (IsActive = 1 OR IsActive IS NULL)');
-        $st->execute([$userId]);
-        $u = $st->fetch(\PDO::FETCH_ASSOC);
-        if (!$u) {
-            return null;
-        }
-        return new Actor((int) $u['ID'], (string) ($u['Fullname'] ?: $u['username']), ' at book locker ' . $kioskId);
+        $u = $this->circulation->version()->staffUser($this->db, $userId);
+        return $u === null ? null : new Actor($u['id'], $u['name'], ' at book locker ' . $kioskId);
     }
 
     /** INLISLite's CreateTerminal/UpdateTerminal for an actor: 'book locker <kiosk>'. */

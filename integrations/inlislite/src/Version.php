@@ -160,6 +160,22 @@ final class Version
         return !$this->v33;
     }
 
+    /**
+     * The active staff user $id as ['id' => int, 'name' => string], or
+     * null: 3.x `users` (ID, Fullname, IsActive); 3.3 myth/auth `users`
+     * (id, username or e-mail, active, deleted_at).
+     */
+    public function staffUser(\PDO $db, int $id): ?array
+    {
+        $st = $db->prepare($this->v33
+            ? 'SELECT id, COALESCE(username, email) AS name FROM users WHERE id = ? AND active = 1 AND deleted_at IS NULL'
+            : "SELECT ID AS id, COALESCE(NULLIF(Fullname, ''), username) AS name FROM users"
+                . ' WHERE ID = ? AND (IsActive = 1 OR IsActive IS NULL)');
+        $st->execute([$id]);
+        $u = $st->fetch(\PDO::FETCH_ASSOC);
+        return $u ? ['id' => (int) $u['id'], 'name' => (string) $u['name']] : null;
+    }
+
     /** Whether collectionloanitems has Branch_id (3.3). */
     public function loanItemBranch(): bool
     {

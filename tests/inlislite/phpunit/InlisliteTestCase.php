@@ -93,9 +93,21 @@ abstract class InlisliteTestCase extends TestCase
         return (int) $this->db->lastInsertId();
     }
 
-    /** An INLISLite staff user allowed to lend at site 1; returns users.ID. */
+    /**
+     * An INLISLite staff user allowed to lend at site 1; returns its id.
+     * 3.3: a myth/auth account in group 11 layanan (3.3 has no per-site
+     * lending rights for staff).
+     */
     protected function user(string $name = 'petugas'): int
     {
+        if ($this->version === '3.3') {
+            $this->sql('INSERT INTO users (email, username, password_hash, active) VALUES (?, ?, ?, 1)',
+                ["$name@perpustakaan.example", $name, password_hash(base64_encode(hash('sha384', 'x', true)),
+                    PASSWORD_DEFAULT)]);
+            $id = (int) $this->db->lastInsertId();
+            $this->sql('INSERT INTO auth_groups_users (group_id, user_id) VALUES (11, ?)', [$id]);
+            return $id;
+        }
         $this->sql("INSERT INTO users (username, password, Fullname, IsActive, Role_id) VALUES (?, UPPER(SHA1('x')), ?, b'1', 3)",
             [$name, "Petugas $name"]);
         $id = (int) $this->db->lastInsertId();

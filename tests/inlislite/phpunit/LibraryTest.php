@@ -58,6 +58,25 @@ final class LibraryTest extends InlisliteTestCase
         $this->db->exec('SET FOREIGN_KEY_CHECKS = 1');
     }
 
+    /**
+     * The staff user loans are made by, from that version's accounts:
+     * 3.x `users` (Fullname, IsActive), 3.3 myth/auth `users` (username,
+     * active, deleted_at).
+     * @dataProvider versions
+     */
+    public function testActorIsAnActiveStaffAccountOfThatVersion(string $v): void
+    {
+        $this->useVersion($v);
+        $u = $this->user('sari');
+        $a = $this->library()->actor($u, 'k1');
+        $this->assertSame([$u, $v === '3.3' ? 'sari' : 'Petugas sari', ' at book locker k1'],
+            [$a->userId, $a->name, $a->where]);
+        $this->sql($v === '3.3' ? 'UPDATE users SET deleted_at = NOW() WHERE id = ?'
+            : "UPDATE users SET IsActive = b'0' WHERE ID = ?", [$u]);
+        $this->assertNull($this->library()->actor($u, 'k1'));
+        $this->assertNull($this->library()->actor($u + 1000, 'k1'));
+    }
+
     /** @dataProvider versions */
     public function testMembersAndItemsAsKiosksSeeThem(string $v): void
     {
