@@ -1030,12 +1030,13 @@ static json_t *sync_json(struct daemon *d)
 	sync_get_info(d->sync, &si);
 	if (si.last_ok_usec)
 		protocol_format_time(si.last_ok_usec, last_ok);
-	return json_pack("{s:s, s:b, s:s?, s:s?, s:I, s:i, s:I, s:I, s:I, s:I, "
-			 "s:i, s:o}",
+	return json_pack("{s:s, s:b, s:s?, s:s?, s:I, s:I, s:i, s:I, s:I, s:I, "
+			 "s:I, s:i, s:o}",
 			 "url", d->config.sync.url, "online", si.online,
 			 "last_ok", last_ok[0] ? last_ok : NULL, "last_error",
 			 si.last_error[0] ? si.last_error : NULL,
 			 "rejected_events", (json_int_t)si.rejected_events,
+			 "refused_events", (json_int_t)si.refused_events,
 			 "batch_size", (int)si.batch_size, "requests",
 			 (json_int_t)si.requests, "failures",
 			 (json_int_t)si.failures, "last_request_ms",
@@ -1044,6 +1045,36 @@ static json_t *sync_json(struct daemon *d)
 			 (int)si.server_minor, "clock_skew_ms",
 			 si.has_clock_skew ? json_integer(si.clock_skew_ms) :
 					     json_null());
+}
+
+static int add_refusal_json(const struct store_refusal *r, void *userdata)
+{
+	char at[32];
+
+	protocol_format_time((int64_t)r->at_usec, at);
+	return json_array_append_new(
+		       userdata,
+		       json_pack("{s:I, s:s, s:s, s:s?, s:s, s:s, s:s}", "seq",
+				 (json_int_t)r->event_seq, "event", r->uuid,
+				 "type", r->type, "hold_id",
+				 r->hold_id[0] ? r->hold_id : NULL, "code",
+				 r->code, "text", r->text, "at", at)) ?
+		       -ENOMEM :
+		       0;
+}
+
+/*
+ * v1.1: what the library system refused of what the server took (a
+ * checkout over the loan limit), newest first, for staff to act on.
+ */
+static json_t *refusals_json(struct daemon *d)
+{
+	json_t *a = json_array();
+
+	if (a && store_foreach_refusal(d->store, add_refusal_json, a) < 0)
+		log_warning("cannot read the refusals: %s",
+			    store_last_error(d->store));
+	return a;
 }
 
 /* What status and the screen both say of a locker; new reference. */
@@ -1981,7 +2012,9 @@ static json_t *screen_state(void *userdata)
 		(json_int_t)(d->config.kiosk.staff_session_timeout_usec /
 			     1000000ULL),
 		"screen", screen, "lockers", lockers, "staff",
-		staff ? json_pack("{s:o}", "holds", holds) : json_null());
+		staff ? json_pack("{s:o, s:o}", "holds", holds, "refused",
+				  refusals_json(d)) :
+			json_null());
 }
 
 /*
@@ -2263,6 +2296,7 @@ static void metrics_snapshot(struct metrics_snapshot *ret, void *userdata)
 		ret->sync_requests = si.requests;
 		ret->sync_failures = si.failures;
 		ret->sync_rejected_events = si.rejected_events;
+		ret->sync_refused_events = si.refused_events;
 	}
 	for (unsigned i = 0; i < ret->n_lockers; i++) {
 		struct kiosk_locker_info li;

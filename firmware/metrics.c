@@ -250,6 +250,10 @@ static void render_sync(FILE *f, const struct metrics_snapshot *s)
 	       "Events the server ever rejected (kept in the database).");
 	fprintf(f, "lokerbuku_sync_rejected_events_total %" PRIu64 "\n",
 		s->sync_rejected_events);
+	family(f, "sync_refused_events_total", "counter",
+	       "Events the server took that the library system refused (v1.1; kept in the database).");
+	fprintf(f, "lokerbuku_sync_refused_events_total %" PRIu64 "\n",
+		s->sync_refused_events);
 }
 
 char *metrics_render(const struct metrics_snapshot *s)

@@ -74,6 +74,7 @@ struct metrics_snapshot {
 	int64_t sync_last_ok_usec; /* CLOCK_REALTIME; 0: never */
 	uint64_t sync_last_request_usec;
 	uint64_t sync_requests, sync_failures, sync_rejected_events;
+	uint64_t sync_refused_events;
 	unsigned n_lockers;
 	const struct metrics_locker *lockers;
 	struct metrics_counters counters;

@@ -57,6 +57,15 @@ static bool is_uuid(const char *s, size_t max)
 	return protocol_is_uuid(s);
 }
 
+/* A code of the library system's: 1 to max of a-z 0-9 _. */
+static bool is_word_code(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	return n >= 1 && n <= max &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_") == n;
+}
+
 static bool is_hmac(const char *s, size_t max)
 {
 	return credential_is_hmac(s);
@@ -133,6 +142,8 @@ static const struct kind COMMAND_ID = {
 };
 static const struct kind REASON = { protocol_is_text, PROTOCOL_REASON_MAX,
 				    "over 127 bytes or has control codes" };
+static const struct kind REFUSED_CODE = { is_word_code, STORE_REFUSED_CODE_MAX,
+					  "not 1 to 63 characters a-z 0-9 _" };
 static const struct kind BY = { protocol_is_token, PROTOCOL_BY_MAX,
 				"not 1 to 48 printable ASCII characters" };
 
@@ -488,6 +499,7 @@ static int parse_result(json_t *o, const char *path,
 			struct protocol_event_result *ret, char *error)
 {
 	char status[17], where[PATH_MAX_LEN + 32];
+	json_t *refused;
 	int err;
 
 	memset(ret, 0, sizeof(*ret));
@@ -499,6 +511,17 @@ static int parse_result(json_t *o, const char *path,
 				 error);
 	if (err < 0)
 		return err;
+	refused = json_object_get(o, "refused");
+	if (refused && !json_is_null(refused)) {
+		snprintf(where, sizeof(where), "%s.refused", path);
+		if (!json_is_object(refused))
+			return fail(error, where, "not an object");
+		err = get_string(refused, "code", where, false, &REFUSED_CODE, ret->refused_code, error) ?:
+			      get_string(refused, "text", where, true, &REASON,
+					 ret->refused_text, error);
+		if (err < 0)
+			return err;
+	}
 	if (strcmp(status, "accepted") == 0) {
 		ret->status = PROTOCOL_EVENT_ACCEPTED;
 	} else if (strcmp(status, "duplicate") == 0) {

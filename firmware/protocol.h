@@ -73,6 +73,13 @@ struct protocol_event_result {
 	char id[STORE_UUID_LEN + 1];
 	enum protocol_event_status status;
 	char reason[PROTOCOL_REASON_MAX + 1];
+	/*
+	 * v1.1, on an accepted one: the library system refused what the
+	 * event asked (a checkout over the loan limit): a code, "" when not,
+	 * and a text for staff.
+	 */
+	char refused_code[STORE_REFUSED_CODE_MAX + 1];
+	char refused_text[PROTOCOL_REASON_MAX + 1];
 };
 
 /*

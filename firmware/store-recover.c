@@ -849,13 +849,15 @@ int store_recover(const char *damaged, const char *path,
 		err = copy_table(&r, i);
 	/*
 	 * The server sends every hold and staff card again, in place of
-	 * those lost; the core's counter of rejected events starts again.
+	 * those lost; the counters of rejected and refused events start
+	 * again (the refusals shown to staff are not copied).
 	 */
 	if (err == 0)
 		err = exec_dst(&r, "DELETE FROM sync_state"
 				   " WHERE key IN ('cursor', 'full_cursor');"
 				   "INSERT INTO sync_state (key, value)"
-				   " VALUES ('rejected_events', '0')"
+				   " VALUES ('rejected_events', '0'),"
+				   " ('refused_events', '0')"
 				   " ON CONFLICT DO NOTHING;");
 	if (err == 0)
 		err = keep_sequence(&r);

@@ -197,6 +197,26 @@ static const char *const migrations[] = {
 	"    DELETE FROM hold_items WHERE hold_id = NEW.id;"
 	"  END;"
 	"PRAGMA user_version = 6;",
+	/*
+	 * 7: v1.1, events the server accepted that the library system
+	 * refused (a checkout over the loan limit): the newest
+	 * STORE_REFUSALS_MAX, for staff, and a count of all. The outbox row
+	 * itself is not touched beyond its sent flag.
+	 */
+	"CREATE TABLE refusals ("
+	"  n INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  event_seq INTEGER NOT NULL,"
+	"  uuid TEXT NOT NULL UNIQUE CHECK (length(uuid) = 36"
+	"    AND uuid NOT GLOB '*[^0-9a-f-]*'),"
+	"  type TEXT NOT NULL CHECK (length(type) BETWEEN 1 AND 63),"
+	"  hold_id TEXT NOT NULL CHECK (length(CAST(hold_id AS BLOB)) <= 63),"
+	"  code TEXT NOT NULL CHECK (length(code) BETWEEN 1 AND 63"
+	"    AND code NOT GLOB '*[^a-z0-9_]*'),"
+	"  text TEXT NOT NULL CHECK (length(CAST(text AS BLOB)) <= 127),"
+	"  at_usec INTEGER NOT NULL"
+	") STRICT;"
+	"INSERT INTO sync_state (key, value) VALUES ('refused_events', '0');"
+	"PRAGMA user_version = 7;",
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,
@@ -260,6 +280,10 @@ enum store_stmt {
 	STORE_STMT_SYNC_SET,
 	STORE_STMT_SYNC_DELETE,
 	STORE_STMT_SYNC_ADD_REJECTED,
+	STORE_STMT_SYNC_ADD_REFUSED,
+	STORE_STMT_REFUSAL_ADD,
+	STORE_STMT_REFUSAL_TRIM,
+	STORE_STMT_REFUSAL_LIST,
 	STORE_STMT_SEEN_CLEAR,
 	STORE_STMT_SEEN_ADD,
 	STORE_STMT_UNSEEN_HOLDS,
@@ -429,6 +453,25 @@ static const char *const stmt_sql[_STORE_STMT_MAX] = {
 	[STORE_STMT_SYNC_ADD_REJECTED] =
 		"UPDATE sync_state SET value = CAST(value AS INTEGER) + ?1"
 		" WHERE key = 'rejected_events'",
+	/*
+	 * From the outbox row just marked sent: one refusal per event, the
+	 * count going up with each new one.
+	 */
+	[STORE_STMT_SYNC_ADD_REFUSED] =
+		"UPDATE sync_state SET value = CAST(value AS INTEGER) + ?1"
+		" WHERE key = 'refused_events'",
+	[STORE_STMT_REFUSAL_ADD] =
+		"INSERT INTO refusals (event_seq, uuid, type, hold_id, code,"
+		" text, at_usec) SELECT seq, uuid, type,"
+		" coalesce(substr(json_extract(payload, '$.hold_id'), 1, 63), ''),"
+		" ?2, ?3, ?4 FROM outbox WHERE uuid = ?1"
+		" ON CONFLICT (uuid) DO NOTHING",
+	[STORE_STMT_REFUSAL_TRIM] =
+		"DELETE FROM refusals WHERE n <= (SELECT max(n) FROM refusals)"
+		" - ?1",
+	[STORE_STMT_REFUSAL_LIST] =
+		"SELECT event_seq, uuid, type, hold_id, code, text, at_usec"
+		" FROM refusals ORDER BY n DESC",
 	[STORE_STMT_SEEN_CLEAR] = "DELETE FROM full_seen",
 	[STORE_STMT_SEEN_ADD] = "INSERT INTO full_seen (kind, id)"
 				" VALUES (?1, ?2) ON CONFLICT DO NOTHING",
@@ -2970,11 +3013,33 @@ void store_rollback(struct store *s)
 	s->user_tx = false;
 }
 
+/* v1.1: the library system refused an event the server accepted. */
+static int add_refusal(struct store *s, const struct store_sent_mark *m,
+		       unsigned *refused)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = stmt_get(s, STORE_STMT_REFUSAL_ADD, &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, m->uuid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, m->refused_code, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, m->refused_text ? m->refused_text : "", -1,
+			  SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, now_realtime_usec());
+	r = stmt_exec(s, st, "refusal");
+	if (r == 0)
+		*refused += sqlite3_changes(s->db) == 1;
+	stmt_done(st);
+	return r;
+}
+
 static int mark_events_sent(struct store *s,
 			    const struct store_sent_mark *marks, unsigned n,
-			    unsigned *ret_marked)
+			    unsigned *ret_marked, unsigned *ret_refused)
 {
-	unsigned marked = 0, rejected = 0;
+	unsigned marked = 0, rejected = 0, refused = 0;
 	sqlite3_stmt *st = NULL;
 	int r;
 
@@ -2985,7 +3050,15 @@ static int mark_events_sent(struct store *s,
 		if (!marks[i].uuid ||
 		    (marks[i].rejected &&
 		     (!marks[i].rejected[0] ||
-		      strlen(marks[i].rejected) > STORE_REJECTED_MAX)))
+		      strlen(marks[i].rejected) > STORE_REJECTED_MAX)) ||
+		    (marks[i].refused_code &&
+		     (!marks[i].refused_code[0] ||
+		      strlen(marks[i].refused_code) > STORE_REFUSED_CODE_MAX ||
+		      strspn(marks[i].refused_code,
+			     "abcdefghijklmnopqrstuvwxyz0123456789_") !=
+			      strlen(marks[i].refused_code) ||
+		      (marks[i].refused_text &&
+		       strlen(marks[i].refused_text) > STORE_REJECTED_MAX))))
 			return store_error(s, -EINVAL,
 					   "mark sent: bad uuid or reason");
 	r = tx_begin(s, true);
@@ -3003,8 +3076,26 @@ static int mark_events_sent(struct store *s,
 		if (r == 0 && sqlite3_changes(s->db) == 1) {
 			marked++;
 			rejected += marks[i].rejected != NULL;
+			if (marks[i].refused_code && !marks[i].rejected)
+				r = add_refusal(s, &marks[i], &refused);
 		}
 		stmt_done(st);
+	}
+	if (r == 0 && refused) {
+		r = stmt_get(s, STORE_STMT_SYNC_ADD_REFUSED, &st);
+		if (r == 0) {
+			sqlite3_bind_int64(st, 1, refused);
+			r = stmt_exec(s, st, "refused count");
+			stmt_done(st);
+		}
+	}
+	if (r == 0 && refused) {
+		r = stmt_get(s, STORE_STMT_REFUSAL_TRIM, &st);
+		if (r == 0) {
+			sqlite3_bind_int64(st, 1, STORE_REFUSALS_MAX);
+			r = stmt_exec(s, st, "refusals trim");
+			stmt_done(st);
+		}
 	}
 	if (r == 0 && rejected) {
 		r = stmt_get(s, STORE_STMT_SYNC_ADD_REJECTED, &st);
@@ -3024,6 +3115,7 @@ static int mark_events_sent(struct store *s,
 	s->n_prunable += marked;
 	if (ret_marked)
 		*ret_marked = marked;
+	*ret_refused = refused;
 	return 0;
 }
 
@@ -3031,9 +3123,12 @@ int store_mark_events_sent(struct store *s, const struct store_sent_mark *marks,
 			   unsigned n, unsigned *ret_marked)
 {
 	int64_t before = sqlite3_total_changes64(s->db);
-	int r = mark_events_sent(s, marks, n, ret_marked);
+	unsigned refused = 0;
+	int r = mark_events_sent(s, marks, n, ret_marked, &refused);
 
 	quiet_since(s, before);
+	/* A refusal is for staff to see: the screens are drawn again. */
+	s->n_quiet_changes -= refused;
 	return r;
 }
 
@@ -3047,6 +3142,56 @@ int store_count_rejected(struct store *s, uint64_t *ret)
 		return r;
 	*ret = strtoull(value, NULL, 10);
 	return 0;
+}
+
+int store_count_refused(struct store *s, uint64_t *ret)
+{
+	char value[24];
+	int r;
+
+	r = store_get_sync_value(s, "refused_events", value, sizeof(value));
+	if (r < 0)
+		return r;
+	*ret = strtoull(value, NULL, 10);
+	return 0;
+}
+
+static void copy_column(sqlite3_stmt *st, int col, char *ret, size_t n)
+{
+	const char *v = (const char *)sqlite3_column_text(st, col);
+
+	snprintf(ret, n, "%s", v ? v : "");
+}
+
+int store_foreach_refusal(struct store *s,
+			  int (*cb)(const struct store_refusal *r,
+				    void *userdata),
+			  void *userdata)
+{
+	struct store_refusal ref;
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	r = stmt_get(s, STORE_STMT_REFUSAL_LIST, &st);
+	if (r < 0)
+		return r;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&ref, 0, sizeof(ref));
+		ref.event_seq = sqlite3_column_int64(st, 0);
+		copy_column(st, 1, ref.uuid, sizeof(ref.uuid));
+		copy_column(st, 2, ref.type, sizeof(ref.type));
+		copy_column(st, 3, ref.hold_id, sizeof(ref.hold_id));
+		copy_column(st, 4, ref.code, sizeof(ref.code));
+		copy_column(st, 5, ref.text, sizeof(ref.text));
+		ref.at_usec = (uint64_t)sqlite3_column_int64(st, 6);
+		r = cb(&ref, userdata);
+		if (r)
+			break;
+	}
+	if (!r && rc != SQLITE_DONE)
+		r = store_fail(s, rc, "refusals");
+	stmt_done(st);
+	return r;
 }
 
 /* Binds ?1 to text, runs the statement, returns the rows it changed. */

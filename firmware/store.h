@@ -19,7 +19,7 @@
 /* Holds picked up or unloaded longer ago than the newest this many, too. */
 #define STORE_FINISHED_KEEP 10000
 /* PRAGMA user_version of the schema this code writes. */
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 /* Done server commands the server stopped sending, kept to refuse repeats. */
 #define STORE_COMMANDS_KEEP 1000
 
@@ -229,11 +229,38 @@ int store_count_unsent(struct store *s, uint64_t *ret);
 struct store_sent_mark {
 	const char *uuid;
 	const char *rejected; /* NULL: accepted (or a duplicate) */
+	/*
+	 * v1.1, accepted but refused by the library system (a loan limit):
+	 * its code (1..STORE_REFUSED_CODE_MAX of a-z 0-9 _) and text (at most
+	 * STORE_REJECTED_MAX bytes), kept in the refusals; NULL: none.
+	 */
+	const char *refused_code, *refused_text;
 };
 int store_mark_events_sent(struct store *s, const struct store_sent_mark *marks,
 			   unsigned n, unsigned *ret_marked);
 /* Events the server ever rejected (kept when they are pruned). */
 int store_count_rejected(struct store *s, uint64_t *ret);
+
+#define STORE_REFUSED_CODE_MAX 63
+/* The newest refusals kept for staff; older ones are dropped. */
+#define STORE_REFUSALS_MAX 64
+/* Events the library system ever refused (kept when they are pruned). */
+int store_count_refused(struct store *s, uint64_t *ret);
+/* A refusal as staff see it. */
+struct store_refusal {
+	int64_t event_seq;
+	char uuid[STORE_UUID_LEN + 1];
+	char type[64];
+	char hold_id[64]; /* "" when the event named none */
+	char code[STORE_REFUSED_CODE_MAX + 1];
+	char text[STORE_REJECTED_MAX + 1];
+	uint64_t at_usec; /* when the kiosk learnt it, CLOCK_REALTIME */
+};
+/* The kept refusals, newest first; cb returning non-zero stops. */
+int store_foreach_refusal(struct store *s,
+			  int (*cb)(const struct store_refusal *r,
+				    void *userdata),
+			  void *userdata);
 
 /*
  * One transaction around several changes (a changes reply). Every store

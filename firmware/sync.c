@@ -497,8 +497,10 @@ static bool start_upload(struct sync *s)
 		return true;
 	}
 	if (u.bad_seq && u.n == 0) {
-		struct store_sent_mark m = { u.bad_uuid,
-					     "unreadable payload, not sent" };
+		struct store_sent_mark m = {
+			.uuid = u.bad_uuid,
+			.rejected = "unreadable payload, not sent"
+		};
 
 		log_err("sync: event %lld has a payload that is not a JSON object; marking it rejected",
 			(long long)u.bad_seq);
@@ -545,7 +547,7 @@ static void finish_upload(struct sync *s, struct request *r)
 	struct protocol_event_result *res = NULL;
 	struct store_sent_mark *marks = NULL;
 	char error[PROTOCOL_ERROR_MAX];
-	unsigned n = 0, n_marks = 0, marked = 0, rejected = 0;
+	unsigned n = 0, n_marks = 0, marked = 0, rejected = 0, refused = 0;
 	int err;
 
 	err = protocol_parse_event_results(r->reply ? r->reply : "",
@@ -574,8 +576,22 @@ static void finish_upload(struct sync *s, struct request *r)
 		}
 		marks[n_marks].uuid = res[i].id;
 		marks[n_marks].rejected = NULL;
+		marks[n_marks].refused_code = NULL;
+		marks[n_marks].refused_text = NULL;
 		switch (res[i].status) {
 		case PROTOCOL_EVENT_ACCEPTED:
+			/* v1.1 only: a v1 server never meant it. */
+			if (!res[i].refused_code[0] || s->info.server_minor < 1)
+				break;
+			marks[n_marks].refused_code = res[i].refused_code;
+			marks[n_marks].refused_text = res[i].refused_text;
+			log_warning(
+				"sync: the library system refused event %s: %s%s%s; shown to staff",
+				res[i].id, res[i].refused_code,
+				res[i].refused_text[0] ? ": " : "",
+				res[i].refused_text);
+			refused++;
+			break;
 		case PROTOCOL_EVENT_DUPLICATE:
 			break;
 		case PROTOCOL_EVENT_REJECTED:
@@ -613,7 +629,8 @@ static void finish_upload(struct sync *s, struct request *r)
 			2 * s->info.batch_size < s->batch_size_max ?
 				2 * s->info.batch_size :
 				s->batch_size_max;
-	log_debug("sync: %u events uploaded (%u rejected)", marked, rejected);
+	log_debug("sync: %u events uploaded (%u rejected, %u refused)", marked,
+		  rejected, refused);
 }
 
 /*
@@ -628,7 +645,7 @@ static void upload_refused(struct sync *s, struct request *r, long status)
 	char why[256], reason[PROTOCOL_REASON_MAX + 1],
 		code[PROTOCOL_ERROR_CODE_MAX + 1],
 		message[PROTOCOL_REASON_MAX + 1];
-	struct store_sent_mark m = { r->uuids[0], reason };
+	struct store_sent_mark m = { .uuid = r->uuids[0], .rejected = reason };
 
 	describe_status(r, status, why, sizeof(why));
 	if (!r->reply ||
@@ -1622,6 +1639,7 @@ void sync_get_info(const struct sync *s, struct sync_info *ret)
 {
 	*ret = s->info;
 	store_count_rejected(s->store, &ret->rejected_events);
+	store_count_refused(s->store, &ret->refused_events);
 }
 
 struct sync *sync_new(const struct config *c, sd_event *event,

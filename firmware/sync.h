@@ -55,7 +55,9 @@ struct sync_info {
 	int64_t last_ok_usec;	  /* CLOCK_REALTIME of that reply, or 0 */
 	char last_error[256];	  /* why the last request failed, or "" */
 	uint64_t rejected_events; /* ever, from the store */
-	unsigned batch_size;	  /* events per upload now (413 halves it) */
+	/* v1.1: accepted, but refused by the library system; ever */
+	uint64_t refused_events;
+	unsigned batch_size; /* events per upload now (413 halves it) */
 	uint64_t requests, failures;
 	uint64_t last_request_usec; /* how long the last reply took */
 	/* New connections (each one a TLS handshake); keep-alive keeps it 1. */

@@ -3,8 +3,8 @@
 # lokerd and lokerhub on the wire, against the OpenAPI file: a recording
 # HTTPS proxy (validate.mjs, node) sits between the real lokerd and the
 # real lokerhub while a kiosk's day runs (holds pulled, loads, an item
-# lookup found and one not found, a pickup, a remote command, a 503 with
-# Retry-After); then every request lokerd sent and every reply lokerhub
+# lookup found and one not found, a pickup the library system refuses, a
+# remote command, a 503 with Retry-After); then every request lokerd sent and every reply lokerhub
 # gave is validated with ajv against docs/sync-api.openapi.yaml, and each
 # of the four operations must have been seen.
 #
@@ -46,7 +46,10 @@ done
 [ -s "$WORK/proxy.port" ] || fail "the proxy did not listen within 10 s"
 HUB_URL=https://127.0.0.1:$(cat "$WORK/proxy.port")/locker-sync/v1 hub_sync_config >>"$WORK/lokerd.conf"
 
-hub patron-add P-1 --name Siti --card M0001 --uid 04A1B2C3D4E5F6 >/dev/null
+# The library system refuses P-1's checkouts: the v1.1 `refused` goes
+# over the wire too.
+hub patron-add P-1 --name Siti --card M0001 --uid 04A1B2C3D4E5F6 \
+	--refuse "member_expired=Keanggotaan habis" >/dev/null
 hub hold-add H-1 --kiosk demo-01 --patron P-1 --item "B0001=Laskar Pelangi" \
 	--item "B0002=Bumi Manusia" --code 482913 --expires-days 3 >/dev/null
 hub staff-add --card STAFF-01 --pin 2468 >/dev/null
@@ -106,4 +109,8 @@ echo "validating $(wc -l <"$WORK/wire.jsonl") exchanges"
 	fail "lokerd's requests or lokerhub's replies do not match the OpenAPI file"
 grep -q '"status":503' "$WORK/wire.jsonl" || fail "the 503 never went through the proxy"
 grep -q '"status":404' "$WORK/wire.jsonl" || fail "the item lookup's 404 never went through the proxy"
+jq -se '[.[] | select(.url | endswith("/events")) | .resBody | fromjson? |
+	.results[]? | select(.status == "accepted" and .refused.code == "member_expired")] |
+	length >= 1' "$WORK/wire.jsonl" >/dev/null ||
+	fail "no v1.1 refusal of the library system's went through the proxy"
 echo "PASS"

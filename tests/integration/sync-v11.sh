@@ -11,6 +11,10 @@
 # - time (point 7): the kiosk's time zone from [kiosk] timezone, its UTC
 #   offset and its clock's skew against the server reach the server in
 #   the heartbeat, and lokerctl status shows the skew.
+# - refusals (point 1): a checkout the library system refuses (lokerhub's
+#   patron-add --refuse) is accepted with `refused`, only for a kiosk that
+#   said 1.1; lokerd keeps it for staff (/api/state), counts it (status,
+#   metrics), keeps it across a restart, and does not send it again.
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=tools/lib/hub.sh
 . "$LOKERBUKU_TOP/tools/lib/hub.sh"
@@ -20,7 +24,13 @@ kiosk_write_config "$WORK" "
 [doors]
 confirm_timeout_ms = 1000
 [kiosk]
-timezone = Asia/Makassar"
+timezone = Asia/Makassar
+[webui]
+listen = 127.0.0.1:0
+ui_dir = $WORK/ui
+[metrics]
+listen = 127.0.0.1:0"
+mkdir -p "$WORK/ui"
 hub_setup "$WORK/hub" demo-01 "$WORK/site.key" >/dev/null
 hub kiosk-add demo-02 --token-file "$WORK/token-2" >/dev/null
 hub_start
@@ -93,6 +103,63 @@ ctl sim cancel >/dev/null
 expect '.unlocked == ['"$l"']' "$(ctl --json sim tap card:M0002)"
 ctl sim door "$l" open >/dev/null
 ctl sim door "$l" close >/dev/null
+
+echo "the library system refuses a checkout: the kiosk's staff and metrics learn of it"
+hub patron-add P-2 --name Budi --card M0003 \
+	--refuse "loan_limit=Batas pinjam 3 buku tercapai" >/dev/null
+hub hold-add H-2 --kiosk demo-01 --patron P-2 --item "B0004=Ronggeng Dukuh Paruk" >/dev/null
+hub staff-add --card STAFF-01 --pin 2468 >/dev/null
+ctl sync >/dev/null
+wait_for "hold H-2 on the kiosk" sh -c "'$BIN/lokerctl' --json holds | jq -e '.holds[] | select(.id==\"H-2\")'"
+r=$(ctl --json load H-2)
+l=$(jq '.unlocked[0]' <<<"$r")
+ctl sim door "$l" open >/dev/null
+ctl sim door "$l" close >/dev/null
+expect '.unlocked == ['"$l"']' "$(ctl --json sim tap card:M0003)"
+ctl sim door "$l" open >/dev/null
+ctl sim door "$l" close >/dev/null
+ctl sync >/dev/null
+wait_for "the refusal on the kiosk" sh -c \
+	"'$BIN/lokerctl' --json status | jq -e '.sync.refused_events == 1 and .backlog == 0'"
+grep -q "the library system refused event .*: loan_limit: Batas pinjam 3 buku tercapai; shown to staff" \
+	"$WORK/lokerd.log" || fail "no log line for the refusal"
+expect '.sync.rejected_events == 0' "$(ctl --json status)"
+# On the server: taken (the books are gone), the refusal kept with it.
+expect '.[0] == "accepted|refused: loan_limit: Batas pinjam 3 buku tercapai" and .[1] == "picked_up"' \
+	"$(sqlite3 "$HUB_DIR/hub.db" "SELECT status || '|' || reason FROM events WHERE type = 'hold_picked_up'
+		AND json_extract(payload, '\$.hold_id') = 'H-2'; SELECT state FROM holds WHERE id = 'H-2'" | jq -Rn '[inputs]')"
+metrics_url=$(ctl --json status | jq -r .metrics.url)
+scrape=$(curl -sS -m 20 "$metrics_url")
+grep -qx 'lokerbuku_sync_refused_events_total 1' <<<"$scrape" ||
+	fail "the metric lokerbuku_sync_refused_events_total is not 1: $(grep -i refused <<<"$scrape" || echo "${scrape:0:300}")"
+echo "  staff see it on the screen's state"
+ctl sim tap card:STAFF-01 >/dev/null
+expect '.screen.name=="staff_menu"' "$(ctl --json sim pin 2468)"
+url=$(ctl --json status | jq -r .webui.url)
+expect '.staff.refused | length == 1 and .[0].hold_id == "H-2" and .[0].type == "hold_picked_up"
+	and .[0].code == "loan_limit" and .[0].text == "Batas pinjam 3 buku tercapai"
+	and (.[0].event | test("^[0-9a-f-]{36}$")) and (.[0].at | type == "string")' \
+	"$(curl -s -m 20 "${url}api/state")"
+ctl sim cancel >/dev/null
+
+echo "  a v1 kiosk is never told of a refusal; a v1.1 kiosk is"
+hub hold-add H-3 --kiosk demo-02 --patron P-2 --item "B0005=Cantik Itu Luka" >/dev/null
+upload() { # UUID [HEADER]
+	curl -sS --cacert "$HUB_DIR/ca/ca.pem" -H "Authorization: Bearer $(cat "$WORK/token-2")" \
+		-H 'Content-Type: application/json' ${2:+-H "$2"} --data "{\"events\": [{\"id\": \"$1\",
+		\"seq\": 1, \"type\": \"hold_picked_up\", \"at\": \"2026-11-22T08:15:02.123Z\",
+		\"payload\": {\"hold_id\": \"H-3\", \"locker\": 1}}]}" \
+		"$HUB_URL/kiosks/demo-02/events"
+}
+expect '.results == [{"id": "5b0c1a52-7d0e-4c3e-9a51-0d1f6f0e2a01", "status": "accepted"}]' \
+	"$(upload 5b0c1a52-7d0e-4c3e-9a51-0d1f6f0e2a01)"
+expect '.results[0].status == "accepted" and .results[0].refused.code == "loan_limit"' \
+	"$(upload 5b0c1a52-7d0e-4c3e-9a51-0d1f6f0e2a02 'Lokerbuku-Sync: 1.1')"
+
+echo "  kept across a restart of lokerd"
+kiosk_stop
+kiosk_start "$WORK"
+expect '.sync.refused_events == 1' "$(ctl --json status)"
 
 echo "the heartbeat names the kiosk's zone, offset and clock skew"
 ctl sync >/dev/null

@@ -307,6 +307,31 @@ static void event_results_are_read(void **state)
 	free(r);
 }
 
+/* v1.1: the library system's refusal of an accepted event. */
+static void refusals_are_read(void **state)
+{
+	static const char body[] =
+		"{\"results\": [{\"id\": \"" UUID_1
+		"\", \"status\": \"accepted\", \"refused\": {\"code\":"
+		" \"loan_limit\", \"text\": \"Batas pinjam tercapai\"}},"
+		" {\"id\": \"" UUID_2 "\", \"status\": \"accepted\","
+		" \"refused\": {\"code\": \"member_expired\"}}]}";
+	struct protocol_event_result *r;
+	char error[PROTOCOL_ERROR_MAX];
+	unsigned n;
+
+	assert_int_equal(
+		protocol_parse_event_results(body, strlen(body), &r, &n, error),
+		0);
+	assert_int_equal(n, 2);
+	assert_int_equal(r[0].status, PROTOCOL_EVENT_ACCEPTED);
+	assert_string_equal(r[0].refused_code, "loan_limit");
+	assert_string_equal(r[0].refused_text, "Batas pinjam tercapai");
+	assert_string_equal(r[1].refused_code, "member_expired");
+	assert_string_equal(r[1].refused_text, "");
+	free(r);
+}
+
 static void bad_event_results_are_refused(void **state)
 {
 	static const struct {
@@ -321,6 +346,19 @@ static void bad_event_results_are_refused(void **state)
 		  "results[0].id: not a lower-case UUID" },
 		{ "{\"results\": [{\"status\": \"accepted\"}]}",
 		  "results[0].id: missing" },
+		{ "{\"results\": [{\"id\": \"" UUID_1
+		  "\", \"status\": \"accepted\", \"refused\": \"loan_limit\"}]}",
+		  "results[0].refused: not an object" },
+		{ "{\"results\": [{\"id\": \"" UUID_1
+		  "\", \"status\": \"accepted\", \"refused\": {\"text\": \"x\"}}]}",
+		  "results[0].refused.code: missing" },
+		{ "{\"results\": [{\"id\": \"" UUID_1
+		  "\", \"status\": \"accepted\", \"refused\": {\"code\": \"Loan Limit\"}}]}",
+		  "results[0].refused.code: not 1 to 63 characters a-z 0-9 _" },
+		{ "{\"results\": [{\"id\": \"" UUID_1
+		  "\", \"status\": \"accepted\", \"refused\": {\"code\": \"x\","
+		  " \"text\": \"a\\nb\"}}]}",
+		  "results[0].refused.text: over 127 bytes or has control codes" },
 	};
 	struct protocol_event_result *r = (void *)1;
 	char error[PROTOCOL_ERROR_MAX];
@@ -568,6 +606,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(a_whole_reply_is_taken),
+		cmocka_unit_test(refusals_are_read),
 		cmocka_unit_test(
 			a_cursor_with_more_and_full_is_an_empty_change),
 		cmocka_unit_test(bad_holds_are_refused_naming_the_field),

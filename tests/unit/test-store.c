@@ -327,8 +327,9 @@ static void migrates_a_version_1_database_keeping_its_data(void **state)
 	add_hold(f, "h1", 'a');
 	store_free(f->s);
 	f->s = NULL;
-	/* What version 1 was: without migrations 2 to 6. */
+	/* What version 1 was: without migrations 2 to 7. */
 	assert_int_equal(db_exec(f->path,
+				 "DROP TABLE refusals;"
 				 "DROP TRIGGER hold_wipe;"
 				 "DROP INDEX holds_unwiped;"
 				 "ALTER TABLE holds DROP COLUMN wiped;"
@@ -2159,6 +2160,85 @@ static void a_transaction_applies_all_or_nothing(void **state)
 	assert_int_equal(record(f, KIOSK_RECORD_DOOR_CLOSED, "", 1, 1), 0);
 }
 
+struct refusals {
+	unsigned n;
+	struct store_refusal first;
+};
+
+static int count_refusal(const struct store_refusal *r, void *userdata)
+{
+	struct refusals *rs = userdata;
+
+	if (rs->n++ == 0)
+		rs->first = *r;
+	return 0;
+}
+
+/* v1.1: accepted, refused by the library system: kept, bounded, counted. */
+static void refusals_are_kept_for_staff(void **state)
+{
+	struct fixture *f = *state;
+	struct store_sent_mark mark;
+	struct refusals rs = { 0 };
+	struct events ev;
+	uint64_t refused = 99, gen;
+	const unsigned n = STORE_REFUSALS_MAX + 6;
+
+	for (unsigned i = 0; i < n; i++)
+		assert_int_equal(record(f, KIOSK_RECORD_DOOR_CLOSED, "", 1, i),
+				 0);
+	all_events(f, &ev);
+	assert_int_equal(ev.n, n);
+	assert_int_equal(store_count_refused(f->s, &refused), 0);
+	assert_int_equal(refused, 0);
+	/* A plain answer changes nothing anyone shows; a refusal does. */
+	gen = store_get_generation(f->s);
+	mark = (struct store_sent_mark){ .uuid = ev.uuid[0] };
+	assert_int_equal(store_mark_events_sent(f->s, &mark, 1, NULL), 0);
+	assert_int_equal(store_get_generation(f->s), gen);
+	mark = (struct store_sent_mark){ .uuid = ev.uuid[1],
+					 .refused_code = "Loan limit" };
+	assert_int_equal(store_mark_events_sent(f->s, &mark, 1, NULL), -EINVAL);
+	mark = (struct store_sent_mark){ .uuid = ev.uuid[1],
+					 .refused_code = "loan_limit",
+					 .refused_text = "Batas pinjam" };
+	assert_int_equal(store_mark_events_sent(f->s, &mark, 1, NULL), 0);
+	assert_true(store_get_generation(f->s) != gen);
+	/* Again (an answer repeated): nothing counted twice. */
+	assert_int_equal(store_mark_events_sent(f->s, &mark, 1, NULL), 0);
+	assert_int_equal(store_count_refused(f->s, &refused), 0);
+	assert_int_equal(refused, 1);
+	assert_int_equal(store_foreach_refusal(f->s, count_refusal, &rs), 0);
+	assert_int_equal(rs.n, 1);
+	assert_string_equal(rs.first.uuid, ev.uuid[1]);
+	assert_string_equal(rs.first.type, "door_closed");
+	assert_string_equal(rs.first.hold_id, "");
+	assert_string_equal(rs.first.code, "loan_limit");
+	assert_string_equal(rs.first.text, "Batas pinjam");
+	assert_true(rs.first.event_seq > 0);
+	assert_true(rs.first.at_usec > 0);
+	/* The newest STORE_REFUSALS_MAX are kept; all are counted. */
+	for (unsigned i = 2; i < n; i++) {
+		mark = (struct store_sent_mark){ .uuid = ev.uuid[i],
+						 .refused_code =
+							 "member_expired" };
+		assert_int_equal(store_mark_events_sent(f->s, &mark, 1, NULL),
+				 0);
+	}
+	assert_int_equal(store_count_refused(f->s, &refused), 0);
+	assert_int_equal(refused, n - 1);
+	rs.n = 0;
+	assert_int_equal(store_foreach_refusal(f->s, count_refusal, &rs), 0);
+	assert_int_equal(rs.n, STORE_REFUSALS_MAX);
+	assert_string_equal(rs.first.uuid, ev.uuid[n - 1]);
+	assert_string_equal(rs.first.text, "");
+	/* The count and the refusals outlive a reopen. */
+	reopen(f, NULL);
+	assert_int_equal(store_count_refused(f->s, &refused), 0);
+	assert_int_equal(refused, n - 1);
+	events_clear(&ev);
+}
+
 static void the_servers_answers_mark_events_one_by_one(void **state)
 {
 	struct fixture *f = *state;
@@ -2173,10 +2253,12 @@ static void the_servers_answers_mark_events_one_by_one(void **state)
 	all_events(f, &ev);
 	assert_int_equal(ev.n, 4);
 	/* The second is accepted, the fourth rejected; the rest unanswered. */
-	marks[0] = (struct store_sent_mark){ ev.uuid[1], NULL };
-	marks[1] = (struct store_sent_mark){ ev.uuid[3], "unknown_hold" };
+	marks[0] = (struct store_sent_mark){ .uuid = ev.uuid[1],
+					     .rejected = NULL };
+	marks[1] = (struct store_sent_mark){ .uuid = ev.uuid[3],
+					     .rejected = "unknown_hold" };
 	marks[2] = (struct store_sent_mark){
-		"00000000-0000-4000-8000-000000000000", NULL
+		.uuid = "00000000-0000-4000-8000-000000000000", .rejected = NULL
 	};
 	assert_int_equal(store_mark_events_sent(f->s, marks, 3, &marked), 0);
 	assert_int_equal(marked, 2);
@@ -2191,7 +2273,8 @@ static void the_servers_answers_mark_events_one_by_one(void **state)
 	assert_int_equal(db_int(f, "SELECT count(*) FROM outbox WHERE"
 				   " rejected = 'unknown_hold' AND sent = 1"),
 			 1);
-	marks[3] = (struct store_sent_mark){ ev.uuid[0], "" };
+	marks[3] =
+		(struct store_sent_mark){ .uuid = ev.uuid[0], .rejected = "" };
 	assert_int_equal(store_mark_events_sent(f->s, &marks[3], 1, NULL),
 			 -EINVAL);
 	events_clear(&ev);
@@ -2319,6 +2402,7 @@ static void migrates_a_version_2_database_keeping_its_outbox(void **state)
 	f->s = NULL;
 	/* What version 2 was: schema 1 and the barcode index, nothing later. */
 	assert_int_equal(db_exec(f->path,
+				 "DROP TABLE refusals;"
 				 "DROP TRIGGER hold_wipe;"
 				 "DROP INDEX holds_unwiped;"
 				 "ALTER TABLE holds DROP COLUMN wiped;"
@@ -2357,7 +2441,8 @@ static void migrates_a_version_2_database_keeping_its_outbox(void **state)
 	assert_int_equal(n, 0);
 	all_events(f, &ev);
 	assert_int_equal(ev.n, 3);
-	mark = (struct store_sent_mark){ ev.uuid[2], "invalid" };
+	mark = (struct store_sent_mark){ .uuid = ev.uuid[2],
+					 .rejected = "invalid" };
 	assert_int_equal(store_mark_events_sent(f->s, &mark, 1, &marked), 0);
 	assert_int_equal(marked, 1);
 	assert_int_equal(unsent(f), 1);
@@ -2416,7 +2501,7 @@ a_transaction_refuses_what_would_escape_it_and_undoes_removals(void **state)
 	struct fixture *f = *state;
 	struct kiosk_staff st = { .role = KIOSK_STAFF_ROLE_STAFF };
 	struct kiosk_record rec = make_record(KIOSK_RECORD_COMMAND_DONE, "", 0);
-	struct store_sent_mark mark = { NULL, NULL };
+	struct store_sent_mark mark = { .uuid = NULL, .rejected = NULL };
 	struct events ev;
 	char v[16];
 
@@ -2599,7 +2684,8 @@ static void a_command_is_noted_only_with_a_record_that_was_written(void **state)
 	all_events(f, &ev);
 	memset(reason, 'r', sizeof(reason) - 1);
 	reason[sizeof(reason) - 1] = '\0';
-	mark = (struct store_sent_mark){ ev.uuid[0], reason };
+	mark = (struct store_sent_mark){ .uuid = ev.uuid[0],
+					 .rejected = reason };
 	assert_int_equal(store_mark_events_sent(f->s, &mark, 1, NULL), -EINVAL);
 	assert_int_equal(unsent(f), 1);
 	reason[STORE_REJECTED_MAX] = '\0';
@@ -2696,6 +2782,7 @@ int main(void)
 		T(the_unseen_are_walked_in_steps),
 		T(a_transaction_applies_all_or_nothing),
 		T(the_servers_answers_mark_events_one_by_one),
+		T(refusals_are_kept_for_staff),
 		T(a_server_command_is_recorded_once_and_acknowledged),
 		T(migrates_a_version_2_database_keeping_its_outbox),
 		T(the_servers_copy_dates_an_expired_hold_and_keeps_its_birth),

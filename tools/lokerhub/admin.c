@@ -25,6 +25,7 @@
 #define HOLD_TITLE_MAX	     255
 #define PATRON_NAME_MAX	     47
 #define PATRON_CREDS_MAX     4
+#define REFUSE_CODE_MAX	     63
 #define COMMAND_REASON_MAX   127
 #define COMMAND_BY_MAX	     PROTOCOL_BY_MAX
 #define LOCKER_MAX	     128
@@ -504,23 +505,35 @@ static int cmd_patron_add(const char *db_path, int argc, char **argv)
 		{ "card", required_argument, NULL, 'c' },
 		{ "uid", required_argument, NULL, 'u' },
 		{ "pin", required_argument, NULL, 'p' },
+		{ "refuse", required_argument, NULL, 'r' },
+		{ "no-refuse", no_argument, NULL, 'R' },
 		{ 0 },
 	};
 	char creds[PATRON_CREDS_MAX][CREDENTIAL_HMAC_HEX_LEN + 1];
 	char raw[PATRON_CREDS_MAX][CREDENTIAL_MAX + 1];
 	const char *name = NULL, *pin = NULL, *id;
+	char *refuse_code = NULL, *refuse_text = NULL;
+	bool no_refuse = false;
 	char pin_hash[PIN_HASH_MAX + 1];
 	unsigned n_creds = 0;
 	bool is_new;
 	sqlite3 *db;
 	int c, ex, err;
 
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT "n:c:u:p:",
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT "n:c:u:p:r:R",
 				options, NULL)) != -1) {
 		if (cli_common_option(argv[0], c, &db_path, &ex))
 			return ex;
 		if (c == 'n') {
 			name = optarg;
+		} else if (c == 'r') {
+			/* CODE[=TEXT] */
+			refuse_code = optarg;
+			refuse_text = strchr(optarg, '=');
+			if (refuse_text)
+				*refuse_text++ = '\0';
+		} else if (c == 'R') {
+			no_refuse = true;
 		} else if (c == 'p') {
 			pin = optarg;
 		} else if (c != 'c' && c != 'u') {
@@ -558,6 +571,19 @@ static int cmd_patron_add(const char *db_path, int argc, char **argv)
 	if (pin && credential_pin_hash(pin, 0, pin_hash) < 0)
 		return cli_usage_error(argv[0], "--pin: not %d to %d digits",
 				       PIN_DIGITS_MIN, PIN_DIGITS_MAX);
+	if (refuse_code && no_refuse)
+		return cli_usage_error(argv[0],
+				       "--refuse and --no-refuse together");
+	if (refuse_code &&
+	    (!refuse_code[0] || strlen(refuse_code) > REFUSE_CODE_MAX ||
+	     strspn(refuse_code, "abcdefghijklmnopqrstuvwxyz0123456789_") !=
+		     strlen(refuse_code) ||
+	     (refuse_text &&
+	      !protocol_is_text(refuse_text, PROTOCOL_REASON_MAX))))
+		return cli_usage_error(
+			argv[0],
+			"--refuse: CODE[=TEXT], CODE 1 to %d of a-z 0-9 _, TEXT at most %d bytes",
+			REFUSE_CODE_MAX, PROTOCOL_REASON_MAX);
 	if (cli_open(argv[0], db_path, &db) < 0)
 		return CLI_EXIT_FAILED;
 	for (unsigned i = 0; i < n_creds; i++) {
@@ -585,6 +611,14 @@ static int cmd_patron_add(const char *db_path, int argc, char **argv)
 	if (err == 0 && !is_new && pin)
 		err = db_run(db, "UPDATE patrons SET pin_hash = ? WHERE id = ?",
 			     "ss", pin_hash, id);
+	if (err == 0 && (refuse_code || no_refuse))
+		err = db_run(
+			db,
+			"UPDATE patrons SET refuse_code = ?, refuse_text = ?"
+			" WHERE id = ?",
+			"sss", refuse_code,
+			refuse_code ? (refuse_text ? refuse_text : "") : NULL,
+			id);
 	/* Credentials given replace the ones the patron had. */
 	if (err == 0 && n_creds)
 		err = db_run(
@@ -1436,7 +1470,8 @@ const struct cli_command cli_admin_commands[] = {
 	  "ID [--pin-required | --no-pin-required] [--hold-window-days N] [--next-status-s S]",
 	  "change a kiosk's settings", cmd_kiosk_set },
 	{ "patron-add",
-	  "ID [--name FIRSTNAME] [--card MEMBER_NO]... [--uid HEX]... [--pin DIGITS]",
+	  "ID [--name FIRSTNAME] [--card MEMBER_NO]... [--uid HEX]... [--pin DIGITS]"
+	  " [--refuse CODE[=TEXT] | --no-refuse]",
 	  "add a patron, or change one", cmd_patron_add },
 	{ "hold-add",
 	  "HOLD_ID --kiosk K --patron P --item BARCODE[=TITLE]... [--size small|medium|large] [--code DIGITS] [--expires RFC3339 | --expires-days N]",

@@ -529,8 +529,42 @@ static const struct hold_event {
  * What an accepted event does to the holds. 0 (applied), a reason to
  * reject it (*ret_reason), or -EIO.
  */
+struct refusal {
+	char code[64], text[128];
+};
+
+/*
+ * v1.1: what the library system says to a checkout. lokerhub has no loan
+ * rules; a patron given `patron-add --refuse CODE[=TEXT]` stands for one
+ * whose checkouts the library system refuses. 0, or -EIO.
+ */
+static int checkout_refusal(sqlite3 *db, const char *hold_id,
+			    struct refusal *ret)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	st = db_query(db,
+		      "SELECT p.refuse_code, p.refuse_text FROM holds h"
+		      " JOIN patrons p ON p.id = h.patron_id"
+		      " WHERE h.id = ? AND p.refuse_code IS NOT NULL",
+		      "s", hold_id);
+	if (!st)
+		return -EIO;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *text = (const char *)sqlite3_column_text(st, 1);
+
+		snprintf(ret->code, sizeof(ret->code), "%s",
+			 (const char *)sqlite3_column_text(st, 0));
+		snprintf(ret->text, sizeof(ret->text), "%s", text ? text : "");
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
+}
+
 static int apply_event(sqlite3 *db, const char *kiosk_id, const struct event *e,
-		       const char **ret_reason)
+		       const char **ret_reason, struct refusal *ret_refusal)
 {
 	const struct hold_event *he = NULL;
 	const char *hold_id;
@@ -584,8 +618,15 @@ static int apply_event(sqlite3 *db, const char *kiosk_id, const struct event *e,
 	}
 	/*
 	 * A picked-up hold is final: the books are gone. This is where a
-	 * library system would check the items out to the patron.
+	 * library system would check the items out to the patron, and
+	 * could refuse to: the event is still taken (the books are gone),
+	 * and the refusal goes back to the kiosk's staff.
 	 */
+	if (strcmp(he->state, "picked_up") == 0) {
+		err = checkout_refusal(db, hold_id, ret_refusal);
+		if (err < 0)
+			return err;
+	}
 	err = db_run(db,
 		     "UPDATE holds SET state = ?2, updated_usec = ?3,"
 		     " loaded_usec = CASE WHEN ?2 = 'loaded' THEN ?4"
@@ -604,8 +645,10 @@ static int apply_event(sqlite3 *db, const char *kiosk_id, const struct event *e,
 }
 
 static int store_event(sqlite3 *db, const char *kiosk_id, const struct event *e,
-		       const char *reason)
+		       const char *reason, const struct refusal *refusal)
 {
+	char refused[256] = "";
+
 	json_t *payload = e->payload ? e->payload : json_null();
 	char *text = json_dumps(payload, JSON_COMPACT | JSON_ENCODE_ANY);
 	const char *type = e->type && db_is_id(e->type) ? e->type : "";
@@ -613,13 +656,21 @@ static int store_event(sqlite3 *db, const char *kiosk_id, const struct event *e,
 
 	if (!text)
 		return -ENOMEM;
+	/* Accepted, and in `reason` what the library system said. */
+	if (!reason && refusal->code[0]) {
+		snprintf(refused, sizeof(refused), "refused: %s%s%s",
+			 refusal->code, refusal->text[0] ? ": " : "",
+			 refusal->text);
+		reason = refused;
+	}
 	err = db_run(db,
 		     "INSERT INTO events (id, kiosk_id, seq, type, at_usec,"
 		     " payload, status, reason, received_usec)"
 		     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		     "ssIsIsssI", e->id, kiosk_id, e->seq < 0 ? 0 : e->seq,
 		     type, e->valid ? e->at_usec : 0, text,
-		     reason ? "rejected" : "accepted", reason, db_now_usec());
+		     reason && !refused[0] ? "rejected" : "accepted", reason,
+		     db_now_usec());
 	free(text);
 	return err;
 }
@@ -629,11 +680,16 @@ static int append(json_t *array, json_t *o)
 	return o && json_array_append_new(array, o) == 0 ? 0 : -ENOMEM;
 }
 
-/* One event in the batch's transaction: its result, or -EIO. */
-static int take_event(sqlite3 *db, const char *kiosk_id, const struct event *e,
-		      json_t *results)
+/*
+ * One event in the batch's transaction: its result, or -EIO. A refusal
+ * by the library system is said only to a kiosk of v1.1 (v11).
+ */
+static int take_event(sqlite3 *db, const char *kiosk_id, bool v11,
+		      const struct event *e, json_t *results)
 {
 	const char *reason = e->valid ? NULL : "invalid";
+	struct refusal refusal = { "", "" };
+	json_t *o;
 	int64_t seen = 0;
 	int err;
 
@@ -647,20 +703,36 @@ static int take_event(sqlite3 *db, const char *kiosk_id, const struct event *e,
 	/* A rejected event leaves nothing of itself but its id. */
 	err = db_run(db, "SAVEPOINT event", "");
 	if (err == 0 && !reason)
-		err = apply_event(db, kiosk_id, e, &reason);
+		err = apply_event(db, kiosk_id, e, &reason, &refusal);
 	if (err == 0 && reason)
 		err = db_run(db, "ROLLBACK TO event", "");
 	if (err == 0)
-		err = store_event(db, kiosk_id, e, reason);
+		err = store_event(db, kiosk_id, e, reason, &refusal);
 	if (err == 0)
 		err = db_run(db, "RELEASE event", "");
 	if (err < 0)
 		return err;
-	return append(results, reason ? json_pack("{s:s, s:s, s:s}", "id",
-						  e->id, "status", "rejected",
-						  "reason", reason) :
-					json_pack("{s:s, s:s}", "id", e->id,
-						  "status", "accepted"));
+	if (reason)
+		return append(results, json_pack("{s:s, s:s, s:s}", "id", e->id,
+						 "status", "rejected", "reason",
+						 reason));
+	o = json_pack("{s:s, s:s}", "id", e->id, "status", "accepted");
+	if (o && v11 && refusal.code[0]) {
+		fprintf(stderr,
+			"lokerhub: kiosk %s: event %s (%s): the library system refused it: %s\n",
+			kiosk_id, e->id, e->type, refusal.code);
+		if (json_object_set_new(o, "refused",
+					refusal.text[0] ?
+						json_pack("{s:s, s:s}", "code",
+							  refusal.code, "text",
+							  refusal.text) :
+						json_pack("{s:s}", "code",
+							  refusal.code)) < 0) {
+			json_decref(o);
+			o = NULL;
+		}
+	}
+	return append(results, o);
 }
 
 static void handle_events(sqlite3 *db, const struct api_route *route,
@@ -718,7 +790,8 @@ static void handle_events(sqlite3 *db, const struct api_route *route,
 	/* One transaction for the batch: results only once it is durable. */
 	err = db_begin(db);
 	for (size_t i = 0; err == 0 && i < n; i++)
-		err = take_event(db, route->kiosk_id, &events[i], results);
+		err = take_event(db, route->kiosk_id, route->kiosk_minor >= 1,
+				 &events[i], results);
 	if (err == 0)
 		err = db_commit(db);
 	if (err < 0) {

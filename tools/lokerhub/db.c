@@ -119,6 +119,13 @@ static const char *const migrations[] = {
 	" credential TEXT NOT NULL,"
 	" kiosk_id TEXT NOT NULL,"
 	" PRIMARY KEY (credential, kiosk_id));",
+	/*
+	 * 5: v1.1, the library system's refusal of this patron's checkouts
+	 * (an expired member, the loan limit), as `patron-add --refuse`
+	 * sets it: pickups are taken and answered as refused (issue 20).
+	 */
+	"ALTER TABLE patrons ADD COLUMN refuse_code TEXT;"
+	"ALTER TABLE patrons ADD COLUMN refuse_text TEXT;",
 };
 
 #define N_MIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
