@@ -70,6 +70,16 @@ struct sync {
 	sd_event_source *curl_timer, *wake;
 	struct request *busy;	/* the one upload, pull or heartbeat */
 	struct request *lookup; /* an item lookup, beside it */
+	/*
+	 * An item lookup with a v1 server: a pull instead, then the store
+	 * asked (sync_lookup_item()). waiting: its pull has not started yet.
+	 */
+	struct {
+		char barcode[STORE_BARCODE_MAX + 1];
+		void (*cb)(int err, const char *hold_id, void *userdata);
+		void *userdata;
+		bool waiting;
+	} pull_lookup;
 	/* A changes reply being applied a step at a time, or NULL. */
 	struct pull_apply *applying;
 	sd_event_source *apply_source;
@@ -375,6 +385,28 @@ static void failed(struct sync *s, enum sync_request_kind kind,
 		   uint64_t retry_after_usec, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/*
+ * The end of a v1 item lookup: err, or (0) whatever the store has now.
+ * The scanned text is forgotten.
+ */
+static void pull_lookup_done(struct sync *s, int err)
+{
+	char hold_id[KIOSK_HOLD_ID_MAX + 1] = "";
+	void (*cb)(int, const char *, void *) = s->pull_lookup.cb;
+
+	if (!cb)
+		return;
+	if (err == 0) {
+		err = store_find_pending_hold_by_item(
+			s->store, s->pull_lookup.barcode, hold_id);
+		if (err < 0 && err != -ENOENT)
+			err = -EIO;
+	}
+	explicit_bzero(s->pull_lookup.barcode, sizeof(s->pull_lookup.barcode));
+	s->pull_lookup.cb = NULL;
+	cb(err, err == 0 ? hold_id : NULL, s->pull_lookup.userdata);
+}
+
 static void failed(struct sync *s, enum sync_request_kind kind,
 		   uint64_t retry_after_usec, const char *fmt, ...)
 {
@@ -400,6 +432,8 @@ static void failed(struct sync *s, enum sync_request_kind kind,
 	s->info.online = false;
 	s->info.failures++;
 	snprintf(s->info.last_error, sizeof(s->info.last_error), "%s", why);
+	/* The pull a v1 lookup waits for will not come soon. */
+	pull_lookup_done(s, -EIO);
 	/* The same trouble again and again is said once, then quietly. */
 	if (strcmp(why, s->last_logged_error) != 0) {
 		log_warning(
@@ -688,6 +722,7 @@ static bool start_pull(struct sync *s)
 	int err;
 
 	s->pull_asked = false;
+	s->pull_lookup.waiting = false;
 	err = store_get_sync_value(s->store, "cursor", cursor, sizeof(cursor));
 	if (err < 0 && err != -ENOENT)
 		cursor[0] = '\0';
@@ -1031,6 +1066,9 @@ static void apply_done(struct sync *s, struct pull_apply *p)
 			0 :
 			now_usec(CLOCK_MONOTONIC) + s->pull_interval_usec;
 	s->paging = c->more;
+	/* A pull begun after a v1 lookup, all of it in: the store knows. */
+	if (!c->more && !s->pull_lookup.waiting)
+		pull_lookup_done(s, 0);
 }
 
 /* One step of the reply being applied, when nothing else waits. */
@@ -1316,29 +1354,38 @@ int sync_lookup_item(struct sync *s, const char *barcode,
 		     void (*cb)(int err, const char *hold_id, void *userdata),
 		     void *userdata)
 {
-	char path[512], *esc, *body = NULL;
+	char path[512], *body = NULL;
 	struct request *r;
+	json_t *o;
 
-	if (s->lookup)
+	if (s->lookup || s->pull_lookup.cb)
 		return -EBUSY;
 	if (!barcode[0] || strlen(barcode) > STORE_BARCODE_MAX)
 		return -EINVAL;
-	if (s->info.server_minor >= 1) {
-		/* v1.1: in the body, where no URL log of any proxy sees it. */
-		json_t *o = json_pack("{s:s}", "barcode", barcode);
-
-		body = o ? json_dumps(o, JSON_COMPACT) : NULL;
-		json_decref(o);
-		if (!body)
-			return -ENOMEM;
-		snprintf(path, sizeof(path), "/items/lookup");
-	} else {
-		esc = curl_easy_escape(NULL, barcode, 0);
-		if (!esc)
-			return -ENOMEM;
-		snprintf(path, sizeof(path), "/items/%s", esc);
-		curl_free(esc);
+	if (s->info.server_minor < 1) {
+		/*
+		 * v1 has the lookup only as GET items/{barcode}: the scan,
+		 * which may be a member card, would be in a URL and in every
+		 * log of one (issue 19, point 5). A pull brings a hold routed
+		 * since the last one all the same, without the scan.
+		 */
+		if (s->not_before_usec > now_usec(CLOCK_MONOTONIC))
+			return -EAGAIN;
+		snprintf(s->pull_lookup.barcode, sizeof(s->pull_lookup.barcode),
+			 "%s", barcode);
+		s->pull_lookup.cb = cb;
+		s->pull_lookup.userdata = userdata;
+		s->pull_lookup.waiting = true;
+		sync_now(s);
+		return 0;
 	}
+	/* v1.1: in the body, where no URL log of any proxy sees it. */
+	o = json_pack("{s:s}", "barcode", barcode);
+	body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (!body)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "/items/lookup");
 	r = request_start(s, SYNC_REQUEST_ITEM, path, body);
 	if (!r)
 		return -EIO;

@@ -97,7 +97,9 @@ void sync_status_soon(struct sync *s);
 
 /*
  * Asks the server for the pending hold with an item of this barcode
- * (staff scanned a book the kiosk does not know). On an answer the hold is
+ * (staff scanned a book the kiosk does not know): a v1.1 server in a POST
+ * body; of a v1 server (whose lookup has the scan in its URL) a pull, then
+ * the store. -EAGAIN: the server said to wait. On an answer the hold is
  * stored and given to the core before cb runs with 0 and its id; otherwise
  * cb gets -ENOENT (the server knows none), -EBUSY (another lookup is in
  * flight: cb is not called then, the return says so), -ETIMEDOUT, -EIO (no
