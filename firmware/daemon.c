@@ -2,6 +2,7 @@
 /* lokerd's wiring: inputs from devices, timers and the control socket to the
  * core; the core's actions to the store, the locks and the log. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,8 @@
 #define SWEEPS_PER_PRUNE 60
 /* [sync] open_commands_max at most. */
 #define OPEN_COMMANDS_MAX 100
+
+static void load_open_commands(struct daemon *d);
 
 struct timer_slot {
 	struct daemon *daemon;
@@ -102,7 +105,10 @@ struct daemon {
 	sd_event_source *prune_source;
 	bool prune_failing;
 	unsigned sweeps; /* expiry sweeps so far */
-	/* When the remote openings of the last period were carried out. */
+	/*
+	 * When the remote openings of the last period were carried out
+	 * (CLOCK_REALTIME), kept in the store across restarts.
+	 */
 	uint64_t open_command_usec[OPEN_COMMANDS_MAX];
 	unsigned n_open_commands;
 	/* A backup or integrity check on its own thread, and who asked. */
@@ -740,6 +746,7 @@ static int start_core(struct daemon *d)
 			d->config.database, store_last_error(d->store));
 		return err;
 	}
+	load_open_commands(d);
 	/* The server's setting, when it has sent one, beats the file's. */
 	if (store_get_sync_value(d->store, "pin_required", value,
 				 sizeof(value)) == 0) {
@@ -2134,7 +2141,9 @@ static const char *command_result(int err)
 
 /*
  * Whether one more remote opening fits in [sync] open_commands_max per
- * open_commands_period_s; forgets the ones older than the period.
+ * open_commands_period_s; forgets the ones older than the period. An
+ * opening "in the future" (the clock was set back) counts until it is a
+ * period away, so setting the clock back frees no opening early.
  */
 static bool open_command_allowed(struct daemon *d, uint64_t now)
 {
@@ -2142,11 +2151,72 @@ static bool open_command_allowed(struct daemon *d, uint64_t now)
 		(uint64_t)d->config.sync.open_commands_period_s * 1000000ULL;
 	unsigned n = 0;
 
-	for (unsigned i = 0; i < d->n_open_commands; i++)
-		if (now - d->open_command_usec[i] < period)
-			d->open_command_usec[n++] = d->open_command_usec[i];
+	for (unsigned i = 0; i < d->n_open_commands; i++) {
+		uint64_t t = d->open_command_usec[i];
+
+		if (t > now ? t - now < period : now - t < period)
+			d->open_command_usec[n++] = t;
+	}
 	d->n_open_commands = n;
 	return n < d->config.sync.open_commands_max && n < OPEN_COMMANDS_MAX;
+}
+
+/*
+ * The remote openings of the period into the store, so that a restart
+ * (or a crash a server provokes) does not give the bound back: the first
+ * one's second, then each one's seconds after it. Logged on failure; the
+ * opening is done all the same.
+ */
+static void save_open_commands(struct daemon *d)
+{
+	char value[1024];
+	uint64_t base = UINT64_MAX;
+	size_t len;
+
+	for (unsigned i = 0; i < d->n_open_commands; i++)
+		if (d->open_command_usec[i] / 1000000 < base)
+			base = d->open_command_usec[i] / 1000000;
+	if (d->n_open_commands == 0)
+		base = 0;
+	len = (size_t)snprintf(value, sizeof(value), "%" PRIu64, base);
+	/* At most 100 of at most 86400 s after the first: 7 bytes each. */
+	for (unsigned i = 0; i < d->n_open_commands && len < sizeof(value); i++)
+		len += (size_t)snprintf(
+			value + len, sizeof(value) - len, ",%" PRIu64,
+			d->open_command_usec[i] / 1000000 - base);
+	if (store_set_sync_value(d->store, "open_commands", value) < 0)
+		log_err("cannot keep the count of remote openings: %s",
+			store_last_error(d->store));
+}
+
+/* save_open_commands()'s record back; a value it cannot read is ignored. */
+static void load_open_commands(struct daemon *d)
+{
+	char value[1100], *p, *end;
+	unsigned long long base, off;
+
+	d->n_open_commands = 0;
+	if (store_get_sync_value(d->store, "open_commands", value,
+				 sizeof(value)) < 0)
+		return;
+	errno = 0;
+	base = strtoull(value, &end, 10);
+	if (errno || end == value)
+		return;
+	for (p = end; *p == ',' && d->n_open_commands < OPEN_COMMANDS_MAX;
+	     p = end) {
+		errno = 0;
+		off = strtoull(p + 1, &end, 10);
+		if (errno || end == p + 1 || off > 86400)
+			break;
+		d->open_command_usec[d->n_open_commands++] =
+			(uint64_t)(base + off) * 1000000ULL;
+	}
+	if (d->n_open_commands)
+		log_info(
+			"%u remote openings in the last %u s, from before the start",
+			d->n_open_commands,
+			d->config.sync.open_commands_period_s);
 }
 
 static void on_sync_command(const struct protocol_command *c, void *userdata)
@@ -2157,7 +2227,8 @@ static void on_sync_command(const struct protocol_command *c, void *userdata)
 				  .locker = c->locker,
 				  .command = c->id,
 				  .actor = actor };
-	uint64_t now = now_usec(CLOCK_MONOTONIC);
+	/* Wall time: the bound outlives a restart (save_open_commands()). */
+	uint64_t now = now_usec(CLOCK_REALTIME);
 	const char *reason = c->reason[0] ? c->reason : "no reason given";
 	int err, record_err = 0;
 
@@ -2237,8 +2308,10 @@ static void on_sync_command(const struct protocol_command *c, void *userdata)
 	if (record_err < 0)
 		return; /* not durable, so not done: the server sends it again */
 	if (err == 0 && in.type == KIOSK_INPUT_OPEN &&
-	    d->n_open_commands < OPEN_COMMANDS_MAX)
+	    d->n_open_commands < OPEN_COMMANDS_MAX) {
 		d->open_command_usec[d->n_open_commands++] = now;
+		save_open_commands(d);
+	}
 	if (err < 0)
 		log_warning("server command %s: refused: %s", c->id,
 			    strerror(-err));

@@ -4,7 +4,7 @@
 # lokerhub: a server that asks to open 6 lockers at once gets 3 opened
 # ([sync] open_commands_max, per open_commands_period_s), the rest refused
 # as rate_limited and reported back; every command is recorded with the
-# lokerhub user who asked (--by).
+# lokerhub user who asked (--by). The count survives a restart of lokerd.
 . "$(dirname "$0")/lib.sh"
 . "$LOKERBUKU_TOP/tools/lib/hub.sh"
 CLEANUP_HOOK=hub_stop
@@ -59,5 +59,19 @@ wait_for "3 rate_limited command_done on the server" got_refusals
 hub commands --json | jq -e '[.[] | select(.by == "ani")] | length == 6' >/dev/null ||
 	fail "lokerhub does not list who asked: $(hub commands --json)"
 echo "  lokerhub has the 3 refusals, and lists ani for all 6 commands"
+
+echo "a restart gives the bound back to no one: a 7th opening is refused after it"
+kiosk_stop
+kiosk_start "$WORK"
+id7=$(hub command demo-01 open_locker --locker 7 --by ani --reason "after a restart")
+ctl sync >/dev/null
+wait_for "command 7 done on the server" all_done
+r=$(ctl --json status)
+expect '[.lockers[] | select(.number == 7)][0].lock_pulses == 0' "$r"
+ev=$(ctl --json events --limit 1000)
+expect "[.events[] | select(.type == \"command_done\" and .payload.command == \"$id7\")][0].payload.result == \"rate_limited\"" "$ev"
+grep -q "3 remote openings in the last 600 s, from before the start" "$WORK/lokerd.log" ||
+	fail "lokerd did not say it took the openings from before its start"
+echo "  locker 7 stayed shut: rate_limited across the restart"
 kiosk_stop
 echo PASS
