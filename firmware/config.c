@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -1121,6 +1122,38 @@ static int handle_metrics(struct parse_state *st, int line, const char *name,
 	return fail(st, line, "metrics", name, "unknown key");
 }
 
+/* Text for the screen: 1 to n - 1 bytes of UTF-8 without controls. */
+static int parse_text(const char *v, char *ret, size_t n)
+{
+	size_t len = strlen(v);
+	json_t *j;
+
+	if (len == 0 || len >= n)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
+			return -EINVAL;
+	/* jansson refuses what is not well-formed UTF-8. */
+	j = json_string(v);
+	if (!j)
+		return -EINVAL;
+	json_decref(j);
+	memcpy(ret, v, len + 1);
+	return 0;
+}
+
+/* A phone number as a patron dials it: digits, + - ( ) and blanks. */
+static int parse_phone(const char *v, char *ret, size_t n)
+{
+	size_t len = strlen(v);
+
+	if (len == 0 || len >= n || strspn(v, "0123456789+-() ") != len ||
+	    !strpbrk(v, "0123456789"))
+		return -EINVAL;
+	memcpy(ret, v, len + 1);
+	return 0;
+}
+
 static int handle_webui(struct parse_state *st, int line, const char *name,
 			const char *v)
 {
@@ -1165,6 +1198,29 @@ static int handle_webui(struct parse_state *st, int line, const char *name,
 		if (parse_bool(v, &c->webui.allow_remote))
 			return fail(st, line, "webui", name,
 				    "must be yes or no");
+		return 1;
+	}
+	if (strcmp(name, "library_name") == 0 ||
+	    strcmp(name, "opening_hours") == 0) {
+		char *to = name[0] == 'l' ? c->webui.library_name :
+					    c->webui.opening_hours;
+
+		if (parse_text(v, to, CONFIG_HELP_TEXT_MAX + 1))
+			return fail(
+				st, line, "webui", name,
+				"must be 1 to 160 bytes of UTF-8 text on one line");
+		return 1;
+	}
+	if (strcmp(name, "help_phone") == 0 ||
+	    strcmp(name, "help_whatsapp") == 0) {
+		char *to = strcmp(name, "help_phone") == 0 ?
+				   c->webui.help_phone :
+				   c->webui.help_whatsapp;
+
+		if (parse_phone(v, to, CONFIG_HELP_PHONE_MAX + 1))
+			return fail(
+				st, line, "webui", name,
+				"must be a phone number of up to 32 digits, + - ( ) and blanks");
 		return 1;
 	}
 	return fail(st, line, "webui", name, "unknown key");

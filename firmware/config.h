@@ -47,6 +47,9 @@ struct config_chip {
 };
 
 #define CONFIG_TIMEZONE_MAX 63
+/* [webui] help texts and phone numbers, bytes. */
+#define CONFIG_HELP_TEXT_MAX  160
+#define CONFIG_HELP_PHONE_MAX 32
 
 struct config {
 	char kiosk_id[CONFIG_KIOSK_ID_MAX + 1];
@@ -107,6 +110,11 @@ struct config {
 		char screen_user[33];
 		/* listen beyond loopback was meant (allow_remote = yes). */
 		bool allow_remote;
+		/* The help screen's: "" when not set (UTF-8, no controls). */
+		char library_name[CONFIG_HELP_TEXT_MAX + 1];
+		char help_phone[CONFIG_HELP_PHONE_MAX + 1];
+		char help_whatsapp[CONFIG_HELP_PHONE_MAX + 1];
+		char opening_hours[CONFIG_HELP_TEXT_MAX + 1];
 	} webui;
 
 	/*

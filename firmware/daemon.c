@@ -1949,11 +1949,19 @@ static json_t *screen_hold_json(struct daemon *d, const struct kiosk_hold *h,
 					  scratch->items[i].title));
 	if (h->expires_at_usec)
 		protocol_format_time(h->expires_at_usec, expires_at);
-	return json_pack("{s:s, s:s, s:s, s:i, s:s?, s:o}", "id", h->id,
+	return json_pack("{s:s, s:s, s:s, s:i, s:s?, s:s?, s:o}", "id", h->id,
 			 "state", kiosk_hold_state_to_string(h->state), "size",
 			 kiosk_size_to_string(h->size), "locker",
-			 (int)h->locker, "expires_at",
-			 expires_at[0] ? expires_at : NULL, "items", items);
+			 (int)h->locker, "patron",
+			 h->patron_name[0] ? h->patron_name : NULL,
+			 "expires_at", expires_at[0] ? expires_at : NULL,
+			 "items", items);
+}
+
+/* A help screen's text from [webui], or NULL (null) when not set. */
+static const char *help_text(const char *v)
+{
+	return v[0] ? v : NULL;
 }
 
 /* What the screen shows (docs/webui.md): made at every change. */
@@ -1962,7 +1970,7 @@ static json_t *screen_state(void *userdata)
 	struct daemon *d = userdata;
 	bool staff = kiosk_in_staff_session(d->kiosk);
 	json_t *lockers = json_array(), *online = json_null(), *holds = NULL;
-	json_t *screen;
+	json_t *screen, *help;
 	const struct kiosk_hold *h;
 
 	for (unsigned i = 1; i <= kiosk_get_n_lockers(d->kiosk); i++) {
@@ -2002,20 +2010,26 @@ static json_t *screen_state(void *userdata)
 		free(scratch);
 	}
 	screen = screen_json(kiosk_get_screen(d->kiosk));
+	help = json_pack("{s:s?, s:s?, s:s?, s:s?}", "library",
+			 help_text(d->config.webui.library_name), "phone",
+			 help_text(d->config.webui.help_phone), "whatsapp",
+			 help_text(d->config.webui.help_whatsapp), "hours",
+			 help_text(d->config.webui.opening_hours));
 	/* What the patron is taking, for the screens of the pickup. */
 	if (screen && d->session_titles)
 		json_object_set(screen, "items", d->session_titles);
 	return json_pack(
-		"{s:s, s:b, s:o, s:{s:b}, s:{s:i, s:i}, s:{s:i, s:i}, s:b, s:i, "
-		"s:I, s:o, s:o, s:o}",
+		"{s:s, s:b, s:o, s:{s:b}, s:{s:i, s:i}, s:{s:i, s:i}, s:o, s:b, "
+		"s:i, s:I, s:o, s:o, s:o}",
 		"kiosk_id", d->config.kiosk_id, "in_service",
 		!d->out_of_service, "online", online, "reader", "ok",
 		reader_is_ok(d->reader),
 		/* The keypads' rule is lokerd's: one rule for every way in. */
 		"code_digits", "min", CREDENTIAL_CODE_DIGITS_MIN, "max",
 		CREDENTIAL_CODE_DIGITS_MAX, "pin_digits", "min", PIN_DIGITS_MIN,
-		"max", PIN_DIGITS_MAX, "sim", d->webui_sim, "idle_timeout_s",
-		(int)d->config.webui.idle_timeout_s, "staff_idle_timeout_s",
+		"max", PIN_DIGITS_MAX, "help", help, "sim", d->webui_sim,
+		"idle_timeout_s", (int)d->config.webui.idle_timeout_s,
+		"staff_idle_timeout_s",
 		(json_int_t)(d->config.kiosk.staff_session_timeout_usec /
 			     1000000ULL),
 		"screen", screen, "lockers", lockers, "staff",

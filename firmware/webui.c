@@ -171,10 +171,9 @@ static unsigned command_status(json_t *reply)
 
 /* The keys of the state anyone may see: nobody's name, hold or screen. */
 static const char *const public_keys[] = {
-	"kiosk_id", "in_service",     "online",
-	"reader",   "code_digits",    "pin_digits",
-	"sim",	    "idle_timeout_s", "staff_idle_timeout_s",
-	NULL
+	"kiosk_id",	  "in_service",		  "online", "reader",
+	"code_digits",	  "pin_digits",		  "help",   "sim",
+	"idle_timeout_s", "staff_idle_timeout_s", NULL
 };
 static const char *const public_locker_keys[] = {
 	"number", "size",  "kind",  "disabled", "fault",

@@ -142,6 +142,11 @@ const ctx = {
 		render();
 	},
 	send,
+	/* The help screen's "Kembali": back to the screen it was opened on. */
+	closeHelp() {
+		app.help = false;
+		render();
+	},
 	async submitCode(code) {
 		app.digits = '';
 		app.codeSent = true;
@@ -217,7 +222,17 @@ const ctx = {
 	},
 };
 
+/* The screens the help screen may be opened from (the header's button). */
+const HELP_FROM = new Set(['idle', 'reader_down', 'out_of_service',
+	...ERROR_SCREENS]);
+
 function viewName() {
+	const base = screenName();
+
+	return app.help && HELP_FROM.has(base) ? 'help' : base;
+}
+
+function screenName() {
 	const s = app.state;
 
 	if (!s)
@@ -300,6 +315,9 @@ function render() {
 	const lang = document.getElementById('lang');
 	lang.textContent = t('lang.switch');
 	lang.lang = i18n.current() === 'id' ? 'en' : 'id';
+	const help = document.getElementById('help');
+	help.textContent = t('help.button');
+	help.hidden = !HELP_FROM.has(name);
 	document.getElementById('conn').textContent = t('connecting');
 	document.getElementById('brand').textContent = t('app.title');
 }
@@ -394,6 +412,7 @@ function idleTimeout() {
 		return;
 	const busy = s.screen.name !== 'idle';
 	app.local = null;
+	app.help = false;
 	app.digits = '';
 	app.codeSent = false;
 	app.staff = freshStaff();
@@ -478,6 +497,10 @@ async function start() {
 		    !ev.ctrlKey && !ev.altKey && !ev.metaKey &&
 		    keypadKey(ev, opts))
 			ev.preventDefault();
+	});
+	document.getElementById('help').addEventListener('click', () => {
+		app.help = true;
+		render();
 	});
 	document.getElementById('lang').addEventListener('click', () => {
 		i18n.setLang(i18n.current() === 'id' ? 'en' : 'id');

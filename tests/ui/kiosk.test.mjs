@@ -285,7 +285,8 @@ before(async () => {
 		items: [{ barcode: 'B2001', title: 'Negeri 5 Menara' }] }, true);
 	await holdAdd({ id: 'H-2002', credentials: ['card:M0005'], pin: '1111',
 		size: 'small', items: [{ barcode: 'B2002', title: 'Sang Pemimpi' }] }, true);
-	await holdAdd({ id: 'H-4001', credentials: ['card:M0006'], size: 'small',
+	await holdAdd({ id: 'H-4001', credentials: ['card:M0006'], name: 'Rina',
+		size: 'small', expires_in_s: 7 * 86400,
 		items: [{ barcode: 'B4001', title: 'Gadis Kretek' }] }, true);
 	/* Expires at once: the staff test takes it out again. */
 	await holdAdd({ id: 'H-5001', credentials: ['card:M0007'], size: 'small',
@@ -406,6 +407,33 @@ test('idle screen: Indonesian first, large targets, no patron alarm', async () =
 		'Kembalikan buku');
 	assert.equal(await page.isVisible('#conn'), false, 'connecting shown while linked');
 	await shot('idle');
+});
+
+test('help: whom to ask, from lokerd.conf, from idle and errors', async () => {
+	const fact = async (k) =>
+		(await page.textContent(`main .help-facts [data-help="${k}"] dd`)).trim();
+	await page.click('#help');
+	await waitScreen('help');
+	assert.equal(await title(), 'Bantuan');
+	assert.equal((await page.textContent('main .help-library')).trim(),
+		'Perpustakaan Kota Contoh');
+	assert.equal(await fact('phone'), '(021) 555-0100');
+	assert.equal(await fact('whatsapp'), '+62 812 0000 0000');
+	assert.equal(await fact('hours'), 'Senin–Jumat 08.00–16.00, Sabtu 08.00–12.00');
+	assert.equal(await page.isVisible('#help'), false);
+	await shot('help');
+	await page.click('main [data-action="help-back"]');
+	await waitScreen('idle');
+	/* From an error screen, and back to it. */
+	await simWait({ action: 'tap', credential: 'uid:0BADC0FFEE0002' },
+		screen('unknown_card'), 'unknown card tap -> unknown_card (help)');
+	await page.click('#help');
+	await waitScreen('help');
+	await page.click('main [data-action="help-back"]');
+	assert.notEqual(await page.getAttribute('main', 'data-screen'), 'help');
+	if (await screenName() !== 'idle')
+		await page.click('main .btn-done');
+	await waitScreen('idle');
 });
 
 test('language switch: English on request, Indonesian again at idle', async () => {
@@ -764,6 +792,52 @@ test('staff: card and PIN, load from the list and by scan, take out expired, doo
 	await page.waitForSelector('main .bank [data-locker="6"]:not(.door-disabled)');
 	assert.equal((await ctlOk({ cmd: 'status' })).lockers[5].disabled, false);
 
+	/*
+	 * Issue 22, point 10: a door's hold, patron (first name) and expiry in
+	 * the panel. Opened and never pulled, the door faults after two pulses
+	 * (lokerd's confirm time-out, 10 s each): the panel says in full what
+	 * the fault means and what to do, and "Sudah diperiksa" clears it.
+	 */
+	const n4 = (await ctlOk({ cmd: 'status' })).lockers
+		.find((l) => l.hold === 'H-4001').number;
+	const fact = async (k) =>
+		(await page.textContent(`main .locker-facts [data-fact="${k}"] dd`)).trim();
+	await page.click(`main .bank [data-locker="${n4}"]`);
+	await page.waitForSelector('main .locker-facts');
+	assert.equal(await fact('hold'), 'H-4001');
+	assert.equal(await fact('patron'), 'Rina');
+	assert.match(await fact('expires'), /20\d\d/);
+	assert.equal(await fact('items'), 'Gadis Kretek');
+	await page.click('main .locker-panel [data-do="open"]');
+	await page.waitForSelector(`main .bank [data-locker="${n4}"].door-fault`,
+		{ timeout: 45000 });
+	assert.equal((await ctlOk({ cmd: 'status' })).lockers[n4 - 1].fault, 'not_opened');
+	assert.match(await page.textContent('main .fault-help'),
+		/^Gagal terbuka Kunci sudah dibuka dua kali.*tekan “Sudah diperiksa”\.$/);
+	assert.equal(await fact('hold'), 'H-4001', 'the hold is still behind the door');
+	/* The door's own label is whole at every size, never cut short. */
+	for (const [width, height] of SIZES) {
+		await page.setViewportSize({ width, height });
+		const cut = await page.$$eval('main .bank .door-tags', (els) => els
+			.filter((e) => e.scrollWidth > e.clientWidth + 1 ||
+				e.getBoundingClientRect().bottom >
+					e.closest('.door').getBoundingClientRect().bottom + 1)
+			.map((e) => e.textContent));
+		assert.deepEqual(cut, [], `door labels cut at ${width}x${height}`);
+	}
+	await page.setViewportSize({ width: 1280, height: 800 });
+	assert.match(await page.textContent(
+		`main .bank [data-locker="${n4}"] .door-tags`), /^, Gagal buka, /);
+	await shot('staff-locker-fault');
+	await page.click('main .locker-panel [data-do="acknowledge"]');
+	await page.waitForSelector(`main .bank [data-locker="${n4}"]:not(.door-fault)`);
+	assert.equal((await ctlOk({ cmd: 'status' })).lockers[n4 - 1].fault, 'none');
+	const enabled = (await events('locker_enabled')).filter((e) =>
+		e.payload.locker === n4);
+	assert.ok(enabled.length && enabled.at(-1).payload.actor.startsWith('staff:'),
+		'cleared by the staff member');
+	assert.equal(await page.isVisible('main .fault-help'), false);
+
 	await page.click('main .bank [data-locker="10"]');
 	for (let i = 0; i < 10; i++) {
 		await page.click('main .locker-panel [data-do="open"]');
@@ -949,6 +1023,13 @@ test('card reader out of order: the keypad instead, back when it answers', async
 			'Pembaca kartu sedang rusak');
 		assert.equal(await p.isVisible('main [data-action="return"]'), false);
 		await shot('reader-down', p);
+		/* No help configured here: the help screen says ask the staff. */
+		await p.click('#help');
+		await p.waitForSelector(screen('help'));
+		assert.equal(await p.isVisible('main .help-facts'), false);
+		assert.match(await p.textContent('main'), /Hubungi petugas perpustakaan/);
+		await p.click('main [data-action="help-back"]');
+		await p.waitForSelector(screen('reader_down'));
 		/* The keypad it offers, and back to the same notice. */
 		await p.click('main [data-action="code"]');
 		await p.waitForSelector(screen('code'));

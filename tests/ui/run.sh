@@ -111,6 +111,10 @@ kiosk_write_config "$WORK" "
 listen = 127.0.0.1:0
 ui_dir = $top/ui
 idle_timeout_s = 10
+library_name = Perpustakaan Kota Contoh
+help_phone = (021) 555-0100
+help_whatsapp = +62 812 0000 0000
+opening_hours = Senin–Jumat 08.00–16.00, Sabtu 08.00–12.00
 
 [doors]
 left_open_s = 5"

@@ -127,6 +127,22 @@ static void a_webui_section_turns_the_screen_server_on(void **state)
 			      c, error),
 			 0);
 	assert_string_equal(c->webui.screen_user, "lokerbuku-ui");
+	assert_string_equal(c->webui.library_name, "");
+	assert_string_equal(c->webui.help_phone, "");
+
+	/* The help screen's texts, UTF-8 as written. */
+	assert_int_equal(load("[lockers]\ncount = 4\n[webui]\n"
+			      "library_name = Perpustakaan Kota\n"
+			      "help_phone = (021) 555-0100\n"
+			      "help_whatsapp = +62 812 0000 0000\n"
+			      "opening_hours = Senin\xe2\x80\x93Jumat 08.00\n",
+			      c, error),
+			 0);
+	assert_string_equal(c->webui.library_name, "Perpustakaan Kota");
+	assert_string_equal(c->webui.help_phone, "(021) 555-0100");
+	assert_string_equal(c->webui.help_whatsapp, "+62 812 0000 0000");
+	assert_string_equal(c->webui.opening_hours,
+			    "Senin\xe2\x80\x93Jumat 08.00");
 	free(c);
 }
 
@@ -307,6 +323,19 @@ static void bad_files_are_refused_naming_the_key(void **state)
 		  "[webui] screen_user: must be a user's name or number" },
 		{ "[lockers]\ncount = 1\n[webui]\nallow_remote = maybe\n",
 		  "[webui] allow_remote: must be yes or no" },
+		{ "[lockers]\ncount = 1\n[webui]\nlibrary_name = a\xff\n",
+		  "[webui] library_name: must be 1 to 160 bytes of UTF-8" },
+		{ "[lockers]\ncount = 1\n[webui]\nopening_hours = a\tb\n",
+		  "[webui] opening_hours: must be 1 to 160 bytes of UTF-8" },
+		{ "[lockers]\ncount = 1\n[webui]\nopening_hours = "
+		  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n",
+		  "[webui] opening_hours: must be 1 to 160 bytes of UTF-8" },
+		{ "[lockers]\ncount = 1\n[webui]\nhelp_phone = call us\n",
+		  "[webui] help_phone: must be a phone number" },
+		{ "[lockers]\ncount = 1\n[webui]\nhelp_whatsapp = ++--\n",
+		  "[webui] help_whatsapp: must be a phone number" },
 	};
 	struct config *c = malloc(sizeof(*c));
 	char error[CONFIG_ERROR_MAX];

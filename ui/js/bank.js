@@ -46,8 +46,9 @@ function door(l, lit, staff, opts) {
 	if (staff) {
 		if (l.alarm)
 			tags.push(t('door.alarm'));
+		/* Short on the door, in full in the staff panel. */
 		if (l.fault && l.fault !== 'none')
-			tags.push(t(`fault.${l.fault}`));
+			tags.push(t(`fault.${l.fault}.short`));
 		if (l.disabled)
 			tags.push(t('locker.disabled'));
 		if (l.hold)
@@ -95,8 +96,14 @@ function door(l, lit, staff, opts) {
 		h('span', { class: status === 'closed' ? 'sr-only' :
 			'door-status' }, t(`door.${status}`)),
 		l.kind === 'return' ? sr(', ' + t('kind.return')) : null,
+		/*
+		 * The first tag (alarm, fault, disabled, hold) fits on the door
+		 * whole; the others are for screen readers, the panel shows all.
+		 */
 		tags.length ? h('span', { class: 'door-tags' },
-			sr(', '), tags.join(' · ')) : null,
+			sr(', '), tags[0],
+			tags.length > 1 ? sr(', ' + tags.slice(1).join(', ')) : null) :
+			null,
 		!l.hold && !l.occupied ? sr(', ' + t('locker.empty')) : null);
 	}
 	return h('div', {

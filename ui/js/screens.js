@@ -140,6 +140,34 @@ export const views = {
 			}, t('idle.code'))),
 	}),
 
+	/*
+	 * Not a screen of lokerd's: whom to ask, from [webui] in lokerd.conf
+	 * (library_name, help_phone, help_whatsapp, opening_hours).
+	 */
+	help: (ctx, s) => {
+		const c = s.help || {};
+		const rows = [['phone', c.phone], ['whatsapp', c.whatsapp],
+			['hours', c.hours]].filter(([, v]) => v);
+
+		return {
+			title: t('help.title'),
+			tone: 'info',
+			body: [
+				c.library ? h('p', { class: 'lead help-library' }, c.library) :
+					null,
+				para(t('help.body')),
+				rows.length ? h('dl', { class: 'help-facts' }, rows.map(([k, v]) =>
+					h('div', { dataset: { help: k } }, h('dt', null, t(`help.${k}`)),
+						h('dd', null, v)))) : null,
+			],
+			end: h('button', {
+				type: 'button', class: 'btn btn-primary btn-done',
+				dataset: { action: 'help-back' },
+				onclick: () => ctx.closeHelp(),
+			}, t('back')),
+		};
+	},
+
 	code: (ctx) => ({
 		title: t('code.title'),
 		tone: 'info',

@@ -4,7 +4,7 @@
 // chosen to open, disable or enable. Every action acts as the staff member
 // logged in on the screen; lokerd decides, we only show its answer.
 import { h } from './dom.js';
-import { t, list } from './i18n.js';
+import { t, list, current } from './i18n.js';
 import { bank } from './bank.js';
 
 /* What an action the staff member started has come to, from the state. */
@@ -54,13 +54,52 @@ function holdRow(hold, ctx) {
 		}, t(pending ? 'staff.load' : 'staff.unload'))));
 }
 
+/* A hold's expiry as the library's clock shows it: "8 Des 2026 14.00". */
+function when(iso) {
+	return new Date(iso).toLocaleString(current() === 'id' ? 'id-ID' : 'en-GB',
+		{ dateStyle: 'medium', timeStyle: 'short' });
+}
+
+/*
+ * What is behind a door, for staff: its fault in full, what it means and
+ * what to do, and the hold in it (patron's first name, expiry, titles).
+ */
+function lockerFacts(l, s) {
+	const fault = l.fault && l.fault !== 'none' ? l.fault : null;
+	const hold = l.hold ? (s.staff?.holds || []).find((x) => x.id === l.hold) :
+		null;
+	const facts = [];
+
+	if (fault)
+		facts.push(h('p', { class: 'fault-help', dataset: { fault } },
+			h('strong', null, t(`fault.${fault}`)), ' ',
+			t(`fault.${fault}.help`)));
+	if (hold) {
+		const rows = [
+			['hold', hold.id],
+			['patron', hold.patron || t('staff.fact.no_patron')],
+			['expires', hold.expires_at ? when(hold.expires_at) :
+				t('staff.fact.no_expiry')],
+			['items', (hold.items || []).map((i) => i.title || i.barcode)
+				.join(', ')],
+		];
+		facts.push(h('dl', { class: 'locker-facts' }, rows.map(([k, v]) =>
+			h('div', { dataset: { fact: k } }, h('dt', null,
+				t(`staff.fact.${k}`)), h('dd', null, v)))));
+	}
+	return facts;
+}
+
 function lockerPanel(ctx, s) {
 	const n = ctx.staff.selected;
 	const l = s.lockers.find((x) => x.number === n);
 
 	if (!l)
 		return h('p', { class: 'hint' }, t('staff.select_locker'));
-	const broken = l.disabled || (l.fault && l.fault !== 'none');
+	const fault = l.fault && l.fault !== 'none';
+	const broken = l.disabled || fault;
+	/* A fault is put right by enabling the locker: lokerd clears it. */
+	const fix = fault ? 'acknowledge' : broken ? 'enable' : 'disable';
 	return h('div', { class: 'locker-panel', dataset: { locker: n } },
 		h('div', { class: 'actions' },
 			h('span', { class: 'locker-name' }, t('locker.label', { n })),
@@ -71,10 +110,11 @@ function lockerPanel(ctx, s) {
 			}, t('staff.open')),
 			h('button', {
 				type: 'button', class: 'btn btn-secondary',
-				dataset: { do: broken ? 'enable' : 'disable' },
+				dataset: { do: fix },
 				onclick: () => ctx.staffDo({
 					action: broken ? 'enable' : 'disable', locker: n }),
-			}, t(broken ? 'staff.enable' : 'staff.disable'))));
+			}, t(`staff.${fix}`))),
+		lockerFacts(l, s));
 }
 
 export function staffMenu(ctx, s) {
