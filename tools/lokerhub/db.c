@@ -124,8 +124,8 @@ static const char *const migrations[] = {
 	 * (an expired member, the loan limit), as `patron-add --refuse`
 	 * sets it: pickups are taken and answered as refused (issue 20).
 	 */
-	"ALTER TABLE patrons ADD COLUMN refuse_code TEXT;"
-	"ALTER TABLE patrons ADD COLUMN refuse_text TEXT;",
+	("ALTER TABLE patrons ADD COLUMN refuse_code TEXT;"
+	 "ALTER TABLE patrons ADD COLUMN refuse_text TEXT;"),
 };
 
 #define N_MIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
