@@ -3,6 +3,7 @@
  * core; the core's actions to the store, the locks and the log. */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -699,6 +700,24 @@ static int feed_undoable(struct daemon *d, struct kiosk_input *in,
 }
 
 /*
+ * A `lokerctl recover` stopped half-way leaves its complete copy as
+ * <database>.recovered: the file at the database's name may be the damaged
+ * one, or lack its -wal. Starting on it would write to a file the copy is
+ * about to replace; the recover run again finishes the swap.
+ */
+static int refuse_interrupted_recover(const char *path)
+{
+	char copy[PATH_MAX + 16];
+
+	snprintf(copy, sizeof(copy), "%s.recovered", path);
+	if (access(copy, F_OK) < 0)
+		return 0;
+	log_err("database %s: a `lokerctl recover` was interrupted and %s is its complete copy; run `lokerctl recover` again to put it in place, then start lokerd",
+		path, copy);
+	return -EILSEQ;
+}
+
+/*
  * Why lokerd will not start on its database and what fixes it, in one
  * line: recovery for a damaged file only, never for one that is intact.
  */
@@ -730,7 +749,7 @@ static void log_database_refused(const char *path)
 	}
 }
 
-/* Builds the core from the store and the door sensors, and starts it. */ /* Builds the core from the store and the door sensors, and starts it. */
+/* Builds the core from the store and the door sensors, and starts it. */
 static int start_core(struct daemon *d)
 {
 	struct kiosk_input start = { .type = KIOSK_INPUT_START };
@@ -2554,6 +2573,9 @@ struct daemon *daemon_new(const struct config *config, sd_event *event)
 			goto fail;
 		}
 	}
+	err = refuse_interrupted_recover(config->database);
+	if (err < 0)
+		goto fail;
 	d->store = store_open(config->database, &opt);
 	if (!d->store) {
 		err = -errno;

@@ -226,6 +226,17 @@ out=$(ctl recover --config "$WORK/lokerd.conf") || fail "recover of an intact fi
 grep -q "nothing to recover" <<<"$out" || fail "recover of an intact file: $out"
 [ "$(ls "$DB".corrupt-*Z | wc -l)" -eq 1 ] || fail "a second copy was made"
 
+echo "lokerd refuses to start while a recover is half done"
+# Forced on the intact file and stopped once the -wal is gone: the file
+# under the database's name opens, but lacks what its -wal held.
+rc=0
+LOKERBUKU_TEST_RECOVER_CRASH_AT=6 ctl recover --force --config "$WORK/lokerd.conf" >/dev/null 2>&1 || rc=$?
+[ $rc = 99 ] && [ -e "$DB.recovered" ] || fail "recover was not stopped at step 6: rc $rc"
+out=$(start_refused "$WORK")
+one_line "$out" "database $DB: a \`lokerctl recover\` was interrupted and $DB.recovered is its complete copy"
+out=$(ctl recover --config "$WORK/lokerd.conf") || fail "recover run again: $out"
+[ ! -e "$DB.recovered" ] && intact "$DB" || fail "recover run again left: $(ls "$WORK")"
+
 # lokerd_as_user ARGS: lokerd as a user file modes apply to (root: nobody).
 lokerd_as_user() {
 	if [ "$(id -u)" -eq 0 ]; then
