@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* lokerctl: the service command line of a lokerbuku kiosk. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
@@ -200,6 +201,54 @@ unreachable:
 	free(buf);
 	close(fd);
 	return EXIT_UNREACHABLE;
+}
+
+/*
+ * Whether a process holds a lock on path, as SQLite's connections do on a
+ * database (or its -wal and -shm) they have open: its pid, else 0. A
+ * symbolic link is not followed, nor a FIFO planted among the files waited
+ * on: lokerd's own files are neither.
+ */
+static pid_t lock_holder(const char *path)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK |
+				    O_NOCTTY);
+	pid_t pid = 0;
+
+	if (fd < 0)
+		return 0;
+	if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK)
+		pid = fl.l_pid > 0 ? fl.l_pid : 1;
+	close(fd);
+	return pid;
+}
+
+int lokerctl_refuse_if_in_use(const char *socket, char *const *paths,
+			      unsigned n_paths, const char *advice)
+{
+	json_t *req = json_pack("{s:s}", "cmd", "status"), *reply = NULL;
+
+	if (req && lokerctl_call(socket, req, &reply, true) == 0) {
+		json_decref(req);
+		json_decref(reply);
+		fprintf(stderr,
+			"lokerctl: lokerd is running (it answers at %s): %s\n",
+			socket, advice);
+		return 1;
+	}
+	json_decref(req);
+	for (unsigned i = 0; i < n_paths; i++) {
+		pid_t pid = lock_holder(paths[i]);
+
+		if (pid > 0) {
+			fprintf(stderr,
+				"lokerctl: process %ld has %s open: %s\n",
+				(long)pid, paths[i], advice);
+			return 1;
+		}
+	}
+	return 0;
 }
 
 static const char *str(json_t *o, const char *key)

@@ -13,6 +13,14 @@
  */
 int lokerctl_call(const char *socket, json_t *req, json_t **ret, bool quiet);
 
+/*
+ * 0 when lokerd does not answer at socket and no process holds a lock on
+ * any of paths; else says who uses them, followed by advice ("stop it
+ * first (...)"), on stderr and returns 1.
+ */
+int lokerctl_refuse_if_in_use(const char *socket, char *const *paths,
+			      unsigned n_paths, const char *advice);
+
 struct doctor_options {
 	const char *config; /* lokerd's configuration file */
 	const char *user;   /* the user lokerd runs as */

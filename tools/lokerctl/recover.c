@@ -26,56 +26,19 @@
 static const char *const sidecars[] = { "-wal", "-shm" };
 #define N_SIDECARS (sizeof(sidecars) / sizeof(*sidecars))
 
-/*
- * Whether a process holds a lock on path, as SQLite's connections do on
- * a database (or its -shm) they have open: its pid, 0, or -errno.
- */
-static pid_t lock_holder(const char *path)
-{
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	pid_t pid = 0;
-
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (fcntl(fd, F_GETLK, &fl) < 0)
-		pid = -errno;
-	else if (fl.l_type != F_UNLCK)
-		pid = fl.l_pid > 0 ? fl.l_pid : 1;
-	close(fd);
-	return pid;
-}
-
 /* 0 when nothing uses the database, else says who does and returns 1. */
 static int refuse_if_in_use(const char *db, const char *socket)
 {
-	json_t *req = json_pack("{s:s}", "cmd", "status"), *reply = NULL;
-	char name[PATH_MAX + 8];
-	pid_t pid;
+	char names[1 + N_SIDECARS][PATH_MAX + 8], *paths[1 + N_SIDECARS];
 
-	if (req && lokerctl_call(socket, req, &reply, true) == 0) {
-		json_decref(req);
-		json_decref(reply);
-		fprintf(stderr,
-			"lokerctl: lokerd is running (it answers at %s): "
-			"stop it first (systemctl stop lokerd)\n",
-			socket);
-		return 1;
+	for (unsigned i = 0; i < 1 + N_SIDECARS; i++) {
+		snprintf(names[i], sizeof(names[i]), "%s%s", db,
+			 i ? sidecars[i - 1] : "");
+		paths[i] = names[i];
 	}
-	json_decref(req);
-	for (int i = -1; i < (int)N_SIDECARS; i++) {
-		snprintf(name, sizeof(name), "%s%s", db,
-			 i < 0 ? "" : sidecars[i]);
-		pid = lock_holder(name);
-		if (pid > 0) {
-			fprintf(stderr,
-				"lokerctl: process %ld has %s open: stop it "
-				"first (systemctl stop lokerd)\n",
-				(long)pid, name);
-			return 1;
-		}
-	}
-	return 0;
+	return lokerctl_refuse_if_in_use(
+		socket, paths, 1 + N_SIDECARS,
+		"stop it first (systemctl stop lokerd)");
 }
 
 static int fsync_path(const char *path, int flags)

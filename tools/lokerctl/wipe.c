@@ -104,52 +104,6 @@ out:
 	return err;
 }
 
-/* Whether a process holds a lock on path, as SQLite's connections do. */
-static pid_t lock_holder(const char *path)
-{
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	pid_t pid = 0;
-
-	if (fd < 0)
-		return 0;
-	if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK)
-		pid = fl.l_pid > 0 ? fl.l_pid : 1;
-	close(fd);
-	return pid;
-}
-
-/* 0 when lokerd is stopped and nothing has the files open, else 1. */
-static int refuse_if_running(const char *socket, const struct wipe_list *l)
-{
-	json_t *req = json_pack("{s:s}", "cmd", "status"), *reply = NULL;
-
-	if (req && lokerctl_call(socket, req, &reply, true) == 0) {
-		json_decref(req);
-		json_decref(reply);
-		fprintf(stderr,
-			"lokerctl: lokerd is running (it answers at %s): "
-			"stop it first (systemctl disable --now lokerd); "
-			"nothing wiped\n",
-			socket);
-		return 1;
-	}
-	json_decref(req);
-	for (unsigned i = 0; i < l->n; i++) {
-		pid_t pid = lock_holder(l->paths[i]);
-
-		if (pid > 0) {
-			fprintf(stderr,
-				"lokerctl: process %ld has %s open: stop it "
-				"first (systemctl disable --now lokerd); "
-				"nothing wiped\n",
-				(long)pid, l->paths[i]);
-			return 1;
-		}
-	}
-	return 0;
-}
-
 /*
  * Overwrites a regular file with zeros to its end, syncs it and removes
  * it; a symbolic link is removed, not followed. The bytes written, or
@@ -293,7 +247,9 @@ int wipe_run(const struct wipe_options *opt)
 			strerror(-err));
 		goto out;
 	}
-	if (refuse_if_running(socket, &l))
+	if (lokerctl_refuse_if_in_use(socket, l.paths, l.n,
+				      "stop it first (systemctl disable --now "
+				      "lokerd); nothing wiped"))
 		goto out;
 	if (!opt->yes) {
 		printf("lokerctl wipe would overwrite with zeros and remove:\n");
