@@ -2324,6 +2324,21 @@ static void on_sync_command(const struct protocol_command *c, void *userdata)
 		record_command_done(d, c, "done");
 		sync_now(d->sync);
 		return;
+	case PROTOCOL_COMMAND_RESEND_EVENTS: {
+		bool pruned = false;
+
+		/* A server restored from a backup, or a refusal undone. */
+		log_notice(
+			"server command %s: send the events from %lld again (%s)",
+			c->id, (long long)c->from_seq, reason);
+		err = sync_resend_from(d->sync, c->from_seq, &pruned);
+		record_command_done(d, c,
+				    err < 0 ? "failed" :
+				    pruned  ? "pruned" :
+					      "done");
+		sync_status_soon(d->sync);
+		return;
+	}
 	case PROTOCOL_COMMAND_UNKNOWN:
 		log_warning(
 			"server command %s: of a type this kiosk does not know; acknowledged, not carried out",

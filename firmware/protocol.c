@@ -594,6 +594,7 @@ static const char *const command_names[] = {
 	[PROTOCOL_COMMAND_ENABLE_LOCKER] = "enable_locker",
 	[PROTOCOL_COMMAND_UNLOAD_HOLD] = "unload_hold",
 	[PROTOCOL_COMMAND_SYNC_NOW] = "sync_now",
+	[PROTOCOL_COMMAND_RESEND_EVENTS] = "resend_events",
 };
 
 static int parse_command(json_t *o, const char *path,
@@ -601,7 +602,7 @@ static int parse_command(json_t *o, const char *path,
 {
 	char where[PATH_MAX_LEN + 32], when[40] = "";
 	const char *type;
-	json_t *locker;
+	json_t *locker, *from;
 	int err;
 
 	memset(ret, 0, sizeof(*ret));
@@ -642,6 +643,13 @@ static int parse_command(json_t *o, const char *path,
 	case PROTOCOL_COMMAND_UNLOAD_HOLD:
 		return get_string(o, "hold_id", path, false, &HOLD_ID,
 				  ret->hold_id, error);
+	case PROTOCOL_COMMAND_RESEND_EVENTS:
+		from = json_object_get(o, "from_seq");
+		snprintf(where, sizeof(where), "%s.from_seq", path);
+		if (!json_is_integer(from) || json_integer_value(from) < 1)
+			return fail(error, where, "not a number 1 or more");
+		ret->from_seq = json_integer_value(from);
+		break;
 	case PROTOCOL_COMMAND_SYNC_NOW:
 	case PROTOCOL_COMMAND_UNKNOWN:
 		break;

@@ -99,6 +99,7 @@ enum protocol_command_type {
 	PROTOCOL_COMMAND_ENABLE_LOCKER,	 /* .locker */
 	PROTOCOL_COMMAND_UNLOAD_HOLD,	 /* .hold_id */
 	PROTOCOL_COMMAND_SYNC_NOW,
+	PROTOCOL_COMMAND_RESEND_EVENTS, /* v1.1: .from_seq */
 };
 
 struct protocol_command {
@@ -106,6 +107,7 @@ struct protocol_command {
 	enum protocol_command_type type;
 	unsigned locker;
 	char hold_id[KIOSK_HOLD_ID_MAX + 1];
+	int64_t from_seq; /* resend_events: the first event to send again */
 	char reason[PROTOCOL_REASON_MAX + 1];
 	/* v1.1: the server's time after which it must not run; 0: none. */
 	int64_t expires_at_usec;

@@ -261,6 +261,8 @@ enum store_stmt {
 	STORE_STMT_OUTBOX_INSERT,
 	STORE_STMT_OUTBOX_NEWEST,
 	STORE_STMT_OUTBOX_UNSENT,
+	STORE_STMT_OUTBOX_SENT_BETWEEN,
+	STORE_STMT_OUTBOX_SENT_RANGE,
 	STORE_STMT_OUTBOX_MARK_SENT,
 	STORE_STMT_OUTBOX_PRUNE_CUTOFF,
 	STORE_STMT_OUTBOX_PRUNE,
@@ -392,6 +394,12 @@ static const char *const stmt_sql[_STORE_STMT_MAX] = {
 	[STORE_STMT_OUTBOX_UNSENT] =
 		"SELECT " EVENT_COLUMNS " FROM outbox WHERE sent = 0"
 		" ORDER BY seq LIMIT ?1",
+	[STORE_STMT_OUTBOX_SENT_BETWEEN] =
+		"SELECT " EVENT_COLUMNS " FROM outbox WHERE sent = 1"
+		" AND seq BETWEEN ?2 AND ?3 ORDER BY seq LIMIT ?1",
+	[STORE_STMT_OUTBOX_SENT_RANGE] =
+		"SELECT coalesce(min(seq), 0), coalesce(max(seq), 0)"
+		" FROM outbox WHERE sent = 1",
 	[STORE_STMT_OUTBOX_MARK_SENT] =
 		"UPDATE outbox SET sent = 1 WHERE sent = 0 AND seq <= ?1",
 	/* The newest sent event beyond the newest ?1 sent ones. */
@@ -2647,6 +2655,7 @@ int store_find_pending_hold_by_item(struct store *s, const char *barcode,
 }
 
 static int foreach_event(struct store *s, enum store_stmt id, unsigned limit,
+			 int64_t from_seq, int64_t to_seq,
 			 int (*cb)(const struct store_event *e, void *userdata),
 			 void *userdata)
 {
@@ -2657,6 +2666,10 @@ static int foreach_event(struct store *s, enum store_stmt id, unsigned limit,
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(st, 1, limit);
+	if (id == STORE_STMT_OUTBOX_SENT_BETWEEN) {
+		sqlite3_bind_int64(st, 2, from_seq);
+		sqlite3_bind_int64(st, 3, to_seq);
+	}
 	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct store_event e = {
 			.seq = sqlite3_column_int64(st, 0),
@@ -2682,14 +2695,44 @@ int store_foreach_event(struct store *s, unsigned limit,
 			int (*cb)(const struct store_event *e, void *userdata),
 			void *userdata)
 {
-	return foreach_event(s, STORE_STMT_OUTBOX_NEWEST, limit, cb, userdata);
+	return foreach_event(s, STORE_STMT_OUTBOX_NEWEST, limit, 0, 0, cb,
+			     userdata);
 }
 
 int store_foreach_unsent(struct store *s, unsigned limit,
 			 int (*cb)(const struct store_event *e, void *userdata),
 			 void *userdata)
 {
-	return foreach_event(s, STORE_STMT_OUTBOX_UNSENT, limit, cb, userdata);
+	return foreach_event(s, STORE_STMT_OUTBOX_UNSENT, limit, 0, 0, cb,
+			     userdata);
+}
+
+int store_foreach_sent_between(
+	struct store *s, int64_t from_seq, int64_t to_seq, unsigned limit,
+	int (*cb)(const struct store_event *e, void *userdata), void *userdata)
+{
+	return foreach_event(s, STORE_STMT_OUTBOX_SENT_BETWEEN, limit, from_seq,
+			     to_seq, cb, userdata);
+}
+
+int store_get_sent_range(struct store *s, int64_t *ret_oldest,
+			 int64_t *ret_newest)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	r = stmt_get(s, STORE_STMT_OUTBOX_SENT_RANGE, &st);
+	if (r < 0)
+		return r;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*ret_oldest = sqlite3_column_int64(st, 0);
+		*ret_newest = sqlite3_column_int64(st, 1);
+	} else {
+		r = store_fail(s, rc, "sent events");
+	}
+	stmt_done(st);
+	return r;
 }
 
 static int mark_sent(struct store *s, int64_t seq)

@@ -211,6 +211,16 @@ int store_foreach_unsent(struct store *s, unsigned limit,
 			 int (*cb)(const struct store_event *e, void *userdata),
 			 void *userdata);
 /*
+ * v1.1 resend_events: the oldest limit sent events (rejected ones
+ * included) with from_seq <= seq <= to_seq, to be sent again.
+ */
+int store_foreach_sent_between(
+	struct store *s, int64_t from_seq, int64_t to_seq, unsigned limit,
+	int (*cb)(const struct store_event *e, void *userdata), void *userdata);
+/* The lowest and highest seq of the sent events kept; 0 and 0: none. */
+int store_get_sent_range(struct store *s, int64_t *ret_oldest,
+			 int64_t *ret_newest);
+/*
  * Marks every event up to and including seq sent, once the server has it.
  * -EBUSY inside store_begin() (as store_mark_events_sent()).
  */

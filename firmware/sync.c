@@ -45,6 +45,8 @@ struct request {
 	/* events: what was sent, in order */
 	char (*uuids)[STORE_UUID_LEN + 1];
 	unsigned n_uuids;
+	/* events sent again (resend_events): the last one's seq, else 0 */
+	int64_t resend_upto;
 	/* changes: the cursor asked with ("" for none) */
 	char cursor[PROTOCOL_CURSOR_MAX + 1];
 	/* status: the done commands listed */
@@ -95,6 +97,12 @@ struct sync {
 	bool pull_asked;
 	/* An event was given up on a 400 since the last upload taken. */
 	bool refused_alone;
+	/*
+	 * v1.1 resend_events: sent events from resend_next to resend_last
+	 * go again, before the unsent ones; 0 and 0 when none. Kept in the
+	 * store (sync value "resend") so a restart goes on from there.
+	 */
+	int64_t resend_next, resend_last;
 	/* The last request was a changes page with more to come. */
 	bool paging;
 	bool skew_warned;
@@ -494,6 +502,7 @@ struct upload {
 	unsigned n;
 	int64_t bad_seq; /* an event whose payload cannot be sent, or 0 */
 	char bad_uuid[STORE_UUID_LEN + 1];
+	int64_t last_seq; /* of the last event added */
 };
 
 static int add_event(const struct store_event *e, void *userdata)
@@ -507,13 +516,80 @@ static int add_event(const struct store_event *e, void *userdata)
 		return 1;
 	}
 	memcpy(u->uuids[u->n++], e->uuid, STORE_UUID_LEN + 1);
+	u->last_seq = e->seq;
 	return 0;
+}
+
+/* Keeps the resend's progress; next 0 (or past last): it is over. */
+static void resend_save(struct sync *s, int64_t next)
+{
+	char value[64];
+	int err;
+
+	if (next > s->resend_last) {
+		log_notice(
+			"sync: events %lld to %lld sent again, as the server asked",
+			(long long)s->resend_next, (long long)s->resend_last);
+		s->resend_next = s->resend_last = 0;
+		err = store_delete_sync_value(s->store, "resend");
+	} else {
+		s->resend_next = next;
+		snprintf(value, sizeof(value), "%lld %lld", (long long)next,
+			 (long long)s->resend_last);
+		err = store_set_sync_value(s->store, "resend", value);
+	}
+	/* Lost, the resend starts again after a restart: duplicates only. */
+	if (err < 0)
+		log_err("sync: cannot keep how far events were sent again: %s",
+			store_last_error(s->store));
+}
+
+int sync_resend_from(struct sync *s, int64_t from_seq, bool *ret_pruned)
+{
+	int64_t oldest = 0, newest = 0;
+
+	*ret_pruned = false;
+	if (store_get_sent_range(s->store, &oldest, &newest) < 0)
+		return -EIO;
+	/* Unsent events go anyway; sent ones from before are gone. */
+	*ret_pruned = newest >= from_seq && oldest > from_seq;
+	if (newest < from_seq)
+		return 0;
+	if (from_seq < oldest)
+		from_seq = oldest;
+	/* A second request widens the first, never narrows it. */
+	if (s->resend_next && s->resend_next < from_seq)
+		from_seq = s->resend_next;
+	s->resend_next = from_seq;
+	s->resend_last = newest;
+	resend_save(s, from_seq);
+	log_notice("sync: the server asks for events %lld to %lld again",
+		   (long long)from_seq, (long long)newest);
+	sync_kick(s);
+	return 0;
+}
+
+static void resend_load(struct sync *s)
+{
+	char value[64];
+	long long next, last;
+
+	if (store_get_sync_value(s->store, "resend", value, sizeof(value)) <
+		    0 ||
+	    sscanf(value, "%lld %lld", &next, &last) != 2 || next < 1 ||
+	    last < next)
+		return;
+	s->resend_next = next;
+	s->resend_last = last;
+	log_info("sync: sending events %lld to %lld again, as the server asked",
+		 next, last);
 }
 
 /* Returns true when a request started (or a bad event was dealt with). */
 static bool start_upload(struct sync *s)
 {
 	struct upload u = { 0 };
+	bool resending;
 	struct request *r;
 	char *body;
 	int err;
@@ -522,12 +598,32 @@ static bool start_upload(struct sync *s)
 	u.uuids = calloc(s->info.batch_size, sizeof(*u.uuids));
 	if (!u.events || !u.uuids)
 		goto oom;
-	err = store_foreach_unsent(s->store, s->info.batch_size, add_event, &u);
+	/* What the server asked for again first: it is older. */
+	resending = s->resend_next != 0;
+	if (resending) {
+		err = store_foreach_sent_between(
+			s->store, s->resend_next, s->resend_last,
+			s->info.batch_size, add_event, &u);
+		if (err == 0 && u.n == 0) {
+			resend_save(s, s->resend_last + 1); /* pruned since */
+			resending = false;
+		}
+	}
+	if (!resending)
+		err = store_foreach_unsent(s->store, s->info.batch_size,
+					   add_event, &u);
 	if (err < 0 && err != 1) {
 		json_decref(u.events);
 		free(u.uuids);
 		failed(s, SYNC_REQUEST_EVENTS, 0, "cannot read the outbox: %s",
 		       store_last_error(s->store));
+		return true;
+	}
+	/* Sent once already; not to be marked again: go on after it. */
+	if (u.bad_seq && u.n == 0 && resending) {
+		resend_save(s, u.bad_seq + 1);
+		json_decref(u.events);
+		free(u.uuids);
 		return true;
 	}
 	if (u.bad_seq && u.n == 0) {
@@ -566,6 +662,7 @@ static bool start_upload(struct sync *s)
 	}
 	r->uuids = u.uuids;
 	r->n_uuids = u.n;
+	r->resend_upto = resending ? u.last_seq : 0;
 	s->busy = r;
 	return true;
 oom:
@@ -657,6 +754,8 @@ static void finish_upload(struct sync *s, struct request *r)
 	}
 	succeeded(s, r);
 	s->refused_alone = false;
+	if (r->resend_upto)
+		resend_save(s, r->resend_upto + 1);
 	/* A 413 or a search for a refused event made batches small: grow back. */
 	if (s->info.batch_size < s->batch_size_max)
 		s->info.batch_size =
@@ -685,6 +784,15 @@ static void upload_refused(struct sync *s, struct request *r, long status)
 	if (!r->reply ||
 	    protocol_parse_error(r->reply, r->reply_len, code, message) < 0) {
 		failed(s, r->kind, 0, "%s", why);
+		return;
+	}
+	/* An event sent again that the server objects to: skip it. */
+	if (r->resend_upto && r->n_uuids == 1) {
+		log_warning(
+			"sync: the server refuses event %s sent again (%s); going on after it",
+			r->uuids[0], why);
+		resend_save(s, r->resend_upto + 1);
+		s->info.batch_size = s->batch_size_max;
 		return;
 	}
 	if (r->n_uuids > 1) {
@@ -1736,6 +1844,7 @@ struct sync *sync_new(const struct config *c, sd_event *event,
 		(uint64_t)c->sync.pull_interval_s * USEC_PER_SEC;
 	/* Everything is due at start: say hello, catch up, upload. */
 	s->upload_wanted = true;
+	resend_load(s);
 	s->multi = curl_multi_init();
 	if (!s->multi ||
 	    curl_multi_setopt(s->multi, CURLMOPT_SOCKETFUNCTION, on_socket) !=

@@ -109,6 +109,14 @@ int sync_lookup_item(struct sync *s, const char *barcode,
 		     void (*cb)(int err, const char *hold_id, void *userdata),
 		     void *userdata);
 
+/*
+ * The v1.1 command resend_events: the events from from_seq on that were
+ * sent already (given up ones too) are sent again, oldest first, before
+ * the unsent ones; the progress outlives a restart. *ret_pruned: some of
+ * them are no longer kept. 0, or -EIO when the store cannot say.
+ */
+int sync_resend_from(struct sync *s, int64_t from_seq, bool *ret_pruned);
+
 void sync_get_info(const struct sync *s, struct sync_info *ret);
 /* sync_get_info()'s online alone, without reading the database. */
 bool sync_is_online(const struct sync *s);

@@ -386,7 +386,9 @@ static void a_status_reply_carries_commands(void **state)
 		" \"reason\": \"stuck door\", \"by\": \"ani.s@perpus\"},"
 		"{\"id\": \"c-2\", \"type\": \"unload_hold\", \"hold_id\": \"H-9\"},"
 		"{\"id\": \"c-3\", \"type\": \"sync_now\"},"
-		"{\"id\": \"c-4\", \"type\": \"reboot_into_v2\"}]}";
+		"{\"id\": \"c-4\", \"type\": \"reboot_into_v2\"},"
+		"{\"id\": \"c-5\", \"type\": \"resend_events\","
+		" \"from_seq\": 1841}]}";
 	struct protocol_status_reply r;
 	char error[PROTOCOL_ERROR_MAX];
 
@@ -394,7 +396,7 @@ static void a_status_reply_carries_commands(void **state)
 		protocol_parse_status_reply(body, strlen(body), &r, error), 0);
 	assert_int_equal(r.server_time_usec, 1795335360LL * 1000000);
 	assert_int_equal(r.next_status_s, 30);
-	assert_int_equal(r.n_commands, 4);
+	assert_int_equal(r.n_commands, 5);
 	assert_int_equal(r.commands[0].type, PROTOCOL_COMMAND_OPEN_LOCKER);
 	assert_int_equal(r.commands[0].locker, 4);
 	assert_string_equal(r.commands[0].reason, "stuck door");
@@ -406,6 +408,8 @@ static void a_status_reply_carries_commands(void **state)
 	/* A command of a newer server: kept, to be acknowledged, not run. */
 	assert_int_equal(r.commands[3].type, PROTOCOL_COMMAND_UNKNOWN);
 	assert_string_equal(r.commands[3].id, "c-4");
+	assert_int_equal(r.commands[4].type, PROTOCOL_COMMAND_RESEND_EVENTS);
+	assert_int_equal(r.commands[4].from_seq, 1841);
 }
 
 static void bad_status_replies_are_refused(void **state)
@@ -425,6 +429,11 @@ static void bad_status_replies_are_refused(void **state)
 		  "commands[0].locker: not a number 1..128" },
 		{ "{\"server_time\": \"2026-11-22T08:16:00Z\", \"commands\": [{\"id\": \"c\", \"type\": \"unload_hold\"}]}",
 		  "commands[0].hold_id: missing" },
+		{ "{\"server_time\": \"2026-11-22T08:16:00Z\", \"commands\": [{\"id\": \"c\", \"type\": \"resend_events\"}]}",
+		  "commands[0].from_seq: not a number 1 or more" },
+		{ "{\"server_time\": \"2026-11-22T08:16:00Z\", \"commands\": [{\"id\": \"c\", \"type\": \"resend_events\","
+		  " \"from_seq\": 0}]}",
+		  "commands[0].from_seq: not a number 1 or more" },
 		{ "{\"server_time\": \"2026-11-22T08:16:00Z\", \"commands\": [{\"type\": \"sync_now\"}]}",
 		  "commands[0].id: missing" },
 		{ "{\"server_time\": \"2026-11-22T08:16:00Z\", \"commands\": [{\"id\": \"c\"}]}",

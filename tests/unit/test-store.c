@@ -1157,6 +1157,7 @@ static void events_are_listed_oldest_first_up_to_the_limit(void **state)
 {
 	struct fixture *f = *state;
 	struct events ev = { 0 };
+	int64_t oldest = -1, newest = -1;
 
 	for (int i = 1; i <= 5; i++)
 		assert_int_equal(
@@ -1189,6 +1190,24 @@ static void events_are_listed_oldest_first_up_to_the_limit(void **state)
 	events_clear(&ev);
 	assert_int_equal(store_foreach_event(f->s, 5, collect_event, &ev), 0);
 	assert_true(ev.sent[0] && ev.sent[1] && !ev.sent[2]);
+	events_clear(&ev);
+
+	/* resend_events: sent ones only, in a range, oldest first. */
+	assert_int_equal(store_get_sent_range(f->s, &oldest, &newest), 0);
+	assert_int_equal(oldest, 1);
+	assert_int_equal(newest, 2);
+	assert_int_equal(
+		store_foreach_sent_between(f->s, 2, 5, 10, collect_event, &ev),
+		0);
+	assert_int_equal(ev.n, 1);
+	assert_int_equal(ev.seq[0], 2);
+	assert_true(ev.sent[0]);
+	events_clear(&ev);
+	assert_int_equal(
+		store_foreach_sent_between(f->s, 1, 2, 1, collect_event, &ev),
+		0);
+	assert_int_equal(ev.n, 1);
+	assert_int_equal(ev.seq[0], 1);
 	events_clear(&ev);
 }
 

@@ -828,16 +828,19 @@ static int take_away(sqlite3 *db, const char *kiosk, const char *hold_id)
 /* expires_in_s 0: never; by: the staff user who asked, or NULL. */
 static int queue_command(sqlite3 *db, const char *kiosk, const char *type,
 			 int locker, const char *hold_id, const char *reason,
-			 int64_t expires_in_s, const char *by, int64_t *ret_n)
+			 int64_t expires_in_s, const char *by, int64_t from_seq,
+			 int64_t *ret_n)
 {
 	int64_t now = db_now_usec();
-	int err =
-		db_run(db,
-		       "INSERT INTO commands (kiosk_id, type, locker,"
-		       " hold_id, reason, created_usec, expires_usec, by_user)"
-		       " VALUES (?, ?, nullif(?, 0), ?, ?, ?, nullif(?, 0), ?)",
-		       "ssissIIs", kiosk, type, locker, hold_id, reason, now,
-		       expires_in_s ? now + expires_in_s * 1000000 : 0, by);
+	int err = db_run(
+		db,
+		"INSERT INTO commands (kiosk_id, type, locker,"
+		" hold_id, reason, created_usec, expires_usec, by_user,"
+		" from_seq)"
+		" VALUES (?, ?, nullif(?, 0), ?, ?, ?, nullif(?, 0), ?,"
+		" nullif(?, 0))",
+		"ssissIIsI", kiosk, type, locker, hold_id, reason, now,
+		expires_in_s ? now + expires_in_s * 1000000 : 0, by, from_seq);
 
 	if (err == 0)
 		*ret_n = sqlite3_last_insert_rowid(db);
@@ -878,7 +881,7 @@ static int cmd_hold_remove(const char *db_path, int argc, char **argv)
 	/* One in a locker stays there until staff take it out. */
 	if (err == 0 && strcmp(h.state, "loaded") == 0)
 		err = queue_command(db, h.kiosk, "unload_hold", 0, argv[optind],
-				    "cancelled", 0, NULL, &n);
+				    "cancelled", 0, NULL, 0, &n);
 	else if (err == 0)
 		err = take_away(db, h.kiosk, argv[optind]);
 	if (done(db, err) != CLI_EXIT_OK)
@@ -1202,17 +1205,19 @@ static int cmd_command(const char *db_path, int argc, char **argv)
 		{ "reason", required_argument, NULL, 'r' },
 		{ "expires-in", required_argument, NULL, 'e' },
 		{ "by", required_argument, NULL, 'b' },
+		{ "from-seq", required_argument, NULL, 'f' },
 		{ 0 },
 	};
 	const char *hold = NULL, *reason = NULL, *by = NULL, *kiosk, *type;
-	long long locker = 0, expires_in = -1;
+	long long locker = 0, expires_in = -1, from_seq = 0;
+	int64_t next_seq = 0;
 	struct hold_row h;
 	bool wants_locker;
 	int64_t n = 0;
 	sqlite3 *db;
 	int c, ex, err;
 
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT "l:H:r:e:b:",
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT "l:H:r:e:b:f:",
 				options, NULL)) != -1) {
 		if (cli_common_option(argv[0], c, &db_path, &ex))
 			return ex;
@@ -1232,6 +1237,10 @@ static int cmd_command(const char *db_path, int argc, char **argv)
 					       COMMAND_EXPIRES_MAX_S);
 		if (c == 'b')
 			by = optarg;
+		if (c == 'f' &&
+		    cli_parse_number(optarg, 1, INT64_MAX, &from_seq) < 0)
+			return cli_usage_error(
+				argv[0], "--from-seq: not a number 1 or more");
 	}
 	if (optind + 2 != argc)
 		return cli_usage_error(argv[0],
@@ -1249,11 +1258,13 @@ static int cmd_command(const char *db_path, int argc, char **argv)
 		       strcmp(type, "disable_locker") == 0 ||
 		       strcmp(type, "enable_locker") == 0;
 	if (!wants_locker && strcmp(type, "unload_hold") != 0 &&
-	    strcmp(type, "sync_now") != 0)
+	    strcmp(type, "sync_now") != 0 && strcmp(type, "resend_events") != 0)
 		return cli_usage_error(
 			argv[0],
-			"%s: not open_locker, disable_locker, enable_locker, unload_hold or sync_now",
+			"%s: not open_locker, disable_locker, enable_locker, unload_hold, sync_now or resend_events",
 			type);
+	if (from_seq && strcmp(type, "resend_events") != 0)
+		return cli_usage_error(argv[0], "%s takes no --from-seq", type);
 	if (wants_locker != (locker != 0))
 		return cli_usage_error(argv[0],
 				       wants_locker ? "%s needs --locker N" :
@@ -1282,9 +1293,20 @@ static int cmd_command(const char *db_path, int argc, char **argv)
 	if (err == 0 && hold &&
 	    (get_hold(db, hold, &h) < 0 || strcmp(h.kiosk, kiosk) != 0))
 		return refuse(db, "no hold %s routed to %s", hold, kiosk);
+	/*
+	 * After a restore from a backup: everything after the newest event
+	 * this database took from the kiosk.
+	 */
+	if (err == 0 && strcmp(type, "resend_events") == 0 && !from_seq) {
+		err = db_get_int(db, &next_seq,
+				 "SELECT coalesce(max(seq), 0) + 1 FROM events"
+				 " WHERE kiosk_id = ? AND status = 'accepted'",
+				 "s", kiosk);
+		from_seq = next_seq;
+	}
 	if (err == 0)
 		err = queue_command(db, kiosk, type, (int)locker, hold, reason,
-				    expires_in, by, &n);
+				    expires_in, by, from_seq, &n);
 	if (done(db, err) != CLI_EXIT_OK)
 		return CLI_EXIT_FAILED;
 	printf("c-%lld\n", (long long)n);
@@ -1489,7 +1511,7 @@ const struct cli_command cli_admin_commands[] = {
 	{ "staff-remove", "(--card NO | --uid HEX)", "remove a staff card",
 	  cmd_staff_remove },
 	{ "command",
-	  "KIOSK open_locker|disable_locker|enable_locker --locker N | KIOSK unload_hold --hold H | KIOSK sync_now  [--reason TEXT] [--by USER]",
+	  "KIOSK open_locker|disable_locker|enable_locker --locker N | KIOSK unload_hold --hold H | KIOSK sync_now | KIOSK resend_events [--from-seq N]  [--reason TEXT] [--by USER]",
 	  "queue a remote command; prints its id", cmd_command },
 	{ "fault",
 	  "add ENDPOINT KIND [--count N] [--retry-after S] [--delay-ms MS] | clear | list [--json]",

@@ -693,13 +693,22 @@ static int take_event(sqlite3 *db, const char *kiosk_id, bool v11,
 	int64_t seen = 0;
 	int err;
 
-	err = db_get_int(db, &seen, "SELECT count(*) FROM events WHERE id = ?",
+	/*
+	 * One rejected before is judged again: it may be sent again after
+	 * what refused it was put right (resend_events).
+	 */
+	err = db_get_int(db, &seen,
+			 "SELECT count(*) FROM events WHERE id = ?"
+			 " AND status != 'rejected'",
 			 "s", e->id);
 	if (err < 0)
 		return err;
 	if (seen)
 		return append(results, json_pack("{s:s, s:s}", "id", e->id,
 						 "status", "duplicate"));
+	err = db_run(db, "DELETE FROM events WHERE id = ?", "s", e->id);
+	if (err < 0)
+		return err;
 	/* A rejected event leaves nothing of itself but its id. */
 	err = db_run(db, "SAVEPOINT event", "");
 	if (err == 0 && !reason)
@@ -835,6 +844,9 @@ static json_t *command_json(sqlite3_stmt *st)
 		json_object_set_new(
 			o, "by",
 			json_string((const char *)sqlite3_column_text(st, 6)));
+	if (o && sqlite3_column_type(st, 7) != SQLITE_NULL)
+		json_object_set_new(o, "from_seq",
+				    json_integer(sqlite3_column_int64(st, 7)));
 	return o;
 }
 
@@ -904,15 +916,15 @@ static void handle_status(sqlite3 *db, const struct api_route *route,
 		 * acknowledges it as expired (so it is done here); a v1 kiosk
 		 * would run it, so it never gets one.
 		 */
-		st = db_query(
-			db,
-			"SELECT n, type, locker, hold_id, reason,"
-			" expires_usec, by_user FROM commands WHERE kiosk_id = ?1"
-			" AND done_usec IS NULL AND (?3 OR expires_usec"
-			" IS NULL OR expires_usec > ?4) ORDER BY n"
-			" LIMIT ?2",
-			"siiI", route->kiosk_id, API_COMMANDS_MAX,
-			route->kiosk_minor >= 1, now);
+		st = db_query(db,
+			      "SELECT n, type, locker, hold_id, reason,"
+			      " expires_usec, by_user, from_seq FROM commands"
+			      " WHERE kiosk_id = ?1"
+			      " AND done_usec IS NULL AND (?3 OR expires_usec"
+			      " IS NULL OR expires_usec > ?4) ORDER BY n"
+			      " LIMIT ?2",
+			      "siiI", route->kiosk_id, API_COMMANDS_MAX,
+			      route->kiosk_minor >= 1, now);
 		err = st ? 0 : -EIO;
 	}
 	while (err == 0 && (rc = sqlite3_step(st)) != SQLITE_DONE) {

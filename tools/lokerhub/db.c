@@ -126,6 +126,11 @@ static const char *const migrations[] = {
 	 */
 	("ALTER TABLE patrons ADD COLUMN refuse_code TEXT;"
 	 "ALTER TABLE patrons ADD COLUMN refuse_text TEXT;"),
+	/*
+	 * 6: v1.1 resend_events, the first event a kiosk is to send again
+	 * (after a restore from a backup; issue 20).
+	 */
+	"ALTER TABLE commands ADD COLUMN from_seq INTEGER;",
 };
 
 #define N_MIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))

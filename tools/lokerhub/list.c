@@ -389,7 +389,7 @@ static void command_row(sqlite3 *db, sqlite3_stmt *st, struct list_args *a,
 		out_json(
 			o,
 			json_pack(
-				"{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+				"{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
 				"id", id, "kiosk", col_text(st, 1), "type",
 				col_text(st, 2), "locker", col_json_int(st, 3),
 				"hold_id", col_json_text(st, 4), "reason",
@@ -397,7 +397,8 @@ static void command_row(sqlite3 *db, sqlite3_stmt *st, struct list_args *a,
 				col_json_time(st, 6), "done_at",
 				col_json_time(st, 7), "expires_at",
 				col_json_time(st, 8), "by",
-				col_json_text(st, 9)));
+				col_json_text(st, 9), "from_seq",
+				col_json_int(st, 10)));
 		return;
 	}
 	if (sqlite3_column_type(st, 3) != SQLITE_NULL)
@@ -405,6 +406,8 @@ static void command_row(sqlite3 *db, sqlite3_stmt *st, struct list_args *a,
 			 sqlite3_column_int(st, 3));
 	else if (sqlite3_column_type(st, 4) != SQLITE_NULL)
 		snprintf(arg, sizeof(arg), "hold %s", col_text(st, 4));
+	else if (sqlite3_column_type(st, 10) != SQLITE_NULL)
+		snprintf(arg, sizeof(arg), "from %s", col_text(st, 10));
 	printf("%-8s %-14s %-15s %-14s %-24s %-24s %s\n", id, col_text(st, 1),
 	       col_text(st, 2), arg[0] ? arg : "-", col_time(st, 6, t1),
 	       col_time(st, 7, t2),
@@ -424,8 +427,8 @@ static int cmd_commands(const char *db_path, int argc, char **argv)
 		       "TYPE", "ARGUMENT", "QUEUED", "DONE", "REASON");
 	return list(argv[0], &a,
 		    "SELECT * FROM (SELECT n, kiosk_id, type, locker, hold_id,"
-		    " reason, created_usec, done_usec, expires_usec, by_user"
-		    " FROM commands"
+		    " reason, created_usec, done_usec, expires_usec, by_user,"
+		    " from_seq FROM commands"
 		    " WHERE ?1 IS NULL OR kiosk_id = ?1"
 		    " ORDER BY n DESC LIMIT ?2) ORDER BY n",
 		    "sI", a.kiosk, NULL, command_row);
