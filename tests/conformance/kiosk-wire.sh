@@ -4,7 +4,8 @@
 # HTTPS proxy (validate.mjs, node) sits between the real lokerd and the
 # real lokerhub while a kiosk's day runs (holds pulled, loads, an item
 # lookup found and one not found, a pickup the library system refuses, a
-# remote command, a 503 with Retry-After); then every request lokerd sent and every reply lokerhub
+# remote command, a 503 with Retry-After, the events sent again at the
+# server's resend_events); then every request lokerd sent and every reply lokerhub
 # gave is validated with ajv against docs/sync-api.openapi.yaml, and each
 # of the four operations must have been seen.
 #
@@ -101,6 +102,11 @@ wait_for "command $cmd done on the server" sh -c \
 ctl sync >/dev/null
 wait_for "every event on the server" sh -c \
 	"[ \"\$('$BIN/lokerctl' --json status | jq .backlog)\" = 0 ]"
+
+echo "the server asks for its events again (v1.1 resend_events)"
+cmd=$(hub command demo-01 resend_events --from-seq 1)
+ctl sync >/dev/null
+wait_for "the events sent again" grep -q "sync: events 1 to [0-9]* sent again" "$WORK/lokerd.log"
 
 stop_all
 echo "validating $(wc -l <"$WORK/wire.jsonl") exchanges"
