@@ -74,12 +74,14 @@ stop() {
 
 # call METHOD PATH [BODY-FILE] [TOKEN-FILE]: sets CODE (HTTP status, 000
 # when no reply), RC (curl's exit status) and BODY; headers in $WORK/head.
+# As a kiosk of sync v1.1, which checks the 600,000-iteration staff PIN
+# hashes (a v1.0 one gets no such card: tests/integration/sync-staff.sh).
 call() {
 	local token=${4:-$WORK/token1} args=()
 	[ -n "${3:-}" ] && args=(-H 'Content-Type: application/json' --data-binary "@$3")
 	RC=0
 	CODE=$(curl -sS --cacert "$WORK/ca/ca.pem" -X "$1" -o "$WORK/body" \
-		-D "$WORK/head" -w '%{http_code}' -m 20 \
+		-D "$WORK/head" -w '%{http_code}' -m 20 -H 'Lokerbuku-Sync: 1.1' \
 		-H "Authorization: Bearer $(cat "$token")" "${args[@]}" \
 		"$BASE/$2" 2>"$WORK/curl.err") || RC=$?
 	BODY=$(cat "$WORK/body" 2>/dev/null || true)
