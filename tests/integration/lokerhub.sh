@@ -277,6 +277,16 @@ expect "(.results[] | select(.id == \"$e4\")) | .status == \"rejected\" and (.re
 grep -qF "kiosk demo-01: event $e4 (hold_picked_up) refused: hold H-3 is routed to kiosk demo-02 now" "$WORK/hub.log" ||
 	fail "the refused cross-kiosk event is not logged"
 expect '.[] | select(.id == "H-3") | .kiosk == "demo-02" and .state == "pending" and .picked_up_at == null and .locker == null' "$(hub holds --json)"
+# A pickup (or load) there means the books are in demo-01: staff moved the
+# hold while demo-01, offline, was loading it. Staff are told, in the log
+# and in `kiosks` (and the fleet page), until they route it back.
+grep -qF "its books are in kiosk demo-01: route it back (hold-route H-3 --kiosk demo-01) or unload it" "$WORK/hub.log" ||
+	fail "no alarm in lokerhub's log for H-3's books in demo-01"
+r=$(hub kiosks --json)
+expect '(.[] | select(.id == "demo-01")).misplaced_holds == ["H-3"] and (.[] | select(.id == "demo-02")).misplaced_holds == []' "$r"
+hub kiosks | grep -q '^demo-01 .*books of holds routed elsewhere: \["H-3"\]' ||
+	fail "hub kiosks does not show H-3's books in demo-01: $(hub kiosks)"
+echo "  demo-01's pickup of H-3 refused; staff told its books are in demo-01"
 expect "(.results[] | select(.id == \"$e5\")).reason == \"invalid\"" "$BODY"
 ok POST demo-01/events "$WORK/batch.json"
 expect 'all(.results[]; .status == "duplicate")' "$BODY"

@@ -610,10 +610,24 @@ static int apply_event(sqlite3 *db, const char *kiosk_id, const struct event *e,
 		return 0;
 	}
 	if (strcmp(routed, kiosk_id) != 0) {
-		fprintf(stderr,
-			"lokerhub: kiosk %s: event %s (%s) refused: hold %s is routed to kiosk %s now\n",
-			kiosk_id, e->id, e->type, hold_id, routed);
-		*ret_reason = "unknown_hold: routed to another kiosk";
+		/*
+		 * A load or pickup here means the books are here: staff moved
+		 * the hold while this kiosk, offline, was loading it. Say so
+		 * loudly; lokerhub kiosks and the fleet page show it until the
+		 * hold is routed back or unloaded.
+		 */
+		if (strcmp(he->state, "loaded") == 0 ||
+		    strcmp(he->state, "picked_up") == 0)
+			fprintf(stderr,
+				"lokerhub: kiosk %s: event %s (%s) refused: hold %s is routed to kiosk %s now; "
+				"its books are in kiosk %s: route it back (hold-route %s --kiosk %s) or unload it\n",
+				kiosk_id, e->id, e->type, hold_id, routed,
+				kiosk_id, hold_id, kiosk_id);
+		else
+			fprintf(stderr,
+				"lokerhub: kiosk %s: event %s (%s) refused: hold %s is routed to kiosk %s now\n",
+				kiosk_id, e->id, e->type, hold_id, routed);
+		*ret_reason = API_REASON_ROUTED_ELSEWHERE;
 		return 0;
 	}
 	/*

@@ -31,6 +31,12 @@ enum api_endpoint {
 	API_ENDPOINT_ITEM_LOOKUP,
 };
 
+/*
+ * Why an event about a hold routed to another kiosk now is rejected; the
+ * fleet status looks for it (misplaced holds).
+ */
+#define API_REASON_ROUTED_ELSEWHERE "unknown_hold: routed to another kiosk"
+
 /* The protocol version lokerhub speaks: its Lokerbuku-Sync reply header. */
 #define API_SYNC_VERSION "1.1"
 

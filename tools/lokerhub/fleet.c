@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "db.h"
 #include "fleet.h"
 #include "serve.h"
@@ -91,7 +92,41 @@ static json_t *lockers_of(json_t *status, json_t *doors_open)
 	return out;
 }
 
-json_t *fleet_kiosk(sqlite3_stmt *st, int64_t offline_after_s)
+/*
+ * Holds this kiosk reported loaded or picked up (rejected: routed to
+ * another kiosk by then) that are still waiting elsewhere: staff moved
+ * them while the kiosk, offline, was loading them, so their books are in
+ * this kiosk while the patron is sent to the other. Staff route them back
+ * or unload them (docs/lokerhub.md, hold-route). The candidates are the
+ * holds taken away from this kiosk and still open elsewhere, few; at most
+ * FLEET_FAULTS_MAX.
+ */
+static json_t *misplaced_holds(sqlite3 *db, const char *kiosk_id)
+{
+	json_t *out = json_array();
+	sqlite3_stmt *st = db_query(
+		db,
+		"SELECT DISTINCT h.id FROM hold_removals r"
+		" JOIN holds h ON h.id = r.hold_id"
+		" WHERE r.kiosk_id = ?1 AND h.kiosk_id != ?1"
+		" AND h.state IN ('pending', 'loaded')"
+		" AND EXISTS (SELECT 1 FROM events e WHERE e.kiosk_id = ?1"
+		"  AND e.status = 'rejected'"
+		"  AND e.type IN ('hold_loaded', 'hold_picked_up')"
+		"  AND e.reason = '" API_REASON_ROUTED_ELSEWHERE "'"
+		"  AND json_extract(e.payload, '$.hold_id') = h.id)"
+		" ORDER BY h.id LIMIT ?2",
+		"sI", kiosk_id, (int64_t)FLEET_FAULTS_MAX);
+
+	while (out && st && sqlite3_step(st) == SQLITE_ROW)
+		json_array_append_new(
+			out,
+			json_string((const char *)sqlite3_column_text(st, 0)));
+	sqlite3_finalize(st);
+	return out;
+}
+
+json_t *fleet_kiosk(sqlite3 *db, sqlite3_stmt *st, int64_t offline_after_s)
 {
 	int64_t seen_usec = sqlite3_column_int64(st, 4);
 	int64_t next_s = sqlite3_column_int64(st, 3);
@@ -99,7 +134,7 @@ json_t *fleet_kiosk(sqlite3_stmt *st, int64_t offline_after_s)
 	bool online =
 		seen_usec > 0 && db_now_usec() - seen_usec <= after_s * 1000000;
 	json_t *status = NULL, *doors_open = json_array(), *faults, *lockers;
-	json_t *in_faults, *obj;
+	json_t *in_faults, *obj, *misplaced;
 
 	if (sqlite3_column_type(st, 5) != SQLITE_NULL)
 		status = json_loads((const char *)sqlite3_column_text(st, 5), 0,
@@ -111,9 +146,11 @@ json_t *fleet_kiosk(sqlite3_stmt *st, int64_t offline_after_s)
 	     i++)
 		json_array_append(faults, json_array_get(in_faults, i));
 	lockers = lockers_of(status, doors_open);
+	misplaced =
+		misplaced_holds(db, (const char *)sqlite3_column_text(st, 0));
 	obj = json_pack(
 		"{s:s, s:b, s:I, s:I, s:o, s:b, s:o, s:I, s:o, s:o, s:o, s:o,"
-		" s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+		" s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
 		"id", (const char *)sqlite3_column_text(st, 0), "pin_required",
 		sqlite3_column_int(st, 1), "hold_window_days",
 		(json_int_t)sqlite3_column_int64(st, 2), "next_status_s",
@@ -137,7 +174,8 @@ json_t *fleet_kiosk(sqlite3_stmt *st, int64_t offline_after_s)
 		     is_bool),
 		"faults", faults ? faults : json_array(), "doors_open",
 		doors_open ? json_incref(doors_open) : json_array(), "lockers",
-		lockers ? lockers : json_array());
+		lockers ? lockers : json_array(), "misplaced_holds",
+		misplaced ? misplaced : json_array());
 	json_decref(doors_open);
 	json_decref(status);
 	return obj;
@@ -201,7 +239,7 @@ json_t *fleet_status(sqlite3 *db)
 	if (!st)
 		goto end;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		k = fleet_kiosk(st, 0);
+		k = fleet_kiosk(db, st, 0);
 		if (!k)
 			continue;
 		json_object_set_new(k, "holds",
@@ -220,7 +258,9 @@ json_t *fleet_status(sqlite3 *db)
 		json_t *h = json_object_get(k, "holds");
 
 		online += json_is_true(json_object_get(k, "online"));
-		faulty += json_array_size(json_object_get(k, "faults")) > 0;
+		faulty += json_array_size(json_object_get(k, "faults")) > 0 ||
+			  json_array_size(
+				  json_object_get(k, "misplaced_holds")) > 0;
 		backlog += json_integer_value(json_object_get(k, "backlog"));
 		loaded += json_integer_value(json_object_get(h, "loaded"));
 		expiring += json_integer_value(json_object_get(h, "expiring"));

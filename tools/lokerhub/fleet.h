@@ -18,11 +18,13 @@
 	" status_json"
 
 /*
- * One kiosk from a row of FLEET_KIOSK_COLUMNS: online or offline (no
- * heartbeat for offline_after_s, or 0: three of its intervals), and what
- * its last heartbeat said. The caller owns the object; NULL on no memory.
+ * One kiosk from a row of FLEET_KIOSK_COLUMNS of db: online or offline (no
+ * heartbeat for offline_after_s, or 0: three of its intervals), what its
+ * last heartbeat said, and the holds whose books it has though they are
+ * routed elsewhere (misplaced_holds). The caller owns the object; NULL on
+ * no memory.
  */
-json_t *fleet_kiosk(sqlite3_stmt *st, int64_t offline_after_s);
+json_t *fleet_kiosk(sqlite3 *db, sqlite3_stmt *st, int64_t offline_after_s);
 
 /*
  * The whole fleet for the status page: every kiosk with its holds waiting

@@ -314,12 +314,12 @@ static int cmd_events(const char *db_path, int argc, char **argv)
 static void kiosk_row(sqlite3 *db, sqlite3_stmt *st, struct list_args *a,
 		      struct out *o)
 {
-	json_t *obj = fleet_kiosk(st, a->offline_after_s);
+	json_t *obj = fleet_kiosk(db, st, a->offline_after_s);
 	json_t *backlog, *service, *reader, *since;
 	/* One buffer per printed column: printf's arguments are all
 	 * evaluated before it prints. */
 	char t1[32], t2[32], state[64];
-	char *f, *d;
+	char *f, *d, *m;
 
 	if (!obj || o->json) {
 		out_json(o, obj);
@@ -331,6 +331,7 @@ static void kiosk_row(sqlite3 *db, sqlite3_stmt *st, struct list_args *a,
 	since = json_object_get(obj, "offline_since");
 	f = json_dumps(json_object_get(obj, "faults"), JSON_COMPACT);
 	d = json_dumps(json_object_get(obj, "doors_open"), JSON_COMPACT);
+	m = json_dumps(json_object_get(obj, "misplaced_holds"), JSON_COMPACT);
 	if (sqlite3_column_int64(st, 4) <= 0)
 		snprintf(state, sizeof(state), "never seen");
 	else if (json_is_true(json_object_get(obj, "online")))
@@ -339,8 +340,8 @@ static void kiosk_row(sqlite3 *db, sqlite3_stmt *st, struct list_args *a,
 		snprintf(state, sizeof(state), "offline since %s",
 			 json_is_string(since) ? json_string_value(since) :
 						 "-");
-	printf("%-14s %-40s %-24s %-7s %-11s %-6s %-14s %s\n", col_text(st, 0),
-	       state, col_time(st, 4, t1),
+	printf("%-14s %-40s %-24s %-7s %-11s %-6s %-14s %s%s%s\n",
+	       col_text(st, 0), state, col_time(st, 4, t1),
 	       json_is_integer(backlog) ?
 		       (snprintf(t2, sizeof(t2), "%lld",
 				 (long long)json_integer_value(backlog)),
@@ -353,9 +354,14 @@ static void kiosk_row(sqlite3 *db, sqlite3_stmt *st, struct list_args *a,
 		       (json_is_true(reader) ? "ok" : "FAULT") :
 		       "-",
 	       d && strcmp(d, "[]") != 0 ? d : "-",
-	       f && strcmp(f, "[]") != 0 ? f : "-");
+	       f && strcmp(f, "[]") != 0 ? f : "-",
+	       m && strcmp(m, "[]") != 0 ?
+		       " books of holds routed elsewhere: " :
+		       "",
+	       m && strcmp(m, "[]") != 0 ? m : "");
 	free(f);
 	free(d);
+	free(m);
 	json_decref(obj);
 }
 
