@@ -5,7 +5,8 @@
 # HTTPS (lib.sh): sign-in with an INLISLite account (a wrong password
 # refused), a kiosk added, holds made from barcodes, loaded by the kiosk,
 # the patrons told by SMS in INLISLite's Gammu outbox, a pickup that
-# INLISLite's rules refuse shown, a pickup lent, a remote command, an NFC
+# INLISLite's rules refuse shown, a pickup lent, a return deposited at the
+# kiosk checked in by staff (late days), a remote command, an NFC
 # card and a kiosk PIN, an OPAC booking sent to a locker, a form with a
 # wrong CSRF token refused. Then
 # INLISLite's and the bridge's tables are checked here. Screenshots in
@@ -92,10 +93,18 @@ check "the sealed codes are forgotten once sent" 0 \
 	"$(sql "SELECT COUNT(*) FROM lokerbuku_notify_hold WHERE code_sealed IS NOT NULL")"
 check "the pickup that INLISLite refused lent nothing (B-3 still Tersedia)" 1 \
 	"$(sql "SELECT Status_id FROM collections WHERE NomorBarcode = 'B-3'")"
-check "the pickup by M-1001 is INLISLite loans of B-1 and B-2" "$(printf 'B-1\tLoan\nB-2\tLoan')" \
+check "the pickup by M-1001 is INLISLite loans of B-1 and B-2, B-1 since returned" "$(printf 'B-1\tReturn\nB-2\tLoan')" \
 	"$(sql "SELECT c.NomorBarcode, i.LoanStatus FROM collectionloanitems i JOIN collections c
 		ON c.ID = i.Collection_id JOIN members m ON m.ID = i.member_id WHERE m.MemberNo = 'M-1001'
 		ORDER BY c.NomorBarcode")"
+check "staff's check-in of B-1 is written as INLISLite's return, by them, 10 working days late" \
+	"$(printf 'Return\t%s\t10\t%s\t1\t1' "$(TZ=Asia/Jakarta date +%F)" "$INL_STAFF_ID")" \
+	"$(sql "SELECT i.LoanStatus, DATE(i.ActualReturn), i.LateDays, i.UpdateBy, c.Status_id, l.ReturnCount
+		FROM collectionloanitems i JOIN collections c ON c.ID = i.Collection_id
+		JOIN collectionloans l ON l.ID = i.CollectionLoan_id WHERE c.NomorBarcode = 'B-1'")"
+check "the deposited return is closed, with what staff did" 1 \
+	"$(sql "SELECT COUNT(*) FROM lokerbuku_event WHERE type = 'return_deposited' AND attention = 2
+		AND outcome LIKE 'checked in by staff: B-1: returned, 10 days late%B-3: not on loan'")"
 check "the hold of M-1001 is finished" picked_up \
 	"$(sql "SELECT state FROM lokerbuku_hold WHERE hold_id = '$HOLD1'")"
 check "the OPAC booking of B-5 became a hold for M-1002" "M-1002" \

@@ -12,6 +12,10 @@ final class Events
     public const HOLD_TYPES = ['hold_loaded', 'hold_picked_up', 'hold_unloaded', 'hold_expired'];
     /** Types staff should look at. */
     public const ALARMS = ['locker_fault', 'door_forced_open', 'door_left_open', 'pin_lockout', 'hold_expired'];
+    /** How the outcome of a deposited return waiting for staff begins. */
+    public const AWAITS_CHECKIN = 'books await check-in';
+    /** The most barcodes staff check in from one return compartment at once. */
+    public const CHECKIN_MAX = 64;
 
     private LibrarySystem $lib;
     /** Holds loaded by the events of this batch: notified after commit. */
@@ -277,7 +281,7 @@ final class Events
             }
             $k = $this->store->kiosk($kioskId);
             if (!$codes || !(int) $k['auto_checkin']) {
-                return ['books await check-in from locker ' . ($p->locker ?? '?')
+                return [self::AWAITS_CHECKIN . ' from locker ' . ($p->locker ?? '?')
                     . ($codes ? ': ' . implode(', ', $codes) : ''), true];
             }
             $actor = $this->kioskActor($kioskId);
@@ -324,6 +328,72 @@ final class Events
             $attention = $attention || !$r->done;
         }
         return [$lines, $attention];
+    }
+
+    /**
+     * Returns deposited at kiosks that staff have still to check in,
+     * oldest first: ['event_id', 'kiosk_id', 'at' (UTC), 'locker' (int or
+     * null), 'items' (the barcodes the kiosk scanned, maybe none)].
+     */
+    public function returnsWaiting(int $limit = 200): array
+    {
+        $st = $this->store->prepare("SELECT event_id, kiosk_id, at, payload FROM {event}"
+            . " WHERE type = 'return_deposited' AND attention = 1 AND outcome LIKE ? ORDER BY at, event_id LIMIT ?");
+        $st->bindValue(1, self::AWAITS_CHECKIN . '%');
+        $st->bindValue(2, max(1, $limit), \PDO::PARAM_INT);
+        $st->execute();
+        $out = [];
+        foreach ($st->fetchAll(\PDO::FETCH_ASSOC) as $e) {
+            $p = json_decode((string) $e['payload'], true);
+            $codes = [];
+            foreach (is_array($p) && is_array($p['items'] ?? null) ? $p['items'] : [] as $it) {
+                if (is_array($it) && is_string($it['barcode'] ?? null)) {
+                    $codes[] = $it['barcode'];
+                }
+            }
+            $out[] = ['event_id' => $e['event_id'], 'kiosk_id' => $e['kiosk_id'], 'at' => $e['at'],
+                'locker' => is_array($p) && is_int($p['locker'] ?? null) ? $p['locker'] : null, 'items' => $codes];
+        }
+        return $out;
+    }
+
+    /**
+     * Staff check in the books of a deposited return: the barcodes they
+     * took out of the return compartment, as of $date, in the name of
+     * the library system's user $userId (the staff member signed in), in
+     * one transaction that also closes the task, so two staff pressing at
+     * once check in once. Returns [barcode => Outcome]. Throws
+     * \InvalidArgumentException when no such return waits, the barcodes
+     * are not 1 to CHECKIN_MAX, or $userId names no user.
+     */
+    public function checkInReturn(string $eventId, array $codes, string $date, int $userId): array
+    {
+        $codes = array_values(array_unique(array_filter(array_map('trim', $codes), 'strlen')));
+        if (!$codes || count($codes) > self::CHECKIN_MAX) {
+            throw new \InvalidArgumentException('give the barcodes of the returned books (1 to '
+                . self::CHECKIN_MAX . ')');
+        }
+        return $this->store->transaction(function () use ($eventId, $codes, $date, $userId) {
+            $st = $this->store->prepare("SELECT kiosk_id FROM {event} WHERE event_id = ? AND type = 'return_deposited'"
+                . ' AND attention = 1 AND outcome LIKE ? FOR UPDATE');
+            $st->execute([$eventId, self::AWAITS_CHECKIN . '%']);
+            $kiosk = $st->fetchColumn();
+            if ($kiosk === false) {
+                throw new \InvalidArgumentException('no such return waits');
+            }
+            $actor = $this->lib->actor($userId, $kiosk);
+            if ($actor === null) {
+                throw new \InvalidArgumentException("no {$this->lib->name()} user $userId");
+            }
+            $out = $lines = [];
+            foreach ($codes as $code) {
+                $out[$code] = $this->lib->checkIn($code, $date, $actor);
+                $lines[] = "$code: {$out[$code]->text}";
+            }
+            $this->store->prepare('UPDATE {event} SET attention = 2, outcome = ? WHERE event_id = ?')
+                ->execute([Text::cut('checked in by staff: ' . implode('; ', $lines), 2000), $eventId]);
+            return $out;
+        });
     }
 
     private function notifyLoaded(): void

@@ -2,8 +2,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // The bridge's staff page: a request for a member from item barcodes
 // ("layanan tertutup"), OPAC bookings to import where INLISLite has them
-// switched on, holds in lockers with their expiry and messages, what
-// circulation refused, kiosks (online, doors, faults, backlog) with
+// switched on, holds in lockers with their expiry and messages, returns
+// deposited at kiosks for staff to check in, what circulation refused, kiosks (online, doors, faults, backlog) with
 // remote commands, messages not sent, and set-up (kiosks, kiosk PINs,
 // NFC cards). act() carries out a submitted form, render() makes the
 // HTML; both are plain functions of the database. staff/index.php signs
@@ -11,6 +11,7 @@
 
 namespace Lokerbuku\Inlislite;
 
+use Lokerbuku\Sync\Events;
 use Lokerbuku\Sync\Store;
 
 final class StaffPage
@@ -80,6 +81,9 @@ final class StaffPage
                 $this->store->addCommand((string) ($post['kiosk'] ?? ''), (string) ($post['type'] ?? ''),
                     isset($post['locker']) && $post['locker'] !== '' ? (int) $post['locker'] : null, null,
                     'from the staff page');
+                break;
+            case 'checkin':
+                $extra = $this->checkIn((string) ($post['event'] ?? ''), (string) ($post['items'] ?? ''));
                 break;
             case 'ack':
                 $this->store->prepare('UPDATE {event} SET attention = 2 WHERE event_id = ? AND attention = 1')
@@ -196,6 +200,26 @@ final class StaffPage
             ['hold' => implode(', ', $made), 'kiosk' => $kiosk]));
     }
 
+    /**
+     * Staff check in the books a kiosk's return compartment held, in
+     * their own name, as INLISLite's return writes them (Circulation):
+     * one line per barcode, late days for staff to decide a fine on.
+     */
+    private function checkIn(string $eventId, string $items): string
+    {
+        $lines = [];
+        // Today in the library's time zone (Bridge sets PHP's to it).
+        foreach ((new Events($this->store))->checkInReturn($eventId, preg_split('/[\s,]+/', $items, -1,
+            PREG_SPLIT_NO_EMPTY), date('Y-m-d'), $this->uid) as $code => $r) {
+            $late = (int) ($r->data['late_days'] ?? 0);
+            $lines[] = !$r->done ? $code . ': ' . $this->text->reasons($r->code)
+                : $this->t($late > 0 ? '{code}: returned by {member}, {days} days late: a fine or suspension is'
+                    . ' for staff to decide' : '{code}: returned by {member}', ['code' => $code,
+                    'member' => $r->data['member_no'] ?? '-', 'days' => $late]);
+        }
+        return $this->note('info', implode('; ', $lines));
+    }
+
     private function tokenNotice(string $kiosk, string $token): string
     {
         return '<p class="note note-info">' . self::h($this->t('New token for kiosk {kiosk} (shown once, put it in'
@@ -258,6 +282,7 @@ final class StaffPage
         return '<section id="request">' . $this->request() . '</section>'
             . '<section id="bookings">' . $this->bookingSection() . '</section>'
             . '<section id="holds">' . $this->holds() . '</section>'
+            . '<section id="returns">' . $this->returns() . '</section>'
             . '<section id="refusals">' . $this->refusals() . '</section>'
             . '<section id="kiosks">' . $this->kiosks() . '</section>'
             . '<section id="messages">' . $this->messages() . '</section>'
@@ -326,11 +351,33 @@ final class StaffPage
         return $out ? implode('<br>', $out) : '-';
     }
 
+    /** Returns deposited at kiosks that staff have still to check in. */
+    private function returns(): string
+    {
+        $rows = [];
+        foreach ((new Events($this->store))->returnsWaiting() as $e) {
+            $rows[$e['event_id']] = [self::h($this->local($e['at'])), self::h($e['kiosk_id']),
+                self::h($e['locker'] ?? '-'), self::h($e['items'] ? implode(', ', $e['items']) : '-'),
+                $this->form('checkin', '<input type="hidden" name="event" value="' . self::h($e['event_id']) . '">'
+                    . '<input name="items" required aria-label="' . self::h($this->t('Item barcodes')) . '" value="'
+                    . self::h(implode(' ', $e['items'])) . '"> <button>' . self::h($this->t('Check in')) . '</button>',
+                    'inline')];
+        }
+        return '<h2>' . self::h($this->t('Returns to check in')) . '</h2>'
+            . '<p>' . self::h($this->t('Take the books out of the return locker, then check in the barcodes you hold'
+                . ' (scanned or typed).')) . '</p>'
+            . $this->table('returns', ['Time', 'Kiosk', 'Locker', 'Scanned at the kiosk', 'Item barcodes'], $rows,
+                'No returns wait.');
+    }
+
     private function refusals(): string
     {
         $rows = [];
-        foreach ($this->store->query('SELECT event_id, kiosk_id, type, at, outcome FROM {event} WHERE attention = 1'
-            . ' ORDER BY at DESC LIMIT 200')->fetchAll(\PDO::FETCH_ASSOC) as $e) {
+        // Returns waiting for staff have their own list (returns()).
+        $st = $this->store->prepare('SELECT event_id, kiosk_id, type, at, outcome FROM {event} WHERE attention = 1'
+            . " AND NOT (type = 'return_deposited' AND outcome LIKE ?) ORDER BY at DESC LIMIT 200");
+        $st->execute([Events::AWAITS_CHECKIN . '%']);
+        foreach ($st->fetchAll(\PDO::FETCH_ASSOC) as $e) {
             $rows[$e['event_id']] = [self::h($this->local($e['at'])), self::h($e['kiosk_id']), self::h($e['type']),
                 self::h($this->text->reasons((string) ($e['outcome'] ?? ''))), $this->button('ack', ['event' => $e['event_id']], 'Done')];
         }

@@ -49,6 +49,13 @@ final class StaffText
         'pending' => 'menunggu dimasukkan',
         'loaded' => 'di loker',
         'Cancel' => 'Batalkan',
+        'Returns to check in' => 'Pengembalian untuk diproses',
+        'Take the books out of the return locker, then check in the barcodes you hold (scanned or typed).' => 'Keluarkan buku dari loker pengembalian, lalu proses barcode buku yang Anda pegang (dipindai atau diketik).',
+        'Scanned at the kiosk' => 'Dipindai di kios',
+        'Check in' => 'Proses kembali',
+        'No returns wait.' => 'Tidak ada pengembalian yang menunggu.',
+        '{code}: returned by {member}' => '{code}: dikembalikan oleh {member}',
+        '{code}: returned by {member}, {days} days late: a fine or suspension is for staff to decide' => '{code}: dikembalikan oleh {member}, terlambat {days} hari: denda atau skorsing diputuskan petugas',
         'Refused by circulation' => 'Ditolak sirkulasi',
         'Nothing was refused.' => 'Tidak ada penolakan.',
         'Time' => 'Waktu',
@@ -122,6 +129,15 @@ final class StaffText
         'not_in_hold' => ['not in this hold', 'bukan bagian dari reservasi ini'],
         'no_staff_user' => ['the kiosk has no INLISLite user', 'kios belum punya pengguna INLISLite'],
         'not_on_loan' => ['not on loan', 'tidak sedang dipinjam'],
+        'no_outcome' => ['no outcome from INLISLite', 'tidak ada hasil dari INLISLite'],
+        // INLISLite's own checks (Circulation).
+        'member_suspended' => ['member suspended (a violation)', 'anggota sedang diskors (pelanggaran)'],
+        'member_not_allowed_at_site' => ['member may not borrow at this site', 'anggota tidak berhak meminjam di lokasi ini'],
+        'member_has_overdue_loans' => ['member has overdue loans', 'anggota masih punya pinjaman lewat jatuh tempo'],
+        'staff_not_allowed_at_site' => ["the kiosk's INLISLite user may not lend at this site", 'pengguna INLISLite kios tidak berhak meminjamkan di lokasi ini'],
+        'item_category_not_allowed' => ['item category not allowed for the member', 'kategori eksemplar tidak diizinkan untuk anggota'],
+        'item_not_available' => ['item not available', 'eksemplar tidak tersedia'],
+        'item_category_not_lent_today' => ['item category not lent today', 'kategori eksemplar tidak dipinjamkan hari ini'],
     ];
 
     /** An event's outcome with each reason code put in words. */

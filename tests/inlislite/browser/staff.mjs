@@ -245,6 +245,37 @@ await check('the patron who may borrow picks up: the hold leaves the page', asyn
 	assert.equal(await page.locator(`table.holds tr[data-key="${holds['M-1001']}"]`).count(), 0);
 });
 
+await check('a return deposited at the kiosk waits under "Pengembalian untuk diproses", not among refusals', async () => {
+	// B-1 was due two weeks ago (the library's day: Asia/Jakarta).
+	execFileSync('sh', ['-c', `${process.env.SQL} -e "SET time_zone = '+07:00'; UPDATE collectionloanitems i`
+		+ ` JOIN collections c ON c.ID = i.Collection_id SET i.DueDate = CURDATE() - INTERVAL 14 DAY`
+		+ ` WHERE c.NomorBarcode = 'B-1'"`]);
+	await event('return_deposited', { locker: 11, actor: 'patron:' + 'ef'.repeat(32), items: [{ barcode: 'B-1' }] });
+	await page.goto(STAFF);
+	const rows = page.locator('table.returns tbody tr');
+	assert.equal(await rows.count(), 1);
+	const cells = await rows.first().locator('td').allInnerTexts();
+	assert.deepEqual(cells.slice(1, 4), ['k1', '11', 'B-1'], String(cells));
+	assert.equal(await rows.first().locator('input[name=items]').inputValue(), 'B-1', 'the scanned barcode offered');
+	assert.equal(await page.locator('table.refusals tbody tr').count(), 1, 'only the refused pickup');
+	await snap('return-waits');
+});
+
+await check('staff check in what they took out: INLISLite\'s return, late days for staff to decide', async () => {
+	// Staff found B-3 in the compartment too (it is not on loan).
+	const r = await submit('checkin', async (f) => {
+		await f.locator('input[name=items]').fill('B-1 B-3');
+	});
+	assert.match(r.text, /Tersimpan/);
+	const info = await page.locator('main .note-info').innerText();
+	assert.match(info, /B-1: dikembalikan oleh M-1001, terlambat 10 hari: denda atau skorsing diputuskan petugas/);
+	assert.match(info, /B-3: tidak sedang dipinjam/);
+	assert.equal(await page.locator('table.returns').count(), 0);
+	assert.match(await page.locator('section#returns').innerText(), /Tidak ada pengembalian yang menunggu/);
+	assert.equal(await page.locator('table.refusals tbody tr').count(), 1);
+	await snap('checked-in');
+});
+
 await check('an OPAC booking (IsBookingActivated on) is sent to a locker as a hold', async () => {
 	// As INLISLite's OPAC books a copy: the collection's booking columns and
 	// a bookinglogs row, in the library's local time (Asia/Jakarta).

@@ -3,7 +3,8 @@
 // INLISLite as the shared sync server sees it (Library), driven through
 // the shared Store and Events as a kiosk's upload drives them: members and
 // items as kiosks get them, a pickup lent exactly once with its event id,
-// and a refusal kept on the event and the hold for staff, never lost.
+// a refusal kept on the event and the hold for staff, never lost, and a
+// return deposited at a kiosk checked in by staff exactly once.
 // These tests commit (Events opens its own transactions), so they clean
 // up INLISLite's rows and the bridge's tables after each test.
 
@@ -152,5 +153,76 @@ final class LibraryTest extends InlisliteTestCase
         $r = $events->take('k1', [$this->event('hold_picked_up', $hold, 2)]);
         $this->assertSame('duplicate', $r[0]['status']);
         $this->assertSame(2, (int) $this->one('SELECT COUNT(*) FROM collectionloanitems'));
+    }
+
+    /**
+     * A return deposited at a kiosk waits for staff (INLISLite's
+     * self-return refuses late books, so the bridge does not check in by
+     * itself); the staff member signed in checks in what they took out,
+     * written as INLISLite's return writes it in their name, late days
+     * included, and the task closes once.
+     * @dataProvider versions
+     */
+    public function testStaffCheckInADepositedReturnOnceInTheirName(string $v): void
+    {
+        $this->useVersion($v);
+        $kioskUser = $this->user('lbt-kiosk');
+        $staff = $this->user('lbt-desk');
+        $this->member('M-1');
+        $this->item('B-1');
+        $this->item('B-2');
+        $this->store->addKiosk('k1', 'Loker', $kioskUser);
+        $this->circulation()->checkOut('M-1', ['B-1', 'B-2'], '2026-11-05', $kioskUser, 'book locker k1');
+        // Due two weeks before today (2026-12-03, a Thursday).
+        $this->db->exec("UPDATE collectionloanitems SET DueDate = '2026-11-19 00:00:00'");
+        $id = '00000000-0000-4000-8000-000000000011';
+        $r = (new Events($this->store))->take('k1', [json_decode(json_encode(['id' => $id, 'seq' => 11,
+            'type' => 'return_deposited', 'at' => gmdate('Y-m-d\TH:i:s\Z'),
+            'payload' => ['locker' => 11, 'actor' => 'patron:' . str_repeat('ab', 32),
+                'items' => [['barcode' => 'B-1']]]]))]);
+        $this->assertSame('accepted', $r[0]['status']);
+        $this->assertSame(2, (int) $this->one("SELECT COUNT(*) FROM collectionloanitems WHERE LoanStatus = 'Loan'"),
+            'nothing checked in by the kiosk itself');
+
+        $events = new Events($this->store);
+        $this->assertSame([['event_id' => $id, 'kiosk_id' => 'k1', 'locker' => 11, 'items' => ['B-1']]],
+            array_map(fn($e) => array_diff_key($e, ['at' => 1]), $events->returnsWaiting()));
+        foreach ([[[], $staff, 'give the barcodes'], [['B-1'], $staff + 1000, 'no INLISLite user'],
+            [array_map(fn($i) => "X-$i", range(1, 65)), $staff, '1 to 64']] as [$codes, $uid, $why]) {
+            try {
+                $events->checkInReturn($id, $codes, '2026-12-03', $uid);
+                $this->fail("checked in with $why");
+            } catch (\InvalidArgumentException $e) {
+                $this->assertStringContainsString($why, $e->getMessage());
+            }
+        }
+        $this->assertCount(1, $events->returnsWaiting(), 'a refused check-in leaves the task');
+
+        // Staff found B-1 in the compartment, and B-9 that is not on loan.
+        $out = $events->checkInReturn($id, ['B-1', ' B-9 ', 'B-1'], '2026-12-03', $staff);
+        $this->assertSame(['B-1', 'B-9'], array_keys($out));
+        $late = $v === '3.3' ? 14 : 10; // 3.x leaves out the four weekend days
+        $this->assertSame([true, 'M-1', $late], [$out['B-1']->done, $out['B-1']->data['member_no'],
+            $out['B-1']->data['late_days']]);
+        $this->assertSame(Outcome::NOT_ON_LOAN, $out['B-9']->code);
+        $this->assertEquals(['Return', $this->now, $late, $staff],
+            $this->sql("SELECT cli.LoanStatus, cli.ActualReturn, cli.LateDays, cli.UpdateBy FROM collectionloanitems cli"
+                . " JOIN collections c ON c.ID = cli.Collection_id WHERE c.NomorBarcode = 'B-1'")->fetch(PDO::FETCH_NUM));
+        $this->assertEquals([1, 5], $this->sql('SELECT Status_id FROM collections ORDER BY NomorBarcode')
+            ->fetchAll(PDO::FETCH_COLUMN), 'B-1 Tersedia again, B-2 still Dipinjam');
+        $this->assertSame(1, (int) $this->one('SELECT ReturnCount FROM collectionloans'));
+        $ev = $this->sql('SELECT attention, outcome FROM lokerbuku_event WHERE event_id = ?', [$id])->fetch(PDO::FETCH_NUM);
+        $this->assertSame(2, (int) $ev[0]);
+        $this->assertStringStartsWith('checked in by staff: B-1: returned, ' . $late . ' days late', $ev[1]);
+        $this->assertStringContainsString('B-9: not on loan', $ev[1]);
+        $this->assertSame([], $events->returnsWaiting());
+
+        // A second press (another tab, another clerk): nothing twice.
+        $this->expectExceptionMessage('no such return waits');
+        try {
+            $events->checkInReturn($id, ['B-1'], '2026-12-03', $staff);
+        } finally {
+            $this->assertSame(1, (int) $this->one('SELECT ReturnCount FROM collectionloans'));
+        }
     }
 }
