@@ -2,8 +2,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Staff actions on an installed bridge for the shell tests, as the staff
 // pages make them (through the shared Store): kiosks, routing items to a
-// kiosk, cards, kiosk PINs, kiosk staff, remote commands, and checking in
-// what a kiosk's return compartment held.
+// kiosk, cards, kiosk PINs, kiosk staff and remote commands. (Staff check
+// in a kiosk's returns on the staff page itself: kiosk-story.sh.)
 //
 //   INL_CONFIG=.../config.php php inl-admin.php COMMAND ARGS...
 
@@ -63,20 +63,6 @@ try {
     case 'command':
         need($args, 2, 'command KIOSK TYPE [LOCKER]');
         echo $store->addCommand($args[0], $args[1], isset($args[2]) ? (int) $args[2] : null), "\n";
-        break;
-    case 'checkin':
-        // What staff do with the books a kiosk's return compartment held:
-        // each checked in by INLISLite's rules, in the kiosk user's name.
-        need($args, 2, 'checkin KIOSK BARCODE...');
-        $k = $store->kiosk($args[0]);
-        $actor = $k ? $bridge->library()->actor($k['user_id'] === null ? null : (int) $k['user_id'], $args[0]) : null;
-        if ($actor === null) {
-            throw new \InvalidArgumentException("no kiosk {$args[0]} with an INLISLite user");
-        }
-        foreach (array_slice($args, 1) as $code) {
-            $r = $store->transaction(fn() => $bridge->library()->checkIn($code, date('Y-m-d'), $actor));
-            echo "$code: {$r->text}\n";
-        }
         break;
     default:
         fwrite(STDERR, "inl-admin.php: unknown command '$cmd'\n");

@@ -9,7 +9,8 @@
 # exactly as its self-loan writes one, counted by INLISLite's own
 # statistics (the view v_stat_koleksi_dipinjam_eksemplar and the OPAC's
 # topCollectionOpac); a book comes back through the return compartment
-# and staff check it in, late days as INLISLite counts them.
+# and staff check it in on the staff page (Pengembalian untuk diproses),
+# late days as INLISLite counts them.
 . "$LOKERBUKU_TOP/tests/integration/lib.sh"
 . "$LOKERBUKU_TOP/tests/inlislite/lib.sh"
 inl_need_tools || exit 77
@@ -160,7 +161,7 @@ top=$(sql "CALL topCollectionOpac()" | cut -f1,2 | sort | tr '\t\n' ':,')
 [ "$top" = "1:Bumi Manusia,1:Laskar Pelangi," ] || fail "topCollectionOpac: '$top'"
 echo "  topCollectionOpac: $top"
 
-echo "a book in the return compartment, checked in by staff: late days as INLISLite counts them"
+echo "a book in the return compartment, checked in by staff on their page: late days as INLISLite counts them"
 # The loan made two weeks ago: due 14 days before today.
 sql "UPDATE collectionloanitems SET DueDate = DATE('$today') - INTERVAL 14 DAY WHERE Collection_id = $I1"
 ctl sim return >/dev/null
@@ -172,11 +173,26 @@ ctl sim door "$ret" close >/dev/null
 ctl sim cancel >/dev/null
 ctl sync >/dev/null
 wait_for "the return in the bridge, for staff" return_waits
-inl_admin checkin demo-01 B0001 | sed 's/^/  /'
+ev=$(sql "SELECT event_id FROM lokerbuku_event WHERE type = 'return_deposited' AND attention = 1")
+r=$(staff_sign_in "$INL_STAFF_USER" "$INL_STAFF_PASSWORD")
+[ "$r" = "303 in" ] || fail "sign-in for the check-in: '$r'"
+page=$(inl_curl -b "$WORK/staff-cookies" "${INL_BASE}staff/")
+# The patron scanned no barcode at the kiosk: staff type what they found.
+grep -q "<tr data-key=\"$ev\"><td>[^<]*</td><td>demo-01</td><td>$ret</td><td>-</td>" <<<"$page" ||
+	fail "return $ev (locker $ret) not under Pengembalian untuk diproses"
+csrf=$(grep -o 'name="csrf" value="[0-9a-f]*"' <<<"$page" | head -1 | cut -d'"' -f4)
+reply=$(inl_curl -b "$WORK/staff-cookies" --data-urlencode action=checkin --data-urlencode "csrf=$csrf" \
+	--data-urlencode "event=$ev" --data-urlencode items=B0001 "${INL_BASE}staff/")
+note=$(grep -o '<p class="note note-info" role="status">[^<]*' <<<"$reply" | cut -d'>' -f2)
+echo "  staff page: $note"
 # 3.x: 14 days less the 4 weekend days in them; 3.3: calendar days.
 late=$([ "$INL_VERSION" = 3.3 ] && echo 14 || echo 10)
-ret=$(sql "SELECT CONCAT_WS(':', LoanStatus, DATE(ActualReturn), LateDays) FROM collectionloanitems WHERE Collection_id = $I1")
-[ "$ret" = "Return:$today:$late" ] || fail "the return: '$ret', not Return:$today:$late"
+[ "$note" = "B0001: dikembalikan oleh M0001, terlambat $late hari: denda atau skorsing diputuskan petugas" ] ||
+	fail "the staff page's check-in said '$note'"
+ret=$(sql "SELECT CONCAT_WS(':', LoanStatus, DATE(ActualReturn), LateDays, UpdateBy) FROM collectionloanitems
+	WHERE Collection_id = $I1")
+[ "$ret" = "Return:$today:$late:$INL_STAFF_ID" ] || fail "the return: '$ret', not Return:$today:$late:$INL_STAFF_ID"
+[ "$(sql "SELECT attention FROM lokerbuku_event WHERE event_id = '$ev'")" = 2 ] || fail "the return still waits"
 [ "$(sql "SELECT ReturnCount FROM collectionloans")" = 1 ] || fail "ReturnCount not 1"
 [ "$(sql "SELECT Status_id FROM collections WHERE ID = $I1")" = 1 ] || fail "B0001 not Tersedia (1) again"
 sql "SELECT CollectionLoan_id, Collection_id, LoanStatus, DueDate, ActualReturn, LateDays
