@@ -3,9 +3,9 @@
 // The bridge's staff page: a request for a member from item barcodes
 // ("layanan tertutup"), OPAC bookings to import where INLISLite has them
 // switched on, holds in lockers with their expiry and messages, returns
-// deposited at kiosks for staff to check in, what circulation refused, kiosks (online, doors, faults, backlog) with
-// remote commands, messages not sent, and set-up (kiosks, kiosk PINs,
-// NFC cards). act() carries out a submitted form, render() makes the
+// deposited at kiosks for staff to check in, what circulation refused,
+// kiosks (online, doors, faults, backlog) with remote commands, messages
+// not sent, and set-up (kiosks, kiosk PINs, NFC cards). act() carries out a submitted form, render() makes the
 // HTML; both are plain functions of the database. staff/index.php signs
 // staff in and checks the CSRF token before either is called.
 
