@@ -22,10 +22,10 @@
 #define USEC_PER_SEC  1000000ULL
 
 /*
- * Every key we know can be given once: 49 in the fixed sections, six per
+ * Every key we know can be given once: 57 in the fixed sections, six per
  * [locker.N]. Only accepted keys are remembered, so this is never reached.
  */
-#define KEYS_SEEN_MAX (50 + 6 * KIOSK_LOCKERS_MAX)
+#define KEYS_SEEN_MAX (60 + 6 * KIOSK_LOCKERS_MAX)
 
 struct key_seen {
 	char section[32]; /* [locker.03] and [locker.3] are one: "locker.3" */
@@ -64,6 +64,11 @@ struct parse_state {
 	/* The first [lockbank] key that only backend = gpiod uses. */
 	int gpiod_key_line;
 	const char *gpiod_key;
+	/* The same for backend = modbus, and for either of the two. */
+	int modbus_key_line;
+	const char *modbus_key;
+	int wired_key_line;
+	const char *wired_key;
 };
 
 void config_init(struct config *c)
@@ -81,6 +86,14 @@ void config_init(struct config *c)
 	c->item_bias = LOCKBANK_GPIOD_BIAS_PULL_UP;
 	c->door_debounce_ms = LOCKBANK_GPIOD_DEBOUNCE_US_DEFAULT / 1000;
 	c->reader_poll_ms = 50;
+	/* What most Modbus relay boards ship with: 9600 baud 8N1, slave 1. */
+	c->modbus.baud = 9600;
+	c->modbus.parity = 'N';
+	c->modbus.data_bits = 8;
+	c->modbus.stop_bits = 1;
+	c->modbus.slave = 1;
+	c->modbus.poll_ms = LOCKBANK_MODBUS_POLL_MS_DEFAULT;
+	c->modbus.timeout_ms = LOCKBANK_MODBUS_TIMEOUT_MS_DEFAULT;
 	c->outbox_max_unsent = 1000000;
 	c->outbox_keep_sent_days = 90;
 	c->keep_finished_days = 30;
@@ -185,6 +198,10 @@ static int parse_backend(const char *v, enum config_backend *ret)
 	}
 	if (strcmp(v, "gpiod") == 0) {
 		*ret = CONFIG_BACKEND_GPIOD;
+		return 0;
+	}
+	if (strcmp(v, "modbus") == 0) {
+		*ret = CONFIG_BACKEND_MODBUS;
 		return 0;
 	}
 	return -EINVAL;
@@ -623,7 +640,8 @@ static int handle_reader(struct parse_state *st, int line, const char *name,
 
 	if (strcmp(name, "backend") == 0) {
 		if (parse_backend(v, &c->reader_backend) < 0 ||
-		    c->reader_backend == CONFIG_BACKEND_GPIOD)
+		    c->reader_backend == CONFIG_BACKEND_GPIOD ||
+		    c->reader_backend == CONFIG_BACKEND_MODBUS)
 			return fail(st, line, "reader", name,
 				    "must be sim or nfc");
 		return 1;
@@ -698,6 +716,111 @@ static int handle_more_chip(struct parse_state *st, int line, const char *name,
 	return 1;
 }
 
+/* Keys only one backend takes, or only a wired one (gpiod or modbus). */
+static const char *const gpiod_keys[] = {
+	"chip",	     "door_debounce_ms", "lock_active_low",
+	"door_bias", "item_bias",	 NULL,
+};
+static const char *const modbus_keys[] = {
+	"device", "baud",    "parity",	   "data_bits", "stop_bits",
+	"slave",  "poll_ms", "timeout_ms", NULL,
+};
+static const char *const wired_keys[] = { "door_active_low", "item_active_low",
+					  NULL };
+
+/* Whether name is among keys; the first one found is remembered. */
+static bool note_key(const char *name, int line, const char *const *keys,
+		     int *ret_line, const char **ret_key)
+{
+	for (size_t i = 0; keys[i]; i++) {
+		if (strcmp(name, keys[i]) != 0)
+			continue;
+		if (!*ret_line) {
+			*ret_line = line;
+			*ret_key = keys[i];
+		}
+		return true;
+	}
+	return false;
+}
+
+/* [lockbank] keys of backend = modbus: the serial line and the board. */
+static int handle_modbus(struct parse_state *st, int line, const char *name,
+			 const char *v)
+{
+	static const unsigned bauds[] = { 1200,	 2400,	4800,  9600,
+					  19200, 38400, 57600, 115200 };
+	struct config *c = st->c;
+	unsigned long long x;
+
+	if (strcmp(name, "device") == 0) {
+		if (parse_path(v, c->modbus.device, sizeof(c->modbus.device)))
+			return fail(
+				st, line, "lockbank", name,
+				"must be a serial port's path, like /dev/ttyUSB0 or /dev/serial/by-id/...");
+		return 1;
+	}
+	if (strcmp(name, "baud") == 0) {
+		for (size_t i = 0; i < sizeof(bauds) / sizeof(bauds[0]); i++)
+			if (parse_uint(v, bauds[i], bauds[i], &x) == 0) {
+				c->modbus.baud = bauds[i];
+				return 1;
+			}
+		return fail(
+			st, line, "lockbank", name,
+			"must be 1200, 2400, 4800, 9600, 19200, 38400, 57600 or 115200, as the board is set");
+	}
+	if (strcmp(name, "parity") == 0) {
+		if (strcmp(v, "none") == 0)
+			c->modbus.parity = 'N';
+		else if (strcmp(v, "even") == 0)
+			c->modbus.parity = 'E';
+		else if (strcmp(v, "odd") == 0)
+			c->modbus.parity = 'O';
+		else
+			return fail(st, line, "lockbank", name,
+				    "must be none, even or odd");
+		return 1;
+	}
+	if (strcmp(name, "data_bits") == 0) {
+		if (parse_uint(v, 8, 8, &x))
+			return fail(
+				st, line, "lockbank", name,
+				"must be 8: Modbus RTU frames are 8 data bits");
+		c->modbus.data_bits = 8;
+		return 1;
+	}
+	if (strcmp(name, "stop_bits") == 0) {
+		if (parse_uint(v, 1, 2, &x))
+			return fail(st, line, "lockbank", name,
+				    "must be 1 or 2");
+		c->modbus.stop_bits = (unsigned)x;
+		return 1;
+	}
+	if (strcmp(name, "slave") == 0) {
+		if (parse_uint(v, 1, 247, &x))
+			return fail(
+				st, line, "lockbank", name,
+				"must be the board's address, a number 1..247");
+		c->modbus.slave = (unsigned)x;
+		return 1;
+	}
+	if (strcmp(name, "poll_ms") == 0) {
+		/* At 9600 baud one read of the inputs takes some 25 ms. */
+		if (parse_uint(v, 50, 1000, &x))
+			return fail(st, line, "lockbank", name,
+				    "must be a number 50..1000");
+		c->modbus.poll_ms = (unsigned)x;
+		return 1;
+	}
+	/* timeout_ms: the loop waits this long at most for a reply. */
+	if (parse_uint(v, 10, 200, &x))
+		return fail(st, line, "lockbank", name,
+			    "must be a number 10..200");
+	c->modbus.timeout_ms = (unsigned)x;
+	return 1;
+}
+
 static int handle_lockbank(struct parse_state *st, int line, const char *name,
 			   const char *v)
 {
@@ -710,27 +833,15 @@ static int handle_lockbank(struct parse_state *st, int line, const char *name,
 		if (parse_backend(v, &c->lockbank_backend) < 0 ||
 		    c->lockbank_backend == CONFIG_BACKEND_NFC)
 			return fail(st, line, "lockbank", name,
-				    "must be sim or gpiod");
+				    "must be sim, gpiod or modbus");
 		return 1;
 	}
-	if (!st->gpiod_key_line) {
-		/* inih's name buffer is reused: keep a static key name. */
-		static const char *const keys[] = {
-			"chip",
-			"door_debounce_ms",
-			"lock_active_low",
-			"door_active_low",
-			"item_active_low",
-			"door_bias",
-			"item_bias",
-		};
-
-		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-			if (strcmp(name, keys[i]) == 0) {
-				st->gpiod_key_line = line;
-				st->gpiod_key = keys[i];
-			}
-	}
+	/* inih's name buffer is reused: keep static key names. */
+	note_key(name, line, gpiod_keys, &st->gpiod_key_line, &st->gpiod_key);
+	note_key(name, line, wired_keys, &st->wired_key_line, &st->wired_key);
+	if (note_key(name, line, modbus_keys, &st->modbus_key_line,
+		     &st->modbus_key))
+		return handle_modbus(st, line, name, v);
 	if (strcmp(name, "chip") == 0) {
 		if (parse_path(v, c->lockbank_chip, sizeof(c->lockbank_chip)) &&
 		    parse_chip_label(v, c->lockbank_chip,
@@ -808,10 +919,82 @@ static int chip_of(const struct config *c, const struct config_gpio_line *l)
 	return -ENOENT;
 }
 
+/*
+ * With backend = modbus every locker needs its lock coil and door input,
+ * by address (a number, no chip), no coil twice and no input twice; the
+ * inputs are read in one request, so they span at most 2000.
+ */
+static int check_modbus_lines(struct parse_state *st)
+{
+	struct config *c = st->c;
+	unsigned lo = UINT_MAX, hi = 0;
+
+	if (!c->modbus.device[0]) {
+		snprintf(
+			st->error, CONFIG_ERROR_MAX,
+			"%s: [lockbank] device: missing (backend = modbus needs the board's serial port, like /dev/ttyUSB0)",
+			st->path);
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < st->count; i++) {
+		char section[32];
+
+		snprintf(section, sizeof(section), "locker.%u", i + 1);
+		for (unsigned k = 0; k < 3; k++) {
+			struct config_gpio_line *l = line_of(c, i, k);
+
+			if (k < 2 && !l->line) {
+				snprintf(
+					st->error, CONFIG_ERROR_MAX,
+					"%s: [%s] %s: missing (backend = modbus needs the %s of every locker)",
+					st->path, section, line_keys[k],
+					k ? "door input" : "lock coil");
+				return -EINVAL;
+			}
+			if (!l->line)
+				continue;
+			if (l->name[0] || l->chip_name[0]) {
+				fail(st, l->line, section, line_keys[k],
+				     "must be the board's %s address, a number 0..65535",
+				     k ? "discrete input" : "coil");
+				return -EINVAL;
+			}
+			if (k) {
+				lo = l->offset < lo ? l->offset : lo;
+				hi = l->offset > hi ? l->offset : hi;
+			}
+			/* Coils and inputs are apart: compare like with like. */
+			for (unsigned j = 0; j <= i; j++)
+				for (unsigned m = 0; m < (j < i ? 3 : k); m++) {
+					const struct config_gpio_line *o =
+						line_of(c, j, m);
+
+					if (!o->line || (m == 0) != (k == 0) ||
+					    o->offset != l->offset)
+						continue;
+					fail(st, l->line, section, line_keys[k],
+					     "the same %s as locker %u's %s (on line %d of this file)",
+					     k ? "input" : "coil", j + 1,
+					     line_keys[m], o->line);
+					return -EINVAL;
+				}
+		}
+	}
+	if (st->count && hi - lo >= LOCKBANK_MODBUS_INPUTS_MAX) {
+		snprintf(
+			st->error, CONFIG_ERROR_MAX,
+			"%s: [lockbank] backend: modbus reads the door and item inputs in one request, %d at most; these span %u..%u",
+			st->path, LOCKBANK_MODBUS_INPUTS_MAX, lo, hi);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int check_lines(struct parse_state *st)
 {
 	struct config *c = st->c;
 	bool gpiod = c->lockbank_backend == CONFIG_BACKEND_GPIOD;
+	bool modbus = c->lockbank_backend == CONFIG_BACKEND_MODBUS;
 	unsigned n_locks[LOCKBANK_GPIOD_CHIPS_MAX] = { 0 };
 	unsigned n_inputs[LOCKBANK_GPIOD_CHIPS_MAX] = { 0 };
 
@@ -820,6 +1003,18 @@ static int check_lines(struct parse_state *st)
 		     "only used with backend = gpiod");
 		return -EINVAL;
 	}
+	if (!modbus && st->modbus_key_line) {
+		fail(st, st->modbus_key_line, "lockbank", st->modbus_key,
+		     "only used with backend = modbus");
+		return -EINVAL;
+	}
+	if (!gpiod && !modbus && st->wired_key_line) {
+		fail(st, st->wired_key_line, "lockbank", st->wired_key,
+		     "only used with backend = gpiod or modbus");
+		return -EINVAL;
+	}
+	if (modbus)
+		return check_modbus_lines(st);
 	if (gpiod && !c->lockbank_chip[0]) {
 		snprintf(
 			st->error, CONFIG_ERROR_MAX,
@@ -836,7 +1031,7 @@ static int check_lines(struct parse_state *st)
 
 			if (!gpiod && l->line) {
 				fail(st, l->line, section, line_keys[k],
-				     "a GPIO line needs [lockbank] backend = gpiod");
+				     "a lock, door or item line needs [lockbank] backend = gpiod or modbus");
 				return -EINVAL;
 			}
 			if (gpiod && k < 2 && !l->line) {

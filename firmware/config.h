@@ -23,8 +23,9 @@
 
 enum config_backend {
 	CONFIG_BACKEND_SIM,
-	CONFIG_BACKEND_NFC,   /* readers only: libnfc */
-	CONFIG_BACKEND_GPIOD, /* lock banks only: libgpiod v2 */
+	CONFIG_BACKEND_NFC,    /* readers only: libnfc */
+	CONFIG_BACKEND_GPIOD,  /* lock banks only: libgpiod v2 */
+	CONFIG_BACKEND_MODBUS, /* lock banks only: a Modbus RTU board */
 };
 
 /*
@@ -72,6 +73,14 @@ struct config {
 	char lockbank_chip[PATH_MAX];
 	struct config_chip lockbank_more_chips[LOCKBANK_GPIOD_CHIPS_MAX - 1];
 	unsigned lockbank_n_more_chips;
+	/* backend = modbus: one board on a serial line, [locker.N] lock the
+	 * coil, door and item the discrete inputs (offset only). */
+	struct {
+		char device[PATH_MAX];
+		unsigned baud, data_bits, stop_bits, slave;
+		char parity; /* 'N', 'E' or 'O' */
+		unsigned poll_ms, timeout_ms;
+	} modbus;
 	struct config_gpio_line lock_lines[KIOSK_LOCKERS_MAX];
 	struct config_gpio_line door_lines[KIOSK_LOCKERS_MAX];
 	struct config_gpio_line item_lines[KIOSK_LOCKERS_MAX]; /* optional */

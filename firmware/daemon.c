@@ -97,6 +97,7 @@ struct daemon {
 	unsigned unlocked[KIOSK_LOCKERS_MAX];
 	unsigned n_unlocked;
 	bool out_of_service;
+	bool lockbank_faulted; /* its hardware's silence said in the log */
 	bool webui_sim; /* a simulated reader or lock bank: the sim panel */
 	/* The titles in the lockers a patron's session opened, or NULL. */
 	json_t *session_titles;
@@ -210,12 +211,35 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
+/*
+ * Says once when the lock bank's hardware stops answering, and once when
+ * it answers again: the bank keeps asking by itself, and every exchange
+ * (a pulse, a poll of the doors) tells whether it does.
+ */
+static void lockbank_watch(struct daemon *d)
+{
+	const char *fault = lockbank_get_fault(d->lockbank);
+
+	if (!fault == !d->lockbank_faulted)
+		return;
+	d->lockbank_faulted = fault != NULL;
+	d->screen_generation++;
+	if (fault)
+		log_err("lock bank: %s; unlocks fail until it answers", fault);
+	else if (d->config.lockbank_backend == CONFIG_BACKEND_MODBUS)
+		log_notice("lock bank: modbus slave %u on %s: answering again",
+			   d->config.modbus.slave, d->config.modbus.device);
+	else
+		log_notice("lock bank: answering again");
+}
+
 static int on_pulse_end(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct pulse_slot *slot = userdata;
 	struct daemon *d = slot->daemon;
 	int err = lockbank_set_lock(d->lockbank, slot->locker, false);
 
+	lockbank_watch(d);
 	if (err == 0 && slot->energised_usec) {
 		int64_t error = (int64_t)(now_usec(CLOCK_MONOTONIC) -
 					  slot->energised_usec) -
@@ -257,6 +281,7 @@ static int unlock(struct daemon *d, unsigned locker, uint32_t pulse_ms)
 	int err;
 
 	err = lockbank_set_lock(d->lockbank, locker, true);
+	lockbank_watch(d);
 	if (err < 0) {
 		log_locker(LOG_ERR, locker, "locker %u: unlock failed: %s",
 			   locker, strerror(-err));
@@ -1002,6 +1027,7 @@ static int on_lockbank(sd_event_source *s, int fd, uint32_t revents,
 			   ev.door_open ? "opened" : "closed");
 		feed(d, &in, NULL);
 	}
+	lockbank_watch(d);
 	return 0;
 }
 
@@ -1169,9 +1195,13 @@ static json_t *cmd_status(struct daemon *d)
 	if (!reader_is_ok(d->reader))
 		json_array_append_new(faults,
 				      json_string("reader: not answering"));
+	if (lockbank_get_fault(d->lockbank))
+		json_array_append_new(
+			faults, json_sprintf("lock bank: %s",
+					     lockbank_get_fault(d->lockbank)));
 	store_count_unsent(d->store, &unsent);
 	reply = json_pack(
-		"{s:b, s:s, s:s, s:b, s:I, s:o, s:o, s:o, s:I, s:i, s:{s:s, s:b}, s:{s:s}, s:o}",
+		"{s:b, s:s, s:s, s:b, s:I, s:o, s:o, s:o, s:I, s:i, s:{s:s, s:b}, s:{s:s, s:b}, s:o}",
 		"ok", 1, "kiosk_id", d->config.kiosk_id, "version",
 		LOKERBUKU_VERSION, "in_service", !d->out_of_service, "uptime_s",
 		(json_int_t)((now_usec(CLOCK_MONOTONIC) - d->started_usec) /
@@ -1180,8 +1210,8 @@ static json_t *cmd_status(struct daemon *d)
 		lockers, "faults", faults, "backlog", (json_int_t)unsent,
 		"active_holds", (int)count_holds(d->kiosk), "reader", "backend",
 		reader_get_backend(d->reader), "ok", reader_is_ok(d->reader),
-		"lockbank", "backend", lockbank_get_backend(d->lockbank),
-		"scanner",
+		"lockbank", "backend", lockbank_get_backend(d->lockbank), "ok",
+		!lockbank_get_fault(d->lockbank), "scanner",
 		d->scanner ? json_pack("{s:s, s:b}", "device",
 				       d->config.scanner_device, "ok",
 				       reader_is_ok(d->scanner)) :
@@ -2451,6 +2481,38 @@ static struct lockbank_gpiod_line gpiod_line(const struct config_gpio_line *l)
 	};
 }
 
+static struct lockbank *new_modbus_bank(const struct config *c)
+{
+	struct lockbank_modbus_locker lockers[KIOSK_LOCKERS_MAX];
+	struct lockbank_modbus_config m = {
+		.device = c->modbus.device,
+		.baud = c->modbus.baud,
+		.parity = c->modbus.parity,
+		.data_bits = c->modbus.data_bits,
+		.stop_bits = c->modbus.stop_bits,
+		.slave = c->modbus.slave,
+		.poll_ms = c->modbus.poll_ms,
+		.timeout_ms = c->modbus.timeout_ms,
+		.n_lockers = c->kiosk.n_lockers,
+		.lockers = lockers,
+		.door_active_low = c->door_active_low,
+		.item_active_low = c->item_active_low,
+	};
+	struct lockbank *lb;
+
+	for (unsigned i = 0; i < m.n_lockers; i++)
+		lockers[i] = (struct lockbank_modbus_locker){
+			.coil = c->lock_lines[i].offset,
+			.door = c->door_lines[i].offset,
+			.has_item = c->item_lines[i].line != 0,
+			.item = c->item_lines[i].offset,
+		};
+	lb = lockbank_new_modbus(&m);
+	if (!lb)
+		log_err("lock bank: %s", lockbank_last_error());
+	return lb;
+}
+
 /* The configured lock bank, or NULL with errno set and the reason logged. */
 static struct lockbank *new_lockbank(const struct config *c)
 {
@@ -2480,6 +2542,8 @@ static struct lockbank *new_lockbank(const struct config *c)
 		return lb;
 	case CONFIG_BACKEND_GPIOD:
 		break;
+	case CONFIG_BACKEND_MODBUS:
+		return new_modbus_bank(c);
 	case CONFIG_BACKEND_NFC:
 		errno = EINVAL;
 		return NULL;
@@ -2570,6 +2634,7 @@ struct daemon *daemon_new(const struct config *config, sd_event *event)
 					   config->reader_poll_ms);
 		break;
 	case CONFIG_BACKEND_GPIOD: /* refused by config_load() */
+	case CONFIG_BACKEND_MODBUS:
 		errno = EINVAL;
 		break;
 	}

@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <gpiod.h>
 #include <linux/gpio.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,27 +65,6 @@ struct line_use {
 	const char *name; /* as configured, or NULL */
 };
 
-static _Thread_local char last_error[256];
-
-const char *lockbank_last_error(void)
-{
-	return last_error;
-}
-
-static int error_set(int err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-/* Records why the bank could not be made; returns -err. */
-static int error_set(int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(last_error, sizeof(last_error), fmt, ap);
-	va_end(ap);
-	return -err;
-}
-
 /* libgpiod's failure (-1 or NULL with errno) as -errno. */
 static int neg_errno(void)
 {
@@ -134,7 +112,7 @@ static int line_error(int err, const struct line_use *use,
 	char what[160];
 
 	describe(what, sizeof(what), use, chip_path);
-	return error_set(err, "%s: %s%s", what, strerror(err), detail);
+	return lockbank_error_set(err, "%s: %s%s", what, strerror(err), detail);
 }
 
 static int gpiod_bias(enum lockbank_gpiod_bias bias)
@@ -361,8 +339,8 @@ static struct gpiod_chip *open_chip(const char *spec, char *ret_path,
 		if (!chip) {
 			int err = -neg_errno();
 
-			*ret_err =
-				error_set(err, "%s: %s", spec, strerror(err));
+			*ret_err = lockbank_error_set(err, "%s: %s", spec,
+						      strerror(err));
 			return NULL;
 		}
 		snprintf(ret_path, path_size, "%s", spec);
@@ -370,7 +348,8 @@ static struct gpiod_chip *open_chip(const char *spec, char *ret_path,
 	}
 	dir = opendir("/dev");
 	if (!dir) {
-		*ret_err = error_set(errno, "/dev: %s", strerror(errno));
+		*ret_err =
+			lockbank_error_set(errno, "/dev: %s", strerror(errno));
 		return NULL;
 	}
 	while ((de = readdir(dir))) {
@@ -405,7 +384,7 @@ static struct gpiod_chip *open_chip(const char *spec, char *ret_path,
 	}
 	closedir(dir);
 	if (found && other[0]) {
-		*ret_err = error_set(
+		*ret_err = lockbank_error_set(
 			EINVAL,
 			"gpiochip \"%s\": both %s and %s have that label; name the chip by its path",
 			spec, ret_path, other);
@@ -413,7 +392,7 @@ static struct gpiod_chip *open_chip(const char *spec, char *ret_path,
 		return NULL;
 	}
 	if (!found)
-		*ret_err = error_set(
+		*ret_err = lockbank_error_set(
 			ENOENT,
 			"gpiochip \"%s\": no chip has that label or name (gpiodetect lists them)",
 			spec);
@@ -437,7 +416,7 @@ static int resolve(struct gpiod_chip *chip, const char *chip_path,
 		if (offset < 0) {
 			int err = -neg_errno();
 
-			return error_set(
+			return lockbank_error_set(
 				err, "locker %u: %s line \"%s\" of %s: %s",
 				use->locker, role_name(use->role), line->name,
 				chip_path,
@@ -472,8 +451,8 @@ static int resolve_all(struct gpiod_chip *const *chips, char (*paths)[64],
 		if (!info) {
 			int err = -neg_errno();
 
-			return error_set(err, "%s: %s", paths[c],
-					 strerror(err));
+			return lockbank_error_set(err, "%s: %s", paths[c],
+						  strerror(err));
 		}
 		num_lines[c] = gpiod_chip_info_get_num_lines(info);
 		gpiod_chip_info_free(info);
@@ -499,7 +478,7 @@ static int resolve_all(struct gpiod_chip *const *chips, char (*paths)[64],
 			uses[n] = (struct line_use){ .role = lines[k].role,
 						     .locker = i };
 			if (c >= n_chips)
-				return error_set(
+				return lockbank_error_set(
 					EINVAL,
 					"locker %u: %s line: chip %u, but the bank has %u",
 					i, role_name(lines[k].role), c,
@@ -555,9 +534,9 @@ static int busy_error(struct gpiod_chip *chip, unsigned c,
 		if (used)
 			return line_error(EBUSY, &uses[i], chip_path, detail);
 	}
-	return error_set(EBUSY, "%s lines of %s: %s",
-			 inputs ? "door and item" : "lock", chip_path,
-			 strerror(EBUSY));
+	return lockbank_error_set(EBUSY, "%s lines of %s: %s",
+				  inputs ? "door and item" : "lock", chip_path,
+				  strerror(EBUSY));
 }
 
 /* Settings for the lines of one role, or NULL with errno set. */
@@ -631,7 +610,8 @@ static int request(struct gpiod_chip *chip, unsigned c, const char *chip_path,
 	int err = 0;
 
 	if (!lc || !rc) {
-		err = error_set(ENOMEM, "%s: %s", chip_path, strerror(ENOMEM));
+		err = lockbank_error_set(ENOMEM, "%s: %s", chip_path,
+					 strerror(ENOMEM));
 		goto out;
 	}
 	for (size_t r = 0; r < sizeof(roles) / sizeof(roles[0]); r++) {
@@ -644,7 +624,7 @@ static int request(struct gpiod_chip *chip, unsigned c, const char *chip_path,
 			if (uses[i].role != roles[r] || uses[i].chip != c)
 				continue;
 			if (total + n == GPIO_V2_LINES_MAX) {
-				err = error_set(
+				err = lockbank_error_set(
 					EINVAL,
 					"%s: more than %d %s lines: one request holds at most %d",
 					chip_path, GPIO_V2_LINES_MAX,
@@ -662,9 +642,9 @@ static int request(struct gpiod_chip *chip, unsigned c, const char *chip_path,
 							      s) < 0) {
 			err = neg_errno();
 			gpiod_line_settings_free(s);
-			err = error_set(-err, "%s lines of %s: %s",
-					role_name(roles[r]), chip_path,
-					strerror(-err));
+			err = lockbank_error_set(-err, "%s lines of %s: %s",
+						 role_name(roles[r]), chip_path,
+						 strerror(-err));
 			goto out;
 		}
 		gpiod_line_settings_free(s);
@@ -683,9 +663,10 @@ static int request(struct gpiod_chip *chip, unsigned c, const char *chip_path,
 			err = busy_error(chip, c, chip_path, uses, n_uses,
 					 inputs);
 		else
-			err = error_set(-err, "%s lines of %s: %s",
-					inputs ? "door and item" : "lock",
-					chip_path, strerror(-err));
+			err = lockbank_error_set(-err, "%s lines of %s: %s",
+						 inputs ? "door and item" :
+							  "lock",
+						 chip_path, strerror(-err));
 	}
 out:
 	gpiod_request_config_free(rc);
@@ -704,7 +685,7 @@ static int take_state(struct lockbank_gpiod *g, const struct line_use *uses,
 
 	g->base.fd = epoll_create1(EPOLL_CLOEXEC);
 	if (g->base.fd < 0)
-		return error_set(errno, "epoll: %s", strerror(errno));
+		return lockbank_error_set(errno, "epoll: %s", strerror(errno));
 	for (unsigned c = 0; c < g->n_chips; c++) {
 		struct bank_chip *chip = &g->chips[c];
 		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = c };
@@ -716,8 +697,8 @@ static int take_state(struct lockbank_gpiod *g, const struct line_use *uses,
 		flags = fcntl(fd, F_GETFL);
 		if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 ||
 		    epoll_ctl(g->base.fd, EPOLL_CTL_ADD, fd, &ev) < 0)
-			return error_set(errno, "%s: %s", chip->path,
-					 strerror(errno));
+			return lockbank_error_set(errno, "%s: %s", chip->path,
+						  strerror(errno));
 	}
 	for (int i = 0; i < n_uses; i++) {
 		struct line_at at = { uses[i].chip, uses[i].offset };
@@ -756,12 +737,12 @@ struct lockbank *lockbank_new_gpiod(const struct lockbank_gpiod_config *cfg)
 	int n_uses;
 	int err;
 
-	last_error[0] = '\0';
+	lockbank_error_set(0, "%s", "");
 	if (!cfg || !cfg->chip_path || !cfg->lockers || cfg->n_lockers < 1 ||
 	    cfg->n_lockers > LOCKBANK_LOCKERS_MAX ||
 	    cfg->n_more_chips >= LOCKBANK_GPIOD_CHIPS_MAX ||
 	    (cfg->n_more_chips && !cfg->more_chips)) {
-		err = error_set(
+		err = lockbank_error_set(
 			EINVAL,
 			"lock bank config: 1 to %d chips and 1 to %d lockers are needed",
 			LOCKBANK_GPIOD_CHIPS_MAX, LOCKBANK_LOCKERS_MAX);
@@ -777,7 +758,7 @@ struct lockbank *lockbank_new_gpiod(const struct lockbank_gpiod_config *cfg)
 			goto fail;
 		for (unsigned k = 0; k < n_chips; k++)
 			if (strcmp(paths[k], paths[n_chips]) == 0) {
-				err = error_set(
+				err = lockbank_error_set(
 					EINVAL,
 					"%s: named twice in the bank (\"%s\" and \"%s\")",
 					paths[k],
@@ -795,7 +776,7 @@ struct lockbank *lockbank_new_gpiod(const struct lockbank_gpiod_config *cfg)
 	}
 	g = calloc(1, sizeof(*g));
 	if (!g) {
-		err = error_set(ENOMEM, "%s", strerror(ENOMEM));
+		err = lockbank_error_set(ENOMEM, "%s", strerror(ENOMEM));
 		goto fail;
 	}
 	g->base.ops = &gpiod_ops;
@@ -806,7 +787,7 @@ struct lockbank *lockbank_new_gpiod(const struct lockbank_gpiod_config *cfg)
 		memcpy(g->chips[c].path, paths[c], sizeof(paths[c]));
 	g->event = gpiod_edge_event_buffer_new(1);
 	if (!g->event) {
-		err = error_set(ENOMEM, "%s", strerror(ENOMEM));
+		err = lockbank_error_set(ENOMEM, "%s", strerror(ENOMEM));
 		goto fail;
 	}
 	/* Every chip's locks first, so they are held locked before anything

@@ -17,8 +17,17 @@ struct lockbank_ops {
 	int (*sim_set_door)(struct lockbank *lb, unsigned locker, bool open);
 	int (*sim_get_lock)(const struct lockbank *lb, unsigned locker,
 			    bool *ret_energised, unsigned *ret_pulses);
+	/* NULL: the backend has nothing that can stop answering */
+	const char *(*get_fault)(const struct lockbank *lb);
 	void (*free)(struct lockbank *lb);
 };
+
+/*
+ * Records why a constructor failed, for lockbank_last_error(); returns
+ * -err. lockbank_error_set(0, "%s", "") clears it.
+ */
+int lockbank_error_set(int err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* Backends embed this first in their own struct. */
 struct lockbank {

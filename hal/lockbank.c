@@ -1,8 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* The backend-independent half of the lock bank interface. */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 
 #include "lockbank-internal.h"
+
+static _Thread_local char last_error[256];
+
+const char *lockbank_last_error(void)
+{
+	return last_error;
+}
+
+int lockbank_error_set(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+	return -err;
+}
 
 static bool valid(const struct lockbank *lb, unsigned locker)
 {
@@ -25,6 +44,11 @@ unsigned lockbank_get_n_lockers(const struct lockbank *lb)
 const char *lockbank_get_backend(const struct lockbank *lb)
 {
 	return lb->ops->name;
+}
+
+const char *lockbank_get_fault(const struct lockbank *lb)
+{
+	return lb->ops->get_fault ? lb->ops->get_fault(lb) : NULL;
 }
 
 int lockbank_get_fd(const struct lockbank *lb)

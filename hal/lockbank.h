@@ -103,10 +103,58 @@ struct lockbank_gpiod_config {
  * The caller frees it with lockbank_free().
  */
 struct lockbank *lockbank_new_gpiod(const struct lockbank_gpiod_config *cfg);
+/* A Modbus RTU lock board: its coils drive the locks, its inputs the doors. */
+struct lockbank_modbus_locker {
+	unsigned coil; /* the lock's relay: a coil address, 0..65535 */
+	unsigned door; /* its door sensor: a discrete input address */
+	bool has_item;
+	unsigned item; /* its item sensor, when has_item */
+};
+
+/* Discrete inputs one bank reads: one request (the protocol's limit). */
+#define LOCKBANK_MODBUS_INPUTS_MAX 2000
+
+/* The defaults: a door seen within a tenth of a second, a board's reply
+ * awaited for 50 ms (lockbank-modbus.c says why). */
+#define LOCKBANK_MODBUS_POLL_MS_DEFAULT	   100
+#define LOCKBANK_MODBUS_TIMEOUT_MS_DEFAULT 50
+
 /*
- * Why the last lockbank_new_gpiod() on this thread failed, naming the line:
- * "locker 3: door line 5 of /dev/gpiochip0: Device or resource busy".
- * Thread-local storage, valid until the next constructor call.
+ * One board (one slave) on one serial line: its settings are the board's
+ * (most ship at 9600 baud, 8N1). Only read during lockbank_new_modbus().
+ */
+struct lockbank_modbus_config {
+	const char *device;  /* "/dev/ttyUSB0", "/dev/serial/by-id/..." */
+	unsigned baud;	     /* 1200..115200, a standard rate */
+	char parity;	     /* 'N', 'E' or 'O' */
+	unsigned data_bits;  /* 8: RTU frames are binary */
+	unsigned stop_bits;  /* 1 or 2 */
+	unsigned slave;	     /* the board's address, 1..247 */
+	unsigned poll_ms;    /* between reads of the door inputs */
+	unsigned timeout_ms; /* a reply's first byte awaited, after sending */
+	unsigned n_lockers;
+	const struct lockbank_modbus_locker *lockers; /* [0] is locker 1 */
+	bool door_active_low; /* an open door reads 0 (its contact open) */
+	bool item_active_low;
+};
+
+/*
+ * A lock bank on a Modbus RTU relay/input board, through libmodbus: every
+ * lock coil is switched off, and the door inputs read, before it returns.
+ * lockbank_get_fd() is a timer: readable when the inputs are to be read
+ * again, which lockbank_read_event() does, each exchange bounded by
+ * timeout_ms. Returns NULL with errno set (ENOENT, EACCES: the device;
+ * ETIMEDOUT: the board does not answer; EINVAL: a bad config) and
+ * lockbank_last_error() saying why. The caller frees it with
+ * lockbank_free().
+ */
+struct lockbank *lockbank_new_modbus(const struct lockbank_modbus_config *cfg);
+
+/*
+ * Why the last lockbank_new_gpiod() or lockbank_new_modbus() on this thread
+ * failed, naming the line or board: "locker 3: door line 5 of
+ * /dev/gpiochip0: Device or resource busy". Thread-local storage, valid
+ * until the next constructor call.
  */
 const char *lockbank_last_error(void);
 
@@ -114,9 +162,16 @@ const char *lockbank_last_error(void);
 void lockbank_free(struct lockbank *lb);
 
 unsigned lockbank_get_n_lockers(const struct lockbank *lb);
-/* Short backend name for status: "sim" or "gpiod". Static storage. */
+/* Short backend name for status: "sim", "gpiod" or "modbus". Static. */
 const char *lockbank_get_backend(const struct lockbank *lb);
-/* Readable while door events wait. Owned by lb. */
+/*
+ * NULL while the bank's hardware answers; else why not, one line naming it
+ * ("modbus slave 1 on /dev/ttyUSB0: not answering: Connection timed out").
+ * It is cleared when the hardware answers again. Owned by lb, valid until
+ * the next call on lb.
+ */
+const char *lockbank_get_fault(const struct lockbank *lb);
+/* Readable while door events wait (or are to be looked for). Owned by lb. */
 int lockbank_get_fd(const struct lockbank *lb);
 /*
  * Takes the oldest door event: 0, or -EAGAIN when none waits. When door

@@ -263,7 +263,7 @@ static void bad_files_are_refused_naming_the_key(void **state)
 		{ "[lockers]\ncount = 4\npulse_ms = 300\n  medium = 1-2\n",
 		  "lokerd.conf:7: [lockers] pulse_ms: given twice or continued on an indented line (first on line 6)" }, /* GPIO lines: every one needed, none ignored. */
 		{ "[lockers]\ncount = 4\n[lockbank]\nbackend = nfc\n",
-		  "[lockbank] backend: must be sim or gpiod" },
+		  "[lockbank] backend: must be sim, gpiod or modbus" },
 		{ "[lockers]\ncount = 4\n[reader]\nbackend = gpiod\n",
 		  "[reader] backend: must be sim or nfc" },
 		{ "[lockers]\ncount = 1\n[lockbank]\nbackend = gpiod\n",
@@ -273,7 +273,7 @@ static void bad_files_are_refused_naming_the_key(void **state)
 		  "[locker.2]\nlock = 3\n",
 		  "[locker.2] door: missing (backend = gpiod needs the door line of every locker)" },
 		{ "[lockers]\ncount = 1\n[locker.1]\nlock = 1\n",
-		  "lokerd.conf:7: [locker.1] lock: a GPIO line needs [lockbank] backend = gpiod" },
+		  "lokerd.conf:7: [locker.1] lock: a lock, door or item line needs [lockbank] backend = gpiod or modbus" },
 		{ "[lockers]\ncount = 1\n[locker.1]\ndoor = 5x\n",
 		  "[locker.1] door: must be a GPIO line" },
 		{ "[lockers]\ncount = 1\n[locker.1]\ndoor = 70000\n",

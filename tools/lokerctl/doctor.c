@@ -323,6 +323,7 @@ static void check_devices(struct doctor *d)
 	switch (c->reader_backend) {
 	case CONFIG_BACKEND_SIM:
 	case CONFIG_BACKEND_GPIOD:
+	case CONFIG_BACKEND_MODBUS:
 		report(d, VERDICT_WARN, "devices",
 		       "[reader] backend = nfc on a kiosk",
 		       "reader: simulated, no card is read");
@@ -347,13 +348,16 @@ static void check_devices(struct doctor *d)
 	case CONFIG_BACKEND_SIM:
 	case CONFIG_BACKEND_NFC:
 		report(d, VERDICT_WARN, "devices",
-		       "[lockbank] backend = gpiod on a kiosk",
+		       "[lockbank] backend = gpiod or modbus on a kiosk",
 		       "lock bank: simulated, no door opens");
 		break;
 	case CONFIG_BACKEND_GPIOD:
 		check_chip(d, c->lockbank_chip);
 		for (unsigned k = 0; k < c->lockbank_n_more_chips; k++)
 			check_chip(d, c->lockbank_more_chips[k].spec);
+		break;
+	case CONFIG_BACKEND_MODBUS:
+		check_device(d, "lock bank", c->modbus.device, R_OK | W_OK);
 		break;
 	}
 	if (c->scanner_device[0])
