@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Every configuration docs/hardware.md shows (its ```ini blocks) is one
 # `lokerd --check-config` takes, as a technician would copy it: the
-# 12-door bank on the Pi's pins and the 24-door one on expanders (issue
-# 23). Only the site key's path is changed, to a key of the test's own.
+# 12-door bank on the Pi's pins, the 24-door one on expanders and the
+# 16-door one on a Modbus RTU board (issue 23). Only the site key's path is
+# changed, to a key of the test's own.
 . "$(dirname "$0")/lib.sh"
 doc=$LOKERBUKU_TOP/docs/hardware.md
 (umask 077 && od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$WORK/site.key")
@@ -19,5 +20,5 @@ for conf in "$WORK"/doc-*.conf; do
 	n=$((n + 1))
 	echo "  $(basename "$conf"): $(grep -c '^\[locker\.' "$conf") lockers, accepted"
 done
-[ "$n" -ge 2 ] || fail "only $n configurations in docs/hardware.md"
+[ "$n" -ge 3 ] || fail "only $n configurations in docs/hardware.md"
 echo "integration-doc-configs: $n configurations of docs/hardware.md pass --check-config"

@@ -60,7 +60,7 @@ for s in postinst prerm postrm; do
 done
 grep -q systemd-sysusers "$ctl/postinst" || fail "postinst makes no user"
 depends=$(dpkg-deb -f "$deb" Depends)
-for lib in libnfc6 libgpiod libsqlite3-0 libcurl4 libmicrohttpd12 libsystemd0; do
+for lib in libnfc6 libgpiod libmodbus5 libsqlite3-0 libcurl4 libmicrohttpd12 libsystemd0; do
 	grep -q "$lib" <<<"$depends" || fail "Depends lacks $lib: $depends"
 done
 

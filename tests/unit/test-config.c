@@ -445,6 +445,121 @@ static void a_gpio_bank_names_every_line(void **state)
 	free(c);
 }
 
+static void a_modbus_bank_takes_a_board_and_its_addresses(void **state)
+{
+	struct config *c = malloc(sizeof(*c));
+	char error[CONFIG_ERROR_MAX];
+
+	assert_int_equal(load("[lockers]\ncount = 2\n"
+			      "[lockbank]\nbackend = modbus\n"
+			      "device = /dev/serial/by-id/usb-FTDI-if00\n"
+			      "baud = 19200\nparity = even\nstop_bits = 1\n"
+			      "data_bits = 8\nslave = 17\npoll_ms = 200\n"
+			      "timeout_ms = 80\ndoor_active_low = yes\n"
+			      "[locker.1]\nlock = 0\ndoor = 0\n"
+			      "[locker.2]\nlock = 1\ndoor = 1\nitem = 9\n",
+			      c, error),
+			 0);
+	assert_int_equal(c->lockbank_backend, CONFIG_BACKEND_MODBUS);
+	assert_string_equal(c->modbus.device,
+			    "/dev/serial/by-id/usb-FTDI-if00");
+	assert_int_equal(c->modbus.baud, 19200);
+	assert_int_equal(c->modbus.parity, 'E');
+	assert_int_equal(c->modbus.data_bits, 8);
+	assert_int_equal(c->modbus.stop_bits, 1);
+	assert_int_equal(c->modbus.slave, 17);
+	assert_int_equal(c->modbus.poll_ms, 200);
+	assert_int_equal(c->modbus.timeout_ms, 80);
+	assert_true(c->door_active_low);
+	/* A coil and an input of one number are different things. */
+	assert_int_equal(c->lock_lines[1].offset, 1);
+	assert_int_equal(c->door_lines[1].offset, 1);
+	assert_int_equal(c->item_lines[1].offset, 9);
+
+	/* The defaults: what most boards ship with. */
+	assert_int_equal(load("[lockers]\ncount = 1\n"
+			      "[lockbank]\nbackend = modbus\n"
+			      "device = /dev/ttyUSB0\n"
+			      "[locker.1]\nlock = 3\ndoor = 3\n",
+			      c, error),
+			 0);
+	assert_int_equal(c->modbus.baud, 9600);
+	assert_int_equal(c->modbus.parity, 'N');
+	assert_int_equal(c->modbus.stop_bits, 1);
+	assert_int_equal(c->modbus.slave, 1);
+	assert_int_equal(c->modbus.poll_ms, LOCKBANK_MODBUS_POLL_MS_DEFAULT);
+	assert_int_equal(c->modbus.timeout_ms,
+			 LOCKBANK_MODBUS_TIMEOUT_MS_DEFAULT);
+	free(c);
+}
+
+static void bad_modbus_settings_are_refused(void **state)
+{
+#define MB     "[lockers]\ncount = 2\n[lockbank]\nbackend = modbus\n"
+#define MB_DEV "device = /dev/ttyUSB0\n"
+#define MB_LOCKERS \
+	"[locker.1]\nlock = 0\ndoor = 0\n[locker.2]\nlock = 1\ndoor = 1\n"
+	static const struct bad_case cases[] = {
+		{ MB MB_LOCKERS,
+		  "lokerd.conf: [lockbank] device: missing (backend = modbus needs the board's serial port, like /dev/ttyUSB0)" },
+		{ MB "device = ttyUSB0\n" MB_LOCKERS,
+		  "lokerd.conf:8: [lockbank] device: must be a serial port's path" },
+		{ MB MB_DEV "baud = 9601\n" MB_LOCKERS,
+		  "lokerd.conf:9: [lockbank] baud: must be 1200, 2400, 4800, 9600, 19200, 38400, 57600 or 115200" },
+		{ MB MB_DEV "parity = mark\n" MB_LOCKERS,
+		  "lokerd.conf:9: [lockbank] parity: must be none, even or odd" },
+		{ MB MB_DEV "data_bits = 7\n" MB_LOCKERS,
+		  "lokerd.conf:9: [lockbank] data_bits: must be 8: Modbus RTU frames are 8 data bits" },
+		{ MB MB_DEV "stop_bits = 0\n" MB_LOCKERS,
+		  "[lockbank] stop_bits: must be 1 or 2" },
+		{ MB MB_DEV "slave = 248\n" MB_LOCKERS,
+		  "[lockbank] slave: must be the board's address, a number 1..247" },
+		{ MB MB_DEV "slave = 0\n" MB_LOCKERS,
+		  "[lockbank] slave: must be the board's address" },
+		{ MB MB_DEV "poll_ms = 10\n" MB_LOCKERS,
+		  "[lockbank] poll_ms: must be a number 50..1000" },
+		{ MB MB_DEV "timeout_ms = 1000\n" MB_LOCKERS,
+		  "[lockbank] timeout_ms: must be a number 10..200" },
+		{ MB MB_DEV
+		  "[locker.1]\nlock = 0\ndoor = 0\n[locker.2]\nlock = 1\n",
+		  "[locker.2] door: missing (backend = modbus needs the door input of every locker)" },
+		{ MB MB_DEV
+		  "[locker.1]\nlock = 0\ndoor = 0\n[locker.2]\nlock = 0\ndoor = 1\n",
+		  "lokerd.conf:13: [locker.2] lock: the same coil as locker 1's lock (on line 10 of this file)" },
+		{ MB MB_DEV
+		  "[locker.1]\nlock = 0\ndoor = 0\n[locker.2]\nlock = 1\ndoor = 1\nitem = 0\n",
+		  "lokerd.conf:15: [locker.2] item: the same input as locker 1's door (on line 11 of this file)" },
+		{ MB MB_DEV
+		  "[locker.1]\nlock = 0\ndoor = GPIO4\n[locker.2]\nlock = 1\ndoor = 1\n",
+		  "lokerd.conf:11: [locker.1] door: must be the board's discrete input address, a number 0..65535" },
+		{ MB MB_DEV
+		  "[locker.1]\nlock = 0\ndoor = 0\n[locker.2]\nlock = 1\ndoor = 2000\n",
+		  "[lockbank] backend: modbus reads the door and item inputs in one request, 2000 at most; these span 0..2000" },
+		{ MB MB_DEV "chip = /dev/gpiochip0\n" MB_LOCKERS,
+		  "lokerd.conf:9: [lockbank] chip: only used with backend = gpiod" },
+		{ "[lockers]\ncount = 1\n[lockbank]\nbackend = gpiod\n"
+		  "chip = /dev/gpiochip0\nslave = 2\n[locker.1]\nlock = 1\ndoor = 2\n",
+		  "lokerd.conf:9: [lockbank] slave: only used with backend = modbus" },
+		{ "[lockers]\ncount = 1\n[lockbank]\ndoor_active_low = yes\n",
+		  "lokerd.conf:7: [lockbank] door_active_low: only used with backend = gpiod or modbus" },
+		{ "[lockers]\ncount = 1\n[reader]\nbackend = modbus\n",
+		  "[reader] backend: must be sim or nfc" },
+	};
+#undef MB
+#undef MB_DEV
+#undef MB_LOCKERS
+	struct config *c = malloc(sizeof(*c));
+	char error[CONFIG_ERROR_MAX];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(load(cases[i].text, c, error), -EINVAL);
+		if (!strstr(error, cases[i].expect))
+			fail_msg("case %zu: error '%s' lacks '%s'", i, error,
+				 cases[i].expect);
+	}
+	free(c);
+}
+
 /* A bank of n lockers, the first n_items with an item sensor. */
 static int load_bank(unsigned n, unsigned n_items, struct config *c,
 		     char *error)
@@ -896,6 +1011,8 @@ int main(void)
 		cmocka_unit_test(a_gpio_bank_names_every_line),
 		cmocka_unit_test(a_gpio_bank_past_the_kernel_limit_is_refused),
 		cmocka_unit_test(a_bank_takes_lines_from_several_chips),
+		cmocka_unit_test(a_modbus_bank_takes_a_board_and_its_addresses),
+		cmocka_unit_test(bad_modbus_settings_are_refused),
 		cmocka_unit_test(a_missing_id_is_refused),
 		cmocka_unit_test(a_site_key_readable_by_others_is_refused),
 		cmocka_unit_test(a_short_or_non_hex_site_key_is_refused),
