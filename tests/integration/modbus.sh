@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # lokerd with [lockbank] backend = modbus, talking through libmodbus to
 # tools/modbus-sim: a Modbus RTU relay/input board simulated on a
-# pseudo-terminal by libmodbus's own server side. A coil a restart left on
+# pseudo-terminal by libmodbus's own server side. A board silent or an
+# adapter missing at start stops lokerd in one line; a coil a restart left on
 # is switched off at start; an unlock is a coil switched on and, pulse_ms
 # later, off; door inputs changed on the board reach lokerd's state and
 # events (an opening, a forced one, an item); a board that stops answering
@@ -111,6 +112,21 @@ done
 echo "item = 5" >>"$WORK/lokerd.conf"
 "$BIN/lokerd" --check-config -c "$WORK/lokerd.conf" >/dev/null ||
 	fail "the test's own configuration is refused"
+
+echo "a board that does not answer at start stops lokerd in one line"
+board silent
+rc=0
+"$BIN/lokerd" -c "$WORK/lokerd.conf" 2>"$WORK/start.log" 3>&- || rc=$?
+[ "$rc" -ne 0 ] || fail "lokerd started on a silent board"
+n=$(grep -c 'lock bank: ' "$WORK/start.log" || true)
+grep -q "lock bank: modbus slave 7 on $WORK/rs485, 19200 baud 8N1: locker 1's coil 0 cannot be switched off: Connection timed out (check the A/B pair" \
+	"$WORK/start.log" && [ "$n" -eq 1 ] || fail "not one line naming the board: $(cat "$WORK/start.log")"
+board answer
+sed "s#^device = .*#device = $WORK/no-such-adapter#" "$WORK/lokerd.conf" >"$WORK/missing.conf"
+rc=0
+"$BIN/lokerd" -c "$WORK/missing.conf" 2>"$WORK/start.log" 3>&- || rc=$?
+[ "$rc" -ne 0 ] && grep -q "lock bank: modbus slave 7 on $WORK/no-such-adapter: No such file or directory" \
+	"$WORK/start.log" || fail "a missing adapter not named: $(cat "$WORK/start.log")"
 
 echo "at start every lock coil is switched off, the doors read closed"
 # Not with the board's command pipe: its end is the test's alone.
