@@ -371,7 +371,7 @@ static int get_bool(json_t *o, const char *key, bool *ret, bool *ret_has,
 static int parse_changes(json_t *root, struct protocol_changes *c, char *error)
 {
 	json_t *holds = NULL, *removed = NULL, *staff = NULL,
-	       *removed_staff = NULL, *settings;
+	       *removed_staff = NULL, *settings, *locker;
 	bool has_more = false, has_full = false;
 	char where[PATH_MAX_LEN];
 	int err;
@@ -406,12 +406,14 @@ static int parse_changes(json_t *root, struct protocol_changes *c, char *error)
 	c->n_staff = (unsigned)json_array_size(staff);
 	c->n_removed_staff = (unsigned)json_array_size(removed_staff);
 	c->holds = calloc(c->n_holds ?: 1, sizeof(*c->holds));
+	c->hold_lockers = calloc(c->n_holds ?: 1, sizeof(*c->hold_lockers));
 	c->removed_holds =
 		calloc(c->n_removed_holds ?: 1, sizeof(*c->removed_holds));
 	c->staff = calloc(c->n_staff ?: 1, sizeof(*c->staff));
 	c->removed_staff =
 		calloc(c->n_removed_staff ?: 1, sizeof(*c->removed_staff));
-	if (!c->holds || !c->removed_holds || !c->staff || !c->removed_staff) {
+	if (!c->holds || !c->hold_lockers || !c->removed_holds || !c->staff ||
+	    !c->removed_staff) {
 		snprintf(error, PROTOCOL_ERROR_MAX, "out of memory");
 		return -ENOMEM;
 	}
@@ -421,6 +423,16 @@ static int parse_changes(json_t *root, struct protocol_changes *c, char *error)
 				 error);
 		if (err < 0)
 			return err;
+		locker = json_object_get(json_array_get(holds, i), "locker");
+		if (!locker || json_is_null(locker))
+			continue;
+		snprintf(where, sizeof(where), "holds[%u].locker", i);
+		if (!json_is_integer(locker) ||
+		    json_integer_value(locker) < 1 ||
+		    json_integer_value(locker) > KIOSK_LOCKERS_MAX)
+			return fail(error, where, "not a number 1..%d",
+				    KIOSK_LOCKERS_MAX);
+		c->hold_lockers[i] = (unsigned)json_integer_value(locker);
 	}
 	for (unsigned i = 0; i < c->n_staff; i++) {
 		snprintf(where, sizeof(where), "staff[%u]", i);
@@ -489,6 +501,7 @@ int protocol_parse_changes(const char *body, size_t len,
 void protocol_changes_clear(struct protocol_changes *c)
 {
 	free(c->holds);
+	free(c->hold_lockers);
 	free(c->removed_holds);
 	free(c->staff);
 	free(c->removed_staff);

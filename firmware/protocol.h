@@ -40,6 +40,11 @@ struct protocol_changes {
 	char cursor[PROTOCOL_CURSOR_MAX + 1];
 	bool more, full;
 	struct store_hold *holds; /* state PENDING, as the server routes them */
+	/*
+	 * v1.1: per hold, the locker the server has it loaded in, or 0
+	 * (reconciliation after the kiosk's database was reset).
+	 */
+	unsigned *hold_lockers;
 	unsigned n_holds;
 	char (*removed_holds)[KIOSK_HOLD_ID_MAX + 1];
 	unsigned n_removed_holds;

@@ -3279,6 +3279,14 @@ static int hold_state_of(struct store *s, const char *id,
 	return r;
 }
 
+int store_has_hold(struct store *s, const char *id)
+{
+	enum kiosk_hold_state state;
+	int r = hold_state_of(s, id, &state);
+
+	return r == -ENOENT ? 0 : r < 0 ? r : 1;
+}
+
 static int hold_replace(struct store *s, const struct store_hold *h)
 {
 	const struct kiosk_hold *k = &h->hold;

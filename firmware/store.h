@@ -200,6 +200,11 @@ int store_find_pending_hold_by_item(struct store *s, const char *barcode,
 				    char ret_id[KIOSK_HOLD_ID_MAX + 1]);
 /* Reads one hold with its items and credentials; -ENOENT when unknown. */
 int store_get_hold(struct store *s, const char *id, struct store_hold *ret);
+/*
+ * 1 when the store has hold id in any state (finished ones too), 0 when
+ * not, or -errno; inside store_begin()'s transaction too.
+ */
+int store_has_hold(struct store *s, const char *id);
 
 /* Calls cb for the newest limit events, oldest first. A non-zero cb
  * return stops the walk and is returned. */

@@ -924,6 +924,40 @@ static void apply_free(struct pull_apply *p)
  * is to get is noted in core_rows (holds: false for one the store kept,
  * finished here, whose news the server has not had yet) and gone.
  */
+/*
+ * v1.1 reconciliation: a hold this kiosk has never heard of (its database
+ * was reset) that the server has loaded in a locker which here is a hold
+ * compartment with nothing in it is taken as loaded there, so that its
+ * patron can collect it, not as pending for staff to load again. h is
+ * made loaded when so, pending otherwise.
+ */
+static bool take_as_loaded(struct sync *s, struct store_hold *h,
+			   unsigned locker)
+{
+	struct kiosk_locker_info li;
+
+	h->hold.state = KIOSK_HOLD_STATE_PENDING;
+	h->hold.locker = 0;
+	h->hold.loaded_at_usec = 0;
+	if (!locker || s->info.server_minor < 1 ||
+	    kiosk_get_hold(s->kiosk, h->hold.id) ||
+	    store_has_hold(s->store, h->hold.id) != 0)
+		return false;
+	if (kiosk_get_locker(s->kiosk, locker, &li) < 0 ||
+	    li.kind != KIOSK_LOCKER_KIND_HOLD || li.hold_id[0] ||
+	    li.purpose != KIOSK_PURPOSE_NONE) {
+		log_warning(
+			"sync: the server has hold %s loaded in locker %u, which here is no empty hold compartment (%s); taken as pending, for staff to check",
+			h->hold.id, locker,
+			li.hold_id[0] ? li.hold_id : "not free");
+		return false;
+	}
+	h->hold.state = KIOSK_HOLD_STATE_LOADED;
+	h->hold.locker = locker;
+	h->hold.loaded_at_usec = (int64_t)now_usec(CLOCK_REALTIME);
+	return true;
+}
+
 static int apply_step_to_store(struct sync *s, struct pull_apply *p,
 			       unsigned first, unsigned *ret_n, bool *core_rows,
 			       struct gone_ids *gone)
@@ -939,9 +973,15 @@ static int apply_step_to_store(struct sync *s, struct pull_apply *p,
 		for (i = first;
 		     err == 0 && i < c->n_holds && n < SYNC_APPLY_STEP_ROWS;
 		     i++, n++) {
-			enum store_put_result res;
+			enum store_put_result res = STORE_PUT_ADDED;
 
-			err = store_put_hold(s->store, &c->holds[i], &res);
+			if (take_as_loaded(s, &p->c.holds[i],
+					   c->hold_lockers[i])) {
+				err = store_add_hold(s->store, &c->holds[i]);
+			} else {
+				err = store_put_hold(s->store, &c->holds[i],
+						     &res);
+			}
 			core_rows[n] = err == 0 && res != STORE_PUT_KEPT;
 			/*
 			 * v1.1: a hold in a locker takes new credentials (a
@@ -1069,6 +1109,23 @@ static void apply_step_to_core(struct sync *s, struct pull_apply *p,
 			p->holds++;
 			if (!core_rows[i])
 				break;
+			/* Taken as loaded: reconciled, as it was. */
+			if (c->holds[first + i].hold.state ==
+			    KIOSK_HOLD_STATE_LOADED) {
+				err = kiosk_add_hold(s->kiosk,
+						     &c->holds[first + i].hold);
+				if (err == 0)
+					log_notice(
+						"sync: hold %s taken as loaded in locker %u, as the server has it (this kiosk did not know it: a database reset?)",
+						c->holds[first + i].hold.id,
+						c->holds[first + i]
+							.hold.locker);
+				else
+					log_err("sync: hold %s is stored but not in use until lokerd restarts: %s",
+						c->holds[first + i].hold.id,
+						strerror(-err));
+				break;
+			}
 			err = kiosk_put_hold(s->kiosk,
 					     &c->holds[first + i].hold);
 			if (err == 0 && s->info.server_minor >= 1 &&

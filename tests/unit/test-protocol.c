@@ -55,8 +55,11 @@ static void a_whole_reply_is_taken(void **state)
 {
 	struct protocol_changes c;
 	char error[PROTOCOL_ERROR_MAX] = "";
-	json_t *r = reply_with(good_hold());
+	json_t *hold = good_hold(), *r;
 
+	/* v1.1: where the server has it loaded. */
+	json_object_set_new(hold, "locker", json_integer(3));
+	r = reply_with(hold);
 	json_object_set_new(r, "more", json_true());
 	json_object_set_new(r, "full", json_false());
 	json_object_set_new(r, "removed_holds", json_pack("[s]", "SLiMS-4702"));
@@ -74,6 +77,8 @@ static void a_whole_reply_is_taken(void **state)
 	assert_int_equal(c.n_holds, 1);
 	assert_string_equal(c.holds[0].hold.id, "SLiMS-4711");
 	assert_int_equal(c.holds[0].hold.state, KIOSK_HOLD_STATE_PENDING);
+	assert_int_equal(c.holds[0].hold.locker, 0);
+	assert_int_equal(c.hold_lockers[0], 3);
 	assert_int_equal(c.holds[0].hold.size, KIOSK_SIZE_MEDIUM);
 	assert_string_equal(c.holds[0].hold.patron_name, "Siti");
 	assert_int_equal(c.holds[0].hold.n_credentials, 2);
@@ -169,6 +174,10 @@ static void bad_holds_are_refused_naming_the_field(void **state)
 		  "holds[0].expires_at: not a time like" },
 		{ "expires_at", json_string("2026-11-29T17:00:00+07:00"),
 		  "holds[0].expires_at: not a time like" },
+		{ "locker", json_integer(0),
+		  "holds[0].locker: not a number 1..128" },
+		{ "locker", json_string("3"),
+		  "holds[0].locker: not a number 1..128" },
 	};
 	char error[PROTOCOL_ERROR_MAX];
 

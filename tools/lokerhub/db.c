@@ -483,7 +483,8 @@ json_t *db_hold_json(sqlite3 *db, const char *hold_id)
 
 	st = db_query(db,
 		      "SELECT h.size, p.name, h.code_hmac, p.pin_hash,"
-		      " h.expires_usec, h.patron_id"
+		      " h.expires_usec, h.patron_id,"
+		      " CASE h.state WHEN 'loaded' THEN h.locker END"
 		      " FROM holds h JOIN patrons p ON p.id = h.patron_id"
 		      " WHERE h.id = ?",
 		      "s", hold_id);
@@ -500,6 +501,11 @@ json_t *db_hold_json(sqlite3 *db, const char *hold_id)
 			 "items", items, "expires_at",
 			 db_time_json(sqlite3_column_int64(st, 4)));
 	if (!hold || !creds || !items)
+		goto fail;
+	/* v1.1: where it waits, for a kiosk whose database was reset. */
+	if (sqlite3_column_type(st, 6) != SQLITE_NULL &&
+	    json_object_set_new(hold, "locker",
+				json_integer(sqlite3_column_int(st, 6))) < 0)
 		goto fail;
 	sqlite3_finalize(st);
 
