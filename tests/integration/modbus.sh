@@ -6,7 +6,8 @@
 # adapter missing at start stops lokerd in one line; a coil a restart left on
 # is switched off at start; an unlock is a coil switched on and, pulse_ms
 # later, off; door inputs changed on the board reach lokerd's state and
-# events (an opening, a forced one, an item); a board that stops answering
+# events (an opening, one left open, a forced one, an item; a door that
+# never opens is pulsed again, then faulted); a board that stops answering
 # is said once, refuses unlocks, and is said once again when it answers,
 # the door it missed then seen; an adapter pulled out and put back is
 # opened again; at exit every coil is off. Times are the simulator's own
@@ -81,6 +82,10 @@ control_socket = $WORK/control.sock
 [policy]
 pin_required = no
 
+[doors]
+confirm_timeout_ms = 3000
+left_open_s = 5
+
 [lockers]
 count = 4
 pulse_ms = 300
@@ -152,6 +157,9 @@ echo "  locker 2 (pulse_ms 800): coil 1 on for $ms ms, as the board saw it"
 echo "the door input opening and closing reaches lokerd's state and events"
 board "input 1 off"
 wait_for '.lockers[1].door == "open" and .lockers[1].state == "open"'
+# Left open past left_open_s: the alarm, as on GPIO lines.
+wait_for '.lockers[1].alarm_left_open and
+	(.faults | index("locker 2: left open") != null)'
 board "input 1 on"
 wait_for '.lockers[1].door == "closed" and .lockers[1].state == "closed"'
 [ "$(log_count 'locker 2: door opened')" -eq 1 ] &&
@@ -218,6 +226,11 @@ for i in $(seq 200); do
 done
 [ -n "$(coil_ns 2 on 1)" ] && [ -n "$(coil_ns 2 off 2)" ] ||
 	fail "no pulse through the board put back: $(tail -n 5 "$WORK/board.out")"
+echo "a door that never opens: pulsed once more, then faulted not_opened"
+wait_for '.lockers[2].fault == "not_opened" and
+	(.faults | index("locker 3: not_opened") != null)'
+n=$(grep -c '^coil 2 on ' "$WORK/board.out")
+[ "$n" -eq 2 ] || fail "locker 3 was pulsed $n times, not twice"
 
 echo "at exit every lock coil is off"
 board "coil 3 on"
