@@ -2426,6 +2426,7 @@ static void metrics_snapshot(struct metrics_snapshot *ret, void *userdata)
 		.uptime_usec = now - d->started_usec,
 		.in_service = !d->out_of_service,
 		.reader_up = reader_is_ok(d->reader),
+		.lockbank_up = !lockbank_get_fault(d->lockbank),
 		.has_scanner = d->scanner != NULL,
 		.scanner_up = d->scanner && reader_is_ok(d->scanner),
 		.has_sync = d->sync != NULL,

@@ -287,6 +287,9 @@ char *metrics_render(const struct metrics_snapshot *s)
 	fprintf(f, "lokerbuku_in_service %d\n", s->in_service);
 	family(f, "reader_up", "gauge", "Whether the card reader answers.");
 	fprintf(f, "lokerbuku_reader_up %d\n", s->reader_up);
+	family(f, "lockbank_up", "gauge",
+	       "Whether the lock bank's hardware answers (a Modbus board may not).");
+	fprintf(f, "lokerbuku_lockbank_up %d\n", s->lockbank_up);
 	if (s->has_scanner) {
 		family(f, "scanner_up", "gauge",
 		       "Whether the barcode scanner is there and reading.");

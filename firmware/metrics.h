@@ -65,7 +65,7 @@ struct metrics_snapshot {
 	const char *version, *kiosk_id;
 	int64_t now_usec, started_usec; /* CLOCK_REALTIME */
 	uint64_t uptime_usec;
-	bool in_service, reader_up;
+	bool in_service, reader_up, lockbank_up;
 	bool has_scanner, scanner_up;
 	uint64_t outbox_unsent;
 	int64_t oldest_unsent_at_usec; /* CLOCK_REALTIME; 0 when none */

@@ -72,6 +72,7 @@ before=$(body_of "$r")
 check_syntax "$before"
 [ "$(value "$before" 'lokerbuku_in_service')" = 1 ] || fail "in_service"
 [ "$(value "$before" 'lokerbuku_reader_up')" = 1 ] || fail "reader_up"
+[ "$(value "$before" 'lokerbuku_lockbank_up')" = 1 ] || fail "lockbank_up"
 [ "$(value "$before" 'lokerbuku_door_open{locker="12"}')" = 0 ] || fail "door 12"
 grep -q '^lokerbuku_build_info{version="[^"]*",kiosk="demo-01"} 1$' <<<"$before" ||
 	fail "build_info: $(grep build_info <<<"$before")"

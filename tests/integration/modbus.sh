@@ -64,6 +64,11 @@ wait_for() {
 log_count() {
 	tail -n +"${2:-1}" "$WORK/lokerd.log" | grep -c -- "$1" || true
 }
+# lockbank_up: the value Prometheus would scrape.
+lockbank_up() {
+	curl -s "$(ctl --json status | jq -r .metrics.url)" |
+		awk '$1 == "lokerbuku_lockbank_up" { print $2 }'
+}
 # coil_ns ADDR on|off N: the simulator's Nth such line's time, in ns.
 coil_ns() {
 	grep "^coil $1 $2 " "$WORK/board.out" | sed -n "${3}p" | cut -d' ' -f4
@@ -109,6 +114,9 @@ door_active_low = yes
 
 [reader]
 backend = sim
+
+[metrics]
+listen = 127.0.0.1:0
 CONF
 for l in 1 2 3 4; do
 	printf '\n[locker.%s]\nlock = %s\ndoor = %s\n' "$l" $((l - 1)) $((l - 1)) \
@@ -138,6 +146,7 @@ echo "at start every lock coil is switched off, the doors read closed"
 kiosk_start "$WORK" 3>&-
 wait_for '.lockbank == {"backend": "modbus", "ok": true} and
 	([.lockers[].door] | all(. == "closed")) and .faults == []'
+[ "$(lockbank_up)" = 1 ] || fail "lokerbuku_lockbank_up is $(lockbank_up) at start"
 [ -n "$(coil_ns 2 off 1)" ] || fail "coil 2, left on by the board, was not switched off"
 
 echo "an unlock is a coil on, then off pulse_ms later"
@@ -194,11 +203,13 @@ sleep 2.5 # two more polls of the silent board
 [ "$(log_count ': not answering: ' "$from")" -eq 1 ] ||
 	fail "the silence was logged $(log_count ': not answering: ' "$from") times, not once"
 [ -z "$(coil_ns 0 on 1)" ] || fail "coil 0 switched on by a refused unlock"
+[ "$(lockbank_up)" = 0 ] || fail "lokerbuku_lockbank_up is $(lockbank_up) on a silent board"
 expect '.lockers[0].door == "closed"' "$(ctl --json status)"
 
 echo "it answers again: said once, the door opened meanwhile is seen"
 board answer
 wait_for '.lockbank.ok'
+[ "$(lockbank_up)" = 1 ] || fail "lokerbuku_lockbank_up is $(lockbank_up) once the board answers"
 wait_for '.lockers[0].door == "open" and .lockers[0].alarm_forced_open'
 [ "$(log_count "modbus slave 7 on $WORK/rs485: answering again" "$from")" -eq 1 ] ||
 	fail "the recovery was not logged once"

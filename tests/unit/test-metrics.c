@@ -43,6 +43,7 @@ static struct metrics_snapshot snapshot(void)
 		.uptime_usec = 1000250000,
 		.in_service = true,
 		.reader_up = true,
+		.lockbank_up = true,
 		.outbox_unsent = 7,
 		.oldest_unsent_at_usec = 1799999940500000,
 		.n_lockers = 3,
@@ -113,7 +114,7 @@ static void every_family_has_one_help_and_one_type_line(void **state)
 		families++;
 	}
 	/* Without a server or a scanner: their families are left out. */
-	assert_int_equal(families, 18);
+	assert_int_equal(families, 19);
 	assert_int_equal(text[strlen(text) - 1], '\n');
 	free(text);
 }
@@ -174,6 +175,7 @@ static void counters_backlog_and_times_are_given_in_base_units(void **state)
 	assert_line(text, "lokerbuku_uptime_seconds 1000.250000");
 	assert_line(text, "lokerbuku_in_service 1");
 	assert_line(text, "lokerbuku_reader_up 1");
+	assert_line(text, "lokerbuku_lockbank_up 1");
 	assert_line(
 		text,
 		"lokerbuku_build_info{version=\"1.2.3\",kiosk=\"perpus-01\"} 1");
