@@ -939,6 +939,22 @@ static int on_scan(struct daemon *d, const char *text)
 	int err;
 
 	if (!kiosk_in_staff_session(d->kiosk)) {
+		struct kiosk_input item = { .type = KIOSK_INPUT_RETURN_ITEM,
+					    .credential = text };
+
+		/* A book going into an open return door is listed with it. */
+		err = feed(d, &item, NULL);
+		if (err == 0) {
+			log_info(
+				"a book scanned into the open return compartment");
+			return 0;
+		}
+		if (err != -ENOENT) {
+			log_notice(
+				"a scan at the open return compartment not listed: %s",
+				strerror(-err));
+			return 0;
+		}
 		snprintf(credential, sizeof(credential), "card:%s", text);
 		in.credential = credential;
 		feed(d, &in, NULL);

@@ -36,6 +36,9 @@ struct locker {
 	bool interrupted;   /* saved with an opening under way: START faults */
 	bool alarm_left_open;
 	bool alarm_forced_open;
+	/* Books scanned into the last return opening (v1.1, issue 20). */
+	char return_items[KIOSK_RETURN_ITEMS_MAX][KIOSK_BARCODE_MAX + 1];
+	unsigned n_return_items;
 	struct timer_slot confirm_timer;
 	struct timer_slot left_open_timer;
 };
@@ -709,6 +712,8 @@ static void door_start(struct kiosk *k, unsigned n, enum kiosk_purpose purpose,
 
 	lk->purpose = purpose;
 	lk->attempt = 1;
+	if (purpose == KIOSK_PURPOSE_RETURN)
+		lk->n_return_items = 0;
 	copy(lk->actor, sizeof(lk->actor), actor);
 	copy(lk->hold_id, sizeof(lk->hold_id), hold_id);
 	door_pulse(k, n);
@@ -791,6 +796,7 @@ static void hold_loaded(struct kiosk *k, unsigned n)
 static void door_closed(struct kiosk *k, unsigned n)
 {
 	struct locker *lk = locker_get(k, n);
+	struct kiosk_record *rec;
 
 	lk->door_state = KIOSK_DOOR_STATE_CLOSED;
 	timer_disarm(k, KIOSK_TIMER_KIND_DOOR_LEFT_OPEN, n);
@@ -804,7 +810,13 @@ static void door_closed(struct kiosk *k, unsigned n)
 		hold_loaded(k, n);
 		break;
 	case KIOSK_PURPOSE_RETURN:
-		record(k, KIOSK_RECORD_RETURN_DEPOSITED, n, "", lk->actor);
+		rec = record(k, KIOSK_RECORD_RETURN_DEPOSITED, n, "",
+			     lk->actor);
+		if (rec) {
+			rec->items = (const char(*)[KIOSK_BARCODE_MAX + 1])
+					     lk->return_items;
+			rec->n_items = lk->n_return_items;
+		}
 		lk->returns++;
 		break;
 	case KIOSK_PURPOSE_MAINTENANCE:
@@ -1327,6 +1339,32 @@ static void return_open(struct kiosk *k, const char *hmac)
 		  k->config.session_timeout_usec);
 }
 
+/* A book scanned while a return door is open goes with its deposit. */
+static int on_return_item(struct kiosk *k, const char *barcode)
+{
+	size_t len = barcode ? strlen(barcode) : 0;
+	struct locker *lk = NULL;
+
+	if (len < 1 || len > KIOSK_BARCODE_MAX)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++)
+		if (barcode[i] < '!' || barcode[i] > '~')
+			return -EINVAL;
+	for (unsigned n = 1; n <= k->config.n_lockers && !lk; n++)
+		if (k->lockers[n - 1].purpose == KIOSK_PURPOSE_RETURN &&
+		    k->lockers[n - 1].door_state != KIOSK_DOOR_STATE_CLOSED)
+			lk = &k->lockers[n - 1];
+	if (!lk)
+		return -ENOENT;
+	for (unsigned i = 0; i < lk->n_return_items; i++)
+		if (strcmp(lk->return_items[i], barcode) == 0)
+			return 0;
+	if (lk->n_return_items >= KIOSK_RETURN_ITEMS_MAX)
+		return -ENOSPC;
+	memcpy(lk->return_items[lk->n_return_items++], barcode, len + 1);
+	return 0;
+}
+
 static int on_return_start(struct kiosk *k)
 {
 	struct kiosk_screen_info info;
@@ -1653,6 +1691,9 @@ int kiosk_handle(struct kiosk *k, const struct kiosk_input *in,
 		break;
 	case KIOSK_INPUT_RETURN_START:
 		r = on_return_start(k);
+		break;
+	case KIOSK_INPUT_RETURN_ITEM:
+		r = on_return_item(k, in->credential);
 		break;
 	case KIOSK_INPUT_DOOR:
 		r = on_door(k, in);

@@ -29,6 +29,9 @@
 #define KIOSK_STAFF_MAX		   256 /* staff credentials kept */
 #define KIOSK_COMMAND_ID_MAX	   63  /* a server command's id */
 #define KIOSK_RESULT_MAX	   31
+/* Books scanned into one return opening, and a barcode's length. */
+#define KIOSK_RETURN_ITEMS_MAX 16
+#define KIOSK_BARCODE_MAX      63
 /* A finished session shows its last screen this long, then idle. */
 #define KIOSK_DONE_SCREEN_USEC (8ULL * 1000000ULL)
 /* How often loaded holds are checked for expiry. */
@@ -260,6 +263,12 @@ struct kiosk_record {
 	char command[KIOSK_COMMAND_ID_MAX + 1];
 	/* COMMAND_DONE: "done", or why not ("busy", "no_such_locker"...). */
 	char result[KIOSK_RESULT_MAX + 1];
+	/*
+	 * RETURN_DEPOSITED: the barcodes scanned while its door was open, in
+	 * the core's keeping until that locker's next return opening.
+	 */
+	const char (*items)[KIOSK_BARCODE_MAX + 1];
+	unsigned n_items;
 };
 
 enum kiosk_timer_kind {
@@ -387,6 +396,14 @@ enum kiosk_input_type {
 	 * nothing.
 	 */
 	KIOSK_INPUT_PIN_CHECKED,
+	/*
+	 * .credential: a book's barcode scanned while a patron's return door
+	 * is open, for its return_deposited. -ENOENT: no return door is
+	 * open (the scan is something else); -ENOSPC: KIOSK_RETURN_ITEMS_MAX
+	 * already; -EINVAL: not 1..KIOSK_BARCODE_MAX of ! to ~. The same
+	 * barcode again changes nothing.
+	 */
+	KIOSK_INPUT_RETURN_ITEM,
 };
 
 struct kiosk_input {

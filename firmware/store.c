@@ -1596,6 +1596,26 @@ static int payload_add_items(struct store *s, json_t *o, const char *hold_id)
 	return r;
 }
 
+/* "items": [{"barcode": ...}] of the barcodes given. */
+static int payload_add_barcodes(json_t *o,
+				const char (*barcodes)[KIOSK_BARCODE_MAX + 1],
+				unsigned n)
+{
+	json_t *items = json_array();
+
+	if (!items)
+		return -ENOMEM;
+	for (unsigned i = 0; i < n; i++) {
+		json_t *item = json_pack("{s:s}", "barcode", barcodes[i]);
+
+		if (!item || json_array_append_new(items, item) < 0) {
+			json_decref(items);
+			return -ENOMEM;
+		}
+	}
+	return json_put(o, "items", items);
+}
+
 /*
  * The event's JSON object: compact with sorted keys, so the same record
  * always has the same text. The caller frees *ret with free().
@@ -1639,8 +1659,12 @@ static int payload_build(struct store *s, const struct kiosk_record *rec,
 	case KIOSK_RECORD_HOLD_UNLOADED:
 		with_items = true;
 		break;
-	case KIOSK_RECORD_HOLD_EXPIRED:
 	case KIOSK_RECORD_RETURN_DEPOSITED:
+		/* The books scanned in, where the return slot has a scanner. */
+		if (r == 0 && rec->n_items)
+			r = payload_add_barcodes(o, rec->items, rec->n_items);
+		break;
+	case KIOSK_RECORD_HOLD_EXPIRED:
 	case KIOSK_RECORD_RETURNS_COLLECTED:
 	case KIOSK_RECORD_LOCKER_DISABLED:
 	case KIOSK_RECORD_LOCKER_ENABLED:
@@ -1701,6 +1725,18 @@ static int record_check(struct store *s, const struct kiosk_record *rec)
 					   "locker_fault: bad fault");
 		break;
 	case KIOSK_RECORD_RETURN_DEPOSITED:
+		known = true;
+		if (rec->n_items > KIOSK_RETURN_ITEMS_MAX ||
+		    (rec->n_items && !rec->items))
+			return store_error(s, -EINVAL,
+					   "return_deposited: bad items");
+		for (unsigned i = 0; i < rec->n_items; i++)
+			if (!TERMINATED(rec->items[i]) ||
+			    !is_token(rec->items[i]))
+				return store_error(
+					s, -EINVAL,
+					"return_deposited: bad barcode");
+		break;
 	case KIOSK_RECORD_RETURNS_COLLECTED:
 	case KIOSK_RECORD_LOCKER_DISABLED:
 	case KIOSK_RECORD_LOCKER_ENABLED:

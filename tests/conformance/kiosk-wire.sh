@@ -4,10 +4,11 @@
 # HTTPS proxy (validate.mjs, node) sits between the real lokerd and the
 # real lokerhub while a kiosk's day runs (holds pulled, loads, an item
 # lookup found and one not found, a pickup the library system refuses, a
-# remote command, a 503 with Retry-After, the events sent again at the
-# server's resend_events); then every request lokerd sent and every reply lokerhub
-# gave is validated with ajv against docs/sync-api.openapi.yaml, and each
-# of the four operations must have been seen.
+# return with a book scanned, a remote command, a 503 with Retry-After,
+# the events sent again at the server's resend_events); then every request
+# lokerd sent and every reply lokerhub gave is validated with ajv against
+# docs/sync-api.openapi.yaml, and each of the four operations must have
+# been seen.
 #
 # ctest runs it as conformance-kiosk-wire. Exits 77 without node/npm.
 . "$LOKERBUKU_TOP/tests/integration/lib.sh"
@@ -94,6 +95,12 @@ for l in $(ctl --json status | jq '.lockers[] | select(.purpose=="pickup") | .nu
 	ctl sim door "$l" open >/dev/null
 	ctl sim door "$l" close >/dev/null
 done
+echo "a return with a book scanned"
+ctl sim return >/dev/null
+l=$(ctl --json sim tap card:M0009 | jq '.unlocked[0]')
+ctl sim door "$l" open >/dev/null
+ctl sim scan B0009 >/dev/null
+ctl sim door "$l" close >/dev/null
 cmd=$(hub command demo-01 open_locker --locker 5 --reason "stuck door")
 hub fault add status 503 --count 1 --retry-after 1 >/dev/null
 ctl sync >/dev/null
@@ -102,6 +109,10 @@ wait_for "command $cmd done on the server" sh -c \
 ctl sync >/dev/null
 wait_for "every event on the server" sh -c \
 	"[ \"\$('$BIN/lokerctl' --json status | jq .backlog)\" = 0 ]"
+
+[ "$(sqlite3 "$HUB_DIR/hub.db" "SELECT json_extract(payload, '\$.items[0].barcode')
+	FROM events WHERE type = 'return_deposited'")" = B0009 ] ||
+	fail "the return reached the server without its scanned book"
 
 echo "the server asks for its events again (v1.1 resend_events)"
 cmd=$(hub command demo-01 resend_events --from-seq 1)

@@ -1417,17 +1417,26 @@ static int return_start(struct fx *fx)
 		    (struct kiosk_input){ .type = KIOSK_INPUT_RETURN_START });
 }
 
+static int return_item(struct fx *fx, const char *barcode)
+{
+	return feed(fx, (struct kiosk_input){ .type = KIOSK_INPUT_RETURN_ITEM,
+					      .credential = barcode });
+}
+
 static void records_a_return_deposit_when_the_door_closes(void **state)
 {
 	struct fx *fx = *state;
-	char actor[KIOSK_ACTOR_MAX + 1];
+	char actor[KIOSK_ACTOR_MAX + 1], barcode[8];
 	const struct kiosk_record *rec;
 
 	actor_of("patron", OTHER_CARD, actor);
 	assert_int_equal(start(fx), 0);
+	/* No return door open: a scan is no book being returned. */
+	assert_int_equal(return_item(fx, "B1"), -ENOENT);
 	assert_int_equal(return_start(fx), 0);
 	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_RETURN_IDENTIFY);
 	assert_true(armed(fx, KIOSK_TIMER_KIND_SESSION, 0));
+	assert_int_equal(return_item(fx, "B1"), -ENOENT);
 
 	/* No holds needed to give books back. */
 	assert_int_equal(tap(fx, OTHER_CARD), 0);
@@ -1442,11 +1451,23 @@ static void records_a_return_deposit_when_the_door_closes(void **state)
 
 	assert_int_equal(door(fx, 6, true), 0);
 	assert_int_equal(count_actions(fx, KIOSK_ACTION_RECORD), 0);
+	/* Books scanned while it is open go with the deposit, once each. */
+	assert_int_equal(return_item(fx, "B1"), 0);
+	assert_int_equal(return_item(fx, "B 2"), -EINVAL);
+	assert_int_equal(return_item(fx, "B1"), 0);
+	for (int i = 2; i <= KIOSK_RETURN_ITEMS_MAX; i++) {
+		snprintf(barcode, sizeof(barcode), "B%d", i);
+		assert_int_equal(return_item(fx, barcode), 0);
+	}
+	assert_int_equal(return_item(fx, "B99"), -ENOSPC);
 	assert_int_equal(door(fx, 6, false), 0);
 	rec = find_record(fx, KIOSK_RECORD_RETURN_DEPOSITED);
 	assert_non_null(rec);
 	assert_int_equal(rec->locker, 6);
 	assert_string_equal(rec->actor, actor);
+	assert_int_equal(rec->n_items, KIOSK_RETURN_ITEMS_MAX);
+	assert_string_equal(rec->items[0], "B1");
+	assert_string_equal(rec->items[KIOSK_RETURN_ITEMS_MAX - 1], "B16");
 	assert_int_equal(locker(fx, 6).returns, 1);
 	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_THANK_YOU);
 
@@ -1454,6 +1475,10 @@ static void records_a_return_deposit_when_the_door_closes(void **state)
 	assert_int_equal(return_start(fx), 0);
 	assert_int_equal(tap(fx, CARD), 0);
 	assert_int_equal(unlocked_locker(fx), 7);
+	assert_int_equal(door(fx, 7, true), 0);
+	assert_int_equal(door(fx, 7, false), 0);
+	rec = find_record(fx, KIOSK_RECORD_RETURN_DEPOSITED);
+	assert_int_equal(rec->n_items, 0);
 }
 
 static void shows_return_full_when_no_return_locker_is_free(void **state)
