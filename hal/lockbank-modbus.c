@@ -21,7 +21,7 @@
  * (a board turns a request round in a few milliseconds), then
  * BYTE_GAP_CHARS character times between the reply's bytes. At 9600 baud
  * an answered read of 24 doors takes about 25 ms; a silent board costs
- * about 60 ms, and is asked again only every FAULT_POLL_MS.
+ * about 60 ms a try, and is tried at most twice a second (below).
  */
 #define REQUEST_BYTES_MAX 8
 #define BYTE_GAP_CHARS	  4
