@@ -8,7 +8,10 @@
 #   a tap (the pickup reaches the server);
 # - a hold the server places in a locker that is no empty hold
 #   compartment here (a return slot) is taken as pending, with a warning;
-# - with a v1 server (serve --api 1.0) nothing is taken as loaded.
+# - with a v1 server (serve --api 1.0) nothing is taken as loaded;
+# - lokerhub compares the heartbeat's lockers with its holds once the
+#   kiosk has nothing left to upload, and says once that they differ
+#   (and once that they agree again), never while they agree.
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=tools/lib/hub.sh
 . "$LOKERBUKU_TOP/tools/lib/hub.sh"
@@ -61,6 +64,12 @@ l1=$(ctl --json holds | jq '.holds[] | select(.id=="H-1") | .locker')
 wait_for "H-1 loaded on the server" sh -c "[ \"\$(sqlite3 '$HUB_DIR/hub.db' \"SELECT state FROM holds WHERE id = 'H-1'\")\" = loaded ]"
 wait_for "H-2 loaded on the server" sh -c "[ \"\$(sqlite3 '$HUB_DIR/hub.db' \"SELECT state FROM holds WHERE id = 'H-2'\")\" = loaded ]"
 [ "$(hub_hold H-1)" = "loaded $l1" ] || fail "the server has H-1 as $(hub_hold H-1), not loaded in $l1"
+ctl sync >/dev/null
+wait_for "a heartbeat with nothing to upload" sh -c \
+	"sqlite3 '$HUB_DIR/hub.db' \"SELECT status_json FROM kiosks WHERE id = 'demo-01'\" | jq -e '.backlog == 0 and (.lockers[$((l1 - 1))].hold == \"H-1\")'"
+if grep -q "its lockers differ" "$HUB_DIR/hub.log"; then
+	fail "lokerhub saw a difference where there was none: $(grep "its lockers differ" "$HUB_DIR/hub.log")"
+fi
 # The server's record of H-2 is wrong: a return slot (11) holds no holds.
 sqlite3 "$HUB_DIR/hub.db" "UPDATE holds SET locker = 11 WHERE id = 'H-2'"
 
@@ -77,6 +86,15 @@ wait_for "H-2 pending" hold_on_kiosk H-2 pending
 grep -q "sync: the server has hold H-2 loaded in locker 11, which here is no empty hold compartment" "$WORK/lokerd.log" ||
 	fail "no warning for H-2"
 hold_on_kiosk H-3 pending >/dev/null || fail "H-3 is not pending"
+echo "  lokerhub sees the kiosk's lockers differ from its own record"
+ctl sync >/dev/null
+wait_for "the difference in lokerhub's log" grep -q \
+	"kiosk demo-01: its lockers differ from this database: hold H-2 is in locker 11 here, the kiosk has nothing there\$" "$HUB_DIR/hub.log"
+sqlite3 "$HUB_DIR/hub.db" "UPDATE holds SET state = 'pending', locker = NULL WHERE id = 'H-2'"
+ctl sync >/dev/null
+wait_for "lokerhub says they agree again" grep -q \
+	"kiosk demo-01: its lockers agree with this database again" "$HUB_DIR/hub.log"
+[ "$(grep -c "kiosk demo-01: its lockers agree" "$HUB_DIR/hub.log")" = 1 ] || fail "said twice"
 echo "  its patron collects it with a tap, and the server learns of it"
 expect '.unlocked == ['"$l1"']' "$(ctl --json sim tap card:M0001)"
 ctl sim door "$l1" open >/dev/null

@@ -887,6 +887,78 @@ static int mark_done(sqlite3 *db, const char *kiosk_id, json_t *done,
 	return err;
 }
 
+/*
+ * v1.1 reconciliation: the heartbeat's lockers[].hold against the holds
+ * this database has in that kiosk's lockers, once the kiosk has nothing
+ * left to upload (before, an event on its way explains a difference).
+ * A difference is said once, and once more when it goes, for staff to
+ * look at the kiosk; nothing is changed. Errors change nothing either:
+ * a heartbeat is never refused for its body.
+ */
+static void compare_lockers(sqlite3 *db, const char *kiosk_id,
+			    const char *status)
+{
+	char key[DB_ID_MAX + 32];
+	const char *now;
+	sqlite3_stmt *st;
+	int64_t said = 0, known = 0;
+
+	st = db_query(
+		db,
+		"WITH k(number, hold) AS (SELECT json_extract(value, '$.number'),"
+		"  json_extract(value, '$.hold') FROM json_each(?1, '$.lockers')"
+		"  WHERE type = 'object')"
+		" SELECT d FROM (SELECT group_concat(line, '; ') AS d FROM ("
+		"  SELECT 'hold ' || h.id || ' is in locker ' || h.locker"
+		"  || ' here, the kiosk has ' || coalesce((SELECT hold FROM k"
+		"  WHERE number = h.locker), 'nothing') || ' there' AS line"
+		"  FROM holds h WHERE h.kiosk_id = ?2"
+		"  AND h.state IN ('loaded', 'expired') AND NOT EXISTS (SELECT 1"
+		"  FROM k WHERE k.number = h.locker AND k.hold = h.id)"
+		" UNION ALL SELECT 'locker ' || k.number || ': the kiosk has hold '"
+		"  || k.hold || ', here ' || coalesce((SELECT state"
+		"  || coalesce(' in locker ' || locker, '') FROM holds"
+		"  WHERE id = k.hold AND kiosk_id = ?2), 'unknown')"
+		"  FROM k WHERE k.hold IS NOT NULL AND NOT EXISTS (SELECT 1"
+		"  FROM holds WHERE id = k.hold AND kiosk_id = ?2"
+		"  AND state IN ('loaded', 'expired') AND locker = k.number)"
+		"  ORDER BY 1))"
+		" WHERE json_extract(?1, '$.backlog') = 0",
+		"ss", status, kiosk_id);
+	if (!st)
+		return;
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return;
+	}
+	now = (const char *)sqlite3_column_text(st, 0);
+	snprintf(key, sizeof(key), "lockers_differ:%s", kiosk_id);
+	if (db_get_int(db, &said,
+		       "SELECT count(*) FROM meta WHERE key = ?1"
+		       " AND value = ?2",
+		       "ss", key, now ? now : "") < 0 ||
+	    db_get_int(db, &known, "SELECT count(*) FROM meta WHERE key = ?1",
+		       "s", key) < 0)
+		goto out;
+	/* Said once: a difference, and that it went; never "agree" first. */
+	if (said || (!now && !known))
+		goto out;
+	if (now)
+		fprintf(stderr,
+			"lokerhub: kiosk %s: its lockers differ from this database: %s\n",
+			kiosk_id, now);
+	else
+		fprintf(stderr,
+			"lokerhub: kiosk %s: its lockers agree with this database again\n",
+			kiosk_id);
+	db_run(db,
+	       "INSERT INTO meta (key, value) VALUES (?1, ?2)"
+	       " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+	       "ss", key, now ? now : "");
+out:
+	sqlite3_finalize(st);
+}
+
 static void handle_status(sqlite3 *db, const struct api_route *route,
 			  const char *body, size_t body_len,
 			  struct api_reply *reply)
@@ -954,6 +1026,7 @@ static void handle_status(sqlite3 *db, const struct api_route *route,
 		api_error(reply, 500, "database error");
 		goto out;
 	}
+	compare_lockers(db, route->kiosk_id, text);
 	set_body(reply, 200,
 		 json_pack("{s:o, s:I, s:O}", "server_time", db_time_json(now),
 			   "next_status_s", (json_int_t)next_s, "commands",
