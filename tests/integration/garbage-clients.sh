@@ -153,10 +153,12 @@ coproc CROWD { client unix "$LOKERBUKU_SOCKET" crowd 16; }
 read -r -u "${CROWD[0]}" line
 ctl status >/dev/null 2>&1 && fail "lokerctl was served past the bound"
 # CONTROL_IDLE_TIMEOUT_S: silent clients are dropped, the slots free again.
-for _ in $(seq 400); do ctl status >/dev/null 2>&1 && break; sleep 0.1; done
+# Never before 30 s; the upper bound only tells 30 s from a longer limit
+# or none, as lokerctl's tries wait for the cores on a busy machine.
+for _ in $(seq 600); do ctl status >/dev/null 2>&1 && break; sleep 0.1; done
 took=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.1f", b - a}')
 served
-awk -v t="$took" 'BEGIN { exit !(t >= 29.5 && t <= 33) }' ||
+awk -v t="$took" 'BEGIN { exit !(t >= 29.5 && t <= 55) }' ||
 	fail "lokerctl was served again after $took s, not 30"
 exec {CROWD[1]}>&-
 wait "$CROWD_PID"
