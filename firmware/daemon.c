@@ -99,7 +99,7 @@ struct daemon {
 	bool out_of_service;
 	bool lockbank_faulted; /* its hardware's silence said in the log */
 	bool webui_sim; /* a simulated reader or lock bank: the sim panel */
-	/* The titles in the lockers a patron's session opened, or NULL. */
+	/* {title, due} of the books a patron's session opened, or NULL. */
 	json_t *session_titles;
 	uint64_t started_usec;
 	int64_t started_wall_usec;
@@ -331,7 +331,8 @@ static void log_screen(const struct kiosk_screen_info *s)
 }
 
 /*
- * The titles of the books in the lockers opened for a patron, taken when
+ * The titles of the books in the lockers opened for a patron, with the
+ * dates they are lent until where the server sent them, taken when
  * they open (the holds leave the lockers as the doors open), kept for the
  * screen until the session's thank-you is over.
  */
@@ -377,7 +378,11 @@ static void remember_titles(struct daemon *d, const struct kiosk_screen_info *s)
 			if (sh->items[j].title[0])
 				json_array_append_new(
 					d->session_titles,
-					json_string(sh->items[j].title));
+					json_pack("{s:s, s:s*}", "title",
+						  sh->items[j].title, "due",
+						  sh->items[j].due[0] ?
+							  sh->items[j].due :
+							  NULL));
 	}
 	free(sh);
 }
@@ -1294,9 +1299,12 @@ static int hold_to_json(const struct store_hold *sh, void *userdata)
 
 	for (unsigned i = 0; i < sh->n_items; i++)
 		json_array_append_new(items,
-				      json_pack("{s:s, s:s}", "barcode",
+				      json_pack("{s:s, s:s, s:s*}", "barcode",
 						sh->items[i].barcode, "title",
-						sh->items[i].title));
+						sh->items[i].title, "due",
+						sh->items[i].due[0] ?
+							sh->items[i].due :
+							NULL));
 	json_array_append_new(
 		userdata,
 		json_pack("{s:s, s:s, s:i, s:s, s:s, s:I, s:I, s:b, s:o}", "id",
@@ -1486,6 +1494,7 @@ static json_t *cmd_hold_add(struct daemon *d, json_t *req)
 			json_string_value(json_object_get(v, "barcode"));
 		const char *title =
 			json_string_value(json_object_get(v, "title"));
+		const char *due = json_string_value(json_object_get(v, "due"));
 
 		if (!barcode || !barcode[0] ||
 		    strlen(barcode) > STORE_BARCODE_MAX)
@@ -1500,6 +1509,11 @@ static json_t *cmd_hold_add(struct daemon *d, json_t *req)
 					     STORE_TITLE_MAX);
 		snprintf(sh.items[i].title, sizeof(sh.items[i].title), "%s",
 			 title ? title : "");
+		if (due && !protocol_is_date(due))
+			return control_error(
+				EINVAL, "item due: a date like 2026-12-20");
+		snprintf(sh.items[i].due, sizeof(sh.items[i].due), "%s",
+			 due ? due : "");
 		sh.n_items++;
 	}
 	err = store_add_hold(d->store, &sh);
@@ -2009,9 +2023,12 @@ static json_t *screen_hold_json(struct daemon *d, const struct kiosk_hold *h,
 		for (unsigned i = 0; i < scratch->n_items; i++)
 			json_array_append_new(
 				items,
-				json_pack("{s:s, s:s}", "barcode",
+				json_pack("{s:s, s:s, s:s*}", "barcode",
 					  scratch->items[i].barcode, "title",
-					  scratch->items[i].title));
+					  scratch->items[i].title, "due",
+					  scratch->items[i].due[0] ?
+						  scratch->items[i].due :
+						  NULL));
 	if (h->expires_at_usec)
 		protocol_format_time(h->expires_at_usec, expires_at);
 	return json_pack("{s:s, s:s, s:s, s:i, s:s?, s:s?, s:o}", "id", h->id,

@@ -232,14 +232,35 @@ int protocol_parse_time(const char *s, int64_t *ret_usec)
 	return 0;
 }
 
+bool protocol_is_date(const char *s)
+{
+	char t[PROTOCOL_DATE_LEN + 16];
+	int64_t usec;
+
+	if (strlen(s) != PROTOCOL_DATE_LEN || strspn(s, "0123456789-") != 10 ||
+	    s[4] != '-' || s[7] != '-')
+		return false;
+	snprintf(t, sizeof(t), "%sT00:00:00Z", s);
+	return protocol_parse_time(t, &usec) == 0;
+}
+
+static bool is_date(const char *s, size_t max)
+{
+	return protocol_is_date(s);
+}
+
+_Static_assert(PROTOCOL_DATE_LEN == STORE_DUE_LEN, "a due date fits an item");
+static const struct kind DATE = { is_date, PROTOCOL_DATE_LEN,
+				  "not a date like 2026-12-20" };
+
 static int parse_item(json_t *o, const char *path, struct store_item *ret,
 		      char *error)
 {
 	if (!json_is_object(o))
 		return fail(error, path, "not an object");
 	return get_string(o, "barcode", path, false, &BARCODE, ret->barcode, error) ?:
-		       get_string(o, "title", path, true, &TITLE, ret->title,
-				  error);
+		       get_string(o, "title", path, true, &TITLE, ret->title, error) ?:
+		       get_string(o, "due", path, true, &DATE, ret->due, error);
 }
 
 static int parse_hold(json_t *o, const char *path, struct store_hold *ret,

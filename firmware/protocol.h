@@ -187,3 +187,7 @@ void protocol_format_time(int64_t usec, char ret[32]);
  * offsets other than Z and impossible dates.
  */
 int protocol_parse_time(const char *s, int64_t *ret_usec);
+
+/* A calendar date "2026-12-20", as an item's due date (v1.1). */
+#define PROTOCOL_DATE_LEN 10
+bool protocol_is_date(const char *s);

@@ -217,6 +217,11 @@ static const char *const migrations[] = {
 	") STRICT;"
 	"INSERT INTO sync_state (key, value) VALUES ('refused_events', '0');"
 	"PRAGMA user_version = 7;",
+	/* 8: v1.1, the date each item is lent until, for the patron. */
+	"ALTER TABLE hold_items ADD COLUMN due TEXT NOT NULL DEFAULT ''"
+	"  CHECK (due = '' OR due GLOB"
+	"    '[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9]');"
+	"PRAGMA user_version = 8;",
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,
@@ -367,10 +372,10 @@ static const char *const stmt_sql[_STORE_STMT_MAX] = {
 		"SELECT hmac FROM hold_credentials WHERE hold_id = ?1"
 		" ORDER BY rowid",
 	[STORE_STMT_ITEM_INSERT] =
-		"INSERT INTO hold_items (hold_id, position, barcode, title)"
-		" VALUES (?1, ?2, ?3, ?4)",
+		"INSERT INTO hold_items (hold_id, position, barcode, title, due)"
+		" VALUES (?1, ?2, ?3, ?4, ?5)",
 	[STORE_STMT_ITEM_LIST] =
-		"SELECT barcode, title FROM hold_items WHERE hold_id = ?1"
+		"SELECT barcode, title, due FROM hold_items WHERE hold_id = ?1"
 		" ORDER BY position",
 	/* The oldest, should two pending holds list one copy. */
 	[STORE_STMT_ITEM_FIND_PENDING] =
@@ -2188,10 +2193,11 @@ static int hold_check(struct store *s, const struct store_hold *h)
 		const struct store_item *it = &h->items[i];
 
 		if (!TERMINATED(it->barcode) || !is_token(it->barcode) ||
-		    !TERMINATED(it->title) || !is_utf8_text(it->title))
+		    !TERMINATED(it->title) || !is_utf8_text(it->title) ||
+		    !TERMINATED(it->due))
 			return store_error(s, -EINVAL,
-					   "hold %s: item %u: bad barcode or "
-					   "title",
+					   "hold %s: item %u: bad barcode, "
+					   "title or due date",
 					   k->id, i);
 	}
 	return 0;
@@ -2258,6 +2264,7 @@ static int hold_insert_children(struct store *s, const struct store_hold *h)
 		sqlite3_bind_text(st, 3, h->items[i].barcode, -1,
 				  SQLITE_STATIC);
 		sqlite3_bind_text(st, 4, h->items[i].title, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, h->items[i].due, -1, SQLITE_STATIC);
 		r = stmt_exec(s, st, "item");
 		stmt_done(st);
 	}
@@ -2394,6 +2401,8 @@ static int hold_read(struct store *s, sqlite3_stmt *row, bool items,
 		r = column_copy(s, st, 0, it->barcode, sizeof(it->barcode));
 		if (r == 0)
 			r = column_copy(s, st, 1, it->title, sizeof(it->title));
+		if (r == 0)
+			r = column_copy(s, st, 2, it->due, sizeof(it->due));
 		ret->n_items++;
 	}
 	if (r == 0 && rc != SQLITE_DONE)

@@ -13,19 +13,22 @@
 #define STORE_ITEMS_MAX	  16
 #define STORE_BARCODE_MAX 63
 #define STORE_TITLE_MAX	  255 /* bytes of UTF-8 */
+#define STORE_DUE_LEN	  10  /* YYYY-MM-DD */
 #define STORE_UUID_LEN	  36
 /* Sent events older than the newest this many are pruned. */
 #define STORE_SENT_KEEP 10000
 /* Holds picked up or unloaded longer ago than the newest this many, too. */
 #define STORE_FINISHED_KEEP 10000
 /* PRAGMA user_version of the schema this code writes. */
-#define STORE_SCHEMA_VERSION 7
+#define STORE_SCHEMA_VERSION 8
 /* Done server commands the server stopped sending, kept to refuse repeats. */
 #define STORE_COMMANDS_KEEP 1000
 
 struct store_item {
 	char barcode[STORE_BARCODE_MAX + 1];
 	char title[STORE_TITLE_MAX + 1];
+	/* "2026-12-20", the date the library lent it until, or "". */
+	char due[STORE_DUE_LEN + 1];
 };
 
 /* A hold as the server (or lokerctl) hands it over: the core's view + items. */

@@ -273,8 +273,8 @@ before(async () => {
 	await ctlOk({ cmd: 'staff-add', credential: STAFF, pin: '2468', role: 'staff' });
 	const siti = { credentials: [PATRON], name: 'Siti' };
 	await holdAdd({ id: 'H-1001', ...siti, size: 'small',
-		items: [{ barcode: 'B0001', title: 'Laskar Pelangi' },
-			{ barcode: 'B0002', title: 'Bumi Manusia' }] }, true);
+		items: [{ barcode: 'B0001', title: 'Laskar Pelangi', due: '2026-12-20' },
+			{ barcode: 'B0002', title: 'Bumi Manusia', due: '2026-12-20' }] }, true);
 	await holdAdd({ id: 'H-1003', ...siti, size: 'medium',
 		items: [{ barcode: 'B0004', title: 'Cantik Itu Luka' }] }, true);
 	await holdAdd({ id: 'H-1002', credentials: ['card:M0002'], name: 'Budi',
@@ -463,6 +463,19 @@ test('language switch: English on request, Indonesian again at idle', async () =
 	assert.equal(await screenName(), 'idle');
 });
 
+/* The titles and due dates listed on the screen. */
+function books() {
+	return page.$$eval('main .picked-up li', (li) => li.map((x) => [
+		x.querySelector('.book-title').textContent,
+		x.querySelector('.book-due')?.textContent ?? null]));
+}
+
+const wantBooks = [
+	['Laskar Pelangi', 'Kembalikan paling lambat 20 Desember 2026'],
+	['Bumi Manusia', 'Kembalikan paling lambat 20 Desember 2026'],
+	['Cantik Itu Luka', null],
+];
+
 test('patron pickup: tap, two doors open, close, thank you, idle', async () => {
 	await waitScreen('idle');
 	await simWait({ action: 'tap', credential: PATRON }, screen('lockers_open'),
@@ -486,6 +499,11 @@ test('patron pickup: tap, two doors open, close, thank you, idle', async () => {
 		els.map((e) => Number(e.dataset.locker)));
 	assert.deepEqual(lit, [1, 7]);
 	assert.equal(await page.$$eval('main .bank .door', (els) => els.length), 12);
+	/*
+	 * Which books, and until when they are lent (the items' due, issue
+	 * 22), before she takes them.
+	 */
+	assert.deepEqual(await books(), wantBooks);
 	await assertAnnounced();
 	await shot('lockers-open');
 
@@ -523,9 +541,8 @@ test('patron pickup: tap, two doors open, close, thank you, idle', async () => {
 	assert.equal(await title(), 'Terima kasih');
 	assert.match(await page.textContent('main .lead'),
 		/Anda telah mengambil buku dari loker 1 dan 7\./);
-	/* What was in the lockers, as lokerd remembered it. */
-	assert.deepEqual(await page.$$eval('main .picked-up li', (li) => li.map((x) => x.textContent)),
-		['Laskar Pelangi', 'Bumi Manusia', 'Cantik Itu Luka']);
+	/* What was in the lockers, as lokerd remembered it, due dates too. */
+	assert.deepEqual(await books(), wantBooks);
 	await shot('thank-you');
 	const picked = (await events('hold_picked_up')).map((e) => e.payload.hold_id).sort();
 	assert.deepEqual(picked, ['H-1001', 'H-1003']);
@@ -1041,6 +1058,82 @@ test('card reader out of order: the keypad instead, back when it answers', async
 		assert.equal(await readerOk(), true);
 		assert.equal((await p.textContent('main h1')).trim(),
 			'Tempelkan kartu anggota');
+	} finally {
+		await p.close();
+	}
+	assert.deepEqual(errors, []);
+});
+
+test('from the library\'s server: due dates for the patron, refusals for staff', async () => {
+	/*
+	 * A third lokerd, started by run.sh, syncs with the real lokerhub.
+	 * Budi is over his loan limit: the library system refuses the
+	 * checkout once he has taken the books (issue 20), and staff must see
+	 * that on the screen. His book is lent until 20 December.
+	 */
+	const socket = process.env.HUBK_SOCKET;
+	const hub = (...args) => execFileSync(process.env.LOKERHUB,
+		['-d', process.env.HUB_DB, ...args], { encoding: 'utf8' });
+	const hubCtl = (req) => ctlOk(req, socket);
+	const until = async (what, f) => {
+		for (let i = 0; i < 200; i++) {
+			if (await f())
+				return;
+			await new Promise((r) => setTimeout(r, 100));
+		}
+		assert.fail(`waited 20 s for ${what}`);
+	};
+	hub('patron-add', 'P-9', '--name', 'Budi', '--card', 'M0090',
+		'--refuse', 'loan_limit=Batas pinjam 3 buku tercapai');
+	hub('hold-add', 'H-9001', '--kiosk', 'demo-01', '--patron', 'P-9',
+		'--due', '2026-12-20', '--item', 'B9001=Laut Bercerita');
+	hub('staff-add', '--card', 'STAFF-09', '--pin', '2468');
+	await hubCtl({ cmd: 'sync' });
+	await until('hold H-9001 on the kiosk', async () =>
+		(await hubCtl({ cmd: 'holds' })).holds.some((x) => x.id === 'H-9001'));
+	const n = (await hubCtl({ cmd: 'load', hold: 'H-9001', locker: 0 })).unlocked[0];
+	await hubCtl({ cmd: 'sim-door', locker: n, open: true });
+	await hubCtl({ cmd: 'sim-door', locker: n, open: false });
+
+	const p = await page.context().newPage();
+	const errors = [];
+	p.on('pageerror', (e) => errors.push(e.message));
+	try {
+		await p.goto(process.env.HUBK_URL);
+		await p.waitForSelector(screen('idle'));
+		await hubCtl({ cmd: 'sim-tap', credential: 'card:M0090' });
+		await p.waitForSelector(screen('lockers_open'));
+		assert.equal((await p.textContent('main .picked-up .book-due')).trim(),
+			'Kembalikan paling lambat 20 Desember 2026');
+		await hubCtl({ cmd: 'sim-door', locker: n, open: true });
+		await hubCtl({ cmd: 'sim-door', locker: n, open: false });
+		await p.waitForSelector(screen('thank_you'));
+		assert.deepEqual(await p.$$eval('main .picked-up li', (li) => li.map((x) =>
+			[x.querySelector('.book-title').textContent,
+				x.querySelector('.book-due').textContent])),
+		[['Laut Bercerita', 'Kembalikan paling lambat 20 Desember 2026']]);
+		await p.click('main .btn-done');
+		await p.waitForSelector(screen('idle'));
+
+		/* The pickup goes up; the server answers it refused. */
+		await hubCtl({ cmd: 'sync' });
+		await until('the refusal on the kiosk', async () =>
+			(await hubCtl({ cmd: 'status' })).sync.refused_events === 1);
+		await hubCtl({ cmd: 'sim-tap', credential: 'card:STAFF-09' });
+		await p.waitForSelector(screen('staff_pin'));
+		for (const d of '2468')
+			await p.click(`main [data-key="${d}"]`);
+		await p.click('main [data-key="ok"]');
+		await p.waitForSelector(screen('staff_menu'));
+		assert.match(await p.textContent('main .staff-refused h3'),
+			/^Ditolak sistem perpustakaan \(1\)/);
+		const rows = await p.$$eval('main .refused-list li', (li) =>
+			li.map((x) => x.textContent));
+		assert.equal(rows.length, 1);
+		assert.match(rows[0], /^H-9001 Batas pinjam 3 buku tercapai /);
+		await shot('staff-refused', p);
+		await p.click('main [data-do="logout"]');
+		await p.waitForSelector(screen('idle'));
 	} finally {
 		await p.close();
 	}

@@ -59,6 +59,8 @@ fi
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/lokerbuku-ui.XXXXXX")
 # shellcheck source=tools/lib/kiosk.sh
 . "$top/tools/lib/kiosk.sh"
+# shellcheck source=tools/lib/hub.sh
+. "$top/tools/lib/hub.sh"
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
 	kiosk_stop >/dev/null 2>&1 || true
@@ -66,6 +68,11 @@ cleanup() {
 		kill -TERM "$NFC_PID" 2>/dev/null || true
 		wait "$NFC_PID" 2>/dev/null || true
 	fi
+	if [ -n "${HUBK_PID:-}" ]; then
+		kill -TERM "$HUBK_PID" 2>/dev/null || true
+		wait "$HUBK_PID" 2>/dev/null || true
+	fi
+	hub_stop
 	if [ -n "${SIM_PID:-}" ]; then
 		kill -TERM "$SIM_PID" 2>/dev/null || true
 		wait "$SIM_PID" 2>/dev/null || true
@@ -103,6 +110,23 @@ KIOSK_PID=
 nfc_url=$(LOKERBUKU_SOCKET=$WORK/nfc/control.sock "$BIN/lokerctl" --json status | jq -r .webui.url)
 [[ $nfc_url == http://127.0.0.1:* ]] || { echo "ui: no web UI url: $nfc_url" >&2; exit 1; }
 
+# A third kiosk synced with the real lokerhub over HTTPS: what only the
+# library's side can say (a due date, a checkout the library system
+# refused) comes from the server, as it would.
+[ -x "$BIN/lokerhub" ] || { echo "ui: no lokerhub in $BIN" >&2; exit 1; }
+kiosk_write_config "$WORK/hubk" "
+[webui]
+listen = 127.0.0.1:0
+ui_dir = $top/ui"
+hub_setup "$WORK/hub" demo-01 "$WORK/hubk/site.key" >/dev/null
+hub_start
+hub_sync_config >>"$WORK/hubk/lokerd.conf"
+kiosk_start "$WORK/hubk"
+HUBK_PID=$KIOSK_PID
+KIOSK_PID=
+hubk_url=$(LOKERBUKU_SOCKET=$WORK/hubk/control.sock "$BIN/lokerctl" --json status | jq -r .webui.url)
+[[ $hubk_url == http://127.0.0.1:* ]] || { echo "ui: no web UI url: $hubk_url" >&2; exit 1; }
+
 # The screen's time-out at its shortest (10 s) for the time-out test;
 # patron sessions (60 s) outlast it, so the screen's own cancel is what
 # ends them there. Doors left open alarm after 5 s: the close-door screen.
@@ -130,6 +154,8 @@ rc=0
 LOKERBUKU_URL=$url LOKERBUKU_SOCKET=$WORK/control.sock CHROMIUM=$CHROMIUM \
 	NFC_URL=$nfc_url NFC_SOCKET=$WORK/nfc/control.sock PN532_SIM=$PN532_SIM \
 	PN532_CONTROL=$WORK/nfc/pn532.sock \
+	HUBK_URL=$hubk_url HUBK_SOCKET=$WORK/hubk/control.sock \
+	LOKERHUB=$BIN/lokerhub HUB_DB=$WORK/hub/hub.db \
 	UI_OUT=$OUT PLAYWRIGHT_CORE=$node_dir/node_modules/playwright-core/index.mjs \
 	AXE_CORE=$node_dir/node_modules/axe-core/axe.min.js \
 	node --test --test-reporter=spec ${UI_ONLY:+"--test-name-pattern=$UI_ONLY"} \

@@ -22,14 +22,14 @@
 /* A hold as a server would send it. */
 static json_t *good_hold(void)
 {
-	return json_pack(
-		"{s:s, s:s, s:s, s:[s, s], s:s, s:s, s:[{s:s, s:s}, {s:s}],"
-		" s:s, s:s}",
-		"id", "SLiMS-4711", "size", "medium", "patron_name", "Siti",
-		"credentials", HMAC_A, HMAC_B, "code", HMAC_B, "pin", PIN,
-		"items", "barcode", "B00012", "title", "Bumi Manusia",
-		"barcode", "B00013", "expires_at", "2026-11-29T17:00:00.250Z",
-		"future_field", "ignored");
+	return json_pack("{s:s, s:s, s:s, s:[s, s], s:s, s:s,"
+			 " s:[{s:s, s:s, s:s}, {s:s}], s:s, s:s}",
+			 "id", "SLiMS-4711", "size", "medium", "patron_name",
+			 "Siti", "credentials", HMAC_A, HMAC_B, "code", HMAC_B,
+			 "pin", PIN, "items", "barcode", "B00012", "title",
+			 "Bumi Manusia", "due", "2026-12-13", "barcode",
+			 "B00013", "expires_at", "2026-11-29T17:00:00.250Z",
+			 "future_field", "ignored");
 }
 
 /* {"cursor": "s:1", "holds": [hold]} with hold changed as asked. */
@@ -92,6 +92,8 @@ static void a_whole_reply_is_taken(void **state)
 	assert_string_equal(c.holds[0].items[0].title, "Bumi Manusia");
 	assert_string_equal(c.holds[0].items[1].barcode, "B00013");
 	assert_string_equal(c.holds[0].items[1].title, "");
+	assert_string_equal(c.holds[0].items[0].due, "2026-12-13");
+	assert_string_equal(c.holds[0].items[1].due, "");
 	assert_int_equal(c.n_removed_holds, 1);
 	assert_string_equal(c.removed_holds[0], "SLiMS-4702");
 	assert_int_equal(c.n_staff, 1);
@@ -170,6 +172,18 @@ static void bad_holds_are_refused_naming_the_field(void **state)
 		  "holds[0].items[0].title: over 255 bytes or has control codes" },
 		{ "items", json_array(),
 		  "holds[0].items: not an array of 1 to 16 items" },
+		{ "items",
+		  json_pack("[{s:s, s:s}]", "barcode", "B1", "due",
+			    "2026-02-30"),
+		  "holds[0].items[0].due: not a date like 2026-12-20" },
+		{ "items",
+		  json_pack("[{s:s, s:s}]", "barcode", "B1", "due",
+			    "2026-12-13T00:00:00Z"),
+		  "holds[0].items[0].due: not a date like 2026-12-20" },
+		{ "items",
+		  json_pack("[{s:s, s:s}]", "barcode", "B1", "due",
+			    "13/12/2026"),
+		  "holds[0].items[0].due: not a date like 2026-12-20" },
 		{ "expires_at", json_string("2026-02-30T00:00:00Z"),
 		  "holds[0].expires_at: not a time like" },
 		{ "expires_at", json_string("2026-11-29T17:00:00+07:00"),

@@ -327,8 +327,9 @@ static void migrates_a_version_1_database_keeping_its_data(void **state)
 	add_hold(f, "h1", 'a');
 	store_free(f->s);
 	f->s = NULL;
-	/* What version 1 was: without migrations 2 to 7. */
+	/* What version 1 was: without migrations 2 to 8. */
 	assert_int_equal(db_exec(f->path,
+				 "ALTER TABLE hold_items DROP COLUMN due;"
 				 "DROP TABLE refusals;"
 				 "DROP TRIGGER hold_wipe;"
 				 "DROP INDEX holds_unwiped;"
@@ -1074,6 +1075,7 @@ static void get_hold_returns_items_and_credentials(void **state)
 	h.hold.size = KIOSK_SIZE_LARGE;
 	h.n_items = 3;
 	snprintf(h.items[2].barcode, sizeof(h.items[2].barcode), "B0003");
+	snprintf(h.items[0].due, sizeof(h.items[0].due), "2026-12-13");
 	assert_int_equal(store_add_hold(f->s, &h), 0);
 
 	memset(&got, 0xff, sizeof(got));
@@ -1083,6 +1085,7 @@ static void get_hold_returns_items_and_credentials(void **state)
 	for (unsigned i = 0; i < 3; i++) {
 		assert_string_equal(got.items[i].barcode, h.items[i].barcode);
 		assert_string_equal(got.items[i].title, h.items[i].title);
+		assert_string_equal(got.items[i].due, h.items[i].due);
 	}
 
 	memset(&got, 0x5a, sizeof(got));
@@ -2421,6 +2424,7 @@ static void migrates_a_version_2_database_keeping_its_outbox(void **state)
 	f->s = NULL;
 	/* What version 2 was: schema 1 and the barcode index, nothing later. */
 	assert_int_equal(db_exec(f->path,
+				 "ALTER TABLE hold_items DROP COLUMN due;"
 				 "DROP TABLE refusals;"
 				 "DROP TRIGGER hold_wipe;"
 				 "DROP INDEX holds_unwiped;"

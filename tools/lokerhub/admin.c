@@ -678,9 +678,11 @@ static int cmd_hold_add(const char *db_path, int argc, char **argv)
 		{ "code", required_argument, NULL, 'c' },
 		{ "expires", required_argument, NULL, 'e' },
 		{ "expires-days", required_argument, NULL, 'E' },
+		{ "due", required_argument, NULL, 'D' },
 		{ 0 },
 	};
 	const char *kiosk = NULL, *patron = NULL, *size = "small", *code = NULL;
+	const char *due = NULL;
 	char code_hmac[CREDENTIAL_HMAC_HEX_LEN + 1], text[CREDENTIAL_MAX + 1];
 	struct item_arg items[HOLD_ITEMS_MAX];
 	int64_t expires_usec = 0, seq;
@@ -690,7 +692,7 @@ static int cmd_hold_add(const char *db_path, int argc, char **argv)
 	sqlite3 *db;
 	int c, ex, err;
 
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT "k:p:i:s:c:e:E:",
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT "k:p:i:s:c:e:E:D:",
 				options, NULL)) != -1) {
 		if (cli_common_option(argv[0], c, &db_path, &ex))
 			return ex;
@@ -740,6 +742,13 @@ static int cmd_hold_add(const char *db_path, int argc, char **argv)
 			expires_usec =
 				db_now_usec() + (int64_t)days * 86400 * 1000000;
 			break;
+		case 'D':
+			due = optarg;
+			if (!protocol_is_date(due))
+				return cli_usage_error(
+					argv[0],
+					"--due: not a date like 2026-12-20");
+			break;
 		}
 	}
 	if (optind + 1 != argc)
@@ -781,9 +790,9 @@ static int cmd_hold_add(const char *db_path, int argc, char **argv)
 	for (unsigned i = 0; err == 0 && i < n_items; i++)
 		err = db_run(db,
 			     "INSERT INTO hold_items (hold_id, pos, barcode,"
-			     " title) VALUES (?, ?, ?, ?)",
-			     "siss", id, (int)i, items[i].barcode,
-			     items[i].title);
+			     " title, due) VALUES (?, ?, ?, ?, ?)",
+			     "sisss", id, (int)i, items[i].barcode,
+			     items[i].title, due);
 	if (err == -EEXIST)
 		return refuse(db, "hold %s: an item is given twice", id);
 	return done(db, err);
@@ -1496,7 +1505,7 @@ const struct cli_command cli_admin_commands[] = {
 	  " [--refuse CODE[=TEXT] | --no-refuse]",
 	  "add a patron, or change one", cmd_patron_add },
 	{ "hold-add",
-	  "HOLD_ID --kiosk K --patron P --item BARCODE[=TITLE]... [--size small|medium|large] [--code DIGITS] [--expires RFC3339 | --expires-days N]",
+	  "HOLD_ID --kiosk K --patron P --item BARCODE[=TITLE]... [--size small|medium|large] [--code DIGITS] [--expires RFC3339 | --expires-days N] [--due DATE]",
 	  "route a new hold to a kiosk", cmd_hold_add },
 	{ "hold-remove", "HOLD_ID", "cancel a hold", cmd_hold_remove },
 	{ "hold-route", "HOLD_ID --kiosk K",

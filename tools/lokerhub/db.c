@@ -131,6 +131,8 @@ static const char *const migrations[] = {
 	 * (after a restore from a backup; issue 20).
 	 */
 	"ALTER TABLE commands ADD COLUMN from_seq INTEGER;",
+	/* 7: v1.1, the date each item is lent until (issue 22). */
+	"ALTER TABLE hold_items ADD COLUMN due TEXT;",
 };
 
 #define N_MIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
@@ -524,21 +526,20 @@ json_t *db_hold_json(sqlite3 *db, const char *hold_id)
 	sqlite3_finalize(st);
 
 	st = db_query(db,
-		      "SELECT barcode, title FROM hold_items"
+		      "SELECT barcode, title, due FROM hold_items"
 		      " WHERE hold_id = ? ORDER BY pos",
 		      "s", hold_id);
 	if (!st)
 		goto fail;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *title = text_or_null(st, 1);
+		const char *due = text_or_null(st, 2);
 
-		json_array_append_new(items,
-				      title && title[0] ?
-					      json_pack("{s:s, s:s}", "barcode",
-							text_or_null(st, 0),
-							"title", title) :
-					      json_pack("{s:s}", "barcode",
-							text_or_null(st, 0)));
+		json_array_append_new(
+			items, json_pack("{s:s, s:s*, s:s*}", "barcode",
+					 text_or_null(st, 0), "title",
+					 title && title[0] ? title : NULL,
+					 "due", due && due[0] ? due : NULL));
 	}
 	if (rc != SQLITE_DONE)
 		goto fail;

@@ -68,3 +68,10 @@ export function list(items) {
 	return t('list.end', { a: xs.slice(0, -1).join(t('list.sep')),
 		b: xs[xs.length - 1] });
 }
+
+/* A calendar date "2026-12-20" as "20 Desember 2026" / "20 December 2026". */
+export function date(ymd) {
+	return new Date(`${ymd}T00:00:00Z`).toLocaleDateString(
+		lang === 'id' ? 'id-ID' : 'en-GB',
+		{ day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+}

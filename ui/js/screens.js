@@ -6,7 +6,7 @@
 // below them on tall ones) and end (the buttons that close the screen). The
 // title is the heading and what a screen reader announces.
 import { h } from './dom.js';
-import { t, list } from './i18n.js';
+import { t, list, date } from './i18n.js';
 import { bank } from './bank.js';
 import { keypad } from './keypad.js';
 
@@ -20,6 +20,22 @@ export function digitRule(state, kind) {
 }
 
 const para = (text) => h('p', { class: 'lead' }, text);
+
+/*
+ * What lokerd says is in the patron's lockers: each title, and the day it
+ * is lent until when the library system sent one. A long list scrolls on
+ * its own, by touch or keys.
+ */
+function bookList(items) {
+	if (!items?.length)
+		return null;
+	return h('ul', {
+		class: 'picked-up', tabindex: '0', dataset: { scroll: '' },
+		'aria-label': t('thank_you.items'),
+	}, ...items.map((i) => h('li', {}, h('span', { class: 'book-title' }, i.title),
+		i.due ? h('span', { class: 'book-due' },
+			t('items.due', { date: date(i.due) })) : null)));
+}
 
 /* A card held to the reader: the idle and return screens' picture. */
 const tapArt = () => h('div', { class: 'tap-art', 'aria-hidden': 'true' },
@@ -239,7 +255,8 @@ export const views = {
 		pre: s.screen.patron_name ? h('p', { class: 'hello' },
 			t('lockers_open.hello', { name: s.screen.patron_name })) :
 			null,
-		body: [doorCall(s), para(t('lockers_open.body'))],
+		body: [doorCall(s),
+			bookList(s.screen.items) ?? para(t('lockers_open.body'))],
 		figure: bank(s.lockers, { highlight: s.screen.lockers }),
 	}),
 
@@ -251,7 +268,6 @@ export const views = {
 	}),
 
 	thank_you: (ctx, s) => {
-		const items = s.screen.items || [];
 		let text = t('thank_you.generic');
 
 		if (ctx.flow === 'return')
@@ -263,13 +279,7 @@ export const views = {
 			tone: 'success',
 			body: [
 				para(text),
-				/* What lokerd says was in the patron's lockers. */
-				/* A long list scrolls on its own, by touch or keys. */
-				items.length ? h('ul', {
-					class: 'picked-up', tabindex: '0',
-					dataset: { scroll: '' },
-					'aria-label': t('thank_you.items'),
-				}, ...items.map((title) => h('li', {}, title))) : null,
+				bookList(s.screen.items),
 			],
 			end: doneButton(ctx),
 		};

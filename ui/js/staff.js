@@ -90,6 +90,26 @@ function lockerFacts(l, s) {
 	return facts;
 }
 
+/*
+ * What the library system refused of what the server took (a checkout
+ * over the loan limit, an expired member), newest first: the books are
+ * gone, so staff follow it up in the library system. Nothing when none.
+ */
+function refusals(s) {
+	const refused = s.staff?.refused || [];
+
+	if (!refused.length)
+		return null;
+	return h('section', { class: 'staff-refused', 'aria-labelledby': 'refused-h' },
+		h('h3', { id: 'refused-h' }, t('staff.refused', { n: refused.length })),
+		h('ul', { class: 'refused-list', tabindex: '0', dataset: { scroll: '' },
+			'aria-labelledby': 'refused-h' },
+		refused.map((r) => h('li', { dataset: { refused: r.event } },
+			h('strong', null, r.hold_id || r.type), ' ',
+			r.text || r.code, ' ',
+			h('span', { class: 'sub' }, `· ${when(r.at)}`)))));
+}
+
 function lockerPanel(ctx, s) {
 	const n = ctx.staff.selected;
 	const l = s.lockers.find((x) => x.number === n);
@@ -176,6 +196,7 @@ export function staffMenu(ctx, s) {
 						h('button', { type: 'submit',
 							class: 'btn btn-primary btn-small' },
 						t('staff.scan_button')))),
+					refusals(s),
 					expired.length ? h('button', {
 						type: 'button', class: 'btn btn-secondary btn-small',
 						dataset: { do: 'unload-expired' },

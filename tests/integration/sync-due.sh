@@ -1,0 +1,75 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Due dates from the library system to the patron's screen (issue 22):
+# lokerhub's hold-add --due sends each item's `due` in changes, lokerd
+# keeps it (lokerctl holds) across a restart, and the screen's state lists
+# it with the titles while the doors are open. An item without one has
+# none. (A reply whose due is not a date: tests/unit/test-protocol.c.)
+. "$(dirname "$0")/lib.sh"
+# shellcheck source=tools/lib/hub.sh
+. "$LOKERBUKU_TOP/tools/lib/hub.sh"
+CLEANUP_HOOK=hub_stop
+
+kiosk_write_config "$WORK" "
+[doors]
+confirm_timeout_ms = 1000
+[webui]
+listen = 127.0.0.1:0
+ui_dir = $WORK/ui"
+mkdir -p "$WORK/ui"
+hub_setup "$WORK/hub" demo-01 "$WORK/site.key" >/dev/null
+hub_start
+hub_sync_config >>"$WORK/lokerd.conf"
+kiosk_start "$WORK"
+
+# exits CODE COMMAND...: COMMAND fails with exactly that status.
+exits() {
+	local want=$1 rc=0
+	shift
+	"$@" >/dev/null 2>&1 || rc=$?
+	[ "$rc" = "$want" ] || fail "exit status $rc, not $want: $*"
+}
+wait_for() {
+	local what=$1
+	shift
+	for _ in $(seq 100); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	fail "waited 10 s for: $what"
+}
+
+echo "hold-add refuses a due that is not a date"
+exits 2 hub hold-add H-0 --kiosk demo-01 --patron P-1 --item B0000 --due 2026-02-30
+exits 2 hub hold-add H-0 --kiosk demo-01 --patron P-1 --item B0000 --due 20/12/2026
+
+echo "the due date reaches the kiosk with each item"
+hub patron-add P-1 --name Siti --card M0001 >/dev/null
+hub hold-add H-1 --kiosk demo-01 --patron P-1 --due 2026-12-20 \
+	--item "B0001=Laskar Pelangi" --item "B0002=Bumi Manusia" >/dev/null
+hub hold-add H-2 --kiosk demo-01 --patron P-1 --item "B0003=Cantik Itu Luka" >/dev/null
+ctl sync >/dev/null
+wait_for "holds H-1 and H-2 on the kiosk" sh -c \
+	"'$BIN/lokerctl' --json holds | jq -e '[.holds[].id] | index(\"H-1\") and index(\"H-2\")'"
+holds=$(ctl --json holds)
+expect '[.holds[] | select(.id=="H-1") | .items[] | [.barcode, .title, .due]]
+	== [["B0001","Laskar Pelangi","2026-12-20"],["B0002","Bumi Manusia","2026-12-20"]]' "$holds"
+expect '[.holds[] | select(.id=="H-2") | .items[0] | has("due")] == [false]' "$holds"
+
+echo "kept across a restart"
+kiosk_stop
+kiosk_start "$WORK"
+expect '[.holds[] | select(.id=="H-1") | .items[0].due] == ["2026-12-20"]' "$(ctl --json holds)"
+
+echo "the patron's screen lists titles and due dates while the doors are open"
+for h in H-1 H-2; do
+	l=$(ctl --json load "$h" | jq '.unlocked[0]')
+	ctl sim door "$l" open >/dev/null
+	ctl sim door "$l" close >/dev/null
+done
+expect '.screen.name == "lockers_open"' "$(ctl --json sim tap card:M0001)"
+url=$(ctl --json status | jq -r .webui.url)
+expect '.screen.items == [{"title":"Laskar Pelangi","due":"2026-12-20"},
+	{"title":"Bumi Manusia","due":"2026-12-20"},{"title":"Cantik Itu Luka"}]' \
+	"$(curl -s -m 20 "${url}api/state")"
+ctl sim cancel >/dev/null
