@@ -105,6 +105,7 @@ void config_init(struct config *c)
 	snprintf(c->webui.ui_dir, sizeof(c->webui.ui_dir), "%s",
 		 LOKERBUKU_UI_DIR);
 	c->webui.idle_timeout_s = 60;
+	c->webui.volume = 80;
 	/* A copied member number or card UID alone opens no locker. */
 	c->kiosk.pin_required = true;
 	c->kiosk.pin_max_attempts = 3;
@@ -375,6 +376,12 @@ static int set_return(struct parse_state *st, unsigned locker, void *arg)
 	return note_locker(st, locker, line);
 }
 
+static int set_low(struct parse_state *st, unsigned locker, void *arg)
+{
+	st->c->lockers[locker - 1].low = true;
+	return note_locker(st, locker, *(int *)arg);
+}
+
 /*
  * An IANA zone name the system has: letters, digits, '/', '_', '+', '-',
  * no "..", and a file under TZDIR (default /usr/share/zoneinfo).
@@ -558,6 +565,12 @@ static int handle_lockers(struct parse_state *st, int line, const char *name,
 				    "must be locker numbers like '11-12'");
 		return 1;
 	}
+	if (strcmp(name, "low") == 0) {
+		if (for_each_in_range_list(v, set_low, st, &line) < 0)
+			return fail(st, line, "lockers", name,
+				    "must be locker numbers like '1-4, 7'");
+		return 1;
+	}
 	return fail(st, line, "lockers", name, "unknown key");
 }
 
@@ -606,6 +619,12 @@ static int handle_locker(struct parse_state *st, int line, const char *section,
 				n, st->kind_line[n - 1]);
 		st->kind_line[n - 1] = line;
 		l->kind = kind;
+		return 1;
+	}
+	if (strcmp(name, "low") == 0) {
+		if (parse_bool(v, &l->low))
+			return fail(st, line, section, name,
+				    "must be yes or no");
 		return 1;
 	}
 	if (strcmp(name, "pulse_ms") == 0) {
@@ -1373,6 +1392,13 @@ static int handle_webui(struct parse_state *st, int line, const char *name,
 			return fail(st, line, "webui", name,
 				    "must be a number 10..3600");
 		c->webui.idle_timeout_s = (unsigned)x;
+		return 1;
+	}
+	if (strcmp(name, "volume") == 0) {
+		if (parse_uint(v, 0, 100, &x))
+			return fail(st, line, "webui", name,
+				    "must be a number 0..100");
+		c->webui.volume = (unsigned)x;
 		return 1;
 	}
 	if (strcmp(name, "screen_user") == 0) {

@@ -115,6 +115,8 @@ struct config {
 		unsigned port;	  /* 0: a free one */
 		char ui_dir[PATH_MAX];
 		unsigned idle_timeout_s;
+		/* Of the screen's tones and spoken prompts: 0 (silent)..100. */
+		unsigned volume;
 		/* Whose connections are the screen; "": lokerd's own user. */
 		char screen_user[33];
 		/* listen beyond loopback was meant (allow_remote = yes). */

@@ -1307,14 +1307,15 @@ static int hold_to_json(const struct store_hold *sh, void *userdata)
 							NULL));
 	json_array_append_new(
 		userdata,
-		json_pack("{s:s, s:s, s:i, s:s, s:s, s:I, s:I, s:b, s:o}", "id",
-			  h->id, "state", kiosk_hold_state_to_string(h->state),
-			  "locker", (int)h->locker, "size",
-			  kiosk_size_to_string(h->size), "patron_name",
-			  h->patron_name, "loaded_at_usec",
+		json_pack("{s:s, s:s, s:i, s:s, s:s, s:I, s:I, s:b, s:s*, s:o}",
+			  "id", h->id, "state",
+			  kiosk_hold_state_to_string(h->state), "locker",
+			  (int)h->locker, "size", kiosk_size_to_string(h->size),
+			  "patron_name", h->patron_name, "loaded_at_usec",
 			  (json_int_t)h->loaded_at_usec, "expires_at_usec",
 			  (json_int_t)h->expires_at_usec, "has_code",
-			  h->code_hmac[0] != '\0', "items", items));
+			  h->code_hmac[0] != '\0', "reach",
+			  h->needs_low ? "low" : NULL, "items", items));
 	return 0;
 }
 
@@ -1411,6 +1412,7 @@ static json_t *cmd_hold_add(struct daemon *d, json_t *req)
 		{ "credentials", JSON_ARRAY },
 		{ "items", JSON_ARRAY },
 		{ "expires_in_s", JSON_INTEGER },
+		{ "reach", JSON_STRING },
 	};
 	struct store_hold sh = { 0 };
 	struct kiosk_hold *h = &sh.hold;
@@ -1419,6 +1421,7 @@ static json_t *cmd_hold_add(struct daemon *d, json_t *req)
 	const char *code = json_string_value(json_object_get(req, "code"));
 	const char *pin = json_string_value(json_object_get(req, "pin"));
 	const char *size = json_string_value(json_object_get(req, "size"));
+	const char *reach = json_string_value(json_object_get(req, "reach"));
 	json_t *creds = json_object_get(req, "credentials");
 	json_t *items = json_object_get(req, "items");
 	json_int_t expires_in_s =
@@ -1444,6 +1447,9 @@ static json_t *cmd_hold_add(struct daemon *d, json_t *req)
 	h->state = KIOSK_HOLD_STATE_PENDING;
 	if (size && kiosk_size_from_string(size, &h->size) < 0)
 		return control_error(EINVAL, "size: small, medium or large");
+	if (reach && strcmp(reach, "low") != 0)
+		return control_error(EINVAL, "reach: low, or none");
+	h->needs_low = reach != NULL;
 	/* Refused rather than cut: a cut could split a UTF-8 character. */
 	if (name && strlen(name) > KIOSK_NAME_MAX)
 		return control_error(EINVAL, "name: at most %d bytes",
@@ -2031,13 +2037,13 @@ static json_t *screen_hold_json(struct daemon *d, const struct kiosk_hold *h,
 						  NULL));
 	if (h->expires_at_usec)
 		protocol_format_time(h->expires_at_usec, expires_at);
-	return json_pack("{s:s, s:s, s:s, s:i, s:s?, s:s?, s:o}", "id", h->id,
-			 "state", kiosk_hold_state_to_string(h->state), "size",
-			 kiosk_size_to_string(h->size), "locker",
+	return json_pack("{s:s, s:s, s:s, s:i, s:s?, s:s?, s:s*, s:o}", "id",
+			 h->id, "state", kiosk_hold_state_to_string(h->state),
+			 "size", kiosk_size_to_string(h->size), "locker",
 			 (int)h->locker, "patron",
 			 h->patron_name[0] ? h->patron_name : NULL,
 			 "expires_at", expires_at[0] ? expires_at : NULL,
-			 "items", items);
+			 "reach", h->needs_low ? "low" : NULL, "items", items);
 }
 
 /* A help screen's text from [webui], or NULL (null) when not set. */
@@ -2102,7 +2108,7 @@ static json_t *screen_state(void *userdata)
 		json_object_set(screen, "items", d->session_titles);
 	return json_pack(
 		"{s:s, s:b, s:o, s:{s:b}, s:{s:i, s:i}, s:{s:i, s:i}, s:o, s:b, "
-		"s:i, s:I, s:o, s:o, s:o}",
+		"s:i, s:i, s:I, s:o, s:o, s:o}",
 		"kiosk_id", d->config.kiosk_id, "in_service",
 		!d->out_of_service, "online", online, "reader", "ok",
 		reader_is_ok(d->reader),
@@ -2110,8 +2116,8 @@ static json_t *screen_state(void *userdata)
 		"code_digits", "min", CREDENTIAL_CODE_DIGITS_MIN, "max",
 		CREDENTIAL_CODE_DIGITS_MAX, "pin_digits", "min", PIN_DIGITS_MIN,
 		"max", PIN_DIGITS_MAX, "help", help, "sim", d->webui_sim,
-		"idle_timeout_s", (int)d->config.webui.idle_timeout_s,
-		"staff_idle_timeout_s",
+		"idle_timeout_s", (int)d->config.webui.idle_timeout_s, "volume",
+		(int)d->config.webui.volume, "staff_idle_timeout_s",
 		(json_int_t)(d->config.kiosk.staff_session_timeout_usec /
 			     1000000ULL),
 		"screen", screen, "lockers", lockers, "staff",

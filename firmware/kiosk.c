@@ -1183,16 +1183,29 @@ static int locker_check_load(const struct kiosk *k, unsigned n,
 	return 0;
 }
 
-/* The smallest free locker the hold fits in, lowest number first; or 0. */
-static unsigned locker_choose(const struct kiosk *k, enum kiosk_size size)
+/* How well locker n suits hold h: lower is better. */
+static unsigned locker_rank(const struct kiosk *k, unsigned n,
+			    const struct kiosk_hold *h)
+{
+	const struct kiosk_locker_config *c = &k->lockers[n - 1].config;
+
+	/* Reach first: low lockers are kept for the patrons who need them. */
+	return (c->low != h->needs_low) * 16 + (unsigned)c->size;
+}
+
+/*
+ * The free locker the hold fits in: within reach for a patron who needs
+ * a low one (any other when none is free), not a low one for the others
+ * while another fits; the smallest, lowest number first; or 0.
+ */
+static unsigned locker_choose(const struct kiosk *k, const struct kiosk_hold *h)
 {
 	unsigned n, best = 0;
 
 	for (n = 1; n <= k->config.n_lockers; n++) {
-		if (locker_check_load(k, n, size) < 0)
+		if (locker_check_load(k, n, h->size) < 0)
 			continue;
-		if (!best || k->lockers[n - 1].config.size <
-				     k->lockers[best - 1].config.size)
+		if (!best || locker_rank(k, n, h) < locker_rank(k, best, h))
 			best = n;
 	}
 	return best;
@@ -1214,7 +1227,7 @@ static int on_load(struct kiosk *k, const struct kiosk_input *in)
 	if (h->state != KIOSK_HOLD_STATE_PENDING || hold_being_loaded(k, h->id))
 		return -EALREADY;
 	if (n == 0) {
-		n = locker_choose(k, h->size);
+		n = locker_choose(k, h);
 		if (!n)
 			return -ENOSPC;
 	} else {

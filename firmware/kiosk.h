@@ -88,6 +88,7 @@ struct kiosk_locker_config {
 	enum kiosk_size size;
 	enum kiosk_locker_kind kind;
 	uint32_t pulse_ms; /* lock pulse length, 1..10000 */
+	bool low;	   /* within reach from a wheelchair or of a child */
 };
 
 struct kiosk_config {
@@ -126,6 +127,8 @@ struct kiosk_hold {
 	char pin_hash[PIN_HASH_MAX + 1]; /* patron PIN, "" when none */
 	int64_t loaded_at_usec;		 /* CLOCK_REALTIME, 0 when not loaded */
 	int64_t expires_at_usec;	 /* CLOCK_REALTIME, 0 = never */
+	/* The patron needs a low locker (the server's reach "low"). */
+	bool needs_low;
 	/* Wrong PINs counted on this hold, and its PIN lock-out's end
 	 * (CLOCK_REALTIME, 0: none): kiosk_set_guard() sets them. */
 	unsigned pin_failures;

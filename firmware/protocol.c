@@ -267,7 +267,7 @@ static int parse_hold(json_t *o, const char *path, struct store_hold *ret,
 		      char *error)
 {
 	struct kiosk_hold *h = &ret->hold;
-	char size[17], where[PATH_MAX_LEN + 32], when[40];
+	char size[17], reach[17], where[PATH_MAX_LEN + 32], when[40];
 	json_t *a;
 	size_t i;
 	int err;
@@ -281,13 +281,17 @@ static int parse_hold(json_t *o, const char *path, struct store_hold *ret,
 		      get_string(o, "patron_name", path, true, &NAME, h->patron_name, error) ?:
 		      get_string(o, "code", path, true, &HMAC, h->code_hmac, error) ?:
 		      get_string(o, "pin", path, true, &PIN_HASH, h->pin_hash, error) ?:
-		      get_string(o, "expires_at", path, true, &TIME, when,
-				 error);
+		      get_string(o, "expires_at", path, true, &TIME, when, error) ?:
+		      get_string(o, "reach", path, true, &WORD, reach, error);
 	if (err < 0)
 		return err;
 	snprintf(where, sizeof(where), "%s.size", path);
 	if (kiosk_size_from_string(size, &h->size) < 0)
 		return fail(error, where, "not small, medium or large");
+	snprintf(where, sizeof(where), "%s.reach", path);
+	if (reach[0] && strcmp(reach, "low") != 0)
+		return fail(error, where, "not low");
+	h->needs_low = reach[0] != '\0';
 	snprintf(where, sizeof(where), "%s.expires_at", path);
 	if (when[0] && protocol_parse_time(when, &h->expires_at_usec) < 0)
 		return fail(error, where,

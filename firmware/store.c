@@ -217,10 +217,15 @@ static const char *const migrations[] = {
 	") STRICT;"
 	"INSERT INTO sync_state (key, value) VALUES ('refused_events', '0');"
 	"PRAGMA user_version = 7;",
-	/* 8: v1.1, the date each item is lent until, for the patron. */
+	/*
+	 * 8: v1.1, the date each item is lent until, for the patron, and
+	 * whether the patron needs a low locker (issue 22).
+	 */
 	"ALTER TABLE hold_items ADD COLUMN due TEXT NOT NULL DEFAULT ''"
 	"  CHECK (due = '' OR due GLOB"
 	"    '[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9]');"
+	"ALTER TABLE holds ADD COLUMN needs_low INTEGER NOT NULL DEFAULT 0"
+	"  CHECK (needs_low IN (0, 1));"
 	"PRAGMA user_version = 8;",
 };
 
@@ -309,7 +314,7 @@ enum store_stmt {
 
 #define HOLD_COLUMNS                                                  \
 	"id, state, locker, size, patron_name, code_hmac, pin_hash, " \
-	"loaded_at_usec, expires_at_usec"
+	"loaded_at_usec, expires_at_usec, needs_low"
 #define EVENT_COLUMNS "seq, uuid, type, at_usec, payload, sent"
 
 static const char *const stmt_sql[_STORE_STMT_MAX] = {
@@ -341,7 +346,7 @@ static const char *const stmt_sql[_STORE_STMT_MAX] = {
 	[STORE_STMT_HOLD_INSERT] =
 		"INSERT INTO holds (" HOLD_COLUMNS ", created_at_usec,"
 		" finished_at_usec)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
 	[STORE_STMT_HOLD_EXISTS] = "SELECT 1 FROM holds WHERE id = ?1",
 	[STORE_STMT_HOLD_GET] =
 		"SELECT " HOLD_COLUMNS " FROM holds WHERE id = ?1",
@@ -444,7 +449,7 @@ static const char *const stmt_sql[_STORE_STMT_MAX] = {
 	[STORE_STMT_HOLD_STATE] = "SELECT state FROM holds WHERE id = ?1",
 	[STORE_STMT_HOLD_REPLACE] =
 		"UPDATE holds SET size = ?2, patron_name = ?3, code_hmac = ?4,"
-		" pin_hash = ?5, expires_at_usec = ?6"
+		" pin_hash = ?5, expires_at_usec = ?6, needs_low = ?7"
 		" WHERE id = ?1 AND state = 'pending'",
 	[STORE_STMT_HOLD_SET_EXPIRY] =
 		"UPDATE holds SET expires_at_usec = ?2 WHERE id = ?1",
@@ -2227,9 +2232,10 @@ static int hold_insert(struct store *s, const struct store_hold *h)
 	bind_text_or_null(st, 7, k->pin_hash);
 	sqlite3_bind_int64(st, 8, k->loaded_at_usec);
 	sqlite3_bind_int64(st, 9, k->expires_at_usec);
-	sqlite3_bind_int64(st, 10, now);
+	sqlite3_bind_int(st, 10, k->needs_low);
+	sqlite3_bind_int64(st, 11, now);
 	if (hold_state_is_final(k->state))
-		sqlite3_bind_int64(st, 11, now);
+		sqlite3_bind_int64(st, 12, now);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
 		r = store_error(s, -EEXIST, "hold %s: exists", k->id);
@@ -2365,6 +2371,7 @@ static int hold_read(struct store *s, sqlite3_stmt *row, bool items,
 		return r;
 	k->loaded_at_usec = sqlite3_column_int64(row, 7);
 	k->expires_at_usec = sqlite3_column_int64(row, 8);
+	k->needs_low = sqlite3_column_int(row, 9) != 0;
 
 	r = stmt_get(s, STORE_STMT_CREDENTIAL_LIST, &st);
 	if (r < 0)
@@ -3348,6 +3355,7 @@ static int hold_replace(struct store *s, const struct store_hold *h)
 	bind_text_or_null(st, 4, k->code_hmac);
 	bind_text_or_null(st, 5, k->pin_hash);
 	sqlite3_bind_int64(st, 6, k->expires_at_usec);
+	sqlite3_bind_int(st, 7, k->needs_low);
 	r = update_one(s, st, "hold");
 	if (r == 0)
 		r = exec_on(s, STORE_STMT_CREDENTIAL_DELETE, k->id,

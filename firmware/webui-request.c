@@ -22,6 +22,7 @@ static const struct file_type file_types[] = {
 	{ ".png", "image/png" },
 	{ ".ico", "image/x-icon" },
 	{ ".woff2", "font/woff2" },
+	{ ".wav", "audio/wav" }, /* the spoken prompts, ui/CMakeLists.txt */
 };
 
 static int refuse(int status, const char *why, const char **ret_error)

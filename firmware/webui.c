@@ -173,7 +173,7 @@ static unsigned command_status(json_t *reply)
 static const char *const public_keys[] = {
 	"kiosk_id",	  "in_service",		  "online", "reader",
 	"code_digits",	  "pin_digits",		  "help",   "sim",
-	"idle_timeout_s", "staff_idle_timeout_s", NULL
+	"idle_timeout_s", "staff_idle_timeout_s", "volume", NULL
 };
 static const char *const public_locker_keys[] = {
 	"number", "size",  "kind",  "disabled", "fault",

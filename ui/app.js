@@ -17,6 +17,11 @@ const SUCCESS_SCREENS = new Set(['lockers_open', 'return_open', 'thank_you',
 const ERROR_SCREENS = new Set(['wrong_pin', 'unknown_card', 'wrong_code', 'no_holds',
 	'locked_out', 'pin_not_set', 'locker_fault', 'bad_credential',
 	'return_full']);
+/* The screens with a spoken prompt (speech.* of i18n/<lang>.json). */
+const SPOKEN = new Set(['lockers_open', 'close_door', 'thank_you', 'pin',
+	'wrong_pin', 'wrong_code', 'unknown_card', 'no_holds', 'locked_out',
+	'bad_credential', 'locker_fault', 'return_open', 'return_full',
+	'reader_down']);
 const KNOWN_ERRNOS = new Set(['EBUSY', 'ENOSPC', 'EACCES', 'ENOENT',
 	'EALREADY', 'EPERM', 'EINVAL', 'network']);
 /* The stream may blink during a reconnect; say so only when it lasts. */
@@ -309,6 +314,8 @@ function render() {
 			sound.play('remind');
 		else if (ERROR_SCREENS.has(name))
 			sound.play('error');
+		if (SPOKEN.has(name))
+			sound.speak(name, i18n.current());
 	}
 
 	document.title = t('app.title');
@@ -338,6 +345,7 @@ function onState(s) {
 	const name = s.screen.name;
 
 	app.state = s;
+	sound.setVolume(s.volume ?? 80);
 	/* Staff hear a door forced open, as they see it in the message bar. */
 	if (name === 'staff_menu' && prev && forcedOf(s) &&
 	    forcedOf(s) !== forcedOf(prev))
@@ -436,6 +444,8 @@ function timeoutWarn() {
 		return;
 	}
 	el.textContent = t('timeout.warn', { n: left, count: left });
+	if (el.hidden)
+		sound.speak('timeout', i18n.current());
 	el.hidden = false;
 	app.warnTimer = setTimeout(timeoutWarn, 1000);
 }

@@ -5,6 +5,8 @@
 # keeps it (lokerctl holds) across a restart, and the screen's state lists
 # it with the titles while the doors are open. An item without one has
 # none. (A reply whose due is not a date: tests/unit/test-protocol.c.)
+# And a patron lokerhub marks as needing a low locker (patron-add --reach
+# low): the hold comes with reach "low" and loads into the low locker.
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=tools/lib/hub.sh
 . "$LOKERBUKU_TOP/tools/lib/hub.sh"
@@ -15,7 +17,9 @@ kiosk_write_config "$WORK" "
 confirm_timeout_ms = 1000
 [webui]
 listen = 127.0.0.1:0
-ui_dir = $WORK/ui"
+ui_dir = $WORK/ui
+[locker.4]
+low = yes"
 mkdir -p "$WORK/ui"
 hub_setup "$WORK/hub" demo-01 "$WORK/site.key" >/dev/null
 hub_start
@@ -73,3 +77,19 @@ expect '.screen.items == [{"title":"Laskar Pelangi","due":"2026-12-20"},
 	{"title":"Bumi Manusia","due":"2026-12-20"},{"title":"Cantik Itu Luka"}]' \
 	"$(curl -s -m 20 "${url}api/state")"
 ctl sim cancel >/dev/null
+
+echo "a patron who needs a low locker gets the low one"
+exits 2 hub patron-add P-2 --name Wati --card M0002 --reach high
+hub patron-add P-2 --name Wati --card M0002 --reach low >/dev/null
+hub hold-add H-3 --kiosk demo-01 --patron P-2 --item "B0004=Amba" >/dev/null
+hub hold-add H-4 --kiosk demo-01 --patron P-1 --item "B0005=Pulang" >/dev/null
+ctl sync >/dev/null
+wait_for "hold H-3 and H-4 on the kiosk" sh -c \
+	"'$BIN/lokerctl' --json holds | jq -e '[.holds[].id] | index(\"H-3\") and index(\"H-4\")'"
+expect '[.holds[] | select(.id=="H-3" or .id=="H-4") | [.id, .reach]] | sort
+	== [["H-3","low"],["H-4",null]]' "$(ctl --json holds)"
+# Lockers 1 and 2 hold H-1 and H-2; without reach H-4 takes 3, not 4.
+expect '.unlocked == [4]' "$(ctl --json load H-3)"
+ctl sim door 4 open >/dev/null
+ctl sim door 4 close >/dev/null
+expect '.unlocked == [3]' "$(ctl --json load H-4)"

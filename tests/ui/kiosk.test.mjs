@@ -339,6 +339,41 @@ test('Indonesian and English have the same strings and placeholders', () => {
 	}
 });
 
+test('spoken prompts: each one, in both languages, is served and plays', async () => {
+	/*
+	 * Rendered by espeak-ng when the package was built (ui/CMakeLists.txt)
+	 * from the speech.* strings; Chromium must decode every one of them
+	 * to a clip of at least a second.
+	 */
+	const dir = new URL('../../ui/i18n/', import.meta.url);
+	const names = Object.keys(JSON.parse(fs.readFileSync(new URL('id.json', dir))))
+		.filter((k) => k.startsWith('speech.')).map((k) => k.slice(7));
+	assert.ok(names.length >= 15, `only ${names.length} prompts`);
+	const clips = await page.evaluate(async (names) => {
+		const ac = new AudioContext();
+		const out = [];
+		for (const lang of ['id', 'en'])
+			for (const n of names) {
+				const r = await fetch(`/speech/${lang}/${n}.wav`);
+				const type = r.headers.get('content-type');
+				const buf = await r.arrayBuffer();
+				const audio = r.ok ? await ac.decodeAudioData(buf) : null;
+				out.push([`${lang}/${n}`, r.status, type,
+					audio ? audio.duration >= 1 : false]);
+			}
+		await ac.close();
+		return out;
+	}, names);
+	for (const [what, status, type, long] of clips) {
+		assert.equal(status, 200, what);
+		assert.equal(type, 'audio/wav', what);
+		assert.ok(long, `${what}: shorter than a second`);
+	}
+	/* What lokerd says the volume is, for the page. */
+	const st = JSON.parse((await request('GET', '/api/state')).body);
+	assert.equal(st.volume, 60);
+});
+
 test('requests from other origins and hosts are refused', async () => {
 	const json = { 'Content-Type': 'application/json' };
 	const body = '{"action":"return"}';
@@ -504,6 +539,10 @@ test('patron pickup: tap, two doors open, close, thank you, idle', async () => {
 	 * 22), before she takes them.
 	 */
 	assert.deepEqual(await books(), wantBooks);
+	/* Said aloud too, at [webui] volume = 60 (issue 22). */
+	await page.waitForFunction(() =>
+		document.documentElement.dataset.speech === 'id/lockers_open');
+	assert.equal(await page.getAttribute('html', 'data-speech-volume'), '0.6');
 	await assertAnnounced();
 	await shot('lockers-open');
 
@@ -530,8 +569,8 @@ test('patron pickup: tap, two doors open, close, thank you, idle', async () => {
 	await shot('lockers-open-doors-open');
 	await simWait({ action: 'door', locker: 1, open: false }, door(1, 'closed'),
 		'door 1 closed -> picture');
-	/* Door 7 stays open past left_open_s (5 s): lokerd asks to close it. */
-	await waitScreen('close_door', 15000);
+	/* Door 7 stays open past left_open_s (10 s): lokerd asks to close it. */
+	await waitScreen('close_door', 20000);
 	assert.equal(await title(), 'Mohon tutup pintu loker 7');
 	/* Heard too, not only shown (issue 22). */
 	assert.equal(await page.getAttribute('html', 'data-cue'), 'remind');
@@ -902,6 +941,8 @@ test('idle time-out: an untouched screen ends the session, back in Indonesian', 
 	assert.ok(warned < timeout_s - 1, `warned ${warned} s after the last touch`);
 	assert.match(await page.textContent('#timeout-warn'),
 		/^The screen starts over in \d+ seconds?\. Touch the screen to go on\.$/);
+	/* And says so aloud, in English as chosen (issue 22). */
+	assert.equal(await page.getAttribute('html', 'data-speech'), 'en/timeout');
 
 	await waitScreen('idle', (timeout_s + 5) * 1000);
 	const waited = (Date.now() - t0) / 1000;
@@ -1064,12 +1105,14 @@ test('card reader out of order: the keypad instead, back when it answers', async
 	assert.deepEqual(errors, []);
 });
 
-test('from the library\'s server: due dates for the patron, refusals for staff', async () => {
+test('from the library\'s server: due dates, refusals, a locker within reach', async () => {
 	/*
 	 * A third lokerd, started by run.sh, syncs with the real lokerhub.
 	 * Budi is over his loan limit: the library system refuses the
 	 * checkout once he has taken the books (issue 20), and staff must see
-	 * that on the screen. His book is lent until 20 December.
+	 * that on the screen. His book is lent until 20 December. Wati uses
+	 * a wheelchair: the library marks her as needing a low locker, and
+	 * staff loading her hold get the kiosk's low one, locker 5.
 	 */
 	const socket = process.env.HUBK_SOCKET;
 	const hub = (...args) => execFileSync(process.env.LOKERHUB,
@@ -1088,9 +1131,14 @@ test('from the library\'s server: due dates for the patron, refusals for staff',
 	hub('hold-add', 'H-9001', '--kiosk', 'demo-01', '--patron', 'P-9',
 		'--due', '2026-12-20', '--item', 'B9001=Laut Bercerita');
 	hub('staff-add', '--card', 'STAFF-09', '--pin', '2468');
+	hub('patron-add', 'P-10', '--name', 'Wati', '--card', 'M0100', '--reach', 'low');
+	hub('hold-add', 'H-9002', '--kiosk', 'demo-01', '--patron', 'P-10',
+		'--item', 'B9002=Amba');
 	await hubCtl({ cmd: 'sync' });
-	await until('hold H-9001 on the kiosk', async () =>
-		(await hubCtl({ cmd: 'holds' })).holds.some((x) => x.id === 'H-9001'));
+	await until('holds H-9001 and H-9002 on the kiosk', async () => {
+		const ids = (await hubCtl({ cmd: 'holds' })).holds.map((x) => x.id);
+		return ids.includes('H-9001') && ids.includes('H-9002');
+	});
 	const n = (await hubCtl({ cmd: 'load', hold: 'H-9001', locker: 0 })).unlocked[0];
 	await hubCtl({ cmd: 'sim-door', locker: n, open: true });
 	await hubCtl({ cmd: 'sim-door', locker: n, open: false });
@@ -1132,6 +1180,16 @@ test('from the library\'s server: due dates for the patron, refusals for staff',
 		assert.equal(rows.length, 1);
 		assert.match(rows[0], /^H-9001 Batas pinjam 3 buku tercapai /);
 		await shot('staff-refused', p);
+
+		/* Loading Wati's hold from the list: the low locker opens. */
+		await p.click('main tr[data-hold="H-9002"] [data-do="load"]');
+		await p.waitForFunction(() => /Loker 5 terbuka/.test(
+			document.getElementById('staff-message').textContent));
+		await hubCtl({ cmd: 'sim-door', locker: 5, open: true });
+		await hubCtl({ cmd: 'sim-door', locker: 5, open: false });
+		await until('H-9002 in locker 5', async () =>
+			(await hubCtl({ cmd: 'holds' })).holds.some((x) =>
+				x.id === 'H-9002' && x.locker === 5 && x.reach === 'low'));
 		await p.click('main [data-do="logout"]');
 		await p.waitForSelector(screen('idle'));
 	} finally {

@@ -99,14 +99,16 @@ static void a_webui_section_turns_the_screen_server_on(void **state)
 	assert_int_equal(load("[lockers]\ncount = 4\n", c, error), 0);
 	assert_string_equal(c->webui.address, "");
 	assert_int_equal(c->webui.idle_timeout_s, 60);
+	assert_int_equal(c->webui.volume, 80);
 	assert_string_equal(c->webui.ui_dir, LOKERBUKU_UI_DIR);
 	assert_int_equal(c->outbox_keep_sent_days, 90);
 
 	assert_int_equal(load("[lockers]\ncount = 4\n[webui]\n"
 			      "listen = 127.0.0.1:8080\nui_dir = /srv/ui\n"
-			      "idle_timeout_s = 30\n",
+			      "idle_timeout_s = 30\nvolume = 0\n",
 			      c, error),
 			 0);
+	assert_int_equal(c->webui.volume, 0);
 	assert_string_equal(c->webui.address, "127.0.0.1");
 	assert_int_equal(c->webui.port, 8080);
 	assert_string_equal(c->webui.ui_dir, "/srv/ui");
@@ -183,7 +185,8 @@ static void ranges_and_locker_sections_set_the_layout(void **state)
 
 	assert_int_equal(load("[lockers]\ncount = 12\npulse_ms = 300\n"
 			      "medium = 5-8\nlarge = 9, 10\nreturn = 11-12\n"
-			      "[locker.3]\npulse_ms = 1200\n"
+			      "low = 1-2, 5\n"
+			      "[locker.3]\npulse_ms = 1200\nlow = yes\n"
 			      "[policy]\npin_required = yes\n"
 			      "[doors]\nconfirm_timeout_ms = 2500\n",
 			      c, error),
@@ -196,6 +199,9 @@ static void ranges_and_locker_sections_set_the_layout(void **state)
 	assert_int_equal(c->lockers[9].kind, KIOSK_LOCKER_KIND_HOLD);
 	assert_int_equal(c->lockers[0].pulse_ms, 300);
 	assert_int_equal(c->lockers[2].pulse_ms, 1200);
+	assert_true(c->lockers[0].low && c->lockers[1].low);
+	assert_true(c->lockers[2].low && c->lockers[4].low);
+	assert_false(c->lockers[3].low || c->lockers[5].low);
 	assert_true(c->kiosk.pin_required);
 	assert_int_equal(c->kiosk.door_confirm_timeout_usec, 2500000);
 	free(c);
@@ -315,6 +321,8 @@ static void bad_files_are_refused_naming_the_key(void **state)
 		  "[outbox] keep_sent_days: must be a number 1..3650" },
 		{ "[lockers]\ncount = 1\n[webui]\nidle_timeout_s = 5\n",
 		  "[webui] idle_timeout_s: must be a number 10..3600" },
+		{ "[lockers]\ncount = 1\n[webui]\nvolume = 101\n",
+		  "[webui] volume: must be a number 0..100" },
 		{ "[lockers]\ncount = 1\n[webui]\nui_dir = ui\n",
 		  "[webui] ui_dir: must be an absolute path" },
 		{ "[lockers]\ncount = 1\n[webui]\nscreen_user = a b\n",

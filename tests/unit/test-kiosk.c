@@ -41,13 +41,13 @@ static char staff_pin_hash[PIN_HASH_MAX + 1];
 
 /* Lockers 1-5 take holds (small, small, medium, medium, large), 6-7 returns. */
 static const struct kiosk_locker_config test_lockers[] = {
-	{ KIOSK_SIZE_SMALL, KIOSK_LOCKER_KIND_HOLD, 500 },
-	{ KIOSK_SIZE_SMALL, KIOSK_LOCKER_KIND_HOLD, 500 },
-	{ KIOSK_SIZE_MEDIUM, KIOSK_LOCKER_KIND_HOLD, 500 },
-	{ KIOSK_SIZE_MEDIUM, KIOSK_LOCKER_KIND_HOLD, 500 },
-	{ KIOSK_SIZE_LARGE, KIOSK_LOCKER_KIND_HOLD, 800 },
-	{ KIOSK_SIZE_LARGE, KIOSK_LOCKER_KIND_RETURN, 500 },
-	{ KIOSK_SIZE_LARGE, KIOSK_LOCKER_KIND_RETURN, 500 },
+	{ KIOSK_SIZE_SMALL, KIOSK_LOCKER_KIND_HOLD, 500, false },
+	{ KIOSK_SIZE_SMALL, KIOSK_LOCKER_KIND_HOLD, 500, false },
+	{ KIOSK_SIZE_MEDIUM, KIOSK_LOCKER_KIND_HOLD, 500, false },
+	{ KIOSK_SIZE_MEDIUM, KIOSK_LOCKER_KIND_HOLD, 500, false },
+	{ KIOSK_SIZE_LARGE, KIOSK_LOCKER_KIND_HOLD, 800, false },
+	{ KIOSK_SIZE_LARGE, KIOSK_LOCKER_KIND_RETURN, 500, false },
+	{ KIOSK_SIZE_LARGE, KIOSK_LOCKER_KIND_RETURN, 500, false },
 };
 
 struct armed_timer {
@@ -1049,6 +1049,49 @@ chooses_the_smallest_fitting_locker_with_the_lowest_number(void **state)
 	assert_int_equal(service(fx, KIOSK_INPUT_LOAD, "P-large-2", 0),
 			 -ENOSPC);
 	assert_int_equal(fx->out.n, 0);
+}
+
+/*
+ * Lockers 2 and 4 are low: a patron who needs one gets one that fits;
+ * the others leave them free while another fits, and take them last.
+ */
+static void low_lockers_go_to_the_patrons_who_need_them(void **state)
+{
+	static const struct kiosk_locker_config lockers[] = {
+		{ KIOSK_SIZE_SMALL, KIOSK_LOCKER_KIND_HOLD, 500, false },
+		{ KIOSK_SIZE_SMALL, KIOSK_LOCKER_KIND_HOLD, 500, true },
+		{ KIOSK_SIZE_SMALL, KIOSK_LOCKER_KIND_HOLD, 500, false },
+		{ KIOSK_SIZE_MEDIUM, KIOSK_LOCKER_KIND_HOLD, 500, true },
+	};
+	struct fx *fx = *state;
+	struct kiosk_hold h;
+
+	fx->config.lockers = lockers;
+	fx->config.n_lockers = 4;
+	fx_rebuild(fx);
+	add_pending(fx, "P-1", KIOSK_SIZE_SMALL);
+	h = hold_make("P-low-1", KIOSK_HOLD_STATE_PENDING, 0, KIOSK_SIZE_SMALL);
+	h.needs_low = true;
+	hold_add_card(&h, CARD);
+	add_hold(fx, &h);
+	h = hold_make("P-low-2", KIOSK_HOLD_STATE_PENDING, 0, KIOSK_SIZE_SMALL);
+	h.needs_low = true;
+	hold_add_card(&h, CARD);
+	add_hold(fx, &h);
+	add_pending(fx, "P-2", KIOSK_SIZE_SMALL);
+	add_pending(fx, "P-3", KIOSK_SIZE_SMALL);
+	assert_int_equal(start(fx), 0);
+
+	assert_int_equal(service(fx, KIOSK_INPUT_LOAD, "P-1", 0), 0);
+	assert_int_equal(unlocked_locker(fx), 1);
+	assert_int_equal(service(fx, KIOSK_INPUT_LOAD, "P-low-1", 0), 0);
+	assert_int_equal(unlocked_locker(fx), 2);
+	/* The small low one is taken: the medium low one, not locker 3. */
+	assert_int_equal(service(fx, KIOSK_INPUT_LOAD, "P-low-2", 0), 0);
+	assert_int_equal(unlocked_locker(fx), 4);
+	assert_int_equal(service(fx, KIOSK_INPUT_LOAD, "P-2", 0), 0);
+	assert_int_equal(unlocked_locker(fx), 3);
+	assert_int_equal(service(fx, KIOSK_INPUT_LOAD, "P-3", 0), -ENOSPC);
 }
 
 static void
@@ -2245,7 +2288,7 @@ static void keeps_every_batch_within_the_action_bound(void **state)
 	for (n = 0; n < KIOSK_LOCKERS_MAX; n++)
 		many[n] = (struct kiosk_locker_config){ KIOSK_SIZE_SMALL,
 							KIOSK_LOCKER_KIND_HOLD,
-							500 };
+							500, false };
 	fx->config.lockers = many;
 	fx->config.n_lockers = KIOSK_LOCKERS_MAX;
 	fx->config.max_holds = 2 * KIOSK_LOCKERS_MAX;
@@ -2850,6 +2893,7 @@ int main(void)
 		TEST(raises_a_left_open_alarm_and_records_the_door_closing),
 		TEST(pulses_and_picks_up_even_when_a_cut_sensor_reads_open),
 		TEST(chooses_the_smallest_fitting_locker_with_the_lowest_number),
+		TEST(low_lockers_go_to_the_patrons_who_need_them),
 		TEST(refuses_to_load_into_an_occupied_disabled_or_small_locker),
 		TEST(refuses_staff_commands_without_a_staff_session),
 		TEST(logs_staff_in_with_card_and_pin_then_loads_a_hold),

@@ -57,8 +57,9 @@ static void a_whole_reply_is_taken(void **state)
 	char error[PROTOCOL_ERROR_MAX] = "";
 	json_t *hold = good_hold(), *r;
 
-	/* v1.1: where the server has it loaded. */
+	/* v1.1: where the server has it loaded; a patron who needs a low locker. */
 	json_object_set_new(hold, "locker", json_integer(3));
+	json_object_set_new(hold, "reach", json_string("low"));
 	r = reply_with(hold);
 	json_object_set_new(r, "more", json_true());
 	json_object_set_new(r, "full", json_false());
@@ -85,6 +86,7 @@ static void a_whole_reply_is_taken(void **state)
 	assert_string_equal(c.holds[0].hold.credential_hmacs[1], HMAC_B);
 	assert_string_equal(c.holds[0].hold.code_hmac, HMAC_B);
 	assert_string_equal(c.holds[0].hold.pin_hash, PIN);
+	assert_true(c.holds[0].hold.needs_low);
 	/* 2026-11-29T17:00:00Z; the fraction is dropped. */
 	assert_int_equal(c.holds[0].hold.expires_at_usec,
 			 1795971600LL * 1000000);
@@ -184,6 +186,7 @@ static void bad_holds_are_refused_naming_the_field(void **state)
 		  json_pack("[{s:s, s:s}]", "barcode", "B1", "due",
 			    "13/12/2026"),
 		  "holds[0].items[0].due: not a date like 2026-12-20" },
+		{ "reach", json_string("high"), "holds[0].reach: not low" },
 		{ "expires_at", json_string("2026-02-30T00:00:00Z"),
 		  "holds[0].expires_at: not a time like" },
 		{ "expires_at", json_string("2026-11-29T17:00:00+07:00"),

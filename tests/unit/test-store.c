@@ -330,6 +330,7 @@ static void migrates_a_version_1_database_keeping_its_data(void **state)
 	/* What version 1 was: without migrations 2 to 8. */
 	assert_int_equal(db_exec(f->path,
 				 "ALTER TABLE hold_items DROP COLUMN due;"
+				 "ALTER TABLE holds DROP COLUMN needs_low;"
 				 "DROP TABLE refusals;"
 				 "DROP TRIGGER hold_wipe;"
 				 "DROP INDEX holds_unwiped;"
@@ -1076,6 +1077,7 @@ static void get_hold_returns_items_and_credentials(void **state)
 	h.n_items = 3;
 	snprintf(h.items[2].barcode, sizeof(h.items[2].barcode), "B0003");
 	snprintf(h.items[0].due, sizeof(h.items[0].due), "2026-12-13");
+	h.hold.needs_low = true;
 	assert_int_equal(store_add_hold(f->s, &h), 0);
 
 	memset(&got, 0xff, sizeof(got));
@@ -1910,8 +1912,8 @@ static void records_from_the_core_are_accepted_and_applied(void **state)
 	struct fixture *f = *state;
 	static const uint8_t key[] = "site key of the test kiosk";
 	struct kiosk_locker_config lockers[2] = {
-		{ KIOSK_SIZE_MEDIUM, KIOSK_LOCKER_KIND_HOLD, 500 },
-		{ KIOSK_SIZE_LARGE, KIOSK_LOCKER_KIND_HOLD, 500 },
+		{ KIOSK_SIZE_MEDIUM, KIOSK_LOCKER_KIND_HOLD, 500, false },
+		{ KIOSK_SIZE_LARGE, KIOSK_LOCKER_KIND_HOLD, 500, false },
 	};
 	struct kiosk_config config = {
 		.site_key = key,
@@ -2425,6 +2427,7 @@ static void migrates_a_version_2_database_keeping_its_outbox(void **state)
 	/* What version 2 was: schema 1 and the barcode index, nothing later. */
 	assert_int_equal(db_exec(f->path,
 				 "ALTER TABLE hold_items DROP COLUMN due;"
+				 "ALTER TABLE holds DROP COLUMN needs_low;"
 				 "DROP TABLE refusals;"
 				 "DROP TRIGGER hold_wipe;"
 				 "DROP INDEX holds_unwiped;"

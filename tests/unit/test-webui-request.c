@@ -100,6 +100,12 @@ static void serves_the_app_and_its_files_with_their_types(void **state)
 	r.method = "HEAD";
 	assert_int_equal(decide(&r, &policy, &a), 0);
 	assert_string_equal(a.content_type, "application/json");
+
+	/* The spoken prompts the build rendered. */
+	r = get("/speech/id/lockers_open.wav");
+	assert_int_equal(decide(&r, &policy, &a), 0);
+	assert_string_equal(a.path, "speech/id/lockers_open.wav");
+	assert_string_equal(a.content_type, "audio/wav");
 }
 
 static void refuses_paths_outside_the_app(void **state)

@@ -507,9 +507,11 @@ static int cmd_patron_add(const char *db_path, int argc, char **argv)
 		{ "pin", required_argument, NULL, 'p' },
 		{ "refuse", required_argument, NULL, 'r' },
 		{ "no-refuse", no_argument, NULL, 'R' },
+		{ "reach", required_argument, NULL, 'L' },
 		{ 0 },
 	};
 	char creds[PATRON_CREDS_MAX][CREDENTIAL_HMAC_HEX_LEN + 1];
+	const char *reach = NULL;
 	char raw[PATRON_CREDS_MAX][CREDENTIAL_MAX + 1];
 	const char *name = NULL, *pin = NULL, *id;
 	char *refuse_code = NULL, *refuse_text = NULL;
@@ -520,7 +522,7 @@ static int cmd_patron_add(const char *db_path, int argc, char **argv)
 	sqlite3 *db;
 	int c, ex, err;
 
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT "n:c:u:p:r:R",
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT "n:c:u:p:r:RL:",
 				options, NULL)) != -1) {
 		if (cli_common_option(argv[0], c, &db_path, &ex))
 			return ex;
@@ -534,6 +536,12 @@ static int cmd_patron_add(const char *db_path, int argc, char **argv)
 				*refuse_text++ = '\0';
 		} else if (c == 'R') {
 			no_refuse = true;
+		} else if (c == 'L') {
+			reach = optarg;
+			if (strcmp(reach, "low") != 0 &&
+			    strcmp(reach, "any") != 0)
+				return cli_usage_error(argv[0],
+						       "--reach: low or any");
 		} else if (c == 'p') {
 			pin = optarg;
 		} else if (c != 'c' && c != 'u') {
@@ -619,6 +627,10 @@ static int cmd_patron_add(const char *db_path, int argc, char **argv)
 			"sss", refuse_code,
 			refuse_code ? (refuse_text ? refuse_text : "") : NULL,
 			id);
+	if (err == 0 && reach)
+		err = db_run(db, "UPDATE patrons SET reach = ? WHERE id = ?",
+			     "ss", strcmp(reach, "low") == 0 ? "low" : NULL,
+			     id);
 	/* Credentials given replace the ones the patron had. */
 	if (err == 0 && n_creds)
 		err = db_run(
@@ -1502,7 +1514,7 @@ const struct cli_command cli_admin_commands[] = {
 	  "change a kiosk's settings", cmd_kiosk_set },
 	{ "patron-add",
 	  "ID [--name FIRSTNAME] [--card MEMBER_NO]... [--uid HEX]... [--pin DIGITS]"
-	  " [--refuse CODE[=TEXT] | --no-refuse]",
+	  " [--refuse CODE[=TEXT] | --no-refuse] [--reach low|any]",
 	  "add a patron, or change one", cmd_patron_add },
 	{ "hold-add",
 	  "HOLD_ID --kiosk K --patron P --item BARCODE[=TITLE]... [--size small|medium|large] [--code DIGITS] [--expires RFC3339 | --expires-days N] [--due DATE]",

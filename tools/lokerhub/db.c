@@ -131,8 +131,12 @@ static const char *const migrations[] = {
 	 * (after a restore from a backup; issue 20).
 	 */
 	"ALTER TABLE commands ADD COLUMN from_seq INTEGER;",
-	/* 7: v1.1, the date each item is lent until (issue 22). */
-	"ALTER TABLE hold_items ADD COLUMN due TEXT;",
+	/*
+	 * 7: v1.1, the date each item is lent until, and the patrons who
+	 * need a low locker (reach "low") (issue 22).
+	 */
+	("ALTER TABLE hold_items ADD COLUMN due TEXT;"
+	 "ALTER TABLE patrons ADD COLUMN reach TEXT;"),
 };
 
 #define N_MIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
@@ -486,7 +490,7 @@ json_t *db_hold_json(sqlite3 *db, const char *hold_id)
 	st = db_query(db,
 		      "SELECT h.size, p.name, h.code_hmac, p.pin_hash,"
 		      " h.expires_usec, h.patron_id,"
-		      " CASE h.state WHEN 'loaded' THEN h.locker END"
+		      " CASE h.state WHEN 'loaded' THEN h.locker END, p.reach"
 		      " FROM holds h JOIN patrons p ON p.id = h.patron_id"
 		      " WHERE h.id = ?",
 		      "s", hold_id);
@@ -496,12 +500,13 @@ json_t *db_hold_json(sqlite3 *db, const char *hold_id)
 		goto out;
 	creds = json_array();
 	items = json_array();
-	hold = json_pack("{s:s, s:s, s:s, s:O, s:s?, s:s?, s:O, s:o}", "id",
-			 hold_id, "size", text_or_null(st, 0), "patron_name",
-			 text_or_null(st, 1), "credentials", creds, "code",
-			 text_or_null(st, 2), "pin", text_or_null(st, 3),
-			 "items", items, "expires_at",
-			 db_time_json(sqlite3_column_int64(st, 4)));
+	hold = json_pack("{s:s, s:s, s:s, s:O, s:s?, s:s?, s:O, s:o, s:s*}",
+			 "id", hold_id, "size", text_or_null(st, 0),
+			 "patron_name", text_or_null(st, 1), "credentials",
+			 creds, "code", text_or_null(st, 2), "pin",
+			 text_or_null(st, 3), "items", items, "expires_at",
+			 db_time_json(sqlite3_column_int64(st, 4)), "reach",
+			 text_or_null(st, 7));
 	if (!hold || !creds || !items)
 		goto fail;
 	/* v1.1: where it waits, for a kiosk whose database was reset. */

@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Sound cues made with WebAudio: a rising two-note chime for success, a
 // low double buzz for an error, three even notes for a reminder (close
-// the door). No audio files.
+// the door); and spoken prompts, rendered by espeak-ng when the package
+// was built (ui/CMakeLists.txt), as speech/<lang>/<name>.wav. Both at the
+// volume of [webui] volume.
 
 let ctx = null;
+let volume = 0.8;
+let voice = null;	/* the prompt playing, cut short by the next */
 
 function context() {
 	if (!ctx) {
@@ -54,9 +58,40 @@ export function play(name) {
 	root.dataset.cue = name;
 	root.dataset.cueCount = String(Number(root.dataset.cueCount || 0) + 1);
 	const c = context();
-	if (!c)
+	if (!c || volume <= 0)
 		return;
 	const t0 = c.currentTime + 0.01;
 	for (const [freq, at, dur, type] of cues[name] || [])
-		tone(c, t0 + at, freq, dur, type, 0.25);
+		tone(c, t0 + at, freq, dur, type, 0.25 * volume);
 }
+
+/* lokerd's [webui] volume, 0 (silent) to 100. */
+export function setVolume(percent) {
+	volume = Math.min(100, Math.max(0, Number(percent) || 0)) / 100;
+}
+
+/*
+ * Speaks prompt name ('lockers_open', 'timeout', ...) in lang, after the
+ * cue; notes it on <html data-speech>. A prompt missing from the build
+ * stays silent.
+ */
+export function speak(name, lang) {
+	const root = document.documentElement;
+
+	root.dataset.speech = `${lang}/${name}`;
+	root.dataset.speechVolume = String(volume);
+	root.dataset.speechCount = String(Number(root.dataset.speechCount || 0) + 1);
+	voice?.pause();
+	voice = null;
+	if (volume <= 0 || typeof Audio === 'undefined')
+		return;
+	voice = new Audio(`/speech/${lang}/${name}.wav`);
+	voice.volume = volume;
+	/* After the cue's notes, not over them. */
+	const v = voice;
+	setTimeout(() => {
+		if (voice === v)
+			v.play().catch(() => {});
+	}, 450);
+}
+

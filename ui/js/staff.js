@@ -37,7 +37,10 @@ function holdRow(hold, ctx) {
 
 	return h('tr', { dataset: { hold: hold.id, state: hold.state } },
 		h('th', { scope: 'row' }, hold.id,
-			h('span', { class: 'sub' }, t(`size.${hold.size}`))),
+			h('span', { class: 'sub' }, t(`size.${hold.size}`)),
+			/* The server's reach: loading picks a low locker for it. */
+			hold.reach === 'low' ? h('span', { class: 'sub' },
+				t('staff.reach_low')) : null),
 		h('td', { class: 'titles' }, titles.join(', ')),
 		h('td', { class: 'hold-state' }, t(`hold.${hold.state}`),
 			hold.locker ? h('span', { class: 'sub' },
