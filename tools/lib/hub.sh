@@ -24,15 +24,15 @@ hub() {
 # back on the same one) with DIR/ca/CERT.pem (default: server), asking for
 # client certificates of the CA HUB_CLIENT_CA when set, with the options in
 # HUB_FLEET (the status page) when set, speaking the API version HUB_API
-# (1.0 or 1.1, the default) when set; sets HUB_URL. The log is
-# DIR/hub.log.
+# (1.0 or 1.1, the default) when set, with the further serve options in
+# HUB_SERVE_OPTS when set; sets HUB_URL. The log is DIR/hub.log.
 hub_start() {
 	local cert=${1:-server} i
 	rm -f "$HUB_DIR/port"
 	# Not through hub(): HUB_PID must be lokerhub itself, not a subshell.
 	"$BIN/lokerhub" -d "$HUB_DIR/hub.db" serve --cert "$HUB_DIR/ca/$cert.pem" --key "$HUB_DIR/ca/$cert.key" \
 		--listen "127.0.0.1:${HUB_PORT:-0}" --port-file "$HUB_DIR/port" \
-		${HUB_CLIENT_CA:+--client-ca "$HUB_CLIENT_CA"} ${HUB_FLEET:-} ${HUB_API:+--api "$HUB_API"} 2>>"$HUB_DIR/hub.log" &
+		${HUB_CLIENT_CA:+--client-ca "$HUB_CLIENT_CA"} ${HUB_FLEET:-} ${HUB_API:+--api "$HUB_API"} ${HUB_SERVE_OPTS:-} 2>>"$HUB_DIR/hub.log" &
 	HUB_PID=$!
 	for i in $(seq 200); do
 		if [ -s "$HUB_DIR/port" ]; then

@@ -1433,17 +1433,22 @@ static int cmd_serve(const char *db_path, int argc, char **argv)
 		{ "fleet-listen", required_argument, NULL, 'F' },
 		{ "fleet-port-file", required_argument, NULL, 'P' },
 		{ "api", required_argument, NULL, 'a' },
+		{ "max-connections", required_argument, NULL, 'm' },
+		{ "threads", required_argument, NULL, 't' },
 		{ 0 },
 	};
 	struct serve_options o = { .listen = "127.0.0.1:8443",
-				   .base_path = API_DEFAULT_BASE };
+				   .base_path = API_DEFAULT_BASE,
+				   .max_connections = SERVE_CONNECTIONS_DEFAULT,
+				   .threads = SERVE_THREADS_DEFAULT };
+	long long number;
 	size_t n;
 	sqlite3 *db;
 	int c, ex;
 
 	while ((c = getopt_long(argc, argv,
-				CLI_COMMON_SHORT "c:k:l:p:C:b:F:P:a:", options,
-				NULL)) != -1) {
+				CLI_COMMON_SHORT "c:k:l:p:C:b:F:P:a:m:t:",
+				options, NULL)) != -1) {
 		if (cli_common_option(argv[0], c, &db_path, &ex))
 			return ex;
 		switch (c) {
@@ -1478,6 +1483,23 @@ static int cmd_serve(const char *db_path, int argc, char **argv)
 						       "--api: 1.0 or %s",
 						       API_SYNC_VERSION);
 			o.v1_only = strcmp(optarg, "1.0") == 0;
+			break;
+		case 'm':
+			if (cli_parse_number(optarg, 1, SERVE_CONNECTIONS_MAX,
+					     &number) < 0)
+				return cli_usage_error(
+					argv[0],
+					"--max-connections: not 1 to %d",
+					SERVE_CONNECTIONS_MAX);
+			o.max_connections = (unsigned)number;
+			break;
+		case 't':
+			if (cli_parse_number(optarg, 1, SERVE_THREADS_MAX,
+					     &number) < 0)
+				return cli_usage_error(argv[0],
+						       "--threads: not 1 to %d",
+						       SERVE_THREADS_MAX);
+			o.threads = (unsigned)number;
 			break;
 		}
 	}
@@ -1538,7 +1560,7 @@ const struct cli_command cli_admin_commands[] = {
 	  "add ENDPOINT KIND [--count N] [--retry-after S] [--delay-ms MS] | clear | list [--json]",
 	  "misbehave on purpose, for tests", cmd_fault },
 	{ "serve",
-	  "--cert PEM --key PEM [--listen ADDR:PORT] [--port-file FILE] [--client-ca PEM] [--base-path PATH] [--fleet-listen ADDR:PORT] [--fleet-port-file FILE] [--api 1.0|1.1]",
+	  "--cert PEM --key PEM [--listen ADDR:PORT] [--port-file FILE] [--client-ca PEM] [--base-path PATH] [--fleet-listen ADDR:PORT] [--fleet-port-file FILE] [--api 1.0|1.1] [--max-connections N] [--threads N]",
 	  "serve the Locker Sync API over HTTPS", cmd_serve },
 	{ 0 },
 };

@@ -25,6 +25,7 @@ struct fleet_server {
 	struct MHD_Daemon *d;
 	sqlite3 *db;
 	pthread_mutex_t *db_lock;
+	const struct serve_load *load;
 	unsigned port;
 };
 
@@ -354,6 +355,15 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c,
 	pthread_mutex_lock(s->db_lock);
 	fleet = fleet_status(s->db);
 	pthread_mutex_unlock(s->db_lock);
+	/* How near the connection limit the API server is (issue 26). */
+	if (fleet)
+		json_object_set_new(
+			fleet, "server",
+			json_pack("{s:I, s:I, s:I}", "connections",
+				  (json_int_t)atomic_load(&s->load->open),
+				  "max_connections", (json_int_t)s->load->limit,
+				  "refused_at_limit",
+				  (json_int_t)atomic_load(&s->load->refused)));
 	body = fleet ? json_dumps(fleet, JSON_COMPACT) : NULL;
 	json_decref(fleet);
 	if (!body)
@@ -373,6 +383,7 @@ static bool is_loopback(const struct sockaddr_storage *a, bool v6)
 }
 
 struct fleet_server *fleet_server_start(sqlite3 *db, pthread_mutex_t *db_lock,
+					const struct serve_load *load,
 					const char *listen,
 					const char *port_file)
 {
@@ -386,6 +397,7 @@ struct fleet_server *fleet_server_start(sqlite3 *db, pthread_mutex_t *db_lock,
 		return NULL;
 	s->db = db;
 	s->db_lock = db_lock;
+	s->load = load;
 	if (serve_parse_listen(listen, &addr, &v6) < 0) {
 		fprintf(stderr,
 			"lokerhub: --fleet-listen %s: not ADDR:PORT (numeric, e.g. 127.0.0.1:8090)\n",

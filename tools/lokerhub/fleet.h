@@ -34,16 +34,19 @@ json_t *fleet_kiosk(sqlite3 *db, sqlite3_stmt *st, int64_t offline_after_s);
 json_t *fleet_status(sqlite3 *db);
 
 struct fleet_server;
+struct serve_load;
 
 /*
  * Serves the status page (GET /) and its data (GET /fleet.json) over plain
  * HTTP on listen, a loopback address only: staff reach it on the server,
  * through an SSH tunnel, or a reverse proxy of their own with its own
- * authentication. db is read under db_lock, both the caller's. Writes the
+ * authentication. db is read under db_lock, both the caller's, and the
+ * API server's connections from load, the caller's too. Writes the
  * port to port_file when not NULL. Returns NULL when it cannot (said on
  * stderr); the caller frees with fleet_server_stop().
  */
 struct fleet_server *fleet_server_start(sqlite3 *db, pthread_mutex_t *db_lock,
+					const struct serve_load *load,
 					const char *listen,
 					const char *port_file);
 

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,6 +28,10 @@
 #define SERVE_LOG_PATH_MAX  160
 #define SERVE_HUGE_BYTES    ((4u << 20) + (64u << 10))
 #define SERVE_DELAY_STEP_MS 50
+/* At most one line a minute says that kiosks are refused. */
+#define SERVE_BUSY_LOG_USEC (60 * 1000000LL)
+/* Requests a delay or trickle fault holds without holding a thread. */
+#define SERVE_PAUSES_MAX 64
 /* TLS 1.2 at least, as the API asks. */
 #define SERVE_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
@@ -40,7 +45,16 @@ struct server {
 	bool client_certs;
 	bool v1_only; /* --api 1.0: as a server of before v1.1 */
 	atomic_bool stopping;
+	struct serve_load load;
+	atomic_llong busy_log_usec; /* the last line about the limit, or 0 */
+	/* Connections suspended by a fault, each with a thread to resume it. */
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_done;
+	unsigned paused;
 };
+
+/* The socket context of a connection taken past the limit. */
+static char over_limit;
 
 /* One HTTP request, from its headers to the last byte of its reply. */
 struct request {
@@ -53,6 +67,11 @@ struct request {
 	unsigned status;     /* 0: no reply */
 	const char *outcome; /* what a fault did, for the log */
 	bool v1_only;	     /* the server's --api 1.0 */
+	bool close;	     /* Connection: close with the reply */
+	/* A delay fault suspended the request after these were taken. */
+	bool delayed;
+	struct api_route route;
+	struct fault fault;
 };
 
 /* A reply sent by a callback: cut short, padded past 4 MiB, or trickled. */
@@ -60,25 +79,50 @@ struct stream {
 	char *body;
 	size_t len, stop; /* the body ends at stop: whole, or cut short */
 	bool complete;
-	struct server *srv;  /* for trickle: a stop ends the pauses */
-	unsigned trickle_ms; /* 0, or one byte per this many ms */
+	struct server *srv; /* for trickle: a stop ends the pauses */
+	struct MHD_Connection *connection; /* for trickle: suspended */
+	unsigned trickle_ms;		   /* 0, or one byte per this many ms */
+	int64_t due_usec; /* trickle: the next byte, monotonic */
 };
 
 static void delay(struct server *srv, unsigned ms);
+static int pause_connection(struct server *srv,
+			    struct MHD_Connection *connection, unsigned ms);
+
+static int64_t monotonic_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct stream *s = cls;
 	size_t n = 0;
+	int64_t now;
 
 	if (pos >= s->stop)
 		return s->complete ? MHD_CONTENT_READER_END_OF_STREAM :
 				     MHD_CONTENT_READER_END_WITH_ERROR;
-	/* Each call sends what it returns at once: one byte, then a pause. */
+	/*
+	 * Each call sends what it returns at once: one byte, then a pause,
+	 * with the connection suspended (0 returned, called again once
+	 * resumed) so that its thread serves the others meanwhile.
+	 */
 	if (s->trickle_ms) {
-		if (pos > 0)
-			delay(s->srv, s->trickle_ms);
+		now = monotonic_usec();
+		if (pos > 0 && now < s->due_usec) {
+			unsigned ms =
+				(unsigned)((s->due_usec - now + 999) / 1000);
+
+			if (pause_connection(s->srv, s->connection, ms) == 0)
+				return 0;
+			delay(s->srv, ms);
+		}
 		buf[0] = s->body[pos];
+		s->due_usec = monotonic_usec() + (int64_t)s->trickle_ms * 1000;
 		return 1;
 	}
 	while (n < max && pos + n < s->stop) {
@@ -197,6 +241,9 @@ static enum MHD_Result send_reply(struct MHD_Connection *connection,
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER,
 					value);
 	}
+	if (r->close)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,
+					"close");
 	r->status = reply->status;
 	ret = MHD_queue_response(connection, reply->status, resp);
 	MHD_destroy_response(resp);
@@ -277,6 +324,7 @@ static enum MHD_Result send_trickle(struct server *srv,
 			      .stop = reply->body_len,
 			      .complete = true,
 			      .srv = srv,
+			      .connection = connection,
 			      .trickle_ms = ms };
 	reply->body = NULL;
 	resp = MHD_create_response_from_callback(s->len, 1, stream_read, s,
@@ -345,67 +393,152 @@ static void delay(struct server *srv, unsigned ms)
 	}
 }
 
+struct pause {
+	struct server *srv;
+	struct MHD_Connection *connection;
+	unsigned ms;
+};
+
+static void *pause_run(void *arg)
+{
+	struct pause *p = arg;
+	struct server *srv = p->srv;
+
+	delay(srv, p->ms);
+	MHD_resume_connection(p->connection);
+	free(p);
+	pthread_mutex_lock(&srv->pause_lock);
+	if (--srv->paused == 0)
+		pthread_cond_broadcast(&srv->pause_done);
+	pthread_mutex_unlock(&srv->pause_lock);
+	return NULL;
+}
+
+/*
+ * Suspends connection for ms (from its request or reply callback), to be
+ * resumed by a thread of its own: the fault waits, not the thread that
+ * serves this and other connections. 0, or -errno when it cannot (too
+ * many pauses, stopping): then the caller waits in place.
+ */
+static int pause_connection(struct server *srv,
+			    struct MHD_Connection *connection, unsigned ms)
+{
+	struct pause *p = malloc(sizeof(*p));
+	pthread_attr_t attr;
+	pthread_t thread;
+	int err = 0;
+
+	if (!p)
+		return -ENOMEM;
+	*p = (struct pause){ .srv = srv, .connection = connection, .ms = ms };
+	pthread_mutex_lock(&srv->pause_lock);
+	if (atomic_load(&srv->stopping))
+		err = -ECANCELED;
+	else if (srv->paused >= SERVE_PAUSES_MAX)
+		err = -EAGAIN;
+	else
+		srv->paused++;
+	pthread_mutex_unlock(&srv->pause_lock);
+	if (err < 0) {
+		free(p);
+		return err;
+	}
+	/* Suspended before the thread exists: it cannot resume too early. */
+	MHD_suspend_connection(connection);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	err = -pthread_create(&thread, &attr, pause_run, p);
+	pthread_attr_destroy(&attr);
+	if (err < 0) {
+		MHD_resume_connection(connection);
+		free(p);
+		pthread_mutex_lock(&srv->pause_lock);
+		if (--srv->paused == 0)
+			pthread_cond_broadcast(&srv->pause_done);
+		pthread_mutex_unlock(&srv->pause_lock);
+	}
+	return err;
+}
+
+/* libmicrohttpd stops only with no connection suspended: waits for them. */
+static void pause_wait_all(struct server *srv)
+{
+	pthread_mutex_lock(&srv->pause_lock);
+	while (srv->paused > 0)
+		pthread_cond_wait(&srv->pause_done, &srv->pause_lock);
+	pthread_mutex_unlock(&srv->pause_lock);
+}
+
+static enum MHD_Result answer_rest(struct server *srv,
+				   struct MHD_Connection *connection,
+				   struct request *r);
+
 /* The whole request is in: route, check, answer (or misbehave, if told). */
 static enum MHD_Result answer(struct server *srv,
 			      struct MHD_Connection *connection,
 			      struct request *r, const char *url)
 {
 	struct api_reply reply = { 0 };
-	struct api_route route;
-	struct fault fault = { .kind = FAULT_KIND_NONE };
+	struct api_route *route = &r->route;
+	struct fault *fault = &r->fault;
 	const char *auth, *why;
 	int err;
 
 	if (r->too_large)
 		return send_error(connection, r, 413,
 				  "the request body is over 1 MiB", 0);
-	if (api_route(srv->base_path, r->method, url, &route, &reply) < 0)
+	if (api_route(srv->base_path, r->method, url, route, &reply) < 0)
 		return send_reply(connection, r, &reply, 0);
 	if (!srv->v1_only)
-		route.kiosk_minor =
+		route->kiosk_minor =
 			protocol_minor_version(MHD_lookup_connection_value(
 				connection, MHD_HEADER_KIND, "Lokerbuku-Sync"));
 	/* A v1 server knows items/lookup only as the barcode "lookup". */
-	if (srv->v1_only && route.endpoint == API_ENDPOINT_ITEM_LOOKUP) {
+	if (srv->v1_only && route->endpoint == API_ENDPOINT_ITEM_LOOKUP) {
 		reply.allow = "GET";
 		api_error(&reply, 405, "method not allowed here");
 		return send_reply(connection, r, &reply, 0);
 	}
 	if (srv->client_certs) {
-		why = check_client_cert(connection, route.kiosk_id);
+		why = check_client_cert(connection, route->kiosk_id);
 		if (why)
 			return send_error(connection, r, 403, why, 0);
 	}
 	auth = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
 					   MHD_HTTP_HEADER_AUTHORIZATION);
 	pthread_mutex_lock(&srv->db_lock);
-	err = api_authorize(srv->db, &route, auth, &reply);
+	err = api_authorize(srv->db, route, auth, &reply);
 	if (err == 0)
-		err = fault_take(srv->db, api_endpoint_name(route.endpoint),
-				 &fault);
+		err = fault_take(srv->db, api_endpoint_name(route->endpoint),
+				 fault);
 	pthread_mutex_unlock(&srv->db_lock);
 	if (err == -EIO)
 		return send_error(connection, r, 500, "database error", 0);
 	if (err < 0)
 		return send_reply(connection, r, &reply, 0);
 
-	if (fault.kind != FAULT_KIND_NONE)
-		r->outcome = fault_kind_name(fault.kind);
-	switch (fault.kind) {
+	if (fault->kind != FAULT_KIND_NONE)
+		r->outcome = fault_kind_name(fault->kind);
+	switch (fault->kind) {
 	case FAULT_KIND_500:
 		return send_error(connection, r, 500, "injected fault", 0);
 	case FAULT_KIND_400:
 		return send_error(connection, r, 400, "injected fault", 0);
 	case FAULT_KIND_503:
 		return send_error(connection, r, 503, "injected fault",
-				  fault.retry_after_s);
+				  fault->retry_after_s);
 	case FAULT_KIND_429:
 		return send_error(connection, r, 429, "injected fault",
-				  fault.retry_after_s);
+				  fault->retry_after_s);
 	case FAULT_KIND_DROP:
 		return MHD_NO;
 	case FAULT_KIND_DELAY:
-		delay(srv, fault.delay_ms);
+		/* Called again once resumed: answer_rest() then. */
+		r->delayed = true;
+		if (pause_connection(srv, connection, fault->delay_ms) == 0)
+			return MHD_YES;
+		r->delayed = false;
+		delay(srv, fault->delay_ms);
 		break;
 	case FAULT_KIND_NONE:
 	case FAULT_KIND_DROP_AFTER:
@@ -415,9 +548,20 @@ static enum MHD_Result answer(struct server *srv,
 	case FAULT_KIND_TRICKLE:
 		break;
 	}
+	return answer_rest(srv, connection, r);
+}
+
+/* The request is authorised, its fault taken: handle it, reply. */
+static enum MHD_Result answer_rest(struct server *srv,
+				   struct MHD_Connection *connection,
+				   struct request *r)
+{
+	struct api_reply reply = { 0 };
+	const struct api_route *route = &r->route;
+	const struct fault *fault = &r->fault;
 
 	pthread_mutex_lock(&srv->db_lock);
-	api_handle(srv->db, &route,
+	api_handle(srv->db, route,
 		   MHD_lookup_connection_value(connection,
 					       MHD_GET_ARGUMENT_KIND, "cursor"),
 		   MHD_lookup_connection_value(connection,
@@ -425,7 +569,7 @@ static enum MHD_Result answer(struct server *srv,
 		   r->body ? r->body : "", r->body_len, &reply);
 	pthread_mutex_unlock(&srv->db_lock);
 
-	switch (fault.kind) {
+	switch (fault->kind) {
 	case FAULT_KIND_DROP_AFTER:
 		/* Done and durable, but the client never hears of it. */
 		r->status = reply.status;
@@ -436,7 +580,8 @@ static enum MHD_Result answer(struct server *srv,
 	case FAULT_KIND_HUGE:
 		return send_stream(connection, r, &reply, true);
 	case FAULT_KIND_TRICKLE:
-		return send_trickle(srv, connection, r, &reply, fault.delay_ms);
+		return send_trickle(srv, connection, r, &reply,
+				    fault->delay_ms);
 	case FAULT_KIND_GARBAGE:
 		free(reply.body);
 		reply.body = strdup(garbage_body);
@@ -458,6 +603,49 @@ static enum MHD_Result answer(struct server *srv,
 	return send_reply(connection, r, &reply, 0);
 }
 
+/*
+ * Counts the connections open. One taken past the limit is marked, and
+ * its request answered 503 (a kiosk knows to come back after Retry-After),
+ * not left to time out in the listen queue.
+ */
+static void notify_connection(void *cls, struct MHD_Connection *connection,
+			      void **socket_context,
+			      enum MHD_ConnectionNotificationCode code)
+{
+	struct server *srv = cls;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		if (atomic_fetch_add(&srv->load.open, 1) + 1 > srv->load.limit)
+			*socket_context = &over_limit;
+	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		atomic_fetch_sub(&srv->load.open, 1);
+	}
+}
+
+/* A request on a connection past the limit: 503, said once a minute. */
+static enum MHD_Result send_busy(struct server *srv,
+				 struct MHD_Connection *connection,
+				 struct request *r)
+{
+	unsigned long long n = atomic_fetch_add(&srv->load.refused, 1) + 1;
+	long long now = monotonic_usec(), last;
+	char message[128];
+
+	last = atomic_load(&srv->busy_log_usec);
+	if ((last == 0 || now - last >= SERVE_BUSY_LOG_USEC) &&
+	    atomic_compare_exchange_strong(&srv->busy_log_usec, &last, now))
+		fprintf(stderr,
+			"lokerhub: %u connections open, over the limit of %u (--max-connections): new ones are answered 503 with Retry-After (%llu so far)\n",
+			atomic_load(&srv->load.open), srv->load.limit, n);
+	snprintf(message, sizeof(message),
+		 "the server holds its limit of %u connections",
+		 srv->load.limit);
+	r->close = true;
+	return send_error(connection, r, 503, message,
+			  SERVE_BUSY_RETRY_MIN_S +
+				  arc4random_uniform(SERVE_BUSY_RETRY_SPAN_S));
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *connection,
 			      const char *url, const char *method,
 			      const char *version, const char *upload_data,
@@ -465,6 +653,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *connection,
 {
 	struct server *srv = cls;
 	struct request *r = *con_cls;
+	const union MHD_ConnectionInfo *info;
 	const char *length;
 
 	if (!r) {
@@ -476,6 +665,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *connection,
 		copy_for_log(r->method, sizeof(r->method), method);
 		copy_path_for_log(r->path, sizeof(r->path), url);
 		*con_cls = r;
+		info = MHD_get_connection_info(
+			connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+		if (info && info->socket_context == &over_limit)
+			return send_busy(srv, connection, r);
 		/* Said too large up front: no need to read it first. */
 		length = MHD_lookup_connection_value(
 			connection, MHD_HEADER_KIND,
@@ -513,7 +706,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *connection,
 		return MHD_YES;
 	}
 	if (r->status)
-		return MHD_YES; /* answered already (413 up front) */
+		return MHD_YES; /* answered already (413, 503 up front) */
+	if (r->delayed) {
+		r->delayed = false;
+		return answer_rest(srv, connection, r);
+	}
 	return answer(srv, connection, r, url);
 }
 
@@ -634,12 +831,39 @@ log_mhd(void *cls, const char *fmt, va_list ap)
 	vfprintf(stderr, fmt, ap);
 }
 
+/*
+ * The connection limit the descriptors allow: the soft limit raised to the
+ * hard one first, and want lowered, with one line, when that is too few.
+ */
+static unsigned fit_connection_limit(unsigned want)
+{
+	const rlim_t other = SERVE_CONNECTIONS_SPARE + SERVE_FDS_RESERVED;
+	struct rlimit rl;
+	rlim_t fit;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return want;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want + other)
+		return want;
+	fit = rl.rlim_cur > other + 1 ? rl.rlim_cur - other : 1;
+	fprintf(stderr,
+		"lokerhub: at most %llu connections, not %u: the process may open %llu files (raise LimitNOFILE= or ulimit -Hn)\n",
+		(unsigned long long)fit, want, (unsigned long long)rl.rlim_cur);
+	return (unsigned)fit;
+}
+
 int serve_run(sqlite3 *db, const struct serve_options *o)
 {
 	struct server srv = { .db = db,
 			      .base_path = o->base_path,
 			      .client_certs = o->client_ca_file != NULL,
-			      .v1_only = o->v1_only };
+			      .v1_only = o->v1_only,
+			      .load.limit = o->max_connections };
 	char *cert = NULL, *key = NULL, *trust = NULL;
 	const union MHD_DaemonInfo *info;
 	struct sockaddr_storage addr;
@@ -652,6 +876,8 @@ int serve_run(sqlite3 *db, const struct serve_options *o)
 	int sig = 0, status = 1;
 
 	pthread_mutex_init(&srv.db_lock, NULL);
+	pthread_mutex_init(&srv.pause_lock, NULL);
+	pthread_cond_init(&srv.pause_done, NULL);
 	if (serve_parse_listen(o->listen, &addr, &v6) < 0) {
 		fprintf(stderr,
 			"lokerhub: --listen %s: not ADDR:PORT (numeric, e.g. 127.0.0.1:8443 or [::1]:8443)\n",
@@ -675,21 +901,29 @@ int serve_run(sqlite3 *db, const struct serve_options *o)
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	/* A thread per connection: a delay fault stalls only its own. */
-	flags = MHD_USE_THREAD_PER_CONNECTION |
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS |
-		MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
+	srv.load.limit = fit_connection_limit(srv.load.limit);
+	/*
+	 * A few threads, each polling its share of the connections with
+	 * epoll: an idle kiosk costs a descriptor and its TLS session, not a
+	 * thread. A fault's pause suspends its connection, not a thread.
+	 * MHD's own limit is above ours, so that those past ours are taken
+	 * and answered 503, not left unanswered in the listen queue.
+	 */
+	flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+		MHD_USE_TLS | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
 	d = MHD_start_daemon(
 		flags, 0, NULL, NULL, handle, &srv,
 		/* First, or MHD's own logger has its say before it. */
 		MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL, MHD_OPTION_SOCK_ADDR,
 		&addr, MHD_OPTION_HTTPS_MEM_CERT, cert,
 		MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_HTTPS_PRIORITIES,
-		SERVE_TLS_PRIORITIES, MHD_OPTION_CONNECTION_LIMIT,
-		(unsigned)SERVE_CONNECTIONS_MAX, MHD_OPTION_CONNECTION_TIMEOUT,
-		(unsigned)SERVE_IDLE_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED,
-		request_completed, &srv, MHD_OPTION_UNESCAPE_CALLBACK,
-		keep_escaped, NULL,
+		SERVE_TLS_PRIORITIES, MHD_OPTION_THREAD_POOL_SIZE, o->threads,
+		MHD_OPTION_CONNECTION_LIMIT,
+		srv.load.limit + (unsigned)SERVE_CONNECTIONS_SPARE,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SERVE_IDLE_TIMEOUT_S,
+		MHD_OPTION_NOTIFY_CONNECTION, notify_connection, &srv,
+		MHD_OPTION_NOTIFY_COMPLETED, request_completed, &srv,
+		MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
 		trust ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, trust,
 		MHD_OPTION_END);
 	if (!d) {
@@ -719,12 +953,13 @@ int serve_run(sqlite3 *db, const struct serve_options *o)
 		inet_ntop(AF_INET, &((struct sockaddr_in *)&addr)->sin_addr,
 			  host, sizeof(host));
 	fprintf(stderr,
-		"lokerhub: serving https://%s%s%s:%u%s/kiosks/...%s (pid %d)\n",
+		"lokerhub: serving https://%s%s%s:%u%s/kiosks/...%s, at most %u connections, %u threads (pid %d)\n",
 		v6 ? "[" : "", host, v6 ? "]" : "", info->port, o->base_path,
-		trust ? ", client certificates required" : "", (int)getpid());
+		trust ? ", client certificates required" : "", srv.load.limit,
+		o->threads, (int)getpid());
 	if (o->fleet_listen) {
-		fleet = fleet_server_start(db, &srv.db_lock, o->fleet_listen,
-					   o->fleet_port_file);
+		fleet = fleet_server_start(db, &srv.db_lock, &srv.load,
+					   o->fleet_listen, o->fleet_port_file);
 		if (!fleet)
 			goto out;
 	}
@@ -734,6 +969,7 @@ int serve_run(sqlite3 *db, const struct serve_options *o)
 	status = 0;
 out:
 	atomic_store(&srv.stopping, true);
+	pause_wait_all(&srv);
 	fleet_server_stop(fleet);
 	if (d)
 		MHD_stop_daemon(d);
@@ -742,6 +978,8 @@ out:
 		explicit_bzero(key, strlen(key));
 	free(key);
 	free(trust);
+	pthread_cond_destroy(&srv.pause_done);
+	pthread_mutex_destroy(&srv.pause_lock);
 	pthread_mutex_destroy(&srv.db_lock);
 	sqlite3_close(db);
 	return status;

@@ -3,11 +3,40 @@
 #pragma once
 
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/socket.h>
 
-#define SERVE_CONNECTIONS_MAX 64
-#define SERVE_IDLE_TIMEOUT_S  60
+/* Far above any library network: an idle kiosk costs a descriptor and
+ * its TLS session, no thread. */
+#define SERVE_CONNECTIONS_DEFAULT 16384
+#define SERVE_CONNECTIONS_MAX	  1000000
+/*
+ * Connections past the limit that are still taken, to be answered 503:
+ * past limit + spare libmicrohttpd accepts none, and they wait unanswered.
+ */
+#define SERVE_CONNECTIONS_SPARE 64
+/* Descriptors kept for everything but connections: the database, the
+ * status page, logs. */
+#define SERVE_FDS_RESERVED    64
+#define SERVE_THREADS_DEFAULT 4
+#define SERVE_THREADS_MAX     64
+/*
+ * Longer than the longest heartbeat interval a server may ask for (3600 s)
+ * plus the kiosk's longest back-off (300 s): a kiosk keeps its connection
+ * whatever its interval.
+ */
+#define SERVE_IDLE_TIMEOUT_S 3900
+/* A refused kiosk comes back after 30 to 59 s, not all at once. */
+#define SERVE_BUSY_RETRY_MIN_S	30
+#define SERVE_BUSY_RETRY_SPAN_S 30
+
+/* How full the API server is, for the status page's data. */
+struct serve_load {
+	unsigned limit;	       /* --max-connections, as the descriptors allow */
+	atomic_uint open;      /* connections open now */
+	atomic_ullong refused; /* answered 503 at the limit since the start */
+};
 
 struct serve_options {
 	const char *cert_file, *key_file; /* PEM */
@@ -19,6 +48,8 @@ struct serve_options {
 	const char *fleet_port_file; /* or NULL */
 	/* Speak v1 only (--api 1.0): no version header, no v1.1 endpoint. */
 	bool v1_only;
+	unsigned max_connections; /* past it: 503 with Retry-After */
+	unsigned threads;	  /* each polls its share of connections */
 };
 
 /*
