@@ -871,6 +871,9 @@ test('staff: card and PIN, load from the list and by scan, take out expired, doo
 	assert.match(await page.textContent('main .fault-help'),
 		/^Gagal terbuka Kunci sudah dibuka dua kali.*tekan “Sudah diperiksa”\.$/);
 	assert.equal(await fact('hold'), 'H-4001', 'the hold is still behind the door');
+	/* The message bar no longer says the door is open for maintenance. */
+	assert.equal((await page.textContent('#staff-message')).trim(),
+		`Loker ${n4}: Gagal terbuka.`);
 	/* The door's own label is whole at every size, never cut short. */
 	for (const [width, height] of SIZES) {
 		await page.setViewportSize({ width, height });

@@ -12,7 +12,12 @@ function opMessage(op, s) {
 	const holds = s.staff?.holds || [];
 	const hold = op.hold ? holds.find((x) => x.id === op.hold) : null;
 	const p = { n: op.locker, id: op.hold };
+	const fault = s.lockers.find((l) => l.number === op.locker)?.fault;
 
+	/* A door that did not open: its fault, not "open", is the news. */
+	if (fault && fault !== 'none' &&
+	    ['open', 'load', 'unload'].includes(op.kind))
+		return t('staff.msg.fault', { ...p, fault: t(`fault.${fault}`) });
 	switch (op.kind) {
 	case 'load':
 		if (hold && hold.state !== 'pending' && hold.locker === op.locker)
