@@ -1358,17 +1358,26 @@ static int on_return_item(struct kiosk *k, const char *barcode)
 	size_t len = barcode ? strlen(barcode) : 0;
 	struct locker *lk = NULL;
 
+	/*
+	 * With no return door open the scan is someone's card (ENOENT), so
+	 * that is found out before the barcode is judged. With two open,
+	 * which one the book went into is not known: listed with neither.
+	 */
+	for (unsigned n = 1; n <= k->config.n_lockers; n++) {
+		if (k->lockers[n - 1].purpose != KIOSK_PURPOSE_RETURN ||
+		    k->lockers[n - 1].door_state == KIOSK_DOOR_STATE_CLOSED)
+			continue;
+		if (lk)
+			return -EBUSY;
+		lk = &k->lockers[n - 1];
+	}
+	if (!lk)
+		return -ENOENT;
 	if (len < 1 || len > KIOSK_BARCODE_MAX)
 		return -EINVAL;
 	for (size_t i = 0; i < len; i++)
 		if (barcode[i] < '!' || barcode[i] > '~')
 			return -EINVAL;
-	for (unsigned n = 1; n <= k->config.n_lockers && !lk; n++)
-		if (k->lockers[n - 1].purpose == KIOSK_PURPOSE_RETURN &&
-		    k->lockers[n - 1].door_state != KIOSK_DOOR_STATE_CLOSED)
-			lk = &k->lockers[n - 1];
-	if (!lk)
-		return -ENOENT;
 	for (unsigned i = 0; i < lk->n_return_items; i++)
 		if (strcmp(lk->return_items[i], barcode) == 0)
 			return 0;

@@ -547,10 +547,11 @@ static void resend_save(struct sync *s, int64_t next)
 int sync_resend_from(struct sync *s, int64_t from_seq, bool *ret_pruned)
 {
 	int64_t oldest = 0, newest = 0;
+	int err;
 
-	*ret_pruned = false;
-	if (store_get_sent_range(s->store, &oldest, &newest) < 0)
-		return -EIO;
+	err = store_get_sent_range(s->store, &oldest, &newest);
+	if (err < 0)
+		return err;
 	/* Unsent events go anyway; sent ones from before are gone. */
 	*ret_pruned = newest >= from_seq && oldest > from_seq;
 	if (newest < from_seq)
@@ -881,6 +882,9 @@ enum apply_phase {
 	APPLY_FINISH, /* settings, the full set's end, the cursor */
 };
 
+static void pull_unusable(struct sync *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 struct pull_apply {
 	struct protocol_changes c;
 	char sent_cursor[PROTOCOL_CURSOR_MAX + 1];
@@ -890,6 +894,11 @@ struct pull_apply {
 	/* APPLY_GONE_*: the last id walked ("" for none yet) */
 	char after[CREDENTIAL_HMAC_HEX_LEN + 1];
 	unsigned holds, removed, staff, removed_staff, gone_holds, gone_staff;
+	/*
+	 * Lockers a hold of this reply was taken as loaded in: the core
+	 * learns of them only after their step's commit.
+	 */
+	bool claimed[KIOSK_LOCKERS_MAX + 1];
 };
 
 _Static_assert(KIOSK_HOLD_ID_MAX <= CREDENTIAL_HMAC_HEX_LEN,
@@ -920,21 +929,17 @@ static void apply_free(struct pull_apply *p)
 }
 
 /*
- * The rows of one step into the store, in one transaction; what the core
- * is to get is noted in core_rows (holds: false for one the store kept,
- * finished here, whose news the server has not had yet) and gone.
- */
-/*
  * v1.1 reconciliation: a hold this kiosk has never heard of (its database
  * was reset) that the server has loaded in a locker which here is a hold
  * compartment with nothing in it is taken as loaded there, so that its
  * patron can collect it, not as pending for staff to load again. h is
  * made loaded when so, pending otherwise.
  */
-static bool take_as_loaded(struct sync *s, struct store_hold *h,
-			   unsigned locker)
+static bool take_as_loaded(struct sync *s, struct pull_apply *p,
+			   struct store_hold *h, unsigned locker)
 {
-	struct kiosk_locker_info li;
+	struct kiosk_locker_info li = { 0 };
+	const char *why = NULL;
 
 	h->hold.state = KIOSK_HOLD_STATE_PENDING;
 	h->hold.locker = 0;
@@ -943,21 +948,34 @@ static bool take_as_loaded(struct sync *s, struct store_hold *h,
 	    kiosk_get_hold(s->kiosk, h->hold.id) ||
 	    store_has_hold(s->store, h->hold.id) != 0)
 		return false;
-	if (kiosk_get_locker(s->kiosk, locker, &li) < 0 ||
-	    li.kind != KIOSK_LOCKER_KIND_HOLD || li.hold_id[0] ||
-	    li.purpose != KIOSK_PURPOSE_NONE) {
+	if (locker > KIOSK_LOCKERS_MAX ||
+	    kiosk_get_locker(s->kiosk, locker, &li) < 0)
+		why = "no such locker";
+	else if (p->claimed[locker])
+		why = "another hold of this reply is there";
+	else if (li.hold_id[0])
+		why = li.hold_id;
+	else if (li.kind != KIOSK_LOCKER_KIND_HOLD ||
+		 li.purpose != KIOSK_PURPOSE_NONE)
+		why = "not free";
+	if (why) {
 		log_warning(
 			"sync: the server has hold %s loaded in locker %u, which here is no empty hold compartment (%s); taken as pending, for staff to check",
-			h->hold.id, locker,
-			li.hold_id[0] ? li.hold_id : "not free");
+			h->hold.id, locker, why);
 		return false;
 	}
+	p->claimed[locker] = true;
 	h->hold.state = KIOSK_HOLD_STATE_LOADED;
 	h->hold.locker = locker;
 	h->hold.loaded_at_usec = (int64_t)now_usec(CLOCK_REALTIME);
 	return true;
 }
 
+/*
+ * The rows of one step into the store, in one transaction; what the core
+ * is to get is noted in core_rows (holds: false for one the store kept,
+ * finished here, whose news the server has not had yet) and gone.
+ */
 static int apply_step_to_store(struct sync *s, struct pull_apply *p,
 			       unsigned first, unsigned *ret_n, bool *core_rows,
 			       struct gone_ids *gone)
@@ -975,7 +993,7 @@ static int apply_step_to_store(struct sync *s, struct pull_apply *p,
 		     i++, n++) {
 			enum store_put_result res = STORE_PUT_ADDED;
 
-			if (take_as_loaded(s, &p->c.holds[i],
+			if (take_as_loaded(s, p, &p->c.holds[i],
 					   c->hold_lockers[i])) {
 				err = store_add_hold(s->store, &c->holds[i]);
 			} else {
@@ -1280,10 +1298,15 @@ static int on_apply(sd_event_source *src, void *userdata)
 	sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
 	return 0;
 fail:
-	/* What is stored stays, the core has it too; the page comes again. */
+	/*
+	 * What is stored stays, the core has it too; the page comes again,
+	 * after the pull interval: a step the store refuses is most often
+	 * refused again, and at once would fetch the page twice a second.
+	 */
 	s->applying = NULL;
-	failed(s, SYNC_REQUEST_CHANGES, 0, "cannot store the changes: %s",
-	       err == -ENOMEM ? "out of memory" : store_last_error(s->store));
+	pull_unusable(s, "cannot store the changes: %s",
+		      err == -ENOMEM ? "out of memory" :
+				       store_last_error(s->store));
 	apply_free(p);
 	schedule(s);
 	return 0;
@@ -1295,9 +1318,6 @@ fail:
  * would starve the upload, so the pull waits its interval while events
  * go up and heartbeats go on. Said once until a pull works again.
  */
-static void pull_unusable(struct sync *s, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
 static void pull_unusable(struct sync *s, const char *fmt, ...)
 {
 	char why[sizeof(s->info.last_error)];

@@ -118,4 +118,18 @@ reset_kiosk
 ctl sync >/dev/null
 wait_for "H-4 on the kiosk" hold_on_kiosk H-4 pending
 expect '.sync.server_minor == 0' "$(ctl --json status)"
+
+echo "two holds the server has in one locker: one taken as loaded, the pull goes through"
+# A stale server record (a pickup it never heard of, then another load).
+hub_stop
+hub_start
+sqlite3 "$HUB_DIR/hub.db" "UPDATE holds SET state = 'loaded', locker = $l4 WHERE id = 'H-2'"
+reset_kiosk
+ctl sync >/dev/null
+wait_for "H-3 on the kiosk" hold_on_kiosk H-3 pending
+r=$(ctl --json holds)
+expect "[.holds[] | select(.id == \"H-2\" or .id == \"H-4\") | .state] | sort == [\"loaded\", \"pending\"]" "$r"
+expect "[.holds[] | select(.state == \"loaded\") | .locker] == [$l4]" "$r"
+grep -q "which here is no empty hold compartment (another hold of this reply is there)" "$WORK/lokerd.log" ||
+	fail "no warning for the second hold in locker $l4"
 echo PASS

@@ -1474,8 +1474,12 @@ static void records_a_return_deposit_when_the_door_closes(void **state)
 
 	actor_of("patron", OTHER_CARD, actor);
 	assert_int_equal(start(fx), 0);
-	/* No return door open: a scan is no book being returned. */
+	/*
+	 * No return door open: a scan is no book being returned, whatever
+	 * it holds (a card with a blank, or as long as a card id may be).
+	 */
 	assert_int_equal(return_item(fx, "B1"), -ENOENT);
+	assert_int_equal(return_item(fx, "M 0001"), -ENOENT);
 	assert_int_equal(return_start(fx), 0);
 	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_RETURN_IDENTIFY);
 	assert_true(armed(fx, KIOSK_TIMER_KIND_SESSION, 0));
@@ -1522,6 +1526,36 @@ static void records_a_return_deposit_when_the_door_closes(void **state)
 	assert_int_equal(door(fx, 7, false), 0);
 	rec = find_record(fx, KIOSK_RECORD_RETURN_DEPOSITED);
 	assert_int_equal(rec->n_items, 0);
+}
+
+/* Two return doors open: a book is credited to neither patron. */
+static void
+lists_a_book_with_no_deposit_while_two_return_doors_are_open(void **state)
+{
+	struct fx *fx = *state;
+	const struct kiosk_record *rec;
+
+	assert_int_equal(start(fx), 0);
+	assert_int_equal(return_start(fx), 0);
+	assert_int_equal(tap(fx, OTHER_CARD), 0);
+	assert_int_equal(door(fx, 6, true), 0);
+	/* The first patron walks away, the door left open. */
+	assert_int_equal(fire(fx, KIOSK_TIMER_KIND_SESSION, 0), 0);
+	assert_int_equal(return_start(fx), 0);
+	assert_int_equal(tap(fx, CARD), 0);
+	assert_int_equal(unlocked_locker(fx), 7);
+	assert_int_equal(door(fx, 7, true), 0);
+	assert_int_equal(return_item(fx, "B7"), -EBUSY);
+	assert_int_equal(door(fx, 6, false), 0);
+	rec = find_record(fx, KIOSK_RECORD_RETURN_DEPOSITED);
+	assert_int_equal(rec->locker, 6);
+	assert_int_equal(rec->n_items, 0);
+	/* One open again: the book is the second patron's. */
+	assert_int_equal(return_item(fx, "B7"), 0);
+	assert_int_equal(door(fx, 7, false), 0);
+	rec = find_record(fx, KIOSK_RECORD_RETURN_DEPOSITED);
+	assert_int_equal(rec->locker, 7);
+	assert_int_equal(rec->n_items, 1);
 }
 
 static void shows_return_full_when_no_return_locker_is_free(void **state)
@@ -2907,6 +2941,7 @@ int main(void)
 		TEST(never_hands_out_a_hold_that_expired_before_the_tap),
 		TEST(unloads_an_expired_hold_even_from_a_disabled_locker),
 		TEST(records_a_return_deposit_when_the_door_closes),
+		TEST(lists_a_book_with_no_deposit_while_two_return_doors_are_open),
 		TEST(shows_return_full_when_no_return_locker_is_free),
 		TEST(logs_staff_in_from_the_return_screen),
 		TEST(collects_returns_with_a_maintenance_opening),

@@ -709,18 +709,21 @@ static int take_event(sqlite3 *db, const char *kiosk_id, bool v11,
 
 	/*
 	 * One rejected before is judged again: it may be sent again after
-	 * what refused it was put right (resend_events).
+	 * what refused it was put right (resend_events). Only by the kiosk
+	 * that sent it: another kiosk's id is a duplicate, whatever became
+	 * of it, and never erases it.
 	 */
 	err = db_get_int(db, &seen,
 			 "SELECT count(*) FROM events WHERE id = ?"
-			 " AND status != 'rejected'",
-			 "s", e->id);
+			 " AND (status != 'rejected' OR kiosk_id != ?)",
+			 "ss", e->id, kiosk_id);
 	if (err < 0)
 		return err;
 	if (seen)
 		return append(results, json_pack("{s:s, s:s}", "id", e->id,
 						 "status", "duplicate"));
-	err = db_run(db, "DELETE FROM events WHERE id = ?", "s", e->id);
+	err = db_run(db, "DELETE FROM events WHERE id = ? AND kiosk_id = ?",
+		     "ss", e->id, kiosk_id);
 	if (err < 0)
 		return err;
 	/* A rejected event leaves nothing of itself but its id. */
