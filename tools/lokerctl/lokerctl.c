@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "credential.h"
@@ -206,16 +207,21 @@ unreachable:
 /*
  * Whether a process holds a lock on path, as SQLite's connections do on a
  * database (or its -wal and -shm) they have open: its pid, else 0. A
- * symbolic link is not followed, nor a FIFO planted among the files waited
- * on: lokerd's own files are neither.
+ * symbolic link is followed only to a regular file (a database kept on
+ * another partition); a FIFO or device planted among the files waited on
+ * is never opened.
  */
 static pid_t lock_holder(const char *path)
 {
+	const int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
 	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK |
-				    O_NOCTTY);
+	int fd = open(path, flags | O_NOFOLLOW);
+	struct stat st;
 	pid_t pid = 0;
 
+	if (fd < 0 && errno == ELOOP && stat(path, &st) == 0 &&
+	    S_ISREG(st.st_mode))
+		fd = open(path, flags);
 	if (fd < 0)
 		return 0;
 	if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK)
