@@ -22,7 +22,7 @@ CLEANUP_HOOK=story_cleanup
 
 kiosk_write_config "$WORK" "
 [doors]
-confirm_timeout_ms = 1000"
+confirm_timeout_ms = 5000"
 inl_start "$WORK/inl"
 
 # staff_sign_in USER PASSWORD: signs in to the staff pages over HTTPS (a

@@ -95,7 +95,7 @@ ctl sync >/dev/null
 sleep 1
 ms=$(pickup 1)
 echo "  a pickup while the sync hangs: unlocked in $ms ms"
-[ "$ms" -lt 1000 ] || fail "the tap took $ms ms"
+[ "$ms" -lt 5000 ] || fail "the tap took $ms ms"
 # Two tries at least: 10 s, a wait of up to 1 s, 10 s again.
 wait_sync ".failures >= $((failures + 2))" 40
 wait_sync '.online == false and .last_error == "no connection within 10 s (timed out)"' 1
@@ -126,7 +126,7 @@ ctl sync >/dev/null
 sleep 2
 ms=$(pickup 2)
 echo "  a pickup while the reply trickles: unlocked in $ms ms"
-[ "$ms" -lt 1000 ] || fail "the tap took $ms ms"
+[ "$ms" -lt 5000 ] || fail "the tap took $ms ms"
 # Twice in a row: 30 s, a wait of up to 1 s, 30 s again; then a success.
 wait_sync ".failures >= $((failures + 2))" 75
 drained 30

@@ -12,7 +12,7 @@ CLEANUP_HOOK=hub_stop
 
 kiosk_write_config "$WORK" "
 [doors]
-confirm_timeout_ms = 1000"
+confirm_timeout_ms = 5000"
 hub_setup "$WORK/hub" demo-01 "$WORK/site.key"
 hub_start
 hub_sync_config >>"$WORK/lokerd.conf"

@@ -13,7 +13,7 @@ CLEANUP_HOOK=hub_stop
 
 kiosk_write_config "$WORK" "
 [doors]
-confirm_timeout_ms = 1000"
+confirm_timeout_ms = 5000"
 base=$(cat "$WORK/lokerd.conf")
 hub_setup "$WORK/hub" demo-01 "$WORK/site.key"
 hub_start

@@ -19,7 +19,7 @@ CLEANUP_HOOK=story_cleanup
 
 kiosk_write_config "$WORK" "
 [doors]
-confirm_timeout_ms = 1000"
+confirm_timeout_ms = 5000"
 slims_start "$WORK/slims"
 # One site key on both sides: the kiosk's.
 slims_admin site-key-file "$WORK/site.key"

@@ -93,7 +93,7 @@ event_posts() { grep -cF "POST /index.php?p=api/locker/v1/kiosks/demo-01/events 
 
 kiosk_write_config "$WORK" "
 [doors]
-confirm_timeout_ms = 1000"
+confirm_timeout_ms = 5000"
 slims_start "$WORK/slims"
 ok "SLiMS 9.7 installed by its installer, the plugin activated in System -> Plugins, mail set to the sink"
 
