@@ -1006,6 +1006,27 @@ static int check_modbus_lines(struct parse_state *st)
 			st->path, LOCKBANK_MODBUS_INPUTS_MAX, lo, hi);
 		return -EINVAL;
 	}
+	/*
+	 * Each read blocks the loop for its time on the wire (a request of
+	 * 8 bytes, a reply of 5 and a byte per 8 inputs): at most half of
+	 * every poll_ms, or doors, taps and pulses wait on the serial line.
+	 */
+	if (st->count) {
+		unsigned bits = 1 + c->modbus.data_bits +
+				(c->modbus.parity != 'N') + c->modbus.stop_bits;
+		unsigned chars = 8 + 5 + (hi - lo + 8) / 8;
+		unsigned read_ms = (chars * bits * 1000 + c->modbus.baud - 1) /
+				   c->modbus.baud;
+
+		if (2 * read_ms > c->modbus.poll_ms) {
+			snprintf(
+				st->error, CONFIG_ERROR_MAX,
+				"%s: [lockbank] baud: at %u baud one read of the inputs takes about %u ms, more than half of poll_ms (%u): raise baud or poll_ms",
+				st->path, c->modbus.baud, read_ms,
+				c->modbus.poll_ms);
+			return -EINVAL;
+		}
+	}
 	return 0;
 }
 

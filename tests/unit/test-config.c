@@ -528,6 +528,8 @@ static void bad_modbus_settings_are_refused(void **state)
 		  "[lockbank] poll_ms: must be a number 50..1000" },
 		{ MB MB_DEV "timeout_ms = 1000\n" MB_LOCKERS,
 		  "[lockbank] timeout_ms: must be a number 10..200" },
+		{ MB MB_DEV "baud = 1200\n" MB_LOCKERS,
+		  "lokerd.conf: [lockbank] baud: at 1200 baud one read of the inputs takes about 117 ms, more than half of poll_ms (100): raise baud or poll_ms" },
 		{ MB MB_DEV
 		  "[locker.1]\nlock = 0\ndoor = 0\n[locker.2]\nlock = 1\n",
 		  "[locker.2] door: missing (backend = modbus needs the door input of every locker)" },
