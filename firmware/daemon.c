@@ -1167,6 +1167,7 @@ static json_t *locker_json(const struct kiosk_locker_info *li)
 static json_t *cmd_status(struct daemon *d)
 {
 	json_t *lockers = json_array(), *faults = json_array(), *reply;
+	const char *bank_fault = lockbank_get_fault(d->lockbank);
 	uint64_t unsent = 0;
 
 	for (unsigned i = 1; i <= kiosk_get_n_lockers(d->kiosk); i++) {
@@ -1216,10 +1217,9 @@ static json_t *cmd_status(struct daemon *d)
 	if (!reader_is_ok(d->reader))
 		json_array_append_new(faults,
 				      json_string("reader: not answering"));
-	if (lockbank_get_fault(d->lockbank))
+	if (bank_fault)
 		json_array_append_new(
-			faults, json_sprintf("lock bank: %s",
-					     lockbank_get_fault(d->lockbank)));
+			faults, json_sprintf("lock bank: %s", bank_fault));
 	store_count_unsent(d->store, &unsent);
 	reply = json_pack(
 		"{s:b, s:s, s:s, s:b, s:I, s:o, s:o, s:o, s:I, s:i, s:{s:s, s:b}, s:{s:s, s:b}, s:o}",
@@ -1232,7 +1232,7 @@ static json_t *cmd_status(struct daemon *d)
 		"active_holds", (int)count_holds(d->kiosk), "reader", "backend",
 		reader_get_backend(d->reader), "ok", reader_is_ok(d->reader),
 		"lockbank", "backend", lockbank_get_backend(d->lockbank), "ok",
-		!lockbank_get_fault(d->lockbank), "scanner",
+		!bank_fault, "scanner",
 		d->scanner ? json_pack("{s:s, s:b}", "device",
 				       d->config.scanner_device, "ok",
 				       reader_is_ok(d->scanner)) :

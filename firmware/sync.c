@@ -561,7 +561,6 @@ int sync_resend_from(struct sync *s, int64_t from_seq, bool *ret_pruned)
 	/* A second request widens the first, never narrows it. */
 	if (s->resend_next && s->resend_next < from_seq)
 		from_seq = s->resend_next;
-	s->resend_next = from_seq;
 	s->resend_last = newest;
 	resend_save(s, from_seq);
 	log_notice("sync: the server asks for events %lld to %lld again",
