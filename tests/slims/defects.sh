@@ -17,6 +17,9 @@
 #   7  kiosk loans and returns carry the kiosk's SLiMS user and system_log
 #   8  the server decides: hold items only, returns a staff task, opt-in
 #      automatic check-in of loans only, one kiosk's token for its holds
+#  19.12 (issue 19, point 12) staff cards scoped per kiosk on the staff
+#      page, hashed at 600 000 iterations, sent only to v1.1 kiosks; old
+#      hashes made costlier there without their PINs
 set -uo pipefail
 LOKERBUKU_TOP=${LOKERBUKU_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 export LOKERBUKU_TOP
@@ -68,6 +71,8 @@ kapi() {
 	local token=$1 method=$2 path=$3 body=${4:-}
 	local args=(-sS --max-time 60 --cacert "$SLIMS_CA" -X "$method" -H "Authorization: Bearer $token"
 		-o "$WORK/body" -w '%{http_code} %{content_type}' "$SLIMS_URL$path")
+	# KAPI_SYNC=1.1: as a kiosk of sync v1.1 asks.
+	[ -z "${KAPI_SYNC:-}" ] || args+=(-H "Lokerbuku-Sync: $KAPI_SYNC")
 	[ -z "$body" ] || args+=(-H 'Content-Type: application/json' --data-binary "$body")
 	local out
 	out=$(curl "${args[@]}") || out="000 none"
@@ -409,6 +414,41 @@ check "8: ... an item not on loan is not (no loan made or changed)" \
 check "7/8: ... audited: system_log names the kiosk's user and the kiosk" \
 	test "$(sql1 "SELECT COUNT(*) FROM system_log WHERE id = 'M001' AND sub_module = 'Loan' AND action = 'Return'
 		AND log_msg LIKE 'Loker Buku Kota return item B001 for member (M001) at book locker k-01%'")" = 1
+
+# ---- 19.12: staff PINs ----
+act "$CIRC_JAR" staff credential=STAFF-19 pin=246813 name=Budi 'kiosks[]=k-01' >/dev/null
+S19=$(hmac card:STAFF-19)
+check "19.12: a staff card added on the staff page for kiosk k-01 only" \
+	test "$(mariadb_sql "SELECT kiosk_id FROM lokerbuku_staff_kiosk WHERE credential = '$S19'" | tr '\n' ,)" = k-01,
+KAPI_SYNC=1.1 kapi "$T1" GET '/kiosks/k-01/changes' >/dev/null
+PIN19=$(jq -r --arg c "$S19" '.staff[] | select(.credential == $c) | .pin' "$WORK/body")
+check "19.12: k-01 (sync v1.1) gets it with a PIN hash of 600000 iterations of its PIN" \
+	bash -c '[[ $1 == pbkdf2-sha256\$600000\$* ]]' _ "$PIN19"
+check "19.12: ... that checks against the PIN" pin_ok "$PIN19" 246813
+KAPI_SYNC=1.1 kapi "$T2" GET '/kiosks/k-02/changes' >/dev/null
+check "19.12: k-02 (sync v1.1), another scope, never gets the card nor its PIN hash" \
+	not grep -qF -e "$S19" -e "${PIN19##*\$}" "$WORK/body"
+kapi "$T1" GET '/kiosks/k-01/changes' >/dev/null
+check "19.12: k-01 speaking v1.0 (no Lokerbuku-Sync) is not sent a hash of 600000 iterations" \
+	not grep -qF -e "$S19" -e "${PIN19##*\$}" "$WORK/body"
+# A card hashed as before (10 000 iterations, the plugin's old form) made costlier on the page.
+S20=$(hmac card:STAFF-20)
+OLD20=$(python3 -c 'import hashlib; s = bytes(range(16)); print("pbkdf2-sha256$10000$" + s.hex() + "$" + hashlib.pbkdf2_hmac("sha256", b"135792", s, 10000, 32).hex())')
+mariadb_sql "INSERT INTO lokerbuku_staff (credential, name, pin_hash, role, removed, seq) VALUES ('$S20', 'Sari', '$OLD20', 'staff', 0, 1)"
+act "$ADMIN_JAR" upgrade_staff_pins >/dev/null
+NEW20=$(sql1 "SELECT pin_hash FROM lokerbuku_staff WHERE credential = '$S20'")
+check "19.12: 'make older staff PIN hashes costlier' turns 10000 into 10000 + 590000 iterations" \
+	bash -c '[[ $1 == pbkdf2-sha256-2\$10000\$590000\$000102030405060708090a0b0c0d0e0f\$* ]]' _ "$NEW20"
+check "19.12: ... which still checks against the same PIN, without the plugin knowing it" \
+	python3 -c 'import hashlib,hmac,sys
+a, n, more, salt, h = sys.argv[1].split("$"); s = bytes.fromhex(salt)
+k = hashlib.pbkdf2_hmac("sha256", b"135792", s, int(n), 32)
+sys.exit(0 if hmac.compare_digest(hashlib.pbkdf2_hmac("sha256", k, s, int(more), 32).hex(), h) else 1)' "$NEW20"
+KAPI_SYNC=1.1 kapi "$T2" GET '/kiosks/k-02/changes' >/dev/null
+check "19.12: a v1.1 kiosk gets the upgraded hash" \
+	test "$(jq -r --arg c "$S20" '.staff[] | select(.credential == $c) | .pin' "$WORK/body")" = "$NEW20"
+kapi "$T2" GET '/kiosks/k-02/changes' >/dev/null
+check "19.12: a v1.0 kiosk is not sent the second form" not grep -qF -e "$S20" "$WORK/body"
 
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" = 0 ]

@@ -27,6 +27,12 @@ final class Api
 
     /** Whether the last request came with a kiosk's valid token. */
     private bool $authenticated = false;
+    /**
+     * The minor version of the API the kiosk said it speaks in this
+     * request's Lokerbuku-Sync header (1 for '1.1'), 0 without one: what
+     * v1.1 added goes only to a kiosk that said so.
+     */
+    private int $minor = 0;
 
     public function __construct(private Store $store, private ?string $faultDir = null)
     {
@@ -105,6 +111,15 @@ final class Api
         return [$status, $headers, $body];
     }
 
+    /** The minor version a Lokerbuku-Sync header names ('1.1': 1); 0 without one or for another form. */
+    public static function minorVersion(?string $header): int
+    {
+        if ($header === null || !preg_match('/^[ \t]*1\.([0-9]{1,4})[ \t]*$/', $header, $m)) {
+            return 0;
+        }
+        return min((int) $m[1], 1000);
+    }
+
     /** The bearer token of an Authorization header, or null. */
     public static function bearer(?string $authorization): ?string
     {
@@ -119,9 +134,11 @@ final class Api
      * headers, body array]. $authorization is the Authorization header's
      * value or null.
      */
-    public function handle(string $method, string $queryString, ?string $authorization, string $body): array
+    public function handle(string $method, string $queryString, ?string $authorization, string $body,
+                           ?string $syncVersion = null): array
     {
         [$p, $params] = self::splitQuery($queryString);
+        $this->minor = self::minorVersion($syncVersion);
         return $this->dispatch($method, $p, $params, $authorization, $body);
     }
 
@@ -131,8 +148,9 @@ final class Api
      * '/api/locker/v1/'), its parameters in $queryString.
      */
     public function handlePath(string $method, string $path, string $queryString, ?string $authorization,
-                               string $body): array
+                               string $body, ?string $syncVersion = null): array
     {
+        $this->minor = self::minorVersion($syncVersion);
         $at = strpos($path, '/' . self::PREFIX . '/');
         $p = $at === false ? null : rawurldecode(substr($path, $at + 1));
         [, $params] = self::splitQuery($queryString);
@@ -257,11 +275,20 @@ final class Api
                     $rows[] = [(int) $r['seq'], 'removed_hold', $r['hold_id']];
                 }
             }
-            $st = $this->store->prepare('SELECT seq, credential, pin_hash, role, removed FROM {staff} WHERE seq > ?'
-                . ($full ? ' AND removed = 0' : '') . ' ORDER BY seq LIMIT 1001');
-            $st->execute([$since]);
+            // A staff card goes to the kiosks it is scoped to (to every
+            // kiosk when to none), and to a kiosk of sync v1.0 only with a
+            // PIN hash that kiosk checks (the first form, at most 200 000
+            // iterations): else it is a removal there (none in a full set).
+            $st = $this->store->prepare('SELECT seq, credential, pin_hash, role, gone FROM (SELECT s.seq,'
+                . ' s.credential, s.pin_hash, s.role, (s.removed OR NOT (NOT EXISTS (SELECT 1 FROM {staff_kiosk} sk'
+                . ' WHERE sk.credential = s.credential) OR EXISTS (SELECT 1 FROM {staff_kiosk} sk'
+                . ' WHERE sk.credential = s.credential AND sk.kiosk_id = ?)) OR (? AND NOT (s.pin_hash LIKE ?'
+                . " AND CAST(SUBSTRING_INDEX(SUBSTRING_INDEX(s.pin_hash, '$', 2), '$', -1) AS UNSIGNED)"
+                . ' BETWEEN 1 AND ' . Credentials::PIN_ITERATIONS_V10_MAX . '))) AS gone FROM {staff} s) t'
+                . ' WHERE seq > ?' . ($full ? ' AND NOT gone' : '') . ' ORDER BY seq LIMIT 1001');
+            $st->execute([$kiosk, (int) ($this->minor < 1), 'pbkdf2-sha256$%', $since]);
             foreach ($st->fetchAll(\PDO::FETCH_ASSOC) as $s) {
-                $rows[] = [(int) $s['seq'], $s['removed'] ? 'removed_staff' : 'staff', $s];
+                $rows[] = [(int) $s['seq'], $s['gone'] ? 'removed_staff' : 'staff', $s];
             }
             usort($rows, fn($a, $b) => $a[0] <=> $b[0]);
 
@@ -467,11 +494,13 @@ final class Api
                 $query = $q === false ? (string) ($_SERVER['QUERY_STRING'] ?? '') : substr($uri, $q + 1);
                 $method = (string) ($_SERVER['REQUEST_METHOD'] ?? 'GET');
                 $body = (string) file_get_contents('php://input', false, null, 0, self::BODY_MAX + 1);
+                $sync = isset($_SERVER['HTTP_LOKERBUKU_SYNC']) && is_string($_SERVER['HTTP_LOKERBUKU_SYNC'])
+                    ? $_SERVER['HTTP_LOKERBUKU_SYNC'] : null;
                 if (($options['route'] ?? 'query') === 'path') {
                     return $api->handlePath($method, $q === false ? $uri : substr($uri, 0, $q), $query,
-                        self::authorizationHeader(), $body);
+                        self::authorizationHeader(), $body, $sync);
                 }
-                return $api->handle($method, $query, self::authorizationHeader(), $body);
+                return $api->handle($method, $query, self::authorizationHeader(), $body, $sync);
             });
         } catch (\Throwable $ex) {
             Guard::log($lib, 'API: ' . Guard::describe($ex));

@@ -8,11 +8,23 @@ namespace Lokerbuku\Sync;
 final class Credentials
 {
     /**
-     * PBKDF2 iterations of the PIN hashes kiosks get: the most a kiosk
-     * accepts (docs/sync-api.md), so that a hash taken from a kiosk costs
-     * the most to guess (docs/security.md, "Kiosk PINs").
+     * PBKDF2 iterations of members' PIN hashes: the most a kiosk of sync
+     * v1.0 checks (docs/sync-api.md), since a hold must reach every kiosk
+     * it is routed to, so that a hash taken from a kiosk costs the most
+     * to guess there (docs/security.md, "Kiosk PINs").
      */
     public const PIN_ITERATIONS = 200000;
+    /**
+     * PBKDF2 iterations of staff PIN hashes, as lokerhub's: a staff card
+     * opens every locker, so its hash is worth the most to whoever takes
+     * a kiosk. Only kiosks that said Lokerbuku-Sync: 1.1 check a hash
+     * this costly; the others are not sent it (Api::changes()).
+     */
+    public const STAFF_PIN_ITERATIONS = 600000;
+    /** The most iterations a kiosk of sync v1.1 checks, both forms' counts together. */
+    public const PIN_ITERATIONS_MAX = 2000000;
+    /** The most iterations, in the first form only, a kiosk of sync v1.0 checks. */
+    public const PIN_ITERATIONS_V10_MAX = 200000;
     /** PINs the plugin sets (members' and kiosk staff's): 6 to 8 digits (a kiosk takes 4 to 8). */
     public const NEW_PIN_MIN = 6;
 
@@ -60,6 +72,56 @@ final class Credentials
         $salt ??= random_bytes(16);
         return 'pbkdf2-sha256$' . $iterations . '$' . bin2hex($salt) . '$'
             . bin2hex(hash_pbkdf2('sha256', $pin, $salt, $iterations, 32, true));
+    }
+
+    /**
+     * The parts of a PIN hash of either form: ['iterations' => n, 'more' =>
+     * n of the second form (0: first form), 'salt' => bytes, 'key' =>
+     * bytes], or null when it is not one a kiosk checks.
+     */
+    public static function pinHashParts(string $hash): ?array
+    {
+        if (strlen($hash) > 160 || !preg_match('/^pbkdf2-sha256(?:\$([1-9][0-9]{0,6})|-2\$([1-9][0-9]{0,6})\$([1-9][0-9]{0,6}))'
+            . '\$((?:[0-9a-f]{2}){8,64})\$([0-9a-f]{64})$/', $hash, $m)) {
+            return null;
+        }
+        $n = (int) ($m[1] !== '' ? $m[1] : $m[2]);
+        $more = $m[1] !== '' ? 0 : (int) $m[3];
+        if ($n + $more > self::PIN_ITERATIONS_MAX) {
+            return null;
+        }
+        return ['iterations' => $n, 'more' => $more, 'salt' => hex2bin($m[4]), 'key' => hex2bin($m[5])];
+    }
+
+    /** Whether a kiosk of sync v1.0 checks this PIN hash: the first form, at most 200 000 iterations. */
+    public static function pinHashV10(string $hash): bool
+    {
+        $p = self::pinHashParts($hash);
+        return $p !== null && $p['more'] === 0 && $p['iterations'] <= self::PIN_ITERATIONS_V10_MAX;
+    }
+
+    /**
+     * A first-form PIN hash made to cost $iterations in all without its
+     * PIN: 'pbkdf2-sha256-2$<n>$<more>$<salt>$<PBKDF2 of the first key,
+     * same salt, more>' (docs/sync-api.md, "PIN hashes"); null when it
+     * costs that much already or is of the second form (PBKDF2 of PBKDF2
+     * does not chain). Throws on a hash that is not one.
+     */
+    public static function pinHashUpgrade(string $hash, int $iterations = self::STAFF_PIN_ITERATIONS): ?string
+    {
+        if ($iterations < 1 || $iterations > self::PIN_ITERATIONS_MAX) {
+            throw new \InvalidArgumentException('iterations: 1 to ' . self::PIN_ITERATIONS_MAX);
+        }
+        $p = self::pinHashParts($hash);
+        if ($p === null) {
+            throw new \InvalidArgumentException('not a PIN hash');
+        }
+        if ($p['iterations'] + $p['more'] >= $iterations || $p['more'] > 0) {
+            return null;
+        }
+        $more = $iterations - $p['iterations'];
+        return 'pbkdf2-sha256-2$' . $p['iterations'] . '$' . $more . '$' . bin2hex($p['salt']) . '$'
+            . bin2hex(hash_pbkdf2('sha256', $p['key'], $p['salt'], $more, 32, true));
     }
 
     /** A random pickup code of $digits digits (6 to 12). */

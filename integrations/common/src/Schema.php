@@ -104,6 +104,12 @@ final class Schema
             role varchar(5) NOT NULL DEFAULT 'staff',
             removed tinyint NOT NULL DEFAULT 0,
             seq bigint NOT NULL)",
+        // The kiosks a staff card is sent to (with its PIN hash); a card
+        // with no row here goes to every kiosk.
+        'staff_kiosk' => "(
+            credential char(64) CHARACTER SET ascii NOT NULL,
+            kiosk_id varchar(63) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+            PRIMARY KEY (credential, kiosk_id))",
         // Every event a kiosk reported and the server accepted, for good:
         // the key of exactly once.
         'event' => "(

@@ -170,11 +170,27 @@ class Store
         });
     }
 
-    /** Kiosk staff, newest first (credential hashes only). */
+    /**
+     * Kiosk staff, newest first (credential hashes only): 'credential',
+     * 'name', 'role', 'kiosks' (the kiosk ids it is sent to; []: every
+     * kiosk), 'iterations' (what a guess at its PIN costs).
+     */
     public function staff(): array
     {
-        return $this->query('SELECT credential, name, role FROM {staff} WHERE removed = 0'
+        $rows = $this->query('SELECT credential, name, role, pin_hash FROM {staff} WHERE removed = 0'
             . ' ORDER BY seq DESC')->fetchAll(\PDO::FETCH_ASSOC);
+        $scopes = [];
+        foreach ($this->query('SELECT credential, kiosk_id FROM {staff_kiosk} ORDER BY kiosk_id')
+            ->fetchAll(\PDO::FETCH_ASSOC) as $r) {
+            $scopes[$r['credential']][] = $r['kiosk_id'];
+        }
+        foreach ($rows as &$r) {
+            $p = Credentials::pinHashParts($r['pin_hash']);
+            $r['kiosks'] = $scopes[$r['credential']] ?? [];
+            $r['iterations'] = $p === null ? 0 : $p['iterations'] + $p['more'];
+            unset($r['pin_hash']);
+        }
+        return $rows;
     }
 
     /** The kiosk id a bearer token belongs to, or null (compared in constant time). */
@@ -446,8 +462,15 @@ class Store
 
     // ---- kiosk staff ----
 
-    /** Adds or changes a staff member of the kiosks: a card (card number or UID) and a PIN. */
-    public function setStaff(string $credential, string $pin, string $name = '', string $role = 'staff'): string
+    /**
+     * Adds or changes a staff member of the kiosks: a card (card number or
+     * UID) and a PIN, hashed with Credentials::STAFF_PIN_ITERATIONS.
+     * $kiosks: the kiosks the card is sent to; null keeps the ones it has,
+     * [] sends it to every kiosk (each then holds its PIN hash: see
+     * docs/security.md, "Staff PINs"). Returns the credential hash.
+     */
+    public function setStaff(string $credential, string $pin, string $name = '', string $role = 'staff',
+                             ?array $kiosks = null): string
     {
         if (!in_array($role, ['staff', 'admin'], true)) {
             throw new \InvalidArgumentException('role: staff or admin');
@@ -456,12 +479,79 @@ class Store
             throw new \InvalidArgumentException('a kiosk PIN is ' . Credentials::NEW_PIN_MIN . ' to 8 digits');
         }
         $hmac = Credentials::hmac($this->config->siteKey(), $credential);
-        $this->transaction(function () use ($hmac, $pin, $name, $role) {
+        $hash = Credentials::pinHash($pin, null, Credentials::STAFF_PIN_ITERATIONS);
+        $this->transaction(function () use ($hmac, $hash, $name, $role, $kiosks) {
             $this->prepare('REPLACE INTO {staff} (credential, name, pin_hash, role, removed, seq)'
                 . ' VALUES (?, ?, ?, ?, 0, ?)')
-                ->execute([$hmac, $name, Credentials::pinHash($pin), $role, $this->nextSeq()]);
+                ->execute([$hmac, $name, $hash, $role, $this->nextSeq()]);
+            if ($kiosks !== null) {
+                $this->scopeStaff($hmac, $kiosks);
+            }
         });
         return $hmac;
+    }
+
+    /**
+     * The kiosks a staff card is sent to, from now on ([]: every kiosk);
+     * kiosks it no longer goes to get it in removed_staff at their next
+     * pull. At most 64 kiosks, each registered.
+     */
+    public function setStaffKiosks(string $hmac, array $kiosks): void
+    {
+        $this->transaction(function () use ($hmac, $kiosks) {
+            $st = $this->prepare('SELECT 1 FROM {staff} WHERE credential = ? AND removed = 0 FOR UPDATE');
+            $st->execute([$hmac]);
+            if (!$st->fetchColumn()) {
+                throw new \InvalidArgumentException('no such staff card');
+            }
+            $this->scopeStaff($hmac, $kiosks);
+            $this->prepare('UPDATE {staff} SET seq = ? WHERE credential = ?')->execute([$this->nextSeq(), $hmac]);
+        });
+    }
+
+    private function scopeStaff(string $hmac, array $kiosks): void
+    {
+        $kiosks = array_values(array_unique(array_map('strval', $kiosks)));
+        if (count($kiosks) > 64) {
+            throw new \InvalidArgumentException('a staff card serves at most 64 kiosks');
+        }
+        foreach ($kiosks as $k) {
+            if (!$this->kiosk($k)) {
+                throw new \InvalidArgumentException("no kiosk $k");
+            }
+        }
+        $this->prepare('DELETE FROM {staff_kiosk} WHERE credential = ?')->execute([$hmac]);
+        $ins = $this->prepare('INSERT INTO {staff_kiosk} (credential, kiosk_id) VALUES (?, ?)');
+        foreach ($kiosks as $k) {
+            $ins->execute([$hmac, $k]);
+        }
+    }
+
+    /**
+     * Makes every staff PIN hash that costs fewer than $iterations
+     * costlier without its PIN (Credentials::pinHashUpgrade()); kiosks
+     * get the new hashes at their next pull, only those that said
+     * Lokerbuku-Sync: 1.1. Returns [upgraded, kept].
+     */
+    public function upgradeStaffPins(int $iterations = Credentials::STAFF_PIN_ITERATIONS): array
+    {
+        return $this->transaction(function () use ($iterations) {
+            $rows = $this->query('SELECT credential, pin_hash FROM {staff} WHERE removed = 0 FOR UPDATE')
+                ->fetchAll(\PDO::FETCH_ASSOC);
+            $up = $this->prepare('UPDATE {staff} SET pin_hash = ?, seq = ? WHERE credential = ?');
+            $upgraded = $kept = 0;
+            foreach ($rows as $r) {
+                $new = Credentials::pinHashParts($r['pin_hash']) === null ? null
+                    : Credentials::pinHashUpgrade($r['pin_hash'], $iterations);
+                if ($new === null) {
+                    $kept++;
+                    continue;
+                }
+                $up->execute([$new, $this->nextSeq(), $r['credential']]);
+                $upgraded++;
+            }
+            return [$upgraded, $kept];
+        });
     }
 
     public function removeStaff(string $hmac): void

@@ -12,6 +12,7 @@
 namespace Lokerbuku\Inlislite;
 
 use Lokerbuku\Sync\Events;
+use Lokerbuku\Sync\Credentials;
 use Lokerbuku\Sync\Store;
 
 final class StaffPage
@@ -118,6 +119,21 @@ final class StaffPage
                 $this->needMember($member);
                 $this->store->enrolCard($member, trim((string) ($post['uid'] ?? '')));
                 break;
+            case 'staff':
+                $extra = $this->staffCard($post);
+                break;
+            case 'staff_kiosks':
+                $this->store->setStaffKiosks((string) ($post['credential'] ?? ''),
+                    array_map('strval', (array) ($post['kiosks'] ?? [])));
+                break;
+            case 'remove_staff':
+                $this->store->removeStaff((string) ($post['credential'] ?? ''));
+                break;
+            case 'upgrade_staff_pins':
+                [$upgraded, $kept] = $this->store->upgradeStaffPins();
+                $extra = $this->note('info', $this->t('{upgraded} staff PIN hashes made costlier, {kept} kept.',
+                    ['upgraded' => $upgraded, 'kept' => $kept]));
+                break;
             case 'resend':
                 if ($this->notify === null) {
                     throw new \InvalidArgumentException('no channel to patrons is set up');
@@ -136,6 +152,68 @@ final class StaffPage
         } catch (\InvalidArgumentException | \RuntimeException $e) {
             return $this->note('warning', $this->t('Not done: {why}', ['why' => $e->getMessage()]));
         }
+    }
+
+    /**
+     * A kiosk staff card (a card number, or 'uid:' and the card's UID in
+     * hex) with its PIN, sent only to the kiosks chosen (every kiosk when
+     * none is: each then holds its PIN hash).
+     */
+    private function staffCard(array $post): string
+    {
+        $cred = trim((string) ($post['credential'] ?? ''));
+        $cred = str_starts_with($cred, 'uid:') ? Credentials::uid(substr($cred, 4))
+            : ($cred === '' ? null : Credentials::card(str_starts_with($cred, 'card:') ? substr($cred, 5) : $cred));
+        if ($cred === null) {
+            throw new \InvalidArgumentException($this->t('a card number, or uid: and 4, 7 or 10 bytes of hex'));
+        }
+        $kiosks = array_map('strval', (array) ($post['kiosks'] ?? []));
+        $this->store->setStaff($cred, (string) ($post['pin'] ?? ''), trim((string) ($post['name'] ?? '')),
+            (string) ($post['role'] ?? 'staff'), $kiosks);
+        return $kiosks ? '' : $this->note('warning', $this->t('This card goes to every kiosk: each holds its PIN hash,'
+            . ' and a stolen kiosk gives it away. Choose its kiosks.'));
+    }
+
+    /** A choice of kiosks (kiosks[]): a staff card goes to the ones chosen, to every kiosk when none. */
+    private function kioskMulti(array $selected = []): string
+    {
+        $o = '<select name="kiosks[]" multiple>';
+        foreach ($this->store->kiosks() as $k) {
+            $o .= '<option value="' . self::h($k['kiosk_id']) . '"' . (in_array($k['kiosk_id'], $selected, true)
+                ? ' selected' : '') . '>' . self::h($k['kiosk_id']) . '</option>';
+        }
+        return $o . '</select>';
+    }
+
+    private function kioskStaff(): string
+    {
+        $rows = [];
+        foreach ($this->store->staff() as $s) {
+            $rows['staff-' . substr($s['credential'], 0, 12)] = [self::h($s['name']), self::h($this->t($s['role'])),
+                '<code>' . self::h(substr($s['credential'], 0, 12)) . '…</code>',
+                self::h($s['kiosks'] ? implode(', ', $s['kiosks']) : $this->t('Every kiosk (each holds the PIN hash)')),
+                self::h(number_format($s['iterations'], 0, ',', '.')),
+                $this->form('staff_kiosks', '<input type="hidden" name="credential" value="' . self::h($s['credential'])
+                    . '">' . $this->kioskMulti($s['kiosks']) . '<button>' . self::h($this->t('Change kiosks'))
+                    . '</button>', 'inline') . ' '
+                . $this->button('remove_staff', ['credential' => $s['credential']], 'Remove')];
+        }
+        $in = fn(string $name, string $label, string $extra = '') => $this->label($label,
+            '<input name="' . $name . '" ' . $extra . '>');
+        return '<h2>' . self::h($this->t('Kiosk staff')) . '</h2>'
+            . '<p>' . self::h($this->t('A staff card goes only to the kiosks chosen, so a stolen kiosk gives away only'
+                . ' its own staff\'s PIN hashes; none chosen: every kiosk. Kiosks of firmware before sync v1.1 do not get'
+                . ' staff cards of 600,000 iterations: update them.')) . '</p>'
+            . $this->form('staff', $in('credential', 'Staff card number or UID', 'required maxlength="70"')
+                . $in('pin', 'PIN (6 to 8 digits)', 'required type="password" inputmode="numeric" pattern="[0-9]{6,8}"'
+                    . ' autocomplete="off"')
+                . $in('name', 'Name', 'maxlength="100"')
+                . $this->label('Role', '<select name="role"><option value="staff">' . self::h($this->t('staff'))
+                    . '</option><option value="admin">' . self::h($this->t('admin')) . '</option></select>')
+                . $this->label('Kiosks', $this->kioskMulti())
+                . '<button>' . self::h($this->t('Add')) . '</button>')
+            . $this->table('staff', ['Name', 'Role', 'Card', 'Kiosks', 'PIN hash iterations', ''], $rows, 'none')
+            . $this->button('upgrade_staff_pins', [], 'Make older staff PIN hashes costlier (600,000 iterations)');
     }
 
     private function note(string $kind, string $text): string
@@ -461,7 +539,8 @@ final class StaffPage
     {
         $in = fn(string $name, string $label, string $extra = '') => $this->label($label,
             '<input name="' . $name . '" required ' . $extra . '>');
-        return '<h2>' . self::h($this->t('Member kiosk PIN')) . '</h2>'
+        return $this->kioskStaff()
+            . '<h2>' . self::h($this->t('Member kiosk PIN')) . '</h2>'
             . '<p>' . self::h($this->t('The kiosk PIN is the member\'s own for the lockers, never their INLISLite'
                 . ' password.')) . '</p>'
             . $this->form('member_pin', $in('member', 'Member number', 'maxlength="50"')

@@ -8,6 +8,23 @@ namespace Lokerbuku\Inlislite;
 final class StaffText
 {
     private const ID = [
+        'Kiosk staff' => 'Petugas kios',
+        'Staff card number or UID' => 'Nomor kartu atau UID petugas',
+        'Role' => 'Peran',
+        'staff' => 'petugas',
+        'admin' => 'admin',
+        'Card' => 'Kartu',
+        'Remove' => 'Hapus',
+        'Every kiosk (each holds the PIN hash)' => 'Semua kios (masing-masing menyimpan hash PIN)',
+        'Change kiosks' => 'Ubah kios',
+        'PIN hash iterations' => 'Iterasi hash PIN',
+        'Make older staff PIN hashes costlier (600,000 iterations)' => 'Perkuat hash PIN petugas yang lama (600.000 iterasi)',
+        '{upgraded} staff PIN hashes made costlier, {kept} kept.' => '{upgraded} hash PIN petugas diperkuat, {kept} tetap.',
+        'a card number, or uid: and 4, 7 or 10 bytes of hex' => 'nomor kartu, atau uid: dan 4, 7 atau 10 bita heksadesimal',
+        'This card goes to every kiosk: each holds its PIN hash, and a stolen kiosk gives it away. Choose its kiosks.'
+            => 'Kartu ini dikirim ke semua kios: masing-masing menyimpan hash PIN-nya, dan kios yang dicuri membocorkannya. Pilih kiosnya.',
+        'A staff card goes only to the kiosks chosen, so a stolen kiosk gives away only its own staff\'s PIN hashes; none chosen: every kiosk. Kiosks of firmware before sync v1.1 do not get staff cards of 600,000 iterations: update them.'
+            => 'Kartu petugas hanya dikirim ke kios yang dipilih, sehingga kios yang dicuri hanya membocorkan hash PIN petugasnya sendiri; tidak ada yang dipilih: semua kios. Kios dengan firmware sebelum sync v1.1 tidak menerima kartu petugas 600.000 iterasi: perbarui firmware-nya.',
         'Book lockers' => 'Loker Buku',
         'Sign in' => 'Masuk',
         'Sign out' => 'Keluar',

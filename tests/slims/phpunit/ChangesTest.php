@@ -3,6 +3,8 @@
 // GET changes: full sets, deltas, paging, cursors, removals, staff,
 // credentials (card, enrolled UID, pickup code, PIN) of routed holds.
 
+use Lokerbuku\Sync\Credentials;
+
 final class ChangesTest extends SlimsTestCase
 {
     private string $token;
@@ -211,14 +213,59 @@ final class ChangesTest extends SlimsTestCase
     {
         $cred = $this->store->setStaff('card:STAFF-01', '135790', 'Ani', 'admin');
         $this->assertSame(self::hmac('card:STAFF-01'), $cred);
-        $c = $this->changes();
+        $c = $this->changes11();
         $this->assertCount(1, $c['staff']);
         $this->assertSame('admin', $c['staff'][0]['role']);
-        $this->assertStringStartsWith('pbkdf2-sha256$200000$', $c['staff'][0]['pin']);
+        $this->assertStringStartsWith('pbkdf2-sha256$600000$', $c['staff'][0]['pin']);
         $this->store->removeStaff($cred);
-        $d = $this->changes('?cursor=' . rawurlencode($c['cursor']));
+        $d = $this->changes11('?cursor=' . rawurlencode($c['cursor']));
         $this->assertSame([$cred], $d['removed_staff']);
-        $this->assertSame([], $this->changes()['staff']);
+        $this->assertSame([], $this->changes11()['staff']);
+    }
+
+    private function changes11(string $query = '', string $kiosk = 'k-01', ?string $token = null): array
+    {
+        [$status, , $body] = $this->api('GET', "/kiosks/$kiosk/changes" . $query, $token ?? $this->token, '', '1.1');
+        $this->assertSame(200, $status, json_encode($body));
+        return $body;
+    }
+
+    public function test_a_staff_card_goes_only_to_its_kiosks_and_is_removed_where_scoped_away(): void
+    {
+        $t2 = $this->store->addKiosk('k-02', 'Cabang', 1);
+        $cred = $this->store->setStaff('card:STAFF-02', '135790');
+        $before = $this->changes11('', 'k-02', $t2);
+        $this->assertSame([$cred], array_column($before['staff'], 'credential'), 'no kiosk: every kiosk');
+        $this->store->setStaffKiosks($cred, ['k-01']);
+        $d = $this->changes11('?cursor=' . rawurlencode($before['cursor']), 'k-02', $t2);
+        $this->assertSame([], $d['staff']);
+        $this->assertSame([$cred], $d['removed_staff']);
+        $this->assertSame([], $this->changes11('', 'k-02', $t2)['staff']);
+        $this->assertSame([$cred], array_column($this->changes11()['staff'], 'credential'));
+        $this->assertSame([['credential' => $cred, 'name' => '', 'role' => 'staff', 'kiosks' => ['k-01'],
+            'iterations' => 600000]], $this->store->staff());
+        $this->expectException(InvalidArgumentException::class);
+        $this->store->setStaffKiosks($cred, ['k-99']);
+    }
+
+    public function test_a_v10_kiosk_gets_no_staff_hash_it_cannot_check(): void
+    {
+        $new = $this->store->setStaff('card:STAFF-03', '135790');
+        // A hash of 200 000 iterations (the plugin's before) is one a v1.0 kiosk checks.
+        $old = self::hmac('card:STAFF-04');
+        $this->store->db()->prepare("INSERT INTO lokerbuku_staff (credential, name, pin_hash, role, removed, seq)"
+            . " VALUES (?, '', ?, 'staff', 0, ?)")->execute([$old, Credentials::pinHash('246813'), $this->store->nextSeq()]);
+        $v10 = $this->changes();
+        $this->assertSame([$old], array_column($v10['staff'], 'credential'));
+        $this->assertStringNotContainsString($new, json_encode($v10));
+        [$upgraded, $kept] = $this->store->upgradeStaffPins();
+        $this->assertSame([1, 1], [$upgraded, $kept]);
+        $d = $this->changes('?cursor=' . rawurlencode($v10['cursor']));
+        $this->assertSame([$old], $d['removed_staff'], 'upgraded: removed from a v1.0 kiosk');
+        $this->assertSame([], $d['staff']);
+        $pins = array_column($this->changes11()['staff'], 'pin', 'credential');
+        $this->assertStringStartsWith('pbkdf2-sha256-2$200000$400000$', $pins[$old]);
+        $this->assertStringStartsWith('pbkdf2-sha256$600000$', $pins[$new]);
     }
 
     public function test_long_titles_and_names_are_cut_on_character_boundaries(): void

@@ -27,9 +27,24 @@ final class CredentialsTest extends TestCase
             Credentials::pinHash('2468', hex2bin('00112233445566778899aabbccddeeff'), 10000));
     }
 
-    public function test_pin_hashes_the_plugin_makes_are_as_slow_as_a_kiosk_takes(): void
+    public function test_the_second_form_matches_the_worked_example(): void
     {
-        // docs/sync-api.md: at most 200 000 iterations (lokerd refuses more).
+        $first = Credentials::pinHash('2468', hex2bin('000102030405060708090a0b0c0d0e0f'), 1000);
+        $this->assertSame('pbkdf2-sha256-2$1000$2000$000102030405060708090a0b0c0d0e0f$'
+            . 'e807771b79a8c4c135b3c2c4d2cd9513529b52b417e6db7a1acba5418e3d7360',
+            Credentials::pinHashUpgrade($first, 3000));
+        $this->assertNull(Credentials::pinHashUpgrade($first, 1000), 'costs that much already');
+        $this->assertNull(Credentials::pinHashUpgrade(Credentials::pinHashUpgrade($first, 3000), 9000),
+            'PBKDF2 of PBKDF2 does not chain');
+        $this->assertTrue(Credentials::pinHashV10($first));
+        $this->assertFalse(Credentials::pinHashV10(Credentials::pinHashUpgrade($first, 3000)));
+        $this->assertFalse(Credentials::pinHashV10(Credentials::pinHash('2468', null, 200001)));
+    }
+
+    public function test_member_pin_hashes_are_as_slow_as_a_v10_kiosk_takes(): void
+    {
+        // docs/sync-api.md: at most 200 000 iterations (a v1.0 lokerd refuses more),
+        // and a hold goes to every kiosk it is routed to.
         $h = Credentials::pinHash('975310');
         $this->assertMatchesRegularExpression('/^pbkdf2-sha256\$200000\$[0-9a-f]{32}\$[0-9a-f]{64}$/', $h);
         [, $iter, $salt, $hash] = explode('$', $h);

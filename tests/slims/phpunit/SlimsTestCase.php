@@ -147,14 +147,16 @@ abstract class SlimsTestCase extends TestCase
     }
 
     /** Calls the API: [status, headers, decoded body]. */
-    protected function api(string $method, string $path, ?string $token, $body = ''): array
+    /** One request as a kiosk makes it; $sync: its Lokerbuku-Sync header ('1.1'), null for a v1.0 kiosk. */
+    protected function api(string $method, string $path, ?string $token, $body = '', ?string $sync = null): array
     {
         $api = new Api($this->store);
         // As the kiosk builds it: the base URL, then the path as text
         // (barcodes percent-encoded by the caller, a query after "?").
         $qs = "p=" . Api::PREFIX . $path;
         $raw = is_string($body) ? $body : json_encode($body);
-        [$status, $headers, $reply] = $api->handle($method, $qs, $token === null ? null : "Bearer $token", $raw);
+        [$status, $headers, $reply] = $api->handle($method, $qs, $token === null ? null : "Bearer $token", $raw,
+            $sync);
         return [$status, $headers, json_decode(json_encode($reply), true)];
     }
 

@@ -110,8 +110,18 @@ final class AdminPage
                 if ($cred === null) {
                     throw new \InvalidArgumentException('a UID is 4, 7 or 10 bytes of hex');
                 }
-                $this->store->setStaff($cred, (string) $post['pin'],
-                    (string) ($post['name'] ?? ''), (string) ($post['role'] ?? 'staff'));
+                // The kiosks chosen, or every kiosk when none is (each then holds the PIN hash).
+                $this->store->setStaff($cred, (string) $post['pin'], (string) ($post['name'] ?? ''),
+                    (string) ($post['role'] ?? 'staff'), array_map('strval', (array) ($post['kiosks'] ?? [])));
+                break;
+            case 'staff_kiosks':
+                $this->store->setStaffKiosks((string) ($post['credential'] ?? ''),
+                    array_map('strval', (array) ($post['kiosks'] ?? [])));
+                break;
+            case 'upgrade_staff_pins':
+                [$upgraded, $kept] = $this->store->upgradeStaffPins();
+                $extra = '<div class="alert alert-info">' . self::h(str_replace(['{upgraded}', '{kept}'],
+                    [$upgraded, $kept], self::t('{upgraded} staff PIN hashes made costlier, {kept} kept.'))) . '</div>';
                 break;
             case 'kiosk_settings':
                 $this->store->setKioskSettings((string) $post['kiosk'], (int) ($post['hold_window_days'] ?? 0),
@@ -467,10 +477,28 @@ final class AdminPage
     {
         $rows = [];
         foreach ($this->store->staff() as $s) {
+            $where = $s['kiosks'] ? implode(', ', $s['kiosks']) : self::t('Every kiosk (each holds the PIN hash)');
             $rows[] = [self::h($s['name']), self::h($s['role']), '<code>' . self::h(substr($s['credential'], 0, 12)) . '…</code>',
-                $this->button('remove_staff', ['credential' => $s['credential']], 'Remove', 'btn btn-sm btn-danger')];
+                self::h($where), self::h(number_format($s['iterations'], 0, '', '.')),
+                $this->form('staff_kiosks', '<input type="hidden" name="credential" value="' . self::h($s['credential']) . '">'
+                    . $this->kioskMulti($s['kiosks']) . ' <button class="btn btn-sm btn-default">'
+                    . self::h(self::t('Change kiosks')) . '</button>', 'd-inline') . ' '
+                . $this->button('remove_staff', ['credential' => $s['credential']], 'Remove', 'btn btn-sm btn-danger')];
         }
-        return $this->table(['Name', 'Role', 'Card', ''], $rows, 'none');
+        return $this->table(['Name', 'Role', 'Card', 'Kiosks', 'PIN hash iterations', ''], $rows, 'none')
+            . $this->button('upgrade_staff_pins', [], 'Make older staff PIN hashes costlier (600,000 iterations)');
+    }
+
+    /** A choice of kiosks (kiosks[]): a staff card goes to the ones chosen, to every kiosk when none. */
+    private function kioskMulti(array $selected = []): string
+    {
+        $o = '<select name="kiosks[]" multiple class="form-control" title="'
+            . self::h(self::t('The kiosks this card opens; none: every kiosk')) . '">';
+        foreach ($this->store->kiosks() as $k) {
+            $o .= '<option value="' . self::h($k['kiosk_id']) . '"' . (in_array($k['kiosk_id'], $selected, true)
+                ? ' selected' : '') . '>' . self::h($k['kiosk_id']) . '</option>';
+        }
+        return $o . '</select>';
     }
 
     private function setup(): string
@@ -501,7 +529,11 @@ final class AdminPage
                 . '<button class="btn btn-default">' . self::h(self::t('Enrol')) . '</button>')
             . '<h3>' . self::h(self::t('Kiosk staff')) . '</h3>'
             . $this->form('staff', $in('credential', 'Staff card number or UID') . $in('pin', 'PIN (6 to 8 digits)', 'password')
-                . $in('name', 'Name') . '<button class="btn btn-default">' . self::h(self::t('Add')) . '</button>')
+                . $in('name', 'Name') . '<label>' . self::h(self::t('Kiosks')) . '</label> ' . $this->kioskMulti()
+                . ' <button class="btn btn-default">' . self::h(self::t('Add')) . '</button>')
+            . '<p class="text-muted">' . self::h(self::t('A staff card goes only to the kiosks chosen, so a stolen kiosk gives away'
+                . ' only its own staff\'s PIN hashes; none chosen: every kiosk. Kiosks of firmware before sync v1.1 do not'
+                . ' get staff cards of 600,000 iterations: update them.')) . '</p>'
             . $this->staffList()
             . '<h3>' . self::h(self::t('Site key file')) . '</h3>'
             . $this->form('site_key_file', '<input type="text" name="path" class="form-control" value="'
