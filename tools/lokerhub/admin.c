@@ -31,6 +31,9 @@
 #define LOCKER_MAX	     128
 #define HOLD_WINDOW_DAYS_MAX 365
 #define EXPIRES_DAYS_MAX     365
+#define KIOSK_ADD_BULK_MAX   100000
+#define HOLD_ADD_BULK_MAX    100000
+#define HOLD_LINE_MAX	     8192
 
 static int db_failed(sqlite3 *db)
 {
@@ -229,17 +232,12 @@ static int credential_of(sqlite3 *db, const char *raw,
  * SHA-256 into hash. The caller renames tmp to path once the database
  * knows the hash, or unlinks it.
  */
-static int make_token(const char *path, char *tmp, size_t tmp_size,
-		      char hash[DB_SHA256_HEX_LEN + 1])
+/* A fresh token as 64 hex digits into token, its SHA-256 into hash. */
+static int new_token(char token[2 * TOKEN_BYTES + 1],
+		     char hash[DB_SHA256_HEX_LEN + 1])
 {
 	uint8_t rnd[TOKEN_BYTES];
-	char token[2 * TOKEN_BYTES + 2];
-	int fd, err = 0;
 
-	if (snprintf(tmp, tmp_size, "%s.XXXXXX", path) >= (int)tmp_size) {
-		fprintf(stderr, "lokerhub: %s: name too long\n", path);
-		return -ENAMETOOLONG;
-	}
 	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd)) {
 		fprintf(stderr, "lokerhub: no randomness: %s\n",
 			strerror(errno));
@@ -249,6 +247,21 @@ static int make_token(const char *path, char *tmp, size_t tmp_size,
 		snprintf(token + 2 * i, 3, "%02x", rnd[i]);
 	explicit_bzero(rnd, sizeof(rnd));
 	db_sha256_hex(token, hash);
+	return 0;
+}
+
+static int make_token(const char *path, char *tmp, size_t tmp_size,
+		      char hash[DB_SHA256_HEX_LEN + 1])
+{
+	char token[2 * TOKEN_BYTES + 2];
+	int fd, err = 0;
+
+	if (snprintf(tmp, tmp_size, "%s.XXXXXX", path) >= (int)tmp_size) {
+		fprintf(stderr, "lokerhub: %s: name too long\n", path);
+		return -ENAMETOOLONG;
+	}
+	if (new_token(token, hash) < 0)
+		return -EIO;
 	token[2 * TOKEN_BYTES] = '\n';
 	token[2 * TOKEN_BYTES + 1] = '\0';
 	fd = mkostemp(tmp, O_CLOEXEC); /* mode 0600 */
@@ -279,6 +292,105 @@ static int place_token(const char *tmp, const char *path)
 	return CLI_EXIT_OK;
 }
 
+/*
+ * kiosk-add --stdin: the kiosk IDs one a line on stdin (blank lines
+ * skipped), all added in one transaction or none; "ID TOKEN" lines into
+ * tokens_file, mode 0600, written next to it and renamed over it once the
+ * database has them.
+ */
+static int kiosk_add_bulk(const char *command, sqlite3 *db,
+			  const char *tokens_file, bool pin, long long window)
+{
+	char hash[DB_SHA256_HEX_LEN + 1], token[2 * TOKEN_BYTES + 1];
+	char tmp[4200], line[DB_ID_MAX + 3];
+	unsigned long n = 0, line_no = 0;
+	FILE *out = NULL;
+	int fd, err = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", tokens_file) >=
+	    (int)sizeof(tmp)) {
+		sqlite3_close(db);
+		return cli_usage_error(command, "--tokens-file: name too long");
+	}
+	fd = mkostemp(tmp, O_CLOEXEC); /* mode 0600 */
+	if (fd < 0 || !(out = fdopen(fd, "w"))) {
+		fprintf(stderr, "lokerhub: %s: %s\n", tokens_file,
+			strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+			unlink(tmp);
+		}
+		sqlite3_close(db);
+		return CLI_EXIT_FAILED;
+	}
+	err = db_begin(db);
+	while (err == 0 && fgets(line, sizeof(line), stdin)) {
+		size_t len = strlen(line);
+
+		line_no++;
+		if (len == sizeof(line) - 1 && line[len - 1] != '\n') {
+			fprintf(stderr,
+				"lokerhub: stdin line %lu: a kiosk ID is at most %d characters\n",
+				line_no, DB_ID_MAX);
+			err = -EINVAL;
+			break;
+		}
+		while (len > 0 &&
+		       (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		if (len == 0)
+			continue;
+		if (!db_is_id(line)) {
+			fprintf(stderr,
+				"lokerhub: stdin line %lu: kiosk ID: not 1 to 63 printable ASCII characters without blanks\n",
+				line_no);
+			err = -EINVAL;
+			break;
+		}
+		if (++n > KIOSK_ADD_BULK_MAX) {
+			fprintf(stderr, "lokerhub: at most %d kiosks at once\n",
+				KIOSK_ADD_BULK_MAX);
+			err = -E2BIG;
+			break;
+		}
+		err = new_token(token, hash) ?:
+					       db_run(db,
+						      "INSERT INTO kiosks (id, token_sha256, pin_required,"
+								       " hold_window_days, created_usec)"
+								       " VALUES (?, ?, ?, ?, ?)",
+						      "ssiII", line, hash, (int)pin,
+						      (int64_t)window, db_now_usec());
+		if (err == -EEXIST)
+			fprintf(stderr,
+				"lokerhub: stdin line %lu: kiosk %s exists already (or is given twice)\n",
+				line_no, line);
+		else if (err == 0 && fprintf(out, "%s %s\n", line, token) < 0)
+			err = -(errno ?: EIO);
+	}
+	explicit_bzero(token, sizeof(token));
+	if (err == 0 && ferror(stdin)) {
+		fprintf(stderr, "lokerhub: stdin: %s\n", strerror(errno));
+		err = -EIO;
+	}
+	if (err == 0 && (fflush(out) != 0 || fsync(fileno(out)) < 0)) {
+		fprintf(stderr, "lokerhub: %s: %s\n", tmp, strerror(errno));
+		err = -EIO;
+	}
+	if (fclose(out) != 0 && err == 0)
+		err = -EIO;
+	if (err < 0) {
+		unlink(tmp);
+		fprintf(stderr, "lokerhub: no kiosk added\n");
+		return db_failed(db);
+	}
+	if (done(db, 0) != CLI_EXIT_OK) {
+		unlink(tmp);
+		return CLI_EXIT_FAILED;
+	}
+	fprintf(stderr, "lokerhub: %lu kiosks added\n", n);
+	return place_token(tmp, tokens_file);
+}
+
 static int cmd_kiosk_add(const char *db_path, int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -287,9 +399,12 @@ static int cmd_kiosk_add(const char *db_path, int argc, char **argv)
 		{ "pin-required", no_argument, NULL, 'p' },
 		{ "no-pin-required", no_argument, NULL, 'P' },
 		{ "hold-window-days", required_argument, NULL, 'w' },
+		{ "stdin", no_argument, NULL, 's' },
+		{ "tokens-file", required_argument, NULL, 'T' },
 		{ 0 },
 	};
-	const char *token_file = NULL, *id;
+	const char *token_file = NULL, *tokens_file = NULL, *id;
+	bool bulk = false;
 	char hash[DB_SHA256_HEX_LEN + 1], tmp[4200];
 	long long window = 7;
 	/* A copied member card alone opens nothing, unless told otherwise. */
@@ -297,12 +412,16 @@ static int cmd_kiosk_add(const char *db_path, int argc, char **argv)
 	sqlite3 *db;
 	int c, ex, err;
 
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT "t:pPw:", options,
-				NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT "t:pPw:sT:",
+				options, NULL)) != -1) {
 		if (cli_common_option(argv[0], c, &db_path, &ex))
 			return ex;
 		if (c == 't')
 			token_file = optarg;
+		else if (c == 's')
+			bulk = true;
+		else if (c == 'T')
+			tokens_file = optarg;
 		else if (c == 'p')
 			pin = true;
 		else if (c == 'P')
@@ -313,6 +432,15 @@ static int cmd_kiosk_add(const char *db_path, int argc, char **argv)
 			return cli_usage_error(
 				argv[0], "--hold-window-days: not 1 to %d",
 				HOLD_WINDOW_DAYS_MAX);
+	}
+	if (bulk || tokens_file) {
+		if (!bulk || !tokens_file || token_file || optind != argc)
+			return cli_usage_error(
+				argv[0],
+				"--stdin takes --tokens-file and no kiosk ID or --token-file");
+		if (cli_open(argv[0], db_path, &db) < 0)
+			return CLI_EXIT_FAILED;
+		return kiosk_add_bulk(argv[0], db, tokens_file, pin, window);
 	}
 	if (optind + 1 != argc)
 		return cli_usage_error(argv[0], "give one kiosk ID");
@@ -679,6 +807,128 @@ static bool parse_item(char *arg, struct item_arg *ret)
 	return true;
 }
 
+/* What hold-add adds: the hold itself, and what --stdin shares. */
+struct hold_arg {
+	const char *id, *kiosk, *patron, *size, *code_hmac, *due;
+	int64_t expires_usec;
+	struct item_arg items[HOLD_ITEMS_MAX];
+	unsigned n_items;
+};
+
+/* Adds the hold in the open transaction; 0, or < 0 (said on stderr). */
+static int insert_hold(sqlite3 *db, const struct hold_arg *h)
+{
+	int64_t seq, now = db_now_usec();
+	int err;
+
+	if (!exists(db, "SELECT count(*) FROM kiosks WHERE id = ?", h->kiosk)) {
+		fprintf(stderr, "lokerhub: no kiosk %s\n", h->kiosk);
+		return -EINVAL;
+	}
+	if (!exists(db, "SELECT count(*) FROM patrons WHERE id = ?",
+		    h->patron)) {
+		fprintf(stderr,
+			"lokerhub: no patron %s (add with patron-add)\n",
+			h->patron);
+		return -EINVAL;
+	}
+	if (exists(db, "SELECT count(*) FROM holds WHERE id = ?", h->id)) {
+		fprintf(stderr, "lokerhub: hold %s exists already\n", h->id);
+		return -EINVAL;
+	}
+	err = db_next_seq(db, &seq);
+	if (err == 0)
+		err = db_run(db,
+			     "INSERT INTO holds (id, kiosk_id, patron_id, size,"
+			     " code_hmac, expires_usec, state, change_seq,"
+			     " created_usec, updated_usec)"
+			     " VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
+			     "sssssIIII", h->id, h->kiosk, h->patron, h->size,
+			     h->code_hmac, h->expires_usec, seq, now, now);
+	for (unsigned i = 0; err == 0 && i < h->n_items; i++)
+		err = db_run(db,
+			     "INSERT INTO hold_items (hold_id, pos, barcode,"
+			     " title, due) VALUES (?, ?, ?, ?, ?)",
+			     "sisss", h->id, (int)i, h->items[i].barcode,
+			     h->items[i].title, h->due);
+	if (err == -EEXIST)
+		fprintf(stderr, "lokerhub: hold %s: an item is given twice\n",
+			h->id);
+	return err;
+}
+
+/*
+ * hold-add --stdin: one hold a line, "HOLD_ID KIOSK PATRON BARCODE[=TITLE]
+ * ..." separated by tabs, all added in one transaction or none.
+ */
+static int hold_add_bulk(sqlite3 *db, struct hold_arg *h)
+{
+	char line[HOLD_LINE_MAX + 2], *f[3 + HOLD_ITEMS_MAX + 1], *save;
+	unsigned long n = 0, line_no = 0;
+	int err = db_begin(db);
+
+	while (err == 0 && fgets(line, sizeof(line), stdin)) {
+		size_t len = strlen(line);
+		unsigned nf = 0;
+		char *t;
+
+		line_no++;
+		if (len == sizeof(line) - 1 && line[len - 1] != '\n') {
+			fprintf(stderr,
+				"lokerhub: stdin line %lu: longer than %d bytes\n",
+				line_no, HOLD_LINE_MAX);
+			err = -EINVAL;
+			break;
+		}
+		while (len > 0 &&
+		       (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		if (len == 0)
+			continue;
+		for (t = strtok_r(line, "\t", &save);
+		     t && nf < sizeof(f) / sizeof(f[0]);
+		     t = strtok_r(NULL, "\t", &save))
+			f[nf++] = t;
+		h->n_items = 0;
+		for (unsigned i = 3; i < nf && i < 3 + HOLD_ITEMS_MAX; i++)
+			if (parse_item(f[i], &h->items[h->n_items]))
+				h->n_items++;
+		if (nf < 4 || t || h->n_items != nf - 3 || !db_is_id(f[0]) ||
+		    !db_is_id(f[1]) || !db_is_id(f[2])) {
+			fprintf(stderr,
+				"lokerhub: stdin line %lu: not HOLD_ID, KIOSK, PATRON and 1 to %d BARCODE[=TITLE], separated by tabs\n",
+				line_no, HOLD_ITEMS_MAX);
+			err = -EINVAL;
+			break;
+		}
+		if (++n > HOLD_ADD_BULK_MAX) {
+			fprintf(stderr, "lokerhub: at most %d holds at once\n",
+				HOLD_ADD_BULK_MAX);
+			err = -E2BIG;
+			break;
+		}
+		h->id = f[0];
+		h->kiosk = f[1];
+		h->patron = f[2];
+		err = insert_hold(db, h);
+		if (err < 0)
+			fprintf(stderr, "lokerhub: stdin line %lu: refused\n",
+				line_no);
+	}
+	if (err == 0 && ferror(stdin)) {
+		fprintf(stderr, "lokerhub: stdin: %s\n", strerror(errno));
+		err = -EIO;
+	}
+	if (err < 0) {
+		fprintf(stderr, "lokerhub: no hold added\n");
+		return db_failed(db);
+	}
+	if (done(db, 0) != CLI_EXIT_OK)
+		return CLI_EXIT_FAILED;
+	fprintf(stderr, "lokerhub: %lu holds added\n", n);
+	return CLI_EXIT_OK;
+}
+
 static int cmd_hold_add(const char *db_path, int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -691,21 +941,25 @@ static int cmd_hold_add(const char *db_path, int argc, char **argv)
 		{ "expires", required_argument, NULL, 'e' },
 		{ "expires-days", required_argument, NULL, 'E' },
 		{ "due", required_argument, NULL, 'D' },
+		{ "stdin", no_argument, NULL, 'S' },
 		{ 0 },
 	};
 	const char *kiosk = NULL, *patron = NULL, *size = "small", *code = NULL;
 	const char *due = NULL;
 	char code_hmac[CREDENTIAL_HMAC_HEX_LEN + 1], text[CREDENTIAL_MAX + 1];
-	struct item_arg items[HOLD_ITEMS_MAX];
-	int64_t expires_usec = 0, seq;
+	static struct hold_arg h;
+	struct item_arg *items = h.items;
+	int64_t expires_usec = 0;
 	unsigned n_items = 0;
+	bool bulk = false;
 	long long days;
 	const char *id;
 	sqlite3 *db;
-	int c, ex, err;
+	int c, ex;
 
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT "k:p:i:s:c:e:E:D:",
-				options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv,
+				CLI_COMMON_SHORT "k:p:i:s:c:e:E:D:S", options,
+				NULL)) != -1) {
 		if (cli_common_option(argv[0], c, &db_path, &ex))
 			return ex;
 		switch (c) {
@@ -761,7 +1015,23 @@ static int cmd_hold_add(const char *db_path, int argc, char **argv)
 					argv[0],
 					"--due: not a date like 2026-12-20");
 			break;
+		case 'S':
+			bulk = true;
+			break;
 		}
+	}
+	h.size = size;
+	h.due = due;
+	h.expires_usec = expires_usec;
+	h.n_items = n_items;
+	if (bulk) {
+		if (optind != argc || kiosk || patron || n_items || code)
+			return cli_usage_error(
+				argv[0],
+				"--stdin takes no hold ID, --kiosk, --patron, --item or --code");
+		if (cli_open(argv[0], db_path, &db) < 0)
+			return CLI_EXIT_FAILED;
+		return hold_add_bulk(db, &h);
 	}
 	if (optind + 1 != argc)
 		return cli_usage_error(argv[0], "give one hold ID");
@@ -780,34 +1050,11 @@ static int cmd_hold_add(const char *db_path, int argc, char **argv)
 		sqlite3_close(db);
 		return CLI_EXIT_FAILED;
 	}
-	err = db_begin(db);
-	if (err < 0)
-		return db_failed(db);
-	if (!exists(db, "SELECT count(*) FROM kiosks WHERE id = ?", kiosk))
-		return refuse(db, "no kiosk %s", kiosk);
-	if (!exists(db, "SELECT count(*) FROM patrons WHERE id = ?", patron))
-		return refuse(db, "no patron %s (add with patron-add)", patron);
-	if (exists(db, "SELECT count(*) FROM holds WHERE id = ?", id))
-		return refuse(db, "hold %s exists already", id);
-	err = db_next_seq(db, &seq);
-	if (err == 0)
-		err = db_run(db,
-			     "INSERT INTO holds (id, kiosk_id, patron_id, size,"
-			     " code_hmac, expires_usec, state, change_seq,"
-			     " created_usec, updated_usec)"
-			     " VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
-			     "sssssIIII", id, kiosk, patron, size,
-			     code ? code_hmac : NULL, expires_usec, seq,
-			     db_now_usec(), db_now_usec());
-	for (unsigned i = 0; err == 0 && i < n_items; i++)
-		err = db_run(db,
-			     "INSERT INTO hold_items (hold_id, pos, barcode,"
-			     " title, due) VALUES (?, ?, ?, ?, ?)",
-			     "sisss", id, (int)i, items[i].barcode,
-			     items[i].title, due);
-	if (err == -EEXIST)
-		return refuse(db, "hold %s: an item is given twice", id);
-	return done(db, err);
+	h.id = id;
+	h.kiosk = kiosk;
+	h.patron = patron;
+	h.code_hmac = code ? code_hmac : NULL;
+	return done(db, db_begin(db) ?: insert_hold(db, &h));
 }
 
 struct hold_row {
@@ -1526,8 +1773,9 @@ const struct cli_command cli_admin_commands[] = {
 	{ "init", "--site-key-file FILE",
 	  "create the database with the library's site key", cmd_init },
 	{ "kiosk-add",
-	  "ID --token-file FILE [--pin-required | --no-pin-required] [--hold-window-days N]",
-	  "register a kiosk and write its new token to FILE", cmd_kiosk_add },
+	  "(ID --token-file FILE | --stdin --tokens-file FILE) [--pin-required | --no-pin-required] [--hold-window-days N]",
+	  "register a kiosk and write its new token to FILE (--stdin: the IDs on stdin, \"ID TOKEN\" lines to FILE)",
+	  cmd_kiosk_add },
 	{ "kiosk-token", "ID --token-file FILE",
 	  "issue a kiosk a new token (the old one stops working)",
 	  cmd_kiosk_token },
@@ -1539,8 +1787,9 @@ const struct cli_command cli_admin_commands[] = {
 	  " [--refuse CODE[=TEXT] | --no-refuse] [--reach low|any]",
 	  "add a patron, or change one", cmd_patron_add },
 	{ "hold-add",
-	  "HOLD_ID --kiosk K --patron P --item BARCODE[=TITLE]... [--size small|medium|large] [--code DIGITS] [--expires RFC3339 | --expires-days N] [--due DATE]",
-	  "route a new hold to a kiosk", cmd_hold_add },
+	  "(HOLD_ID --kiosk K --patron P --item BARCODE[=TITLE]... [--code DIGITS] | --stdin) [--size small|medium|large] [--expires RFC3339 | --expires-days N] [--due DATE]",
+	  "route a new hold to a kiosk (--stdin: one a line, HOLD_ID KIOSK PATRON BARCODE[=TITLE]... separated by tabs)",
+	  cmd_hold_add },
 	{ "hold-remove", "HOLD_ID", "cancel a hold", cmd_hold_remove },
 	{ "hold-route", "HOLD_ID --kiosk K",
 	  "move a pending hold to another kiosk", cmd_hold_route },
