@@ -2920,16 +2920,32 @@ int store_backup(struct store *s, const char *path)
 
 struct store_job {
 	enum store_job_kind kind;
+	struct store *store;
 	char *db_path, *backup_path;
 	int fd; /* eventfd: 1 once the thread is done */
 	pthread_t thread;
 	bool started;
 	pthread_mutex_t lock;
-	sqlite3 *db;	/* the thread's own connection, under lock */
 	bool cancelled; /* under lock */
 	int result;
 	char error[256];
 };
+
+/*
+ * SQLite's progress handler: a statement of the job's stops at its next
+ * steps once the job is cancelled, even one that had not started yet
+ * (which sqlite3_interrupt() would miss).
+ */
+static int job_cancelled(void *userdata)
+{
+	struct store_job *j = userdata;
+	bool cancelled;
+
+	pthread_mutex_lock(&j->lock);
+	cancelled = j->cancelled;
+	pthread_mutex_unlock(&j->lock);
+	return cancelled;
+}
 
 static void *job_run(void *userdata)
 {
@@ -2954,13 +2970,8 @@ static void *job_run(void *userdata)
 		sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MS);
 		sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
 		sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
-		pthread_mutex_lock(&j->lock);
-		j->db = j->cancelled ? NULL : db;
-		pthread_mutex_unlock(&j->lock);
-		if (!j->db) {
-			j->result = -ECANCELED;
-			snprintf(j->error, sizeof(j->error), "cancelled");
-		} else if (j->kind == STORE_JOB_BACKUP) {
+		sqlite3_progress_handler(db, 1000, job_cancelled, j);
+		if (j->kind == STORE_JOB_BACKUP) {
 			j->result = db_backup(db, j->backup_path, j->error,
 					      sizeof(j->error));
 		} else if (j->kind == STORE_JOB_CHECKPOINT) {
@@ -2982,9 +2993,6 @@ static void *job_run(void *userdata)
 			j->result = db_check_integrity(db, j->error,
 						       sizeof(j->error));
 		}
-		pthread_mutex_lock(&j->lock);
-		j->db = NULL;
-		pthread_mutex_unlock(&j->lock);
 	}
 	sqlite3_close(db);
 	/* The loop reads the result once this is readable. */
@@ -3008,6 +3016,7 @@ struct store_job *store_job_start(struct store *s, enum store_job_kind kind,
 	if (!j)
 		return NULL;
 	j->kind = kind;
+	j->store = s;
 	j->result = -EINPROGRESS;
 	j->fd = -1;
 	pthread_mutex_init(&j->lock, NULL);
@@ -3046,6 +3055,9 @@ int store_job_result(struct store_job *j, const char **ret_error)
 	if (j->started && read(j->fd, &v, sizeof(v)) == sizeof(v)) {
 		pthread_join(j->thread, NULL);
 		j->started = false;
+		/* Until the next commit says how far the WAL has grown again. */
+		if (j->kind == STORE_JOB_CHECKPOINT && j->result == 0)
+			j->store->wal_pages = 0;
 	}
 	if (j->started)
 		return -EINPROGRESS;
@@ -3062,8 +3074,6 @@ void store_job_free(struct store_job *j)
 		/* Stops a long check or copy at its next step. */
 		pthread_mutex_lock(&j->lock);
 		j->cancelled = true;
-		if (j->db)
-			sqlite3_interrupt(j->db);
 		pthread_mutex_unlock(&j->lock);
 		pthread_join(j->thread, NULL);
 	}

@@ -1623,6 +1623,8 @@ static void checks_copies_and_checkpoints_run_on_a_thread(void **state)
 	assert_int_equal(job_wait(j, &why), 0);
 	store_job_free(j);
 	assert_true(file_size(f->path) > before + 8000 * 256);
+	/* Done: not due again before the WAL grows again. */
+	assert_false(store_checkpoint_due(f->s));
 
 	j = store_job_start(f->s, STORE_JOB_CHECK, NULL);
 	assert_non_null(j);
