@@ -15,15 +15,6 @@ hub_start
 hub_sync_config >>"$WORK/lokerd.conf"
 kiosk_start "$WORK"
 
-wait_for() {
-	local what=$1 i
-	shift
-	for i in $(seq 200); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	fail "waited 20 s for: $what"
-}
 all_done() {
 	hub commands --json | jq -e '[.[] | select(.done_at == null)] | length == 0'
 }

@@ -37,6 +37,19 @@ expect() {
 	jq -e "$1" >/dev/null <<<"$2" || fail "expected $1 in: $2"
 }
 
+# wait_for WHAT COMMAND...: until COMMAND succeeds (its output dropped), for
+# up to WAIT_FOR_S (30) seconds by the clock, generous on a busy machine;
+# then fails, saying what it waited for. (The tests that wait on a filter
+# of lokerctl status define their own wait_for.)
+wait_for() {
+	local what=$1 bound_s=${WAIT_FOR_S:-30} start=$SECONDS
+	shift
+	until "$@" >/dev/null 2>&1; do
+		[ $((SECONDS - start)) -lt "$bound_s" ] || fail "waited $bound_s s for: $what"
+		sleep 0.1
+	done
+}
+
 # The sync tests, with tools/lib/hub.sh: events on each side, and
 # drained [SECONDS]: the kiosk has nothing unsent and the server has it all.
 kiosk_count() { ctl --json events --limit 1000 | jq '.events | length'; }

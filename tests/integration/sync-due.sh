@@ -33,15 +33,6 @@ exits() {
 	"$@" >/dev/null 2>&1 || rc=$?
 	[ "$rc" = "$want" ] || fail "exit status $rc, not $want: $*"
 }
-wait_for() {
-	local what=$1
-	shift
-	for _ in $(seq 100); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	fail "waited 10 s for: $what"
-}
 
 echo "hold-add refuses a due that is not a date"
 exits 2 hub hold-add H-0 --kiosk demo-01 --patron P-1 --item B0000 --due 2026-02-30

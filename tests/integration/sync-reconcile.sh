@@ -25,15 +25,6 @@ hub_start
 hub_sync_config >>"$WORK/lokerd.conf"
 kiosk_start "$WORK"
 
-wait_for() {
-	local what=$1
-	shift
-	for _ in $(seq 200); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	fail "waited 20 s for: $what"
-}
 hold_on_kiosk() { # ID STATE
 	ctl --json holds | jq -e --arg h "$1" --arg s "$2" '.holds[] | select(.id==$h and .state==$s)'
 }

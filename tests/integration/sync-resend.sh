@@ -21,15 +21,6 @@ hub_start
 hub_sync_config >>"$WORK/lokerd.conf"
 kiosk_start "$WORK"
 
-wait_for() {
-	local what=$1
-	shift
-	for _ in $(seq 200); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	fail "waited 20 s for: $what"
-}
 command_result() { # ID: the result of the kiosk's command_done for it
 	ctl --json events --limit 1000 |
 		jq -er --arg c "$1" '[.events[] | select(.type=="command_done" and .payload.command==$c)][0].payload.result'

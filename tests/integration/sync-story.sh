@@ -23,16 +23,6 @@ hub hold-add H-1 --kiosk demo-01 --patron P-1 --item "B0001=Laskar Pelangi" \
 hub staff-add --card STAFF-01 --pin 2468 >/dev/null
 kiosk_start "$WORK"
 
-# wait_for DESCRIPTION COMMAND...: up to 10 s for COMMAND to succeed.
-wait_for() {
-	local what=$1 i
-	shift
-	for i in $(seq 100); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	fail "waited 10 s for: $what"
-}
 kiosk_has_hold() { ctl --json holds | jq -e --arg h "$1" '.holds[] | select(.id==$h)'; }
 hub_has_event() { # HOLD TYPE
 	hub events --kiosk demo-01 --json |

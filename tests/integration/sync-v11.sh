@@ -37,15 +37,6 @@ hub_start
 hub_sync_config >>"$WORK/lokerd.conf"
 kiosk_start "$WORK"
 
-wait_for() {
-	local what=$1
-	shift
-	for _ in $(seq 100); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	fail "waited 10 s for: $what"
-}
 command_done() { # ID
 	hub commands --json | jq -e --arg c "$1" '.[] | select(.id==$c and .done_at != null)'
 }
