@@ -8,7 +8,7 @@
 # (tests/vm/powercut.scenario), and the host kills qemu with SIGKILL at a
 # random moment 0 to 3 s into it: the guest loses its page cache and the
 # requests in flight, as in a power cut. That happens TORTURE_POWERCUTS
-# times (20 by default; the long mode is
+# times (10 by default, as CI runs it; the long mode is
 #   TORTURE_POWERCUTS=200 ctest --test-dir build -R torture-powercut --output-on-failure
 # and TORTURE_SEED repeats a run's kill moments). Every next boot checks
 # what the cut left before it goes on, and a last boot only checks:
@@ -35,7 +35,7 @@ TORTURE_DIR=$(cd "$(dirname "$0")" && pwd)
 : "${LOKERD:?LOKERD must name lokerd}" "${LOKERCTL:?LOKERCTL must name lokerctl}"
 PATH=$PATH:/usr/sbin:/sbin
 
-ROUNDS=${TORTURE_POWERCUTS:-20}
+ROUNDS=${TORTURE_POWERCUTS:-10}
 SEED=${TORTURE_SEED:-$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')}
 KILL_MAX_MS=3000
 RANDOM=$SEED
