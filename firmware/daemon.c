@@ -362,6 +362,7 @@ static void remember_titles(struct daemon *d, const struct kiosk_screen_info *s)
 	case KIOSK_SCREEN_RETURN_OPEN:
 	case KIOSK_SCREEN_RETURN_FULL:
 	case KIOSK_SCREEN_BAD_CREDENTIAL:
+	case KIOSK_SCREEN_CHOOSE_BOOKS:
 		json_decref(d->session_titles);
 		d->session_titles = NULL;
 		return;
@@ -1523,6 +1524,7 @@ static json_t *cmd_hold_add(struct daemon *d, json_t *req)
 			 due ? due : "");
 		sh.n_items++;
 	}
+	h->n_items = sh.n_items;
 	err = store_add_hold(d->store, &sh);
 	if (err == -EEXIST)
 		return control_error(err, "hold %s exists already", id);
@@ -1679,6 +1681,129 @@ static json_t *cmd_input(struct daemon *d, json_t *req,
 	if (type == KIOSK_INPUT_PIN && kiosk_get_pin_check(d->kiosk))
 		return pin_reply_later(d);
 	return input_reply(d);
+}
+
+/*
+ * The patron's choice on CHOOSE_BOOKS: "leave", for each hold taken in
+ * part or not at all, the barcodes of its books left in the locker. Each
+ * must be the hold's own (the core only counts them). The screen then
+ * lists the books taken.
+ */
+static json_t *cmd_pickup(struct daemon *d, json_t *req)
+{
+	json_t *leave = json_object_get(req, "leave");
+	struct kiosk_pick picks[KIOSK_SESSION_LOCKERS_MAX];
+	const char *left[KIOSK_SESSION_LOCKERS_MAX][KIOSK_HOLD_ITEMS_MAX];
+	struct kiosk_input in = { .type = KIOSK_INPUT_PICKUP, .picks = picks };
+	const struct kiosk_screen_info *screen = kiosk_get_screen(d->kiosk);
+	struct store_hold *sh;
+	json_t *titles, *reply = NULL;
+	int err, record_err;
+	size_t i, j;
+
+	if (leave && (!json_is_array(leave) ||
+		      json_array_size(leave) > KIOSK_SESSION_LOCKERS_MAX))
+		return control_error(
+			EINVAL, "leave: an array of at most %d holds",
+			KIOSK_SESSION_LOCKERS_MAX);
+	if (screen->screen != KIOSK_SCREEN_CHOOSE_BOOKS)
+		return control_error(EALREADY, "no patron is choosing books");
+	sh = malloc(sizeof(*sh));
+	titles = json_array();
+	if (!sh || !titles) {
+		free(sh);
+		json_decref(titles);
+		return control_error(ENOMEM, "out of memory");
+	}
+	for (i = 0; i < json_array_size(leave); i++) {
+		json_t *p = json_array_get(leave, i);
+		const char *id = json_string_value(json_object_get(p, "hold"));
+		json_t *items = json_object_get(p, "items");
+
+		if (!id || !json_is_array(items) ||
+		    json_array_size(items) > KIOSK_HOLD_ITEMS_MAX) {
+			reply = control_error(
+				EINVAL,
+				"leave[%zu]: hold, and items: the barcodes left",
+				i);
+			goto out;
+		}
+		picks[i] = (struct kiosk_pick){ .hold_id = id,
+						.n_left = (unsigned)
+							json_array_size(items),
+						.left = left[i] };
+		if (store_get_hold(d->store, id, sh) < 0) {
+			reply = control_error(ENOENT, "no hold %s", id);
+			goto out;
+		}
+		for (j = 0; j < json_array_size(items); j++) {
+			const char *b =
+				json_string_value(json_array_get(items, j));
+			bool own = false;
+
+			for (unsigned n = 0; b && n < sh->n_items && !own; n++)
+				own = !strcmp(sh->items[n].barcode, b);
+			if (!own) {
+				reply = control_error(
+					EINVAL, "leave[%zu]: %s is not a book of hold %s",
+					i, b ? b : "(not a string)", id);
+				goto out;
+			}
+			left[i][j] = b;
+		}
+	}
+	in.n_picks = (unsigned)i;
+	/* The books taken, for the screens that follow. */
+	for (i = 0; i < screen->n_lockers; i++) {
+		struct kiosk_locker_info li;
+		const struct kiosk_pick *p = NULL;
+
+		if (kiosk_get_locker(d->kiosk, screen->lockers[i], &li) < 0 ||
+		    !li.hold_id[0] || store_get_hold(d->store, li.hold_id, sh))
+			continue;
+		for (j = 0; j < in.n_picks && !p; j++)
+			if (!strcmp(picks[j].hold_id, li.hold_id))
+				p = &picks[j];
+		for (unsigned n = 0; n < sh->n_items; n++) {
+			bool is_left = false;
+
+			for (j = 0; p && j < p->n_left && !is_left; j++)
+				is_left = !strcmp(p->left[j],
+						  sh->items[n].barcode);
+			if (!is_left && sh->items[n].title[0])
+				json_array_append_new(
+					titles,
+					json_pack("{s:s, s:s*}", "title",
+						  sh->items[n].title, "due",
+						  sh->items[n].due[0] ?
+							  sh->items[n].due :
+							  NULL));
+		}
+	}
+	json_decref(d->session_titles);
+	d->session_titles = titles;
+	titles = NULL;
+	err = feed_undoable(d, &in, &record_err);
+	if (err < 0) {
+		json_decref(d->session_titles);
+		d->session_titles = NULL;
+		reply = err == -EINVAL ?
+				control_error(err,
+					      "leave: not the holds on the screen, or every book of them")
+				: control_error(err, "no patron is choosing books");
+		goto out;
+	}
+	if (record_err < 0)
+		reply = control_error(
+			record_err,
+			"not done: an event could not be recorded (%s); the kiosk is out of service until events can be recorded",
+			store_last_error(d->store));
+	else
+		reply = input_reply(d);
+out:
+	json_decref(titles);
+	free(sh);
+	return reply;
 }
 
 /*
@@ -1988,6 +2113,8 @@ static json_t *on_request(json_t *req, void *userdata)
 		return cmd_input(d, req, KIOSK_INPUT_RETURN_START);
 	if (strcmp(cmd, "cancel") == 0)
 		return cmd_input(d, req, KIOSK_INPUT_CANCEL);
+	if (strcmp(cmd, "pickup") == 0)
+		return cmd_pickup(d, req);
 	if (strcmp(cmd, "code") == 0)
 		return cmd_code(d, req);
 	if (strcmp(cmd, "scan") == 0)
@@ -2045,6 +2172,43 @@ static json_t *screen_hold_json(struct daemon *d, const struct kiosk_hold *h,
 			 h->patron_name[0] ? h->patron_name : NULL,
 			 "expires_at", expires_at[0] ? expires_at : NULL,
 			 "reach", h->needs_low ? "low" : NULL, "items", items);
+}
+
+/*
+ * The patron's holds on CHOOSE_BOOKS, in the order of its lockers: id,
+ * locker, and the books (barcode, title, due) to tick or untick.
+ */
+static json_t *choice_json(struct daemon *d)
+{
+	const struct kiosk_screen_info *screen = kiosk_get_screen(d->kiosk);
+	struct store_hold *sh = malloc(sizeof(*sh));
+	json_t *holds = json_array();
+
+	for (unsigned i = 0; sh && holds && i < screen->n_lockers; i++) {
+		struct kiosk_locker_info li;
+		json_t *items;
+
+		if (kiosk_get_locker(d->kiosk, screen->lockers[i], &li) < 0 ||
+		    !li.hold_id[0] || store_get_hold(d->store, li.hold_id, sh))
+			continue;
+		items = json_array();
+		for (unsigned j = 0; items && j < sh->n_items; j++)
+			json_array_append_new(
+				items,
+				json_pack("{s:s, s:s, s:s*}", "barcode",
+					  sh->items[j].barcode, "title",
+					  sh->items[j].title, "due",
+					  sh->items[j].due[0] ?
+						  sh->items[j].due :
+						  NULL));
+		json_array_append_new(holds,
+				      json_pack("{s:s, s:i, s:o*}", "id",
+						li.hold_id, "locker",
+						(int)li.number, "items",
+						items));
+	}
+	free(sh);
+	return holds ? holds : json_null();
 }
 
 /* A help screen's text from [webui], or NULL (null) when not set. */
@@ -2107,6 +2271,10 @@ static json_t *screen_state(void *userdata)
 	/* What the patron is taking, for the screens of the pickup. */
 	if (screen && d->session_titles)
 		json_object_set(screen, "items", d->session_titles);
+	/* The holds to choose from, each with its books. */
+	if (screen && kiosk_get_screen(d->kiosk)->screen ==
+			      KIOSK_SCREEN_CHOOSE_BOOKS)
+		json_object_set_new(screen, "holds", choice_json(d));
 	return json_pack(
 		"{s:s, s:b, s:o, s:{s:b}, s:{s:i, s:i}, s:{s:i, s:i}, s:o, s:b, "
 		"s:i, s:i, s:I, s:o, s:o, s:o}",

@@ -39,6 +39,9 @@ struct locker {
 	/* Books scanned into the last return opening (v1.1, issue 20). */
 	char return_items[KIOSK_RETURN_ITEMS_MAX][KIOSK_BARCODE_MAX + 1];
 	unsigned n_return_items;
+	/* A partial pickup's books left in the locker (v1.1, issue 20). */
+	char left_items[KIOSK_HOLD_ITEMS_MAX][KIOSK_BARCODE_MAX + 1];
+	unsigned n_left;
 	struct timer_slot confirm_timer;
 	struct timer_slot left_open_timer;
 };
@@ -49,6 +52,7 @@ enum session_state {
 	SESSION_STATE_STAFF_PIN,   /* staff card seen, staff PIN keypad shown */
 	SESSION_STATE_STAFF,	   /* staff logged in */
 	SESSION_STATE_RETURN_CARD, /* "tap your card to return books" */
+	SESSION_STATE_CHOOSE,	   /* holds matched, which books to take */
 	SESSION_STATE_DOORS, /* waiting for the doors it opened to close */
 	SESSION_STATE_DONE,  /* showing its last screen, then idle */
 };
@@ -61,6 +65,9 @@ struct session {
 	unsigned waiting[KIOSK_SESSION_LOCKERS_MAX]; /* opened, not closed */
 	unsigned n_failed;
 	unsigned failed[KIOSK_SESSION_LOCKERS_MAX]; /* never opened */
+	/* CHOOSE: the lockers of the holds the patron may open. */
+	unsigned n_choice;
+	unsigned choice[KIOSK_SESSION_LOCKERS_MAX];
 	struct timer_slot timer;
 };
 
@@ -88,6 +95,7 @@ struct kiosk {
 	bool checking;
 	uint64_t last_check_id;
 	bool started;
+	bool partial_pickup; /* patrons may take part of a hold */
 	/* The input being handled: its clocks and where its actions go. */
 	uint64_t now_usec;
 	int64_t wall_usec;
@@ -309,6 +317,7 @@ static void session_begin(struct kiosk *k, enum session_state state,
 	copy(s->hmac, sizeof(s->hmac), hmac);
 	s->n_waiting = 0;
 	s->n_failed = 0;
+	s->n_choice = 0;
 }
 
 /* The session is over: show its last screen for a while, then idle. */
@@ -647,6 +656,7 @@ static void opening_clear(struct locker *lk)
 	lk->actor[0] = '\0';
 	lk->hold_id[0] = '\0';
 	lk->open_at_pulse = false;
+	lk->n_left = 0;
 }
 
 /* Always the record first: the kiosk never unlocks without one. */
@@ -674,10 +684,21 @@ static void hold_taken(struct kiosk *k, unsigned n, enum kiosk_record_type type)
 {
 	struct locker *lk = locker_get(k, n);
 	struct kiosk_hold *h = hold_find(k, lk->hold_id);
+	struct kiosk_record *rec;
 
 	if (!h || h->locker != n)
 		return;
-	record(k, type, n, h->id, lk->actor);
+	rec = record(k, type, n, h->id, lk->actor);
+	/* A partial pickup: the hold stays, with the books left. */
+	if (type == KIOSK_RECORD_HOLD_PICKED_UP && lk->n_left) {
+		if (rec) {
+			rec->left = (const char(*)[KIOSK_BARCODE_MAX + 1])
+					    lk->left_items;
+			rec->n_left = lk->n_left;
+		}
+		h->n_items = lk->n_left;
+		return;
+	}
 	hold_drop(k, h);
 }
 
@@ -714,6 +735,9 @@ static void door_start(struct kiosk *k, unsigned n, enum kiosk_purpose purpose,
 	lk->attempt = 1;
 	if (purpose == KIOSK_PURPOSE_RETURN)
 		lk->n_return_items = 0;
+	/* Only patron_open() sets the books left, and only for a pickup. */
+	if (purpose != KIOSK_PURPOSE_PICKUP)
+		lk->n_left = 0;
 	copy(lk->actor, sizeof(lk->actor), actor);
 	copy(lk->hold_id, sizeof(lk->hold_id), hold_id);
 	door_pulse(k, n);
@@ -838,8 +862,31 @@ static void door_closed(struct kiosk *k, unsigned n)
 
 /* ---- patrons ---- */
 
+/* The pick for hold h, or NULL: its door opens for every book. */
+static const struct kiosk_pick *pick_find(const struct kiosk_pick *picks,
+					  unsigned n_picks,
+					  const struct kiosk_hold *h)
+{
+	for (unsigned i = 0; i < n_picks; i++)
+		if (!strcmp(picks[i].hold_id, h->id))
+			return &picks[i];
+	return NULL;
+}
+
+/* Every book of hold h left in its locker: its door stays shut. */
+static bool pick_leaves_all(const struct kiosk_pick *p,
+			    const struct kiosk_hold *h)
+{
+	return p && p->n_left && p->n_left >= h->n_items;
+}
+
+/*
+ * Opens the lockers of m for the patron; a hold that @picks names is taken
+ * in part (some books left) or not at all (every book left).
+ */
 static void patron_open(struct kiosk *k, const char *hmac,
-			const struct match *m)
+			const struct match *m, const struct kiosk_pick *picks,
+			unsigned n_picks)
 {
 	struct session *s = &k->session;
 	struct kiosk_screen_info info;
@@ -863,13 +910,21 @@ static void patron_open(struct kiosk *k, const char *hmac,
 			s->waiting[s->n_waiting++] = n;
 			continue;
 		}
+		const struct kiosk_hold *h = locker_hold(k, n);
+		const struct kiosk_pick *p = pick_find(picks, n_picks, h);
+
+		if (pick_leaves_all(p, h))
+			continue;
 		if (lk->disabled || lk->fault != KIOSK_FAULT_NONE ||
 		    lk->purpose != KIOSK_PURPOSE_NONE) {
 			s->failed[s->n_failed++] = n;
 			continue;
 		}
-		door_start(k, n, KIOSK_PURPOSE_PICKUP, actor,
-			   locker_hold(k, n)->id);
+		lk->n_left = p ? p->n_left : 0;
+		for (unsigned j = 0; j < lk->n_left; j++)
+			copy(lk->left_items[j], sizeof(lk->left_items[j]),
+			     p->left[j]);
+		door_start(k, n, KIOSK_PURPOSE_PICKUP, actor, h->id);
 		s->waiting[s->n_waiting++] = n;
 	}
 	if (!s->n_waiting) {
@@ -879,6 +934,37 @@ static void patron_open(struct kiosk *k, const char *hmac,
 	}
 	info = screen_info(KIOSK_SCREEN_LOCKERS_OPEN, s->waiting, s->n_waiting);
 	copy(info.patron_name, sizeof(info.patron_name), name);
+	show(k, &info);
+	timer_arm(k, KIOSK_TIMER_KIND_SESSION, 0,
+		  k->config.session_timeout_usec);
+}
+
+/*
+ * The patron may open m: at once, or, where part of a hold may be taken
+ * (a hold of two or more books, a server of v1.1), after choosing which
+ * books to take (CHOOSE_BOOKS, answered by KIOSK_INPUT_PICKUP).
+ */
+static void patron_ready(struct kiosk *k, const char *hmac,
+			 const struct match *m)
+{
+	struct session *s = &k->session;
+	struct kiosk_screen_info info;
+	bool choice = false;
+	unsigned i;
+
+	for (i = 0; k->partial_pickup && i < m->n && !choice; i++)
+		choice = locker_hold(k, m->lockers[i])->n_items > 1;
+	if (!choice) {
+		patron_open(k, hmac, m, NULL, 0);
+		return;
+	}
+	session_begin(k, SESSION_STATE_CHOOSE, hmac);
+	s->n_choice = m->n;
+	memcpy(s->choice, m->lockers, m->n * sizeof(*m->lockers));
+	info = screen_info(KIOSK_SCREEN_CHOOSE_BOOKS, m->lockers, m->n);
+	for (i = 0; i < m->n && !info.patron_name[0]; i++)
+		copy(info.patron_name, sizeof(info.patron_name),
+		     locker_hold(k, m->lockers[i])->patron_name);
 	show(k, &info);
 	timer_arm(k, KIOSK_TIMER_KIND_SESSION, 0,
 		  k->config.session_timeout_usec);
@@ -908,7 +994,7 @@ static void patron_tap(struct kiosk *k, const char *hmac, bool is_code)
 	}
 	/* A pickup code is a one-time secret of its own: no PIN. */
 	if (is_code) {
-		patron_open(k, hmac, &m);
+		patron_ready(k, hmac, &m);
 		return;
 	}
 	match_drop_pin_locked(k, &m);
@@ -918,7 +1004,7 @@ static void patron_tap(struct kiosk *k, const char *hmac, bool is_code)
 	}
 	has_pin = match_has_pin(k, &m);
 	if (!k->config.pin_required && !has_pin) {
-		patron_open(k, hmac, &m);
+		patron_ready(k, hmac, &m);
 		return;
 	}
 	if (!has_pin) {
@@ -1046,7 +1132,95 @@ static void patron_pin_checked(struct kiosk *k, unsigned matched,
 		pin_forget(k, KIOSK_GUARD_KIND_HOLD, h->id, &h->pin_failures,
 			   &h->pin_locked_until_usec);
 	}
-	patron_open(k, hmac, &m);
+	patron_ready(k, hmac, &m);
+}
+
+static bool choice_has(const struct session *s, unsigned n)
+{
+	for (unsigned i = 0; i < s->n_choice; i++)
+		if (s->choice[i] == n)
+			return true;
+	return false;
+}
+
+static bool barcode_valid(const char *b)
+{
+	size_t i;
+
+	if (!b || !b[0])
+		return false;
+	for (i = 0; b[i]; i++)
+		if (i == KIOSK_BARCODE_MAX || b[i] < '!' || b[i] > '~')
+			return false;
+	return true;
+}
+
+/* A pick as kiosk.h says, of a hold on the CHOOSE_BOOKS screen. */
+static bool pick_valid(const struct kiosk *k, const struct kiosk_pick *p)
+{
+	const struct kiosk_hold *h = p->hold_id ? hold_find(k, p->hold_id) :
+						  NULL;
+
+	if (!h ||
+	    (h->state != KIOSK_HOLD_STATE_LOADED &&
+	     h->state != KIOSK_HOLD_STATE_EXPIRED) ||
+	    !choice_has(&k->session, h->locker) ||
+	    p->n_left > KIOSK_HOLD_ITEMS_MAX || (p->n_left && !p->left))
+		return false;
+	for (unsigned i = 0; i < p->n_left; i++) {
+		if (!barcode_valid(p->left[i]))
+			return false;
+		for (unsigned j = 0; j < i; j++)
+			if (!strcmp(p->left[i], p->left[j]))
+				return false;
+	}
+	return true;
+}
+
+/* The patron's answer to CHOOSE_BOOKS: open what they take. */
+static int on_pickup(struct kiosk *k, const struct kiosk_input *in)
+{
+	struct session *s = &k->session;
+	char hmac[CREDENTIAL_HMAC_HEX_LEN + 1];
+	bool opens = false;
+	struct match m;
+	unsigned i, j;
+
+	if (s->state != SESSION_STATE_CHOOSE)
+		return -EALREADY;
+	if (in->n_picks > s->n_choice || (in->n_picks && !in->picks))
+		return -EINVAL;
+	for (i = 0; i < in->n_picks; i++) {
+		if (!pick_valid(k, &in->picks[i]))
+			return -EINVAL;
+		for (j = 0; j < i; j++)
+			if (!strcmp(in->picks[i].hold_id,
+				    in->picks[j].hold_id))
+				return -EINVAL;
+	}
+	for (i = 0; i < s->n_choice && !opens; i++) {
+		const struct kiosk_hold *h = locker_hold(k, s->choice[i]);
+
+		opens = h && !pick_leaves_all(pick_find(in->picks, in->n_picks,
+							h),
+					      h);
+	}
+	if (!opens)
+		return -EINVAL;
+	copy(hmac, sizeof(hmac), s->hmac);
+	/* Holds may have expired or left while the patron chose. */
+	sweep(k);
+	match_holds(k, hmac, &m);
+	for (i = 0, j = 0; i < m.n; i++)
+		if (choice_has(s, m.lockers[i]))
+			m.lockers[j++] = m.lockers[i];
+	m.n = j;
+	if (!m.n) {
+		session_end(k, KIOSK_SCREEN_NO_HOLDS, NULL, 0);
+		return 0;
+	}
+	patron_open(k, hmac, &m, in->picks, in->n_picks);
+	return 0;
 }
 
 /* ---- staff ---- */
@@ -1399,6 +1573,7 @@ static int on_return_start(struct kiosk *k)
 	case SESSION_STATE_STAFF_PIN:
 	case SESSION_STATE_STAFF:
 	case SESSION_STATE_RETURN_CARD:
+	case SESSION_STATE_CHOOSE:
 	case SESSION_STATE_DOORS:
 		return -EBUSY;
 	}
@@ -1520,6 +1695,7 @@ static int on_pin(struct kiosk *k, const struct kiosk_input *in)
 	case SESSION_STATE_IDLE:
 	case SESSION_STATE_STAFF:
 	case SESSION_STATE_RETURN_CARD:
+	case SESSION_STATE_CHOOSE:
 	case SESSION_STATE_DOORS:
 	case SESSION_STATE_DONE:
 		break;
@@ -1547,6 +1723,7 @@ static int on_pin_checked(struct kiosk *k, const struct kiosk_input *in)
 	case SESSION_STATE_IDLE:
 	case SESSION_STATE_STAFF:
 	case SESSION_STATE_RETURN_CARD:
+	case SESSION_STATE_CHOOSE:
 	case SESSION_STATE_DOORS:
 	case SESSION_STATE_DONE:
 		break;
@@ -1620,6 +1797,7 @@ static void on_session_timer(struct kiosk *k)
 	case SESSION_STATE_STAFF_PIN:
 	case SESSION_STATE_STAFF:
 	case SESSION_STATE_RETURN_CARD:
+	case SESSION_STATE_CHOOSE:
 	case SESSION_STATE_DONE:
 		session_idle(k);
 		break;
@@ -1744,6 +1922,9 @@ int kiosk_handle(struct kiosk *k, const struct kiosk_input *in,
 	case KIOSK_INPUT_PIN_CHECKED:
 		r = on_pin_checked(k, in);
 		break;
+	case KIOSK_INPUT_PICKUP:
+		r = on_pickup(k, in);
+		break;
 	}
 	k->out = NULL;
 	k->command[0] = '\0';
@@ -1818,7 +1999,8 @@ static bool hold_valid(const struct kiosk_hold *h)
 	    !string_fits(h->pin_hash, sizeof(h->pin_hash)) ||
 	    (unsigned)h->size > KIOSK_SIZE_LARGE ||
 	    (unsigned)h->state > KIOSK_HOLD_STATE_UNLOADED ||
-	    h->n_credentials > KIOSK_HOLD_CREDENTIALS_MAX)
+	    h->n_credentials > KIOSK_HOLD_CREDENTIALS_MAX ||
+	    h->n_items > KIOSK_HOLD_ITEMS_MAX)
 		return false;
 	for (i = 0; i < h->n_credentials; i++)
 		if (!credential_is_hmac(h->credential_hmacs[i]))
@@ -2014,6 +2196,12 @@ void kiosk_set_pin_required(struct kiosk *k, bool required)
 		k->config.pin_required = required;
 }
 
+void kiosk_set_partial_pickup(struct kiosk *k, bool allowed)
+{
+	if (k)
+		k->partial_pickup = allowed;
+}
+
 int kiosk_put_staff(struct kiosk *k, const struct kiosk_staff *s)
 {
 	struct kiosk_staff *known;
@@ -2205,6 +2393,7 @@ static const char *const screen_names[] = {
 	[KIOSK_SCREEN_NO_HOLDS] = "no_holds",
 	[KIOSK_SCREEN_PIN_NOT_SET] = "pin_not_set",
 	[KIOSK_SCREEN_LOCKERS_OPEN] = "lockers_open",
+	[KIOSK_SCREEN_CHOOSE_BOOKS] = "choose_books",
 	[KIOSK_SCREEN_LOCKER_FAULT] = "locker_fault",
 	[KIOSK_SCREEN_CLOSE_DOOR] = "close_door",
 	[KIOSK_SCREEN_THANK_YOU] = "thank_you",
@@ -2228,7 +2417,7 @@ _Static_assert(ARRAY_SIZE(door_state_names) == KIOSK_DOOR_STATE_FORCED + 1,
 	       "door state names");
 _Static_assert(ARRAY_SIZE(fault_names) == KIOSK_FAULT_INTERRUPTED + 1,
 	       "fault names");
-_Static_assert(ARRAY_SIZE(screen_names) == KIOSK_SCREEN_BAD_CREDENTIAL + 1,
+_Static_assert(ARRAY_SIZE(screen_names) == KIOSK_SCREEN_CHOOSE_BOOKS + 1,
 	       "screen names");
 
 static const char *name_of(const char *const *names, size_t n, unsigned value)

@@ -32,6 +32,8 @@
 /* Books scanned into one return opening, and a barcode's length. */
 #define KIOSK_RETURN_ITEMS_MAX 16
 #define KIOSK_BARCODE_MAX      63
+/* Books of one hold (the sync API's limit). */
+#define KIOSK_HOLD_ITEMS_MAX 16
 /* A finished session shows its last screen this long, then idle. */
 #define KIOSK_DONE_SCREEN_USEC (8ULL * 1000000ULL)
 /* How often loaded holds are checked for expiry. */
@@ -129,6 +131,11 @@ struct kiosk_hold {
 	int64_t expires_at_usec;	 /* CLOCK_REALTIME, 0 = never */
 	/* The patron needs a low locker (the server's reach "low"). */
 	bool needs_low;
+	/*
+	 * Books in it, 0 when not known: a hold of two or more is one the
+	 * patron may take in part (kiosk_set_partial_pickup()).
+	 */
+	unsigned n_items;
 	/* Wrong PINs counted on this hold, and its PIN lock-out's end
 	 * (CLOCK_REALTIME, 0: none): kiosk_set_guard() sets them. */
 	unsigned pin_failures;
@@ -272,6 +279,13 @@ struct kiosk_record {
 	 */
 	const char (*items)[KIOSK_BARCODE_MAX + 1];
 	unsigned n_items;
+	/*
+	 * HOLD_PICKED_UP of a partial pickup (v1.1): the books the patron
+	 * left in the locker, n_left > 0; the hold stays LOADED with them.
+	 * In the core's keeping until the locker's next opening.
+	 */
+	const char (*left)[KIOSK_BARCODE_MAX + 1];
+	unsigned n_left;
 };
 
 enum kiosk_timer_kind {
@@ -304,6 +318,8 @@ enum kiosk_screen {
 	KIOSK_SCREEN_RETURN_OPEN,     /* lockers[0]: put the books in */
 	KIOSK_SCREEN_RETURN_FULL,     /* no empty return compartment */
 	KIOSK_SCREEN_BAD_CREDENTIAL,  /* unreadable card or malformed code */
+	/* lockers[]: which books to take; PICKUP answers, CANCEL leaves all */
+	KIOSK_SCREEN_CHOOSE_BOOKS,
 };
 
 struct kiosk_screen_info {
@@ -407,6 +423,26 @@ enum kiosk_input_type {
 	 * barcode again changes nothing.
 	 */
 	KIOSK_INPUT_RETURN_ITEM,
+	/*
+	 * .picks, .n_picks: the patron's answer to CHOOSE_BOOKS. Every hold
+	 * of the session is opened whole, except those a pick names: one
+	 * with n_left books left (n_left at least its n_items: not opened at
+	 * all) is opened for a partial pickup. -EALREADY outside
+	 * CHOOSE_BOOKS; -EINVAL for a pick of a hold not on the screen, a
+	 * bad or repeated barcode, or every book of every hold left.
+	 */
+	KIOSK_INPUT_PICKUP,
+};
+
+/*
+ * One hold of a partial pickup: the barcodes of its books the patron
+ * leaves in the locker (1..KIOSK_BARCODE_MAX of ! to ~ each, distinct).
+ * Which barcodes a hold has is the caller's to check: the core counts them.
+ */
+struct kiosk_pick {
+	const char *hold_id;
+	unsigned n_left;
+	const char *const *left;
 };
 
 struct kiosk_input {
@@ -441,6 +477,8 @@ struct kiosk_input {
 	struct kiosk_timer timer;
 	uint64_t check_id;
 	unsigned pin_matched;
+	const struct kiosk_pick *picks;
+	unsigned n_picks;
 };
 
 /*
@@ -510,6 +548,12 @@ int kiosk_remove_staff(struct kiosk *k, const char *credential_hmac);
 int kiosk_set_guard(struct kiosk *k, const struct kiosk_guard *g);
 /* The server's pin_required, for the sessions that start from now on. */
 void kiosk_set_pin_required(struct kiosk *k, bool required);
+/*
+ * Whether a patron may take part of a hold (the server speaks v1.1): a
+ * patron whose holds have two or more books then chooses on
+ * CHOOSE_BOOKS before any door opens. For the sessions from now on.
+ */
+void kiosk_set_partial_pickup(struct kiosk *k, bool allowed);
 /* Persistent locker state; -EINVAL for a bad number. */
 int kiosk_set_locker_state(struct kiosk *k, unsigned locker,
 			   const struct kiosk_locker_state *state);

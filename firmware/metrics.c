@@ -78,6 +78,7 @@ int metrics_refusal_of(enum kiosk_screen screen)
 	case KIOSK_SCREEN_STAFF_MENU:
 	case KIOSK_SCREEN_RETURN_IDENTIFY:
 	case KIOSK_SCREEN_RETURN_OPEN:
+	case KIOSK_SCREEN_CHOOSE_BOOKS:
 	case KIOSK_SCREEN_RETURN_FULL:
 		break;
 	}

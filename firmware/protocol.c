@@ -328,6 +328,7 @@ static int parse_hold(json_t *o, const char *path, struct store_hold *ret,
 			return err;
 	}
 	ret->n_items = (unsigned)i;
+	ret->hold.n_items = ret->n_items;
 	return 0;
 }
 

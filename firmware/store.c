@@ -261,6 +261,7 @@ enum store_stmt {
 	STORE_STMT_HOLD_SET_PICKED_UP,
 	STORE_STMT_HOLD_SET_EXPIRED,
 	STORE_STMT_HOLD_SET_UNLOADED,
+	STORE_STMT_HOLD_STAYS,
 	STORE_STMT_CREDENTIAL_INSERT,
 	STORE_STMT_CREDENTIAL_LIST,
 	STORE_STMT_ITEM_INSERT,
@@ -287,6 +288,7 @@ enum store_stmt {
 	STORE_STMT_HOLD_DELETE_PENDING,
 	STORE_STMT_CREDENTIAL_DELETE,
 	STORE_STMT_ITEM_DELETE,
+	STORE_STMT_ITEM_DELETE_ONE,
 	STORE_STMT_STAFF_DELETE,
 	STORE_STMT_SYNC_GET,
 	STORE_STMT_SYNC_SET,
@@ -371,6 +373,10 @@ static const char *const stmt_sql[_STORE_STMT_MAX] = {
 		"UPDATE holds SET state = 'unloaded', locker = NULL,"
 		" finished_at_usec = ?2 WHERE id = ?1"
 		" AND state IN ('loaded', 'expired') AND locker = ?3",
+	/* A partial pickup: the hold is still where its opening was. */
+	[STORE_STMT_HOLD_STAYS] =
+		"UPDATE holds SET locker = locker WHERE id = ?1"
+		" AND state IN ('loaded', 'expired') AND locker = ?2",
 	[STORE_STMT_CREDENTIAL_INSERT] =
 		"INSERT INTO hold_credentials (hold_id, hmac) VALUES (?1, ?2)",
 	[STORE_STMT_CREDENTIAL_LIST] =
@@ -461,6 +467,8 @@ static const char *const stmt_sql[_STORE_STMT_MAX] = {
 	[STORE_STMT_CREDENTIAL_DELETE] =
 		"DELETE FROM hold_credentials WHERE hold_id = ?1",
 	[STORE_STMT_ITEM_DELETE] = "DELETE FROM hold_items WHERE hold_id = ?1",
+	[STORE_STMT_ITEM_DELETE_ONE] =
+		"DELETE FROM hold_items WHERE hold_id = ?1 AND barcode = ?2",
 	[STORE_STMT_STAFF_DELETE] =
 		"DELETE FROM staff WHERE credential_hmac = ?1",
 	[STORE_STMT_SYNC_GET] = "SELECT value FROM sync_state WHERE key = ?1",
@@ -1427,6 +1435,84 @@ static int update_one(struct store *s, sqlite3_stmt *st, const char *what)
 	return r;
 }
 
+static bool left_has(const struct kiosk_record *rec, const char *barcode)
+{
+	for (unsigned i = 0; i < rec->n_left; i++)
+		if (!strcmp(rec->left[i], barcode))
+			return true;
+	return false;
+}
+
+/*
+ * The hold's barcodes, in order, into ret (at most STORE_ITEMS_MAX);
+ * their count, or -errno.
+ */
+static int hold_barcodes(struct store *s, const char *hold_id,
+			 char (*ret)[STORE_BARCODE_MAX + 1])
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc = SQLITE_DONE;
+	unsigned n = 0;
+
+	r = stmt_get(s, STORE_STMT_ITEM_LIST, &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, hold_id, -1, SQLITE_STATIC);
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == STORE_ITEMS_MAX) {
+			r = store_error(s, -EILSEQ, "hold %s: too many items",
+					hold_id);
+			break;
+		}
+		r = column_copy(s, st, 0, ret[n], sizeof(ret[n]));
+		n++;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_fail(s, rc, "items");
+	stmt_done(st);
+	return r < 0 ? r : (int)n;
+}
+
+/*
+ * A partial pickup (v1.1): the hold stays in its locker with the books of
+ * rec->left only. Each of them must be one of its items, and at least one
+ * other is taken.
+ */
+static int hold_partly_taken(struct store *s, const struct kiosk_record *rec)
+{
+	char barcodes[STORE_ITEMS_MAX][STORE_BARCODE_MAX + 1];
+	unsigned found = 0;
+	sqlite3_stmt *st = NULL;
+	int n, r;
+
+	n = hold_barcodes(s, rec->hold_id, barcodes);
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n; i++)
+		found += left_has(rec, barcodes[i]);
+	if (found != rec->n_left || found >= (unsigned)n)
+		return store_error(s, -EINVAL,
+				   "hold_picked_up: hold %s: the books left are not all its own, or are all of them",
+				   rec->hold_id);
+	r = stmt_get(s, STORE_STMT_HOLD_STAYS, &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, rec->hold_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, rec->locker);
+	r = update_one(s, st, "hold_picked_up");
+	for (int i = 0; r == 0 && i < n; i++) {
+		if (left_has(rec, barcodes[i]))
+			continue;
+		r = stmt_get(s, STORE_STMT_ITEM_DELETE_ONE, &st);
+		if (r < 0)
+			break;
+		sqlite3_bind_text(st, 1, rec->hold_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, barcodes[i], -1, SQLITE_STATIC);
+		r = update_one(s, st, "hold item");
+	}
+	return r;
+}
+
 /* Applies the state change a record describes, inside its transaction. */
 static int record_apply(struct store *s, const struct kiosk_record *rec,
 			int64_t wall_usec)
@@ -1441,6 +1527,8 @@ static int record_apply(struct store *s, const struct kiosk_record *rec,
 		id = STORE_STMT_HOLD_SET_LOADED;
 		break;
 	case KIOSK_RECORD_HOLD_PICKED_UP:
+		if (rec->n_left)
+			return hold_partly_taken(s, rec);
 		id = STORE_STMT_HOLD_SET_PICKED_UP;
 		break;
 	case KIOSK_RECORD_HOLD_EXPIRED:
@@ -1569,8 +1657,14 @@ static int json_put(json_t *o, const char *key, json_t *value)
 	return json_object_set_new(o, key, value) < 0 ? -ENOMEM : 0;
 }
 
-static int payload_add_items(struct store *s, json_t *o, const char *hold_id)
+/*
+ * "items": the hold's items as the store has them; of a partial pickup
+ * (rec->n_left), those not left, the books taken.
+ */
+static int payload_add_items(struct store *s, json_t *o,
+			     const struct kiosk_record *rec)
 {
+	const char *hold_id = rec->hold_id;
 	sqlite3_stmt *st = NULL;
 	json_t *items;
 	int r, rc = SQLITE_DONE;
@@ -1586,8 +1680,12 @@ static int payload_add_items(struct store *s, json_t *o, const char *hold_id)
 	sqlite3_bind_text(st, 1, hold_id, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *barcode = (const char *)sqlite3_column_text(st, 0);
-		json_t *item = json_object();
+		json_t *item;
 
+		if (barcode && rec->type == KIOSK_RECORD_HOLD_PICKED_UP &&
+		    left_has(rec, barcode))
+			continue;
+		item = json_object();
 		if (!item || !barcode ||
 		    json_put(item, "barcode", json_string(barcode)) < 0 ||
 		    json_array_append_new(items, item) < 0) {
@@ -1606,8 +1704,8 @@ static int payload_add_items(struct store *s, json_t *o, const char *hold_id)
 	return r;
 }
 
-/* "items": [{"barcode": ...}] of the barcodes given. */
-static int payload_add_barcodes(json_t *o,
+/* key: [{"barcode": ...}] of the barcodes given. */
+static int payload_add_barcodes(json_t *o, const char *key,
 				const char (*barcodes)[KIOSK_BARCODE_MAX + 1],
 				unsigned n)
 {
@@ -1623,7 +1721,7 @@ static int payload_add_barcodes(json_t *o,
 			return -ENOMEM;
 		}
 	}
-	return json_put(o, "items", items);
+	return json_put(o, key, items);
 }
 
 /*
@@ -1664,15 +1762,22 @@ static int payload_build(struct store *s, const struct kiosk_record *rec,
 				o, "fault",
 				json_string(kiosk_fault_to_string(rec->fault)));
 		break;
-	case KIOSK_RECORD_HOLD_LOADED:
 	case KIOSK_RECORD_HOLD_PICKED_UP:
+		/* v1.1: the books a partial pickup left in the locker. */
+		if (r == 0 && rec->n_left)
+			r = payload_add_barcodes(o, "left", rec->left,
+						 rec->n_left);
+		with_items = true;
+		break;
+	case KIOSK_RECORD_HOLD_LOADED:
 	case KIOSK_RECORD_HOLD_UNLOADED:
 		with_items = true;
 		break;
 	case KIOSK_RECORD_RETURN_DEPOSITED:
 		/* The books scanned in, where the return slot has a scanner. */
 		if (r == 0 && rec->n_items)
-			r = payload_add_barcodes(o, rec->items, rec->n_items);
+			r = payload_add_barcodes(o, "items", rec->items,
+						 rec->n_items);
 		break;
 	case KIOSK_RECORD_HOLD_EXPIRED:
 	case KIOSK_RECORD_RETURNS_COLLECTED:
@@ -1689,7 +1794,7 @@ static int payload_build(struct store *s, const struct kiosk_record *rec,
 		break;
 	}
 	if (r == 0 && with_items)
-		r = payload_add_items(s, o, rec->hold_id);
+		r = payload_add_items(s, o, rec);
 	if (r == 0) {
 		*ret = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 		if (!*ret)
@@ -1714,6 +1819,20 @@ static int record_check(struct store *s, const struct kiosk_record *rec)
 		known = needs_hold = true;
 		break;
 	case KIOSK_RECORD_HOLD_PICKED_UP:
+		if (rec->n_left > STORE_ITEMS_MAX - 1 ||
+		    (rec->n_left && (!rec->left || rec->locker == 0)))
+			return store_error(s, -EINVAL,
+					   "hold_picked_up: bad books left");
+		for (unsigned i = 0; i < rec->n_left; i++)
+			if (!TERMINATED(rec->left[i]) ||
+			    !is_token(rec->left[i]) ||
+			    strlen(rec->left[i]) > STORE_BARCODE_MAX)
+				return store_error(
+					s, -EINVAL,
+					"hold_picked_up: bad barcode left");
+		known = needs_hold = true;
+		needs_locker = false;
+		break;
 	case KIOSK_RECORD_HOLD_EXPIRED:
 	case KIOSK_RECORD_HOLD_UNLOADED:
 		known = needs_hold = true;
@@ -2036,12 +2155,13 @@ static int record_write(struct store *s, const struct kiosk_record *rec,
 			r = store_error(s, -EINVAL, "%s: no hold %s", type,
 					rec->hold_id);
 	}
+	/* Before the change: a partial pickup's items are the books taken. */
+	if (r >= 0)
+		r = payload_build(s, rec, &payload);
 	if (r >= 0)
 		r = record_apply(s, rec, wall_usec);
 	if (r >= 0 && rec->locker && rec->type != KIOSK_RECORD_COMMAND_DONE)
 		r = record_opening(s, rec);
-	if (r >= 0)
-		r = payload_build(s, rec, &payload);
 	if (r >= 0)
 		r = outbox_append(s, uuid, type, wall_usec, payload, &seq);
 	free(payload);
@@ -2415,6 +2535,7 @@ static int hold_read(struct store *s, sqlite3_stmt *row, bool items,
 	if (r == 0 && rc != SQLITE_DONE)
 		r = store_fail(s, rc, "items");
 	stmt_done(st);
+	ret->hold.n_items = ret->n_items;
 	return r;
 }
 
@@ -2472,6 +2593,17 @@ static int load_holds(struct store *s, struct kiosk *k)
 		r = hold_read(s, st, false, &h);
 		if (r < 0)
 			break;
+		/* Only a hold in a locker may be taken in part. */
+		if (h.hold.locker) {
+			char barcodes[STORE_ITEMS_MAX][STORE_BARCODE_MAX + 1];
+			int n = hold_barcodes(s, h.hold.id, barcodes);
+
+			if (n < 0) {
+				r = n;
+				break;
+			}
+			h.hold.n_items = (unsigned)n;
+		}
 		r = kiosk_add_hold(k, &h.hold);
 		if (r == -ENOSPC)
 			store_error(

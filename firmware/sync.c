@@ -1530,6 +1530,8 @@ static void note_server_version(struct sync *s, struct request *r)
 	if (minor != s->info.server_minor)
 		log_info("sync: the server speaks Locker Sync API 1.%u", minor);
 	s->info.server_minor = minor;
+	/* A v1 server would finish a hold taken in part: all or nothing. */
+	kiosk_set_partial_pickup(s->kiosk, minor >= 1);
 }
 
 /* ---- item lookup ---- */

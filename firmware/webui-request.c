@@ -129,6 +129,38 @@ static const char *scan_text(json_t *req, const char **ret_error)
 	return s;
 }
 
+/*
+ * A pickup's "leave": at most KIOSK_SESSION_LOCKERS_MAX holds, each
+ * {"hold": id, "items": [barcode, ...]} with at most KIOSK_HOLD_ITEMS_MAX
+ * barcodes, the books the patron leaves in the locker.
+ */
+static bool leave_valid(json_t *leave)
+{
+	static const char *const hold_keys[] = { "hold", "items", NULL };
+	json_t *p, *items, *b;
+	size_t i, j;
+
+	if (!json_is_array(leave) ||
+	    json_array_size(leave) > KIOSK_SESSION_LOCKERS_MAX)
+		return false;
+	json_array_foreach(leave, i, p) {
+		const char *id = string_field(p, "hold");
+
+		items = json_object_get(p, "items");
+		if (!json_is_object(p) || !only_keys(p, hold_keys) || !id ||
+		    !protocol_is_token(id, KIOSK_HOLD_ID_MAX) ||
+		    !json_is_array(items) ||
+		    json_array_size(items) > KIOSK_HOLD_ITEMS_MAX)
+			return false;
+		json_array_foreach(items, j, b)
+			if (!json_is_string(b) ||
+			    !protocol_is_token(json_string_value(b),
+					       KIOSK_BARCODE_MAX))
+				return false;
+	}
+	return true;
+}
+
 static json_t *screen_action(json_t *req, const char *action,
 			     const char **ret_error)
 {
@@ -156,6 +188,20 @@ static json_t *screen_action(json_t *req, const char *action,
 		    !is_digits(s, PIN_DIGITS_MIN, PIN_DIGITS_MAX))
 			goto bad_pin;
 		return json_pack("{s:s, s:s}", "cmd", "pin", "pin", s);
+	}
+	if (strcmp(action, "pickup") == 0) {
+		static const char *const with_leave[] = { "action", "leave",
+							  NULL };
+		json_t *leave = json_object_get(req, "leave");
+
+		if (!only_keys(req, with_leave) ||
+		    (leave && !leave_valid(leave))) {
+			*ret_error = "leave: at most 16 of {\"hold\": id, "
+				     "\"items\": [barcode, ...]}";
+			return NULL;
+		}
+		return json_pack("{s:s, s:O?}", "cmd", "pickup", "leave",
+				 leave);
 	}
 	if (strcmp(action, "return") == 0 || strcmp(action, "cancel") == 0) {
 		if (!only_keys(req, action_only))

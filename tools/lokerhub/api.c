@@ -563,6 +563,78 @@ static int checkout_refusal(sqlite3 *db, const char *hold_id,
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
 }
 
+/* v1.1 `left`: an array of at most 15 objects with a string `barcode`. */
+static bool left_valid(json_t *left)
+{
+	json_t *item;
+	size_t i;
+
+	if (!json_is_array(left) || json_array_size(left) < 1 ||
+	    json_array_size(left) > 15)
+		return false;
+	json_array_foreach(left, i, item)
+		if (!json_is_string(json_object_get(item, "barcode")))
+			return false;
+	return true;
+}
+
+static bool left_has(json_t *left, const char *barcode)
+{
+	json_t *item;
+	size_t i;
+
+	json_array_foreach(left, i, item)
+		if (!strcmp(json_string_value(json_object_get(item, "barcode")),
+			    barcode))
+			return true;
+	return false;
+}
+
+/*
+ * v1.1, a partial pickup (docs/sync-api.md): the hold's books not in
+ * `left` are lent, so they leave the hold, which stays in its locker with
+ * the books of `left`. 1 when it stays, 0 when none of `left` is the
+ * hold's (then it is a whole pickup), -EIO.
+ */
+static int partial_pickup(sqlite3 *db, const char *hold_id, json_t *left,
+			  int64_t now_usec)
+{
+	char taken[16][DB_ID_MAX + 1];
+	unsigned n_taken = 0, n_kept = 0;
+	sqlite3_stmt *st;
+	int err = 0, rc;
+
+	st = db_query(db, "SELECT barcode FROM hold_items WHERE hold_id = ?",
+		      "s", hold_id);
+	if (!st)
+		return -EIO;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *b = (const char *)sqlite3_column_text(st, 0);
+
+		if (left_has(left, b))
+			n_kept++;
+		else if (n_taken < 16)
+			snprintf(taken[n_taken++], sizeof(taken[0]), "%s", b);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return -EIO;
+	if (!n_kept)
+		return 0;
+	for (unsigned i = 0; err == 0 && i < n_taken; i++)
+		err = db_run(db,
+			     "DELETE FROM hold_items WHERE hold_id = ?"
+			     " AND barcode = ?",
+			     "ss", hold_id, taken[i]);
+	if (err == 0)
+		err = db_run(db, "UPDATE holds SET updated_usec = ? WHERE id = ?",
+			     "Is", now_usec, hold_id);
+	fprintf(stderr,
+		"lokerhub: hold %s taken in part: %u book(s) lent, %u still in the locker for the patron\n",
+		hold_id, n_taken, n_kept);
+	return err < 0 ? err : 1;
+}
+
 static int apply_event(sqlite3 *db, const char *kiosk_id, const struct event *e,
 		       const char **ret_reason, struct refusal *ret_refusal)
 {
@@ -570,7 +642,7 @@ static int apply_event(sqlite3 *db, const char *kiosk_id, const struct event *e,
 	const char *hold_id;
 	char routed[DB_ID_MAX + 1];
 	sqlite3_stmt *st;
-	json_t *locker;
+	json_t *locker, *left;
 	int64_t now = db_now_usec();
 	int err, rc;
 
@@ -582,8 +654,12 @@ static int apply_event(sqlite3 *db, const char *kiosk_id, const struct event *e,
 		return 0; /* history and alarms: stored, shown to staff */
 	hold_id = json_string_value(json_object_get(e->payload, "hold_id"));
 	locker = json_object_get(e->payload, "locker");
+	left = strcmp(he->state, "picked_up") == 0 ?
+		       json_object_get(e->payload, "left") :
+		       NULL;
 	if (!hold_id || !db_is_id(hold_id) ||
-	    (locker && !json_is_integer(locker))) {
+	    (locker && !json_is_integer(locker)) ||
+	    (left && !left_valid(left))) {
 		*ret_reason = "invalid";
 		return 0;
 	}
@@ -640,6 +716,24 @@ static int apply_event(sqlite3 *db, const char *kiosk_id, const struct event *e,
 		err = checkout_refusal(db, hold_id, ret_refusal);
 		if (err < 0)
 			return err;
+	}
+	/* A picked-up hold is final, also for a late partial pickup. */
+	if (left) {
+		st = db_query(db,
+			      "SELECT 1 FROM holds WHERE id = ?"
+			      " AND state IN ('picked_up', 'unloaded')",
+			      "s", hold_id);
+		if (!st)
+			return -EIO;
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return -EIO;
+		if (rc == SQLITE_ROW)
+			return 0;
+		err = partial_pickup(db, hold_id, left, now);
+		if (err != 0)
+			return err < 0 ? err : 0;
 	}
 	err = db_run(db,
 		     "UPDATE holds SET state = ?2, updated_usec = ?3,"
