@@ -1703,9 +1703,9 @@ static json_t *cmd_pickup(struct daemon *d, json_t *req)
 
 	if (leave && (!json_is_array(leave) ||
 		      json_array_size(leave) > KIOSK_SESSION_LOCKERS_MAX))
-		return control_error(
-			EINVAL, "leave: an array of at most %d holds",
-			KIOSK_SESSION_LOCKERS_MAX);
+		return control_error(EINVAL,
+				     "leave: an array of at most %d holds",
+				     KIOSK_SESSION_LOCKERS_MAX);
 	if (screen->screen != KIOSK_SCREEN_CHOOSE_BOOKS)
 		return control_error(EALREADY, "no patron is choosing books");
 	sh = malloc(sizeof(*sh));
@@ -1728,10 +1728,11 @@ static json_t *cmd_pickup(struct daemon *d, json_t *req)
 				i);
 			goto out;
 		}
-		picks[i] = (struct kiosk_pick){ .hold_id = id,
-						.n_left = (unsigned)
-							json_array_size(items),
-						.left = left[i] };
+		picks[i] = (struct kiosk_pick){
+			.hold_id = id,
+			.n_left = (unsigned)json_array_size(items),
+			.left = left[i]
+		};
 		if (store_get_hold(d->store, id, sh) < 0) {
 			reply = control_error(ENOENT, "no hold %s", id);
 			goto out;
@@ -1745,7 +1746,8 @@ static json_t *cmd_pickup(struct daemon *d, json_t *req)
 				own = !strcmp(sh->items[n].barcode, b);
 			if (!own) {
 				reply = control_error(
-					EINVAL, "leave[%zu]: %s is not a book of hold %s",
+					EINVAL,
+					"leave[%zu]: %s is not a book of hold %s",
 					i, b ? b : "(not a string)", id);
 				goto out;
 			}
@@ -1788,9 +1790,11 @@ static json_t *cmd_pickup(struct daemon *d, json_t *req)
 		json_decref(d->session_titles);
 		d->session_titles = NULL;
 		reply = err == -EINVAL ?
+				control_error(
+					err,
+					"leave: not the holds on the screen, or every book of them") :
 				control_error(err,
-					      "leave: not the holds on the screen, or every book of them")
-				: control_error(err, "no patron is choosing books");
+					      "no patron is choosing books");
 		goto out;
 	}
 	if (record_err < 0)
@@ -2194,18 +2198,16 @@ static json_t *choice_json(struct daemon *d)
 		items = json_array();
 		for (unsigned j = 0; items && j < sh->n_items; j++)
 			json_array_append_new(
-				items,
-				json_pack("{s:s, s:s, s:s*}", "barcode",
-					  sh->items[j].barcode, "title",
-					  sh->items[j].title, "due",
-					  sh->items[j].due[0] ?
-						  sh->items[j].due :
-						  NULL));
-		json_array_append_new(holds,
-				      json_pack("{s:s, s:i, s:o*}", "id",
-						li.hold_id, "locker",
-						(int)li.number, "items",
-						items));
+				items, json_pack("{s:s, s:s, s:s*}", "barcode",
+						 sh->items[j].barcode, "title",
+						 sh->items[j].title, "due",
+						 sh->items[j].due[0] ?
+							 sh->items[j].due :
+							 NULL));
+		json_array_append_new(holds, json_pack("{s:s, s:i, s:o*}", "id",
+						       li.hold_id, "locker",
+						       (int)li.number, "items",
+						       items));
 	}
 	free(sh);
 	return holds ? holds : json_null();
@@ -2272,8 +2274,8 @@ static json_t *screen_state(void *userdata)
 	if (screen && d->session_titles)
 		json_object_set(screen, "items", d->session_titles);
 	/* The holds to choose from, each with its books. */
-	if (screen && kiosk_get_screen(d->kiosk)->screen ==
-			      KIOSK_SCREEN_CHOOSE_BOOKS)
+	if (screen &&
+	    kiosk_get_screen(d->kiosk)->screen == KIOSK_SCREEN_CHOOSE_BOOKS)
 		json_object_set_new(screen, "holds", choice_json(d));
 	return json_pack(
 		"{s:s, s:b, s:o, s:{s:b}, s:{s:i, s:i}, s:{s:i, s:i}, s:o, s:b, "

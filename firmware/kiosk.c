@@ -1158,8 +1158,8 @@ static bool barcode_valid(const char *b)
 /* A pick as kiosk.h says, of a hold on the CHOOSE_BOOKS screen. */
 static bool pick_valid(const struct kiosk *k, const struct kiosk_pick *p)
 {
-	const struct kiosk_hold *h = p->hold_id ? hold_find(k, p->hold_id) :
-						  NULL;
+	const struct kiosk_hold *h =
+		p->hold_id ? hold_find(k, p->hold_id) : NULL;
 
 	if (!h ||
 	    (h->state != KIOSK_HOLD_STATE_LOADED &&
@@ -1194,16 +1194,14 @@ static int on_pickup(struct kiosk *k, const struct kiosk_input *in)
 		if (!pick_valid(k, &in->picks[i]))
 			return -EINVAL;
 		for (j = 0; j < i; j++)
-			if (!strcmp(in->picks[i].hold_id,
-				    in->picks[j].hold_id))
+			if (!strcmp(in->picks[i].hold_id, in->picks[j].hold_id))
 				return -EINVAL;
 	}
 	for (i = 0; i < s->n_choice && !opens; i++) {
 		const struct kiosk_hold *h = locker_hold(k, s->choice[i]);
 
-		opens = h && !pick_leaves_all(pick_find(in->picks, in->n_picks,
-							h),
-					      h);
+		opens = h && !pick_leaves_all(
+				     pick_find(in->picks, in->n_picks, h), h);
 	}
 	if (!opens)
 		return -EINVAL;

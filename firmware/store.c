@@ -1491,9 +1491,10 @@ static int hold_partly_taken(struct store *s, const struct kiosk_record *rec)
 	for (int i = 0; i < n; i++)
 		found += left_has(rec, barcodes[i]);
 	if (found != rec->n_left || found >= (unsigned)n)
-		return store_error(s, -EINVAL,
-				   "hold_picked_up: hold %s: the books left are not all its own, or are all of them",
-				   rec->hold_id);
+		return store_error(
+			s, -EINVAL,
+			"hold_picked_up: hold %s: the books left are not all its own, or are all of them",
+			rec->hold_id);
 	r = stmt_get(s, STORE_STMT_HOLD_STAYS, &st);
 	if (r < 0)
 		return r;

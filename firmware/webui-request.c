@@ -143,7 +143,8 @@ static bool leave_valid(json_t *leave)
 	if (!json_is_array(leave) ||
 	    json_array_size(leave) > KIOSK_SESSION_LOCKERS_MAX)
 		return false;
-	json_array_foreach(leave, i, p) {
+	json_array_foreach(leave, i, p)
+	{
 		const char *id = string_field(p, "hold");
 
 		items = json_object_get(p, "items");
@@ -152,11 +153,12 @@ static bool leave_valid(json_t *leave)
 		    !json_is_array(items) ||
 		    json_array_size(items) > KIOSK_HOLD_ITEMS_MAX)
 			return false;
-		json_array_foreach(items, j, b)
-			if (!json_is_string(b) ||
-			    !protocol_is_token(json_string_value(b),
-					       KIOSK_BARCODE_MAX))
-				return false;
+		json_array_foreach(
+			items, j,
+			b) if (!json_is_string(b) ||
+			       !protocol_is_token(
+				       json_string_value(b),
+				       KIOSK_BARCODE_MAX)) return false;
 	}
 	return true;
 }

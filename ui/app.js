@@ -18,7 +18,7 @@ const ERROR_SCREENS = new Set(['wrong_pin', 'unknown_card', 'wrong_code', 'no_ho
 	'locked_out', 'pin_not_set', 'locker_fault', 'bad_credential',
 	'return_full']);
 /* The screens with a spoken prompt (speech.* of i18n/<lang>.json). */
-const SPOKEN = new Set(['lockers_open', 'close_door', 'thank_you', 'pin',
+const SPOKEN = new Set(['lockers_open', 'choose_books', 'close_door', 'thank_you', 'pin',
 	'wrong_pin', 'wrong_code', 'unknown_card', 'no_holds', 'locked_out',
 	'bad_credential', 'locker_fault', 'return_open', 'return_full',
 	'reader_down']);
@@ -46,6 +46,7 @@ const app = {
 	codeSent: false, /* a code typed here is being tried */
 	wrongCode: false, /* lokerd's unknown_card came for that code */
 	keepLang: false, /* the session ends only to try the code again */
+	leave: new Set(), /* choose_books: "hold\nbarcode" of the books left */
 	inFlight: new Set(), /* actions sent, not answered yet */
 	lastDone: { key: '', at: 0 }, /* the latest action that worked */
 	staff: freshStaff(),
@@ -123,6 +124,28 @@ const ctx = {
 	get flow() { return app.flow; },
 	get flowLockers() { return app.flowLockers; },
 	get staff() { return app.staff; },
+	leaving: (hold, barcode) => app.leave.has(`${hold}\n${barcode}`),
+	leavingCount: () => app.leave.size,
+	toggleBook(hold, barcode) {
+		const key = `${hold}\n${barcode}`;
+
+		if (!app.leave.delete(key))
+			app.leave.add(key);
+		render();
+	},
+	/* "Buka loker": the books left, hold by hold; the rest are taken. */
+	async pickup() {
+		const leave = new Map();
+
+		for (const key of app.leave) {
+			const [hold, barcode] = key.split('\n');
+			if (!leave.has(hold))
+				leave.set(hold, []);
+			leave.get(hold).push(barcode);
+		}
+		await send({ action: 'pickup', leave: [...leave].map(([hold, items]) =>
+			({ hold, items })) });
+	},
 	setDigits(v) {
 		app.digits = v;
 		render();
@@ -352,6 +375,8 @@ function onState(s) {
 		sound.play('error');
 	if (!prev || JSON.stringify(prev.screen) !== JSON.stringify(s.screen)) {
 		app.digits = '';
+		/* Every book is taken unless the patron says otherwise. */
+		app.leave = new Set();
 		/* The answer to a code typed here: a wrong one has its screen. */
 		app.wrongCode = app.codeSent && name === 'unknown_card';
 		if (name !== 'idle') {

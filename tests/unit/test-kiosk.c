@@ -508,6 +508,167 @@ static void picks_up_a_loaded_hold_when_its_card_is_tapped(void **state)
 	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_IDLE);
 }
 
+/* A hold of n books for CARD, loaded in locker n_locker. */
+static void add_loaded_books(struct fx *fx, const char *id, unsigned n_locker,
+			     unsigned n_books)
+{
+	struct kiosk_hold h = hold_make(id, KIOSK_HOLD_STATE_LOADED, n_locker,
+					KIOSK_SIZE_SMALL);
+
+	hold_add_card(&h, CARD);
+	strcpy(h.patron_name, "Sari");
+	h.n_items = n_books;
+	add_hold(fx, &h);
+}
+
+static int pickup(struct fx *fx, const struct kiosk_pick *picks, unsigned n)
+{
+	return feed(fx, (struct kiosk_input){ .type = KIOSK_INPUT_PICKUP,
+					      .picks = picks,
+					      .n_picks = n });
+}
+
+static void asks_which_books_before_opening_a_hold_of_several(void **state)
+{
+	struct fx *fx = *state;
+	static const char *const left[] = { "B0002" };
+	const struct kiosk_pick pick = { .hold_id = "H1",
+					 .n_left = 1,
+					 .left = left };
+	const struct kiosk_record *rec;
+
+	add_loaded_books(fx, "H1", 3, 3);
+	kiosk_set_partial_pickup(fx->k, true);
+	assert_int_equal(start(fx), 0);
+
+	assert_int_equal(tap(fx, CARD), 0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_CHOOSE_BOOKS);
+	assert_int_equal(screen(fx)->n_lockers, 1);
+	assert_int_equal(screen(fx)->lockers[0], 3);
+	assert_string_equal(screen(fx)->patron_name, "Sari");
+	/* Nothing opens before the patron says what to take. */
+	assert_int_equal(count_actions(fx, KIOSK_ACTION_UNLOCK), 0);
+	assert_int_equal(count_actions(fx, KIOSK_ACTION_RECORD), 0);
+	assert_true(armed(fx, KIOSK_TIMER_KIND_SESSION, 0));
+
+	assert_int_equal(pickup(fx, &pick, 1), 0);
+	assert_true(index_of_unlock(fx, 3) >= 0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_LOCKERS_OPEN);
+	assert_int_equal(door(fx, 3, true), 0);
+	rec = find_record(fx, KIOSK_RECORD_HOLD_PICKED_UP);
+	assert_non_null(rec);
+	assert_string_equal(rec->hold_id, "H1");
+	assert_int_equal(rec->n_left, 1);
+	assert_string_equal(rec->left[0], "B0002");
+	/* The hold stays in its locker with the book left, for later. */
+	assert_non_null(kiosk_get_hold(fx->k, "H1"));
+	assert_int_equal(kiosk_get_hold(fx->k, "H1")->state,
+			 KIOSK_HOLD_STATE_LOADED);
+	assert_int_equal(kiosk_get_hold(fx->k, "H1")->n_items, 1);
+	assert_string_equal(locker(fx, 3).hold_id, "H1");
+	assert_int_equal(door(fx, 3, false), 0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_THANK_YOU);
+	assert_int_equal(fire(fx, KIOSK_TIMER_KIND_SESSION, 0), 0);
+
+	/* Back for the last book: one book, so no choice; the hold ends. */
+	assert_int_equal(tap(fx, CARD), 0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_LOCKERS_OPEN);
+	assert_int_equal(door(fx, 3, true), 0);
+	rec = find_record(fx, KIOSK_RECORD_HOLD_PICKED_UP);
+	assert_non_null(rec);
+	assert_int_equal(rec->n_left, 0);
+	assert_null(kiosk_get_hold(fx->k, "H1"));
+}
+
+static void opens_every_book_when_the_patron_keeps_the_choice(void **state)
+{
+	struct fx *fx = *state;
+	const struct kiosk_record *rec;
+
+	add_loaded_books(fx, "H1", 3, 2);
+	kiosk_set_partial_pickup(fx->k, true);
+	assert_int_equal(start(fx), 0);
+	assert_int_equal(tap(fx, CARD), 0);
+	assert_int_equal(pickup(fx, NULL, 0), 0);
+	assert_int_equal(door(fx, 3, true), 0);
+	rec = find_record(fx, KIOSK_RECORD_HOLD_PICKED_UP);
+	assert_non_null(rec);
+	assert_int_equal(rec->n_left, 0);
+	assert_null(kiosk_get_hold(fx->k, "H1"));
+}
+
+static void keeps_a_hold_whose_books_are_all_left_shut(void **state)
+{
+	struct fx *fx = *state;
+	static const char *const all[] = { "B1", "B2" };
+	static const char *const twice[] = { "B1", "B1" };
+	const struct kiosk_pick leave_all = { .hold_id = "H1",
+					      .n_left = 2,
+					      .left = all };
+	const struct kiosk_pick repeated = { .hold_id = "H2",
+					     .n_left = 2,
+					     .left = twice };
+	const struct kiosk_pick stranger = { .hold_id = "H9",
+					     .n_left = 1,
+					     .left = all };
+
+	add_loaded_books(fx, "H1", 3, 2);
+	add_loaded_books(fx, "H2", 4, 3);
+	kiosk_set_partial_pickup(fx->k, true);
+	assert_int_equal(start(fx), 0);
+	assert_int_equal(pickup(fx, NULL, 0), -EALREADY);
+	assert_int_equal(tap(fx, CARD), 0);
+	assert_int_equal(screen(fx)->n_lockers, 2);
+	/* Refused, nothing opened: a repeated barcode, another's hold. */
+	assert_int_equal(pickup(fx, &repeated, 1), -EINVAL);
+	assert_int_equal(pickup(fx, &stranger, 1), -EINVAL);
+	assert_int_equal(count_actions(fx, KIOSK_ACTION_UNLOCK), 0);
+	assert_int_equal(kiosk_get_screen(fx->k)->screen,
+			 KIOSK_SCREEN_CHOOSE_BOOKS);
+
+	assert_int_equal(pickup(fx, &leave_all, 1), 0);
+	assert_true(index_of_unlock(fx, 4) >= 0);
+	assert_true(index_of_unlock(fx, 3) < 0);
+	assert_int_equal(screen(fx)->n_lockers, 1);
+	assert_int_equal(screen(fx)->lockers[0], 4);
+	assert_int_equal(locker(fx, 3).purpose, KIOSK_PURPOSE_NONE);
+}
+
+static void opens_at_once_without_partial_pickup_or_for_one_book(void **state)
+{
+	struct fx *fx = *state;
+
+	add_loaded_books(fx, "H1", 3, 4);
+	assert_int_equal(start(fx), 0);
+	/* A v1 server: all or nothing, as before. */
+	assert_int_equal(tap(fx, CARD), 0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_LOCKERS_OPEN);
+
+	fx_rebuild(fx);
+	add_loaded_books(fx, "H2", 5, 1);
+	kiosk_set_partial_pickup(fx->k, true);
+	assert_int_equal(start(fx), 0);
+	assert_int_equal(tap(fx, CARD), 0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_LOCKERS_OPEN);
+}
+
+static void goes_idle_when_nobody_chooses(void **state)
+{
+	struct fx *fx = *state;
+
+	add_loaded_books(fx, "H1", 3, 2);
+	kiosk_set_partial_pickup(fx->k, true);
+	assert_int_equal(start(fx), 0);
+	assert_int_equal(tap(fx, CARD), 0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_CHOOSE_BOOKS);
+	advance(fx, SESSION_USEC);
+	assert_int_equal(fire(fx, KIOSK_TIMER_KIND_SESSION, 0), 0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_IDLE);
+	assert_int_equal(count_actions(fx, KIOSK_ACTION_UNLOCK), 0);
+	assert_int_equal(kiosk_get_hold(fx->k, "H1")->state,
+			 KIOSK_HOLD_STATE_LOADED);
+}
+
 static void shows_unknown_card_for_a_card_no_hold_knows(void **state)
 {
 	struct fx *fx = *state;
@@ -2549,7 +2710,7 @@ static void names_every_value_stably(void **state)
 		assert_int_equal(hold_state, i);
 	}
 	assert_null(kiosk_purpose_to_string(KIOSK_PURPOSE_MAINTENANCE + 1));
-	assert_null(kiosk_screen_to_string(KIOSK_SCREEN_BAD_CREDENTIAL + 1));
+	assert_null(kiosk_screen_to_string(KIOSK_SCREEN_CHOOSE_BOOKS + 1));
 	assert_int_equal(kiosk_size_from_string("huge", &size), -EINVAL);
 	assert_int_equal(kiosk_size_from_string("Small", &size), -EINVAL);
 	assert_int_equal(kiosk_size_from_string(NULL, &size), -EINVAL);
@@ -2906,6 +3067,11 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		TEST(picks_up_a_loaded_hold_when_its_card_is_tapped),
+		TEST(asks_which_books_before_opening_a_hold_of_several),
+		TEST(opens_every_book_when_the_patron_keeps_the_choice),
+		TEST(keeps_a_hold_whose_books_are_all_left_shut),
+		TEST(opens_at_once_without_partial_pickup_or_for_one_book),
+		TEST(goes_idle_when_nobody_chooses),
 		TEST(shows_unknown_card_for_a_card_no_hold_knows),
 		TEST(shows_bad_credential_for_an_unreadable_tap),
 		TEST(shows_no_holds_for_a_known_card_with_nothing_loaded),

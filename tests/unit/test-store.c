@@ -984,6 +984,53 @@ static void payloads_have_the_right_fields(void **state)
 	json_decref(o);
 }
 
+/* v1.1: a partial pickup names the books taken and left, keeps the rest. */
+static void a_partial_pickup_keeps_the_hold_with_the_books_left(void **state)
+{
+	struct fixture *f = *state;
+	char text[1024];
+	char left[1][KIOSK_BARCODE_MAX + 1] = { "B0002" };
+	char stranger[1][KIOSK_BARCODE_MAX + 1] = { "B9999" };
+	char both[2][KIOSK_BARCODE_MAX + 1] = { "B0001", "B0002" };
+	struct kiosk_record rec;
+	struct store_hold got;
+
+	add_hold(f, "h1", 'a');
+	assert_int_equal(record(f, KIOSK_RECORD_HOLD_LOADED, "h1", 3, 3), 0);
+	/* Refused, nothing written: a book not of the hold, or all of them. */
+	rec = make_record(KIOSK_RECORD_HOLD_PICKED_UP, "h1", 3);
+	rec.left = (const char(*)[KIOSK_BARCODE_MAX + 1]) stranger;
+	rec.n_left = 1;
+	assert_int_equal(store_record(f->s, &rec, 4, NULL), -EINVAL);
+	rec.left = (const char(*)[KIOSK_BARCODE_MAX + 1]) both;
+	rec.n_left = 2;
+	assert_int_equal(store_record(f->s, &rec, 4, NULL), -EINVAL);
+
+	rec.left = (const char(*)[KIOSK_BARCODE_MAX + 1]) left;
+	rec.n_left = 1;
+	assert_int_equal(store_record(f->s, &rec, 4, NULL), 0);
+	json_decref(last_payload(f, text, sizeof(text)));
+	assert_string_equal(text, "{\"hold_id\":\"h1\","
+				  "\"items\":[{\"barcode\":\"B0001\"}],"
+				  "\"left\":[{\"barcode\":\"B0002\"}],"
+				  "\"locker\":3}");
+	assert_int_equal(store_get_hold(f->s, "h1", &got), 0);
+	assert_int_equal(got.hold.state, KIOSK_HOLD_STATE_LOADED);
+	assert_int_equal(got.hold.locker, 3);
+	assert_int_equal(got.n_items, 1);
+	assert_int_equal(got.hold.n_items, 1);
+	assert_string_equal(got.items[0].barcode, "B0002");
+
+	/* The last book: the hold is finished, as in v1. */
+	assert_int_equal(record(f, KIOSK_RECORD_HOLD_PICKED_UP, "h1", 3, 5), 0);
+	json_decref(last_payload(f, text, sizeof(text)));
+	assert_string_equal(text, "{\"hold_id\":\"h1\","
+				  "\"items\":[{\"barcode\":\"B0002\"}],"
+				  "\"locker\":3}");
+	assert_int_equal(store_get_hold(f->s, "h1", &got), 0);
+	assert_int_equal(got.hold.state, KIOSK_HOLD_STATE_PICKED_UP);
+}
+
 static void add_hold_refuses_a_duplicate_id(void **state)
 {
 	struct fixture *f = *state;
@@ -1075,6 +1122,7 @@ static void get_hold_returns_items_and_credentials(void **state)
 		 "pbkdf2-sha256$1000$00$11");
 	h.hold.size = KIOSK_SIZE_LARGE;
 	h.n_items = 3;
+	h.hold.n_items = 3;
 	snprintf(h.items[2].barcode, sizeof(h.items[2].barcode), "B0003");
 	snprintf(h.items[0].due, sizeof(h.items[0].due), "2026-12-13");
 	h.hold.needs_low = true;
@@ -2781,6 +2829,7 @@ int main(void)
 		T(facts_past_the_bound_stop_at_the_headroom),
 		T(uuids_are_unique_and_well_formed),
 		T(payloads_have_the_right_fields),
+		T(a_partial_pickup_keeps_the_hold_with_the_books_left),
 		T(add_hold_refuses_a_duplicate_id),
 		T(add_hold_refuses_bad_values),
 		T(get_hold_returns_items_and_credentials),

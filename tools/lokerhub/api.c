@@ -572,9 +572,9 @@ static bool left_valid(json_t *left)
 	if (!json_is_array(left) || json_array_size(left) < 1 ||
 	    json_array_size(left) > 15)
 		return false;
-	json_array_foreach(left, i, item)
-		if (!json_is_string(json_object_get(item, "barcode")))
-			return false;
+	json_array_foreach(left, i, item) if (!json_is_string(json_object_get(
+						      item,
+						      "barcode"))) return false;
 	return true;
 }
 
@@ -583,10 +583,11 @@ static bool left_has(json_t *left, const char *barcode)
 	json_t *item;
 	size_t i;
 
-	json_array_foreach(left, i, item)
-		if (!strcmp(json_string_value(json_object_get(item, "barcode")),
-			    barcode))
-			return true;
+	json_array_foreach(
+		left, i,
+		item) if (!strcmp(json_string_value(json_object_get(item,
+								    "barcode")),
+				  barcode)) return true;
 	return false;
 }
 
@@ -627,7 +628,8 @@ static int partial_pickup(sqlite3 *db, const char *hold_id, json_t *left,
 			     " AND barcode = ?",
 			     "ss", hold_id, taken[i]);
 	if (err == 0)
-		err = db_run(db, "UPDATE holds SET updated_usec = ? WHERE id = ?",
+		err = db_run(db,
+			     "UPDATE holds SET updated_usec = ? WHERE id = ?",
 			     "Is", now_usec, hold_id);
 	fprintf(stderr,
 		"lokerhub: hold %s taken in part: %u book(s) lent, %u still in the locker for the patron\n",

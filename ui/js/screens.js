@@ -108,6 +108,36 @@ function doorCall(s) {
 		t('lockers_open.take'));
 }
 
+/*
+ * The patron's books on choose_books: one large switch per book, all on
+ * (taken) at first; a touch leaves a book in the locker for later. The
+ * locker's number heads the books of each hold.
+ */
+function chooseList(ctx, holds) {
+	return h('div', {
+		class: 'choose', tabindex: '0', dataset: { scroll: '' },
+		'aria-label': t('choose_books.list'),
+	}, ...holds.map((x) => h('section', { class: 'choose-hold',
+		dataset: { hold: x.id } },
+	h('h2', { class: 'choose-locker' }, t('choose_books.locker',
+		{ locker: x.locker })),
+	...x.items.map((i) => {
+		const take = !ctx.leaving(x.id, i.barcode);
+
+		return h('button', {
+			type: 'button', role: 'switch',
+			class: `book-pick ${take ? 'book-take' : 'book-leave'}`,
+			'aria-checked': take ? 'true' : 'false',
+			dataset: { barcode: i.barcode },
+			onclick: () => ctx.toggleBook(x.id, i.barcode),
+		}, h('span', { class: 'pick-mark', 'aria-hidden': 'true' },
+			take ? '✓' : ''),
+		h('span', { class: 'book-title' }, i.title || i.barcode),
+		h('span', { class: 'pick-state' },
+			t(take ? 'choose_books.take' : 'choose_books.leave')));
+	}))));
+}
+
 export const views = {
 	connecting: () => ({
 		title: t('connecting.title'),
@@ -259,6 +289,32 @@ export const views = {
 			bookList(s.screen.items) ?? para(t('lockers_open.body'))],
 		figure: bank(s.lockers, { highlight: s.screen.lockers }),
 	}),
+
+	choose_books: (ctx, s) => {
+		const holds = s.screen.holds || [];
+		const all = holds.reduce((n, x) => n + x.items.length, 0);
+		const n = all - ctx.leavingCount();
+
+		return {
+			title: t('choose_books.title'),
+			tone: 'info',
+			pre: s.screen.patron_name ? h('p', { class: 'hello' },
+				t('lockers_open.hello', { name: s.screen.patron_name })) :
+				null,
+			body: [para(t('choose_books.body')), chooseList(ctx, holds)],
+			end: h('div', { class: 'actions' },
+				h('button', {
+					type: 'button', class: 'btn btn-primary',
+					dataset: { action: 'pickup' }, disabled: n === 0,
+					onclick: () => ctx.pickup(),
+				}, n === 0 ? t('choose_books.none') :
+					t('choose_books.open', { n, count: n })),
+				h('button', {
+					type: 'button', class: 'btn btn-secondary btn-cancel',
+					onclick: () => ctx.cancel(),
+				}, t('cancel'))),
+		};
+	},
 
 	close_door: (ctx, s) => ({
 		title: t('close_door.title', lockerParams(s.screen.lockers)),
