@@ -1701,6 +1701,8 @@ static json_t *cmd_pickup(struct daemon *d, json_t *req)
 	int err, record_err;
 	size_t i, j;
 
+	if (json_is_null(leave))
+		leave = NULL;
 	if (leave && (!json_is_array(leave) ||
 		      json_array_size(leave) > KIOSK_SESSION_LOCKERS_MAX))
 		return control_error(EINVAL,

@@ -202,7 +202,7 @@ static json_t *screen_action(json_t *req, const char *action,
 				     "\"items\": [barcode, ...]}";
 			return NULL;
 		}
-		return json_pack("{s:s, s:O?}", "cmd", "pickup", "leave",
+		return json_pack("{s:s, s:O*}", "cmd", "pickup", "leave",
 				 leave);
 	}
 	if (strcmp(action, "return") == 0 || strcmp(action, "cancel") == 0) {
