@@ -2581,6 +2581,14 @@ static int load_lockers(struct store *s, struct kiosk *k, unsigned n)
 	return r;
 }
 
+/* The number of books of a hold, or -errno. */
+static int hold_n_items(struct store *s, const char *hold_id)
+{
+	char barcodes[STORE_ITEMS_MAX][STORE_BARCODE_MAX + 1];
+
+	return hold_barcodes(s, hold_id, barcodes);
+}
+
 static int load_holds(struct store *s, struct kiosk *k)
 {
 	struct store_hold h;
@@ -2594,17 +2602,11 @@ static int load_holds(struct store *s, struct kiosk *k)
 		r = hold_read(s, st, false, &h);
 		if (r < 0)
 			break;
-		/* Only a hold in a locker may be taken in part. */
-		if (h.hold.locker) {
-			char barcodes[STORE_ITEMS_MAX][STORE_BARCODE_MAX + 1];
-			int n = hold_barcodes(s, h.hold.id, barcodes);
-
-			if (n < 0) {
-				r = n;
-				break;
-			}
-			h.hold.n_items = (unsigned)n;
-		}
+		/* How many books: a hold of several may be taken in part. */
+		r = hold_n_items(s, h.hold.id);
+		if (r < 0)
+			break;
+		h.hold.n_items = (unsigned)r;
 		r = kiosk_add_hold(k, &h.hold);
 		if (r == -ENOSPC)
 			store_error(

@@ -62,8 +62,17 @@ for h in H-1 H-2; do
 	ctl sim door "$l" open >/dev/null
 	ctl sim door "$l" close >/dev/null
 done
-expect '.screen.name == "lockers_open"' "$(ctl --json sim tap card:M0001)"
+# H-1 has two books: the patron is asked which to take (v1.1), all by
+# default, once the kiosk has heard since its restart that the server
+# speaks 1.1.
+wait_for "the kiosk knows the server speaks 1.1" sh -c \
+	"'$BIN/lokerctl' --json status | jq -e '.sync.server_minor == 1'"
+expect '.screen.name == "choose_books"' "$(ctl --json sim tap card:M0001)"
 url=$(ctl --json status | jq -r .webui.url)
+expect '.screen.holds | map(.items | map(.due)) | sort
+	== [[null],["2026-12-20","2026-12-20"]]' "$(curl -s -m 20 "${url}api/state")"
+expect '.ok and .screen.name == "lockers_open"' "$(curl -s -m 20 \
+	-H 'Content-Type: application/json' --data-binary '{"action":"pickup"}' "${url}api/action")"
 expect '.screen.items == [{"title":"Laskar Pelangi","due":"2026-12-20"},
 	{"title":"Bumi Manusia","due":"2026-12-20"},{"title":"Cantik Itu Luka"}]' \
 	"$(curl -s -m 20 "${url}api/state")"
