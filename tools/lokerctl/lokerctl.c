@@ -93,6 +93,10 @@ static void usage(FILE *f)
 	      "                              in a staff session, else a card)\n"
 	      "  sim pin DIGITS              type a PIN on the screen keypad\n"
 	      "  sim return | sim cancel     press 'return books' / 'cancel'\n"
+	      "  sim pickup [HOLD=BARCODE[,BARCODE...]]...\n"
+	      "                              choose the books to take: those\n"
+	      "                              named stay in the locker (none:\n"
+	      "                              take every book)\n"
 	      "\n"
 	      "Credentials: uid:<hex>, card:<member number>, code:<digits>.\n"
 	      "The socket is $LOKERBUKU_SOCKET or " DEFAULT_SOCKET ".\n"
@@ -462,6 +466,39 @@ static bool resolve_new_file(const char *name, char ret[PATH_MAX])
 }
 
 /* Builds the request for the command words in argv; NULL on misuse. */
+/*
+ * "sim pickup [HOLD=BARCODE[,BARCODE...]]...": the patron's answer on the
+ * choose_books screen, each argument a hold and its books left in the
+ * locker; none: every book is taken.
+ */
+static json_t *pickup_request(int argc, char **argv, const char **ret_error)
+{
+	json_t *leave = json_array();
+
+	*ret_error = "sim pickup [HOLD=BARCODE[,BARCODE...]]...";
+	for (int i = 0; leave && i < argc; i++) {
+		char *eq = strchr(argv[i], '=');
+		json_t *items = json_array();
+
+		if (!eq || eq == argv[i] || !eq[1] || !items) {
+			json_decref(items);
+			json_decref(leave);
+			return NULL;
+		}
+		for (char *b = eq + 1; *b;) {
+			size_t n = strcspn(b, ",");
+
+			json_array_append_new(items, json_stringn(b, n));
+			b += n + (b[n] == ',');
+		}
+		json_array_append_new(leave,
+				      json_pack("{s:s%, s:o}", "hold", argv[i],
+						(size_t)(eq - argv[i]), "items",
+						items));
+	}
+	return json_pack("{s:s, s:o}", "cmd", "pickup", "leave", leave);
+}
+
 static json_t *build_request(int argc, char **argv, struct options *o,
 			     const char **ret_error)
 {
@@ -574,6 +611,8 @@ static json_t *build_request(int argc, char **argv, struct options *o,
 	     strcmp(argv[1], "cancel") == 0) &&
 	    argc == 2)
 		return json_pack("{s:s}", "cmd", argv[1]);
+	if (strcmp(argv[1], "pickup") == 0)
+		return pickup_request(argc - 2, argv + 2, ret_error);
 	return NULL;
 }
 
