@@ -89,8 +89,9 @@ ctl sim scan NO-SUCH-BOOK >/dev/null || true
 wait_for "the lookup of an unknown book answered" grep -q "not known there" "$WORK/lokerd.log"
 ctl sim cancel >/dev/null
 
-echo "the patron picks up; a remote command; a 503 with Retry-After"
-expect '.unlocked | length == 2' "$(ctl --json sim tap uid:04A1B2C3D4E5F6)"
+echo "the patron picks up, leaving one book for later (v1.1); a remote command; a 503 with Retry-After"
+expect '.screen.name=="choose_books"' "$(ctl --json sim tap uid:04A1B2C3D4E5F6)"
+expect '.unlocked | length == 2' "$(ctl --json sim pickup H-1=B0002)"
 for l in $(ctl --json status | jq '.lockers[] | select(.purpose=="pickup") | .number'); do
 	ctl sim door "$l" open >/dev/null
 	ctl sim door "$l" close >/dev/null
@@ -118,6 +119,12 @@ echo "the server asks for its events again (v1.1 resend_events)"
 cmd=$(hub command demo-01 resend_events --from-seq 1)
 ctl sync >/dev/null
 wait_for "the events sent again" grep -q "sync: events 1 to [0-9]* sent again" "$WORK/lokerd.log"
+
+# The partial pickup went through the proxy, to be validated below.
+jq -e -s '[.[] | select(.url | test("/events$")) | .reqBody | fromjson | .events[]
+	| select(.type == "hold_picked_up" and .payload.left == [{"barcode":"B0002"}])]
+	| length >= 1' "$WORK/wire.jsonl" >/dev/null ||
+	fail "the partial pickup's hold_picked_up with left never went through the proxy"
 
 stop_all
 echo "validating $(wc -l <"$WORK/wire.jsonl") exchanges"

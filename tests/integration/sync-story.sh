@@ -55,8 +55,10 @@ ctl sim cancel >/dev/null
 r=$(ctl --json holds)
 expect '[.holds[] | select(.state=="loaded")] | map(.id) | sort == ["H-1","H-2"]' "$r"
 
-echo "the patron taps the card the server knows: both doors open"
+echo "the patron taps the card the server knows, takes every book: both doors open"
 r=$(ctl --json sim tap uid:04A1B2C3D4E5F6)
+expect '.screen.name=="choose_books"' "$r"
+r=$(ctl --json sim pickup)
 expect '.unlocked==[1,7]' "$r"
 for l in 1 7; do
 	ctl sim door $l open >/dev/null
