@@ -26,15 +26,6 @@ hub_start
 hub_sync_config >>"$WORK/lokerd.conf"
 kiosk_start "$WORK"
 
-wait_for() {
-	local what=$1
-	shift
-	for _ in $(seq 200); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	fail "waited 20 s for: $what"
-}
 url=$(ctl --json status | jq -r .webui.url)
 state() { curl -s -m 20 "${url}api/state"; }
 action() { # JSON: as the screen sends it; prints the reply

@@ -1215,6 +1215,105 @@ test('from the library\'s server: due dates, refusals, a locker within reach', a
 	assert.deepEqual(errors, []);
 });
 
+test('partial pickup: the patron unticks a book, the locker opens for the rest', async () => {
+	/*
+	 * On the kiosk synced with lokerhub (v1.1): Rina's hold has three
+	 * books, all ticked at first. She leaves "Amba" for later: the
+	 * locker opens for two, lokerd records one hold_picked_up naming the
+	 * books taken and the book left, and the hold waits with that one.
+	 */
+	const socket = process.env.HUBK_SOCKET;
+	const hub = (...args) => execFileSync(process.env.LOKERHUB,
+		['-d', process.env.HUB_DB, ...args], { encoding: 'utf8' });
+	const hubCtl = (req) => ctlOk(req, socket);
+	const until = async (what, f) => {
+		for (let i = 0; i < 200; i++) {
+			if (await f())
+				return;
+			await new Promise((r) => setTimeout(r, 100));
+		}
+		assert.fail(`waited 20 s for ${what}`);
+	};
+	hub('patron-add', 'P-11', '--name', 'Rina', '--card', 'M0110');
+	hub('hold-add', 'H-9011', '--kiosk', 'demo-01', '--patron', 'P-11',
+		'--item', 'B9011=Laskar Pelangi', '--item', 'B9012=Amba',
+		'--item', 'B9013=Pulang');
+	await hubCtl({ cmd: 'sync' });
+	await until('hold H-9011 on the kiosk, the server speaking 1.1', async () =>
+		(await hubCtl({ cmd: 'holds' })).holds.some((x) => x.id === 'H-9011') &&
+		(await hubCtl({ cmd: 'status' })).sync.server_minor === 1);
+	const n = (await hubCtl({ cmd: 'load', hold: 'H-9011', locker: 0 })).unlocked[0];
+	await hubCtl({ cmd: 'sim-door', locker: n, open: true });
+	await hubCtl({ cmd: 'sim-door', locker: n, open: false });
+	const pulses = async () => (await hubCtl({ cmd: 'status' })).lockers[n - 1].lock_pulses;
+	const before = await pulses();
+
+	const p = await page.context().newPage();
+	const errors = [];
+	p.on('pageerror', (e) => errors.push(e.message));
+	const picks = () => p.$$eval('main .book-pick', (b) => b.map((x) =>
+		[x.querySelector('.book-title').textContent, x.getAttribute('aria-checked')]));
+	try {
+		await p.goto(process.env.HUBK_URL);
+		await p.waitForSelector(screen('idle'));
+		await hubCtl({ cmd: 'sim-tap', credential: 'card:M0110' });
+		await p.waitForSelector(screen('choose_books'));
+		assert.equal((await p.textContent('main h1')).trim(),
+			'Pilih buku yang Anda ambil');
+		assert.equal((await p.textContent('main .hello')).trim(), 'Halo, Rina!');
+		assert.equal((await p.textContent('main .choose-locker')).trim(), `Loker ${n}`);
+		assert.deepEqual(await picks(), [['Laskar Pelangi', 'true'],
+			['Amba', 'true'], ['Pulang', 'true']]);
+		assert.equal((await p.textContent('main [data-action="pickup"]')).trim(),
+			'Buka loker, ambil 3 buku');
+		/* Nothing opens before she says what she takes. */
+		assert.equal(await pulses(), before);
+
+		await p.click('main .book-pick[data-barcode="B9012"]');
+		assert.deepEqual(await picks(), [['Laskar Pelangi', 'true'],
+			['Amba', 'false'], ['Pulang', 'true']]);
+		assert.equal((await p.textContent('main [data-action="pickup"]')).trim(),
+			'Buka loker, ambil 2 buku');
+		await shot('choose-books', p);
+		/* In English too; untick all and the button says to choose one. */
+		await p.click('#lang');
+		await p.waitForFunction(() => document.querySelector('main h1')
+			.textContent.trim() === 'Choose the books you take');
+		await p.click('main .book-pick[data-barcode="B9011"]');
+		await p.click('main .book-pick[data-barcode="B9013"]');
+		assert.equal(await p.isDisabled('main [data-action="pickup"]'), true);
+		assert.equal((await p.textContent('main [data-action="pickup"]')).trim(),
+			'Choose at least one book');
+		await p.click('main .book-pick[data-barcode="B9011"]');
+		await p.click('main .book-pick[data-barcode="B9013"]');
+		assert.equal((await p.textContent('main [data-action="pickup"]')).trim(),
+			'Open the locker, take 2 books');
+
+		await p.click('main [data-action="pickup"]');
+		await p.waitForSelector(screen('lockers_open'));
+		assert.deepEqual(await p.$$eval('main .picked-up .book-title',
+			(t) => t.map((x) => x.textContent)), ['Laskar Pelangi', 'Pulang']);
+		assert.equal(await pulses(), before + 1);
+		await hubCtl({ cmd: 'sim-door', locker: n, open: true });
+		await hubCtl({ cmd: 'sim-door', locker: n, open: false });
+		await p.waitForSelector(screen('thank_you'));
+		await p.click('main .btn-done');
+		await p.waitForSelector(screen('idle'));
+	} finally {
+		await p.close();
+	}
+	const ev = (await ctlOk({ cmd: 'events', limit: 1000 }, socket)).events
+		.filter((e) => e.type === 'hold_picked_up' && e.payload.hold_id === 'H-9011');
+	assert.equal(ev.length, 1);
+	assert.deepEqual(ev[0].payload.items, [{ barcode: 'B9011' }, { barcode: 'B9013' }]);
+	assert.deepEqual(ev[0].payload.left, [{ barcode: 'B9012' }]);
+	const h = (await hubCtl({ cmd: 'holds' })).holds.find((x) => x.id === 'H-9011');
+	assert.equal(h.state, 'loaded');
+	assert.equal(h.locker, n);
+	assert.deepEqual(h.items.map((i) => i.barcode), ['B9012']);
+	assert.deepEqual(errors, []);
+});
+
 test('no errors, warnings or CSP violations in the page', () => {
 	assert.deepEqual(problems, []);
 });
