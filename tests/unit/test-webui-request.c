@@ -232,6 +232,26 @@ static void turns_screen_actions_into_control_requests(void **state)
 	assert_command("{\"action\":\"cancel\"}", "{\"cmd\":\"cancel\"}");
 }
 
+/* The patron's choice on choose_books: the books left, hold by hold. */
+static void passes_on_a_pickup_with_the_books_left(void **state)
+{
+	assert_command("{\"action\":\"pickup\"}", "{\"cmd\":\"pickup\"}");
+	assert_command(
+		"{\"action\":\"pickup\",\"leave\":[{\"hold\":\"H-1\",\"items\":[\"B2\"]}]}",
+		"{\"cmd\":\"pickup\",\"leave\":[{\"hold\":\"H-1\",\"items\":[\"B2\"]}]}");
+	assert_refused("{\"action\":\"pickup\",\"leave\":{}}", 400);
+	assert_refused(
+		"{\"action\":\"pickup\",\"leave\":[{\"hold\":\"H 1\",\"items\":[]}]}",
+		400);
+	assert_refused(
+		"{\"action\":\"pickup\",\"leave\":[{\"hold\":\"H-1\",\"items\":[7]}]}",
+		400);
+	assert_refused(
+		"{\"action\":\"pickup\",\"leave\":[{\"hold\":\"H-1\",\"items\":[],\"x\":1}]}",
+		400);
+	assert_refused("{\"action\":\"pickup\",\"session\":true}", 400);
+}
+
 static void staff_actions_act_only_within_the_screens_session(void **state)
 {
 	assert_command(
@@ -373,6 +393,7 @@ int main(void)
 		cmocka_unit_test(refuses_other_origins_and_sites),
 		cmocka_unit_test(takes_only_json_bodies_of_bounded_size),
 		cmocka_unit_test(turns_screen_actions_into_control_requests),
+		cmocka_unit_test(passes_on_a_pickup_with_the_books_left),
 		cmocka_unit_test(
 			staff_actions_act_only_within_the_screens_session),
 		cmocka_unit_test(refuses_malformed_actions),
