@@ -2180,6 +2180,22 @@ static json_t *screen_hold_json(struct daemon *d, const struct kiosk_hold *h,
 			 "reach", h->needs_low ? "low" : NULL, "items", items);
 }
 
+/* The barcodes scanned into the return door on RETURN_OPEN. */
+static json_t *scanned_json(struct daemon *d)
+{
+	const struct kiosk_screen_info *screen = kiosk_get_screen(d->kiosk);
+	const char(*items)[KIOSK_BARCODE_MAX + 1];
+	json_t *a = json_array();
+	unsigned n;
+
+	if (!a || !screen->n_lockers)
+		return a;
+	n = kiosk_get_return_items(d->kiosk, screen->lockers[0], &items);
+	for (unsigned i = 0; i < n; i++)
+		json_array_append_new(a, json_string(items[i]));
+	return a;
+}
+
 /*
  * The patron's holds on CHOOSE_BOOKS, in the order of its lockers: id,
  * locker, and the books (barcode, title, due) to tick or untick.
@@ -2275,6 +2291,10 @@ static json_t *screen_state(void *userdata)
 	/* What the patron is taking, for the screens of the pickup. */
 	if (screen && d->session_titles)
 		json_object_set(screen, "items", d->session_titles);
+	/* The books scanned into the open return door, as the patron sees. */
+	if (screen &&
+	    kiosk_get_screen(d->kiosk)->screen == KIOSK_SCREEN_RETURN_OPEN)
+		json_object_set_new(screen, "scanned", scanned_json(d));
 	/* The holds to choose from, each with its books. */
 	if (screen &&
 	    kiosk_get_screen(d->kiosk)->screen == KIOSK_SCREEN_CHOOSE_BOOKS)

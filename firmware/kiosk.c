@@ -2311,6 +2311,19 @@ const struct kiosk_hold *kiosk_get_hold_at(const struct kiosk *k, unsigned i)
 	return k && i < k->n_holds ? &k->holds[i] : NULL;
 }
 
+unsigned kiosk_get_return_items(const struct kiosk *k, unsigned n,
+				const char (**ret)[KIOSK_BARCODE_MAX + 1])
+{
+	const struct locker *lk;
+
+	*ret = NULL;
+	if (!locker_valid(k, n))
+		return 0;
+	lk = &k->lockers[n - 1];
+	*ret = (const char(*)[KIOSK_BARCODE_MAX + 1]) lk->return_items;
+	return lk->n_return_items;
+}
+
 const struct kiosk_screen_info *kiosk_get_screen(const struct kiosk *k)
 {
 	return k ? &k->screen : NULL;

@@ -591,6 +591,13 @@ bool kiosk_has_room(const struct kiosk *k, unsigned holds, unsigned staff);
 const struct kiosk_hold *kiosk_get_hold(const struct kiosk *k, const char *id);
 /* The i-th hold kept in memory (0-based), or NULL past the end; as above. */
 const struct kiosk_hold *kiosk_get_hold_at(const struct kiosk *k, unsigned i);
+/*
+ * The barcodes scanned into locker n's last return opening (v1.1), in the
+ * order scanned: their count (0 for a bad number), *ret pointing at them
+ * until the next kiosk_handle().
+ */
+unsigned kiosk_get_return_items(const struct kiosk *k, unsigned n,
+				const char (**ret)[KIOSK_BARCODE_MAX + 1]);
 /* The current screen; valid until the next kiosk_handle(). */
 const struct kiosk_screen_info *kiosk_get_screen(const struct kiosk *k);
 /*

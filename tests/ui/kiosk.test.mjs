@@ -760,6 +760,20 @@ test('return: identify, the return compartment opens, then full', async () => {
 			await shot('return-open');
 		await simWait({ action: 'door', locker: n, open: true }, door(n, 'open'),
 			`return door ${n} opened -> picture`);
+		if (n === 11) {
+			/* Books scanned going in are listed as lokerd has them. */
+			await simWait({ action: 'scan', text: 'B0009' },
+				'main .scanned li', 'scan -> listed');
+			await sim({ action: 'scan', text: 'B0010' });
+			await sim({ action: 'scan', text: 'B0009' });
+			await page.waitForFunction(() =>
+				document.querySelectorAll('main .scanned li').length === 2);
+			assert.deepEqual(await page.$$eval('main .scanned li',
+				(li) => li.map((x) => x.textContent)), ['B0009', 'B0010']);
+			assert.equal((await page.textContent('main .scanned h2')).trim(),
+				'Buku yang sudah dipindai (2)');
+			await shot('return-scanned');
+		}
 		await simWait({ action: 'door', locker: n, open: false }, screen('thank_you'),
 			`return door ${n} closed -> thank_you`);
 		assert.match(await page.textContent('main .lead'), /sudah kami terima/);
@@ -769,6 +783,8 @@ test('return: identify, the return compartment opens, then full', async () => {
 		await waitScreen('idle');
 	}
 	assert.deepEqual((await events('return_deposited')).map((e) => e.payload.locker), [11, 12]);
+	assert.deepEqual((await events('return_deposited')).map((e) => e.payload.items),
+		[[{ barcode: 'B0009' }, { barcode: 'B0010' }], undefined]);
 	await page.click('[data-action="return"]');
 	await waitScreen('return_identify');
 	await sim({ action: 'tap', credential: PATRON });

@@ -37,6 +37,23 @@ function bookList(items) {
 			t('items.due', { date: date(i.due) })) : null)));
 }
 
+/*
+ * The barcodes scanned at the kiosk's scanner into the open return door,
+ * as lokerd lists them for the server: what the patron said went in.
+ */
+function scannedList(barcodes) {
+	if (!barcodes?.length)
+		return null;
+	return h('div', { class: 'scanned' },
+		h('h2', { class: 'scanned-title' }, t('return_open.scanned',
+			{ n: barcodes.length, count: barcodes.length })),
+		h('ul', {
+			class: 'picked-up', tabindex: '0', dataset: { scroll: '' },
+			'aria-label': t('return_open.scanned', { n: barcodes.length,
+				count: barcodes.length }),
+		}, ...barcodes.map((b) => h('li', {}, h('span', { class: 'book-title' }, b)))));
+}
+
 /* A card held to the reader: the idle and return screens' picture. */
 const tapArt = () => h('div', { class: 'tap-art', 'aria-hidden': 'true' },
 	h('div', { class: 'tap-card' }),
@@ -357,7 +374,7 @@ export const views = {
 	return_open: (ctx, s) => ({
 		title: t('return_open.title', lockerParams(s.screen.lockers)),
 		tone: 'success',
-		body: [para(t('return_open.body'))],
+		body: [para(t('return_open.body')), scannedList(s.screen.scanned)],
 		figure: bank(s.lockers, { highlight: s.screen.lockers }),
 	}),
 };
