@@ -26,7 +26,7 @@ cleanup() {
 	root_cleanup
 }
 trap cleanup EXIT
-root_make "$build/demo-debootstrap.log"
+root_make "$build/demo-debootstrap.log" "$build/debootstrap-root"
 
 echo "this source tree, as git has it, into the root"
 mkdir "$ROOT/src"

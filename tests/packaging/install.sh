@@ -28,7 +28,7 @@ cleanup() {
 	root_cleanup
 }
 trap cleanup EXIT
-root_make "$build/debootstrap.log"
+root_make "$build/debootstrap.log" "$build/debootstrap-root"
 root=$ROOT suite=$SUITE mirror=$MIRROR
 # libgpiod v2 on Debian 12 is in bookworm-backports, as tools/bootstrap says.
 if [ "$suite" = bookworm ]; then
@@ -119,9 +119,11 @@ echo "lokerd under systemd (systemd-nspawn): started at boot, restarted after a 
 command -v systemd-nspawn >/dev/null ||
 	fail "systemd-nspawn is missing (tools/bootstrap installs systemd-container)"
 # The screen's package too, for its hardened unit (Chromium, cage: the
-# packages this machine has already are taken from its apt cache).
+# packages this machine has already are taken from its apt cache, linked
+# rather than copied where the root is on the same file system).
 cp "$ui_deb" "$root/tmp/"
-find /var/cache/apt/archives -maxdepth 1 -name '*.deb' -exec cp -n -t "$root/var/cache/apt/archives/" {} + 2>/dev/null || true
+find /var/cache/apt/archives -maxdepth 1 -name '*.deb' -exec cp -n -l -t "$root/var/cache/apt/archives/" {} + 2>/dev/null ||
+	find /var/cache/apt/archives -maxdepth 1 -name '*.deb' -exec cp -n -t "$root/var/cache/apt/archives/" {} + 2>/dev/null || true
 DEBIAN_FRONTEND=noninteractive in_root apt-get install -y -q --no-install-recommends \
 	systemd-sysv procps python3 "/tmp/$(basename "$ui_deb")" \
 	$([ "$suite" = bookworm ] && echo curl/bookworm-backports) >>"$build/install.log" 2>&1 ||
