@@ -11,7 +11,8 @@
 #                       the build tree), the root debootstrap made is kept
 #                       there as a tar file and unpacked again by the next
 #                       test, for as long as what it would contain is the
-#                       same (see root_cache_key)
+#                       same (see root_cache_key); with ROOT_CACHE_ONLY set,
+#                       only that: ROOT is then for root_cleanup alone
 #   in_root CMD...      runs CMD in the root
 
 skip() {
@@ -74,6 +75,7 @@ root_make() {
 	[ -z "$cache" ] || key=$(root_cache_key "$arch")
 	if [ -z "$key" ]; then
 		[ -z "$cache" ] || echo "no Release file of $SUITE in apt's lists: the root is not cached"
+		[ -z "${ROOT_CACHE_ONLY:-}" ] || return 0
 		root_debootstrap "$ROOT" "$log"
 	else
 		# One test makes the root while the others wait for it, under a
@@ -88,6 +90,8 @@ root_make() {
 			tar --numeric-owner --xattrs --xattrs-include='*' -C "$ROOT" -cf "$tarball.new" . ||
 				fail "could not keep the root in $tarball"
 			mv "$tarball.new" "$tarball"
+		elif [ -n "${ROOT_CACHE_ONLY:-}" ]; then
+			echo "debootstrap $SUITE from $MIRROR: the root made before is in $tarball"
 		else
 			start=$(date +%s)
 			tar --numeric-owner --xattrs --xattrs-include='*' -C "$ROOT" -xpf "$tarball" ||
@@ -97,6 +101,7 @@ root_make() {
 		fi
 		exec {lock}>&-
 	fi
+	[ -z "${ROOT_CACHE_ONLY:-}" ] || return 0
 	mount -t proc proc "$ROOT/proc"
 	mount --bind /dev "$ROOT/dev"
 	cp /etc/resolv.conf "$ROOT/etc/resolv.conf" 2>/dev/null || true
