@@ -7,7 +7,7 @@
 #   sync-api.sh --url BASE_URL --kiosk ID --token-file FILE [--cacert PEM]
 #               [--other-kiosk ID2 --other-token-file FILE2]
 #               [--item BARCODE] [--fault-hook CMD] [--validate DIR]
-#               [--verbose]
+#               [--sync-version 1.0|1.1] [--verbose]
 #
 #   --url          the base URL, as in the kiosk's [sync] url, e.g.
 #                  https://perpus.example.go.id/locker-sync/v1 or
@@ -29,6 +29,11 @@
 #                  from npm, installed into DIR as pinned in
 #                  tests/conformance/node/package-lock.json (needs node,
 #                  npm and the registry once; exits 77 without them)
+#   --sync-version ask as a kiosk of that version of the API does on every
+#                  request: 1.1 sends Lokerbuku-Sync: 1.1 from the first
+#                  request on (and checks every reply says the server's
+#                  version), 1.0 never sends it (v1.1 checks skipped);
+#                  without it, the header is sent once the server said 1.1
 #   --verbose      print every reply body, not only those of failed checks
 #
 # Prints one line per check, TAP style (`ok - ...`, `not ok - ...`, a skip
@@ -44,11 +49,11 @@
 set -euo pipefail
 
 usage() {
-	sed -n '3,42p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '3,47p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 URL='' KIOSK='' TOKEN_FILE='' CACERT='' OTHER_KIOSK='' OTHER_TOKEN_FILE='' ITEM='' HOOK=''
-VALIDATE_DIR=''
+VALIDATE_DIR='' SYNC_VERSION=''
 VERBOSE=false
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -64,6 +69,11 @@ while [ $# -gt 0 ]; do
 	--item) ITEM=${2:?--item needs a value}; shift 2 ;;
 	--fault-hook) HOOK=${2:?--fault-hook needs a value}; shift 2 ;;
 	--validate) VALIDATE_DIR=${2:?--validate needs a folder}; shift 2 ;;
+	--sync-version)
+		SYNC_VERSION=${2:?--sync-version needs 1.0 or 1.1}
+		case "$SYNC_VERSION" in 1.0 | 1.1) ;; *) echo "sync-api.sh: --sync-version: 1.0 or 1.1" >&2; exit 2 ;; esac
+		shift 2
+		;;
 	--verbose) VERBOSE=true; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "sync-api.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
@@ -118,6 +128,7 @@ printf 'Authorization: Basic %s\n' "$(printf 'kiosk:secret' | base64)" \
 CURL=(curl -sS --connect-timeout 10 --max-time 30 -A lokerbuku-conformance/1
 	-H 'Accept: application/json')
 [ -n "$CACERT" ] && CURL+=(--cacert "$CACERT")
+[ "$SYNC_VERSION" = 1.1 ] && CURL+=(-H 'Lokerbuku-Sync: 1.1')
 K=$URL/kiosks/$KIOSK
 
 # ---- output ----
@@ -162,7 +173,7 @@ check() {
 
 # ---- requests ----
 
-NO_STORE_MISSING=() JSON_TYPE_MISSING=() REPLIES=0
+NO_STORE_MISSING=() JSON_TYPE_MISSING=() SYNC_MISSING=() REPLIES=0
 
 # req NAME METHOD URL [BODY-FILE] [AUTH-FILE, or - for none]: one request.
 # Leaves WORK/NAME.{status,headers,body}; STATUS is the HTTP status, 000
@@ -192,6 +203,8 @@ req() {
 			NO_STORE_MISSING+=("$method ${url#"$URL"} ($STATUS)")
 		header "$name" Content-Type | grep -qi '^application/json' ||
 			JSON_TYPE_MISSING+=("$method ${url#"$URL"} ($STATUS)")
+		header "$name" Lokerbuku-Sync | grep -qE '^1\.[0-9]+$' ||
+			SYNC_MISSING+=("$method ${url#"$URL"} ($STATUS)")
 	fi
 }
 
@@ -603,8 +616,10 @@ fi
 # v1.1: the lookup with the barcode in the body, for a server that says
 # it speaks 1.1; asked as a v1.1 kiosk asks.
 SERVER_MINOR=$(header reach Lokerbuku-Sync | sed -nE 's/^1\.([0-9]+)$/\1/p')
-if [ "${SERVER_MINOR:-0}" -ge 1 ]; then
-	CURL+=(-H 'Lokerbuku-Sync: 1.1')
+if [ "$SYNC_VERSION" = 1.0 ]; then
+	skip "v1.1 POST items/lookup" "asking as a kiosk of v1.0"
+elif [ "${SERVER_MINOR:-0}" -ge 1 ]; then
+	[ "$SYNC_VERSION" = 1.1 ] || CURL+=(-H 'Lokerbuku-Sync: 1.1')
 	req lookup-none POST "$K/items/lookup" \
 		"$(body_file lookup-none "{\"barcode\":\"NO-SUCH-ITEM-$RANDOM\"}")"
 	check_error "v1.1 POST items/lookup of an unknown barcode: 404 not_found" \
@@ -796,6 +811,11 @@ mapfile -t p < <(first_of 6 "${JSON_TYPE_MISSING[@]/#/missing: }")
 check "every reply had Content-Type: application/json ($REPLIES replies)" "" "${p[@]}"
 mapfile -t p < <(first_of 6 "${NO_STORE_MISSING[@]/#/missing: }")
 check "every reply had Cache-Control: no-store ($REPLIES replies)" "" "${p[@]}"
+if [ "$SYNC_VERSION" = 1.1 ]; then
+	# A server of v1.1 says so on every reply, errors included.
+	mapfile -t p < <(first_of 6 "${SYNC_MISSING[@]/#/missing: }")
+	check "v1.1: every reply said Lokerbuku-Sync: 1.<minor> ($REPLIES replies)" "" "${p[@]}"
+fi
 
 connects=$("${CURL[@]}" -H "@$WORK/auth" -o /dev/null -o /dev/null \
 	-w '%{num_connects}\n' "$K/changes?limit=1" "$K/items/NO-SUCH-ITEM" \

@@ -61,8 +61,11 @@ try {
         $store->setStaff($args[0], $args[1], $args[2] ?? '');
         break;
     case 'command':
-        need($args, 2, 'command KIOSK TYPE [LOCKER]');
-        echo $store->addCommand($args[0], $args[1], isset($args[2]) ? (int) $args[2] : null), "\n";
+        // resend_events: the third argument is its from_seq.
+        need($args, 2, 'command KIOSK TYPE [LOCKER | FROM-SEQ]');
+        $resend = $args[1] === 'resend_events';
+        echo $store->addCommand($args[0], $args[1], isset($args[2]) && !$resend ? (int) $args[2] : null, null, null,
+            isset($args[2]) && $resend ? (int) $args[2] : null), "\n";
         break;
     default:
         fwrite(STDERR, "inl-admin.php: unknown command '$cmd'\n");

@@ -35,7 +35,7 @@ r1=$(slims_admin reserve M0012345 B-CONF-1)
 r2=$(slims_admin reserve M0012345 B-CONF-2)
 r3=$(slims_admin reserve M0012345 B-CONF-3)
 r9=$(slims_admin reserve M0012345 B-CONF-9)
-slims_admin route conf-01 small "$r1" "$r2" >/dev/null
+H1=$(slims_admin route conf-01 small "$r1" "$r2")
 slims_admin route conf-01 medium "$r3" >/dev/null
 slims_admin route conf-02 large "$r9" >/dev/null
 slims_admin enrol M0012345 04A1B2C3D4E5F6 >/dev/null
@@ -48,8 +48,25 @@ echo "\$1" >"$SLIMS_FAULT_DIR/fault-\$2"
 HOOK
 chmod 700 "$WORK/fault-hook"
 
-"$LOKERBUKU_TOP/tests/conformance/sync-api.sh" --url "$SLIMS_URL" \
-	--kiosk conf-01 --token-file "$WORK/token-1" --cacert "$SLIMS_CA" \
-	--other-kiosk conf-02 --other-token-file "$WORK/token-2" \
-	--item B-CONF-3 --fault-hook "$WORK/fault-hook" \
-	${CONFORMANCE_NODE_DIR:+--validate "$CONFORMANCE_NODE_DIR"} "$@"
+# v1.1 in the replies too: a loaded hold (with its locker), commands that
+# expire and a resend_events (with from_seq) waiting in every heartbeat.
+curl -sS --fail --cacert "$SLIMS_CA" -H "Authorization: Bearer $(cat "$WORK/token-1")" \
+	-H 'Content-Type: application/json' -o /dev/null --data-binary "$(jq -cn --arg h "$H1" '{events: [{
+		id: "6f0c2d5e-9d3b-4a57-8f0e-6f1b2a9c4d10", seq: 1, type: "hold_loaded",
+		at: "2026-11-22T08:15:02.123Z", payload: {hold_id: $h, locker: 3}}]}')" \
+	"$SLIMS_URL/kiosks/conf-01/events"
+slims_admin command conf-01 open_locker 5 >/dev/null
+slims_admin command conf-01 resend_events >/dev/null
+
+# As a kiosk of v1.0 and as one of v1.1: the same checks, every reply
+# validated against the OpenAPI file in both.
+rc=0
+for version in 1.0 1.1; do
+	echo "# ---- as a kiosk of sync v$version ----"
+	"$LOKERBUKU_TOP/tests/conformance/sync-api.sh" --url "$SLIMS_URL" --sync-version "$version" \
+		--kiosk conf-01 --token-file "$WORK/token-1" --cacert "$SLIMS_CA" \
+		--other-kiosk conf-02 --other-token-file "$WORK/token-2" \
+		--item B-CONF-3 --fault-hook "$WORK/fault-hook" \
+		${CONFORMANCE_NODE_DIR:+--validate "$CONFORMANCE_NODE_DIR"} "$@" || rc=$?
+done
+exit $rc

@@ -108,8 +108,11 @@ case 'staff-add':
     echo $store->setStaff($args[0], $args[1]), "\n";
     break;
 case 'command':
-    need($args, 2, 'command KIOSK TYPE [LOCKER]');
-    echo $store->addCommand($args[0], $args[1], isset($args[2]) ? (int) $args[2] : null, null, 'test'), "\n";
+    // resend_events: the third argument is its from_seq.
+    need($args, 2, 'command KIOSK TYPE [LOCKER | FROM-SEQ]');
+    $resend = $args[1] === 'resend_events';
+    echo $store->addCommand($args[0], $args[1], isset($args[2]) && !$resend ? (int) $args[2] : null, null, 'test',
+        isset($args[2]) && $resend ? (int) $args[2] : null), "\n";
     break;
 default:
     fwrite(STDERR, "slims-admin.php: unknown command '$cmd'\n");

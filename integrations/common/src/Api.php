@@ -18,7 +18,9 @@ final class Api
     public const REPLY_BUDGET = 3 * 1048576;
     public const LIMIT_DEFAULT = 200;
     public const COMMANDS_MAX = 32;
-    public const OPEN_LOCKER_TTL_S = 300;
+    /** The version this server speaks, said in every reply's SYNC_HEADER (docs/sync-api.md, "Versions"). */
+    public const SYNC_HEADER = 'Lokerbuku-Sync';
+    public const SYNC_VERSION = '1.1';
 
     private const ENDPOINTS = ['changes' => 'GET', 'events' => 'POST', 'status' => 'POST', 'items' => 'GET'];
     private const CODES = [400 => 'bad_request', 401 => 'unauthorized', 403 => 'forbidden',
@@ -139,7 +141,7 @@ final class Api
     {
         [$p, $params] = self::splitQuery($queryString);
         $this->minor = self::minorVersion($syncVersion);
-        return $this->dispatch($method, $p, $params, $authorization, $body);
+        return self::said($this->dispatch($method, $p, $params, $authorization, $body));
     }
 
     /**
@@ -162,7 +164,14 @@ final class Api
                 $p = null;
             }
         }
-        return $this->dispatch($method, $p, $params, $authorization, $body);
+        return self::said($this->dispatch($method, $p, $params, $authorization, $body));
+    }
+
+    /** A reply that says the version of the API this server speaks, as every reply does (v1.1: negotiated). */
+    private static function said(array $reply): array
+    {
+        $reply[1][self::SYNC_HEADER] = self::SYNC_VERSION;
+        return $reply;
     }
 
     private function dispatch(string $method, ?string $p, array $params, ?string $authorization, string $body): array
@@ -182,8 +191,14 @@ final class Api
             if (!hash_equals($mine, $kiosk)) {
                 return self::error(403, 'this token is for another kiosk');
             }
-            if ($method !== self::ENDPOINTS[$endpoint]) {
-                return self::error(405, 'use ' . self::ENDPOINTS[$endpoint]);
+            if ($endpoint === 'items' && $arg === 'lookup' && $method !== 'GET') {
+                // v1.1: POST items/lookup; a GET is v1's lookup of the barcode "lookup".
+                $endpoint = 'lookup';
+                if ($method !== 'POST') {
+                    return self::error(405, 'use GET or POST', ['Allow' => 'GET, POST']);
+                }
+            } elseif ($method !== self::ENDPOINTS[$endpoint]) {
+                return self::error(405, 'use ' . self::ENDPOINTS[$endpoint], ['Allow' => self::ENDPOINTS[$endpoint]]);
             }
             if ($fault = $this->fault($endpoint)) {
                 return $fault;
@@ -197,6 +212,8 @@ final class Api
                 return $this->status($kiosk, $body);
             case 'items':
                 return $this->item($kiosk, $arg);
+            case 'lookup':
+                return $this->lookup($kiosk, $body);
             }
             return self::error(404);
         } catch (\Throwable $ex) {
@@ -305,7 +322,7 @@ final class Api
             $inHolds = [];
             foreach ($rows as [$seq, $kind, $row]) {
                 $entry = match ($kind) {
-                    'hold' => $this->store->holdJson($row),
+                    'hold' => $this->store->holdJson($row, $this->minor),
                     'removed_hold' => $row,
                     'staff' => ['credential' => $row['credential'], 'pin' => $row['pin_hash'], 'role' => $row['role']],
                     'removed_staff' => $row['credential'],
@@ -360,7 +377,7 @@ final class Api
                 return self::error(422, "events[$i]: not an object with a lower-case UUID id");
             }
         }
-        $results = (new Events($this->store))->take($kiosk, $doc->events);
+        $results = (new Events($this->store))->take($kiosk, $doc->events, $this->minor);
         return [200, [], ['results' => $results]];
     }
 
@@ -388,14 +405,21 @@ final class Api
                     $mark->execute([$now, $kiosk, $id]);
                 }
             }
-            // A door that opens long after staff asked is a risk.
+            // Queued before commands expired (version 5): an open_locker
+            // is dropped after OPEN_LOCKER_TTL_S, as then.
             $this->store->prepare("UPDATE {command} SET done_at = ?, dropped = 1 WHERE kiosk_id = ?"
-                . " AND type = 'open_locker' AND done_at IS NULL AND created_at < ?")
-                ->execute([$now, $kiosk, gmdate('Y-m-d H:i:s', time() - self::OPEN_LOCKER_TTL_S)]);
+                . " AND type = 'open_locker' AND done_at IS NULL AND expires_at IS NULL AND created_at < ?")
+                ->execute([$now, $kiosk, gmdate('Y-m-d H:i:s', time() - Store::OPEN_LOCKER_TTL_S)]);
         });
-        $st = $this->store->prepare('SELECT command_id, type, locker, hold_id, reason FROM {command}'
-            . ' WHERE kiosk_id = ? AND done_at IS NULL ORDER BY created_at, command_id LIMIT ' . self::COMMANDS_MAX);
-        $st->execute([$kiosk]);
+        // An expired command still goes to a v1.1 kiosk, which does not
+        // run it and acknowledges it as expired; a v1 kiosk would run it,
+        // so it never gets one, nor what it does not know (resend_events).
+        $v11 = $this->minor >= 1;
+        $st = $this->store->prepare('SELECT command_id, type, locker, hold_id, reason, from_seq, expires_at'
+            . ' FROM {command} WHERE kiosk_id = ? AND done_at IS NULL'
+            . ($v11 ? '' : " AND (expires_at IS NULL OR expires_at > ?) AND type <> 'resend_events'")
+            . ' ORDER BY created_at, command_id LIMIT ' . self::COMMANDS_MAX);
+        $st->execute($v11 ? [$kiosk] : [$kiosk, $now]);
         $commands = [];
         foreach ($st->fetchAll(\PDO::FETCH_ASSOC) as $c) {
             $cmd = ['id' => $c['command_id'], 'type' => $c['type']];
@@ -408,9 +432,16 @@ final class Api
             if ($c['reason'] !== null && $c['reason'] !== '') {
                 $cmd['reason'] = $c['reason'];
             }
+            if ($v11 && $c['from_seq'] !== null) {
+                $cmd['from_seq'] = (int) $c['from_seq'];
+            }
+            if ($v11 && $c['expires_at'] !== null) {
+                $cmd['expires_at'] = str_replace(' ', 'T', $c['expires_at']) . 'Z';
+            }
             $commands[] = $cmd;
         }
-        return [200, [], ['server_time' => gmdate('Y-m-d\TH:i:s\Z'), 'commands' => $commands]];
+        // The same clock as expires_at: the kiosk compares the two.
+        return [200, [], ['server_time' => str_replace(' ', 'T', $now) . 'Z', 'commands' => $commands]];
     }
 
     // ---- items ----
@@ -428,7 +459,21 @@ final class Api
         if (!$h) {
             return self::error(404, 'no pending hold holds this barcode');
         }
-        return [200, [], ['hold' => $this->store->holdJson($h)]];
+        return [200, [], ['hold' => $this->store->holdJson($h, $this->minor)]];
+    }
+
+    /** v1.1: the item lookup with the barcode in the body, so that no URL or log has it. */
+    private function lookup(string $kiosk, string $body): array
+    {
+        if (strlen($body) > self::BODY_MAX) {
+            return self::error(413, 'body over 1 MiB');
+        }
+        $doc = json_decode($body, false, 8);
+        if (!($doc instanceof \stdClass) || !isset($doc->barcode) || !is_string($doc->barcode)
+            || !Text::isId($doc->barcode)) {
+            return self::error(400, 'not {"barcode": 1 to 63 printable ASCII characters}');
+        }
+        return $this->item($kiosk, $doc->barcode);
     }
 
     // ---- PHP's globals ----
@@ -443,6 +488,7 @@ final class Api
         http_response_code($status);
         header('Content-Type: application/json; charset=utf-8');
         header('Cache-Control: no-store');
+        header(self::SYNC_HEADER . ': ' . self::SYNC_VERSION);
         foreach ($headers as $name => $value) {
             header("$name: $value");
         }

@@ -52,13 +52,19 @@ final class Events
             ->setTimezone(new \DateTimeZone(date_default_timezone_get()))->format('Y-m-d');
     }
 
+    /** The minor version of the API the kiosk said it speaks in this upload (1: v1.1). */
+    private int $minor = 0;
+    /** What the library system refused of the event being taken: [code, text], or null. */
+    private ?array $refusal = null;
+
     /**
      * The results of a checked batch: $events are objects with a UUID id.
      * Stops early (the rest are sent again) when the database fails after
      * at least one result; throws when it fails at the first.
      */
-    public function take(string $kioskId, array $events): array
+    public function take(string $kioskId, array $events, int $minor = 0): array
     {
+        $this->minor = $minor;
         $order = [];
         foreach ($events as $i => $e) {
             $seq = (isset($e->seq) && is_int($e->seq)) ? $e->seq : PHP_INT_MIN;
@@ -108,14 +114,17 @@ final class Events
             && (!isset($p->hold_id) || !is_string($p->hold_id) || !Text::isId($p->hold_id))) {
             return 'invalid: hold_id';
         }
-        if (isset($p->items)) {
-            if (!is_array($p->items)) {
-                return 'invalid: items';
+        foreach (['items', 'left'] as $f) {
+            if (!isset($p->$f)) {
+                continue;
             }
-            foreach ($p->items as $it) {
+            if (!is_array($p->$f)) {
+                return "invalid: $f";
+            }
+            foreach ($p->$f as $it) {
                 if (!($it instanceof \stdClass) || !isset($it->barcode) || !is_string($it->barcode)
                     || !Text::isId($it->barcode)) {
-                    return 'invalid: items';
+                    return "invalid: $f";
                 }
             }
         }
@@ -159,6 +168,7 @@ final class Events
                 }
                 throw $ex;
             }
+            $this->refusal = null;
             [$outcome, $attention] = $this->apply($kioskId, $e, $at, $hold);
             if ($outcome !== null || $attention) {
                 $this->store->prepare('UPDATE {event} SET outcome = ?, attention = ? WHERE event_id = ?')
@@ -171,7 +181,12 @@ final class Events
             }
             throw $ex;
         }
-        return ['id' => $e->id, 'status' => 'accepted'];
+        $result = ['id' => $e->id, 'status' => 'accepted'];
+        if ($this->minor >= 1 && $this->refusal !== null) {
+            // v1.1: the books are gone all the same; the kiosk's staff learn it too.
+            $result['refused'] = ['code' => $this->refusal[0], 'text' => Text::cut($this->refusal[1], 127)];
+        }
+        return $result;
     }
 
     /** The hold, if it is routed to this kiosk now or was before it was taken away. */
@@ -234,9 +249,22 @@ final class Events
                     $items[] = $code;
                 }
             }
-            if (!isset($p->items) || !$p->items) {
-                $items = $ofHold;
+            // v1.1 partial pickup: the books the patron left in the locker
+            // stay on hold there; a barcode outside the hold is ignored.
+            $left = [];
+            foreach (isset($p->left) && is_array($p->left) ? $p->left : [] as $it) {
+                $code = $this->inHold($it->barcode, $ofHold);
+                if ($code === null) {
+                    $refused[] = "{$it->barcode}: not_in_hold (left)";
+                } elseif (!in_array($code, $left, true)) {
+                    $left[] = $code;
+                }
             }
+            if (!isset($p->items) || !$p->items) {
+                $items = array_values(array_diff($ofHold, $left));
+            }
+            // A book in both is taken: the books are gone.
+            $left = array_values(array_diff($left, $items));
             $lines = [];
             $actor = $this->kioskActor($kioskId);
             $res = [];
@@ -245,6 +273,7 @@ final class Events
             } elseif ($items) {
                 $res = $this->lib->checkOut($hold['member_id'], $items, self::localDate($at), $actor);
             }
+            $refusedCode = $refused ? Outcome::NOT_IN_HOLD : null;
             foreach ($items as $code) {
                 // Each item an outcome: one the library left out is refused, never lost.
                 $r = $res[$code] ?? Outcome::refused('no_outcome', 'no outcome from ' . $this->lib->name());
@@ -252,7 +281,26 @@ final class Events
                     $lines[] = "$code: {$r->text}";
                 } else {
                     $refused[] = "$code: {$r->text}";
+                    // The library's own refusal names the case before a stray barcode does.
+                    $refusedCode = $refusedCode === null || $refusedCode === Outcome::NOT_IN_HOLD ? $r->code : $refusedCode;
                 }
+            }
+            if ($refused) {
+                $this->refusal = [$refusedCode, preg_replace('/[\x00-\x1f\x7f]/', ' ', implode('; ', $refused))];
+            }
+            if ($left) {
+                // The hold waits on with the books left, in the same
+                // locker, until its expires_at; what was taken is no
+                // longer in it (sent again, it lists only the rest).
+                $lines[] = 'left in the locker: ' . implode(', ', $left);
+                $note = implode('; ', array_merge($lines, $refused));
+                $drop = $this->store->prepare('DELETE FROM {hold_item} WHERE hold_id = ? AND item_code = ?');
+                foreach (array_diff($ofHold, $left) as $code) {
+                    $drop->execute([$hold['hold_id'], $code]);
+                }
+                $this->store->prepare('UPDATE {hold} SET note = ? WHERE hold_id = ?')
+                    ->execute([Text::cut($note, 2000), $hold['hold_id']]);
+                return [$note, (bool) $refused];
             }
             $note = implode('; ', array_merge($lines, $refused));
             $this->store->prepare("UPDATE {hold} SET state = 'picked_up', finished_at = ?,"

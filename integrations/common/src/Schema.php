@@ -24,6 +24,9 @@ final class Schema
         'hold' => ['notify_state' => 'varchar(8) CHARACTER SET ascii NULL AFTER notified_at',
             'notify_tries' => 'int NOT NULL DEFAULT 0 AFTER notify_state',
             'notify_next_at' => 'datetime NULL AFTER notify_tries'],
+        // Sync v1.1: commands that expire, resend_events' first seq.
+        'command' => ['expires_at' => 'datetime NULL AFTER created_at',
+            'from_seq' => 'bigint NULL AFTER reason'],
     ];
 
     /** Table names without the prefix => their columns. */
@@ -131,7 +134,9 @@ final class Schema
             locker int NULL,
             hold_id varchar(63) CHARACTER SET ascii COLLATE ascii_bin NULL,
             reason varchar(127) NULL,
+            from_seq bigint NULL,
             created_at datetime NOT NULL,
+            expires_at datetime NULL,
             done_at datetime NULL,
             dropped tinyint NOT NULL DEFAULT 0,
             KEY kiosk_done (kiosk_id, done_at))",

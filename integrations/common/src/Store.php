@@ -12,7 +12,10 @@ namespace Lokerbuku\Sync;
 class Store
 {
     public const SIZES = ['small', 'medium', 'large'];
-    public const COMMANDS = ['open_locker', 'disable_locker', 'enable_locker', 'unload_hold', 'sync_now'];
+    public const COMMANDS = ['open_locker', 'disable_locker', 'enable_locker', 'unload_hold', 'sync_now',
+        'resend_events'];
+    /** How long an open_locker may wait for its kiosk: a door that opens long after staff asked is a risk. */
+    public const OPEN_LOCKER_TTL_S = 300;
     public const ITEMS_MAX = 16;
 
     private Config $config;
@@ -344,8 +347,11 @@ class Store
         return $st->fetchAll(\PDO::FETCH_COLUMN);
     }
 
-    /** The hold as the protocol sends it (changes, items). */
-    public function holdJson(array $h): array
+    /**
+     * The hold as the protocol sends it (changes, items) to a kiosk that
+     * speaks v1.$minor: v1.1 adds a loaded hold's locker (reconciliation).
+     */
+    public function holdJson(array $h, int $minor = 0): array
     {
         $key = $this->config->siteKey();
         $member = $this->lib->member($h['member_id']);
@@ -363,7 +369,7 @@ class Store
             $title = $this->lib->item($code)?->title;
             $items[] = ['barcode' => $code, 'title' => $title === null ? null : Text::cut($title, 255)];
         }
-        return [
+        $json = [
             'id' => $h['hold_id'],
             'size' => $h['size'],
             'patron_name' => $member === null ? '' : $member->firstName(),
@@ -374,6 +380,10 @@ class Store
             'expires_at' => $h['expires_at'] === null ? null
                 : str_replace(' ', 'T', $h['expires_at']) . 'Z',
         ];
+        if ($minor >= 1 && $h['state'] === 'loaded' && $h['locker'] !== null) {
+            $json['locker'] = (int) $h['locker'];
+        }
+        return $json;
     }
 
     /** Makes a member's routed holds come to their kiosks again (credentials or PIN changed). */
@@ -564,9 +574,17 @@ class Store
 
     // ---- commands ----
 
-    /** Queues a remote command for a kiosk; returns its id. */
+    /**
+     * Queues a remote command for a kiosk; returns its id. $expiresInS:
+     * after that many seconds the command must not run (v1.1; null: an
+     * open_locker gets OPEN_LOCKER_TTL_S, the others never expire; 0:
+     * never). $fromSeq: resend_events' first event (null: one past the
+     * newest this server has of the kiosk, as after a restore from a
+     * backup). resend_events goes only to a kiosk that speaks sync v1.1.
+     */
     public function addCommand(string $kioskId, string $type, ?int $locker = null,
-                               ?string $holdId = null, ?string $reason = null): string
+                               ?string $holdId = null, ?string $reason = null, ?int $fromSeq = null,
+                               ?int $expiresInS = null): string
     {
         if (!in_array($type, self::COMMANDS, true)) {
             throw new \InvalidArgumentException("unknown command $type");
@@ -578,13 +596,32 @@ class Store
         if ($type === 'unload_hold' && ($holdId === null || !Text::isId($holdId))) {
             throw new \InvalidArgumentException('unload_hold needs a hold id');
         }
-        return $this->transaction(function () use ($kioskId, $type, $locker, $holdId, $reason) {
+        if ($fromSeq !== null && ($type !== 'resend_events' || $fromSeq < 1)) {
+            throw new \InvalidArgumentException('from_seq: 1 or more, for resend_events only');
+        }
+        if ($expiresInS !== null && ($expiresInS < 0 || $expiresInS > 86400)) {
+            throw new \InvalidArgumentException('expires in: 0 to 86400 seconds');
+        }
+        if ($type === 'open_locker' && $expiresInS === 0) {
+            throw new \InvalidArgumentException('an open_locker always expires');
+        }
+        $expiresInS ??= $type === 'open_locker' ? self::OPEN_LOCKER_TTL_S : 0;
+        return $this->transaction(function () use ($kioskId, $type, $locker, $holdId, $reason, $fromSeq, $expiresInS) {
+            if (!$this->kiosk($kioskId)) {
+                throw new \InvalidArgumentException("no kiosk $kioskId");
+            }
+            if ($type === 'resend_events' && $fromSeq === null) {
+                $st = $this->prepare('SELECT COALESCE(MAX(seq), 0) + 1 FROM {event} WHERE kiosk_id = ?');
+                $st->execute([$kioskId]);
+                $fromSeq = (int) $st->fetchColumn();
+            }
             // Ids are never reused: the change sequence is a fine source.
             $id = 'c-' . $this->nextSeq();
             $this->prepare('INSERT INTO {command} (command_id, kiosk_id, type, locker,'
-                . ' hold_id, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+                . ' hold_id, reason, from_seq, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
                 ->execute([$id, $kioskId, $type, $locker, $holdId,
-                    $reason === null ? null : Text::cut($reason, 127), self::now()]);
+                    $reason === null ? null : Text::cut($reason, 127), $fromSeq, self::now(),
+                    $expiresInS > 0 ? gmdate('Y-m-d H:i:s', time() + $expiresInS) : null]);
             return $id;
         });
     }

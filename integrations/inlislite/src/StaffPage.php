@@ -81,7 +81,8 @@ final class StaffPage
             case 'command':
                 $this->store->addCommand((string) ($post['kiosk'] ?? ''), (string) ($post['type'] ?? ''),
                     isset($post['locker']) && $post['locker'] !== '' ? (int) $post['locker'] : null, null,
-                    'from the staff page');
+                    'from the staff page',
+                    isset($post['from_seq']) && $post['from_seq'] !== '' ? (int) $post['from_seq'] : null);
                 break;
             case 'checkin':
                 $extra = $this->checkIn((string) ($post['event'] ?? ''), (string) ($post['items'] ?? ''));
@@ -517,6 +518,9 @@ final class StaffPage
             $html .= '<p>' . self::h($this->t('Commands waiting')) . ': <span class="waiting">'
                 . (int) $waiting->fetchColumn() . '</span> '
                 . $this->button('command', ['kiosk' => $k['kiosk_id'], 'type' => 'sync_now'], 'Sync now') . ' '
+                // After a restore from a backup: the events taken since, again (sync v1.1 kiosks).
+                . $this->button('command', ['kiosk' => $k['kiosk_id'], 'type' => 'resend_events'],
+                    'Ask for its events again') . ' '
                 . $this->button('renew_token', ['kiosk' => $k['kiosk_id']], 'New token') . '</p></div>';
         }
         return $html;

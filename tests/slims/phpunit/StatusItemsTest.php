@@ -55,10 +55,10 @@ final class StatusItemsTest extends SlimsTestCase
         $this->assertNotNull($this->row('SELECT done_at FROM lokerbuku_command WHERE command_id = ?', [$open])['done_at']);
     }
 
-    public function test_an_old_open_locker_is_dropped_not_sent(): void
+    public function test_an_open_locker_queued_before_expiry_existed_is_dropped_not_sent(): void
     {
         $open = $this->store->addCommand('k-01', 'open_locker', 4);
-        $this->db->prepare('UPDATE lokerbuku_command SET created_at = ? WHERE command_id = ?')
+        $this->db->prepare('UPDATE lokerbuku_command SET created_at = ?, expires_at = NULL WHERE command_id = ?')
             ->execute([gmdate('Y-m-d H:i:s', time() - 600), $open]);
         $this->assertSame([], $this->heartbeat(['done_commands' => []])['commands']);
         $this->assertSame(1, $this->rowsOf('SELECT dropped FROM lokerbuku_command WHERE command_id = ?', [$open]));

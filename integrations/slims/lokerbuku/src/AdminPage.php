@@ -84,7 +84,8 @@ final class AdminPage
             case 'command':
                 $this->store->addCommand((string) $post['kiosk'], (string) $post['type'],
                     isset($post['locker']) && $post['locker'] !== '' ? (int) $post['locker'] : null, null,
-                    (string) ($post['reason'] ?? ''));
+                    (string) ($post['reason'] ?? ''),
+                    isset($post['from_seq']) && $post['from_seq'] !== '' ? (int) $post['from_seq'] : null);
                 break;
             case 'ack':
                 $this->store->db()->prepare('UPDATE lokerbuku_event SET attention = 2 WHERE event_id = ? AND attention = 1')
@@ -429,6 +430,9 @@ final class AdminPage
             $waiting->execute([$k['kiosk_id']]);
             $html .= '<p>' . self::h(self::t('Commands waiting')) . ': ' . (int) $waiting->fetchColumn() . ' '
                 . $this->button('command', ['kiosk' => $k['kiosk_id'], 'type' => 'sync_now'], 'Sync now') . ' '
+                // After a restore from a backup: the events taken since, again (sync v1.1 kiosks).
+                . $this->button('command', ['kiosk' => $k['kiosk_id'], 'type' => 'resend_events',
+                    'reason' => 'database restored'], 'Ask for its events again') . ' '
                 . $this->button('renew_token', ['kiosk' => $k['kiosk_id']], 'New token') . '</p>'
                 . $this->form('kiosk_settings', '<input type="hidden" name="kiosk" value="' . self::h($k['kiosk_id']) . '">'
                     . '<label>' . self::h(self::t('Hold window (days)')) . '</label> <input type="number" min="1" max="365"'
