@@ -94,7 +94,7 @@ static struct {
 	const char *host, *base_path, *ca_file;
 	char host_header[128];
 	struct sockaddr_in addr;
-	double factor, events_per_day, seconds, warmup;
+	double factor, events_per_day, seconds, warmup, ramp;
 	bool is_static;
 	int pid;
 	SSL_CTX *ctx;
@@ -767,11 +767,13 @@ static long proc_status_kib(int pid, const char *field)
 static int usage(void)
 {
 	fputs("Usage: bench-fleet --url https://IP:PORT/BASE --ca CA_FILE --kiosks FILE\n"
-	      "  [--seconds S (120)] [--factor F (1)] [--warmup S (status interval)]\n"
+	      "  [--seconds S (120)] [--factor F (1)] [--ramp S (status interval)]\n"
+	      "  [--warmup S (the ramp)]\n"
 	      "  [--events-per-day E (80)] [--pid SERVER_PID] [--static]\n"
 	      "FILE: one kiosk a line, \"ID TOKEN HOLD_ID\". The intervals are\n"
-	      "lokerd's defaults (60 s) divided by F; figures count from the\n"
-	      "end of the warm-up, in which every kiosk connects once, at random.\n",
+	      "lokerd's defaults (60 s) divided by F. Kiosks start at random\n"
+	      "through the ramp (as a network's kiosks come up at different\n"
+	      "times); figures count from the end of the warm-up.\n",
 	      stderr);
 	return 2;
 }
@@ -864,6 +866,7 @@ int main(int argc, char **argv)
 		{ "seconds", required_argument, NULL, 's' },
 		{ "factor", required_argument, NULL, 'f' },
 		{ "warmup", required_argument, NULL, 'w' },
+		{ "ramp", required_argument, NULL, 'r' },
 		{ "events-per-day", required_argument, NULL, 'e' },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "static", no_argument, NULL, 'S' },
@@ -879,6 +882,7 @@ int main(int argc, char **argv)
 	g.factor = 1;
 	g.seconds = 120;
 	g.warmup = -1;
+	g.ramp = -1;
 	g.events_per_day = 80; /* 40 holds a day: a load and a pickup each */
 	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		if (c == 'u')
@@ -893,6 +897,8 @@ int main(int argc, char **argv)
 			g.factor = atof(optarg);
 		else if (c == 'w')
 			g.warmup = atof(optarg);
+		else if (c == 'r')
+			g.ramp = atof(optarg);
 		else if (c == 'e')
 			g.events_per_day = atof(optarg);
 		else if (c == 'p')
@@ -907,8 +913,10 @@ int main(int argc, char **argv)
 		return usage();
 	g.status_interval = (uint64_t)(60.0 * NSEC_PER_SEC / g.factor);
 	g.pull_interval = g.status_interval;
+	if (g.ramp < 0)
+		g.ramp = 60.0 / g.factor;
 	if (g.warmup < 0)
-		g.warmup = 60.0 / g.factor;
+		g.warmup = g.ramp;
 	err = load_kiosks(kiosks);
 	if (err < 0) {
 		fprintf(stderr, "bench-fleet: %s: %s\n", kiosks,
@@ -946,12 +954,14 @@ int main(int argc, char **argv)
 	g.t0 = now_nsec();
 	g.measure_from = g.t0 + (uint64_t)(g.warmup * NSEC_PER_SEC);
 	g.end = g.measure_from + (uint64_t)(g.seconds * NSEC_PER_SEC);
-	/* Kiosks start at random through the first interval: heartbeat first,
-	 * as lokerd does, then a pull, then events as they come. */
+	/* Kiosks start at random through the ramp (one interval unless told):
+	 * heartbeat first, as lokerd does, then a pull, then events as they
+	 * come. A longer ramp spreads the TLS handshakes of a large network
+	 * as its kiosks would, coming up at different times. */
 	for (unsigned i = 0; i < g.n; i++) {
 		struct kiosk *k = &g.k[i];
-		uint64_t start = g.t0 + (uint64_t)(rand_unit() *
-						   (double)g.status_interval);
+		uint64_t start =
+			g.t0 + (uint64_t)(rand_unit() * g.ramp * NSEC_PER_SEC);
 
 		k->status_due = start;
 		k->pull_due = start + 1;
@@ -960,8 +970,8 @@ int main(int argc, char **argv)
 		heap_push(i);
 	}
 	fprintf(stderr,
-		"bench-fleet: %u kiosks, factor %g, %.0f s warm-up, %.0f s measured\n",
-		g.n, g.factor, g.warmup, g.seconds);
+		"bench-fleet: %u kiosks, factor %g, started over %.0f s, %.0f s warm-up, %.0f s measured\n",
+		g.n, g.factor, g.ramp, g.warmup, g.seconds);
 	drain_until = g.end;
 	for (;;) {
 		int n, timeout = 100;
