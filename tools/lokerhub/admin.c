@@ -15,6 +15,7 @@
 #include "db.h"
 #include "fault.h"
 #include "protocol.h"
+#include "retention.h"
 #include "serve.h"
 #include "api.h"
 
@@ -1566,9 +1567,13 @@ static int cmd_command(const char *db_path, int argc, char **argv)
 	 * this database took from the kiosk.
 	 */
 	if (err == 0 && strcmp(type, "resend_events") == 0 && !from_seq) {
+		/* Archived ones count too (event retention). */
 		err = db_get_int(db, &next_seq,
-				 "SELECT coalesce(max(seq), 0) + 1 FROM events"
-				 " WHERE kiosk_id = ? AND status = 'accepted'",
+				 "SELECT coalesce(max(s), 0) + 1 FROM ("
+				 " SELECT max(seq) AS s FROM events"
+				 " WHERE kiosk_id = ?1 AND status = 'accepted'"
+				 " UNION ALL SELECT max(seq) FROM event_ids"
+				 " WHERE kiosk_id = ?1 AND NOT rejected)",
 				 "s", kiosk);
 		from_seq = next_seq;
 	}
@@ -1682,19 +1687,23 @@ static int cmd_serve(const char *db_path, int argc, char **argv)
 		{ "api", required_argument, NULL, 'a' },
 		{ "max-connections", required_argument, NULL, 'm' },
 		{ "threads", required_argument, NULL, 't' },
+		{ "event-retention-days", required_argument, NULL, 'r' },
 		{ 0 },
 	};
-	struct serve_options o = { .listen = "127.0.0.1:8443",
-				   .base_path = API_DEFAULT_BASE,
-				   .max_connections = SERVE_CONNECTIONS_DEFAULT,
-				   .threads = SERVE_THREADS_DEFAULT };
+	struct serve_options o = {
+		.listen = "127.0.0.1:8443",
+		.base_path = API_DEFAULT_BASE,
+		.max_connections = SERVE_CONNECTIONS_DEFAULT,
+		.threads = SERVE_THREADS_DEFAULT,
+		.event_retention_days = RETENTION_DAYS_DEFAULT,
+	};
 	long long number;
 	size_t n;
 	sqlite3 *db;
 	int c, ex;
 
 	while ((c = getopt_long(argc, argv,
-				CLI_COMMON_SHORT "c:k:l:p:C:b:F:P:a:m:t:",
+				CLI_COMMON_SHORT "c:k:l:p:C:b:F:P:a:m:t:r:",
 				options, NULL)) != -1) {
 		if (cli_common_option(argv[0], c, &db_path, &ex))
 			return ex;
@@ -1748,6 +1757,15 @@ static int cmd_serve(const char *db_path, int argc, char **argv)
 						       SERVE_THREADS_MAX);
 			o.threads = (unsigned)number;
 			break;
+		case 'r':
+			if (cli_parse_number(optarg, 0, RETENTION_DAYS_MAX,
+					     &number) < 0)
+				return cli_usage_error(
+					argv[0],
+					"--event-retention-days: not 0 (never) to %d",
+					RETENTION_DAYS_MAX);
+			o.event_retention_days = (unsigned)number;
+			break;
 		}
 	}
 	if (optind != argc)
@@ -1767,6 +1785,77 @@ static int cmd_serve(const char *db_path, int argc, char **argv)
 	if (cli_open(argv[0], db_path, &db) < 0)
 		return CLI_EXIT_FAILED;
 	return serve_run(db, &o);
+}
+
+/* ---- event retention ---- */
+
+static int cmd_archive_events(const char *db_path, int argc, char **argv)
+{
+	static const struct option options[] = {
+		CLI_COMMON_OPTIONS,
+		{ "older-than-days", required_argument, NULL, 'o' },
+		{ 0 },
+	};
+	long long days = RETENTION_DAYS_DEFAULT;
+	uint64_t total = 0;
+	int64_t before;
+	sqlite3 *db;
+	int c, ex, moved;
+
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT "o:", options,
+				NULL)) != -1) {
+		if (cli_common_option(argv[0], c, &db_path, &ex))
+			return ex;
+		if (c == 'o' &&
+		    cli_parse_number(optarg, 0, RETENTION_DAYS_MAX, &days) < 0)
+			return cli_usage_error(argv[0],
+					       "--older-than-days: not 0 to %d",
+					       RETENTION_DAYS_MAX);
+	}
+	if (optind != argc)
+		return cli_usage_error(argv[0], "unexpected argument: %s",
+				       argv[optind]);
+	if (cli_open(argv[0], db_path, &db) < 0)
+		return CLI_EXIT_FAILED;
+	before = db_now_usec() - days * 86400 * 1000000;
+	/* Step by step: a server using the database waits one step at most. */
+	while ((moved = retention_step(db, before)) > 0)
+		total += (unsigned)moved;
+	sqlite3_close(db);
+	if (moved < 0)
+		return CLI_EXIT_FAILED;
+	printf("%llu\n", (unsigned long long)total);
+	return CLI_EXIT_OK;
+}
+
+static int cmd_archive_export(const char *db_path, int argc, char **argv)
+{
+	static const struct option options[] = { CLI_COMMON_OPTIONS, { 0 } };
+	sqlite3 *db;
+	int c, ex, err;
+
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT, options, NULL)) !=
+	       -1)
+		if (cli_common_option(argv[0], c, &db_path, &ex))
+			return ex;
+	if (optind != argc)
+		return cli_usage_error(argv[0], "unexpected argument: %s",
+				       argv[optind]);
+	if (cli_open(argv[0], db_path, &db) < 0)
+		return CLI_EXIT_FAILED;
+	/* One snapshot: a step of the server's retention cannot tear it. */
+	sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+	err = retention_export(db, stdout);
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	sqlite3_close(db);
+	if (err == 0 && fflush(stdout) != 0)
+		err = -errno;
+	if (err < 0) {
+		fprintf(stderr, "lokerhub: archive-export: %s\n",
+			strerror(-err));
+		return CLI_EXIT_FAILED;
+	}
+	return CLI_EXIT_OK;
 }
 
 const struct cli_command cli_admin_commands[] = {
@@ -1809,7 +1898,13 @@ const struct cli_command cli_admin_commands[] = {
 	  "add ENDPOINT KIND [--count N] [--retry-after S] [--delay-ms MS] | clear | list [--json]",
 	  "misbehave on purpose, for tests", cmd_fault },
 	{ "serve",
-	  "--cert PEM --key PEM [--listen ADDR:PORT] [--port-file FILE] [--client-ca PEM] [--base-path PATH] [--fleet-listen ADDR:PORT] [--fleet-port-file FILE] [--api 1.0|1.1] [--max-connections N] [--threads N]",
+	  "--cert PEM --key PEM [--listen ADDR:PORT] [--port-file FILE] [--client-ca PEM] [--base-path PATH] [--fleet-listen ADDR:PORT] [--fleet-port-file FILE] [--api 1.0|1.1] [--max-connections N] [--threads N] [--event-retention-days N]",
 	  "serve the Locker Sync API over HTTPS", cmd_serve },
+	{ "archive-events", "[--older-than-days N]",
+	  "move events older than N days (180) to the compressed archive",
+	  cmd_archive_events },
+	{ "archive-export", "",
+	  "print every archived event as a JSON line, oldest first",
+	  cmd_archive_export },
 	{ 0 },
 };

@@ -807,11 +807,14 @@ static int take_event(sqlite3 *db, const char *kiosk_id, bool v11,
 	 * One rejected before is judged again: it may be sent again after
 	 * what refused it was put right (resend_events). Only by the kiosk
 	 * that sent it: another kiosk's id is a duplicate, whatever became
-	 * of it, and never erases it.
+	 * of it, and never erases it. An archived one (event retention) is
+	 * looked for by its id kept in event_ids.
 	 */
 	err = db_get_int(db, &seen,
-			 "SELECT count(*) FROM events WHERE id = ?"
-			 " AND (status != 'rejected' OR kiosk_id != ?)",
+			 "SELECT (SELECT count(*) FROM events WHERE id = ?1"
+			 " AND (status != 'rejected' OR kiosk_id != ?2))"
+			 " + (SELECT count(*) FROM event_ids WHERE id = ?1"
+			 " AND (NOT rejected OR kiosk_id != ?2))",
 			 "ss", e->id, kiosk_id);
 	if (err < 0)
 		return err;

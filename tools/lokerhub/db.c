@@ -137,6 +137,25 @@ static const char *const migrations[] = {
 	 */
 	("ALTER TABLE hold_items ADD COLUMN due TEXT;"
 	 "ALTER TABLE patrons ADD COLUMN reach TEXT;"),
+	/*
+	 * 8: event retention (issue 26). Events older than the period
+	 * leave events for event_archive, zlib-compressed JSON lines of up
+	 * to 256 events a row (bytes: their length uncompressed); their ids
+	 * stay in event_ids, so that one sent again is still a duplicate.
+	 */
+	("CREATE TABLE event_archive ("
+	 " n INTEGER PRIMARY KEY,"
+	 " last_n INTEGER NOT NULL," /* events.n of the last one in it */
+	 " count INTEGER NOT NULL,"
+	 " from_usec INTEGER NOT NULL," /* received_usec, first and last */
+	 " to_usec INTEGER NOT NULL,"
+	 " bytes INTEGER NOT NULL,"
+	 " data BLOB NOT NULL);"
+	 "CREATE TABLE event_ids ("
+	 " id TEXT PRIMARY KEY,"
+	 " kiosk_id TEXT NOT NULL,"
+	 " seq INTEGER,"
+	 " rejected INTEGER NOT NULL) WITHOUT ROWID;"),
 };
 
 #define N_MIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
@@ -290,6 +309,40 @@ int db_open(const char *path, bool create, sqlite3 **ret)
 	return 0;
 }
 
+int db_open_reader(const char *path, sqlite3 **ret)
+{
+	int64_t version = 0;
+	sqlite3 *db = NULL;
+
+	if (sqlite3_open_v2(path, &db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
+		fprintf(stderr, "lokerhub: %s: %s\n", path,
+			db ? sqlite3_errmsg(db) : "out of memory");
+		sqlite3_close(db);
+		return -EIO;
+	}
+	sqlite3_busy_timeout(db, DB_BUSY_TIMEOUT_MS);
+	sqlite3_extended_result_codes(db, 1);
+	/*
+	 * WAL: a reader sees the last commit and never waits for a writer.
+	 * query_only: a read that tried to write would take the write lock.
+	 */
+	if (sqlite3_exec(db,
+			 "PRAGMA journal_mode = WAL;"
+			 "PRAGMA query_only = ON;",
+			 NULL, NULL, NULL) != SQLITE_OK ||
+	    db_get_int(db, &version, "PRAGMA user_version", "") < 0 ||
+	    version != DB_SCHEMA_VERSION) {
+		fprintf(stderr, "lokerhub: %s: cannot open it to read: %s\n",
+			path, sqlite3_errmsg(db));
+		sqlite3_close(db);
+		return -EIO;
+	}
+	*ret = db;
+	return 0;
+}
+
 static sqlite3_stmt *vquery(sqlite3 *db, const char *sql, const char *types,
 			    va_list ap)
 {
@@ -381,28 +434,117 @@ int db_get_int(sqlite3 *db, int64_t *ret, const char *sql, const char *types,
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
 }
 
+/*
+ * The group transaction of this thread (serve's writer), if one is open:
+ * db_begin() on its connection opens a savepoint in it instead of a
+ * transaction of its own, db_commit() releases it, db_rollback() undoes
+ * only it. Nothing is durable before db_group_commit().
+ */
+static _Thread_local sqlite3 *group_db;
+static _Thread_local unsigned group_depth;
+
 int db_begin(sqlite3 *db)
 {
-	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
-	    SQLITE_OK) {
+	const char *sql = "BEGIN IMMEDIATE";
+
+	if (db == group_db) {
+		/* The group was lost (a hard error rolled it back): no
+		 * savepoint may start a transaction of its own. */
+		if (sqlite3_get_autocommit(db))
+			return -EIO;
+		sql = "SAVEPOINT db_nested";
+	}
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
 		print_error(db, "begin");
 		return -EIO;
 	}
+	if (db == group_db)
+		group_depth++;
 	return 0;
 }
 
 int db_commit(sqlite3 *db)
 {
-	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+	const char *sql = "COMMIT";
+
+	if (db == group_db) {
+		if (group_depth == 0 || sqlite3_get_autocommit(db))
+			return -EIO;
+		sql = "RELEASE db_nested";
+	}
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
 		print_error(db, "commit");
 		db_rollback(db);
 		return -EIO;
 	}
+	if (db == group_db)
+		group_depth--;
 	return 0;
 }
 
 void db_rollback(sqlite3 *db)
 {
+	if (sqlite3_get_autocommit(db))
+		return;
+	if (db != group_db) {
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		return;
+	}
+	/* Only what db_begin() began: the group is its writer's to end. */
+	if (group_depth == 0)
+		return;
+	sqlite3_exec(db, "ROLLBACK TO db_nested; RELEASE db_nested", NULL, NULL,
+		     NULL);
+	group_depth--;
+}
+
+int db_group_begin(sqlite3 *db)
+{
+	if (group_db)
+		return -EBUSY;
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+	    SQLITE_OK) {
+		print_error(db, "begin");
+		return -EIO;
+	}
+	group_db = db;
+	group_depth = 0;
+	return 0;
+}
+
+bool db_group_is_open(sqlite3 *db)
+{
+	return db == group_db && !sqlite3_get_autocommit(db);
+}
+
+int db_group_commit(sqlite3 *db)
+{
+	int err = 0;
+
+	if (db != group_db)
+		return -EINVAL;
+	group_db = NULL;
+	if (group_depth > 0 || sqlite3_get_autocommit(db) ||
+	    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		if (!sqlite3_get_autocommit(db))
+			print_error(db, "commit");
+		else
+			fprintf(stderr,
+				"lokerhub: database: the group transaction was lost\n");
+		err = -EIO;
+	}
+	group_depth = 0;
+	if (!sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return err;
+}
+
+void db_group_rollback(sqlite3 *db)
+{
+	if (db != group_db)
+		return;
+	group_db = NULL;
+	group_depth = 0;
 	if (!sqlite3_get_autocommit(db))
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 }

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DB_SCHEMA_VERSION  7
+#define DB_SCHEMA_VERSION  8
 #define DB_BUSY_TIMEOUT_MS 10000
 #define DB_ID_MAX	   63 /* kiosk, hold, patron ids and barcodes */
 #define DB_CURSOR_MAX	   255
@@ -36,10 +36,33 @@ sqlite3_stmt *db_query(sqlite3 *db, const char *sql, const char *types, ...);
  */
 int db_run(sqlite3 *db, const char *sql, const char *types, ...);
 
-/* BEGIN IMMEDIATE (a writer waits its turn here, not halfway), COMMIT. */
+/*
+ * Another connection to the database db_open() opened, for reads only
+ * (PRAGMA query_only), to be used by one thread at a time. WAL: it reads
+ * the last commit and never waits for a writer. The caller closes *ret.
+ */
+int db_open_reader(const char *path, sqlite3 **ret);
+
+/*
+ * BEGIN IMMEDIATE (a writer waits its turn here, not halfway), COMMIT.
+ * Inside this thread's group transaction (below), a savepoint in it.
+ */
 int db_begin(sqlite3 *db);
 int db_commit(sqlite3 *db);
 void db_rollback(sqlite3 *db);
+
+/*
+ * Group commit: one transaction for the writes of several requests, made
+ * durable at once by db_group_commit(). While it is open, db_begin() and
+ * db_commit() of this thread on db open and release savepoints in it, and
+ * db_rollback() undoes only the innermost. db_group_is_open(): still
+ * there (a hard error may roll it all back). db_group_commit() ends it
+ * either way: 0 once durable, -EIO when nothing of it was kept.
+ */
+int db_group_begin(sqlite3 *db);
+bool db_group_is_open(sqlite3 *db);
+int db_group_commit(sqlite3 *db);
+void db_group_rollback(sqlite3 *db);
 
 /* Reads the integer a one-row, one-column query yields. -ENOENT: no row. */
 int db_get_int(sqlite3 *db, int64_t *ret, const char *sql, const char *types,

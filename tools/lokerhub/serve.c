@@ -22,6 +22,7 @@
 #include "fault.h"
 #include "fleet.h"
 #include "protocol.h"
+#include "retention.h"
 #include "serve.h"
 
 #define SERVE_PEM_MAX	    (64u << 10)
@@ -43,10 +44,42 @@
 
 static const char garbage_body[] = "<html><body>Bad gateway?</body></html>";
 
+struct request;
+
+/*
+ * The one thread that writes (group commit): heartbeats and uploads queue
+ * here, their connections suspended; it runs all that are waiting in one
+ * transaction, commits it once (synchronous=FULL), and only then resumes
+ * them with their replies. Nothing is answered before it is on disk, and
+ * the queue is served in the order it came, kiosk after kiosk.
+ */
+struct writer {
+	sqlite3 *db; /* its connection, the one db_open() migrated */
+	pthread_t thread;
+	bool started;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct request *head, *tail; /* waiting, oldest first */
+	bool stop;		     /* take no more; finish those queued */
+	unsigned retention_days;     /* 0: no event retention */
+	int64_t retention_due_usec;  /* monotonic: its next step */
+	uint64_t retention_moved;    /* in this catch-up, to say once */
+};
+
+/* The connections of the threads that read, closed at the end. */
+struct readers {
+	pthread_mutex_t lock;
+	sqlite3 *db[SERVE_THREADS_MAX + 8];
+	unsigned n;
+};
+
 struct server {
-	sqlite3 *db;
-	pthread_mutex_t
-		db_lock; /* one connection, used by one thread at once */
+	const char *db_path;
+	struct writer writer;
+	struct readers readers;
+	/* Faults are taken (counted down) on a connection of their own. */
+	sqlite3 *fault_db;
+	pthread_mutex_t fault_lock;
 	const char *base_path;
 	bool client_certs;
 	bool v1_only; /* --api 1.0: as a server of before v1.1 */
@@ -76,6 +109,11 @@ struct request {
 	bool close;	     /* Connection: close with the reply */
 	/* A delay fault suspended the request after these were taken. */
 	bool delayed;
+	/* Queued for the writer; written: its reply is in write_reply. */
+	bool written;
+	struct MHD_Connection *connection;
+	struct request *next_write;
+	struct api_reply write_reply;
 	struct api_route route;
 	struct fault fault;
 };
@@ -200,6 +238,7 @@ static void request_completed(void *cls, struct MHD_Connection *connection,
 		fprintf(stderr,
 			"lokerhub: %s %s: the reply was not delivered\n",
 			r->method, r->path);
+	free(r->write_reply.body);
 	free(r->body);
 	free(r);
 	*con_cls = NULL;
@@ -475,9 +514,258 @@ static void pause_wait_all(struct server *srv)
 	pthread_mutex_unlock(&srv->pause_lock);
 }
 
+/* This thread's connection for reads, opened at its first request. */
+static _Thread_local sqlite3 *thread_reader;
+
+static sqlite3 *reader(struct server *srv)
+{
+	sqlite3 *db;
+
+	if (thread_reader)
+		return thread_reader;
+	if (db_open_reader(srv->db_path, &db) < 0)
+		return NULL;
+	pthread_mutex_lock(&srv->readers.lock);
+	if (srv->readers.n <
+	    sizeof(srv->readers.db) / sizeof(srv->readers.db[0])) {
+		srv->readers.db[srv->readers.n++] = db;
+		thread_reader = db;
+	}
+	pthread_mutex_unlock(&srv->readers.lock);
+	if (!thread_reader) {
+		fprintf(stderr, "lokerhub: more threads read than expected\n");
+		sqlite3_close(db);
+	}
+	return thread_reader;
+}
+
+/*
+ * The fault for this request, if a test asked for one: looked for on the
+ * reader (no fault: no write, the usual case), counted down on the fault
+ * connection.
+ */
+static int take_fault(struct server *srv, sqlite3 *db, const char *endpoint,
+		      struct fault *ret)
+{
+	int64_t any = 0;
+	int err;
+
+	err = db_get_int(db, &any,
+			 "SELECT EXISTS (SELECT 1 FROM faults"
+			 " WHERE endpoint IN (?, 'any'))",
+			 "s", endpoint);
+	if (err < 0 || !any)
+		return err;
+	pthread_mutex_lock(&srv->fault_lock);
+	err = fault_take(srv->fault_db, endpoint, ret);
+	pthread_mutex_unlock(&srv->fault_lock);
+	return err;
+}
+
+static bool is_write(enum api_endpoint e)
+{
+	switch (e) {
+	case API_ENDPOINT_EVENTS:
+	case API_ENDPOINT_STATUS:
+		return true;
+	case API_ENDPOINT_CHANGES:
+	case API_ENDPOINT_ITEMS:
+	case API_ENDPOINT_ITEM_LOOKUP:
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Hands r to the writer, its connection suspended until its reply is
+ * durable. -ESHUTDOWN once the server stops.
+ */
+static int writer_queue(struct server *srv, struct MHD_Connection *connection,
+			struct request *r)
+{
+	struct writer *w = &srv->writer;
+
+	pthread_mutex_lock(&w->lock);
+	if (w->stop) {
+		pthread_mutex_unlock(&w->lock);
+		return -ESHUTDOWN;
+	}
+	/* Suspended first: the writer may resume it at once. */
+	MHD_suspend_connection(connection);
+	r->connection = connection;
+	r->next_write = NULL;
+	if (w->tail)
+		w->tail->next_write = r;
+	else
+		w->head = r;
+	w->tail = r;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+	return 0;
+}
+
+/* One group: every request taken, in one transaction, committed once. */
+static void writer_run_group(struct server *srv, struct request *group)
+{
+	sqlite3 *db = srv->writer.db;
+	unsigned n = 0;
+	int err;
+
+	err = db_group_begin(db);
+	for (struct request *r = group; r; r = r->next_write) {
+		n++;
+		if (err == 0 && !db_group_is_open(db))
+			err = -EIO; /* lost to a hard error: none is kept */
+		if (err < 0)
+			continue;
+		api_handle(db, &r->route, NULL, NULL, r->body ? r->body : "",
+			   r->body_len, &r->write_reply);
+	}
+	if (err == 0)
+		err = db_group_commit(db);
+	else
+		db_group_rollback(db);
+	atomic_fetch_add(&srv->load.writes, n);
+	atomic_fetch_add(&srv->load.write_groups, 1);
+	for (struct request *r = group; r; r = r->next_write) {
+		if (err < 0) {
+			free(r->write_reply.body);
+			r->write_reply = (struct api_reply){ 0 };
+			api_error(&r->write_reply, 500, "database error");
+		}
+	}
+}
+
+/*
+ * One step of event retention when it is due: between groups, so that
+ * it never makes a write wait for more than one short transaction.
+ */
+static void writer_retain(struct server *srv)
+{
+	struct writer *w = &srv->writer;
+	int64_t now = monotonic_usec();
+	int moved;
+
+	if (!w->retention_days || now < w->retention_due_usec)
+		return;
+	moved = retention_step(w->db,
+			       db_now_usec() - (int64_t)w->retention_days *
+						       86400 * 1000000);
+	if (moved > 0) {
+		w->retention_moved += (unsigned)moved;
+		atomic_fetch_add(&srv->load.events_archived, (unsigned)moved);
+	}
+	if (moved < RETENTION_STEP_EVENTS && w->retention_moved) {
+		fprintf(stderr,
+			"lokerhub: event retention: %llu events older than %u days moved to the archive\n",
+			(unsigned long long)w->retention_moved,
+			w->retention_days);
+		w->retention_moved = 0;
+	}
+	w->retention_due_usec = now + (moved == RETENTION_STEP_EVENTS ?
+					       SERVE_RETENTION_BUSY_MS :
+					       SERVE_RETENTION_IDLE_MS) *
+					      1000LL;
+}
+
+/* Waits for writes, or until the next retention step is due. */
+static void writer_wait(struct writer *w)
+{
+	struct timespec ts;
+	int64_t due = w->retention_due_usec;
+
+	if (!w->retention_days) {
+		pthread_cond_wait(&w->wake, &w->lock);
+		return;
+	}
+	ts.tv_sec = (time_t)(due / 1000000);
+	ts.tv_nsec = (long)(due % 1000000) * 1000;
+	pthread_cond_timedwait(&w->wake, &w->lock, &ts);
+}
+
+static void *writer_thread(void *arg)
+{
+	struct server *srv = arg;
+	struct writer *w = &srv->writer;
+
+	for (;;) {
+		struct request *group, *last, *next;
+		unsigned n = 1;
+
+		writer_retain(srv);
+		pthread_mutex_lock(&w->lock);
+		while (!w->head && !w->stop &&
+		       (!w->retention_days ||
+			monotonic_usec() < w->retention_due_usec))
+			writer_wait(w);
+		if (!w->head && !w->stop) {
+			pthread_mutex_unlock(&w->lock);
+			continue; /* a retention step is due */
+		}
+		if (!w->head) {
+			pthread_mutex_unlock(&w->lock);
+			break;
+		}
+		/* Everything waiting, up to the bound, oldest first. */
+		group = last = w->head;
+		while (last->next_write && n < SERVE_GROUP_MAX) {
+			last = last->next_write;
+			n++;
+		}
+		w->head = last->next_write;
+		if (!w->head)
+			w->tail = NULL;
+		last->next_write = NULL;
+		pthread_mutex_unlock(&w->lock);
+
+		writer_run_group(srv, group);
+		for (struct request *r = group; r; r = next) {
+			next = r->next_write;
+			r->written = true;
+			MHD_resume_connection(r->connection);
+		}
+	}
+	return NULL;
+}
+
+static int writer_start(struct server *srv, sqlite3 *db, unsigned days)
+{
+	struct writer *w = &srv->writer;
+	int err;
+
+	w->db = db;
+	w->retention_days = days;
+	w->retention_due_usec = monotonic_usec();
+	err = pthread_create(&w->thread, NULL, writer_thread, srv);
+	if (err) {
+		fprintf(stderr, "lokerhub: cannot start the writer: %s\n",
+			strerror(err));
+		return -err;
+	}
+	w->started = true;
+	return 0;
+}
+
+/* Takes no more writes, answers those queued, and waits for it. */
+static void writer_stop(struct server *srv)
+{
+	struct writer *w = &srv->writer;
+
+	pthread_mutex_lock(&w->lock);
+	w->stop = true;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+	if (w->started)
+		pthread_join(w->thread, NULL);
+	w->started = false;
+}
+
 static enum MHD_Result answer_rest(struct server *srv,
 				   struct MHD_Connection *connection,
 				   struct request *r);
+static enum MHD_Result send_answer(struct server *srv,
+				   struct MHD_Connection *connection,
+				   struct request *r, struct api_reply *reply);
 
 /* The whole request is in: route, check, answer (or misbehave, if told). */
 static enum MHD_Result answer(struct server *srv,
@@ -488,6 +776,7 @@ static enum MHD_Result answer(struct server *srv,
 	struct api_route *route = &r->route;
 	struct fault *fault = &r->fault;
 	const char *auth, *why;
+	sqlite3 *db;
 	int err;
 
 	if (r->too_large)
@@ -512,12 +801,13 @@ static enum MHD_Result answer(struct server *srv,
 	}
 	auth = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
 					   MHD_HTTP_HEADER_AUTHORIZATION);
-	pthread_mutex_lock(&srv->db_lock);
-	err = api_authorize(srv->db, route, auth, &reply);
+	db = reader(srv);
+	if (!db)
+		return send_error(connection, r, 500, "database error", 0);
+	err = api_authorize(db, route, auth, &reply);
 	if (err == 0)
-		err = fault_take(srv->db, api_endpoint_name(route->endpoint),
+		err = take_fault(srv, db, api_endpoint_name(route->endpoint),
 				 fault);
-	pthread_mutex_unlock(&srv->db_lock);
 	if (err == -EIO)
 		return send_error(connection, r, 500, "database error", 0);
 	if (err < 0)
@@ -564,17 +854,38 @@ static enum MHD_Result answer_rest(struct server *srv,
 {
 	struct api_reply reply = { 0 };
 	const struct api_route *route = &r->route;
-	const struct fault *fault = &r->fault;
+	sqlite3 *db;
 
-	pthread_mutex_lock(&srv->db_lock);
-	api_handle(srv->db, route,
+	/* A write waits for its group's commit; its thread does not. */
+	if (is_write(route->endpoint)) {
+		if (writer_queue(srv, connection, r) == 0)
+			return MHD_YES;
+		r->close = true;
+		return send_error(connection, r, 503, "the server is stopping",
+				  SERVE_BUSY_RETRY_MIN_S);
+	}
+	db = reader(srv);
+	if (!db)
+		return send_error(connection, r, 500, "database error", 0);
+	api_handle(db, route,
 		   MHD_lookup_connection_value(connection,
 					       MHD_GET_ARGUMENT_KIND, "cursor"),
 		   MHD_lookup_connection_value(connection,
 					       MHD_GET_ARGUMENT_KIND, "limit"),
 		   r->body ? r->body : "", r->body_len, &reply);
-	pthread_mutex_unlock(&srv->db_lock);
+	return send_answer(srv, connection, r, &reply);
+}
 
+/* The reply, as the request's fault (if any) says to send it. */
+static enum MHD_Result send_answer(struct server *srv,
+				   struct MHD_Connection *connection,
+				   struct request *r,
+				   struct api_reply *reply_in)
+{
+	struct api_reply reply = *reply_in;
+	const struct fault *fault = &r->fault;
+
+	*reply_in = (struct api_reply){ 0 };
 	switch (fault->kind) {
 	case FAULT_KIND_DROP_AFTER:
 		/* Done and durable, but the client never hears of it. */
@@ -716,6 +1027,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *connection,
 	if (r->delayed) {
 		r->delayed = false;
 		return answer_rest(srv, connection, r);
+	}
+	if (r->written) {
+		r->written = false;
+		return send_answer(srv, connection, r, &r->write_reply);
 	}
 	return answer(srv, connection, r, url);
 }
@@ -865,7 +1180,7 @@ static unsigned fit_connection_limit(unsigned want)
 
 int serve_run(sqlite3 *db, const struct serve_options *o)
 {
-	struct server srv = { .db = db,
+	struct server srv = { .db_path = sqlite3_db_filename(db, "main"),
 			      .base_path = o->base_path,
 			      .client_certs = o->client_ca_file != NULL,
 			      .v1_only = o->v1_only,
@@ -881,7 +1196,19 @@ int serve_run(sqlite3 *db, const struct serve_options *o)
 	bool v6 = false;
 	int sig = 0, status = 1;
 
-	pthread_mutex_init(&srv.db_lock, NULL);
+	sqlite3 *fleet_db = NULL;
+	pthread_mutex_t fleet_lock;
+	pthread_condattr_t cattr;
+
+	/* The writer's timed waits (event retention) are monotonic. */
+	pthread_condattr_init(&cattr);
+	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
+	pthread_mutex_init(&srv.writer.lock, NULL);
+	pthread_cond_init(&srv.writer.wake, &cattr);
+	pthread_condattr_destroy(&cattr);
+	pthread_mutex_init(&srv.readers.lock, NULL);
+	pthread_mutex_init(&srv.fault_lock, NULL);
+	pthread_mutex_init(&fleet_lock, NULL);
 	pthread_mutex_init(&srv.pause_lock, NULL);
 	pthread_cond_init(&srv.pause_done, NULL);
 	if (serve_parse_listen(o->listen, &addr, &v6) < 0) {
@@ -900,12 +1227,18 @@ int serve_run(sqlite3 *db, const struct serve_options *o)
 			goto out;
 	}
 
+	if (!srv.db_path || !srv.db_path[0] ||
+	    db_open(srv.db_path, false, &srv.fault_db) < 0)
+		goto out;
+
 	/* Every thread MHD starts inherits this: only sigwait() sees them. */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	if (writer_start(&srv, db, o->event_retention_days) < 0)
+		goto out;
 
 	srv.load.limit = fit_connection_limit(srv.load.limit);
 	/*
@@ -966,7 +1299,10 @@ int serve_run(sqlite3 *db, const struct serve_options *o)
 		trust ? ", client certificates required" : "", srv.load.limit,
 		o->threads, (int)getpid());
 	if (o->fleet_listen) {
-		fleet = fleet_server_start(db, &srv.db_lock, &srv.load,
+		/* The status page reads on a connection of its own. */
+		if (db_open_reader(srv.db_path, &fleet_db) < 0)
+			goto out;
+		fleet = fleet_server_start(fleet_db, &fleet_lock, &srv.load,
 					   o->fleet_listen, o->fleet_port_file);
 		if (!fleet)
 			goto out;
@@ -977,10 +1313,17 @@ int serve_run(sqlite3 *db, const struct serve_options *o)
 	status = 0;
 out:
 	atomic_store(&srv.stopping, true);
+	/* Every write queued is answered (and no more taken) before MHD
+	 * stops: it must not stop with a connection suspended. */
+	writer_stop(&srv);
 	pause_wait_all(&srv);
 	fleet_server_stop(fleet);
 	if (d)
 		MHD_stop_daemon(d);
+	for (unsigned i = 0; i < srv.readers.n; i++)
+		sqlite3_close(srv.readers.db[i]);
+	sqlite3_close(srv.fault_db);
+	sqlite3_close(fleet_db);
 	free(cert);
 	if (key)
 		explicit_bzero(key, strlen(key));
@@ -988,7 +1331,11 @@ out:
 	free(trust);
 	pthread_cond_destroy(&srv.pause_done);
 	pthread_mutex_destroy(&srv.pause_lock);
-	pthread_mutex_destroy(&srv.db_lock);
+	pthread_mutex_destroy(&fleet_lock);
+	pthread_mutex_destroy(&srv.fault_lock);
+	pthread_mutex_destroy(&srv.readers.lock);
+	pthread_cond_destroy(&srv.writer.wake);
+	pthread_mutex_destroy(&srv.writer.lock);
 	sqlite3_close(db);
 	return status;
 }

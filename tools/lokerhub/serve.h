@@ -27,6 +27,20 @@
  * whatever its interval.
  */
 #define SERVE_IDLE_TIMEOUT_S 3900
+/*
+ * Write requests (heartbeats, uploads) committed in one transaction at
+ * most: a group of 500-event uploads stays a few MiB of WAL.
+ */
+#define SERVE_GROUP_MAX 128
+
+/*
+ * Event retention: a step (a short transaction of its own) between
+ * groups this often while old events remain, and a look this often once
+ * none does.
+ */
+#define SERVE_RETENTION_BUSY_MS 100
+#define SERVE_RETENTION_IDLE_MS 60000
+
 /* A refused kiosk comes back after 30 to 59 s, not all at once. */
 #define SERVE_BUSY_RETRY_MIN_S	30
 #define SERVE_BUSY_RETRY_SPAN_S 30
@@ -36,6 +50,9 @@ struct serve_load {
 	unsigned limit;	       /* --max-connections, as the descriptors allow */
 	atomic_uint open;      /* connections open now */
 	atomic_ullong refused; /* answered 503 at the limit since the start */
+	/* Group commit: write requests, and the commits they took. */
+	atomic_ullong writes, write_groups;
+	atomic_ullong events_archived; /* by event retention, since the start */
 };
 
 struct serve_options {
@@ -50,6 +67,8 @@ struct serve_options {
 	bool v1_only;
 	unsigned max_connections; /* past it: 503 with Retry-After */
 	unsigned threads;	  /* each polls its share of connections */
+	/* Events older than this leave for the archive; 0: never. */
+	unsigned event_retention_days;
 };
 
 /*
