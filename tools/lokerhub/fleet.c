@@ -359,16 +359,19 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c,
 	if (fleet)
 		json_object_set_new(
 			fleet, "server",
-			json_pack("{s:I, s:I, s:I, s:I, s:I}", "connections",
-				  (json_int_t)atomic_load(&s->load->open),
-				  "max_connections", (json_int_t)s->load->limit,
-				  "refused_at_limit",
-				  (json_int_t)atomic_load(&s->load->refused),
-				  "writes",
-				  (json_int_t)atomic_load(&s->load->writes),
-				  "write_commits",
-				  (json_int_t)atomic_load(
-					  &s->load->write_groups)));
+			json_pack(
+				"{s:I, s:I, s:I, s:I, s:I, s:I}", "connections",
+				(json_int_t)atomic_load(&s->load->open),
+				"max_connections", (json_int_t)s->load->limit,
+				"refused_at_limit",
+				(json_int_t)atomic_load(&s->load->refused),
+				"writes",
+				(json_int_t)atomic_load(&s->load->writes),
+				"write_commits",
+				(json_int_t)atomic_load(&s->load->write_groups),
+				"events_archived",
+				(json_int_t)atomic_load(
+					&s->load->events_archived)));
 	body = fleet ? json_dumps(fleet, JSON_COMPACT) : NULL;
 	json_decref(fleet);
 	if (!body)

@@ -101,13 +101,16 @@ static int archive(sqlite3 *db, const struct text *t, int64_t last,
 	}
 	st = db_query(db,
 		      "INSERT INTO event_archive (last_n, count, from_usec,"
-		      " to_usec, bytes, data) VALUES (?, ?, ?, ?, ?, NULL)",
+		      " to_usec, bytes, data) VALUES (?, ?, ?, ?, ?, ?)",
 		      "IiIII", last, (int)count, from, to, (int64_t)t->len);
 	if (!st ||
 	    sqlite3_bind_blob(st, 6, z, (int)size, SQLITE_TRANSIENT) !=
 		    SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_DONE)
+	    sqlite3_step(st) != SQLITE_DONE) {
+		fprintf(stderr, "lokerhub: event archive: %s\n",
+			sqlite3_errmsg(db));
 		err = -EIO;
+	}
 	sqlite3_finalize(st);
 	free(z);
 	/* A rejected one is judged again when its kiosk sends it again. */

@@ -1,0 +1,159 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# lokerhub's group commit (issue 26), through real processes over HTTPS:
+# - reads never wait behind the write lock: while another process holds
+#   the database's write lock and uploads wait for it, every changes pull
+#   and item lookup is answered, before the lock is let go;
+# - the uploads that waited together are committed together (fewer
+#   commits than writes, in fleet.json), and each is answered once
+#   committed;
+# - nothing is acknowledged before it is committed: uploaders run until
+#   lokerhub is killed (SIGKILL), and every event id any of them was told
+#   "accepted" is in the database.
+# No timing is asserted: only what happened, in order, and counts.
+set -euo pipefail
+: "${BIN:?}" "${LOKERBUKU_TOP:?}"
+WORK=$(mktemp -d /tmp/lokerbuku-hubw.XXXXXX)
+HUB_PID=
+HOLDER=
+cleanup() {
+	local rc=$?
+	[ -z "$HOLDER" ] || kill "$HOLDER" 2>/dev/null || true
+	jobs -p | xargs -r kill 2>/dev/null || true
+	hub_stop KILL
+	if [ $rc -ne 0 ] && [ -f "$WORK/hub/hub.log" ]; then
+		echo "--- lokerhub log (last 30 lines):" >&2
+		tail -n 30 "$WORK/hub/hub.log" >&2
+	fi
+	[ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
+}
+trap cleanup EXIT
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+# shellcheck source=tools/lib/hub.sh
+. "$LOKERBUKU_TOP/tools/lib/hub.sh"
+command -v sqlite3 >/dev/null || fail "needs the sqlite3 command line"
+
+umask 077
+KIOSKS=8
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/site.key"
+hub_setup "$WORK/hub" k0 "$WORK/site.key"
+mv "$WORK/hub/token" "$WORK/hub/token.k0"
+hub patron-add P-1 --name Siti --uid 04A1B2C3D4E5F6 >/dev/null
+for ((i = 1; i < KIOSKS; i++)); do
+	hub kiosk-add "k$i" --token-file "$WORK/hub/token.k$i" --no-pin-required >/dev/null
+done
+hub hold-add H-1 --kiosk k0 --patron P-1 --item "B-1=Bumi Manusia" >/dev/null
+HUB_FLEET="--fleet-listen 127.0.0.1:0 --fleet-port-file $WORK/hub/fleet-port"
+hub_start
+for _ in $(seq 200); do [ -s "$WORK/hub/fleet-port" ] && break; sleep 0.05; done
+FLEET=http://127.0.0.1:$(cat "$WORK/hub/fleet-port")/fleet.json
+server() { curl -sS --max-time 30 "$FLEET" | jq -r ".server.$1"; }
+
+# upload K FILE: one upload of 4 new events by kiosk K; the ids it was
+# told accepted or duplicate go to FILE. Prints the HTTP status.
+upload() {
+	local k=$1 body ids=() code i out=$WORK/up.$1.$BASHPID
+	for i in 1 2 3 4; do ids+=("$(cat /proc/sys/kernel/random/uuid)"); done
+	body=$(printf '{"id":"%s","seq":1,"type":"door_opened","at":"2026-12-06T08:00:00.000Z","payload":{"locker":1}},' "${ids[@]}")
+	code=$(curl -sS --max-time 60 --cacert "$WORK/hub/ca/ca.pem" -o "$out" -w '%{http_code}' \
+		-H "Authorization: Bearer $(cat "$WORK/hub/token.$k")" -H 'Content-Type: application/json' \
+		--data-binary "{\"events\":[${body%,}]}" "$HUB_URL/kiosks/$k/events" 2>/dev/null) || code=000
+	if [ "$code" = 200 ]; then
+		jq -r '.results[] | select(.status == "accepted" or .status == "duplicate") | .id' \
+			"$out" >>"$2"
+	fi
+	rm -f "$out"
+	echo "$code"
+}
+
+echo "--- reads while another process holds the write lock"
+# The holder: takes the write lock, says so, and keeps it until told to
+# let go (or 60 s, which it says: then the reads did not come through).
+python3 - "$WORK/hub/hub.db" "$WORK/locked" "$WORK/release" >"$WORK/holder.out" <<'PY' &
+import os, sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)
+db.execute("BEGIN IMMEDIATE")
+db.execute("UPDATE meta SET value = value WHERE key = 'instance'")
+open(sys.argv[2], "w").close()
+for _ in range(600):
+    if os.path.exists(sys.argv[3]):
+        print("released", flush=True)
+        break
+    time.sleep(0.1)
+else:
+    print("timeout", flush=True)
+db.execute("ROLLBACK")
+PY
+HOLDER=$!
+for _ in $(seq 600); do [ -e "$WORK/locked" ] && break; sleep 0.05; done
+[ -e "$WORK/locked" ] || fail "the holder did not take the write lock"
+writes0=$(server writes)
+commits0=$(server write_commits)
+# Every kiosk uploads; each upload waits for the lock (and is sent again
+# on a 500, as a kiosk would, should the lock outlast the busy timeout).
+for ((i = 0; i < KIOSKS; i++)); do
+	(
+		for _ in $(seq 10); do
+			code=$(upload "k$i" "$WORK/acked.lock")
+			[ "$code" != 200 ] || exit 0
+		done
+		exit 1
+	) &
+	echo $! >>"$WORK/uploaders"
+done
+# The uploads are in once their connections are open.
+for _ in $(seq 600); do
+	[ "$(server connections)" -ge "$KIOSKS" ] && break
+	sleep 0.05
+done
+[ "$(server connections)" -ge "$KIOSKS" ] || fail "the uploads did not connect"
+# Reads, on one kept connection: 20 changes pulls and 20 item lookups.
+urls=()
+for _ in $(seq 20); do
+	urls+=(-o /dev/null "$HUB_URL/kiosks/k0/changes" -o /dev/null "$HUB_URL/kiosks/k0/items/B-1")
+done
+curl -sS --max-time 120 --cacert "$WORK/hub/ca/ca.pem" -H "Authorization: Bearer $(cat "$WORK/hub/token.k0")" \
+	-w '%{http_code}\n' "${urls[@]}" >"$WORK/reads" 2>/dev/null || true
+kill -0 "$HOLDER" 2>/dev/null || fail "the holder let go before the reads came back: $(cat "$WORK/holder.out")"
+touch "$WORK/release"
+wait "$HOLDER" || fail "the holder failed"
+HOLDER=
+[ "$(cat "$WORK/holder.out")" = released ] ||
+	fail "the reads were not answered while the write lock was held ($(grep -c '^200$' "$WORK/reads") of 40 by then)"
+[ "$(grep -c '^200$' "$WORK/reads")" = 40 ] || fail "reads: $(sort "$WORK/reads" | uniq -c | tr '\n' ' ')"
+echo "40 reads answered while the write lock was held"
+while read -r pid; do wait "$pid" || fail "an upload was never answered 200"; done <"$WORK/uploaders"
+writes=$(($(server writes) - writes0))
+commits=$(($(server write_commits) - commits0))
+echo "$writes writes waiting for the lock took $commits commits"
+[ "$writes" -ge "$KIOSKS" ] || fail "only $writes writes counted"
+[ "$commits" -lt "$writes" ] || fail "no two writes shared a commit ($writes writes, $commits commits)"
+got=$(sort -u "$WORK/acked.lock" | wc -l)
+[ "$got" = $((4 * KIOSKS)) ] || fail "$got events acknowledged, not $((4 * KIOSKS))"
+
+echo "--- every acknowledged event is in the database after a SIGKILL"
+: >"$WORK/acked"
+for ((i = 0; i < KIOSKS; i++)); do
+	( while upload "k$i" "$WORK/acked.k$i" >/dev/null; do :; done ) &
+done
+# Until 200 uploads were acknowledged, whatever time that takes.
+for _ in $(seq 6000); do
+	n=$(cat "$WORK"/acked.k* 2>/dev/null | wc -l) || true
+	[ "$n" -ge 800 ] && break
+	sleep 0.05
+done
+kill -KILL "$HUB_PID"
+wait "$HUB_PID" 2>/dev/null || true
+HUB_PID=
+jobs -p | xargs -r kill 2>/dev/null || true
+wait 2>/dev/null || true
+cat "$WORK"/acked.k* | sort -u >"$WORK/acked"
+[ "$(wc -l <"$WORK/acked")" -ge 800 ] || fail "only $(wc -l <"$WORK/acked") events acknowledged"
+sqlite3 "$WORK/hub/hub.db" "SELECT id FROM events" | sort -u >"$WORK/stored"
+missing=$(comm -23 "$WORK/acked" "$WORK/stored" | wc -l)
+echo "$(wc -l <"$WORK/acked") events acknowledged before the kill, $(wc -l <"$WORK/stored") stored, $missing missing"
+[ "$missing" = 0 ] || fail "$missing acknowledged events are not in the database"
+echo "PASS"
