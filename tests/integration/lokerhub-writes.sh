@@ -50,7 +50,16 @@ HUB_FLEET="--fleet-listen 127.0.0.1:0 --fleet-port-file $WORK/hub/fleet-port"
 hub_start
 for _ in $(seq 200); do [ -s "$WORK/hub/fleet-port" ] && break; sleep 0.05; done
 FLEET=http://127.0.0.1:$(cat "$WORK/hub/fleet-port")/fleet.json
-server() { curl -sS --max-time 30 "$FLEET" | jq -r ".server.$1"; }
+# server FIELD: a figure of fleet.json's server; the status page is a
+# read too, answered while writes wait for the lock.
+server() {
+	local v
+	v=$(curl -sS --max-time 30 "$FLEET" 2>/dev/null) ||
+		fail "the status page (fleet.json) did not answer while writes waited for the write lock"
+	v=$(jq -r ".server.$1" <<<"$v")
+	[ "$v" != null ] || fail "fleet.json has no server.$1"
+	echo "$v"
+}
 
 # upload K FILE: one upload of 4 new events by kiosk K; the ids it was
 # told accepted or duplicate go to FILE. Prints the HTTP status.
@@ -61,7 +70,7 @@ upload() {
 	code=$(curl -sS --max-time 60 --cacert "$WORK/hub/ca/ca.pem" -o "$out" -w '%{http_code}' \
 		-H "Authorization: Bearer $(cat "$WORK/hub/token.$k")" -H 'Content-Type: application/json' \
 		--data-binary "{\"events\":[${body%,}]}" "$HUB_URL/kiosks/$k/events" 2>/dev/null) || code=000
-	if [ "$code" = 200 ]; then
+	if [ "$code" = 200 ] && [ -f "$out" ]; then
 		jq -r '.results[] | select(.status == "accepted" or .status == "duplicate") | .id' \
 			"$out" >>"$2"
 	fi
@@ -106,10 +115,11 @@ for ((i = 0; i < KIOSKS; i++)); do
 done
 # The uploads are in once their connections are open.
 for _ in $(seq 600); do
-	[ "$(server connections)" -ge "$KIOSKS" ] && break
+	n=$(server connections)
+	[ "$n" -ge "$KIOSKS" ] && break
 	sleep 0.05
 done
-[ "$(server connections)" -ge "$KIOSKS" ] || fail "the uploads did not connect"
+[ "$n" -ge "$KIOSKS" ] || fail "the uploads did not connect"
 # Reads, on one kept connection: 20 changes pulls and 20 item lookups.
 urls=()
 for _ in $(seq 20); do
