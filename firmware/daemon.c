@@ -638,6 +638,16 @@ static int run_actions(struct daemon *d, const struct kiosk_actions *acts)
 				log_err("cannot save the count of wrong codes and PINs: %s",
 					store_last_error(d->store));
 			break;
+		case KIOSK_ACTION_OPENING_DROPPED:
+			log_locker(
+				LOG_INFO, a->locker,
+				"locker %u: not opened after its patron cancelled; no fault",
+				a->locker);
+			/* Unsaved, a restart takes it as interrupted. */
+			if (store_drop_opening(d->store, a->locker) < 0)
+				log_err("locker %u: %s", a->locker,
+					store_last_error(d->store));
+			break;
 		case KIOSK_ACTION_PIN_CHECK: {
 			const struct kiosk_pin_check *c =
 				kiosk_get_pin_check(d->kiosk);

@@ -33,6 +33,7 @@ struct locker {
 	char actor[KIOSK_ACTOR_MAX + 1];
 	char hold_id[KIOSK_HOLD_ID_MAX + 1];
 	bool open_at_pulse; /* read open when pulsed, so taken as opened */
+	bool given_up;	    /* its patron cancelled: no retry, no fault */
 	bool interrupted;   /* saved with an opening under way: START faults */
 	bool alarm_left_open;
 	bool alarm_forced_open;
@@ -657,6 +658,7 @@ static void opening_clear(struct locker *lk)
 	lk->hold_id[0] = '\0';
 	lk->open_at_pulse = false;
 	lk->n_left = 0;
+	lk->given_up = false;
 }
 
 /* Always the record first: the kiosk never unlocks without one. */
@@ -757,6 +759,16 @@ static void door_not_opened(struct kiosk *k, unsigned n)
 	struct locker *lk = locker_get(k, n);
 	struct kiosk_record *rec;
 
+	/* The patron cancelled and did not pull it: the lock is not to blame. */
+	if (lk->given_up) {
+		struct kiosk_action *a = push(k, KIOSK_ACTION_OPENING_DROPPED);
+
+		if (a)
+			a->locker = n;
+		lk->door_state = KIOSK_DOOR_STATE_CLOSED;
+		opening_clear(lk);
+		return;
+	}
 	if (lk->attempt < KIOSK_UNLOCK_ATTEMPTS) {
 		lk->attempt++;
 		door_pulse(k, n);
@@ -907,6 +919,7 @@ static void patron_open(struct kiosk *k, const char *hmac,
 		/* Tapped again while the door unlocks: it is already theirs. */
 		if (lk->purpose == KIOSK_PURPOSE_PICKUP &&
 		    !strcmp(lk->actor, actor)) {
+			lk->given_up = false;
 			s->waiting[s->n_waiting++] = n;
 			continue;
 		}
@@ -1804,6 +1817,25 @@ static void on_session_timer(struct kiosk *k)
 	}
 }
 
+/*
+ * The person at the screen ends the session. The pickup doors it unlocked
+ * that have not opened are given up: their patron left.
+ */
+static void session_cancel(struct kiosk *k)
+{
+	struct session *s = &k->session;
+
+	for (unsigned i = 0;
+	     s->state == SESSION_STATE_DOORS && i < s->n_waiting; i++) {
+		struct locker *lk = locker_get(k, s->waiting[i]);
+
+		if (lk->purpose == KIOSK_PURPOSE_PICKUP &&
+		    lk->door_state == KIOSK_DOOR_STATE_UNLOCKING)
+			lk->given_up = true;
+	}
+	session_idle(k);
+}
+
 static int on_timer(struct kiosk *k, const struct kiosk_input *in)
 {
 	struct timer_slot *slot;
@@ -1884,7 +1916,7 @@ int kiosk_handle(struct kiosk *k, const struct kiosk_input *in,
 		r = on_pin(k, in);
 		break;
 	case KIOSK_INPUT_CANCEL:
-		session_idle(k);
+		session_cancel(k);
 		r = 0;
 		break;
 	case KIOSK_INPUT_RETURN_START:

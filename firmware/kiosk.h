@@ -359,6 +359,12 @@ enum kiosk_action_type {
 	 * loop, and feed the answer as KIOSK_INPUT_PIN_CHECKED.
 	 */
 	KIOSK_ACTION_PIN_CHECK,
+	/*
+	 * .locker: its opening ended with no record of an outcome (the
+	 * patron cancelled and the door was not opened): forget the opening
+	 * its LOCKER_UNLOCKED noted, so a restart does not fault the locker.
+	 */
+	KIOSK_ACTION_OPENING_DROPPED,
 };
 
 struct kiosk_action {
@@ -387,7 +393,13 @@ enum kiosk_input_type {
 	 * another PIN is refused (-EBUSY).
 	 */
 	KIOSK_INPUT_PIN,
-	KIOSK_INPUT_CANCEL, /* the person at the screen ends the session */
+	/*
+	 * The person at the screen ends the session. A pickup door of a
+	 * patron's session not seen open yet is given up: no second pulse,
+	 * no fault, the hold stays (OPENING_DROPPED once its confirm time
+	 * is over, unless the door opens meanwhile: a pickup as usual).
+	 */
+	KIOSK_INPUT_CANCEL,
 	KIOSK_INPUT_RETURN_START, /* patron pressed "return books" */
 	KIOSK_INPUT_DOOR,	  /* .locker, .door_open: sensor edge */
 	KIOSK_INPUT_TIMER,	  /* .timer fired */

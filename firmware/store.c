@@ -2688,6 +2688,25 @@ int store_put_guard(struct store *s, const struct kiosk_guard *g)
 	return r;
 }
 
+int store_drop_opening(struct store *s, unsigned locker)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if (locker < 1 || locker > KIOSK_LOCKERS_MAX)
+		return store_error(s, -EINVAL, "opening: bad locker %u",
+				   locker);
+	r = stmt_get(s, STORE_STMT_LOCKER_SET_OPENING, &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, locker);
+	sqlite3_bind_text(st, 2, kiosk_purpose_to_string(KIOSK_PURPOSE_NONE),
+			  -1, SQLITE_STATIC);
+	r = stmt_exec(s, st, "opening");
+	stmt_done(st);
+	return r;
+}
+
 /* Rows of holds or staff the core does not know are left to pruning. */
 static int load_guard(struct store *s, struct kiosk *k)
 {

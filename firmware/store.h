@@ -178,6 +178,12 @@ int store_put_staff(struct store *s, const struct kiosk_staff *st);
  * store_load() gives it back to the core. 0 or -errno.
  */
 int store_put_guard(struct store *s, const struct kiosk_guard *g);
+/*
+ * Forgets the opening under way of a locker (a KIOSK_ACTION_OPENING_DROPPED:
+ * it ended with no outcome to record), so store_load() does not give it
+ * back as interrupted. 0 or -errno.
+ */
+int store_drop_opening(struct store *s, unsigned locker);
 /* Makes sure rows exist for lockers 1..n. */
 int store_ensure_lockers(struct store *s, unsigned n);
 

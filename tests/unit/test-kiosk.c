@@ -669,6 +669,52 @@ static void goes_idle_when_nobody_chooses(void **state)
 			 KIOSK_HOLD_STATE_LOADED);
 }
 
+static void gives_up_a_pickup_door_its_patron_cancelled(void **state)
+{
+	struct fx *fx = *state;
+
+	add_loaded(fx, "H1", 3);
+	assert_int_equal(start(fx), 0);
+	assert_int_equal(tap(fx, CARD), 0);
+	assert_int_equal(
+		feed(fx, (struct kiosk_input){ .type = KIOSK_INPUT_CANCEL }),
+		0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_IDLE);
+	advance(fx, CONFIRM_USEC);
+	assert_int_equal(fire(fx, KIOSK_TIMER_KIND_DOOR_CONFIRM, 3), 0);
+	/* No second pulse, no fault: the patron left, the lock is fine. */
+	assert_int_equal(count_actions(fx, KIOSK_ACTION_UNLOCK), 0);
+	assert_int_equal(count_actions(fx, KIOSK_ACTION_RECORD), 0);
+	assert_int_equal(count_actions(fx, KIOSK_ACTION_OPENING_DROPPED), 1);
+	assert_false(armed(fx, KIOSK_TIMER_KIND_DOOR_CONFIRM, 3));
+	assert_int_equal(locker(fx, 3).fault, KIOSK_FAULT_NONE);
+	assert_int_equal(locker(fx, 3).door_state, KIOSK_DOOR_STATE_CLOSED);
+	assert_int_equal(locker(fx, 3).purpose, KIOSK_PURPOSE_NONE);
+	assert_string_equal(locker(fx, 3).hold_id, "H1");
+	/* The patron's next tap opens it again. */
+	assert_int_equal(tap(fx, CARD), 0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_LOCKERS_OPEN);
+	assert_true(index_of_unlock(fx, 3) >= 0);
+}
+
+static void takes_a_door_pulled_after_the_cancel_as_a_pickup(void **state)
+{
+	struct fx *fx = *state;
+
+	add_loaded(fx, "H1", 3);
+	assert_int_equal(start(fx), 0);
+	assert_int_equal(tap(fx, CARD), 0);
+	assert_int_equal(
+		feed(fx, (struct kiosk_input){ .type = KIOSK_INPUT_CANCEL }),
+		0);
+	assert_int_equal(door(fx, 3, true), 0);
+	assert_non_null(find_record(fx, KIOSK_RECORD_HOLD_PICKED_UP));
+	assert_null(kiosk_get_hold(fx->k, "H1"));
+	assert_int_equal(door(fx, 3, false), 0);
+	assert_int_equal(count_actions(fx, KIOSK_ACTION_OPENING_DROPPED), 0);
+	assert_int_equal(locker(fx, 3).fault, KIOSK_FAULT_NONE);
+}
+
 static void shows_unknown_card_for_a_card_no_hold_knows(void **state)
 {
 	struct fx *fx = *state;
@@ -3072,6 +3118,8 @@ int main(void)
 		TEST(keeps_a_hold_whose_books_are_all_left_shut),
 		TEST(opens_at_once_without_partial_pickup_or_for_one_book),
 		TEST(goes_idle_when_nobody_chooses),
+		TEST(gives_up_a_pickup_door_its_patron_cancelled),
+		TEST(takes_a_door_pulled_after_the_cancel_as_a_pickup),
 		TEST(shows_unknown_card_for_a_card_no_hold_knows),
 		TEST(shows_bad_credential_for_an_unreadable_tap),
 		TEST(shows_no_holds_for_a_known_card_with_nothing_loaded),

@@ -1951,6 +1951,7 @@ static unsigned feed(struct fixture *f, struct kiosk *k, struct kiosk_input *in,
 		case KIOSK_ACTION_TIMER_DISARM:
 		case KIOSK_ACTION_SCREEN:
 		case KIOSK_ACTION_PIN_CHECK:
+		case KIOSK_ACTION_OPENING_DROPPED:
 			break;
 		}
 	}
