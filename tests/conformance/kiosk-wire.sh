@@ -4,6 +4,7 @@
 # HTTPS proxy (validate.mjs, node) sits between the real lokerd and the
 # real lokerhub while a kiosk's day runs (holds pulled, loads, an item
 # lookup found and one not found, a pickup the library system refuses, a
+# partial pickup (v1.1: a hold_picked_up with the books left), a
 # return with a book scanned, a remote command, a 503 with Retry-After,
 # the events sent again at the server's resend_events); then every request
 # lokerd sent and every reply lokerhub gave is validated with ajv against
@@ -137,4 +138,15 @@ jq -se '[.[] | select(.url | endswith("/events")) | .resBody | fromjson? |
 	.results[]? | select(.status == "accepted" and .refused.code == "member_expired")] |
 	length >= 1' "$WORK/wire.jsonl" >/dev/null ||
 	fail "no v1.1 refusal of the library system's went through the proxy"
+# The schema holds the partial pickup to its rules: the same traffic with
+# a hold_picked_up that leaves no book is refused.
+jq -c 'if (.url | endswith("/events")) then .reqBody |= (fromjson
+	| .events |= map(if .payload.left then .payload.left = [] else . end) | tojson)
+	else . end' "$WORK/wire.jsonl" >"$WORK/bad-left.jsonl"
+if "${VALIDATE[@]}" check --spec "$LOKERBUKU_TOP/docs/sync-api.openapi.yaml" \
+	--requests "$WORK/bad-left.jsonl" >"$WORK/bad-left.out" 2>&1; then
+	fail "a hold_picked_up with an empty left passed the OpenAPI file"
+fi
+grep -q 'payload/left must NOT have fewer than 1 items' "$WORK/bad-left.out" ||
+	fail "the empty left was not what failed: $(head -c 400 "$WORK/bad-left.out")"
 echo "PASS"
