@@ -110,8 +110,9 @@ sms=$(sql "SELECT CONCAT(DestinationNumber, ' ', TextDecoded) FROM outbox")
 [[ ${sms,,} == *"loker 1"* || ${sms,,} == *"locker 1"* ]] || fail "no SMS naming locker 1 in outbox: '$sms'"
 echo "  outbox: $sms"
 
-echo "Siti taps her enrolled card: locker 1 opens"
-expect '.unlocked==[1]' "$(ctl --json sim tap uid:04A1B2C3D4E5F6)"
+echo "Siti taps her enrolled card: she takes both books (the bridge speaks v1.1: the screen asks which), locker 1 opens"
+expect '.screen.name=="choose_books"' "$(ctl --json sim tap uid:04A1B2C3D4E5F6)"
+expect '.unlocked==[1]' "$(ctl --json sim pickup)"
 ctl sim door 1 open >/dev/null
 ctl sim door 1 close >/dev/null
 ctl sim cancel >/dev/null

@@ -87,8 +87,9 @@ expect '[.[] | select(.envelope_to == ["siti@example.org"] and (.body | test("lo
 code=$(jq -r '.[] | select(.envelope_to == ["budi@example.org"] and (.body | test("locker 7\\b"))) | .body | capture("code (?<c>[0-9]{6,8})\\b").c' <<<"$m")
 [[ $code =~ ^[0-9]{6,8}$ ]] || fail "no pickup code in Budi's mail for locker 7: $m"
 
-echo "Siti taps her enrolled card: locker 1 opens"
-expect '.unlocked==[1]' "$(ctl --json sim tap uid:04A1B2C3D4E5F6)"
+echo "Siti taps her enrolled card: she takes both books (SLiMS speaks v1.1: the screen asks which), locker 1 opens"
+expect '.screen.name=="choose_books"' "$(ctl --json sim tap uid:04A1B2C3D4E5F6)"
+expect '.unlocked==[1]' "$(ctl --json sim pickup)"
 ctl sim door 1 open >/dev/null
 ctl sim door 1 close >/dev/null
 ctl sim cancel >/dev/null

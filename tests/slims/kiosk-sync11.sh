@@ -62,7 +62,8 @@ CONF
 slims_admin member-add M0001 'Siti Aminah' 2099-12-31 siti@example.org
 slims_admin member-add M0002 'Budi Santoso' 2020-01-31 budi@example.org
 slims_admin member-add M0003 'Ani Lestari' 2099-12-31 ani@example.org
-for b in B0001 B0002 B0003 B0004 B0009; do slims_admin item-add "$b" "Buku $b" >/dev/null; done
+slims_admin member-add M0004 'Dewi Sartika' 2099-12-31 dewi@example.org
+for b in B0001 B0002 B0003 B0004 B0005 B0006 B0009; do slims_admin item-add "$b" "Buku $b" >/dev/null; done
 H1=$(slims_admin route demo-01 small "$(slims_admin reserve M0001 B0001)")
 H2=$(slims_admin route demo-01 small "$(slims_admin reserve M0002 B0002)")
 H4=$(slims_admin route demo-01 small "$(slims_admin reserve M0003 B0004)")
@@ -198,6 +199,34 @@ u=$(collect card:M0003)
 [ "$u" = "[$L4]" ] || fail "Ani's card opened $u, not [$L4]"
 ctl sync >/dev/null
 wait_for "$H4 picked up in SLiMS" slims_hold_state "$H4" picked_up
+
+echo "partial pickup: Dewi takes one of her two books, the other waits in the locker"
+H5=$(slims_admin route demo-01 small "$(slims_admin reserve M0004 B0005)" "$(slims_admin reserve M0004 B0006)")
+ctl sync >/dev/null
+wait_for "$H5 on the kiosk" hold_on_kiosk "$H5" pending
+L5=$(load "$H5")
+ctl sync >/dev/null
+wait_for "$H5 loaded in SLiMS" slims_hold_state "$H5" loaded
+expect '.screen.name == "choose_books"' "$(ctl --json sim tap card:M0004)"
+expect ".unlocked == [$L5]" "$(ctl --json sim pickup "$H5=B0006")"
+ctl sim door "$L5" open >/dev/null
+ctl sim door "$L5" close >/dev/null
+ctl sim cancel >/dev/null 2>&1 || true
+loans_of_dewi() { [ "$(mariadb_sql "SELECT GROUP_CONCAT(item_code ORDER BY item_code) FROM loan WHERE member_id = 'M0004'")" = "$1" ]; }
+ctl sync >/dev/null
+wait_for "B0005 lent to Dewi" loans_of_dewi B0005
+slims_hold_state "$H5" loaded || fail "$H5 is not loaded any more in SLiMS after a partial pickup"
+[ "$(mariadb_sql "SELECT GROUP_CONCAT(item_code) FROM reserve WHERE member_id = 'M0004'")" = B0006 ] ||
+	fail "B0006 is not reserved for Dewi any more"
+echo "  she comes back for the other"
+u=$(collect card:M0004)
+[ "$u" = "[$L5]" ] || fail "Dewi's card opened $u, not [$L5]"
+ctl sync >/dev/null
+wait_for "$H5 picked up in SLiMS" slims_hold_state "$H5" picked_up
+loans_of_dewi B0005,B0006 || fail "Dewi's loans: not B0005 and B0006"
+jq -se '[.[] | select(.method == "POST" and (.url | endswith("/events"))) | .reqBody | fromjson? | .events[]?
+	| select(.type == "hold_picked_up" and (.payload.left | length) == 1)] | length == 1' "$WORK/wire.jsonl" >/dev/null ||
+	fail "no partial pickup went over the wire"
 
 kill -TERM "$PROXY_PID" 2>/dev/null || true
 wait "$PROXY_PID" 2>/dev/null || true
