@@ -96,13 +96,11 @@ else
 fi
 cat "$HUB_DIR/setup.tsv"
 
-# The database and its write-ahead log, in bytes.
+# The database's size as SQLite sees it, write-ahead log included (its
+# pages, not the log file, which is reused and never shrinks), in bytes.
 db_bytes() {
-	local f s=0
-	for f in "$HUB_DIR/hub.db" "$HUB_DIR/hub.db-wal"; do
-		[ ! -e "$f" ] || s=$((s + $(stat -c %s "$f")))
-	done
-	echo "$s"
+	sqlite3 -readonly "$HUB_DIR/hub.db" \
+		'SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()'
 }
 fleet() {
 	taskset -c "$OTHER" nice -n "$NICE" "$BIN/bench-fleet" --url "$1" --ca "$HUB_DIR/ca/ca.pem" \
@@ -111,8 +109,13 @@ fleet() {
 }
 
 load0=$(cut -d' ' -f1 /proc/loadavg)
-bytes0=$(db_bytes)
 hub_start
+# The size at the end of the warm-up (the ramp, one interval unless told),
+# when every kiosk has sent its first status (kept in place, once a kiosk).
+(
+	sleep "${RAMP:-$(awk -v f="$FACTOR" 'BEGIN { print 60 / f }')}"
+	db_bytes >"$WORK/bytes0"
+) &
 taskset -apc "$CPU" "$HUB_PID" >/dev/null
 # Every thread of it: nice is a thread's own.
 if [ "$NICE" != 0 ]; then
@@ -120,17 +123,18 @@ if [ "$NICE" != 0 ]; then
 fi
 rc=0
 fleet "$HUB_URL" --pid "$HUB_PID" >"$WORK/hub.tsv" || rc=$?
-hub_stop
 bytes1=$(db_bytes)
+hub_stop
 cat "$WORK/hub.tsv"
 figure() { awk -F'\t' -v f="$1" '$1 == f { print $2 }' "$2"; }
-# What the run added to the database (SQLite grows by pages: a short run
-# with few events overstates it), per kiosk-day simulated.
-awk -v b0="$bytes0" -v b1="$bytes1" -v ev="$(figure 'events acknowledged' "$WORK/hub.tsv")" \
-	-v s="$(figure 'run from the first connection' "$WORK/hub.tsv")" -v n="$N" -v f="$FACTOR" '
+# What the measured time and the drain added to the database (SQLite grows
+# by pages: a short run with few events overstates it), per kiosk-day
+# simulated.
+awk -v b0="$(cat "$WORK/bytes0" 2>/dev/null || echo 0)" -v b1="$bytes1" \
+	-v ev="$(figure 'events acknowledged' "$WORK/hub.tsv")" -v s="$RUN_S" -v n="$N" -v f="$FACTOR" '
 	BEGIN {
-		printf "database growth\t%d\tbytes\n", b1 - b0
-		if (ev > 0) printf "database growth per event\t%.0f\tbytes\n", (b1 - b0) / ev
+		printf "database size after the warm-up\t%d\tbytes\n", b0
+		printf "database growth in the measured time\t%d\tbytes\n", b1 - b0
 		printf "database bytes per kiosk-day\t%.0f\tbytes\n", (b1 - b0) / (n * f * s / 86400) }'
 grep -i 'error\|refus\|limit' "$HUB_DIR/hub.log" | sort | uniq -c | sort -rn | head -n 5 |
 	sed 's/^/fleet: lokerhub logged: /' >&2 || true
