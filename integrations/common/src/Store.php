@@ -223,6 +223,47 @@ class Store
         return $st->fetch(\PDO::FETCH_ASSOC) ?: null;
     }
 
+    /**
+     * Where a kiosk's last heartbeat and this server disagree on which
+     * hold is in which locker (docs/sync-api.md, "Reconciliation"): one
+     * line for staff per difference, to be checked at the kiosk, never
+     * corrected here. [] also while the kiosk still had events to upload
+     * (one on its way explains a difference) or sent no lockers.
+     */
+    public function lockerDifferences(string $kioskId): array
+    {
+        $k = $this->kiosk($kioskId);
+        $s = $k === null || $k['last_status'] === null ? null : json_decode($k['last_status'], true);
+        if (!is_array($s) || ($s['backlog'] ?? null) !== 0 || !is_array($s['lockers'] ?? null)) {
+            return [];
+        }
+        $there = [];
+        foreach ($s['lockers'] as $l) {
+            if (is_array($l) && is_int($l['number'] ?? null) && is_string($l['hold'] ?? null)) {
+                $there[$l['number']] = $l['hold'];
+            }
+        }
+        $st = $this->prepare("SELECT hold_id, locker, state FROM {hold} WHERE kiosk_id = ?"
+            . " AND state IN ('loaded', 'expired') ORDER BY hold_id");
+        $st->execute([$kioskId]);
+        $here = $out = [];
+        foreach ($st->fetchAll(\PDO::FETCH_ASSOC) as $h) {
+            $n = $h['locker'] === null ? null : (int) $h['locker'];
+            $here[$h['hold_id']] = $n;
+            if ($n === null || ($there[$n] ?? null) !== $h['hold_id']) {
+                $out[] = "hold {$h['hold_id']} is in locker " . ($n ?? '?') . ' here, the kiosk has '
+                    . ($n !== null && isset($there[$n]) ? "hold {$there[$n]}" : 'nothing') . ' there';
+            }
+        }
+        foreach ($there as $n => $holdId) {
+            if (!array_key_exists($holdId, $here) || $here[$holdId] !== $n) {
+                $out[] = "locker $n: the kiosk has hold $holdId, here "
+                    . (array_key_exists($holdId, $here) ? 'in locker ' . ($here[$holdId] ?? '?') : 'not in a locker');
+            }
+        }
+        return $out;
+    }
+
     // ---- routing holds ----
 
     /** The open (pending or loaded) hold a barcode is in, or null. */

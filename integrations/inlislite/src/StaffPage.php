@@ -507,6 +507,10 @@ final class StaffPage
                         ? $cmd('enable_locker', 'Enable locker') : $cmd('disable_locker', 'Disable locker'))];
             }
             $html .= $this->table('lockers', ['Locker', 'Size', 'Doors', 'Hold', ''], $rows, 'none');
+            if ($differ = $this->store->lockerDifferences($k['kiosk_id'])) {
+                $html .= $this->note('warning', $this->t("The kiosk's lockers differ from the bridge's record: check at"
+                    . ' the kiosk') . ': ' . implode('; ', $differ));
+            }
             $waiting = $this->store->prepare('SELECT COUNT(*) FROM {command} WHERE kiosk_id = ? AND done_at IS NULL');
             $waiting->execute([$k['kiosk_id']]);
             $html .= $this->form('kiosk_settings', '<input type="hidden" name="kiosk" value="' . self::h($k['kiosk_id'])

@@ -17,6 +17,7 @@ final class StaffText
         'Remove' => 'Hapus',
         'Every kiosk (each holds the PIN hash)' => 'Semua kios (masing-masing menyimpan hash PIN)',
         'Change kiosks' => 'Ubah kios',
+        "The kiosk's lockers differ from the bridge's record: check at the kiosk" => 'Isi loker kios berbeda dengan catatan jembatan: periksa di kios',
         'Ask for its events again' => 'Minta kejadiannya dikirim ulang',
         'PIN hash iterations' => 'Iterasi hash PIN',
         'Make older staff PIN hashes costlier (600,000 iterations)' => 'Perkuat hash PIN petugas yang lama (600.000 iterasi)',

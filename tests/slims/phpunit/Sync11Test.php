@@ -206,4 +206,23 @@ final class Sync11Test extends SlimsTestCase
         $st->execute($args);
         return $st->fetchAll(\PDO::FETCH_ASSOC);
     }
+
+    public function test_lockers_that_differ_from_the_heartbeat_are_shown_once_nothing_is_on_its_way(): void
+    {
+        $a = $this->routed('M0012345', ['B00012']);
+        $b = $this->routed('M0012345', ['B00013']);
+        $this->post($this->token, [self::event('hold_loaded', ['hold_id' => $a, 'locker' => 2]),
+            self::event('hold_loaded', ['hold_id' => $b, 'locker' => 5])]);
+        $beat = fn(int $backlog, array $lockers) => $this->call('POST', 'status',
+            ['backlog' => $backlog, 'lockers' => $lockers]);
+        $beat(0, [['number' => 2, 'hold' => $a], ['number' => 5, 'hold' => $b], ['number' => 6]]);
+        $this->assertSame([], $this->store->lockerDifferences('k-01'), 'they agree');
+        $beat(1, [['number' => 2, 'hold' => $a]]);
+        $this->assertSame([], $this->store->lockerDifferences('k-01'), 'an event on its way explains it');
+        $beat(0, [['number' => 2, 'hold' => $a], ['number' => 6, 'hold' => 'X-9']]);
+        $this->assertSame(["hold $b is in locker 5 here, the kiosk has nothing there",
+            'locker 6: the kiosk has hold X-9, here not in a locker'], $this->store->lockerDifferences('k-01'));
+        $html = (new \Lokerbuku\Slims\AdminPage($this->store, 'x', 'csrf-1'))->render();
+        $this->assertStringContainsString("hold $b is in locker 5 here, the kiosk has nothing there", $html);
+    }
 }

@@ -426,6 +426,11 @@ final class AdminPage
                         : $this->button('command', ['kiosk' => $k['kiosk_id'], 'type' => 'disable_locker', 'locker' => $n], 'Disable locker'))];
             }
             $html .= $this->table(['Locker', 'Size', 'Doors', 'Hold', ''], $rows, 'none');
+            if ($differ = $this->store->lockerDifferences($k['kiosk_id'])) {
+                $html .= '<div class="alert alert-warning lokerbuku-differ">'
+                    . self::h(self::t("The kiosk's lockers differ from SLiMS's record: check at the kiosk")) . ': '
+                    . self::h(implode('; ', $differ)) . '</div>';
+            }
             $waiting = $db->prepare('SELECT COUNT(*) FROM lokerbuku_command WHERE kiosk_id = ? AND done_at IS NULL');
             $waiting->execute([$k['kiosk_id']]);
             $html .= '<p>' . self::h(self::t('Commands waiting')) . ': ' . (int) $waiting->fetchColumn() . ' '
