@@ -3080,15 +3080,16 @@ struct store_job {
 	pthread_t thread;
 	bool started;
 	pthread_mutex_t lock;
+	sqlite3 *db;	/* the thread's own connection, under lock */
 	bool cancelled; /* under lock */
 	int result;
 	char error[256];
 };
 
 /*
- * SQLite's progress handler: a statement of the job's stops at its next
- * steps once the job is cancelled, even one that had not started yet
- * (which sqlite3_interrupt() would miss).
+ * SQLite's progress handler: a statement stops at its next steps once the
+ * job is cancelled, also one that had not started when sqlite3_interrupt()
+ * was called (for which that call does nothing).
  */
 static int job_cancelled(void *userdata)
 {
@@ -3125,7 +3126,13 @@ static void *job_run(void *userdata)
 		sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
 		sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
 		sqlite3_progress_handler(db, 1000, job_cancelled, j);
-		if (j->kind == STORE_JOB_BACKUP) {
+		pthread_mutex_lock(&j->lock);
+		j->db = j->cancelled ? NULL : db;
+		pthread_mutex_unlock(&j->lock);
+		if (!j->db) {
+			j->result = -ECANCELED;
+			snprintf(j->error, sizeof(j->error), "cancelled");
+		} else if (j->kind == STORE_JOB_BACKUP) {
 			j->result = db_backup(db, j->backup_path, j->error,
 					      sizeof(j->error));
 		} else if (j->kind == STORE_JOB_CHECKPOINT) {
@@ -3136,6 +3143,12 @@ static void *job_run(void *userdata)
 			 * PASSIVE never waits for it.
 			 */
 			rc = store_db_get_int(db, "PRAGMA user_version", &v);
+			/*
+			 * Not a statement: an interrupt before it stops it,
+			 * unless that read took the interrupt.
+			 */
+			if (rc == SQLITE_OK && job_cancelled(j))
+				rc = SQLITE_INTERRUPT;
 			if (rc == SQLITE_OK)
 				rc = sqlite3_wal_checkpoint_v2(
 					db, "main", SQLITE_CHECKPOINT_PASSIVE,
@@ -3147,6 +3160,9 @@ static void *job_run(void *userdata)
 			j->result = db_check_integrity(db, j->error,
 						       sizeof(j->error));
 		}
+		pthread_mutex_lock(&j->lock);
+		j->db = NULL;
+		pthread_mutex_unlock(&j->lock);
 	}
 	sqlite3_close(db);
 	/* The loop reads the result once this is readable. */
@@ -3228,6 +3244,8 @@ void store_job_free(struct store_job *j)
 		/* Stops a long check or copy at its next step. */
 		pthread_mutex_lock(&j->lock);
 		j->cancelled = true;
+		if (j->db)
+			sqlite3_interrupt(j->db);
 		pthread_mutex_unlock(&j->lock);
 		pthread_join(j->thread, NULL);
 	}
