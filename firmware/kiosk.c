@@ -915,21 +915,28 @@ static void patron_open(struct kiosk *k, const char *hmac,
 	for (i = 0; i < m->n; i++) {
 		unsigned n = m->lockers[i];
 		struct locker *lk = locker_get(k, n);
+		const struct kiosk_hold *h = locker_hold(k, n);
+		const struct kiosk_pick *p = pick_find(picks, n_picks, h);
+		bool again = lk->purpose == KIOSK_PURPOSE_PICKUP &&
+			     !strcmp(lk->actor, actor);
 
-		/* Tapped again while the door unlocks: it is already theirs. */
-		if (lk->purpose == KIOSK_PURPOSE_PICKUP &&
-		    !strcmp(lk->actor, actor)) {
-			lk->given_up = false;
+		/* Tapped again with the door open: it is already theirs. */
+		if (again && lk->door_state != KIOSK_DOOR_STATE_UNLOCKING) {
 			s->waiting[s->n_waiting++] = n;
 			continue;
 		}
-		const struct kiosk_hold *h = locker_hold(k, n);
-		const struct kiosk_pick *p = pick_find(picks, n_picks, h);
-
-		if (pick_leaves_all(p, h))
+		/*
+		 * Tapped again while the door unlocks: this pick replaces the
+		 * last, and leaving every book gives the door up as a cancel
+		 * does.
+		 */
+		if (pick_leaves_all(p, h)) {
+			if (again)
+				lk->given_up = true;
 			continue;
-		if (lk->disabled || lk->fault != KIOSK_FAULT_NONE ||
-		    lk->purpose != KIOSK_PURPOSE_NONE) {
+		}
+		if (!again && (lk->disabled || lk->fault != KIOSK_FAULT_NONE ||
+			       lk->purpose != KIOSK_PURPOSE_NONE)) {
 			s->failed[s->n_failed++] = n;
 			continue;
 		}
@@ -937,7 +944,9 @@ static void patron_open(struct kiosk *k, const char *hmac,
 		for (unsigned j = 0; j < lk->n_left; j++)
 			copy(lk->left_items[j], sizeof(lk->left_items[j]),
 			     p->left[j]);
-		door_start(k, n, KIOSK_PURPOSE_PICKUP, actor, h->id);
+		lk->given_up = false;
+		if (!again)
+			door_start(k, n, KIOSK_PURPOSE_PICKUP, actor, h->id);
 		s->waiting[s->n_waiting++] = n;
 	}
 	if (!s->n_waiting) {

@@ -634,6 +634,66 @@ static void keeps_a_hold_whose_books_are_all_left_shut(void **state)
 	assert_int_equal(locker(fx, 3).purpose, KIOSK_PURPOSE_NONE);
 }
 
+/*
+ * Tapped again while the door unlocks, after a cancel: the new pick is the
+ * one the door opens for, and leaving every book gives the door up.
+ */
+static void takes_the_new_pick_when_tapped_again_while_unlocking(void **state)
+{
+	struct fx *fx = *state;
+	static const char *const one[] = { "B0002" };
+	static const char *const all[] = { "B0001", "B0002" };
+	const struct kiosk_pick leave_one = { .hold_id = "H1",
+					      .n_left = 1,
+					      .left = one };
+	const struct kiosk_pick leave_all = { .hold_id = "H1",
+					      .n_left = 2,
+					      .left = all };
+	const struct kiosk_input cancel = { .type = KIOSK_INPUT_CANCEL };
+	const struct kiosk_record *rec;
+
+	/* Leave B0002, cancel, tap again and take both. */
+	add_loaded_books(fx, "H1", 3, 2);
+	kiosk_set_partial_pickup(fx->k, true);
+	assert_int_equal(start(fx), 0);
+	assert_int_equal(tap(fx, CARD), 0);
+	assert_int_equal(pickup(fx, &leave_one, 1), 0);
+	assert_int_equal(feed(fx, cancel), 0);
+	assert_int_equal(tap(fx, CARD), 0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_CHOOSE_BOOKS);
+	assert_int_equal(pickup(fx, NULL, 0), 0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_LOCKERS_OPEN);
+	assert_int_equal(door(fx, 3, true), 0);
+	rec = find_record(fx, KIOSK_RECORD_HOLD_PICKED_UP);
+	assert_non_null(rec);
+	assert_int_equal(rec->n_left, 0);
+	assert_null(kiosk_get_hold(fx->k, "H1"));
+
+	/* Take both, cancel, tap again and leave both: the door is given up. */
+	fx_rebuild(fx);
+	add_loaded_books(fx, "H1", 3, 2);
+	add_loaded_books(fx, "H2", 4, 2);
+	kiosk_set_partial_pickup(fx->k, true);
+	assert_int_equal(start(fx), 0);
+	assert_int_equal(tap(fx, CARD), 0);
+	assert_int_equal(pickup(fx, NULL, 0), 0);
+	assert_int_equal(locker(fx, 3).purpose, KIOSK_PURPOSE_PICKUP);
+	assert_int_equal(feed(fx, cancel), 0);
+	assert_int_equal(tap(fx, CARD), 0);
+	assert_int_equal(pickup(fx, &leave_all, 1), 0);
+	assert_int_equal(screen(fx)->n_lockers, 1);
+	assert_int_equal(screen(fx)->lockers[0], 4);
+	advance(fx, CONFIRM_USEC);
+	assert_int_equal(fire(fx, KIOSK_TIMER_KIND_DOOR_CONFIRM, 3), 0);
+	assert_int_equal(count_actions(fx, KIOSK_ACTION_UNLOCK), 0);
+	assert_int_equal(count_actions(fx, KIOSK_ACTION_OPENING_DROPPED), 1);
+	assert_int_equal(locker(fx, 3).fault, KIOSK_FAULT_NONE);
+	assert_int_equal(locker(fx, 3).purpose, KIOSK_PURPOSE_NONE);
+	assert_int_equal(kiosk_get_hold(fx->k, "H1")->state,
+			 KIOSK_HOLD_STATE_LOADED);
+	assert_int_equal(kiosk_get_hold(fx->k, "H1")->n_items, 2);
+}
+
 static void opens_at_once_without_partial_pickup_or_for_one_book(void **state)
 {
 	struct fx *fx = *state;
@@ -3116,6 +3176,7 @@ int main(void)
 		TEST(asks_which_books_before_opening_a_hold_of_several),
 		TEST(opens_every_book_when_the_patron_keeps_the_choice),
 		TEST(keeps_a_hold_whose_books_are_all_left_shut),
+		TEST(takes_the_new_pick_when_tapped_again_while_unlocking),
 		TEST(opens_at_once_without_partial_pickup_or_for_one_book),
 		TEST(goes_idle_when_nobody_chooses),
 		TEST(gives_up_a_pickup_door_its_patron_cancelled),
