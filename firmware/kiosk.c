@@ -1827,8 +1827,8 @@ static void on_session_timer(struct kiosk *k)
 }
 
 /*
- * The person at the screen ends the session. The pickup doors it unlocked
- * that have not opened are given up: their patron left.
+ * The person at the screen ends the session. The pickup and return doors
+ * it unlocked that have not opened are given up: their patron left.
  */
 static void session_cancel(struct kiosk *k)
 {
@@ -1838,7 +1838,8 @@ static void session_cancel(struct kiosk *k)
 	     s->state == SESSION_STATE_DOORS && i < s->n_waiting; i++) {
 		struct locker *lk = locker_get(k, s->waiting[i]);
 
-		if (lk->purpose == KIOSK_PURPOSE_PICKUP &&
+		if ((lk->purpose == KIOSK_PURPOSE_PICKUP ||
+		     lk->purpose == KIOSK_PURPOSE_RETURN) &&
 		    lk->door_state == KIOSK_DOOR_STATE_UNLOCKING)
 			lk->given_up = true;
 	}

@@ -5,7 +5,8 @@
 # opening up at its confirm time, with no second pulse and no fault; the
 # hold stays for the patron, whose next tap opens the door again; a
 # restart does not take the given-up opening as interrupted. A door pulled
-# after the cancel, within its confirm time, is still a pickup.
+# after the cancel, within its confirm time, is still a pickup. A return
+# door cancelled before it is pulled is given up the same way.
 . "$(dirname "$0")/lib.sh"
 
 kiosk_write_config "$WORK" "
@@ -39,11 +40,25 @@ expect '[.events[] | select(.type == "locker_fault")] | length == 0' "$(ctl --js
 grep -q "locker $l: not opened after its patron cancelled; no fault" "$WORK/lokerd.log" ||
 	fail "no log line for the given-up opening"
 
-echo "a restart does not take it as interrupted"
+echo "a return door cancelled before it is pulled is given up the same way"
+ctl sim return >/dev/null
+r=$(ctl --json sim tap card:M0009)
+expect '.screen.name == "return_open" and (.unlocked | length == 1)' "$r"
+rl=$(jq '.unlocked[0]' <<<"$r")
+P0=0 # not pulsed before: the first return
+expect '.screen.name == "idle"' "$(ctl --json sim cancel)"
+wait_for "locker $rl closed again" sh -c "'$BIN/lokerctl' --json status | jq -e '.lockers[$((rl - 1))].state == \"closed\"'"
+[ "$(locker "$rl")" = '["closed","none","none",1]' ] ||
+	fail "return locker $rl was pulsed again or faulted: $(locker "$rl")"
+expect '[.events[] | select(.type == "locker_fault" or .type == "return_deposited")] | length == 0' \
+	"$(ctl --json events --limit 1000)"
+
+echo "a restart does not take them as interrupted"
 kiosk_stop
 kiosk_start "$WORK"
 P0=0
 [ "$(locker "$l" | jq -c '.[:3]')" = '["closed","none","none"]' ] || fail "locker $l after a restart: $(locker "$l")"
+[ "$(locker "$rl" | jq -c '.[:3]')" = '["closed","none","none"]' ] || fail "locker $rl after a restart: $(locker "$rl")"
 expect '[.events[] | select(.type == "locker_fault")] | length == 0' "$(ctl --json events --limit 1000)"
 
 echo "the patron's next tap opens the door; the pickup is recorded"

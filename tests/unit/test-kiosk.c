@@ -1795,6 +1795,36 @@ static void records_a_return_deposit_when_the_door_closes(void **state)
 	assert_int_equal(rec->n_items, 0);
 }
 
+/* A return door its patron cancelled before pulling is not faulted. */
+static void gives_up_a_return_door_its_patron_cancelled(void **state)
+{
+	struct fx *fx = *state;
+
+	assert_int_equal(start(fx), 0);
+	assert_int_equal(return_start(fx), 0);
+	assert_int_equal(tap(fx, OTHER_CARD), 0);
+	assert_int_equal(unlocked_locker(fx), 6);
+	assert_int_equal(
+		feed(fx, (struct kiosk_input){ .type = KIOSK_INPUT_CANCEL }),
+		0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_IDLE);
+	advance(fx, CONFIRM_USEC);
+	assert_int_equal(fire(fx, KIOSK_TIMER_KIND_DOOR_CONFIRM, 6), 0);
+	/* No second pulse, no fault, no deposit. */
+	assert_int_equal(count_actions(fx, KIOSK_ACTION_UNLOCK), 0);
+	assert_int_equal(count_actions(fx, KIOSK_ACTION_RECORD), 0);
+	assert_int_equal(count_actions(fx, KIOSK_ACTION_OPENING_DROPPED), 1);
+	assert_false(armed(fx, KIOSK_TIMER_KIND_DOOR_CONFIRM, 6));
+	assert_int_equal(locker(fx, 6).fault, KIOSK_FAULT_NONE);
+	assert_int_equal(locker(fx, 6).door_state, KIOSK_DOOR_STATE_CLOSED);
+	assert_int_equal(locker(fx, 6).purpose, KIOSK_PURPOSE_NONE);
+	assert_int_equal(locker(fx, 6).returns, 0);
+	/* The compartment still serves the next return. */
+	assert_int_equal(return_start(fx), 0);
+	assert_int_equal(tap(fx, CARD), 0);
+	assert_int_equal(unlocked_locker(fx), 6);
+}
+
 /* Two return doors open: a book is credited to neither patron. */
 static void
 lists_a_book_with_no_deposit_while_two_return_doors_are_open(void **state)
@@ -3216,6 +3246,7 @@ int main(void)
 		TEST(never_hands_out_a_hold_that_expired_before_the_tap),
 		TEST(unloads_an_expired_hold_even_from_a_disabled_locker),
 		TEST(records_a_return_deposit_when_the_door_closes),
+		TEST(gives_up_a_return_door_its_patron_cancelled),
 		TEST(lists_a_book_with_no_deposit_while_two_return_doors_are_open),
 		TEST(shows_return_full_when_no_return_locker_is_free),
 		TEST(logs_staff_in_from_the_return_screen),
