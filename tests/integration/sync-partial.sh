@@ -131,4 +131,24 @@ ctl sim door "$l" open >/dev/null
 ctl sim door "$l" close >/dev/null
 ev=$(ctl --json events --limit 1000 | jq -c '[.events[] | select(.type == "hold_picked_up")][-1]')
 expect '.payload.items == [{"barcode":"B0004"},{"barcode":"B0005"}] and (.payload | has("left") | not)' "$ev"
+
+echo "a v1 server knows no books left: a left sent anyway finishes the hold"
+hub hold-add H-3 --kiosk demo-01 --patron P-1 --item "B0006=Ronggeng" --item "B0007=Saman" >/dev/null
+ctl sync >/dev/null
+wait_for "hold H-3 on the kiosk" sh -c "'$BIN/lokerctl' --json holds | jq -e '.holds[] | select(.id==\"H-3\")'"
+l=$(ctl --json load H-3 | jq '.unlocked[0]')
+ctl sim door "$l" open >/dev/null
+ctl sim door "$l" close >/dev/null
+ctl sync >/dev/null
+drained
+ev=$(jq -nc --argjson l "$l" --arg at "$(date -u +%Y-%m-%dT%H:%M:%S.000Z)" '{events: [{
+	id: "7d4f2c1e-0b6a-4c3e-9a51-3f2e8d7c6b5a", seq: 900000, type: "hold_picked_up",
+	at: $at, payload: {actor: "patron:00", hold_id: "H-3", locker: $l,
+	items: [{barcode: "B0006"}], left: [{barcode: "B0007"}]}}]}')
+r=$(curl -s -m 20 --cacert "$HUB_DIR/ca/ca.pem" -H "Authorization: Bearer $(cat "$HUB_DIR/token")" \
+	-H 'Content-Type: application/json' -H 'Lokerbuku-Sync: 1.1' \
+	--data-binary "$ev" "$HUB_URL/kiosks/demo-01/events")
+expect '.results == [{"id":"7d4f2c1e-0b6a-4c3e-9a51-3f2e8d7c6b5a","status":"accepted"}]' "$r"
+[ "$(hub_hold H-3)" = "picked_up|$l|B0006,B0007" ] ||
+	fail "the v1 server's hold H-3 is $(hub_hold H-3), not picked_up with both books"
 echo "PASS"

@@ -637,8 +637,9 @@ static int partial_pickup(sqlite3 *db, const char *hold_id, json_t *left,
 	return err < 0 ? err : 1;
 }
 
-static int apply_event(sqlite3 *db, const char *kiosk_id, const struct event *e,
-		       const char **ret_reason, struct refusal *ret_refusal)
+static int apply_event(sqlite3 *db, const char *kiosk_id, bool v11,
+		       const struct event *e, const char **ret_reason,
+		       struct refusal *ret_refusal)
 {
 	const struct hold_event *he = NULL;
 	const char *hold_id;
@@ -656,7 +657,8 @@ static int apply_event(sqlite3 *db, const char *kiosk_id, const struct event *e,
 		return 0; /* history and alarms: stored, shown to staff */
 	hold_id = json_string_value(json_object_get(e->payload, "hold_id"));
 	locker = json_object_get(e->payload, "locker");
-	left = strcmp(he->state, "picked_up") == 0 ?
+	/* v1.1: a v1 server knows no books left, and finishes the hold. */
+	left = v11 && strcmp(he->state, "picked_up") == 0 ?
 		       json_object_get(e->payload, "left") :
 		       NULL;
 	if (!hold_id || !db_is_id(hold_id) ||
@@ -828,7 +830,7 @@ static int take_event(sqlite3 *db, const char *kiosk_id, bool v11,
 	/* A rejected event leaves nothing of itself but its id. */
 	err = db_run(db, "SAVEPOINT event", "");
 	if (err == 0 && !reason)
-		err = apply_event(db, kiosk_id, e, &reason, &refusal);
+		err = apply_event(db, kiosk_id, v11, e, &reason, &refusal);
 	if (err == 0 && reason)
 		err = db_run(db, "ROLLBACK TO event", "");
 	if (err == 0)
