@@ -1706,6 +1706,9 @@ static json_t *cmd_pickup(struct daemon *d, json_t *req)
 	const char *left[KIOSK_SESSION_LOCKERS_MAX][KIOSK_HOLD_ITEMS_MAX];
 	struct kiosk_input in = { .type = KIOSK_INPUT_PICKUP, .picks = picks };
 	const struct kiosk_screen_info *screen = kiosk_get_screen(d->kiosk);
+	unsigned choice[KIOSK_SESSION_LOCKERS_MAX];
+	json_t *taken[KIOSK_SESSION_LOCKERS_MAX] = { NULL };
+	size_t n_choice = 0;
 	struct store_hold *sh;
 	json_t *titles, *reply = NULL;
 	int err, record_err;
@@ -1767,12 +1770,22 @@ static json_t *cmd_pickup(struct daemon *d, json_t *req)
 		}
 	}
 	in.n_picks = (unsigned)i;
-	/* The books taken, for the screens that follow. */
-	for (i = 0; i < screen->n_lockers; i++) {
+	/*
+	 * The books taken, per locker on the screen: read before the feed,
+	 * which may take them out of the store (a door read open at once).
+	 */
+	n_choice = screen->n_lockers;
+	for (i = 0; i < n_choice; i++) {
 		struct kiosk_locker_info li;
 		const struct kiosk_pick *p = NULL;
 
-		if (kiosk_get_locker(d->kiosk, screen->lockers[i], &li) < 0 ||
+		choice[i] = screen->lockers[i];
+		taken[i] = json_array();
+		if (!taken[i]) {
+			reply = control_error(ENOMEM, "out of memory");
+			goto out;
+		}
+		if (kiosk_get_locker(d->kiosk, choice[i], &li) < 0 ||
 		    !li.hold_id[0] || store_get_hold(d->store, li.hold_id, sh))
 			continue;
 		for (j = 0; j < in.n_picks && !p; j++)
@@ -1786,7 +1799,7 @@ static json_t *cmd_pickup(struct daemon *d, json_t *req)
 						  sh->items[n].barcode);
 			if (!is_left && sh->items[n].title[0])
 				json_array_append_new(
-					titles,
+					taken[i],
 					json_pack("{s:s, s:s*}", "title",
 						  sh->items[n].title, "due",
 						  sh->items[n].due[0] ?
@@ -1794,6 +1807,7 @@ static json_t *cmd_pickup(struct daemon *d, json_t *req)
 							  NULL));
 		}
 	}
+	/* Set, so the screen of the opened lockers does not read the store. */
 	json_decref(d->session_titles);
 	d->session_titles = titles;
 	titles = NULL;
@@ -1809,6 +1823,20 @@ static json_t *cmd_pickup(struct daemon *d, json_t *req)
 					      "no patron is choosing books");
 		goto out;
 	}
+	/* Only the lockers that opened: not those disabled, busy, expired. */
+	screen = kiosk_get_screen(d->kiosk);
+	for (i = 0; screen->screen == KIOSK_SCREEN_LOCKERS_OPEN &&
+		    i < screen->n_lockers;
+	     i++) {
+		struct kiosk_locker_info li;
+
+		if (kiosk_get_locker(d->kiosk, screen->lockers[i], &li) < 0 ||
+		    li.purpose != KIOSK_PURPOSE_PICKUP)
+			continue;
+		for (j = 0; j < n_choice; j++)
+			if (choice[j] == screen->lockers[i])
+				json_array_extend(d->session_titles, taken[j]);
+	}
 	if (record_err < 0)
 		reply = control_error(
 			record_err,
@@ -1817,6 +1845,8 @@ static json_t *cmd_pickup(struct daemon *d, json_t *req)
 	else
 		reply = input_reply(d);
 out:
+	for (i = 0; i < n_choice; i++)
+		json_decref(taken[i]);
 	json_decref(titles);
 	free(sh);
 	return reply;

@@ -9,6 +9,8 @@
 # - lokerhub lends the books taken (they leave its hold) and keeps the
 #   hold loaded in that locker with the books left; the patron comes back
 #   for them and the hold is finished;
+# - the screens list only the books of the lockers that opened: not those
+#   of a locker disabled while the patron chose, nor the books left;
 # - with a v1 server (serve --api 1.0) there is no choice: the door opens
 #   for every book at the tap, as before.
 . "$(dirname "$0")/lib.sh"
@@ -112,6 +114,30 @@ ctl sync >/dev/null
 drained
 [ "$(hub_hold H-1)" = "picked_up|$l|B0002,B0003" ] ||
 	fail "the server's hold H-1 is $(hub_hold H-1), not picked_up"
+
+echo "a locker disabled while he chooses stays shut, and its book is not listed"
+hub patron-add P-2 --name Budi --card M0002 >/dev/null
+hub hold-add H-3 --kiosk demo-01 --patron P-2 --item "B0006=Saman" --item "B0007=Ronggeng Dukuh Paruk" >/dev/null
+hub hold-add H-4 --kiosk demo-01 --patron P-2 --item "B0008=Gadis Kretek" >/dev/null
+ctl sync >/dev/null
+wait_for "holds H-3 and H-4 on the kiosk" sh -c \
+	"'$BIN/lokerctl' --json holds | jq -e '[.holds[] | select(.id==\"H-3\" or .id==\"H-4\")] | length == 2'"
+for id in H-3 H-4; do
+	n=$(ctl --json load "$id" | jq '.unlocked[0]')
+	ctl sim door "$n" open >/dev/null
+	ctl sim door "$n" close >/dev/null
+done
+l3=$(ctl --json holds | jq '.holds[] | select(.id == "H-3") | .locker')
+l4=$(ctl --json holds | jq '.holds[] | select(.id == "H-4") | .locker')
+expect '.screen.name == "choose_books"' "$(ctl --json sim tap card:M0002)"
+ctl disable "$l4" >/dev/null
+r=$(action '{"action":"pickup","leave":[{"hold":"H-3","items":["B0007"]}]}')
+expect '.ok == true and .unlocked == ['"$l3"']' "$r"
+expect '.screen.name == "lockers_open" and .screen.items == [{"title":"Saman"}]' "$(state)"
+ctl sim door "$l3" open >/dev/null
+ctl sim door "$l3" close >/dev/null
+expect '.screen.items == [{"title":"Saman"}]' "$(state)"
+ctl enable "$l4" >/dev/null
 
 echo "with a v1 server there is no choice: all or nothing"
 hub_stop
