@@ -117,27 +117,27 @@ drained
 
 echo "a locker disabled while he chooses stays shut, and its book is not listed"
 hub patron-add P-2 --name Budi --card M0002 >/dev/null
-hub hold-add H-3 --kiosk demo-01 --patron P-2 --item "B0006=Saman" --item "B0007=Ronggeng Dukuh Paruk" >/dev/null
-hub hold-add H-4 --kiosk demo-01 --patron P-2 --item "B0008=Gadis Kretek" >/dev/null
+hub hold-add H-5 --kiosk demo-01 --patron P-2 --item "B0011=Saman" --item "B0012=Ronggeng Dukuh Paruk" >/dev/null
+hub hold-add H-6 --kiosk demo-01 --patron P-2 --item "B0013=Gadis Kretek" >/dev/null
 ctl sync >/dev/null
-wait_for "holds H-3 and H-4 on the kiosk" sh -c \
-	"'$BIN/lokerctl' --json holds | jq -e '[.holds[] | select(.id==\"H-3\" or .id==\"H-4\")] | length == 2'"
-for id in H-3 H-4; do
+wait_for "holds H-5 and H-6 on the kiosk" sh -c \
+	"'$BIN/lokerctl' --json holds | jq -e '[.holds[] | select(.id==\"H-5\" or .id==\"H-6\")] | length == 2'"
+for id in H-5 H-6; do
 	n=$(ctl --json load "$id" | jq '.unlocked[0]')
 	ctl sim door "$n" open >/dev/null
 	ctl sim door "$n" close >/dev/null
 done
-l3=$(ctl --json holds | jq '.holds[] | select(.id == "H-3") | .locker')
-l4=$(ctl --json holds | jq '.holds[] | select(.id == "H-4") | .locker')
+l5=$(ctl --json holds | jq '.holds[] | select(.id == "H-5") | .locker')
+l6=$(ctl --json holds | jq '.holds[] | select(.id == "H-6") | .locker')
 expect '.screen.name == "choose_books"' "$(ctl --json sim tap card:M0002)"
-ctl disable "$l4" >/dev/null
-r=$(action '{"action":"pickup","leave":[{"hold":"H-3","items":["B0007"]}]}')
-expect '.ok == true and .unlocked == ['"$l3"']' "$r"
+ctl disable "$l6" >/dev/null
+r=$(action '{"action":"pickup","leave":[{"hold":"H-5","items":["B0012"]}]}')
+expect '.ok == true and .unlocked == ['"$l5"']' "$r"
 expect '.screen.name == "lockers_open" and .screen.items == [{"title":"Saman"}]' "$(state)"
-ctl sim door "$l3" open >/dev/null
-ctl sim door "$l3" close >/dev/null
+ctl sim door "$l5" open >/dev/null
+ctl sim door "$l5" close >/dev/null
 expect '.screen.items == [{"title":"Saman"}]' "$(state)"
-ctl enable "$l4" >/dev/null
+ctl enable "$l6" >/dev/null
 
 echo "with a v1 server there is no choice: all or nothing"
 hub_stop
