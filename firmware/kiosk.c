@@ -1549,7 +1549,6 @@ static void return_open(struct kiosk *k, const char *hmac)
 /* A book scanned while a return door is open goes with its deposit. */
 static int on_return_item(struct kiosk *k, const char *barcode)
 {
-	size_t len = barcode ? strlen(barcode) : 0;
 	struct locker *lk = NULL;
 
 	/*
@@ -1567,17 +1566,16 @@ static int on_return_item(struct kiosk *k, const char *barcode)
 	}
 	if (!lk)
 		return -ENOENT;
-	if (len < 1 || len > KIOSK_BARCODE_MAX)
+	if (!barcode_valid(barcode))
 		return -EINVAL;
-	for (size_t i = 0; i < len; i++)
-		if (barcode[i] < '!' || barcode[i] > '~')
-			return -EINVAL;
 	for (unsigned i = 0; i < lk->n_return_items; i++)
 		if (strcmp(lk->return_items[i], barcode) == 0)
 			return 0;
 	if (lk->n_return_items >= KIOSK_RETURN_ITEMS_MAX)
 		return -ENOSPC;
-	memcpy(lk->return_items[lk->n_return_items++], barcode, len + 1);
+	copy(lk->return_items[lk->n_return_items], sizeof(*lk->return_items),
+	     barcode);
+	lk->n_return_items++;
 	return 0;
 }
 

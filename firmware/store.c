@@ -261,7 +261,8 @@ enum store_stmt {
 	STORE_STMT_HOLD_SET_PICKED_UP,
 	STORE_STMT_HOLD_SET_EXPIRED,
 	STORE_STMT_HOLD_SET_UNLOADED,
-	STORE_STMT_HOLD_STAYS,
+	STORE_STMT_HOLD_IN_LOCKER,
+	STORE_STMT_ITEM_COUNT,
 	STORE_STMT_CREDENTIAL_INSERT,
 	STORE_STMT_CREDENTIAL_LIST,
 	STORE_STMT_ITEM_INSERT,
@@ -374,8 +375,8 @@ static const char *const stmt_sql[_STORE_STMT_MAX] = {
 		" finished_at_usec = ?2 WHERE id = ?1"
 		" AND state IN ('loaded', 'expired') AND locker = ?3",
 	/* A partial pickup: the hold is still where its opening was. */
-	[STORE_STMT_HOLD_STAYS] =
-		"UPDATE holds SET locker = locker WHERE id = ?1"
+	[STORE_STMT_HOLD_IN_LOCKER] =
+		"SELECT 1 FROM holds WHERE id = ?1"
 		" AND state IN ('loaded', 'expired') AND locker = ?2",
 	[STORE_STMT_CREDENTIAL_INSERT] =
 		"INSERT INTO hold_credentials (hold_id, hmac) VALUES (?1, ?2)",
@@ -385,6 +386,8 @@ static const char *const stmt_sql[_STORE_STMT_MAX] = {
 	[STORE_STMT_ITEM_INSERT] =
 		"INSERT INTO hold_items (hold_id, position, barcode, title, due)"
 		" VALUES (?1, ?2, ?3, ?4, ?5)",
+	[STORE_STMT_ITEM_COUNT] =
+		"SELECT count(*) FROM hold_items WHERE hold_id = ?1",
 	[STORE_STMT_ITEM_LIST] =
 		"SELECT barcode, title, due FROM hold_items WHERE hold_id = ?1"
 		" ORDER BY position",
@@ -1483,7 +1486,7 @@ static int hold_partly_taken(struct store *s, const struct kiosk_record *rec)
 	char barcodes[STORE_ITEMS_MAX][STORE_BARCODE_MAX + 1];
 	unsigned found = 0;
 	sqlite3_stmt *st = NULL;
-	int n, r;
+	int n, r, rc;
 
 	n = hold_barcodes(s, rec->hold_id, barcodes);
 	if (n < 0)
@@ -1495,12 +1498,19 @@ static int hold_partly_taken(struct store *s, const struct kiosk_record *rec)
 			s, -EINVAL,
 			"hold_picked_up: hold %s: the books left are not all its own, or are all of them",
 			rec->hold_id);
-	r = stmt_get(s, STORE_STMT_HOLD_STAYS, &st);
+	r = stmt_get(s, STORE_STMT_HOLD_IN_LOCKER, &st);
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(st, 1, rec->hold_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, rec->locker);
-	r = update_one(s, st, "hold_picked_up");
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		r = store_error(s, -EINVAL,
+				"hold_picked_up: hold %s is not in locker %u",
+				rec->hold_id, rec->locker);
+	else if (rc != SQLITE_ROW)
+		r = store_fail(s, rc, "hold_picked_up");
+	stmt_done(st);
 	for (int i = 0; r == 0 && i < n; i++) {
 		if (left_has(rec, barcodes[i]))
 			continue;
@@ -1610,11 +1620,25 @@ static int record_apply(struct store *s, const struct kiosk_record *rec,
  * Keeps lockers.opening: set when an opening's pulse is recorded, cleared
  * by the record of its outcome. Maintenance openings change no contents.
  */
+/* Saves the opening under way at locker (KIOSK_PURPOSE_NONE: none). */
+static int opening_set(struct store *s, unsigned locker,
+		       enum kiosk_purpose opening)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = stmt_get(s, STORE_STMT_LOCKER_SET_OPENING, &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, locker);
+	sqlite3_bind_text(st, 2, kiosk_purpose_to_string(opening), -1,
+			  SQLITE_STATIC);
+	return update_one(s, st, "opening");
+}
+
 static int record_opening(struct store *s, const struct kiosk_record *rec)
 {
 	enum kiosk_purpose opening = KIOSK_PURPOSE_NONE;
-	sqlite3_stmt *st = NULL;
-	int r;
 
 	switch (rec->type) {
 	case KIOSK_RECORD_LOCKER_UNLOCKED:
@@ -1640,13 +1664,7 @@ static int record_opening(struct store *s, const struct kiosk_record *rec)
 	case KIOSK_RECORD_COMMAND_DONE:
 		return 0;
 	}
-	r = stmt_get(s, STORE_STMT_LOCKER_SET_OPENING, &st);
-	if (r < 0)
-		return r;
-	sqlite3_bind_int64(st, 1, rec->locker);
-	sqlite3_bind_text(st, 2, kiosk_purpose_to_string(opening), -1,
-			  SQLITE_STATIC);
-	return update_one(s, st, "opening");
+	return opening_set(s, rec->locker, opening);
 }
 
 /* Adds value to o under key, consuming value; -ENOMEM/-EINVAL on failure. */
@@ -2584,9 +2602,22 @@ static int load_lockers(struct store *s, struct kiosk *k, unsigned n)
 /* The number of books of a hold, or -errno. */
 static int hold_n_items(struct store *s, const char *hold_id)
 {
-	char barcodes[STORE_ITEMS_MAX][STORE_BARCODE_MAX + 1];
+	sqlite3_stmt *st = NULL;
+	int r, rc;
 
-	return hold_barcodes(s, hold_id, barcodes);
+	r = stmt_get(s, STORE_STMT_ITEM_COUNT, &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, hold_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW)
+		r = store_fail(s, rc, "items");
+	else if (sqlite3_column_int64(st, 0) > STORE_ITEMS_MAX)
+		r = store_error(s, -EILSEQ, "hold %s: too many items", hold_id);
+	else
+		r = sqlite3_column_int(st, 0);
+	stmt_done(st);
+	return r;
 }
 
 static int load_holds(struct store *s, struct kiosk *k)
@@ -2690,21 +2721,10 @@ int store_put_guard(struct store *s, const struct kiosk_guard *g)
 
 int store_drop_opening(struct store *s, unsigned locker)
 {
-	sqlite3_stmt *st = NULL;
-	int r;
-
 	if (locker < 1 || locker > KIOSK_LOCKERS_MAX)
 		return store_error(s, -EINVAL, "opening: bad locker %u",
 				   locker);
-	r = stmt_get(s, STORE_STMT_LOCKER_SET_OPENING, &st);
-	if (r < 0)
-		return r;
-	sqlite3_bind_int64(st, 1, locker);
-	sqlite3_bind_text(st, 2, kiosk_purpose_to_string(KIOSK_PURPOSE_NONE),
-			  -1, SQLITE_STATIC);
-	r = stmt_exec(s, st, "opening");
-	stmt_done(st);
-	return r;
+	return opening_set(s, locker, KIOSK_PURPOSE_NONE);
 }
 
 /* Rows of holds or staff the core does not know are left to pruning. */

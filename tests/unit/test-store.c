@@ -1005,7 +1005,15 @@ static void a_partial_pickup_keeps_the_hold_with_the_books_left(void **state)
 	rec.left = (const char(*)[KIOSK_BARCODE_MAX + 1]) both;
 	rec.n_left = 2;
 	assert_int_equal(store_record(f->s, &rec, 4, NULL), -EINVAL);
+	/* Nor from a locker the hold is not in. */
+	rec.locker = 4;
+	rec.left = (const char(*)[KIOSK_BARCODE_MAX + 1]) left;
+	rec.n_left = 1;
+	assert_int_equal(store_record(f->s, &rec, 4, NULL), -EINVAL);
+	assert_int_equal(store_get_hold(f->s, "h1", &got), 0);
+	assert_int_equal(got.n_items, 2);
 
+	rec.locker = 3;
 	rec.left = (const char(*)[KIOSK_BARCODE_MAX + 1]) left;
 	rec.n_left = 1;
 	assert_int_equal(store_record(f->s, &rec, 4, NULL), 0);

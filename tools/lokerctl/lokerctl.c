@@ -465,7 +465,6 @@ static bool resolve_new_file(const char *name, char ret[PATH_MAX])
 	return ok;
 }
 
-/* Builds the request for the command words in argv; NULL on misuse. */
 /*
  * "sim pickup [HOLD=BARCODE[,BARCODE...]]...": the patron's answer on the
  * choose_books screen, each argument a hold and its books left in the
@@ -499,6 +498,7 @@ static json_t *pickup_request(int argc, char **argv, const char **ret_error)
 	return json_pack("{s:s, s:o}", "cmd", "pickup", "leave", leave);
 }
 
+/* Builds the request for the command words in argv; NULL on misuse. */
 static json_t *build_request(int argc, char **argv, struct options *o,
 			     const char **ret_error)
 {
