@@ -62,7 +62,7 @@ if grep -q "its lockers differ" "$HUB_DIR/hub.log"; then
 	fail "lokerhub saw a difference where there was none: $(grep "its lockers differ" "$HUB_DIR/hub.log")"
 fi
 # The server's record of H-2 is wrong: a return slot (11) holds no holds.
-sqlite3 "$HUB_DIR/hub.db" "UPDATE holds SET locker = 11 WHERE id = 'H-2'"
+sqlite3 -cmd ".timeout 10000" "$HUB_DIR/hub.db" "UPDATE holds SET locker = 11 WHERE id = 'H-2'"
 
 echo "the kiosk's database is reset: the hold in a locker stays loaded there"
 reset_kiosk
@@ -81,7 +81,7 @@ echo "  lokerhub sees the kiosk's lockers differ from its own record"
 ctl sync >/dev/null
 wait_for "the difference in lokerhub's log" grep -q \
 	"kiosk demo-01: its lockers differ from this database: hold H-2 is in locker 11 here, the kiosk has nothing there\$" "$HUB_DIR/hub.log"
-sqlite3 "$HUB_DIR/hub.db" "UPDATE holds SET state = 'pending', locker = NULL WHERE id = 'H-2'"
+sqlite3 -cmd ".timeout 10000" "$HUB_DIR/hub.db" "UPDATE holds SET state = 'pending', locker = NULL WHERE id = 'H-2'"
 ctl sync >/dev/null
 wait_for "lokerhub says they agree again" grep -q \
 	"kiosk demo-01: its lockers agree with this database again" "$HUB_DIR/hub.log"
@@ -114,7 +114,7 @@ echo "two holds the server has in one locker: one taken as loaded, the pull goes
 # A stale server record (a pickup it never heard of, then another load).
 hub_stop
 hub_start
-sqlite3 "$HUB_DIR/hub.db" "UPDATE holds SET state = 'loaded', locker = $l4 WHERE id = 'H-2'"
+sqlite3 -cmd ".timeout 10000" "$HUB_DIR/hub.db" "UPDATE holds SET state = 'loaded', locker = $l4 WHERE id = 'H-2'"
 reset_kiosk
 ctl sync >/dev/null
 wait_for "H-3 on the kiosk" hold_on_kiosk H-3 pending

@@ -122,9 +122,7 @@ for round in $(seq $((ROUNDS + 1))); do
 	[ "$round" -le "$ROUNDS" ] || final=1
 	raw=$DIR/console.raw
 	log=$DIR/console.$round
-	# no_timer_check: emulated on a busy machine, the kernel's check of
-	# the IO-APIC timer can find too few ticks and panic at boot.
-	VM_APPEND="no_timer_check powercut.next=$next powercut.retap=$retap powercut.final=$final"
+	VM_APPEND="powercut.next=$next powercut.retap=$retap powercut.final=$final"
 	vm_qemu_command
 	"${VM_QEMU[@]}" </dev/null >"$raw" 2>&1 &
 	QEMU_PID=$!

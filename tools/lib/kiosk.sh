@@ -49,7 +49,9 @@ kiosk_start() {
 	local dir=$1 i
 	"$BIN/lokerd" -c "$dir/lokerd.conf" 2>>"$dir/lokerd.log" &
 	KIOSK_PID=$!
-	for i in $(seq 100); do
+	# 30 s: lokerd starts in milliseconds, but a busy machine may not
+	# run it for seconds.
+	for i in $(seq 600); do
 		if LOKERBUKU_SOCKET="$dir/control.sock" "$BIN/lokerctl" status >/dev/null 2>&1; then
 			return 0
 		fi
@@ -60,7 +62,7 @@ kiosk_start() {
 		fi
 		sleep 0.05
 	done
-	echo "lokerd did not answer within 5 s" >&2
+	echo "lokerd did not answer within 30 s" >&2
 	return 1
 }
 
