@@ -25,8 +25,15 @@ ctl sim door "$m" close >/dev/null
 # pulses since P0 (set before each tap).
 locker() { ctl --json status | jq -c ".lockers[$(($1 - 1))] | [.state, .purpose, .fault, .lock_pulses - $P0]"; }
 pulses() { ctl --json status | jq ".lockers[$(($1 - 1))].lock_pulses"; }
+# The sim counts a pulse when the lock is energised: the load's pulse
+# must be over before the tap's is counted.
+pulse_over() {
+	wait_for "locker $1's lock pulse over" sh -c \
+		"'$BIN/lokerctl' --json status | jq -e '.lockers[$(($1 - 1))].lock_energised == false'"
+}
 
 echo "the patron taps, then cancels before pulling the door"
+pulse_over "$l"
 P0=$(pulses "$l")
 expect ".screen.name == \"lockers_open\" and .unlocked == [$l]" "$(ctl --json sim tap card:M0001)"
 expect '.screen.name == "idle"' "$(ctl --json sim cancel)"
@@ -69,6 +76,7 @@ expect '[.events[] | select(.type == "hold_picked_up" and .payload.hold_id == "H
 	"$(ctl --json events --limit 1000)"
 
 echo "a door pulled just after the cancel is still a pickup"
+pulse_over "$m"
 P0=$(pulses "$m")
 expect ".unlocked == [$m]" "$(ctl --json sim tap card:M0002)"
 ctl sim cancel >/dev/null
