@@ -10,7 +10,11 @@
  * file every 200 us until the first one has risen and fallen again, or
  * until TIMEOUT_MS. Then prints a line per file:
  *
- *   FILE rises=N high_ms=T final=V
+ *   FILE rises=N high_ms=T final=V gap_ms=G
+ *
+ * G is the longest time between two samples (a busy host may not run the
+ * watcher for a while): each edge was seen at most that late, so the
+ * line was high for T - G to T + G ms.
  *
  * Exit status: 0 when the first file made a whole pulse, 1 when the time
  * ran out, 2 on a usage or I/O error.
@@ -57,7 +61,7 @@ static int read_value(struct line *l)
 int main(int argc, char **argv)
 {
 	struct line lines[FILES_MAX];
-	long long timeout_ms, start, now;
+	long long timeout_ms, start, now, last, gap_us = 0;
 	int n = argc - 2;
 	bool done = false;
 
@@ -82,12 +86,15 @@ int main(int argc, char **argv)
 	printf("watching\n");
 	fflush(stdout);
 
-	start = now_us();
+	start = last = now_us();
 	do {
 		const struct timespec pause = { .tv_nsec = POLL_NSEC };
 
 		nanosleep(&pause, NULL);
 		now = now_us();
+		if (now - last > gap_us)
+			gap_us = now - last;
+		last = now;
 		for (int i = 0; i < n; i++) {
 			struct line *l = &lines[i];
 			int v = read_value(l);
@@ -114,8 +121,9 @@ int main(int argc, char **argv)
 
 		if (l->value)
 			l->high_us += now - l->high_since_us;
-		printf("%s rises=%u high_ms=%lld final=%d\n", l->path, l->rises,
-		       l->high_us / USEC_PER_MS, l->value);
+		printf("%s rises=%u high_ms=%lld final=%d gap_ms=%lld\n",
+		       l->path, l->rises, l->high_us / USEC_PER_MS, l->value,
+		       (gap_us + USEC_PER_MS - 1) / USEC_PER_MS);
 	}
 	return done ? 0 : 1;
 }
