@@ -296,6 +296,29 @@ static int place_token(const char *tmp, const char *path)
 }
 
 /*
+ * The next line of stdin that is not blank, without its line end, and its
+ * number: 1, 0 at the end, -EMSGSIZE when it is longer than size - 2
+ * bytes.
+ */
+static int stdin_line(char *line, size_t size, unsigned long *line_no)
+{
+	size_t len;
+
+	while (fgets(line, (int)size, stdin)) {
+		len = strlen(line);
+		++*line_no;
+		if (len == size - 1 && line[len - 1] != '\n')
+			return -EMSGSIZE;
+		while (len > 0 &&
+		       (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		if (len > 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
  * kiosk-add --stdin: the kiosk IDs one a line on stdin (blank lines
  * skipped), all added in one transaction or none; "ID TOKEN" lines into
  * tokens_file, mode 0600, written next to it and renamed over it once the
@@ -327,22 +350,9 @@ static int kiosk_add_bulk(const char *command, sqlite3 *db,
 		return CLI_EXIT_FAILED;
 	}
 	err = db_begin(db);
-	while (err == 0 && fgets(line, sizeof(line), stdin)) {
-		size_t len = strlen(line);
-
-		line_no++;
-		if (len == sizeof(line) - 1 && line[len - 1] != '\n') {
-			fprintf(stderr,
-				"lokerhub: stdin line %lu: a kiosk ID is at most %d characters\n",
-				line_no, DB_ID_MAX);
-			err = -EINVAL;
-			break;
-		}
-		while (len > 0 &&
-		       (line[len - 1] == '\n' || line[len - 1] == '\r'))
-			line[--len] = '\0';
-		if (len == 0)
-			continue;
+	while (err == 0 &&
+	       (err = stdin_line(line, sizeof(line), &line_no)) > 0) {
+		err = 0;
 		if (!db_is_id(line)) {
 			fprintf(stderr,
 				"lokerhub: stdin line %lu: kiosk ID: not 1 to 63 printable ASCII characters without blanks\n",
@@ -371,6 +381,10 @@ static int kiosk_add_bulk(const char *command, sqlite3 *db,
 			err = -(errno ?: EIO);
 	}
 	explicit_bzero(token, sizeof(token));
+	if (err == -EMSGSIZE)
+		fprintf(stderr,
+			"lokerhub: stdin line %lu: a kiosk ID is at most %d characters\n",
+			line_no, DB_ID_MAX);
 	if (err == 0 && ferror(stdin)) {
 		fprintf(stderr, "lokerhub: stdin: %s\n", strerror(errno));
 		err = -EIO;
@@ -871,24 +885,12 @@ static int hold_add_bulk(sqlite3 *db, struct hold_arg *h)
 	unsigned long n = 0, line_no = 0;
 	int err = db_begin(db);
 
-	while (err == 0 && fgets(line, sizeof(line), stdin)) {
-		size_t len = strlen(line);
+	while (err == 0 &&
+	       (err = stdin_line(line, sizeof(line), &line_no)) > 0) {
 		unsigned nf = 0;
 		char *t;
 
-		line_no++;
-		if (len == sizeof(line) - 1 && line[len - 1] != '\n') {
-			fprintf(stderr,
-				"lokerhub: stdin line %lu: longer than %d bytes\n",
-				line_no, HOLD_LINE_MAX);
-			err = -EINVAL;
-			break;
-		}
-		while (len > 0 &&
-		       (line[len - 1] == '\n' || line[len - 1] == '\r'))
-			line[--len] = '\0';
-		if (len == 0)
-			continue;
+		err = 0;
 		for (t = strtok_r(line, "\t", &save);
 		     t && nf < sizeof(f) / sizeof(f[0]);
 		     t = strtok_r(NULL, "\t", &save))
@@ -919,6 +921,10 @@ static int hold_add_bulk(sqlite3 *db, struct hold_arg *h)
 			fprintf(stderr, "lokerhub: stdin line %lu: refused\n",
 				line_no);
 	}
+	if (err == -EMSGSIZE)
+		fprintf(stderr,
+			"lokerhub: stdin line %lu: longer than %d bytes\n",
+			line_no, HOLD_LINE_MAX);
 	if (err == 0 && ferror(stdin)) {
 		fprintf(stderr, "lokerhub: stdin: %s\n", strerror(errno));
 		err = -EIO;
