@@ -892,6 +892,14 @@ static bool pick_leaves_all(const struct kiosk_pick *p,
 	return p && p->n_left && p->n_left >= h->n_items;
 }
 
+/* The books the patron leaves in locker lk: p's, or none. */
+static void pick_set(struct locker *lk, const struct kiosk_pick *p)
+{
+	lk->n_left = p ? p->n_left : 0;
+	for (unsigned j = 0; j < lk->n_left; j++)
+		copy(lk->left_items[j], sizeof(lk->left_items[j]), p->left[j]);
+}
+
 /*
  * Opens the lockers of m for the patron; a hold that @picks names is taken
  * in part (some books left) or not at all (every book left).
@@ -920,8 +928,15 @@ static void patron_open(struct kiosk *k, const char *hmac,
 		bool again = lk->purpose == KIOSK_PURPOSE_PICKUP &&
 			     !strcmp(lk->actor, actor);
 
-		/* Tapped again with the door open: it is already theirs. */
+		/*
+		 * Tapped again with the door open: it is already theirs, and
+		 * books now taken of those left there are taken at once.
+		 */
 		if (again && lk->door_state != KIOSK_DOOR_STATE_UNLOCKING) {
+			if (!pick_leaves_all(p, h)) {
+				pick_set(lk, p);
+				hold_taken(k, n, KIOSK_RECORD_HOLD_PICKED_UP);
+			}
 			s->waiting[s->n_waiting++] = n;
 			continue;
 		}
@@ -940,10 +955,7 @@ static void patron_open(struct kiosk *k, const char *hmac,
 			s->failed[s->n_failed++] = n;
 			continue;
 		}
-		lk->n_left = p ? p->n_left : 0;
-		for (unsigned j = 0; j < lk->n_left; j++)
-			copy(lk->left_items[j], sizeof(lk->left_items[j]),
-			     p->left[j]);
+		pick_set(lk, p);
 		lk->given_up = false;
 		if (!again)
 			door_start(k, n, KIOSK_PURPOSE_PICKUP, actor, h->id);

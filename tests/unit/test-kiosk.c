@@ -694,6 +694,57 @@ static void takes_the_new_pick_when_tapped_again_while_unlocking(void **state)
 	assert_int_equal(kiosk_get_hold(fx->k, "H1")->n_items, 2);
 }
 
+static void takes_more_books_when_tapped_again_with_the_door_open(void **state)
+{
+	struct fx *fx = *state;
+	static const char *const two[] = { "B0002", "B0003" };
+	static const char *const one[] = { "B0003" };
+	const struct kiosk_pick leave_two = { .hold_id = "H1",
+					      .n_left = 2,
+					      .left = two };
+	const struct kiosk_pick leave_one = { .hold_id = "H1",
+					      .n_left = 1,
+					      .left = one };
+	const struct kiosk_record *rec;
+
+	add_loaded_books(fx, "H1", 3, 3);
+	kiosk_set_partial_pickup(fx->k, true);
+	assert_int_equal(start(fx), 0);
+	assert_int_equal(tap(fx, CARD), 0);
+	assert_int_equal(pickup(fx, &leave_two, 1), 0);
+	assert_int_equal(door(fx, 3, true), 0);
+	rec = find_record(fx, KIOSK_RECORD_HOLD_PICKED_UP);
+	assert_non_null(rec);
+	assert_int_equal(rec->n_left, 2);
+
+	/*
+	 * The door still open after the screen moved on (close the door),
+	 * the patron taps again and takes one more.
+	 */
+	advance(fx, SESSION_USEC);
+	assert_int_equal(fire(fx, KIOSK_TIMER_KIND_SESSION, 0), 0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_CLOSE_DOOR);
+	assert_int_equal(tap(fx, CARD), 0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_CHOOSE_BOOKS);
+	assert_int_equal(pickup(fx, &leave_one, 1), 0);
+	assert_int_equal(screen(fx)->screen, KIOSK_SCREEN_LOCKERS_OPEN);
+	assert_int_equal(count_actions(fx, KIOSK_ACTION_UNLOCK), 0);
+	rec = find_record(fx, KIOSK_RECORD_HOLD_PICKED_UP);
+	assert_non_null(rec);
+	assert_int_equal(rec->n_left, 1);
+	assert_string_equal(rec->left[0], "B0003");
+	assert_int_equal(kiosk_get_hold(fx->k, "H1")->n_items, 1);
+
+	/* And the last: one book, no choice; the hold is done. */
+	advance(fx, SESSION_USEC);
+	assert_int_equal(fire(fx, KIOSK_TIMER_KIND_SESSION, 0), 0);
+	assert_int_equal(tap(fx, CARD), 0);
+	rec = find_record(fx, KIOSK_RECORD_HOLD_PICKED_UP);
+	assert_non_null(rec);
+	assert_int_equal(rec->n_left, 0);
+	assert_null(kiosk_get_hold(fx->k, "H1"));
+}
+
 static void opens_at_once_without_partial_pickup_or_for_one_book(void **state)
 {
 	struct fx *fx = *state;
@@ -3207,6 +3258,7 @@ int main(void)
 		TEST(opens_every_book_when_the_patron_keeps_the_choice),
 		TEST(keeps_a_hold_whose_books_are_all_left_shut),
 		TEST(takes_the_new_pick_when_tapped_again_while_unlocking),
+		TEST(takes_more_books_when_tapped_again_with_the_door_open),
 		TEST(opens_at_once_without_partial_pickup_or_for_one_book),
 		TEST(goes_idle_when_nobody_chooses),
 		TEST(gives_up_a_pickup_door_its_patron_cancelled),
