@@ -230,8 +230,8 @@ echo "lokerd refuses to start while a recover is half done"
 # Forced on the intact file and stopped once the -wal is gone: the file
 # under the database's name opens, but lacks what its -wal held.
 rc=0
-LOKERBUKU_TEST_RECOVER_CRASH_AT=6 ctl recover --force --config "$WORK/lokerd.conf" >/dev/null 2>&1 || rc=$?
-[ $rc = 99 ] && [ -e "$DB.recovered" ] || fail "recover was not stopped at step 6: rc $rc"
+out=$(LOKERBUKU_TEST_RECOVER_CRASH_AT=6 ctl recover --force --config "$WORK/lokerd.conf" 2>&1) || rc=$?
+[ $rc = 99 ] && [ -e "$DB.recovered" ] || fail "recover was not stopped at step 6: rc $rc: $out"
 out=$(start_refused "$WORK")
 one_line "$out" "database $DB: a \`lokerctl recover\` was interrupted and $DB.recovered is its complete copy"
 out=$(ctl recover --config "$WORK/lokerd.conf") || fail "recover run again: $out"

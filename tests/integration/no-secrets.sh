@@ -10,8 +10,10 @@ UID_HEX=04A1B2C3D4E5F6
 MEMBER=M7731904
 CODE=58203917
 STAFF=S9071
-STAFF_PIN=8642
-PATRON_PIN=5319
+# PINs of 8 digits, the most there are: a shorter one turns up by chance
+# in the hex of UUIDs and HMACs (5319 did, in one run of 2026-12-07).
+STAFF_PIN=86420975
+PATRON_PIN=53190842
 
 kiosk_write_config "$WORK" "
 [policy]
