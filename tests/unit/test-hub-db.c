@@ -39,8 +39,8 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 	char cmd[128];
 
-	sqlite3_close(f->reader);
-	sqlite3_close(f->db);
+	db_close(f->reader);
+	db_close(f->db);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
 	assert_int_equal(system(cmd), 0);
 	free(f);
@@ -175,6 +175,179 @@ static void retention_moves_old_events_in_bounded_steps(void **state)
 	free(text);
 }
 
+/* How many statements the connection has compiled now. */
+static int statements(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int n = 0;
+
+	while ((st = sqlite3_next_stmt(db, st)))
+		n++;
+	return n;
+}
+
+static int64_t value_of(sqlite3 *db, const char *key)
+{
+	int64_t v = -1;
+
+	assert_int_equal(db_get_int(db, &v,
+				    "SELECT value FROM meta WHERE key = ?", "s",
+				    key),
+			 0);
+	return v;
+}
+
+static void cache_hands_the_same_statement_out_again_reset(void **state)
+{
+	struct fixture *f = *state;
+	const char *sql = "SELECT key FROM meta WHERE key >= ? ORDER BY key";
+	sqlite3_stmt *st, *again;
+
+	assert_int_equal(request(f->db, "a", false), 0);
+	assert_int_equal(request(f->db, "b", false), 0);
+	assert_int_equal(request(f->db, "c", false), 0);
+	st = db_query(f->db, sql, "s", "a");
+	assert_non_null(st);
+	/* Given back halfway through its rows. */
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal(sqlite3_column_text(st, 0), "a");
+	db_done(st);
+	again = db_query(f->db, sql, "s", "b");
+	assert_ptr_equal(again, st);
+	/* The new binding, from the start. */
+	assert_int_equal(sqlite3_step(again), SQLITE_ROW);
+	assert_string_equal(sqlite3_column_text(again, 0), "b");
+	assert_int_equal(sqlite3_step(again), SQLITE_ROW);
+	assert_int_equal(sqlite3_step(again), SQLITE_DONE);
+	db_done(again);
+	/* Bindings are cleared: a query binding nothing gets NULL. */
+	st = db_query(f->db, sql, "");
+	assert_ptr_equal(st, again);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	db_done(st);
+}
+
+static void cache_gives_sql_in_use_a_statement_of_its_own(void **state)
+{
+	struct fixture *f = *state;
+	const char *sql = "SELECT key FROM meta WHERE key >= ? ORDER BY key";
+	sqlite3_stmt *outer, *inner, *next;
+	int before, rows = 0;
+
+	assert_int_equal(request(f->db, "a", false), 0);
+	assert_int_equal(request(f->db, "b", false), 0);
+	outer = db_query(f->db, sql, "s", "a");
+	assert_non_null(outer);
+	before = statements(f->db);
+	/* The same SQL run for each row of it, as a handler's loop might. */
+	while (sqlite3_step(outer) == SQLITE_ROW) {
+		const char *key = (const char *)sqlite3_column_text(outer, 0);
+
+		inner = db_query(f->db, sql, "s", key);
+		assert_non_null(inner);
+		assert_ptr_not_equal(inner, outer);
+		assert_int_equal(sqlite3_step(inner), SQLITE_ROW);
+		assert_string_equal(sqlite3_column_text(inner, 0), key);
+		db_done(inner);
+		/* Not kept: freed when given back. */
+		assert_int_equal(statements(f->db), before);
+		rows++;
+	}
+	assert_int_equal(rows, 2);
+	db_done(outer);
+	next = db_query(f->db, sql, "s", "b");
+	assert_ptr_equal(next, outer);
+	assert_int_equal(sqlite3_step(next), SQLITE_ROW);
+	assert_string_equal(sqlite3_column_text(next, 0), "b");
+	db_done(next);
+	assert_int_equal(db_close(f->db), 0);
+	f->db = NULL;
+}
+
+static void cache_keeps_at_most_its_bound(void **state)
+{
+	struct fixture *f = *state;
+	sqlite3_stmt *kept[DB_CACHE_STATEMENTS + 20];
+	char sql[64];
+
+	/* One buffer, new SQL in it each time: keyed by text, not address. */
+	for (int i = 0; i < DB_CACHE_STATEMENTS + 20; i++) {
+		snprintf(sql, sizeof(sql), "SELECT %d", i);
+		kept[i] = db_query(f->db, sql, "");
+		assert_non_null(kept[i]);
+		assert_int_equal(sqlite3_step(kept[i]), SQLITE_ROW);
+		assert_int_equal(sqlite3_column_int(kept[i], 0), i);
+		db_done(kept[i]);
+		assert_int_equal(statements(f->db),
+				 i < DB_CACHE_STATEMENTS ? i + 1 :
+							   DB_CACHE_STATEMENTS);
+	}
+	/*
+	 * The ones used longest ago made room; the newest are still there,
+	 * run for the second time (an address may be reused, a count not).
+	 */
+	for (int i = DB_CACHE_STATEMENTS + 19; i >= 20; i--) {
+		sqlite3_stmt *st;
+
+		snprintf(sql, sizeof(sql), "SELECT %d", i);
+		st = db_query(f->db, sql, "");
+		assert_ptr_equal(st, kept[i]);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_int_equal(sqlite3_column_int(st, 0), i);
+		assert_int_equal(
+			sqlite3_stmt_status(st, SQLITE_STMTSTATUS_RUN, 0), 2);
+		db_done(st);
+	}
+	assert_int_equal(statements(f->db), DB_CACHE_STATEMENTS);
+}
+
+static void cache_survives_bad_sql_and_bad_arguments(void **state)
+{
+	struct fixture *f = *state;
+	const char *sql = "SELECT value FROM meta WHERE key = ?";
+	sqlite3_stmt *st;
+	int before;
+
+	assert_int_equal(request(f->db, "a", false), 0);
+	before = statements(f->db);
+	assert_null(db_query(f->db, "SELEKT nothing", ""));
+	assert_null(db_query(f->db, "", ""));
+	assert_int_equal(db_run(f->db, "INSERT INTO nowhere VALUES (1)", ""),
+			 -EIO);
+	assert_int_equal(statements(f->db), before);
+	/* A bad type letter: refused, and the statement is given back. */
+	assert_null(db_query(f->db, sql, "x", "a"));
+	st = db_query(f->db, sql, "s", "a");
+	assert_non_null(st);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int64(st, 0), 1);
+	db_done(st);
+	/* A constraint refusal leaves the statement fit to run again. */
+	assert_int_equal(db_run(f->db,
+				"INSERT INTO meta (key, value) VALUES (?, 1)",
+				"s", "a"),
+			 -EEXIST);
+	assert_int_equal(db_run(f->db,
+				"INSERT INTO meta (key, value) VALUES (?, 1)",
+				"s", "z"),
+			 0);
+	assert_int_equal(value_of(f->db, "z"), 1);
+	db_done(NULL);
+}
+
+/* A kept statement holds no snapshot: a reader sees each new commit. */
+static void cached_reads_see_later_commits(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(count(f->reader, "SELECT count(*) FROM meta"), 0);
+	assert_int_equal(request(f->db, "a", false), 0);
+	assert_int_equal(count(f->reader, "SELECT count(*) FROM meta"), 1);
+	assert_int_equal(request(f->db, "b", false), 0);
+	assert_int_equal(count(f->reader, "SELECT count(*) FROM meta"), 2);
+	assert_int_equal(value_of(f->reader, "b"), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -188,6 +361,19 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			retention_moves_old_events_in_bounded_steps, setup,
 			teardown),
+		cmocka_unit_test_setup_teardown(
+			cache_hands_the_same_statement_out_again_reset, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			cache_gives_sql_in_use_a_statement_of_its_own, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(cache_keeps_at_most_its_bound,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			cache_survives_bad_sql_and_bad_arguments, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(cached_reads_see_later_commits,
+						setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

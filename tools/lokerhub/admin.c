@@ -41,7 +41,7 @@
 static int db_failed(sqlite3 *db)
 {
 	db_rollback(db);
-	sqlite3_close(db);
+	db_close(db);
 	return CLI_EXIT_FAILED;
 }
 
@@ -51,7 +51,7 @@ static int done(sqlite3 *db, int err)
 		err = db_commit(db);
 	if (err < 0)
 		return db_failed(db);
-	sqlite3_close(db);
+	db_close(db);
 	return CLI_EXIT_OK;
 }
 
@@ -202,7 +202,7 @@ int cli_site_key(sqlite3 *db, uint8_t key[64], size_t *ret_len)
 			err = 0;
 		}
 	}
-	sqlite3_finalize(st);
+	db_done(st);
 	if (err < 0)
 		fprintf(stderr, "lokerhub: the database has no site key\n");
 	return err;
@@ -335,7 +335,7 @@ static int kiosk_add_bulk(const char *command, sqlite3 *db,
 
 	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", tokens_file) >=
 	    (int)sizeof(tmp)) {
-		sqlite3_close(db);
+		db_close(db);
 		return cli_usage_error(command, "--tokens-file: name too long");
 	}
 	fd = mkostemp(tmp, O_CLOEXEC); /* mode 0600 */
@@ -346,7 +346,7 @@ static int kiosk_add_bulk(const char *command, sqlite3 *db,
 			close(fd);
 			unlink(tmp);
 		}
-		sqlite3_close(db);
+		db_close(db);
 		return CLI_EXIT_FAILED;
 	}
 	err = db_begin(db);
@@ -471,7 +471,7 @@ static int cmd_kiosk_add(const char *db_path, int argc, char **argv)
 	if (cli_open(argv[0], db_path, &db) < 0)
 		return CLI_EXIT_FAILED;
 	if (make_token(token_file, tmp, sizeof(tmp), hash) < 0) {
-		sqlite3_close(db);
+		db_close(db);
 		return CLI_EXIT_FAILED;
 	}
 	err = db_begin(db) ?:
@@ -523,7 +523,7 @@ static int cmd_kiosk_token(const char *db_path, int argc, char **argv)
 	if (!exists(db, "SELECT count(*) FROM kiosks WHERE id = ?", id))
 		return refuse(db, "no kiosk %s", id);
 	if (make_token(token_file, tmp, sizeof(tmp), hash) < 0) {
-		sqlite3_close(db);
+		db_close(db);
 		return CLI_EXIT_FAILED;
 	}
 	err = db_begin(db) ?:
@@ -628,7 +628,7 @@ static int resend_holds(sqlite3 *db, const char *patron_id)
 	}
 	if (err == 0 && rc != SQLITE_DONE)
 		err = -EIO;
-	sqlite3_finalize(st);
+	db_done(st);
 	for (size_t i = 0; err == 0 && i < n; i++) {
 		int64_t seq;
 
@@ -742,7 +742,7 @@ static int cmd_patron_add(const char *db_path, int argc, char **argv)
 		return CLI_EXIT_FAILED;
 	for (unsigned i = 0; i < n_creds; i++) {
 		if (credential_of(db, raw[i], creds[i]) < 0) {
-			sqlite3_close(db);
+			db_close(db);
 			return CLI_EXIT_FAILED;
 		}
 	}
@@ -1057,7 +1057,7 @@ static int cmd_hold_add(const char *db_path, int argc, char **argv)
 	if (cli_open(argv[0], db_path, &db) < 0)
 		return CLI_EXIT_FAILED;
 	if (code && credential_of(db, text, code_hmac) < 0) {
-		sqlite3_close(db);
+		db_close(db);
 		return CLI_EXIT_FAILED;
 	}
 	h.id = id;
@@ -1087,7 +1087,7 @@ static int get_hold(sqlite3 *db, const char *id, struct hold_row *ret)
 		snprintf(ret->state, sizeof(ret->state), "%s",
 			 sqlite3_column_text(st, 1));
 	}
-	sqlite3_finalize(st);
+	db_done(st);
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
 }
 
@@ -1298,7 +1298,7 @@ static int cmd_staff_add(const char *db_path, int argc, char **argv)
 	if (cli_open(argv[0], db_path, &db) < 0)
 		return CLI_EXIT_FAILED;
 	if (credential_of(db, norm, hmac) < 0) {
-		sqlite3_close(db);
+		db_close(db);
 		return CLI_EXIT_FAILED;
 	}
 	err = db_begin(db) ?: db_next_seq(db, &seq);
@@ -1366,7 +1366,7 @@ static int cmd_staff_remove(const char *db_path, int argc, char **argv)
 	if (cli_open(argv[0], db_path, &db) < 0)
 		return CLI_EXIT_FAILED;
 	if (credential_of(db, norm, hmac) < 0) {
-		sqlite3_close(db);
+		db_close(db);
 		return CLI_EXIT_FAILED;
 	}
 	err = db_begin(db);
@@ -1461,7 +1461,7 @@ static int cmd_staff_upgrade_pins(const char *db_path, int argc, char **argv)
 			sqlite3_errmsg(db));
 		err = -EIO;
 	}
-	sqlite3_finalize(st);
+	db_done(st);
 	if (err == 0)
 		printf("%u staff PIN hashes upgraded, %u kept\n", upgraded,
 		       kept);
@@ -1647,7 +1647,7 @@ static int cmd_fault(const char *db_path, int argc, char **argv)
 		if (cli_open(argv[0], db_path, &db) < 0)
 			return CLI_EXIT_FAILED;
 		err = fault_clear(db);
-		sqlite3_close(db);
+		db_close(db);
 		return err < 0 ? CLI_EXIT_FAILED : CLI_EXIT_OK;
 	}
 	if (strcmp(sub, "add") != 0 || optind + 3 != argc)
@@ -1672,7 +1672,7 @@ static int cmd_fault(const char *db_path, int argc, char **argv)
 		return CLI_EXIT_FAILED;
 	err = fault_add(db, argv[optind + 1], kind, (unsigned)count,
 			(unsigned)retry_after, (unsigned)delay_ms);
-	sqlite3_close(db);
+	db_close(db);
 	if (err == -ENOSPC)
 		fprintf(stderr, "lokerhub: %d faults wait already\n",
 			FAULT_ACTIVE_MAX);
@@ -1830,7 +1830,7 @@ static int cmd_archive_events(const char *db_path, int argc, char **argv)
 	/* Step by step: a server using the database waits one step at most. */
 	while ((moved = retention_step(db, before)) > 0)
 		total += (unsigned)moved;
-	sqlite3_close(db);
+	db_close(db);
 	if (moved < 0)
 		return CLI_EXIT_FAILED;
 	printf("%llu\n", (unsigned long long)total);
@@ -1856,7 +1856,7 @@ static int cmd_archive_export(const char *db_path, int argc, char **argv)
 	sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
 	err = retention_export(db, stdout);
 	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-	sqlite3_close(db);
+	db_close(db);
 	if (err == 0 && fflush(stdout) != 0)
 		err = -errno;
 	if (err < 0) {

@@ -201,7 +201,7 @@ int api_authorize(sqlite3 *db, const struct api_route *route,
 	    sqlite3_column_bytes(st, 0) == DB_SHA256_HEX_LEN)
 		ours = CRYPTO_memcmp(sqlite3_column_text(st, 0), hash,
 				     DB_SHA256_HEX_LEN) == 0;
-	sqlite3_finalize(st);
+	db_done(st);
 	if (ours)
 		return 0;
 	/* Not this kiosk's: another kiosk's (403) or nobody's (401)? */
@@ -210,7 +210,7 @@ int api_authorize(sqlite3 *db, const struct api_route *route,
 	if (!st)
 		return fail(reply, 500, "database error");
 	known = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
+	db_done(st);
 	if (known)
 		return fail(reply, 403, "this token is for another kiosk");
 	return fail(reply, 401, "unknown token");
@@ -252,7 +252,7 @@ static json_t *staff_json(sqlite3 *db, const char *credential)
 		o = json_pack("{s:s, s:s, s:s}", "credential", credential,
 			      "pin", sqlite3_column_text(st, 0), "role",
 			      sqlite3_column_text(st, 1));
-	sqlite3_finalize(st);
+	db_done(st);
 	return o;
 }
 
@@ -384,7 +384,7 @@ static int collect_changes(sqlite3 *db, const char *kiosk_id, int64_t since,
 	}
 	if (err == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE)
 		err = -EIO;
-	sqlite3_finalize(st);
+	db_done(st);
 	if (err == 0 && withheld > 0)
 		fprintf(stderr,
 			"lokerhub: kiosk %s speaks sync v1.0: %u staff card(s) left out there, their PIN hashes being of a form it cannot check (pbkdf2-sha256-2, or over 200000 iterations); update its firmware\n",
@@ -559,7 +559,7 @@ static int checkout_refusal(sqlite3 *db, const char *hold_id,
 			 (const char *)sqlite3_column_text(st, 0));
 		snprintf(ret->text, sizeof(ret->text), "%s", text ? text : "");
 	}
-	sqlite3_finalize(st);
+	db_done(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
 }
 
@@ -617,7 +617,7 @@ static int partial_pickup(sqlite3 *db, const char *hold_id, json_t *left,
 		else if (n_taken < 16)
 			snprintf(taken[n_taken++], sizeof(taken[0]), "%s", b);
 	}
-	sqlite3_finalize(st);
+	db_done(st);
 	if (rc != SQLITE_DONE)
 		return -EIO;
 	if (!n_kept)
@@ -682,7 +682,7 @@ static int apply_event(sqlite3 *db, const char *kiosk_id, bool v11,
 	if (rc == SQLITE_ROW)
 		snprintf(routed, sizeof(routed), "%s",
 			 (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	db_done(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return -EIO;
 	if (rc == SQLITE_DONE) {
@@ -730,7 +730,7 @@ static int apply_event(sqlite3 *db, const char *kiosk_id, bool v11,
 		if (!st)
 			return -EIO;
 		rc = sqlite3_step(st);
-		sqlite3_finalize(st);
+		db_done(st);
 		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 			return -EIO;
 		if (rc == SQLITE_ROW)
@@ -1032,7 +1032,7 @@ static void compare_lockers(sqlite3 *db, const char *kiosk_id,
 	if (!st)
 		return;
 	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_finalize(st);
+		db_done(st);
 		return;
 	}
 	now = (const char *)sqlite3_column_text(st, 0);
@@ -1060,7 +1060,7 @@ static void compare_lockers(sqlite3 *db, const char *kiosk_id,
 	       " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 	       "ss", key, now ? now : "");
 out:
-	sqlite3_finalize(st);
+	db_done(st);
 }
 
 static void handle_status(sqlite3 *db, const struct api_route *route,
@@ -1122,7 +1122,7 @@ static void handle_status(sqlite3 *db, const struct api_route *route,
 		    json_array_append_new(commands, command_json(st)) < 0)
 			err = -EIO;
 	}
-	sqlite3_finalize(st);
+	db_done(st);
 	if (err == 0)
 		err = db_commit(db);
 	if (err < 0) {
@@ -1166,7 +1166,7 @@ static void handle_item(sqlite3 *db, const struct api_route *route,
 	if (rc == SQLITE_ROW)
 		snprintf(hold_id, sizeof(hold_id), "%s",
 			 sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	db_done(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		api_error(reply, 500, "database error");
 		return;

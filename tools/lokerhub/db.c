@@ -2,8 +2,10 @@
 /* lokerhub's SQLite database: schema, small query helpers, shared shapes. */
 #include <errno.h>
 #include <openssl/sha.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -168,6 +170,171 @@ static void print_error(sqlite3 *db, const char *what)
 		sqlite3_errmsg(db));
 }
 
+/*
+ * Prepared statements, kept per connection by their SQL text
+ * (issue 26): compiling its SQL
+ * was most of what a request cost. A connection db_open() or
+ * db_open_reader() made has a cache of up to DB_CACHE_STATEMENTS; each is
+ * handed out by db_query() to one caller at a time and comes back reset
+ * by db_done(). SQL asked for while its statement is out (a query run
+ * inside another's loop) gets one of its own, finalized by db_done(). The
+ * caches are found by connection in a list: a connection is used by one
+ * thread at a time, its cache with it, and the lock is only the list's.
+ */
+struct db_cached {
+	sqlite3_stmt *st;
+	char *sql;     /* as asked for (sqlite3_sql() may differ) */
+	uint64_t used; /* the cache's tick at the last hand-out */
+	bool out;      /* handed out, not yet back */
+};
+
+struct db_cache {
+	struct db_cache *next;
+	sqlite3 *db;
+	uint64_t tick;
+	unsigned n;
+	struct db_cached e[DB_CACHE_STATEMENTS];
+};
+
+static pthread_mutex_t caches_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct db_cache *caches;
+
+static struct db_cache *cache_of(sqlite3 *db)
+{
+	struct db_cache *c;
+
+	pthread_mutex_lock(&caches_lock);
+	for (c = caches; c && c->db != db; c = c->next)
+		;
+	pthread_mutex_unlock(&caches_lock);
+	return c;
+}
+
+/* Without memory for a cache, the connection works without one. */
+static void cache_add(sqlite3 *db)
+{
+	struct db_cache *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return;
+	c->db = db;
+	pthread_mutex_lock(&caches_lock);
+	c->next = caches;
+	caches = c;
+	pthread_mutex_unlock(&caches_lock);
+}
+
+int db_close(sqlite3 *db)
+{
+	struct db_cache **p, *c = NULL;
+
+	if (!db)
+		return 0;
+	pthread_mutex_lock(&caches_lock);
+	for (p = &caches; *p; p = &(*p)->next) {
+		if ((*p)->db == db) {
+			c = *p;
+			*p = c->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&caches_lock);
+	for (unsigned i = 0; c && i < c->n; i++) {
+		if (c->e[i].out)
+			fprintf(stderr,
+				"lokerhub: database: closed with a statement still in use: %s\n",
+				c->e[i].sql);
+		sqlite3_finalize(c->e[i].st);
+		free(c->e[i].sql);
+	}
+	free(c);
+	if (sqlite3_close(db) != SQLITE_OK) {
+		print_error(db, "close");
+		return -EBUSY;
+	}
+	return 0;
+}
+
+/*
+ * The cached statement of sql, handed out; or a new one, kept when there
+ * is room (the one used longest ago that is not out makes room); or, when
+ * every one is out, one of the caller's own.
+ */
+static sqlite3_stmt *prepare(sqlite3 *db, const char *sql)
+{
+	struct db_cache *c = cache_of(db);
+	struct db_cached *slot = NULL;
+	sqlite3_stmt *st;
+	bool busy = false;
+	char *copy;
+	int rc;
+
+	for (unsigned i = 0; c && i < c->n; i++) {
+		struct db_cached *e = &c->e[i];
+
+		if (strcmp(e->sql, sql) != 0)
+			continue;
+		if (e->out) {
+			busy = true;
+			break;
+		}
+		e->out = true;
+		e->used = ++c->tick;
+		return e->st;
+	}
+	if (c && !busy && c->n < DB_CACHE_STATEMENTS) {
+		slot = &c->e[c->n];
+	} else if (c && !busy) {
+		for (unsigned i = 0; i < c->n; i++)
+			if (!c->e[i].out &&
+			    (!slot || c->e[i].used < slot->used))
+				slot = &c->e[i];
+	}
+	rc = sqlite3_prepare_v3(
+		db, sql, -1, slot ? SQLITE_PREPARE_PERSISTENT : 0, &st, NULL);
+	if (rc != SQLITE_OK || !st) {
+		if (rc != SQLITE_OK)
+			print_error(db, "prepare");
+		else
+			fprintf(stderr,
+				"lokerhub: database: prepare: no statement in \"%s\"\n",
+				sql);
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	copy = slot ? strdup(sql) : NULL;
+	if (copy) {
+		if (slot == &c->e[c->n]) {
+			c->n++;
+		} else {
+			sqlite3_finalize(slot->st);
+			free(slot->sql);
+		}
+		*slot = (struct db_cached){
+			.st = st, .sql = copy, .used = ++c->tick, .out = true
+		};
+	}
+	return st;
+}
+
+void db_done(sqlite3_stmt *st)
+{
+	struct db_cache *c;
+
+	if (!st)
+		return;
+	c = cache_of(sqlite3_db_handle(st));
+	for (unsigned i = 0; c && i < c->n; i++) {
+		if (c->e[i].st == st) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			c->e[i].out = false;
+			return;
+		}
+	}
+	sqlite3_finalize(st);
+}
+
 static int migrate(sqlite3 *db, int from)
 {
 	char sql[64];
@@ -305,6 +472,7 @@ int db_open(const char *path, bool create, sqlite3 **ret)
 			return err;
 		}
 	}
+	cache_add(db);
 	*ret = db;
 	return 0;
 }
@@ -339,6 +507,7 @@ int db_open_reader(const char *path, sqlite3 **ret)
 		sqlite3_close(db);
 		return -EIO;
 	}
+	cache_add(db);
 	*ret = db;
 	return 0;
 }
@@ -349,10 +518,9 @@ static sqlite3_stmt *vquery(sqlite3 *db, const char *sql, const char *types,
 	sqlite3_stmt *st;
 	int rc = SQLITE_OK;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-		print_error(db, "prepare");
+	st = prepare(db, sql);
+	if (!st)
 		return NULL;
-	}
 	for (int i = 0; types[i] && rc == SQLITE_OK; i++) {
 		const char *s;
 
@@ -375,7 +543,7 @@ static sqlite3_stmt *vquery(sqlite3 *db, const char *sql, const char *types,
 	}
 	if (rc != SQLITE_OK) {
 		print_error(db, "bind");
-		sqlite3_finalize(st);
+		db_done(st);
 		return NULL;
 	}
 	return st;
@@ -404,7 +572,7 @@ int db_run(sqlite3 *db, const char *sql, const char *types, ...)
 	if (!st)
 		return -EIO;
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	db_done(st);
 	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
 		return 0;
 	if ((rc & 0xff) == SQLITE_CONSTRAINT)
@@ -430,7 +598,7 @@ int db_get_int(sqlite3 *db, int64_t *ret, const char *sql, const char *types,
 		*ret = sqlite3_column_int64(st, 0);
 	else if (rc != SQLITE_DONE)
 		print_error(db, "read");
-	sqlite3_finalize(st);
+	db_done(st);
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
 }
 
@@ -576,7 +744,7 @@ int db_instance(sqlite3 *db, char ret[9])
 		memcpy(ret, sqlite3_column_text(st, 0), 9);
 		err = 0;
 	}
-	sqlite3_finalize(st);
+	db_done(st);
 	return err;
 }
 
@@ -656,7 +824,7 @@ json_t *db_hold_json(sqlite3 *db, const char *hold_id)
 	    json_object_set_new(hold, "locker",
 				json_integer(sqlite3_column_int(st, 6))) < 0)
 		goto fail;
-	sqlite3_finalize(st);
+	db_done(st);
 
 	/* At most 4: the kiosk takes no more per hold. */
 	st = db_query(db,
@@ -670,7 +838,7 @@ json_t *db_hold_json(sqlite3 *db, const char *hold_id)
 		json_array_append_new(creds, json_string(text_or_null(st, 0)));
 	if (rc != SQLITE_DONE)
 		goto fail;
-	sqlite3_finalize(st);
+	db_done(st);
 
 	st = db_query(db,
 		      "SELECT barcode, title, due FROM hold_items"
@@ -696,7 +864,7 @@ fail:
 	json_decref(hold);
 	hold = NULL;
 out:
-	sqlite3_finalize(st);
+	db_done(st);
 	json_decref(creds);
 	json_decref(items);
 	return hold;

@@ -8,27 +8,42 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DB_SCHEMA_VERSION  8
-#define DB_BUSY_TIMEOUT_MS 10000
-#define DB_ID_MAX	   63 /* kiosk, hold, patron ids and barcodes */
-#define DB_CURSOR_MAX	   255
-#define DB_SHA256_HEX_LEN  64
+#define DB_SCHEMA_VERSION   8
+#define DB_BUSY_TIMEOUT_MS  10000
+#define DB_ID_MAX	    63 /* kiosk, hold, patron ids and barcodes */
+#define DB_CURSOR_MAX	    255
+#define DB_SHA256_HEX_LEN   64
+#define DB_CACHE_STATEMENTS 64 /* kept compiled, per connection */
 
 /*
  * Opens the database at path: with create, makes a new one (refused when a
  * database is there already); without, opens an existing one of our schema.
  * WAL, synchronous=FULL and a busy timeout, so the admin commands and the
  * server can use it at once. Prints what went wrong to stderr. The caller
- * closes *ret with sqlite3_close().
+ * closes *ret with db_close().
  */
 int db_open(const char *path, bool create, sqlite3 **ret);
 
 /*
- * Prepares sql and binds one argument per character of types: 's' a
- * const char * (NULL binds NULL), 'I' an int64_t, 'i' an int. Returns NULL
- * when that fails (printed). The caller finalizes the statement.
+ * Closes a connection db_open() or db_open_reader() made, with the
+ * statements it kept; NULL is fine. -EBUSY (printed) when a statement of
+ * the caller's was not given back.
+ */
+int db_close(sqlite3 *db);
+
+/*
+ * The statement of sql with one argument bound per character of types:
+ * 's' a const char * (NULL binds NULL), 'I' an int64_t, 'i' an int.
+ * Returns NULL when that fails (printed). Connections from db_open() and
+ * db_open_reader() keep up to DB_CACHE_STATEMENTS statements compiled, by
+ * their SQL text; the same SQL asked for again before db_done() gets a
+ * statement of its own. The caller gives it back with db_done(), never
+ * sqlite3_finalize().
  */
 sqlite3_stmt *db_query(sqlite3 *db, const char *sql, const char *types, ...);
+
+/* Gives back what db_query() handed out: reset for the next, or freed. */
+void db_done(sqlite3_stmt *st);
 
 /*
  * Runs a statement that returns no rows, arguments as db_query(). 0,
@@ -39,7 +54,8 @@ int db_run(sqlite3 *db, const char *sql, const char *types, ...);
 /*
  * Another connection to the database db_open() opened, for reads only
  * (PRAGMA query_only), to be used by one thread at a time. WAL: it reads
- * the last commit and never waits for a writer. The caller closes *ret.
+ * the last commit and never waits for a writer. The caller closes *ret
+ * with db_close().
  */
 int db_open_reader(const char *path, sqlite3 **ret);
 

@@ -110,7 +110,7 @@ int fault_take(sqlite3 *db, const char *endpoint, struct fault *ret)
 		    0)
 			f.kind = FAULT_KIND_NONE;
 	}
-	sqlite3_finalize(st);
+	db_done(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		err = -EIO;
 	else if (rc == SQLITE_ROW && remaining == 1)

@@ -123,7 +123,7 @@ static json_t *misplaced_holds(sqlite3 *db, const char *kiosk_id)
 		json_array_append_new(
 			out,
 			json_string((const char *)sqlite3_column_text(st, 0)));
-	sqlite3_finalize(st);
+	db_done(st);
 	return out;
 }
 
@@ -215,7 +215,7 @@ static int add_holds(sqlite3 *db, json_t *by_id)
 				  (json_int_t)sqlite3_column_int64(st, 3),
 				  "next_expiry", time_or_null(st, 4)));
 	}
-	sqlite3_finalize(st);
+	db_done(st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -251,7 +251,7 @@ json_t *fleet_status(sqlite3 *db)
 				json_string_value(json_object_get(k, "id")), k);
 		json_array_append_new(kiosks, k);
 	}
-	sqlite3_finalize(st);
+	db_done(st);
 	if (rc != SQLITE_DONE || add_holds(db, by_id) < 0)
 		goto end;
 	json_array_foreach(kiosks, i, k)

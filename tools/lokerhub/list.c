@@ -168,15 +168,15 @@ static int list(const char *command, struct list_args *a, const char *sql,
 		     db_query(db, sql, types, k, t, (int64_t)a->limit) :
 		     db_query(db, sql, types, k, (int64_t)a->limit);
 	if (!st) {
-		sqlite3_close(db);
+		db_close(db);
 		return CLI_EXIT_FAILED;
 	}
 	out_begin(&o);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		row(db, st, a, &o);
-	sqlite3_finalize(st);
+	db_done(st);
 	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-	sqlite3_close(db);
+	db_close(db);
 	if (rc != SQLITE_DONE) {
 		fprintf(stderr, "lokerhub: %s: the listing broke off\n",
 			command);
@@ -201,7 +201,7 @@ static void hold_row(sqlite3 *db, sqlite3_stmt *st, struct list_args *a,
 		json_array_append_new(items, json_pack("{s:s, s:s}", "barcode",
 						       col_text(it, 0), "title",
 						       col_text(it, 1)));
-	sqlite3_finalize(it);
+	db_done(it);
 	if (o->json) {
 		out_json(o, json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:b,"
 				      " s:o, s:o, s:o, s:o, s:o}",

@@ -79,7 +79,7 @@ static int collect(sqlite3 *db, int64_t before_usec, struct text *t,
 	}
 	if (err == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE)
 		err = -EIO;
-	sqlite3_finalize(st);
+	db_done(st);
 	*ret_count = count;
 	return err;
 }
@@ -111,7 +111,7 @@ static int archive(sqlite3 *db, const struct text *t, int64_t last,
 			sqlite3_errmsg(db));
 		err = -EIO;
 	}
-	sqlite3_finalize(st);
+	db_done(st);
 	free(z);
 	/* A rejected one is judged again when its kiosk sends it again. */
 	if (err == 0)
@@ -178,6 +178,6 @@ int retention_export(sqlite3 *db, FILE *out)
 	}
 	if (err == 0 && rc != SQLITE_DONE)
 		err = -EIO;
-	sqlite3_finalize(st);
+	db_done(st);
 	return err;
 }

@@ -534,7 +534,7 @@ static sqlite3 *reader(struct server *srv)
 	pthread_mutex_unlock(&srv->readers.lock);
 	if (!thread_reader) {
 		fprintf(stderr, "lokerhub: more threads read than expected\n");
-		sqlite3_close(db);
+		db_close(db);
 	}
 	return thread_reader;
 }
@@ -1321,9 +1321,9 @@ out:
 	if (d)
 		MHD_stop_daemon(d);
 	for (unsigned i = 0; i < srv.readers.n; i++)
-		sqlite3_close(srv.readers.db[i]);
-	sqlite3_close(srv.fault_db);
-	sqlite3_close(fleet_db);
+		db_close(srv.readers.db[i]);
+	db_close(srv.fault_db);
+	db_close(fleet_db);
 	free(cert);
 	if (key)
 		explicit_bzero(key, strlen(key));
@@ -1336,6 +1336,6 @@ out:
 	pthread_mutex_destroy(&srv.readers.lock);
 	pthread_cond_destroy(&srv.writer.wake);
 	pthread_mutex_destroy(&srv.writer.lock);
-	sqlite3_close(db);
+	db_close(db);
 	return status;
 }
