@@ -1070,7 +1070,6 @@ static void handle_status(sqlite3 *db, const struct api_route *route,
 	int64_t now = db_now_usec(), next_s = 60;
 	json_t *root, *commands = NULL;
 	sqlite3_stmt *st = NULL;
-	char *text = NULL;
 	json_error_t jerr;
 	int err, rc;
 
@@ -1079,9 +1078,13 @@ static void handle_status(sqlite3 *db, const struct api_route *route,
 		api_error(reply, 400, "the heartbeat is not a JSON object");
 		goto out;
 	}
-	text = json_dumps(root, JSON_COMPACT);
+	/*
+	 * Kept as it came: what jansson took is JSON, with no NUL before
+	 * body_len (the '\0' there ends it); dumping it again cost a tenth
+	 * of a request's CPU.
+	 */
 	commands = json_array();
-	if (!text || !commands) {
+	if (!commands) {
 		api_error(reply, 500, "out of memory");
 		goto out;
 	}
@@ -1091,7 +1094,7 @@ static void handle_status(sqlite3 *db, const struct api_route *route,
 			db,
 			"UPDATE kiosks SET status_usec = ?, status_json = ?"
 			" WHERE id = ?",
-			"Iss", now, text, route->kiosk_id);
+			"Iss", now, body, route->kiosk_id);
 	if (err == 0)
 		err = mark_done(db, route->kiosk_id,
 				json_object_get(root, "done_commands"), now);
@@ -1130,13 +1133,12 @@ static void handle_status(sqlite3 *db, const struct api_route *route,
 		api_error(reply, 500, "database error");
 		goto out;
 	}
-	compare_lockers(db, route->kiosk_id, text);
+	compare_lockers(db, route->kiosk_id, body);
 	set_body(reply, 200,
 		 json_pack("{s:o, s:I, s:O}", "server_time", db_time_json(now),
 			   "next_status_s", (json_int_t)next_s, "commands",
 			   commands));
 out:
-	free(text);
 	json_decref(commands);
 	json_decref(root);
 }

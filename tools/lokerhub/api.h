@@ -75,8 +75,8 @@ int api_authorize(sqlite3 *db, const struct api_route *route,
 
 /*
  * Answers one authorised request. query_cursor and query_limit are the
- * raw (escaped) query values or NULL. Always fills *reply; a database
- * failure is a 500.
+ * raw (escaped) query values or NULL; body has a '\0' after its body_len
+ * bytes. Always fills *reply; a database failure is a 500.
  */
 void api_handle(sqlite3 *db, const struct api_route *route,
 		const char *query_cursor, const char *query_limit,

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* lokerhub's SQLite database: schema, small query helpers, shared shapes. */
 #include <errno.h>
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -776,13 +777,31 @@ bool db_is_id(const char *s)
 	return protocol_is_token(s, DB_ID_MAX);
 }
 
+static EVP_MD *sha256_md;
+
+static void sha256_fetch(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+/*
+ * Once a request (the token). SHA256() looks the algorithm up by name each
+ * time, which cost more than the rest of the check: it is looked up once.
+ */
 void db_sha256_hex(const char *s, char ret[DB_SHA256_HEX_LEN + 1])
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	static const char hex[] = "0123456789abcdef";
 	unsigned char md[SHA256_DIGEST_LENGTH];
 
-	SHA256((const unsigned char *)s, strlen(s), md);
-	for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
-		snprintf(ret + 2 * i, 3, "%02x", md[i]);
+	pthread_once(&once, sha256_fetch);
+	if (!sha256_md || !EVP_Digest(s, strlen(s), md, NULL, sha256_md, NULL))
+		SHA256((const unsigned char *)s, strlen(s), md);
+	for (int i = 0; i < SHA256_DIGEST_LENGTH; i++) {
+		ret[2 * i] = hex[md[i] >> 4];
+		ret[2 * i + 1] = hex[md[i] & 0xf];
+	}
+	ret[DB_SHA256_HEX_LEN] = '\0';
 }
 
 /* Column i as text, or NULL for a NULL column. */
