@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,6 +34,8 @@
  */
 #define STORE_WAL_CHECKPOINT_PAGES 1000
 #define STORE_WAL_PAGES_MAX	   65536
+/* How much of a backup's copy may wait to be written. */
+#define STORE_COPY_SYNC_BYTES (1 << 20)
 /* "LKRB": tells our databases from other SQLite files. */
 #define STORE_APPLICATION_ID 0x4c4b5242
 
@@ -3047,49 +3050,6 @@ int store_check_integrity(struct store *s)
 	return db_check_integrity(s->db, s->error, sizeof(s->error));
 }
 
-/* VACUUM INTO path (which must not exist), flushed: 0 or -errno. */
-static int db_backup(sqlite3 *db, const char *path, char *error, size_t n)
-{
-	sqlite3_stmt *st = NULL;
-	int rc, fd, r = 0;
-
-	if (access(path, F_OK) == 0) {
-		snprintf(error, n, "backup: %s exists", path);
-		return -EEXIST;
-	}
-	/* One read transaction: a snapshot, whatever lokerd writes meanwhile. */
-	rc = sqlite3_prepare_v2(db, "VACUUM INTO ?", -1, &st, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE) {
-		r = sqlite_errno(rc);
-		snprintf(error, n, "backup: %s", sqlite3_errmsg(db));
-	}
-	sqlite3_finalize(st);
-	if (r < 0) {
-		/* Not there before: what is there now is a part copy. */
-		if (!strstr(error, "already exists"))
-			unlink(path);
-		return r;
-	}
-	/* VACUUM INTO does not sync what it wrote. */
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) < 0) {
-		r = -errno;
-		snprintf(error, n, "backup: %s: %s", path, strerror(errno));
-	}
-	if (fd >= 0)
-		close(fd);
-	return r;
-}
-
-int store_backup(struct store *s, const char *path)
-{
-	return db_backup(s->db, path, s->error, sizeof(s->error));
-}
-
 /* ---- work off the loop ---- */
 
 struct store_job {
@@ -3102,9 +3062,33 @@ struct store_job {
 	pthread_mutex_t lock;
 	sqlite3 *db;	/* the thread's own connection, under lock */
 	bool cancelled; /* under lock */
+	int copy_fd;	/* a backup's copy, once it exists */
+	off_t copy_synced;
 	int result;
 	char error[256];
 };
+
+/*
+ * The copy on disk while it grows, a step at a time: left to the end, the
+ * copy's final fsync writes all of it at once, and the loop's commits,
+ * which fsync the same disk, wait behind it (hundreds of milliseconds).
+ */
+static void job_sync_copy(struct store_job *j)
+{
+	struct stat st;
+
+	if (j->copy_fd < 0)
+		j->copy_fd = open(j->backup_path, O_RDONLY | O_CLOEXEC);
+	if (j->copy_fd < 0 || fstat(j->copy_fd, &st) < 0 ||
+	    st.st_size - j->copy_synced < STORE_COPY_SYNC_BYTES)
+		return;
+	/* An error here is the final fsync's to report. */
+	(void)sync_file_range(
+		j->copy_fd, j->copy_synced, st.st_size - j->copy_synced,
+		SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+			SYNC_FILE_RANGE_WAIT_AFTER);
+	j->copy_synced = st.st_size;
+}
 
 /*
  * SQLite's progress handler: a statement stops at its next steps once the
@@ -3119,7 +3103,49 @@ static int job_cancelled(void *userdata)
 	pthread_mutex_lock(&j->lock);
 	cancelled = j->cancelled;
 	pthread_mutex_unlock(&j->lock);
+	if (!cancelled && j->kind == STORE_JOB_BACKUP)
+		job_sync_copy(j);
 	return cancelled;
+}
+
+/* VACUUM INTO the job's path (which must not exist), flushed: 0 or -errno. */
+static int job_backup(struct store_job *j, sqlite3 *db)
+{
+	const char *path = j->backup_path;
+	sqlite3_stmt *st = NULL;
+	int rc, r = 0;
+
+	if (access(path, F_OK) == 0) {
+		snprintf(j->error, sizeof(j->error), "backup: %s exists", path);
+		return -EEXIST;
+	}
+	/* One read transaction: a snapshot, whatever lokerd writes meanwhile. */
+	rc = sqlite3_prepare_v2(db, "VACUUM INTO ?", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE) {
+		r = sqlite_errno(rc);
+		snprintf(j->error, sizeof(j->error), "backup: %s",
+			 sqlite3_errmsg(db));
+	}
+	sqlite3_finalize(st);
+	if (r < 0) {
+		/* Not there before: what is there now is a part copy. */
+		if (!strstr(j->error, "already exists"))
+			unlink(path);
+		return r;
+	}
+	/* VACUUM INTO does not sync what it wrote. */
+	if (j->copy_fd < 0)
+		j->copy_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (j->copy_fd < 0 || fsync(j->copy_fd) < 0) {
+		r = -errno;
+		snprintf(j->error, sizeof(j->error), "backup: %s: %s", path,
+			 strerror(errno));
+	}
+	return r;
 }
 
 static void *job_run(void *userdata)
@@ -3153,8 +3179,9 @@ static void *job_run(void *userdata)
 			j->result = -ECANCELED;
 			snprintf(j->error, sizeof(j->error), "cancelled");
 		} else if (j->kind == STORE_JOB_BACKUP) {
-			j->result = db_backup(db, j->backup_path, j->error,
-					      sizeof(j->error));
+			j->result = job_backup(j, db);
+			if (j->copy_fd >= 0)
+				close(j->copy_fd);
 		} else if (j->kind == STORE_JOB_CHECKPOINT) {
 			int64_t v;
 
@@ -3209,6 +3236,7 @@ struct store_job *store_job_start(struct store *s, enum store_job_kind kind,
 	j->store = s;
 	j->result = -EINPROGRESS;
 	j->fd = -1;
+	j->copy_fd = -1;
 	pthread_mutex_init(&j->lock, NULL);
 	j->db_path = strdup(db_path);
 	j->backup_path = backup_path ? strdup(backup_path) : NULL;

@@ -369,14 +369,10 @@ int store_ack_command(struct store *s, const char *id);
 int store_check_integrity(struct store *s);
 
 /*
- * A consistent copy of the whole database, taken while it is in use, at
- * path (which must not exist yet: -EEXIST), flushed to disk. 0 or -errno.
- */
-int store_backup(struct store *s, const char *path);
-
-/*
- * store_check_integrity() or store_backup() taking seconds on a large
- * database, off the caller's thread: a thread of its own, with its own
+ * store_check_integrity() taking seconds on a large database, or a
+ * consistent copy of the whole database taken while it is in use (at
+ * backup_path, which must not exist yet: -EEXIST; flushed to disk as it
+ * is written), off the caller's thread: a thread of its own, with its own
  * read-only connection (WAL lets it read a snapshot while s goes on
  * writing). Returns NULL with errno set. The caller frees it with
  * store_job_free(), which stops a job not yet done.
@@ -391,8 +387,8 @@ struct store_job *store_job_start(struct store *s, enum store_job_kind kind,
 /* Readable once the job is done; lives as long as j. */
 int store_job_get_fd(const struct store_job *j);
 /*
- * -EINPROGRESS until done; then what store_check_integrity() or
- * store_backup() would return, *ret_error (may be NULL) the why, valid as
+ * -EINPROGRESS until done; then 0 or -errno (a check of a damaged
+ * database: -EILSEQ), *ret_error (may be NULL) the why, valid as
  * long as j.
  */
 int store_job_result(struct store_job *j, const char **ret_error);

@@ -96,6 +96,8 @@ def phase(kiosk, name, s, done, timeout_s):
     print(f"{name}: longest callback\t{st['longest_callback_us'] / 1000:.2f}\tms")
     print(f"{name}: longest callback, CPU\t"
           f"{st['longest_callback_cpu_us'] / 1000:.2f}\tms")
+    print(f"{name}: longest callback, less waits for a core\t"
+          f"{st['longest_callback_own_us'] / 1000:.2f}\tms")
     print(f"{name}: worst pulse error\t{st['worst_pulse_error_us'] / 1000:.2f}\tms")
     print(f"{name}: pulses\t{st['pulses']}\tpulses")
     print(f"{name}: callbacks\t{st['callbacks']}\tcallbacks")
