@@ -228,7 +228,15 @@ grep -q "nothing to recover" <<<"$out" || fail "recover of an intact file: $out"
 
 echo "lokerd refuses to start while a recover is half done"
 # Forced on the intact file and stopped once the -wal is gone: the file
-# under the database's name opens, but lacks what its -wal held.
+# under the database's name opens, but lacks what its -wal held. Files
+# kept by another recover in this second and the next few keep their
+# names (the names are by the second; two recovers in one second made
+# the second fail, "File exists").
+others=()
+for s in 0 1 2 3 4 5; do
+	name=$DB.corrupt-$(date -u -d "@$(($(date +%s) + s))" +%Y%m%dT%H%M%SZ)
+	[ -e "$name" ] || { echo "kept by another recover" >"$name" && others+=("$name"); }
+done
 rc=0
 out=$(LOKERBUKU_TEST_RECOVER_CRASH_AT=6 ctl recover --force --config "$WORK/lokerd.conf" 2>&1) || rc=$?
 [ $rc = 99 ] && [ -e "$DB.recovered" ] || fail "recover was not stopped at step 6: rc $rc: $out"
@@ -236,6 +244,10 @@ out=$(start_refused "$WORK")
 one_line "$out" "database $DB: a \`lokerctl recover\` was interrupted and $DB.recovered is its complete copy"
 out=$(ctl recover --config "$WORK/lokerd.conf") || fail "recover run again: $out"
 [ ! -e "$DB.recovered" ] && intact "$DB" || fail "recover run again left: $(ls "$WORK")"
+for name in "${others[@]}"; do
+	[ "$(cat "$name")" = "kept by another recover" ] || fail "$name was overwritten"
+done
+grep -q "kept as $DB.corrupt-[0-9TZ]*-2$" <<<"$out" || fail "not kept under the next free name: $out"
 
 # lokerd_as_user ARGS: lokerd as a user file modes apply to (root: nobody).
 lokerd_as_user() {

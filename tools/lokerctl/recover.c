@@ -437,9 +437,19 @@ int recover_run(const struct recover_options *opt)
 		now = time(NULL);
 		gmtime_r(&now, &tm);
 		strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
-		/* Cannot be cut short: db was checked against PATH_MAX. */
-		if (snprintf(kept, sizeof(kept), "%s.corrupt-%s", db, stamp) >=
-		    (int)sizeof(kept))
+		/*
+		 * Cannot be cut short: db was checked against PATH_MAX. A
+		 * file kept by another recover in the same second keeps its
+		 * name: this one takes the next free one.
+		 */
+		int n = snprintf(kept, sizeof(kept), "%s.corrupt-%s", db,
+				 stamp);
+
+		for (unsigned i = 2;
+		     n < (int)sizeof(kept) && access(kept, F_OK) == 0; i++)
+			n = snprintf(kept, sizeof(kept), "%s.corrupt-%s-%u", db,
+				     stamp, i);
+		if (n >= (int)sizeof(kept))
 			goto out;
 	}
 	err = swap_in(db, done, kept);
