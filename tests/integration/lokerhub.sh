@@ -135,7 +135,7 @@ hub init --site-key-file "$WORK/site.key" 2>"$WORK/init.err"
 grep -q "site key $WORK/site.key: others can read it (mode 0644)" "$WORK/init.err" ||
 	fail "init took a site key others can read without a word: $(cat "$WORK/init.err")"
 exits 1 hub init --site-key-file "$WORK/site.key"
-[ "$(sqlite3 "$WORK/hub.db" 'PRAGMA user_version')" = 8 ] || fail "schema version"
+[ "$(sqlite3 "$WORK/hub.db" 'PRAGMA user_version')" = 9 ] || fail "schema version"
 [ "$(sqlite3 "$WORK/hub.db" 'PRAGMA journal_mode')" = wal ] || fail "not WAL"
 hub kiosk-add demo-01 --token-file "$WORK/token1"
 hub kiosk-add demo-02 --token-file "$WORK/token2" --pin-required --hold-window-days 3

@@ -11,7 +11,11 @@
 # - with a v1 server (serve --api 1.0) nothing is taken as loaded;
 # - lokerhub compares the heartbeat's lockers with its holds once the
 #   kiosk has nothing left to upload, and says once that they differ
-#   (and once that they agree again), never while they agree.
+#   (and once that they agree again), never while they agree; it
+#   compares only when the heartbeat's lockers or the kiosk's holds
+#   changed, and both kinds of change below must still be seen (the
+#   difference after the kiosk's reset, the agreement after a change to
+#   the holds alone).
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=tools/lib/hub.sh
 . "$LOKERBUKU_TOP/tools/lib/hub.sh"

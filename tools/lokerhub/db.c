@@ -159,6 +159,26 @@ static const char *const migrations[] = {
 	 " kiosk_id TEXT NOT NULL,"
 	 " seq INTEGER,"
 	 " rejected INTEGER NOT NULL) WITHOUT ROWID;"),
+	/*
+	 * 9: what a heartbeat's lockers are compared with (issue 26):
+	 * holds_version counts the changes to a kiosk's holds that the
+	 * comparison reads, lockers_seen is the SHA-256 (hex) of the last
+	 * heartbeat compared, its lockers, backlog and that holds_version.
+	 * The same again cannot compare differently, so it is not compared.
+	 */
+	("ALTER TABLE kiosks ADD COLUMN holds_version INTEGER NOT NULL"
+	 " DEFAULT 0;"
+	 "ALTER TABLE kiosks ADD COLUMN lockers_seen TEXT;"
+	 "CREATE TRIGGER holds_version_insert AFTER INSERT ON holds BEGIN"
+	 " UPDATE kiosks SET holds_version = holds_version + 1"
+	 " WHERE id = new.kiosk_id; END;"
+	 "CREATE TRIGGER holds_version_update"
+	 " AFTER UPDATE OF id, kiosk_id, state, locker ON holds BEGIN"
+	 " UPDATE kiosks SET holds_version = holds_version + 1"
+	 " WHERE id IN (old.kiosk_id, new.kiosk_id); END;"
+	 "CREATE TRIGGER holds_version_delete AFTER DELETE ON holds BEGIN"
+	 " UPDATE kiosks SET holds_version = holds_version + 1"
+	 " WHERE id = old.kiosk_id; END;"),
 };
 
 #define N_MIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))

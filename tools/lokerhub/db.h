@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DB_SCHEMA_VERSION   8
+#define DB_SCHEMA_VERSION   9
 #define DB_BUSY_TIMEOUT_MS  10000
 #define DB_ID_MAX	    63 /* kiosk, hold, patron ids and barcodes */
 #define DB_CURSOR_MAX	    255
