@@ -35,10 +35,15 @@ mariadb_start() {
 	mkdir -p "$MARIADB_DIR/data"
 	local user
 	user=$(id -un)
+	# Its own tmpdir: a mariadbd starting removes the #sql-* files it
+	# finds in its tmpdir, another server's temporary tables too, and
+	# the install of two servers at once in /tmp then failed ("Could not
+	# remove temporary table", "Installation of system tables failed!").
 	if ! "$(mariadb_bin mariadb-install-db)" --no-defaults --datadir="$MARIADB_DIR/data" \
 		--user="$user" --auth-root-authentication-method=normal \
-		--skip-test-db >"$MARIADB_DIR/install.log" 2>&1; then
+		--skip-test-db --tmpdir="$MARIADB_DIR" >"$MARIADB_DIR/install.log" 2>&1; then
 		echo "mariadb-install-db failed:" >&2
+		grep -E '\[ERROR\]|\[Warning\]|^ERROR' "$MARIADB_DIR/install.log" | head -n 20 >&2
 		tail -n 20 "$MARIADB_DIR/install.log" >&2
 		return 1
 	fi
