@@ -1126,6 +1126,249 @@ static bool lockers_seen(json_t *root, int64_t holds_version,
 	return ok;
 }
 
+/*
+ * api_status_skim(): a heartbeat read without jansson's tree of the whole
+ * of it. What it takes is a subset of what jansson takes, so that jansson
+ * alone decides what is refused.
+ */
+#define SKIM_DEPTH_MAX 16 /* nesting it follows; deeper is jansson's */
+#define SKIM_KEYS_MAX  64 /* keys an object may have here, for duplicates */
+
+enum skim_role {
+	SKIM_IGNORE,  /* checked, not kept */
+	SKIM_ROOT,    /* the heartbeat: an object */
+	SKIM_VALUE,   /* kept: an integer, a string, null or json_true() */
+	SKIM_DONE,    /* done_commands: an array of values */
+	SKIM_LOCKERS, /* lockers: an array of lockers */
+	SKIM_LOCKER,  /* one of them: an object of number and hold */
+};
+
+/* The members kept of an object in role in. */
+static const struct {
+	enum skim_role in, role;
+	const char *key;
+} skim_members[] = {
+	{ SKIM_ROOT, SKIM_VALUE, "backlog" },
+	{ SKIM_ROOT, SKIM_DONE, "done_commands" },
+	{ SKIM_ROOT, SKIM_LOCKERS, "lockers" },
+	{ SKIM_LOCKER, SKIM_VALUE, "number" },
+	{ SKIM_LOCKER, SKIM_VALUE, "hold" },
+};
+
+struct skim {
+	const char *p, *end;
+};
+
+static bool skim_value(struct skim *s, unsigned depth, enum skim_role role,
+		       json_t **ret);
+
+/* Skips JSON's blanks; false at the end of the input. */
+static bool skim_blanks(struct skim *s)
+{
+	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' ||
+				 *s->p == '\n' || *s->p == '\r'))
+		s->p++;
+	return s->p < s->end;
+}
+
+/* True when the next byte, after any blanks, is c, then taken. */
+static bool skim_take(struct skim *s, char c)
+{
+	if (!skim_blanks(s) || *s->p != c)
+		return false;
+	s->p++;
+	return true;
+}
+
+/* A string of printable ASCII without escapes: what jansson would decode. */
+static bool skim_string(struct skim *s, const char **ret, size_t *ret_len)
+{
+	const char *start;
+
+	if (!skim_take(s, '"'))
+		return false;
+	for (start = s->p; s->p < s->end && *s->p != '"'; s->p++)
+		if ((unsigned char)*s->p < 0x20 ||
+		    (unsigned char)*s->p > 0x7e || *s->p == '\\')
+			return false;
+	if (s->p == s->end)
+		return false;
+	*ret = start;
+	*ret_len = (size_t)(s->p++ - start);
+	return true;
+}
+
+/* An integer of at most 18 digits (no overflow); fractions are jansson's. */
+static bool skim_integer(struct skim *s, json_int_t *ret)
+{
+	bool minus = s->p < s->end && *s->p == '-';
+	json_int_t v = 0;
+	unsigned digits = 0;
+
+	if (minus)
+		s->p++;
+	if (s->p == s->end || *s->p < '0' || *s->p > '9')
+		return false;
+	if (*s->p == '0')
+		s->p++; /* a digit after it is not JSON */
+	else
+		for (; s->p < s->end && *s->p >= '0' && *s->p <= '9'; s->p++) {
+			if (++digits > 18)
+				return false;
+			v = v * 10 + (*s->p - '0');
+		}
+	if (s->p < s->end && ((*s->p >= '0' && *s->p <= '9') || *s->p == '.' ||
+			      *s->p == 'e' || *s->p == 'E'))
+		return false;
+	*ret = minus ? -v : v;
+	return true;
+}
+
+static bool skim_object(struct skim *s, unsigned depth, enum skim_role role,
+			json_t *into)
+{
+	struct {
+		const char *key;
+		size_t len;
+	} keys[SKIM_KEYS_MAX];
+	size_t n = 0, i;
+
+	if (skim_take(s, '}'))
+		return true;
+	do {
+		enum skim_role member = SKIM_IGNORE;
+		const char *key, *name = NULL;
+		json_t *v = NULL;
+		size_t len;
+
+		if (n == SKIM_KEYS_MAX || !skim_string(s, &key, &len))
+			return false;
+		/* JSON_REJECT_DUPLICATES: keys without escapes compare as is. */
+		for (i = 0; i < n; i++)
+			if (keys[i].len == len &&
+			    !memcmp(keys[i].key, key, len))
+				return false;
+		keys[n].key = key;
+		keys[n++].len = len;
+		for (i = 0;
+		     into && i < sizeof(skim_members) / sizeof(skim_members[0]);
+		     i++)
+			if (skim_members[i].in == role &&
+			    strlen(skim_members[i].key) == len &&
+			    !memcmp(skim_members[i].key, key, len)) {
+				member = skim_members[i].role;
+				name = skim_members[i].key;
+			}
+		if (!skim_take(s, ':') || !skim_value(s, depth + 1, member, &v))
+			return false;
+		if (v && json_object_set_new(into, name, v) < 0)
+			return false;
+	} while (skim_take(s, ','));
+	return skim_take(s, '}');
+}
+
+static bool skim_array(struct skim *s, unsigned depth, enum skim_role role,
+		       json_t *into)
+{
+	enum skim_role item = role == SKIM_LOCKERS ? SKIM_LOCKER :
+			      role == SKIM_DONE	   ? SKIM_VALUE :
+						     SKIM_IGNORE;
+
+	if (skim_take(s, ']'))
+		return true;
+	do {
+		json_t *v = NULL;
+
+		/* Of done_commands only the first API_DONE_MAX are read. */
+		if (into && role == SKIM_DONE &&
+		    json_array_size(into) == API_DONE_MAX)
+			into = NULL;
+		if (!skim_value(s, depth + 1, into ? item : SKIM_IGNORE, &v))
+			return false;
+		if (v && json_array_append_new(into, v) < 0)
+			return false;
+	} while (skim_take(s, ','));
+	return skim_take(s, ']');
+}
+
+/*
+ * One value; *ret what role keeps of it (NULL for SKIM_IGNORE): itself if
+ * null, an integer or a string, else json_true(), which reads as none of
+ * them, as the value would.
+ */
+static bool skim_value(struct skim *s, unsigned depth, enum skim_role role,
+		       json_t **ret)
+{
+	const char *str;
+	json_int_t i;
+	json_t *v = NULL;
+	size_t len;
+	bool ok;
+
+	if (depth > SKIM_DEPTH_MAX || !skim_blanks(s))
+		return false;
+	switch (*s->p) {
+	case '{':
+		s->p++;
+		if (role == SKIM_ROOT || role == SKIM_LOCKER)
+			v = json_object();
+		ok = (v || (role != SKIM_ROOT && role != SKIM_LOCKER)) &&
+		     skim_object(s, depth, role, v);
+		break;
+	case '[':
+		s->p++;
+		if (role == SKIM_DONE || role == SKIM_LOCKERS)
+			v = json_array();
+		ok = (v || (role != SKIM_DONE && role != SKIM_LOCKERS)) &&
+		     skim_array(s, depth, role, v);
+		break;
+	case '"':
+		ok = skim_string(s, &str, &len);
+		if (ok && role == SKIM_VALUE)
+			ok = (v = json_stringn(str, len)) != NULL;
+		break;
+	case 't':
+	case 'f':
+	case 'n':
+		str = *s->p == 't' ? "true" : *s->p == 'f' ? "false" : "null";
+		len = strlen(str);
+		ok = (size_t)(s->end - s->p) >= len && !memcmp(s->p, str, len);
+		s->p += ok ? len : 0;
+		if (ok && role == SKIM_VALUE && *str == 'n')
+			v = json_null();
+		break;
+	default:
+		ok = skim_integer(s, &i);
+		if (ok && role == SKIM_VALUE)
+			ok = (v = json_integer(i)) != NULL;
+		break;
+	}
+	if (!ok) {
+		json_decref(v);
+		return false;
+	}
+	if (!v && role != SKIM_IGNORE)
+		v = json_true();
+	*ret = v;
+	return true;
+}
+
+json_t *api_status_skim(const char *body, size_t body_len)
+{
+	struct skim s = { body, body + body_len };
+	json_t *root = NULL;
+
+	if (!skim_blanks(&s) || *s.p != '{' ||
+	    !skim_value(&s, 0, SKIM_ROOT, &root))
+		return NULL;
+	/* Then only blanks: jansson's end-of-input check. */
+	if (skim_blanks(&s)) {
+		json_decref(root);
+		return NULL;
+	}
+	return root;
+}
+
 static void handle_status(sqlite3 *db, const struct api_route *route,
 			  const char *body, size_t body_len,
 			  struct api_reply *reply)
@@ -1137,7 +1380,11 @@ static void handle_status(sqlite3 *db, const struct api_route *route,
 	json_error_t jerr;
 	int err, rc;
 
-	root = json_loadb(body, body_len, JSON_REJECT_DUPLICATES, &jerr);
+	/* jansson's tree of the whole was most of a heartbeat's CPU. */
+	root = api_status_skim(body, body_len);
+	if (!root)
+		root = json_loadb(body, body_len, JSON_REJECT_DUPLICATES,
+				  &jerr);
 	if (!json_is_object(root)) {
 		api_error(reply, 400, "the heartbeat is not a JSON object");
 		goto out;

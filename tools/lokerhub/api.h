@@ -82,6 +82,19 @@ void api_handle(sqlite3 *db, const struct api_route *route,
 		const char *query_cursor, const char *query_limit,
 		const char *body, size_t body_len, struct api_reply *reply);
 
+/*
+ * What a heartbeat's handler reads of it, without jansson's tree of the
+ * whole: an object with its "backlog", the first API_DONE_MAX of its
+ * "done_commands", and each of its "lockers" with that one's "number" and
+ * "hold", each value as jansson gives it if null, an integer or a string,
+ * else json_true() (which reads as none of them, as the value would).
+ * NULL when it cannot say: the body is then jansson's to judge. What it
+ * takes jansson takes with JSON_REJECT_DUPLICATES: an object, its strings
+ * printable ASCII without escapes, its numbers integers of up to 18
+ * digits, nested up to 16 deep. The caller frees with json_decref().
+ */
+json_t *api_status_skim(const char *body, size_t body_len);
+
 /* An error reply: {"error": {"code", "message"}}. */
 void api_error(struct api_reply *reply, unsigned status, const char *message);
 
