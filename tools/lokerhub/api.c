@@ -431,8 +431,12 @@ static void handle_changes(sqlite3 *db, const struct api_route *route,
 		api_error(reply, 400, "limit: not a number from 1 to 1000");
 		return;
 	}
-	/* One snapshot: a writer in the middle cannot tear the reply. */
-	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+	/*
+	 * One snapshot: a writer in the middle cannot tear the reply. Both
+	 * ends through the statement cache: sqlite3_exec() compiles its SQL
+	 * every time.
+	 */
+	if (db_run(db, "BEGIN", "") < 0)
 		goto db_fail;
 	err = db_get_int(db, &max_seq, "SELECT value FROM meta WHERE key = 'change_seq'", "") ?:
 		      db_instance(db, instance) ?:
@@ -463,7 +467,7 @@ static void handle_changes(sqlite3 *db, const struct api_route *route,
 			      &more);
 	if (err < 0)
 		goto db_fail;
-	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	db_run(db, "COMMIT", ""); /* a read: nothing to lose */
 	/* All of it sent: the kiosk is as far as the whole sequence. */
 	snprintf(cursor, sizeof(cursor), "s:%" PRId64 ":%s",
 		 more ? last : max_seq, instance);
