@@ -7,12 +7,14 @@
 # - the uploads that waited together are committed together (fewer
 #   commits than writes, in fleet.json), and each is answered once
 #   committed;
+# - a WAL checkpoint never holds the writes up: while one is held in its
+#   sync of the database file (hold-sync.c), uploads are answered;
 # - nothing is acknowledged before it is committed: uploaders run until
 #   lokerhub is killed (SIGKILL), and every event id any of them was told
 #   "accepted" is in the database.
 # No timing is asserted: only what happened, in order, and counts.
 set -euo pipefail
-: "${BIN:?}" "${LOKERBUKU_TOP:?}"
+: "${BIN:?}" "${LOKERBUKU_TOP:?}" "${HOLD_SYNC:?}"
 WORK=$(mktemp -d /tmp/lokerbuku-hubw.XXXXXX)
 HUB_PID=
 HOLDER=
@@ -61,13 +63,13 @@ server() {
 	echo "$v"
 }
 
-# upload K FILE: one upload of 4 new events by kiosk K; the ids it was
-# told accepted or duplicate go to FILE. Prints the HTTP status.
+# upload K FILE [N]: one upload of N (4) new events by kiosk K; the ids
+# it was told accepted or duplicate go to FILE. Prints the HTTP status.
 upload() {
 	local k=$1 body ids=() code i out=$WORK/up.$1.$BASHPID
-	for i in 1 2 3 4; do ids+=("$(cat /proc/sys/kernel/random/uuid)"); done
+	for ((i = 0; i < ${3:-4}; i++)); do ids+=("$(cat /proc/sys/kernel/random/uuid)"); done
 	body=$(printf '{"id":"%s","seq":1,"type":"door_opened","at":"2026-12-06T08:00:00.000Z","payload":{"locker":1}},' "${ids[@]}")
-	code=$(curl -sS --max-time 60 --cacert "$WORK/hub/ca/ca.pem" -o "$out" -w '%{http_code}' \
+	code=$(curl -sS --max-time "${UPLOAD_MAX_TIME:-60}" --cacert "$WORK/hub/ca/ca.pem" -o "$out" -w '%{http_code}' \
 		-H "Authorization: Bearer $(cat "$WORK/hub/token.$k")" -H 'Content-Type: application/json' \
 		--data-binary "{\"events\":[${body%,}]}" "$HUB_URL/kiosks/$k/events" 2>/dev/null) || code=000
 	if [ "$code" = 200 ] && [ -f "$out" ]; then
@@ -165,5 +167,37 @@ cat "$WORK"/acked.k* | sort -u >"$WORK/acked"
 sqlite3 "$WORK/hub/hub.db" "SELECT id FROM events" | sort -u >"$WORK/stored"
 missing=$(comm -23 "$WORK/acked" "$WORK/stored" | wc -l)
 echo "$(wc -l <"$WORK/acked") events acknowledged before the kill, $(wc -l <"$WORK/stored") stored, $missing missing"
+[ "$missing" = 0 ] || fail "$missing acknowledged events are not in the database"
+
+echo "--- uploads answered while a checkpoint syncs the database file"
+# The first sync of hub.db (only a checkpoint syncs it: a commit syncs the
+# WAL) is held until $WORK/hold/go exists.
+mkdir "$WORK/hold"
+LD_PRELOAD=$HOLD_SYNC HOLD_SYNC_FILE=$WORK/hub/hub.db HOLD_SYNC_DIR=$WORK/hold hub_start
+# Uploads of 200 events until their pages in the WAL call for a
+# checkpoint (1,000 pages) and it is held.
+(
+	while [ ! -e "$WORK/hold/held" ]; do
+		upload k1 "$WORK/acked.fill" 200 >/dev/null
+	done
+) &
+FILLER=$!
+for _ in $(seq 2400); do [ -e "$WORK/hold/held" ] && break; sleep 0.05; done
+[ -e "$WORK/hold/held" ] || fail "no checkpoint synced the database after $(wc -l <"$WORK/acked.fill") events"
+echo "a checkpoint is held in its sync after $(wc -l <"$WORK/acked.fill") events"
+# Before, the writer ran the checkpoint in its commit: every write waited
+# for the held sync, and these were never answered.
+for i in 1 2 3; do
+	code=$(UPLOAD_MAX_TIME=30 upload k2 "$WORK/acked.held")
+	[ "$code" = 200 ] || fail "upload $i was not answered while the checkpoint was held (HTTP $code)"
+	[ ! -e "$WORK/hold/go" ] || fail "the checkpoint was let go too early"
+done
+echo "3 uploads answered while the checkpoint was held"
+touch "$WORK/hold/go"
+wait "$FILLER" || true
+[ "$(sort -u "$WORK/acked.held" | wc -l)" = 12 ] || fail "$(wc -l <"$WORK/acked.held") events acknowledged, not 12"
+hub_stop
+sqlite3 "$WORK/hub/hub.db" "SELECT id FROM events" | sort -u >"$WORK/stored"
+missing=$(sort -u "$WORK/acked.fill" "$WORK/acked.held" | comm -23 - "$WORK/stored" | wc -l)
 [ "$missing" = 0 ] || fail "$missing acknowledged events are not in the database"
 echo "PASS"

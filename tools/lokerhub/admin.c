@@ -1703,7 +1703,7 @@ static int cmd_serve(const char *db_path, int argc, char **argv)
 		.listen = "127.0.0.1:8443",
 		.base_path = API_DEFAULT_BASE,
 		.max_connections = SERVE_CONNECTIONS_DEFAULT,
-		.threads = SERVE_THREADS_DEFAULT,
+		.threads = serve_threads_default(),
 		.event_retention_days = RETENTION_DAYS_DEFAULT,
 	};
 	long long number;

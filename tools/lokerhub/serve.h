@@ -19,8 +19,9 @@
 /* Descriptors kept for everything but connections: the database, the
  * status page, logs. */
 #define SERVE_FDS_RESERVED    64
-#define SERVE_THREADS_DEFAULT 4
-#define SERVE_THREADS_MAX     64
+/* By default a polling thread per core lokerhub may run on, up to 8. */
+#define SERVE_THREADS_DEFAULT_MAX 8
+#define SERVE_THREADS_MAX	  64
 /*
  * Longer than the longest heartbeat interval a server may ask for (3600 s)
  * plus the kiosk's longest back-off (300 s): a kiosk keeps its connection
@@ -32,6 +33,13 @@
  * most: a group of 500-event uploads stays a few MiB of WAL.
  */
 #define SERVE_GROUP_MAX 128
+/*
+ * WAL checkpoints, off the writer: one every this many new pages (4 MiB,
+ * SQLite's own default), and the writer checkpoints itself only if the
+ * WAL reaches the second (64 MiB), the checkpointer being that far behind.
+ */
+#define SERVE_CHECKPOINT_PAGES 1000
+#define SERVE_WAL_PAGES_MAX    16000
 
 /*
  * Event retention: a step (a short transaction of its own) between
@@ -77,6 +85,12 @@ struct serve_options {
  * stderr).
  */
 int serve_run(sqlite3 *db, const struct serve_options *o);
+/*
+ * --threads' default: the cores this process may run on (its CPU
+ * affinity: one when pinned, as by taskset or systemd's CPUAffinity=), at
+ * most SERVE_THREADS_DEFAULT_MAX. More threads than cores only take turns.
+ */
+unsigned serve_threads_default(void);
 
 /* ADDR:PORT or [ADDR6]:PORT, numeric, into ret. 0 or -EINVAL. */
 int serve_parse_listen(const char *text, struct sockaddr_storage *ret,
