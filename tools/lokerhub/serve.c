@@ -752,8 +752,7 @@ static void *writer_thread(void *arg)
  * is woken instead. Should it fall behind as far as SERVE_WAL_PAGES_MAX,
  * the writer checkpoints itself, so that the WAL stays bounded.
  */
-static int writer_committed(void *arg, sqlite3 *db, const char *name,
-			    int pages)
+static int writer_committed(void *arg, sqlite3 *db, const char *name, int pages)
 {
 	struct writer *w = arg;
 
@@ -812,8 +811,7 @@ static int writer_start(struct server *srv, sqlite3 *db, unsigned days)
 	w->retention_due_usec = monotonic_usec();
 	if (db_open(srv->db_path, false, &w->checkpoint_db) < 0)
 		return -EIO;
-	err = pthread_create(&w->checkpoint_thread, NULL, checkpoint_thread,
-			     w);
+	err = pthread_create(&w->checkpoint_thread, NULL, checkpoint_thread, w);
 	if (err) {
 		fprintf(stderr, "lokerhub: cannot start the checkpointer: %s\n",
 			strerror(err));

@@ -18,7 +18,7 @@
 #define SERVE_CONNECTIONS_SPARE 64
 /* Descriptors kept for everything but connections: the database, the
  * status page, logs. */
-#define SERVE_FDS_RESERVED    64
+#define SERVE_FDS_RESERVED 64
 /* By default a polling thread per core lokerhub may run on, up to 8. */
 #define SERVE_THREADS_DEFAULT_MAX 8
 #define SERVE_THREADS_MAX	  64
