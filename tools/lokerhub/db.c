@@ -632,6 +632,22 @@ int db_get_int(sqlite3 *db, int64_t *ret, const char *sql, const char *types,
 static _Thread_local sqlite3 *group_db;
 static _Thread_local unsigned group_depth;
 
+/*
+ * A transaction's BEGIN, COMMIT, ROLLBACK or savepoint, through the
+ * statement cache: sqlite3_exec() would compile it on every request.
+ */
+static int tx(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = prepare(db, sql);
+	int rc;
+
+	if (!st)
+		return SQLITE_ERROR;
+	rc = sqlite3_step(st);
+	db_done(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 int db_begin(sqlite3 *db)
 {
 	const char *sql = "BEGIN IMMEDIATE";
@@ -643,7 +659,7 @@ int db_begin(sqlite3 *db)
 			return -EIO;
 		sql = "SAVEPOINT db_nested";
 	}
-	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+	if (tx(db, sql) != SQLITE_OK) {
 		print_error(db, "begin");
 		return -EIO;
 	}
@@ -661,7 +677,7 @@ int db_commit(sqlite3 *db)
 			return -EIO;
 		sql = "RELEASE db_nested";
 	}
-	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+	if (tx(db, sql) != SQLITE_OK) {
 		print_error(db, "commit");
 		db_rollback(db);
 		return -EIO;
@@ -676,14 +692,14 @@ void db_rollback(sqlite3 *db)
 	if (sqlite3_get_autocommit(db))
 		return;
 	if (db != group_db) {
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		tx(db, "ROLLBACK");
 		return;
 	}
 	/* Only what db_begin() began: the group is its writer's to end. */
 	if (group_depth == 0)
 		return;
-	sqlite3_exec(db, "ROLLBACK TO db_nested; RELEASE db_nested", NULL, NULL,
-		     NULL);
+	tx(db, "ROLLBACK TO db_nested");
+	tx(db, "RELEASE db_nested");
 	group_depth--;
 }
 
@@ -691,8 +707,7 @@ int db_group_begin(sqlite3 *db)
 {
 	if (group_db)
 		return -EBUSY;
-	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
-	    SQLITE_OK) {
+	if (tx(db, "BEGIN IMMEDIATE") != SQLITE_OK) {
 		print_error(db, "begin");
 		return -EIO;
 	}
@@ -714,7 +729,7 @@ int db_group_commit(sqlite3 *db)
 		return -EINVAL;
 	group_db = NULL;
 	if (group_depth > 0 || sqlite3_get_autocommit(db) ||
-	    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+	    tx(db, "COMMIT") != SQLITE_OK) {
 		if (!sqlite3_get_autocommit(db))
 			print_error(db, "commit");
 		else
@@ -724,7 +739,7 @@ int db_group_commit(sqlite3 *db)
 	}
 	group_depth = 0;
 	if (!sqlite3_get_autocommit(db))
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		tx(db, "ROLLBACK");
 	return err;
 }
 
@@ -735,7 +750,7 @@ void db_group_rollback(sqlite3 *db)
 	group_db = NULL;
 	group_depth = 0;
 	if (!sqlite3_get_autocommit(db))
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		tx(db, "ROLLBACK");
 }
 
 int db_next_seq(sqlite3 *db, int64_t *ret)
