@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* lokerhub's heartbeat read without jansson's tree, against jansson's. */
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -386,6 +387,92 @@ static void heartbeat_refused_or_taken_as_before(void **state)
 	free(hb);
 }
 
+/* An integer with its tag, as lockers_seen() hashes it: 8 bytes, LSB first. */
+static void add_int(struct db_sha256 *h, char tag, int64_t n)
+{
+	unsigned char b[9] = { (unsigned char)tag };
+	uint64_t u = (uint64_t)n;
+
+	for (int i = 1; i < 9; i++, u >>= 8)
+		b[i] = (unsigned char)(u & 0xff);
+	db_sha256_add(h, b, sizeof(b));
+}
+
+static void sha256_in_pieces_is_sha256_of_the_whole(void **state)
+{
+	char text[700], whole[DB_SHA256_HEX_LEN + 1], pieces[sizeof(whole)];
+	const size_t sizes[] = { 1, 7, 255, 256, 1, 179 }; /* 699 */
+	struct db_sha256 *h = db_sha256_new();
+	size_t at = 0;
+
+	(void)state;
+	assert_non_null(h);
+	for (size_t i = 0; i < sizeof(text) - 1; i++)
+		text[i] = (char)('a' + i % 26);
+	text[sizeof(text) - 1] = '\0';
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		db_sha256_add(h, text + at, sizes[i]);
+		at += sizes[i];
+	}
+	assert_int_equal(at, sizeof(text) - 1);
+	assert_true(db_sha256_end_hex(h, pieces));
+	db_sha256_free(h);
+	db_sha256_hex(text, whole);
+	assert_string_equal(pieces, whole);
+	db_sha256_hex("abc", whole);
+	assert_string_equal(whole, "ba7816bf8f01cfea414140de5dae2223"
+				   "b00361a396177a9cb410ff61f20015ad");
+}
+
+static void
+lockers_seen_hashes_values_and_compares_an_old_one_once(void **state)
+{
+	struct fixture *f = *state;
+	char *hb = heartbeat(3, "0", "[]"), *seen, text[128];
+	char want[DB_SHA256_HEX_LEN + 1], old[DB_SHA256_HEX_LEN + 1];
+	struct db_sha256 *h;
+	int64_t version = -1;
+
+	assert_int_equal(status(f->db, hb), 200);
+	assert_int_equal(db_get_int(f->db, &version,
+				    "SELECT holds_version FROM kiosks", ""),
+			 0);
+	/* The holds_version, backlog 0, then lockers 1 (null), 2 ("H-7"), 3. */
+	h = db_sha256_new();
+	assert_non_null(h);
+	add_int(h, 'v', version);
+	add_int(h, 'i', 0);
+	for (int i = 1; i <= 3; i++) {
+		add_int(h, 'i', i);
+		if (i % 2) {
+			db_sha256_add(h, "n", 1);
+		} else {
+			add_int(h, 's', 3);
+			db_sha256_add(h, "H-7", 3);
+		}
+	}
+	assert_true(db_sha256_end_hex(h, want));
+	db_sha256_free(h);
+	seen = text_of(f->db, "SELECT lockers_seen FROM kiosks");
+	assert_string_equal(seen, want);
+	free(seen);
+	/*
+	 * What lokerhub stored before (the same values as text): not this,
+	 * so the lockers are compared once more and this one is kept.
+	 */
+	snprintf(text, sizeof(text), "v%" PRId64 ";i0;i1;n;i2;s3:H-7;i3;n;",
+		 version);
+	db_sha256_hex(text, old);
+	assert_int_equal(
+		db_run(f->db, "UPDATE kiosks SET lockers_seen = ?", "s", old),
+		0);
+	assert_int_equal(status(f->db, hb), 200);
+	seen = text_of(f->db, "SELECT lockers_seen FROM kiosks");
+	assert_string_equal(seen, want);
+	free(seen);
+	free(hb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -396,6 +483,10 @@ int main(void)
 		cmocka_unit_test(skim_takes_only_what_jansson_takes),
 		cmocka_unit_test_setup_teardown(
 			heartbeat_refused_or_taken_as_before, setup, teardown),
+		cmocka_unit_test(sha256_in_pieces_is_sha256_of_the_whole),
+		cmocka_unit_test_setup_teardown(
+			lockers_seen_hashes_values_and_compares_an_old_one_once,
+			setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

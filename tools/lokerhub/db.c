@@ -813,6 +813,19 @@ bool db_is_id(const char *s)
 }
 
 static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_hex(const unsigned char md[SHA256_DIGEST_LENGTH],
+		       char ret[DB_SHA256_HEX_LEN + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (int i = 0; i < SHA256_DIGEST_LENGTH; i++) {
+		ret[2 * i] = hex[md[i] >> 4];
+		ret[2 * i + 1] = hex[md[i] & 0xf];
+	}
+	ret[DB_SHA256_HEX_LEN] = '\0';
+}
 
 static void sha256_fetch(void)
 {
@@ -825,18 +838,85 @@ static void sha256_fetch(void)
  */
 void db_sha256_hex(const char *s, char ret[DB_SHA256_HEX_LEN + 1])
 {
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
-	static const char hex[] = "0123456789abcdef";
 	unsigned char md[SHA256_DIGEST_LENGTH];
 
-	pthread_once(&once, sha256_fetch);
+	pthread_once(&sha256_once, sha256_fetch);
 	if (!sha256_md || !EVP_Digest(s, strlen(s), md, NULL, sha256_md, NULL))
 		SHA256((const unsigned char *)s, strlen(s), md);
-	for (int i = 0; i < SHA256_DIGEST_LENGTH; i++) {
-		ret[2 * i] = hex[md[i] >> 4];
-		ret[2 * i + 1] = hex[md[i] & 0xf];
+	sha256_hex(md, ret);
+}
+
+/*
+ * Small values are gathered here first: each EVP_DigestUpdate() goes
+ * through the provider's dispatch, and a heartbeat's lockers are some 50
+ * values of a few bytes.
+ */
+struct db_sha256 {
+	EVP_MD_CTX *ctx;
+	bool failed;
+	size_t len;
+	unsigned char buf[256];
+};
+
+struct db_sha256 *db_sha256_new(void)
+{
+	struct db_sha256 *h;
+
+	pthread_once(&sha256_once, sha256_fetch);
+	if (!sha256_md)
+		return NULL;
+	h = malloc(sizeof(*h));
+	if (!h)
+		return NULL;
+	h->ctx = EVP_MD_CTX_new();
+	h->failed = false;
+	h->len = 0;
+	if (!h->ctx || !EVP_DigestInit_ex2(h->ctx, sha256_md, NULL)) {
+		db_sha256_free(h);
+		return NULL;
 	}
-	ret[DB_SHA256_HEX_LEN] = '\0';
+	return h;
+}
+
+static void sha256_flush(struct db_sha256 *h)
+{
+	if (h->len && !EVP_DigestUpdate(h->ctx, h->buf, h->len))
+		h->failed = true;
+	h->len = 0;
+}
+
+void db_sha256_add(struct db_sha256 *h, const void *p, size_t n)
+{
+	if (h->len + n > sizeof(h->buf)) {
+		sha256_flush(h);
+		if (n > sizeof(h->buf)) {
+			if (!EVP_DigestUpdate(h->ctx, p, n))
+				h->failed = true;
+			return;
+		}
+	}
+	memcpy(h->buf + h->len, p, n);
+	h->len += n;
+}
+
+bool db_sha256_end_hex(struct db_sha256 *h, char ret[DB_SHA256_HEX_LEN + 1])
+{
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	unsigned int n = 0;
+
+	sha256_flush(h);
+	if (h->failed || !EVP_DigestFinal_ex(h->ctx, md, &n) || n != sizeof(md))
+		return false;
+	sha256_hex(md, ret);
+	return true;
+}
+
+void db_sha256_free(struct db_sha256 *h)
+{
+	if (!h)
+		return;
+	EVP_MD_CTX_free(h->ctx);
+	free(h);
 }
 
 /* Column i as text, or NULL for a NULL column. */

@@ -104,6 +104,17 @@ bool db_is_id(const char *s);
 void db_sha256_hex(const char *s, char ret[DB_SHA256_HEX_LEN + 1]);
 
 /*
+ * An incremental SHA-256, for a digest of values without writing them out
+ * as one text first. db_sha256_new() returns what the caller frees with
+ * db_sha256_free() (NULL-safe), or NULL.
+ */
+struct db_sha256 *db_sha256_new(void);
+void db_sha256_add(struct db_sha256 *h, const void *p, size_t n);
+/* The digest of all added as lower-case hex; false when it failed. */
+bool db_sha256_end_hex(struct db_sha256 *h, char ret[DB_SHA256_HEX_LEN + 1]);
+void db_sha256_free(struct db_sha256 *h);
+
+/*
  * The hold as the API sends it in changes and item lookups; NULL when
  * there is no such hold or on a database error. The caller owns it.
  */
