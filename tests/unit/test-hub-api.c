@@ -473,6 +473,63 @@ lockers_seen_hashes_values_and_compares_an_old_one_once(void **state)
 	free(hb);
 }
 
+/* A heartbeat's reply body from the handler; the caller frees. */
+static char *status_reply(sqlite3 *db, const char *body)
+{
+	struct api_route route = { .endpoint = API_ENDPOINT_STATUS,
+				   .kiosk_id = "k1",
+				   .kiosk_minor = 1 };
+	struct api_reply reply = { 0 };
+
+	api_handle(db, &route, NULL, NULL, body, strlen(body), &reply);
+	assert_int_equal(reply.status, 200);
+	assert_non_null(reply.body);
+	assert_int_equal(reply.body_len, strlen(reply.body));
+	return reply.body;
+}
+
+static void heartbeat_reply_is_what_jansson_writes(void **state)
+{
+	struct fixture *f = *state;
+	char *hb = heartbeat(2, "0", "[]"), *text, *want;
+	json_t *got, *commands, *packed;
+
+	for (int pending = 0; pending < 2; pending++) {
+		/* Without commands (written directly), then with one. */
+		if (pending)
+			assert_int_equal(
+				db_run(f->db,
+				       "INSERT INTO commands (kiosk_id, type,"
+				       " created_usec) VALUES ('k1', 'reset', 0)",
+				       ""),
+				0);
+		text = status_reply(f->db, hb);
+		got = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+		assert_non_null(got);
+		assert_true(
+			json_is_string(json_object_get(got, "server_time")));
+		assert_int_equal(json_integer_value(
+					 json_object_get(got, "next_status_s")),
+				 60);
+		commands = json_object_get(got, "commands");
+		assert_int_equal(json_array_size(commands), (size_t)pending);
+		packed = json_pack("{s:O, s:O, s:O}", "server_time",
+				   json_object_get(got, "server_time"),
+				   "next_status_s",
+				   json_object_get(got, "next_status_s"),
+				   "commands", commands);
+		assert_non_null(packed);
+		want = json_dumps(packed, JSON_COMPACT);
+		json_decref(packed);
+		assert_non_null(want);
+		assert_string_equal(text, want);
+		free(want);
+		json_decref(got);
+		free(text);
+	}
+	free(hb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -484,6 +541,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			heartbeat_refused_or_taken_as_before, setup, teardown),
 		cmocka_unit_test(sha256_in_pieces_is_sha256_of_the_whole),
+		cmocka_unit_test_setup_teardown(
+			heartbeat_reply_is_what_jansson_writes, setup,
+			teardown),
 		cmocka_unit_test_setup_teardown(
 			lockers_seen_hashes_values_and_compares_an_old_one_once,
 			setup, teardown),
