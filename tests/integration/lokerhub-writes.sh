@@ -11,7 +11,10 @@
 #   sync of the database file (hold-sync.c), uploads are answered;
 # - nothing is acknowledged before it is committed: uploaders run until
 #   lokerhub is killed (SIGKILL), and every event id any of them was told
-#   "accepted" is in the database.
+#   "accepted" is in the database;
+# - nor before it is on disk: with the WAL's syncs held, an upload or a
+#   heartbeat acknowledging a command is answered only after its sync; a
+#   heartbeat that acknowledges nothing (its status alone) before.
 # No timing is asserted: only what happened, in order, and counts.
 set -euo pipefail
 : "${BIN:?}" "${LOKERBUKU_TOP:?}" "${HOLD_SYNC:?}"
@@ -200,4 +203,57 @@ hub_stop
 sqlite3 "$WORK/hub/hub.db" "SELECT id FROM events" | sort -u >"$WORK/stored"
 missing=$(sort -u "$WORK/acked.fill" "$WORK/acked.held" | comm -23 - "$WORK/stored" | wc -l)
 [ "$missing" = 0 ] || fail "$missing acknowledged events are not in the database"
+
+echo "--- a heartbeat is answered before its sync; what it acknowledges, and an upload, after"
+# heartbeat K BODY: a heartbeat of kiosk K; prints the HTTP status.
+heartbeat() {
+	curl -sS --max-time 60 --cacert "$WORK/hub/ca/ca.pem" -o /dev/null -w '%{http_code}' \
+		-H "Authorization: Bearer $(cat "$WORK/hub/token.$1")" -H 'Content-Type: application/json' \
+		-H 'Lokerbuku-Sync: 1.1' --data "$2" "$HUB_URL/kiosks/$1/status" 2>"$WORK/curl.err" || cat "$WORK/curl.err" >&2
+}
+# held DIR: waits until a sync of the WAL is held (10 s at most).
+held() {
+	for _ in $(seq 200); do [ -e "$1/held" ] && return 0; sleep 0.05; done
+	return 1
+}
+cmd=$(hub command k3 open_locker --locker 1)
+# hub_held DIR: lokerhub with each sync of its WAL held until DIR/go
+# exists, once the WAL was begun (one upload) and DIR/armed made.
+hub_held() {
+	mkdir "$1"
+	LD_PRELOAD=$HOLD_SYNC HOLD_SYNC_FILE=$WORK/hub/hub.db-wal HOLD_SYNC_DIR=$1 HOLD_SYNC_ARMED=1 hub_start
+	[ "$(upload k5 "$WORK/acked.sync")" = 200 ] || fail "an upload before the syncs were held failed"
+	touch "$1/armed"
+}
+hub_held "$WORK/hold.a"
+for i in 1 2 3; do
+	code=$(heartbeat k3 '{"backlog":0,"done_commands":[]}')
+	[ "$code" = 200 ] || fail "heartbeat $i was not answered while syncs of the WAL were held (HTTP $code)"
+done
+! held "$WORK/hold.a" || fail "a heartbeat that acknowledged nothing synced the WAL"
+echo "3 heartbeats answered, the WAL not synced"
+upload k4 "$WORK/acked.sync" >"$WORK/code.events" &
+up=$!
+held "$WORK/hold.a" || fail "an upload did not sync the WAL"
+kill -0 "$up" 2>/dev/null || fail "an upload was answered before its sync"
+touch "$WORK/hold.a/go"
+wait "$up"
+[ "$(cat "$WORK/code.events")" = 200 ] || fail "the upload: HTTP $(cat "$WORK/code.events")"
+[ "$(sort -u "$WORK/acked.sync" | wc -l)" = 8 ] || fail "$(wc -l <"$WORK/acked.sync") events acknowledged, not 8"
+echo "an upload was answered after its sync"
+hub_stop
+# A command acknowledged is on disk before the reply: else a power cut
+# could bring it back, and the kiosk would run it again.
+hub_held "$WORK/hold.b"
+heartbeat k3 "{\"backlog\":0,\"done_commands\":[\"$cmd\"]}" >"$WORK/code.done" &
+hb=$!
+held "$WORK/hold.b" || fail "the heartbeat acknowledging $cmd did not sync the WAL"
+kill -0 "$hb" 2>/dev/null || fail "the heartbeat acknowledging $cmd was answered before its sync"
+touch "$WORK/hold.b/go"
+wait "$hb"
+[ "$(cat "$WORK/code.done")" = 200 ] || fail "the heartbeat acknowledging $cmd: HTTP $(cat "$WORK/code.done")"
+hub_stop
+[ "$(sqlite3 "$WORK/hub/hub.db" "SELECT done_usec IS NOT NULL FROM commands WHERE n = ${cmd#c-}")" = 1 ] ||
+	fail "$cmd is not done after its acknowledgement"
+echo "the heartbeat acknowledging $cmd was answered after its sync"
 echo "PASS"

@@ -87,7 +87,7 @@ group_keeps_what_succeeded_and_shows_it_only_once_committed(void **state)
 	assert_true(db_group_is_open(f->db));
 	/* Nothing is there for a reader before the group commits. */
 	assert_int_equal(count(f->reader, "SELECT count(*) FROM meta"), 0);
-	assert_int_equal(db_group_commit(f->db), 0);
+	assert_int_equal(db_group_commit(f->db, true), 0);
 	assert_int_equal(count(f->reader, "SELECT count(*) FROM meta"), 2);
 	assert_int_equal(count(f->reader, "SELECT count(*) FROM meta"
 					  " WHERE key IN ('a', 'c')"),

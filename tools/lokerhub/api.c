@@ -1541,6 +1541,8 @@ static void handle_status(sqlite3 *db, const struct api_route *route,
 			       "UPDATE kiosks SET lockers_seen = ? WHERE id = ?",
 			       "ss", fp[0] ? fp : NULL, route->kiosk_id);
 	}
+	reply->status_only =
+		json_array_size(json_object_get(root, "done_commands")) == 0;
 	if (json_array_size(commands) == 0 && now > 0)
 		set_status_reply(reply, now, next_s);
 	else

@@ -57,6 +57,12 @@ struct api_reply {
 	char *body;
 	size_t body_len;
 	const char *allow; /* a 405's Allow header, static */
+	/*
+	 * What the request wrote is only the kiosk's status (a heartbeat
+	 * that acknowledged no command): its next heartbeat says it again,
+	 * so it need not be on disk before the reply.
+	 */
+	bool status_only;
 };
 
 /*

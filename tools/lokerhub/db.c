@@ -721,7 +721,23 @@ bool db_group_is_open(sqlite3 *db)
 	return db == group_db && !sqlite3_get_autocommit(db);
 }
 
-int db_group_commit(sqlite3 *db)
+/* What db committed is on disk once its WAL is: syncs it. */
+static int sync_wal(sqlite3 *db)
+{
+	sqlite3_file *wal = NULL;
+
+	if (sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER,
+				 &wal) != SQLITE_OK ||
+	    !wal || !wal->pMethods ||
+	    wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL) != SQLITE_OK) {
+		fprintf(stderr,
+			"lokerhub: database: cannot sync the write-ahead log\n");
+		return -EIO;
+	}
+	return 0;
+}
+
+int db_group_commit(sqlite3 *db, bool durable)
 {
 	int err = 0;
 
@@ -740,6 +756,8 @@ int db_group_commit(sqlite3 *db)
 	group_depth = 0;
 	if (!sqlite3_get_autocommit(db))
 		tx(db, "ROLLBACK");
+	if (err == 0 && durable)
+		err = sync_wal(db);
 	return err;
 }
 

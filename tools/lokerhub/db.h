@@ -73,11 +73,14 @@ void db_rollback(sqlite3 *db);
  * db_commit() of this thread on db open and release savepoints in it, and
  * db_rollback() undoes only the innermost. db_group_is_open(): still
  * there (a hard error may roll it all back). db_group_commit() ends it
- * either way: 0 once durable, -EIO when nothing of it was kept.
+ * either way: 0 once committed, and once on disk too when durable (a
+ * connection with synchronous=NORMAL syncs the WAL for it then; with
+ * FULL the commit did), -EIO when nothing of it was kept or it could not
+ * be made durable.
  */
 int db_group_begin(sqlite3 *db);
 bool db_group_is_open(sqlite3 *db);
-int db_group_commit(sqlite3 *db);
+int db_group_commit(sqlite3 *db, bool durable);
 void db_group_rollback(sqlite3 *db);
 
 /* Reads the integer a one-row, one-column query yields. -ENOENT: no row. */

@@ -53,9 +53,11 @@ struct request;
 /*
  * The one thread that writes (group commit): heartbeats and uploads queue
  * here, their connections suspended; it runs all that are waiting in one
- * transaction, commits it once (synchronous=FULL), and only then resumes
- * them with their replies. Nothing is answered before it is on disk, and
- * the queue is served in the order it came, kiosk after kiosk.
+ * transaction, commits it once, syncs the WAL (synchronous=NORMAL, and
+ * db_group_commit() syncs unless every request was only a kiosk's status)
+ * and only then resumes them with their replies. Nothing acknowledged is
+ * answered before it is on disk, and the queue is served in the order it
+ * came, kiosk after kiosk.
  */
 struct writer {
 	sqlite3 *db; /* its connection, the one db_open() migrated */
@@ -623,6 +625,7 @@ static int writer_queue(struct server *srv, struct MHD_Connection *connection,
 static void writer_run_group(struct server *srv, struct request *group)
 {
 	sqlite3 *db = srv->writer.db;
+	bool durable = false;
 	unsigned n = 0;
 	int err;
 
@@ -635,9 +638,10 @@ static void writer_run_group(struct server *srv, struct request *group)
 			continue;
 		api_handle(db, &r->route, NULL, NULL, r->body ? r->body : "",
 			   r->body_len, &r->write_reply);
+		durable |= !r->write_reply.status_only;
 	}
 	if (err == 0)
-		err = db_group_commit(db);
+		err = db_group_commit(db, durable);
 	else
 		db_group_rollback(db);
 	atomic_fetch_add(&srv->load.writes, n);
@@ -809,6 +813,17 @@ static int writer_start(struct server *srv, sqlite3 *db, unsigned days)
 	w->db = db;
 	w->retention_days = days;
 	w->retention_due_usec = monotonic_usec();
+	/*
+	 * A heartbeat's status alone is committed without a sync: the WAL
+	 * is synced for the next group that needs it, and by each
+	 * checkpoint. A power cut may lose the statuses written since (the
+	 * next heartbeats say them again); WAL keeps the database whole.
+	 */
+	if (sqlite3_exec(db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL) !=
+	    SQLITE_OK) {
+		fprintf(stderr, "lokerhub: database: %s\n", sqlite3_errmsg(db));
+		return -EIO;
+	}
 	if (db_open(srv->db_path, false, &w->checkpoint_db) < 0)
 		return -EIO;
 	err = pthread_create(&w->checkpoint_thread, NULL, checkpoint_thread, w);
