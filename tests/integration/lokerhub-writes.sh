@@ -225,6 +225,19 @@ hub_held() {
 	[ "$(upload k5 "$WORK/acked.sync")" = 200 ] || fail "an upload before the syncs were held failed"
 	touch "$1/armed"
 }
+# after_sync DIR WHAT COMMAND...: COMMAND, which prints an HTTP status, run
+# in the background, syncs the WAL and is answered 200 only once let go.
+after_sync() {
+	local dir=$1 what=$2 pid
+	shift 2
+	"$@" >"$dir/code" &
+	pid=$!
+	held "$dir" || fail "$what did not sync the WAL"
+	kill -0 "$pid" 2>/dev/null || fail "$what was answered before its sync"
+	touch "$dir/go"
+	wait "$pid"
+	[ "$(cat "$dir/code")" = 200 ] || fail "$what: HTTP $(cat "$dir/code")"
+}
 hub_held "$WORK/hold.a"
 for i in 1 2 3; do
 	code=$(heartbeat k3 '{"backlog":0,"done_commands":[]}')
@@ -232,26 +245,15 @@ for i in 1 2 3; do
 done
 ! held "$WORK/hold.a" || fail "a heartbeat that acknowledged nothing synced the WAL"
 echo "3 heartbeats answered, the WAL not synced"
-upload k4 "$WORK/acked.sync" >"$WORK/code.events" &
-up=$!
-held "$WORK/hold.a" || fail "an upload did not sync the WAL"
-kill -0 "$up" 2>/dev/null || fail "an upload was answered before its sync"
-touch "$WORK/hold.a/go"
-wait "$up"
-[ "$(cat "$WORK/code.events")" = 200 ] || fail "the upload: HTTP $(cat "$WORK/code.events")"
+after_sync "$WORK/hold.a" "an upload" upload k4 "$WORK/acked.sync"
 [ "$(sort -u "$WORK/acked.sync" | wc -l)" = 8 ] || fail "$(wc -l <"$WORK/acked.sync") events acknowledged, not 8"
 echo "an upload was answered after its sync"
 hub_stop
 # A command acknowledged is on disk before the reply: else a power cut
 # could bring it back, and the kiosk would run it again.
 hub_held "$WORK/hold.b"
-heartbeat k3 "{\"backlog\":0,\"done_commands\":[\"$cmd\"]}" >"$WORK/code.done" &
-hb=$!
-held "$WORK/hold.b" || fail "the heartbeat acknowledging $cmd did not sync the WAL"
-kill -0 "$hb" 2>/dev/null || fail "the heartbeat acknowledging $cmd was answered before its sync"
-touch "$WORK/hold.b/go"
-wait "$hb"
-[ "$(cat "$WORK/code.done")" = 200 ] || fail "the heartbeat acknowledging $cmd: HTTP $(cat "$WORK/code.done")"
+after_sync "$WORK/hold.b" "the heartbeat acknowledging $cmd" \
+	heartbeat k3 "{\"backlog\":0,\"done_commands\":[\"$cmd\"]}"
 hub_stop
 [ "$(sqlite3 "$WORK/hub/hub.db" "SELECT done_usec IS NOT NULL FROM commands WHERE n = ${cmd#c-}")" = 1 ] ||
 	fail "$cmd is not done after its acknowledgement"
