@@ -14,7 +14,8 @@
 #   "accepted" is in the database;
 # - nor before it is on disk: with the WAL's syncs held, an upload or a
 #   heartbeat acknowledging a command is answered only after its sync; a
-#   heartbeat that acknowledges nothing (its status alone) before.
+#   heartbeat that acknowledges nothing (its status alone) before, its
+#   status stored by the writer's next group, and by a stop.
 # No timing is asserted: only what happened, in order, and counts.
 set -euo pipefail
 : "${BIN:?}" "${LOKERBUKU_TOP:?}" "${HOLD_SYNC:?}"
@@ -238,17 +239,29 @@ after_sync() {
 	wait "$pid"
 	[ "$(cat "$dir/code")" = 200 ] || fail "$what: HTTP $(cat "$dir/code")"
 }
+# uptime_of K: the uptime_s of kiosk K's status in the database.
+uptime_of() {
+	sqlite3 "$WORK/hub/hub.db" "SELECT json_extract(status_json, '$.uptime_s') FROM kiosks WHERE id = '$1'"
+}
 hub_held "$WORK/hold.a"
 for i in 1 2 3; do
-	code=$(heartbeat k3 '{"backlog":0,"done_commands":[]}')
+	code=$(heartbeat k3 "{\"backlog\":0,\"uptime_s\":$i,\"done_commands\":[]}")
 	[ "$code" = 200 ] || fail "heartbeat $i was not answered while syncs of the WAL were held (HTTP $code)"
 done
 ! held "$WORK/hold.a" || fail "a heartbeat that acknowledged nothing synced the WAL"
 echo "3 heartbeats answered, the WAL not synced"
+# Their statuses wait in memory for the writer's next group (a second).
+for _ in $(seq 200); do [ "$(uptime_of k3)" = 3 ] && break; sleep 0.05; done
+[ "$(uptime_of k3)" = 3 ] || fail "the last heartbeat's status was not stored within 10 s (uptime_s: $(uptime_of k3))"
+echo "the last heartbeat's status was stored"
 after_sync "$WORK/hold.a" "an upload" upload k4 "$WORK/acked.sync"
 [ "$(sort -u "$WORK/acked.sync" | wc -l)" = 8 ] || fail "$(wc -l <"$WORK/acked.sync") events acknowledged, not 8"
 echo "an upload was answered after its sync"
+# A status still in memory is stored when lokerhub stops.
+[ "$(heartbeat k3 '{"backlog":0,"uptime_s":4,"done_commands":[]}')" = 200 ] || fail "heartbeat 4 was not answered"
 hub_stop
+[ "$(uptime_of k3)" = 4 ] || fail "the status of a heartbeat answered just before a stop was lost (uptime_s: $(uptime_of k3))"
+echo "the status of a heartbeat answered just before a stop was stored"
 # A command acknowledged is on disk before the reply: else a power cut
 # could bring it back, and the kiosk would run it again.
 hub_held "$WORK/hold.b"

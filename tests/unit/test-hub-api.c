@@ -530,6 +530,96 @@ static void heartbeat_reply_is_what_jansson_writes(void **state)
 	free(hb);
 }
 
+/* api_status_answer() on the fixture's kiosk: its reply, or NULL if not. */
+static char *answered(sqlite3 *db, const char *body)
+{
+	struct api_route route = { .endpoint = API_ENDPOINT_STATUS,
+				   .kiosk_id = "k1",
+				   .kiosk_minor = 1 };
+	struct api_reply reply = { 0 };
+
+	if (!api_status_answer(db, &route, body, strlen(body), 1000000,
+			       &reply)) {
+		assert_null(reply.body);
+		return NULL;
+	}
+	assert_int_equal(reply.status, 200);
+	assert_non_null(reply.body);
+	return reply.body;
+}
+
+/* A reply's body without its server_time, to compare two replies. */
+static char *without_time(char *text)
+{
+	json_t *o = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+	char *out;
+
+	assert_non_null(o);
+	assert_int_equal(json_object_del(o, "server_time"), 0);
+	out = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(o);
+	free(text);
+	return out;
+}
+
+static void heartbeat_answered_on_a_reader_only_for_its_status(void **state)
+{
+	struct fixture *f = *state;
+	char *hb = heartbeat(4, "0", "[]"), *text, *want, *kept;
+	char *hb_done = heartbeat(4, "0", "[\"c-1\"]");
+	char *hb_backlog = heartbeat(5, "2", "[]");
+	int64_t at = -1;
+
+	/* Never compared yet: the lockers are, on the writer. */
+	assert_null(answered(f->db, hb));
+	assert_int_equal(status(f->db, hb), 200);
+	kept = text_of(f->db, "SELECT status_json FROM kiosks");
+	/* Compared now: answered as api_handle() answers, writing nothing. */
+	for (int pending = 0; pending < 2; pending++) {
+		if (pending)
+			assert_int_equal(
+				db_run(f->db,
+				       "INSERT INTO commands (kiosk_id, type,"
+				       " created_usec) VALUES ('k1', 'reset', 0)",
+				       ""),
+				0);
+		text = answered(f->db, hb);
+		assert_non_null(text);
+		text = without_time(text);
+		want = without_time(status_reply(f->db, hb));
+		assert_string_equal(text, want);
+		free(text);
+		free(want);
+	}
+	assert_int_equal(api_status_store(f->db, "k1", 1000000, hb_backlog), 0);
+	assert_int_equal(
+		db_get_int(f->db, &at, "SELECT status_usec FROM kiosks", ""),
+		0);
+	assert_int_equal(at, 1000000);
+	free(kept);
+	kept = text_of(f->db, "SELECT status_json FROM kiosks");
+	assert_string_equal(kept, hb_backlog);
+	/* Other lockers, but something left to upload: no comparison. */
+	text = answered(f->db, hb_backlog);
+	assert_non_null(text);
+	free(text);
+	/* Commands acknowledged: the writer's, to be on disk first. */
+	assert_null(answered(f->db, hb_done));
+	/* What the skim leaves to jansson, jansson judges, on the writer. */
+	memcpy(strstr(hb, "\"small\""), "\"\\/mal\"", 7);
+	assert_null(answered(f->db, hb));
+	assert_null(answered(f->db, "[]"));
+	assert_null(answered(f->db, "{\"backlog\":0,\"backlog\":0}"));
+	/* The other lockers, with nothing to upload: compared again. */
+	free(hb_backlog);
+	hb_backlog = heartbeat(5, "0", "[]");
+	assert_null(answered(f->db, hb_backlog));
+	free(kept);
+	free(hb);
+	free(hb_done);
+	free(hb_backlog);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -546,6 +636,9 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			lockers_seen_hashes_values_and_compares_an_old_one_once,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			heartbeat_answered_on_a_reader_only_for_its_status,
 			setup, teardown),
 	};
 

@@ -449,7 +449,7 @@ static void handle_changes(sqlite3 *db, const struct api_route *route,
 	int64_t pin_required = 0, window_days = 0;
 	json_t *body = NULL;
 	unsigned limit;
-	bool more = false;
+	bool more = false, own = sqlite3_get_autocommit(db);
 	int err;
 
 	if (parse_limit(query_limit, &limit) < 0) {
@@ -457,11 +457,11 @@ static void handle_changes(sqlite3 *db, const struct api_route *route,
 		return;
 	}
 	/*
-	 * One snapshot: a writer in the middle cannot tear the reply. Both
-	 * ends through the statement cache: sqlite3_exec() compiles its SQL
-	 * every time.
+	 * One snapshot: a writer in the middle cannot tear the reply (the
+	 * server's may be open already). Both ends through the statement
+	 * cache: sqlite3_exec() compiles its SQL every time.
 	 */
-	if (db_run(db, "BEGIN", "") < 0)
+	if (own && db_run(db, "BEGIN", "") < 0)
 		goto db_fail;
 	err = db_get_int(db, &max_seq, "SELECT value FROM meta WHERE key = 'change_seq'", "") ?:
 		      db_instance(db, instance) ?:
@@ -489,7 +489,8 @@ static void handle_changes(sqlite3 *db, const struct api_route *route,
 			      &more);
 	if (err < 0)
 		goto db_fail;
-	db_run(db, "COMMIT", ""); /* a read: nothing to lose */
+	if (own)
+		db_run(db, "COMMIT", ""); /* a read: nothing to lose */
 	/* All of it sent: the kiosk is as far as the whole sequence. */
 	snprintf(cursor, sizeof(cursor), "s:%" PRId64 ":%s",
 		 more ? last : max_seq, instance);
@@ -499,7 +500,8 @@ static void handle_changes(sqlite3 *db, const struct api_route *route,
 	return;
 db_fail:
 	json_decref(body);
-	db_rollback(db);
+	if (own)
+		db_rollback(db);
 	api_error(reply, 500, "database error");
 }
 
@@ -1436,16 +1438,135 @@ static void set_status_reply(struct api_reply *reply, int64_t now,
 	reply->body_len = strlen(reply->body);
 }
 
+int api_status_store(sqlite3 *db, const char *kiosk_id, int64_t at_usec,
+		     const char *body)
+{
+	return db_run(db,
+		      "UPDATE kiosks SET status_usec = ?, status_json = ?"
+		      " WHERE id = ?",
+		      "Iss", at_usec, body, kiosk_id);
+}
+
+/*
+ * What a heartbeat's reply reads: the kiosk's next_status_s, its
+ * holds_version and lockers_seen (seen: "" if none), and its commands
+ * not yet done, appended to commands.
+ */
+static int status_read(sqlite3 *db, const struct api_route *route, int64_t now,
+		       int64_t *next_s, int64_t *holds_version,
+		       char seen[DB_SHA256_HEX_LEN + 1], json_t *commands)
+{
+	sqlite3_stmt *st;
+	int err, rc;
+
+	st = db_query(db,
+		      "SELECT next_status_s, holds_version, lockers_seen"
+		      " FROM kiosks WHERE id = ?",
+		      "s", route->kiosk_id);
+	err = st && sqlite3_step(st) == SQLITE_ROW ? 0 : -EIO;
+	if (err == 0) {
+		*next_s = sqlite3_column_int64(st, 0);
+		*holds_version = sqlite3_column_int64(st, 1);
+		if (sqlite3_column_bytes(st, 2) == DB_SHA256_HEX_LEN)
+			memcpy(seen, sqlite3_column_text(st, 2),
+			       DB_SHA256_HEX_LEN + 1);
+	}
+	db_done(st);
+	if (err < 0)
+		return err;
+	/*
+	 * An expired command still goes to a v1.1 kiosk, which acknowledges
+	 * it as expired (so it is done here); a v1 kiosk would run it, so it
+	 * never gets one.
+	 */
+	st = db_query(db,
+		      "SELECT n, type, locker, hold_id, reason,"
+		      " expires_usec, by_user, from_seq FROM commands"
+		      " WHERE kiosk_id = ?1"
+		      " AND done_usec IS NULL AND (?3 OR expires_usec"
+		      " IS NULL OR expires_usec > ?4) ORDER BY n"
+		      " LIMIT ?2",
+		      "siiI", route->kiosk_id, API_COMMANDS_MAX,
+		      route->kiosk_minor >= 1, now);
+	if (!st)
+		return -EIO;
+	while ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+		if (rc != SQLITE_ROW ||
+		    json_array_append_new(commands, command_json(st)) < 0) {
+			err = -EIO;
+			break;
+		}
+	}
+	db_done(st);
+	return err;
+}
+
+/*
+ * Whether the lockers need no comparison: the kiosk has something left
+ * to upload (an event on its way explains a difference), or what the
+ * comparison reads is as it was at the last (fp, its fingerprint, is
+ * then seen). The comparison of each heartbeat took 50 to 100 us, most of
+ * its CPU.
+ */
+static bool lockers_as_seen(json_t *root, int64_t holds_version,
+			    const char *seen, char fp[DB_SHA256_HEX_LEN + 1])
+{
+	json_t *backlog = json_object_get(root, "backlog");
+
+	if (json_is_integer(backlog) && json_integer_value(backlog) != 0)
+		return true;
+	return lockers_seen(root, holds_version, fp) && strcmp(fp, seen) == 0;
+}
+
+static void set_status_commands(struct api_reply *reply, int64_t now,
+				int64_t next_s, json_t *commands)
+{
+	if (json_array_size(commands) == 0 && now > 0)
+		set_status_reply(reply, now, next_s);
+	else
+		set_body(reply, 200,
+			 json_pack("{s:o, s:I, s:O}", "server_time",
+				   db_time_json(now), "next_status_s",
+				   (json_int_t)next_s, "commands", commands));
+}
+
+bool api_status_answer(sqlite3 *db, const struct api_route *route,
+		       const char *body, size_t body_len, int64_t now,
+		       struct api_reply *reply)
+{
+	char seen[DB_SHA256_HEX_LEN + 1] = "", fp[DB_SHA256_HEX_LEN + 1] = "";
+	int64_t next_s = 60, holds_version = 0;
+	json_t *root, *commands = NULL;
+	bool answered = false;
+
+	/* Only what the skim reads: anything else is the writer's to judge. */
+	root = api_status_skim(body, body_len);
+	if (!root ||
+	    json_array_size(json_object_get(root, "done_commands")) != 0)
+		goto out;
+	commands = json_array();
+	if (!commands ||
+	    status_read(db, route, now, &next_s, &holds_version, seen,
+			commands) < 0 ||
+	    !lockers_as_seen(root, holds_version, seen, fp))
+		goto out;
+	set_status_commands(reply, now, next_s, commands);
+	answered = true;
+out:
+	json_decref(commands);
+	json_decref(root);
+	return answered;
+}
+
 static void handle_status(sqlite3 *db, const struct api_route *route,
 			  const char *body, size_t body_len,
 			  struct api_reply *reply)
 {
 	char seen[DB_SHA256_HEX_LEN + 1] = "", fp[DB_SHA256_HEX_LEN + 1] = "";
 	int64_t now = db_now_usec(), next_s = 60, holds_version = 0;
-	json_t *root, *commands = NULL, *backlog;
-	sqlite3_stmt *st = NULL;
+	json_t *root, *commands = NULL;
 	json_error_t jerr;
-	int err, rc;
+	int err;
 
 	/* jansson's tree of the whole was most of a heartbeat's CPU. */
 	root = api_status_skim(body, body_len);
@@ -1468,54 +1589,13 @@ static void handle_status(sqlite3 *db, const struct api_route *route,
 	}
 	err = db_begin(db);
 	if (err == 0)
-		err = db_run(
-			db,
-			"UPDATE kiosks SET status_usec = ?, status_json = ?"
-			" WHERE id = ?",
-			"Iss", now, body, route->kiosk_id);
+		err = api_status_store(db, route->kiosk_id, now, body);
 	if (err == 0)
 		err = mark_done(db, route->kiosk_id,
 				json_object_get(root, "done_commands"), now);
-	if (err == 0) {
-		st = db_query(
-			db,
-			"SELECT next_status_s, holds_version, lockers_seen"
-			" FROM kiosks WHERE id = ?",
-			"s", route->kiosk_id);
-		err = st && sqlite3_step(st) == SQLITE_ROW ? 0 : -EIO;
-		if (err == 0) {
-			next_s = sqlite3_column_int64(st, 0);
-			holds_version = sqlite3_column_int64(st, 1);
-			if (sqlite3_column_bytes(st, 2) == DB_SHA256_HEX_LEN)
-				memcpy(seen, sqlite3_column_text(st, 2),
-				       sizeof(seen));
-		}
-		db_done(st);
-		st = NULL;
-	}
-	if (err == 0) {
-		/*
-		 * An expired command still goes to a v1.1 kiosk, which
-		 * acknowledges it as expired (so it is done here); a v1 kiosk
-		 * would run it, so it never gets one.
-		 */
-		st = db_query(db,
-			      "SELECT n, type, locker, hold_id, reason,"
-			      " expires_usec, by_user, from_seq FROM commands"
-			      " WHERE kiosk_id = ?1"
-			      " AND done_usec IS NULL AND (?3 OR expires_usec"
-			      " IS NULL OR expires_usec > ?4) ORDER BY n"
-			      " LIMIT ?2",
-			      "siiI", route->kiosk_id, API_COMMANDS_MAX,
-			      route->kiosk_minor >= 1, now);
-		err = st ? 0 : -EIO;
-	}
-	while (err == 0 && (rc = sqlite3_step(st)) != SQLITE_DONE) {
-		if (rc != SQLITE_ROW ||
-		    json_array_append_new(commands, command_json(st)) < 0)
-			err = -EIO;
-	}
-	db_done(st);
+	if (err == 0)
+		err = status_read(db, route, now, &next_s, &holds_version, seen,
+				  commands);
 	if (err == 0)
 		err = db_commit(db);
 	if (err < 0) {
@@ -1523,16 +1603,7 @@ static void handle_status(sqlite3 *db, const struct api_route *route,
 		api_error(reply, 500, "database error");
 		goto out;
 	}
-	/*
-	 * The lockers are compared only when what the comparison reads has
-	 * changed since the last: each heartbeat's took 50 to 100 us, most
-	 * of its CPU. With something left to upload there is nothing to do.
-	 */
-	backlog = json_object_get(root, "backlog");
-	if (json_is_integer(backlog) && json_integer_value(backlog) != 0)
-		; /* an event on its way explains a difference */
-	else if (!lockers_seen(root, holds_version, fp) ||
-		 strcmp(fp, seen) != 0) {
+	if (!lockers_as_seen(root, holds_version, seen, fp)) {
 		/* What is said now, or NULL: the next is compared again. */
 		if (compare_lockers(db, route->kiosk_id, body) < 0)
 			fp[0] = '\0';
@@ -1543,13 +1614,7 @@ static void handle_status(sqlite3 *db, const struct api_route *route,
 	}
 	reply->status_only =
 		json_array_size(json_object_get(root, "done_commands")) == 0;
-	if (json_array_size(commands) == 0 && now > 0)
-		set_status_reply(reply, now, next_s);
-	else
-		set_body(reply, 200,
-			 json_pack("{s:o, s:I, s:O}", "server_time",
-				   db_time_json(now), "next_status_s",
-				   (json_int_t)next_s, "commands", commands));
+	set_status_commands(reply, now, next_s, commands);
 out:
 	json_decref(commands);
 	json_decref(root);

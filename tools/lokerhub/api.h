@@ -89,6 +89,22 @@ void api_handle(sqlite3 *db, const struct api_route *route,
 		const char *body, size_t body_len, struct api_reply *reply);
 
 /*
+ * A heartbeat answered on a reader's connection (in its read transaction)
+ * at now, when all it writes is the kiosk's status: it acknowledges no
+ * command, the skim reads it, and the kiosk's lockers need no comparison.
+ * true and *reply filled: the caller has the status stored later with
+ * api_status_store(). false: the heartbeat is api_handle()'s, on the
+ * writer (*reply untouched).
+ */
+bool api_status_answer(sqlite3 *db, const struct api_route *route,
+		       const char *body, size_t body_len, int64_t now,
+		       struct api_reply *reply);
+
+/* Stores a kiosk's status, the heartbeat's body as it came, said at. */
+int api_status_store(sqlite3 *db, const char *kiosk_id, int64_t at_usec,
+		     const char *body);
+
+/*
  * What a heartbeat's handler reads of it, without jansson's tree of the
  * whole: an object with its "backlog", the first API_DONE_MAX of its
  * "done_commands", and each of its "lockers" with that one's "number" and

@@ -51,13 +51,27 @@ static const char garbage_body[] = "<html><body>Bad gateway?</body></html>";
 struct request;
 
 /*
- * The one thread that writes (group commit): heartbeats and uploads queue
- * here, their connections suspended; it runs all that are waiting in one
- * transaction, commits it once, syncs the WAL (synchronous=NORMAL, and
- * db_group_commit() syncs unless every request was only a kiosk's status)
- * and only then resumes them with their replies. Nothing acknowledged is
- * answered before it is on disk, and the queue is served in the order it
- * came, kiosk after kiosk.
+ * A kiosk's status from a heartbeat that acknowledged nothing, answered on
+ * a reader (api_status_answer()): the writer stores it with its next
+ * group.
+ */
+struct status_note {
+	struct status_note *next;
+	int64_t at_usec;
+	char kiosk_id[DB_ID_MAX + 1];
+	char body[]; /* the heartbeat as it came, '\0'-terminated */
+};
+
+/*
+ * The one thread that writes (group commit): uploads and heartbeats that
+ * acknowledge commands queue here, their connections suspended; it runs
+ * all that are waiting in one transaction, commits it once, syncs the WAL
+ * (synchronous=NORMAL, and db_group_commit() syncs unless every request
+ * was only a kiosk's status) and only then resumes them with their
+ * replies. Nothing acknowledged is answered before it is on disk, and the
+ * queue is served in the order it came, kiosk after kiosk. The statuses
+ * noted since the last group go first in the next, which comes at most
+ * SERVE_STATUS_DELAY_MS after the first of them.
  */
 struct writer {
 	sqlite3 *db; /* its connection, the one db_open() migrated */
@@ -67,9 +81,12 @@ struct writer {
 	pthread_cond_t wake;
 	struct request *head, *tail; /* waiting, oldest first */
 	bool stop;		     /* take no more; finish those queued */
-	unsigned retention_days;     /* 0: no event retention */
-	int64_t retention_due_usec;  /* monotonic: its next step */
-	uint64_t retention_moved;    /* in this catch-up, to say once */
+	struct status_note *statuses, **statuses_end; /* oldest first */
+	size_t status_bytes;			      /* their bodies' */
+	int64_t status_due_usec;    /* monotonic: the group that stores them */
+	unsigned retention_days;    /* 0: no event retention */
+	int64_t retention_due_usec; /* monotonic: its next step */
+	uint64_t retention_moved;   /* in this catch-up, to say once */
 	/*
 	 * WAL checkpoints, on a thread and a connection of their own (the
 	 * writer's connection never runs one): PASSIVE, so the writer goes
@@ -534,6 +551,20 @@ static void pause_wait_all(struct server *srv)
 /* This thread's connection for reads, opened at its first request. */
 static _Thread_local sqlite3 *thread_reader;
 
+/*
+ * A request is read in one transaction of its thread's connection, from
+ * its authorisation to its reply (answer() begins it): each transaction
+ * takes and lets go of a lock in the WAL's shared memory (two fcntl
+ * calls), and one that finds the database changed empties the
+ * connection's page cache. Ends it, if open, and passes result on.
+ */
+static enum MHD_Result read_end(enum MHD_Result result)
+{
+	if (thread_reader && !sqlite3_get_autocommit(thread_reader))
+		db_run(thread_reader, "COMMIT", "");
+	return result;
+}
+
 static sqlite3 *reader(struct server *srv)
 {
 	sqlite3 *db;
@@ -621,8 +652,54 @@ static int writer_queue(struct server *srv, struct MHD_Connection *connection,
 	return 0;
 }
 
-/* One group: every request taken, in one transaction, committed once. */
-static void writer_run_group(struct server *srv, struct request *group)
+/*
+ * Notes a kiosk's status for the writer's next group, a heartbeat's
+ * answered on a reader: 0, or -ENOBUFS when SERVE_STATUS_BYTES_MAX are
+ * waiting already (the writer is behind: the heartbeat is then queued as
+ * a write), -ESHUTDOWN once the server stops, -ENOMEM.
+ */
+static int writer_note_status(struct server *srv, const char *kiosk_id,
+			      int64_t at_usec, const char *body, size_t len)
+{
+	struct writer *w = &srv->writer;
+	struct status_note *n = malloc(sizeof(*n) + len + 1);
+	int err = 0;
+
+	if (!n)
+		return -ENOMEM;
+	n->next = NULL;
+	n->at_usec = at_usec;
+	snprintf(n->kiosk_id, sizeof(n->kiosk_id), "%s", kiosk_id);
+	memcpy(n->body, body, len);
+	n->body[len] = '\0';
+	pthread_mutex_lock(&w->lock);
+	if (w->stop)
+		err = -ESHUTDOWN;
+	else if (w->status_bytes + len > SERVE_STATUS_BYTES_MAX)
+		err = -ENOBUFS;
+	if (err == 0) {
+		if (!w->statuses) {
+			w->status_due_usec = monotonic_usec() +
+					     SERVE_STATUS_DELAY_MS * 1000LL;
+			pthread_cond_signal(&w->wake); /* for its due time */
+		}
+		*w->statuses_end = n;
+		w->statuses_end = &n->next;
+		w->status_bytes += len;
+	}
+	pthread_mutex_unlock(&w->lock);
+	if (err < 0)
+		free(n);
+	return err;
+}
+
+/*
+ * One group: the statuses noted, then every request taken, in one
+ * transaction, committed once. A status that fails is logged (db_run)
+ * and left: the kiosk's next heartbeat says it again.
+ */
+static void writer_run_group(struct server *srv, struct status_note *statuses,
+			     struct request *group)
 {
 	sqlite3 *db = srv->writer.db;
 	bool durable = false;
@@ -630,6 +707,13 @@ static void writer_run_group(struct server *srv, struct request *group)
 	int err;
 
 	err = db_group_begin(db);
+	for (struct status_note *s = statuses; s && err == 0; s = s->next) {
+		if (!db_group_is_open(db))
+			err = -EIO;
+		else
+			(void)api_status_store(db, s->kiosk_id, s->at_usec,
+					       s->body);
+	}
 	for (struct request *r = group; r; r = r->next_write) {
 		n++;
 		if (err == 0 && !db_group_is_open(db))
@@ -687,13 +771,23 @@ static void writer_retain(struct server *srv)
 					      1000LL;
 }
 
-/* Waits for writes, or until the next retention step is due. */
+/* The next retention step or group of statuses, monotonic; or 0. */
+static int64_t writer_due(const struct writer *w)
+{
+	int64_t due = w->retention_days ? w->retention_due_usec : 0;
+
+	if (w->statuses && (!due || w->status_due_usec < due))
+		due = w->status_due_usec;
+	return due;
+}
+
+/* Waits for writes, or until the next retention step or group is due. */
 static void writer_wait(struct writer *w)
 {
 	struct timespec ts;
-	int64_t due = w->retention_due_usec;
+	int64_t due = writer_due(w);
 
-	if (!w->retention_days) {
+	if (!due) {
 		pthread_cond_wait(&w->wake, &w->lock);
 		return;
 	}
@@ -708,36 +802,50 @@ static void *writer_thread(void *arg)
 	struct writer *w = &srv->writer;
 
 	for (;;) {
-		struct request *group, *last, *next;
+		struct request *group = NULL, *last, *next;
+		struct status_note *statuses;
 		unsigned n = 1;
+		int64_t due;
 
 		writer_retain(srv);
 		pthread_mutex_lock(&w->lock);
 		while (!w->head && !w->stop &&
-		       (!w->retention_days ||
-			monotonic_usec() < w->retention_due_usec))
+		       (!(due = writer_due(w)) || monotonic_usec() < due))
 			writer_wait(w);
-		if (!w->head && !w->stop) {
+		if (!w->head && !w->stop &&
+		    (!w->statuses || monotonic_usec() < w->status_due_usec)) {
 			pthread_mutex_unlock(&w->lock);
 			continue; /* a retention step is due */
 		}
-		if (!w->head) {
+		if (!w->head && !w->statuses) {
 			pthread_mutex_unlock(&w->lock);
-			break;
+			break; /* stopped, and nothing is left */
 		}
 		/* Everything waiting, up to the bound, oldest first. */
-		group = last = w->head;
-		while (last->next_write && n < SERVE_GROUP_MAX) {
-			last = last->next_write;
-			n++;
+		if (w->head) {
+			group = last = w->head;
+			while (last->next_write && n < SERVE_GROUP_MAX) {
+				last = last->next_write;
+				n++;
+			}
+			w->head = last->next_write;
+			if (!w->head)
+				w->tail = NULL;
+			last->next_write = NULL;
 		}
-		w->head = last->next_write;
-		if (!w->head)
-			w->tail = NULL;
-		last->next_write = NULL;
+		statuses = w->statuses;
+		w->statuses = NULL;
+		w->statuses_end = &w->statuses;
+		w->status_bytes = 0;
 		pthread_mutex_unlock(&w->lock);
 
-		writer_run_group(srv, group);
+		writer_run_group(srv, statuses, group);
+		while (statuses) {
+			struct status_note *s = statuses;
+
+			statuses = s->next;
+			free(s);
+		}
 		for (struct request *r = group; r; r = next) {
 			next = r->next_write;
 			r->written = true;
@@ -811,6 +919,7 @@ static int writer_start(struct server *srv, sqlite3 *db, unsigned days)
 	int err;
 
 	w->db = db;
+	w->statuses_end = &w->statuses;
 	w->retention_days = days;
 	w->retention_due_usec = monotonic_usec();
 	/*
@@ -911,7 +1020,7 @@ static enum MHD_Result answer(struct server *srv,
 	auth = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
 					   MHD_HTTP_HEADER_AUTHORIZATION);
 	db = reader(srv);
-	if (!db)
+	if (!db || db_run(db, "BEGIN", "") < 0)
 		return send_error(connection, r, 500, "database error", 0);
 	err = api_authorize(db, route, auth, &reply);
 	if (err == 0)
@@ -963,8 +1072,28 @@ static enum MHD_Result answer_rest(struct server *srv,
 {
 	struct api_reply reply = { 0 };
 	const struct api_route *route = &r->route;
+	int64_t now;
 	sqlite3 *db;
 
+	db = reader(srv);
+	if (!db)
+		return send_error(connection, r, 500, "database error", 0);
+	/*
+	 * A heartbeat that writes only the kiosk's status is answered here:
+	 * the status waits in memory for the writer's next group (a second
+	 * at most). Nothing it acknowledges is at stake, its next heartbeat
+	 * says it again, and no commit now means none of the readers'
+	 * caches is emptied by it.
+	 */
+	now = db_now_usec();
+	if (route->endpoint == API_ENDPOINT_STATUS && r->body &&
+	    api_status_answer(db, route, r->body, r->body_len, now, &reply)) {
+		if (writer_note_status(srv, route->kiosk_id, now, r->body,
+				       r->body_len) == 0)
+			return send_answer(srv, connection, r, &reply);
+		free(reply.body); /* the writer is behind: it writes it */
+		reply = (struct api_reply){ 0 };
+	}
 	/* A write waits for its group's commit; its thread does not. */
 	if (is_write(route->endpoint)) {
 		if (writer_queue(srv, connection, r) == 0)
@@ -973,9 +1102,6 @@ static enum MHD_Result answer_rest(struct server *srv,
 		return send_error(connection, r, 503, "the server is stopping",
 				  SERVE_BUSY_RETRY_MIN_S);
 	}
-	db = reader(srv);
-	if (!db)
-		return send_error(connection, r, 500, "database error", 0);
 	api_handle(db, route,
 		   MHD_lookup_connection_value(connection,
 					       MHD_GET_ARGUMENT_KIND, "cursor"),
@@ -1135,13 +1261,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *connection,
 		return MHD_YES; /* answered already (413, 503 up front) */
 	if (r->delayed) {
 		r->delayed = false;
-		return answer_rest(srv, connection, r);
+		return read_end(answer_rest(srv, connection, r));
 	}
 	if (r->written) {
 		r->written = false;
 		return send_answer(srv, connection, r, &r->write_reply);
 	}
-	return answer(srv, connection, r, url);
+	return read_end(answer(srv, connection, r, url));
 }
 
 /*

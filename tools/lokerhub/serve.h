@@ -34,6 +34,14 @@
  */
 #define SERVE_GROUP_MAX 128
 /*
+ * A kiosk's status from a heartbeat that acknowledges nothing is answered
+ * at once and stored by the writer's next group, at most this long after
+ * (fewer commits: each empties every reader's page cache). Past the bytes
+ * waiting, a heartbeat is queued as a write, as any other.
+ */
+#define SERVE_STATUS_DELAY_MS  1000
+#define SERVE_STATUS_BYTES_MAX (16u << 20)
+/*
  * WAL checkpoints, off the writer: one every this many new pages (4 MiB,
  * SQLite's own default), and the writer checkpoints itself only if the
  * WAL reaches the second (64 MiB), the checkpointer being that far behind.
