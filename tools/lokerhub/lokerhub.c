@@ -141,6 +141,13 @@ int main(int argc, char **argv)
 		return CLI_EXIT_FAILED;
 	}
 
+	/*
+	 * SQLite keeps no count of its memory: the count takes a global lock
+	 * around every allocation, and Debian's SQLite (built without
+	 * lookaside memory) allocates for nearly every value it reads.
+	 */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+
 	while ((c = getopt_long(argc, argv, "+d:hV", options, NULL)) != -1) {
 		switch (c) {
 		case 'd':
