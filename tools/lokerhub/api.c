@@ -1189,15 +1189,27 @@ enum skim_role {
 };
 
 /* The members kept of an object in role in. */
+#define SKIM_MEMBER(in, role, key)             \
+	{                                      \
+		in, role, key, sizeof(key) - 1 \
+	}
 static const struct {
 	enum skim_role in, role;
 	const char *key;
+	size_t len;
 } skim_members[] = {
-	{ SKIM_ROOT, SKIM_VALUE, "backlog" },
-	{ SKIM_ROOT, SKIM_DONE, "done_commands" },
-	{ SKIM_ROOT, SKIM_LOCKERS, "lockers" },
-	{ SKIM_LOCKER, SKIM_VALUE, "number" },
-	{ SKIM_LOCKER, SKIM_VALUE, "hold" },
+	SKIM_MEMBER(SKIM_ROOT, SKIM_VALUE, "backlog"),
+	SKIM_MEMBER(SKIM_ROOT, SKIM_DONE, "done_commands"),
+	SKIM_MEMBER(SKIM_ROOT, SKIM_LOCKERS, "lockers"),
+	SKIM_MEMBER(SKIM_LOCKER, SKIM_VALUE, "number"),
+	SKIM_MEMBER(SKIM_LOCKER, SKIM_VALUE, "hold"),
+};
+
+/* What a string holds as it is: printable ASCII but '"' and '\\'. */
+static const bool skim_plain[256] = {
+	[0x20 ... 0x21] = true, /* '"' is 0x22 */
+	[0x23 ... 0x5b] = true, /* '\\' is 0x5c */
+	[0x5d ... 0x7e] = true,
 };
 
 struct skim {
@@ -1232,11 +1244,10 @@ static bool skim_string(struct skim *s, const char **ret, size_t *ret_len)
 
 	if (!skim_take(s, '"'))
 		return false;
-	for (start = s->p; s->p < s->end && *s->p != '"'; s->p++)
-		if ((unsigned char)*s->p < 0x20 ||
-		    (unsigned char)*s->p > 0x7e || *s->p == '\\')
-			return false;
-	if (s->p == s->end)
+	for (start = s->p; s->p < s->end && skim_plain[(unsigned char)*s->p];
+	     s->p++)
+		;
+	if (s->p == s->end || *s->p != '"')
 		return false;
 	*ret = start;
 	*ret_len = (size_t)(s->p++ - start);
@@ -1299,7 +1310,7 @@ static bool skim_object(struct skim *s, unsigned depth, enum skim_role role,
 		     into && i < sizeof(skim_members) / sizeof(skim_members[0]);
 		     i++)
 			if (skim_members[i].in == role &&
-			    strlen(skim_members[i].key) == len &&
+			    skim_members[i].len == len &&
 			    !memcmp(skim_members[i].key, key, len)) {
 				member = skim_members[i].role;
 				name = skim_members[i].key;
