@@ -1072,7 +1072,6 @@ static enum MHD_Result answer_rest(struct server *srv,
 {
 	struct api_reply reply = { 0 };
 	const struct api_route *route = &r->route;
-	int64_t now;
 	sqlite3 *db;
 
 	db = reader(srv);
@@ -1085,14 +1084,17 @@ static enum MHD_Result answer_rest(struct server *srv,
 	 * says it again, and no commit now means none of the readers'
 	 * caches is emptied by it.
 	 */
-	now = db_now_usec();
-	if (route->endpoint == API_ENDPOINT_STATUS && r->body &&
-	    api_status_answer(db, route, r->body, r->body_len, now, &reply)) {
-		if (writer_note_status(srv, route->kiosk_id, now, r->body,
-				       r->body_len) == 0)
-			return send_answer(srv, connection, r, &reply);
-		free(reply.body); /* the writer is behind: it writes it */
-		reply = (struct api_reply){ 0 };
+	if (route->endpoint == API_ENDPOINT_STATUS && r->body) {
+		int64_t now = db_now_usec();
+
+		if (api_status_answer(db, route, r->body, r->body_len, now,
+				      &reply)) {
+			if (writer_note_status(srv, route->kiosk_id, now,
+					       r->body, r->body_len) == 0)
+				return send_answer(srv, connection, r, &reply);
+			free(reply.body); /* the writer is behind: it writes it */
+			reply = (struct api_reply){ 0 };
+		}
 	}
 	/* A write waits for its group's commit; its thread does not. */
 	if (is_write(route->endpoint)) {
